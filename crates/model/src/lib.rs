@@ -1,0 +1,18 @@
+//! Hearth's domain: snowflake ids, the permission bitfield and its
+//! computation, timestamps, and the objects users see (users, guilds,
+//! channels, roles, members, messages, invites, webhooks).
+//!
+//! The objects serialise with Discord API v10 field names because that is
+//! what every client of ours speaks; keeping one type for the domain and the
+//! wire avoids a layer of copies that would differ only in name. Nothing here
+//! does IO or knows about tokio, HTTP or SQL.
+
+pub mod objects;
+pub mod permissions;
+pub mod snowflake;
+pub mod timestamp;
+
+pub use objects::*;
+pub use permissions::Permissions;
+pub use snowflake::{Snowflake, SnowflakeGenerator};
+pub use timestamp::Timestamp;

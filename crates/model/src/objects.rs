@@ -1,0 +1,389 @@
+//! The objects of the platform, shaped as Discord API v10 shapes them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::permissions::{OverwriteRule, OverwriteTarget};
+use crate::{Permissions, Snowflake, Timestamp};
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Snowflake,
+    pub username: String,
+    /// Always "0": Discord retired discriminators, and so do we.
+    pub discriminator: String,
+    pub global_name: Option<String>,
+    pub avatar: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bot: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Guild {
+    pub id: Snowflake,
+    pub name: String,
+    pub icon: Option<String>,
+    pub description: Option<String>,
+    pub owner_id: Snowflake,
+    pub afk_channel_id: Option<Snowflake>,
+    pub afk_timeout: u32,
+    pub system_channel_id: Option<Snowflake>,
+    pub verification_level: u8,
+    pub default_message_notifications: u8,
+    pub explicit_content_filter: u8,
+    pub mfa_level: u8,
+    pub nsfw_level: u8,
+    pub premium_tier: u8,
+    pub preferred_locale: String,
+    pub features: Vec<String>,
+    pub emojis: Vec<serde_json::Value>,
+    pub stickers: Vec<serde_json::Value>,
+    pub roles: Vec<Role>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approximate_member_count: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: Snowflake,
+    pub name: String,
+    pub color: u32,
+    pub hoist: bool,
+    pub icon: Option<String>,
+    pub unicode_emoji: Option<String>,
+    pub position: i32,
+    pub permissions: Permissions,
+    pub managed: bool,
+    pub mentionable: bool,
+    pub flags: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<RoleTags>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleTags {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<Snowflake>,
+}
+
+impl Role {
+    /// Discord orders roles by position, and breaks ties by the lower id
+    /// ranking higher.
+    pub fn rank(&self) -> (i32, std::cmp::Reverse<Snowflake>) {
+        (self.position, std::cmp::Reverse(self.id))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum ChannelType {
+    Text = 0,
+    Voice = 2,
+    Category = 4,
+}
+
+impl From<ChannelType> for u8 {
+    fn from(t: ChannelType) -> u8 {
+        t as u8
+    }
+}
+
+impl TryFrom<u8> for ChannelType {
+    type Error = String;
+    fn try_from(v: u8) -> Result<Self, String> {
+        match v {
+            0 => Ok(ChannelType::Text),
+            2 => Ok(ChannelType::Voice),
+            4 => Ok(ChannelType::Category),
+            other => Err(format!("channel type {other} is not supported (0 text, 2 voice, 4 category)")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: ChannelType,
+    pub guild_id: Snowflake,
+    pub position: i32,
+    pub permission_overwrites: Vec<Overwrite>,
+    pub name: String,
+    pub parent_id: Option<Snowflake>,
+    pub nsfw: bool,
+    pub flags: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message_id: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_user: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitrate: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_limit: Option<u32>,
+    /// Voice only; `null` means automatic, so it is written even when empty.
+    #[serde(default, skip_serializing_if = "skip_rtc_region")]
+    pub rtc_region: Option<Option<String>>,
+}
+
+fn skip_rtc_region(r: &Option<Option<String>>) -> bool {
+    r.is_none()
+}
+
+impl Channel {
+    pub fn overwrite_rules(&self) -> Vec<OverwriteRule> {
+        self.permission_overwrites.iter().map(Overwrite::rule).collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overwrite {
+    pub id: Snowflake,
+    /// 0 role, 1 member.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub allow: Permissions,
+    pub deny: Permissions,
+}
+
+impl Overwrite {
+    pub fn rule(&self) -> OverwriteRule {
+        OverwriteRule {
+            id: self.id,
+            target: if self.kind == 1 { OverwriteTarget::Member } else { OverwriteTarget::Role },
+            allow: self.allow,
+            deny: self.deny,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: User,
+    pub nick: Option<String>,
+    pub avatar: Option<String>,
+    pub roles: Vec<Snowflake>,
+    pub joined_at: Timestamp,
+    pub deaf: bool,
+    pub mute: bool,
+    pub flags: u32,
+    pub pending: bool,
+    pub communication_disabled_until: Option<Timestamp>,
+}
+
+impl Member {
+    pub fn timed_out_at(&self, now: Timestamp) -> bool {
+        self.communication_disabled_until.is_some_and(|t| t > now)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Embed {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(rename = "type", default = "rich")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footer: Option<EmbedFooter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<EmbedMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<EmbedMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<EmbedAuthor>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<EmbedField>,
+}
+
+fn rich() -> String {
+    "rich".to_owned()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedFooter {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedMedia {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedAuthor {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedField {
+    pub name: String,
+    pub value: String,
+    #[serde(default)]
+    pub inline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageReference {
+    #[serde(rename = "type", default)]
+    pub kind: u8,
+    pub message_id: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<Snowflake>,
+    #[serde(default = "yes", skip_serializing)]
+    pub fail_if_not_exists: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Message types we produce.
+pub mod message_type {
+    pub const DEFAULT: u8 = 0;
+    pub const REPLY: u8 = 19;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: Snowflake,
+    pub channel_id: Snowflake,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<Snowflake>,
+    pub author: User,
+    pub content: String,
+    pub timestamp: Timestamp,
+    pub edited_timestamp: Option<Timestamp>,
+    pub tts: bool,
+    pub mention_everyone: bool,
+    pub mentions: Vec<User>,
+    pub mention_roles: Vec<Snowflake>,
+    pub attachments: Vec<serde_json::Value>,
+    pub embeds: Vec<Embed>,
+    pub pinned: bool,
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub flags: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_reference: Option<MessageReference>,
+    /// Present (possibly null) on replies; filled in when the message is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referenced_message: Option<Option<Box<Message>>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialGuild {
+    pub id: Snowflake,
+    pub name: String,
+    pub icon: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialChannel {
+    pub id: Snowflake,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ChannelType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub code: String,
+    pub guild: PartialGuild,
+    pub channel: PartialChannel,
+    pub inviter: Option<User>,
+    pub max_age: u32,
+    pub max_uses: u32,
+    pub uses: u32,
+    pub temporary: bool,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Invite {
+    pub fn usable_at(&self, now: Timestamp) -> bool {
+        self.expires_at.is_none_or(|t| t > now) && (self.max_uses == 0 || self.uses < self.max_uses)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: Snowflake,
+    /// 1: incoming.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub guild_id: Snowflake,
+    pub channel_id: Snowflake,
+    pub name: Option<String>,
+    pub avatar: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    pub application_id: Option<Snowflake>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ban {
+    pub reason: Option<String>,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    pub id: Snowflake,
+    pub name: String,
+    pub description: String,
+    pub icon: Option<String>,
+    pub bot_public: bool,
+    pub bot_require_code_grant: bool,
+    pub flags: u64,
+    pub owner: User,
+    pub bot: User,
+}
+
+/// Application flags that unlock privileged gateway intents.
+pub mod application_flags {
+    pub const GATEWAY_PRESENCE: u64 = 1 << 12;
+    pub const GATEWAY_PRESENCE_LIMITED: u64 = 1 << 13;
+    pub const GATEWAY_GUILD_MEMBERS: u64 = 1 << 14;
+    pub const GATEWAY_GUILD_MEMBERS_LIMITED: u64 = 1 << 15;
+    pub const GATEWAY_MESSAGE_CONTENT: u64 = 1 << 18;
+    pub const GATEWAY_MESSAGE_CONTENT_LIMITED: u64 = 1 << 19;
+}
+
+/// An entry of `GET /users/@me/guilds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserGuild {
+    pub id: Snowflake,
+    pub name: String,
+    pub icon: Option<String>,
+    pub owner: bool,
+    pub permissions: Permissions,
+    pub features: Vec<String>,
+}
