@@ -1,1 +1,8 @@
-//! placeholder
+//! What crosses Hearth's wires: REST request bodies and queries, the error
+//! codes and the error body. Response objects are the `hearth-model` objects,
+//! which already carry Discord's field names. No IO here.
+
+pub mod error;
+pub mod rest;
+
+pub use error::{ErrorBody, ErrorCode, FormErrors};

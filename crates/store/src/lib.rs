@@ -1,1 +1,31 @@
-//! placeholder
+//! Persistence behind traits.
+//!
+//! Services see only the traits here; the embedded SQLite backend lives in
+//! [`sqlite`], and a PostgreSQL backend for clusters will sit beside it
+//! behind the same traits. Only this crate knows SQL.
+//!
+//! Messages are kept the way Discord keeps them in its wide-column store:
+//! partitioned by `(channel_id, bucket)`, where the bucket is a fixed window
+//! of the snowflake's timestamp, and clustered by message id. The SQLite
+//! schema uses that as its primary key so the same access paths carry over
+//! to ScyllaDB or Cassandra unchanged.
+
+mod error;
+pub mod sqlite;
+mod traits;
+
+pub use error::StoreError;
+pub use sqlite::{Durability, SqliteStore};
+pub use traits::*;
+
+use hearth_model::Snowflake;
+
+/// The width of a message partition: ten days, as Discord reports.
+pub const BUCKET_MS: u64 = 10 * 24 * 60 * 60 * 1000;
+
+/// The partition a message id belongs to.
+pub fn bucket_of(id: Snowflake) -> i64 {
+    ((id.0 >> 22) / BUCKET_MS) as i64
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

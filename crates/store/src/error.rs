@@ -1,0 +1,22 @@
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value (a username, say) is already taken.
+    #[error("{0} is already taken")]
+    Conflict(&'static str),
+    /// The user is banned from the guild they try to join.
+    #[error("the user is banned from this guild")]
+    Banned,
+    /// The row a write depends on is gone (deleted concurrently, or never was).
+    #[error("{0} not found")]
+    Missing(&'static str),
+    #[error("stored data could not be decoded: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}

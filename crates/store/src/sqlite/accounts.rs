@@ -1,0 +1,160 @@
+use async_trait::async_trait;
+use hearth_model::{Application, Snowflake, Timestamp, User};
+use sqlx::Row;
+
+use super::rows::{self, db, USER_COLS};
+use super::SqliteStore;
+use crate::{AccountStore, Credentials, NewUser, Result};
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn create_user(&self, new: NewUser) -> Result<User> {
+        sqlx::query("INSERT INTO users (id, username, global_name, bot, password_hash) VALUES (?, ?, ?, ?, ?)")
+            .bind(db(new.id))
+            .bind(&new.username)
+            .bind(&new.global_name)
+            .bind(new.bot)
+            .bind(&new.password_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| rows::conflict(e, "username"))?;
+        Ok(User {
+            id: new.id,
+            username: new.username,
+            discriminator: "0".to_owned(),
+            global_name: new.global_name,
+            avatar: None,
+            bot: new.bot,
+        })
+    }
+
+    async fn user(&self, id: Snowflake) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?"))
+            .bind(db(id))
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.as_ref().map(rows::user))
+    }
+
+    async fn credentials(&self, username: &str) -> Result<Option<Credentials>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.username = ?"
+        ))
+        .bind(username)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| Credentials { user: rows::user(&r), password_hash: r.get("password_hash") }))
+    }
+
+    async fn update_user(&self, user: &User) -> Result<()> {
+        sqlx::query("UPDATE users SET username = ?, global_name = ?, avatar = ? WHERE id = ?")
+            .bind(&user.username)
+            .bind(&user.global_name)
+            .bind(&user.avatar)
+            .bind(db(user.id))
+            .execute(&self.writer)
+            .await
+            .map_err(|e| rows::conflict(e, "username"))?;
+        Ok(())
+    }
+
+    async fn insert_token(&self, hash: &[u8], user_id: Snowflake, at: Timestamp) -> Result<()> {
+        sqlx::query("INSERT INTO tokens (hash, user_id, created_at) VALUES (?, ?, ?)")
+            .bind(hash)
+            .bind(db(user_id))
+            .bind(at.0)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn token_user(&self, hash: &[u8]) -> Result<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?"
+        ))
+        .bind(hash)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.as_ref().map(rows::user))
+    }
+
+    async fn delete_token(&self, hash: &[u8]) -> Result<()> {
+        sqlx::query("DELETE FROM tokens WHERE hash = ?").bind(hash).execute(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn replace_tokens(&self, user_id: Snowflake, hash: &[u8], at: Timestamp) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM tokens WHERE user_id = ?").bind(db(user_id)).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO tokens (hash, user_id, created_at) VALUES (?, ?, ?)")
+            .bind(hash)
+            .bind(db(user_id))
+            .bind(at.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_application(&self, app: &Application) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("INSERT INTO users (id, username, global_name, bot) VALUES (?, ?, ?, 1)")
+            .bind(db(app.bot.id))
+            .bind(&app.bot.username)
+            .bind(&app.bot.global_name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::conflict(e, "username"))?;
+        sqlx::query("INSERT INTO applications (id, owner_id, name, description, flags, bot_public) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(db(app.id))
+            .bind(db(app.owner.id))
+            .bind(&app.name)
+            .bind(&app.description)
+            .bind(app.flags as i64)
+            .bind(app.bot_public)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn application(&self, id: Snowflake) -> Result<Option<Application>> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT a.name, a.description, a.flags, a.bot_public, a.owner_id, {USER_COLS}
+             FROM applications a JOIN users u ON u.id = a.id WHERE a.id = ?"
+        ))
+        .bind(db(id))
+        .fetch_optional(&self.reader)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let owner_id = rows::id(&row, "owner_id");
+        let Some(owner) = self.user(owner_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Application {
+            id,
+            name: row.get("name"),
+            description: row.get("description"),
+            icon: None,
+            bot_public: row.get("bot_public"),
+            bot_require_code_grant: false,
+            flags: row.get::<i64, _>("flags") as u64,
+            owner,
+            bot: rows::user(&row),
+        }))
+    }
+
+    async fn update_application(&self, app: &Application) -> Result<()> {
+        sqlx::query("UPDATE applications SET name = ?, description = ?, flags = ?, bot_public = ? WHERE id = ?")
+            .bind(&app.name)
+            .bind(&app.description)
+            .bind(app.flags as i64)
+            .bind(app.bot_public)
+            .bind(db(app.id))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,256 @@
+use async_trait::async_trait;
+use hearth_model::{
+    Ban, ChannelType, Invite, Member, PartialChannel, PartialGuild, Snowflake, Timestamp,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::rows::{self, db, USER_COLS};
+use super::SqliteStore;
+use crate::{InviteUse, MemberStore, Result, StoreError};
+
+const INVITE_SELECT: &str = "SELECT i.*, g.name AS g_name, g.icon AS g_icon, c.name AS c_name, c.type AS c_type
+     FROM invites i JOIN guilds g ON g.id = i.guild_id JOIN channels c ON c.id = i.channel_id WHERE i.code = ?";
+
+fn invite(row: &SqliteRow, inviter: Option<hearth_model::User>) -> Result<Invite> {
+    let created_at = Timestamp(row.get("created_at"));
+    let max_age = row.get::<i64, _>("max_age") as u32;
+    Ok(Invite {
+        kind: 0,
+        code: row.get("code"),
+        guild: PartialGuild { id: rows::id(row, "guild_id"), name: row.get("g_name"), icon: row.get("g_icon") },
+        channel: PartialChannel {
+            id: rows::id(row, "channel_id"),
+            name: row.get("c_name"),
+            kind: ChannelType::try_from(row.get::<i64, _>("c_type") as u8).map_err(StoreError::Corrupt)?,
+        },
+        inviter,
+        max_age,
+        max_uses: row.get::<i64, _>("max_uses") as u32,
+        uses: row.get::<i64, _>("uses") as u32,
+        temporary: row.get("temporary"),
+        created_at,
+        expires_at: (max_age > 0).then(|| Timestamp(created_at.0 + i64::from(max_age) * 1000)),
+    })
+}
+
+async fn is_banned(tx: &mut Transaction<'_, Sqlite>, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM bans WHERE guild_id = ? AND user_id = ?")
+        .bind(db(guild_id))
+        .bind(db(user_id))
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some())
+}
+
+async fn insert_member(
+    tx: &mut Transaction<'_, Sqlite>,
+    guild_id: Snowflake,
+    user_id: Snowflake,
+    roles: &[Snowflake],
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query("INSERT OR IGNORE INTO members (guild_id, user_id, roles, joined_at) VALUES (?, ?, ?, ?)")
+        .bind(db(guild_id))
+        .bind(db(user_id))
+        .bind(serde_json::to_string(roles)?)
+        .bind(at.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[async_trait]
+impl MemberStore for SqliteStore {
+    async fn member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Member>> {
+        sqlx::query(&format!(
+            "SELECT m.*, {USER_COLS} FROM members m JOIN users u ON u.id = m.user_id WHERE m.guild_id = ? AND m.user_id = ?"
+        ))
+        .bind(db(guild_id))
+        .bind(db(user_id))
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(rows::member)
+        .transpose()
+    }
+
+    async fn members(&self, guild_id: Snowflake, after: Snowflake, limit: u32) -> Result<Vec<Member>> {
+        sqlx::query(&format!(
+            "SELECT m.*, {USER_COLS} FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.guild_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?"
+        ))
+        .bind(db(guild_id))
+        .bind(db(after))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(rows::member)
+        .collect()
+    }
+
+    async fn guilds_of_user(&self, user_id: Snowflake) -> Result<Vec<Snowflake>> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT guild_id FROM members WHERE user_id = ? ORDER BY guild_id")
+            .bind(db(user_id))
+            .fetch_all(&self.reader)
+            .await?
+            .into_iter()
+            .map(rows::sf)
+            .collect())
+    }
+
+    async fn add_member(&self, guild_id: Snowflake, user_id: Snowflake, roles: &[Snowflake], at: Timestamp) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        if is_banned(&mut tx, guild_id, user_id).await? {
+            return Err(StoreError::Banned);
+        }
+        let added = insert_member(&mut tx, guild_id, user_id, roles, at).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn update_member(&self, guild_id: Snowflake, m: &Member) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE members SET nick = ?, roles = ?, deaf = ?, mute = ?, timeout_until = ? WHERE guild_id = ? AND user_id = ?",
+        )
+        .bind(&m.nick)
+        .bind(serde_json::to_string(&m.roles)?)
+        .bind(m.deaf)
+        .bind(m.mute)
+        .bind(m.communication_disabled_until.map(|t| t.0))
+        .bind(db(guild_id))
+        .bind(db(m.user.id))
+        .execute(&self.writer)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Missing("member"));
+        }
+        Ok(())
+    }
+
+    async fn remove_member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM members WHERE guild_id = ? AND user_id = ?")
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn ban(&self, guild_id: Snowflake, user_id: Snowflake, reason: Option<&str>, delete_since: Option<Snowflake>) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("INSERT OR REPLACE INTO bans (guild_id, user_id, reason) VALUES (?, ?, ?)")
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM members WHERE guild_id = ? AND user_id = ?")
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .execute(&mut *tx)
+            .await?;
+        if let Some(since) = delete_since {
+            sqlx::query("DELETE FROM messages WHERE guild_id = ? AND author_id = ? AND id >= ? AND webhook_id IS NULL")
+                .bind(db(guild_id))
+                .bind(db(user_id))
+                .bind(db(since))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unban(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM bans WHERE guild_id = ? AND user_id = ?")
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn bans(&self, guild_id: Snowflake) -> Result<Vec<Ban>> {
+        Ok(sqlx::query(&format!(
+            "SELECT b.reason, {USER_COLS} FROM bans b JOIN users u ON u.id = b.user_id WHERE b.guild_id = ? ORDER BY b.user_id"
+        ))
+        .bind(db(guild_id))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|r| Ban { reason: r.get("reason"), user: rows::user(r) })
+        .collect())
+    }
+
+    async fn ban_of(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Ban>> {
+        Ok(sqlx::query(&format!(
+            "SELECT b.reason, {USER_COLS} FROM bans b JOIN users u ON u.id = b.user_id WHERE b.guild_id = ? AND b.user_id = ?"
+        ))
+        .bind(db(guild_id))
+        .bind(db(user_id))
+        .fetch_optional(&self.reader)
+        .await?
+        .map(|r| Ban { reason: r.get("reason"), user: rows::user(&r) }))
+    }
+
+    async fn create_invite(&self, i: &Invite) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO invites (code, guild_id, channel_id, inviter_id, max_age, max_uses, uses, temporary, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        )
+        .bind(&i.code)
+        .bind(db(i.guild.id))
+        .bind(db(i.channel.id))
+        .bind(i.inviter.as_ref().map(|u| db(u.id)))
+        .bind(i64::from(i.max_age))
+        .bind(i64::from(i.max_uses))
+        .bind(i.temporary)
+        .bind(i.created_at.0)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| rows::conflict(e, "invite code"))?;
+        Ok(())
+    }
+
+    async fn invite(&self, code: &str) -> Result<Option<Invite>> {
+        let Some(row) = sqlx::query(INVITE_SELECT).bind(code).fetch_optional(&self.reader).await? else {
+            return Ok(None);
+        };
+        let inviter = match rows::opt_id(&row, "inviter_id") {
+            Some(id) => crate::AccountStore::user(self, id).await?,
+            None => None,
+        };
+        invite(&row, inviter).map(Some)
+    }
+
+    async fn use_invite(&self, code: &str, user_id: Snowflake, now: Timestamp) -> Result<InviteUse> {
+        let mut tx = self.writer.begin().await?;
+        let Some(row) = sqlx::query(INVITE_SELECT).bind(code).fetch_optional(&mut *tx).await? else {
+            return Err(StoreError::Missing("invite"));
+        };
+        let mut found = invite(&row, None)?;
+        if !found.usable_at(now) {
+            return Err(StoreError::Missing("invite"));
+        }
+        if is_banned(&mut tx, found.guild.id, user_id).await? {
+            return Err(StoreError::Banned);
+        }
+        let joined = insert_member(&mut tx, found.guild.id, user_id, &[], now).await?;
+        if joined {
+            found.uses += 1;
+            if found.max_uses != 0 && found.uses >= found.max_uses {
+                // Used up: gone, as in Discord.
+                sqlx::query("DELETE FROM invites WHERE code = ?").bind(code).execute(&mut *tx).await?;
+            } else {
+                sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code = ?").bind(code).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        if let Some(inviter) = rows::opt_id(&row, "inviter_id") {
+            found.inviter = crate::AccountStore::user(self, inviter).await?;
+        }
+        Ok(InviteUse { invite: found, joined })
+    }
+}

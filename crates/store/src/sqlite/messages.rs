@@ -1,0 +1,193 @@
+//! Messages, read and written by partition `(channel_id, bucket)`.
+//!
+//! Ordering by `(bucket, id)` equals ordering by id, because the bucket is a
+//! function of the id's timestamp; writing the bucket into every predicate
+//! keeps each query on the primary key, exactly as a wide-column store would
+//! need it.
+
+use async_trait::async_trait;
+use hearth_model::{Message, Snowflake};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Executor, Sqlite};
+
+use super::rows::{self, db, USER_COLS};
+use super::SqliteStore;
+use crate::{bucket_of, MessageStore, Page, Result};
+
+fn select(filter: &str, order: &str) -> String {
+    format!(
+        "SELECT m.*, {USER_COLS} FROM messages m LEFT JOIN users u ON u.id = m.author_id
+         WHERE m.channel_id = ? {filter} ORDER BY m.bucket {order}, m.id {order} LIMIT ?"
+    )
+}
+
+async fn fetch<'e, E: Executor<'e, Database = Sqlite>>(
+    exec: E,
+    channel_id: Snowflake,
+    filter: &str,
+    order: &str,
+    pivot: Option<Snowflake>,
+    limit: u32,
+) -> Result<Vec<SqliteRow>> {
+    let sql = select(filter, order);
+    let mut q = sqlx::query(&sql).bind(db(channel_id));
+    if let Some(p) = pivot {
+        q = q.bind(bucket_of(p)).bind(db(p));
+    }
+    Ok(q.bind(i64::from(limit)).fetch_all(exec).await?)
+}
+
+impl SqliteStore {
+    async fn one(&self, channel_id: Snowflake, id: Snowflake) -> Result<Option<Message>> {
+        let sql = format!(
+            "SELECT m.*, {USER_COLS} FROM messages m LEFT JOIN users u ON u.id = m.author_id
+             WHERE m.channel_id = ? AND m.bucket = ? AND m.id = ?"
+        );
+        sqlx::query(&sql)
+            .bind(db(channel_id))
+            .bind(bucket_of(id))
+            .bind(db(id))
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(rows::message)
+            .transpose()
+    }
+
+    /// Fills `referenced_message` of replies (null when the original is gone).
+    async fn resolve_references(&self, messages: &mut [Message]) -> Result<()> {
+        for m in messages.iter_mut() {
+            let Some(reference) = &m.message_reference else { continue };
+            let (Some(ref_id), ch) = (reference.message_id, reference.channel_id.unwrap_or(m.channel_id)) else {
+                continue;
+            };
+            let original = self.one(ch, ref_id).await?;
+            m.referenced_message = Some(original.map(Box::new));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn insert_message(&self, m: &Message) -> Result<()> {
+        let author_json = match m.webhook_id {
+            Some(_) => Some(serde_json::to_string(&m.author)?),
+            None => None,
+        };
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO messages (channel_id, bucket, id, guild_id, author_id, webhook_id, author_json, content, edited_at,
+             tts, mention_everyone, mentions, mention_roles, embeds, nonce, type, flags, pinned, reference)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(db(m.channel_id))
+        .bind(bucket_of(m.id))
+        .bind(db(m.id))
+        .bind(m.guild_id.map(db))
+        .bind(db(m.author.id))
+        .bind(m.webhook_id.map(db))
+        .bind(author_json)
+        .bind(&m.content)
+        .bind(m.edited_timestamp.map(|t| t.0))
+        .bind(m.tts)
+        .bind(m.mention_everyone)
+        .bind(serde_json::to_string(&m.mentions)?)
+        .bind(serde_json::to_string(&m.mention_roles)?)
+        .bind(serde_json::to_string(&m.embeds)?)
+        .bind(m.nonce.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(i64::from(m.kind))
+        .bind(i64::from(m.flags))
+        .bind(m.pinned)
+        .bind(m.message_reference.as_ref().map(serde_json::to_string).transpose()?)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE channels SET last_message_id = ? WHERE id = ?")
+            .bind(db(m.id))
+            .bind(db(m.channel_id))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn message(&self, channel_id: Snowflake, id: Snowflake) -> Result<Option<Message>> {
+        let Some(m) = self.one(channel_id, id).await? else { return Ok(None) };
+        let mut one = [m];
+        self.resolve_references(&mut one).await?;
+        let [m] = one;
+        Ok(Some(m))
+    }
+
+    async fn messages(&self, channel_id: Snowflake, page: Page, limit: u32) -> Result<Vec<Message>> {
+        const OLDER: &str = "AND m.bucket <= ? AND m.id < ?";
+        const NEWER: &str = "AND m.bucket >= ? AND m.id > ?";
+        let rows = match page {
+            Page::Latest => fetch(&self.reader, channel_id, "", "DESC", None, limit).await?,
+            Page::Before(x) => fetch(&self.reader, channel_id, OLDER, "DESC", Some(x), limit).await?,
+            Page::After(x) => {
+                let mut r = fetch(&self.reader, channel_id, NEWER, "ASC", Some(x), limit).await?;
+                r.reverse();
+                r
+            }
+            Page::Around(x) => {
+                let newer_n = limit / 2;
+                let mut newer = fetch(&self.reader, channel_id, NEWER, "ASC", Some(x), newer_n).await?;
+                newer.reverse();
+                let at_or_older = "AND m.bucket <= ? AND m.id <= ?";
+                let older = fetch(&self.reader, channel_id, at_or_older, "DESC", Some(x), limit - newer_n).await?;
+                newer.extend(older);
+                newer
+            }
+        };
+        let mut out = rows.iter().map(rows::message).collect::<Result<Vec<_>>>()?;
+        self.resolve_references(&mut out).await?;
+        Ok(out)
+    }
+
+    async fn update_message(&self, m: &Message) -> Result<()> {
+        sqlx::query(
+            "UPDATE messages SET content = ?, embeds = ?, mentions = ?, mention_roles = ?, mention_everyone = ?, flags = ?, edited_at = ?
+             WHERE channel_id = ? AND bucket = ? AND id = ?",
+        )
+        .bind(&m.content)
+        .bind(serde_json::to_string(&m.embeds)?)
+        .bind(serde_json::to_string(&m.mentions)?)
+        .bind(serde_json::to_string(&m.mention_roles)?)
+        .bind(m.mention_everyone)
+        .bind(i64::from(m.flags))
+        .bind(m.edited_timestamp.map(|t| t.0))
+        .bind(db(m.channel_id))
+        .bind(bucket_of(m.id))
+        .bind(db(m.id))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND id = ?")
+            .bind(db(channel_id))
+            .bind(bucket_of(id))
+            .bind(db(id))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_messages(&self, channel_id: Snowflake, ids: &[Snowflake]) -> Result<u64> {
+        let mut tx = self.writer.begin().await?;
+        let mut n = 0;
+        for id in ids {
+            n += sqlx::query("DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND id = ?")
+                .bind(db(channel_id))
+                .bind(bucket_of(*id))
+                .bind(db(*id))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,150 @@
+//! What the services need from storage, one trait per resource.
+
+use async_trait::async_trait;
+use hearth_model::{
+    Application, Ban, Channel, Guild, Invite, Member, Message, Role, Snowflake, Timestamp, User,
+    Webhook,
+};
+
+use crate::Result;
+
+/// Every store; what services hold as `Arc<dyn Store>`.
+pub trait Store:
+    AccountStore + GuildStore + MemberStore + MessageStore + WebhookStore + Send + Sync
+{
+}
+
+impl<T> Store for T where
+    T: AccountStore + GuildStore + MemberStore + MessageStore + WebhookStore + Send + Sync
+{
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: Snowflake,
+    pub username: String,
+    pub global_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub bot: bool,
+}
+
+/// A user and the argon2 hash of their password.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Fails with `Conflict("username")` when the name is taken.
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+    async fn user(&self, id: Snowflake) -> Result<Option<User>>;
+    async fn credentials(&self, username: &str) -> Result<Option<Credentials>>;
+    /// Writes username, global name and avatar. `Conflict("username")` when taken.
+    async fn update_user(&self, user: &User) -> Result<()>;
+
+    /// Tokens are kept only as hashes.
+    async fn insert_token(&self, hash: &[u8], user_id: Snowflake, at: Timestamp) -> Result<()>;
+    async fn token_user(&self, hash: &[u8]) -> Result<Option<User>>;
+    async fn delete_token(&self, hash: &[u8]) -> Result<()>;
+    /// Revokes every token of the user and stores a new one, atomically.
+    async fn replace_tokens(&self, user_id: Snowflake, hash: &[u8], at: Timestamp) -> Result<()>;
+
+    /// Creates the application and its bot user (same id) together.
+    async fn create_application(&self, app: &Application) -> Result<()>;
+    async fn application(&self, id: Snowflake) -> Result<Option<Application>>;
+    async fn update_application(&self, app: &Application) -> Result<()>;
+}
+
+#[async_trait]
+pub trait GuildStore: Send + Sync {
+    /// Writes the guild, its roles, its channels and the owner's membership in
+    /// one transaction.
+    async fn create_guild(&self, guild: &Guild, channels: &[Channel], joined_at: Timestamp) -> Result<()>;
+    /// The guild with its roles.
+    async fn guild(&self, id: Snowflake) -> Result<Option<Guild>>;
+    /// Writes the guild's own fields (not its roles).
+    async fn update_guild(&self, guild: &Guild) -> Result<()>;
+    /// Removes the guild and everything in it.
+    async fn delete_guild(&self, id: Snowflake) -> Result<()>;
+    async fn member_count(&self, guild_id: Snowflake) -> Result<u64>;
+
+    async fn channels(&self, guild_id: Snowflake) -> Result<Vec<Channel>>;
+    async fn channel(&self, id: Snowflake) -> Result<Option<Channel>>;
+    async fn create_channel(&self, channel: &Channel) -> Result<()>;
+    async fn update_channel(&self, channel: &Channel) -> Result<()>;
+    /// Removes the channel, its messages, invites and webhooks.
+    async fn delete_channel(&self, id: Snowflake) -> Result<()>;
+
+    async fn create_role(&self, guild_id: Snowflake, role: &Role) -> Result<()>;
+    async fn update_role(&self, guild_id: Snowflake, role: &Role) -> Result<()>;
+    /// Removes the role, takes it from every member and drops its overwrites.
+    async fn delete_role(&self, guild_id: Snowflake, role_id: Snowflake) -> Result<()>;
+}
+
+/// What a successful invite use did.
+#[derive(Debug, Clone)]
+pub struct InviteUse {
+    pub invite: Invite,
+    /// False when the user was already a member.
+    pub joined: bool,
+}
+
+#[async_trait]
+pub trait MemberStore: Send + Sync {
+    async fn member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Member>>;
+    /// Ordered by user id, strictly after `after`.
+    async fn members(&self, guild_id: Snowflake, after: Snowflake, limit: u32) -> Result<Vec<Member>>;
+    /// Guild ids the user is a member of.
+    async fn guilds_of_user(&self, user_id: Snowflake) -> Result<Vec<Snowflake>>;
+    /// Adds the member unless banned (`Banned`); returns false if already a member.
+    async fn add_member(&self, guild_id: Snowflake, user_id: Snowflake, roles: &[Snowflake], at: Timestamp) -> Result<bool>;
+    /// Writes nick, roles, mute, deaf and time-out.
+    async fn update_member(&self, guild_id: Snowflake, member: &Member) -> Result<()>;
+    async fn remove_member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool>;
+
+    /// Bans the user, removes their membership and deletes their messages in
+    /// the guild with ids at or above `delete_since`, in one transaction.
+    async fn ban(&self, guild_id: Snowflake, user_id: Snowflake, reason: Option<&str>, delete_since: Option<Snowflake>) -> Result<()>;
+    async fn unban(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool>;
+    async fn bans(&self, guild_id: Snowflake) -> Result<Vec<Ban>>;
+    async fn ban_of(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Ban>>;
+
+    async fn create_invite(&self, invite: &Invite) -> Result<()>;
+    async fn invite(&self, code: &str) -> Result<Option<Invite>>;
+    /// Joins the guild through the invite if it is still usable at `now`
+    /// (`Missing("invite")` otherwise) and the user is not banned (`Banned`).
+    async fn use_invite(&self, code: &str, user_id: Snowflake, now: Timestamp) -> Result<InviteUse>;
+}
+
+/// Which page of a channel's history to read. Results are newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Page {
+    Latest,
+    Before(Snowflake),
+    After(Snowflake),
+    Around(Snowflake),
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Stores the message and advances the channel's `last_message_id`.
+    async fn insert_message(&self, message: &Message) -> Result<()>;
+    async fn message(&self, channel_id: Snowflake, id: Snowflake) -> Result<Option<Message>>;
+    async fn messages(&self, channel_id: Snowflake, page: Page, limit: u32) -> Result<Vec<Message>>;
+    /// Writes content, embeds, mentions, flags and the edit time.
+    async fn update_message(&self, message: &Message) -> Result<()>;
+    async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool>;
+    /// Deletes those of `ids` that are in the channel; returns how many were.
+    async fn delete_messages(&self, channel_id: Snowflake, ids: &[Snowflake]) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_webhook(&self, webhook: &Webhook) -> Result<()>;
+    /// The webhook with its token.
+    async fn webhook(&self, id: Snowflake) -> Result<Option<Webhook>>;
+    async fn channel_webhooks(&self, channel_id: Snowflake) -> Result<Vec<Webhook>>;
+    async fn delete_webhook(&self, id: Snowflake) -> Result<bool>;
+}
