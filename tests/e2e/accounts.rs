@@ -20,7 +20,9 @@ async fn register_returns_a_token_that_identifies_the_new_user() {
     let token = str_field(&body, "token");
     let user_id = str_field(&body, "user_id");
     assert!(!token.is_empty());
-    user_id.parse::<u64>().expect("user_id is a snowflake string");
+    user_id
+        .parse::<u64>()
+        .expect("user_id is a snowflake string");
 
     let me = api.get("/users/@me", Some(&token)).await.expect(200);
     assert_eq!(me["id"], user_id.as_str());
@@ -28,7 +30,11 @@ async fn register_returns_a_token_that_identifies_the_new_user() {
     assert_eq!(me["discriminator"], "0");
     assert!(me.get("global_name").is_some(), "global_name present: {me}");
     assert!(me.get("avatar").is_some(), "avatar present: {me}");
-    assert_ne!(me.get("bot"), Some(&json!(true)), "a person is not a bot: {me}");
+    assert_ne!(
+        me.get("bot"),
+        Some(&json!(true)),
+        "a person is not a bot: {me}"
+    );
 
     // The Bearer form is accepted too.
     let me2 = api
@@ -59,7 +65,11 @@ async fn login_with_a_wrong_password_is_rejected_on_the_login_field() {
 
     let r = api.login("alice", "not-the-password").await;
     r.expect_field_error(&["login"]);
-    assert!(r.body.get("token").is_none(), "no token on failure: {}", r.body);
+    assert!(
+        r.body.get("token").is_none(),
+        "no token on failure: {}",
+        r.body
+    );
 }
 
 #[tokio::test]
@@ -69,9 +79,13 @@ async fn logout_revokes_the_token_but_not_other_sessions() {
     let alice = api.register("alice").await;
     let second = str_field(&api.login("alice", PASSWORD).await.expect(200), "token");
 
-    api.post("/auth/logout", alice.auth(), None).await.expect(204);
+    api.post("/auth/logout", alice.auth(), None)
+        .await
+        .expect(204);
 
-    api.get("/users/@me", alice.auth()).await.expect_error(401, 0);
+    api.get("/users/@me", alice.auth())
+        .await
+        .expect_error(401, 0);
     // Logging out one session leaves the other one usable.
     api.get("/users/@me", Some(&second)).await.expect(200);
 }
@@ -92,7 +106,9 @@ async fn requests_without_a_valid_token_get_401() {
     api.get("/users/@me", Some("Bot definitely-not-a-token"))
         .await
         .expect_error(401, 0);
-    api.get("/users/@me/guilds", None).await.expect_error(401, 0);
+    api.get("/users/@me/guilds", None)
+        .await
+        .expect_error(401, 0);
     api.post("/guilds", None, Some(json!({"name": "nope"})))
         .await
         .expect_error(401, 0);
@@ -120,7 +136,14 @@ async fn invalid_usernames_and_passwords_are_rejected() {
     let api = server.api();
 
     let long_name = "a".repeat(33);
-    for bad in ["a", "Alice", "has space", "émile", "bad!name", long_name.as_str()] {
+    for bad in [
+        "a",
+        "Alice",
+        "has space",
+        "émile",
+        "bad!name",
+        long_name.as_str(),
+    ] {
         api.post(
             "/auth/register",
             None,
@@ -186,7 +209,11 @@ async fn patching_me_changes_global_name_and_username() {
     assert_eq!(me["username"], "alice");
 
     let me = api
-        .patch("/users/@me", alice.auth(), Some(json!({"username": "wonder"})))
+        .patch(
+            "/users/@me",
+            alice.auth(),
+            Some(json!({"username": "wonder"})),
+        )
         .await
         .expect(200);
     assert_eq!(me["username"], "wonder");
@@ -241,7 +268,11 @@ async fn creating_an_application_creates_a_bot_that_can_authenticate() {
     let app_id = str_field(&app, "id");
     assert_eq!(app["name"], "Helper");
     assert_eq!(app["owner"]["id"], dev.id.as_str());
-    assert_eq!(app["bot"]["id"], app_id.as_str(), "bot user id == application id");
+    assert_eq!(
+        app["bot"]["id"],
+        app_id.as_str(),
+        "bot user id == application id"
+    );
     assert!(app.get("flags").is_some(), "flags present: {app}");
 
     let tok = api

@@ -55,11 +55,15 @@ async fn a_new_guild_has_everyone_role_and_default_channels() {
 
     let chans = api.channels(&owner, &gid).await;
     assert!(
-        chans.iter().any(|c| c["name"] == "general" && c["type"] == 0),
+        chans
+            .iter()
+            .any(|c| c["name"] == "general" && c["type"] == 0),
         "text channel general: {chans:?}"
     );
     assert!(
-        chans.iter().any(|c| c["name"] == "General" && c["type"] == 2),
+        chans
+            .iter()
+            .any(|c| c["name"] == "General" && c["type"] == 2),
         "voice channel General: {chans:?}"
     );
     for c in &chans {
@@ -133,12 +137,19 @@ async fn two_users_and_a_bot_share_a_guild() {
             .expect(200);
         assert_eq!(g["id"], gid.as_str());
         let mine = api.get("/users/@me/guilds", who.auth()).await.expect(200);
-        assert!(listed(&mine, &gid), "{} lists the guild: {mine}", who.username);
+        assert!(
+            listed(&mine, &gid),
+            "{} lists the guild: {mine}",
+            who.username
+        );
     }
     api.get(&format!("/guilds/{gid}"), outsider.auth())
         .await
         .expect_error(403, 50001);
-    let theirs = api.get("/users/@me/guilds", outsider.auth()).await.expect(200);
+    let theirs = api
+        .get("/users/@me/guilds", outsider.auth())
+        .await
+        .expect(200);
     assert!(!listed(&theirs, &gid));
 
     let members = api
@@ -195,9 +206,13 @@ async fn guild_settings_change_and_only_the_owner_deletes() {
         .expect_error(403, 50013);
     // MANAGE_GUILD lets the member edit, but still not delete.
     w.grant(&w.member.id, "managers", perm::MANAGE_GUILD).await;
-    api.patch(&w.g(""), w.member.auth(), Some(json!({"name": "Co-managed"})))
-        .await
-        .expect(200);
+    api.patch(
+        &w.g(""),
+        w.member.auth(),
+        Some(json!({"name": "Co-managed"})),
+    )
+    .await
+    .expect(200);
     api.delete(&w.g(""), w.member.auth())
         .await
         .expect_error(403, 50013);
@@ -206,7 +221,10 @@ async fn guild_settings_change_and_only_the_owner_deletes() {
     api.get(&w.g(""), w.owner.auth())
         .await
         .expect_error(404, 10004);
-    let mine = api.get("/users/@me/guilds", w.member.auth()).await.expect(200);
+    let mine = api
+        .get("/users/@me/guilds", w.member.auth())
+        .await
+        .expect(200);
     assert!(!listed(&mine, &w.guild_id), "deleted guild gone: {mine}");
     api.get(&format!("/channels/{}", w.general), w.owner.auth())
         .await
@@ -219,7 +237,11 @@ async fn channels_of_each_type_can_be_created_edited_and_deleted() {
     let api = &w.api;
 
     let category = api
-        .create_channel(&w.owner, &w.guild_id, json!({"name": "Projects", "type": 4}))
+        .create_channel(
+            &w.owner,
+            &w.guild_id,
+            json!({"name": "Projects", "type": 4}),
+        )
         .await;
     let cat_id = str_field(&category, "id");
     assert_eq!(category["type"], 4);
@@ -238,7 +260,10 @@ async fn channels_of_each_type_can_be_created_edited_and_deleted() {
     assert_eq!(text["topic"], "what we build next");
     assert_eq!(text["parent_id"], cat_id.as_str());
     assert!(text["position"].is_number(), "position: {text}");
-    assert!(text["permission_overwrites"].is_array(), "overwrites: {text}");
+    assert!(
+        text["permission_overwrites"].is_array(),
+        "overwrites: {text}"
+    );
 
     let voice = api
         .create_channel(
@@ -251,7 +276,10 @@ async fn channels_of_each_type_can_be_created_edited_and_deleted() {
     assert_eq!(voice["type"], 2);
     assert_eq!(voice["bitrate"], 96000);
     assert_eq!(voice["user_limit"], 5);
-    assert!(voice.get("rtc_region").is_some(), "rtc_region present: {voice}");
+    assert!(
+        voice.get("rtc_region").is_some(),
+        "rtc_region present: {voice}"
+    );
 
     // Members see all of them.
     let chans = api.channels(&w.member, &w.guild_id).await;
@@ -373,17 +401,32 @@ async fn roles_can_be_created_edited_and_deleted() {
         .expect_error(403, 50013);
 
     // A role given to a member shows up on the member.
-    api.add_role(&w.owner, &w.guild_id, &w.member.id, &rid).await;
-    let m = api.member(&w.owner, &w.guild_id, &w.member.id).await.expect(200);
-    assert!(m["roles"].as_array().unwrap().iter().any(|r| r == rid.as_str()));
+    api.add_role(&w.owner, &w.guild_id, &w.member.id, &rid)
+        .await;
+    let m = api
+        .member(&w.owner, &w.guild_id, &w.member.id)
+        .await
+        .expect(200);
+    assert!(m["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == rid.as_str()));
     api.delete(
         &w.g(&format!("/members/{}/roles/{rid}", w.member.id)),
         w.owner.auth(),
     )
     .await
     .expect(204);
-    let m = api.member(&w.owner, &w.guild_id, &w.member.id).await.expect(200);
-    assert!(!m["roles"].as_array().unwrap().iter().any(|r| r == rid.as_str()));
+    let m = api
+        .member(&w.owner, &w.guild_id, &w.member.id)
+        .await
+        .expect(200);
+    assert!(!m["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == rid.as_str()));
 
     api.delete(&w.g(&format!("/roles/{rid}")), w.owner.auth())
         .await
@@ -407,7 +450,11 @@ async fn role_hierarchy_stops_managing_higher_roles_and_granting_missing_permiss
     let mut created = Vec::new();
     for name in ["alpha", "beta", "gamma"] {
         let r = api
-            .create_role(&w.owner, &w.guild_id, json!({"name": name, "permissions": "0"}))
+            .create_role(
+                &w.owner,
+                &w.guild_id,
+                json!({"name": name, "permissions": "0"}),
+            )
             .await;
         created.push(str_field(&r, "id"));
     }
@@ -418,7 +465,12 @@ async fn role_hierarchy_stops_managing_higher_roles_and_granting_missing_permiss
         .unwrap()
         .iter()
         .filter(|r| created.iter().any(|c| r["id"] == c.as_str()))
-        .map(|r| (r["position"].as_i64().expect("position"), str_field(r, "id")))
+        .map(|r| {
+            (
+                r["position"].as_i64().expect("position"),
+                str_field(r, "id"),
+            )
+        })
         .collect();
     ranked.sort();
     assert_eq!(ranked.len(), 3);
@@ -438,19 +490,28 @@ async fn role_hierarchy_stops_managing_higher_roles_and_granting_missing_permiss
     )
     .await
     .expect(200);
-    api.add_role(&w.owner, &w.guild_id, &w.member.id, &mid).await;
+    api.add_role(&w.owner, &w.guild_id, &w.member.id, &mid)
+        .await;
     let m = w.member.auth();
 
     // Above or equal to their highest role: refused.
-    api.patch(&w.g(&format!("/roles/{high}")), m, Some(json!({"name": "pwned"})))
-        .await
-        .expect_error(403, 50013);
+    api.patch(
+        &w.g(&format!("/roles/{high}")),
+        m,
+        Some(json!({"name": "pwned"})),
+    )
+    .await
+    .expect_error(403, 50013);
     api.delete(&w.g(&format!("/roles/{high}")), m)
         .await
         .expect_error(403, 50013);
-    api.put(&w.g(&format!("/members/{}/roles/{high}", w.member.id)), m, None)
-        .await
-        .expect_error(403, 50013);
+    api.put(
+        &w.g(&format!("/members/{}/roles/{high}", w.member.id)),
+        m,
+        None,
+    )
+    .await
+    .expect_error(403, 50013);
     api.patch(
         &w.g(&format!("/roles/{mid}")),
         m,
@@ -461,13 +522,21 @@ async fn role_hierarchy_stops_managing_higher_roles_and_granting_missing_permiss
 
     // Below it: allowed, as long as no missing permission is granted.
     let renamed = api
-        .patch(&w.g(&format!("/roles/{low}")), m, Some(json!({"name": "lowly"})))
+        .patch(
+            &w.g(&format!("/roles/{low}")),
+            m,
+            Some(json!({"name": "lowly"})),
+        )
         .await
         .expect(200);
     assert_eq!(renamed["name"], "lowly");
-    api.put(&w.g(&format!("/members/{}/roles/{low}", w.member.id)), m, None)
-        .await
-        .expect(204);
+    api.put(
+        &w.g(&format!("/members/{}/roles/{low}", w.member.id)),
+        m,
+        None,
+    )
+    .await
+    .expect(204);
     api.patch(
         &w.g(&format!("/roles/{low}")),
         m,
@@ -500,8 +569,15 @@ async fn role_hierarchy_stops_managing_higher_roles_and_granting_missing_permiss
         .expect("high role still exists")
         .clone();
     assert_ne!(high_now["name"], "pwned");
-    let mem = api.member(&w.owner, &w.guild_id, &w.member.id).await.expect(200);
-    assert!(!mem["roles"].as_array().unwrap().iter().any(|r| r == high.as_str()));
+    let mem = api
+        .member(&w.owner, &w.guild_id, &w.member.id)
+        .await
+        .expect(200);
+    assert!(!mem["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == high.as_str()));
 }
 
 #[tokio::test]
@@ -526,7 +602,10 @@ async fn member_list_paginates_by_user_id() {
     let first = api.get(&w.g("/members"), w.owner.auth()).await.expect(200);
     assert_eq!(member_ids(&first), vec![all[0].clone()]);
     let m0 = &first[0];
-    assert!(m0["roles"].is_array() && m0["joined_at"].is_string(), "{m0}");
+    assert!(
+        m0["roles"].is_array() && m0["joined_at"].is_string(),
+        "{m0}"
+    );
 
     let page = api
         .get(&w.g("/members?limit=2"), w.owner.auth())
@@ -534,12 +613,18 @@ async fn member_list_paginates_by_user_id() {
         .expect(200);
     assert_eq!(member_ids(&page), all[0..2].to_vec());
     let page = api
-        .get(&w.g(&format!("/members?limit=2&after={}", all[1])), w.owner.auth())
+        .get(
+            &w.g(&format!("/members?limit=2&after={}", all[1])),
+            w.owner.auth(),
+        )
         .await
         .expect(200);
     assert_eq!(member_ids(&page), all[2..4].to_vec());
     let page = api
-        .get(&w.g(&format!("/members?limit=1000&after={}", all[4])), w.owner.auth())
+        .get(
+            &w.g(&format!("/members?limit=1000&after={}", all[4])),
+            w.owner.auth(),
+        )
         .await
         .expect(200);
     assert!(member_ids(&page).is_empty());
@@ -549,7 +634,10 @@ async fn member_list_paginates_by_user_id() {
     let mut after = "0".to_string();
     for _ in 0..10 {
         let page = api
-            .get(&w.g(&format!("/members?limit=2&after={after}")), w.member.auth())
+            .get(
+                &w.g(&format!("/members?limit=2&after={after}")),
+                w.member.auth(),
+            )
             .await
             .expect(200);
         let ids = member_ids(&page);
@@ -567,7 +655,10 @@ async fn member_list_paginates_by_user_id() {
             .expect_error(400, 50035);
     }
 
-    let one = api.member(&w.member, &w.guild_id, &all[2]).await.expect(200);
+    let one = api
+        .member(&w.member, &w.guild_id, &all[2])
+        .await
+        .expect(200);
     assert_eq!(one["user"]["id"], all[2].as_str());
     api.member(&w.owner, &w.guild_id, UNKNOWN_ID)
         .await
@@ -582,7 +673,11 @@ async fn single_use_invite_is_consumed() {
     let dave = api.register("dave").await;
 
     let inv = api
-        .create_invite(&w.owner, &w.general, json!({"max_uses": 1, "max_age": 3600}))
+        .create_invite(
+            &w.owner,
+            &w.general,
+            json!({"max_uses": 1, "max_age": 3600}),
+        )
         .await;
     let code = str_field(&inv, "code");
     assert_eq!(inv["max_uses"], 1);
@@ -591,7 +686,9 @@ async fn single_use_invite_is_consumed() {
     assert!(inv["expires_at"].is_string(), "expiring invite: {inv}");
 
     api.join(&carol, &code).await.expect(200);
-    api.member(&w.owner, &w.guild_id, &carol.id).await.expect(200);
+    api.member(&w.owner, &w.guild_id, &carol.id)
+        .await
+        .expect(200);
 
     api.get(&format!("/invites/{code}"), None)
         .await
@@ -604,7 +701,9 @@ async fn single_use_invite_is_consumed() {
     api.get("/invites/doesnotexist", None)
         .await
         .expect_error(404, 10006);
-    api.join(&dave, "doesnotexist").await.expect_error(404, 10006);
+    api.join(&dave, "doesnotexist")
+        .await
+        .expect_error(404, 10006);
 }
 
 #[tokio::test]
@@ -627,12 +726,17 @@ async fn kicked_member_loses_access_and_needs_a_new_invite() {
     api.get(&w.g(""), w.member.auth())
         .await
         .expect_error(403, 50001);
-    let mine = api.get("/users/@me/guilds", w.member.auth()).await.expect(200);
+    let mine = api
+        .get("/users/@me/guilds", w.member.auth())
+        .await
+        .expect(200);
     assert!(!listed(&mine, &w.guild_id));
 
     // A kick is not a ban: a fresh invite lets them back in.
     api.invite_and_join(&w.owner, &w.general, &w.member).await;
-    api.member(&w.owner, &w.guild_id, &w.member.id).await.expect(200);
+    api.member(&w.owner, &w.guild_id, &w.member.id)
+        .await
+        .expect(200);
 
     // KICK_MEMBERS lets a member kick, but never the owner.
     w.grant(&carol.id, "bouncers", perm::KICK_MEMBERS).await;
@@ -652,17 +756,26 @@ async fn leaving_a_guild_removes_the_membership() {
     let w = World::new().await;
     let api = &w.api;
 
-    api.delete(&format!("/users/@me/guilds/{}", w.guild_id), w.member.auth())
+    api.delete(
+        &format!("/users/@me/guilds/{}", w.guild_id),
+        w.member.auth(),
+    )
+    .await
+    .expect(204);
+    let mine = api
+        .get("/users/@me/guilds", w.member.auth())
         .await
-        .expect(204);
-    let mine = api.get("/users/@me/guilds", w.member.auth()).await.expect(200);
+        .expect(200);
     assert!(!listed(&mine, &w.guild_id));
     api.member(&w.owner, &w.guild_id, &w.member.id)
         .await
         .expect_error(404, 10007);
-    api.get(&format!("/channels/{}/messages", w.general), w.member.auth())
-        .await
-        .expect_error(403, 50001);
+    api.get(
+        &format!("/channels/{}/messages", w.general),
+        w.member.auth(),
+    )
+    .await
+    .expect_error(403, 50001);
 }
 
 #[tokio::test]
@@ -680,7 +793,10 @@ async fn nicknames_need_manage_nicknames_and_the_owner_cannot_be_targeted() {
         .await
         .expect(200);
     assert_eq!(m["nick"], "Captain");
-    let m = api.member(&carol, &w.guild_id, &w.member.id).await.expect(200);
+    let m = api
+        .member(&carol, &w.guild_id, &w.member.id)
+        .await
+        .expect(200);
     assert_eq!(m["nick"], "Captain");
 
     api.patch(
@@ -691,7 +807,8 @@ async fn nicknames_need_manage_nicknames_and_the_owner_cannot_be_targeted() {
     .await
     .expect_error(403, 50013);
 
-    w.grant(&carol.id, "nicknamers", perm::MANAGE_NICKNAMES).await;
+    w.grant(&carol.id, "nicknamers", perm::MANAGE_NICKNAMES)
+        .await;
     api.patch(
         &w.g(&format!("/members/{}", w.owner.id)),
         carol.auth(),
@@ -699,7 +816,10 @@ async fn nicknames_need_manage_nicknames_and_the_owner_cannot_be_targeted() {
     )
     .await
     .expect_error(403, 50013);
-    let owner = api.member(&w.owner, &w.guild_id, &w.owner.id).await.expect(200);
+    let owner = api
+        .member(&w.owner, &w.guild_id, &w.owner.id)
+        .await
+        .expect(200);
     assert_ne!(owner["nick"], "Owner Silly");
 
     let m = api

@@ -115,15 +115,24 @@ impl Server {
     pub async fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
         let data_dir = TempDir::new();
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let env: Vec<(String, String)> =
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let (child, base) = spawn(data_dir.path(), &args, &env).await;
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("building reqwest client");
-        Server { child: Some(child), base, args, env, http, data_dir }
+        Server {
+            child: Some(child),
+            base,
+            args,
+            env,
+            http,
+            data_dir,
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -132,7 +141,10 @@ impl Server {
 
     /// A client bound to the current base URL (call again after `restart`).
     pub fn api(&self) -> Api {
-        Api { http: self.http.clone(), base: self.base.clone() }
+        Api {
+            http: self.http.clone(),
+            base: self.base.clone(),
+        }
     }
 
     /// SIGKILL the server and reap it.
@@ -300,7 +312,10 @@ impl Resp {
             self.describe()
         );
         assert!(
-            self.body.get("message").map(Value::is_string).unwrap_or(false),
+            self.body
+                .get("message")
+                .map(Value::is_string)
+                .unwrap_or(false),
             "error body lacks a string `message`: {}",
             self.describe()
         );
@@ -326,10 +341,17 @@ impl Resp {
                 panic!("no errors.{} in {}", field_path.join("."), self.describe())
             });
         }
-        let errs = node.get("_errors").and_then(Value::as_array);
+        let has_own = node
+            .get("_errors")
+            .and_then(Value::as_array)
+            .map(|e| !e.is_empty())
+            .unwrap_or(false);
+        let has_nested = node
+            .as_object()
+            .map(|o| o.keys().any(|k| k != "_errors"))
+            .unwrap_or(false);
         assert!(
-            errs.map(|e| !e.is_empty()).unwrap_or(false)
-                || node.as_object().map(|o| !o.is_empty()).unwrap_or(false),
+            has_own || has_nested,
             "errors.{} has no entries: {}",
             field_path.join("."),
             self.describe()
@@ -386,7 +408,8 @@ impl Api {
         match body {
             Some(v) => {
                 let bytes = serde_json::to_vec(&v).expect("serialising request body");
-                self.raw(method, path, auth, Some("application/json"), bytes).await
+                self.raw(method, path, auth, Some("application/json"), bytes)
+                    .await
             }
             None => self.raw(method, path, auth, None, Vec::new()).await,
         }
@@ -402,13 +425,15 @@ impl Api {
         body: Vec<u8>,
     ) -> Resp {
         let url = self.url(path);
-        self.send_to(method, &url, path, auth, content_type, body).await
+        self.send_to(method, &url, path, auth, content_type, body)
+            .await
     }
 
     /// Sends to an absolute path on the server (not under /api/v10).
     pub async fn raw_abs(&self, method: Method, abs_path: &str, auth: Option<&str>) -> Resp {
         let url = format!("{}{}", self.base, abs_path);
-        self.send_to(method, &url, abs_path, auth, None, Vec::new()).await
+        self.send_to(method, &url, abs_path, auth, None, Vec::new())
+            .await
     }
 
     async fn send_to(
@@ -446,7 +471,14 @@ impl Api {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::Null)
         };
-        Resp { method, path: label.to_string(), status, headers, body, text }
+        Resp {
+            method,
+            path: label.to_string(),
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str, auth: Option<&str>) -> Resp {
@@ -492,7 +524,12 @@ impl Api {
             .expect(201);
         let token = str_field(&body, "token");
         let id = str_field(&body, "user_id");
-        User { id, authorization: token.clone(), token, username: username.to_string() }
+        User {
+            id,
+            authorization: token.clone(),
+            token,
+            username: username.to_string(),
+        }
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Resp {
@@ -562,9 +599,13 @@ impl Api {
     }
 
     pub async fn create_channel(&self, by: &User, guild_id: &str, body: Value) -> Value {
-        self.post(&format!("/guilds/{guild_id}/channels"), by.auth(), Some(body))
-            .await
-            .expect(201)
+        self.post(
+            &format!("/guilds/{guild_id}/channels"),
+            by.auth(),
+            Some(body),
+        )
+        .await
+        .expect(201)
     }
 
     pub async fn text_channel(&self, by: &User, guild_id: &str, name: &str) -> String {
@@ -593,13 +634,18 @@ impl Api {
     }
 
     pub async fn create_invite(&self, by: &User, channel_id: &str, body: Value) -> Value {
-        self.post(&format!("/channels/{channel_id}/invites"), by.auth(), Some(body))
-            .await
-            .expect(200)
+        self.post(
+            &format!("/channels/{channel_id}/invites"),
+            by.auth(),
+            Some(body),
+        )
+        .await
+        .expect(200)
     }
 
     pub async fn join(&self, user: &User, code: &str) -> Resp {
-        self.post(&format!("/invites/{code}"), user.auth(), None).await
+        self.post(&format!("/invites/{code}"), user.auth(), None)
+            .await
     }
 
     /// `owner` invites `user` through `channel_id`; asserts the join worked.
@@ -657,7 +703,10 @@ impl Api {
     /// Ids of `GET /channels/{id}/messages{query}` (query includes the `?`).
     pub async fn message_ids(&self, by: &User, channel_id: &str, query: &str) -> Vec<String> {
         let v = self
-            .get(&format!("/channels/{channel_id}/messages{query}"), by.auth())
+            .get(
+                &format!("/channels/{channel_id}/messages{query}"),
+                by.auth(),
+            )
             .await
             .expect(200);
         ids_of(&v)
@@ -694,7 +743,14 @@ impl World {
         let guild_id = str_field(&guild, "id");
         let general = api.channel_id(&owner, &guild_id, "general", 0).await;
         api.invite_and_join(&owner, &general, &member).await;
-        World { server, api, owner, member, guild_id, general }
+        World {
+            server,
+            api,
+            owner,
+            member,
+            guild_id,
+            general,
+        }
     }
 
     pub fn g(&self, suffix: &str) -> String {
@@ -704,7 +760,9 @@ impl World {
     /// Registers a new user and joins them to the guild.
     pub async fn add_member(&self, username: &str) -> User {
         let u = self.api.register(username).await;
-        self.api.invite_and_join(&self.owner, &self.general, &u).await;
+        self.api
+            .invite_and_join(&self.owner, &self.general, &u)
+            .await;
         u
     }
 

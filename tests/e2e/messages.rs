@@ -130,7 +130,11 @@ async fn up_to_ten_embeds_are_accepted_and_eleven_rejected() {
 
     // An embed alone (no content) is a valid message.
     let one = api
-        .post(&msgs(&ch), w.member.auth(), Some(json!({"embeds": [full_embed(0)]})))
+        .post(
+            &msgs(&ch),
+            w.member.auth(),
+            Some(json!({"embeds": [full_embed(0)]})),
+        )
         .await
         .expect(200);
     let e = &one["embeds"][0];
@@ -145,7 +149,10 @@ async fn up_to_ten_embeds_are_accepted_and_eleven_rejected() {
     assert_eq!(e["author"]["name"], "Author Name");
     assert_eq!(e["footer"]["text"], "Footer text");
     let fetched = api
-        .get(&format!("{}/{}", msgs(&ch), str_field(&one, "id")), w.owner.auth())
+        .get(
+            &format!("{}/{}", msgs(&ch), str_field(&one, "id")),
+            w.owner.auth(),
+        )
         .await
         .expect(200);
     assert_eq!(fetched["embeds"][0]["title"], "Embed 0");
@@ -246,10 +253,16 @@ async fn replies_have_type_19_and_carry_the_referenced_message() {
     assert_eq!(reply["message_reference"]["message_id"], oid.as_str());
     assert_eq!(reply["referenced_message"]["id"], oid.as_str());
     assert_eq!(reply["referenced_message"]["content"], "what's for dinner?");
-    assert_eq!(reply["referenced_message"]["author"]["id"], w.owner.id.as_str());
+    assert_eq!(
+        reply["referenced_message"]["author"]["id"],
+        w.owner.id.as_str()
+    );
 
     let got = api
-        .get(&format!("{}/{}", msgs(&ch), str_field(&reply, "id")), w.owner.auth())
+        .get(
+            &format!("{}/{}", msgs(&ch), str_field(&reply, "id")),
+            w.owner.auth(),
+        )
         .await
         .expect(200);
     assert_eq!(got["type"], 19);
@@ -303,7 +316,12 @@ fn model_after(ids: &[String], x: usize, limit: usize) -> Vec<String> {
 /// ids[x], newest first.
 fn model_around(ids: &[String], x: usize, limit: usize) -> Vec<String> {
     let newer: Vec<String> = ids[x + 1..].iter().take(limit / 2).cloned().collect();
-    let older: Vec<String> = ids[..=x].iter().rev().take(limit - limit / 2).cloned().collect();
+    let older: Vec<String> = ids[..=x]
+        .iter()
+        .rev()
+        .take(limit - limit / 2)
+        .cloned()
+        .collect();
     newer.into_iter().rev().chain(older).collect()
 }
 
@@ -315,7 +333,10 @@ async fn history_lists_newest_first_with_default_and_explicit_limits() {
     let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
 
     assert_eq!(api.message_ids(&w.owner, &ch, "").await, newest_first);
-    assert_eq!(api.message_ids(&w.owner, &ch, "?limit=100").await, newest_first);
+    assert_eq!(
+        api.message_ids(&w.owner, &ch, "?limit=100").await,
+        newest_first
+    );
     assert_eq!(
         api.message_ids(&w.owner, &ch, "?limit=1").await,
         pick(&ids, &[29])
@@ -501,12 +522,21 @@ async fn without_read_message_history_the_list_is_empty() {
     let ch = api.text_channel(&w.owner, &w.guild_id, "ephemeral").await;
     api.seed(&w.owner, &ch, "old", 3).await;
 
-    api.set_overwrite(&w.owner, &ch, &w.member.id, 1, 0, perm::READ_MESSAGE_HISTORY)
-        .await;
+    api.set_overwrite(
+        &w.owner,
+        &ch,
+        &w.member.id,
+        1,
+        0,
+        perm::READ_MESSAGE_HISTORY,
+    )
+    .await;
     let list = api.get(&msgs(&ch), w.member.auth()).await.expect(200);
     assert_eq!(list, json!([]));
     // They can still see the channel and post into it.
-    api.get(&format!("/channels/{ch}"), w.member.auth()).await.expect(200);
+    api.get(&format!("/channels/{ch}"), w.member.auth())
+        .await
+        .expect(200);
     api.send(&w.member, &ch, "I can't scroll back").await;
     assert_eq!(api.message_ids(&w.owner, &ch, "").await.len(), 4);
 }
@@ -524,7 +554,11 @@ async fn only_the_author_can_edit_a_message() {
     let path = format!("{}/{}", msgs(&ch), str_field(&m, "id"));
 
     let edited = api
-        .patch(&path, w.member.auth(), Some(json!({"content": "first post"})))
+        .patch(
+            &path,
+            w.member.auth(),
+            Some(json!({"content": "first post"})),
+        )
         .await
         .expect(200);
     assert_eq!(edited["content"], "first post");
@@ -537,19 +571,31 @@ async fn only_the_author_can_edit_a_message() {
     assert!(got["edited_timestamp"].is_string());
 
     let with_embed = api
-        .patch(&path, w.member.auth(), Some(json!({"embeds": [full_embed(1)]})))
+        .patch(
+            &path,
+            w.member.auth(),
+            Some(json!({"embeds": [full_embed(1)]})),
+        )
         .await
         .expect(200);
     assert_eq!(with_embed["embeds"][0]["title"], "Embed 1");
     assert_eq!(with_embed["content"], "first post");
 
     // Nobody else may edit it, not even the guild owner.
-    api.patch(&path, w.owner.auth(), Some(json!({"content": "owner was here"})))
-        .await
-        .expect_error(403, 50005);
-    api.patch(&path, w.member.auth(), Some(json!({"content": "x".repeat(2001)})))
-        .await
-        .expect_field_error(&["content"]);
+    api.patch(
+        &path,
+        w.owner.auth(),
+        Some(json!({"content": "owner was here"})),
+    )
+    .await
+    .expect_error(403, 50005);
+    api.patch(
+        &path,
+        w.member.auth(),
+        Some(json!({"content": "x".repeat(2001)})),
+    )
+    .await
+    .expect_field_error(&["content"]);
     let got = api.get(&path, w.owner.auth()).await.expect(200);
     assert_eq!(got["content"], "first post");
 
@@ -593,8 +639,11 @@ async fn authors_and_moderators_can_delete_messages() {
 
     // The owner (and anyone with MANAGE_MESSAGES) can.
     api.delete(&path(&others), w.owner.auth()).await.expect(204);
-    w.grant(&w.member.id, "janitors", perm::MANAGE_MESSAGES).await;
-    api.delete(&path(&owners), w.member.auth()).await.expect(204);
+    w.grant(&w.member.id, "janitors", perm::MANAGE_MESSAGES)
+        .await;
+    api.delete(&path(&owners), w.member.auth())
+        .await
+        .expect(204);
 
     assert!(api.message_ids(&w.owner, &ch, "").await.is_empty());
 }

@@ -16,9 +16,13 @@ async fn hidden_channel_is_invisible_until_a_role_overwrite_allows_it() {
     api.set_overwrite(&w.owner, &secret, &w.guild_id, 0, 0, perm::VIEW_CHANNEL)
         .await;
 
-    let visible_to = |chans: &Vec<serde_json::Value>| chans.iter().any(|c| c["id"] == secret.as_str());
+    let visible_to =
+        |chans: &Vec<serde_json::Value>| chans.iter().any(|c| c["id"] == secret.as_str());
     assert!(!visible_to(&api.channels(&w.member, &w.guild_id).await));
-    assert!(visible_to(&api.channels(&w.owner, &w.guild_id).await), "owner still sees it");
+    assert!(
+        visible_to(&api.channels(&w.owner, &w.guild_id).await),
+        "owner still sees it"
+    );
     api.get(&format!("/channels/{secret}"), w.member.auth())
         .await
         .expect_error(403, 50001);
@@ -38,7 +42,12 @@ async fn hidden_channel_is_invisible_until_a_role_overwrite_allows_it() {
             Some(json!({"content": "let me in"})),
         )
         .await;
-    assert_eq!(r.status.as_u16(), 403, "posting into a hidden channel: {}", r.text);
+    assert_eq!(
+        r.status.as_u16(),
+        403,
+        "posting into a hidden channel: {}",
+        r.text
+    );
 
     // A role with an allow overwrite: still hidden until the member has the role.
     let role = api
@@ -49,7 +58,8 @@ async fn hidden_channel_is_invisible_until_a_role_overwrite_allows_it() {
         .await;
     assert!(!visible_to(&api.channels(&w.member, &w.guild_id).await));
 
-    api.add_role(&w.owner, &w.guild_id, &w.member.id, &role_id).await;
+    api.add_role(&w.owner, &w.guild_id, &w.member.id, &role_id)
+        .await;
     assert!(visible_to(&api.channels(&w.member, &w.guild_id).await));
     let ch = api
         .get(&format!("/channels/{secret}"), w.member.auth())
@@ -61,9 +71,12 @@ async fn hidden_channel_is_invisible_until_a_role_overwrite_allows_it() {
     api.send(&w.member, &secret, "I'm in").await;
 
     // Removing the role's overwrite hides it again.
-    api.delete(&format!("/channels/{secret}/permissions/{role_id}"), w.owner.auth())
-        .await
-        .expect(204);
+    api.delete(
+        &format!("/channels/{secret}/permissions/{role_id}"),
+        w.owner.auth(),
+    )
+    .await
+    .expect(204);
     assert!(!visible_to(&api.channels(&w.member, &w.guild_id).await));
     api.get(&format!("/channels/{secret}"), w.member.auth())
         .await
@@ -82,13 +95,17 @@ async fn member_overwrite_can_hide_a_channel_from_one_person() {
     api.get(&format!("/channels/{room}"), w.member.auth())
         .await
         .expect_error(403, 50001);
-    api.get(&format!("/channels/{room}"), carol.auth()).await.expect(200);
+    api.get(&format!("/channels/{room}"), carol.auth())
+        .await
+        .expect(200);
 
     let ch = api
         .get(&format!("/channels/{room}"), w.owner.auth())
         .await
         .expect(200);
-    let ows = ch["permission_overwrites"].as_array().expect("overwrites array");
+    let ows = ch["permission_overwrites"]
+        .as_array()
+        .expect("overwrites array");
     let ow = ows
         .iter()
         .find(|o| o["id"] == w.member.id.as_str())
@@ -103,7 +120,9 @@ async fn member_overwrite_can_hide_a_channel_from_one_person() {
     )
     .await
     .expect(204);
-    api.get(&format!("/channels/{room}"), w.member.auth()).await.expect(200);
+    api.get(&format!("/channels/{room}"), w.member.auth())
+        .await
+        .expect(200);
 }
 
 #[tokio::test]
@@ -134,9 +153,12 @@ async fn missing_permissions_give_50013_and_missing_access_gives_50001() {
     )
     .await
     .expect_error(403, 50013);
-    api.delete(&format!("/channels/{}/messages/{owner_msg_id}", w.general), m)
-        .await
-        .expect_error(403, 50013);
+    api.delete(
+        &format!("/channels/{}/messages/{owner_msg_id}", w.general),
+        m,
+    )
+    .await
+    .expect_error(403, 50013);
     api.put(
         &format!("/channels/{}/permissions/{}", w.general, w.member.id),
         m,
@@ -149,7 +171,9 @@ async fn missing_permissions_give_50013_and_missing_access_gives_50001() {
     let quiet = api.text_channel(&w.owner, &w.guild_id, "quiet").await;
     api.set_overwrite(&w.owner, &quiet, &w.member.id, 1, 0, perm::SEND_MESSAGES)
         .await;
-    api.get(&format!("/channels/{quiet}/messages"), m).await.expect(200);
+    api.get(&format!("/channels/{quiet}/messages"), m)
+        .await
+        .expect(200);
     api.post(
         &format!("/channels/{quiet}/messages"),
         m,
@@ -166,9 +190,12 @@ async fn missing_permissions_give_50013_and_missing_access_gives_50001() {
     api.get(&format!("/channels/{}", w.general), stranger.auth())
         .await
         .expect_error(403, 50001);
-    api.get(&format!("/channels/{}/messages", w.general), stranger.auth())
-        .await
-        .expect_error(403, 50001);
+    api.get(
+        &format!("/channels/{}/messages", w.general),
+        stranger.auth(),
+    )
+    .await
+    .expect_error(403, 50001);
 }
 
 #[tokio::test]
@@ -196,8 +223,12 @@ async fn administrator_bypasses_channel_overwrites() {
         .await
         .expect(200);
     api.send(&w.member, &vault, "admin was here").await;
-    api.create_channel(&w.member, &w.guild_id, json!({"name": "admin-made", "type": 0}))
-        .await;
+    api.create_channel(
+        &w.member,
+        &w.guild_id,
+        json!({"name": "admin-made", "type": 0}),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -230,7 +261,10 @@ async fn timed_out_member_can_read_but_not_post_until_lifted() {
         m["communication_disabled_until"].is_string(),
         "timeout recorded: {m}"
     );
-    let m = api.member(&carol, &w.guild_id, &w.member.id).await.expect(200);
+    let m = api
+        .member(&carol, &w.guild_id, &w.member.id)
+        .await
+        .expect(200);
     assert!(m["communication_disabled_until"].is_string());
 
     // Reading still works.
@@ -259,7 +293,10 @@ async fn timed_out_member_can_read_but_not_post_until_lifted() {
         )
         .await
         .expect(200);
-    assert!(m["communication_disabled_until"].is_null(), "timeout lifted: {m}");
+    assert!(
+        m["communication_disabled_until"].is_null(),
+        "timeout lifted: {m}"
+    );
     api.send(&w.member, &w.general, "free again").await;
 
     // The owner can never be timed out.
@@ -286,9 +323,13 @@ async fn banned_user_is_removed_and_cannot_rejoin_until_unbanned() {
 
     // Ordinary members cannot ban.
     let carol = w.add_member("carol").await;
-    api.put(&w.g(&format!("/bans/{}", carol.id)), w.member.auth(), Some(json!({})))
-        .await
-        .expect_error(403, 50013);
+    api.put(
+        &w.g(&format!("/bans/{}", carol.id)),
+        w.member.auth(),
+        Some(json!({})),
+    )
+    .await
+    .expect_error(403, 50013);
     api.get(&ban_path, w.owner.auth())
         .await
         .expect_error(404, 10026);
@@ -329,7 +370,9 @@ async fn banned_user_is_removed_and_cannot_rejoin_until_unbanned() {
     assert!(bans.as_array().unwrap().is_empty());
 
     api.join(&w.member, &code).await.expect(200);
-    api.member(&w.owner, &w.guild_id, &w.member.id).await.expect(200);
+    api.member(&w.owner, &w.guild_id, &w.member.id)
+        .await
+        .expect(200);
     api.send(&w.member, &w.general, "I'm back").await;
 }
 
@@ -339,7 +382,9 @@ async fn ban_with_delete_message_seconds_removes_recent_messages() {
     let api = &w.api;
     let spam = api.send(&w.member, &w.general, "spam spam spam").await;
     let spam_id = str_field(&spam, "id");
-    let keep = api.send(&w.owner, &w.general, "owner's message stays").await;
+    let keep = api
+        .send(&w.owner, &w.general, "owner's message stays")
+        .await;
     let keep_id = str_field(&keep, "id");
 
     api.put(

@@ -1,1 +1,24 @@
-//! placeholder
+//! The REST API: Discord v10 paths and shapes over Hearth's services.
+//!
+//! Handlers are thin: they parse, authorise through [`access`], call the
+//! store or a service, and shape the reply. Rate limiting is a sans-IO state
+//! machine ([`ratelimit`]) driven by a middleware; message reads go through
+//! the coalescing [`messages::MessageService`].
+
+pub mod access;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod messages;
+pub mod metrics;
+pub mod ratelimit;
+mod routes;
+mod state;
+
+pub use error::ApiError;
+pub use state::{ApiConfig, AppState};
+
+/// The whole HTTP surface: `/api/v10`, `/api/v9` and `/metrics`.
+pub fn router(state: AppState) -> axum::Router {
+    routes::router(state)
+}

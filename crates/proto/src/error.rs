@@ -40,6 +40,7 @@ codes! {
     ENTITY_TOO_LARGE = (40005, 413, "Request entity too large");
     BANNED = (40007, 403, "The user is banned from this guild.");
     ALREADY_MEMBER = (40004, 400, "This user is already a member of this guild.");
+    TARGET_NOT_IN_VOICE = (40032, 400, "Target user is not connected to voice.");
     MISSING_ACCESS = (50001, 403, "Missing Access");
     INVALID_ACCOUNT_TYPE = (50002, 403, "Invalid account type");
     CANNOT_EDIT_OTHERS_MESSAGE = (50005, 403, "Cannot edit a message authored by another user");
@@ -52,7 +53,6 @@ codes! {
     BULK_DELETE_TOO_OLD = (50034, 400, "You can only bulk delete messages that are under 14 days old.");
     INVALID_FORM_BODY = (50035, 400, "Invalid Form Body");
     INVALID_JSON = (50109, 400, "The request body contains invalid JSON.");
-    OWNER_CANNOT_BE_TARGETED = (50013, 403, "Missing Permissions");
 }
 
 /// The body of every error response.

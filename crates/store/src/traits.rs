@@ -77,6 +77,7 @@ pub trait GuildStore: Send + Sync {
     /// Removes the channel, its messages, invites and webhooks.
     async fn delete_channel(&self, id: Snowflake) -> Result<()>;
 
+    /// Inserts the role at its position, moving the roles at or above it up one.
     async fn create_role(&self, guild_id: Snowflake, role: &Role) -> Result<()>;
     async fn update_role(&self, guild_id: Snowflake, role: &Role) -> Result<()>;
     /// Removes the role, takes it from every member and drops its overwrites.

@@ -219,6 +219,13 @@ impl GuildStore for SqliteStore {
 
     async fn create_role(&self, guild_id: Snowflake, role: &Role) -> Result<()> {
         let mut tx = self.writer.begin().await?;
+        // Make room, as Discord does: positions stay distinct.
+        sqlx::query("UPDATE roles SET position = position + 1 WHERE guild_id = ? AND position >= ? AND id != ?")
+            .bind(db(guild_id))
+            .bind(role.position as i64)
+            .bind(db(guild_id))
+            .execute(&mut *tx)
+            .await?;
         insert_role(&mut tx, guild_id, role).await?;
         tx.commit().await?;
         Ok(())

@@ -1,0 +1,134 @@
+//! Who may do what: loads a caller's membership and computes Discord's
+//! permissions for it, and the role-hierarchy rules for managing others.
+
+use std::cmp::Reverse;
+
+use hearth_model::permissions::MemberContext;
+use hearth_model::{Channel, Guild, Member, Permissions, Role, Snowflake, Timestamp};
+use hearth_proto::ErrorCode;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// A caller's standing in one guild.
+#[derive(Debug, Clone)]
+pub struct GuildAccess {
+    pub guild: Guild,
+    pub member: Member,
+    pub now: Timestamp,
+}
+
+/// A member's place in the hierarchy: their highest role's rank.
+pub type Rank = (i32, Reverse<Snowflake>);
+
+impl GuildAccess {
+    pub fn is_owner(&self) -> bool {
+        self.guild.owner_id == self.member.user.id
+    }
+
+    fn with_context<R>(&self, member: &Member, f: impl FnOnce(&MemberContext<'_>) -> R) -> R {
+        let everyone = self.guild.roles.iter().find(|r| r.id == self.guild.id).map(|r| r.permissions).unwrap_or_default();
+        let roles: Vec<(Snowflake, Permissions)> = self
+            .guild
+            .roles
+            .iter()
+            .filter(|r| r.id != self.guild.id && member.roles.contains(&r.id))
+            .map(|r| (r.id, r.permissions))
+            .collect();
+        let ctx = MemberContext {
+            guild_id: self.guild.id,
+            owner_id: self.guild.owner_id,
+            user_id: member.user.id,
+            everyone,
+            roles: &roles,
+            timed_out: member.timed_out_at(self.now),
+        };
+        f(&ctx)
+    }
+
+    pub fn permissions(&self) -> Permissions {
+        self.with_context(&self.member, |c| c.guild_permissions())
+    }
+
+    pub fn channel_permissions(&self, channel: &Channel) -> Permissions {
+        self.channel_permissions_of(&self.member, channel)
+    }
+
+    /// Another member's permissions in a channel (mentions, for instance).
+    pub fn channel_permissions_of(&self, member: &Member, channel: &Channel) -> Permissions {
+        let rules = channel.overwrite_rules();
+        self.with_context(member, |c| c.channel_permissions(&rules))
+    }
+
+    pub fn require(&self, needed: Permissions) -> ApiResult<()> {
+        if self.permissions().contains(needed) {
+            Ok(())
+        } else {
+            Err(ErrorCode::MISSING_PERMISSIONS.into())
+        }
+    }
+
+    pub fn role(&self, id: Snowflake) -> Option<&Role> {
+        self.guild.roles.iter().find(|r| r.id == id)
+    }
+
+    /// The rank of a member's highest role (@everyone ranks lowest).
+    pub fn rank_of(&self, member: &Member) -> Rank {
+        self.guild
+            .roles
+            .iter()
+            .filter(|r| member.roles.contains(&r.id))
+            .map(Role::rank)
+            .max()
+            .unwrap_or((i32::MIN, Reverse(Snowflake(u64::MAX))))
+    }
+
+    /// Whether the caller may act on `target` (kick, ban, nick, roles,
+    /// time-out): the owner may act on anyone else; nobody on the owner;
+    /// otherwise the caller's highest role must rank above the target's.
+    pub fn outranks(&self, target: &Member) -> bool {
+        if target.user.id == self.guild.owner_id {
+            return false;
+        }
+        self.is_owner() || self.rank_of(&self.member) > self.rank_of(target)
+    }
+
+    /// Whether the caller may edit, assign or remove `role`.
+    pub fn may_manage_role(&self, role: &Role) -> bool {
+        self.is_owner() || self.rank_of(&self.member) > role.rank()
+    }
+
+    /// A caller may only hand out permissions they hold themselves.
+    pub fn may_grant(&self, perms: Permissions) -> bool {
+        self.permissions().contains(perms)
+    }
+}
+
+/// The caller's access to a guild: 10004 when it does not exist, 50001
+/// when the caller is not a member.
+pub async fn guild(state: &AppState, guild_id: Snowflake, user_id: Snowflake) -> ApiResult<GuildAccess> {
+    let guild = state.store.guild(guild_id).await?.ok_or(ErrorCode::UNKNOWN_GUILD)?;
+    let member = state.store.member(guild_id, user_id).await?.ok_or(ErrorCode::MISSING_ACCESS)?;
+    Ok(GuildAccess { guild, member, now: Timestamp::now() })
+}
+
+/// A channel the caller can see, with their permissions in it: 10003 when
+/// it does not exist, 50001 when they cannot see it.
+pub async fn channel(state: &AppState, channel_id: Snowflake, user_id: Snowflake) -> ApiResult<(Channel, GuildAccess, Permissions)> {
+    let channel = state.store.channel(channel_id).await?.ok_or(ErrorCode::UNKNOWN_CHANNEL)?;
+    let access = guild(state, channel.guild_id, user_id).await?;
+    let perms = access.channel_permissions(&channel);
+    if !perms.contains(Permissions::VIEW_CHANNEL) {
+        return Err(ErrorCode::MISSING_ACCESS.into());
+    }
+    Ok((channel, access, perms))
+}
+
+/// Fails with 50013 unless `perms` holds `needed`.
+pub fn require(perms: Permissions, needed: Permissions) -> ApiResult<()> {
+    if perms.contains(needed) {
+        Ok(())
+    } else {
+        Err(ApiError::Code(ErrorCode::MISSING_PERMISSIONS))
+    }
+}

@@ -1,0 +1,77 @@
+//! The one place where failures become Discord-shaped HTTP responses.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use hearth_proto::{ErrorBody, ErrorCode, FormErrors};
+use hearth_store::StoreError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    Code(ErrorCode),
+    Form(FormErrors),
+    RateLimited { retry_after: f64, global: bool, scope: &'static str },
+    /// Something on our side failed; the detail is logged, not shown.
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<ErrorCode> for ApiError {
+    fn from(c: ErrorCode) -> Self {
+        ApiError::Code(c)
+    }
+}
+
+impl From<FormErrors> for ApiError {
+    fn from(e: FormErrors) -> Self {
+        ApiError::Form(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Banned => ApiError::Code(ErrorCode::BANNED),
+            StoreError::Conflict(what) => {
+                ApiError::Form(FormErrors::single(what, "ALREADY_TAKEN", format!("This {what} is already taken.")))
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Code(c) => {
+                let status = StatusCode::from_u16(c.status).unwrap_or(StatusCode::BAD_REQUEST);
+                (status, Json(ErrorBody::from(c))).into_response()
+            }
+            ApiError::Form(errors) => {
+                let c = ErrorCode::INVALID_FORM_BODY;
+                let body = ErrorBody { code: c.code, message: c.message.to_owned(), errors: Some(errors.into_value()) };
+                (StatusCode::BAD_REQUEST, Json(body)).into_response()
+            }
+            ApiError::RateLimited { retry_after, global, scope } => {
+                let body = serde_json::json!({
+                    "message": "You are being rate limited.",
+                    "retry_after": retry_after,
+                    "global": global,
+                });
+                let mut res = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                let h = res.headers_mut();
+                h.insert("retry-after", HeaderValue::from(retry_after.ceil() as u64));
+                h.insert("x-ratelimit-scope", HeaderValue::from_static(scope));
+                if global {
+                    h.insert("x-ratelimit-global", HeaderValue::from_static("true"));
+                }
+                res
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody::from(ErrorCode::INTERNAL))).into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Extractors that turn bad input into Discord's errors instead of axum's
+//! plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use hearth_model::{Snowflake, User};
+use hearth_proto::{ErrorCode, FormErrors};
+use serde::de::DeserializeOwned;
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body. An empty body reads as `{}`, so bodies whose fields are all
+/// optional may be left out, while required fields still get a field error.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::Code(ErrorCode::ENTITY_TOO_LARGE)
+            } else {
+                ApiError::Code(ErrorCode::INVALID_JSON)
+            }
+        })?;
+        parse_json(if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes }).map(Body)
+    }
+}
+
+/// Parses JSON, reporting syntax errors as 50109 and type errors as 50035
+/// at the path where they occurred.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => {
+            de.end().map_err(|_| ApiError::Code(ErrorCode::INVALID_JSON))?;
+            Ok(v)
+        }
+        Err(e) => {
+            let inner = e.inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(ApiError::Code(ErrorCode::INVALID_JSON));
+            }
+            let message = inner.to_string();
+            let mut path = e.path().to_string();
+            if path == "." {
+                path.clear();
+            }
+            // serde reports a missing field at its parent; Discord at the field.
+            let (path, code) = match missing_field(&message) {
+                Some(field) if path.is_empty() => (field.to_owned(), "BASE_TYPE_REQUIRED"),
+                Some(field) => (format!("{path}.{field}"), "BASE_TYPE_REQUIRED"),
+                None => (path, "BASE_TYPE_INVALID"),
+            };
+            let text = if code == "BASE_TYPE_REQUIRED" { "This field is required".to_owned() } else { strip_position(&message) };
+            Err(ApiError::Form(FormErrors::single(&path, code, text)))
+        }
+    }
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
+/// serde_json appends " at line 1 column 17"; the path says where already.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A query string, with bad values reported as 50035.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded_de(query);
+        de.map(Query)
+    }
+}
+
+fn serde_urlencoded_de<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| ApiError::Code(ErrorCode::INVALID_FORM_BODY))?)
+        .map(|q| q.0)
+        .map_err(|e| ApiError::Form(FormErrors::single("", "BASE_TYPE_INVALID", e.body_text())))
+}
+
+/// Parses a snowflake from a path or query value, naming the field on error.
+pub fn snowflake(field: &str, value: &str) -> Result<Snowflake, ApiError> {
+    value.parse().map_err(|_| {
+        ApiError::Form(FormErrors::single(field, "NUMBER_TYPE_COERCE", format!("Value \"{value}\" is not snowflake.")))
+    })
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    /// SHA-256 of the presented token, for logout.
+    pub token_hash: [u8; 32],
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::Code(ErrorCode::UNAUTHORIZED))?;
+        let presented = auth::Presented::parse(header).ok_or(ApiError::Code(ErrorCode::UNAUTHORIZED))?;
+        let token_hash = auth::hash_token(presented.token);
+        let user = state
+            .store
+            .token_user(&token_hash)
+            .await?
+            .ok_or(ApiError::Code(ErrorCode::UNAUTHORIZED))?;
+        // A bot must say "Bot", and a person must not: as in Discord.
+        if user.bot != presented.bot {
+            return Err(ApiError::Code(ErrorCode::UNAUTHORIZED));
+        }
+        Ok(Caller { user, token_hash })
+    }
+}

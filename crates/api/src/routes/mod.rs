@@ -1,0 +1,60 @@
+//! The router: one small function per resource, composed here, served under
+//! `/api/v10` and `/api/v9`.
+
+mod accounts;
+mod applications;
+mod channels;
+mod guilds;
+mod invites;
+mod limits;
+mod members;
+mod messages;
+mod roles;
+mod webhooks;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use hearth_proto::ErrorCode;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let api = || {
+        Router::new()
+            .merge(accounts::routes())
+            .merge(applications::routes())
+            .merge(guilds::routes())
+            .merge(channels::routes())
+            .merge(roles::routes())
+            .merge(members::routes())
+            .merge(invites::routes())
+            .merge(messages::routes())
+            .merge(webhooks::routes())
+            .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::rate_limit))
+            .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
+    };
+    Router::new()
+        .nest("/api/v10", api())
+        .nest("/api/v9", api())
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::Code(ErrorCode::NOT_FOUND)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::Code(ErrorCode::METHOD_NOT_ALLOWED)
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
+}

@@ -1,0 +1,146 @@
+//! Incoming webhooks: a URL with a secret token that posts into a channel
+//! without a user account — how operators push events and KPIs into chat.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use hearth_model::{ChannelType, Permissions, User, Webhook};
+use hearth_proto::rest::{CreateWebhook, ExecuteQuery, ExecuteWebhook};
+use hearth_proto::{ErrorCode, FormErrors};
+
+use super::messages::{build_message, check_draft, Draft};
+use crate::access;
+use crate::auth;
+use crate::error::ApiResult;
+use crate::extract::{snowflake, Body, Caller, Query};
+use crate::state::AppState;
+
+const MAX_PER_CHANNEL: usize = 15;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/channels/{channel_id}/webhooks", get(list).post(create))
+        .route("/webhooks/{webhook_id}", get(get_one).delete(remove))
+        .route("/webhooks/{webhook_id}/{token}", get(get_with_token).post(execute).delete(remove_with_token))
+}
+
+fn check_name(name: &str, errors: &mut FormErrors) {
+    errors.check_len("name", name, 1, 80);
+}
+
+async fn create(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>, Body(body): Body<CreateWebhook>) -> ApiResult<Json<Webhook>> {
+    let id = snowflake("channel_id", &channel_id)?;
+    let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
+    access::require(perms, Permissions::MANAGE_WEBHOOKS)?;
+    if channel.kind != ChannelType::Text {
+        return Err(ErrorCode::INVALID_CHANNEL_TYPE.into());
+    }
+    let mut errors = FormErrors::new();
+    check_name(&body.name, &mut errors);
+    errors.finish()?;
+    if state.store.channel_webhooks(channel.id).await?.len() >= MAX_PER_CHANNEL {
+        return Err(ErrorCode::MAX_WEBHOOKS.into());
+    }
+    let webhook = Webhook {
+        id: state.ids.next(),
+        kind: 1,
+        guild_id: channel.guild_id,
+        channel_id: channel.id,
+        name: Some(body.name),
+        avatar: body.avatar,
+        token: Some(auth::random_code(48)),
+        user: Some(caller.user),
+        application_id: None,
+    };
+    state.store.create_webhook(&webhook).await?;
+    Ok(Json(webhook))
+}
+
+async fn list(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>) -> ApiResult<Json<Vec<Webhook>>> {
+    let id = snowflake("channel_id", &channel_id)?;
+    let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
+    access::require(perms, Permissions::MANAGE_WEBHOOKS)?;
+    Ok(Json(state.store.channel_webhooks(channel.id).await?))
+}
+
+/// A webhook the caller manages (MANAGE_WEBHOOKS in its channel).
+async fn managed(state: &AppState, caller: &Caller, webhook_id: &str) -> ApiResult<Webhook> {
+    let id = snowflake("webhook_id", webhook_id)?;
+    let webhook = state.store.webhook(id).await?.ok_or(ErrorCode::UNKNOWN_WEBHOOK)?;
+    let (_, _, perms) = access::channel(state, webhook.channel_id, caller.user.id).await?;
+    access::require(perms, Permissions::MANAGE_WEBHOOKS)?;
+    Ok(webhook)
+}
+
+async fn get_one(State(state): State<AppState>, caller: Caller, Path(webhook_id): Path<String>) -> ApiResult<Json<Webhook>> {
+    Ok(Json(managed(&state, &caller, &webhook_id).await?))
+}
+
+async fn remove(State(state): State<AppState>, caller: Caller, Path(webhook_id): Path<String>) -> ApiResult<StatusCode> {
+    let webhook = managed(&state, &caller, &webhook_id).await?;
+    state.store.delete_webhook(webhook.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The webhook named by an execute URL, if the token matches.
+async fn by_token(state: &AppState, webhook_id: &str, token: &str) -> ApiResult<Webhook> {
+    let id = snowflake("webhook_id", webhook_id)?;
+    let webhook = state.store.webhook(id).await?.ok_or(ErrorCode::UNKNOWN_WEBHOOK)?;
+    let expected = webhook.token.as_deref().unwrap_or_default();
+    // Compare digests, so the time taken says nothing about the token.
+    if auth::hash_token(expected) != auth::hash_token(token) {
+        return Err(ErrorCode::INVALID_WEBHOOK_TOKEN.into());
+    }
+    Ok(webhook)
+}
+
+async fn get_with_token(State(state): State<AppState>, Path((webhook_id, token)): Path<(String, String)>) -> ApiResult<Json<Webhook>> {
+    let mut webhook = by_token(&state, &webhook_id, &token).await?;
+    webhook.user = None;
+    Ok(Json(webhook))
+}
+
+async fn remove_with_token(State(state): State<AppState>, Path((webhook_id, token)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    let webhook = by_token(&state, &webhook_id, &token).await?;
+    state.store.delete_webhook(webhook.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn execute(
+    State(state): State<AppState>,
+    Path((webhook_id, token)): Path<(String, String)>,
+    Query(query): Query<ExecuteQuery>,
+    Body(body): Body<ExecuteWebhook>,
+) -> ApiResult<Response> {
+    let webhook = by_token(&state, &webhook_id, &token).await?;
+    let content = body.content.unwrap_or_default();
+    let embeds = body.embeds.unwrap_or_default();
+    let mut errors = FormErrors::new();
+    if let Some(name) = &body.username {
+        errors.check_len("username", name, 1, 80);
+    }
+    errors.finish()?;
+    check_draft(&content, &embeds)?;
+    let channel = state.store.channel(webhook.channel_id).await?.ok_or(ErrorCode::UNKNOWN_CHANNEL)?;
+    let guild = state.store.guild(webhook.guild_id).await?.ok_or(ErrorCode::UNKNOWN_GUILD)?;
+    let author = User {
+        id: webhook.id,
+        username: body.username.or(webhook.name.clone()).unwrap_or_else(|| "Captain Hook".into()),
+        discriminator: "0000".into(),
+        global_name: None,
+        avatar: body.avatar_url.or(webhook.avatar.clone()),
+        bot: true,
+    };
+    let draft = Draft { author, content, embeds, tts: body.tts, webhook_id: Some(webhook.id) };
+    let message = build_message(&state, &channel, &guild, draft, true).await?;
+    state.messages.create(&message).await?;
+    state.metrics.messages_created.inc();
+    if query.wait == Some(true) {
+        Ok(Json(message).into_response())
+    } else {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+}
+

@@ -1,0 +1,62 @@
+use std::sync::Arc;
+
+use hearth_model::SnowflakeGenerator;
+use hearth_store::Store;
+
+use crate::messages::MessageService;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+
+/// Settings the API takes from the node's configuration.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Off only for load tests and trusted deployments.
+    pub rate_limits: bool,
+    /// Requests with a larger body get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { rate_limits: true, max_body_bytes: 1024 * 1024 }
+    }
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub ids: SnowflakeGenerator,
+    pub messages: MessageService,
+    pub limiter: std::sync::Mutex<RateLimiter>,
+    pub metrics: Metrics,
+    pub config: ApiConfig,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, ids: SnowflakeGenerator, config: ApiConfig) -> Self {
+        let metrics = Metrics::new();
+        let messages = MessageService::new(
+            store.clone(),
+            metrics.message_list_queries.clone(),
+            metrics.message_list_requests.clone(),
+        );
+        AppState(Arc::new(Inner {
+            store,
+            ids,
+            messages,
+            limiter: std::sync::Mutex::new(RateLimiter::new()),
+            metrics,
+            config,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,132 @@
+//! Configuration: command-line flags, then `HEARTH_*` environment variables
+//! (clap reads both), then an optional TOML file, then defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, about = "Self-hostable chat, presence and voice")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a node: REST API on an embedded store.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below (snake_case keys).
+    #[arg(long, env = "HEARTH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on for HTTP. [default: 127.0.0.1:8080]
+    #[arg(long, env = "HEARTH_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the embedded database. [default: ./hearth-data]
+    #[arg(long, env = "HEARTH_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Enforce rate limits: on or off. [default: on]
+    #[arg(long, env = "HEARTH_RATE_LIMITS")]
+    pub rate_limits: Option<Switch>,
+    /// full: fsync every commit (survives power loss); normal: survives
+    /// process crashes only, faster. [default: full]
+    #[arg(long, env = "HEARTH_DURABILITY")]
+    pub durability: Option<String>,
+    /// Largest accepted request body in bytes. [default: 1048576]
+    #[arg(long, env = "HEARTH_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// This node's id (0–1023), written into every snowflake it makes. [default: 0]
+    #[arg(long, env = "HEARTH_NODE_ID")]
+    pub node_id: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// The file's shape: the same settings, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    rate_limits: Option<Switch>,
+    durability: Option<String>,
+    max_body_bytes: Option<usize>,
+    node_id: Option<u16>,
+}
+
+/// Settings after merging every source.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub rate_limits: bool,
+    pub durability: hearth_store::Durability,
+    pub max_body_bytes: usize,
+    pub node_id: u16,
+}
+
+impl ServeArgs {
+    pub fn resolve(self) -> anyhow::Result<ServeConfig> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let durability = self.durability.or(file.durability).unwrap_or_else(|| "full".into());
+        let node_id = self.node_id.or(file.node_id).unwrap_or(0);
+        anyhow::ensure!(node_id < 1024, "node_id must be below 1024");
+        Ok(ServeConfig {
+            listen: self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("hearth-data")),
+            rate_limits: self.rate_limits.or(file.rate_limits).unwrap_or(Switch::On) == Switch::On,
+            durability: durability.parse().map_err(anyhow::Error::msg)?,
+            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(1024 * 1024),
+            node_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let dir = std::env::temp_dir().join(format!("hearth-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nrate_limits = \"off\"\nnode_id = 7\n").unwrap();
+        let args = ServeArgs { config: Some(path), node_id: Some(3), ..Default::default() };
+        let c = args.resolve().unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert!(!c.rate_limits);
+        assert_eq!(c.node_id, 3);
+        assert_eq!(c.data_dir, PathBuf::from("hearth-data"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        let dir = std::env::temp_dir().join(format!("hearth-config-test2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        std::fs::write(&path, "listne = \"127.0.0.1:9000\"\n").unwrap();
+        let err = ServeArgs { config: Some(path), ..Default::default() }.resolve().unwrap_err();
+        assert!(format!("{err:#}").contains("listne"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
