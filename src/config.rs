@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
 #[derive(Debug, Parser)]
-#[command(name = "hearth", version, about = "Self-hostable chat, presence and voice")]
+#[command(
+    name = "hearth",
+    version,
+    about = "Self-hostable chat, presence and voice"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -81,20 +85,34 @@ impl ServeArgs {
     pub fn resolve(self) -> anyhow::Result<ServeConfig> {
         let file = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-                toml::from_str::<FileConfig>(&text).with_context(|| format!("parsing {}", path.display()))?
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?
             }
             None => FileConfig::default(),
         };
-        let durability = self.durability.or(file.durability).unwrap_or_else(|| "full".into());
+        let durability = self
+            .durability
+            .or(file.durability)
+            .unwrap_or_else(|| "full".into());
         let node_id = self.node_id.or(file.node_id).unwrap_or(0);
         anyhow::ensure!(node_id < 1024, "node_id must be below 1024");
         Ok(ServeConfig {
-            listen: self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("hearth-data")),
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: self
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("hearth-data")),
             rate_limits: self.rate_limits.or(file.rate_limits).unwrap_or(Switch::On) == Switch::On,
             durability: durability.parse().map_err(anyhow::Error::msg)?,
-            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(1024 * 1024),
+            max_body_bytes: self
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(1024 * 1024),
             node_id,
         })
     }
@@ -109,8 +127,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hearth-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("hearth.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nrate_limits = \"off\"\nnode_id = 7\n").unwrap();
-        let args = ServeArgs { config: Some(path), node_id: Some(3), ..Default::default() };
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nrate_limits = \"off\"\nnode_id = 7\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            node_id: Some(3),
+            ..Default::default()
+        };
         let c = args.resolve().unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert!(!c.rate_limits);
@@ -125,7 +151,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("hearth.toml");
         std::fs::write(&path, "listne = \"127.0.0.1:9000\"\n").unwrap();
-        let err = ServeArgs { config: Some(path), ..Default::default() }.resolve().unwrap_err();
+        let err = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(format!("{err:#}").contains("listne"));
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -16,25 +16,34 @@ use crate::config::{Cli, Command, ServeConfig};
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
             let config = args.resolve()?;
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(config))
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(serve(config))
         }
     }
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let store = SqliteStore::open(&config.data_dir, config.durability)
         .await
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let ids = SnowflakeGenerator::new((config.node_id >> 5) as u8, (config.node_id & 0x1f) as u8);
-    let api = ApiConfig { rate_limits: config.rate_limits, max_body_bytes: config.max_body_bytes };
+    let api = ApiConfig {
+        rate_limits: config.rate_limits,
+        max_body_bytes: config.max_body_bytes,
+    };
     let state = AppState::new(Arc::new(store.clone()), ids, api);
     let app = hearth_api::router(state);
 
@@ -46,9 +55,12 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     // Tests and scripts wait for this exact line on stdout.
     println!("hearth listening on http://{addr}");
 
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("shutting down");
     store.close().await;
     Ok(())
@@ -58,14 +70,15 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {},
             _ = term.recv() => {},

@@ -254,7 +254,7 @@ async fn bodies_over_one_mebibyte_get_413() {
     let path = format!("/channels/{ch}/messages");
 
     let mut body = b"{\"content\":\"".to_vec();
-    body.extend(std::iter::repeat(b'a').take((1 << 20) + 1024));
+    body.extend(std::iter::repeat_n(b'a', (1 << 20) + 1024));
     body.extend_from_slice(b"\"}");
     api.raw(
         Method::POST,

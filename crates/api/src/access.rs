@@ -27,7 +27,13 @@ impl GuildAccess {
     }
 
     fn with_context<R>(&self, member: &Member, f: impl FnOnce(&MemberContext<'_>) -> R) -> R {
-        let everyone = self.guild.roles.iter().find(|r| r.id == self.guild.id).map(|r| r.permissions).unwrap_or_default();
+        let everyone = self
+            .guild
+            .roles
+            .iter()
+            .find(|r| r.id == self.guild.id)
+            .map(|r| r.permissions)
+            .unwrap_or_default();
         let roles: Vec<(Snowflake, Permissions)> = self
             .guild
             .roles
@@ -106,16 +112,40 @@ impl GuildAccess {
 
 /// The caller's access to a guild: 10004 when it does not exist, 50001
 /// when the caller is not a member.
-pub async fn guild(state: &AppState, guild_id: Snowflake, user_id: Snowflake) -> ApiResult<GuildAccess> {
-    let guild = state.store.guild(guild_id).await?.ok_or(ErrorCode::UNKNOWN_GUILD)?;
-    let member = state.store.member(guild_id, user_id).await?.ok_or(ErrorCode::MISSING_ACCESS)?;
-    Ok(GuildAccess { guild, member, now: Timestamp::now() })
+pub async fn guild(
+    state: &AppState,
+    guild_id: Snowflake,
+    user_id: Snowflake,
+) -> ApiResult<GuildAccess> {
+    let guild = state
+        .store
+        .guild(guild_id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_GUILD)?;
+    let member = state
+        .store
+        .member(guild_id, user_id)
+        .await?
+        .ok_or(ErrorCode::MISSING_ACCESS)?;
+    Ok(GuildAccess {
+        guild,
+        member,
+        now: Timestamp::now(),
+    })
 }
 
 /// A channel the caller can see, with their permissions in it: 10003 when
 /// it does not exist, 50001 when they cannot see it.
-pub async fn channel(state: &AppState, channel_id: Snowflake, user_id: Snowflake) -> ApiResult<(Channel, GuildAccess, Permissions)> {
-    let channel = state.store.channel(channel_id).await?.ok_or(ErrorCode::UNKNOWN_CHANNEL)?;
+pub async fn channel(
+    state: &AppState,
+    channel_id: Snowflake,
+    user_id: Snowflake,
+) -> ApiResult<(Channel, GuildAccess, Permissions)> {
+    let channel = state
+        .store
+        .channel(channel_id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_CHANNEL)?;
     let access = guild(state, channel.guild_id, user_id).await?;
     let perms = access.channel_permissions(&channel);
     if !perms.contains(Permissions::VIEW_CHANNEL) {

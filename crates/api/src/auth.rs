@@ -22,7 +22,6 @@ pub struct Presented<'a> {
 impl<'a> Presented<'a> {
     /// Accepts `Bot <token>`, `Bearer <token>` and a bare token.
     pub fn parse(header: &'a str) -> Option<Self> {
-        let header = header.trim();
         let (token, bot) = if let Some(t) = header.strip_prefix("Bot ") {
             (t, true)
         } else if let Some(t) = header.strip_prefix("Bearer ") {
@@ -38,7 +37,11 @@ impl<'a> Presented<'a> {
 pub fn new_token(user_id: Snowflake) -> String {
     let mut secret = [0u8; 24];
     OsRng.fill_bytes(&mut secret);
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(user_id.to_string()), URL_SAFE_NO_PAD.encode(secret))
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(user_id.to_string()),
+        URL_SAFE_NO_PAD.encode(secret)
+    )
 }
 
 pub fn hash_token(token: &str) -> [u8; 32] {
@@ -68,7 +71,11 @@ pub async fn hash_password(password: String) -> Result<String, String> {
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await

@@ -10,7 +10,11 @@ use hearth_store::StoreError;
 pub enum ApiError {
     Code(ErrorCode),
     Form(FormErrors),
-    RateLimited { retry_after: f64, global: bool, scope: &'static str },
+    RateLimited {
+        retry_after: f64,
+        global: bool,
+        scope: &'static str,
+    },
     /// Something on our side failed; the detail is logged, not shown.
     Internal(String),
 }
@@ -33,9 +37,11 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Banned => ApiError::Code(ErrorCode::BANNED),
-            StoreError::Conflict(what) => {
-                ApiError::Form(FormErrors::single(what, "ALREADY_TAKEN", format!("This {what} is already taken.")))
-            }
+            StoreError::Conflict(what) => ApiError::Form(FormErrors::single(
+                what,
+                "ALREADY_TAKEN",
+                format!("This {what} is already taken."),
+            )),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -50,10 +56,18 @@ impl IntoResponse for ApiError {
             }
             ApiError::Form(errors) => {
                 let c = ErrorCode::INVALID_FORM_BODY;
-                let body = ErrorBody { code: c.code, message: c.message.to_owned(), errors: Some(errors.into_value()) };
+                let body = ErrorBody {
+                    code: c.code,
+                    message: c.message.to_owned(),
+                    errors: Some(errors.into_value()),
+                };
                 (StatusCode::BAD_REQUEST, Json(body)).into_response()
             }
-            ApiError::RateLimited { retry_after, global, scope } => {
+            ApiError::RateLimited {
+                retry_after,
+                global,
+                scope,
+            } => {
                 let body = serde_json::json!({
                     "message": "You are being rate limited.",
                     "retry_after": retry_after,
@@ -70,7 +84,11 @@ impl IntoResponse for ApiError {
             }
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, Json(ErrorBody::from(ErrorCode::INTERNAL))).into_response()
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(ErrorBody::from(ErrorCode::INTERNAL)),
+                )
+                    .into_response()
             }
         }
     }

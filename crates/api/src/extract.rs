@@ -27,7 +27,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
                 ApiError::Code(ErrorCode::INVALID_JSON)
             }
         })?;
-        parse_json(if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes }).map(Body)
+        parse_json(if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        })
+        .map(Body)
     }
 }
 
@@ -37,7 +42,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(v) => {
-            de.end().map_err(|_| ApiError::Code(ErrorCode::INVALID_JSON))?;
+            de.end()
+                .map_err(|_| ApiError::Code(ErrorCode::INVALID_JSON))?;
             Ok(v)
         }
         Err(e) => {
@@ -56,7 +62,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 Some(field) => (format!("{path}.{field}"), "BASE_TYPE_REQUIRED"),
                 None => (path, "BASE_TYPE_INVALID"),
             };
-            let text = if code == "BASE_TYPE_REQUIRED" { "This field is required".to_owned() } else { strip_position(&message) };
+            let text = if code == "BASE_TYPE_REQUIRED" {
+                "This field is required".to_owned()
+            } else {
+                strip_position(&message)
+            };
             Err(ApiError::Form(FormErrors::single(&path, code, text)))
         }
     }
@@ -89,15 +99,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 }
 
 fn serde_urlencoded_de<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| ApiError::Code(ErrorCode::INVALID_FORM_BODY))?)
-        .map(|q| q.0)
-        .map_err(|e| ApiError::Form(FormErrors::single("", "BASE_TYPE_INVALID", e.body_text())))
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::Code(ErrorCode::INVALID_FORM_BODY))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| ApiError::Form(FormErrors::single("", "BASE_TYPE_INVALID", e.body_text())))
 }
 
 /// Parses a snowflake from a path or query value, naming the field on error.
 pub fn snowflake(field: &str, value: &str) -> Result<Snowflake, ApiError> {
     value.parse().map_err(|_| {
-        ApiError::Form(FormErrors::single(field, "NUMBER_TYPE_COERCE", format!("Value \"{value}\" is not snowflake.")))
+        ApiError::Form(FormErrors::single(
+            field,
+            "NUMBER_TYPE_COERCE",
+            format!("Value \"{value}\" is not snowflake."),
+        ))
     })
 }
 
@@ -118,7 +136,8 @@ impl FromRequestParts<AppState> for Caller {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Code(ErrorCode::UNAUTHORIZED))?;
-        let presented = auth::Presented::parse(header).ok_or(ApiError::Code(ErrorCode::UNAUTHORIZED))?;
+        let presented =
+            auth::Presented::parse(header).ok_or(ApiError::Code(ErrorCode::UNAUTHORIZED))?;
         let token_hash = auth::hash_token(presented.token);
         let user = state
             .store

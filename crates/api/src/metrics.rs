@@ -30,8 +30,17 @@ impl Metrics {
             "Message list requests answered",
             message_list_requests.clone(),
         );
-        registry.register("messages_created", "Messages created", messages_created.clone());
-        Metrics { registry: std::sync::Arc::new(registry), message_list_queries, message_list_requests, messages_created }
+        registry.register(
+            "messages_created",
+            "Messages created",
+            messages_created.clone(),
+        );
+        Metrics {
+            registry: std::sync::Arc::new(registry),
+            message_list_queries,
+            message_list_requests,
+            messages_created,
+        }
     }
 
     pub fn render(&self) -> String {

@@ -18,7 +18,10 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { rate_limits: true, max_body_bytes: 1024 * 1024 }
+        ApiConfig {
+            rate_limits: true,
+            max_body_bytes: 1024 * 1024,
+        }
     }
 }
 

@@ -98,7 +98,9 @@ impl TryFrom<u8> for ChannelType {
             0 => Ok(ChannelType::Text),
             2 => Ok(ChannelType::Voice),
             4 => Ok(ChannelType::Category),
-            other => Err(format!("channel type {other} is not supported (0 text, 2 voice, 4 category)")),
+            other => Err(format!(
+                "channel type {other} is not supported (0 text, 2 voice, 4 category)"
+            )),
         }
     }
 }
@@ -136,7 +138,10 @@ fn skip_rtc_region(r: &Option<Option<String>>) -> bool {
 
 impl Channel {
     pub fn overwrite_rules(&self) -> Vec<OverwriteRule> {
-        self.permission_overwrites.iter().map(Overwrite::rule).collect()
+        self.permission_overwrites
+            .iter()
+            .map(Overwrite::rule)
+            .collect()
     }
 }
 
@@ -154,7 +159,11 @@ impl Overwrite {
     pub fn rule(&self) -> OverwriteRule {
         OverwriteRule {
             id: self.id,
-            target: if self.kind == 1 { OverwriteTarget::Member } else { OverwriteTarget::Role },
+            target: if self.kind == 1 {
+                OverwriteTarget::Member
+            } else {
+                OverwriteTarget::Role
+            },
             allow: self.allow,
             deny: self.deny,
         }

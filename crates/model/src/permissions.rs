@@ -80,7 +80,7 @@ bits! {
 impl Permissions {
     pub const NONE: Permissions = Permissions(0);
     /// Every bit Discord defines; what owners and administrators get.
-    pub const ALL: Permissions = Permissions((1 << 47) - 1 | (1 << 49) | (1 << 50));
+    pub const ALL: Permissions = Permissions(((1 << 47) - 1) | (1 << 49) | (1 << 50));
 
     /// What a new guild's @everyone role carries, as in Discord.
     pub const EVERYONE_DEFAULT: Permissions = Permissions(
@@ -343,8 +343,18 @@ mod tests {
         }
     }
 
-    fn ow(id: Snowflake, target: OverwriteTarget, allow: Permissions, deny: Permissions) -> OverwriteRule {
-        OverwriteRule { id, target, allow, deny }
+    fn ow(
+        id: Snowflake,
+        target: OverwriteTarget,
+        allow: Permissions,
+        deny: Permissions,
+    ) -> OverwriteRule {
+        OverwriteRule {
+            id,
+            target,
+            allow,
+            deny,
+        }
     }
 
     use Permissions as P;
@@ -372,18 +382,92 @@ mod tests {
             lacks: P::NONE,
         };
         let rows = vec![
-            Row { has: P::VIEW_CHANNEL | P::SEND_MESSAGES, lacks: P::MANAGE_MESSAGES | P::KICK_MEMBERS, ..row("everyone defaults") },
-            Row { owner: true, overwrites: vec![ow(GUILD, Role, P::NONE, P::VIEW_CHANNEL)], has: P::ALL, ..row("owner bypasses everything") },
-            Row { roles: vec![(MODS, P::ADMINISTRATOR)], overwrites: vec![ow(GUILD, Role, P::NONE, P::VIEW_CHANNEL), ow(USER, Member, P::NONE, P::ALL)], has: P::ALL, ..row("administrator bypasses overwrites") },
-            Row { roles: vec![(MODS, P::MANAGE_MESSAGES)], has: P::MANAGE_MESSAGES | P::SEND_MESSAGES, ..row("role permissions add to everyone") },
-            Row { overwrites: vec![ow(GUILD, Role, P::NONE, P::VIEW_CHANNEL)], lacks: P::VIEW_CHANNEL | P::SEND_MESSAGES | P::READ_MESSAGE_HISTORY, ..row("no view hides everything") },
-            Row { roles: vec![(MODS, P::NONE)], overwrites: vec![ow(GUILD, Role, P::NONE, P::VIEW_CHANNEL), ow(MODS, Role, P::VIEW_CHANNEL, P::NONE)], has: P::VIEW_CHANNEL | P::SEND_MESSAGES, ..row("role overwrite allow beats everyone deny") },
-            Row { roles: vec![(MODS, P::NONE), (FANS, P::NONE)], overwrites: vec![ow(MODS, Role, P::NONE, P::SEND_MESSAGES), ow(FANS, Role, P::SEND_MESSAGES, P::NONE)], has: P::SEND_MESSAGES, ..row("role allows beat role denies") },
-            Row { roles: vec![(MODS, P::NONE)], overwrites: vec![ow(MODS, Role, P::SEND_MESSAGES, P::NONE), ow(USER, Member, P::NONE, P::SEND_MESSAGES)], lacks: P::SEND_MESSAGES, has: P::VIEW_CHANNEL, ..row("member overwrite is applied last") },
-            Row { overwrites: vec![ow(FANS, Role, P::NONE, P::VIEW_CHANNEL)], has: P::VIEW_CHANNEL, ..row("overwrites of roles the member lacks do not apply") },
-            Row { overwrites: vec![ow(GUILD, Role, P::NONE, P::SEND_MESSAGES)], lacks: P::SEND_MESSAGES | P::MENTION_EVERYONE | P::EMBED_LINKS | P::ATTACH_FILES | P::SEND_TTS_MESSAGES, has: P::VIEW_CHANNEL | P::READ_MESSAGE_HISTORY | P::ADD_REACTIONS, ..row("denied send removes what needs it") },
-            Row { timed_out: true, roles: vec![(MODS, P::MANAGE_MESSAGES)], has: P::VIEW_CHANNEL | P::READ_MESSAGE_HISTORY, lacks: P::SEND_MESSAGES | P::MANAGE_MESSAGES | P::CONNECT, ..row("timeout keeps only view and history") },
-            Row { timed_out: true, roles: vec![(MODS, P::ADMINISTRATOR)], has: P::ALL, ..row("timeout does not limit administrators") },
+            Row {
+                has: P::VIEW_CHANNEL | P::SEND_MESSAGES,
+                lacks: P::MANAGE_MESSAGES | P::KICK_MEMBERS,
+                ..row("everyone defaults")
+            },
+            Row {
+                owner: true,
+                overwrites: vec![ow(GUILD, Role, P::NONE, P::VIEW_CHANNEL)],
+                has: P::ALL,
+                ..row("owner bypasses everything")
+            },
+            Row {
+                roles: vec![(MODS, P::ADMINISTRATOR)],
+                overwrites: vec![
+                    ow(GUILD, Role, P::NONE, P::VIEW_CHANNEL),
+                    ow(USER, Member, P::NONE, P::ALL),
+                ],
+                has: P::ALL,
+                ..row("administrator bypasses overwrites")
+            },
+            Row {
+                roles: vec![(MODS, P::MANAGE_MESSAGES)],
+                has: P::MANAGE_MESSAGES | P::SEND_MESSAGES,
+                ..row("role permissions add to everyone")
+            },
+            Row {
+                overwrites: vec![ow(GUILD, Role, P::NONE, P::VIEW_CHANNEL)],
+                lacks: P::VIEW_CHANNEL | P::SEND_MESSAGES | P::READ_MESSAGE_HISTORY,
+                ..row("no view hides everything")
+            },
+            Row {
+                roles: vec![(MODS, P::NONE)],
+                overwrites: vec![
+                    ow(GUILD, Role, P::NONE, P::VIEW_CHANNEL),
+                    ow(MODS, Role, P::VIEW_CHANNEL, P::NONE),
+                ],
+                has: P::VIEW_CHANNEL | P::SEND_MESSAGES,
+                ..row("role overwrite allow beats everyone deny")
+            },
+            Row {
+                roles: vec![(MODS, P::NONE), (FANS, P::NONE)],
+                overwrites: vec![
+                    ow(MODS, Role, P::NONE, P::SEND_MESSAGES),
+                    ow(FANS, Role, P::SEND_MESSAGES, P::NONE),
+                ],
+                has: P::SEND_MESSAGES,
+                ..row("role allows beat role denies")
+            },
+            Row {
+                roles: vec![(MODS, P::NONE)],
+                overwrites: vec![
+                    ow(MODS, Role, P::SEND_MESSAGES, P::NONE),
+                    ow(USER, Member, P::NONE, P::SEND_MESSAGES),
+                ],
+                lacks: P::SEND_MESSAGES,
+                has: P::VIEW_CHANNEL,
+                ..row("member overwrite is applied last")
+            },
+            Row {
+                overwrites: vec![ow(FANS, Role, P::NONE, P::VIEW_CHANNEL)],
+                has: P::VIEW_CHANNEL,
+                ..row("overwrites of roles the member lacks do not apply")
+            },
+            Row {
+                overwrites: vec![ow(GUILD, Role, P::NONE, P::SEND_MESSAGES)],
+                lacks: P::SEND_MESSAGES
+                    | P::MENTION_EVERYONE
+                    | P::EMBED_LINKS
+                    | P::ATTACH_FILES
+                    | P::SEND_TTS_MESSAGES,
+                has: P::VIEW_CHANNEL | P::READ_MESSAGE_HISTORY | P::ADD_REACTIONS,
+                ..row("denied send removes what needs it")
+            },
+            Row {
+                timed_out: true,
+                roles: vec![(MODS, P::MANAGE_MESSAGES)],
+                has: P::VIEW_CHANNEL | P::READ_MESSAGE_HISTORY,
+                lacks: P::SEND_MESSAGES | P::MANAGE_MESSAGES | P::CONNECT,
+                ..row("timeout keeps only view and history")
+            },
+            Row {
+                timed_out: true,
+                roles: vec![(MODS, P::ADMINISTRATOR)],
+                has: P::ALL,
+                ..row("timeout does not limit administrators")
+            },
         ];
         for r in rows {
             let mut c = ctx(&r.roles);
@@ -392,8 +476,20 @@ mod tests {
                 c.user_id = OWNER;
             }
             let got = c.channel_permissions(&r.overwrites);
-            assert!(got.contains(r.has), "{}: {:?} lacks {:?}", r.name, got, r.has);
-            assert!((got & r.lacks).is_empty(), "{}: {:?} has some of {:?}", r.name, got, r.lacks);
+            assert!(
+                got.contains(r.has),
+                "{}: {:?} lacks {:?}",
+                r.name,
+                got,
+                r.has
+            );
+            assert!(
+                (got & r.lacks).is_empty(),
+                "{}: {:?} has some of {:?}",
+                r.name,
+                got,
+                r.lacks
+            );
         }
     }
 
@@ -401,9 +497,17 @@ mod tests {
     fn guild_permissions_or_roles_and_respect_timeouts() {
         let roles = [(MODS, P::KICK_MEMBERS), (FANS, P::BAN_MEMBERS)];
         let c = ctx(&roles);
-        assert!(c.guild_permissions().contains(P::KICK_MEMBERS | P::BAN_MEMBERS | P::SEND_MESSAGES));
-        let timed = MemberContext { timed_out: true, ..c };
-        assert_eq!(timed.guild_permissions(), P::VIEW_CHANNEL | P::READ_MESSAGE_HISTORY);
+        assert!(c
+            .guild_permissions()
+            .contains(P::KICK_MEMBERS | P::BAN_MEMBERS | P::SEND_MESSAGES));
+        let timed = MemberContext {
+            timed_out: true,
+            ..c
+        };
+        assert_eq!(
+            timed.guild_permissions(),
+            P::VIEW_CHANNEL | P::READ_MESSAGE_HISTORY
+        );
     }
 
     #[test]

@@ -123,10 +123,12 @@ impl SnowflakeGenerator {
         let mut last = self.last.load(Ordering::Relaxed);
         loop {
             let candidate = if ms << 12 > last { ms << 12 } else { last + 1 };
-            match self
-                .last
-                .compare_exchange_weak(last, candidate, Ordering::Relaxed, Ordering::Relaxed)
-            {
+            match self.last.compare_exchange_weak(
+                last,
+                candidate,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => {
                     let (ms, inc) = (candidate >> 12, candidate & 0xfff);
                     return Snowflake((ms << 22) | self.node_bits | inc);
@@ -199,7 +201,10 @@ mod tests {
                 std::thread::spawn(move || (0..5000).map(|_| g.next()).collect::<Vec<_>>())
             })
             .collect();
-        let mut all: Vec<_> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        let mut all: Vec<_> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
         let n = all.len();
         all.sort();
         all.dedup();
@@ -209,7 +214,10 @@ mod tests {
     #[test]
     fn serialises_as_string_and_reads_both_forms() {
         let id = Snowflake(175928847299117063);
-        assert_eq!(serde_json::to_string(&id).unwrap(), "\"175928847299117063\"");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"175928847299117063\""
+        );
         let a: Snowflake = serde_json::from_str("\"175928847299117063\"").unwrap();
         let b: Snowflake = serde_json::from_str("175928847299117063").unwrap();
         assert_eq!(a, id);

@@ -30,7 +30,13 @@ impl Timestamp {
                 None
             }
         };
-        if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        if b.len() < 19
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't' | b' ')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return None;
         }
         let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
@@ -57,7 +63,11 @@ impl Timestamp {
             Some(b'Z') | Some(b'z') if i + 1 == b.len() => 0,
             Some(sign @ (b'+' | b'-')) if b.len() == i + 6 && b[i + 3] == b':' => {
                 let v = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
-                if *sign == b'-' { -v } else { v }
+                if *sign == b'-' {
+                    -v
+                } else {
+                    v
+                }
             }
             _ => return None,
         };
@@ -116,7 +126,8 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Timestamp::parse(&s).ok_or_else(|| de::Error::custom(format!("{s:?} is not an ISO8601 timestamp")))
+        Timestamp::parse(&s)
+            .ok_or_else(|| de::Error::custom(format!("{s:?} is not an ISO8601 timestamp")))
     }
 }
 
@@ -126,7 +137,10 @@ mod tests {
 
     #[test]
     fn formats_like_discord() {
-        assert_eq!(Timestamp(1462015105796).to_string(), "2016-04-30T11:18:25.796000+00:00");
+        assert_eq!(
+            Timestamp(1462015105796).to_string(),
+            "2016-04-30T11:18:25.796000+00:00"
+        );
         assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000000+00:00");
     }
 
@@ -136,14 +150,30 @@ mod tests {
             let t = Timestamp(ms);
             assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
         }
-        assert_eq!(Timestamp::parse("2016-04-30T11:18:25Z"), Some(Timestamp(1462015105000)));
-        assert_eq!(Timestamp::parse("2016-04-30T13:18:25.796+02:00"), Some(Timestamp(1462015105796)));
-        assert_eq!(Timestamp::parse("2016-04-30T11:18:25.7Z"), Some(Timestamp(1462015105700)));
+        assert_eq!(
+            Timestamp::parse("2016-04-30T11:18:25Z"),
+            Some(Timestamp(1462015105000))
+        );
+        assert_eq!(
+            Timestamp::parse("2016-04-30T13:18:25.796+02:00"),
+            Some(Timestamp(1462015105796))
+        );
+        assert_eq!(
+            Timestamp::parse("2016-04-30T11:18:25.7Z"),
+            Some(Timestamp(1462015105700))
+        );
     }
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "yesterday", "2016-13-01T00:00:00Z", "2016-04-30T11:18:25", "2016-04-30T11:18:25.Z", "2016-04-30T11:18:25+0200"] {
+        for s in [
+            "",
+            "yesterday",
+            "2016-13-01T00:00:00Z",
+            "2016-04-30T11:18:25",
+            "2016-04-30T11:18:25.Z",
+            "2016-04-30T11:18:25+0200",
+        ] {
             assert_eq!(Timestamp::parse(s), None, "{s}");
         }
     }

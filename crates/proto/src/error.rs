@@ -66,7 +66,11 @@ pub struct ErrorBody {
 
 impl From<ErrorCode> for ErrorBody {
     fn from(c: ErrorCode) -> Self {
-        ErrorBody { code: c.code, message: c.message.to_owned(), errors: None }
+        ErrorBody {
+            code: c.code,
+            message: c.message.to_owned(),
+            errors: None,
+        }
     }
 }
 
@@ -113,7 +117,11 @@ impl FormErrors {
 
     /// Ok when nothing was added, so validators can end with `errors.finish()?`.
     pub fn finish(self) -> Result<(), FormErrors> {
-        if self.is_empty() { Ok(()) } else { Err(self) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
     }
 
     /// Shorthand for a single field error.
@@ -127,9 +135,17 @@ impl FormErrors {
     pub fn check_len(&mut self, path: &str, value: &str, min: usize, max: usize) {
         let n = value.chars().count();
         if n < min {
-            self.add(path, "BASE_TYPE_BAD_LENGTH", format!("Must be between {min} and {max} in length."));
+            self.add(
+                path,
+                "BASE_TYPE_BAD_LENGTH",
+                format!("Must be between {min} and {max} in length."),
+            );
         } else if n > max {
-            self.add(path, "BASE_TYPE_MAX_LENGTH", format!("Must be {max} or fewer in length."));
+            self.add(
+                path,
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Must be {max} or fewer in length."),
+            );
         }
     }
 }
@@ -141,10 +157,20 @@ mod tests {
     #[test]
     fn nests_paths_like_discord() {
         let mut e = FormErrors::new();
-        e.add("embeds.0.title", "BASE_TYPE_MAX_LENGTH", "Must be 256 or fewer in length.");
+        e.add(
+            "embeds.0.title",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 256 or fewer in length.",
+        );
         e.add("content", "BASE_TYPE_REQUIRED", "This field is required");
         let v = e.into_value();
-        assert_eq!(v["embeds"]["0"]["title"]["_errors"][0]["code"], "BASE_TYPE_MAX_LENGTH");
-        assert_eq!(v["content"]["_errors"][0]["message"], "This field is required");
+        assert_eq!(
+            v["embeds"]["0"]["title"]["_errors"][0]["code"],
+            "BASE_TYPE_MAX_LENGTH"
+        );
+        assert_eq!(
+            v["content"]["_errors"][0]["message"],
+            "This field is required"
+        );
     }
 }

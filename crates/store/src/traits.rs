@@ -61,7 +61,12 @@ pub trait AccountStore: Send + Sync {
 pub trait GuildStore: Send + Sync {
     /// Writes the guild, its roles, its channels and the owner's membership in
     /// one transaction.
-    async fn create_guild(&self, guild: &Guild, channels: &[Channel], joined_at: Timestamp) -> Result<()>;
+    async fn create_guild(
+        &self,
+        guild: &Guild,
+        channels: &[Channel],
+        joined_at: Timestamp,
+    ) -> Result<()>;
     /// The guild with its roles.
     async fn guild(&self, id: Snowflake) -> Result<Option<Guild>>;
     /// Writes the guild's own fields (not its roles).
@@ -96,18 +101,35 @@ pub struct InviteUse {
 pub trait MemberStore: Send + Sync {
     async fn member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Member>>;
     /// Ordered by user id, strictly after `after`.
-    async fn members(&self, guild_id: Snowflake, after: Snowflake, limit: u32) -> Result<Vec<Member>>;
+    async fn members(
+        &self,
+        guild_id: Snowflake,
+        after: Snowflake,
+        limit: u32,
+    ) -> Result<Vec<Member>>;
     /// Guild ids the user is a member of.
     async fn guilds_of_user(&self, user_id: Snowflake) -> Result<Vec<Snowflake>>;
     /// Adds the member unless banned (`Banned`); returns false if already a member.
-    async fn add_member(&self, guild_id: Snowflake, user_id: Snowflake, roles: &[Snowflake], at: Timestamp) -> Result<bool>;
+    async fn add_member(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        roles: &[Snowflake],
+        at: Timestamp,
+    ) -> Result<bool>;
     /// Writes nick, roles, mute, deaf and time-out.
     async fn update_member(&self, guild_id: Snowflake, member: &Member) -> Result<()>;
     async fn remove_member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool>;
 
     /// Bans the user, removes their membership and deletes their messages in
     /// the guild with ids at or above `delete_since`, in one transaction.
-    async fn ban(&self, guild_id: Snowflake, user_id: Snowflake, reason: Option<&str>, delete_since: Option<Snowflake>) -> Result<()>;
+    async fn ban(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        reason: Option<&str>,
+        delete_since: Option<Snowflake>,
+    ) -> Result<()>;
     async fn unban(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool>;
     async fn bans(&self, guild_id: Snowflake) -> Result<Vec<Ban>>;
     async fn ban_of(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Ban>>;
@@ -116,7 +138,8 @@ pub trait MemberStore: Send + Sync {
     async fn invite(&self, code: &str) -> Result<Option<Invite>>;
     /// Joins the guild through the invite if it is still usable at `now`
     /// (`Missing("invite")` otherwise) and the user is not banned (`Banned`).
-    async fn use_invite(&self, code: &str, user_id: Snowflake, now: Timestamp) -> Result<InviteUse>;
+    async fn use_invite(&self, code: &str, user_id: Snowflake, now: Timestamp)
+        -> Result<InviteUse>;
 }
 
 /// Which page of a channel's history to read. Results are newest first.
@@ -133,7 +156,8 @@ pub trait MessageStore: Send + Sync {
     /// Stores the message and advances the channel's `last_message_id`.
     async fn insert_message(&self, message: &Message) -> Result<()>;
     async fn message(&self, channel_id: Snowflake, id: Snowflake) -> Result<Option<Message>>;
-    async fn messages(&self, channel_id: Snowflake, page: Page, limit: u32) -> Result<Vec<Message>>;
+    async fn messages(&self, channel_id: Snowflake, page: Page, limit: u32)
+        -> Result<Vec<Message>>;
     /// Writes content, embeds, mentions, flags and the edit time.
     async fn update_message(&self, message: &Message) -> Result<()>;
     async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool>;

@@ -12,10 +12,18 @@ const MAX_EMBED_TOTAL: usize = 6000;
 pub fn check_body(content: &str, embeds: &[Embed], errors: &mut FormErrors) {
     let n = content.chars().count();
     if n > MAX_CONTENT {
-        errors.add("content", "BASE_TYPE_MAX_LENGTH", format!("Must be {MAX_CONTENT} or fewer in length."));
+        errors.add(
+            "content",
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {MAX_CONTENT} or fewer in length."),
+        );
     }
     if embeds.len() > MAX_EMBEDS {
-        errors.add("embeds", "BASE_TYPE_MAX_LENGTH", format!("Must be {MAX_EMBEDS} or fewer in length."));
+        errors.add(
+            "embeds",
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {MAX_EMBEDS} or fewer in length."),
+        );
         return;
     }
     let mut total = 0;
@@ -25,7 +33,11 @@ pub fn check_body(content: &str, embeds: &[Embed], errors: &mut FormErrors) {
             let len = value.chars().count();
             total += len;
             if len > max {
-                errors.add(&path, "BASE_TYPE_MAX_LENGTH", format!("Must be {max} or fewer in length."));
+                errors.add(
+                    &path,
+                    "BASE_TYPE_MAX_LENGTH",
+                    format!("Must be {max} or fewer in length."),
+                );
             }
         };
         if let Some(t) = &e.title {
@@ -41,13 +53,24 @@ pub fn check_body(content: &str, embeds: &[Embed], errors: &mut FormErrors) {
             text(errors, at("author.name"), &a.name, 256);
         }
         if e.fields.len() > 25 {
-            errors.add(&at("fields"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.");
+            errors.add(
+                &at("fields"),
+                "BASE_TYPE_MAX_LENGTH",
+                "Must be 25 or fewer in length.",
+            );
         }
         for (j, f) in e.fields.iter().enumerate() {
             text(errors, at(&format!("fields.{j}.name")), &f.name, 256);
             text(errors, at(&format!("fields.{j}.value")), &f.value, 1024);
         }
-        for (field, url) in [("url", &e.url), ("image.url", &e.image.as_ref().map(|m| m.url.clone())), ("thumbnail.url", &e.thumbnail.as_ref().map(|m| m.url.clone()))] {
+        for (field, url) in [
+            ("url", &e.url),
+            ("image.url", &e.image.as_ref().map(|m| m.url.clone())),
+            (
+                "thumbnail.url",
+                &e.thumbnail.as_ref().map(|m| m.url.clone()),
+            ),
+        ] {
             if let Some(u) = url {
                 if !(u.starts_with("http://") || u.starts_with("https://")) {
                     errors.add(&at(field), "URL_TYPE_INVALID_URL", "Not a well formed URL.");
@@ -55,11 +78,19 @@ pub fn check_body(content: &str, embeds: &[Embed], errors: &mut FormErrors) {
             }
         }
         if e.color.is_some_and(|c| c > 0xFF_FFFF) {
-            errors.add(&at("color"), "NUMBER_TYPE_MAX", "int value should be less than or equal to 16777215.");
+            errors.add(
+                &at("color"),
+                "NUMBER_TYPE_MAX",
+                "int value should be less than or equal to 16777215.",
+            );
         }
     }
     if total > MAX_EMBED_TOTAL {
-        errors.add("embeds", "MAX_EMBED_SIZE_EXCEEDED", format!("Embed size exceeds maximum size of {MAX_EMBED_TOTAL}"));
+        errors.add(
+            "embeds",
+            "MAX_EMBED_SIZE_EXCEEDED",
+            format!("Embed size exceeds maximum size of {MAX_EMBED_TOTAL}"),
+        );
     }
 }
 
@@ -75,7 +106,10 @@ pub struct Mentions {
 /// Finds `<@id>`, `<@!id>`, `<@&id>`, `@everyone` and `@here`; each id once,
 /// in order of first appearance.
 pub fn parse_mentions(content: &str) -> Mentions {
-    let mut m = Mentions { everyone: content.contains("@everyone") || content.contains("@here"), ..Default::default() };
+    let mut m = Mentions {
+        everyone: content.contains("@everyone") || content.contains("@here"),
+        ..Default::default()
+    };
     let mut rest = content;
     while let Some(start) = rest.find("<@") {
         rest = &rest[start + 2..];
@@ -88,7 +122,9 @@ pub fn parse_mentions(content: &str) -> Mentions {
         if digits == 0 || body.as_bytes().get(digits) != Some(&b'>') {
             continue;
         }
-        let Ok(id) = body[..digits].parse::<u64>() else { continue };
+        let Ok(id) = body[..digits].parse::<u64>() else {
+            continue;
+        };
         let list = if is_role { &mut m.roles } else { &mut m.users };
         if !list.contains(&Snowflake(id)) {
             list.push(Snowflake(id));
@@ -113,11 +149,17 @@ mod tests {
     #[test]
     fn reports_every_limit_at_its_path() {
         let mut e = FormErrors::new();
-        let long_title = Embed { title: Some("x".repeat(257)), ..Default::default() };
+        let long_title = Embed {
+            title: Some("x".repeat(257)),
+            ..Default::default()
+        };
         check_body(&"y".repeat(2001), &[Embed::default(), long_title], &mut e);
         let v = e.into_value();
         assert_eq!(v["content"]["_errors"][0]["code"], "BASE_TYPE_MAX_LENGTH");
-        assert_eq!(v["embeds"]["1"]["title"]["_errors"][0]["code"], "BASE_TYPE_MAX_LENGTH");
+        assert_eq!(
+            v["embeds"]["1"]["title"]["_errors"][0]["code"],
+            "BASE_TYPE_MAX_LENGTH"
+        );
     }
 
     #[test]

@@ -40,7 +40,11 @@ pub struct RecentCache {
 
 impl RecentCache {
     pub fn new(max_channels: usize) -> Self {
-        RecentCache { entries: HashMap::new(), max_channels: max_channels.max(1), clock: 0 }
+        RecentCache {
+            entries: HashMap::new(),
+            max_channels: max_channels.max(1),
+            clock: 0,
+        }
     }
 
     /// The newest `limit` messages, if the cache can answer for them.
@@ -64,7 +68,11 @@ impl RecentCache {
         if !self.entries.contains_key(&channel) && self.entries.len() >= self.max_channels {
             self.evict_one();
         }
-        let entry = self.entries.entry(channel).or_insert(Entry { generation: 0, recent: None, touched: clock });
+        let entry = self.entries.entry(channel).or_insert(Entry {
+            generation: 0,
+            recent: None,
+            touched: clock,
+        });
         entry.touched = clock;
         entry.generation
     }
@@ -82,12 +90,18 @@ impl RecentCache {
     }
 
     pub fn inserted(&mut self, message: &Message) {
-        let Some(entry) = self.entries.get_mut(&message.channel_id) else { return };
+        let Some(entry) = self.entries.get_mut(&message.channel_id) else {
+            return;
+        };
         entry.generation += 1;
         if let Some(recent) = &mut entry.recent {
             // Ids are time-ordered; anything out of order (a clock step) is
             // not worth a sorted insert, so start over.
-            if recent.newest_first.front().is_some_and(|m| m.id > message.id) {
+            if recent
+                .newest_first
+                .front()
+                .is_some_and(|m| m.id > message.id)
+            {
                 entry.recent = None;
                 return;
             }
@@ -126,7 +140,14 @@ mod tests {
             id: Snowflake(id),
             channel_id: Snowflake(channel),
             guild_id: None,
-            author: User { id: Snowflake(1), username: "a".into(), discriminator: "0".into(), global_name: None, avatar: None, bot: false },
+            author: User {
+                id: Snowflake(1),
+                username: "a".into(),
+                discriminator: "0".into(),
+                global_name: None,
+                avatar: None,
+                bot: false,
+            },
             content: id.to_string(),
             timestamp: Timestamp(0),
             edited_timestamp: None,
@@ -172,7 +193,10 @@ mod tests {
     #[test]
     fn partial_entries_answer_only_what_they_hold() {
         let mut c = RecentCache::new(10);
-        let full: Vec<_> = (0..PER_CHANNEL as u64).rev().map(|i| msg(1, i + 10)).collect();
+        let full: Vec<_> = (0..PER_CHANNEL as u64)
+            .rev()
+            .map(|i| msg(1, i + 10))
+            .collect();
         let g = c.begin_fill(Snowflake(1));
         c.install(Snowflake(1), g, &full);
         assert_eq!(c.latest(Snowflake(1), 100).unwrap().len(), 100);

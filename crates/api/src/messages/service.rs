@@ -20,13 +20,15 @@ use super::recent::{RecentCache, PER_CHANNEL};
 
 type Outcome = Result<Arc<Vec<Message>>, Arc<StoreError>>;
 type Shared = Arc<OnceCell<Outcome>>;
+/// In-flight reads of one channel, by page and limit.
+type ChannelReads = HashMap<(Page, u32), Shared>;
 
 /// Channels whose newest messages are kept in memory.
 const CACHED_CHANNELS: usize = 4096;
 
 pub struct MessageService {
     store: Arc<dyn MessageStore>,
-    inflight: Mutex<HashMap<Snowflake, HashMap<(Page, u32), Shared>>>,
+    inflight: Mutex<HashMap<Snowflake, ChannelReads>>,
     recent: Mutex<RecentCache>,
     queries: Counter,
     requests: Counter,
@@ -55,21 +57,32 @@ impl MessageService {
     }
 
     /// A page of the channel's history, newest first.
-    pub async fn list(&self, channel: Snowflake, page: Page, limit: u32) -> Result<Vec<Message>, ReadError> {
+    pub async fn list(
+        &self,
+        channel: Snowflake,
+        page: Page,
+        limit: u32,
+    ) -> Result<Vec<Message>, ReadError> {
         self.requests.inc();
         if page == Page::Latest {
             if let Some(hit) = lock(&self.recent).latest(channel, limit as usize) {
                 return Ok(hit);
             }
             // Fetch a full cache entry's worth so later pages of any size hit.
-            let all = self.coalesced(channel, Page::Latest, PER_CHANNEL as u32).await?;
+            let all = self
+                .coalesced(channel, Page::Latest, PER_CHANNEL as u32)
+                .await?;
             return Ok(all.iter().take(limit as usize).cloned().collect());
         }
         let page_result = self.coalesced(channel, page, limit).await?;
         Ok(page_result.as_ref().clone())
     }
 
-    pub async fn get(&self, channel: Snowflake, id: Snowflake) -> Result<Option<Message>, StoreError> {
+    pub async fn get(
+        &self,
+        channel: Snowflake,
+        id: Snowflake,
+    ) -> Result<Option<Message>, StoreError> {
         self.store.message(channel, id).await
     }
 
@@ -92,7 +105,11 @@ impl MessageService {
         Ok(found)
     }
 
-    pub async fn delete_many(&self, channel: Snowflake, ids: &[Snowflake]) -> Result<u64, StoreError> {
+    pub async fn delete_many(
+        &self,
+        channel: Snowflake,
+        ids: &[Snowflake],
+    ) -> Result<u64, StoreError> {
         let n = self.store.delete_messages(channel, ids).await?;
         self.changed(channel);
         Ok(n)
@@ -109,7 +126,12 @@ impl MessageService {
         lock(&self.inflight).remove(&channel);
     }
 
-    async fn coalesced(&self, channel: Snowflake, page: Page, limit: u32) -> Result<Arc<Vec<Message>>, ReadError> {
+    async fn coalesced(
+        &self,
+        channel: Snowflake,
+        page: Page,
+        limit: u32,
+    ) -> Result<Arc<Vec<Message>>, ReadError> {
         let key = (page, limit);
         let cell = lock(&self.inflight)
             .entry(channel)
@@ -119,7 +141,8 @@ impl MessageService {
             .clone();
         let outcome = cell
             .get_or_init(|| async {
-                let generation = (page == Page::Latest).then(|| lock(&self.recent).begin_fill(channel));
+                let generation =
+                    (page == Page::Latest).then(|| lock(&self.recent).begin_fill(channel));
                 self.queries.inc();
                 match self.store.messages(channel, page, limit).await {
                     Ok(found) => {
@@ -171,10 +194,19 @@ mod tests {
         async fn insert_message(&self, m: &Message) -> hearth_store::Result<()> {
             self.inner.insert_message(m).await
         }
-        async fn message(&self, c: Snowflake, id: Snowflake) -> hearth_store::Result<Option<Message>> {
+        async fn message(
+            &self,
+            c: Snowflake,
+            id: Snowflake,
+        ) -> hearth_store::Result<Option<Message>> {
             self.inner.message(c, id).await
         }
-        async fn messages(&self, c: Snowflake, p: Page, l: u32) -> hearth_store::Result<Vec<Message>> {
+        async fn messages(
+            &self,
+            c: Snowflake,
+            p: Page,
+            l: u32,
+        ) -> hearth_store::Result<Vec<Message>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let _permit = self.gate.acquire().await.expect("gate open");
             self.inner.messages(c, p, l).await
@@ -185,7 +217,11 @@ mod tests {
         async fn delete_message(&self, c: Snowflake, id: Snowflake) -> hearth_store::Result<bool> {
             self.inner.delete_message(c, id).await
         }
-        async fn delete_messages(&self, c: Snowflake, ids: &[Snowflake]) -> hearth_store::Result<u64> {
+        async fn delete_messages(
+            &self,
+            c: Snowflake,
+            ids: &[Snowflake],
+        ) -> hearth_store::Result<u64> {
             self.inner.delete_messages(c, ids).await
         }
     }
@@ -195,7 +231,14 @@ mod tests {
             id: Snowflake(id),
             channel_id: Snowflake(7),
             guild_id: None,
-            author: User { id: Snowflake(1), username: "a".into(), discriminator: "0".into(), global_name: None, avatar: None, bot: false },
+            author: User {
+                id: Snowflake(1),
+                username: "a".into(),
+                discriminator: "0".into(),
+                global_name: None,
+                avatar: None,
+                bot: false,
+            },
             content: format!("m{id}"),
             timestamp: Timestamp(0),
             edited_timestamp: None,
@@ -215,12 +258,27 @@ mod tests {
         }
     }
 
-    async fn service() -> (Arc<GatedStore>, Arc<MessageService>, Counter, tempfile::TempDir) {
+    async fn service() -> (
+        Arc<GatedStore>,
+        Arc<MessageService>,
+        Counter,
+        tempfile::TempDir,
+    ) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let inner = SqliteStore::open(dir.path(), Durability::Normal).await.expect("open store");
-        let store = Arc::new(GatedStore { inner, gate: Semaphore::new(0), calls: AtomicUsize::new(0) });
+        let inner = SqliteStore::open(dir.path(), Durability::Normal)
+            .await
+            .expect("open store");
+        let store = Arc::new(GatedStore {
+            inner,
+            gate: Semaphore::new(0),
+            calls: AtomicUsize::new(0),
+        });
         let queries = Counter::default();
-        let svc = Arc::new(MessageService::new(store.clone(), queries.clone(), Counter::default()));
+        let svc = Arc::new(MessageService::new(
+            store.clone(),
+            queries.clone(),
+            Counter::default(),
+        ));
         (store, svc, queries, dir)
     }
 
@@ -229,13 +287,24 @@ mod tests {
         let (store, svc, queries, _dir) = service().await;
         let gen = SnowflakeGenerator::new(0, 0);
         for _ in 0..60 {
-            store.inner.insert_message(&Message { id: gen.next(), ..message(0) }).await.unwrap();
+            store
+                .inner
+                .insert_message(&Message {
+                    id: gen.next(),
+                    ..message(0)
+                })
+                .await
+                .unwrap();
         }
         let pivot = gen.next();
         let mut readers = tokio::task::JoinSet::new();
         for _ in 0..100 {
             let svc = svc.clone();
-            readers.spawn(async move { svc.list(Snowflake(7), Page::Before(pivot), 50).await.unwrap() });
+            readers.spawn(async move {
+                svc.list(Snowflake(7), Page::Before(pivot), 50)
+                    .await
+                    .unwrap()
+            });
         }
         // Let every reader reach the gate before the one query may proceed.
         while readers.len() < 100 {
@@ -262,15 +331,27 @@ mod tests {
         let first = message(SnowflakeGenerator::new(0, 0).next().0);
         svc.create(&first).await.unwrap();
         // Fill the cache, then write: the cached page must include the write.
-        assert_eq!(svc.list(Snowflake(7), Page::Latest, 50).await.unwrap().len(), 1);
+        assert_eq!(
+            svc.list(Snowflake(7), Page::Latest, 50)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         let second = message(first.id.0 + (1 << 22));
         svc.create(&second).await.unwrap();
         let page = svc.list(Snowflake(7), Page::Latest, 50).await.unwrap();
-        assert_eq!(page.iter().map(|m| m.id).collect::<Vec<_>>(), vec![second.id, first.id]);
+        assert_eq!(
+            page.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![second.id, first.id]
+        );
         // Served from the cache: one store query for the two reads.
         assert_eq!(store.calls.load(Ordering::SeqCst), 1);
         // An edit drops the cache; the next read goes to the store and sees it.
-        let edited = Message { content: "edited".into(), ..second.clone() };
+        let edited = Message {
+            content: "edited".into(),
+            ..second.clone()
+        };
         svc.update(&edited).await.unwrap();
         let page = svc.list(Snowflake(7), Page::Latest, 50).await.unwrap();
         assert_eq!(page[0].content, "edited");

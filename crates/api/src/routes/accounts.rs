@@ -31,9 +31,21 @@ pub fn routes() -> Router<AppState> {
 pub fn check_username(field: &str, name: &str, errors: &mut FormErrors) {
     let n = name.chars().count();
     if !(2..=32).contains(&n) {
-        errors.add(field, "BASE_TYPE_BAD_LENGTH", "Must be between 2 and 32 in length.");
-    } else if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.') || name.contains("..") {
-        errors.add(field, "USERNAME_INVALID_CHARACTERS", "Username can only contain lowercase letters, numbers, underscores and periods.");
+        errors.add(
+            field,
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 2 and 32 in length.",
+        );
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+        || name.contains("..")
+    {
+        errors.add(
+            field,
+            "USERNAME_INVALID_CHARACTERS",
+            "Username can only contain lowercase letters, numbers, underscores and periods.",
+        );
     }
 }
 
@@ -43,22 +55,41 @@ fn check_global_name(name: &Option<String>, errors: &mut FormErrors) {
     }
 }
 
-async fn register(State(state): State<AppState>, Body(body): Body<Register>) -> ApiResult<impl IntoResponse> {
+async fn register(
+    State(state): State<AppState>,
+    Body(body): Body<Register>,
+) -> ApiResult<impl IntoResponse> {
     let mut errors = FormErrors::new();
     check_username("username", &body.username, &mut errors);
     check_global_name(&body.global_name, &mut errors);
     let pw = body.password.chars().count();
     if pw < 8 {
-        errors.add("password", "PASSWORD_TOO_SHORT", "Must be 8 or more in length.");
+        errors.add(
+            "password",
+            "PASSWORD_TOO_SHORT",
+            "Must be 8 or more in length.",
+        );
     } else if pw > 72 {
-        errors.add("password", "BASE_TYPE_MAX_LENGTH", "Must be 72 or fewer in length.");
+        errors.add(
+            "password",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 72 or fewer in length.",
+        );
     }
     errors.finish()?;
-    let hash = auth::hash_password(body.password).await.map_err(ApiError::Internal)?;
+    let hash = auth::hash_password(body.password)
+        .await
+        .map_err(ApiError::Internal)?;
     let id = state.ids.next();
     let user = state
         .store
-        .create_user(NewUser { id, username: body.username, global_name: body.global_name, password_hash: Some(hash), bot: false })
+        .create_user(NewUser {
+            id,
+            username: body.username,
+            global_name: body.global_name,
+            password_hash: Some(hash),
+            bot: false,
+        })
         .await
         .map_err(|e| match e {
             hearth_store::StoreError::Conflict(_) => ApiError::Form(FormErrors::single(
@@ -69,16 +100,28 @@ async fn register(State(state): State<AppState>, Body(body): Body<Register>) -> 
             other => other.into(),
         })?;
     let token = issue_token(&state, &user).await?;
-    Ok((StatusCode::CREATED, Json(TokenReply { token, user_id: Some(user.id) })))
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenReply {
+            token,
+            user_id: Some(user.id),
+        }),
+    ))
 }
 
 async fn issue_token(state: &AppState, user: &User) -> ApiResult<String> {
     let token = auth::new_token(user.id);
-    state.store.insert_token(&auth::hash_token(&token), user.id, Timestamp::now()).await?;
+    state
+        .store
+        .insert_token(&auth::hash_token(&token), user.id, Timestamp::now())
+        .await?;
     Ok(token)
 }
 
-async fn login(State(state): State<AppState>, Body(body): Body<Login>) -> ApiResult<Json<TokenReply>> {
+async fn login(
+    State(state): State<AppState>,
+    Body(body): Body<Login>,
+) -> ApiResult<Json<TokenReply>> {
     let invalid = || {
         let mut e = FormErrors::new();
         e.add("login", "INVALID_LOGIN", "Login or password is invalid.");
@@ -96,7 +139,10 @@ async fn login(State(state): State<AppState>, Body(body): Body<Login>) -> ApiRes
         return Err(invalid());
     }
     let token = issue_token(&state, &user).await?;
-    Ok(Json(TokenReply { token, user_id: Some(user.id) }))
+    Ok(Json(TokenReply {
+        token,
+        user_id: Some(user.id),
+    }))
 }
 
 async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
@@ -108,7 +154,11 @@ async fn me(caller: Caller) -> Json<User> {
     Json(caller.user)
 }
 
-async fn patch_me(State(state): State<AppState>, caller: Caller, Body(body): Body<PatchUser>) -> ApiResult<Json<User>> {
+async fn patch_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<PatchUser>,
+) -> ApiResult<Json<User>> {
     let mut errors = FormErrors::new();
     let mut user = caller.user;
     if let Some(name) = body.username {
@@ -124,25 +174,36 @@ async fn patch_me(State(state): State<AppState>, caller: Caller, Body(body): Bod
     }
     errors.finish()?;
     state.store.update_user(&user).await.map_err(|e| match e {
-        hearth_store::StoreError::Conflict(_) => {
-            ApiError::Form(FormErrors::single("username", "USERNAME_ALREADY_TAKEN", "Username is unavailable."))
-        }
+        hearth_store::StoreError::Conflict(_) => ApiError::Form(FormErrors::single(
+            "username",
+            "USERNAME_ALREADY_TAKEN",
+            "Username is unavailable.",
+        )),
         other => other.into(),
     })?;
     Ok(Json(user))
 }
 
-async fn user(State(state): State<AppState>, _caller: Caller, Path(user_id): Path<String>) -> ApiResult<Json<User>> {
+async fn user(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(user_id): Path<String>,
+) -> ApiResult<Json<User>> {
     let id = snowflake("user_id", &user_id)?;
     let user = state.store.user(id).await?.ok_or(ErrorCode::UNKNOWN_USER)?;
     Ok(Json(user))
 }
 
-async fn my_guilds(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<UserGuild>>> {
+async fn my_guilds(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<UserGuild>>> {
     let mut out = Vec::new();
     for guild_id in state.store.guilds_of_user(caller.user.id).await? {
         // A guild deleted or left between the two reads is simply skipped.
-        let Ok(access) = access::guild(&state, guild_id, caller.user.id).await else { continue };
+        let Ok(access) = access::guild(&state, guild_id, caller.user.id).await else {
+            continue;
+        };
         out.push(UserGuild {
             id: access.guild.id,
             name: access.guild.name.clone(),
@@ -155,15 +216,27 @@ async fn my_guilds(State(state): State<AppState>, caller: Caller) -> ApiResult<J
     Ok(Json(out))
 }
 
-async fn leave_guild(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>) -> ApiResult<StatusCode> {
+async fn leave_guild(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+) -> ApiResult<StatusCode> {
     let guild_id = snowflake("guild_id", &guild_id)?;
-    let access = access::guild(&state, guild_id, caller.user.id).await.map_err(|e| match e {
-        ApiError::Code(c) if c == ErrorCode::MISSING_ACCESS => ApiError::Code(ErrorCode::UNKNOWN_GUILD),
-        other => other,
-    })?;
+    let access = access::guild(&state, guild_id, caller.user.id)
+        .await
+        .map_err(|e| match e {
+            ApiError::Code(c) if c == ErrorCode::MISSING_ACCESS => {
+                ApiError::Code(ErrorCode::UNKNOWN_GUILD)
+            }
+            other => other,
+        })?;
     if access.is_owner() {
         // Discord: an owner must transfer or delete the guild instead.
-        return Err(ApiError::Form(FormErrors::single("", "OWNER_CANNOT_LEAVE", "The guild owner cannot leave the guild.")));
+        return Err(ApiError::Form(FormErrors::single(
+            "",
+            "OWNER_CANNOT_LEAVE",
+            "The guild owner cannot leave the guild.",
+        )));
     }
     state.store.remove_member(guild_id, caller.user.id).await?;
     Ok(StatusCode::NO_CONTENT)

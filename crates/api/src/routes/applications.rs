@@ -7,7 +7,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hearth_model::{Application, Permissions, Role, RoleTags, Snowflake, Timestamp, User};
-use hearth_proto::rest::{Authorize, AuthorizeQuery, CreateApplication, PatchApplication, TokenReply};
+use hearth_proto::rest::{
+    Authorize, AuthorizeQuery, CreateApplication, PatchApplication, TokenReply,
+};
 use hearth_proto::{ErrorCode, FormErrors};
 
 use crate::access;
@@ -33,7 +35,13 @@ fn bot_usernames(name: &str, id: Snowflake) -> [String; 2] {
     let mut base: String = name
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     base.truncate(32);
     if base.len() < 2 {
@@ -46,7 +54,11 @@ fn bot_usernames(name: &str, id: Snowflake) -> [String; 2] {
     [base, unique]
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, Body(body): Body<CreateApplication>) -> ApiResult<impl IntoResponse> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<CreateApplication>,
+) -> ApiResult<impl IntoResponse> {
     if caller.user.bot {
         return Err(ErrorCode::BOTS_CANNOT_USE.into());
     }
@@ -65,27 +77,46 @@ async fn create(State(state): State<AppState>, caller: Caller, Body(body): Body<
             bot_require_code_grant: false,
             flags: 0,
             owner: caller.user.clone(),
-            bot: User { id, username, discriminator: "0".into(), global_name: Some(body.name.clone()), avatar: None, bot: true },
+            bot: User {
+                id,
+                username,
+                discriminator: "0".into(),
+                global_name: Some(body.name.clone()),
+                avatar: None,
+                bot: true,
+            },
         };
         match state.store.create_application(&app).await {
             Ok(()) => return Ok((StatusCode::CREATED, Json(app))),
-            Err(hearth_store::StoreError::Conflict(_)) => last_err = Some(hearth_store::StoreError::Conflict("username")),
+            Err(hearth_store::StoreError::Conflict(_)) => {
+                last_err = Some(hearth_store::StoreError::Conflict("username"))
+            }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(last_err.map(ApiError::from).unwrap_or(ApiError::Internal("no bot username".into())))
+    Err(last_err
+        .map(ApiError::from)
+        .unwrap_or(ApiError::Internal("no bot username".into())))
 }
 
 async fn owned(state: &AppState, caller: &Caller, raw_id: &str) -> ApiResult<Application> {
     let id = snowflake("application_id", raw_id)?;
-    let app = state.store.application(id).await?.ok_or(ErrorCode::UNKNOWN_APPLICATION)?;
+    let app = state
+        .store
+        .application(id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_APPLICATION)?;
     if app.owner.id != caller.user.id && app.id != caller.user.id {
         return Err(ErrorCode::MISSING_ACCESS.into());
     }
     Ok(app)
 }
 
-async fn get_one(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Application>> {
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Application>> {
     Ok(Json(owned(&state, &caller, &id).await?))
 }
 
@@ -94,11 +125,20 @@ async fn current(State(state): State<AppState>, caller: Caller) -> ApiResult<Jso
     if !caller.user.bot {
         return Err(ErrorCode::UNKNOWN_APPLICATION.into());
     }
-    let app = state.store.application(caller.user.id).await?.ok_or(ErrorCode::UNKNOWN_APPLICATION)?;
+    let app = state
+        .store
+        .application(caller.user.id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_APPLICATION)?;
     Ok(Json(app))
 }
 
-async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Body(body): Body<PatchApplication>) -> ApiResult<Json<Application>> {
+async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<PatchApplication>,
+) -> ApiResult<Json<Application>> {
     let mut app = owned(&state, &caller, &id).await?;
     let mut errors = FormErrors::new();
     if let Some(name) = body.name {
@@ -118,14 +158,24 @@ async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path<Str
 }
 
 /// Issues a new bot token, revoking the previous one.
-async fn bot_token(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<TokenReply>> {
+async fn bot_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TokenReply>> {
     let app = owned(&state, &caller, &id).await?;
     if caller.user.id != app.owner.id {
         return Err(ErrorCode::MISSING_ACCESS.into());
     }
     let token = auth::new_token(app.bot.id);
-    state.store.replace_tokens(app.bot.id, &auth::hash_token(&token), Timestamp::now()).await?;
-    Ok(Json(TokenReply { token, user_id: None }))
+    state
+        .store
+        .replace_tokens(app.bot.id, &auth::hash_token(&token), Timestamp::now())
+        .await?;
+    Ok(Json(TokenReply {
+        token,
+        user_id: None,
+    }))
 }
 
 async fn authorize(
@@ -137,21 +187,43 @@ async fn authorize(
     if caller.user.bot {
         return Err(ErrorCode::BOTS_CANNOT_USE.into());
     }
-    if query.scope.as_deref().is_some_and(|s| !s.split([' ', '+']).any(|s| s == "bot")) {
-        return Err(FormErrors::single("scope", "INVALID_SCOPE", "Only the bot scope is supported.").into());
+    if query
+        .scope
+        .as_deref()
+        .is_some_and(|s| !s.split([' ', '+']).any(|s| s == "bot"))
+    {
+        return Err(FormErrors::single(
+            "scope",
+            "INVALID_SCOPE",
+            "Only the bot scope is supported.",
+        )
+        .into());
     }
     if !body.authorize {
-        return Ok(Json(serde_json::json!({ "location": "/oauth2/authorized?error=access_denied" })));
+        return Ok(Json(
+            serde_json::json!({ "location": "/oauth2/authorized?error=access_denied" }),
+        ));
     }
-    let app = state.store.application(query.client_id).await?.ok_or(ErrorCode::UNKNOWN_APPLICATION)?;
+    let app = state
+        .store
+        .application(query.client_id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_APPLICATION)?;
     let access = access::guild(&state, body.guild_id, caller.user.id).await?;
     access.require(Permissions::MANAGE_GUILD)?;
     let perms = body.permissions.or(query.permissions).unwrap_or_default();
     if !access.may_grant(perms) {
         return Err(ErrorCode::MISSING_PERMISSIONS.into());
     }
-    if state.store.member(body.guild_id, app.bot.id).await?.is_some() {
-        return Ok(Json(serde_json::json!({ "location": "/oauth2/authorized" })));
+    if state
+        .store
+        .member(body.guild_id, app.bot.id)
+        .await?
+        .is_some()
+    {
+        return Ok(Json(
+            serde_json::json!({ "location": "/oauth2/authorized" }),
+        ));
     }
     let role = Role {
         id: state.ids.next(),
@@ -165,13 +237,21 @@ async fn authorize(
         managed: true,
         mentionable: false,
         flags: 0,
-        tags: Some(RoleTags { bot_id: Some(app.bot.id) }),
+        tags: Some(RoleTags {
+            bot_id: Some(app.bot.id),
+        }),
     };
     state.store.create_role(body.guild_id, &role).await?;
-    if let Err(e) = state.store.add_member(body.guild_id, app.bot.id, &[role.id], Timestamp::now()).await {
+    if let Err(e) = state
+        .store
+        .add_member(body.guild_id, app.bot.id, &[role.id], Timestamp::now())
+        .await
+    {
         // Leave nothing half-done: the role exists only for this member.
         state.store.delete_role(body.guild_id, role.id).await?;
         return Err(e.into());
     }
-    Ok(Json(serde_json::json!({ "location": "/oauth2/authorized" })))
+    Ok(Json(
+        serde_json::json!({ "location": "/oauth2/authorized" }),
+    ))
 }

@@ -17,12 +17,22 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/guilds/{guild_id}/channels", get(list).post(create))
-        .route("/channels/{channel_id}", get(get_one).patch(patch).delete(remove))
-        .route("/channels/{channel_id}/permissions/{overwrite_id}", put(put_overwrite).delete(delete_overwrite))
+        .route(
+            "/channels/{channel_id}",
+            get(get_one).patch(patch).delete(remove),
+        )
+        .route(
+            "/channels/{channel_id}/permissions/{overwrite_id}",
+            put(put_overwrite).delete(delete_overwrite),
+        )
         .route("/channels/{channel_id}/typing", post(typing))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>) -> ApiResult<Json<Vec<Channel>>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+) -> ApiResult<Json<Vec<Channel>>> {
     let guild_id = snowflake("guild_id", &guild_id)?;
     let access = access::guild(&state, guild_id, caller.user.id).await?;
     let visible = state
@@ -30,25 +40,42 @@ async fn list(State(state): State<AppState>, caller: Caller, Path(guild_id): Pat
         .channels(guild_id)
         .await?
         .into_iter()
-        .filter(|c| access.channel_permissions(c).contains(Permissions::VIEW_CHANNEL))
+        .filter(|c| {
+            access
+                .channel_permissions(c)
+                .contains(Permissions::VIEW_CHANNEL)
+        })
         .collect();
     Ok(Json(visible))
 }
 
 /// Overwrites may only name roles and members of the guild, and only hand
 /// out or take away permissions the caller holds.
-async fn check_overwrites(state: &AppState, access: &GuildAccess, overwrites: &[Overwrite], errors: &mut FormErrors) -> ApiResult<()> {
+async fn check_overwrites(
+    state: &AppState,
+    access: &GuildAccess,
+    overwrites: &[Overwrite],
+    errors: &mut FormErrors,
+) -> ApiResult<()> {
     for (i, o) in overwrites.iter().enumerate() {
         let exists = match o.kind {
             0 => access.role(o.id).is_some(),
             1 => state.store.member(access.guild.id, o.id).await?.is_some(),
             _ => {
-                errors.add(&format!("permission_overwrites.{i}.type"), "BASE_TYPE_CHOICES", "Value must be one of {0, 1}.");
+                errors.add(
+                    &format!("permission_overwrites.{i}.type"),
+                    "BASE_TYPE_CHOICES",
+                    "Value must be one of {0, 1}.",
+                );
                 continue;
             }
         };
         if !exists {
-            errors.add(&format!("permission_overwrites.{i}.id"), "UNKNOWN_OVERWRITE_TARGET", "Unknown role or member.");
+            errors.add(
+                &format!("permission_overwrites.{i}.id"),
+                "UNKNOWN_OVERWRITE_TARGET",
+                "Unknown role or member.",
+            );
         }
         if !access.may_grant(o.allow | o.deny) {
             return Err(ErrorCode::MISSING_PERMISSIONS.into());
@@ -62,19 +89,40 @@ fn check_fields(channel: &Channel, errors: &mut FormErrors) {
     if let Some(topic) = &channel.topic {
         errors.check_len("topic", topic, 0, 1024);
     }
-    if channel.bitrate.is_some_and(|b| !(8_000..=384_000).contains(&b)) {
-        errors.add("bitrate", "NUMBER_TYPE_MIN", "Bitrate must be between 8000 and 384000.");
+    if channel
+        .bitrate
+        .is_some_and(|b| !(8_000..=384_000).contains(&b))
+    {
+        errors.add(
+            "bitrate",
+            "NUMBER_TYPE_MIN",
+            "Bitrate must be between 8000 and 384000.",
+        );
     }
     if channel.user_limit.is_some_and(|u| u > 99) {
-        errors.add("user_limit", "NUMBER_TYPE_MAX", "int value should be less than or equal to 99.");
+        errors.add(
+            "user_limit",
+            "NUMBER_TYPE_MAX",
+            "int value should be less than or equal to 99.",
+        );
     }
     if channel.rate_limit_per_user.is_some_and(|r| r > 21_600) {
-        errors.add("rate_limit_per_user", "NUMBER_TYPE_MAX", "int value should be less than or equal to 21600.");
+        errors.add(
+            "rate_limit_per_user",
+            "NUMBER_TYPE_MAX",
+            "int value should be less than or equal to 21600.",
+        );
     }
 }
 
-async fn check_parent(state: &AppState, channel: &Channel, errors: &mut FormErrors) -> ApiResult<()> {
-    let Some(parent) = channel.parent_id else { return Ok(()) };
+async fn check_parent(
+    state: &AppState,
+    channel: &Channel,
+    errors: &mut FormErrors,
+) -> ApiResult<()> {
+    let Some(parent) = channel.parent_id else {
+        return Ok(());
+    };
     let ok = channel.kind != ChannelType::Category
         && state
             .store
@@ -82,12 +130,21 @@ async fn check_parent(state: &AppState, channel: &Channel, errors: &mut FormErro
             .await?
             .is_some_and(|p| p.guild_id == channel.guild_id && p.kind == ChannelType::Category);
     if !ok {
-        errors.add("parent_id", "CHANNEL_PARENT_INVALID", "Not a category of this guild.");
+        errors.add(
+            "parent_id",
+            "CHANNEL_PARENT_INVALID",
+            "Not a category of this guild.",
+        );
     }
     Ok(())
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>, Body(body): Body<CreateChannel>) -> ApiResult<impl IntoResponse> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+    Body(body): Body<CreateChannel>,
+) -> ApiResult<impl IntoResponse> {
     let guild_id = snowflake("guild_id", &guild_id)?;
     let access = access::guild(&state, guild_id, caller.user.id).await?;
     access.require(Permissions::MANAGE_CHANNELS)?;
@@ -107,7 +164,14 @@ async fn create(State(state): State<AppState>, caller: Caller, Path(guild_id): P
     let text = kind == ChannelType::Text;
     let position = match body.position {
         Some(p) => p,
-        None => state.store.channels(guild_id).await?.iter().map(|c| c.position + 1).max().unwrap_or(0),
+        None => state
+            .store
+            .channels(guild_id)
+            .await?
+            .iter()
+            .map(|c| c.position + 1)
+            .max()
+            .unwrap_or(0),
     };
     let channel = Channel {
         id: state.ids.next(),
@@ -121,7 +185,8 @@ async fn create(State(state): State<AppState>, caller: Caller, Path(guild_id): P
         flags: 0,
         topic: text.then(|| body.topic.unwrap_or_default()),
         last_message_id: None,
-        rate_limit_per_user: (kind != ChannelType::Category).then(|| body.rate_limit_per_user.unwrap_or(0)),
+        rate_limit_per_user: (kind != ChannelType::Category)
+            .then(|| body.rate_limit_per_user.unwrap_or(0)),
         bitrate: voice.then(|| body.bitrate.unwrap_or(64_000)),
         user_limit: voice.then(|| body.user_limit.unwrap_or(0)),
         rtc_region: voice.then_some(body.rtc_region),
@@ -133,13 +198,22 @@ async fn create(State(state): State<AppState>, caller: Caller, Path(guild_id): P
     Ok((StatusCode::CREATED, Json(channel)))
 }
 
-async fn get_one(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>) -> ApiResult<Json<Channel>> {
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+) -> ApiResult<Json<Channel>> {
     let id = snowflake("channel_id", &channel_id)?;
     let (channel, _, _) = access::channel(&state, id, caller.user.id).await?;
     Ok(Json(channel))
 }
 
-async fn patch(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>, Body(body): Body<PatchChannel>) -> ApiResult<Json<Channel>> {
+async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+    Body(body): Body<PatchChannel>,
+) -> ApiResult<Json<Channel>> {
     let id = snowflake("channel_id", &channel_id)?;
     let (mut channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_CHANNELS)?;
@@ -191,7 +265,11 @@ async fn patch(State(state): State<AppState>, caller: Caller, Path(channel_id): 
     Ok(Json(channel))
 }
 
-async fn remove(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>) -> ApiResult<Json<Channel>> {
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+) -> ApiResult<Json<Channel>> {
     let id = snowflake("channel_id", &channel_id)?;
     let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_CHANNELS)?;
@@ -200,8 +278,14 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(channel_id):
     Ok(Json(channel))
 }
 
-async fn overwrite_target(channel_id: &str, overwrite_id: &str) -> ApiResult<(Snowflake, Snowflake)> {
-    Ok((snowflake("channel_id", channel_id)?, snowflake("overwrite_id", overwrite_id)?))
+async fn overwrite_target(
+    channel_id: &str,
+    overwrite_id: &str,
+) -> ApiResult<(Snowflake, Snowflake)> {
+    Ok((
+        snowflake("channel_id", channel_id)?,
+        snowflake("overwrite_id", overwrite_id)?,
+    ))
 }
 
 async fn put_overwrite(
@@ -213,15 +297,30 @@ async fn put_overwrite(
     let (id, target) = overwrite_target(&channel_id, &overwrite_id).await?;
     let (mut channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_ROLES)?;
-    let overwrite = Overwrite { id: target, kind: body.kind, allow: body.allow.unwrap_or_default(), deny: body.deny.unwrap_or_default() };
+    let overwrite = Overwrite {
+        id: target,
+        kind: body.kind,
+        allow: body.allow.unwrap_or_default(),
+        deny: body.deny.unwrap_or_default(),
+    };
     let mut errors = FormErrors::new();
-    check_overwrites(&state, &access, std::slice::from_ref(&overwrite), &mut errors).await?;
+    check_overwrites(
+        &state,
+        &access,
+        std::slice::from_ref(&overwrite),
+        &mut errors,
+    )
+    .await?;
     if !errors.is_empty() {
         // Report at the body's own fields, not as an element of a list.
         return Err(match body.kind {
             0 => ErrorCode::UNKNOWN_ROLE.into(),
             1 => ErrorCode::UNKNOWN_MEMBER.into(),
-            _ => ApiError::Form(FormErrors::single("type", "BASE_TYPE_CHOICES", "Value must be one of {0, 1}.")),
+            _ => ApiError::Form(FormErrors::single(
+                "type",
+                "BASE_TYPE_CHOICES",
+                "Value must be one of {0, 1}.",
+            )),
         });
     }
     channel.permission_overwrites.retain(|o| o.id != target);
@@ -230,7 +329,11 @@ async fn put_overwrite(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn delete_overwrite(State(state): State<AppState>, caller: Caller, Path((channel_id, overwrite_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn delete_overwrite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((channel_id, overwrite_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let (id, target) = overwrite_target(&channel_id, &overwrite_id).await?;
     let (mut channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_ROLES)?;
@@ -242,7 +345,11 @@ async fn delete_overwrite(State(state): State<AppState>, caller: Caller, Path((c
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn typing(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>) -> ApiResult<StatusCode> {
+async fn typing(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+) -> ApiResult<StatusCode> {
     let id = snowflake("channel_id", &channel_id)?;
     let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     if channel.kind != ChannelType::Text {

@@ -15,12 +15,17 @@ use crate::extract::{snowflake, Body, Caller, Query};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/guilds", post(create))
-        .route("/guilds/{guild_id}", axum::routing::get(get_one).patch(patch).delete(remove))
+    Router::new().route("/guilds", post(create)).route(
+        "/guilds/{guild_id}",
+        axum::routing::get(get_one).patch(patch).delete(remove),
+    )
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, Body(body): Body<CreateGuild>) -> ApiResult<impl IntoResponse> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<CreateGuild>,
+) -> ApiResult<impl IntoResponse> {
     let mut errors = FormErrors::new();
     errors.check_len("name", body.name.trim(), 2, 100);
     errors.finish()?;
@@ -88,11 +93,19 @@ async fn create(State(state): State<AppState>, caller: Caller, Body(body): Body<
         roles: vec![everyone],
         approximate_member_count: None,
     };
-    state.store.create_guild(&guild, &[text, voice], Timestamp::now()).await?;
+    state
+        .store
+        .create_guild(&guild, &[text, voice], Timestamp::now())
+        .await?;
     Ok((StatusCode::CREATED, Json(guild)))
 }
 
-async fn get_one(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>, Query(q): Query<GuildQuery>) -> ApiResult<Json<Guild>> {
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+    Query(q): Query<GuildQuery>,
+) -> ApiResult<Json<Guild>> {
     let guild_id = snowflake("guild_id", &guild_id)?;
     let mut guild = access::guild(&state, guild_id, caller.user.id).await?.guild;
     if q.with_counts == Some(true) {
@@ -101,7 +114,12 @@ async fn get_one(State(state): State<AppState>, caller: Caller, Path(guild_id): 
     Ok(Json(guild))
 }
 
-async fn patch(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>, Body(body): Body<PatchGuild>) -> ApiResult<Json<Guild>> {
+async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+    Body(body): Body<PatchGuild>,
+) -> ApiResult<Json<Guild>> {
     let guild_id = snowflake("guild_id", &guild_id)?;
     let access = access::guild(&state, guild_id, caller.user.id).await?;
     access.require(Permissions::MANAGE_GUILD)?;
@@ -122,19 +140,37 @@ async fn patch(State(state): State<AppState>, caller: Caller, Path(guild_id): Pa
     }
     if let Some(afk) = body.afk_timeout {
         if ![60, 300, 900, 1800, 3600].contains(&afk) {
-            errors.add("afk_timeout", "BASE_TYPE_CHOICES", "Value must be one of {60, 300, 900, 1800, 3600}.");
+            errors.add(
+                "afk_timeout",
+                "BASE_TYPE_CHOICES",
+                "Value must be one of {60, 300, 900, 1800, 3600}.",
+            );
         }
         guild.afk_timeout = afk;
     }
     let channels = state.store.channels(guild_id).await?;
     for (field, value, kind, slot) in [
-        ("system_channel_id", body.system_channel_id, ChannelType::Text, &mut guild.system_channel_id),
-        ("afk_channel_id", body.afk_channel_id, ChannelType::Voice, &mut guild.afk_channel_id),
+        (
+            "system_channel_id",
+            body.system_channel_id,
+            ChannelType::Text,
+            &mut guild.system_channel_id,
+        ),
+        (
+            "afk_channel_id",
+            body.afk_channel_id,
+            ChannelType::Voice,
+            &mut guild.afk_channel_id,
+        ),
     ] {
         if let Some(choice) = value {
             if let Some(id) = choice {
                 if !channels.iter().any(|c| c.id == id && c.kind == kind) {
-                    errors.add(field, "CHANNEL_INVALID", "Not a suitable channel of this guild.");
+                    errors.add(
+                        field,
+                        "CHANNEL_INVALID",
+                        "Not a suitable channel of this guild.",
+                    );
                 }
             }
             *slot = choice;
@@ -145,7 +181,11 @@ async fn patch(State(state): State<AppState>, caller: Caller, Path(guild_id): Pa
     Ok(Json(guild))
 }
 
-async fn remove(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+) -> ApiResult<StatusCode> {
     let guild_id = snowflake("guild_id", &guild_id)?;
     let access = access::guild(&state, guild_id, caller.user.id).await?;
     if !access.is_owner() {

@@ -20,7 +20,12 @@ pub fn routes() -> Router<AppState> {
         .route("/invites/{code}", get(get_one).post(join))
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>, Body(body): Body<CreateInvite>) -> ApiResult<Json<Invite>> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+    Body(body): Body<CreateInvite>,
+) -> ApiResult<Json<Invite>> {
     let id = snowflake("channel_id", &channel_id)?;
     let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::CREATE_INSTANT_INVITE)?;
@@ -28,18 +33,34 @@ async fn create(State(state): State<AppState>, caller: Caller, Path(channel_id):
     let max_uses = body.max_uses.unwrap_or(0);
     let mut errors = FormErrors::new();
     if max_age > 604_800 {
-        errors.add("max_age", "NUMBER_TYPE_MAX", "int value should be less than or equal to 604800.");
+        errors.add(
+            "max_age",
+            "NUMBER_TYPE_MAX",
+            "int value should be less than or equal to 604800.",
+        );
     }
     if max_uses > 100 {
-        errors.add("max_uses", "NUMBER_TYPE_MAX", "int value should be less than or equal to 100.");
+        errors.add(
+            "max_uses",
+            "NUMBER_TYPE_MAX",
+            "int value should be less than or equal to 100.",
+        );
     }
     errors.finish()?;
     let created_at = Timestamp::now();
     let invite = Invite {
         kind: 0,
         code: auth::random_code(6),
-        guild: PartialGuild { id: access.guild.id, name: access.guild.name.clone(), icon: access.guild.icon.clone() },
-        channel: PartialChannel { id: channel.id, name: channel.name.clone(), kind: channel.kind },
+        guild: PartialGuild {
+            id: access.guild.id,
+            name: access.guild.name.clone(),
+            icon: access.guild.icon.clone(),
+        },
+        channel: PartialChannel {
+            id: channel.id,
+            name: channel.name.clone(),
+            kind: channel.kind,
+        },
         inviter: Some(caller.user),
         max_age,
         max_uses,
@@ -52,18 +73,34 @@ async fn create(State(state): State<AppState>, caller: Caller, Path(channel_id):
     Ok(Json(invite))
 }
 
-async fn get_one(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Invite>> {
-    let invite = state.store.invite(&code).await?.filter(|i| i.usable_at(Timestamp::now())).ok_or(ErrorCode::UNKNOWN_INVITE)?;
+async fn get_one(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Invite>> {
+    let invite = state
+        .store
+        .invite(&code)
+        .await?
+        .filter(|i| i.usable_at(Timestamp::now()))
+        .ok_or(ErrorCode::UNKNOWN_INVITE)?;
     Ok(Json(invite))
 }
 
-async fn join(State(state): State<AppState>, caller: Caller, Path(code): Path<String>) -> ApiResult<Json<Invite>> {
+async fn join(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Invite>> {
     if caller.user.bot {
         return Err(ErrorCode::BOTS_CANNOT_USE.into());
     }
-    let used = state.store.use_invite(&code, caller.user.id, Timestamp::now()).await.map_err(|e| match e {
-        StoreError::Missing(_) => ApiError::Code(ErrorCode::UNKNOWN_INVITE),
-        other => other.into(),
-    })?;
+    let used = state
+        .store
+        .use_invite(&code, caller.user.id, Timestamp::now())
+        .await
+        .map_err(|e| match e {
+            StoreError::Missing(_) => ApiError::Code(ErrorCode::UNKNOWN_INVITE),
+            other => other.into(),
+        })?;
     Ok(Json(used.invite))
 }

@@ -15,7 +15,10 @@ use crate::ratelimit::{Key, Limit, Verdict};
 use crate::state::AppState;
 
 const fn per(count: u32, secs: u64) -> Limit {
-    Limit { count, period: Duration::from_secs(secs) }
+    Limit {
+        count,
+        period: Duration::from_secs(secs),
+    }
 }
 
 /// The limit of a route, by method and path template, with Discord's
@@ -33,11 +36,13 @@ fn limit_for(method: &Method, template: &str) -> Limit {
 }
 
 /// The value of the route's major parameter, which scopes its bucket.
+/// Segments are matched from the end: inside a nested router the path has
+/// lost the `/api/v10` prefix that the template still carries.
 fn major(template: &str, path: &str) -> u64 {
     let majors = ["{channel_id}", "{guild_id}", "{webhook_id}"];
     template
-        .split('/')
-        .zip(path.split('/'))
+        .rsplit('/')
+        .zip(path.rsplit('/'))
         .find(|(t, _)| majors.contains(t))
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0)
@@ -53,28 +58,54 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     if !state.config.rate_limits {
         return next.run(req).await;
     }
-    let template = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
     // Tokens identify callers; without one, the address does.
     let caller = match req.headers().get(axum::http::header::AUTHORIZATION) {
         Some(token) => hash_of(token.as_bytes()),
-        None => hash_of(req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())),
+        None => hash_of(
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ),
     };
     let limit = limit_for(req.method(), &template);
     let bucket_id = hash_of((req.method().as_str(), template.as_str()));
-    let key = Key { caller, bucket: bucket_id, major: major(&template, req.uri().path()) };
+    let key = Key {
+        caller,
+        bucket: bucket_id,
+        major: major(&template, req.uri().path()),
+    };
     let now = Instant::now();
     let (global, route) = {
         let mut limiter = state.limiter.lock().unwrap_or_else(|p| p.into_inner());
         let global = limiter.check_global(caller, now);
-        let route = if global.allowed { Some(limiter.check(key, limit, now)) } else { None };
+        let route = if global.allowed {
+            Some(limiter.check(key, limit, now))
+        } else {
+            None
+        };
         (global, route)
     };
     let Some(route) = route else {
-        return ApiError::RateLimited { retry_after: secs(global.reset_after), global: true, scope: "global" }.into_response();
+        return ApiError::RateLimited {
+            retry_after: secs(global.reset_after),
+            global: true,
+            scope: "global",
+        }
+        .into_response();
     };
     let bucket = format!("{bucket_id:016x}");
     if !route.allowed {
-        let mut res = ApiError::RateLimited { retry_after: secs(route.reset_after), global: false, scope: "user" }.into_response();
+        let mut res = ApiError::RateLimited {
+            retry_after: secs(route.reset_after),
+            global: false,
+            scope: "user",
+        }
+        .into_response();
         headers(res.headers_mut(), &route, &bucket);
         return res;
     }
@@ -88,7 +119,10 @@ fn secs(d: Duration) -> f64 {
 }
 
 fn headers(h: &mut HeaderMap, v: &Verdict, bucket: &str) {
-    let reset_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + v.reset_after;
+    let reset_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        + v.reset_after;
     let put = |h: &mut HeaderMap, name: &'static str, value: String| {
         if let Ok(value) = HeaderValue::from_str(&value) {
             h.insert(name, value);
@@ -96,8 +130,16 @@ fn headers(h: &mut HeaderMap, v: &Verdict, bucket: &str) {
     };
     put(h, "x-ratelimit-limit", v.limit.to_string());
     put(h, "x-ratelimit-remaining", v.remaining.to_string());
-    put(h, "x-ratelimit-reset", format!("{:.3}", reset_at.as_secs_f64()));
-    put(h, "x-ratelimit-reset-after", format!("{:.3}", secs(v.reset_after)));
+    put(
+        h,
+        "x-ratelimit-reset",
+        format!("{:.3}", reset_at.as_secs_f64()),
+    );
+    put(
+        h,
+        "x-ratelimit-reset-after",
+        format!("{:.3}", secs(v.reset_after)),
+    );
     put(h, "x-ratelimit-bucket", bucket.to_owned());
 }
 
@@ -107,14 +149,39 @@ mod tests {
 
     #[test]
     fn major_parameter_is_read_from_the_path() {
-        assert_eq!(major("/api/v10/channels/{channel_id}/messages", "/api/v10/channels/123/messages"), 123);
-        assert_eq!(major("/api/v10/guilds/{guild_id}/roles/{role_id}", "/api/v10/guilds/9/roles/4"), 9);
+        assert_eq!(
+            major(
+                "/api/v10/channels/{channel_id}/messages",
+                "/api/v10/channels/123/messages"
+            ),
+            123
+        );
+        assert_eq!(
+            major(
+                "/api/v10/guilds/{guild_id}/roles/{role_id}",
+                "/api/v10/guilds/9/roles/4"
+            ),
+            9
+        );
         assert_eq!(major("/api/v10/users/@me", "/api/v10/users/@me"), 0);
+        assert_eq!(
+            major(
+                "/api/v10/channels/{channel_id}/messages",
+                "/channels/77/messages"
+            ),
+            77
+        );
     }
 
     #[test]
     fn message_posts_are_five_per_five_seconds() {
-        assert_eq!(limit_for(&Method::POST, "/api/v10/channels/{channel_id}/messages"), per(5, 5));
-        assert_eq!(limit_for(&Method::GET, "/api/v10/channels/{channel_id}/messages"), per(50, 5));
+        assert_eq!(
+            limit_for(&Method::POST, "/api/v10/channels/{channel_id}/messages"),
+            per(5, 5)
+        );
+        assert_eq!(
+            limit_for(&Method::GET, "/api/v10/channels/{channel_id}/messages"),
+            per(50, 5)
+        );
     }
 }

@@ -20,10 +20,19 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/guilds/{guild_id}/members", get(list))
         .route("/guilds/{guild_id}/members/@me", patch_route(patch_self))
-        .route("/guilds/{guild_id}/members/{user_id}", get(get_one).patch(patch).delete(kick))
-        .route("/guilds/{guild_id}/members/{user_id}/roles/{role_id}", put(add_role).delete(remove_role))
+        .route(
+            "/guilds/{guild_id}/members/{user_id}",
+            get(get_one).patch(patch).delete(kick),
+        )
+        .route(
+            "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+            put(add_role).delete(remove_role),
+        )
         .route("/guilds/{guild_id}/bans", get(bans))
-        .route("/guilds/{guild_id}/bans/{user_id}", get(ban_of).put(ban).delete(unban))
+        .route(
+            "/guilds/{guild_id}/bans/{user_id}",
+            get(ban_of).put(ban).delete(unban),
+        )
 }
 
 async fn guild_of(state: &AppState, caller: &Caller, guild_id: &str) -> ApiResult<GuildAccess> {
@@ -32,19 +41,39 @@ async fn guild_of(state: &AppState, caller: &Caller, guild_id: &str) -> ApiResul
 
 async fn target(state: &AppState, access: &GuildAccess, user_id: &str) -> ApiResult<Member> {
     let id = snowflake("user_id", user_id)?;
-    Ok(state.store.member(access.guild.id, id).await?.ok_or(ErrorCode::UNKNOWN_MEMBER)?)
+    Ok(state
+        .store
+        .member(access.guild.id, id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_MEMBER)?)
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>, Query(q): Query<MembersQuery>) -> ApiResult<Json<Vec<Member>>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+    Query(q): Query<MembersQuery>,
+) -> ApiResult<Json<Vec<Member>>> {
     let access = guild_of(&state, &caller, &guild_id).await?;
     let limit = q.limit.unwrap_or(1);
     if !(1..=1000).contains(&limit) {
-        return Err(FormErrors::single("limit", "NUMBER_TYPE_MAX", "Must be between 1 and 1000.").into());
+        return Err(
+            FormErrors::single("limit", "NUMBER_TYPE_MAX", "Must be between 1 and 1000.").into(),
+        );
     }
-    Ok(Json(state.store.members(access.guild.id, q.after.unwrap_or_default(), limit).await?))
+    Ok(Json(
+        state
+            .store
+            .members(access.guild.id, q.after.unwrap_or_default(), limit)
+            .await?,
+    ))
 }
 
-async fn get_one(State(state): State<AppState>, caller: Caller, Path((guild_id, user_id)): Path<(String, String)>) -> ApiResult<Json<Member>> {
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((guild_id, user_id)): Path<(String, String)>,
+) -> ApiResult<Json<Member>> {
     let access = guild_of(&state, &caller, &guild_id).await?;
     Ok(Json(target(&state, &access, &user_id).await?))
 }
@@ -73,7 +102,9 @@ async fn patch(
     let mut errors = FormErrors::new();
     if let Some(nick) = body.nick {
         if is_self {
-            access.require(Permissions::CHANGE_NICKNAME).or_else(|_| access.require(Permissions::MANAGE_NICKNAMES))?;
+            access
+                .require(Permissions::CHANGE_NICKNAME)
+                .or_else(|_| access.require(Permissions::MANAGE_NICKNAMES))?;
         } else {
             access.require(Permissions::MANAGE_NICKNAMES)?;
             outrank(&access, &member)?;
@@ -94,7 +125,10 @@ async fn patch(
             }
         }
         errors.clone().finish()?;
-        let changed = wanted.iter().filter(|r| !member.roles.contains(r)).chain(member.roles.iter().filter(|r| !wanted.contains(r)));
+        let changed = wanted
+            .iter()
+            .filter(|r| !member.roles.contains(r))
+            .chain(member.roles.iter().filter(|r| !wanted.contains(r)));
         for role_id in changed {
             assignable(&access, *role_id)?;
         }
@@ -120,9 +154,17 @@ async fn patch(
         if let Some(t) = until {
             let now = Timestamp::now();
             if t.0 > now.0 + MAX_TIMEOUT_MS {
-                errors.add("communication_disabled_until", "BASE_TYPE_BAD_TIME", "Time-outs can last at most 28 days.");
+                errors.add(
+                    "communication_disabled_until",
+                    "BASE_TYPE_BAD_TIME",
+                    "Time-outs can last at most 28 days.",
+                );
             }
-            let target_perms = GuildAccess { member: member.clone(), ..access.clone() }.permissions();
+            let target_perms = GuildAccess {
+                member: member.clone(),
+                ..access.clone()
+            }
+            .permissions();
             if target_perms.contains(Permissions::ADMINISTRATOR) {
                 return Err(ErrorCode::MISSING_PERMISSIONS.into());
             }
@@ -142,7 +184,12 @@ fn outrank(access: &GuildAccess, member: &Member) -> ApiResult<()> {
     }
 }
 
-async fn patch_self(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>, Body(body): Body<PatchSelfMember>) -> ApiResult<Json<Member>> {
+async fn patch_self(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+    Body(body): Body<PatchSelfMember>,
+) -> ApiResult<Json<Member>> {
     let access = guild_of(&state, &caller, &guild_id).await?;
     let mut member = access.member.clone();
     if let Some(nick) = body.nick {
@@ -158,16 +205,29 @@ async fn patch_self(State(state): State<AppState>, caller: Caller, Path(guild_id
     Ok(Json(member))
 }
 
-async fn kick(State(state): State<AppState>, caller: Caller, Path((guild_id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn kick(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((guild_id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let access = guild_of(&state, &caller, &guild_id).await?;
     access.require(Permissions::KICK_MEMBERS)?;
     let member = target(&state, &access, &user_id).await?;
     outrank(&access, &member)?;
-    state.store.remove_member(access.guild.id, member.user.id).await?;
+    state
+        .store
+        .remove_member(access.guild.id, member.user.id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn role_change(state: &AppState, caller: &Caller, guild_id: &str, user_id: &str, role_id: &str) -> ApiResult<(GuildAccess, Member, Snowflake)> {
+async fn role_change(
+    state: &AppState,
+    caller: &Caller,
+    guild_id: &str,
+    user_id: &str,
+    role_id: &str,
+) -> ApiResult<(GuildAccess, Member, Snowflake)> {
     let access = guild_of(state, caller, guild_id).await?;
     access.require(Permissions::MANAGE_ROLES)?;
     let member = target(state, &access, user_id).await?;
@@ -176,7 +236,11 @@ async fn role_change(state: &AppState, caller: &Caller, guild_id: &str, user_id:
     Ok((access, member, role_id))
 }
 
-async fn add_role(State(state): State<AppState>, caller: Caller, Path((g, u, r)): Path<(String, String, String)>) -> ApiResult<StatusCode> {
+async fn add_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((g, u, r)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
     let (access, mut member, role_id) = role_change(&state, &caller, &g, &u, &r).await?;
     if !member.roles.contains(&role_id) {
         member.roles.push(role_id);
@@ -185,7 +249,11 @@ async fn add_role(State(state): State<AppState>, caller: Caller, Path((g, u, r))
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn remove_role(State(state): State<AppState>, caller: Caller, Path((g, u, r)): Path<(String, String, String)>) -> ApiResult<StatusCode> {
+async fn remove_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((g, u, r)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
     let (access, mut member, role_id) = role_change(&state, &caller, &g, &u, &r).await?;
     if member.roles.contains(&role_id) {
         member.roles.retain(|x| *x != role_id);
@@ -194,17 +262,31 @@ async fn remove_role(State(state): State<AppState>, caller: Caller, Path((g, u, 
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn bans(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>) -> ApiResult<Json<Vec<Ban>>> {
+async fn bans(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+) -> ApiResult<Json<Vec<Ban>>> {
     let access = guild_of(&state, &caller, &guild_id).await?;
     access.require(Permissions::BAN_MEMBERS)?;
     Ok(Json(state.store.bans(access.guild.id).await?))
 }
 
-async fn ban_of(State(state): State<AppState>, caller: Caller, Path((guild_id, user_id)): Path<(String, String)>) -> ApiResult<Json<Ban>> {
+async fn ban_of(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((guild_id, user_id)): Path<(String, String)>,
+) -> ApiResult<Json<Ban>> {
     let access = guild_of(&state, &caller, &guild_id).await?;
     access.require(Permissions::BAN_MEMBERS)?;
     let user_id = snowflake("user_id", &user_id)?;
-    Ok(Json(state.store.ban_of(access.guild.id, user_id).await?.ok_or(ErrorCode::UNKNOWN_BAN)?))
+    Ok(Json(
+        state
+            .store
+            .ban_of(access.guild.id, user_id)
+            .await?
+            .ok_or(ErrorCode::UNKNOWN_BAN)?,
+    ))
 }
 
 async fn ban(
@@ -216,22 +298,36 @@ async fn ban(
     let access = guild_of(&state, &caller, &guild_id).await?;
     access.require(Permissions::BAN_MEMBERS)?;
     let user_id = snowflake("user_id", &user_id)?;
-    let user = state.store.user(user_id).await?.ok_or(ErrorCode::UNKNOWN_USER)?;
+    let user = state
+        .store
+        .user(user_id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_USER)?;
     if user.id == access.guild.owner_id || user.id == caller.user.id {
         return Err(ErrorCode::MISSING_PERMISSIONS.into());
     }
     if let Some(member) = state.store.member(access.guild.id, user.id).await? {
         outrank(&access, &member)?;
     }
-    let seconds = body.delete_message_seconds.or(body.delete_message_days.map(|d| d.saturating_mul(86_400))).unwrap_or(0);
+    let seconds = body
+        .delete_message_seconds
+        .or(body.delete_message_days.map(|d| d.saturating_mul(86_400)))
+        .unwrap_or(0);
     if seconds > 604_800 {
-        return Err(ApiError::Form(FormErrors::single("delete_message_seconds", "NUMBER_TYPE_MAX", "int value should be less than or equal to 604800.")));
+        return Err(ApiError::Form(FormErrors::single(
+            "delete_message_seconds",
+            "NUMBER_TYPE_MAX",
+            "int value should be less than or equal to 604800.",
+        )));
     }
     let since = (seconds > 0).then(|| {
         let now = hearth_model::snowflake::now_unix_ms();
         Snowflake::from_timestamp_ms(now.saturating_sub(u64::from(seconds) * 1000))
     });
-    state.store.ban(access.guild.id, user.id, body.reason.as_deref(), since).await?;
+    state
+        .store
+        .ban(access.guild.id, user.id, body.reason.as_deref(), since)
+        .await?;
     if since.is_some() {
         for channel in state.store.channels(access.guild.id).await? {
             state.messages.changed(channel.id);
@@ -240,7 +336,11 @@ async fn ban(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn unban(State(state): State<AppState>, caller: Caller, Path((guild_id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn unban(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((guild_id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let access = guild_of(&state, &caller, &guild_id).await?;
     access.require(Permissions::BAN_MEMBERS)?;
     let user_id = snowflake("user_id", &user_id)?;

@@ -4,7 +4,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hearth_model::{message_type, Channel, ChannelType, Embed, Guild, Message, Permissions, Snowflake, Timestamp, User};
+use hearth_model::{
+    message_type, Channel, ChannelType, Embed, Guild, Message, Permissions, Snowflake, Timestamp,
+    User,
+};
 use hearth_proto::rest::{BulkDelete, CreateMessage, EditMessage, MessagesQuery};
 use hearth_proto::{ErrorCode, FormErrors};
 use hearth_store::Page;
@@ -24,8 +27,14 @@ const MAX_MENTIONS: usize = 100;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/channels/{channel_id}/messages", get(list).post(create))
-        .route("/channels/{channel_id}/messages/bulk-delete", post(bulk_delete))
-        .route("/channels/{channel_id}/messages/{message_id}", get(get_one).patch(edit).delete(remove))
+        .route(
+            "/channels/{channel_id}/messages/bulk-delete",
+            post(bulk_delete),
+        )
+        .route(
+            "/channels/{channel_id}/messages/{message_id}",
+            get(get_one).patch(edit).delete(remove),
+        )
 }
 
 /// Who and what a text mentions, checked against the guild.
@@ -35,7 +44,12 @@ pub(super) struct Resolved {
     pub everyone: bool,
 }
 
-pub(super) async fn resolve_mentions(state: &AppState, guild: &Guild, content: &str, may_mention_everyone: bool) -> ApiResult<Resolved> {
+pub(super) async fn resolve_mentions(
+    state: &AppState,
+    guild: &Guild,
+    content: &str,
+    may_mention_everyone: bool,
+) -> ApiResult<Resolved> {
     let found = parse_mentions(content);
     let mut users = Vec::new();
     for id in found.users.into_iter().take(MAX_MENTIONS) {
@@ -43,8 +57,16 @@ pub(super) async fn resolve_mentions(state: &AppState, guild: &Guild, content: &
             users.push(u);
         }
     }
-    let roles = found.roles.into_iter().filter(|r| *r != guild.id && guild.roles.iter().any(|g| g.id == *r)).collect();
-    Ok(Resolved { users, roles, everyone: found.everyone && may_mention_everyone })
+    let roles = found
+        .roles
+        .into_iter()
+        .filter(|r| *r != guild.id && guild.roles.iter().any(|g| g.id == *r))
+        .collect();
+    Ok(Resolved {
+        users,
+        roles,
+        everyone: found.everyone && may_mention_everyone,
+    })
 }
 
 /// A new message as the store will keep it.
@@ -56,7 +78,13 @@ pub(super) struct Draft {
     pub webhook_id: Option<Snowflake>,
 }
 
-pub(super) async fn build_message(state: &AppState, channel: &Channel, guild: &Guild, draft: Draft, may_mention_everyone: bool) -> ApiResult<Message> {
+pub(super) async fn build_message(
+    state: &AppState,
+    channel: &Channel,
+    guild: &Guild,
+    draft: Draft,
+    may_mention_everyone: bool,
+) -> ApiResult<Message> {
     let mentions = resolve_mentions(state, guild, &draft.content, may_mention_everyone).await?;
     let message = Message {
         id: state.ids.next(),
@@ -104,11 +132,21 @@ fn check_nonce(nonce: &Option<serde_json::Value>) -> ApiResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(FormErrors::single("nonce", "BASE_TYPE_INVALID", "Must be a string of at most 25 characters or an integer.").into())
+        Err(FormErrors::single(
+            "nonce",
+            "BASE_TYPE_INVALID",
+            "Must be a string of at most 25 characters or an integer.",
+        )
+        .into())
     }
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>, Body(body): Body<CreateMessage>) -> ApiResult<Json<Message>> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+    Body(body): Body<CreateMessage>,
+) -> ApiResult<Json<Message>> {
     let id = snowflake("channel_id", &channel_id)?;
     let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
     if channel.kind != ChannelType::Text {
@@ -116,16 +154,32 @@ async fn create(State(state): State<AppState>, caller: Caller, Path(channel_id):
     }
     access::require(perms, Permissions::SEND_MESSAGES)?;
     let content = body.content.unwrap_or_default();
-    let embeds = body.embeds.or(body.embed.map(|e| vec![e])).unwrap_or_default();
+    let embeds = body
+        .embeds
+        .or(body.embed.map(|e| vec![e]))
+        .unwrap_or_default();
     check_draft(&content, &embeds)?;
     check_nonce(&body.nonce)?;
     let reference = match body.message_reference {
         Some(mut r) => {
-            let target = r.message_id.ok_or_else(|| FormErrors::single("message_reference.message_id", "BASE_TYPE_REQUIRED", "This field is required"))?;
+            let target = r.message_id.ok_or_else(|| {
+                FormErrors::single(
+                    "message_reference.message_id",
+                    "BASE_TYPE_REQUIRED",
+                    "This field is required",
+                )
+            })?;
             let same_channel = r.channel_id.is_none_or(|c| c == channel.id);
-            let exists = same_channel && perms.contains(Permissions::READ_MESSAGE_HISTORY) && state.messages.get(channel.id, target).await?.is_some();
+            let exists = same_channel
+                && perms.contains(Permissions::READ_MESSAGE_HISTORY)
+                && state.messages.get(channel.id, target).await?.is_some();
             if !exists && r.fail_if_not_exists {
-                return Err(FormErrors::single("message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message").into());
+                return Err(FormErrors::single(
+                    "message_reference",
+                    "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+                    "Unknown message",
+                )
+                .into());
             }
             r.channel_id = Some(channel.id);
             r.guild_id = Some(access.guild.id);
@@ -140,7 +194,14 @@ async fn create(State(state): State<AppState>, caller: Caller, Path(channel_id):
         tts: body.tts && perms.contains(Permissions::SEND_TTS_MESSAGES),
         webhook_id: None,
     };
-    let mut message = build_message(&state, &channel, &access.guild, draft, perms.contains(Permissions::MENTION_EVERYONE)).await?;
+    let mut message = build_message(
+        &state,
+        &channel,
+        &access.guild,
+        draft,
+        perms.contains(Permissions::MENTION_EVERYONE),
+    )
+    .await?;
     message.nonce = body.nonce.filter(|n| !n.is_null());
     if let Some(r) = reference {
         message.kind = message_type::REPLY;
@@ -148,8 +209,13 @@ async fn create(State(state): State<AppState>, caller: Caller, Path(channel_id):
     }
     state.messages.create(&message).await?;
     state.metrics.messages_created.inc();
-    if let Some(target) = message.message_reference.as_ref().and_then(|r| r.message_id) {
-        message.referenced_message = Some(state.messages.get(channel.id, target).await?.map(Box::new));
+    if let Some(target) = message
+        .message_reference
+        .as_ref()
+        .and_then(|r| r.message_id)
+    {
+        message.referenced_message =
+            Some(state.messages.get(channel.id, target).await?.map(Box::new));
     }
     Ok(Json(message))
 }
@@ -176,37 +242,67 @@ fn page_of(q: &MessagesQuery) -> ApiResult<(Page, u32)> {
         if let Some(v) = value {
             match v.parse::<Snowflake>() {
                 Ok(id) => cursors.push(make(id)),
-                Err(_) => errors.add(name, "NUMBER_TYPE_COERCE", format!("Value \"{v}\" is not snowflake.")),
+                Err(_) => errors.add(
+                    name,
+                    "NUMBER_TYPE_COERCE",
+                    format!("Value \"{v}\" is not snowflake."),
+                ),
             }
         }
     }
     if cursors.len() > 1 {
-        errors.add("", "BASE_TYPE_INVALID", "Only one of before, after and around may be given.");
+        errors.add(
+            "",
+            "BASE_TYPE_INVALID",
+            "Only one of before, after and around may be given.",
+        );
     }
     errors.finish()?;
     Ok((cursors.pop().unwrap_or(Page::Latest), limit))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>, Query(q): Query<MessagesQuery>) -> ApiResult<Json<Vec<Message>>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+    Query(q): Query<MessagesQuery>,
+) -> ApiResult<Json<Vec<Message>>> {
     let id = snowflake("channel_id", &channel_id)?;
     let (page, limit) = page_of(&q)?;
     let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     if !perms.contains(Permissions::READ_MESSAGE_HISTORY) {
         return Ok(Json(Vec::new()));
     }
-    let messages = state.messages.list(channel.id, page, limit).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let messages = state
+        .messages
+        .list(channel.id, page, limit)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Json(messages))
 }
 
-async fn find(state: &AppState, caller: &Caller, channel_id: &str, message_id: &str) -> ApiResult<(Message, Permissions)> {
+async fn find(
+    state: &AppState,
+    caller: &Caller,
+    channel_id: &str,
+    message_id: &str,
+) -> ApiResult<(Message, Permissions)> {
     let id = snowflake("channel_id", channel_id)?;
     let message_id = snowflake("message_id", message_id)?;
     let (channel, _, perms) = access::channel(state, id, caller.user.id).await?;
-    let message = state.messages.get(channel.id, message_id).await?.ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
+    let message = state
+        .messages
+        .get(channel.id, message_id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
     Ok((message, perms))
 }
 
-async fn get_one(State(state): State<AppState>, caller: Caller, Path((channel_id, message_id)): Path<(String, String)>) -> ApiResult<Json<Message>> {
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((channel_id, message_id)): Path<(String, String)>,
+) -> ApiResult<Json<Message>> {
     let (message, perms) = find(&state, &caller, &channel_id, &message_id).await?;
     if !perms.contains(Permissions::READ_MESSAGE_HISTORY) {
         return Err(ErrorCode::MISSING_ACCESS.into());
@@ -235,8 +331,18 @@ async fn edit(
         message.flags = (message.flags & !4) | (flags & 4);
     }
     check_draft(&message.content, &message.embeds)?;
-    let guild = state.store.guild(message.guild_id.unwrap_or_default()).await?.ok_or(ErrorCode::UNKNOWN_GUILD)?;
-    let mentions = resolve_mentions(&state, &guild, &message.content, perms.contains(Permissions::MENTION_EVERYONE)).await?;
+    let guild = state
+        .store
+        .guild(message.guild_id.unwrap_or_default())
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_GUILD)?;
+    let mentions = resolve_mentions(
+        &state,
+        &guild,
+        &message.content,
+        perms.contains(Permissions::MENTION_EVERYONE),
+    )
+    .await?;
     message.mentions = mentions.users;
     message.mention_roles = mentions.roles;
     message.mention_everyone = mentions.everyone;
@@ -245,27 +351,45 @@ async fn edit(
     Ok(Json(message))
 }
 
-async fn remove(State(state): State<AppState>, caller: Caller, Path((channel_id, message_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((channel_id, message_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let (message, perms) = find(&state, &caller, &channel_id, &message_id).await?;
     let own = message.author.id == caller.user.id && message.webhook_id.is_none();
     if !own {
         access::require(perms, Permissions::MANAGE_MESSAGES)?;
     }
-    state.messages.delete(message.channel_id, message.id).await?;
+    state
+        .messages
+        .delete(message.channel_id, message.id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn bulk_delete(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>, Body(body): Body<BulkDelete>) -> ApiResult<StatusCode> {
+async fn bulk_delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+    Body(body): Body<BulkDelete>,
+) -> ApiResult<StatusCode> {
     let id = snowflake("channel_id", &channel_id)?;
     let mut ids = body.messages;
     ids.sort();
     ids.dedup();
     if !(2..=100).contains(&ids.len()) {
-        return Err(FormErrors::single("messages", "BASE_TYPE_BAD_LENGTH", "Must be between 2 and 100 in length.").into());
+        return Err(FormErrors::single(
+            "messages",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 2 and 100 in length.",
+        )
+        .into());
     }
     let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_MESSAGES)?;
-    let oldest_allowed = hearth_model::snowflake::now_unix_ms().saturating_sub(BULK_DELETE_MAX_AGE_MS);
+    let oldest_allowed =
+        hearth_model::snowflake::now_unix_ms().saturating_sub(BULK_DELETE_MAX_AGE_MS);
     if ids.iter().any(|m| m.timestamp_ms() < oldest_allowed) {
         return Err(ErrorCode::BULK_DELETE_TOO_OLD.into());
     }

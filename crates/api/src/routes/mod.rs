@@ -34,7 +34,10 @@ pub fn router(state: AppState) -> Router {
             .merge(invites::routes())
             .merge(messages::routes())
             .merge(webhooks::routes())
-            .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::rate_limit))
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                limits::rate_limit,
+            ))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
     };
@@ -56,5 +59,11 @@ async fn method_not_allowed() -> ApiError {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
+    (
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }

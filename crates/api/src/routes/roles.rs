@@ -22,8 +22,14 @@ const MAX_ROLES: usize = 250;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/guilds/{guild_id}/roles", get(list).post(create).patch(reorder))
-        .route("/guilds/{guild_id}/roles/{role_id}", patch_route(patch).delete(remove))
+        .route(
+            "/guilds/{guild_id}/roles",
+            get(list).post(create).patch(reorder),
+        )
+        .route(
+            "/guilds/{guild_id}/roles/{role_id}",
+            patch_route(patch).delete(remove),
+        )
 }
 
 async fn manager(state: &AppState, caller: &Caller, guild_id: &str) -> ApiResult<GuildAccess> {
@@ -33,12 +39,26 @@ async fn manager(state: &AppState, caller: &Caller, guild_id: &str) -> ApiResult
     Ok(access)
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>) -> ApiResult<Json<Vec<Role>>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+) -> ApiResult<Json<Vec<Role>>> {
     let guild_id = snowflake("guild_id", &guild_id)?;
-    Ok(Json(access::guild(&state, guild_id, caller.user.id).await?.guild.roles))
+    Ok(Json(
+        access::guild(&state, guild_id, caller.user.id)
+            .await?
+            .guild
+            .roles,
+    ))
 }
 
-fn apply(access: &GuildAccess, role: &mut Role, body: RoleBody, errors: &mut FormErrors) -> ApiResult<()> {
+fn apply(
+    access: &GuildAccess,
+    role: &mut Role,
+    body: RoleBody,
+    errors: &mut FormErrors,
+) -> ApiResult<()> {
     let everyone = role.id == access.guild.id;
     if let Some(name) = body.name {
         if !everyone {
@@ -56,7 +76,11 @@ fn apply(access: &GuildAccess, role: &mut Role, body: RoleBody, errors: &mut For
     }
     if let Some(c) = body.color {
         if c > 0xFF_FFFF {
-            errors.add("color", "NUMBER_TYPE_MAX", "int value should be less than or equal to 16777215.");
+            errors.add(
+                "color",
+                "NUMBER_TYPE_MAX",
+                "int value should be less than or equal to 16777215.",
+            );
         }
         role.color = c;
     }
@@ -84,12 +108,20 @@ fn set_position(access: &GuildAccess, role: &mut Role, position: i32) -> ApiResu
     Ok(())
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>, Body(body): Body<RoleBody>) -> ApiResult<Json<Role>> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+    Body(body): Body<RoleBody>,
+) -> ApiResult<Json<Role>> {
     let access = manager(&state, &caller, &guild_id).await?;
     if access.guild.roles.len() >= MAX_ROLES {
         return Err(ErrorCode::MAX_GUILD_ROLES.into());
     }
-    let everyone = access.role(access.guild.id).map(|r| r.permissions).unwrap_or_default();
+    let everyone = access
+        .role(access.guild.id)
+        .map(|r| r.permissions)
+        .unwrap_or_default();
     let mut role = Role {
         id: state.ids.next(),
         name: "new role".into(),
@@ -135,7 +167,11 @@ async fn patch(
     Ok(Json(role))
 }
 
-async fn remove(State(state): State<AppState>, caller: Caller, Path((guild_id, role_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((guild_id, role_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let access = manager(&state, &caller, &guild_id).await?;
     let role = target_role(&access, &role_id).await?;
     if role.id == access.guild.id || role.managed {
@@ -152,7 +188,12 @@ struct Position {
 }
 
 /// Discord's batch reorder: `[{id, position}]`.
-async fn reorder(State(state): State<AppState>, caller: Caller, Path(guild_id): Path<String>, Body(body): Body<Vec<Position>>) -> ApiResult<Json<Vec<Role>>> {
+async fn reorder(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+    Body(body): Body<Vec<Position>>,
+) -> ApiResult<Json<Vec<Role>>> {
     let access = manager(&state, &caller, &guild_id).await?;
     let mut changed = Vec::new();
     for p in body {

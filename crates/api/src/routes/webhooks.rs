@@ -23,14 +23,22 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/channels/{channel_id}/webhooks", get(list).post(create))
         .route("/webhooks/{webhook_id}", get(get_one).delete(remove))
-        .route("/webhooks/{webhook_id}/{token}", get(get_with_token).post(execute).delete(remove_with_token))
+        .route(
+            "/webhooks/{webhook_id}/{token}",
+            get(get_with_token).post(execute).delete(remove_with_token),
+        )
 }
 
 fn check_name(name: &str, errors: &mut FormErrors) {
     errors.check_len("name", name, 1, 80);
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>, Body(body): Body<CreateWebhook>) -> ApiResult<Json<Webhook>> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+    Body(body): Body<CreateWebhook>,
+) -> ApiResult<Json<Webhook>> {
     let id = snowflake("channel_id", &channel_id)?;
     let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_WEBHOOKS)?;
@@ -58,7 +66,11 @@ async fn create(State(state): State<AppState>, caller: Caller, Path(channel_id):
     Ok(Json(webhook))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, Path(channel_id): Path<String>) -> ApiResult<Json<Vec<Webhook>>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+) -> ApiResult<Json<Vec<Webhook>>> {
     let id = snowflake("channel_id", &channel_id)?;
     let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_WEBHOOKS)?;
@@ -68,17 +80,29 @@ async fn list(State(state): State<AppState>, caller: Caller, Path(channel_id): P
 /// A webhook the caller manages (MANAGE_WEBHOOKS in its channel).
 async fn managed(state: &AppState, caller: &Caller, webhook_id: &str) -> ApiResult<Webhook> {
     let id = snowflake("webhook_id", webhook_id)?;
-    let webhook = state.store.webhook(id).await?.ok_or(ErrorCode::UNKNOWN_WEBHOOK)?;
+    let webhook = state
+        .store
+        .webhook(id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_WEBHOOK)?;
     let (_, _, perms) = access::channel(state, webhook.channel_id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_WEBHOOKS)?;
     Ok(webhook)
 }
 
-async fn get_one(State(state): State<AppState>, caller: Caller, Path(webhook_id): Path<String>) -> ApiResult<Json<Webhook>> {
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(webhook_id): Path<String>,
+) -> ApiResult<Json<Webhook>> {
     Ok(Json(managed(&state, &caller, &webhook_id).await?))
 }
 
-async fn remove(State(state): State<AppState>, caller: Caller, Path(webhook_id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(webhook_id): Path<String>,
+) -> ApiResult<StatusCode> {
     let webhook = managed(&state, &caller, &webhook_id).await?;
     state.store.delete_webhook(webhook.id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -87,7 +111,11 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(webhook_id):
 /// The webhook named by an execute URL, if the token matches.
 async fn by_token(state: &AppState, webhook_id: &str, token: &str) -> ApiResult<Webhook> {
     let id = snowflake("webhook_id", webhook_id)?;
-    let webhook = state.store.webhook(id).await?.ok_or(ErrorCode::UNKNOWN_WEBHOOK)?;
+    let webhook = state
+        .store
+        .webhook(id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_WEBHOOK)?;
     let expected = webhook.token.as_deref().unwrap_or_default();
     // Compare digests, so the time taken says nothing about the token.
     if auth::hash_token(expected) != auth::hash_token(token) {
@@ -96,13 +124,19 @@ async fn by_token(state: &AppState, webhook_id: &str, token: &str) -> ApiResult<
     Ok(webhook)
 }
 
-async fn get_with_token(State(state): State<AppState>, Path((webhook_id, token)): Path<(String, String)>) -> ApiResult<Json<Webhook>> {
+async fn get_with_token(
+    State(state): State<AppState>,
+    Path((webhook_id, token)): Path<(String, String)>,
+) -> ApiResult<Json<Webhook>> {
     let mut webhook = by_token(&state, &webhook_id, &token).await?;
     webhook.user = None;
     Ok(Json(webhook))
 }
 
-async fn remove_with_token(State(state): State<AppState>, Path((webhook_id, token)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn remove_with_token(
+    State(state): State<AppState>,
+    Path((webhook_id, token)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let webhook = by_token(&state, &webhook_id, &token).await?;
     state.store.delete_webhook(webhook.id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -123,17 +157,34 @@ async fn execute(
     }
     errors.finish()?;
     check_draft(&content, &embeds)?;
-    let channel = state.store.channel(webhook.channel_id).await?.ok_or(ErrorCode::UNKNOWN_CHANNEL)?;
-    let guild = state.store.guild(webhook.guild_id).await?.ok_or(ErrorCode::UNKNOWN_GUILD)?;
+    let channel = state
+        .store
+        .channel(webhook.channel_id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_CHANNEL)?;
+    let guild = state
+        .store
+        .guild(webhook.guild_id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_GUILD)?;
     let author = User {
         id: webhook.id,
-        username: body.username.or(webhook.name.clone()).unwrap_or_else(|| "Captain Hook".into()),
+        username: body
+            .username
+            .or(webhook.name.clone())
+            .unwrap_or_else(|| "Captain Hook".into()),
         discriminator: "0000".into(),
         global_name: None,
         avatar: body.avatar_url.or(webhook.avatar.clone()),
         bot: true,
     };
-    let draft = Draft { author, content, embeds, tts: body.tts, webhook_id: Some(webhook.id) };
+    let draft = Draft {
+        author,
+        content,
+        embeds,
+        tts: body.tts,
+        webhook_id: Some(webhook.id),
+    };
     let message = build_message(&state, &channel, &guild, draft, true).await?;
     state.messages.create(&message).await?;
     state.metrics.messages_created.inc();
@@ -143,4 +194,3 @@ async fn execute(
         Ok(StatusCode::NO_CONTENT.into_response())
     }
 }
-

@@ -43,7 +43,10 @@ impl AccountStore for SqliteStore {
         .bind(username)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|r| Credentials { user: rows::user(&r), password_hash: r.get("password_hash") }))
+        Ok(row.map(|r| Credentials {
+            user: rows::user(&r),
+            password_hash: r.get("password_hash"),
+        }))
     }
 
     async fn update_user(&self, user: &User) -> Result<()> {
@@ -79,13 +82,19 @@ impl AccountStore for SqliteStore {
     }
 
     async fn delete_token(&self, hash: &[u8]) -> Result<()> {
-        sqlx::query("DELETE FROM tokens WHERE hash = ?").bind(hash).execute(&self.writer).await?;
+        sqlx::query("DELETE FROM tokens WHERE hash = ?")
+            .bind(hash)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
     async fn replace_tokens(&self, user_id: Snowflake, hash: &[u8], at: Timestamp) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM tokens WHERE user_id = ?").bind(db(user_id)).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM tokens WHERE user_id = ?")
+            .bind(db(user_id))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO tokens (hash, user_id, created_at) VALUES (?, ?, ?)")
             .bind(hash)
             .bind(db(user_id))

@@ -8,7 +8,11 @@ use crate::{GuildStore, Result};
 
 const CHANNEL_COLS: &str = "id, guild_id, type, name, position, parent_id, topic, nsfw, rate_limit_per_user, bitrate, user_limit, rtc_region, overwrites, last_message_id";
 
-async fn insert_role(tx: &mut Transaction<'_, Sqlite>, guild_id: Snowflake, role: &Role) -> Result<()> {
+async fn insert_role(
+    tx: &mut Transaction<'_, Sqlite>,
+    guild_id: Snowflake,
+    role: &Role,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO roles (id, guild_id, name, color, hoist, position, permissions, managed, mentionable, bot_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -29,29 +33,36 @@ async fn insert_role(tx: &mut Transaction<'_, Sqlite>, guild_id: Snowflake, role
 }
 
 async fn insert_channel(tx: &mut Transaction<'_, Sqlite>, c: &Channel) -> Result<()> {
-    sqlx::query(&format!("INSERT INTO channels ({CHANNEL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
-        .bind(db(c.id))
-        .bind(db(c.guild_id))
-        .bind(u8::from(c.kind) as i64)
-        .bind(&c.name)
-        .bind(c.position as i64)
-        .bind(c.parent_id.map(db))
-        .bind(&c.topic)
-        .bind(c.nsfw)
-        .bind(c.rate_limit_per_user.map(i64::from))
-        .bind(c.bitrate.map(i64::from))
-        .bind(c.user_limit.map(i64::from))
-        .bind(c.rtc_region.clone().flatten())
-        .bind(serde_json::to_string(&c.permission_overwrites)?)
-        .bind(c.last_message_id.map(db))
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO channels ({CHANNEL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(db(c.id))
+    .bind(db(c.guild_id))
+    .bind(u8::from(c.kind) as i64)
+    .bind(&c.name)
+    .bind(c.position as i64)
+    .bind(c.parent_id.map(db))
+    .bind(&c.topic)
+    .bind(c.nsfw)
+    .bind(c.rate_limit_per_user.map(i64::from))
+    .bind(c.bitrate.map(i64::from))
+    .bind(c.user_limit.map(i64::from))
+    .bind(c.rtc_region.clone().flatten())
+    .bind(serde_json::to_string(&c.permission_overwrites)?)
+    .bind(c.last_message_id.map(db))
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
 #[async_trait]
 impl GuildStore for SqliteStore {
-    async fn create_guild(&self, g: &Guild, channels: &[Channel], joined_at: Timestamp) -> Result<()> {
+    async fn create_guild(
+        &self,
+        g: &Guild,
+        channels: &[Channel],
+        joined_at: Timestamp,
+    ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO guilds (id, name, icon, description, owner_id, afk_channel_id, afk_timeout, system_channel_id)
@@ -141,12 +152,17 @@ impl GuildStore for SqliteStore {
 
     async fn delete_guild(&self, id: Snowflake) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM messages WHERE channel_id IN (SELECT id FROM channels WHERE guild_id = ?)")
+        sqlx::query(
+            "DELETE FROM messages WHERE channel_id IN (SELECT id FROM channels WHERE guild_id = ?)",
+        )
+        .bind(db(id))
+        .execute(&mut *tx)
+        .await?;
+        // Foreign keys cascade to roles, channels, members, bans, invites, webhooks.
+        sqlx::query("DELETE FROM guilds WHERE id = ?")
             .bind(db(id))
             .execute(&mut *tx)
             .await?;
-        // Foreign keys cascade to roles, channels, members, bans, invites, webhooks.
-        sqlx::query("DELETE FROM guilds WHERE id = ?").bind(db(id)).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -160,13 +176,15 @@ impl GuildStore for SqliteStore {
     }
 
     async fn channels(&self, guild_id: Snowflake) -> Result<Vec<Channel>> {
-        sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE guild_id = ? ORDER BY position, id"))
-            .bind(db(guild_id))
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(rows::channel)
-            .collect()
+        sqlx::query(&format!(
+            "SELECT {CHANNEL_COLS} FROM channels WHERE guild_id = ? ORDER BY position, id"
+        ))
+        .bind(db(guild_id))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(rows::channel)
+        .collect()
     }
 
     async fn channel(&self, id: Snowflake) -> Result<Option<Channel>> {
@@ -209,10 +227,19 @@ impl GuildStore for SqliteStore {
 
     async fn delete_channel(&self, id: Snowflake) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM messages WHERE channel_id = ?").bind(db(id)).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM messages WHERE channel_id = ?")
+            .bind(db(id))
+            .execute(&mut *tx)
+            .await?;
         // Children of a deleted category move to the top level, as in Discord.
-        sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = ?").bind(db(id)).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM channels WHERE id = ?").bind(db(id)).execute(&mut *tx).await?;
+        sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = ?")
+            .bind(db(id))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM channels WHERE id = ?")
+            .bind(db(id))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -18,11 +18,16 @@ fn invite(row: &SqliteRow, inviter: Option<hearth_model::User>) -> Result<Invite
     Ok(Invite {
         kind: 0,
         code: row.get("code"),
-        guild: PartialGuild { id: rows::id(row, "guild_id"), name: row.get("g_name"), icon: row.get("g_icon") },
+        guild: PartialGuild {
+            id: rows::id(row, "guild_id"),
+            name: row.get("g_name"),
+            icon: row.get("g_icon"),
+        },
         channel: PartialChannel {
             id: rows::id(row, "channel_id"),
             name: row.get("c_name"),
-            kind: ChannelType::try_from(row.get::<i64, _>("c_type") as u8).map_err(StoreError::Corrupt)?,
+            kind: ChannelType::try_from(row.get::<i64, _>("c_type") as u8)
+                .map_err(StoreError::Corrupt)?,
         },
         inviter,
         max_age,
@@ -34,13 +39,19 @@ fn invite(row: &SqliteRow, inviter: Option<hearth_model::User>) -> Result<Invite
     })
 }
 
-async fn is_banned(tx: &mut Transaction<'_, Sqlite>, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
-    Ok(sqlx::query("SELECT 1 FROM bans WHERE guild_id = ? AND user_id = ?")
-        .bind(db(guild_id))
-        .bind(db(user_id))
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some())
+async fn is_banned(
+    tx: &mut Transaction<'_, Sqlite>,
+    guild_id: Snowflake,
+    user_id: Snowflake,
+) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM bans WHERE guild_id = ? AND user_id = ?")
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+    )
 }
 
 async fn insert_member(
@@ -50,13 +61,15 @@ async fn insert_member(
     roles: &[Snowflake],
     at: Timestamp,
 ) -> Result<bool> {
-    let done = sqlx::query("INSERT OR IGNORE INTO members (guild_id, user_id, roles, joined_at) VALUES (?, ?, ?, ?)")
-        .bind(db(guild_id))
-        .bind(db(user_id))
-        .bind(serde_json::to_string(roles)?)
-        .bind(at.0)
-        .execute(&mut **tx)
-        .await?;
+    let done = sqlx::query(
+        "INSERT OR IGNORE INTO members (guild_id, user_id, roles, joined_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(db(guild_id))
+    .bind(db(user_id))
+    .bind(serde_json::to_string(roles)?)
+    .bind(at.0)
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -75,7 +88,12 @@ impl MemberStore for SqliteStore {
         .transpose()
     }
 
-    async fn members(&self, guild_id: Snowflake, after: Snowflake, limit: u32) -> Result<Vec<Member>> {
+    async fn members(
+        &self,
+        guild_id: Snowflake,
+        after: Snowflake,
+        limit: u32,
+    ) -> Result<Vec<Member>> {
         sqlx::query(&format!(
             "SELECT m.*, {USER_COLS} FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.guild_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?"
@@ -91,16 +109,24 @@ impl MemberStore for SqliteStore {
     }
 
     async fn guilds_of_user(&self, user_id: Snowflake) -> Result<Vec<Snowflake>> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT guild_id FROM members WHERE user_id = ? ORDER BY guild_id")
-            .bind(db(user_id))
-            .fetch_all(&self.reader)
-            .await?
-            .into_iter()
-            .map(rows::sf)
-            .collect())
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT guild_id FROM members WHERE user_id = ? ORDER BY guild_id",
+        )
+        .bind(db(user_id))
+        .fetch_all(&self.reader)
+        .await?
+        .into_iter()
+        .map(rows::sf)
+        .collect())
     }
 
-    async fn add_member(&self, guild_id: Snowflake, user_id: Snowflake, roles: &[Snowflake], at: Timestamp) -> Result<bool> {
+    async fn add_member(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        roles: &[Snowflake],
+        at: Timestamp,
+    ) -> Result<bool> {
         let mut tx = self.writer.begin().await?;
         if is_banned(&mut tx, guild_id, user_id).await? {
             return Err(StoreError::Banned);
@@ -138,7 +164,13 @@ impl MemberStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn ban(&self, guild_id: Snowflake, user_id: Snowflake, reason: Option<&str>, delete_since: Option<Snowflake>) -> Result<()> {
+    async fn ban(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        reason: Option<&str>,
+        delete_since: Option<Snowflake>,
+    ) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("INSERT OR REPLACE INTO bans (guild_id, user_id, reason) VALUES (?, ?, ?)")
             .bind(db(guild_id))
@@ -215,7 +247,11 @@ impl MemberStore for SqliteStore {
     }
 
     async fn invite(&self, code: &str) -> Result<Option<Invite>> {
-        let Some(row) = sqlx::query(INVITE_SELECT).bind(code).fetch_optional(&self.reader).await? else {
+        let Some(row) = sqlx::query(INVITE_SELECT)
+            .bind(code)
+            .fetch_optional(&self.reader)
+            .await?
+        else {
             return Ok(None);
         };
         let inviter = match rows::opt_id(&row, "inviter_id") {
@@ -225,9 +261,18 @@ impl MemberStore for SqliteStore {
         invite(&row, inviter).map(Some)
     }
 
-    async fn use_invite(&self, code: &str, user_id: Snowflake, now: Timestamp) -> Result<InviteUse> {
+    async fn use_invite(
+        &self,
+        code: &str,
+        user_id: Snowflake,
+        now: Timestamp,
+    ) -> Result<InviteUse> {
         let mut tx = self.writer.begin().await?;
-        let Some(row) = sqlx::query(INVITE_SELECT).bind(code).fetch_optional(&mut *tx).await? else {
+        let Some(row) = sqlx::query(INVITE_SELECT)
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
             return Err(StoreError::Missing("invite"));
         };
         let mut found = invite(&row, None)?;
@@ -242,15 +287,24 @@ impl MemberStore for SqliteStore {
             found.uses += 1;
             if found.max_uses != 0 && found.uses >= found.max_uses {
                 // Used up: gone, as in Discord.
-                sqlx::query("DELETE FROM invites WHERE code = ?").bind(code).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM invites WHERE code = ?")
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?;
             } else {
-                sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code = ?").bind(code).execute(&mut *tx).await?;
+                sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code = ?")
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         tx.commit().await?;
         if let Some(inviter) = rows::opt_id(&row, "inviter_id") {
             found.inviter = crate::AccountStore::user(self, inviter).await?;
         }
-        Ok(InviteUse { invite: found, joined })
+        Ok(InviteUse {
+            invite: found,
+            joined,
+        })
     }
 }

@@ -57,8 +57,13 @@ impl SqliteStore {
     /// Fills `referenced_message` of replies (null when the original is gone).
     async fn resolve_references(&self, messages: &mut [Message]) -> Result<()> {
         for m in messages.iter_mut() {
-            let Some(reference) = &m.message_reference else { continue };
-            let (Some(ref_id), ch) = (reference.message_id, reference.channel_id.unwrap_or(m.channel_id)) else {
+            let Some(reference) = &m.message_reference else {
+                continue;
+            };
+            let (Some(ref_id), ch) = (
+                reference.message_id,
+                reference.channel_id.unwrap_or(m.channel_id),
+            ) else {
                 continue;
             };
             let original = self.one(ch, ref_id).await?;
@@ -112,19 +117,28 @@ impl MessageStore for SqliteStore {
     }
 
     async fn message(&self, channel_id: Snowflake, id: Snowflake) -> Result<Option<Message>> {
-        let Some(m) = self.one(channel_id, id).await? else { return Ok(None) };
+        let Some(m) = self.one(channel_id, id).await? else {
+            return Ok(None);
+        };
         let mut one = [m];
         self.resolve_references(&mut one).await?;
         let [m] = one;
         Ok(Some(m))
     }
 
-    async fn messages(&self, channel_id: Snowflake, page: Page, limit: u32) -> Result<Vec<Message>> {
+    async fn messages(
+        &self,
+        channel_id: Snowflake,
+        page: Page,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
         const OLDER: &str = "AND m.bucket <= ? AND m.id < ?";
         const NEWER: &str = "AND m.bucket >= ? AND m.id > ?";
         let rows = match page {
             Page::Latest => fetch(&self.reader, channel_id, "", "DESC", None, limit).await?,
-            Page::Before(x) => fetch(&self.reader, channel_id, OLDER, "DESC", Some(x), limit).await?,
+            Page::Before(x) => {
+                fetch(&self.reader, channel_id, OLDER, "DESC", Some(x), limit).await?
+            }
             Page::After(x) => {
                 let mut r = fetch(&self.reader, channel_id, NEWER, "ASC", Some(x), limit).await?;
                 r.reverse();
@@ -132,10 +146,19 @@ impl MessageStore for SqliteStore {
             }
             Page::Around(x) => {
                 let newer_n = limit / 2;
-                let mut newer = fetch(&self.reader, channel_id, NEWER, "ASC", Some(x), newer_n).await?;
+                let mut newer =
+                    fetch(&self.reader, channel_id, NEWER, "ASC", Some(x), newer_n).await?;
                 newer.reverse();
                 let at_or_older = "AND m.bucket <= ? AND m.id <= ?";
-                let older = fetch(&self.reader, channel_id, at_or_older, "DESC", Some(x), limit - newer_n).await?;
+                let older = fetch(
+                    &self.reader,
+                    channel_id,
+                    at_or_older,
+                    "DESC",
+                    Some(x),
+                    limit - newer_n,
+                )
+                .await?;
                 newer.extend(older);
                 newer
             }
@@ -166,12 +189,13 @@ impl MessageStore for SqliteStore {
     }
 
     async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND id = ?")
-            .bind(db(channel_id))
-            .bind(bucket_of(id))
-            .bind(db(id))
-            .execute(&self.writer)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM messages WHERE channel_id = ? AND bucket = ? AND id = ?")
+                .bind(db(channel_id))
+                .bind(bucket_of(id))
+                .bind(db(id))
+                .execute(&self.writer)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 

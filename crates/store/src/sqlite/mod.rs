@@ -16,7 +16,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::Executor;
 
 use crate::Result;
@@ -41,7 +43,9 @@ impl FromStr for Durability {
         match s {
             "full" => Ok(Durability::Full),
             "normal" => Ok(Durability::Normal),
-            other => Err(format!("durability {other:?} is neither \"full\" nor \"normal\"")),
+            other => Err(format!(
+                "durability {other:?} is neither \"full\" nor \"normal\""
+            )),
         }
     }
 }
@@ -92,11 +96,14 @@ impl SqliteStore {
 
 async fn migrate(pool: &SqlitePool) -> Result<()> {
     let mut conn = pool.acquire().await?;
-    let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *conn).await?;
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&mut *conn)
+        .await?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         tx.execute(*sql).await?;
-        tx.execute(format!("PRAGMA user_version = {}", i + 1).as_str()).await?;
+        tx.execute(format!("PRAGMA user_version = {}", i + 1).as_str())
+            .await?;
         tx.commit().await?;
         tracing::info!(version = i + 1, "applied store migration");
     }

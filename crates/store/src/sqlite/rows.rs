@@ -64,7 +64,8 @@ pub fn role(row: &SqliteRow) -> Role {
 }
 
 pub fn channel(row: &SqliteRow) -> Result<Channel> {
-    let kind = ChannelType::try_from(row.get::<i64, _>("type") as u8).map_err(StoreError::Corrupt)?;
+    let kind =
+        ChannelType::try_from(row.get::<i64, _>("type") as u8).map_err(StoreError::Corrupt)?;
     let voice = kind == ChannelType::Voice;
     let text = kind == ChannelType::Text;
     Ok(Channel {
@@ -77,12 +78,35 @@ pub fn channel(row: &SqliteRow) -> Result<Channel> {
         parent_id: opt_id(row, "parent_id"),
         nsfw: row.get("nsfw"),
         flags: 0,
-        topic: if text { Some(row.get::<Option<String>, _>("topic").unwrap_or_default()) } else { None },
+        topic: if text {
+            Some(row.get::<Option<String>, _>("topic").unwrap_or_default())
+        } else {
+            None
+        },
         last_message_id: opt_id(row, "last_message_id"),
-        rate_limit_per_user: if kind == ChannelType::Category { None } else { Some(row.get::<Option<i64>, _>("rate_limit_per_user").unwrap_or(0) as u32) },
-        bitrate: if voice { row.get::<Option<i64>, _>("bitrate").map(|v| v as u32) } else { None },
-        user_limit: if voice { row.get::<Option<i64>, _>("user_limit").map(|v| v as u32) } else { None },
-        rtc_region: if voice { Some(row.get("rtc_region")) } else { None },
+        rate_limit_per_user: if kind == ChannelType::Category {
+            None
+        } else {
+            Some(
+                row.get::<Option<i64>, _>("rate_limit_per_user")
+                    .unwrap_or(0) as u32,
+            )
+        },
+        bitrate: if voice {
+            row.get::<Option<i64>, _>("bitrate").map(|v| v as u32)
+        } else {
+            None
+        },
+        user_limit: if voice {
+            row.get::<Option<i64>, _>("user_limit").map(|v| v as u32)
+        } else {
+            None
+        },
+        rtc_region: if voice {
+            Some(row.get("rtc_region"))
+        } else {
+            None
+        },
     })
 }
 

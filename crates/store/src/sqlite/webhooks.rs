@@ -44,7 +44,11 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn webhook(&self, id: Snowflake) -> Result<Option<Webhook>> {
-        match sqlx::query("SELECT * FROM webhooks WHERE id = ?").bind(db(id)).fetch_optional(&self.reader).await? {
+        match sqlx::query("SELECT * FROM webhooks WHERE id = ?")
+            .bind(db(id))
+            .fetch_optional(&self.reader)
+            .await?
+        {
             Some(row) => self.webhook_from(&row).await.map(Some),
             None => Ok(None),
         }
@@ -63,7 +67,10 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn delete_webhook(&self, id: Snowflake) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM webhooks WHERE id = ?").bind(db(id)).execute(&self.writer).await?;
+        let done = sqlx::query("DELETE FROM webhooks WHERE id = ?")
+            .bind(db(id))
+            .execute(&self.writer)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 }
