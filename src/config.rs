@@ -49,6 +49,12 @@ pub struct ServeArgs {
     /// This node's id (0–1023), written into every snowflake it makes. [default: 0]
     #[arg(long, env = "HEARTH_NODE_ID")]
     pub node_id: Option<u16>,
+    /// Gateway heartbeat interval sent in Hello, in milliseconds. [default: 41250]
+    #[arg(long, env = "HEARTH_HEARTBEAT_INTERVAL_MS")]
+    pub heartbeat_interval_ms: Option<u64>,
+    /// How long a dropped gateway session stays resumable, in seconds. [default: 120]
+    #[arg(long, env = "HEARTH_RESUME_GRACE_SECS")]
+    pub resume_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -68,6 +74,8 @@ struct FileConfig {
     durability: Option<String>,
     max_body_bytes: Option<usize>,
     node_id: Option<u16>,
+    heartbeat_interval_ms: Option<u64>,
+    resume_grace_secs: Option<u64>,
 }
 
 /// Settings after merging every source.
@@ -79,6 +87,7 @@ pub struct ServeConfig {
     pub durability: hearth_store::Durability,
     pub max_body_bytes: usize,
     pub node_id: u16,
+    pub gateway: hearth_signaling::GatewayConfig,
 }
 
 impl ServeArgs {
@@ -98,6 +107,14 @@ impl ServeArgs {
             .unwrap_or_else(|| "full".into());
         let node_id = self.node_id.or(file.node_id).unwrap_or(0);
         anyhow::ensure!(node_id < 1024, "node_id must be below 1024");
+        let mut gateway = hearth_signaling::GatewayConfig::default();
+        if let Some(ms) = self.heartbeat_interval_ms.or(file.heartbeat_interval_ms) {
+            anyhow::ensure!(ms >= 100, "heartbeat_interval_ms must be at least 100");
+            gateway.heartbeat_interval = std::time::Duration::from_millis(ms);
+        }
+        if let Some(s) = self.resume_grace_secs.or(file.resume_grace_secs) {
+            gateway.resume_grace = std::time::Duration::from_secs(s);
+        }
         Ok(ServeConfig {
             listen: self
                 .listen
@@ -114,6 +131,7 @@ impl ServeArgs {
                 .or(file.max_body_bytes)
                 .unwrap_or(1024 * 1024),
             node_id,
+            gateway,
         })
     }
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use hearth_api::{ApiConfig, AppState};
+use hearth_bus::{Bus, LocalBus};
 use hearth_model::SnowflakeGenerator;
+use hearth_signaling::Gateway;
 use hearth_store::SqliteStore;
 use tracing_subscriber::EnvFilter;
 
@@ -44,8 +46,11 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         rate_limits: config.rate_limits,
         max_body_bytes: config.max_body_bytes,
     };
-    let state = AppState::new(Arc::new(store.clone()), ids, api);
-    let app = hearth_api::router(state);
+    let store: Arc<SqliteStore> = Arc::new(store);
+    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
+    let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
+    let state = AppState::new(store.clone(), bus, ids, api);
+    let app = hearth_api::router(state).merge(hearth_signaling::router(gateway.clone()));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -59,7 +64,12 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Clients reconnect (op 7) rather than wait out a dead socket.
+        gateway.shutdown();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    })
     .await?;
     tracing::info!("shutting down");
     store.close().await;

@@ -1,8 +1,8 @@
 //! Tokens and passwords.
 //!
 //! Tokens look like Discord's: the base64 of the user id, a dot, and 24
-//! random bytes in base64url. Only their SHA-256 is stored, so a copy of the
-//! database does not let anyone log in. Passwords are hashed with Argon2id.
+//! random bytes in base64url. Only their hash is stored
+//! (`hearth_store::token_hash`). Passwords are hashed with Argon2id.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -11,7 +11,6 @@ use base64::Engine;
 use hearth_model::Snowflake;
 use rand::rngs::OsRng;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 /// A token as presented in an Authorization header.
 pub struct Presented<'a> {
@@ -45,7 +44,7 @@ pub fn new_token(user_id: Snowflake) -> String {
 }
 
 pub fn hash_token(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+    hearth_store::token_hash(token)
 }
 
 /// A random URL-safe string of `bytes` random bytes (invite codes, webhook tokens).

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod messages;
 pub mod metrics;

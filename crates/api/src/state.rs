@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use hearth_bus::Bus;
 use hearth_model::SnowflakeGenerator;
 use hearth_store::Store;
 
@@ -31,6 +32,8 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub store: Arc<dyn Store>,
+    /// Where the dispatches of REST changes go (see `events`).
+    pub bus: Arc<dyn Bus>,
     pub ids: SnowflakeGenerator,
     pub messages: MessageService,
     pub limiter: std::sync::Mutex<RateLimiter>,
@@ -39,7 +42,12 @@ pub struct Inner {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, ids: SnowflakeGenerator, config: ApiConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        ids: SnowflakeGenerator,
+        config: ApiConfig,
+    ) -> Self {
         let metrics = Metrics::new();
         let messages = MessageService::new(
             store.clone(),
@@ -48,6 +56,7 @@ impl AppState {
         );
         AppState(Arc::new(Inner {
             store,
+            bus,
             ids,
             messages,
             limiter: std::sync::Mutex::new(RateLimiter::new()),

@@ -107,6 +107,13 @@ pub trait MemberStore: Send + Sync {
         after: Snowflake,
         limit: u32,
     ) -> Result<Vec<Member>>;
+    /// Members whose username or nickname starts with `prefix` (case-insensitive).
+    async fn search_members(
+        &self,
+        guild_id: Snowflake,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<Member>>;
     /// Guild ids the user is a member of.
     async fn guilds_of_user(&self, user_id: Snowflake) -> Result<Vec<Snowflake>>;
     /// Adds the member unless banned (`Banned`); returns false if already a member.

@@ -181,6 +181,7 @@ async fn patch_me(
         )),
         other => other.into(),
     })?;
+    state.user_updated(&user);
     Ok(Json(user))
 }
 
@@ -238,6 +239,8 @@ async fn leave_guild(
             "The guild owner cannot leave the guild.",
         )));
     }
-    state.store.remove_member(guild_id, caller.user.id).await?;
+    if state.store.remove_member(guild_id, caller.user.id).await? {
+        state.member_removed(guild_id, &caller.user);
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -251,6 +251,10 @@ async fn authorize(
         state.store.delete_role(body.guild_id, role.id).await?;
         return Err(e.into());
     }
+    state.role_event("GUILD_ROLE_CREATE", body.guild_id, &role);
+    if let Some(member) = state.store.member(body.guild_id, app.bot.id).await? {
+        state.member_added(body.guild_id, &member);
+    }
     Ok(Json(
         serde_json::json!({ "location": "/oauth2/authorized" }),
     ))

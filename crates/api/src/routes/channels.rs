@@ -195,6 +195,7 @@ async fn create(
     check_parent(&state, &channel, &mut errors).await?;
     errors.finish()?;
     state.store.create_channel(&channel).await?;
+    state.channel_event("CHANNEL_CREATE", &channel);
     Ok((StatusCode::CREATED, Json(channel)))
 }
 
@@ -262,6 +263,7 @@ async fn patch(
     check_parent(&state, &channel, &mut errors).await?;
     errors.finish()?;
     state.store.update_channel(&channel).await?;
+    state.channel_event("CHANNEL_UPDATE", &channel);
     Ok(Json(channel))
 }
 
@@ -275,6 +277,7 @@ async fn remove(
     access::require(perms, Permissions::MANAGE_CHANNELS)?;
     state.store.delete_channel(id).await?;
     state.messages.changed(id);
+    state.channel_event("CHANNEL_DELETE", &channel);
     Ok(Json(channel))
 }
 
@@ -326,6 +329,7 @@ async fn put_overwrite(
     channel.permission_overwrites.retain(|o| o.id != target);
     channel.permission_overwrites.push(overwrite);
     state.store.update_channel(&channel).await?;
+    state.channel_event("CHANNEL_UPDATE", &channel);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -341,6 +345,7 @@ async fn delete_overwrite(
     channel.permission_overwrites.retain(|o| o.id != target);
     if channel.permission_overwrites.len() != before {
         state.store.update_channel(&channel).await?;
+        state.channel_event("CHANNEL_UPDATE", &channel);
     }
     Ok(StatusCode::NO_CONTENT)
 }

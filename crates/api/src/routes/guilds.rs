@@ -97,6 +97,10 @@ async fn create(
         .store
         .create_guild(&guild, &[text, voice], Timestamp::now())
         .await?;
+    // The owner's sessions learn of the guild as any new member's do.
+    if let Some(owner) = state.store.member(guild.id, caller.user.id).await? {
+        state.member_added(guild.id, &owner);
+    }
     Ok((StatusCode::CREATED, Json(guild)))
 }
 
@@ -178,6 +182,7 @@ async fn patch(
     }
     errors.finish()?;
     state.store.update_guild(&guild).await?;
+    state.guild_updated(&guild);
     Ok(Json(guild))
 }
 
@@ -193,6 +198,7 @@ async fn remove(
     }
     let channels = state.store.channels(guild_id).await?;
     state.store.delete_guild(guild_id).await?;
+    state.guild_deleted(guild_id);
     for channel in channels {
         state.messages.changed(channel.id);
     }

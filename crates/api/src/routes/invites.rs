@@ -102,5 +102,11 @@ async fn join(
             StoreError::Missing(_) => ApiError::Code(ErrorCode::UNKNOWN_INVITE),
             other => other.into(),
         })?;
+    if used.joined {
+        let guild = used.invite.guild.id;
+        if let Some(member) = state.store.member(guild, caller.user.id).await? {
+            state.member_added(guild, &member);
+        }
+    }
     Ok(Json(used.invite))
 }

@@ -173,6 +173,7 @@ async fn patch(
     }
     errors.finish()?;
     state.store.update_member(access.guild.id, &member).await?;
+    state.member_updated(access.guild.id, &member);
     Ok(Json(member))
 }
 
@@ -202,6 +203,7 @@ async fn patch_self(
         member.nick = nick.filter(|n| !n.is_empty());
     }
     state.store.update_member(access.guild.id, &member).await?;
+    state.member_updated(access.guild.id, &member);
     Ok(Json(member))
 }
 
@@ -214,10 +216,13 @@ async fn kick(
     access.require(Permissions::KICK_MEMBERS)?;
     let member = target(&state, &access, &user_id).await?;
     outrank(&access, &member)?;
-    state
+    if state
         .store
         .remove_member(access.guild.id, member.user.id)
-        .await?;
+        .await?
+    {
+        state.member_removed(access.guild.id, &member.user);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -245,6 +250,7 @@ async fn add_role(
     if !member.roles.contains(&role_id) {
         member.roles.push(role_id);
         state.store.update_member(access.guild.id, &member).await?;
+        state.member_updated(access.guild.id, &member);
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -258,6 +264,7 @@ async fn remove_role(
     if member.roles.contains(&role_id) {
         member.roles.retain(|x| *x != role_id);
         state.store.update_member(access.guild.id, &member).await?;
+        state.member_updated(access.guild.id, &member);
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -306,8 +313,9 @@ async fn ban(
     if user.id == access.guild.owner_id || user.id == caller.user.id {
         return Err(ErrorCode::MISSING_PERMISSIONS.into());
     }
-    if let Some(member) = state.store.member(access.guild.id, user.id).await? {
-        outrank(&access, &member)?;
+    let was_member = state.store.member(access.guild.id, user.id).await?;
+    if let Some(member) = &was_member {
+        outrank(&access, member)?;
     }
     let seconds = body
         .delete_message_seconds
@@ -328,6 +336,10 @@ async fn ban(
         .store
         .ban(access.guild.id, user.id, body.reason.as_deref(), since)
         .await?;
+    if was_member.is_some() {
+        state.member_removed(access.guild.id, &user);
+    }
+    state.ban_event("GUILD_BAN_ADD", access.guild.id, &user);
     if since.is_some() {
         for channel in state.store.channels(access.guild.id).await? {
             state.messages.changed(channel.id);
@@ -346,6 +358,9 @@ async fn unban(
     let user_id = snowflake("user_id", &user_id)?;
     if !state.store.unban(access.guild.id, user_id).await? {
         return Err(ErrorCode::UNKNOWN_BAN.into());
+    }
+    if let Some(user) = state.store.user(user_id).await? {
+        state.ban_event("GUILD_BAN_REMOVE", access.guild.id, &user);
     }
     Ok(StatusCode::NO_CONTENT)
 }

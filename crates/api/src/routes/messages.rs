@@ -208,6 +208,7 @@ async fn create(
         message.message_reference = Some(r);
     }
     state.messages.create(&message).await?;
+    state.message_created(&message, Some(&access.member));
     state.metrics.messages_created.inc();
     if let Some(target) = message
         .message_reference
@@ -348,6 +349,7 @@ async fn edit(
     message.mention_everyone = mentions.everyone;
     message.edited_timestamp = Some(Timestamp::now());
     state.messages.update(&message).await?;
+    state.message_updated(&message);
     Ok(Json(message))
 }
 
@@ -361,10 +363,15 @@ async fn remove(
     if !own {
         access::require(perms, Permissions::MANAGE_MESSAGES)?;
     }
-    state
+    if state
         .messages
         .delete(message.channel_id, message.id)
-        .await?;
+        .await?
+    {
+        if let Some(guild) = message.guild_id {
+            state.message_deleted(guild, message.channel_id, message.id);
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -393,6 +400,8 @@ async fn bulk_delete(
     if ids.iter().any(|m| m.timestamp_ms() < oldest_allowed) {
         return Err(ErrorCode::BULK_DELETE_TOO_OLD.into());
     }
-    state.messages.delete_many(channel.id, &ids).await?;
+    if state.messages.delete_many(channel.id, &ids).await? > 0 {
+        state.messages_deleted(channel.guild_id, channel.id, &ids);
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod applications;
 mod channels;
+mod gateway;
 mod guilds;
 mod invites;
 mod limits;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
             .merge(applications::routes())
             .merge(guilds::routes())
             .merge(channels::routes())
+            .merge(gateway::routes())
             .merge(roles::routes())
             .merge(members::routes())
             .merge(invites::routes())

@@ -140,6 +140,7 @@ async fn create(
     apply(&access, &mut role, body, &mut errors)?;
     errors.finish()?;
     state.store.create_role(access.guild.id, &role).await?;
+    state.role_event("GUILD_ROLE_CREATE", access.guild.id, &role);
     Ok(Json(role))
 }
 
@@ -164,6 +165,7 @@ async fn patch(
     apply(&access, &mut role, body, &mut errors)?;
     errors.finish()?;
     state.store.update_role(access.guild.id, &role).await?;
+    state.role_event("GUILD_ROLE_UPDATE", access.guild.id, &role);
     Ok(Json(role))
 }
 
@@ -178,6 +180,7 @@ async fn remove(
         return Err(ErrorCode::INVALID_ROLE.into());
     }
     state.store.delete_role(access.guild.id, role.id).await?;
+    state.role_deleted(access.guild.id, role.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -207,6 +210,7 @@ async fn reorder(
     }
     for role in &changed {
         state.store.update_role(access.guild.id, role).await?;
+        state.role_event("GUILD_ROLE_UPDATE", access.guild.id, role);
     }
     let mut roles = access.guild.roles.clone();
     for role in changed {

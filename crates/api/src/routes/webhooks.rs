@@ -187,6 +187,7 @@ async fn execute(
     };
     let message = build_message(&state, &channel, &guild, draft, true).await?;
     state.messages.create(&message).await?;
+    state.message_created(&message, None);
     state.metrics.messages_created.inc();
     if query.wait == Some(true) {
         Ok(Json(message).into_response())

@@ -108,6 +108,35 @@ impl MemberStore for SqliteStore {
         .collect()
     }
 
+    async fn search_members(
+        &self,
+        guild_id: Snowflake,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<Member>> {
+        // Escape LIKE's wildcards so the prefix matches literally.
+        let pattern = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        sqlx::query(&format!(
+            "SELECT m.*, {USER_COLS} FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.guild_id = ? AND (u.username LIKE ?2 ESCAPE '\\' OR m.nick LIKE ?2 ESCAPE '\\')
+             ORDER BY m.user_id LIMIT ?3"
+        ))
+        .bind(db(guild_id))
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(rows::member)
+        .collect()
+    }
+
     async fn guilds_of_user(&self, user_id: Snowflake) -> Result<Vec<Snowflake>> {
         Ok(sqlx::query_scalar::<_, i64>(
             "SELECT guild_id FROM members WHERE user_id = ? ORDER BY guild_id",

@@ -1,0 +1,47 @@
+//! Where the gateway is: `GET /gateway` and `GET /gateway/bot`.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::routing::get;
+use axum::{Json, Router};
+use hearth_proto::ErrorCode;
+use serde_json::{json, Value};
+
+use crate::error::ApiResult;
+use crate::extract::Caller;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/gateway", get(gateway))
+        .route("/gateway/bot", get(gateway_bot))
+}
+
+/// The gateway is served by this same node, at the host the client used.
+fn url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("ws://{host}/gateway")
+}
+
+async fn gateway(headers: HeaderMap) -> Json<Value> {
+    Json(json!({ "url": url(&headers) }))
+}
+
+async fn gateway_bot(
+    State(_state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    if !caller.user.bot {
+        return Err(ErrorCode::UNAUTHORIZED.into());
+    }
+    // One node serves every guild: one shard, and no identify budget to ration.
+    Ok(Json(json!({
+        "url": url(&headers),
+        "shards": 1,
+        "session_start_limit": { "total": 1000, "remaining": 1000, "reset_after": 86_400_000u64, "max_concurrency": 1 },
+    })))
+}

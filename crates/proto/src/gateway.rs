@@ -1,0 +1,240 @@
+//! The gateway's wire: opcodes, close codes, intents and payloads (Discord
+//! gateway v10).
+
+use hearth_model::Snowflake;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub mod op {
+    pub const DISPATCH: u8 = 0;
+    pub const HEARTBEAT: u8 = 1;
+    pub const IDENTIFY: u8 = 2;
+    pub const PRESENCE_UPDATE: u8 = 3;
+    pub const VOICE_STATE_UPDATE: u8 = 4;
+    pub const RESUME: u8 = 6;
+    pub const RECONNECT: u8 = 7;
+    pub const REQUEST_GUILD_MEMBERS: u8 = 8;
+    pub const INVALID_SESSION: u8 = 9;
+    pub const HELLO: u8 = 10;
+    pub const HEARTBEAT_ACK: u8 = 11;
+}
+
+/// Close codes and what a client should do after each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCode {
+    UnknownError = 4000,
+    UnknownOpcode = 4001,
+    DecodeError = 4002,
+    NotAuthenticated = 4003,
+    AuthenticationFailed = 4004,
+    AlreadyAuthenticated = 4005,
+    InvalidSeq = 4007,
+    RateLimited = 4008,
+    SessionTimedOut = 4009,
+    InvalidShard = 4010,
+    ShardingRequired = 4011,
+    InvalidApiVersion = 4012,
+    InvalidIntents = 4013,
+    DisallowedIntents = 4014,
+}
+
+impl CloseCode {
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            CloseCode::UnknownError => "Unknown error",
+            CloseCode::UnknownOpcode => "Unknown opcode",
+            CloseCode::DecodeError => "Decode error",
+            CloseCode::NotAuthenticated => "Not authenticated",
+            CloseCode::AuthenticationFailed => "Authentication failed",
+            CloseCode::AlreadyAuthenticated => "Already authenticated",
+            CloseCode::InvalidSeq => "Invalid seq",
+            CloseCode::RateLimited => "Rate limited",
+            CloseCode::SessionTimedOut => "Session timed out",
+            CloseCode::InvalidShard => "Invalid shard",
+            CloseCode::ShardingRequired => "Sharding required",
+            CloseCode::InvalidApiVersion => "Invalid API version",
+            CloseCode::InvalidIntents => "Invalid intent(s)",
+            CloseCode::DisallowedIntents => "Disallowed intent(s)",
+        }
+    }
+
+    /// Whether the session survives this close and may be resumed.
+    pub fn keeps_session(self) -> bool {
+        matches!(
+            self,
+            CloseCode::UnknownError
+                | CloseCode::UnknownOpcode
+                | CloseCode::DecodeError
+                | CloseCode::InvalidSeq
+                | CloseCode::RateLimited
+                | CloseCode::SessionTimedOut
+        )
+    }
+}
+
+/// Gateway intents.
+pub mod intents {
+    pub const GUILDS: u64 = 1 << 0;
+    pub const GUILD_MEMBERS: u64 = 1 << 1;
+    pub const GUILD_MODERATION: u64 = 1 << 2;
+    pub const GUILD_EXPRESSIONS: u64 = 1 << 3;
+    pub const GUILD_INTEGRATIONS: u64 = 1 << 4;
+    pub const GUILD_WEBHOOKS: u64 = 1 << 5;
+    pub const GUILD_INVITES: u64 = 1 << 6;
+    pub const GUILD_VOICE_STATES: u64 = 1 << 7;
+    pub const GUILD_PRESENCES: u64 = 1 << 8;
+    pub const GUILD_MESSAGES: u64 = 1 << 9;
+    pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
+    pub const GUILD_MESSAGE_TYPING: u64 = 1 << 11;
+    pub const DIRECT_MESSAGES: u64 = 1 << 12;
+    pub const DIRECT_MESSAGE_REACTIONS: u64 = 1 << 13;
+    pub const DIRECT_MESSAGE_TYPING: u64 = 1 << 14;
+    pub const MESSAGE_CONTENT: u64 = 1 << 15;
+    pub const GUILD_SCHEDULED_EVENTS: u64 = 1 << 16;
+    pub const AUTO_MODERATION_CONFIGURATION: u64 = 1 << 20;
+    pub const AUTO_MODERATION_EXECUTION: u64 = 1 << 21;
+    pub const GUILD_MESSAGE_POLLS: u64 = 1 << 24;
+    pub const DIRECT_MESSAGE_POLLS: u64 = 1 << 25;
+
+    /// Every intent Discord defines; other bits are invalid (4013).
+    pub const ALL: u64 = ((1 << 17) - 1)
+        | AUTO_MODERATION_CONFIGURATION
+        | AUTO_MODERATION_EXECUTION
+        | GUILD_MESSAGE_POLLS
+        | DIRECT_MESSAGE_POLLS;
+    pub const PRIVILEGED: u64 = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT;
+
+    /// The intent a dispatch needs, if any (`None`: always delivered).
+    pub fn for_event(name: &str) -> Option<u64> {
+        Some(match name {
+            "GUILD_CREATE" | "GUILD_UPDATE" | "GUILD_DELETE" | "GUILD_ROLE_CREATE"
+            | "GUILD_ROLE_UPDATE" | "GUILD_ROLE_DELETE" | "CHANNEL_CREATE" | "CHANNEL_UPDATE"
+            | "CHANNEL_DELETE" => GUILDS,
+            "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => GUILD_MEMBERS,
+            "GUILD_BAN_ADD" | "GUILD_BAN_REMOVE" => GUILD_MODERATION,
+            "GUILD_WEBHOOKS_UPDATE" => GUILD_WEBHOOKS,
+            "INVITE_CREATE" | "INVITE_DELETE" => GUILD_INVITES,
+            "VOICE_STATE_UPDATE" => GUILD_VOICE_STATES,
+            "PRESENCE_UPDATE" => GUILD_PRESENCES,
+            "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK" => {
+                GUILD_MESSAGES
+            }
+            "TYPING_START" => GUILD_MESSAGE_TYPING,
+            _ => return None,
+        })
+    }
+}
+
+/// What a client sends: `{op, d}` (`s` and `t` are ignored if present).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClientPayload {
+    pub op: u8,
+    #[serde(default)]
+    pub d: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hello {
+    pub heartbeat_interval: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Identify {
+    pub token: String,
+    #[serde(default)]
+    pub properties: Value,
+    #[serde(default)]
+    pub compress: bool,
+    #[serde(default)]
+    pub large_threshold: Option<u32>,
+    #[serde(default)]
+    pub shard: Option<[u32; 2]>,
+    #[serde(default)]
+    pub presence: Option<PresenceUpdate>,
+    pub intents: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Resume {
+    pub token: String,
+    pub session_id: String,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct PresenceUpdate {
+    #[serde(default)]
+    pub since: Option<u64>,
+    #[serde(default)]
+    pub activities: Vec<Value>,
+    pub status: Status,
+    #[serde(default)]
+    pub afk: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Online,
+    Idle,
+    Dnd,
+    Invisible,
+    Offline,
+}
+
+impl Status {
+    /// What others see.
+    pub fn visible(self) -> Status {
+        match self {
+            Status::Invisible => Status::Offline,
+            other => other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RequestGuildMembers {
+    pub guild_id: Snowflake,
+    #[serde(default)]
+    pub query: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub presences: bool,
+    #[serde(default)]
+    pub user_ids: Option<OneOrMany>,
+    #[serde(default)]
+    pub nonce: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(Snowflake),
+    Many(Vec<Snowflake>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<Snowflake> {
+        match self {
+            OneOrMany::One(id) => vec![id],
+            OneOrMany::Many(ids) => ids,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VoiceStateUpdate {
+    pub guild_id: Snowflake,
+    pub channel_id: Option<Snowflake>,
+    #[serde(default)]
+    pub self_mute: bool,
+    #[serde(default)]
+    pub self_deaf: bool,
+    #[serde(default)]
+    pub self_video: bool,
+}

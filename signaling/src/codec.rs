@@ -1,0 +1,333 @@
+//! Turning payloads into WebSocket messages and back: JSON or MessagePack,
+//! optionally through one zstd stream per connection (`zstd-stream`).
+//!
+//! A dispatch's `d` is encoded once per event, not once per session: the
+//! [`Prepared`] event caches each encoding, and a session's frame is its
+//! `op`, `s` and `t` spliced around those bytes. Both JSON and MessagePack
+//! maps are plain concatenations, which is what makes the splice valid.
+
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::ws::Message;
+use hearth_model::Snowflake;
+use hearth_proto::gateway::ClientPayload;
+use serde_json::Value;
+
+use crate::protocol::MAX_PAYLOAD_BYTES;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Json,
+    MsgPack,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    ZstdStream,
+}
+
+/// One dispatch, shared by every session it goes to.
+#[derive(Debug)]
+pub struct Prepared {
+    pub name: String,
+    pub data: Value,
+    json: OnceLock<Vec<u8>>,
+    msgpack: OnceLock<Vec<u8>>,
+    /// The MESSAGE_CONTENT-less form, made on first need.
+    without_content: OnceLock<Arc<Prepared>>,
+}
+
+impl Prepared {
+    pub fn new(name: impl Into<String>, data: Value) -> Arc<Self> {
+        Arc::new(Prepared {
+            name: name.into(),
+            data,
+            json: OnceLock::new(),
+            msgpack: OnceLock::new(),
+            without_content: OnceLock::new(),
+        })
+    }
+
+    fn d(&self, encoding: Encoding) -> &[u8] {
+        match encoding {
+            // Serialising a Value cannot fail.
+            Encoding::Json => self
+                .json
+                .get_or_init(|| serde_json::to_vec(&self.data).unwrap_or_default()),
+            Encoding::MsgPack => self
+                .msgpack
+                .get_or_init(|| rmp_serde::to_vec_named(&self.data).unwrap_or_default()),
+        }
+    }
+
+    /// Whether this is a message event a bot without MESSAGE_CONTENT would
+    /// see emptied.
+    pub fn carries_content(&self) -> bool {
+        matches!(self.name.as_str(), "MESSAGE_CREATE" | "MESSAGE_UPDATE")
+    }
+
+    /// Whether `user` wrote or is mentioned in this message, which exempts
+    /// them from the MESSAGE_CONTENT rule.
+    pub fn involves(&self, user: Snowflake) -> bool {
+        let id = user.to_string();
+        let author = self.data.pointer("/author/id").and_then(Value::as_str) == Some(id.as_str());
+        let mentioned = self
+            .data
+            .get("mentions")
+            .and_then(Value::as_array)
+            .is_some_and(|m| {
+                m.iter()
+                    .any(|u| u.get("id").and_then(Value::as_str) == Some(id.as_str()))
+            });
+        author || mentioned
+    }
+
+    /// The same event with content, embeds and attachments emptied.
+    pub fn without_content(self: &Arc<Self>) -> Arc<Prepared> {
+        self.without_content
+            .get_or_init(|| {
+                let mut data = self.data.clone();
+                if let Some(obj) = data.as_object_mut() {
+                    for (field, empty) in [
+                        ("content", Value::String(String::new())),
+                        ("embeds", Value::Array(vec![])),
+                        ("attachments", Value::Array(vec![])),
+                    ] {
+                        if obj.contains_key(field) {
+                            obj.insert(field.to_owned(), empty);
+                        }
+                    }
+                }
+                Prepared::new(self.name.clone(), data)
+            })
+            .clone()
+    }
+}
+
+/// Why a client payload was not understood (close 4002).
+#[derive(Debug)]
+pub struct DecodeError(pub String);
+
+/// The per-connection encoder and decoder.
+pub struct Codec {
+    encoding: Encoding,
+    zstd: Option<zstd::stream::write::Encoder<'static, Vec<u8>>>,
+}
+
+/// Smaller than zstd's default window: a gateway connection's messages are
+/// small, and the window is memory held for the connection's whole life.
+const ZSTD_WINDOW_LOG: u32 = 16;
+
+impl Codec {
+    pub fn new(encoding: Encoding, compression: Compression) -> std::io::Result<Self> {
+        let zstd = match compression {
+            Compression::None => None,
+            Compression::ZstdStream => {
+                let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3)?;
+                e.window_log(ZSTD_WINDOW_LOG)?;
+                Some(e)
+            }
+        };
+        Ok(Codec { encoding, zstd })
+    }
+
+    pub fn dispatch(&mut self, seq: u64, event: &Prepared) -> std::io::Result<Message> {
+        let d = event.d(self.encoding);
+        let bytes = match self.encoding {
+            Encoding::Json => {
+                let mut out = Vec::with_capacity(d.len() + event.name.len() + 40);
+                write!(
+                    out,
+                    "{{\"op\":0,\"s\":{seq},\"t\":\"{}\",\"d\":",
+                    event.name
+                )?;
+                out.extend_from_slice(d);
+                out.push(b'}');
+                out
+            }
+            Encoding::MsgPack => {
+                let mut out = Vec::with_capacity(d.len() + event.name.len() + 24);
+                msgpack_head(&mut out, 0, Some(seq), Some(&event.name))?;
+                out.extend_from_slice(d);
+                out
+            }
+        };
+        self.frame(bytes)
+    }
+
+    /// A non-dispatch payload (Hello, Heartbeat ACK, Invalid Session, Reconnect).
+    pub fn op(&mut self, opcode: u8, d: &Value) -> std::io::Result<Message> {
+        let bytes = match self.encoding {
+            Encoding::Json => serde_json::to_vec(
+                &serde_json::json!({"op": opcode, "d": d, "s": null, "t": null}),
+            )?,
+            Encoding::MsgPack => {
+                let mut out = Vec::new();
+                msgpack_head(&mut out, opcode, None, None)?;
+                out.extend_from_slice(&rmp_serde::to_vec_named(d).map_err(std::io::Error::other)?);
+                out
+            }
+        };
+        self.frame(bytes)
+    }
+
+    fn frame(&mut self, bytes: Vec<u8>) -> std::io::Result<Message> {
+        match &mut self.zstd {
+            Some(z) => {
+                z.write_all(&bytes)?;
+                // A flush ends a block, so the client can decode this message
+                // now; the stream (and its dictionary of earlier messages) goes on.
+                z.flush()?;
+                Ok(Message::Binary(std::mem::take(z.get_mut()).into()))
+            }
+            None => Ok(match self.encoding {
+                // JSON we wrote ourselves from valid UTF-8 pieces.
+                Encoding::Json => Message::Text(
+                    String::from_utf8(bytes)
+                        .map_err(std::io::Error::other)?
+                        .into(),
+                ),
+                Encoding::MsgPack => Message::Binary(bytes.into()),
+            }),
+        }
+    }
+
+    /// Reads a client payload: text frames for JSON, binary for MessagePack.
+    pub fn decode(&self, message: &Message) -> Result<ClientPayload, DecodeError> {
+        let bytes: &[u8] = match (self.encoding, message) {
+            (Encoding::Json, Message::Text(t)) => t.as_bytes(),
+            (Encoding::MsgPack, Message::Binary(b)) => b,
+            (Encoding::Json, _) => return Err(DecodeError("expected a text frame".into())),
+            (Encoding::MsgPack, _) => return Err(DecodeError("expected a binary frame".into())),
+        };
+        if bytes.len() > MAX_PAYLOAD_BYTES {
+            return Err(DecodeError(format!(
+                "payload over {MAX_PAYLOAD_BYTES} bytes"
+            )));
+        }
+        match self.encoding {
+            Encoding::Json => serde_json::from_slice(bytes).map_err(|e| DecodeError(e.to_string())),
+            Encoding::MsgPack => {
+                rmp_serde::from_slice(bytes).map_err(|e| DecodeError(e.to_string()))
+            }
+        }
+    }
+}
+
+/// Writes a 4-entry map header and `op`, `s`, `t`, and the key `d`; the
+/// caller appends d's encoding.
+fn msgpack_head(
+    out: &mut Vec<u8>,
+    opcode: u8,
+    seq: Option<u64>,
+    name: Option<&str>,
+) -> std::io::Result<()> {
+    let io = |e: rmp::encode::ValueWriteError| std::io::Error::other(e.to_string());
+    rmp::encode::write_map_len(out, 4).map_err(io)?;
+    rmp::encode::write_str(out, "op").map_err(io)?;
+    rmp::encode::write_uint(out, u64::from(opcode)).map_err(io)?;
+    rmp::encode::write_str(out, "s").map_err(io)?;
+    match seq {
+        Some(s) => drop(rmp::encode::write_uint(out, s).map_err(io)?),
+        None => rmp::encode::write_nil(out)?,
+    }
+    rmp::encode::write_str(out, "t").map_err(io)?;
+    match name {
+        Some(n) => rmp::encode::write_str(out, n).map_err(io)?,
+        None => rmp::encode::write_nil(out)?,
+    }
+    rmp::encode::write_str(out, "d").map_err(io)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event() -> Arc<Prepared> {
+        Prepared::new(
+            "MESSAGE_CREATE",
+            json!({"id": "5", "content": "hi", "embeds": [{"title": "t"}], "author": {"id": "9"}, "mentions": [{"id": "7"}]}),
+        )
+    }
+
+    #[test]
+    fn json_dispatch_is_a_complete_envelope() {
+        let mut c = Codec::new(Encoding::Json, Compression::None).unwrap();
+        let Message::Text(t) = c.dispatch(3, &event()).unwrap() else {
+            panic!("text")
+        };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        assert_eq!(v["op"], 0);
+        assert_eq!(v["s"], 3);
+        assert_eq!(v["t"], "MESSAGE_CREATE");
+        assert_eq!(v["d"]["content"], "hi");
+    }
+
+    #[test]
+    fn msgpack_dispatch_decodes_to_the_same_value() {
+        let mut c = Codec::new(Encoding::MsgPack, Compression::None).unwrap();
+        let Message::Binary(b) = c.dispatch(3, &event()).unwrap() else {
+            panic!("binary")
+        };
+        let v: Value = rmp_serde::from_slice(&b).unwrap();
+        assert_eq!(v["s"], 3);
+        assert_eq!(v["t"], "MESSAGE_CREATE");
+        assert_eq!(v["d"]["author"]["id"], "9");
+        let Message::Binary(b) = c.op(11, &Value::Null).unwrap() else {
+            panic!("binary")
+        };
+        let v: Value = rmp_serde::from_slice(&b).unwrap();
+        assert_eq!(v["op"], 11);
+        assert!(v["s"].is_null());
+    }
+
+    #[test]
+    fn zstd_stream_messages_decode_one_at_a_time_with_one_context() {
+        let mut c = Codec::new(Encoding::Json, Compression::ZstdStream).unwrap();
+        let mut decoder = zstd::stream::raw::Decoder::new().unwrap();
+        for seq in 1..=3 {
+            let Message::Binary(b) = c.dispatch(seq, &event()).unwrap() else {
+                panic!("binary")
+            };
+            let mut out = vec![0u8; 4096];
+            let mut input = zstd::stream::raw::InBuffer::around(&b);
+            let mut output = zstd::stream::raw::OutBuffer::around(&mut out[..]);
+            use zstd::stream::raw::Operation;
+            decoder.run(&mut input, &mut output).unwrap();
+            let n = output.pos();
+            let v: Value = serde_json::from_slice(&out[..n]).unwrap();
+            assert_eq!(v["s"], seq);
+        }
+    }
+
+    #[test]
+    fn content_rule_exempts_author_and_mentioned() {
+        let e = event();
+        assert!(e.involves(Snowflake(9)));
+        assert!(e.involves(Snowflake(7)));
+        assert!(!e.involves(Snowflake(8)));
+        let stripped = e.without_content();
+        assert_eq!(stripped.data["content"], "");
+        assert_eq!(stripped.data["embeds"], json!([]));
+        assert_eq!(stripped.data["id"], "5");
+    }
+
+    #[test]
+    fn decoding_refuses_wrong_frames_and_big_payloads() {
+        let c = Codec::new(Encoding::Json, Compression::None).unwrap();
+        assert!(c.decode(&Message::Binary(vec![1, 2].into())).is_err());
+        assert!(c.decode(&Message::Text("nope".into())).is_err());
+        let big = format!("{{\"op\":1,\"d\":\"{}\"}}", "x".repeat(5000));
+        assert!(c.decode(&Message::Text(big.into())).is_err());
+        assert_eq!(
+            c.decode(&Message::Text("{\"op\":1,\"d\":null}".into()))
+                .unwrap()
+                .op,
+            1
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Delivering bus events to sessions.
+//!
+//! For a guild event: apply it to the hub's view, then, under the view's
+//! read lock, queue it for every subscribed session whose intents ask for it
+//! and whose user may see it (VIEW_CHANNEL for channel events). Pushing is a
+//! lock and a `try_send` per session; encoding happens later, once per event
+//! and encoding, in the connection tasks. Membership changes follow: a join
+//! subscribes the user's sessions (and sends them GUILD_CREATE), a removal
+//! unsubscribes them (with GUILD_DELETE).
+
+use std::sync::Arc;
+
+use hearth_bus::Receiver;
+use hearth_model::{Snowflake, Timestamp};
+use hearth_proto::events::{Audience, Event};
+use hearth_proto::gateway::intents;
+use serde_json::json;
+
+use crate::codec::Prepared;
+use crate::gateway::Gateway;
+use crate::identify;
+use crate::session::Session;
+
+/// Whether the session's intents ask for the event.
+fn wants(session: &Session, event: &Prepared) -> bool {
+    match intents::for_event(&event.name) {
+        // Discord sends a member their own member updates regardless.
+        Some(_) if event.name == "GUILD_MEMBER_UPDATE" && is_about(event, session.user.id) => true,
+        Some(bit) => session.intents & bit != 0,
+        None => true,
+    }
+}
+
+fn is_about(event: &Prepared, user: Snowflake) -> bool {
+    event.data.pointer("/user/id").and_then(|v| v.as_str()) == Some(user.to_string().as_str())
+}
+
+/// The form of the event this session gets: bots without MESSAGE_CONTENT
+/// see message bodies emptied unless they wrote or are mentioned in them.
+fn tailored(session: &Session, event: &Arc<Prepared>) -> Arc<Prepared> {
+    if session.user.bot
+        && session.intents & intents::MESSAGE_CONTENT == 0
+        && event.carries_content()
+        && !event.involves(session.user.id)
+    {
+        event.without_content()
+    } else {
+        event.clone()
+    }
+}
+
+fn user_of(event: &Event) -> Option<Snowflake> {
+    event
+        .data
+        .pointer("/user/id")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+impl Receiver for Gateway {
+    fn deliver(&self, event: Arc<Event>) {
+        let prepared = Prepared::new(event.name.clone(), event.data.clone());
+        let limit = self.config.resume_buffer;
+        match event.audience {
+            Audience::User(user) => {
+                for s in self.sessions_of_user(user) {
+                    if wants(&s, &prepared) {
+                        s.push(tailored(&s, &prepared), limit);
+                    }
+                }
+            }
+            Audience::Guild(guild)
+            | Audience::Channel {
+                guild_id: guild, ..
+            } => {
+                let channel = match event.audience {
+                    Audience::Channel { channel_id, .. } => Some(channel_id),
+                    _ => None,
+                };
+                // A deleted channel must still be checked for visibility to
+                // decide who hears of its deletion: apply that one after.
+                let after = event.name == "CHANNEL_DELETE";
+                if let Some(hub) = self.hub(guild) {
+                    if !after {
+                        hub.apply(&event);
+                    }
+                    hub.with_view(|view, sessions| {
+                        let now = Timestamp::now();
+                        let mut scratch = Vec::new();
+                        for s in sessions {
+                            if !wants(s, &prepared) {
+                                continue;
+                            }
+                            if let Some(c) = channel {
+                                if !view.can_view(s.user.id, c, now, &mut scratch) {
+                                    continue;
+                                }
+                            }
+                            s.push(tailored(s, &prepared), limit);
+                        }
+                    });
+                    if after {
+                        hub.apply(&event);
+                    }
+                }
+                self.membership_follows(&event, guild);
+            }
+        }
+    }
+}
+
+impl Gateway {
+    fn membership_follows(&self, event: &Event, guild: Snowflake) {
+        match event.name.as_str() {
+            "GUILD_MEMBER_ADD" => {
+                let Some(user) = user_of(event) else { return };
+                let sessions = self.sessions_of_user(user);
+                let Some(gw) = self.me.upgrade() else { return };
+                if sessions.is_empty() {
+                    return;
+                }
+                // Loading the guild needs the store: off the publisher's path.
+                tokio::spawn(async move {
+                    for s in sessions {
+                        if let Err(e) = identify::join_guild(&gw, &s, guild).await {
+                            tracing::warn!(error = %e, %guild, "could not send GUILD_CREATE after a join");
+                        }
+                    }
+                });
+            }
+            "GUILD_MEMBER_REMOVE" => {
+                let Some(user) = user_of(event) else { return };
+                let Some(hub) = self.hub(guild) else { return };
+                for s in hub.sessions_of(user) {
+                    hub.unsubscribe(&s);
+                    if s.remove_guild(guild) {
+                        self.send_to(&s, "GUILD_DELETE", json!({ "id": guild }));
+                    }
+                }
+            }
+            "GUILD_DELETE" => {
+                if let Some(hub) = self.drop_hub(guild) {
+                    for s in hub.all_sessions() {
+                        s.remove_guild(guild);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

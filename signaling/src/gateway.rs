@@ -1,0 +1,228 @@
+//! The node's gateway: the registry of sessions and guild hubs, shared by
+//! every connection task and by the fan-out.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+use hearth_bus::Bus;
+use hearth_model::Snowflake;
+use hearth_proto::events::{Audience, Event};
+use hearth_store::Store;
+
+use crate::codec::Prepared;
+use crate::config::GatewayConfig;
+use crate::hub::{GuildView, Hub};
+use crate::presence::{Presences, Seen};
+use crate::session::Session;
+
+pub struct Gateway {
+    pub config: GatewayConfig,
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    pub presences: Presences,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    by_user: Mutex<HashMap<Snowflake, Vec<Arc<Session>>>>,
+    hubs: RwLock<HashMap<Snowflake, Arc<Hub>>>,
+    /// Hubs being loaded, so concurrent first sessions load once.
+    loading: tokio::sync::Mutex<()>,
+    next_conn: AtomicU64,
+    /// For spawning work (joining guilds) from the synchronous fan-out.
+    pub(crate) me: Weak<Gateway>,
+}
+
+impl Gateway {
+    pub fn new(config: GatewayConfig, store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> Arc<Self> {
+        let gw = Arc::new_cyclic(|me| Gateway {
+            config,
+            store,
+            bus: bus.clone(),
+            presences: Presences::default(),
+            sessions: Mutex::new(HashMap::new()),
+            by_user: Mutex::new(HashMap::new()),
+            hubs: RwLock::new(HashMap::new()),
+            loading: tokio::sync::Mutex::new(()),
+            next_conn: AtomicU64::new(1),
+            me: me.clone(),
+        });
+        bus.set_receiver(gw.clone());
+        gw
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn sessions_of_user(&self, user: Snowflake) -> Vec<Arc<Session>> {
+        self.by_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&user)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn live_sessions(&self) -> usize {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    pub(crate) fn register(&self, session: &Arc<Session>) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(session.id.clone(), session.clone());
+        self.by_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(session.user.id)
+            .or_default()
+            .push(session.clone());
+    }
+
+    pub fn hub(&self, guild: Snowflake) -> Option<Arc<Hub>> {
+        self.hubs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&guild)
+            .cloned()
+    }
+
+    pub(crate) fn drop_hub(&self, guild: Snowflake) -> Option<Arc<Hub>> {
+        self.hubs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&guild)
+    }
+
+    /// The guild's hub, loading it from the store if this node has none.
+    /// `None` if the guild does not exist.
+    pub async fn load_hub(
+        &self,
+        guild: Snowflake,
+    ) -> Result<Option<Arc<Hub>>, hearth_store::StoreError> {
+        if let Some(hub) = self.hub(guild).filter(|h| h.is_ready()) {
+            return Ok(Some(hub));
+        }
+        let _one_loader = self.loading.lock().await;
+        if let Some(hub) = self.hub(guild).filter(|h| h.is_ready()) {
+            return Ok(Some(hub));
+        }
+        // Registered before reading the store, so events from now on queue
+        // up in it and are applied over what the store returns.
+        let hub = Arc::new(Hub::loading(guild));
+        self.hubs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(guild, hub.clone());
+        let loaded = async {
+            let Some(g) = self.store.guild(guild).await? else {
+                return Ok(None);
+            };
+            let channels = self.store.channels(guild).await?;
+            Ok(Some(GuildView::new(g, channels)))
+        }
+        .await;
+        match loaded {
+            Ok(Some(view)) => {
+                hub.loaded(view);
+                Ok(Some(hub))
+            }
+            Ok(None) => {
+                self.drop_hub(guild);
+                Ok(None)
+            }
+            Err(e) => {
+                self.drop_hub(guild);
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends a session for good: unsubscribes it and updates presence.
+    pub fn end_session(&self, session: &Arc<Session>) {
+        if !session.end() {
+            return;
+        }
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&session.id);
+        {
+            let mut by_user = self.by_user.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(list) = by_user.get_mut(&session.user.id) {
+                list.retain(|s| !Arc::ptr_eq(s, session));
+                if list.is_empty() {
+                    by_user.remove(&session.user.id);
+                }
+            }
+        }
+        let guilds = session.guilds();
+        for g in &guilds {
+            if let Some(hub) = self.hub(*g) {
+                hub.unsubscribe(session);
+            }
+        }
+        if let Some(seen) = self.presences.remove(session.user.id, &session.id) {
+            // The user's other sessions may be in guilds this one was not.
+            let mut everywhere = guilds.clone();
+            everywhere.extend(self.guilds_of_user(session.user.id));
+            everywhere.sort();
+            everywhere.dedup();
+            self.announce_presence(session.user.id, &seen, &everywhere);
+        }
+        tracing::debug!(session = %session.id, user = %session.user.id, "session ended");
+    }
+
+    /// The guilds a user's live sessions are subscribed to.
+    pub fn guilds_of_user(&self, user: Snowflake) -> Vec<Snowflake> {
+        let mut all: Vec<Snowflake> = self
+            .sessions_of_user(user)
+            .iter()
+            .flat_map(|s| s.guilds())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Publishes a presence change to the given guilds.
+    pub fn announce_presence(&self, user: Snowflake, seen: &Seen, guilds: &[Snowflake]) {
+        for g in guilds {
+            self.bus.publish(Event::new(
+                Audience::Guild(*g),
+                "PRESENCE_UPDATE",
+                seen.dispatch(user, *g),
+            ));
+        }
+    }
+
+    /// Before the node stops: tell every connected client to reconnect.
+    pub fn shutdown(&self) {
+        let sessions: Vec<Arc<Session>> = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for s in sessions {
+            s.reconnect();
+        }
+    }
+
+    /// Queues a dispatch for one session.
+    pub fn send_to(&self, session: &Session, name: &str, data: serde_json::Value) {
+        session.push(Prepared::new(name, data), self.config.resume_buffer);
+    }
+}

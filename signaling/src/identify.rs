@@ -1,0 +1,360 @@
+//! Starting and resuming sessions, joining guilds (READY and GUILD_CREATE),
+//! and the requests a live session makes (presence, guild members).
+
+use std::sync::Arc;
+
+use hearth_model::application_flags as flags;
+use hearth_model::{Member, Permissions, Snowflake, Timestamp};
+use hearth_proto::gateway::{
+    intents, CloseCode, Identify, PresenceUpdate, RequestGuildMembers, Resume,
+};
+use hearth_store::StoreError;
+use rand::RngCore;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::codec::Prepared;
+use crate::gateway::Gateway;
+use crate::hub::GuildView;
+use crate::session::{Outgoing, ResumeRefusal, Session};
+
+/// Members per GUILD_MEMBERS_CHUNK, as Discord chunks them.
+const CHUNK: usize = 1000;
+
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A raw token from Identify or Resume; libraries sometimes keep the prefix.
+fn strip_prefix(token: &str) -> &str {
+    token
+        .strip_prefix("Bot ")
+        .or_else(|| token.strip_prefix("Bearer "))
+        .unwrap_or(token)
+        .trim()
+}
+
+fn store_failure(e: StoreError) -> CloseCode {
+    tracing::error!(error = %e, "store failed during identify");
+    CloseCode::UnknownError
+}
+
+/// Which privileged intents an application's flags unlock.
+fn allowed_privileged(app_flags: u64) -> u64 {
+    let mut allowed = 0;
+    if app_flags & (flags::GATEWAY_PRESENCE | flags::GATEWAY_PRESENCE_LIMITED) != 0 {
+        allowed |= intents::GUILD_PRESENCES;
+    }
+    if app_flags & (flags::GATEWAY_GUILD_MEMBERS | flags::GATEWAY_GUILD_MEMBERS_LIMITED) != 0 {
+        allowed |= intents::GUILD_MEMBERS;
+    }
+    if app_flags & (flags::GATEWAY_MESSAGE_CONTENT | flags::GATEWAY_MESSAGE_CONTENT_LIMITED) != 0 {
+        allowed |= intents::MESSAGE_CONTENT;
+    }
+    allowed
+}
+
+pub struct Identified {
+    pub session: Arc<Session>,
+    pub outbox: mpsc::Receiver<Outgoing>,
+}
+
+pub async fn identify(
+    gw: &Arc<Gateway>,
+    conn_id: u64,
+    ident: Identify,
+    gateway_url: &str,
+) -> Result<Identified, CloseCode> {
+    if ident.intents & !intents::ALL != 0 {
+        return Err(CloseCode::InvalidIntents);
+    }
+    let user = gw
+        .store
+        .token_user(&hearth_store::token_hash(strip_prefix(&ident.token)))
+        .await
+        .map_err(store_failure)?
+        .ok_or(CloseCode::AuthenticationFailed)?;
+    let mut application = None;
+    if user.bot {
+        let app = gw
+            .store
+            .application(user.id)
+            .await
+            .map_err(store_failure)?
+            .ok_or(CloseCode::AuthenticationFailed)?;
+        let asked = ident.intents & intents::PRIVILEGED;
+        if asked & !allowed_privileged(app.flags) != 0 {
+            return Err(CloseCode::DisallowedIntents);
+        }
+        application = Some(json!({ "id": app.id, "flags": app.flags }));
+    }
+    if let Some([id, count]) = ident.shard {
+        if count == 0 || id >= count {
+            return Err(CloseCode::InvalidShard);
+        }
+    }
+    let large_threshold = ident.large_threshold.unwrap_or(50).clamp(50, 250);
+    let session = Arc::new(Session::new(
+        new_session_id(),
+        user.clone(),
+        ident.intents,
+        ident.shard,
+        large_threshold,
+    ));
+    let outbox = session.attach(conn_id, gw.config.outbox);
+    gw.register(&session);
+
+    let guilds: Vec<Snowflake> = gw
+        .store
+        .guilds_of_user(user.id)
+        .await
+        .map_err(store_failure)?
+        .into_iter()
+        .filter(|g| session.shard_has(*g))
+        .collect();
+    let mut ready = json!({
+        "v": 10,
+        "user": user,
+        "guilds": guilds.iter().map(|g| json!({ "id": g, "unavailable": true })).collect::<Vec<_>>(),
+        "session_id": session.id,
+        "resume_gateway_url": gateway_url,
+        "private_channels": [],
+        "relationships": [],
+        "presences": [],
+        "user_settings": {},
+    });
+    if let Some(shard) = ident.shard {
+        ready["shard"] = json!(shard);
+    }
+    if let Some(app) = application {
+        ready["application"] = app;
+    }
+    gw.send_to(&session, "READY", ready);
+    // Online before the guilds arrive, so GUILD_CREATE lists this user as present.
+    let seen = gw.presences.set(user.id, &session.id, ident.presence);
+    for g in &guilds {
+        join_guild(gw, &session, *g).await.map_err(store_failure)?;
+    }
+    if let Some(seen) = seen {
+        gw.announce_presence(user.id, &seen, &session.guilds());
+    }
+    tracing::debug!(session = %session.id, user = %user.id, guilds = guilds.len(), "identified");
+    Ok(Identified { session, outbox })
+}
+
+/// Subscribes the session to a guild it is a member of and queues its
+/// GUILD_CREATE. Does nothing for non-members or guilds outside its shard.
+pub async fn join_guild(
+    gw: &Arc<Gateway>,
+    session: &Arc<Session>,
+    guild: Snowflake,
+) -> Result<(), StoreError> {
+    if !session.shard_has(guild) || session.is_ended() {
+        return Ok(());
+    }
+    let Some(member) = gw.store.member(guild, session.user.id).await? else {
+        return Ok(());
+    };
+    let Some(hub) = gw.load_hub(guild).await? else {
+        return Ok(());
+    };
+    let member_count = gw.store.member_count(guild).await?;
+    let members = gw
+        .store
+        .members(guild, Snowflake(0), session.large_threshold)
+        .await?;
+    let limit = gw.config.resume_buffer;
+    hub.subscribe(session, &member, |view| {
+        if session.add_guild(guild) {
+            let d = guild_create(gw, view, session, &member, &members, member_count);
+            session.push(Prepared::new("GUILD_CREATE", d), limit);
+        }
+    });
+    Ok(())
+}
+
+fn guild_create(
+    gw: &Gateway,
+    view: &GuildView,
+    session: &Session,
+    me: &Member,
+    members: &[Member],
+    member_count: u64,
+) -> Value {
+    let now = Timestamp::now();
+    let mut scratch = Vec::new();
+    let mut channels: Vec<_> = view
+        .channels
+        .values()
+        .filter(|c| {
+            view.channel_permissions(session.user.id, c, now, &mut scratch)
+                .contains(Permissions::VIEW_CHANNEL)
+        })
+        .collect();
+    channels.sort_by_key(|c| (c.position, c.id));
+    let mut listed: Vec<&Member> = members.iter().collect();
+    if !listed.iter().any(|m| m.user.id == me.user.id) {
+        listed.push(me);
+    }
+    let presences: Vec<Value> = listed
+        .iter()
+        .filter_map(|m| {
+            let seen = gw.presences.seen(m.user.id);
+            (seen.status != hearth_proto::gateway::Status::Offline)
+                .then(|| seen.dispatch(m.user.id, view.guild.id))
+        })
+        .collect();
+    let mut d = serde_json::to_value(&view.guild).unwrap_or_else(|_| json!({}));
+    d["joined_at"] = json!(me.joined_at);
+    d["large"] = json!(member_count > u64::from(session.large_threshold));
+    d["member_count"] = json!(member_count);
+    d["members"] = json!(listed);
+    d["channels"] = json!(channels);
+    d["presences"] = json!(presences);
+    d["voice_states"] = json!([]);
+    d["threads"] = json!([]);
+    d["stage_instances"] = json!([]);
+    d["guild_scheduled_events"] = json!([]);
+    d["unavailable"] = json!(false);
+    d
+}
+
+pub enum ResumeOutcome {
+    Resumed {
+        session: Arc<Session>,
+        replay: Vec<(u64, Arc<Prepared>)>,
+        outbox: mpsc::Receiver<Outgoing>,
+    },
+    /// op 9 with `d: false`.
+    Invalid,
+    Close(CloseCode),
+}
+
+pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome {
+    let Some(session) = gw.session(&r.session_id) else {
+        return ResumeOutcome::Invalid;
+    };
+    let user = match gw
+        .store
+        .token_user(&hearth_store::token_hash(strip_prefix(&r.token)))
+        .await
+    {
+        Ok(Some(u)) => u,
+        Ok(None) => return ResumeOutcome::Close(CloseCode::AuthenticationFailed),
+        Err(e) => return ResumeOutcome::Close(store_failure(e)),
+    };
+    if user.id != session.user.id {
+        return ResumeOutcome::Close(CloseCode::AuthenticationFailed);
+    }
+    match session.resume(conn_id, r.seq, gw.config.outbox) {
+        Ok((replay, outbox)) => {
+            gw.send_to(&session, "RESUMED", json!({}));
+            ResumeOutcome::Resumed {
+                session,
+                replay,
+                outbox,
+            }
+        }
+        Err(ResumeRefusal::SeqAhead) => ResumeOutcome::Close(CloseCode::InvalidSeq),
+        Err(ResumeRefusal::Gone) => {
+            gw.end_session(&session);
+            ResumeOutcome::Invalid
+        }
+    }
+}
+
+/// Op 3: a session changes its status or activities.
+pub fn update_presence(gw: &Gateway, session: &Session, update: PresenceUpdate) {
+    if let Some(seen) = gw.presences.set(session.user.id, &session.id, Some(update)) {
+        gw.announce_presence(session.user.id, &seen, &gw.guilds_of_user(session.user.id));
+    }
+}
+
+/// Op 8: members of a guild by username prefix or by id, in chunks.
+pub async fn request_members(
+    gw: &Gateway,
+    session: &Session,
+    req: RequestGuildMembers,
+) -> Result<(), StoreError> {
+    if !session.guilds().contains(&req.guild_id) {
+        // Not a guild of this session: nothing to say, as Discord.
+        return Ok(());
+    }
+    let mut not_found = Vec::new();
+    let members: Vec<Member> = match req.user_ids {
+        Some(ids) => {
+            let mut found = Vec::new();
+            for id in ids.into_vec().into_iter().take(100) {
+                match gw.store.member(req.guild_id, id).await? {
+                    Some(m) => found.push(m),
+                    None => not_found.push(id),
+                }
+            }
+            found
+        }
+        None => {
+            let limit = match req.limit.unwrap_or(0) {
+                0 => u32::MAX,
+                n => n,
+            };
+            let query = req.query.unwrap_or_default();
+            if query.is_empty() {
+                let mut all = Vec::new();
+                let mut after = Snowflake(0);
+                while (all.len() as u32) < limit {
+                    let page = gw
+                        .store
+                        .members(req.guild_id, after, 1000.min(limit - all.len() as u32))
+                        .await?;
+                    let Some(last) = page.last() else { break };
+                    after = last.user.id;
+                    let done = page.len() < 1000;
+                    all.extend(page);
+                    if done {
+                        break;
+                    }
+                }
+                all
+            } else {
+                gw.store
+                    .search_members(req.guild_id, &query, limit.min(100))
+                    .await?
+            }
+        }
+    };
+    let chunks: Vec<&[Member]> = if members.is_empty() {
+        vec![&[]]
+    } else {
+        members.chunks(CHUNK).collect()
+    };
+    let count = chunks.len();
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let mut d = json!({
+            "guild_id": req.guild_id,
+            "members": chunk,
+            "chunk_index": i,
+            "chunk_count": count,
+        });
+        if i == 0 && !not_found.is_empty() {
+            d["not_found"] = json!(not_found);
+        }
+        if req.presences {
+            let presences: Vec<Value> = chunk
+                .iter()
+                .filter_map(|m| {
+                    let seen = gw.presences.seen(m.user.id);
+                    (seen.status != hearth_proto::gateway::Status::Offline)
+                        .then(|| seen.dispatch(m.user.id, req.guild_id))
+                })
+                .collect();
+            d["presences"] = json!(presences);
+        }
+        if let Some(n) = &req.nonce {
+            d["nonce"] = json!(n);
+        }
+        gw.send_to(session, "GUILD_MEMBERS_CHUNK", d);
+    }
+    Ok(())
+}

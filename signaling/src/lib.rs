@@ -1,0 +1,31 @@
+//! The gateway: Discord gateway v10 over WebSocket.
+//!
+//! How it fits together:
+//! - [`protocol`] is the sans-IO core of one connection: which opcode is
+//!   allowed when, heartbeat deadlines and the per-connection rate limit,
+//!   driven by payloads and `Instant`s.
+//! - [`connection`] is the thin async edge around it: one task per
+//!   WebSocket, reading frames, writing dispatches, running timers.
+//! - [`session`] outlives connections: its sequence numbers and resume
+//!   buffer let a client that lost its connection resume without loss.
+//! - [`hub`] keeps, per guild, the state that decides who may see what
+//!   (roles, channels and their overwrites, the roles of connected members)
+//!   and the sessions subscribed to it; [`fanout`] applies each bus event to
+//!   it and queues the dispatch for every session that may see it.
+//! - [`presence`] tracks who is online.
+
+pub mod codec;
+pub mod config;
+pub mod connection;
+pub mod fanout;
+pub mod hub;
+pub mod identify;
+pub mod presence;
+pub mod protocol;
+pub mod session;
+
+mod gateway;
+
+pub use config::GatewayConfig;
+pub use connection::router;
+pub use gateway::Gateway;

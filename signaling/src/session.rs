@@ -1,0 +1,336 @@
+//! A gateway session: what outlives a connection.
+//!
+//! Every dispatch for the session gets the next sequence number and goes
+//! into its resume buffer, then to the attached connection's outbox if one
+//! is attached. The buffer drops what the client acknowledged in its
+//! heartbeats, so an idle, healthy session holds almost nothing; a detached
+//! session keeps collecting until it is resumed or its grace ends. The
+//! outbox is bounded: a connection that cannot keep up is cut loose (its
+//! sender dropped) and the client resumes from the buffer.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use hearth_model::{Snowflake, User};
+use tokio::sync::mpsc;
+
+use crate::codec::Prepared;
+
+/// What a connection's writer receives.
+#[derive(Debug)]
+pub enum Outgoing {
+    Dispatch(u64, Arc<Prepared>),
+    /// The node is going away: send op 7 and close.
+    Reconnect,
+}
+
+/// Who the session belongs to and what it asked for; fixed at Identify.
+#[derive(Debug)]
+pub struct Session {
+    pub id: String,
+    pub user: User,
+    pub intents: u64,
+    pub shard: Option<[u32; 2]>,
+    pub large_threshold: u32,
+    core: Mutex<Core>,
+}
+
+#[derive(Debug)]
+struct Core {
+    seq: u64,
+    buffer: VecDeque<(u64, Arc<Prepared>)>,
+    /// The oldest sequence number a resume can still start after.
+    replay_from: u64,
+    conn: Option<(u64, mpsc::Sender<Outgoing>)>,
+    detached_at: Option<Instant>,
+    ended: bool,
+    guilds: HashSet<Snowflake>,
+}
+
+/// Why a resume cannot go ahead.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResumeRefusal {
+    /// The client claims a sequence number the server never sent (4007).
+    SeqAhead,
+    /// The session is over, or the buffer no longer holds what the client
+    /// missed (op 9, not resumable).
+    Gone,
+}
+
+impl Session {
+    pub fn new(
+        id: String,
+        user: User,
+        intents: u64,
+        shard: Option<[u32; 2]>,
+        large_threshold: u32,
+    ) -> Self {
+        Session {
+            id,
+            user,
+            intents,
+            shard,
+            large_threshold,
+            core: Mutex::new(Core {
+                seq: 0,
+                buffer: VecDeque::new(),
+                replay_from: 0,
+                conn: None,
+                detached_at: None,
+                ended: false,
+                guilds: HashSet::new(),
+            }),
+        }
+    }
+
+    fn core(&self) -> MutexGuard<'_, Core> {
+        // Every critical section leaves Core consistent; a panic in one does
+        // not make it unreadable.
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a dispatch; returns false if the session has ended.
+    pub fn push(&self, event: Arc<Prepared>, buffer_limit: usize) -> bool {
+        let mut core = self.core();
+        if core.ended {
+            return false;
+        }
+        core.seq += 1;
+        let seq = core.seq;
+        core.buffer.push_back((seq, event.clone()));
+        if core.buffer.len() > buffer_limit {
+            if let Some((dropped, _)) = core.buffer.pop_front() {
+                core.replay_from = dropped;
+            }
+        }
+        if let Some((_, tx)) = &core.conn {
+            if tx.try_send(Outgoing::Dispatch(seq, event)).is_err() {
+                // Full (a slow reader) or closed: either way the connection
+                // is done; the buffer has everything for a resume.
+                core.conn = None;
+                core.detached_at = Some(Instant::now());
+            }
+        }
+        true
+    }
+
+    /// Attaches a new connection (Identify). Returns its outbox.
+    pub fn attach(&self, conn_id: u64, outbox: usize) -> mpsc::Receiver<Outgoing> {
+        let (tx, rx) = mpsc::channel(outbox);
+        let mut core = self.core();
+        core.conn = Some((conn_id, tx));
+        core.detached_at = None;
+        rx
+    }
+
+    /// Attaches a connection that resumes after `seq`: returns the dispatches
+    /// to replay and the outbox for what follows.
+    pub fn resume(
+        &self,
+        conn_id: u64,
+        seq: u64,
+        outbox: usize,
+    ) -> Result<(Vec<(u64, Arc<Prepared>)>, mpsc::Receiver<Outgoing>), ResumeRefusal> {
+        let mut core = self.core();
+        if core.ended {
+            return Err(ResumeRefusal::Gone);
+        }
+        if seq > core.seq {
+            return Err(ResumeRefusal::SeqAhead);
+        }
+        if seq < core.replay_from {
+            return Err(ResumeRefusal::Gone);
+        }
+        let replay = core
+            .buffer
+            .iter()
+            .filter(|(s, _)| *s > seq)
+            .cloned()
+            .collect();
+        let (tx, rx) = mpsc::channel(outbox);
+        // Replacing the sender cuts off any connection still attached.
+        core.conn = Some((conn_id, tx));
+        core.detached_at = None;
+        Ok((replay, rx))
+    }
+
+    /// The connection `conn_id` is gone. Returns when it detached, if this
+    /// call did it (another connection may have taken over meanwhile).
+    pub fn detach(&self, conn_id: u64) -> Option<Instant> {
+        let mut core = self.core();
+        match &core.conn {
+            Some((id, _)) if *id == conn_id => {
+                core.conn = None;
+                let now = Instant::now();
+                core.detached_at = Some(now);
+                Some(now)
+            }
+            // Already cut loose by a slow-consumer check: the grace starts then.
+            None if core.detached_at.is_some() && !core.ended => core.detached_at,
+            _ => None,
+        }
+    }
+
+    /// Whether the session is still detached since `since` (its grace may end it).
+    pub fn detached_since(&self, since: Instant) -> bool {
+        let core = self.core();
+        !core.ended && core.conn.is_none() && core.detached_at == Some(since)
+    }
+
+    /// The client acknowledged everything up to `seq` in a heartbeat.
+    pub fn acknowledge(&self, seq: u64) {
+        let mut core = self.core();
+        while core.buffer.front().is_some_and(|(s, _)| *s <= seq) {
+            if let Some((s, _)) = core.buffer.pop_front() {
+                core.replay_from = s;
+            }
+        }
+        if core.buffer.is_empty() && core.buffer.capacity() > 64 {
+            core.buffer.shrink_to_fit();
+        }
+    }
+
+    /// Ends the session; returns false if it had already ended.
+    pub fn end(&self) -> bool {
+        let mut core = self.core();
+        let was = core.ended;
+        core.ended = true;
+        core.conn = None;
+        core.buffer.clear();
+        !was
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.core().ended
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.core().seq
+    }
+
+    /// Sends op 7 to the attached connection, if any.
+    pub fn reconnect(&self) {
+        if let Some((_, tx)) = &self.core().conn {
+            let _ = tx.try_send(Outgoing::Reconnect);
+        }
+    }
+
+    pub fn add_guild(&self, guild: Snowflake) -> bool {
+        self.core().guilds.insert(guild)
+    }
+
+    pub fn remove_guild(&self, guild: Snowflake) -> bool {
+        self.core().guilds.remove(&guild)
+    }
+
+    pub fn guilds(&self) -> Vec<Snowflake> {
+        self.core().guilds.iter().copied().collect()
+    }
+
+    /// Whether the shard this session asked for carries the guild.
+    pub fn shard_has(&self, guild: Snowflake) -> bool {
+        match self.shard {
+            Some([id, count]) if count > 0 => (guild.0 >> 22) % u64::from(count) == u64::from(id),
+            _ => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn session() -> Session {
+        let user = User {
+            id: Snowflake(1),
+            username: "u".into(),
+            discriminator: "0".into(),
+            global_name: None,
+            avatar: None,
+            bot: false,
+        };
+        Session::new("s".into(), user, 0, None, 50)
+    }
+
+    fn ev(n: &str) -> Arc<Prepared> {
+        Prepared::new(n, Value::Null)
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<u64> {
+        let mut out = vec![];
+        while let Ok(Outgoing::Dispatch(s, _)) = rx.try_recv() {
+            out.push(s);
+        }
+        out
+    }
+
+    #[test]
+    fn sequence_numbers_increase_and_reach_the_connection() {
+        let s = session();
+        let mut rx = s.attach(1, 16);
+        for _ in 0..3 {
+            s.push(ev("A"), 100);
+        }
+        assert_eq!(drain(&mut rx), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_resume_replays_exactly_what_was_missed() {
+        let s = session();
+        let mut rx = s.attach(1, 16);
+        s.push(ev("A"), 100);
+        drain(&mut rx);
+        let since = s.detach(1).unwrap();
+        assert!(s.detached_since(since));
+        for _ in 0..5 {
+            s.push(ev("B"), 100);
+        }
+        let (replay, _rx) = s.resume(2, 1, 16).unwrap();
+        assert_eq!(
+            replay.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![2, 3, 4, 5, 6]
+        );
+        assert!(!s.detached_since(since));
+    }
+
+    #[test]
+    fn resume_refuses_seq_ahead_and_evicted_history() {
+        let s = session();
+        for _ in 0..10 {
+            s.push(ev("A"), 4);
+        }
+        assert_eq!(s.resume(2, 11, 16).unwrap_err(), ResumeRefusal::SeqAhead);
+        // Only 7..=10 are buffered: resuming after 5 would lose 6.
+        assert_eq!(s.resume(2, 5, 16).unwrap_err(), ResumeRefusal::Gone);
+        assert_eq!(s.resume(2, 6, 16).unwrap().0.len(), 4);
+        s.end();
+        assert_eq!(s.resume(3, 10, 16).unwrap_err(), ResumeRefusal::Gone);
+    }
+
+    #[test]
+    fn acknowledged_dispatches_leave_the_buffer() {
+        let s = session();
+        for _ in 0..10 {
+            s.push(ev("A"), 100);
+        }
+        s.acknowledge(8);
+        assert_eq!(s.resume(2, 8, 16).unwrap().0.len(), 2);
+        assert_eq!(s.resume(3, 7, 16).unwrap_err(), ResumeRefusal::Gone);
+    }
+
+    #[test]
+    fn a_slow_connection_is_cut_loose_but_nothing_is_lost() {
+        let s = session();
+        let mut rx = s.attach(1, 2);
+        for _ in 0..5 {
+            s.push(ev("A"), 100);
+        }
+        // Two fit; the third found the outbox full and detached the connection.
+        assert_eq!(drain(&mut rx), vec![1, 2]);
+        assert!(rx.try_recv().is_err());
+        let (replay, _rx) = s.resume(2, 2, 16).unwrap();
+        assert_eq!(replay.len(), 3);
+    }
+}
