@@ -31,6 +31,8 @@ use crate::session::{Outgoing, Session};
 
 /// A write that takes longer than this means the client stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a closing connection waits for the client's close frame.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 pub fn router(gw: Arc<Gateway>) -> Router {
     Router::new()
@@ -130,13 +132,24 @@ impl Conn {
         self.send(m).await
     }
 
+    /// Sends the close frame, then reads until the client answers it (or a
+    /// short while passes). Dropping the socket with unread client data in
+    /// the kernel's buffer would reset the TCP connection, and the client
+    /// could lose the close frame and its code.
     async fn close(&mut self, code: CloseCode) {
-        let frame = CloseFrame {
-            code: code.code(),
-            reason: code.reason().into(),
-        };
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame))))
-            .await;
+        let frame = CloseFrame { code: code.code(), reason: code.reason().into() };
+        let sent = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            return;
+        }
+        let _ = tokio::time::timeout(CLOSE_LINGER, async {
+            while let Some(Ok(m)) = self.socket.recv().await {
+                if matches!(m, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
 

@@ -356,10 +356,12 @@ async fn typing(
     Path(channel_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = snowflake("channel_id", &channel_id)?;
-    let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
+    let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
     if channel.kind != ChannelType::Text {
         return Err(ErrorCode::INVALID_CHANNEL_TYPE.into());
     }
     access::require(perms, Permissions::SEND_MESSAGES)?;
+    let now_secs = hearth_model::snowflake::now_unix_ms() / 1000;
+    state.typing(&channel, &access.member, now_secs);
     Ok(StatusCode::NO_CONTENT)
 }
