@@ -35,7 +35,28 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Every gateway connection is a file descriptor; the usual soft limit of
+/// 1024 would cap a node at about a thousand clients. Raise it to the hard
+/// limit the operator allows.
+fn raise_fd_limit() {
+    #[cfg(unix)]
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                tracing::warn!("could not raise the open-file limit");
+            }
+        }
+    }
+}
+
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    raise_fd_limit();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let store = SqliteStore::open(&config.data_dir, config.durability)

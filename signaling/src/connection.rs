@@ -137,8 +137,13 @@ impl Conn {
     /// the kernel's buffer would reset the TCP connection, and the client
     /// could lose the close frame and its code.
     async fn close(&mut self, code: CloseCode) {
-        let frame = CloseFrame { code: code.code(), reason: code.reason().into() };
-        let sent = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
+        let frame = CloseFrame {
+            code: code.code(),
+            reason: code.reason().into(),
+        };
+        let sent =
+            tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame))))
+                .await;
         if !matches!(sent, Ok(Ok(()))) {
             return;
         }
