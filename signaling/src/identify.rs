@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::codec::Prepared;
 use crate::gateway::Gateway;
 use crate::hub::GuildView;
-use crate::session::{Outgoing, ResumeRefusal, Session};
+use crate::session::{Outgoing, Replay, ResumeRefusal, Session};
 
 /// Members per GUILD_MEMBERS_CHUNK, as Discord chunks them.
 const CHUNK: usize = 1000;
@@ -224,7 +224,7 @@ fn guild_create(
 pub enum ResumeOutcome {
     Resumed {
         session: Arc<Session>,
-        replay: Vec<(u64, Arc<Prepared>)>,
+        replay: Replay,
         outbox: mpsc::Receiver<Outgoing>,
     },
     /// op 9 with `d: false`.

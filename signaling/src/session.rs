@@ -48,6 +48,9 @@ struct Core {
     guilds: HashSet<Snowflake>,
 }
 
+/// Dispatches to send again, with their sequence numbers.
+pub type Replay = Vec<(u64, Arc<Prepared>)>;
+
 /// Why a resume cannot go ahead.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ResumeRefusal {
@@ -131,7 +134,7 @@ impl Session {
         conn_id: u64,
         seq: u64,
         outbox: usize,
-    ) -> Result<(Vec<(u64, Arc<Prepared>)>, mpsc::Receiver<Outgoing>), ResumeRefusal> {
+    ) -> Result<(Replay, mpsc::Receiver<Outgoing>), ResumeRefusal> {
         let mut core = self.core();
         if core.ended {
             return Err(ResumeRefusal::Gone);

@@ -1,11 +1,18 @@
 //! End-to-end tests: each test starts the real `hearth` binary on a fresh
 //! data directory and drives it over HTTP on 127.0.0.1.
 
+mod gateway_client;
 mod harness;
 
 mod accounts;
 mod coalescing;
 mod durability;
+mod gateway_close;
+mod gateway_dispatch;
+mod gateway_encoding;
+mod gateway_presence;
+mod gateway_resume;
+mod gateway_session;
 mod guilds;
 mod limits;
 mod messages;
