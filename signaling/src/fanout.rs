@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use hearth_bus::Receiver;
-use hearth_model::{Snowflake, Timestamp};
+use hearth_model::Snowflake;
 use hearth_proto::events::{Audience, Event};
 use hearth_proto::gateway::intents;
 use serde_json::json;
@@ -21,9 +21,10 @@ use crate::gateway::Gateway;
 use crate::identify;
 use crate::session::Session;
 
-/// Whether the session's intents ask for the event.
-fn wants(session: &Session, event: &Prepared) -> bool {
-    match intents::for_event(&event.name) {
+/// Whether the session's intents ask for the event; `needed` is
+/// `intents::for_event` of it, looked up once per event.
+fn wants(session: &Session, event: &Prepared, needed: Option<u64>) -> bool {
+    match needed {
         // Discord sends a member their own member updates regardless.
         Some(_) if event.name == "GUILD_MEMBER_UPDATE" && is_about(event, session.user.id) => true,
         Some(bit) => session.intents & bit != 0,
@@ -60,10 +61,11 @@ impl Receiver for Gateway {
     fn deliver(&self, event: Arc<Event>) {
         let prepared = Prepared::new(event.name.clone(), event.data.clone());
         let limit = self.config.resume_buffer;
+        let needed = intents::for_event(&event.name);
         match event.audience {
             Audience::User(user) => {
                 for s in self.sessions_of_user(user) {
-                    if wants(&s, &prepared) {
+                    if wants(&s, &prepared, needed) {
                         s.push(tailored(&s, &prepared), limit);
                     }
                 }
@@ -84,14 +86,20 @@ impl Receiver for Gateway {
                         hub.apply(&event);
                     }
                     hub.with_view(|view, sessions| {
-                        let now = Timestamp::now();
-                        let mut scratch = Vec::new();
+                        let mut visibility = match channel {
+                            Some(c) => match view.visibility(c) {
+                                Some(v) => Some(v),
+                                // A channel the view does not know: nobody may see it.
+                                None => return,
+                            },
+                            None => None,
+                        };
                         for s in sessions {
-                            if !wants(s, &prepared) {
+                            if !wants(s, &prepared, needed) {
                                 continue;
                             }
-                            if let Some(c) = channel {
-                                if !view.can_view(s.user.id, c, now, &mut scratch) {
+                            if let Some(v) = visibility.as_mut() {
+                                if !v.allows(s.user.id) {
                                     continue;
                                 }
                             }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use hearth_model::permissions::MemberContext;
+use hearth_model::permissions::{MemberContext, OverwriteRule, OverwriteTarget};
 use hearth_model::{Channel, Guild, Member, Permissions, Role, Snowflake, Timestamp};
 use hearth_proto::events::Event;
 use serde_json::Value;
@@ -86,16 +86,15 @@ impl GuildView {
         ctx.channel_permissions(&channel.overwrite_rules())
     }
 
-    pub fn can_view(
-        &self,
-        user: Snowflake,
-        channel_id: Snowflake,
-        now: Timestamp,
-        scratch: &mut Vec<(Snowflake, Permissions)>,
-    ) -> bool {
-        self.channels.get(&channel_id).is_some_and(|c| {
-            self.channel_permissions(user, c, now, scratch)
-                .contains(Permissions::VIEW_CHANNEL)
+    /// Who may see a channel, for one fan-out: see [`Visibility`].
+    pub fn visibility(&self, channel_id: Snowflake) -> Option<Visibility<'_>> {
+        let channel = self.channels.get(&channel_id)?;
+        Some(Visibility {
+            view: self,
+            channel,
+            rules: channel.overwrite_rules(),
+            by_roles: HashMap::new(),
+            scratch: Vec::new(),
         })
     }
 
@@ -153,6 +152,65 @@ impl GuildView {
             }
             _ => {}
         }
+    }
+}
+
+/// VIEW_CHANNEL for one channel across many sessions. The overwrites are
+/// turned into rules once, and the answer is remembered per set of roles:
+/// in a large guild most members share a handful of role sets, so the
+/// permission computation runs a few times per event, not once per session.
+/// Time-outs cannot take VIEW_CHANNEL away, so they do not enter the key;
+/// members with an overwrite of their own are computed individually.
+pub struct Visibility<'v> {
+    view: &'v GuildView,
+    channel: &'v Channel,
+    rules: Vec<OverwriteRule>,
+    by_roles: HashMap<&'v [Snowflake], bool>,
+    scratch: Vec<(Snowflake, Permissions)>,
+}
+
+impl Visibility<'_> {
+    pub fn allows(&mut self, user: Snowflake) -> bool {
+        let Some(member) = self.view.members.get(&user) else {
+            return false;
+        };
+        let own_rule = self
+            .rules
+            .iter()
+            .any(|r| r.target == OverwriteTarget::Member && r.id == user);
+        if !own_rule {
+            if let Some(&known) = self.by_roles.get(member.roles.as_slice()) {
+                return known || user == self.view.guild.owner_id;
+            }
+        }
+        self.scratch.clear();
+        let mut everyone = Permissions::NONE;
+        for role in &self.view.guild.roles {
+            if role.id == self.view.guild.id {
+                everyone = role.permissions;
+            } else if member.roles.contains(&role.id) {
+                self.scratch.push((role.id, role.permissions));
+            }
+        }
+        let ctx = MemberContext {
+            guild_id: self.view.guild.id,
+            owner_id: self.view.guild.owner_id,
+            user_id: user,
+            everyone,
+            roles: &self.scratch,
+            timed_out: false,
+        };
+        let visible = ctx
+            .channel_permissions(&self.rules)
+            .contains(Permissions::VIEW_CHANNEL);
+        if !own_rule && user != self.view.guild.owner_id {
+            self.by_roles.insert(member.roles.as_slice(), visible);
+        }
+        visible
+    }
+
+    pub fn channel(&self) -> &Channel {
+        self.channel
     }
 }
 
@@ -267,5 +325,139 @@ impl Hub {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_model::{ChannelType, Overwrite};
+    use hearth_proto::events::Audience;
+    use serde_json::json;
+
+    const GUILD: Snowflake = Snowflake(100);
+    const OWNER: Snowflake = Snowflake(1);
+    const STAFF: Snowflake = Snowflake(50);
+    const CHANNEL: Snowflake = Snowflake(200);
+
+    fn role(id: Snowflake, permissions: Permissions) -> Role {
+        Role {
+            id,
+            name: "r".into(),
+            color: 0,
+            hoist: false,
+            icon: None,
+            unicode_emoji: None,
+            position: 1,
+            permissions,
+            managed: false,
+            mentionable: false,
+            flags: 0,
+            tags: None,
+        }
+    }
+
+    fn view(overwrites: Vec<Overwrite>) -> GuildView {
+        let guild: Guild = serde_json::from_value(json!({
+            "id": GUILD, "name": "g", "icon": null, "description": null, "owner_id": OWNER, "afk_channel_id": null,
+            "afk_timeout": 300, "system_channel_id": null, "verification_level": 0, "default_message_notifications": 0,
+            "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0, "preferred_locale": "en-US",
+            "features": [], "emojis": [], "stickers": [], "roles": []
+        }))
+        .unwrap();
+        let mut guild = guild;
+        guild.roles = vec![
+            role(GUILD, Permissions::EVERYONE_DEFAULT),
+            role(STAFF, Permissions::NONE),
+        ];
+        let channel = Channel {
+            id: CHANNEL,
+            kind: ChannelType::Text,
+            guild_id: GUILD,
+            position: 0,
+            permission_overwrites: overwrites,
+            name: "c".into(),
+            parent_id: None,
+            nsfw: false,
+            flags: 0,
+            topic: None,
+            last_message_id: None,
+            rate_limit_per_user: None,
+            bitrate: None,
+            user_limit: None,
+            rtc_region: None,
+        };
+        let mut v = GuildView::new(guild, vec![channel]);
+        for (user, roles) in [
+            (OWNER, vec![]),
+            (Snowflake(2), vec![]),
+            (Snowflake(3), vec![STAFF]),
+            (Snowflake(4), vec![]),
+            (Snowflake(5), vec![STAFF]),
+        ] {
+            v.members.insert(
+                user,
+                MemberPerms {
+                    roles,
+                    timeout_until: None,
+                },
+            );
+        }
+        v
+    }
+
+    fn hidden_but_for_staff_and_four() -> Vec<Overwrite> {
+        vec![
+            Overwrite {
+                id: GUILD,
+                kind: 0,
+                allow: Permissions::NONE,
+                deny: Permissions::VIEW_CHANNEL,
+            },
+            Overwrite {
+                id: STAFF,
+                kind: 0,
+                allow: Permissions::VIEW_CHANNEL,
+                deny: Permissions::NONE,
+            },
+            Overwrite {
+                id: Snowflake(4),
+                kind: 1,
+                allow: Permissions::VIEW_CHANNEL,
+                deny: Permissions::NONE,
+            },
+        ]
+    }
+
+    #[test]
+    fn visibility_follows_roles_member_overwrites_and_ownership() {
+        let v = view(hidden_but_for_staff_and_four());
+        let mut vis = v.visibility(CHANNEL).unwrap();
+        let seen: Vec<bool> = [2, 3, 4, 5, 1, 2, 99]
+            .iter()
+            .map(|u| vis.allows(Snowflake(*u)))
+            .collect();
+        // 2: no role; 3, 5: staff; 4: own overwrite; 1: owner; 99: not connected.
+        assert_eq!(seen, vec![false, true, true, true, true, false, false]);
+    }
+
+    #[test]
+    fn events_change_the_view_before_the_next_check() {
+        let mut v = view(hidden_but_for_staff_and_four());
+        assert!(!v.visibility(CHANNEL).unwrap().allows(Snowflake(2)));
+        let update = Event::new(
+            Audience::Guild(GUILD),
+            "GUILD_MEMBER_UPDATE",
+            json!({"guild_id": GUILD, "user": {"id": "2"}, "roles": [STAFF], "communication_disabled_until": null}),
+        );
+        v.apply(&update);
+        assert!(v.visibility(CHANNEL).unwrap().allows(Snowflake(2)));
+        v.apply(&Event::new(
+            Audience::Guild(GUILD),
+            "GUILD_ROLE_DELETE",
+            json!({"guild_id": GUILD, "role_id": STAFF}),
+        ));
+        assert!(!v.visibility(CHANNEL).unwrap().allows(Snowflake(2)));
+        assert!(v.visibility(CHANNEL).unwrap().allows(Snowflake(4)));
     }
 }
