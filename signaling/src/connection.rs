@@ -16,8 +16,8 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use hearth_proto::gateway::{
-    op, ClientPayload, CloseCode, Hello, Identify, PresenceUpdate, RequestGuildMembers, Resume,
-    VoiceStateUpdate,
+    gateway_url, op, ClientPayload, CloseCode, Hello, Identify, PresenceUpdate,
+    RequestGuildMembers, Resume, VoiceStateUpdate,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -89,11 +89,14 @@ async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let params = Params::parse(&query, format!("ws://{host}/gateway"));
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|h: &axum::http::HeaderValue| h.to_str().ok())
+    };
+    let host = header(header::HOST.as_str()).unwrap_or("127.0.0.1");
+    let url = gateway_url(host, header("x-forwarded-proto") == Some("https"));
+    let params = Params::parse(&query, url);
     // Small buffers: most connections are idle most of the time, and client
     // payloads are at most 4 KiB (larger ones are refused with 4002).
     ws.read_buffer_size(4096)

@@ -25,6 +25,8 @@ use crate::session::Session;
 /// `intents::for_event` of it, looked up once per event.
 fn wants(session: &Session, event: &Prepared, needed: Option<u64>) -> bool {
     match needed {
+        // A user's own presence changes are theirs to know already.
+        Some(_) if event.name == "PRESENCE_UPDATE" && is_about(event, session.user.id) => false,
         // Discord sends a member their own member updates regardless.
         Some(_) if event.name == "GUILD_MEMBER_UPDATE" && is_about(event, session.user.id) => true,
         Some(bit) => session.intents & bit != 0,
@@ -140,7 +142,7 @@ impl Gateway {
                 let Some(hub) = self.hub(guild) else { return };
                 for s in hub.sessions_of(user) {
                     hub.unsubscribe(&s);
-                    if s.remove_guild(guild) {
+                    if s.remove_guild(guild) && s.intents & intents::GUILDS != 0 {
                         self.send_to(&s, "GUILD_DELETE", json!({ "id": guild }));
                     }
                 }

@@ -135,7 +135,12 @@ pub async fn identify(
     // Online before the guilds arrive, so GUILD_CREATE lists this user as present.
     let seen = gw.presences.set(user.id, &session.id, ident.presence);
     for g in &guilds {
-        join_guild(gw, &session, *g).await.map_err(store_failure)?;
+        if let Err(e) = join_guild(gw, &session, *g).await {
+            // Nothing of a half-identified session may linger (or keep the
+            // user online).
+            gw.end_session(&session);
+            return Err(store_failure(e));
+        }
     }
     if let Some(seen) = seen {
         gw.announce_presence(user.id, &seen, &session.guilds());
@@ -167,7 +172,9 @@ pub async fn join_guild(
         .await?;
     let limit = gw.config.resume_buffer;
     hub.subscribe(session, &member, |view| {
-        if session.add_guild(guild) {
+        // Without GUILDS the session is subscribed but told nothing of the
+        // guild's shape, as Discord does.
+        if session.add_guild(guild) && session.intents & intents::GUILDS != 0 {
             let d = guild_create(gw, view, session, &member, &members, member_count);
             session.push(Prepared::new("GUILD_CREATE", d), limit);
         }
@@ -198,8 +205,10 @@ fn guild_create(
     if !listed.iter().any(|m| m.user.id == me.user.id) {
         listed.push(me);
     }
+    let with_presences = session.intents & intents::GUILD_PRESENCES != 0;
     let presences: Vec<Value> = listed
         .iter()
+        .filter(|_| with_presences)
         .filter_map(|m| {
             let seen = gw.presences.seen(m.user.id);
             (seen.status != hearth_proto::gateway::Status::Offline)
@@ -283,6 +292,19 @@ pub async fn request_members(
         return Ok(());
     }
     let mut not_found = Vec::new();
+    // Discord's rules: the whole list needs GUILD_MEMBERS, presences need
+    // GUILD_PRESENCES (without it the flag is ignored).
+    let whole_list = req.user_ids.is_none() && req.query.as_deref().unwrap_or("").is_empty();
+    if whole_list && session.intents & intents::GUILD_MEMBERS == 0 {
+        let mut d =
+            json!({ "guild_id": req.guild_id, "members": [], "chunk_index": 0, "chunk_count": 1 });
+        if let Some(n) = &req.nonce {
+            d["nonce"] = json!(n);
+        }
+        gw.send_to(session, "GUILD_MEMBERS_CHUNK", d);
+        return Ok(());
+    }
+    let with_presences = req.presences && session.intents & intents::GUILD_PRESENCES != 0;
     let members: Vec<Member> = match req.user_ids {
         Some(ids) => {
             let mut found = Vec::new();
@@ -340,7 +362,7 @@ pub async fn request_members(
         if i == 0 && !not_found.is_empty() {
             d["not_found"] = json!(not_found);
         }
-        if req.presences {
+        if with_presences {
             let presences: Vec<Value> = chunk
                 .iter()
                 .filter_map(|m| {

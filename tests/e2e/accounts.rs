@@ -369,3 +369,33 @@ async fn oauth2_authorize_requires_manage_guild() {
         .expect(200);
     api.member(&w.owner, &w.guild_id, &bot.id).await.expect(200);
 }
+
+#[tokio::test]
+async fn a_bot_cannot_grant_itself_privileged_intents() {
+    let w = crate::harness::World::new().await;
+    let (app, bot) = w.api.create_bot(&w.owner, "selfish").await;
+    let app_id = crate::harness::str_field(&app, "id");
+    let r = w
+        .api
+        .patch(
+            &format!("/applications/{app_id}"),
+            bot.auth(),
+            Some(serde_json::json!({"flags": 1 << 18})),
+        )
+        .await;
+    r.expect_error(403, 50001);
+    let owner_sees = w
+        .api
+        .get(&format!("/applications/{app_id}"), w.owner.auth())
+        .await
+        .expect(200);
+    assert_eq!(owner_sees["flags"], 0);
+    w.api
+        .patch(
+            &format!("/applications/{app_id}"),
+            w.owner.auth(),
+            Some(serde_json::json!({"flags": 1 << 18})),
+        )
+        .await
+        .expect(200);
+}

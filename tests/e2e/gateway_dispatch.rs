@@ -728,3 +728,76 @@ async fn message_edits_and_deletes_reach_sessions() {
     assert_eq!(d["channel_id"], ch.as_str());
     assert_eq!(d["guild_id"], w.guild_id.as_str());
 }
+
+#[tokio::test]
+async fn a_ban_that_deletes_messages_tells_sessions_which() {
+    let w = World::new().await;
+    let api = &w.api;
+    let m1 = api.send(&w.member, &w.general, "spam one").await;
+    let m2 = api.send(&w.member, &w.general, "spam two").await;
+    let kept = api.send(&w.owner, &w.general, "keep me").await;
+    let mut o = login(api, &w.owner, MSGS).await;
+    api.put(
+        &w.g(&format!("/bans/{}", w.member.id)),
+        w.owner.auth(),
+        Some(json!({"delete_message_seconds": 3600})),
+    )
+    .await
+    .expect(204);
+    let ev = o
+        .expect_dispatch("MESSAGE_DELETE_BULK", EVENT_TIMEOUT)
+        .await;
+    let ids: BTreeSet<String> = ev.d["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from([str_field(&m1, "id"), str_field(&m2, "id")])
+    );
+    assert_eq!(ev.d["channel_id"], w.general.as_str());
+    let page = api
+        .get(&format!("/channels/{}/messages", w.general), w.owner.auth())
+        .await
+        .expect(200);
+    assert_eq!(page[0]["id"], kept["id"]);
+}
+
+#[tokio::test]
+async fn deleting_a_category_moves_its_children_to_the_top_level() {
+    let w = World::new().await;
+    let api = &w.api;
+    let cat = api
+        .create_channel(
+            &w.owner,
+            &w.guild_id,
+            json!({"name": "Projects", "type": 4}),
+        )
+        .await;
+    let cat_id = str_field(&cat, "id");
+    let child = api
+        .create_channel(
+            &w.owner,
+            &w.guild_id,
+            json!({"name": "alpha", "type": 0, "parent_id": cat_id}),
+        )
+        .await;
+    let mut o = login(api, &w.owner, intents::GUILDS).await;
+    api.delete(&format!("/channels/{cat_id}"), w.owner.auth())
+        .await
+        .expect(200);
+    o.expect_dispatch("CHANNEL_DELETE", EVENT_TIMEOUT).await;
+    let ev = o.expect_dispatch("CHANNEL_UPDATE", EVENT_TIMEOUT).await;
+    assert_eq!(ev.d["id"], child["id"]);
+    assert!(ev.d["parent_id"].is_null());
+    let after = api
+        .get(
+            &format!("/channels/{}", str_field(&child, "id")),
+            w.owner.auth(),
+        )
+        .await
+        .expect(200);
+    assert!(after["parent_id"].is_null());
+}

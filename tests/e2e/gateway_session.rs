@@ -114,7 +114,12 @@ async fn ready_and_guild_create_describe_the_session_and_hide_invisible_channels
     let other_guild = api.create_guild(&w.owner, "Second Guild").await;
     let other_guild_id = str_field(&other_guild, "id");
 
-    let mut gw = login(api, &w.member, intents::GUILDS | intents::GUILD_MESSAGES).await;
+    let mut gw = login(
+        api,
+        &w.member,
+        intents::GUILDS | intents::GUILD_MESSAGES | intents::GUILD_PRESENCES,
+    )
+    .await;
     let ready = gw.ready.clone().unwrap();
     assert_eq!(ready["v"], 10);
     assert_eq!(ready["user"]["id"], w.member.id.as_str());
@@ -284,10 +289,12 @@ async fn identify_with_an_initial_presence_is_accepted() {
     let w = World::new().await;
     let url = gateway_url(&w.api).await;
     let mut gw = Gateway::connect(&url, Options::default()).await;
-    let mut d = identify_d(&w.member.token, intents::GUILDS);
+    // GUILD_CREATE lists presences only for sessions with GUILD_PRESENCES.
+    let wanted = intents::GUILDS | intents::GUILD_PRESENCES;
+    let mut d = identify_d(&w.member.token, wanted);
     d["presence"] = json!({"status": "dnd", "activities": [], "since": null, "afk": false});
     gw.identify_with(d).await;
-    gw.await_ready(intents::GUILDS).await;
+    gw.await_ready(wanted).await;
     let gc = gw.guild_create(&w.guild_id);
     let mine = gc["presences"]
         .as_array()

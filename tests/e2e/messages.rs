@@ -695,3 +695,93 @@ async fn bulk_delete_removes_exactly_the_listed_messages() {
         .await
         .expect_error(404, 10008);
 }
+
+#[tokio::test]
+async fn replies_carry_the_original_in_the_first_page_too() {
+    let w = World::new().await;
+    let api = &w.api;
+    let original = api.send(&w.owner, &w.general, "the original").await;
+    let reply = api
+        .post(
+            &msgs(&w.general),
+            w.member.auth(),
+            Some(
+                json!({"content": "a reply", "message_reference": {"message_id": original["id"]}}),
+            ),
+        )
+        .await
+        .expect(200);
+    assert_eq!(reply["referenced_message"]["content"], "the original");
+    // The newest page is served from the recent-messages cache.
+    for _ in 0..2 {
+        let page = api
+            .get(&format!("{}?limit=5", msgs(&w.general)), w.owner.auth())
+            .await
+            .expect(200);
+        assert_eq!(page[0]["id"], reply["id"]);
+        assert_eq!(
+            page[0]["referenced_message"]["content"], "the original",
+            "{page}"
+        );
+        assert_eq!(
+            page[0]["timestamp"], reply["timestamp"],
+            "a message's time is its id's time"
+        );
+    }
+}
+
+#[tokio::test]
+async fn slow_mode_limits_members_but_not_moderators() {
+    let w = World::new().await;
+    let api = &w.api;
+    let ch = api
+        .create_channel(
+            &w.owner,
+            &w.guild_id,
+            json!({"name": "slow", "type": 0, "rate_limit_per_user": 30}),
+        )
+        .await;
+    let ch = str_field(&ch, "id");
+    api.post(
+        &msgs(&ch),
+        w.member.auth(),
+        Some(json!({"content": "first"})),
+    )
+    .await
+    .expect(200);
+    let second = api
+        .post(
+            &msgs(&ch),
+            w.member.auth(),
+            Some(json!({"content": "second"})),
+        )
+        .await;
+    second.expect_error(429, 20016);
+    assert!(second.body["retry_after"].as_f64().unwrap() > 0.0);
+    // The owner holds MANAGE_MESSAGES and is exempt.
+    for text in ["a", "b"] {
+        api.post(&msgs(&ch), w.owner.auth(), Some(json!({"content": text})))
+            .await
+            .expect(200);
+    }
+    let page = api.get(&msgs(&ch), w.owner.auth()).await.expect(200);
+    assert!(!page
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["content"] == "second"));
+}
+
+#[tokio::test]
+async fn type_errors_inside_arrays_are_nested_like_length_errors() {
+    let w = World::new().await;
+    let r = w
+        .api
+        .post(
+            &msgs(&w.general),
+            w.owner.auth(),
+            Some(json!({"embeds": [{"title": 5}]})),
+        )
+        .await;
+    r.expect_field_error(&["embeds", "0", "title"]);
+}

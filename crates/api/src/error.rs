@@ -15,6 +15,10 @@ pub enum ApiError {
         global: bool,
         scope: &'static str,
     },
+    /// The channel's slow mode (`rate_limit_per_user`) is not over yet.
+    Slowmode {
+        retry_after: f64,
+    },
     /// Something on our side failed; the detail is logged, not shown.
     Internal(String),
 }
@@ -80,6 +84,18 @@ impl IntoResponse for ApiError {
                 if global {
                     h.insert("x-ratelimit-global", HeaderValue::from_static("true"));
                 }
+                res
+            }
+            ApiError::Slowmode { retry_after } => {
+                let body = serde_json::json!({
+                    "code": 20016,
+                    "message": "This action cannot be performed due to slowmode rate limit.",
+                    "retry_after": retry_after,
+                    "global": false,
+                });
+                let mut res = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                res.headers_mut()
+                    .insert("retry-after", HeaderValue::from(retry_after.ceil() as u64));
                 res
             }
             ApiError::Internal(detail) => {

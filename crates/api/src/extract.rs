@@ -52,7 +52,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 return Err(ApiError::Code(ErrorCode::INVALID_JSON));
             }
             let message = inner.to_string();
-            let mut path = e.path().to_string();
+            // serde_path_to_error writes `embeds[0].title`; Discord nests
+            // array indices as keys: `embeds.0.title`.
+            let mut path = e.path().to_string().replace('[', ".").replace(']', "");
             if path == "." {
                 path.clear();
             }

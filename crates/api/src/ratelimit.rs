@@ -123,6 +123,43 @@ fn take(w: &mut Window, limit: Limit, now: Instant) -> Verdict {
     }
 }
 
+/// Channel slow mode (`rate_limit_per_user`): one message per interval per
+/// member and channel. Entries older than Discord's longest slow mode (six
+/// hours) are swept as the map grows.
+#[derive(Debug, Default)]
+pub struct Slowmode {
+    last: HashMap<(u64, u64), Instant>,
+    sweep_at: usize,
+}
+
+const LONGEST_SLOWMODE: Duration = Duration::from_secs(6 * 60 * 60);
+
+impl Slowmode {
+    /// Records a post by `user` in `channel` unless the interval since the
+    /// last one has not passed; then returns how long is left.
+    pub fn post(
+        &mut self,
+        channel: u64,
+        user: u64,
+        interval: Duration,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        if let Some(last) = self.last.get(&(channel, user)) {
+            let next = *last + interval;
+            if next > now {
+                return Err(next - now);
+            }
+        }
+        self.last.insert((channel, user), now);
+        if self.last.len() >= self.sweep_at.max(1024) {
+            self.last
+                .retain(|_, t| now.saturating_duration_since(*t) < LONGEST_SLOWMODE);
+            self.sweep_at = self.last.len() * 2;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +218,21 @@ mod tests {
         assert!((0..50).all(|_| rl.check_global(7, t0).allowed));
         assert!(!rl.check_global(7, t0).allowed);
         assert!(rl.check_global(7, t0 + Duration::from_secs(1)).allowed);
+    }
+
+    #[test]
+    fn slowmode_allows_one_post_per_interval() {
+        let mut s = Slowmode::default();
+        let t0 = Instant::now();
+        let ten = Duration::from_secs(10);
+        assert_eq!(s.post(1, 7, ten, t0), Ok(()));
+        assert_eq!(
+            s.post(1, 7, ten, t0 + Duration::from_secs(4)),
+            Err(Duration::from_secs(6))
+        );
+        assert_eq!(s.post(2, 7, ten, t0), Ok(()), "another channel");
+        assert_eq!(s.post(1, 8, ten, t0), Ok(()), "another member");
+        assert_eq!(s.post(1, 7, ten, t0 + ten), Ok(()));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use hearth_store::Store;
 
 use crate::messages::MessageService;
 use crate::metrics::Metrics;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{RateLimiter, Slowmode};
 
 /// Settings the API takes from the node's configuration.
 #[derive(Debug, Clone)]
@@ -37,6 +37,7 @@ pub struct Inner {
     pub ids: SnowflakeGenerator,
     pub messages: MessageService,
     pub limiter: std::sync::Mutex<RateLimiter>,
+    pub slowmode: std::sync::Mutex<Slowmode>,
     pub metrics: Metrics,
     pub config: ApiConfig,
 }
@@ -60,6 +61,7 @@ impl AppState {
             ids,
             messages,
             limiter: std::sync::Mutex::new(RateLimiter::new()),
+            slowmode: std::sync::Mutex::new(Slowmode::default()),
             metrics,
             config,
         }))

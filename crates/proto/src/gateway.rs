@@ -5,6 +5,12 @@ use hearth_model::Snowflake;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The gateway's URL as seen by a client that reached this node at `host`;
+/// `secure` when a TLS-terminating proxy says so (`X-Forwarded-Proto: https`).
+pub fn gateway_url(host: &str, secure: bool) -> String {
+    format!("{}://{host}/gateway", if secure { "wss" } else { "ws" })
+}
+
 pub mod op {
     pub const DISPATCH: u8 = 0;
     pub const HEARTBEAT: u8 = 1;

@@ -79,7 +79,8 @@ pub trait GuildStore: Send + Sync {
     async fn channel(&self, id: Snowflake) -> Result<Option<Channel>>;
     async fn create_channel(&self, channel: &Channel) -> Result<()>;
     async fn update_channel(&self, channel: &Channel) -> Result<()>;
-    /// Removes the channel, its messages, invites and webhooks.
+    /// Removes the channel, its messages, invites and webhooks; its children
+    /// move to the top level and the guild forgets it as system/AFK channel.
     async fn delete_channel(&self, id: Snowflake) -> Result<()>;
 
     /// Inserts the role at its position, moving the roles at or above it up one.
@@ -130,13 +131,14 @@ pub trait MemberStore: Send + Sync {
 
     /// Bans the user, removes their membership and deletes their messages in
     /// the guild with ids at or above `delete_since`, in one transaction.
+    /// Returns the deleted messages as `(channel_id, message_id)`.
     async fn ban(
         &self,
         guild_id: Snowflake,
         user_id: Snowflake,
         reason: Option<&str>,
         delete_since: Option<Snowflake>,
-    ) -> Result<()>;
+    ) -> Result<Vec<(Snowflake, Snowflake)>>;
     async fn unban(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool>;
     async fn bans(&self, guild_id: Snowflake) -> Result<Vec<Ban>>;
     async fn ban_of(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Ban>>;

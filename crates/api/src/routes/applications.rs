@@ -64,6 +64,9 @@ async fn create(
     }
     let mut errors = FormErrors::new();
     errors.check_len("name", &body.name, 2, 32);
+    if let Some(d) = &body.description {
+        errors.check_len("description", d, 0, 400);
+    }
     errors.finish()?;
     let id = state.ids.next();
     let mut last_err = None;
@@ -140,6 +143,11 @@ async fn patch(
     Body(body): Body<PatchApplication>,
 ) -> ApiResult<Json<Application>> {
     let mut app = owned(&state, &caller, &id).await?;
+    // The bot may read its application but not change it: its flags grant
+    // privileged intents, which only the owner decides.
+    if caller.user.id != app.owner.id {
+        return Err(ErrorCode::MISSING_ACCESS.into());
+    }
     let mut errors = FormErrors::new();
     if let Some(name) = body.name {
         errors.check_len("name", &name, 2, 32);
@@ -252,6 +260,7 @@ async fn authorize(
         return Err(e.into());
     }
     state.role_event("GUILD_ROLE_CREATE", body.guild_id, &role);
+    state.roles_shifted(body.guild_id, &access.guild.roles, role.position);
     if let Some(member) = state.store.member(body.guild_id, app.bot.id).await? {
         state.member_added(body.guild_id, &member);
     }

@@ -273,11 +273,30 @@ async fn remove(
     Path(channel_id): Path<String>,
 ) -> ApiResult<Json<Channel>> {
     let id = snowflake("channel_id", &channel_id)?;
-    let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
+    let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_CHANNELS)?;
+    let children: Vec<Channel> = state
+        .store
+        .channels(channel.guild_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.parent_id == Some(id))
+        .collect();
     state.store.delete_channel(id).await?;
     state.messages.changed(id);
     state.channel_event("CHANNEL_DELETE", &channel);
+    // The store moved the children to the top level and dropped the guild's
+    // references to the channel; tell clients what changed.
+    for mut child in children {
+        child.parent_id = None;
+        state.channel_event("CHANNEL_UPDATE", &child);
+    }
+    let mut guild = access.guild;
+    if guild.system_channel_id == Some(id) || guild.afk_channel_id == Some(id) {
+        guild.system_channel_id = guild.system_channel_id.filter(|c| *c != id);
+        guild.afk_channel_id = guild.afk_channel_id.filter(|c| *c != id);
+        state.guild_updated(&guild);
+    }
     Ok(Json(channel))
 }
 

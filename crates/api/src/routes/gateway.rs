@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::routing::get;
 use axum::{Json, Router};
+use hearth_proto::gateway::gateway_url;
 use hearth_proto::ErrorCode;
 use serde_json::{json, Value};
 
@@ -19,11 +20,13 @@ pub fn routes() -> Router<AppState> {
 
 /// The gateway is served by this same node, at the host the client used.
 fn url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    format!("ws://{host}/gateway")
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|h: &axum::http::HeaderValue| h.to_str().ok())
+    };
+    let host = header(header::HOST.as_str()).unwrap_or("127.0.0.1");
+    gateway_url(host, header("x-forwarded-proto") == Some("https"))
 }
 
 async fn gateway(headers: HeaderMap) -> Json<Value> {

@@ -28,6 +28,9 @@ async fn create(
 ) -> ApiResult<impl IntoResponse> {
     let mut errors = FormErrors::new();
     errors.check_len("name", body.name.trim(), 2, 100);
+    if let Some(d) = &body.description {
+        errors.check_len("description", d, 0, 120);
+    }
     errors.finish()?;
     let id = state.ids.next();
     let text = Channel {

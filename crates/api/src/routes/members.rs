@@ -109,7 +109,7 @@ async fn patch(
             access.require(Permissions::MANAGE_NICKNAMES)?;
             outrank(&access, &member)?;
         }
-        if let Some(n) = &nick {
+        if let Some(n) = nick.as_ref().filter(|n| !n.is_empty()) {
             errors.check_len("nick", n, 1, 32);
         }
         member.nick = nick.filter(|n| !n.is_empty());
@@ -195,7 +195,7 @@ async fn patch_self(
     let mut member = access.member.clone();
     if let Some(nick) = body.nick {
         access.require(Permissions::CHANGE_NICKNAME)?;
-        if let Some(n) = &nick {
+        if let Some(n) = nick.as_ref().filter(|n| !n.is_empty()) {
             let mut errors = FormErrors::new();
             errors.check_len("nick", n, 1, 32);
             errors.finish()?;
@@ -332,7 +332,7 @@ async fn ban(
         let now = hearth_model::snowflake::now_unix_ms();
         Snowflake::from_timestamp_ms(now.saturating_sub(u64::from(seconds) * 1000))
     });
-    state
+    let deleted = state
         .store
         .ban(access.guild.id, user.id, body.reason.as_deref(), since)
         .await?;
@@ -340,10 +340,13 @@ async fn ban(
         state.member_removed(access.guild.id, &user);
     }
     state.ban_event("GUILD_BAN_ADD", access.guild.id, &user);
-    if since.is_some() {
-        for channel in state.store.channels(access.guild.id).await? {
-            state.messages.changed(channel.id);
-        }
+    let mut by_channel: std::collections::BTreeMap<Snowflake, Vec<Snowflake>> = Default::default();
+    for (channel, id) in deleted {
+        by_channel.entry(channel).or_default().push(id);
+    }
+    for (channel, ids) in by_channel {
+        state.messages.changed(channel);
+        state.messages_deleted(access.guild.id, channel, &ids);
     }
     Ok(StatusCode::NO_CONTENT)
 }

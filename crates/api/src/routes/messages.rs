@@ -86,13 +86,15 @@ pub(super) async fn build_message(
     may_mention_everyone: bool,
 ) -> ApiResult<Message> {
     let mentions = resolve_mentions(state, guild, &draft.content, may_mention_everyone).await?;
+    let id = state.ids.next();
     let message = Message {
-        id: state.ids.next(),
+        id,
         channel_id: channel.id,
         guild_id: Some(guild.id),
         author: draft.author,
         content: draft.content,
-        timestamp: Timestamp::now(),
+        // What every later read derives from the id.
+        timestamp: Timestamp(id.timestamp_ms() as i64),
         edited_timestamp: None,
         tts: draft.tts,
         mention_everyone: mentions.everyone,
@@ -153,6 +155,28 @@ async fn create(
         return Err(ErrorCode::INVALID_CHANNEL_TYPE.into());
     }
     access::require(perms, Permissions::SEND_MESSAGES)?;
+    let slow = channel.rate_limit_per_user.unwrap_or(0);
+    // Moderators are exempt from slow mode, as in Discord.
+    let exempt = perms.contains(Permissions::MANAGE_MESSAGES)
+        || perms.contains(Permissions::MANAGE_CHANNELS);
+    if slow > 0 && !exempt {
+        let interval = std::time::Duration::from_secs(u64::from(slow));
+        let verdict = state
+            .slowmode
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .post(
+                channel.id.0,
+                caller.user.id.0,
+                interval,
+                std::time::Instant::now(),
+            );
+        if let Err(left) = verdict {
+            return Err(ApiError::Slowmode {
+                retry_after: (left.as_secs_f64() * 1000.0).ceil() / 1000.0,
+            });
+        }
+    }
     let content = body.content.unwrap_or_default();
     let embeds = body
         .embeds
@@ -170,9 +194,12 @@ async fn create(
                 )
             })?;
             let same_channel = r.channel_id.is_none_or(|c| c == channel.id);
-            let exists = same_channel
-                && perms.contains(Permissions::READ_MESSAGE_HISTORY)
-                && state.messages.get(channel.id, target).await?.is_some();
+            let original = if same_channel && perms.contains(Permissions::READ_MESSAGE_HISTORY) {
+                state.messages.get(channel.id, target).await?
+            } else {
+                None
+            };
+            let exists = original.is_some();
             if !exists && r.fail_if_not_exists {
                 return Err(FormErrors::single(
                     "message_reference",
@@ -183,7 +210,7 @@ async fn create(
             }
             r.channel_id = Some(channel.id);
             r.guild_id = Some(access.guild.id);
-            exists.then_some(r)
+            original.map(|o| (r, o))
         }
         None => None,
     };
@@ -203,21 +230,18 @@ async fn create(
     )
     .await?;
     message.nonce = body.nonce.filter(|n| !n.is_null());
-    if let Some(r) = reference {
+    if let Some((r, original)) = reference {
         message.kind = message_type::REPLY;
         message.message_reference = Some(r);
+        // Filled before the write so the cache, the dispatch and the reply
+        // all carry it, as later reads do.
+        let mut original = original;
+        original.referenced_message = None;
+        message.referenced_message = Some(Some(Box::new(original)));
     }
     state.messages.create(&message).await?;
     state.message_created(&message, Some(&access.member));
     state.metrics.messages_created.inc();
-    if let Some(target) = message
-        .message_reference
-        .as_ref()
-        .and_then(|r| r.message_id)
-    {
-        message.referenced_message =
-            Some(state.messages.get(channel.id, target).await?.map(Box::new));
-    }
     Ok(Json(message))
 }
 
@@ -228,8 +252,16 @@ fn page_of(q: &MessagesQuery) -> ApiResult<(Page, u32)> {
         None => 50,
         Some(raw) => match raw.parse::<u32>() {
             Ok(n) if (1..=100).contains(&n) => n,
-            _ => {
+            Ok(0) => {
+                errors.add("limit", "NUMBER_TYPE_MIN", "Must be between 1 and 100.");
+                50
+            }
+            Ok(_) => {
                 errors.add("limit", "NUMBER_TYPE_MAX", "Must be between 1 and 100.");
+                50
+            }
+            Err(_) => {
+                errors.add("limit", "NUMBER_TYPE_COERCE", "Must be between 1 and 100.");
                 50
             }
         },

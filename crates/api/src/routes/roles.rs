@@ -141,6 +141,7 @@ async fn create(
     errors.finish()?;
     state.store.create_role(access.guild.id, &role).await?;
     state.role_event("GUILD_ROLE_CREATE", access.guild.id, &role);
+    state.roles_shifted(access.guild.id, &access.guild.roles, role.position);
     Ok(Json(role))
 }
 

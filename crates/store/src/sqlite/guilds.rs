@@ -236,6 +236,14 @@ impl GuildStore for SqliteStore {
             .bind(db(id))
             .execute(&mut *tx)
             .await?;
+        sqlx::query("UPDATE guilds SET system_channel_id = NULL WHERE system_channel_id = ?")
+            .bind(db(id))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE guilds SET afk_channel_id = NULL WHERE afk_channel_id = ?")
+            .bind(db(id))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM channels WHERE id = ?")
             .bind(db(id))
             .execute(&mut *tx)

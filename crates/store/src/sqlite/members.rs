@@ -199,7 +199,7 @@ impl MemberStore for SqliteStore {
         user_id: Snowflake,
         reason: Option<&str>,
         delete_since: Option<Snowflake>,
-    ) -> Result<()> {
+    ) -> Result<Vec<(Snowflake, Snowflake)>> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("INSERT OR REPLACE INTO bans (guild_id, user_id, reason) VALUES (?, ?, ?)")
             .bind(db(guild_id))
@@ -212,16 +212,23 @@ impl MemberStore for SqliteStore {
             .bind(db(user_id))
             .execute(&mut *tx)
             .await?;
+        let mut deleted = Vec::new();
         if let Some(since) = delete_since {
-            sqlx::query("DELETE FROM messages WHERE guild_id = ? AND author_id = ? AND id >= ? AND webhook_id IS NULL")
-                .bind(db(guild_id))
-                .bind(db(user_id))
-                .bind(db(since))
-                .execute(&mut *tx)
-                .await?;
+            deleted = sqlx::query_as::<_, (i64, i64)>(
+                "DELETE FROM messages WHERE guild_id = ? AND author_id = ? AND id >= ? AND webhook_id IS NULL
+                 RETURNING channel_id, id",
+            )
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .bind(db(since))
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(c, m)| (rows::sf(c), rows::sf(m)))
+            .collect();
         }
         tx.commit().await?;
-        Ok(())
+        Ok(deleted)
     }
 
     async fn unban(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
