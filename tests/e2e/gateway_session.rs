@@ -2,6 +2,8 @@
 //! GUILD_CREATEs that follow, heartbeats, bots and their application, shards,
 //! intents filtering and op 4.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::gateway_client::{
@@ -395,4 +397,13 @@ async fn voice_state_update_does_not_disturb_the_session() {
     let id = str_field(&m, "id");
     gw.expect_dispatch_where("MESSAGE_CREATE", |d| d["id"] == id.as_str(), EVENT_TIMEOUT)
         .await;
+}
+
+#[tokio::test]
+async fn a_shutting_down_node_tells_clients_to_reconnect_and_exits_cleanly() {
+    let mut w = World::new().await;
+    let mut gw = login(&w.api, &w.member, intents::GUILDS).await;
+    let status = w.server.terminate();
+    gw.expect_op(op::RECONNECT, Duration::from_secs(5)).await;
+    assert!(status.success(), "hearth exited with {status}");
 }

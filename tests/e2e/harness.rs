@@ -156,6 +156,18 @@ impl Server {
         }
     }
 
+    /// SIGTERM the server (a graceful shutdown) and wait for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let child = self.child.as_mut().expect("a running server");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -TERM failed");
+        let mut child = self.child.take().expect("a running server");
+        wait_bounded(&mut child, Duration::from_secs(10)).expect("hearth's exit status")
+    }
+
     /// Starts the server again on the same data dir (port may change).
     pub async fn restart(&mut self) {
         if let Some(mut child) = self.child.take() {
