@@ -15,6 +15,7 @@ mod gateway_resume;
 mod gateway_session;
 mod guilds;
 mod limits;
+mod loadtest_chat;
 mod messages;
 mod permissions;
 mod webhooks;

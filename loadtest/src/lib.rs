@@ -1,0 +1,43 @@
+//! `hearth-loadtest`: simulated clients for a running Hearth node, and the
+//! accounting that says whether the node kept its promises under load.
+//!
+//! Two scenarios:
+//!
+//! - [`chat`]: users in guilds, many gateway sessions, messages posted over
+//!   REST at a fixed rate. Every `MESSAGE_CREATE` a session receives is
+//!   checked off against what was posted to its guild, so the report can say
+//!   exactly how many deliveries were lost or duplicated, and how long each
+//!   took from the REST call to the dispatch. With churn, sessions lose their
+//!   TCP connection mid-run and resume, and the same accounting covers what
+//!   the resume replays.
+//! - [`idle`]: authenticated sessions that only heartbeat, connected in
+//!   steps, with the server's resident memory read from `/proc` after each
+//!   step: the memory a session costs the node.
+//!
+//! Everything runs on one tokio runtime with one task per gateway
+//! connection. Every queue and every burst is bounded: connection set-up by
+//! a semaphore, posts in flight by another, and per-session bookkeeping is a
+//! bitset sized by the number of messages the run can post.
+//!
+//! The module split follows the data: [`latency`] and [`deliveries`] are
+//! plain accounting with no IO (and the unit tests), [`gateway`] is one
+//! WebSocket connection, [`session`] is a client session across its
+//! connections, [`setup`] builds users and guilds over [`rest`], and the two
+//! scenario modules drive them.
+
+pub mod chat;
+pub mod deliveries;
+mod error;
+pub mod gateway;
+pub mod idle;
+pub mod latency;
+pub mod rest;
+pub mod session;
+pub mod setup;
+pub mod system;
+
+pub use error::Error;
+
+/// Intents the simulated clients ask for unless told otherwise:
+/// GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT.
+pub const DEFAULT_INTENTS: u64 = 1 | (1 << 9) | (1 << 15);

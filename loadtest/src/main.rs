@@ -1,0 +1,251 @@
+//! `hearth-loadtest`: command line and report output; the scenarios are in
+//! the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hearth_loadtest::chat::{self, ChatConfig, Churn};
+use hearth_loadtest::idle::{self, IdleConfig};
+use hearth_loadtest::system::raise_fd_limit;
+use hearth_loadtest::DEFAULT_INTENTS;
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    name = "hearth-loadtest",
+    about = "Simulated clients for a running Hearth server (start it with --rate-limits off)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sessions in guilds receive messages posted over REST; every delivery
+    /// is checked. Exits 1 if anything was lost or duplicated.
+    Chat(ChatArgs),
+    /// Sessions that only heartbeat: the server's memory per session.
+    Idle(IdleArgs),
+}
+
+#[derive(Args)]
+struct Common {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Gateway sessions to open.
+    #[arg(long, default_value_t = 100)]
+    sessions: usize,
+    /// Guilds to spread the users (and so the sessions) over.
+    #[arg(long, default_value_t = 1)]
+    guilds: usize,
+    /// Users to register [default: one per session up to 100, at least one
+    /// per guild]. Sessions are spread over them.
+    #[arg(long)]
+    users: Option<usize>,
+    /// Gateway intents for every session.
+    #[arg(long, default_value_t = DEFAULT_INTENTS)]
+    intents: u64,
+    /// Sessions connecting and identifying at once.
+    #[arg(long, default_value_t = 64)]
+    connect_concurrency: usize,
+    /// The server's process id: its memory and CPU go into the report.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ChatArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Messages per second over all guilds, e.g. `20/s` (also `/m`).
+    #[arg(long, default_value = "10/s", value_parser = parse_rate)]
+    rate: f64,
+    /// How long to post, e.g. `30s`, `2m`, `500ms`.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Drop some sessions' TCP connections during the run and resume them.
+    #[arg(long)]
+    churn: bool,
+    /// With --churn: how often a round of drops happens.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    churn_every: Duration,
+    /// With --churn: the share of sessions dropped each round.
+    #[arg(long, default_value_t = 0.02)]
+    churn_fraction: f64,
+    /// With --churn: how long a dropped session waits before resuming.
+    #[arg(long, default_value = "250ms", value_parser = parse_duration)]
+    churn_downtime: Duration,
+    /// How long to wait after the last post for deliveries still on their way.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    drain: Duration,
+    /// Posts in flight at once.
+    #[arg(long, default_value_t = 64)]
+    post_concurrency: usize,
+}
+
+#[derive(Args)]
+struct IdleArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Session counts to read the server's memory at on the way, e.g.
+    /// `1000,5000` (the last reading is always at --sessions).
+    #[arg(long, value_delimiter = ',')]
+    checkpoints: Vec<usize>,
+    /// How long to let the server settle before each reading.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    settle: Duration,
+    /// How long to hold every session idle (heartbeating) after the last step.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    hold: Duration,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: f64 = n.parse().map_err(|_| format!("not a duration: {s:?}"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("unknown unit in {s:?} (use ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let s = s.trim();
+    let (n, per) = match s.split_once('/') {
+        Some((n, per)) => (n, per),
+        None => (s, "s"),
+    };
+    let n: f64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a rate: {s:?} (e.g. 20/s)"))?;
+    let per_secs = match per.trim() {
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        _ => return Err(format!("unknown rate unit in {s:?} (use /s or /m)")),
+    };
+    if n.is_nan() || n < 0.0 || !n.is_finite() {
+        return Err(format!("the rate must be a number >= 0: {s:?}"));
+    }
+    Ok(n / per_secs)
+}
+
+fn write_json<T: Serialize>(path: &Option<PathBuf>, report: &T) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        let json = serde_json::to_string_pretty(report)?;
+        std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<bool> {
+    match cli.command {
+        Command::Chat(a) => {
+            let c = a.common;
+            let config = ChatConfig {
+                url: c.url,
+                sessions: c.sessions,
+                guilds: c.guilds,
+                users: c.users,
+                rate: a.rate,
+                duration: a.duration,
+                churn: a.churn.then_some(Churn {
+                    every: a.churn_every,
+                    fraction: a.churn_fraction,
+                    downtime: a.churn_downtime,
+                }),
+                drain: a.drain,
+                intents: c.intents,
+                connect_concurrency: c.connect_concurrency,
+                post_concurrency: a.post_concurrency,
+                server_pid: c.server_pid,
+            };
+            let report = chat::run(config).await?;
+            println!("{report}");
+            write_json(&c.out, &report)?;
+            Ok(report.clean())
+        }
+        Command::Idle(a) => {
+            let c = a.common;
+            let config = IdleConfig {
+                url: c.url,
+                sessions: c.sessions,
+                guilds: c.guilds,
+                users: c.users,
+                checkpoints: a.checkpoints,
+                settle: a.settle,
+                hold: a.hold,
+                server_pid: c.server_pid,
+                intents: c.intents,
+                connect_concurrency: c.connect_concurrency,
+            };
+            let report = idle::run(config).await?;
+            print!("{report}");
+            write_json(&c.out, &report)?;
+            Ok(report.clean())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(limit) = raise_fd_limit() {
+        if limit < 4096 {
+            eprintln!(
+                "note: only {limit} file descriptors allowed; large runs will fail to connect"
+            );
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_rates_parse_with_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_rate("20/s"), Ok(20.0));
+        assert_eq!(parse_rate("120/m"), Ok(2.0));
+        assert_eq!(parse_rate("5"), Ok(5.0));
+        assert!(parse_rate("-1/s").is_err());
+        assert!(parse_rate("5/h").is_err());
+    }
+}
