@@ -9,8 +9,10 @@
 # `target/release/hearth-loadtest <args> --url <its URL> --server-pid <its pid>`,
 # and stops the server and removes the data directory however the run ends.
 # Build both first: cargo build --release -p hearth -p hearth-loadtest
+# (binaries are taken from $CARGO_TARGET_DIR/release if that is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bin="${CARGO_TARGET_DIR:-target}/release"
 
 serve_flags=()
 if [[ " $* " == *" -- "* ]]; then
@@ -27,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-target/release/hearth serve --rate-limits off --listen 127.0.0.1:0 \
+"$bin/hearth" serve --rate-limits off --listen 127.0.0.1:0 \
   --data-dir "$data/db" ${serve_flags[@]+"${serve_flags[@]}"} >"$out" 2>"$data/server.err" &
 server=$!
 
@@ -42,7 +44,7 @@ done
 echo "server pid $server at $url" >&2
 
 status=0
-target/release/hearth-loadtest "$@" --url "$url" --server-pid "$server" || status=$?
+"$bin/hearth-loadtest" "$@" --url "$url" --server-pid "$server" || status=$?
 if grep -qiE 'panic|error' "$data/server.err"; then
   echo "--- server stderr (errors and panics):" >&2
   grep -iE 'panic|error' "$data/server.err" | head -n 20 >&2
