@@ -55,6 +55,30 @@ pub struct ServeArgs {
     /// How long a dropped gateway session stays resumable, in seconds. [default: 120]
     #[arg(long, env = "HEARTH_RESUME_GRACE_SECS")]
     pub resume_grace_secs: Option<u64>,
+    /// Secret that signs voice tokens; SFU nodes must share it. [default:
+    /// random per start]
+    #[arg(long, env = "HEARTH_VOICE_SECRET", hide_env_values = true)]
+    pub voice_secret: Option<String>,
+    /// The voice gateway address sent to clients, without a scheme
+    /// (`host:port/voice`). [default: the bound address + `/voice`]
+    #[arg(long, env = "HEARTH_VOICE_ENDPOINT")]
+    pub voice_endpoint: Option<String>,
+    /// Address put in media host candidates (where clients send RTP).
+    /// [default: 127.0.0.1]
+    #[arg(long, env = "HEARTH_RTC_IP")]
+    pub rtc_ip: Option<std::net::IpAddr>,
+    /// First UDP port of the SFU workers (worker i uses rtc_port + i); 0
+    /// lets the system pick free ports (fine on one machine; set a fixed
+    /// range to open in a firewall). [default: 0]
+    #[arg(long, env = "HEARTH_RTC_PORT")]
+    pub rtc_port: Option<u16>,
+    /// SFU worker threads. [default: the number of cores]
+    #[arg(long, env = "HEARTH_SFU_WORKERS")]
+    pub sfu_workers: Option<usize>,
+    /// How long a voice participant whose voice WebSocket closed (or whose
+    /// ICE/DTLS failed) keeps its place, in seconds. [default: 5]
+    #[arg(long, env = "HEARTH_VOICE_GRACE_SECS")]
+    pub voice_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -76,6 +100,12 @@ struct FileConfig {
     node_id: Option<u16>,
     heartbeat_interval_ms: Option<u64>,
     resume_grace_secs: Option<u64>,
+    voice_secret: Option<String>,
+    voice_endpoint: Option<String>,
+    rtc_ip: Option<std::net::IpAddr>,
+    rtc_port: Option<u16>,
+    sfu_workers: Option<usize>,
+    voice_grace_secs: Option<u64>,
 }
 
 /// Settings after merging every source.
@@ -88,6 +118,10 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     pub node_id: u16,
     pub gateway: hearth_signaling::GatewayConfig,
+    /// Set by the operator; otherwise derived from the bound address.
+    pub voice_endpoint: Option<String>,
+    /// The voice secret and node name are the gateway's (set in `main`).
+    pub sfu: hearth_sfu::SfuConfig,
 }
 
 impl ServeArgs {
@@ -115,6 +149,34 @@ impl ServeArgs {
         if let Some(s) = self.resume_grace_secs.or(file.resume_grace_secs) {
             gateway.resume_grace = std::time::Duration::from_secs(s);
         }
+        if let Some(secret) = self.voice_secret.or(file.voice_secret) {
+            anyhow::ensure!(!secret.is_empty(), "voice_secret must not be empty");
+            gateway.voice_secret = secret.into_bytes();
+        }
+        let voice_endpoint = self.voice_endpoint.or(file.voice_endpoint);
+        if let Some(e) = &voice_endpoint {
+            anyhow::ensure!(
+                !e.is_empty() && !e.contains("://"),
+                "voice_endpoint must be host:port/path, without a scheme"
+            );
+        }
+        let mut sfu = hearth_sfu::SfuConfig::default();
+        if let Some(ip) = self.rtc_ip.or(file.rtc_ip) {
+            sfu.rtc_ip = ip;
+        }
+        sfu.rtc_port = self.rtc_port.or(file.rtc_port).unwrap_or(0);
+        if let Some(n) = self.sfu_workers.or(file.sfu_workers) {
+            anyhow::ensure!(
+                (1..=256).contains(&n),
+                "sfu_workers must be between 1 and 256"
+            );
+            sfu.workers = n;
+        }
+        if let Some(s) = self.voice_grace_secs.or(file.voice_grace_secs) {
+            sfu.disconnect_grace = std::time::Duration::from_secs(s);
+        }
+        sfu.voice_secret = gateway.voice_secret.clone();
+        sfu.node = gateway.node_name.clone();
         Ok(ServeConfig {
             listen: self
                 .listen
@@ -132,6 +194,8 @@ impl ServeArgs {
                 .unwrap_or(1024 * 1024),
             node_id,
             gateway,
+            voice_endpoint,
+            sfu,
         })
     }
 }
@@ -160,6 +224,42 @@ mod tests {
         assert!(!c.rate_limits);
         assert_eq!(c.node_id, 3);
         assert_eq!(c.data_dir, PathBuf::from("hearth-data"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn voice_secret_and_endpoint_come_from_flags_or_the_file() {
+        let dir = std::env::temp_dir().join(format!("hearth-config-test3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        std::fs::write(
+            &path,
+            "voice_secret = \"from-file\"\nvoice_endpoint = \"media.example:443/voice\"\n",
+        )
+        .unwrap();
+        let c = ServeArgs {
+            config: Some(path.clone()),
+            voice_secret: Some("from-flag".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(c.gateway.voice_secret, b"from-flag");
+        assert_eq!(c.voice_endpoint.as_deref(), Some("media.example:443/voice"));
+        assert!(
+            !format!("{c:?}").contains("from-flag"),
+            "the secret leaks into Debug"
+        );
+
+        let defaults = ServeArgs::default().resolve().unwrap();
+        assert_eq!(defaults.gateway.voice_secret.len(), 32);
+        assert_eq!(defaults.voice_endpoint, None);
+
+        let with_scheme = ServeArgs {
+            voice_endpoint: Some("wss://media.example/voice".into()),
+            ..Default::default()
+        };
+        assert!(with_scheme.resolve().is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1,6 +1,7 @@
 //! The `hearth` binary: command line and wiring only.
 
 mod config;
+mod media;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use clap::Parser;
 use hearth_api::{ApiConfig, AppState};
 use hearth_bus::{Bus, LocalBus};
 use hearth_model::SnowflakeGenerator;
+use hearth_sfu::Sfu;
 use hearth_signaling::Gateway;
 use hearth_store::SqliteStore;
 use tracing_subscriber::EnvFilter;
@@ -55,7 +57,7 @@ fn raise_fd_limit() {
     }
 }
 
-async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     raise_fd_limit();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
@@ -67,20 +69,43 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         rate_limits: config.rate_limits,
         max_body_bytes: config.max_body_bytes,
     };
-    let store: Arc<SqliteStore> = Arc::new(store);
-    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
-    let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
-    let state = AppState::new(store.clone(), bus, ids, api);
-    let app = hearth_api::router(state).merge(hearth_signaling::router(gateway.clone()));
-
+    // Bound first: the voice endpoint clients are sent to names the actual
+    // address (the port may have been 0).
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    config.gateway.voice_endpoint = match config.voice_endpoint.take() {
+        Some(endpoint) => endpoint,
+        None => {
+            if addr.ip().is_unspecified() {
+                tracing::warn!(%addr, "listening on every interface: set --voice-endpoint to an address clients can reach");
+            }
+            format!("{addr}/voice")
+        }
+    };
+
+    let store: Arc<SqliteStore> = Arc::new(store);
+    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
+    let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
+    // One registry for the node: each component registers its metrics in it.
+    let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");
+    let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
+    let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
+    media::connect(&gateway, &sfu);
+    let app = hearth_api::router(state)
+        .merge(hearth_signaling::router(gateway.clone()))
+        .merge(hearth_sfu::voice_gateway::router(sfu.clone()))
+        .merge(hearth_api::metrics::router(Arc::new(registry)));
+
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     // Tests and scripts wait for this exact line on stdout.
     println!("hearth listening on http://{addr}");
 
+    // Gateway frames are small and latency-bound: no Nagle delay.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
     let data = message_event();
     c.bench_function("dispatch/encode d once (json)", |b| {
         b.iter(|| {
-            let p = Prepared::new("MESSAGE_CREATE", data.clone());
+            let p = Prepared::new("MESSAGE_CREATE", &data);
             let mut codec = Codec::new(Encoding::Json, Compression::None).expect("codec");
             codec.dispatch(1, &p).expect("encode")
         })
@@ -32,7 +32,7 @@ fn bench(c: &mut Criterion) {
         ("msgpack", Encoding::MsgPack, Compression::None),
         ("json+zstd-stream", Encoding::Json, Compression::ZstdStream),
     ] {
-        let p = Prepared::new("MESSAGE_CREATE", data.clone());
+        let p = Prepared::new("MESSAGE_CREATE", &data);
         let mut codec = Codec::new(enc, comp).expect("codec");
         codec.dispatch(0, &p).expect("warm the cached d");
         let mut seq = 0;

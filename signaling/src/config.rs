@@ -1,6 +1,9 @@
+use std::fmt;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+use rand::RngCore;
+
+#[derive(Clone)]
 pub struct GatewayConfig {
     /// Sent in Hello; a connection silent for 1.5 intervals is closed.
     pub heartbeat_interval: Duration,
@@ -11,15 +14,45 @@ pub struct GatewayConfig {
     /// Dispatches queued for a connection's writer; a client that falls this
     /// far behind is disconnected (resumably) rather than let memory grow.
     pub outbox: usize,
+    /// Signs the voice tokens of VOICE_SERVER_UPDATE; the SFU nodes verify
+    /// them with the same secret.
+    pub voice_secret: Vec<u8>,
+    /// Where clients open the voice gateway, without a scheme
+    /// (`host:port/voice`), as sent in VOICE_SERVER_UPDATE.
+    pub voice_endpoint: String,
+    /// The SFU node voice tokens are issued for.
+    pub node_name: String,
 }
 
 impl Default for GatewayConfig {
     fn default() -> Self {
+        // A fresh secret per process: tokens are short-lived and checked by
+        // this node's own SFU unless the operator shares one across nodes.
+        let mut voice_secret = vec![0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut voice_secret);
         GatewayConfig {
             heartbeat_interval: Duration::from_millis(41_250),
             resume_grace: Duration::from_secs(120),
             resume_buffer: 4096,
             outbox: 1024,
+            voice_secret,
+            voice_endpoint: "127.0.0.1:8080/voice".into(),
+            node_name: "local".into(),
         }
+    }
+}
+
+/// By hand, so the voice secret never reaches a log.
+impl fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("resume_grace", &self.resume_grace)
+            .field("resume_buffer", &self.resume_buffer)
+            .field("outbox", &self.outbox)
+            .field("voice_secret", &"<redacted>")
+            .field("voice_endpoint", &self.voice_endpoint)
+            .field("node_name", &self.node_name)
+            .finish()
     }
 }

@@ -28,6 +28,7 @@ use crate::gateway::Gateway;
 use crate::identify::{self, ResumeOutcome};
 use crate::protocol::Protocol;
 use crate::session::{Outgoing, Session};
+use crate::voice;
 
 /// A write that takes longer than this means the client stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -324,9 +325,12 @@ async fn handle(
             }
         }
         op::VOICE_STATE_UPDATE => {
-            // Validated so a malformed payload is a 4002 as anywhere else;
-            // voice channels are not wired to a media server yet.
-            let _: VoiceStateUpdate = parse(d)?;
+            let update: VoiceStateUpdate = parse(d)?;
+            if let Some((session, _)) = live.as_ref() {
+                if let Err(e) = voice::update_voice_state(gw, session, update).await {
+                    tracing::error!(error = %e, "voice state update failed");
+                }
+            }
         }
         _ => return Err(CloseCode::UnknownOpcode),
     }

@@ -6,14 +6,16 @@
 //! lock and a `try_send` per session; encoding happens later, once per event
 //! and encoding, in the connection tasks. Membership changes follow: a join
 //! subscribes the user's sessions (and sends them GUILD_CREATE), a removal
-//! unsubscribes them (with GUILD_DELETE).
+//! unsubscribes them (with GUILD_DELETE) and ends their voice state; a
+//! channel's deletion ends the voice states in it.
 
 use std::sync::Arc;
 
 use hearth_bus::Receiver;
-use hearth_model::Snowflake;
+use hearth_model::{Member, Snowflake};
 use hearth_proto::events::{Audience, Event};
 use hearth_proto::gateway::intents;
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::codec::Prepared;
@@ -35,7 +37,7 @@ fn wants(session: &Session, event: &Prepared, needed: Option<u64>) -> bool {
 }
 
 fn is_about(event: &Prepared, user: Snowflake) -> bool {
-    event.data.pointer("/user/id").and_then(|v| v.as_str()) == Some(user.to_string().as_str())
+    event.subject == Some(user)
 }
 
 /// The form of the event this session gets: bots without MESSAGE_CONTENT
@@ -61,7 +63,7 @@ fn user_of(event: &Event) -> Option<Snowflake> {
 
 impl Receiver for Gateway {
     fn deliver(&self, event: Arc<Event>) {
-        let prepared = Prepared::new(event.name.clone(), event.data.clone());
+        let prepared = Prepared::new(event.name.clone(), &event.data);
         let limit = self.config.resume_buffer;
         let needed = intents::for_event(&event.name);
         match event.audience {
@@ -139,12 +141,34 @@ impl Gateway {
             }
             "GUILD_MEMBER_REMOVE" => {
                 let Some(user) = user_of(event) else { return };
-                let Some(hub) = self.hub(guild) else { return };
-                for s in hub.sessions_of(user) {
-                    hub.unsubscribe(&s);
-                    if s.remove_guild(guild) && s.intents & intents::GUILDS != 0 {
-                        self.send_to(&s, "GUILD_DELETE", json!({ "id": guild }));
+                if let Some(hub) = self.hub(guild) {
+                    for s in hub.sessions_of(user) {
+                        hub.unsubscribe(&s);
+                        if s.remove_guild(guild) && s.intents & intents::GUILDS != 0 {
+                            self.send_to(&s, "GUILD_DELETE", json!({ "id": guild }));
+                        }
                     }
+                }
+                // After the sessions left the guild, so no op 4 of theirs
+                // can bring the state back.
+                self.disconnect_voice(guild, user);
+            }
+            "GUILD_MEMBER_UPDATE" => {
+                if let Ok(member) = Member::deserialize(&event.data) {
+                    self.voice_member_updated(guild, member);
+                }
+                self.media_permissions_changed(guild);
+            }
+            "GUILD_ROLE_UPDATE" | "GUILD_ROLE_DELETE" | "CHANNEL_UPDATE" | "GUILD_UPDATE" => {
+                self.media_permissions_changed(guild);
+            }
+            "CHANNEL_DELETE" => {
+                if let Some(channel) = event
+                    .data
+                    .get("id")
+                    .and_then(|v| Snowflake::deserialize(v).ok())
+                {
+                    self.end_voice_in_channel(guild, channel);
                 }
             }
             "GUILD_DELETE" => {
@@ -153,6 +177,7 @@ impl Gateway {
                         s.remove_guild(guild);
                     }
                 }
+                self.forget_voice_of_guild(guild);
             }
             _ => {}
         }

@@ -15,12 +15,16 @@ use crate::config::GatewayConfig;
 use crate::hub::{GuildView, Hub};
 use crate::presence::{Presences, Seen};
 use crate::session::Session;
+use crate::voice::VoiceStates;
 
 pub struct Gateway {
     pub config: GatewayConfig,
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub presences: Presences,
+    pub(crate) voice: VoiceStates,
+    /// The SFU, once the node has wired it (see `media`).
+    pub(crate) media: std::sync::OnceLock<Arc<dyn crate::media::MediaPlane>>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     by_user: Mutex<HashMap<Snowflake, Vec<Arc<Session>>>>,
     hubs: RwLock<HashMap<Snowflake, Arc<Hub>>>,
@@ -38,6 +42,8 @@ impl Gateway {
             store,
             bus: bus.clone(),
             presences: Presences::default(),
+            voice: VoiceStates::default(),
+            media: std::sync::OnceLock::new(),
             sessions: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
             hubs: RwLock::new(HashMap::new()),
@@ -149,7 +155,8 @@ impl Gateway {
         }
     }
 
-    /// Ends a session for good: unsubscribes it and updates presence.
+    /// Ends a session for good: unsubscribes it, ends its voice states and
+    /// updates presence.
     pub fn end_session(&self, session: &Arc<Session>) {
         if !session.end() {
             return;
@@ -173,6 +180,7 @@ impl Gateway {
                 hub.unsubscribe(session);
             }
         }
+        self.end_voice_of_session(session);
         if let Some(seen) = self.presences.remove(session.user.id, &session.id) {
             // The user's other sessions may be in guilds this one was not.
             let mut everywhere = guilds.clone();
@@ -223,6 +231,6 @@ impl Gateway {
 
     /// Queues a dispatch for one session.
     pub fn send_to(&self, session: &Session, name: &str, data: serde_json::Value) {
-        session.push(Prepared::new(name, data), self.config.resume_buffer);
+        session.push(Prepared::new(name, &data), self.config.resume_buffer);
     }
 }

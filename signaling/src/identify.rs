@@ -176,7 +176,7 @@ pub async fn join_guild(
         // guild's shape, as Discord does.
         if session.add_guild(guild) && session.intents & intents::GUILDS != 0 {
             let d = guild_create(gw, view, session, &member, &members, member_count);
-            session.push(Prepared::new("GUILD_CREATE", d), limit);
+            session.push(Prepared::new("GUILD_CREATE", &d), limit);
         }
     });
     Ok(())
@@ -222,7 +222,7 @@ fn guild_create(
     d["members"] = json!(listed);
     d["channels"] = json!(channels);
     d["presences"] = json!(presences);
-    d["voice_states"] = json!([]);
+    d["voice_states"] = json!(gw.listed_voice_states(view.guild.id));
     d["threads"] = json!([]);
     d["stage_instances"] = json!([]);
     d["guild_scheduled_events"] = json!([]);

@@ -13,6 +13,9 @@
 //!   and the sessions subscribed to it; [`fanout`] applies each bus event to
 //!   it and queues the dispatch for every session that may see it.
 //! - [`presence`] tracks who is online.
+//! - [`voice`] keeps who is in which voice channel and answers op 4 with
+//!   VOICE_STATE_UPDATE and the VOICE_SERVER_UPDATE that sends the client,
+//!   with a signed token, to the SFU.
 
 pub mod codec;
 pub mod config;
@@ -20,9 +23,11 @@ pub mod connection;
 pub mod fanout;
 pub mod hub;
 pub mod identify;
+pub mod media;
 pub mod presence;
 pub mod protocol;
 pub mod session;
+pub mod voice;
 
 mod gateway;
 

@@ -258,7 +258,7 @@ mod tests {
     }
 
     fn ev(n: &str) -> Arc<Prepared> {
-        Prepared::new(n, Value::Null)
+        Prepared::new(n, &Value::Null)
     }
 
     fn drain(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<u64> {

@@ -54,21 +54,47 @@ pub fn random_code(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// Argon2id takes 19 MiB per hash by design. Unbounded, a burst of
+/// registrations or log-ins would run one per blocking thread at once, and
+/// the allocator would keep every thread's peak: two at a time bounds the
+/// memory, and trimming after each hands it back.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only asks glibc to return free heap to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let _turn = HASHING.acquire().await.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || {
+        let out = work();
+        release_memory();
+        out
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
 /// Hashes on a blocking thread: Argon2 is deliberately slow.
 pub async fn hash_password(password: String) -> Result<String, String> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| e.to_string())
     })
-    .await
-    .map_err(|e| e.to_string())?
+    .await?
 }
 
 pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         PasswordHash::new(&hash)
             .map(|parsed| {
                 Argon2::default()

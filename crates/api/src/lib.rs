@@ -19,7 +19,8 @@ mod state;
 pub use error::ApiError;
 pub use state::{ApiConfig, AppState};
 
-/// The whole HTTP surface: `/api/v10`, `/api/v9` and `/metrics`.
+/// The REST surface: `/api/v10` and `/api/v9` (`metrics::router` serves
+/// `/metrics`).
 pub fn router(state: AppState) -> axum::Router {
     routes::router(state)
 }

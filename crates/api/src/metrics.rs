@@ -4,9 +4,10 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 
+/// The REST side's metrics. The node's registry is built in `main`, which
+/// hands it to every component to register in, then serves it.
 #[derive(Clone)]
 pub struct Metrics {
-    registry: std::sync::Arc<Registry>,
     /// Store queries made to list a channel's messages (after coalescing and caching).
     pub message_list_queries: Counter,
     /// Message list requests served, whether from the store, a shared query or the cache.
@@ -15,8 +16,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("hearth");
+    pub fn register(registry: &mut Registry) -> Self {
         let message_list_queries = Counter::default();
         let message_list_requests = Counter::default();
         let messages_created = Counter::default();
@@ -36,23 +36,31 @@ impl Metrics {
             messages_created.clone(),
         );
         Metrics {
-            registry: std::sync::Arc::new(registry),
             message_list_queries,
             message_list_requests,
             messages_created,
         }
     }
-
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        encode(&mut out, &self.registry).expect("encoding metrics into a String");
-        out
-    }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
+/// `GET /metrics`: the node's registry in OpenMetrics text.
+pub fn router(registry: std::sync::Arc<Registry>) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let registry = registry.clone();
+            async move {
+                let mut out = String::new();
+                // Writing into a String cannot fail.
+                encode(&mut out, &registry).expect("encoding metrics into a String");
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    out,
+                )
+            }
+        }),
+    )
 }

@@ -43,13 +43,15 @@ pub struct Inner {
 }
 
 impl AppState {
+    /// `registry` is the node's: the API registers its metrics there.
     pub fn new(
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
         ids: SnowflakeGenerator,
         config: ApiConfig,
+        registry: &mut prometheus_client::registry::Registry,
     ) -> Self {
-        let metrics = Metrics::new();
+        let metrics = Metrics::register(registry);
         let messages = MessageService::new(
             store.clone(),
             metrics.message_list_queries.clone(),

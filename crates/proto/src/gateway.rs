@@ -244,3 +244,40 @@ pub struct VoiceStateUpdate {
     #[serde(default)]
     pub self_video: bool,
 }
+
+/// A voice state on the wire: the `d` of VOICE_STATE_UPDATE, and an entry of
+/// GUILD_CREATE's `voice_states` (which leaves out `guild_id`, as Discord).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoiceState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<Snowflake>,
+    /// `None` when the user left.
+    pub channel_id: Option<Snowflake>,
+    pub user_id: Snowflake,
+    /// The member, with its user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<hearth_model::Member>,
+    /// The main gateway session the voice connection belongs to.
+    pub session_id: String,
+    /// Deafened by the guild (the member's `deaf`).
+    pub deaf: bool,
+    /// Muted by the guild (the member's `mute`).
+    pub mute: bool,
+    pub self_deaf: bool,
+    pub self_mute: bool,
+    #[serde(default)]
+    pub self_stream: bool,
+    pub self_video: bool,
+    pub suppress: bool,
+    pub request_to_speak_timestamp: Option<hearth_model::Timestamp>,
+}
+
+/// VOICE_SERVER_UPDATE's `d`: where to open the voice gateway, and the token
+/// to identify there with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoiceServerUpdate {
+    pub token: String,
+    pub guild_id: Snowflake,
+    /// `host:port/path`, without a scheme, as Discord sends it.
+    pub endpoint: String,
+}

@@ -7,5 +7,6 @@ pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod rest;
+pub mod voice;
 
 pub use error::{ErrorBody, ErrorCode, FormErrors};

@@ -13,10 +13,7 @@ mod messages;
 mod roles;
 mod webhooks;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use hearth_proto::ErrorCode;
 
@@ -46,7 +43,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v10", api())
         .nest("/api/v9", api())
-        .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
@@ -58,14 +54,4 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::Code(ErrorCode::METHOD_NOT_ALLOWED)
-}
-
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
 }

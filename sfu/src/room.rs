@@ -1,0 +1,684 @@
+//! A voice channel's participants and the decisions of forwarding: who
+//! publishes which tracks, which outgoing m-line of each subscriber carries
+//! which track, what may flow (mute, deaf, SPEAK), speaking and keyframes.
+//!
+//! The room drives str0m `Rtc`s but does no IO: what must go on the wire is
+//! handed to a `send` callback, so the worker sends it on its UDP socket and
+//! tests route it through memory in simulated time.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use hearth_model::Snowflake;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::net::Transmit;
+use str0m::rtp::{RtpWrite, Ssrc};
+use str0m::{Event, IceConnectionState, Input, Output, Rtc};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::keyframes::KeyframeThrottle;
+use crate::metrics::WorkerMetrics;
+use crate::speaking::SpeakingDetector;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParticipantId(pub u64);
+
+/// A voice channel, as rooms are keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoomKey {
+    pub guild: Snowflake,
+    pub channel: Snowflake,
+}
+
+/// What may flow from and to a participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flags {
+    pub self_mute: bool,
+    pub self_deaf: bool,
+    /// Server mute (a moderator's).
+    pub mute: bool,
+    /// Server deafen.
+    pub deaf: bool,
+    /// Whether the member has SPEAK in the channel.
+    pub can_speak: bool,
+}
+
+impl Flags {
+    pub fn sends_audio(&self) -> bool {
+        self.can_speak && !self.self_mute && !self.mute
+    }
+
+    pub fn receives(&self) -> bool {
+        !self.self_deaf && !self.deaf
+    }
+}
+
+/// A track another participant publishes, as a subscriber's m-line carries it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrackInfo {
+    pub mid: String,
+    pub user_id: Snowflake,
+    pub kind: &'static str,
+}
+
+/// What the room tells a participant's voice WebSocket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeerEvent {
+    /// A renegotiation: answer it with `Command::Answer`.
+    Offer {
+        sdp: String,
+        tracks: Vec<TrackInfo>,
+    },
+    ClientsConnect(Vec<Snowflake>),
+    ClientDisconnect(Snowflake),
+    Speaking {
+        user: Snowflake,
+        ssrc: u32,
+        speaking: bool,
+    },
+    /// ICE or DTLS failed; the call is over for this participant.
+    Failed,
+}
+
+fn kind_name(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Audio => "audio",
+        MediaKind::Video => "video",
+    }
+}
+
+#[derive(Debug)]
+struct Published {
+    kind: MediaKind,
+    ssrc: Option<Ssrc>,
+    speaking: SpeakingDetector,
+    keyframes: KeyframeThrottle,
+}
+
+/// A change to a subscriber's outgoing m-lines, waiting for negotiation.
+#[derive(Debug)]
+enum Change {
+    Add {
+        from: ParticipantId,
+        user: Snowflake,
+        mid: Mid,
+        kind: MediaKind,
+    },
+    Stop {
+        out: Mid,
+    },
+}
+
+pub struct Participant {
+    pub id: ParticipantId,
+    pub user: Snowflake,
+    pub session_id: String,
+    pub rtc: Rtc,
+    pub flags: Flags,
+    events: UnboundedSender<PeerEvent>,
+    published: HashMap<Mid, Published>,
+    ssrc_mid: HashMap<Ssrc, Mid>,
+    /// Outgoing m-line → the track it carries (publisher, their mid).
+    outgoing: HashMap<Mid, (ParticipantId, Mid)>,
+    /// What each outgoing m-line carries, for the tracks table of op 40
+    /// (known before str0m's media exists: it appears once negotiated).
+    out_kinds: HashMap<Mid, MediaKind>,
+    by_source: HashMap<(ParticipantId, Mid), Mid>,
+    pending: Option<SdpPendingOffer>,
+    changes: Vec<Change>,
+    /// Out mids whose track needs a keyframe once negotiated.
+    want_keyframe: Vec<Mid>,
+    pub next_timeout: Instant,
+    pub failed: bool,
+}
+
+impl Participant {
+    pub fn new(
+        id: ParticipantId,
+        user: Snowflake,
+        session_id: String,
+        rtc: Rtc,
+        flags: Flags,
+        events: UnboundedSender<PeerEvent>,
+        now: Instant,
+    ) -> Self {
+        Participant {
+            id,
+            user,
+            session_id,
+            rtc,
+            flags,
+            events,
+            published: HashMap::new(),
+            ssrc_mid: HashMap::new(),
+            outgoing: HashMap::new(),
+            out_kinds: HashMap::new(),
+            by_source: HashMap::new(),
+            pending: None,
+            changes: Vec::new(),
+            want_keyframe: Vec::new(),
+            next_timeout: now,
+            failed: false,
+        }
+    }
+
+    pub fn events_sender(&self) -> &UnboundedSender<PeerEvent> {
+        &self.events
+    }
+
+    fn tell(&self, e: PeerEvent) {
+        // The WebSocket task may be gone; the worker removes us soon then.
+        let _ = self.events.send(e);
+    }
+
+    /// Starts a renegotiation if changes wait and none is in flight.
+    fn negotiate(&mut self, users: &HashMap<ParticipantId, Snowflake>) {
+        if self.pending.is_some() || self.changes.is_empty() {
+            return;
+        }
+        let changes = std::mem::take(&mut self.changes);
+        let mut api = self.rtc.sdp_api();
+        let mut added = Vec::new();
+        for c in changes {
+            match c {
+                Change::Add {
+                    from,
+                    user,
+                    mid,
+                    kind,
+                } => {
+                    if !users.contains_key(&from) {
+                        continue;
+                    }
+                    let out = api.add_media(
+                        kind,
+                        Direction::SendOnly,
+                        Some(user.to_string()),
+                        Some(format!("{user}-{}", kind_name(kind))),
+                        None,
+                    );
+                    added.push((out, from, mid, user, kind));
+                }
+                Change::Stop { out } => api.set_direction(out, Direction::Inactive),
+            }
+        }
+        let Some((offer, pending)) = api.apply() else {
+            return;
+        };
+        for (out, from, mid, _, kind) in &added {
+            self.outgoing.insert(*out, (*from, *mid));
+            self.out_kinds.insert(*out, *kind);
+            self.by_source.insert((*from, *mid), *out);
+            if *kind == MediaKind::Video {
+                self.want_keyframe.push(*out);
+            }
+        }
+        self.pending = Some(pending);
+        let tracks = self
+            .outgoing
+            .iter()
+            .filter_map(|(out, (from, _))| {
+                let user = users.get(from)?;
+                let kind = *self.out_kinds.get(out)?;
+                Some(TrackInfo {
+                    mid: out.to_string(),
+                    user_id: *user,
+                    kind: kind_name(kind),
+                })
+            })
+            .collect();
+        self.tell(PeerEvent::Offer {
+            sdp: offer.to_sdp_string(),
+            tracks,
+        });
+    }
+}
+
+/// What the worker must do after the room handled something.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Participants to remove (failed, or gone).
+    pub failed: Vec<ParticipantId>,
+}
+
+pub struct Room {
+    pub key: RoomKey,
+    participants: HashMap<ParticipantId, Participant>,
+    metrics: WorkerMetrics,
+}
+
+impl Room {
+    pub fn new(key: RoomKey) -> Self {
+        Self::with_metrics(key, WorkerMetrics::default())
+    }
+
+    /// A room counting into its worker's series.
+    pub fn with_metrics(key: RoomKey, metrics: WorkerMetrics) -> Self {
+        Room {
+            key,
+            participants: HashMap::new(),
+            metrics,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.participants.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.participants.len()
+    }
+
+    pub fn participant(&self, id: ParticipantId) -> Option<&Participant> {
+        self.participants.get(&id)
+    }
+
+    pub fn participant_mut(&mut self, id: ParticipantId) -> Option<&mut Participant> {
+        self.participants.get_mut(&id)
+    }
+
+    pub fn ids(&self) -> Vec<ParticipantId> {
+        self.participants.keys().copied().collect()
+    }
+
+    fn users(&self) -> HashMap<ParticipantId, Snowflake> {
+        self.participants
+            .iter()
+            .map(|(id, p)| (*id, p.user))
+            .collect()
+    }
+
+    /// Adds a participant whose offer was accepted; subscribes it to what
+    /// the others publish and tells everyone who is here.
+    pub fn join(&mut self, p: Participant) {
+        let others: Vec<Snowflake> = self.participants.values().map(|o| o.user).collect();
+        for o in self.participants.values() {
+            o.tell(PeerEvent::ClientsConnect(vec![p.user]));
+        }
+        if !others.is_empty() {
+            p.tell(PeerEvent::ClientsConnect(others));
+        }
+        let mut p = p;
+        for o in self.participants.values() {
+            for (mid, t) in &o.published {
+                p.changes.push(Change::Add {
+                    from: o.id,
+                    user: o.user,
+                    mid: *mid,
+                    kind: t.kind,
+                });
+            }
+        }
+        let id = p.id;
+        self.participants.insert(id, p);
+        let users = self.users();
+        if let Some(p) = self.participants.get_mut(&id) {
+            p.negotiate(&users);
+        }
+    }
+
+    /// Time passing: speakers that fell silent (or stopped sending) stop
+    /// speaking.
+    pub fn tick(&mut self, now: Instant) {
+        let mut changes = Vec::new();
+        for p in self.participants.values_mut() {
+            for t in p.published.values_mut() {
+                if let Some(false) = t.speaking.on_tick(now) {
+                    changes.push((p.id, p.user, t.ssrc.map(|s| *s).unwrap_or(0)));
+                }
+            }
+        }
+        for (id, user, ssrc) in changes {
+            for o in self.participants.values().filter(|o| o.id != id) {
+                o.tell(PeerEvent::Speaking {
+                    user,
+                    ssrc,
+                    speaking: false,
+                });
+            }
+        }
+    }
+
+    /// Removes a participant: its tracks stop on every subscriber.
+    pub fn leave(&mut self, id: ParticipantId) -> Option<Participant> {
+        let gone = self.participants.remove(&id)?;
+        let users = self.users();
+        for o in self.participants.values_mut() {
+            o.tell(PeerEvent::ClientDisconnect(gone.user));
+            let outs: Vec<Mid> = o
+                .outgoing
+                .iter()
+                .filter(|(_, (from, _))| *from == id)
+                .map(|(out, _)| *out)
+                .collect();
+            for out in outs {
+                o.outgoing.remove(&out);
+                o.out_kinds.remove(&out);
+                o.changes.push(Change::Stop { out });
+            }
+            o.by_source.retain(|(from, _), _| *from != id);
+            o.negotiate(&users);
+        }
+        Some(gone)
+    }
+
+    /// The participant's answer to the room's last offer.
+    pub fn answer(
+        &mut self,
+        id: ParticipantId,
+        answer: SdpAnswer,
+        now: Instant,
+        send: &mut dyn FnMut(Transmit),
+    ) -> Result<Outcome, String> {
+        let users = self.users();
+        let p = self.participants.get_mut(&id).ok_or("not in the room")?;
+        let pending = p
+            .pending
+            .take()
+            .ok_or("no offer is waiting for an answer")?;
+        p.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|e| e.to_string())?;
+        p.negotiate(&users);
+        let wanted = std::mem::take(&mut p.want_keyframe);
+        let sources: Vec<(ParticipantId, Mid)> = wanted
+            .iter()
+            .filter_map(|out| p.outgoing.get(out).copied())
+            .collect();
+        for (from, mid) in sources {
+            self.request_keyframe(from, mid, KeyframeRequestKind::Pli, now);
+        }
+        Ok(self.drive(id, now, send))
+    }
+
+    pub fn set_flags(&mut self, id: ParticipantId, flags: Flags) {
+        if let Some(p) = self.participants.get_mut(&id) {
+            p.flags = flags;
+        }
+    }
+
+    /// Feeds a datagram (or a timeout) to one participant and handles all
+    /// that follows: forwarding, renegotiation, keyframes, speaking.
+    pub fn input(
+        &mut self,
+        id: ParticipantId,
+        input: Input<'_>,
+        now: Instant,
+        send: &mut dyn FnMut(Transmit),
+    ) -> Outcome {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return Outcome::default();
+        };
+        if let Err(e) = p.rtc.handle_input(input) {
+            tracing::debug!(participant = id.0, error = %e, "rtc input failed");
+            p.failed = true;
+        }
+        self.drive(id, now, send)
+    }
+
+    /// Polls a participant until it has nothing more to say.
+    pub fn drive(
+        &mut self,
+        id: ParticipantId,
+        now: Instant,
+        send: &mut dyn FnMut(Transmit),
+    ) -> Outcome {
+        let mut outcome = Outcome::default();
+        // Bounded: an Rtc yields a Timeout once its queues are empty.
+        for _ in 0..10_000 {
+            let Some(p) = self.participants.get_mut(&id) else {
+                break;
+            };
+            if !p.rtc.is_alive() {
+                p.failed = true;
+            }
+            if p.failed {
+                outcome.failed.push(id);
+                break;
+            }
+            let output = match p.rtc.poll_output() {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::debug!(participant = id.0, error = %e, "rtc failed");
+                    p.failed = true;
+                    continue;
+                }
+            };
+            match output {
+                Output::Timeout(t) => {
+                    p.next_timeout = t;
+                    break;
+                }
+                Output::Transmit(t) => send(t),
+                Output::Event(e) => self.on_event(id, e, now, send, &mut outcome),
+            }
+        }
+        outcome
+    }
+
+    fn on_event(
+        &mut self,
+        id: ParticipantId,
+        event: Event,
+        now: Instant,
+        send: &mut dyn FnMut(Transmit),
+        outcome: &mut Outcome,
+    ) {
+        match event {
+            Event::MediaAdded(m)
+                if matches!(m.direction, Direction::RecvOnly | Direction::SendRecv) =>
+            {
+                self.published(id, m.mid, m.kind)
+            }
+            Event::RtpPacket(pkt) => self.forward(id, pkt, now, send),
+            Event::KeyframeRequest(req) => {
+                let source = self
+                    .participants
+                    .get(&id)
+                    .and_then(|p| p.outgoing.get(&req.mid))
+                    .copied();
+                if let Some((from, mid)) = source {
+                    self.request_keyframe(from, mid, req.kind, now);
+                    let more = self.drive(from, now, send);
+                    outcome.failed.extend(more.failed);
+                }
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                if let Some(p) = self.participants.get_mut(&id) {
+                    p.failed = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A participant's new incoming track: every other participant gets an
+    /// outgoing m-line for it.
+    fn published(&mut self, id: ParticipantId, mid: Mid, kind: MediaKind) {
+        let users = self.users();
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        p.published.insert(
+            mid,
+            Published {
+                kind,
+                ssrc: None,
+                speaking: SpeakingDetector::default(),
+                keyframes: KeyframeThrottle::default(),
+            },
+        );
+        let user = p.user;
+        for o in self.participants.values_mut().filter(|o| o.id != id) {
+            o.changes.push(Change::Add {
+                from: id,
+                user,
+                mid,
+                kind,
+            });
+            o.negotiate(&users);
+        }
+    }
+
+    fn request_keyframe(
+        &mut self,
+        from: ParticipantId,
+        mid: Mid,
+        kind: KeyframeRequestKind,
+        now: Instant,
+    ) {
+        let Some(p) = self.participants.get_mut(&from) else {
+            return;
+        };
+        let Some(t) = p.published.get_mut(&mid) else {
+            return;
+        };
+        if t.kind != MediaKind::Video || !t.keyframes.allow(now) {
+            return;
+        }
+        if let Some(rx) = p.rtc.direct_api().stream_rx_by_mid(mid, None) {
+            rx.request_keyframe(kind);
+            self.metrics.keyframe_requests.inc();
+        }
+    }
+
+    /// Forwards one RTP packet to every participant that may receive it.
+    fn forward(
+        &mut self,
+        id: ParticipantId,
+        pkt: str0m::rtp::RtpPacket,
+        now: Instant,
+        send: &mut dyn FnMut(Transmit),
+    ) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let ssrc = pkt.header.ssrc;
+        let mid = match p.ssrc_mid.get(&ssrc) {
+            Some(m) => *m,
+            None => {
+                let Some(mid) = p.rtc.direct_api().stream_rx(&ssrc).map(|s| s.mid()) else {
+                    return;
+                };
+                p.ssrc_mid.insert(ssrc, mid);
+                mid
+            }
+        };
+        let Some(track) = p.published.get_mut(&mid) else {
+            self.metrics.dropped_unknown.inc();
+            return;
+        };
+        track.ssrc = Some(ssrc);
+        let kind = track.kind;
+        let video = kind == MediaKind::Video;
+        self.metrics.packets_in.inc_by(video, 1);
+        self.metrics
+            .bytes_in
+            .inc_by(video, pkt.payload.len() as u64);
+        if kind == MediaKind::Audio {
+            if !p.flags.sends_audio() {
+                self.metrics.dropped_muted.inc();
+                return;
+            }
+            if let Some(level) = pkt.header.ext_vals.audio_level {
+                if let Some(speaking) = track.speaking.on_level(level, now) {
+                    let (user, ssrc) = (p.user, *ssrc);
+                    for o in self.participants.values().filter(|o| o.id != id) {
+                        o.tell(PeerEvent::Speaking {
+                            user,
+                            ssrc,
+                            speaking,
+                        });
+                    }
+                }
+            }
+        }
+        let Some(p) = self.participants.get(&id) else {
+            return;
+        };
+        let Some(codec) = p
+            .rtc
+            .codec_config()
+            .find(|c| c.pt() == pkt.header.payload_type)
+            .map(|c| c.spec().codec)
+        else {
+            return;
+        };
+        let subscribers: Vec<(ParticipantId, Mid)> = self
+            .participants
+            .values()
+            .filter(|o| o.id != id && o.flags.receives())
+            .filter_map(|o| o.by_source.get(&(id, mid)).map(|out| (o.id, *out)))
+            .collect();
+        // Only end-to-end extensions travel on; mid, rid, transport-cc and
+        // send times belong to each hop and str0m writes the subscriber's own.
+        let ext = {
+            let e = &pkt.header.ext_vals;
+            str0m::rtp::ExtensionValues {
+                audio_level: e.audio_level,
+                voice_activity: e.voice_activity,
+                video_orientation: e.video_orientation,
+                ..Default::default()
+            }
+        };
+        for (sub, out) in subscribers {
+            let Some(s) = self.participants.get_mut(&sub) else {
+                continue;
+            };
+            let Some(pt) = out_pt(&s.rtc, codec) else {
+                continue;
+            };
+            let write = RtpWrite::new(
+                pt,
+                pkt.seq_no,
+                pkt.header.timestamp,
+                pkt.timestamp,
+                pkt.payload.clone(),
+            )
+            .marker(pkt.header.marker)
+            .ext_vals(ext.clone())
+            .nackable(kind == MediaKind::Video);
+            let mut api = s.rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(out, None) else {
+                continue;
+            };
+            tx.write_rtp(write);
+            self.metrics.packets_out.inc_by(video, 1);
+            self.metrics
+                .bytes_out
+                .inc_by(video, pkt.payload.len() as u64);
+            let _ = s.rtc.handle_input(Input::Timeout(now));
+            self.drive(sub, now, send);
+        }
+    }
+}
+
+/// The subscriber's payload type for a codec (payload types are per peer).
+fn out_pt(rtc: &Rtc, codec: Codec) -> Option<str0m::media::Pt> {
+    rtc.codec_config()
+        .find(|c| c.spec().codec == codec)
+        .map(|c| c.pt())
+}
+
+/// The server's side of one participant: ICE-lite with one host candidate,
+/// RTP mode (packets are forwarded, not reassembled into frames).
+pub fn server_rtc(addr: std::net::SocketAddr, now: Instant) -> Result<Rtc, String> {
+    let mut rtc = str0m::RtcConfig::new()
+        .set_ice_lite(true)
+        .set_rtp_mode(true)
+        .build(now);
+    let candidate = str0m::Candidate::host(addr, "udp").map_err(|e| e.to_string())?;
+    rtc.add_local_candidate(candidate);
+    Ok(rtc)
+}
+
+/// Accepts a client's first offer on a fresh `Rtc`.
+pub fn accept_offer(rtc: &mut Rtc, sdp: &str) -> Result<SdpAnswer, String> {
+    let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| format!("invalid SDP offer: {e}"))?;
+    rtc.sdp_api()
+        .accept_offer(offer)
+        .map_err(|e| format!("cannot accept the offer: {e}"))
+}
