@@ -133,38 +133,9 @@ impl RecentCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hearth_model::{Timestamp, User};
 
     fn msg(channel: u64, id: u64) -> Message {
-        Message {
-            id: Snowflake(id),
-            channel_id: Snowflake(channel),
-            guild_id: None,
-            author: User {
-                id: Snowflake(1),
-                username: "a".into(),
-                discriminator: "0".into(),
-                global_name: None,
-                avatar: None,
-                bot: false,
-            },
-            content: id.to_string(),
-            timestamp: Timestamp(0),
-            edited_timestamp: None,
-            tts: false,
-            mention_everyone: false,
-            mentions: vec![],
-            mention_roles: vec![],
-            attachments: vec![],
-            embeds: vec![],
-            pinned: false,
-            kind: 0,
-            flags: 0,
-            nonce: None,
-            webhook_id: None,
-            message_reference: None,
-            referenced_message: None,
-        }
+        crate::messages::sample(channel, id)
     }
 
     fn ids(v: &[Message]) -> Vec<u64> {

@@ -227,35 +227,7 @@ mod tests {
     }
 
     fn message(id: u64) -> Message {
-        Message {
-            id: Snowflake(id),
-            channel_id: Snowflake(7),
-            guild_id: None,
-            author: User {
-                id: Snowflake(1),
-                username: "a".into(),
-                discriminator: "0".into(),
-                global_name: None,
-                avatar: None,
-                bot: false,
-            },
-            content: format!("m{id}"),
-            timestamp: Timestamp(0),
-            edited_timestamp: None,
-            tts: false,
-            mention_everyone: false,
-            mentions: vec![],
-            mention_roles: vec![],
-            attachments: vec![],
-            embeds: vec![],
-            pinned: false,
-            kind: 0,
-            flags: 0,
-            nonce: None,
-            webhook_id: None,
-            message_reference: None,
-            referenced_message: None,
-        }
+        crate::messages::sample(7, id)
     }
 
     async fn service() -> (

@@ -231,23 +231,17 @@ impl GuildStore for SqliteStore {
             .bind(db(id))
             .execute(&mut *tx)
             .await?;
-        // Children of a deleted category move to the top level, as in Discord.
-        sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = ?")
-            .bind(db(id))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE guilds SET system_channel_id = NULL WHERE system_channel_id = ?")
-            .bind(db(id))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE guilds SET afk_channel_id = NULL WHERE afk_channel_id = ?")
-            .bind(db(id))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM channels WHERE id = ?")
-            .bind(db(id))
-            .execute(&mut *tx)
-            .await?;
+        // Children of a deleted category move to the top level, as in
+        // Discord, and the guild forgets it as its system or AFK channel.
+        for sql in [
+            "UPDATE channels SET parent_id = NULL WHERE parent_id = ?1",
+            "UPDATE guilds SET system_channel_id = NULLIF(system_channel_id, ?1),
+                               afk_channel_id = NULLIF(afk_channel_id, ?1)
+             WHERE system_channel_id = ?1 OR afk_channel_id = ?1",
+            "DELETE FROM channels WHERE id = ?1",
+        ] {
+            sqlx::query(sql).bind(db(id)).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
