@@ -3,6 +3,7 @@
 
 mod gateway_client;
 mod harness;
+mod voice_client;
 
 mod accounts;
 mod coalescing;
@@ -19,4 +20,5 @@ mod limits;
 mod loadtest_chat;
 mod messages;
 mod permissions;
+mod voice;
 mod webhooks;

@@ -1,0 +1,851 @@
+//! Voice end to end: real clients (main gateway op 4, the voice WebSocket,
+//! webrtc-rs peer connections) against the real binary and its SFU, media
+//! over loopback UDP only.
+//!
+//! - a tone reaches its own channel at its pitch, and nowhere else;
+//! - speaking (op 5) is derived from the audio-level extension;
+//! - VP8: a keyframe, then frames;
+//! - self-deaf stops delivery; leaving (op 4 null, or close 1000) is
+//!   announced with op 13 and a cleared voice state;
+//! - a late joiner gets the existing tracks (op 40) and hears them;
+//! - forged, expired, foreign and stale tokens: 4004; malformed SDP: 4002;
+//! - random datagrams at the media port disturb no call;
+//! - a dropped voice WebSocket resumes (op 7 → op 9) and the call goes on.
+
+use std::time::Duration;
+
+use hearth_proto::voice::VoiceClaims;
+use serde_json::{json, Value};
+
+use crate::gateway_client::{EVENT_TIMEOUT, QUIET};
+use crate::harness::{str_field, Api, Server, User};
+use crate::voice_client::{
+    hex, vclose, vop, JoinOptions, Shared, VoiceClient, VoiceWs, XorShift, MEDIA_QUIET,
+    MEDIA_TIMEOUT, VP8_INTERFRAMES, VP8_KEYFRAME,
+};
+
+/// Shared with the server so tests can mint tokens the SFU's checks must
+/// still refuse (expired ones, ones for another call).
+const VOICE_SECRET: &str = "hearth-e2e-voice-secret-7f3a9c";
+/// The tone's pitch and how far the decoded peak may stray from it.
+const TONE_HZ: f64 = 440.0;
+const TONE_TOLERANCE_HZ: f64 = 3.0;
+
+/// A server with its media on loopback, ports picked by the system.
+async fn voice_server() -> Server {
+    Server::start_with(
+        &[
+            "--rate-limits",
+            "off",
+            "--rtc-ip",
+            "127.0.0.1",
+            "--rtc-port",
+            "0",
+            "--voice-secret",
+            VOICE_SECRET,
+        ],
+        &[],
+    )
+    .await
+}
+
+/// A guild with two voice channels (the default `General`, and `Lounge`)
+/// and some members, each logged in as a voice client.
+struct VoiceWorld {
+    _server: Server,
+    api: Api,
+    owner: User,
+    guild_id: String,
+    /// The default voice channel, `General`.
+    x: String,
+    /// A second voice channel.
+    y: String,
+    users: Vec<User>,
+}
+
+impl VoiceWorld {
+    async fn new(names: &[&str]) -> VoiceWorld {
+        let server = voice_server().await;
+        let api = server.api();
+        let owner = api.register("owner").await;
+        let guild = api.create_guild(&owner, "Voice Test Guild").await;
+        let guild_id = str_field(&guild, "id");
+        let x = api.channel_id(&owner, &guild_id, "General", 2).await;
+        let lounge = api
+            .create_channel(&owner, &guild_id, json!({"name": "Lounge", "type": 2}))
+            .await;
+        let y = str_field(&lounge, "id");
+        let text = api.channel_id(&owner, &guild_id, "general", 0).await;
+        let mut users = Vec::new();
+        for name in names {
+            let u = api.register(name).await;
+            api.invite_and_join(&owner, &text, &u).await;
+            users.push(u);
+        }
+        VoiceWorld {
+            _server: server,
+            api,
+            owner,
+            guild_id,
+            x,
+            y,
+            users,
+        }
+    }
+
+    async fn client(&self, i: usize) -> VoiceClient {
+        VoiceClient::login(&self.api, &self.users[i], &self.guild_id).await
+    }
+}
+
+fn lists(v: &Value, user_id: &str) -> bool {
+    v.as_array()
+        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(user_id)))
+}
+
+fn offers_track(d: &Value, user_id: &str, kind: &str) -> bool {
+    d["tracks"].as_array().is_some_and(|ts| {
+        ts.iter()
+            .any(|t| t["user_id"] == user_id && t["kind"] == kind && t["mid"].is_string())
+    })
+}
+
+#[track_caller]
+fn assert_pitch(found: f64, who: &str) {
+    assert!(
+        (found - TONE_HZ).abs() <= TONE_TOLERANCE_HZ,
+        "{who}: the decoded audio's dominant frequency is {found:.2} Hz, not {TONE_HZ} Hz"
+    );
+}
+
+/// Waits until the audio count from `user_id` stops growing (two reads 300
+/// ms apart agree), bounded; returns the count.
+async fn wait_audio_stops(c: &VoiceClient, user_id: &str) -> usize {
+    let deadline = tokio::time::Instant::now() + MEDIA_TIMEOUT;
+    let mut last = c.received_audio_from(user_id);
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = c.received_audio_from(user_id);
+        if now == last {
+            return now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "[{}] audio from {user_id} kept arriving for {MEDIA_TIMEOUT:?} ({now} packets)",
+            c.label()
+        );
+        last = now;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Audio
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tone_reaches_its_own_channel_at_its_pitch_and_nowhere_else() {
+    let w = VoiceWorld::new(&["alice", "bob", "carol"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    let mut c = w.client(2).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    c.join(&w.y).await;
+
+    let (a_id, b_id) = (a.id().to_string(), b.id().to_string());
+    b.ws()
+        .expect_where(
+            vop::CLIENTS_CONNECT,
+            |d| lists(&d["user_ids"], &a_id),
+            EVENT_TIMEOUT,
+        )
+        .await;
+    a.ws()
+        .expect_where(
+            vop::CLIENTS_CONNECT,
+            |d| lists(&d["user_ids"], &b_id),
+            EVENT_TIMEOUT,
+        )
+        .await;
+    let offer = b
+        .ws()
+        .expect_where(
+            vop::SERVER_OFFER,
+            |d| offers_track(d, &a_id, "audio"),
+            MEDIA_TIMEOUT,
+        )
+        .await;
+    assert!(
+        offer.d["sdp"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("v=0")),
+        "op 40 carries an SDP offer: {}",
+        offer.raw
+    );
+
+    a.publish_tone(TONE_HZ);
+    b.wait_audio_from(&a_id, 100).await;
+    assert_pitch(b.decoded_dominant_frequency(&a_id), "B hearing A");
+    assert!(
+        b.remote_tracks()
+            .iter()
+            .any(|(u, k)| u == &a_id && k == "audio"),
+        "B's audio track was mapped to A through op 40's mids: {:?}",
+        b.remote_tracks()
+    );
+    assert_eq!(a.received_audio_from(&a_id), 0, "nobody hears themselves");
+
+    // Carol, in the other channel, got nothing of A's: no packets, no track
+    // in any offer, no word of A joining.
+    assert_eq!(
+        c.received_audio_from(&a_id),
+        0,
+        "C (another channel) received A's audio; C received: {}",
+        c.received_summary()
+    );
+    assert_eq!(c.received_summary(), "nothing", "C is alone in its channel");
+    assert!(
+        !c.mid_users().values().any(|u| u == &a_id),
+        "C was offered a track of A's: {:?}",
+        c.mid_users()
+    );
+    c.ws()
+        .expect_none_where(
+            vop::CLIENTS_CONNECT,
+            |d| lists(&d["user_ids"], &a_id),
+            QUIET,
+        )
+        .await;
+    c.ws()
+        .expect_none_where(
+            vop::SERVER_OFFER,
+            |d| offers_track(d, &a_id, "audio"),
+            QUIET,
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speaking_comes_from_the_audio_level_extension() {
+    let w = VoiceWorld::new(&["alice", "bob"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    let a_id = a.id().to_string();
+    // Nothing is said before anyone speaks.
+    b.ws()
+        .expect_none_where(vop::SPEAKING, |d| d["user_id"] == a_id.as_str(), QUIET)
+        .await;
+    a.publish_tone(TONE_HZ);
+    b.wait_audio_from(&a_id, 10).await;
+    let s = b
+        .ws()
+        .expect_where(
+            vop::SPEAKING,
+            |d| d["user_id"] == a_id.as_str() && d["speaking"] == 1,
+            MEDIA_TIMEOUT,
+        )
+        .await;
+    assert!(s.d["ssrc"].is_u64(), "op 5 names the SSRC: {}", s.raw);
+    // A stops: speech ends after the hangover.
+    a.stop_publishing();
+    b.ws()
+        .expect_where(
+            vop::SPEAKING,
+            |d| d["user_id"] == a_id.as_str() && d["speaking"] == 0,
+            MEDIA_TIMEOUT,
+        )
+        .await;
+    // The speaker is not told about themselves.
+    a.ws()
+        .expect_none_where(vop::SPEAKING, |d| d["user_id"] == a_id.as_str(), QUIET)
+        .await;
+}
+
+// ---------------------------------------------------------------------------
+// Video
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vp8_arrives_as_a_keyframe_then_frames() {
+    let w = VoiceWorld::new(&["alice", "bob"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    a.join_with(
+        &w.x,
+        JoinOptions {
+            video: true,
+            ..JoinOptions::default()
+        },
+    )
+    .await;
+    b.join(&w.x).await;
+    let a_id = a.id().to_string();
+    b.ws()
+        .expect_where(
+            vop::SERVER_OFFER,
+            |d| offers_track(d, &a_id, "video"),
+            MEDIA_TIMEOUT,
+        )
+        .await;
+
+    a.publish_vp8();
+    b.wait_video_frames_from(&a_id, 12).await;
+    let frames = b.video_frames_from(&a_id);
+    let start = frames
+        .iter()
+        .position(|f| f.keyframe)
+        .expect("a keyframe arrived");
+    let keyframe = &frames[start];
+    assert_eq!(
+        keyframe.data,
+        hex(VP8_KEYFRAME),
+        "the keyframe arrives byte for byte"
+    );
+    let after = &frames[start + 1..];
+    assert!(
+        after.iter().any(|f| !f.keyframe),
+        "interframes follow the keyframe: {:?}",
+        after.iter().map(|f| f.keyframe).collect::<Vec<_>>()
+    );
+    let inter: Vec<Vec<u8>> = VP8_INTERFRAMES.iter().map(|h| hex(h)).collect();
+    for (i, f) in after.iter().enumerate() {
+        assert!(
+            f.data == hex(VP8_KEYFRAME) || inter.contains(&f.data),
+            "frame {i} after the keyframe is not one that was sent ({} bytes)",
+            f.data.len()
+        );
+    }
+    assert!(
+        b.remote_tracks()
+            .iter()
+            .any(|(u, k)| u == &a_id && k == "video"),
+        "B's video track was mapped to A: {:?}",
+        b.remote_tracks()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Deafening and leaving
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_deaf_stops_delivery_and_leaving_is_announced() {
+    let w = VoiceWorld::new(&["alice", "bob"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    let (a_id, b_id) = (a.id().to_string(), b.id().to_string());
+    a.publish_tone(TONE_HZ);
+    b.wait_audio_from(&a_id, 25).await;
+
+    // B deafens itself: the guild hears of it, and nothing reaches B.
+    b.send_voice_state(Some(&w.x), false, true).await;
+    b.gw.expect_dispatch_where(
+        "VOICE_STATE_UPDATE",
+        |d| d["user_id"] == b_id.as_str() && d["self_deaf"] == true,
+        EVENT_TIMEOUT,
+    )
+    .await;
+    let stopped_at = wait_audio_stops(&b, &a_id).await;
+    let sent_before = a
+        .tone_frames_sent
+        .load(std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(MEDIA_QUIET).await;
+    assert!(
+        a.tone_frames_sent
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > sent_before,
+        "A kept sending while B was deaf"
+    );
+    assert_eq!(
+        b.received_audio_from(&a_id),
+        stopped_at,
+        "a self-deafened B still receives A's audio"
+    );
+
+    // Undeafened, B hears A again.
+    b.send_voice_state(Some(&w.x), false, false).await;
+    b.gw.expect_dispatch_where(
+        "VOICE_STATE_UPDATE",
+        |d| d["user_id"] == b_id.as_str() && d["self_deaf"] == false,
+        EVENT_TIMEOUT,
+    )
+    .await;
+    b.wait_more_audio_from(&a_id, 25).await;
+
+    // A leaves with op 4 channel_id null.
+    a.leave().await;
+    b.ws()
+        .expect_where(
+            vop::CLIENT_DISCONNECT,
+            |d| d["user_id"] == a_id.as_str(),
+            EVENT_TIMEOUT,
+        )
+        .await;
+    b.gw.expect_dispatch_where(
+        "VOICE_STATE_UPDATE",
+        |d| d["user_id"] == a_id.as_str() && d["channel_id"].is_null(),
+        EVENT_TIMEOUT,
+    )
+    .await;
+    a.gw.expect_dispatch_where(
+        "VOICE_STATE_UPDATE",
+        |d| d["user_id"] == a_id.as_str() && d["channel_id"].is_null(),
+        EVENT_TIMEOUT,
+    )
+    .await;
+    // A's media stops reaching B.
+    wait_audio_stops(&b, &a_id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_voice_socket_with_1000_ends_the_call() {
+    let w = VoiceWorld::new(&["alice", "bob"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    let a_id = a.id().to_string();
+    a.close_voice(1000).await;
+    b.ws()
+        .expect_where(
+            vop::CLIENT_DISCONNECT,
+            |d| d["user_id"] == a_id.as_str(),
+            EVENT_TIMEOUT,
+        )
+        .await;
+    b.gw.expect_dispatch_where(
+        "VOICE_STATE_UPDATE",
+        |d| d["user_id"] == a_id.as_str() && d["channel_id"].is_null(),
+        EVENT_TIMEOUT,
+    )
+    .await;
+    // The REST and gateway view agree: B is the only one left in X.
+    let b_id = b.id().to_string();
+    b.gw.expect_no_dispatch_where(
+        "VOICE_STATE_UPDATE",
+        |d| d["user_id"] == b_id.as_str() && d["channel_id"].is_null(),
+        QUIET,
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// Joining late
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_joiner_gets_the_existing_tracks_and_hears_them() {
+    let w = VoiceWorld::new(&["alice", "bob", "carol"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    let mut c = w.client(2).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    let (a_id, b_id) = (a.id().to_string(), b.id().to_string());
+    a.publish_tone(TONE_HZ);
+    b.wait_audio_from(&a_id, 25).await;
+
+    c.join(&w.x).await;
+    let c_id = c.id().to_string();
+    let offer = c
+        .ws()
+        .expect_where(
+            vop::SERVER_OFFER,
+            |d| offers_track(d, &a_id, "audio"),
+            MEDIA_TIMEOUT,
+        )
+        .await;
+    assert!(
+        offers_track(&offer.d, &b_id, "audio") || {
+            // B's track may come in a second offer.
+            c.ws()
+                .try_expect_where(
+                    vop::SERVER_OFFER,
+                    |d| offers_track(d, &b_id, "audio"),
+                    MEDIA_TIMEOUT,
+                )
+                .await
+                .is_ok()
+        },
+        "the late joiner is offered B's track too: {}",
+        offer.raw
+    );
+    let connect = c
+        .ws()
+        .expect_where(
+            vop::CLIENTS_CONNECT,
+            |d| lists(&d["user_ids"], &a_id),
+            EVENT_TIMEOUT,
+        )
+        .await;
+    if !lists(&connect.d["user_ids"], &b_id) {
+        c.ws()
+            .expect_where(
+                vop::CLIENTS_CONNECT,
+                |d| lists(&d["user_ids"], &b_id),
+                EVENT_TIMEOUT,
+            )
+            .await;
+    }
+    c.wait_audio_from(&a_id, 100).await;
+    assert_pitch(c.decoded_dominant_frequency(&a_id), "late C hearing A");
+
+    // The others learn of C and are offered its track.
+    b.ws()
+        .expect_where(
+            vop::CLIENTS_CONNECT,
+            |d| lists(&d["user_ids"], &c_id),
+            EVENT_TIMEOUT,
+        )
+        .await;
+    b.ws()
+        .expect_where(
+            vop::SERVER_OFFER,
+            |d| offers_track(d, &c_id, "audio"),
+            MEDIA_TIMEOUT,
+        )
+        .await;
+    // And B still hears A.
+    b.wait_more_audio_from(&a_id, 25).await;
+}
+
+// ---------------------------------------------------------------------------
+// Refusals
+// ---------------------------------------------------------------------------
+
+/// Connects to the voice gateway and identifies; returns the socket.
+async fn identify_raw(
+    a: &VoiceClient,
+    token: &str,
+    user_id: &str,
+    session_id: &str,
+    label: &str,
+) -> VoiceWs {
+    let g = a.grant().clone();
+    let ws = VoiceWs::connect(&g.endpoint, Shared::new(label), label).await;
+    ws.identify(&g.guild_id, user_id, session_id, token);
+    ws
+}
+
+#[track_caller]
+fn assert_refused(closed: &crate::gateway_client::Closed, code: u16, what: &str) {
+    assert_eq!(
+        closed.code,
+        Some(code),
+        "{what}: wanted close {code}, got {closed}"
+    );
+    assert!(
+        !closed.reason.is_empty(),
+        "{what}: close {code} comes with a reason"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_expired_foreign_and_stale_tokens_are_refused_with_4004() {
+    let w = VoiceWorld::new(&["alice", "bob"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    let ga = a.request_voice(&w.x, false).await;
+    let gb = b.request_voice(&w.x, false).await;
+    let claims = VoiceClaims::verify(&ga.token, VOICE_SECRET.as_bytes(), 0)
+        .expect("the server signs voice tokens with --voice-secret");
+
+    // Signed with another secret.
+    let forged = claims.sign(b"an attacker's secret");
+    let mut ws = identify_raw(&a, &forged, &ga.user_id, &ga.session_id, "forged").await;
+    assert_refused(
+        &ws.expect_closed(EVENT_TIMEOUT).await,
+        vclose::AUTHENTICATION_FAILED,
+        "forged token",
+    );
+
+    // The real signature over altered claims.
+    let mut altered = claims.clone();
+    altered.expires_at += 3_600_000;
+    let body = altered.sign(b"whatever");
+    let (body, _) = body.split_once('.').expect("token has two parts");
+    let (_, sig) = ga.token.split_once('.').expect("token has two parts");
+    let spliced = format!("{body}.{sig}");
+    let mut ws = identify_raw(&a, &spliced, &ga.user_id, &ga.session_id, "spliced").await;
+    assert_refused(
+        &ws.expect_closed(EVENT_TIMEOUT).await,
+        vclose::AUTHENTICATION_FAILED,
+        "spliced token",
+    );
+
+    // Properly signed, but expired.
+    let mut old = claims.clone();
+    old.expires_at = 1_000;
+    let expired = old.sign(VOICE_SECRET.as_bytes());
+    let mut ws = identify_raw(&a, &expired, &ga.user_id, &ga.session_id, "expired").await;
+    assert_refused(
+        &ws.expect_closed(EVENT_TIMEOUT).await,
+        vclose::AUTHENTICATION_FAILED,
+        "expired token",
+    );
+
+    // B's token, presented as A.
+    let mut ws = identify_raw(&a, &gb.token, &ga.user_id, &ga.session_id, "foreign").await;
+    assert_refused(
+        &ws.expect_closed(EVENT_TIMEOUT).await,
+        vclose::AUTHENTICATION_FAILED,
+        "B's token as A",
+    );
+    // ... and as B but from A's session.
+    let mut ws = identify_raw(
+        &a,
+        &gb.token,
+        &gb.user_id,
+        &ga.session_id,
+        "foreign-session",
+    )
+    .await;
+    assert_refused(
+        &ws.expect_closed(EVENT_TIMEOUT).await,
+        vclose::AUTHENTICATION_FAILED,
+        "B's token with A's session",
+    );
+
+    // A moves to Y: the token for X is now for another channel. The voice
+    // gateway may refuse it at Identify or when the call is set up.
+    let gy = a.request_voice(&w.y, false).await;
+    let mut ws = identify_raw(&a, &ga.token, &ga.user_id, &ga.session_id, "stale-channel").await;
+    match ws
+        .try_expect_where(vop::READY, |_| true, EVENT_TIMEOUT)
+        .await
+    {
+        Ok(_) => {
+            let offer = a.make_offer(false).await;
+            ws.select_protocol(&offer);
+            assert_refused(
+                &ws.expect_closed(EVENT_TIMEOUT).await,
+                vclose::AUTHENTICATION_FAILED,
+                "a token for the channel A left",
+            );
+        }
+        Err(Some(closed)) => assert_refused(
+            &closed,
+            vclose::AUTHENTICATION_FAILED,
+            "a token for the channel A left",
+        ),
+        Err(None) => panic!("no Ready and no close for a token for the channel A left"),
+    }
+
+    // The current token still works.
+    a.grant = Some(gy);
+    a.open_voice().await;
+    let offer = a.make_offer(false).await;
+    a.select_protocol(&offer).await;
+    a.wait_connected().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_sdp_is_refused_with_4002() {
+    let w = VoiceWorld::new(&["alice"]).await;
+    let mut a = w.client(0).await;
+    a.request_voice(&w.x, false).await;
+    let cases = [
+        ("garbage", "this is not an SDP offer".to_string()),
+        (
+            "no ICE, no DTLS",
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtpmap:111 opus/48000/2\r\n"
+                .to_string(),
+        ),
+    ];
+    for (what, sdp) in cases {
+        a.open_voice().await;
+        a.ws().select_protocol(&sdp);
+        let closed = a.ws().expect_closed(EVENT_TIMEOUT).await;
+        assert_refused(&closed, vclose::DECODE_ERROR, what);
+        a.ws = None;
+    }
+    // The token (and the voice state) survive: a good offer then works.
+    a.open_voice().await;
+    let offer = a.make_offer(false).await;
+    a.select_protocol(&offer).await;
+    a.wait_connected().await;
+}
+
+// ---------------------------------------------------------------------------
+// Robustness
+// ---------------------------------------------------------------------------
+
+/// One datagram of junk, sometimes shaped like STUN (some naming the SFU's
+/// real ICE username), RTP, RTCP or DTLS so it gets past the first checks.
+fn junk(rng: &mut XorShift, i: usize, server_ufrag: &str) -> Vec<u8> {
+    let len = 1 + rng.below(1200);
+    let mut d = vec![0u8; len.max(28)];
+    rng.fill(&mut d);
+    match i % 6 {
+        0 => {
+            // STUN binding request with a USERNAME of the server's ufrag.
+            let user = format!("{server_ufrag}:{:08x}", rng.next_u32());
+            let mut m = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+            m.extend((0..12).map(|_| rng.next_u64() as u8));
+            m.extend_from_slice(&[0x00, 0x06]);
+            m.extend_from_slice(&(user.len() as u16).to_be_bytes());
+            m.extend_from_slice(user.as_bytes());
+            while m.len() % 4 != 0 {
+                m.push(0);
+            }
+            // A MESSAGE-INTEGRITY that cannot be right.
+            m.extend_from_slice(&[0x00, 0x08, 0x00, 0x14]);
+            m.extend((0..20).map(|_| rng.next_u64() as u8));
+            let body = (m.len() - 20) as u16;
+            m[2..4].copy_from_slice(&body.to_be_bytes());
+            return m;
+        }
+        1 => {
+            d[0] = 0x80;
+            d[1] = 111;
+        }
+        2 => {
+            d[0] = 0x80;
+            d[1] = 200 + (rng.below(5) as u8);
+        }
+        3 => {
+            d[0] = 0x16;
+            d[1] = 0xfe;
+            d[2] = 0xfd;
+        }
+        4 => {
+            d[0] = 0x00;
+            d[1] = 0x01;
+            d[4..8].copy_from_slice(&[0x21, 0x12, 0xa4, 0x42]);
+        }
+        _ => {}
+    }
+    d.truncate(len);
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_datagrams_at_the_media_port_disturb_no_call() {
+    let w = VoiceWorld::new(&["alice", "bob"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    let a_id = a.id().to_string();
+    a.publish_tone(TONE_HZ);
+    b.wait_audio_from(&a_id, 25).await;
+
+    let target = a.media_addr();
+    assert!(
+        target.ip().is_loopback(),
+        "spray only at loopback: {target}"
+    );
+    assert_eq!(target, b.media_addr(), "one channel, one media socket");
+    let answer = a.remote_answer_sdp();
+    let ufrag = answer
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:"))
+        .unwrap_or("nobody")
+        .to_string();
+
+    let mut rng = XorShift::seeded();
+    let mut sent = 0usize;
+    for s in 0..4 {
+        let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("binding a loopback UDP socket");
+        for i in 0..750 {
+            let d = junk(&mut rng, i + s, &ufrag);
+            if sock.send_to(&d, target).await.is_ok() {
+                sent += 1;
+            }
+            if i % 50 == 49 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    }
+    assert!(sent > 2500, "the junk was sent ({sent} datagrams)");
+
+    b.wait_more_audio_from(&a_id, 50).await;
+    assert_pitch(
+        b.decoded_dominant_frequency(&a_id),
+        "B hearing A after the spray",
+    );
+    assert!(
+        a.is_connected() && b.is_connected(),
+        "A: {:?}, B: {:?}",
+        a.pc_states(),
+        b.pc_states()
+    );
+    a.ws().assert_alive().await;
+    b.ws().assert_alive().await;
+    // A newcomer can still join and hear A.
+    let erin = w.api.register("erin").await;
+    let text = w.api.channel_id(&w.owner, &w.guild_id, "general", 0).await;
+    w.api.invite_and_join(&w.owner, &text, &erin).await;
+    let mut late = VoiceClient::login(&w.api, &erin, &w.guild_id).await;
+    late.join(&w.x).await;
+    late.wait_audio_from(&a_id, 25).await;
+}
+
+// ---------------------------------------------------------------------------
+// Resume
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_voice_socket_resumes_and_the_call_goes_on() {
+    let w = VoiceWorld::new(&["alice", "bob", "carol"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    let mut c = w.client(2).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    let (a_id, b_id) = (a.id().to_string(), b.id().to_string());
+    a.publish_tone(TONE_HZ);
+    b.wait_audio_from(&a_id, 25).await;
+
+    // B's voice WebSocket breaks; its peer connection carries on.
+    b.drop_voice_tcp();
+    b.wait_more_audio_from(&a_id, 25).await;
+    b.resume_voice().await;
+    b.ws().assert_alive().await;
+    b.wait_more_audio_from(&a_id, 25).await;
+    assert_pitch(b.decoded_dominant_frequency(&a_id), "B after resuming");
+    assert!(b.is_connected(), "B's call survived: {:?}", b.pc_states());
+
+    // The resumed socket relays the room again: C's arrival and C's track.
+    let answered = b.offers_answered();
+    c.join(&w.x).await;
+    let c_id = c.id().to_string();
+    b.ws()
+        .expect_where(
+            vop::CLIENTS_CONNECT,
+            |d| lists(&d["user_ids"], &c_id),
+            EVENT_TIMEOUT,
+        )
+        .await;
+    b.ws()
+        .expect_where(
+            vop::SERVER_OFFER,
+            |d| offers_track(d, &c_id, "audio"),
+            MEDIA_TIMEOUT,
+        )
+        .await;
+    assert!(
+        b.offers_answered() > answered,
+        "B answered the offer for C's track"
+    );
+    // Nobody was told B left.
+    a.gw.expect_no_dispatch_where(
+        "VOICE_STATE_UPDATE",
+        |d| d["user_id"] == b_id.as_str() && d["channel_id"].is_null(),
+        QUIET,
+    )
+    .await;
+    a.ws()
+        .expect_none_where(
+            vop::CLIENT_DISCONNECT,
+            |d| d["user_id"] == b_id.as_str(),
+            QUIET,
+        )
+        .await;
+}
