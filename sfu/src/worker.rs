@@ -9,7 +9,9 @@
 //!
 //! Datagrams are routed by source address; the first STUN binding request
 //! of a new peer is routed by the ICE username instead, and its address is
-//! remembered. There is no scan over peers.
+//! remembered once the request's MESSAGE-INTEGRITY proves it knows the
+//! peer's ICE password (ufrags travel in the clear; passwords do not). There
+//! is no scan over peers.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -117,7 +119,9 @@ struct Worker {
     commands: Receiver<Command>,
     rooms: HashMap<RoomKey, Room>,
     by_addr: HashMap<SocketAddr, (RoomKey, ParticipantId)>,
-    by_ufrag: HashMap<String, (RoomKey, ParticipantId)>,
+    /// Local ICE ufrag → the participant, and the password its binding
+    /// requests are signed with.
+    by_ufrag: HashMap<String, (RoomKey, ParticipantId, String)>,
     metrics: WorkerMetrics,
 }
 
@@ -254,8 +258,8 @@ impl Worker {
     ) -> Result<String, String> {
         let mut rtc = server_rtc(self.addr, now)?;
         let answer = accept_offer(&mut rtc, offer)?;
-        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
-        self.by_ufrag.insert(ufrag, (key, id));
+        let creds = rtc.direct_api().local_ice_credentials();
+        self.by_ufrag.insert(creds.ufrag, (key, id, creds.pass));
         let metrics = &self.metrics;
         let room = self
             .rooms
@@ -275,11 +279,13 @@ impl Worker {
     fn datagram(&mut self, source: SocketAddr, data: &[u8]) {
         let target = match self.by_addr.get(&source) {
             Some(t) => Some(*t),
-            None => stun_username(data)
-                .and_then(|u| self.by_ufrag.get(u).copied())
-                .inspect(|t| {
+            None => {
+                let known = stun_username(data).and_then(|u| self.by_ufrag.get(u));
+                let proven = known.filter(|(_, _, pass)| stun_integrity_ok(data, pass.as_bytes()));
+                proven.map(|(key, id, _)| (*key, *id)).inspect(|t| {
                     self.by_addr.insert(source, *t);
-                }),
+                })
+            }
         };
         let Some((key, id)) = target else { return };
         let Ok(contents) = data.try_into() else {
@@ -361,8 +367,35 @@ impl Worker {
             self.rooms.remove(&key);
         }
         self.by_addr.retain(|_, v| *v != (key, id));
-        self.by_ufrag.retain(|_, v| *v != (key, id));
+        self.by_ufrag.retain(|_, (k, i, _)| (*k, *i) != (key, id));
     }
+}
+
+/// Whether a STUN message's MESSAGE-INTEGRITY (RFC 5389 §15.4: HMAC-SHA1
+/// keyed with the ICE password, over the message up to the attribute, with
+/// the length field counting up to its end) is right.
+fn stun_integrity_ok(data: &[u8], password: &[u8]) -> bool {
+    use hmac::{Hmac, Mac};
+    let mut at = 20;
+    while at + 4 <= data.len() {
+        let kind = u16::from_be_bytes([data[at], data[at + 1]]);
+        let len = u16::from_be_bytes([data[at + 2], data[at + 3]]) as usize;
+        if kind == 0x0008 {
+            let Some(tag) = data.get(at + 4..at + 24).filter(|_| len == 20) else {
+                return false;
+            };
+            let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(password) else {
+                return false;
+            };
+            let length = ((at + 24 - 20) as u16).to_be_bytes();
+            mac.update(&data[..2]);
+            mac.update(&length);
+            mac.update(&data[4..at]);
+            return mac.verify_slice(tag).is_ok();
+        }
+        at += 4 + len.div_ceil(4) * 4;
+    }
+    false
 }
 
 /// The local ufrag from a STUN binding request's USERNAME attribute
@@ -401,5 +434,38 @@ mod tests {
         assert_eq!(stun_username(&m), Some("srvA"));
         assert_eq!(stun_username(&[0x80; 40]), None, "RTP is not STUN");
         assert_eq!(stun_username(&m[..30]), None, "truncated");
+    }
+
+    /// A binding request signed as RFC 5389 says, by hand.
+    fn signed_request(password: &[u8]) -> Vec<u8> {
+        use hmac::{Hmac, Mac};
+        let user = b"srvA:cliB";
+        let mut m = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+        m.extend_from_slice(&[7; 12]);
+        m.extend_from_slice(&[0x00, 0x06, 0x00, user.len() as u8]);
+        m.extend_from_slice(user);
+        m.extend_from_slice(&[0; 3]);
+        let length = ((m.len() - 20 + 24) as u16).to_be_bytes();
+        m[2..4].copy_from_slice(&length);
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(password).unwrap();
+        mac.update(&m);
+        let tag = mac.finalize().into_bytes();
+        m.extend_from_slice(&[0x00, 0x08, 0x00, 20]);
+        m.extend_from_slice(&tag);
+        m
+    }
+
+    #[test]
+    fn only_a_request_signed_with_the_password_binds_an_address() {
+        let m = signed_request(b"secret-pass");
+        assert!(stun_integrity_ok(&m, b"secret-pass"));
+        assert!(!stun_integrity_ok(&m, b"guessed"));
+        let mut tampered = m.clone();
+        tampered[24] ^= 1;
+        assert!(!stun_integrity_ok(&tampered, b"secret-pass"));
+        assert!(
+            !stun_integrity_ok(&m[..m.len() - 24], b"secret-pass"),
+            "no integrity attribute"
+        );
     }
 }
