@@ -849,3 +849,74 @@ async fn a_dropped_voice_socket_resumes_and_the_call_goes_on() {
         )
         .await;
 }
+
+/// The flow is cut at the SFU: A keeps sending, B's count stops; it resumes
+/// when the cause is lifted.
+async fn assert_cut_then_restored(a: &VoiceClient, b: &VoiceClient, what: &str) -> usize {
+    let a_id = a.id().to_string();
+    let stopped_at = wait_audio_stops(b, &a_id).await;
+    let sent_before = a
+        .tone_frames_sent
+        .load(std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(MEDIA_QUIET).await;
+    assert!(
+        a.tone_frames_sent
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > sent_before,
+        "{what}: A kept sending"
+    );
+    assert_eq!(
+        b.received_audio_from(&a_id),
+        stopped_at,
+        "{what}: B still receives A's audio"
+    );
+    stopped_at
+}
+
+#[tokio::test]
+async fn server_mute_and_losing_speak_stop_forwarding_until_lifted() {
+    let w = VoiceWorld::new(&["alice", "bob"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    let a_id = a.id().to_string();
+    a.publish_tone(TONE_HZ);
+    b.wait_audio_from(&a_id, 25).await;
+
+    // A moderator (the owner) server-mutes A: the guild hears of it, and the
+    // SFU stops forwarding A's audio.
+    let member = format!("/guilds/{}/members/{}", w.guild_id, a_id);
+    w.api
+        .patch(&member, w.owner.auth(), Some(json!({"mute": true})))
+        .await
+        .expect(200);
+    b.gw.expect_dispatch_where(
+        "VOICE_STATE_UPDATE",
+        |d| d["user_id"] == a_id.as_str() && d["mute"] == true,
+        EVENT_TIMEOUT,
+    )
+    .await;
+    assert_cut_then_restored(&a, &b, "server mute").await;
+    w.api
+        .patch(&member, w.owner.auth(), Some(json!({"mute": false})))
+        .await
+        .expect(200);
+    b.wait_more_audio_from(&a_id, 25).await;
+
+    // A channel overwrite takes SPEAK from A: forwarding stops at once, with
+    // no change to A's voice state; giving it back restores it.
+    let speak = 1u64 << 21;
+    let overwrite = format!("/channels/{}/permissions/{}", w.x, a_id);
+    w.api
+        .put(
+            &overwrite,
+            w.owner.auth(),
+            Some(json!({"type": 1, "allow": "0", "deny": speak.to_string()})),
+        )
+        .await
+        .expect(204);
+    assert_cut_then_restored(&a, &b, "SPEAK denied").await;
+    w.api.delete(&overwrite, w.owner.auth()).await.expect(204);
+    b.wait_more_audio_from(&a_id, 25).await;
+}
