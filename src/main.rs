@@ -92,7 +92,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
     let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
-    media::connect(&gateway, &sfu);
+    media::connect(&gateway, &sfu, &state);
     let app = hearth_api::router(state)
         .merge(hearth_signaling::router(gateway.clone()))
         .merge(hearth_sfu::voice_gateway::router(sfu.clone()))

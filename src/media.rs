@@ -1,9 +1,11 @@
 //! Wiring the gateway (which owns voice states) to the SFU (which owns
-//! media), both ways. Neither crate knows the other; on a cluster the same
+//! media), both ways, and to the REST side (moderator moves). Neither crate knows the other; on a cluster the same
 //! two traits would be carried over the bus instead.
 
 use std::sync::{Arc, Weak};
 
+use hearth_api::voice::VoiceControl;
+use hearth_api::AppState;
 use hearth_model::Snowflake;
 use hearth_sfu::room::{Flags, RoomKey};
 use hearth_sfu::{Sfu, VoiceHooks};
@@ -53,7 +55,23 @@ impl MediaPlane for ToSfu {
     }
 }
 
-pub fn connect(gateway: &Arc<Gateway>, sfu: &Arc<Sfu>) {
+/// Moderator moves from the REST side.
+struct VoiceOfGateway(Weak<Gateway>);
+
+impl VoiceControl for VoiceOfGateway {
+    fn channel_of(&self, guild: Snowflake, user: Snowflake) -> Option<Snowflake> {
+        self.0.upgrade()?.voice_channel_of(guild, user)
+    }
+
+    fn move_member(&self, guild: Snowflake, user: Snowflake, channel: Option<Snowflake>) -> bool {
+        self.0
+            .upgrade()
+            .is_some_and(|gw| gw.move_voice(guild, user, channel))
+    }
+}
+
+pub fn connect(gateway: &Arc<Gateway>, sfu: &Arc<Sfu>, api: &AppState) {
     sfu.set_hooks(Arc::new(FromGateway(Arc::downgrade(gateway))));
     gateway.set_media_plane(Arc::new(ToSfu(sfu.clone())));
+    api.set_voice(Arc::new(VoiceOfGateway(Arc::downgrade(gateway))));
 }

@@ -319,6 +319,49 @@ impl Gateway {
         self.announce_left(gone.into_iter().collect())
     }
 
+    /// The voice channel the user is in, in that guild.
+    pub fn voice_channel_of(&self, guild: Snowflake, user: Snowflake) -> Option<Snowflake> {
+        self.voice.registry().get(guild, user).map(|s| s.channel_id)
+    }
+
+    /// A moderator moves the user to another voice channel of the guild
+    /// (`PATCH /guilds/{id}/members/{user}` with `channel_id`), or takes them
+    /// out (`None`). The user's session gets a VOICE_SERVER_UPDATE for the new
+    /// channel, as after its own op 4. False if the user was not in voice.
+    pub fn move_voice(
+        &self,
+        guild: Snowflake,
+        user: Snowflake,
+        channel: Option<Snowflake>,
+    ) -> bool {
+        let Some(channel) = channel else {
+            return self.disconnect_voice(guild, user);
+        };
+        let _changing = self.voice.changing();
+        let Some(current) = self.voice.registry().get(guild, user).cloned() else {
+            return false;
+        };
+        if current.channel_id == channel {
+            return true;
+        }
+        let Some(session) = self.session(&current.session_id) else {
+            return false;
+        };
+        let next = VoiceState {
+            channel_id: channel,
+            ..current
+        };
+        self.voice.registry().set(next.clone());
+        self.publish_voice_state(guild, next.joined());
+        let server = VoiceServerUpdate {
+            token: self.voice_token(&next),
+            guild_id: guild,
+            endpoint: self.config.voice_endpoint.clone(),
+        };
+        self.send_to(&session, "VOICE_SERVER_UPDATE", json!(server));
+        true
+    }
+
     /// As [`Gateway::disconnect_voice`], but only if the user's state is
     /// still the one a media connection was admitted for: a participant
     /// that leaves after its user moved elsewhere (or took the connection to

@@ -370,3 +370,56 @@ async fn op4_for_a_text_channel_or_a_foreign_guild_is_ignored() {
     voice_update(&mut m, &w.guild_id, Some(&general), false).await;
     expect_server_update(&mut m, &w, &w.member, &general).await;
 }
+
+#[tokio::test]
+async fn moderators_move_and_disconnect_members_in_voice() {
+    let w = world().await;
+    let api = &w.api;
+    let general = general_voice(&w).await;
+    let lounge = voice_channel(&w, "Lounge", 0).await;
+    let member = w.g(&format!("/members/{}", w.member.id));
+    let mut watcher = login(api, &w.owner, VOICE).await;
+    let mut m = login(api, &w.member, intents::GUILDS).await;
+
+    // Not in voice: Discord's 40032.
+    api.patch(&member, w.owner.auth(), Some(json!({"channel_id": lounge})))
+        .await
+        .expect_error(400, 40032);
+
+    voice_update(&mut m, &w.guild_id, Some(&general), false).await;
+    expect_voice_state(&mut watcher, &w.member, Some(&general)).await;
+    let first = expect_server_update(&mut m, &w, &w.member, &general).await;
+
+    // The member may not move others.
+    let owner = w.g(&format!("/members/{}", w.owner.id));
+    api.patch(&owner, w.member.auth(), Some(json!({"channel_id": lounge})))
+        .await
+        .expect_error(403, 50013);
+    // A text channel is no destination.
+    api.patch(
+        &member,
+        w.owner.auth(),
+        Some(json!({"channel_id": w.general})),
+    )
+    .await
+    .expect_field_error(&["channel_id"]);
+
+    // The owner moves the member: the guild sees the new channel and the
+    // member's session gets a token for it.
+    api.patch(&member, w.owner.auth(), Some(json!({"channel_id": lounge})))
+        .await
+        .expect(200);
+    expect_voice_state(&mut watcher, &w.member, Some(&lounge)).await;
+    let second = expect_server_update(&mut m, &w, &w.member, &lounge).await;
+    assert_ne!(first, second);
+
+    // And disconnects them.
+    api.patch(&member, w.owner.auth(), Some(json!({"channel_id": null})))
+        .await
+        .expect(200);
+    expect_voice_state(&mut watcher, &w.member, None).await;
+    assert_eq!(
+        voice_states_seen_by(&w, &w.owner).await,
+        Vec::<Value>::new()
+    );
+}

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod ratelimit;
 mod routes;
 mod state;
+pub mod voice;
 
 pub use error::ApiError;
 pub use state::{ApiConfig, AppState};

@@ -40,6 +40,7 @@ pub struct Inner {
     pub slowmode: std::sync::Mutex<Slowmode>,
     pub metrics: Metrics,
     pub config: ApiConfig,
+    voice: std::sync::OnceLock<Arc<dyn crate::voice::VoiceControl>>,
 }
 
 impl AppState {
@@ -66,7 +67,17 @@ impl AppState {
             slowmode: std::sync::Mutex::new(Slowmode::default()),
             metrics,
             config,
+            voice: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Gives the REST side a hand on voice states (moderator moves).
+    pub fn set_voice(&self, voice: Arc<dyn crate::voice::VoiceControl>) {
+        let _ = self.0.voice.set(voice);
+    }
+
+    pub fn voice(&self) -> Option<&Arc<dyn crate::voice::VoiceControl>> {
+        self.0.voice.get()
     }
 }
 

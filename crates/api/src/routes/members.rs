@@ -142,12 +142,44 @@ async fn patch(
         access.require(Permissions::DEAFEN_MEMBERS)?;
         member.deaf = deaf;
     }
-    if let Some(_channel) = body.channel_id {
-        // Moving or disconnecting needs a voice connection; voice channels
-        // carry none yet.
-        access.require(Permissions::MOVE_MEMBERS)?;
-        return Err(ErrorCode::TARGET_NOT_IN_VOICE.into());
-    }
+    let voice_move = match body.channel_id {
+        Some(target) => {
+            access.require(Permissions::MOVE_MEMBERS)?;
+            let in_voice = state
+                .voice()
+                .and_then(|v| v.channel_of(access.guild.id, member.user.id));
+            if in_voice.is_none() {
+                return Err(ErrorCode::TARGET_NOT_IN_VOICE.into());
+            }
+            if let Some(c) = target {
+                // The destination must be a voice channel of the guild the
+                // moderator may connect to, as in Discord.
+                let channel = state
+                    .store
+                    .channel(c)
+                    .await?
+                    .filter(|ch| ch.guild_id == access.guild.id);
+                let Some(channel) =
+                    channel.filter(|ch| ch.kind == hearth_model::ChannelType::Voice)
+                else {
+                    return Err(FormErrors::single(
+                        "channel_id",
+                        "CHANNEL_INVALID",
+                        "Not a voice channel of this guild.",
+                    )
+                    .into());
+                };
+                if !access
+                    .channel_permissions(&channel)
+                    .contains(Permissions::CONNECT)
+                {
+                    return Err(ErrorCode::MISSING_PERMISSIONS.into());
+                }
+            }
+            Some(target)
+        }
+        None => None,
+    };
     if let Some(until) = body.communication_disabled_until {
         access.require(Permissions::MODERATE_MEMBERS)?;
         outrank(&access, &member)?;
@@ -174,6 +206,9 @@ async fn patch(
     errors.finish()?;
     state.store.update_member(access.guild.id, &member).await?;
     state.member_updated(access.guild.id, &member);
+    if let (Some(target), Some(voice)) = (voice_move, state.voice()) {
+        voice.move_member(access.guild.id, member.user.id, target);
+    }
     Ok(Json(member))
 }
 

@@ -1,0 +1,13 @@
+//! What the REST side may do to voice states, which the gateway owns.
+//! The node wires the gateway in (`AppState::set_voice`); without one,
+//! nobody is ever in voice.
+
+use hearth_model::Snowflake;
+
+pub trait VoiceControl: Send + Sync {
+    /// The voice channel the user is in, in that guild.
+    fn channel_of(&self, guild: Snowflake, user: Snowflake) -> Option<Snowflake>;
+    /// Moves the user to `channel` (a voice channel of the guild), or
+    /// disconnects them (`None`). False if they were not in voice.
+    fn move_member(&self, guild: Snowflake, user: Snowflake, channel: Option<Snowflake>) -> bool;
+}
