@@ -173,13 +173,16 @@ fn sqlite_messages(c: &mut Criterion) {
         rt.block_on(fx.store.close());
     }
 
-    // Reads do not depend on durability; a channel with 2,000 messages.
+    // Reads do not depend on durability. One channel of 10,000 messages, all
+    // in the current partition: `before` pages are read 1,000 and 9,000
+    // messages back, because how far back a page is may matter (the store
+    // finds the pivot inside its partition).
+    const HISTORY: usize = 10_000;
     let fx = rt
         .block_on(Fixture::new(Durability::Normal, 1))
         .expect("bench store opens");
-    let history = rt.block_on(fx.seed(2_000)).expect("seed");
+    let history = rt.block_on(fx.seed(HISTORY as u64)).expect("seed");
     let channel = fx.channels[0];
-    let pivot = history[0][1_000];
     let page = |p: Page| {
         let got = rt
             .block_on(fx.store.messages(channel, p, 50))
@@ -187,26 +190,23 @@ fn sqlite_messages(c: &mut Criterion) {
         assert_eq!(got.len(), 50, "a full page");
         got
     };
-    page(Page::Latest);
-    page(Page::Before(pivot));
-    g.bench_function("list_50/latest", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                black_box(page(Page::Latest));
-            }
-            start.elapsed()
-        })
-    });
-    g.bench_function("list_50/before", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                black_box(page(Page::Before(pivot)));
-            }
-            start.elapsed()
-        })
-    });
+    let mut pages = vec![("list_50/latest".to_owned(), Page::Latest)];
+    for back in [1_000, 9_000] {
+        let pivot = history[0][HISTORY - back];
+        pages.push((format!("list_50/before/{back}_back"), Page::Before(pivot)));
+    }
+    for (name, p) in pages {
+        page(p);
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(page(p));
+                }
+                start.elapsed()
+            })
+        });
+    }
     g.finish();
     rt.block_on(fx.store.close());
 }
