@@ -18,6 +18,7 @@ pub mod keyframes;
 pub mod metrics;
 pub mod room;
 pub mod speaking;
+pub mod udp;
 pub mod voice_gateway;
 pub mod worker;
 

@@ -21,6 +21,12 @@ struct KindLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DirectionLabel {
+    worker: String,
+    direction: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DropLabel {
     worker: String,
     reason: String,
@@ -50,6 +56,12 @@ pub struct WorkerMetrics {
     pub dropped_unknown: Counter,
     /// Keyframe requests relayed to publishers (after throttling).
     pub keyframe_requests: Counter,
+    /// NACKs received from subscribers (answered from str0m's send cache).
+    pub nacks_received: Counter,
+    /// NACKs sent to publishers for packets that did not arrive.
+    pub nacks_sent: Counter,
+    /// Datagrams the socket would not take (buffer full, peer unreachable).
+    pub send_failures: Counter,
     /// Time the loop spent working rather than waiting, in seconds.
     pub busy_seconds: Counter<f64, AtomicU64>,
 }
@@ -66,6 +78,8 @@ impl WorkerMetrics {
         let bytes_out = Family::<KindLabel, Counter>::default();
         let dropped = Family::<DropLabel, Counter>::default();
         let keyframes = Family::<WorkerLabel, Counter>::default();
+        let nacks = Family::<DirectionLabel, Counter>::default();
+        let send_failures = Family::<WorkerLabel, Counter>::default();
         let busy = Family::<WorkerLabel, Counter<f64, AtomicU64>>::default();
         sub.register("rooms", "Voice channels with participants", rooms.clone());
         sub.register(
@@ -104,6 +118,16 @@ impl WorkerMetrics {
             keyframes.clone(),
         );
         sub.register(
+            "nacks",
+            "NACKs received from subscribers (direction=received) and sent to publishers (direction=sent)",
+            nacks.clone(),
+        );
+        sub.register(
+            "send_failures",
+            "Datagrams the media socket would not take",
+            send_failures.clone(),
+        );
+        sub.register(
             "worker_busy_seconds",
             "Time each worker loop spent working",
             busy.clone(),
@@ -128,6 +152,12 @@ impl WorkerMetrics {
                     let video = f.get_or_create(&k("video")).clone();
                     ByKind([audio, video])
                 };
+                let n = |direction: &str| DirectionLabel {
+                    worker: i.to_string(),
+                    direction: direction.to_owned(),
+                };
+                let nacks_received = nacks.get_or_create(&n("received")).clone();
+                let nacks_sent = nacks.get_or_create(&n("sent")).clone();
                 let dropped_muted = dropped.get_or_create(&d("muted")).clone();
                 let dropped_unknown = dropped.get_or_create(&d("unknown_track")).clone();
                 WorkerMetrics {
@@ -140,6 +170,9 @@ impl WorkerMetrics {
                     dropped_muted,
                     dropped_unknown,
                     keyframe_requests: keyframes.get_or_create(&w()).clone(),
+                    nacks_received,
+                    nacks_sent,
+                    send_failures: send_failures.get_or_create(&w()).clone(),
                     busy_seconds: busy.get_or_create(&w()).clone(),
                 }
             })

@@ -2,9 +2,10 @@
 //! publishes which tracks, which outgoing m-line of each subscriber carries
 //! which track, what may flow (mute, deaf, SPEAK), speaking and keyframes.
 //!
-//! The room drives str0m `Rtc`s but does no IO: what must go on the wire is
-//! handed to a `send` callback, so the worker sends it on its UDP socket and
-//! tests route it through memory in simulated time.
+//! The room drives str0m `Rtc`s but does no IO: what must go on the wire,
+//! and when each participant next needs time to pass, is handed to a
+//! [`MediaIo`], so the worker sends it on its UDP socket and keeps a timer
+//! heap, and tests route it through memory in simulated time.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -24,6 +25,25 @@ use crate::speaking::SpeakingDetector;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ParticipantId(pub u64);
+
+/// Where a room's work goes.
+pub trait MediaIo {
+    /// A datagram for the wire.
+    fn transmit(&mut self, t: Transmit);
+    /// The participant's `Rtc` wants time to pass at `at`: call
+    /// [`Room::timer`] with the same `at` then. Only told when the deadline
+    /// moves earlier than one already asked for: a packet that leaves the
+    /// deadline where it was costs no timer work, and a worker's queue holds
+    /// a few entries per participant however long the call.
+    fn wake_at(&mut self, _id: ParticipantId, _at: Instant) {}
+}
+
+/// A plain callback only transmits (tests poll `next_timeout` themselves).
+impl<F: FnMut(Transmit)> MediaIo for F {
+    fn transmit(&mut self, t: Transmit) {
+        self(t)
+    }
+}
 
 /// A voice channel, as rooms are keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,6 +151,12 @@ pub struct Participant {
     /// Out mids whose track needs a keyframe once negotiated.
     want_keyframe: Vec<Mid>,
     pub next_timeout: Instant,
+    /// The earliest wake-up asked of the `MediaIo` and not yet fired.
+    scheduled: Option<Instant>,
+    /// NACKs counted so far per stream (str0m's stats are cumulative):
+    /// `(mid, true)` for those we sent to the publisher, `(mid, false)` for
+    /// those the subscriber sent us.
+    nacks: HashMap<(Mid, bool), u64>,
     pub failed: bool,
 }
 
@@ -160,6 +186,8 @@ impl Participant {
             changes: Vec::new(),
             want_keyframe: Vec::new(),
             next_timeout: now,
+            scheduled: None,
+            nacks: HashMap::new(),
             failed: false,
         }
     }
@@ -370,7 +398,7 @@ impl Room {
         id: ParticipantId,
         answer: SdpAnswer,
         now: Instant,
-        send: &mut dyn FnMut(Transmit),
+        io: &mut dyn MediaIo,
     ) -> Result<Outcome, String> {
         let users = self.users();
         let p = self.participants.get_mut(&id).ok_or("not in the room")?;
@@ -391,7 +419,7 @@ impl Room {
         for (from, mid) in sources {
             self.request_keyframe(from, mid, KeyframeRequestKind::Pli, now);
         }
-        Ok(self.drive(id, now, send))
+        Ok(self.drive(id, now, io))
     }
 
     pub fn set_flags(&mut self, id: ParticipantId, flags: Flags) {
@@ -407,7 +435,7 @@ impl Room {
         id: ParticipantId,
         input: Input<'_>,
         now: Instant,
-        send: &mut dyn FnMut(Transmit),
+        io: &mut dyn MediaIo,
     ) -> Outcome {
         let Some(p) = self.participants.get_mut(&id) else {
             return Outcome::default();
@@ -416,16 +444,11 @@ impl Room {
             tracing::debug!(participant = id.0, error = %e, "rtc input failed");
             p.failed = true;
         }
-        self.drive(id, now, send)
+        self.drive(id, now, io)
     }
 
     /// Polls a participant until it has nothing more to say.
-    pub fn drive(
-        &mut self,
-        id: ParticipantId,
-        now: Instant,
-        send: &mut dyn FnMut(Transmit),
-    ) -> Outcome {
+    pub fn drive(&mut self, id: ParticipantId, now: Instant, io: &mut dyn MediaIo) -> Outcome {
         let mut outcome = Outcome::default();
         // Bounded: an Rtc yields a Timeout once its queues are empty.
         for _ in 0..10_000 {
@@ -450,13 +473,42 @@ impl Room {
             match output {
                 Output::Timeout(t) => {
                     p.next_timeout = t;
+                    if p.scheduled.is_none_or(|s| t < s) {
+                        p.scheduled = Some(t);
+                        io.wake_at(id, t);
+                    }
                     break;
                 }
-                Output::Transmit(t) => send(t),
-                Output::Event(e) => self.on_event(id, e, now, send, &mut outcome),
+                Output::Transmit(t) => io.transmit(t),
+                Output::Event(e) => self.on_event(id, e, now, io, &mut outcome),
             }
         }
         outcome
+    }
+
+    /// A wake-up asked for with [`MediaIo::wake_at`] is due. Stale ones
+    /// (the deadline moved) are ignored; one that came early is asked for
+    /// again at the participant's actual deadline.
+    pub fn timer(
+        &mut self,
+        id: ParticipantId,
+        at: Instant,
+        now: Instant,
+        io: &mut dyn MediaIo,
+    ) -> Outcome {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return Outcome::default();
+        };
+        if p.scheduled != Some(at) {
+            return Outcome::default();
+        }
+        p.scheduled = None;
+        if p.next_timeout > now {
+            p.scheduled = Some(p.next_timeout);
+            io.wake_at(id, p.next_timeout);
+            return Outcome::default();
+        }
+        self.input(id, Input::Timeout(now), now, io)
     }
 
     fn on_event(
@@ -464,7 +516,7 @@ impl Room {
         id: ParticipantId,
         event: Event,
         now: Instant,
-        send: &mut dyn FnMut(Transmit),
+        io: &mut dyn MediaIo,
         outcome: &mut Outcome,
     ) {
         match event {
@@ -473,7 +525,7 @@ impl Room {
             {
                 self.published(id, m.mid, m.kind)
             }
-            Event::RtpPacket(pkt) => self.forward(id, pkt, now, send),
+            Event::RtpPacket(pkt) => self.forward(id, pkt, now, io),
             Event::KeyframeRequest(req) => {
                 let source = self
                     .participants
@@ -482,16 +534,33 @@ impl Room {
                     .copied();
                 if let Some((from, mid)) = source {
                     self.request_keyframe(from, mid, req.kind, now);
-                    let more = self.drive(from, now, send);
+                    let more = self.drive(from, now, io);
                     outcome.failed.extend(more.failed);
                 }
             }
+            Event::MediaIngressStats(s) => self.count_nacks(id, s.mid, true, s.nacks),
+            Event::MediaEgressStats(s) => self.count_nacks(id, s.mid, false, s.nacks),
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 if let Some(p) = self.participants.get_mut(&id) {
                     p.failed = true;
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Adds what a stream's cumulative NACK count grew by to the metrics.
+    fn count_nacks(&mut self, id: ParticipantId, mid: Mid, sent: bool, total: u64) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let seen = p.nacks.entry((mid, sent)).or_default();
+        let grew = total.saturating_sub(*seen);
+        *seen = total.max(*seen);
+        if sent {
+            self.metrics.nacks_sent.inc_by(grew);
+        } else {
+            self.metrics.nacks_received.inc_by(grew);
         }
     }
 
@@ -551,7 +620,7 @@ impl Room {
         id: ParticipantId,
         pkt: str0m::rtp::RtpPacket,
         now: Instant,
-        send: &mut dyn FnMut(Transmit),
+        io: &mut dyn MediaIo,
     ) {
         let Some(p) = self.participants.get_mut(&id) else {
             return;
@@ -651,7 +720,7 @@ impl Room {
                 .bytes_out
                 .inc_by(video, pkt.payload.len() as u64);
             let _ = s.rtc.handle_input(Input::Timeout(now));
-            self.drive(sub, now, send);
+            self.drive(sub, now, io);
         }
     }
 }
@@ -663,12 +732,17 @@ fn out_pt(rtc: &Rtc, codec: Codec) -> Option<str0m::media::Pt> {
         .map(|c| c.pt())
 }
 
+/// How often each `Rtc` reports its stream statistics.
+const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The server's side of one participant: ICE-lite with one host candidate,
 /// RTP mode (packets are forwarded, not reassembled into frames).
 pub fn server_rtc(addr: std::net::SocketAddr, now: Instant) -> Result<Rtc, String> {
     let mut rtc = str0m::RtcConfig::new()
         .set_ice_lite(true)
         .set_rtp_mode(true)
+        // For the NACK counters; the stats are cheap at this interval.
+        .set_stats_interval(Some(STATS_INTERVAL))
         .build(now);
     let candidate = str0m::Candidate::host(addr, "udp").map_err(|e| e.to_string())?;
     rtc.add_local_candidate(candidate);

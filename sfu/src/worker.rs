@@ -1,11 +1,15 @@
 //! One SFU worker: a thread that owns a UDP socket, its rooms and every
 //! `Rtc` in them.
 //!
-//! The loop blocks in `recv_from` until a datagram arrives or the earliest
-//! `Rtc` timeout is due. Commands from the voice gateway arrive on a channel;
-//! the sender also pokes the socket with a one-byte datagram from a known
-//! local address, so a join is handled at once rather than after the next
-//! timeout (a first STUN packet must not find its peer missing).
+//! The loop sleeps until a datagram arrives or the earliest `Rtc` deadline
+//! is due, then takes every datagram that has queued up in one system call
+//! and sends what they caused in batches (`udp`). Deadlines live in a heap
+//! that gets an entry only when a participant's deadline moves earlier
+//! (stale entries are skipped when they come up), so neither a packet nor a
+//! timer costs a scan over the worker's participants. Commands from the voice gateway arrive on a
+//! channel; the sender also pokes the socket with a one-byte datagram from
+//! a known local address, so a join is handled at once rather than after the
+//! next timeout (a first STUN packet must not find its peer missing).
 //!
 //! Datagrams are routed by source address; the first STUN binding request
 //! of a new peer is routed by the ICE username instead, and its address is
@@ -13,22 +17,24 @@
 //! peer's ICE password (ufrags travel in the clear; passwords do not). There
 //! is no scan over peers.
 
-use std::collections::HashMap;
-use std::io::ErrorKind;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use hearth_model::Snowflake;
 use str0m::change::SdpAnswer;
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, Transmit};
 use str0m::Input;
 use tokio::sync::{mpsc::UnboundedSender, oneshot};
 
 use crate::metrics::WorkerMetrics;
 use crate::room::{
-    accept_offer, server_rtc, Flags, Participant, ParticipantId, PeerEvent, Room, RoomKey,
+    accept_offer, server_rtc, Flags, MediaIo, Outcome, Participant, ParticipantId, PeerEvent, Room,
+    RoomKey,
 };
+use crate::udp::BatchSocket;
 
 pub enum Command {
     Join {
@@ -90,20 +96,29 @@ impl Drop for WorkerHandle {
 
 /// Longest sleep when nothing is due, so stale state is reaped.
 const IDLE_TICK: Duration = Duration::from_millis(100);
+/// How often speakers that went quiet without a packet are looked for.
+const SPEAKING_TICK: Duration = Duration::from_millis(50);
 
 pub fn spawn(
     index: usize,
     bind: SocketAddr,
     metrics: WorkerMetrics,
 ) -> std::io::Result<WorkerHandle> {
-    let socket = UdpSocket::bind(bind)?;
+    let socket = BatchSocket::new(UdpSocket::bind(bind)?)?;
     let addr = socket.local_addr()?;
     let waker = UdpSocket::bind(SocketAddr::new(addr.ip(), 0))?;
     let waker_addr = waker.local_addr()?;
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::Builder::new()
         .name(format!("sfu-worker-{index}"))
-        .spawn(move || Worker::new(socket, addr, waker_addr, rx, metrics).run())?;
+        .spawn(move || {
+            Worker {
+                socket,
+                commands: rx,
+                calls: Calls::new(addr, waker_addr, metrics),
+            }
+            .run()
+        })?;
     Ok(WorkerHandle {
         tx,
         addr,
@@ -113,90 +128,133 @@ pub fn spawn(
 }
 
 struct Worker {
-    socket: UdpSocket,
+    socket: BatchSocket,
+    commands: Receiver<Command>,
+    calls: Calls,
+}
+
+/// Everything a worker owns but its socket, so the receive loop can lend
+/// the socket to the calls for the sends each datagram causes.
+struct Calls {
     addr: SocketAddr,
     waker: SocketAddr,
-    commands: Receiver<Command>,
     rooms: HashMap<RoomKey, Room>,
+    room_of: HashMap<ParticipantId, RoomKey>,
     by_addr: HashMap<SocketAddr, (RoomKey, ParticipantId)>,
     /// Local ICE ufrag → the participant, and the password its binding
     /// requests are signed with.
     by_ufrag: HashMap<String, (RoomKey, ParticipantId, String)>,
+    /// When each participant's `Rtc` next wants time to pass (stale entries
+    /// are skipped by `Room::timer`).
+    timers: BinaryHeap<Reverse<(Instant, ParticipantId)>>,
+    next_speaking_tick: Instant,
     metrics: WorkerMetrics,
 }
 
-impl Worker {
-    fn new(
-        socket: UdpSocket,
-        addr: SocketAddr,
-        waker: SocketAddr,
-        commands: Receiver<Command>,
-        metrics: WorkerMetrics,
-    ) -> Self {
-        Worker {
-            socket,
-            addr,
-            waker,
-            commands,
-            rooms: HashMap::new(),
-            by_addr: HashMap::new(),
-            by_ufrag: HashMap::new(),
-            metrics,
-        }
+/// The worker's side of `MediaIo`: the batched socket and the timer heap.
+struct WorkerIo<'a> {
+    socket: &'a mut BatchSocket,
+    timers: &'a mut BinaryHeap<Reverse<(Instant, ParticipantId)>>,
+    metrics: &'a WorkerMetrics,
+}
+
+impl MediaIo for WorkerIo<'_> {
+    fn transmit(&mut self, t: Transmit) {
+        let done = self.socket.queue(t.destination, &t.contents);
+        self.metrics.send_failures.inc_by(done.failed as u64);
     }
 
+    fn wake_at(&mut self, id: ParticipantId, at: Instant) {
+        self.timers.push(Reverse((at, id)));
+    }
+}
+
+impl Worker {
     fn run(mut self) {
-        let mut buf = vec![0u8; 2048];
         loop {
             let busy_from = Instant::now();
             loop {
                 match self.commands.try_recv() {
                     Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return,
-                    Ok(c) => self.command(c),
+                    Ok(c) => self.calls.command(&mut self.socket, c),
                     Err(TryRecvError::Empty) => break,
                 }
             }
             let now = Instant::now();
-            self.timeouts(now);
-            self.speaking(now);
-            self.metrics.rooms.set(self.rooms.len() as i64);
-            self.metrics.participants.set(self.by_ufrag.len() as i64);
-            self.metrics
+            self.calls.timers_due(&mut self.socket, now);
+            self.calls.speaking(now);
+            self.flush();
+            self.calls.metrics.rooms.set(self.calls.rooms.len() as i64);
+            self.calls
+                .metrics
+                .participants
+                .set(self.calls.by_ufrag.len() as i64);
+            let wait = self
+                .calls
+                .next_deadline(now)
+                .saturating_duration_since(Instant::now());
+            self.calls
+                .metrics
                 .busy_seconds
                 .inc_by(busy_from.elapsed().as_secs_f64());
-            let next = self.next_timeout(now);
-            let wait = next
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1));
-            let _ = self.socket.set_read_timeout(Some(wait));
-            match self.socket.recv_from(&mut buf) {
-                Ok((n, source)) => {
-                    let started = Instant::now();
-                    if source != self.waker {
-                        self.datagram(source, &buf[..n]);
-                    }
-                    self.metrics
-                        .busy_seconds
-                        .inc_by(started.elapsed().as_secs_f64());
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                // ICMP errors from a peer that went away show up here on Linux.
-                Err(e) => tracing::debug!(error = %e, "sfu socket receive error"),
+            if !wait.is_zero() {
+                self.socket.wait(wait);
             }
+            let started = Instant::now();
+            let calls = &mut self.calls;
+            self.socket
+                .receive(|socket, source, data| calls.datagram(socket, source, data));
+            self.flush();
+            self.calls
+                .metrics
+                .busy_seconds
+                .inc_by(started.elapsed().as_secs_f64());
         }
     }
 
-    fn sender(socket: &UdpSocket) -> impl FnMut(str0m::net::Transmit) + '_ {
-        move |t| {
-            let _ = socket.send_to(&t.contents, t.destination);
+    fn flush(&mut self) {
+        let done = self.socket.flush();
+        self.calls.metrics.send_failures.inc_by(done.failed as u64);
+    }
+}
+
+impl Calls {
+    fn new(addr: SocketAddr, waker: SocketAddr, metrics: WorkerMetrics) -> Self {
+        Calls {
+            addr,
+            waker,
+            rooms: HashMap::new(),
+            room_of: HashMap::new(),
+            by_addr: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            timers: BinaryHeap::new(),
+            next_speaking_tick: Instant::now(),
+            metrics,
         }
     }
 
-    fn command(&mut self, c: Command) {
+    /// Runs `f` on a room with the IO it needs, then removes whoever failed.
+    fn with_room(
+        &mut self,
+        socket: &mut BatchSocket,
+        key: RoomKey,
+        f: impl FnOnce(&mut Room, &mut dyn MediaIo) -> Outcome,
+    ) {
+        let Some(room) = self.rooms.get_mut(&key) else {
+            return;
+        };
+        let mut io = WorkerIo {
+            socket,
+            timers: &mut self.timers,
+            metrics: &self.metrics,
+        };
+        let outcome = f(room, &mut io);
+        for id in outcome.failed {
+            self.remove(key, id, true);
+        }
+    }
+
+    fn command(&mut self, socket: &mut BatchSocket, c: Command) {
         let now = Instant::now();
         match c {
             Command::Join {
@@ -209,7 +267,9 @@ impl Worker {
                 events,
                 reply,
             } => {
-                let result = self.join(id, room, user, session_id, &offer, flags, events, now);
+                let result = self.join(
+                    socket, id, room, user, session_id, &offer, flags, events, now,
+                );
                 let _ = reply.send(result);
             }
             Command::Answer {
@@ -218,21 +278,26 @@ impl Worker {
                 sdp,
                 reply,
             } => {
-                let result = match (self.rooms.get_mut(&room), SdpAnswer::from_sdp_string(&sdp)) {
-                    (Some(r), Ok(answer)) => {
-                        let mut send = Self::sender(&self.socket);
-                        r.answer(id, answer, now, &mut send).map(|o| o.failed)
+                let answer = match SdpAnswer::from_sdp_string(&sdp) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        let _ = reply.send(Err(format!("invalid SDP answer: {e}")));
+                        return;
                     }
-                    (None, _) => Err("not in a room".to_owned()),
-                    (_, Err(e)) => Err(format!("invalid SDP answer: {e}")),
                 };
-                let _ = reply.send(match result {
-                    Ok(failed) => {
-                        self.remove_failed(room, failed);
-                        Ok(())
+                if !self.rooms.contains_key(&room) {
+                    let _ = reply.send(Err("not in a room".to_owned()));
+                    return;
+                }
+                let mut result = Ok(());
+                self.with_room(socket, room, |r, io| match r.answer(id, answer, now, io) {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        result = Err(e);
+                        Outcome::default()
                     }
-                    Err(e) => Err(e),
                 });
+                let _ = reply.send(result);
             }
             Command::Leave { room, id } => self.remove(room, id, false),
             Command::SetFlags { room, id, flags } => {
@@ -247,6 +312,7 @@ impl Worker {
     #[allow(clippy::too_many_arguments)]
     fn join(
         &mut self,
+        socket: &mut BatchSocket,
         id: ParticipantId,
         key: RoomKey,
         user: Snowflake,
@@ -260,23 +326,22 @@ impl Worker {
         let answer = accept_offer(&mut rtc, offer)?;
         let creds = rtc.direct_api().local_ice_credentials();
         self.by_ufrag.insert(creds.ufrag, (key, id, creds.pass));
+        self.room_of.insert(id, key);
         let metrics = &self.metrics;
-        let room = self
-            .rooms
+        self.rooms
             .entry(key)
-            .or_insert_with(|| Room::with_metrics(key, metrics.clone()));
-        room.join(Participant::new(
-            id, user, session_id, rtc, flags, events, now,
-        ));
-        let outcome = {
-            let mut send = Self::sender(&self.socket);
-            room.drive(id, now, &mut send)
-        };
-        self.remove_failed(key, outcome.failed);
+            .or_insert_with(|| Room::with_metrics(key, metrics.clone()))
+            .join(Participant::new(
+                id, user, session_id, rtc, flags, events, now,
+            ));
+        self.with_room(socket, key, |room, io| room.drive(id, now, io));
         Ok(answer.to_sdp_string())
     }
 
-    fn datagram(&mut self, source: SocketAddr, data: &[u8]) {
+    fn datagram(&mut self, socket: &mut BatchSocket, source: SocketAddr, data: &[u8]) {
+        if source == self.waker {
+            return;
+        }
         let target = match self.by_addr.get(&source) {
             Some(t) => Some(*t),
             None => {
@@ -301,57 +366,40 @@ impl Worker {
                 contents,
             },
         );
-        let Some(room) = self.rooms.get_mut(&key) else {
-            return;
-        };
-        let outcome = {
-            let mut send = Self::sender(&self.socket);
-            room.input(id, input, now, &mut send)
-        };
-        self.remove_failed(key, outcome.failed);
+        self.with_room(socket, key, |room, io| room.input(id, input, now, io));
     }
 
-    fn timeouts(&mut self, now: Instant) {
-        let mut failed = Vec::new();
-        for (key, room) in &mut self.rooms {
-            for id in room.ids() {
-                let due = room.participant(id).is_some_and(|p| p.next_timeout <= now);
-                if due {
-                    let mut send = Self::sender(&self.socket);
-                    let outcome = room.input(id, Input::Timeout(now), now, &mut send);
-                    failed.extend(outcome.failed.into_iter().map(|f| (*key, f)));
-                }
+    /// Gives time to every participant whose deadline has come.
+    fn timers_due(&mut self, socket: &mut BatchSocket, now: Instant) {
+        // Bounded: a participant re-arms at most once per firing, and only
+        // for a later deadline, so entries due now run out.
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if at > now {
+                break;
             }
-        }
-        for (key, id) in failed {
-            self.remove(key, id, true);
+            self.timers.pop();
+            let Some(&key) = self.room_of.get(&id) else {
+                continue;
+            };
+            self.with_room(socket, key, |room, io| room.timer(id, at, now, io));
         }
     }
 
     /// Ends "speaking" for publishers that went quiet without a packet.
     fn speaking(&mut self, now: Instant) {
+        if now < self.next_speaking_tick {
+            return;
+        }
+        self.next_speaking_tick = now + SPEAKING_TICK;
         for room in self.rooms.values_mut() {
             room.tick(now);
         }
     }
 
-    fn next_timeout(&self, now: Instant) -> Instant {
-        self.rooms
-            .values()
-            .flat_map(|r| {
-                r.ids()
-                    .into_iter()
-                    .filter_map(|id| r.participant(id).map(|p| p.next_timeout))
-            })
-            .min()
-            .unwrap_or(now + IDLE_TICK)
-            .min(now + IDLE_TICK)
-    }
-
-    fn remove_failed(&mut self, key: RoomKey, failed: Vec<ParticipantId>) {
-        for id in failed {
-            self.remove(key, id, true);
-        }
+    fn next_deadline(&self, now: Instant) -> Instant {
+        let idle = now + IDLE_TICK;
+        let timer = self.timers.peek().map_or(idle, |Reverse((at, _))| *at);
+        timer.min(idle).min(self.next_speaking_tick)
     }
 
     fn remove(&mut self, key: RoomKey, id: ParticipantId, failed: bool) {
@@ -366,6 +414,7 @@ impl Worker {
         if room.is_empty() {
             self.rooms.remove(&key);
         }
+        self.room_of.remove(&id);
         self.by_addr.retain(|_, v| *v != (key, id));
         self.by_ufrag.retain(|_, (k, i, _)| (*k, *i) != (key, id));
     }
