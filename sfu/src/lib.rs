@@ -6,6 +6,8 @@
 //!   and hears back through per-participant event channels.
 //! - [`room`]: who is in a voice channel, what each publishes, who receives
 //!   what, and the forwarding decisions (mute, deaf, SPEAK).
+//! - [`payload_type`]: which of a subscriber's negotiated payload types a
+//!   forwarded stream goes out under (the whole codec spec, not its name).
 //! - [`speaking`] and [`keyframes`]: small state machines fed packets and
 //!   `Instant`s, for voice activity and keyframe-request throttling.
 //! - [`voice_gateway`]: the voice WebSocket (Discord voice v8 opcodes where
@@ -16,6 +18,7 @@
 pub mod config;
 pub mod keyframes;
 pub mod metrics;
+pub mod payload_type;
 pub mod room;
 pub mod speaking;
 pub mod udp;

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use hearth_model::Snowflake;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::format::Codec;
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::format::PayloadParams;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt};
 use str0m::net::Transmit;
 use str0m::rtp::{RtpWrite, Ssrc};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
@@ -21,6 +21,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::keyframes::KeyframeThrottle;
 use crate::metrics::WorkerMetrics;
+use crate::payload_type::subscriber_pt;
 use crate::speaking::SpeakingDetector;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -146,6 +147,10 @@ pub struct Participant {
     /// (known before str0m's media exists: it appears once negotiated).
     out_kinds: HashMap<Mid, MediaKind>,
     by_source: HashMap<(ParticipantId, Mid), Mid>,
+    /// (outgoing m-line, the publisher's payload type) → ours for it on
+    /// that m-line, `None` if we did not negotiate the codec: worked out on
+    /// the first packet, not per packet.
+    out_pts: HashMap<(Mid, Pt), Option<Pt>>,
     pending: Option<SdpPendingOffer>,
     changes: Vec<Change>,
     /// Out mids whose track needs a keyframe once negotiated.
@@ -182,6 +187,7 @@ impl Participant {
             outgoing: HashMap::new(),
             out_kinds: HashMap::new(),
             by_source: HashMap::new(),
+            out_pts: HashMap::new(),
             pending: None,
             changes: Vec::new(),
             want_keyframe: Vec::new(),
@@ -194,6 +200,19 @@ impl Participant {
 
     pub fn events_sender(&self) -> &UnboundedSender<PeerEvent> {
         &self.events
+    }
+
+    /// The payload type to send a publisher's packets (sent as `src`) with
+    /// on our outgoing m-line `out`.
+    fn out_pt(&mut self, out: Mid, src: &PayloadParams) -> Option<Pt> {
+        if let Some(pt) = self.out_pts.get(&(out, src.pt())) {
+            return *pt;
+        }
+        // Not cached before the m-line is negotiated: its payload types come
+        // with the answer.
+        let pt = subscriber_pt(&self.rtc, out, src)?;
+        self.out_pts.insert((out, src.pt()), pt);
+        pt
     }
 
     fn tell(&self, e: PeerEvent) {
@@ -410,6 +429,7 @@ impl Room {
             .sdp_api()
             .accept_answer(pending, answer)
             .map_err(|e| e.to_string())?;
+        p.out_pts.clear();
         p.negotiate(&users);
         let wanted = std::mem::take(&mut p.want_keyframe);
         let sources: Vec<(ParticipantId, Mid)> = wanted
@@ -668,11 +688,11 @@ impl Room {
         let Some(p) = self.participants.get(&id) else {
             return;
         };
-        let Some(codec) = p
+        let Some(params) = p
             .rtc
             .codec_config()
             .find(|c| c.pt() == pkt.header.payload_type)
-            .map(|c| c.spec().codec)
+            .copied()
         else {
             return;
         };
@@ -697,7 +717,7 @@ impl Room {
             let Some(s) = self.participants.get_mut(&sub) else {
                 continue;
             };
-            let Some(pt) = out_pt(&s.rtc, codec) else {
+            let Some(pt) = s.out_pt(out, &params) else {
                 continue;
             };
             let write = RtpWrite::new(
@@ -723,13 +743,6 @@ impl Room {
             self.drive(sub, now, io);
         }
     }
-}
-
-/// The subscriber's payload type for a codec (payload types are per peer).
-fn out_pt(rtc: &Rtc, codec: Codec) -> Option<str0m::media::Pt> {
-    rtc.codec_config()
-        .find(|c| c.spec().codec == codec)
-        .map(|c| c.pt())
 }
 
 /// How often each `Rtc` reports its stream statistics.
