@@ -29,6 +29,7 @@ pub mod op {
     pub const DISPATCH: u8 = 0;
     pub const HEARTBEAT: u8 = 1;
     pub const IDENTIFY: u8 = 2;
+    pub const VOICE_STATE_UPDATE: u8 = 4;
     pub const RESUME: u8 = 6;
     pub const RECONNECT: u8 = 7;
     pub const INVALID_SESSION: u8 = 9;
@@ -47,6 +48,10 @@ pub struct Data {
     pub guilds: Option<usize>,
     /// MESSAGE_CREATE.
     pub content: Option<String>,
+    /// VOICE_SERVER_UPDATE.
+    pub token: Option<String>,
+    /// VOICE_SERVER_UPDATE: `host:port/path`, without a scheme.
+    pub endpoint: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for Data {
@@ -64,6 +69,8 @@ impl<'de> Deserialize<'de> for Data {
                         "heartbeat_interval" => d.heartbeat_interval = map.next_value()?,
                         "session_id" => d.session_id = map.next_value()?,
                         "content" => d.content = map.next_value()?,
+                        "token" => d.token = map.next_value()?,
+                        "endpoint" => d.endpoint = map.next_value()?,
                         "guilds" => {
                             d.guilds = map
                                 .next_value::<Option<Vec<IgnoredAny>>>()?

@@ -1,7 +1,7 @@
 //! `hearth-loadtest`: simulated clients for a running Hearth node, and the
 //! accounting that says whether the node kept its promises under load.
 //!
-//! Two scenarios:
+//! Three scenarios:
 //!
 //! - [`chat`]: users in guilds, many gateway sessions, messages posted over
 //!   REST at a fixed rate. Every `MESSAGE_CREATE` a session receives is
@@ -13,8 +13,14 @@
 //! - [`idle`]: authenticated sessions that only heartbeat, connected in
 //!   steps, with the server's resident memory read from `/proc` after each
 //!   step: the memory a session costs the node.
+//! - [`voice`]: participants in voice channels, each a real client (gateway
+//!   session, op 4, voice WebSocket, a str0m WebRTC peer completing ICE,
+//!   DTLS and SRTP) publishing real Opus (and synthetic VP8) or listening;
+//!   loss, jitter and end-to-end latency per received track, join times,
+//!   and the server's cost per forwarded packet from its `/metrics`. The
+//!   peers live on a few media threads, not on the async runtime.
 //!
-//! Everything runs on one tokio runtime with one task per gateway
+//! Chat and idle run on one tokio runtime with one task per gateway
 //! connection. Every queue and every burst is bounded: connection set-up by
 //! a semaphore, posts in flight by another, and per-session bookkeeping is a
 //! bitset sized by the number of messages the run can post.
@@ -35,6 +41,7 @@ pub mod rest;
 pub mod session;
 pub mod setup;
 pub mod system;
+pub mod voice;
 
 pub use error::Error;
 

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use hearth_loadtest::chat::{self, ChatConfig, Churn};
 use hearth_loadtest::idle::{self, IdleConfig};
 use hearth_loadtest::system::raise_fd_limit;
+use hearth_loadtest::voice::{self, VoiceConfig};
 use hearth_loadtest::DEFAULT_INTENTS;
 use serde::Serialize;
 
@@ -30,6 +31,73 @@ enum Command {
     Chat(ChatArgs),
     /// Sessions that only heartbeat: the server's memory per session.
     Idle(IdleArgs),
+    /// Participants in voice channels, each a real WebRTC client (str0m):
+    /// join times, loss, jitter, latency, and the server's cost per
+    /// forwarded packet. Exits 1 if a participant failed to join or loss
+    /// exceeded --max-loss.
+    Voice(VoiceArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Video {
+    None,
+    Vp8,
+}
+
+#[derive(Args)]
+struct VoiceArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Voice channels (each in its own guild).
+    #[arg(long, default_value_t = 1)]
+    rooms: usize,
+    /// Participants per room that publish audio (and video, with --video).
+    #[arg(long, default_value_t = 2)]
+    publishers: usize,
+    /// Participants per room that only listen.
+    #[arg(long, default_value_t = 2)]
+    subscribers: usize,
+    /// Publishers also send video.
+    #[arg(long, value_enum, default_value_t = Video::None)]
+    video: Video,
+    /// With --video vp8: each publisher's video bitrate.
+    #[arg(long, default_value_t = 500)]
+    video_kbps: u32,
+    /// With --video vp8: a keyframe this often (and whenever one is asked for).
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    keyframe_interval: Duration,
+    /// Publishers alternate talk spurts (1-4 s) and silences (1-6 s), with
+    /// Opus DTX while silent.
+    #[arg(long)]
+    simulate_speakers: bool,
+    /// The steady phase, once every participant joined or failed.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Participants started per second, e.g. `50/s`.
+    #[arg(long, default_value = "50/s", value_parser = parse_rate)]
+    ramp: f64,
+    /// Media threads; each owns many peers and their sockets.
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
+    /// Op 4 to joined (connected, and media from another participant).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    join_timeout: Duration,
+    /// The largest loss, in percent, that still passes.
+    #[arg(long, default_value_t = 1.0)]
+    max_loss: f64,
+    /// The server's process id: its CPU and memory go into the report.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write a self-contained HTML report with charts here.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// No progress line.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -198,6 +266,35 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             print!("{report}");
             write_json(&c.out, &report)?;
             Ok(report.clean())
+        }
+        Command::Voice(a) => {
+            if !(0.0..=100.0).contains(&a.max_loss) {
+                anyhow::bail!("--max-loss is a percentage between 0 and 100");
+            }
+            let config = VoiceConfig {
+                url: a.url,
+                rooms: a.rooms,
+                publishers: a.publishers,
+                subscribers: a.subscribers,
+                video_kbps: (a.video == Video::Vp8).then_some(a.video_kbps),
+                keyframe_interval: a.keyframe_interval,
+                simulate_speakers: a.simulate_speakers,
+                duration: a.duration,
+                ramp: a.ramp,
+                client_threads: a.client_threads,
+                join_timeout: a.join_timeout,
+                max_loss: a.max_loss / 100.0,
+                server_pid: a.server_pid,
+                progress: !a.quiet,
+            };
+            let report = voice::run(config).await?;
+            println!("{report}");
+            write_json(&a.out, &report)?;
+            if let Some(path) = &a.html {
+                std::fs::write(path, voice::html::render(&report))
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(report.passed)
         }
     }
 }

@@ -156,6 +156,51 @@ impl Rest {
             })
     }
 
+    /// The guild's first voice channel.
+    pub async fn voice_channel(&self, token: &str, guild: &str) -> Result<String, Error> {
+        let what = "GET /guilds/{id}/channels";
+        let path = format!("/guilds/{guild}/channels");
+        let body = self
+            .call(what, Method::GET, &path, Some(token), None)
+            .await?;
+        body.as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"].as_u64() == Some(2)))
+            .and_then(|c| c["id"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| Error::Shape {
+                what: what.into(),
+                body: body.to_string(),
+            })
+    }
+
+    /// `GET /metrics` (outside `/api/v10`): the node's Prometheus text.
+    pub async fn metrics(&self) -> Result<String, Error> {
+        let what = "GET /metrics";
+        let url = format!("{}/metrics", self.api.trim_end_matches("/api/v10"));
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|source| Error::Http {
+                what: what.into(),
+                source,
+            })?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|source| Error::Http {
+            what: what.into(),
+            source,
+        })?;
+        if !status.is_success() {
+            return Err(Error::Status {
+                what: what.into(),
+                status: status.as_u16(),
+                body: text,
+            });
+        }
+        Ok(text)
+    }
+
     /// An invite to the channel that never expires and has no use limit.
     pub async fn create_invite(&self, token: &str, channel: &str) -> Result<String, Error> {
         let what = "POST /channels/{id}/invites";

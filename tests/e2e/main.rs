@@ -18,6 +18,7 @@ mod gateway_voice;
 mod guilds;
 mod limits;
 mod loadtest_chat;
+mod loadtest_voice;
 mod messages;
 mod permissions;
 mod voice;

@@ -1,0 +1,514 @@
+//! The voice scenario: R rooms (voice channels) of P publishers and S
+//! subscribers each, every participant a real client of the server: a
+//! registered user, a gateway session that sends op 4, a voice WebSocket,
+//! and a WebRTC peer (str0m) that completes ICE, DTLS and SRTP and sends or
+//! receives real RTP.
+//!
+//! 1. Register R × (P + S) users and make R guilds; guild `r`'s default
+//!    voice channel is room `r`. Participant `n` is user `n`, in room
+//!    `n % R`; the first P participants of each room publish.
+//! 2. Start the media threads ([`engine`]) and encode the Opus frames.
+//! 3. Start participants at `ramp` per second ([`signaling`]); each reports
+//!    when it has joined (connected, and received media from another
+//!    participant if the room has another publisher) or why it failed.
+//! 4. Once every participant has joined or failed: the steady phase.
+//!    Read the server's `/metrics` and `/proc`, run for `duration`, read
+//!    them again.
+//! 5. Publishers stop; after a short drain every peer's per-track figures
+//!    are collected, and every participant closes its sockets.
+//!
+//! A sampler prints a progress line every second and keeps the timeline
+//! the report charts.
+
+pub mod accounting;
+pub mod engine;
+pub mod html;
+pub mod payload;
+pub mod peer;
+pub mod report;
+pub mod server;
+pub mod signaling;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use crate::latency::Histogram;
+use crate::rest::Rest;
+use crate::setup;
+use crate::system::{ProcSample, ProcUsage};
+use crate::Error;
+use engine::{Engine, MediaShared};
+use payload::OpusFrames;
+use peer::{Publish, VideoPlan};
+use report::{JoinReport, MediaReport, RunConfig, Sample, VoiceReport, SCHEMA_VERSION};
+use server::{Scrape, ServerReport};
+use signaling::{Context, Plan};
+
+/// After publishers stop: time for packets in flight to land.
+const DRAIN: Duration = Duration::from_millis(1000);
+
+#[derive(Clone, Debug)]
+pub struct VoiceConfig {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    pub rooms: usize,
+    pub publishers: usize,
+    pub subscribers: usize,
+    /// Publishers also send VP8 at this many kbps.
+    pub video_kbps: Option<u32>,
+    pub keyframe_interval: Duration,
+    /// Publishers alternate talk spurts and silences (Opus DTX).
+    pub simulate_speakers: bool,
+    /// The steady phase, after every participant joined or failed.
+    pub duration: Duration,
+    /// Participants started per second.
+    pub ramp: f64,
+    pub client_threads: usize,
+    /// Op 4 to joined, per participant.
+    pub join_timeout: Duration,
+    /// The largest loss ratio (0..1) that still passes.
+    pub max_loss: f64,
+    pub server_pid: Option<u32>,
+    /// Print a progress line every second.
+    pub progress: bool,
+}
+
+impl VoiceConfig {
+    pub fn new(url: impl Into<String>) -> VoiceConfig {
+        VoiceConfig {
+            url: url.into(),
+            rooms: 1,
+            publishers: 2,
+            subscribers: 2,
+            video_kbps: None,
+            keyframe_interval: Duration::from_secs(3),
+            simulate_speakers: false,
+            duration: Duration::from_secs(10),
+            ramp: 50.0,
+            client_threads: 1,
+            join_timeout: Duration::from_secs(30),
+            max_loss: 0.01,
+            server_pid: None,
+            progress: true,
+        }
+    }
+
+    fn participants(&self) -> usize {
+        self.rooms * (self.publishers + self.subscribers)
+    }
+
+    /// Participant `n` is in room `n % rooms`, the `n / rooms`-th of it.
+    fn room_of(&self, n: usize) -> usize {
+        n % self.rooms
+    }
+
+    fn publishes(&self, n: usize) -> Publish {
+        let publisher = n / self.rooms < self.publishers;
+        Publish {
+            audio: publisher,
+            video: publisher && self.video_kbps.is_some(),
+        }
+    }
+}
+
+fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
+}
+
+/// What the sampler keeps between ticks.
+struct Sampler {
+    started: Instant,
+    last: Instant,
+    last_in: u64,
+    last_out: u64,
+    last_bytes_in: u64,
+    last_expected: u64,
+    last_received: u64,
+    timeline: Vec<Sample>,
+}
+
+impl Sampler {
+    fn tick(&mut self, shared: &MediaShared, joined: usize) -> Sample {
+        let now = Instant::now();
+        let secs = now.duration_since(self.last).as_secs_f64().max(1e-6);
+        let pin = shared.packets_in.load(Ordering::Relaxed);
+        let pout = shared.packets_out.load(Ordering::Relaxed);
+        let bin = shared.bytes_in.load(Ordering::Relaxed);
+        let exp = shared.expected.load(Ordering::Relaxed);
+        let rec = shared.received.load(Ordering::Relaxed);
+        let d_exp = exp.saturating_sub(self.last_expected);
+        let d_rec = rec.saturating_sub(self.last_received);
+        let ms = |us: Option<u64>| us.map(|v| v as f64 / 1000.0);
+        let s = Sample {
+            t: now.duration_since(self.started).as_secs_f64(),
+            joined,
+            pps_in: (pin - self.last_in) as f64 / secs,
+            pps_out: (pout - self.last_out) as f64 / secs,
+            kbps_in: (bin - self.last_bytes_in) as f64 * 8.0 / 1000.0 / secs,
+            loss_ratio: if d_exp > 0 {
+                d_exp.saturating_sub(d_rec) as f64 / d_exp as f64
+            } else {
+                0.0
+            },
+            latency_p50_ms: ms(shared.interval_latency.quantile_micros(0.5)),
+            latency_p99_ms: ms(shared.interval_latency.quantile_micros(0.99)),
+        };
+        shared.interval_latency.reset();
+        self.last = now;
+        self.last_in = pin;
+        self.last_out = pout;
+        self.last_bytes_in = bin;
+        self.last_expected = exp;
+        self.last_received = rec;
+        self.timeline.push(s.clone());
+        s
+    }
+}
+
+fn progress_line(s: &Sample, planned: usize, phase: &str) -> String {
+    let width = 20;
+    let filled = (s.joined * width).checked_div(planned).unwrap_or(0);
+    format!(
+        "[{}{}] {phase:<7} {:>3.0}s  joined {}/{}  in {:.0} pps  out {:.0} pps  loss {:.2}%  p99 {}",
+        "#".repeat(filled),
+        ".".repeat(width - filled.min(width)),
+        s.t,
+        s.joined,
+        planned,
+        s.pps_in,
+        s.pps_out,
+        s.loss_ratio * 100.0,
+        s.latency_p99_ms
+            .map_or("-".into(), |v| format!("{v:.1} ms"))
+    )
+}
+
+/// The server's `/metrics`, if it answers.
+async fn scrape(rest: &Rest) -> Option<Scrape> {
+    rest.metrics().await.ok().map(|t| Scrape::parse(&t))
+}
+
+/// Runs the scenario against a server that is already up.
+pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
+    if config.rooms == 0
+        || config.publishers + config.subscribers == 0
+        || config.ramp.is_nan()
+        || config.ramp <= 0.0
+    {
+        return Err(Error::Config(
+            "need at least one room, one participant per room, and a ramp above 0".into(),
+        ));
+    }
+    install_crypto();
+    let opus = OpusFrames::encode().map_err(Error::Config)?;
+    let total = config.participants();
+    let rest = Rest::new(&config.url, 16)?;
+    let gateway_url = rest.gateway_url().await?;
+    let tag = crate::chat::run_tag();
+    let world = setup::build(&rest, total, config.rooms, &tag).await?;
+    let mut channels = Vec::with_capacity(config.rooms);
+    for g in &world.guilds {
+        let owner = &world.users[g.members[0]].token;
+        channels.push(rest.voice_channel(owner, &g.id).await?);
+    }
+
+    let video = config
+        .video_kbps
+        .map(|k| VideoPlan::new(k, config.keyframe_interval));
+    let shared = Arc::new(MediaShared::new(
+        total,
+        |n| config.publishes(n),
+        opus,
+        video,
+        config.simulate_speakers,
+    ));
+    let engine = Engine::start(config.client_threads, shared.clone())
+        .map_err(|e| Error::Config(format!("starting the media threads: {e}")))?;
+    let ctx = Arc::new(Context {
+        gateway_url,
+        engine,
+        participants_by_user: world
+            .users
+            .iter()
+            .enumerate()
+            .map(|(n, u)| (u.id.clone(), n))
+            .collect::<HashMap<_, _>>(),
+        join_timeout: config.join_timeout,
+        joined: AtomicUsize::new(0),
+    });
+
+    // The sampler: a line a second, and the timeline.
+    let sampler_stop = Arc::new(AtomicBool::new(false));
+    let phase = Arc::new(std::sync::Mutex::new("joining"));
+    let sampler = {
+        let (shared, ctx, stop, phase) = (
+            shared.clone(),
+            ctx.clone(),
+            sampler_stop.clone(),
+            phase.clone(),
+        );
+        let progress = config.progress;
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let mut s = Sampler {
+                started,
+                last: started,
+                last_in: 0,
+                last_out: 0,
+                last_bytes_in: 0,
+                last_expected: 0,
+                last_received: 0,
+                timeline: Vec::new(),
+            };
+            let tty = std::io::stderr().is_terminal();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.tick().await;
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let sample = s.tick(&shared, ctx.joined.load(Ordering::Relaxed));
+                if progress {
+                    let p = *phase.lock().unwrap_or_else(|p| p.into_inner());
+                    let line = progress_line(&sample, total, p);
+                    let mut err = std::io::stderr().lock();
+                    if tty {
+                        let _ = write!(err, "\r{line}\x1b[K");
+                    } else if s.timeline.len() % 5 == 0 {
+                        let _ = writeln!(err, "{line}");
+                    }
+                }
+            }
+            if progress && tty {
+                eprintln!();
+            }
+            s.timeline
+        })
+    };
+
+    // Participants, at the ramp's pace.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (joined_tx, mut joined_rx) = mpsc::unbounded_channel();
+    let ramp_started = Instant::now();
+    let mut tasks = Vec::with_capacity(total);
+    let starter = {
+        let ctx = ctx.clone();
+        let world_users = world.users.clone();
+        let guilds: Vec<String> = world.guilds.iter().map(|g| g.id.clone()).collect();
+        let config = config.clone();
+        let channels = channels.clone();
+        let stop_rx = stop_rx.clone();
+        let joined_tx = joined_tx.clone();
+        tokio::spawn(async move {
+            let mut tasks = Vec::with_capacity(total);
+            for (n, user) in world_users.iter().enumerate() {
+                let due = ramp_started + Duration::from_secs_f64(n as f64 / config.ramp);
+                tokio::time::sleep_until(due.into()).await;
+                let room = config.room_of(n);
+                let publish = config.publishes(n);
+                let others_publish = if publish.audio {
+                    config.publishers > 1
+                } else {
+                    config.publishers > 0
+                };
+                let plan = Plan {
+                    index: n,
+                    user_id: user.id.clone(),
+                    token: user.token.clone(),
+                    guild_id: guilds[room].clone(),
+                    channel_id: channels[room].clone(),
+                    publish,
+                    expects_media: others_publish,
+                };
+                tasks.push(tokio::spawn(signaling::run(
+                    plan,
+                    ctx.clone(),
+                    stop_rx.clone(),
+                    joined_tx.clone(),
+                )));
+            }
+            tasks
+        })
+    };
+    drop(joined_tx);
+
+    let mut join = JoinReport {
+        planned: total,
+        ..JoinReport::default()
+    };
+    let connected_h = Histogram::new();
+    let first_media_h = Histogram::new();
+    for _ in 0..total {
+        let Some(j) = joined_rx.recv().await else {
+            break;
+        };
+        match j.result {
+            Ok(t) => {
+                join.joined += 1;
+                connected_h.record(t.connected);
+                if let Some(m) = t.first_media {
+                    first_media_h.record(m);
+                }
+            }
+            Err(f) => {
+                join.failed += 1;
+                *join.failures.entry(f.stage.to_string()).or_default() += 1;
+                join.first_failure
+                    .entry(f.stage.to_string())
+                    .or_insert(f.detail);
+            }
+        }
+    }
+    join.ramp_secs = ramp_started.elapsed().as_secs_f64();
+    join.op4_to_connected = connected_h.summary();
+    join.op4_to_first_media = first_media_h.summary();
+    if let Ok(t) = starter.await {
+        tasks = t;
+    }
+    if config.progress {
+        eprintln!(
+            "\n{} of {total} participants joined in {:.1}s; steady phase for {:.0}s",
+            join.joined,
+            join.ramp_secs,
+            config.duration.as_secs_f64()
+        );
+    }
+
+    // The steady phase.
+    *phase.lock().unwrap_or_else(|p| p.into_inner()) = "steady";
+    let metrics_before = scrape(&rest).await;
+    let server_before = config.server_pid.and_then(ProcSample::read);
+    let self_before = ProcSample::of_self();
+    let counters_before = (
+        shared.packets_in.load(Ordering::Relaxed),
+        shared.packets_out.load(Ordering::Relaxed),
+        shared.bytes_in.load(Ordering::Relaxed),
+        shared.bytes_out.load(Ordering::Relaxed),
+    );
+    let steady_started = Instant::now();
+    tokio::time::sleep(config.duration).await;
+    let steady_secs = steady_started.elapsed().as_secs_f64();
+    let metrics_after = scrape(&rest).await;
+    let server_after = config.server_pid.and_then(ProcSample::read);
+    let self_after = ProcSample::of_self();
+    let counters_after = (
+        shared.packets_in.load(Ordering::Relaxed),
+        shared.packets_out.load(Ordering::Relaxed),
+        shared.bytes_in.load(Ordering::Relaxed),
+        shared.bytes_out.load(Ordering::Relaxed),
+    );
+
+    // Stop, drain, collect.
+    *phase.lock().unwrap_or_else(|p| p.into_inner()) = "drain";
+    shared.sending.store(false, Ordering::Relaxed);
+    tokio::time::sleep(DRAIN).await;
+    sampler_stop.store(true, Ordering::Relaxed);
+    let timeline = sampler.await.unwrap_or_default();
+    // Participants stop first (their loops see `stop` before anything
+    // else), so the media threads going away is not taken for a failure.
+    let _ = stop_tx.send(true);
+    let tracks = ctx.engine.finish().await;
+    let mut dropped_during_run: BTreeMap<String, u64> = BTreeMap::new();
+    for t in tasks {
+        if let Ok(o) = t.await {
+            if let Some(f) = o.dropped {
+                *dropped_during_run.entry(f.stage.to_string()).or_default() += 1;
+                join.first_failure
+                    .entry(format!("dropped: {}", f.stage))
+                    .or_insert(f.detail);
+            }
+        }
+    }
+    join.dropped_during_run = dropped_during_run;
+
+    let sent = |video: bool| -> u64 {
+        (0..total)
+            .filter_map(|n| shared.table(n, video))
+            .map(|t| t.sent())
+            .sum()
+    };
+    let audio = MediaReport::from_tracks(tracks.iter().filter(|t| t.kind == "audio"), sent(false));
+    let video = config
+        .video_kbps
+        .map(|_| MediaReport::from_tracks(tracks.iter().filter(|t| t.kind == "video"), sent(true)));
+    let per_sec = |a: u64, b: u64| {
+        if steady_secs > 0.0 {
+            b.saturating_sub(a) as f64 / steady_secs
+        } else {
+            0.0
+        }
+    };
+    let mut report = VoiceReport {
+        schema_version: SCHEMA_VERSION,
+        config: RunConfig {
+            url: config.url.clone(),
+            rooms: config.rooms,
+            publishers_per_room: config.publishers,
+            subscribers_per_room: config.subscribers,
+            video: if config.video_kbps.is_some() {
+                "vp8".into()
+            } else {
+                "none".into()
+            },
+            video_kbps: config.video_kbps,
+            simulate_speakers: config.simulate_speakers,
+            duration_secs: config.duration.as_secs_f64(),
+            ramp_per_sec: config.ramp,
+            client_threads: config.client_threads.max(1),
+            max_loss: config.max_loss,
+        },
+        join,
+        audio,
+        video,
+        latency: shared.latency.summary(),
+        steady_secs,
+        pps_in: per_sec(counters_before.0, counters_after.0),
+        pps_out: per_sec(counters_before.1, counters_after.1),
+        kbps_in: per_sec(counters_before.2, counters_after.2) * 8.0 / 1000.0,
+        kbps_out: per_sec(counters_before.3, counters_after.3) * 8.0 / 1000.0,
+        client_send_drops: shared.send_drops.load(Ordering::Relaxed),
+        server: Some(ServerReport::between(
+            steady_secs,
+            metrics_before.as_ref(),
+            metrics_after.as_ref(),
+            server_before.as_ref(),
+            server_after.as_ref(),
+        )),
+        loadtest: self_before
+            .zip(self_after)
+            .map(|(a, b)| ProcUsage::between(&a, &b)),
+        timeline,
+        tracks,
+        passed: false,
+        verdict: String::new(),
+    };
+    report.judge();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn participants_spread_over_rooms_with_the_first_publishing() {
+        let c = VoiceConfig {
+            rooms: 2,
+            publishers: 1,
+            subscribers: 2,
+            ..VoiceConfig::new("http://x")
+        };
+        assert_eq!(c.participants(), 6);
+        let publishers: Vec<usize> = (0..6).filter(|n| c.publishes(*n).audio).collect();
+        assert_eq!(publishers, vec![0, 1]);
+        assert_eq!(
+            (0..6).map(|n| c.room_of(n)).collect::<Vec<_>>(),
+            [0, 1, 0, 1, 0, 1]
+        );
+        assert!(!c.publishes(0).video);
+    }
+}

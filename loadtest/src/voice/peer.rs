@@ -1,0 +1,678 @@
+//! One simulated participant's media: a str0m `Rtc` in RTP mode, its own
+//! UDP socket (the SFU tells participants apart by source address), what
+//! it publishes and what it receives.
+//!
+//! A peer does no waiting of its own. The media thread that owns it feeds
+//! it datagrams and the passing of time, and asks it when it next wants to
+//! be woken ([`Peer::wake_at`]): the earlier of str0m's timeout and the next
+//! frame due.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::accounting::{Arrival, Jitter, SeqTracker};
+use super::engine::MediaShared;
+use super::payload::{self, OPUS_FRAME_SAMPLES, VIDEO_CLOCK, VIDEO_FPS};
+
+const AUDIO_FRAME: Duration = Duration::from_millis(20);
+/// While a DTX speaker is silent, a comfort-noise update goes out this often.
+const DTX_INTERVAL_FRAMES: u64 = 20;
+/// -dBov in the RFC 6464 extension: loud while talking, silence otherwise.
+const TALK_LEVEL: i8 = -10;
+const SILENT_LEVEL: i8 = -127;
+
+/// What a peer tells its participant's signaling task.
+#[derive(Debug)]
+pub enum PeerNote {
+    /// ICE and DTLS are up (SRTP keys derived).
+    Connected(Instant),
+    /// The first RTP packet from another participant arrived.
+    FirstMedia(Instant),
+    /// The peer is dead: ICE disconnected, DTLS failed, socket error.
+    Failed(String),
+}
+
+/// A track the SFU sends on one of our m-lines, as op 40's table says.
+#[derive(Clone, Debug)]
+pub struct RemoteTrack {
+    pub mid: String,
+    /// The publishing participant's index, if it is one of ours.
+    pub publisher: Option<usize>,
+    pub video: bool,
+}
+
+/// What to publish.
+#[derive(Clone, Copy, Debug)]
+pub struct Publish {
+    pub audio: bool,
+    pub video: bool,
+}
+
+/// Per received track, at the end.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TrackResult {
+    pub subscriber: usize,
+    pub publisher: Option<usize>,
+    pub kind: &'static str,
+    pub packets: u64,
+    pub duplicates: u64,
+    /// From the first packet received to the publisher's last one.
+    pub expected: u64,
+    pub lost: u64,
+    pub jitter_ms: f64,
+    /// Latency over the packets whose send time was found.
+    pub latency_mean_ms: Option<f64>,
+    pub latency_max_ms: Option<f64>,
+}
+
+struct RecvTrack {
+    publisher: Option<usize>,
+    video: bool,
+    seq: SeqTracker,
+    jitter: Jitter,
+    latency_sum_us: u64,
+    latency_n: u64,
+    latency_max_us: u64,
+}
+
+struct AudioOut {
+    mid: Mid,
+    seq: u64,
+    /// RTP time of the next frame slot.
+    rtp: u32,
+    next: Instant,
+    slot: u64,
+    /// With simulated speakers: talking until (`true`) or silent until.
+    talking: bool,
+    turn_ends: Instant,
+}
+
+struct VideoOut {
+    mid: Mid,
+    seq: u64,
+    rtp: u32,
+    next: Instant,
+    frame: u64,
+    keyframe_due: bool,
+}
+
+pub struct Peer {
+    pub participant: usize,
+    pub socket: mio::net::UdpSocket,
+    local: SocketAddr,
+    server: SocketAddr,
+    rtc: Rtc,
+    pending: Option<SdpPendingOffer>,
+    publish: Publish,
+    our_audio: Option<Mid>,
+    our_video: Option<Mid>,
+    audio: Option<AudioOut>,
+    video: Option<VideoOut>,
+    remote: HashMap<Mid, RemoteTrack>,
+    recv: Vec<RecvTrack>,
+    by_ssrc: HashMap<Ssrc, usize>,
+    notes: UnboundedSender<PeerNote>,
+    connected: bool,
+    first_media: bool,
+    pub failed: Option<String>,
+    rtc_timeout: Instant,
+    rng: u64,
+    /// Where the media thread has this peer in its timer heap.
+    pub scheduled: Option<Instant>,
+}
+
+impl Peer {
+    /// A new peer for the server at `server`, with its offer.
+    pub fn new(
+        participant: usize,
+        server: SocketAddr,
+        publish: Publish,
+        notes: UnboundedSender<PeerNote>,
+        now: Instant,
+    ) -> Result<(Peer, String), String> {
+        let bind: SocketAddr = if server.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            ([0u16; 8], 0).into()
+        };
+        let socket = std::net::UdpSocket::bind(bind).map_err(|e| format!("binding UDP: {e}"))?;
+        // Connected: the kernel picks the source address that reaches the
+        // server (the host candidate), and filters out anyone else.
+        socket
+            .connect(server)
+            .map_err(|e| format!("connecting UDP to {server}: {e}"))?;
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| format!("UDP non-blocking: {e}"))?;
+        let local = socket
+            .local_addr()
+            .map_err(|e| format!("UDP local address: {e}"))?;
+        let socket = mio::net::UdpSocket::from_std(socket);
+
+        let mut rtc = RtcConfig::new()
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .set_stats_interval(None)
+            .build(now);
+        let candidate = Candidate::host(local, "udp").map_err(|e| format!("candidate: {e}"))?;
+        rtc.add_local_candidate(candidate);
+        let mut api = rtc.sdp_api();
+        let stream = format!("lt-{participant}");
+        let (mut our_audio, mut our_video) = (None, None);
+        if publish.audio {
+            our_audio = Some(api.add_media(
+                MediaKind::Audio,
+                Direction::SendOnly,
+                Some(stream.clone()),
+                Some(format!("{stream}-mic")),
+                None,
+            ));
+        } else {
+            // A listener: one receive-only m-line so there is something to
+            // offer; the SFU sends every track on m-lines of its own.
+            api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+        }
+        if publish.video {
+            our_video = Some(api.add_media(
+                MediaKind::Video,
+                Direction::SendOnly,
+                Some(stream.clone()),
+                Some(format!("{stream}-cam")),
+                None,
+            ));
+        }
+        let (offer, pending) = api.apply().ok_or("str0m made no offer")?;
+        let peer = Peer {
+            participant,
+            socket,
+            local,
+            server,
+            rtc,
+            pending: Some(pending),
+            publish,
+            our_audio,
+            our_video,
+            audio: None,
+            video: None,
+            remote: HashMap::new(),
+            recv: Vec::new(),
+            by_ssrc: HashMap::new(),
+            notes,
+            connected: false,
+            first_media: false,
+            failed: None,
+            rtc_timeout: now,
+            rng: (participant as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+            scheduled: None,
+        };
+        Ok((peer, offer.to_sdp_string()))
+    }
+
+    pub fn accept_answer(&mut self, sdp: &str) -> Result<(), String> {
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| format!("bad SDP answer: {e}"))?;
+        let pending = self.pending.take().ok_or("no offer is pending")?;
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|e| format!("accepting the answer: {e}"))
+    }
+
+    /// The SFU's renegotiation (op 40): new tracks to receive.
+    pub fn accept_offer(&mut self, sdp: &str, tracks: Vec<RemoteTrack>) -> Result<String, String> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| format!("bad SDP offer: {e}"))?;
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| format!("accepting the offer: {e}"))?;
+        for t in tracks {
+            let mid: Mid = t.mid.as_str().into();
+            self.remote.insert(mid, t);
+        }
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Reads every datagram waiting on the socket.
+    pub fn read_socket(&mut self, buf: &mut [u8], shared: &MediaShared) {
+        loop {
+            let (n, source) = match self.socket.recv_from(buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // ICMP port unreachable and the like: the server went away
+                // or is not there yet; str0m's timeouts decide.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+                Err(e) => {
+                    self.fail(format!("UDP receive: {e}"));
+                    return;
+                }
+            };
+            let now = Instant::now();
+            let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, &buf[..n]) else {
+                continue;
+            };
+            if let Err(e) = self.rtc.handle_input(Input::Receive(now, receive)) {
+                self.fail(format!("str0m input: {e}"));
+                return;
+            }
+            self.drive(now, shared);
+        }
+    }
+
+    /// Time passed: str0m's timers, and frames that are due.
+    pub fn on_timer(&mut self, now: Instant, shared: &MediaShared) {
+        let sending = shared.sending.load(Ordering::Relaxed);
+        if sending && self.connected {
+            self.send_due(now, shared);
+        }
+        if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
+            self.fail(format!("str0m timeout: {e}"));
+            return;
+        }
+        self.drive(now, shared);
+    }
+
+    /// When this peer next has something to do.
+    pub fn wake_at(&self, shared: &MediaShared) -> Instant {
+        let mut at = self.rtc_timeout;
+        if self.connected && shared.sending.load(Ordering::Relaxed) {
+            if let Some(a) = &self.audio {
+                at = at.min(a.next);
+            }
+            if let Some(v) = &self.video {
+                at = at.min(v.next);
+            }
+        }
+        at
+    }
+
+    fn fail(&mut self, why: String) {
+        if self.failed.is_none() {
+            let _ = self.notes.send(PeerNote::Failed(why.clone()));
+            self.failed = Some(why);
+        }
+    }
+
+    /// Polls str0m until it has nothing more to say.
+    fn drive(&mut self, now: Instant, shared: &MediaShared) {
+        // Bounded: str0m yields a Timeout once its queues are empty.
+        for _ in 0..100_000 {
+            if self.failed.is_some() {
+                return;
+            }
+            if !self.rtc.is_alive() {
+                self.fail("the peer connection closed (ICE or DTLS failed)".into());
+                return;
+            }
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    self.rtc_timeout = t;
+                    return;
+                }
+                Ok(Output::Transmit(t)) => {
+                    let sent = if t.destination == self.server {
+                        self.socket.send(&t.contents)
+                    } else {
+                        self.socket.send_to(&t.contents, t.destination)
+                    };
+                    match sent {
+                        Ok(_) => {}
+                        // A full socket buffer drops the datagram, as a
+                        // congested network would; it shows up as loss.
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            shared.send_drops.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                        Err(e) => {
+                            self.fail(format!("UDP send: {e}"));
+                            return;
+                        }
+                    }
+                }
+                Ok(Output::Event(e)) => self.on_event(e, now, shared),
+                Err(e) => {
+                    self.fail(format!("str0m: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event, now: Instant, shared: &MediaShared) {
+        match event {
+            Event::Connected => {
+                self.connected = true;
+                let _ = self.notes.send(PeerNote::Connected(now));
+                self.start_publishing(now);
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                self.fail("ICE disconnected".into());
+            }
+            Event::RtpPacket(pkt) => self.on_rtp(pkt, shared),
+            Event::KeyframeRequest(req) => {
+                if let Some(v) = self.video.as_mut().filter(|v| v.mid == req.mid) {
+                    v.keyframe_due = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    fn start_publishing(&mut self, now: Instant) {
+        // Sequence numbers start at a random point, as browsers do, low
+        // enough that a run does not wrap before late joiners arrive.
+        if let (Some(mid), None) = (self.our_audio, &self.audio) {
+            let seq = self.random() % 30_000;
+            let rtp = self.random() as u32;
+            let spread = Duration::from_micros(self.random() % 20_000);
+            self.audio = Some(AudioOut {
+                mid,
+                seq,
+                rtp,
+                next: now + spread,
+                slot: 0,
+                talking: true,
+                turn_ends: now + Duration::from_millis(500 + self.random() % 3000),
+            });
+        }
+        if let (Some(mid), None) = (self.our_video, &self.video) {
+            let seq = self.random() % 30_000;
+            let rtp = self.random() as u32;
+            let spread = Duration::from_micros(self.random() % 33_000);
+            self.video = Some(VideoOut {
+                mid,
+                seq,
+                rtp,
+                next: now + spread,
+                frame: 0,
+                keyframe_due: true,
+            });
+        }
+    }
+
+    fn payload_type(&self, codec: Codec) -> Option<str0m::media::Pt> {
+        self.rtc
+            .codec_config()
+            .find(|c| c.spec().codec == codec)
+            .map(|c| c.pt())
+    }
+
+    fn send_due(&mut self, now: Instant, shared: &MediaShared) {
+        if self.publish.audio {
+            self.send_audio_due(now, shared);
+        }
+        if self.publish.video {
+            self.send_video_due(now, shared);
+        }
+    }
+
+    fn send_audio_due(&mut self, now: Instant, shared: &MediaShared) {
+        let Some(pt) = self.payload_type(Codec::Opus) else {
+            return;
+        };
+        let speakers = shared.simulate_speakers;
+        let table = shared.table(self.participant, false);
+        // Frames that fell due while the thread was busy go out now, each
+        // with its own RTP time, as a real client catching up would.
+        for _ in 0..50 {
+            let Some(a) = self.audio.as_mut() else { return };
+            if a.next > now {
+                return;
+            }
+            if speakers && now >= a.turn_ends {
+                a.talking = !a.talking;
+                let (lo, span) = if a.talking {
+                    (1000, 3000)
+                } else {
+                    (1000, 5000)
+                };
+                let r = {
+                    let mut x = self.rng;
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    self.rng = x;
+                    x
+                };
+                let a = self.audio.as_mut().expect("checked above");
+                a.turn_ends = now + Duration::from_millis(lo + r % span);
+            }
+            let a = self.audio.as_mut().expect("checked above");
+            let talking = !speakers || a.talking;
+            let (payload, level) = if talking {
+                let i = (a.slot % shared.opus.speech.len() as u64) as usize;
+                (Some(shared.opus.speech[i].clone()), TALK_LEVEL)
+            } else if a.slot % DTX_INTERVAL_FRAMES == 0 {
+                (Some(shared.opus.comfort_noise.clone()), SILENT_LEVEL)
+            } else {
+                (None, SILENT_LEVEL)
+            };
+            let (mid, seq, rtp) = (a.mid, a.seq, a.rtp);
+            a.slot += 1;
+            a.rtp = a.rtp.wrapping_add(OPUS_FRAME_SAMPLES);
+            a.next += AUDIO_FRAME;
+            let Some(payload) = payload else { continue };
+            a.seq += 1;
+            let bytes = payload.len() as u64;
+            let write =
+                RtpWrite::new(pt, seq.into(), rtp, now, payload).ext_vals(ExtensionValues {
+                    audio_level: Some(level),
+                    voice_activity: Some(talking),
+                    ..Default::default()
+                });
+            let mut api = self.rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+                return;
+            };
+            if let Some(t) = table {
+                t.stamp(seq, shared.epoch.nanos(now));
+            }
+            tx.write_rtp(write);
+            shared.packets_out.fetch_add(1, Ordering::Relaxed);
+            shared.bytes_out.fetch_add(bytes, Ordering::Relaxed);
+        }
+        // Hopelessly behind (a stalled thread): skip ahead rather than burst.
+        if let Some(a) = self.audio.as_mut() {
+            if a.next <= now {
+                let behind = now.duration_since(a.next).as_micros() / AUDIO_FRAME.as_micros();
+                let skip = behind as u32 + 1;
+                a.next += AUDIO_FRAME * skip;
+                a.rtp = a.rtp.wrapping_add(OPUS_FRAME_SAMPLES * skip);
+                a.slot += u64::from(skip);
+            }
+        }
+    }
+
+    fn send_video_due(&mut self, now: Instant, shared: &MediaShared) {
+        let Some(plan) = shared.video else { return };
+        let Some(pt) = self.payload_type(Codec::Vp8) else {
+            return;
+        };
+        let table = shared.table(self.participant, true);
+        let interval = Duration::from_secs(1) / VIDEO_FPS;
+        for _ in 0..10 {
+            let Some(v) = self.video.as_mut() else { return };
+            if v.next > now {
+                return;
+            }
+            let keyframe = v.keyframe_due || v.frame % u64::from(plan.keyframe_every) == 0;
+            v.keyframe_due = false;
+            let size = if keyframe {
+                plan.keyframe_bytes
+            } else {
+                plan.interframe_bytes
+            };
+            let packets = payload::vp8_frame_packets(keyframe, size, v.frame as u16);
+            let (mid, rtp) = (v.mid, v.rtp);
+            let first_seq = v.seq;
+            v.seq += packets.len() as u64;
+            v.frame += 1;
+            v.rtp = v.rtp.wrapping_add(VIDEO_CLOCK / VIDEO_FPS);
+            v.next += interval;
+            let last = packets.len() - 1;
+            let mut api = self.rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+                return;
+            };
+            for (i, p) in packets.into_iter().enumerate() {
+                let seq = first_seq + i as u64;
+                let bytes = p.len() as u64;
+                if let Some(t) = table {
+                    t.stamp(seq, shared.epoch.nanos(now));
+                }
+                tx.write_rtp(
+                    RtpWrite::new(pt, seq.into(), rtp, now, p)
+                        .marker(i == last)
+                        .nackable(true),
+                );
+                shared.packets_out.fetch_add(1, Ordering::Relaxed);
+                shared.bytes_out.fetch_add(bytes, Ordering::Relaxed);
+            }
+        }
+        if let Some(v) = self.video.as_mut() {
+            if v.next <= now {
+                let behind = now.duration_since(v.next).as_micros() / interval.as_micros();
+                let skip = behind as u32 + 1;
+                v.next += interval * skip;
+                v.rtp = v.rtp.wrapping_add(VIDEO_CLOCK / VIDEO_FPS * skip);
+                v.frame += u64::from(skip);
+            }
+        }
+    }
+
+    fn on_rtp(&mut self, pkt: RtpPacket, shared: &MediaShared) {
+        let ssrc = pkt.header.ssrc;
+        let index = match self.by_ssrc.get(&ssrc) {
+            Some(i) => *i,
+            None => {
+                let mid = self.rtc.direct_api().stream_rx(&ssrc).map(|s| s.mid());
+                let track = mid.and_then(|m| self.remote.get(&m));
+                let video = track.map_or(pkt.header.payload_type == self.vp8_pt(), |t| t.video);
+                self.recv.push(RecvTrack {
+                    publisher: track.and_then(|t| t.publisher),
+                    video,
+                    seq: SeqTracker::default(),
+                    jitter: Jitter::new(if video { VIDEO_CLOCK } else { 48_000 }),
+                    latency_sum_us: 0,
+                    latency_n: 0,
+                    latency_max_us: 0,
+                });
+                self.by_ssrc.insert(ssrc, self.recv.len() - 1);
+                self.recv.len() - 1
+            }
+        };
+        let arrival = pkt.timestamp;
+        let seq = pkt.header.sequence_number;
+        let t = &mut self.recv[index];
+        shared.packets_in.fetch_add(1, Ordering::Relaxed);
+        shared
+            .bytes_in
+            .fetch_add(pkt.payload.len() as u64, Ordering::Relaxed);
+        match t.seq.on_packet(seq) {
+            Arrival::Duplicate => return,
+            Arrival::New { advanced } => {
+                if t.publisher.is_some() {
+                    shared.expected.fetch_add(advanced, Ordering::Relaxed);
+                    shared.received.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        t.jitter.on_packet(
+            arrival.saturating_duration_since(shared.epoch.0),
+            pkt.header.timestamp,
+        );
+        if let Some(sent) = t
+            .publisher
+            .and_then(|p| shared.table(p, t.video))
+            .and_then(|table| table.sent_at(seq))
+        {
+            let us = shared.epoch.nanos(arrival).saturating_sub(sent) / 1000;
+            t.latency_sum_us += us;
+            t.latency_n += 1;
+            t.latency_max_us = t.latency_max_us.max(us);
+            shared.latency.record_micros(us);
+            shared.interval_latency.record_micros(us);
+        }
+        if !self.first_media && t.publisher.is_some() {
+            self.first_media = true;
+            let _ = self.notes.send(PeerNote::FirstMedia(arrival));
+        }
+    }
+
+    fn vp8_pt(&self) -> str0m::media::Pt {
+        self.payload_type(Codec::Vp8).unwrap_or(96.into())
+    }
+
+    /// What this peer received, track by track.
+    pub fn results(&self, shared: &MediaShared) -> Vec<TrackResult> {
+        self.recv
+            .iter()
+            .map(|t| {
+                let last_sent = t
+                    .publisher
+                    .and_then(|p| shared.table(p, t.video))
+                    .and_then(|table| table.last_seq());
+                TrackResult {
+                    subscriber: self.participant,
+                    publisher: t.publisher,
+                    kind: if t.video { "video" } else { "audio" },
+                    packets: t.seq.received,
+                    duplicates: t.seq.duplicates,
+                    expected: t.seq.expected_until(last_sent),
+                    lost: t.seq.lost(last_sent),
+                    jitter_ms: t.jitter.millis(),
+                    latency_mean_ms: (t.latency_n > 0)
+                        .then(|| t.latency_sum_us as f64 / t.latency_n as f64 / 1000.0),
+                    latency_max_ms: (t.latency_n > 0).then(|| t.latency_max_us as f64 / 1000.0),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Frame sizes of the video a publisher sends.
+#[derive(Clone, Copy, Debug)]
+pub struct VideoPlan {
+    pub keyframe_bytes: usize,
+    pub interframe_bytes: usize,
+    /// A keyframe every this many frames (and whenever one is requested).
+    pub keyframe_every: u32,
+}
+
+impl VideoPlan {
+    pub fn new(kbps: u32, keyframe_interval: Duration) -> VideoPlan {
+        let every =
+            ((keyframe_interval.as_secs_f64() * f64::from(VIDEO_FPS)).round() as u32).max(1);
+        let (keyframe_bytes, interframe_bytes) = payload::vp8_frame_sizes(kbps, every);
+        VideoPlan {
+            keyframe_bytes,
+            interframe_bytes,
+            keyframe_every: every,
+        }
+    }
+}
+
+/// Shared by value with the media threads.
+pub type SharedRef = Arc<MediaShared>;
