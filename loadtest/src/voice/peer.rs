@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
@@ -437,29 +436,21 @@ impl Peer {
         // Frames that fell due while the thread was busy go out now, each
         // with its own RTP time, as a real client catching up would.
         for _ in 0..50 {
+            let r = self.random();
             let Some(a) = self.audio.as_mut() else { return };
             if a.next > now {
                 return;
             }
             if speakers && now >= a.turn_ends {
+                // Talk spurts of 1-4 s, silences of 1-6 s.
                 a.talking = !a.talking;
                 let (lo, span) = if a.talking {
                     (1000, 3000)
                 } else {
                     (1000, 5000)
                 };
-                let r = {
-                    let mut x = self.rng;
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    self.rng = x;
-                    x
-                };
-                let a = self.audio.as_mut().expect("checked above");
                 a.turn_ends = now + Duration::from_millis(lo + r % span);
             }
-            let a = self.audio.as_mut().expect("checked above");
             let talking = !speakers || a.talking;
             let (payload, level) = if talking {
                 let i = (a.slot % shared.opus.speech.len() as u64) as usize;
@@ -673,6 +664,3 @@ impl VideoPlan {
         }
     }
 }
-
-/// Shared by value with the media threads.
-pub type SharedRef = Arc<MediaShared>;
