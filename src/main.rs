@@ -2,6 +2,7 @@
 
 mod config;
 mod media;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -96,7 +97,8 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let app = hearth_api::router(state)
         .merge(hearth_signaling::router(gateway.clone()))
         .merge(hearth_sfu::voice_gateway::router(sfu.clone()))
-        .merge(hearth_api::metrics::router(Arc::new(registry)));
+        .merge(hearth_api::metrics::router(Arc::new(registry)))
+        .merge(web::router(&config.gateway.voice_endpoint));
 
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     // Tests and scripts wait for this exact line on stdout.

@@ -1,0 +1,92 @@
+// The voice view: a tile per participant (video when their camera is on,
+// a ring while the server says they speak), and the voice panel's buttons.
+
+import { $, avatar, h } from "./dom.js";
+import { channel, displayName, guild, state, voiceMembers } from "./state.js";
+
+/** user id -> {li, video, name} of the tiles on screen */
+const tiles = new Map();
+
+function trackOf(call, userId, v) {
+  if (!call || call.channelId !== v.channel_id) return null;
+  if (userId === state.me.id) return call.videoTrack;
+  const r = call.remote.get(userId);
+  return v.self_video && r && r.video && r.video.readyState === "live" ? r.video : null;
+}
+
+function updateTile(tile, g, v, call) {
+  const userId = v.user_id;
+  const name = displayName(g.id, userId);
+  const flags = [v.self_mute || v.mute ? "muted" : "", v.self_deaf || v.deaf ? "deafened" : ""].filter(Boolean);
+  tile.name.textContent = flags.length ? `${name} (${flags.join(", ")})` : name;
+  const speaking = !!call && call.channelId === v.channel_id && call.speaking.has(userId);
+  tile.li.classList.toggle("speaking", speaking);
+  tile.li.dataset.speaking = String(speaking);
+  if (speaking) tile.li.dataset.spoke = "true";
+  tile.li.setAttribute("aria-label", `${name}${flags.length ? `, ${flags.join(", ")}` : ""}${speaking ? ", speaking" : ""}`);
+  const track = trackOf(call, userId, v);
+  const current = tile.video.srcObject && tile.video.srcObject.getVideoTracks()[0];
+  if (track && current !== track) {
+    tile.video.srcObject = new MediaStream([track]);
+    tile.video.play().catch(() => {});
+  } else if (!track && tile.video.srcObject) {
+    tile.video.srcObject = null;
+  }
+  tile.video.hidden = !track;
+  tile.avatar.hidden = !!track;
+  tile.li.dataset.video = String(!!track);
+}
+
+/** Renders the call view of the voice channel being looked at. */
+export function renderCall(call) {
+  const g = guild();
+  const c = channel();
+  if (!g || !c || c.type !== 2) return;
+  $("channel-title").textContent = c.name;
+  $("channel-topic").textContent = "";
+  const inThis = call && call.channelId === c.id;
+  const people = voiceMembers(g, c.id);
+  $("call-join").hidden = inThis;
+  $("call-hint").textContent = inThis ? call.status
+    : people.length ? `${people.length} in this channel.` : "No one is here yet.";
+  const list = $("tiles");
+  const present = new Set(people.map((v) => v.user_id));
+  for (const [userId, tile] of tiles) {
+    if (!present.has(userId) || tile.channelId !== c.id) {
+      tile.video.srcObject = null;
+      tile.li.remove();
+      tiles.delete(userId);
+    }
+  }
+  for (const v of people) {
+    let tile = tiles.get(v.user_id);
+    if (!tile) {
+      const name = displayName(g.id, v.user_id);
+      const video = h("video", { autoplay: true, playsinline: true, "aria-hidden": "true" });
+      // Our own preview must not echo back.
+      video.muted = true;
+      const av = avatar(name);
+      const label = h("span.tile-name", {});
+      const li = h("li.tile", { dataset: { user: v.user_id } }, video, av, label);
+      tile = { li, video, avatar: av, name: label, channelId: c.id };
+      tiles.set(v.user_id, tile);
+      list.append(li);
+    }
+    updateTile(tile, g, v, call);
+  }
+}
+
+/** The voice panel under the channel list. */
+export function renderVoicePanel(call) {
+  const panel = $("voice-panel");
+  panel.hidden = !call;
+  if (!call) return;
+  const c = channel(call.channelId);
+  const g = state.guilds.get(call.guildId);
+  $("voice-status").textContent = call.status;
+  $("voice-channel-name").textContent = `${c ? c.name : "voice"} / ${g ? g.name : ""}`;
+  // The labels stay; aria-pressed (and the colour) says whether it is on.
+  $("voice-mute").setAttribute("aria-pressed", String(call.selfMute));
+  $("voice-deafen").setAttribute("aria-pressed", String(call.selfDeaf));
+  $("voice-camera").setAttribute("aria-pressed", String(call.selfVideo));
+}

@@ -1,0 +1,292 @@
+// A text channel: history with scroll-back, sending, replies, editing and
+// deleting one's own messages, the typing indicator and the unread divider.
+
+import { api } from "./api.js";
+import { $, avatar, fill, h, notify } from "./dom.js";
+import { formatTime, mentionsMe, renderContent, renderEmbed } from "./markup.js";
+import { apply, channel, displayName, emit, idCmp, saveLastRead, state, typingIn } from "./state.js";
+
+const PAGE = 50;
+let replyTo = null;
+let editing = null;
+let loadingOlder = false;
+let lastTypingSent = 0;
+/** The channel's last-read id when it was opened: where "New messages" goes. */
+let dividerAfter = null;
+
+const list = () => $("message-list");
+const scroller = () => $("messages");
+
+function nearBottom() {
+  const s = scroller();
+  return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+}
+
+function scrollToBottom() {
+  const s = scroller();
+  s.scrollTop = s.scrollHeight;
+}
+
+function findMessage(id) {
+  const entry = state.messages.get(state.channelId);
+  return entry && entry.list.find((m) => m.id === id);
+}
+
+function referenced(m) {
+  if (m.referenced_message) return m.referenced_message;
+  const ref = m.message_reference;
+  return ref ? findMessage(ref.message_id) || null : null;
+}
+
+function messageNode(m) {
+  const mine = state.me && m.author.id === state.me.id;
+  const name = m.webhook_id ? m.author.username : displayName(m.guild_id, m.author.id);
+  const node = h(`li.message${mentionsMe(m) ? ".mentioned" : ""}`, {
+    id: `msg-${m.id}`,
+    dataset: { id: m.id, author: m.author.id },
+    "aria-label": `${name}: ${m.content || "embed"}`,
+  });
+  if (m.type === 19 || m.message_reference) {
+    const ref = referenced(m);
+    node.append(h("div.reply-ref", {},
+      ref ? `↪ ${displayName(m.guild_id, ref.author.id)}: ${ref.content || "embed"}` : "↪ Original message was deleted"));
+  }
+  node.append(
+    avatar(name),
+    h("div.message-head", {},
+      h("span.author", {}, name),
+      h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)),
+      m.edited_timestamp ? h("span.edited", { title: formatTime(m.edited_timestamp) }, "(edited)") : null),
+    h("div.content", {}, renderContent(m)),
+    (m.flags & 4) ? null : (m.embeds || []).map(renderEmbed),
+    h("div.message-actions", { role: "group", "aria-label": "Message actions" },
+      h("button.small", { type: "button", "aria-label": `Reply to ${name}`, onclick: () => startReply(m) }, "Reply"),
+      mine && !m.webhook_id ? h("button.small", { type: "button", "aria-label": "Edit message", onclick: () => startEdit(m) }, "Edit") : null,
+      mine ? h("button.small", { type: "button", "aria-label": "Delete message", onclick: () => remove(m) }, "Delete") : null));
+  return node;
+}
+
+function divider() {
+  return h("li.unread-divider", { id: "unread-divider", role: "separator" }, "New messages");
+}
+
+function renderAll() {
+  const entry = state.messages.get(state.channelId);
+  if (!entry) { fill(list()); return; }
+  const nodes = [];
+  let placed = false;
+  for (const m of entry.list) {
+    if (!placed && dividerAfter && idCmp(m.id, dividerAfter) > 0 && m.author.id !== state.me.id) {
+      nodes.push(divider());
+      placed = true;
+    }
+    nodes.push(messageNode(m));
+  }
+  fill(list(), nodes);
+  $("load-older").hidden = entry.complete;
+}
+
+function markRead() {
+  const entry = state.messages.get(state.channelId);
+  if (entry && entry.list.length) saveLastRead(state.channelId, entry.list[entry.list.length - 1].id);
+  if (state.unread.delete(state.channelId)) emit("unread");
+}
+
+/** Shows a text channel, loading its newest page if it is not cached. */
+export async function openChat(channelId) {
+  cancelReply();
+  editing = null;
+  const c = channel(channelId);
+  $("channel-title").textContent = c ? `# ${c.name}` : "";
+  $("channel-topic").textContent = (c && c.topic) || "";
+  $("composer-input").placeholder = c ? `Message #${c.name}` : "Message";
+  dividerAfter = state.unread.has(channelId) ? state.lastRead[channelId] || "0" : null;
+  fill(list());
+  renderTyping();
+  if (!state.messages.has(channelId)) {
+    try {
+      const page = await api("GET", `/channels/${channelId}/messages?limit=${PAGE}`);
+      if (state.channelId !== channelId) return;
+      // Events that arrived during the fetch are already in the cache.
+      const cached = state.messages.get(channelId);
+      const byId = new Map((cached ? cached.list : []).map((m) => [m.id, m]));
+      for (const m of page) if (!byId.has(m.id)) byId.set(m.id, m);
+      state.messages.set(channelId, { list: [...byId.values()].sort((a, b) => idCmp(a.id, b.id)), complete: page.length < PAGE });
+    } catch (err) {
+      notify(`Couldn't load messages: ${err.message}`);
+      return;
+    }
+  }
+  renderAll();
+  const d = $("unread-divider");
+  if (d) d.scrollIntoView({ block: "center" });
+  else scrollToBottom();
+  markRead();
+}
+
+/** Scroll-back: the page before the oldest loaded message. */
+async function loadOlder() {
+  const channelId = state.channelId;
+  const entry = state.messages.get(channelId);
+  if (!entry || entry.complete || loadingOlder || !entry.list.length) return;
+  loadingOlder = true;
+  const s = scroller();
+  const fromBottom = s.scrollHeight - s.scrollTop;
+  try {
+    const page = await api("GET", `/channels/${channelId}/messages?limit=${PAGE}&before=${entry.list[0].id}`);
+    if (state.channelId !== channelId) return;
+    const have = new Set(entry.list.map((m) => m.id));
+    entry.list = page.filter((m) => !have.has(m.id)).concat(entry.list).sort((a, b) => idCmp(a.id, b.id));
+    entry.complete = page.length < PAGE;
+    renderAll();
+    // Keep the message the user was looking at where it was.
+    s.scrollTop = s.scrollHeight - fromBottom;
+  } catch (err) {
+    notify(`Couldn't load older messages: ${err.message}`);
+  } finally {
+    loadingOlder = false;
+  }
+}
+
+/** A MESSAGE_* event for the open channel. */
+export function messagesChanged(evt) {
+  if (evt.channelId !== state.channelId || $("chat-view").hidden) return;
+  const stick = nearBottom();
+  if (evt.created) {
+    const old = $(`msg-${evt.created.id}`);
+    const m = findMessage(evt.created.id);
+    if (!m) return;
+    if (old) old.replaceWith(messageNode(m));
+    else {
+      const entry = state.messages.get(state.channelId);
+      const last = entry.list[entry.list.length - 1];
+      if (last && last.id !== m.id) { renderAll(); } else list().append(messageNode(m));
+    }
+    if (stick || evt.created.author.id === state.me.id) scrollToBottom();
+    if (document.visibilityState === "visible") markRead();
+  } else if (evt.updated) {
+    const old = $(`msg-${evt.updated.id}`);
+    const m = findMessage(evt.updated.id);
+    if (old && m && editing !== m.id) old.replaceWith(messageNode(m));
+  } else if (evt.deleted) {
+    for (const id of evt.deleted) {
+      const node = $(`msg-${id}`);
+      if (node) node.remove();
+    }
+  }
+  renderTyping();
+}
+
+export function renderTyping() {
+  const who = typingIn(state.channelId).map((id) => displayName(channel() && channel().guild_id, id));
+  const text = who.length === 0 ? ""
+    : who.length === 1 ? `${who[0]} is typing…`
+      : who.length <= 3 ? `${who.join(", ")} are typing…` : "Several people are typing…";
+  $("typing").textContent = text;
+}
+
+function startReply(m) {
+  replyTo = m;
+  $("reply-bar").hidden = false;
+  $("reply-text").textContent = `Replying to ${displayName(m.guild_id, m.author.id)}`;
+  $("composer-input").focus();
+}
+
+function cancelReply() {
+  replyTo = null;
+  $("reply-bar").hidden = true;
+}
+
+function startEdit(m) {
+  const node = $(`msg-${m.id}`);
+  if (!node) return;
+  editing = m.id;
+  const box = h("textarea.edit-box", { "aria-label": "Edit message", rows: 2, maxlength: 2000 });
+  box.value = m.content;
+  const finish = () => {
+    editing = null;
+    const current = findMessage(m.id);
+    if (current) node.replaceWith(messageNode(current));
+  };
+  box.addEventListener("keydown", async (e) => {
+    if (e.key === "Escape") { e.preventDefault(); finish(); $("composer-input").focus(); }
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      const content = box.value.trim();
+      if (!content) { finish(); remove(m); return; }
+      try {
+        const updated = await api("PATCH", `/channels/${m.channel_id}/messages/${m.id}`, { content });
+        apply("MESSAGE_UPDATE", updated);
+      } catch (err) {
+        notify(`Couldn't edit the message: ${err.message}`);
+      }
+      finish();
+      $("composer-input").focus();
+    }
+  });
+  node.querySelector(".content").replaceWith(h("div", {}, box, h("div.time", {}, "Enter to save, Escape to cancel")));
+  box.focus();
+}
+
+async function remove(m) {
+  if (!window.confirm("Delete this message?")) return;
+  try {
+    await api("DELETE", `/channels/${m.channel_id}/messages/${m.id}`);
+    apply("MESSAGE_DELETE", { id: m.id, channel_id: m.channel_id, guild_id: m.guild_id });
+  } catch (err) {
+    notify(`Couldn't delete the message: ${err.message}`);
+  }
+}
+
+async function send() {
+  const input = $("composer-input");
+  const content = input.value.trim();
+  if (!content || !state.channelId) return;
+  const body = { content, nonce: String(Date.now()) };
+  if (replyTo) body.message_reference = { message_id: replyTo.id, fail_if_not_exists: false };
+  const channelId = state.channelId;
+  input.value = "";
+  cancelReply();
+  lastTypingSent = 0;
+  try {
+    const m = await api("POST", `/channels/${channelId}/messages`, body);
+    apply("MESSAGE_CREATE", m);
+  } catch (err) {
+    // Give the text back so nothing typed is lost.
+    if (!input.value) input.value = content;
+    notify(`Your message was not sent: ${err.message}`);
+  }
+}
+
+function typed() {
+  const now = Date.now();
+  if (!state.channelId || now - lastTypingSent < 8000 || !$("composer-input").value.trim()) return;
+  lastTypingSent = now;
+  api("POST", `/channels/${state.channelId}/typing`).catch(() => {});
+}
+
+export function initChat() {
+  const input = $("composer-input");
+  $("composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+    if (e.key === "Escape" && replyTo) { e.preventDefault(); cancelReply(); }
+    if (e.key === "ArrowUp" && !input.value) {
+      // Up in an empty composer edits your last message, as in Discord.
+      const entry = state.messages.get(state.channelId);
+      const own = entry && [...entry.list].reverse().find((m) => m.author.id === state.me.id && !m.webhook_id);
+      if (own) { e.preventDefault(); startEdit(own); }
+    }
+  });
+  input.addEventListener("input", () => {
+    input.style.height = "auto";
+    input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
+    typed();
+  });
+  $("reply-cancel").addEventListener("click", cancelReply);
+  $("load-older").addEventListener("click", loadOlder);
+  scroller().addEventListener("scroll", () => { if (scroller().scrollTop < 60) loadOlder(); });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && !$("chat-view").hidden) markRead();
+  });
+}

@@ -1,0 +1,133 @@
+// Small DOM helpers: build elements without innerHTML, so no text a user
+// typed is ever parsed as markup.
+
+/** h("button.small", {type: "button", onclick}, "text", child, ...) */
+export function h(tag, attrs, ...children) {
+  const [name, ...classes] = tag.split(".");
+  const el = document.createElement(name || "div");
+  if (classes.length) el.className = classes.join(" ");
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key === "text") el.textContent = value;
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.append(child instanceof Node ? child : String(child));
+  }
+}
+
+export const $ = (id) => document.getElementById(id);
+
+/** Replace every child of `el`. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+/** The initials shown in place of an avatar. */
+export function initials(name) {
+  return (name || "?").replace(/[^\p{L}\p{N}]+/gu, " ").trim().split(" ").slice(0, 2)
+    .map((w) => w[0]).join("").toUpperCase() || "?";
+}
+
+export function avatar(name) {
+  return h("span.avatar", { "aria-hidden": "true" }, initials(name));
+}
+
+/**
+ * A message the user should read: an error (the default) or information.
+ * Errors stay until dismissed; information fades after a while.
+ */
+export function notify(text, kind = "error") {
+  const box = $("notices");
+  // The same message twice in a row would only be noise.
+  for (const n of box.children) if (n.dataset.text === text) n.remove();
+  const dismiss = h("button.small", { type: "button", "aria-label": "Dismiss" }, "✕");
+  const note = h(`div.notice.${kind}`, { role: kind === "error" ? "alert" : "status", dataset: { text } },
+    h("span", {}, text), dismiss);
+  dismiss.addEventListener("click", () => note.remove());
+  box.append(note);
+  if (kind !== "error") setTimeout(() => note.remove(), 6000);
+  while (box.children.length > 4) box.firstElementChild.remove();
+}
+
+/**
+ * A modal form in the page's one <dialog>. `fields`: [{name, label, type,
+ * value, options, readonly}]; `submit(values)` may throw an Error whose
+ * message is shown in the dialog. Resolves to submit's result, or null if
+ * cancelled.
+ */
+export function dialog({ title, fields = [], ok = "OK", body = [], submit = async (v) => v }) {
+  const dlg = $("dialog");
+  const form = $("dialog-form");
+  $("dialog-title").textContent = title;
+  $("dialog-error").textContent = "";
+  $("dialog-ok").textContent = ok;
+  const inputs = fields.map((f) => {
+    const id = `dialog-${f.name}`;
+    const input = f.options
+      ? h("select", { id, name: f.name }, f.options.map(([v, label]) => h("option", { value: v, selected: v === f.value }, label)))
+      : h("input", { id, name: f.name, type: f.type || "text", value: f.value ?? "", readonly: f.readonly, required: f.required, maxlength: f.maxlength, autocomplete: "off" });
+    return [h("label", { for: id }, f.label), input];
+  });
+  fill($("dialog-body"), body, inputs);
+  return new Promise((resolve) => {
+    let busy = false;
+    const finish = (result) => {
+      form.onsubmit = null;
+      $("dialog-cancel").onclick = null;
+      dlg.onclose = null;
+      if (dlg.open) dlg.close();
+      resolve(result);
+    };
+    form.onsubmit = async (e) => {
+      e.preventDefault();
+      if (busy) return;
+      busy = true;
+      const values = Object.fromEntries(new FormData(form));
+      try {
+        finish(await submit(values));
+      } catch (err) {
+        $("dialog-error").textContent = err.message || String(err);
+      } finally {
+        busy = false;
+      }
+    };
+    $("dialog-cancel").onclick = () => finish(null);
+    dlg.onclose = () => finish(null);
+    dlg.showModal();
+    const first = dlg.querySelector("input:not([readonly]), select") || $("dialog-ok");
+    first.focus();
+    if (first.select) first.select();
+  });
+}
+
+const ICONS = {
+  // A loudspeaker, for voice channels.
+  speaker: "M3 9v6h4l5 4V5L7 9H3zm13.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z",
+  // A hash sign, for text channels.
+  hash: "M10 3 9 8H5l-.4 2h4L8 14H4l-.4 2h4l-1 5h2l1-5h4l-1 5h2l1-5h4l.4-2h-4l.8-4h4l.4-2h-4l1-5h-2l-1 5h-4l1-5h-2zm-.6 7h4l-.8 4h-4l.8-4z",
+};
+
+/** A small inline SVG icon (no icon font to fetch). */
+export function icon(name) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", ICONS[name]);
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}

@@ -1,0 +1,181 @@
+// The main gateway (docs/protocol.md §6): one WebSocket with heartbeats,
+// Identify, and Resume after a drop, so no dispatch is lost while the
+// network blinks.
+
+const OP = { DISPATCH: 0, HEARTBEAT: 1, IDENTIFY: 2, PRESENCE: 3, VOICE_STATE: 4, RESUME: 6, RECONNECT: 7, REQUEST_MEMBERS: 8, INVALID_SESSION: 9, HELLO: 10, HEARTBEAT_ACK: 11 };
+
+// GUILDS | GUILD_MEMBERS | GUILD_VOICE_STATES | GUILD_PRESENCES |
+// GUILD_MESSAGES | GUILD_MESSAGE_TYPING | MESSAGE_CONTENT
+const INTENTS = 1 | 2 | 128 | 256 | 512 | 2048 | 32768;
+
+// Closes after which retrying cannot help: the token or the request is bad.
+const FATAL = new Set([4004, 4010, 4011, 4012, 4013, 4014]);
+
+export class Gateway {
+  /**
+   * `onDispatch(t, d)` gets every dispatch; `onState(state, detail)` gets
+   * "connecting", "ready", "resumed", "reconnecting" and "failed".
+   */
+  constructor({ token, status, onDispatch, onState }) {
+    this.token = token;
+    this.status = status;
+    this.onDispatch = onDispatch;
+    this.onState = onState;
+    this.ws = null;
+    this.seq = null;
+    this.sessionId = null;
+    this.heartbeat = null;
+    this.acked = true;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.stopped = false;
+    this.connected = false;
+    this.onOnline = () => { if (!this.connected) this.reconnectNow(); };
+    window.addEventListener("online", this.onOnline);
+  }
+
+  url() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${location.host}/gateway?v=10&encoding=json`;
+  }
+
+  connect() {
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.onState(this.sessionId ? "reconnecting" : "connecting");
+    const ws = new WebSocket(this.url());
+    this.ws = ws;
+    ws.onmessage = (e) => {
+      if (this.ws !== ws) return;
+      let p;
+      try { p = JSON.parse(e.data); } catch { return; }
+      this.receive(p);
+    };
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return;
+      this.dropped(e.code);
+    };
+  }
+
+  receive(p) {
+    switch (p.op) {
+      case OP.HELLO: {
+        const interval = p.d.heartbeat_interval;
+        this.acked = true;
+        clearInterval(this.heartbeat);
+        this.heartbeat = setInterval(() => this.beat(), interval);
+        if (this.sessionId) {
+          this.send(OP.RESUME, { token: this.token, session_id: this.sessionId, seq: this.seq });
+        } else {
+          this.identify();
+        }
+        break;
+      }
+      case OP.HEARTBEAT_ACK:
+        this.acked = true;
+        break;
+      case OP.RECONNECT:
+        this.ws.close(4000);
+        break;
+      case OP.INVALID_SESSION:
+        // The session is gone (a restart, or a grace that ran out): start
+        // a new one; the app reloads its state from READY.
+        this.sessionId = null;
+        this.seq = null;
+        this.identify();
+        break;
+      case OP.DISPATCH:
+        if (p.s) this.seq = p.s;
+        if (p.t === "READY") {
+          this.sessionId = p.d.session_id;
+          this.connected = true;
+          this.attempt = 0;
+          this.onState("ready");
+        } else if (p.t === "RESUMED") {
+          this.connected = true;
+          this.attempt = 0;
+          this.onState("resumed");
+        }
+        this.onDispatch(p.t, p.d);
+        break;
+      default:
+        break;
+    }
+  }
+
+  identify() {
+    this.send(OP.IDENTIFY, {
+      token: this.token,
+      intents: INTENTS,
+      properties: { os: navigator.platform || "web", browser: "hearth-web", device: "hearth-web" },
+      large_threshold: 250,
+      presence: { since: null, activities: [], status: this.status, afk: false },
+    });
+  }
+
+  beat() {
+    if (!this.acked) {
+      // No answer to the last heartbeat: the connection is dead even if
+      // the socket has not noticed. Drop it and resume.
+      this.ws.close(4000);
+      return;
+    }
+    this.acked = false;
+    this.send(OP.HEARTBEAT, this.seq);
+  }
+
+  send(op, d) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ op, d }));
+      return true;
+    }
+    return false;
+  }
+
+  dropped(code) {
+    clearInterval(this.heartbeat);
+    this.connected = false;
+    this.ws = null;
+    if (this.stopped) return;
+    if (FATAL.has(code)) {
+      this.stopped = true;
+      this.onState("failed", code);
+      return;
+    }
+    if (code === 4007) { this.sessionId = null; this.seq = null; }
+    this.attempt += 1;
+    const delay = Math.min(10000, 500 * 2 ** Math.min(this.attempt - 1, 5));
+    this.onState("reconnecting", delay);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  reconnectNow() {
+    if (this.stopped) return;
+    if (this.ws) { this.ws.close(4000); return; }
+    this.connect();
+  }
+
+  setStatus(status) {
+    this.status = status;
+    this.send(OP.PRESENCE, { since: null, activities: [], status, afk: false });
+  }
+
+  voiceState(d) { return this.send(OP.VOICE_STATE, d); }
+
+  /** All members of a guild, or just `userIds`, with their presences. */
+  requestMembers(guildId, userIds) {
+    const d = { guild_id: guildId, query: "", limit: 0, presences: true };
+    if (userIds) d.user_ids = userIds;
+    this.send(OP.REQUEST_MEMBERS, d);
+  }
+
+  /** Ends the session for good (logging out). */
+  stop() {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.retryTimer);
+    window.removeEventListener("online", this.onOnline);
+    if (this.ws) this.ws.close(1000);
+    this.ws = null;
+  }
+}

@@ -1,0 +1,441 @@
+// The app: signs in, keeps one gateway session, routes its dispatches into
+// the state, and wires the views and their buttons together.
+
+import { api, setToken, setUnauthorizedHandler } from "./api.js";
+import { showAuth } from "./auth.js";
+import { renderCall, renderVoicePanel } from "./call.js";
+import { initChat, messagesChanged, openChat, renderTyping } from "./chat.js";
+import { $, dialog, h, notify } from "./dom.js";
+import { Gateway } from "./gateway.js";
+import { renderMe, renderMembers } from "./members.js";
+import { initSidebar, renderChannels, renderGuilds } from "./sidebar.js";
+import { apply, channel, guild, on, state } from "./state.js";
+import { VoiceCall } from "./voice.js";
+
+const session = {
+  token: localStorage.getItem("hearth.token"),
+  status: localStorage.getItem("hearth.status") || "online",
+  gateway: null,
+  call: null,
+  /** A guild we created or joined whose GUILD_CREATE has not come yet. */
+  pendingGuild: null,
+  /** An invite code from the URL, offered once signed in. */
+  invite: null,
+};
+
+const narrow = window.matchMedia("(max-width: 760px)");
+
+// ---- session ----
+
+function signedIn(token) {
+  session.token = token;
+  localStorage.setItem("hearth.token", token);
+  setToken(token);
+  $("auth-view").hidden = true;
+  $("app").hidden = false;
+  state.guildId = null;
+  state.channelId = null;
+  session.gateway = new Gateway({
+    token,
+    status: session.status,
+    onDispatch: dispatch,
+    onState: connectionState,
+  });
+  session.gateway.connect();
+  showView();
+}
+
+function signedOut(message) {
+  if (session.call) session.call.leave();
+  if (session.gateway) session.gateway.stop();
+  session.gateway = null;
+  session.token = null;
+  localStorage.removeItem("hearth.token");
+  setToken(null);
+  state.guilds.clear();
+  state.messages.clear();
+  state.me = null;
+  $("connection").hidden = true;
+  if (message) notify(message);
+  showAuth({ onToken: signedIn, invite: null });
+}
+
+async function logout() {
+  try { await api("POST", "/auth/logout"); } catch { /* the token is dropped either way */ }
+  signedOut();
+}
+
+function connectionState(s, detail) {
+  const banner = $("connection");
+  if (s === "ready" || s === "resumed") {
+    banner.hidden = true;
+    if (s === "resumed" && session.call) session.call.gatewayBack(session.gateway.sessionId);
+  } else if (s === "connecting") {
+    banner.hidden = false;
+    banner.textContent = "Connecting…";
+  } else if (s === "reconnecting") {
+    banner.hidden = false;
+    banner.textContent = navigator.onLine === false
+      ? "You're offline. Reconnecting when the network is back…"
+      : "Can't reach the server. Reconnecting…";
+  } else if (s === "failed") {
+    if (detail === 4004) signedOut("Your session has ended. Please log in again.");
+    else { banner.hidden = false; banner.textContent = `Disconnected by the server (code ${detail}). Reload to try again.`; }
+  }
+}
+
+function dispatch(t, d) {
+  apply(t, d);
+  const call = session.call;
+  switch (t) {
+    case "READY":
+      // A new session: reload the open channel's history.
+      $("message-list").dataset.channel = "";
+      renderMe(session.status);
+      if (session.invite) offerInvite(session.invite);
+      break;
+    case "GUILD_CREATE": {
+      const wanted = session.pendingGuild || localStorage.getItem("hearth.guild");
+      if (!state.guildId || d.id === wanted) {
+        if (session.pendingGuild === d.id) session.pendingGuild = null;
+        if (state.guildId !== d.id) selectGuild(d.id);
+      }
+      // A new gateway session needs the call rejoined once the guild is there.
+      if (call && call.guildId === d.id) call.gatewayBack(session.gateway.sessionId);
+      break;
+    }
+    case "GUILD_MEMBER_ADD":
+      // A join publishes no presence: ask whether the newcomer is online.
+      session.gateway.requestMembers(d.guild_id, [d.user.id]);
+      break;
+    case "VOICE_SERVER_UPDATE":
+      if (call && call.guildId === d.guild_id) call.serverUpdate(d);
+      break;
+    case "VOICE_STATE_UPDATE":
+      if (call && state.me && d.user_id === state.me.id && d.guild_id === call.guildId) {
+        if (d.channel_id && d.channel_id !== call.channelId) {
+          // Moved by a moderator: VOICE_SERVER_UPDATE follows.
+          call.channelId = d.channel_id;
+        } else if (!d.channel_id && d.session_id === call.sessionId && call.ws && call.pc) {
+          call.end("You were disconnected from the voice channel.");
+        }
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+// ---- navigation ----
+
+function defaultChannel(g) {
+  const remembered = localStorage.getItem(`hearth.channel.${g.id}`);
+  if (remembered && g.channels.has(remembered)) return remembered;
+  const text = g.channelOrder.find((c) => c.type === 0);
+  return text ? text.id : null;
+}
+
+function selectGuild(id) {
+  const g = state.guilds.get(id);
+  if (!g) { session.pendingGuild = id; return; }
+  state.guildId = id;
+  localStorage.setItem("hearth.guild", id);
+  selectChannel(defaultChannel(g), { join: false });
+  if (g.member_count > g.members.size) session.gateway.requestMembers(id);
+}
+
+function selectChannel(id, { join = true } = {}) {
+  const g = guild();
+  state.channelId = id;
+  if (g && id) localStorage.setItem(`hearth.channel.${g.id}`, id);
+  const c = channel(id);
+  if (c && c.type === 2 && join && !(session.call && session.call.channelId === id)) joinVoice(id);
+  if (narrow.matches) setDrawer(false);
+  showView();
+}
+
+/** Shows what the selection calls for: nothing yet, a text channel, or a voice channel. */
+function showView() {
+  renderGuilds();
+  renderChannels(session.call);
+  renderMembers();
+  const c = channel();
+  const kind = !c ? "empty" : c.type === 2 ? "call" : c.type === 0 ? "chat" : "empty";
+  const wasChat = !$("chat-view").hidden;
+  $("empty-view").hidden = kind !== "empty";
+  $("chat-view").hidden = kind !== "chat";
+  $("call-view").hidden = kind !== "call";
+  if (kind === "empty") {
+    $("channel-title").textContent = guild() ? guild().name : "Welcome";
+    $("channel-topic").textContent = "";
+  }
+  if (kind === "chat" && (!wasChat || $("message-list").dataset.channel !== c.id)) {
+    $("message-list").dataset.channel = c.id;
+    openChat(c.id);
+  }
+  if (kind === "call") renderCall(session.call);
+}
+
+// ---- voice ----
+
+function callEvent(kind, detail) {
+  if (kind === "error") notify(detail);
+  if (kind === "ended") {
+    if (detail) notify(detail, "info");
+    session.call = null;
+  }
+  renderVoicePanel(session.call);
+  renderChannels(session.call);
+  const c = channel();
+  if (c && c.type === 2) renderCall(session.call);
+}
+
+function joinVoice(channelId) {
+  const g = guild();
+  if (!g || !session.gateway) return;
+  if (session.call) session.call.leave();
+  if (!session.gateway.connected) {
+    notify("Can't join voice while disconnected from the server.");
+    return;
+  }
+  const call = new VoiceCall({
+    gateway: session.gateway,
+    guildId: g.id,
+    channelId,
+    userId: state.me.id,
+    sessionId: session.gateway.sessionId,
+    emit: (kind, detail) => { if (session.call === call || kind === "ended") callEvent(kind, detail); },
+  });
+  session.call = call;
+  renderVoicePanel(call);
+  call.start({ camera: false });
+  // The gateway refuses silently (no CONNECT, or a full channel).
+  setTimeout(() => {
+    if (session.call === call && !call.token) call.end("Couldn't join the voice channel: you may not have permission, or it is full.");
+  }, 10000);
+}
+
+// ---- dialogs and actions ----
+
+async function createGuild() {
+  const g = await dialog({
+    title: "Create a server",
+    ok: "Create",
+    fields: [{ name: "name", label: "Server name", required: true, maxlength: 100 }],
+    submit: async ({ name }) => {
+      if (name.trim().length < 2) throw new Error("A server name needs at least 2 characters.");
+      return api("POST", "/guilds", { name: name.trim() });
+    },
+  });
+  if (g) selectGuild(g.id);
+}
+
+function inviteCode(text) {
+  const t = text.trim();
+  const m = t.match(/\/invite\/([A-Za-z0-9_-]+)\/?$/) || t.match(/^([A-Za-z0-9_-]+)$/);
+  return m ? m[1] : null;
+}
+
+async function joinGuild() {
+  const res = await dialog({
+    title: "Join a server",
+    ok: "Join",
+    fields: [{ name: "invite", label: "Invite link or code", required: true }],
+    submit: async ({ invite }) => {
+      const code = inviteCode(invite);
+      if (!code) throw new Error("That doesn't look like an invite link.");
+      return api("POST", `/invites/${code}`);
+    },
+  });
+  if (res) joined(res);
+}
+
+function joined(invite) {
+  const id = invite.guild.id;
+  if (state.guilds.has(id)) selectGuild(id);
+  else session.pendingGuild = id;
+}
+
+async function offerInvite(code) {
+  session.invite = null;
+  history.replaceState(null, "", "/");
+  let invite;
+  try {
+    invite = await api("GET", `/invites/${code}`);
+  } catch (err) {
+    notify(err.message);
+    return;
+  }
+  const res = await dialog({
+    title: `Join ${invite.guild.name}?`,
+    ok: "Join",
+    body: [h("p", {}, `You've been invited to ${invite.guild.name}${invite.inviter ? ` by ${invite.inviter.username}` : ""}.`)],
+    submit: () => api("POST", `/invites/${code}`),
+  });
+  if (res) joined(res);
+}
+
+async function createInvite() {
+  const g = guild();
+  if (!g) return;
+  const c = channel();
+  const target = c && c.type !== 4 ? c : g.channelOrder.find((x) => x.type === 0) || g.channelOrder[0];
+  if (!target) return;
+  let invite;
+  try {
+    invite = await api("POST", `/channels/${target.id}/invites`, { max_age: 86400 });
+  } catch (err) {
+    notify(`Couldn't create an invite: ${err.message}`);
+    return;
+  }
+  const link = `${location.origin}/invite/${invite.code}`;
+  const copy = h("button.small", { type: "button" }, "Copy");
+  copy.addEventListener("click", async () => {
+    const input = $("dialog-invite-link");
+    input.select();
+    try { await navigator.clipboard.writeText(link); copy.textContent = "Copied"; } catch { document.execCommand("copy"); }
+  });
+  await dialog({
+    title: `Invite friends to ${g.name}`,
+    ok: "Done",
+    body: [h("p", {}, "Send this link; it works for 24 hours."), copy],
+    fields: [{ name: "invite-link", label: "Invite link", value: link, readonly: true }],
+  });
+}
+
+async function createChannel() {
+  const g = guild();
+  if (!g) return;
+  const categories = g.channelOrder.filter((c) => c.type === 4);
+  const current = channel();
+  const res = await dialog({
+    title: "Create a channel",
+    ok: "Create",
+    fields: [
+      { name: "name", label: "Channel name", required: true, maxlength: 100 },
+      { name: "type", label: "Type", value: "0", options: [["0", "Text"], ["2", "Voice"], ["4", "Category"]] },
+      { name: "parent", label: "Category", value: current && current.parent_id ? current.parent_id : "", options: [["", "None"], ...categories.map((c) => [c.id, c.name])] },
+    ],
+    submit: async ({ name, type, parent }) => {
+      const n = name.trim();
+      if (!n) throw new Error("A channel needs a name.");
+      const body = { name: type === "0" ? n.toLowerCase().replace(/\s+/g, "-") : n, type: Number(type) };
+      if (parent && type !== "4") body.parent_id = parent;
+      return api("POST", `/guilds/${g.id}/channels`, body);
+    },
+  });
+  if (res) {
+    apply("CHANNEL_CREATE", res);
+    if (res.type === 0) selectChannel(res.id);
+  }
+}
+
+async function deleteChannel(id) {
+  const c = channel(id);
+  if (!c || !window.confirm(`Delete ${c.type === 4 ? "category" : "channel"} ${c.name}? This cannot be undone.`)) return;
+  try {
+    const res = await api("DELETE", `/channels/${id}`);
+    apply("CHANNEL_DELETE", res);
+  } catch (err) {
+    notify(`Couldn't delete ${c.name}: ${err.message}`);
+  }
+}
+
+function setDrawer(open) {
+  $("drawer").classList.toggle("open", open);
+  $("open-drawer").setAttribute("aria-expanded", String(open));
+  if (open) $("drawer").querySelector("button").focus();
+}
+
+function setMembers(show) {
+  $("app").classList.toggle("no-members", !show);
+  $("toggle-members").setAttribute("aria-expanded", String(show));
+}
+
+// ---- start ----
+
+function wire() {
+  setUnauthorizedHandler(() => signedOut("Your session has ended. Please log in again."));
+  initChat();
+  initSidebar({ selectGuild, selectChannel, deleteChannel });
+  $("create-guild").addEventListener("click", createGuild);
+  $("join-guild").addEventListener("click", joinGuild);
+  $("invite-button").addEventListener("click", createInvite);
+  $("create-channel").addEventListener("click", createChannel);
+  $("logout").addEventListener("click", logout);
+  $("status-select").addEventListener("change", (e) => {
+    session.status = e.target.value;
+    localStorage.setItem("hearth.status", session.status);
+    if (session.gateway) session.gateway.setStatus(session.status);
+    renderMe(session.status);
+  });
+  $("call-join").addEventListener("click", () => { if (channel()) joinVoice(state.channelId); });
+  $("voice-mute").addEventListener("click", () => session.call && session.call.setMute(!session.call.selfMute));
+  $("voice-deafen").addEventListener("click", () => session.call && session.call.setDeaf(!session.call.selfDeaf));
+  $("voice-camera").addEventListener("click", () => session.call && session.call.setCamera(!session.call.selfVideo));
+  $("voice-leave").addEventListener("click", () => session.call && session.call.leave());
+  $("open-drawer").addEventListener("click", () => setDrawer(!$("drawer").classList.contains("open")));
+  $("toggle-members").addEventListener("click", () => setMembers($("app").classList.contains("no-members")));
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && $("drawer").classList.contains("open")) { setDrawer(false); $("open-drawer").focus(); }
+  });
+  setMembers(!narrow.matches);
+  narrow.addEventListener("change", () => { setMembers(!narrow.matches); setDrawer(false); });
+
+  on("guilds", (detail) => {
+    if (detail && detail.deleted === state.guildId) {
+      state.guildId = null;
+      state.channelId = null;
+      const next = state.guilds.keys().next();
+      if (!next.done) selectGuild(next.value);
+    }
+    showView();
+  });
+  on("channels", (detail) => {
+    if (detail && detail.deleted === state.channelId) {
+      const g = guild();
+      selectChannel(g ? defaultChannel(g) : null, { join: false });
+    }
+    renderChannels(session.call);
+  });
+  on("members", () => { renderMembers(); });
+  on("voice", () => {
+    renderChannels(session.call);
+    const c = channel();
+    if (c && c.type === 2) renderCall(session.call);
+  });
+  on("messages", messagesChanged);
+  on("typing", (channelId) => { if (channelId === state.channelId) renderTyping(); });
+  on("unread", () => { renderGuilds(); renderChannels(session.call); });
+  on("me", () => renderMe(session.status));
+  on("request-members", (id) => { if (session.gateway) session.gateway.requestMembers(id); });
+  window.addEventListener("beforeunload", () => { if (session.call) session.call.leave(); });
+
+  // For the browser tests, and for anyone curious in the console: what
+  // the call receives, per remote user, from RTCPeerConnection.getStats().
+  window.hearthDebug = {
+    inboundStats: () => (session.call ? session.call.inboundStats() : Promise.resolve({})),
+    me: () => state.me,
+  };
+}
+
+function start() {
+  wire();
+  const m = location.pathname.match(/^\/invite\/([A-Za-z0-9_-]+)/);
+  if (m) session.invite = m[1];
+  if (session.token) {
+    signedIn(session.token);
+  } else {
+    let invite = null;
+    if (session.invite) {
+      api("GET", `/invites/${session.invite}`).then((i) => {
+        if ($("auth-view").hidden) return;
+        showAuth({ onToken: signedIn, invite: i.guild.name });
+      }).catch(() => {});
+      invite = "a server";
+    }
+    showAuth({ onToken: signedIn, invite });
+  }
+}
+
+start();

@@ -1,0 +1,83 @@
+// Message content and embeds as DOM nodes: mentions become highlighted
+// names, links become links; nothing is ever parsed as HTML, and nothing
+// (no image, no preview) is loaded from another site.
+
+import { h } from "./dom.js";
+import { displayName, state } from "./state.js";
+
+const TOKEN = /<@!?(\d+)>|<@&(\d+)>|<#(\d+)>|@everyone|@here|https?:\/\/[^\s<]+/g;
+
+/** Whether the signed-in user is mentioned by `m`. */
+export function mentionsMe(m) {
+  if (!state.me) return false;
+  if (m.mention_everyone) return true;
+  if ((m.mentions || []).some((u) => u.id === state.me.id)) return true;
+  const g = state.guilds.get(m.guild_id);
+  const member = g && g.members.get(state.me.id);
+  return !!member && (m.mention_roles || []).some((r) => member.roles.includes(r));
+}
+
+function link(url) {
+  // rel=noreferrer: following a link tells the other site nothing.
+  return h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url);
+}
+
+/** The nodes of a message's content. */
+export function renderContent(m) {
+  const out = [];
+  const text = m.content || "";
+  let last = 0;
+  for (const match of text.matchAll(TOKEN)) {
+    if (match.index > last) out.push(text.slice(last, match.index));
+    const [whole, user, role, chan] = match;
+    if (user) {
+      const u = (m.mentions || []).find((x) => x.id === user);
+      const name = u ? (u.global_name || u.username) : displayName(m.guild_id, user);
+      out.push(h("span.mention", { dataset: { user } }, `@${name}`));
+    } else if (role) {
+      const g = state.guilds.get(m.guild_id);
+      const r = g && g.roles.find((x) => x.id === role);
+      out.push(h("span.mention", {}, `@${r ? r.name : "role"}`));
+    } else if (chan) {
+      const g = state.guilds.get(m.guild_id);
+      const c = g && g.channels.get(chan);
+      out.push(h("span.mention", {}, `#${c ? c.name : "channel"}`));
+    } else if (whole.startsWith("@")) {
+      out.push(h("span.mention", {}, whole));
+    } else {
+      out.push(link(whole));
+    }
+    last = match.index + whole.length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
+/** One embed (docs/protocol.md §1.7). Images are shown as links. */
+export function renderEmbed(e) {
+  const box = h("div.embed", { role: "group", "aria-label": e.title ? `Embed: ${e.title}` : "Embed" });
+  if (typeof e.color === "number") box.style.borderLeftColor = `#${e.color.toString(16).padStart(6, "0")}`;
+  if (e.author && e.author.name) {
+    box.append(h("div.embed-author", {}, e.author.url ? link(e.author.url) : e.author.name));
+  }
+  if (e.title) {
+    box.append(h("div.embed-title", {}, e.url ? h("a", { href: e.url, target: "_blank", rel: "noopener noreferrer" }, e.title) : e.title));
+  }
+  if (e.description) box.append(h("div.embed-description.content", {}, e.description));
+  if (e.fields && e.fields.length) {
+    box.append(h("div.embed-fields", {}, e.fields.map((f) => h("div.embed-field", {},
+      h("div.embed-field-name", {}, f.name), h("div.embed-field-value", {}, f.value)))));
+  }
+  for (const key of ["image", "thumbnail"]) {
+    if (e[key] && e[key].url) box.append(h("div", {}, `${key}: `, link(e[key].url)));
+  }
+  if (e.footer && e.footer.text) box.append(h("div.embed-footer", {}, e.footer.text));
+  return box;
+}
+
+export function formatTime(iso) {
+  const d = new Date(iso);
+  const today = new Date();
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return d.toDateString() === today.toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
+}

@@ -1,0 +1,88 @@
+// The server rail and the channel list: categories, text channels with
+// unread marks, voice channels with who is in them (and who speaks).
+
+import { $, avatar, fill, h, icon, initials } from "./dom.js";
+import { PERM, can, displayName, guild, state, voiceMembers } from "./state.js";
+
+let actions = {};
+
+/** `acts`: {selectGuild(id), selectChannel(id), deleteChannel(id)} */
+export function initSidebar(acts) {
+  actions = acts;
+}
+
+export function renderGuilds() {
+  const list = $("guild-list");
+  const guilds = [...state.guilds.values()].sort((a, b) => a.name.localeCompare(b.name));
+  fill(list, guilds.map((g) => {
+    const unread = [...g.channels.keys()].some((id) => state.unread.has(id));
+    const button = h("button.guild-button", {
+      type: "button",
+      "aria-label": unread ? `${g.name} (unread messages)` : g.name,
+      title: g.name,
+      "aria-current": g.id === state.guildId ? "true" : "false",
+      dataset: { guild: g.id },
+      onclick: () => actions.selectGuild(g.id),
+    }, initials(g.name));
+    if (unread) button.classList.add("unread");
+    return h("li", {}, button);
+  }));
+}
+
+function voiceUser(g, v, call) {
+  const speaking = call && call.channelId === v.channel_id && call.speaking.has(v.user_id);
+  const flags = [v.self_mute || v.mute ? "muted" : "", v.self_deaf || v.deaf ? "deafened" : "", v.self_video ? "camera on" : ""].filter(Boolean);
+  return h(`li.voice-user${speaking ? ".speaking" : ""}`, { dataset: { user: v.user_id, speaking: String(!!speaking) } },
+    avatar(displayName(g.id, v.user_id)),
+    h("span", {}, displayName(g.id, v.user_id)),
+    flags.length ? h("span.flags", { title: flags.join(", ") }, `(${flags.join(", ")})`) : null);
+}
+
+function channelItem(g, c, call) {
+  const current = c.id === state.channelId;
+  const unread = c.type === 0 && state.unread.has(c.id);
+  const open = h("button.channel-open", {
+    type: "button",
+    "aria-current": current ? "true" : "false",
+    "aria-label": `${c.type === 2 ? "voice channel" : "text channel"} ${c.name}${unread ? ", unread messages" : ""}`,
+    onclick: () => actions.selectChannel(c.id),
+  }, icon(c.type === 2 ? "speaker" : "hash"), c.name);
+  const row = h(`div.channel${unread ? ".unread" : ""}`, { dataset: { channel: c.id, type: String(c.type) } }, open,
+    can(PERM.MANAGE_CHANNELS, g)
+      ? h("button.channel-delete.small", { type: "button", "aria-label": `Delete channel ${c.name}`, title: "Delete channel", onclick: () => actions.deleteChannel(c.id) }, "✕")
+      : null);
+  const items = [row];
+  if (c.type === 2) {
+    const people = voiceMembers(g, c.id);
+    if (people.length) {
+      items.push(h("ul.voice-users", { "aria-label": `In ${c.name}` }, people.map((v) => voiceUser(g, v, call))));
+    }
+  }
+  return h("li", {}, items);
+}
+
+export function renderChannels(call) {
+  const g = guild();
+  const list = $("channel-list");
+  $("guild-name").textContent = g ? g.name : "No server";
+  $("invite-button").hidden = !g;
+  $("create-channel").hidden = !g || !can(PERM.MANAGE_CHANNELS, g);
+  if (!g) { fill(list); return; }
+  const categories = g.channelOrder.filter((c) => c.type === 4);
+  const loose = g.channelOrder.filter((c) => c.type !== 4 && !(c.parent_id && g.channels.has(c.parent_id)));
+  // Text channels first, then voice, as Discord lists them.
+  const order = (cs) => [...cs.filter((c) => c.type === 0), ...cs.filter((c) => c.type === 2)];
+  const sections = [h("ul", { "aria-label": "Channels" }, order(loose).map((c) => channelItem(g, c, call)))];
+  for (const cat of categories) {
+    const children = order(g.channelOrder.filter((c) => c.parent_id === cat.id));
+    const headingId = `category-${cat.id}`;
+    sections.push(h("section.category", { "aria-labelledby": headingId, dataset: { channel: cat.id } },
+      h("h3.category-name", {},
+        h("span", { id: headingId }, cat.name),
+        can(PERM.MANAGE_CHANNELS, g)
+          ? h("button.channel-delete.small", { type: "button", "aria-label": `Delete category ${cat.name}`, title: "Delete category", onclick: () => actions.deleteChannel(cat.id) }, "✕")
+          : null),
+      h("ul", {}, children.map((c) => channelItem(g, c, call)))));
+  }
+  fill(list, sections);
+}

@@ -1,0 +1,288 @@
+// What the client knows, kept up to date by gateway dispatches. Views read
+// it and subscribe to changes by topic; only this module applies events.
+
+const listeners = new Map();
+
+/** `on("guilds", fn)`; topics: guilds, channels, members, voice, messages, typing, me. */
+export function on(topic, fn) {
+  if (!listeners.has(topic)) listeners.set(topic, new Set());
+  listeners.get(topic).add(fn);
+}
+
+export function emit(topic, detail) {
+  for (const fn of listeners.get(topic) || []) fn(detail);
+}
+
+export const state = {
+  me: null,
+  /** guild id -> Guild (with `channels`, `members`, `presences`, `voice` maps) */
+  guilds: new Map(),
+  guildId: null,
+  channelId: null,
+  /** channel id -> {list: Message[] oldest first, complete: bool} */
+  messages: new Map(),
+  /** channel id -> Map(user id -> expiry ms) */
+  typing: new Map(),
+  /** channel id -> newest message id seen by the user */
+  lastRead: JSON.parse(localStorage.getItem("hearth.lastRead") || "{}"),
+  /** channel ids with messages the user has not seen */
+  unread: new Set(),
+};
+
+// Snowflakes are decimal strings beyond 2^53: compare them as BigInts.
+export const idCmp = (a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
+
+export function saveLastRead(channelId, messageId) {
+  if (!messageId) return;
+  const prev = state.lastRead[channelId];
+  if (prev && idCmp(prev, messageId) >= 0) return;
+  state.lastRead[channelId] = messageId;
+  localStorage.setItem("hearth.lastRead", JSON.stringify(state.lastRead));
+}
+
+export const guild = (id = state.guildId) => state.guilds.get(id);
+export const channel = (id = state.channelId) => {
+  for (const g of state.guilds.values()) if (g.channels.has(id)) return g.channels.get(id);
+  return null;
+};
+
+export function displayName(guildId, userId) {
+  const g = state.guilds.get(guildId);
+  const m = g && g.members.get(userId);
+  if (m) return m.nick || m.user.global_name || m.user.username;
+  if (state.me && state.me.id === userId) return state.me.global_name || state.me.username;
+  return "unknown";
+}
+
+/** The status others see: offline unless a presence says otherwise. */
+export function presenceOf(guildId, userId) {
+  const g = state.guilds.get(guildId);
+  return (g && g.presences.get(userId)) || "offline";
+}
+
+// Permission bits (docs/protocol.md §1.6), as BigInts.
+export const PERM = {
+  CREATE_INSTANT_INVITE: 1n << 0n,
+  ADMINISTRATOR: 1n << 3n,
+  MANAGE_CHANNELS: 1n << 4n,
+  MANAGE_MESSAGES: 1n << 13n,
+  SEND_MESSAGES: 1n << 11n,
+  CONNECT: 1n << 20n,
+};
+
+/** The user's guild-wide permissions, computed as the server does. */
+export function guildPermissions(g = guild()) {
+  if (!g || !state.me) return 0n;
+  if (g.owner_id === state.me.id) return ~0n;
+  const member = g.members.get(state.me.id);
+  const mine = new Set(member ? member.roles : []);
+  let perms = 0n;
+  for (const role of g.roles) {
+    if (role.id === g.id || mine.has(role.id)) perms |= BigInt(role.permissions);
+  }
+  return perms & PERM.ADMINISTRATOR ? ~0n : perms;
+}
+
+export const can = (perm, g = guild()) => (guildPermissions(g) & perm) === perm;
+
+function sortChannels(g) {
+  g.channelOrder = [...g.channels.values()].sort((a, b) => a.position - b.position || idCmp(a.id, b.id));
+}
+
+function addGuild(d) {
+  const g = {
+    id: d.id, name: d.name, owner_id: d.owner_id, roles: d.roles || [],
+    member_count: d.member_count,
+    channels: new Map((d.channels || []).map((c) => [c.id, c])),
+    members: new Map((d.members || []).map((m) => [m.user.id, m])),
+    presences: new Map((d.presences || []).map((p) => [p.user.id, p.status])),
+    voice: new Map((d.voice_states || []).map((v) => [v.user_id, { ...v, guild_id: d.id }])),
+  };
+  for (const v of g.voice.values()) if (v.member) g.members.set(v.user_id, v.member);
+  sortChannels(g);
+  state.guilds.set(g.id, g);
+  for (const c of g.channels.values()) {
+    const read = state.lastRead[c.id];
+    if (c.type === 0 && c.last_message_id && (!read || idCmp(c.last_message_id, read) > 0)) {
+      state.unread.add(c.id);
+    }
+  }
+}
+
+function upsertMessage(m) {
+  const entry = state.messages.get(m.channel_id);
+  if (!entry) return false;
+  const i = entry.list.findIndex((x) => x.id === m.id);
+  if (i >= 0) entry.list[i] = { ...entry.list[i], ...m };
+  else {
+    entry.list.push(m);
+    entry.list.sort((a, b) => idCmp(a.id, b.id));
+  }
+  return true;
+}
+
+/** Applies one gateway dispatch. */
+export function apply(t, d) {
+  switch (t) {
+    case "READY":
+      state.me = d.user;
+      state.guilds.clear();
+      // A new session: message caches may have missed events.
+      state.messages.clear();
+      emit("me");
+      emit("guilds");
+      break;
+    case "GUILD_CREATE":
+      addGuild(d);
+      if (d.member_count > (d.members || []).length) emit("request-members", d.id);
+      emit("guilds", { created: d.id });
+      break;
+    case "GUILD_UPDATE": {
+      const g = state.guilds.get(d.id);
+      if (g) { g.name = d.name; g.roles = d.roles || g.roles; g.owner_id = d.owner_id; }
+      emit("guilds");
+      break;
+    }
+    case "GUILD_DELETE":
+      state.guilds.delete(d.id);
+      emit("guilds", { deleted: d.id });
+      break;
+    case "GUILD_ROLE_CREATE":
+    case "GUILD_ROLE_UPDATE": {
+      const g = state.guilds.get(d.guild_id);
+      if (!g) break;
+      g.roles = g.roles.filter((r) => r.id !== d.role.id).concat([d.role]);
+      emit("channels");
+      break;
+    }
+    case "GUILD_ROLE_DELETE": {
+      const g = state.guilds.get(d.guild_id);
+      if (g) g.roles = g.roles.filter((r) => r.id !== d.role_id);
+      emit("channels");
+      break;
+    }
+    case "CHANNEL_CREATE":
+    case "CHANNEL_UPDATE": {
+      const g = state.guilds.get(d.guild_id);
+      if (!g) break;
+      g.channels.set(d.id, d);
+      sortChannels(g);
+      emit("channels");
+      break;
+    }
+    case "CHANNEL_DELETE": {
+      const g = state.guilds.get(d.guild_id);
+      if (!g) break;
+      g.channels.delete(d.id);
+      for (const c of g.channels.values()) if (c.parent_id === d.id) c.parent_id = null;
+      sortChannels(g);
+      state.messages.delete(d.id);
+      state.unread.delete(d.id);
+      emit("channels", { deleted: d.id });
+      break;
+    }
+    case "GUILD_MEMBER_ADD":
+    case "GUILD_MEMBER_UPDATE": {
+      const g = state.guilds.get(d.guild_id);
+      if (!g) break;
+      const prev = g.members.get(d.user.id);
+      g.members.set(d.user.id, { ...prev, ...d });
+      emit("members");
+      if (d.user.id === state.me.id) emit("channels");
+      break;
+    }
+    case "GUILD_MEMBER_REMOVE": {
+      const g = state.guilds.get(d.guild_id);
+      if (!g) break;
+      g.members.delete(d.user.id);
+      g.presences.delete(d.user.id);
+      emit("members");
+      break;
+    }
+    case "GUILD_MEMBERS_CHUNK": {
+      const g = state.guilds.get(d.guild_id);
+      if (!g) break;
+      for (const m of d.members) g.members.set(m.user.id, m);
+      for (const p of d.presences || []) g.presences.set(p.user.id, p.status);
+      emit("members");
+      break;
+    }
+    case "PRESENCE_UPDATE": {
+      const g = state.guilds.get(d.guild_id);
+      if (!g) break;
+      if (d.status === "offline") g.presences.delete(d.user.id);
+      else g.presences.set(d.user.id, d.status);
+      emit("members");
+      break;
+    }
+    case "USER_UPDATE":
+      if (state.me && d.id === state.me.id) state.me = d;
+      emit("me");
+      break;
+    case "MESSAGE_CREATE": {
+      const g = state.guilds.get(d.guild_id);
+      if (g && d.member) g.members.set(d.author.id, { ...d.member, user: d.author });
+      const c = g && g.channels.get(d.channel_id);
+      if (c) c.last_message_id = d.id;
+      clearTyping(d.channel_id, d.author.id);
+      upsertMessage(d);
+      const mine = state.me && d.author.id === state.me.id;
+      const seen = mine || (d.channel_id === state.channelId && document.visibilityState === "visible");
+      if (seen) saveLastRead(d.channel_id, d.id);
+      else state.unread.add(d.channel_id);
+      emit("messages", { channelId: d.channel_id, created: d });
+      emit("unread");
+      break;
+    }
+    case "MESSAGE_UPDATE":
+      if (upsertMessage(d)) emit("messages", { channelId: d.channel_id, updated: d });
+      break;
+    case "MESSAGE_DELETE":
+    case "MESSAGE_DELETE_BULK": {
+      const ids = new Set(d.ids || [d.id]);
+      const entry = state.messages.get(d.channel_id);
+      if (entry) entry.list = entry.list.filter((m) => !ids.has(m.id));
+      emit("messages", { channelId: d.channel_id, deleted: [...ids] });
+      break;
+    }
+    case "TYPING_START": {
+      if (state.me && d.user_id === state.me.id) break;
+      const g = state.guilds.get(d.guild_id);
+      if (g && d.member && d.member.user) g.members.set(d.user_id, d.member);
+      if (!state.typing.has(d.channel_id)) state.typing.set(d.channel_id, new Map());
+      state.typing.get(d.channel_id).set(d.user_id, Date.now() + 10000);
+      emit("typing", d.channel_id);
+      setTimeout(() => emit("typing", d.channel_id), 10100);
+      break;
+    }
+    case "VOICE_STATE_UPDATE": {
+      const g = state.guilds.get(d.guild_id);
+      if (!g) break;
+      if (d.member) g.members.set(d.user_id, d.member);
+      if (d.channel_id) g.voice.set(d.user_id, d);
+      else g.voice.delete(d.user_id);
+      emit("voice", d);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+function clearTyping(channelId, userId) {
+  const m = state.typing.get(channelId);
+  if (m && m.delete(userId)) emit("typing", channelId);
+}
+
+/** Who is typing in a channel right now. */
+export function typingIn(channelId) {
+  const m = state.typing.get(channelId);
+  if (!m) return [];
+  const now = Date.now();
+  return [...m].filter(([, until]) => until > now).map(([id]) => id);
+}
+
+/** The voice states of one voice channel, in join order. */
+export function voiceMembers(g, channelId) {
+  return [...g.voice.values()].filter((v) => v.channel_id === channelId);
+}

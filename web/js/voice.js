@@ -1,0 +1,420 @@
+// A voice call (docs/protocol.md §6.13 and §7): op 4 on the main gateway,
+// then the voice WebSocket at the endpoint it names, one
+// RTCPeerConnection to the SFU, and the server's renegotiations (op 40/41)
+// for the other participants' tracks.
+//
+// Every SDP the server sends is applied in arrival order through one
+// promise chain, so a renegotiation never overtakes the answer it builds on.
+
+const VOP = { IDENTIFY: 0, SELECT_PROTOCOL: 1, READY: 2, HEARTBEAT: 3, SESSION_DESCRIPTION: 4, SPEAKING: 5, HEARTBEAT_ACK: 6, RESUME: 7, HELLO: 8, RESUMED: 9, CLIENTS_CONNECT: 11, CLIENT_DISCONNECT: 13, SERVER_OFFER: 40, CLIENT_ANSWER: 41 };
+
+/** How long a dropped voice socket may try to resume before rejoining; the server keeps the call for 5 s. */
+const RESUME_WINDOW_MS = 4000;
+
+function mediaError(kind, err) {
+  const what = kind === "audio" ? "microphone" : "camera";
+  if (err && (err.name === "NotAllowedError" || err.name === "SecurityError")) {
+    return `Access to the ${what} was refused. Allow it in your browser's site settings, then try again.`;
+  }
+  if (err && (err.name === "NotFoundError" || err.name === "OverconstrainedError")) {
+    return `No ${what} was found.`;
+  }
+  if (!navigator.mediaDevices) {
+    return `The browser offers no ${what} on this page: open it over https or on localhost.`;
+  }
+  return `The ${what} could not be started${err && err.message ? `: ${err.message}` : "."}`;
+}
+
+function waitForGathering(pc, ms) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== "complete") return;
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve();
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    // The SFU is ICE-lite and needs none of our candidates to answer
+    // our checks: after a while, send what we have.
+    setTimeout(resolve, ms);
+  });
+}
+
+export class VoiceCall {
+  /**
+   * `emit(kind, detail)` reports: "status" (text), "error" (text), "speaking",
+   * "remote" (tracks changed), "local" (own tracks changed), "ended" (reason).
+   */
+  constructor({ gateway, guildId, channelId, userId, sessionId, emit }) {
+    Object.assign(this, { gateway, guildId, channelId, userId, sessionId, emit });
+    this.selfMute = false;
+    this.selfDeaf = false;
+    this.selfVideo = false;
+    this.mutedBeforeDeaf = false;
+    this.audioTrack = null;
+    this.videoTrack = null;
+    this.localStream = new MediaStream();
+    this.pc = null;
+    this.ws = null;
+    this.token = null;
+    this.endpoint = null;
+    /** mid -> {user_id, kind}, from the latest op 40 */
+    this.tracks = new Map();
+    /** user id -> {audio, video} MediaStreamTracks being received */
+    this.remote = new Map();
+    this.speaking = new Set();
+    this.audioSink = document.createElement("div");
+    this.audioSink.hidden = true;
+    document.body.append(this.audioSink);
+    this.audioEls = new Map();
+    this.chain = Promise.resolve();
+    this.ended = false;
+    this.status = "Joining…";
+    this.droppedAt = 0;
+    this.waitingForGateway = false;
+  }
+
+  setStatus(text) {
+    this.status = text;
+    this.emit("status", text);
+  }
+
+  /** Starts the microphone (and the camera if asked), then asks to join. */
+  async start({ camera = false } = {}) {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+      this.audioTrack = stream.getAudioTracks()[0];
+      this.localStream.addTrack(this.audioTrack);
+    } catch (err) {
+      this.emit("error", `${mediaError("audio", err)} You joined without a microphone.`);
+      this.selfMute = true;
+    }
+    if (camera) await this.startCamera();
+    if (this.ended) { this.stopLocal(); return; }
+    this.sendVoiceState();
+  }
+
+  async startCamera() {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 } });
+      this.videoTrack = stream.getVideoTracks()[0];
+      this.localStream.addTrack(this.videoTrack);
+      this.selfVideo = true;
+      return true;
+    } catch (err) {
+      this.emit("error", mediaError("video", err));
+      return false;
+    }
+  }
+
+  sendVoiceState() {
+    return this.gateway.voiceState({
+      guild_id: this.guildId, channel_id: this.channelId,
+      self_mute: this.selfMute, self_deaf: this.selfDeaf, self_video: this.selfVideo,
+    });
+  }
+
+  /** VOICE_SERVER_UPDATE: (re)connect to the media server with a fresh token. */
+  serverUpdate({ token, endpoint }) {
+    if (this.ended) return;
+    this.token = token;
+    this.endpoint = endpoint;
+    this.teardownMedia();
+    this.openSocket(false);
+  }
+
+  socketUrl() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${this.endpoint.replace(/\/+$/, "")}/?v=8`;
+  }
+
+  openSocket(resume) {
+    this.setStatus(resume ? "Reconnecting…" : "Connecting…");
+    const ws = new WebSocket(this.socketUrl());
+    this.ws = ws;
+    let heartbeat = null;
+    ws.onmessage = (e) => {
+      if (this.ws !== ws) return;
+      let p;
+      try { p = JSON.parse(e.data); } catch { return; }
+      this.receive(p, resume, (interval) => {
+        clearInterval(heartbeat);
+        heartbeat = setInterval(() => this.send(VOP.HEARTBEAT, { t: Date.now(), seq_ack: -1 }), interval);
+      });
+    };
+    ws.onclose = (e) => {
+      clearInterval(heartbeat);
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.socketClosed(e.code, e.reason);
+    };
+  }
+
+  send(op, d) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ op, d }));
+  }
+
+  receive(p, resume, startHeartbeat) {
+    switch (p.op) {
+      case VOP.HELLO:
+        startHeartbeat(p.d.heartbeat_interval);
+        if (resume) {
+          this.send(VOP.RESUME, { server_id: this.guildId, session_id: this.sessionId, token: this.token });
+        } else {
+          this.send(VOP.IDENTIFY, { server_id: this.guildId, user_id: this.userId, session_id: this.sessionId, token: this.token });
+        }
+        break;
+      case VOP.READY:
+        this.queue(() => this.offer());
+        break;
+      case VOP.RESUMED:
+        this.droppedAt = 0;
+        this.setStatus("Voice connected");
+        break;
+      case VOP.SESSION_DESCRIPTION:
+        this.queue(async () => {
+          await this.pc.setRemoteDescription({ type: "answer", sdp: p.d.sdp });
+        });
+        break;
+      case VOP.SERVER_OFFER:
+        this.queue(async () => {
+          this.tracks = new Map((p.d.tracks || []).map((t) => [t.mid, t]));
+          await this.pc.setRemoteDescription({ type: "offer", sdp: p.d.sdp });
+          await this.pc.setLocalDescription(await this.pc.createAnswer());
+          this.send(VOP.CLIENT_ANSWER, { sdp: this.pc.localDescription.sdp });
+          this.refreshRemote();
+        });
+        break;
+      case VOP.SPEAKING:
+        if (p.d.speaking) this.speaking.add(p.d.user_id);
+        else this.speaking.delete(p.d.user_id);
+        this.emit("speaking", { userId: p.d.user_id, speaking: !!p.d.speaking });
+        break;
+      case VOP.CLIENT_DISCONNECT:
+        this.speaking.delete(p.d.user_id);
+        this.emit("speaking", { userId: p.d.user_id, speaking: false });
+        break;
+      default:
+        break;
+    }
+  }
+
+  queue(task) {
+    this.chain = this.chain.then(task).catch((err) => {
+      if (this.ended) return;
+      console.error("voice negotiation failed", err);
+      this.emit("error", `The voice connection could not be set up: ${err.message || err}`);
+    });
+  }
+
+  async offer() {
+    const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    this.pc = pc;
+    // Our own tracks go out on two send-only m-lines; the others' come in
+    // on m-lines the server adds (op 40). Without a device the m-line is
+    // still there, so turning the camera on later needs no renegotiation.
+    this.audioTx = pc.addTransceiver(this.audioTrack || "audio", { direction: "sendonly", streams: [this.localStream] });
+    this.videoTx = pc.addTransceiver(this.videoTrack || "video", { direction: "sendonly", streams: [this.localStream] });
+    if (this.audioTrack) this.audioTrack.enabled = !this.selfMute;
+    pc.ontrack = () => this.refreshRemote();
+    pc.onconnectionstatechange = () => {
+      if (this.pc !== pc) return;
+      if (pc.connectionState === "connected") {
+        this.droppedAt = 0;
+        this.setStatus("Voice connected");
+      } else if (pc.connectionState === "failed") {
+        this.rejoin("The media connection failed; rejoining…");
+      }
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForGathering(pc, 2000);
+    if (this.pc !== pc) return;
+    this.send(VOP.SELECT_PROTOCOL, { protocol: "webrtc", sdp: pc.localDescription.sdp });
+  }
+
+  /** Which user's audio and video each receiving m-line carries now. */
+  refreshRemote() {
+    if (!this.pc) return;
+    const remote = new Map();
+    for (const t of this.pc.getTransceivers()) {
+      const info = t.mid && this.tracks.get(t.mid);
+      const dir = t.currentDirection || t.direction;
+      if (!info || !(dir === "recvonly" || dir === "sendrecv")) continue;
+      if (!remote.has(info.user_id)) remote.set(info.user_id, { audio: null, video: null });
+      remote.get(info.user_id)[info.kind] = t.receiver.track;
+    }
+    this.remote = remote;
+    this.playAudio();
+    this.emit("remote");
+  }
+
+  /** One hidden <audio> per remote user; played so the audio is heard. */
+  playAudio() {
+    for (const [user, el] of this.audioEls) {
+      const r = this.remote.get(user);
+      if (!r || !r.audio) { el.srcObject = null; el.remove(); this.audioEls.delete(user); }
+    }
+    for (const [user, r] of this.remote) {
+      if (!r.audio) continue;
+      let el = this.audioEls.get(user);
+      if (!el) {
+        el = document.createElement("audio");
+        el.autoplay = true;
+        el.dataset.user = user;
+        this.audioSink.append(el);
+        this.audioEls.set(user, el);
+      }
+      const current = el.srcObject && el.srcObject.getAudioTracks()[0];
+      if (current !== r.audio) el.srcObject = new MediaStream([r.audio]);
+      el.muted = this.selfDeaf;
+      el.play().catch(() => {});
+    }
+  }
+
+  socketClosed(code, reason) {
+    if (this.ended) return;
+    if (code === 4014) {
+      this.end(reason && reason.includes("removed") ? "You were disconnected from the voice channel." : "The voice call ended.");
+      return;
+    }
+    if (code === 4004 || code === 4006 || code === 4002 || code === 4003 || code === 4005 || code === 4012) {
+      this.rejoin("The voice session was lost; rejoining…");
+      return;
+    }
+    // A dropped socket: the server keeps the call for a few seconds, so
+    // resume if we can, and rejoin from the start if we cannot.
+    if (!this.droppedAt) this.droppedAt = Date.now();
+    if (Date.now() - this.droppedAt > RESUME_WINDOW_MS || !this.pc) {
+      this.rejoin("Reconnecting to voice…");
+      return;
+    }
+    this.setStatus("Reconnecting…");
+    setTimeout(() => { if (!this.ended && !this.ws) this.openSocket(true); }, 500);
+  }
+
+  /** Starts the call over: a new op 4 brings a new token and endpoint. */
+  rejoin(status) {
+    if (this.ended) return;
+    this.setStatus(status);
+    this.teardownMedia();
+    this.droppedAt = 0;
+    if (!this.sendVoiceState()) this.waitingForGateway = true;
+  }
+
+  /** The main gateway is back: a new session needs a new voice state. */
+  gatewayBack(sessionId) {
+    if (this.ended) return;
+    const newSession = sessionId !== this.sessionId;
+    this.sessionId = sessionId;
+    if (newSession || this.waitingForGateway) {
+      this.waitingForGateway = false;
+      this.rejoin("Rejoining voice…");
+    }
+  }
+
+  teardownMedia() {
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.close(4000);
+    }
+    if (this.pc) {
+      this.pc.close();
+      this.pc = null;
+    }
+    this.chain = Promise.resolve();
+    this.tracks = new Map();
+    this.remote = new Map();
+    this.speaking.clear();
+    this.playAudio();
+    this.emit("remote");
+  }
+
+  setMute(mute) {
+    if (!this.audioTrack && !mute) {
+      this.emit("error", "There is no microphone to unmute. Allow microphone access and join again.");
+      return;
+    }
+    this.selfMute = mute;
+    if (this.audioTrack) this.audioTrack.enabled = !mute;
+    if (!mute && this.selfDeaf) { this.selfDeaf = false; this.playAudio(); }
+    this.sendVoiceState();
+    this.emit("local");
+  }
+
+  setDeaf(deaf) {
+    if (deaf) {
+      this.mutedBeforeDeaf = this.selfMute;
+      this.selfMute = true;
+    } else {
+      this.selfMute = this.mutedBeforeDeaf;
+    }
+    this.selfDeaf = deaf;
+    if (this.audioTrack) this.audioTrack.enabled = !this.selfMute;
+    this.playAudio();
+    this.sendVoiceState();
+    this.emit("local");
+  }
+
+  async setCamera(on) {
+    if (on && !this.videoTrack) {
+      if (!(await this.startCamera())) return;
+      if (this.ended) { this.stopLocal(); return; }
+    } else if (!on && this.videoTrack) {
+      this.localStream.removeTrack(this.videoTrack);
+      this.videoTrack.stop();
+      this.videoTrack = null;
+    }
+    this.selfVideo = on;
+    if (this.videoTx) await this.videoTx.sender.replaceTrack(this.videoTrack);
+    this.sendVoiceState();
+    this.emit("local");
+  }
+
+  stopLocal() {
+    for (const t of this.localStream.getTracks()) t.stop();
+    this.audioTrack = null;
+    this.videoTrack = null;
+  }
+
+  /** Leaves: tells the gateway, closes the media, releases the devices. */
+  leave() {
+    if (this.ended) return;
+    this.gateway.voiceState({ guild_id: this.guildId, channel_id: null, self_mute: false, self_deaf: false, self_video: false });
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.close(1000);
+    }
+    this.end(null);
+  }
+
+  end(reason) {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.ws) { const ws = this.ws; this.ws = null; ws.close(1000); }
+    if (this.pc) { this.pc.close(); this.pc = null; }
+    this.stopLocal();
+    this.remote = new Map();
+    this.playAudio();
+    this.audioSink.remove();
+    this.emit("ended", reason);
+  }
+
+  /** Per remote user: inbound audio packets and video frames (getStats). */
+  async inboundStats() {
+    const out = {};
+    if (!this.pc) return out;
+    const midOfTrack = new Map();
+    for (const t of this.pc.getTransceivers()) if (t.mid) midOfTrack.set(t.receiver.track.id, t.mid);
+    const report = await this.pc.getStats();
+    report.forEach((s) => {
+      if (s.type !== "inbound-rtp") return;
+      const info = this.tracks.get(s.mid || midOfTrack.get(s.trackIdentifier));
+      if (!info) return;
+      const u = (out[info.user_id] ||= {});
+      u[info.kind] = { packetsReceived: s.packetsReceived || 0, framesDecoded: s.framesDecoded || 0, bytesReceived: s.bytesReceived || 0 };
+    });
+    return out;
+  }
+}

@@ -1,0 +1,235 @@
+// Two people use the web client in two browser contexts of a real
+// Chromium against a real server: sign up, make a server, invite, chat,
+// and share a voice channel with microphone and camera.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, test as nodeTest } from "node:test";
+import { artifacts, launchBrowser, sleep, startServer, until } from "./harness.js";
+
+// The steps build on each other: after a failure, the rest are skipped.
+let broken = null;
+function test(name, fn) {
+  nodeTest(name, async (t) => {
+    if (broken) { t.skip(`after "${broken}" failed`); return; }
+    try {
+      await fn(t);
+    } catch (err) {
+      broken = name;
+      // What each person saw when it failed, for whoever reads the log.
+      for (const p of Object.values(people)) {
+        await p.page.screenshot({ path: join(artifacts, `failed-${p.name}.png`) }).catch(() => {});
+      }
+      throw err;
+    }
+  });
+}
+
+let server;
+let browser;
+const people = {};
+const pageErrors = [];
+
+async function person(name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20000);
+  page.on("pageerror", (err) => pageErrors.push(`${name}: ${err.message}`));
+  page.on("console", (msg) => { if (msg.type() === "error") pageErrors.push(`${name} console: ${msg.text()}`); });
+  // Nothing may be fetched from anywhere but the server.
+  const foreign = [];
+  page.on("request", (req) => {
+    const url = req.url();
+    if (!url.startsWith(server.url) && !url.startsWith(server.url.replace("http:", "ws:"))) foreign.push(url);
+  });
+  return { name, context, page, foreign, username: `${name}_${Date.now() % 100000}` };
+}
+
+/** Inbound RTP per remote user, straight from RTCPeerConnection.getStats(). */
+const stats = (p) => p.page.evaluate(() => window.hearthDebug.inboundStats());
+const myId = (p) => p.page.evaluate(() => window.hearthDebug.me().id);
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  people.ada = await person("ada");
+  people.bob = await person("bob");
+});
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  if (server) await server.stop();
+});
+
+test("both register; one makes a server and an invite; the other joins by the link", async () => {
+  for (const p of Object.values(people)) {
+    await p.page.goto(server.url);
+    await p.page.getByRole("tab", { name: "Register" }).click();
+    await p.page.getByLabel("Username").fill(p.username);
+    await p.page.getByLabel("Password").fill("correct horse battery");
+    await p.page.getByRole("button", { name: "Create account" }).click();
+    await p.page.locator("#me-name").filter({ hasText: p.username }).waitFor();
+  }
+  const { ada, bob } = people;
+  await ada.page.getByRole("button", { name: "Create a server" }).click();
+  await ada.page.getByLabel("Server name").fill("Workshop");
+  await ada.page.getByRole("button", { name: "Create", exact: true }).click();
+  await ada.page.locator("#guild-name").filter({ hasText: "Workshop" }).waitFor();
+  // A new server comes with #general, opened at once.
+  await ada.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
+
+  await ada.page.getByRole("button", { name: "Invite people" }).click();
+  const link = await ada.page.getByLabel("Invite link").inputValue();
+  assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/invite\/[A-Za-z0-9_-]{8}$/);
+  await ada.page.getByRole("button", { name: "Done" }).click();
+
+  await bob.page.goto(link);
+  await bob.page.getByRole("heading", { name: "Join Workshop?" }).waitFor();
+  await bob.page.getByRole("button", { name: "Join", exact: true }).click();
+  await bob.page.locator("#guild-name").filter({ hasText: "Workshop" }).waitFor();
+  await bob.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
+  // Bob is no manager: no button to make or delete channels.
+  assert.equal(await bob.page.getByRole("button", { name: "Create a channel" }).isVisible(), false);
+  assert.equal(await ada.page.getByRole("button", { name: "Create a channel" }).isVisible(), true);
+  // Each sees the other in the member list, online.
+  await ada.page.locator(`#member-list .member[data-status="online"]`, { hasText: bob.username }).waitFor();
+  await bob.page.locator(`#member-list .member[data-status="online"]`, { hasText: ada.username }).waitFor();
+});
+
+test("a message typed in one appears in the other, with the typing indicator first", async () => {
+  const { ada, bob } = people;
+  const input = ada.page.getByLabel("Message", { exact: true });
+  await input.pressSequentially("hello from ada, ", { delay: 20 });
+  await bob.page.locator("#typing").filter({ hasText: `${ada.username} is typing` }).waitFor();
+  const bobId = await myId(bob);
+  await input.pressSequentially(`<@${bobId}> welcome`, { delay: 5 });
+  await input.press("Enter");
+  const msg = bob.page.locator("#message-list .message", { hasText: "hello from ada" });
+  await msg.waitFor();
+  // The mention is shown by name and the message is marked for bob.
+  await msg.locator(".mention", { hasText: `@${bob.username}` }).waitFor();
+  assert.match(await msg.getAttribute("class"), /mentioned/);
+  // The indicator goes away once the message is there.
+  await bob.page.locator("#typing").filter({ hasText: /^$/ }).waitFor();
+
+  // Bob replies; ada sees it live, with the reference.
+  await msg.hover();
+  await msg.getByRole("button", { name: `Reply to ${ada.username}` }).click();
+  await bob.page.getByLabel("Message", { exact: true }).fill("hi ada");
+  await bob.page.getByLabel("Message", { exact: true }).press("Enter");
+  const reply = ada.page.locator("#message-list .message", { hasText: "hi ada" });
+  await reply.locator(".reply-ref", { hasText: "hello from ada" }).waitFor();
+
+  // Ada edits her message; bob sees the edit.
+  await ada.page.getByLabel("Message", { exact: true }).press("ArrowUp");
+  const box = ada.page.getByRole("textbox", { name: "Edit message" });
+  await box.fill("hello from ada (edited text)");
+  await box.press("Enter");
+  await bob.page.locator("#message-list .message", { hasText: "edited text" }).locator(".edited").waitFor();
+  await ada.page.screenshot({ path: join(artifacts, "chat.png") });
+});
+
+test("scroll-back loads older history page by page", async () => {
+  const { ada, bob } = people;
+  // 60 messages from webhooks (a CI bot, say), more than one page.
+  const token = await ada.page.evaluate(() => localStorage.getItem("hearth.token"));
+  const channelId = await ada.page.locator("#message-list").getAttribute("data-channel");
+  const hooks = [];
+  for (let i = 0; i < 12; i++) {
+    const res = await fetch(`${server.url}/api/v10/channels/${channelId}/webhooks`, {
+      method: "POST", headers: { Authorization: token, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: `hook${i}` }),
+    });
+    assert.equal(res.status, 200);
+    hooks.push(await res.json());
+  }
+  const post = async (hook, content) => {
+    for (;;) {
+      const res = await fetch(`${server.url}/api/v10/webhooks/${hook.id}/${hook.token}?wait=true`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ content }),
+      });
+      if (res.status !== 429) { assert.equal(res.status, 200); return; }
+      await sleep(Math.ceil((await res.json()).retry_after * 1000));
+    }
+  };
+  // In order, so "backlog 1" is the oldest of them.
+  for (let i = 1; i <= 60; i++) await post(hooks[i % hooks.length], `backlog ${i}`);
+  await bob.page.locator("#message-list .message", { hasText: "backlog 60" }).waitFor();
+  // A fresh load shows only the newest page; scrolling up brings the rest.
+  await bob.page.reload();
+  await bob.page.locator("#message-list .message", { hasText: "backlog 60" }).waitFor();
+  const first = bob.page.locator("#message-list .message .content", { hasText: "hello from ada" });
+  assert.equal(await first.count(), 0);
+  await until("the first message after scrolling back", async () => {
+    await bob.page.locator("#messages").evaluate((el) => { el.scrollTop = 0; });
+    return (await first.count()) === 1;
+  });
+  await bob.page.locator("#message-list").getByText("backlog 1", { exact: true }).waitFor();
+});
+
+test("both join the voice channel: audio and video flow both ways and each sees the other speak", async () => {
+  const { ada, bob } = people;
+  const ids = { ada: await myId(ada), bob: await myId(bob) };
+  for (const p of [ada, bob]) {
+    await p.page.getByRole("button", { name: "voice channel General" }).click();
+    await p.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor();
+  }
+  for (const [me, other] of [[ada, bob], [bob, ada]]) {
+    // The sidebar lists both in the channel; a tile per participant.
+    await me.page.locator(`.voice-user[data-user="${ids[other.name]}"]`).waitFor();
+    await me.page.locator(`#tiles .tile[data-user="${ids[other.name]}"]`).waitFor();
+    await me.page.locator(`#tiles .tile[data-user="${ids[me.name]}"]`).waitFor();
+  }
+  for (const p of [ada, bob]) await p.page.getByRole("button", { name: "Camera" }).click();
+
+  for (const [me, other] of [[ada, bob], [bob, ada]]) {
+    const from = ids[other.name];
+    const first = await until(`${me.name} receiving audio and video from ${other.name}`, async () => {
+      const s = (await stats(me))[from];
+      return s && s.audio && s.audio.packetsReceived > 0 && s.video && s.video.framesDecoded > 0 && s;
+    }, 30000);
+    await until(`${me.name}'s inbound audio from ${other.name} growing`, async () => {
+      const s = (await stats(me))[from];
+      return s.audio.packetsReceived > first.audio.packetsReceived && s.video.framesDecoded > first.video.framesDecoded;
+    });
+    // The other's tile shows their camera.
+    await me.page.locator(`#tiles .tile[data-user="${from}"][data-video="true"]`).waitFor();
+    // The fake microphone beeps: the server's Speaking events ring the tile.
+    await me.page.locator(`#tiles .tile[data-user="${from}"][data-spoke="true"]`).waitFor({ timeout: 30000 });
+  }
+  await ada.page.screenshot({ path: join(artifacts, "voice.png") });
+});
+
+test("muting stops the audio the other receives; leaving removes the tile", async () => {
+  const { ada, bob } = people;
+  const adaId = await myId(ada);
+  const audioFromAda = async () => ((await stats(bob))[adaId] || {}).audio?.packetsReceived ?? 0;
+  await ada.page.getByRole("button", { name: "Mute", exact: true }).click();
+  assert.equal(await ada.page.getByRole("button", { name: "Mute", exact: true }).getAttribute("aria-pressed"), "true");
+  // Once the mute has reached the server, nothing more arrives from ada.
+  await until("ada's audio to stop reaching bob", async () => {
+    const a = await audioFromAda();
+    await sleep(1000);
+    return (await audioFromAda()) === a;
+  });
+  const stopped = await audioFromAda();
+  await sleep(1500);
+  assert.equal(await audioFromAda(), stopped, "audio kept arriving from a muted participant");
+  // Unmuted, it flows again: the mute was the cause.
+  await ada.page.getByRole("button", { name: "Mute", exact: true }).click();
+  await until("ada's audio to reach bob again", async () => (await audioFromAda()) > stopped);
+
+  const bobId = await myId(bob);
+  await ada.page.locator(`#tiles .tile[data-user="${bobId}"]`).waitFor();
+  await bob.page.getByRole("button", { name: "Leave" }).click();
+  await ada.page.locator(`#tiles .tile[data-user="${bobId}"]`).waitFor({ state: "detached" });
+  await ada.page.locator(`.voice-user[data-user="${bobId}"]`).waitFor({ state: "detached" });
+  // Bob's own view cleans up too: no call, no tiles.
+  await bob.page.locator("#voice-panel").waitFor({ state: "hidden" });
+  await bob.page.locator(`#tiles .tile`).first().waitFor({ state: "detached" });
+});
+
+test("nothing failed in the page and nothing was fetched from elsewhere", () => {
+  assert.deepEqual(pageErrors, []);
+  for (const p of Object.values(people)) assert.deepEqual(p.foreign, [], `${p.name} fetched from outside the server`);
+});

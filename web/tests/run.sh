@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs the web client's tests in Debian's Chromium against a real
+# `hearth serve`. Installs Chromium and iproute2 when missing (as root, or
+# through sudo without a prompt), and playwright-core from the lock file.
+#
+# The server and the browser run inside a network namespace with only the
+# loopback interface up: Chromium, once granted a microphone, offers ICE
+# candidates on every interface it sees; in the namespace it sees only
+# 127.0.0.1, and nothing can leave the machine.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$repo"
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  sudo="sudo -n"
+else
+  echo "the browser tests need root or password-less sudo (apt-get, ip netns): skipped" >&2
+  exit 0
+fi
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+  echo "== installing playwright-core"
+  (cd "$here" && npm ci --no-audit --no-fund)
+fi
+
+target="${CARGO_TARGET_DIR:-target}"
+case "$target" in /*) ;; *) target="$repo/$target" ;; esac
+if [ -z "${HEARTH_BIN:-}" ]; then
+  # The same target set as `cargo nextest run --workspace`, so features
+  # resolve alike and, after the test step, nothing is rebuilt.
+  cargo build --workspace --tests
+  HEARTH_BIN="$target/debug/hearth"
+fi
+export HEARTH_BIN
+export HEARTH_BROWSER_ARTIFACTS="${HEARTH_BROWSER_ARTIFACTS:-$target/browser-artifacts}"
+mkdir -p "$HEARTH_BROWSER_ARTIFACTS"
+
+ns="hearth-web-$$"
+cleanup() { $sudo ip netns del "$ns" 2>/dev/null || true; }
+trap cleanup EXIT
+$sudo ip netns add "$ns"
+$sudo ip netns exec "$ns" ip link set lo up
+
+echo "== browser tests (artifacts in $HEARTH_BROWSER_ARTIFACTS)"
+# Chromium needs a writable home for its profile; the test's own limit
+# bounds the whole run.
+$sudo ip netns exec "$ns" env HOME="${HOME:-/tmp}" HEARTH_BIN="$HEARTH_BIN" \
+  HEARTH_BROWSER_ARTIFACTS="$HEARTH_BROWSER_ARTIFACTS" \
+  timeout 600 node --test --test-concurrency=1 --test-timeout=300000 "$here"/*.test.js
