@@ -347,6 +347,17 @@ impl Room {
         if !others.is_empty() {
             p.tell(PeerEvent::ClientsConnect(others));
         }
+        // Speaking is told on changes only: a newcomer must hear who is
+        // speaking already, or someone who never pauses stays unlit for them.
+        for o in self.participants.values() {
+            for t in o.published.values().filter(|t| t.speaking.speaking()) {
+                p.tell(PeerEvent::Speaking {
+                    user: o.user,
+                    ssrc: t.ssrc.map(|s| *s).unwrap_or(0),
+                    speaking: true,
+                });
+            }
+        }
         let mut p = p;
         for o in self.participants.values() {
             for (mid, t) in &o.published {
