@@ -14,8 +14,9 @@
 //! 4. Once every participant has joined or failed: the steady phase.
 //!    Read the server's `/metrics` and `/proc`, run for `duration`, read
 //!    them again.
-//! 5. Publishers stop; after a short drain every peer's per-track figures
-//!    are collected, and every participant closes its sockets.
+//! 5. Publishers stop; once packets stop arriving (at most 3 s) every
+//!    peer's per-track figures are collected, and every participant closes
+//!    its sockets.
 //!
 //! A sampler prints a progress line every second and keeps the timeline
 //! the report charts.
@@ -49,8 +50,10 @@ use report::{JoinReport, MediaReport, RunConfig, Sample, VoiceReport, SCHEMA_VER
 use server::{Scrape, ServerReport};
 use signaling::{Context, Plan};
 
-/// After publishers stop: time for packets in flight to land.
-const DRAIN: Duration = Duration::from_millis(1000);
+/// After publishers stop, packets in flight land: the drain ends once
+/// nothing arrived for `DRAIN_QUIET`, or after `DRAIN_MAX`.
+const DRAIN_QUIET: Duration = Duration::from_millis(300);
+const DRAIN_MAX: Duration = Duration::from_secs(3);
 
 #[derive(Clone, Debug)]
 pub struct VoiceConfig {
@@ -405,7 +408,17 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     // Stop, drain, collect.
     *phase.lock().unwrap_or_else(|p| p.into_inner()) = "drain";
     shared.sending.store(false, Ordering::Relaxed);
-    tokio::time::sleep(DRAIN).await;
+    let drain_until = Instant::now() + DRAIN_MAX;
+    let mut seen = shared.packets_in.load(Ordering::Relaxed);
+    let mut quiet_since = Instant::now();
+    while Instant::now() < drain_until && quiet_since.elapsed() < DRAIN_QUIET {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now_seen = shared.packets_in.load(Ordering::Relaxed);
+        if now_seen != seen {
+            seen = now_seen;
+            quiet_since = Instant::now();
+        }
+    }
     sampler_stop.store(true, Ordering::Relaxed);
     let timeline = sampler.await.unwrap_or_default();
     // Participants stop first (their loops see `stop` before anything
