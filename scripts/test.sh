@@ -33,3 +33,8 @@ cargo fmt --all -- --check
 
 echo "== tests"
 cargo nextest run --workspace --no-fail-fast "$@"
+
+# The web client in a real browser: Debian's Chromium, driven by
+# playwright-core, against the binary the step above built.
+echo "== browser tests"
+bash web/tests/run.sh

@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { $, avatar, fill, h, notify } from "./dom.js";
-import { formatTime, mentionsMe, renderContent, renderEmbed } from "./markup.js";
+import { formatTime, mentionsMe, plainContent, renderContent, renderEmbed } from "./markup.js";
 import { apply, channel, displayName, emit, idCmp, saveLastRead, state, typingIn } from "./state.js";
 
 const PAGE = 50;
@@ -33,9 +33,9 @@ function findMessage(id) {
 }
 
 function referenced(m) {
-  if (m.referenced_message) return m.referenced_message;
+  // The cached copy first: it carries later edits.
   const ref = m.message_reference;
-  return ref ? findMessage(ref.message_id) || null : null;
+  return (ref && findMessage(ref.message_id)) || m.referenced_message || null;
 }
 
 function messageNode(m) {
@@ -44,12 +44,11 @@ function messageNode(m) {
   const node = h(`li.message${mentionsMe(m) ? ".mentioned" : ""}`, {
     id: `msg-${m.id}`,
     dataset: { id: m.id, author: m.author.id },
-    "aria-label": `${name}: ${m.content || "embed"}`,
   });
   if (m.type === 19 || m.message_reference) {
     const ref = referenced(m);
     node.append(h("div.reply-ref", {},
-      ref ? `↪ ${displayName(m.guild_id, ref.author.id)}: ${ref.content || "embed"}` : "↪ Original message was deleted"));
+      ref ? `↪ ${displayName(m.guild_id, ref.author.id)}: ${plainContent(ref)}` : "↪ Original message was deleted"));
   }
   node.append(
     avatar(name),

@@ -81,3 +81,8 @@ export function formatTime(iso) {
   const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   return d.toDateString() === today.toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
 }
+
+/** A message's content as plain text, mentions by name (for previews). */
+export function plainContent(m) {
+  return renderContent(m).map((n) => (typeof n === "string" ? n : n.textContent)).join("") || "embed";
+}

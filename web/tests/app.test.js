@@ -224,9 +224,14 @@ test("muting stops the audio the other receives; leaving removes the tile", asyn
   await bob.page.getByRole("button", { name: "Leave" }).click();
   await ada.page.locator(`#tiles .tile[data-user="${bobId}"]`).waitFor({ state: "detached" });
   await ada.page.locator(`.voice-user[data-user="${bobId}"]`).waitFor({ state: "detached" });
-  // Bob's own view cleans up too: no call, no tiles.
+  // Bob's side cleans up too: no call, no own tile, nothing received, no
+  // camera or microphone held; ada is still shown in the channel.
   await bob.page.locator("#voice-panel").waitFor({ state: "hidden" });
-  await bob.page.locator(`#tiles .tile`).first().waitFor({ state: "detached" });
+  await bob.page.locator(`#tiles .tile[data-user="${bobId}"]`).waitFor({ state: "detached" });
+  await bob.page.locator(`#tiles .tile[data-user="${adaId}"][data-video="false"]`).waitFor();
+  await bob.page.getByRole("button", { name: "Join voice" }).waitFor();
+  assert.deepEqual(await stats(bob), {});
+  assert.equal(await bob.page.locator("audio").count(), 0);
 });
 
 test("nothing failed in the page and nothing was fetched from elsewhere", () => {
