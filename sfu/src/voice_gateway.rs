@@ -168,6 +168,32 @@ struct Identity {
     joined: bool,
 }
 
+/// Op 4's `video_codec`: the encoding name (`VP8`, `H264`, `VP9`, `AV1`)
+/// of the first payload type of the answer's first accepted video m-line,
+/// which is the codec the client prefers among those both sides support;
+/// VP8, the SFU's own first choice, when the offer has no video.
+fn answered_video_codec(answer: &str) -> &str {
+    let mut first_pt = None;
+    for line in answer.lines().map(str::trim_end) {
+        if let Some(m) = line.strip_prefix("m=") {
+            if first_pt.is_some() {
+                break;
+            }
+            // m=<kind> <port> <proto> <payload types...>; port 0: rejected.
+            let mut fields = m.split(' ');
+            if fields.next() == Some("video") && fields.next() != Some("0") {
+                first_pt = fields.nth(1);
+            }
+        } else if let (Some(pt), Some(rtpmap)) = (first_pt, line.strip_prefix("a=rtpmap:")) {
+            let encoding = rtpmap.strip_prefix(pt).and_then(|r| r.strip_prefix(' '));
+            if let Some(name) = encoding.and_then(|e| e.split('/').next()) {
+                return name;
+            }
+        }
+    }
+    "VP8"
+}
+
 fn close(code: u16, reason: impl Into<String>, keep: bool) -> Ending {
     Ending::Close {
         code,
@@ -380,7 +406,8 @@ async fn handle(
                 ));
             };
             let answer = join(sfu, me, sdp).await?;
-            let d = json!({ "sdp": answer, "audio_codec": "opus", "video_codec": "VP8", "media_session_id": me.attachment.to_string(), "mode": "webrtc" });
+            let video_codec = answered_video_codec(&answer);
+            let d = json!({ "sdp": answer, "audio_codec": "opus", "video_codec": video_codec, "media_session_id": me.attachment.to_string(), "mode": "webrtc" });
             if !conn.send(op::SESSION_DESCRIPTION, d).await {
                 return Err(Ending::Dropped);
             }
@@ -565,5 +592,28 @@ async fn relay(conn: &mut Conn, event: PeerEvent) -> Result<(), Ending> {
         Ok(())
     } else {
         Err(Ending::Dropped)
+    }
+}
+
+#[cfg(test)]
+mod video_codec_tests {
+    use super::answered_video_codec;
+
+    #[test]
+    fn op_4_names_the_first_codec_of_the_answers_video_m_line() {
+        let answer = "v=0\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 108 109 96\r\na=rtpmap:96 VP8/90000\r\n\
+            a=rtpmap:108 H264/90000\r\na=rtpmap:109 rtx/90000\r\n";
+        assert_eq!(answered_video_codec(answer), "H264");
+    }
+
+    #[test]
+    fn a_rejected_or_missing_video_m_line_leaves_vp8() {
+        let audio_only = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n";
+        assert_eq!(answered_video_codec(audio_only), "VP8");
+        let rejected = "v=0\r\nm=video 0 UDP/TLS/RTP/SAVPF 98\r\na=rtpmap:98 VP9/90000\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 45\r\na=rtpmap:45 AV1/90000\r\n";
+        assert_eq!(answered_video_codec(rejected), "AV1");
     }
 }
