@@ -4,7 +4,10 @@
 //!
 //! - a tone reaches its own channel at its pitch, and nowhere else;
 //! - speaking (op 5) is derived from the audio-level extension;
-//! - VP8: a keyframe, then frames;
+//! - video in VP8, H264, VP9 and AV1 arrives frame for frame, byte for
+//!   byte, under the subscriber's payload type for the publisher's exact
+//!   codec variant; op 4 names the codec; a subscriber that cannot decode
+//!   the codec gets no video from that publisher, and everything else;
 //! - self-deaf stops delivery; leaving (op 4 null, or close 1000) is
 //!   announced with op 13 and a cleared voice state;
 //! - a late joiner gets the existing tracks (op 40) and hears them;
@@ -20,8 +23,8 @@ use serde_json::{json, Value};
 use crate::gateway_client::{EVENT_TIMEOUT, QUIET};
 use crate::harness::{str_field, Api, Server, User};
 use crate::voice_client::{
-    hex, vclose, vop, JoinOptions, Shared, VoiceClient, VoiceWs, XorShift, MEDIA_QUIET,
-    MEDIA_TIMEOUT, VP8_INTERFRAMES, VP8_KEYFRAME,
+    vclose, vop, JoinOptions, Shared, VideoCodec, VoiceClient, VoiceWs, XorShift, MEDIA_QUIET,
+    MEDIA_TIMEOUT,
 };
 
 /// Shared with the server so tests can mint tokens the SFU's checks must
@@ -267,19 +270,90 @@ async fn speaking_comes_from_the_audio_level_extension() {
 // Video
 // ---------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn vp8_arrives_as_a_keyframe_then_frames() {
+/// The format parameters that tell one variant of `codec` from another,
+/// as the client registers them: the payload type a subscriber receives
+/// the clip under must carry these in op 40.
+fn identifying_fmtp(codec: VideoCodec) -> &'static [(&'static str, &'static str)] {
+    match codec {
+        VideoCodec::H264 => &[("profile-level-id", "42e01f"), ("packetization-mode", "1")],
+        VideoCodec::Vp9 => &[("profile-id", "0")],
+        VideoCodec::Vp8 | VideoCodec::Av1 => &[],
+    }
+}
+
+/// `sub` reassembles `codec`'s clip from `from`: a keyframe byte for byte,
+/// then interframes that were all sent, every frame of the clip arriving,
+/// each under a payload type op 40 describes as `codec` with the
+/// publisher's parameters.
+async fn assert_clip_arrives(sub: &VoiceClient, from: &str, codec: VideoCodec) {
+    let who = sub.label();
+    sub.wait_video_frames_from(from, 12).await;
+    let frames = sub.video_frames_from(from);
+    let start = frames
+        .iter()
+        .position(|f| f.keyframe)
+        .expect("a keyframe arrived");
+    let clip = codec.clip();
+    assert_eq!(
+        frames[start].data, clip[0],
+        "[{who}] the {codec:?} keyframe arrives byte for byte"
+    );
+    let after = &frames[start + 1..];
+    assert!(
+        after.iter().any(|f| !f.keyframe),
+        "[{who}] interframes follow the keyframe: {:?}",
+        after.iter().map(|f| f.keyframe).collect::<Vec<_>>()
+    );
+    for (i, f) in after.iter().enumerate() {
+        assert!(
+            clip.contains(&f.data),
+            "[{who}] {codec:?} frame {i} after the keyframe is not one that was sent ({} bytes)",
+            f.data.len()
+        );
+    }
+    for (i, sent) in clip.iter().enumerate() {
+        assert!(
+            frames[start..].iter().any(|f| &f.data == sent),
+            "[{who}] {codec:?} frame {i} of the clip never arrived whole"
+        );
+    }
+    let described = sub.offer_payload_types();
+    let mut pts: Vec<u8> = frames.iter().map(|f| f.pt).collect();
+    pts.dedup();
+    for pt in pts {
+        let map = described
+            .get(&pt)
+            .unwrap_or_else(|| panic!("[{who}] payload type {pt} is not in op 40's offer"));
+        assert_eq!(
+            map.name,
+            codec.name(),
+            "[{who}] payload type {pt} in op 40: {map:?}"
+        );
+        for (k, v) in identifying_fmtp(codec) {
+            assert_eq!(
+                map.fmtp.get(*k).map(String::as_str),
+                Some(*v),
+                "[{who}] the {codec:?} clip arrives under payload type {pt}, whose fmtp in op 40 is {:?}",
+                map.fmtp
+            );
+        }
+    }
+}
+
+/// A publishes `codec` (offering only it), B joins with webrtc-rs's
+/// defaults (every codec, H264 in several profiles): op 4 names the codec
+/// to A, and B gets the clip whole.
+async fn a_clip_crosses_the_sfu(codec: VideoCodec) {
     let w = VoiceWorld::new(&["alice", "bob"]).await;
     let mut a = w.client(0).await;
     let mut b = w.client(1).await;
-    a.join_with(
-        &w.x,
-        JoinOptions {
-            video: true,
-            ..JoinOptions::default()
-        },
-    )
-    .await;
+    a.join_with(&w.x, JoinOptions::video(codec)).await;
+    assert_eq!(
+        a.session_description["video_codec"],
+        codec.name(),
+        "op 4 names the video codec A's offer settled on: {}",
+        a.session_description
+    );
     b.join(&w.x).await;
     let a_id = a.id().to_string();
     b.ws()
@@ -290,33 +364,8 @@ async fn vp8_arrives_as_a_keyframe_then_frames() {
         )
         .await;
 
-    a.publish_vp8();
-    b.wait_video_frames_from(&a_id, 12).await;
-    let frames = b.video_frames_from(&a_id);
-    let start = frames
-        .iter()
-        .position(|f| f.keyframe)
-        .expect("a keyframe arrived");
-    let keyframe = &frames[start];
-    assert_eq!(
-        keyframe.data,
-        hex(VP8_KEYFRAME),
-        "the keyframe arrives byte for byte"
-    );
-    let after = &frames[start + 1..];
-    assert!(
-        after.iter().any(|f| !f.keyframe),
-        "interframes follow the keyframe: {:?}",
-        after.iter().map(|f| f.keyframe).collect::<Vec<_>>()
-    );
-    let inter: Vec<Vec<u8>> = VP8_INTERFRAMES.iter().map(|h| hex(h)).collect();
-    for (i, f) in after.iter().enumerate() {
-        assert!(
-            f.data == hex(VP8_KEYFRAME) || inter.contains(&f.data),
-            "frame {i} after the keyframe is not one that was sent ({} bytes)",
-            f.data.len()
-        );
-    }
+    a.publish_video();
+    assert_clip_arrives(&b, &a_id, codec).await;
     assert!(
         b.remote_tracks()
             .iter()
@@ -324,6 +373,128 @@ async fn vp8_arrives_as_a_keyframe_then_frames() {
         "B's video track was mapped to A: {:?}",
         b.remote_tracks()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vp8_arrives_as_a_keyframe_then_frames() {
+    a_clip_crosses_the_sfu(VideoCodec::Vp8).await;
+}
+
+/// FU-A, STAP-A and single NAL units; Constrained Baseline arrives under
+/// B's Constrained Baseline payload type, not the Baseline one listed first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_arrives_byte_for_byte_under_its_own_profile() {
+    a_clip_crosses_the_sfu(VideoCodec::H264).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vp9_arrives_byte_for_byte_under_its_profile() {
+    a_clip_crosses_the_sfu(VideoCodec::Vp9).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn av1_arrives_byte_for_byte() {
+    a_clip_crosses_the_sfu(VideoCodec::Av1).await;
+}
+
+/// B supports only VP8; A publishes H264; C takes anything. The SFU sends
+/// B nothing on A's video m-line (B could not decode it), B still hears A
+/// and stays connected, and C gets the H264 meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_without_the_publishers_codec_gets_its_audio_and_no_video() {
+    let w = VoiceWorld::new(&["alice", "bob", "carol"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    let mut c = w.client(2).await;
+    a.join_with(&w.x, JoinOptions::video(VideoCodec::H264))
+        .await;
+    b.join_with(
+        &w.x,
+        JoinOptions {
+            video_codecs: &[VideoCodec::Vp8],
+            ..JoinOptions::default()
+        },
+    )
+    .await;
+    c.join(&w.x).await;
+    let a_id = a.id().to_string();
+    for sub in [&mut b, &mut c] {
+        sub.ws()
+            .expect_where(
+                vop::SERVER_OFFER,
+                |d| offers_track(d, &a_id, "video"),
+                MEDIA_TIMEOUT,
+            )
+            .await;
+    }
+
+    a.publish_tone(TONE_HZ);
+    a.publish_video();
+    assert_clip_arrives(&c, &a_id, VideoCodec::H264).await;
+    b.wait_more_audio_from(&a_id, 25).await;
+    let c_frames = c.video_frames_from(&a_id).len();
+    tokio::time::sleep(MEDIA_QUIET).await;
+    assert!(
+        c.video_frames_from(&a_id).len() > c_frames,
+        "A's video kept reaching C while B was watched"
+    );
+    assert_eq!(
+        b.received_video_from(&a_id),
+        0,
+        "B, which cannot decode H264, was sent A's video (payload types {:?}); received: {}",
+        b.unknown_video_pts_from(&a_id),
+        b.received_summary()
+    );
+    b.wait_more_audio_from(&a_id, 10).await;
+    assert!(b.is_connected(), "B's call broke: {:?}", b.pc_states());
+    b.ws().assert_alive().await;
+    assert_pitch(b.decoded_dominant_frequency(&a_id), "B");
+
+    // Not sent at all, rather than sent and dropped by B's stack: each of
+    // A's video packets left the SFU at most once (to C).
+    a.stop_publishing();
+    let (video_in, video_out) = settled_video_packets(&w.api).await;
+    assert!(
+        video_in > 0.0 && video_out > 0.0 && video_out <= video_in,
+        "A's {video_in} video packets went out {video_out} times: B, which cannot decode them, was sent them too"
+    );
+}
+
+/// The SFU's video packets in and out (all workers) once they stop
+/// changing: a count read while packets flow may see a packet's way out
+/// but not its way in.
+async fn settled_video_packets(api: &Api) -> (f64, f64) {
+    let read = || async {
+        let text = api.metrics_text().await;
+        let sum = |name: &str| {
+            text.lines()
+                .filter(|l| {
+                    // `hearth_sfu_...{worker="0",kind="video"} 12`
+                    l.split('{').next().is_some_and(|k| k.ends_with(name))
+                        && l.contains(r#"kind="video""#)
+                })
+                .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+                .sum::<f64>()
+        };
+        (
+            sum("sfu_rtp_packets_in_total"),
+            sum("sfu_rtp_packets_out_total"),
+        )
+    };
+    let deadline = tokio::time::Instant::now() + MEDIA_TIMEOUT;
+    let mut last = read().await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = read().await;
+        if now == last {
+            return now;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "video packet counts still moving after {MEDIA_TIMEOUT:?}: {now:?}"
+        );
+        last = now;
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -619,7 +790,7 @@ async fn forged_expired_foreign_and_stale_tokens_are_refused_with_4004() {
         .await
     {
         Ok(_) => {
-            let offer = a.make_offer(false).await;
+            let offer = a.make_offer(JoinOptions::default()).await;
             ws.select_protocol(&offer);
             assert_refused(
                 &ws.expect_closed(EVENT_TIMEOUT).await,
@@ -638,7 +809,7 @@ async fn forged_expired_foreign_and_stale_tokens_are_refused_with_4004() {
     // The current token still works.
     a.grant = Some(gy);
     a.open_voice().await;
-    let offer = a.make_offer(false).await;
+    let offer = a.make_offer(JoinOptions::default()).await;
     a.select_protocol(&offer).await;
     a.wait_connected().await;
 }
@@ -665,7 +836,7 @@ async fn malformed_sdp_is_refused_with_4002() {
     }
     // The token (and the voice state) survive: a good offer then works.
     a.open_voice().await;
-    let offer = a.make_offer(false).await;
+    let offer = a.make_offer(JoinOptions::default()).await;
     a.select_protocol(&offer).await;
     a.wait_connected().await;
 }

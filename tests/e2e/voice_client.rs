@@ -11,9 +11,10 @@
 //!   the answer it builds on. Every payload is also queued for the test.
 //! - [`VoiceClient`] joins a channel the way a Discord client does, builds
 //!   the peer connection (one loopback host candidate, no ICE servers, mDNS
-//!   off), publishes a real Opus tone or prepared VP8 frames, and records
-//!   what arrives per remote user (resolved through the mid → user_id table
-//!   of the latest op 40).
+//!   off), publishes a real Opus tone or a prepared clip of real VP8, H264,
+//!   VP9 or AV1 frames ([`video`]), and records what arrives per remote user
+//!   (resolved through the mid → user_id table of the latest op 40), video
+//!   reassembled into frames by the codec its payload type has in op 40.
 //!
 //! Every wait is bounded.
 
@@ -34,8 +35,8 @@ use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability,
-    RtpCodecKind,
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use serde_json::{json, Value};
@@ -54,6 +55,9 @@ use webrtc::peer_connection::{
     PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState,
     RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
 };
+
+mod video;
+pub use video::*;
 
 use crate::gateway_client::{
     intents, login_opts, op as gw_op, Closed, Gateway, Options, EVENT_TIMEOUT,
@@ -145,59 +149,6 @@ impl XorShift {
             *b = self.next_u64() as u8;
         }
     }
-}
-
-// ---------------------------------------------------------------------------
-// Prepared VP8 frames
-// ---------------------------------------------------------------------------
-
-/// Prepared bytes, not crafted by hand: a 32x32 four-frame clip (a bright
-/// square moving over a gradient) encoded once with libvpx's `vpxenc`
-/// 1.12 (`--codec=vp8 --kf-max-dist=1000`, from a Y4M file made for the
-/// purpose) and checked to decode with `vpxdec`. Frame 0 is a keyframe
-/// (frame tag bit 0 clear, start code 9d 01 2a, 32x32), the rest
-/// interframes that predict from it.
-pub const VP8_KEYFRAME: &str = "3004009d012a200020000047088585888584880202005380f9019c01fe035dfbba45f2f85243a1d229b100feff2fd0d433e389d7feea3e8ffb2e6df7c57bf62dd77fd4745a1a661e390651d6b7a200";
-pub const VP8_INTERFRAMES: [&str; 3] = [
-    "11030001101000180024402ff400d761295e74a208553c8f835400257e20b9dcd4b52000",
-    "d1010001101000180018582ff40057b27800",
-    "d1010001101000180018582ff40057b27800",
-];
-
-pub fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex length");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("valid hex"))
-        .collect()
-}
-
-/// Whether an (unpacketised) VP8 frame is a keyframe (RFC 6386 §9.1).
-pub fn vp8_is_keyframe(frame: &[u8]) -> bool {
-    frame.len() >= 10 && frame[0] & 1 == 0 && frame[3..6] == [0x9d, 0x01, 0x2a]
-}
-
-/// Splits an RTP VP8 payload (RFC 7741 §4.2) into (start of a frame's first
-/// partition, the VP8 bytes after the payload descriptor).
-fn vp8_descriptor(payload: &[u8]) -> Option<(bool, &[u8])> {
-    let b0 = *payload.first()?;
-    let start = b0 & 0x10 != 0 && b0 & 0x07 == 0;
-    let mut at = 1;
-    if b0 & 0x80 != 0 {
-        let x = *payload.get(at)?;
-        at += 1;
-        if x & 0x80 != 0 {
-            let pid = *payload.get(at)?;
-            at += if pid & 0x80 != 0 { 2 } else { 1 };
-        }
-        if x & 0x40 != 0 {
-            at += 1;
-        }
-        if x & 0x30 != 0 {
-            at += 1;
-        }
-    }
-    Some((start, payload.get(at..)?))
 }
 
 // ---------------------------------------------------------------------------
@@ -338,13 +289,55 @@ pub fn sdp_sections(sdp: &str) -> Vec<SdpSection> {
     out
 }
 
+/// What an SDP says a payload type is: `a=rtpmap` and `a=fmtp`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RtpMap {
+    /// The encoding name (`H264`, `VP9`, ...).
+    pub name: String,
+    /// The `a=fmtp` parameters, as key → value.
+    pub fmtp: HashMap<String, String>,
+}
+
+/// Every payload type an SDP describes (all m-lines: under BUNDLE they
+/// share one numbering).
+pub fn sdp_payload_types(sdp: &str) -> HashMap<u8, RtpMap> {
+    let mut out: HashMap<u8, RtpMap> = HashMap::new();
+    for line in sdp.lines().map(str::trim_end) {
+        if let Some(rest) = line.strip_prefix("a=rtpmap:") {
+            let mut parts = rest.splitn(2, ' ');
+            let (Some(Ok(pt)), Some(enc)) = (parts.next().map(str::parse::<u8>), parts.next())
+            else {
+                continue;
+            };
+            out.entry(pt).or_default().name = enc.split('/').next().unwrap_or("").to_string();
+        } else if let Some(rest) = line.strip_prefix("a=fmtp:") {
+            let mut parts = rest.splitn(2, ' ');
+            let (Some(Ok(pt)), Some(params)) = (parts.next().map(str::parse::<u8>), parts.next())
+            else {
+                continue;
+            };
+            let fmtp = &mut out.entry(pt).or_default().fmtp;
+            for kv in params.split(';') {
+                let mut kv = kv.splitn(2, '=');
+                if let (Some(k), Some(v)) = (kv.next(), kv.next()) {
+                    fmtp.insert(k.trim().to_string(), v.trim().to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------
 // What a client received
 // ---------------------------------------------------------------------------
 
-/// One reassembled VP8 frame.
+/// One reassembled video frame.
 #[derive(Clone, Debug)]
 pub struct VideoFrame {
+    pub codec: VideoCodec,
+    /// The payload type it arrived with.
+    pub pt: u8,
     pub keyframe: bool,
     pub data: Vec<u8>,
 }
@@ -358,7 +351,10 @@ pub struct Received {
     pub audio_levels: Vec<u8>,
     pub video_packets: usize,
     pub frames: Vec<VideoFrame>,
-    assembling: Option<Vec<u8>>,
+    /// Payload types of video packets whose codec op 40 did not name (or
+    /// which this client cannot reassemble).
+    pub unknown_video_pts: Vec<u8>,
+    assembler: Option<FrameAssembler>,
 }
 
 const KEEP_OPUS: usize = 500;
@@ -373,25 +369,28 @@ impl Received {
         }
     }
 
-    fn on_video(&mut self, payload: &[u8], marker: bool) {
+    fn on_video(&mut self, codec: Option<VideoCodec>, pkt: &rtc::rtp::Packet) {
         self.video_packets += 1;
-        let Some((start, vp8)) = vp8_descriptor(payload) else {
+        let pt = pkt.header.payload_type;
+        let Some(codec) = codec else {
+            if !self.unknown_video_pts.contains(&pt) {
+                self.unknown_video_pts.push(pt);
+            }
             return;
         };
-        if start {
-            self.assembling = Some(Vec::new());
+        if self.assembler.as_ref().map(|a| a.codec()) != Some(codec) {
+            self.assembler = Some(FrameAssembler::new(codec));
         }
-        if let Some(buf) = self.assembling.as_mut() {
-            buf.extend_from_slice(vp8);
-        }
-        if marker {
-            if let Some(data) = self.assembling.take() {
-                if self.frames.len() < KEEP_FRAMES {
-                    self.frames.push(VideoFrame {
-                        keyframe: vp8_is_keyframe(&data),
-                        data,
-                    });
-                }
+        let asm = self.assembler.as_mut().expect("set just above");
+        let frame = asm.push(pkt.header.sequence_number, &pkt.payload, pkt.header.marker);
+        if let Some(data) = frame {
+            if self.frames.len() < KEEP_FRAMES {
+                self.frames.push(VideoFrame {
+                    codec,
+                    pt,
+                    keyframe: codec.is_keyframe(&data),
+                    data,
+                });
             }
         }
     }
@@ -414,6 +413,8 @@ pub struct Shared {
     mid_users: Mutex<HashMap<String, String>>,
     /// The sections of the latest remote offer (op 40).
     sections: Mutex<Vec<SdpSection>>,
+    /// The payload types of the latest remote offer (op 40).
+    offer_pts: Mutex<HashMap<u8, RtpMap>>,
     received: Mutex<HashMap<String, Received>>,
     pc_states: Mutex<Vec<RTCPeerConnectionState>>,
     gathering_complete: Mutex<bool>,
@@ -437,6 +438,7 @@ impl Shared {
             pc: Mutex::new(None),
             mid_users: Mutex::new(HashMap::new()),
             sections: Mutex::new(Vec::new()),
+            offer_pts: Mutex::new(HashMap::new()),
             received: Mutex::new(HashMap::new()),
             pc_states: Mutex::new(Vec::new()),
             gathering_complete: Mutex::new(false),
@@ -468,11 +470,17 @@ impl Shared {
     }
 
     fn record(&self, user: &str, kind: RtpCodecKind, pkt: &rtc::rtp::Packet) {
+        let codec = match kind {
+            RtpCodecKind::Video => lock(&self.offer_pts)
+                .get(&pkt.header.payload_type)
+                .and_then(|m| VideoCodec::from_name(&m.name)),
+            _ => None,
+        };
         let mut all = lock(&self.received);
         let r = all.entry(user.to_string()).or_default();
         match kind {
             RtpCodecKind::Audio => r.on_audio(&pkt.payload),
-            RtpCodecKind::Video => r.on_video(&pkt.payload, pkt.header.marker),
+            RtpCodecKind::Video => r.on_video(codec, pkt),
             _ => {}
         }
     }
@@ -962,6 +970,7 @@ async fn answer_offer(shared: &Shared, d: &Value) -> Result<String, String> {
     }
     *lock(&shared.mid_users) = table;
     *lock(&shared.sections) = sdp_sections(sdp);
+    *lock(&shared.offer_pts) = sdp_payload_types(sdp);
     let pc = shared
         .pc()
         .ok_or("op 40 arrived but no peer connection is attached")?;
@@ -990,11 +999,34 @@ async fn answer_offer(shared: &Shared, d: &Value) -> Result<String, String> {
 // ---------------------------------------------------------------------------
 
 /// What a join publishes: everyone sends audio, as Discord clients do;
-/// `video` adds a VP8 camera track.
+/// `video` adds a camera track of that codec's prepared clip.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct JoinOptions {
-    pub video: bool,
+    pub video: Option<VideoCodec>,
+    /// The only video codecs the peer connection supports, for sending and
+    /// receiving, in order of preference. Empty: just `video`'s codec when
+    /// publishing (a client sending H264 offers H264), else webrtc-rs's
+    /// defaults (VP8, VP9, H264 in several profiles, AV1, H265).
+    pub video_codecs: &'static [VideoCodec],
     pub self_deaf: bool,
+}
+
+impl JoinOptions {
+    /// Publishes `codec` (and offers only it).
+    pub fn video(codec: VideoCodec) -> JoinOptions {
+        JoinOptions {
+            video: Some(codec),
+            ..JoinOptions::default()
+        }
+    }
+
+    /// The video codecs to register; empty for webrtc-rs's defaults.
+    fn registered_video(&self) -> Vec<VideoCodec> {
+        match (self.video_codecs, self.video) {
+            ([], Some(c)) => vec![c],
+            (list, _) => list.to_vec(),
+        }
+    }
 }
 
 /// What VOICE_SERVER_UPDATE and the main session gave for a join.
@@ -1012,6 +1044,8 @@ struct LocalTrack {
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
     pt: u8,
+    /// For video, what it carries.
+    codec: Option<VideoCodec>,
 }
 
 pub struct VoiceClient {
@@ -1025,6 +1059,8 @@ pub struct VoiceClient {
     pub ready: Value,
     /// The SDP answer of the last op 4.
     pub answer_sdp: String,
+    /// The last op 4's `d`.
+    pub session_description: Value,
     shared: Arc<Shared>,
     pc: Option<Arc<dyn PeerConnection>>,
     audio: Option<LocalTrack>,
@@ -1059,16 +1095,6 @@ fn opus_codec() -> RTCRtpCodec {
     }
 }
 
-fn vp8_codec() -> RTCRtpCodec {
-    RTCRtpCodec {
-        mime_type: "video/VP8".to_string(),
-        clock_rate: 90_000,
-        channels: 0,
-        sdp_fmtp_line: String::new(),
-        rtcp_feedback: vec![],
-    }
-}
-
 impl VoiceClient {
     /// Logs `user` in on the main gateway with GUILDS and GUILD_VOICE_STATES.
     pub async fn login(api: &Api, user: &User, guild_id: &str) -> VoiceClient {
@@ -1088,6 +1114,7 @@ impl VoiceClient {
             ws: None,
             ready: Value::Null,
             answer_sdp: String::new(),
+            session_description: Value::Null,
             shared: Shared::new(&user.username),
             pc: None,
             audio: None,
@@ -1239,9 +1266,9 @@ impl VoiceClient {
         addr
     }
 
-    /// Builds the peer connection with a send-only Opus track (and a VP8
+    /// Builds the peer connection with a send-only Opus track (and a video
     /// track if asked), gathers, and returns the complete offer SDP.
-    pub async fn make_offer(&mut self, video: bool) -> String {
+    pub async fn make_offer(&mut self, opts: JoinOptions) -> String {
         let label = self.label().to_string();
         if let Some(old) = self.pc.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), old.close()).await;
@@ -1250,9 +1277,25 @@ impl VoiceClient {
         lock(&self.shared.pc_states).clear();
         *lock(&self.shared.gathering_complete) = false;
         let mut media = MediaEngine::default();
-        media
-            .register_default_codecs()
-            .expect("registering default codecs");
+        let video_codecs = opts.registered_video();
+        if video_codecs.is_empty() {
+            media
+                .register_default_codecs()
+                .expect("registering default codecs");
+        } else {
+            let params = |rtp_codec, payload_type| RTCRtpCodecParameters {
+                rtp_codec,
+                payload_type,
+            };
+            media
+                .register_codec(params(opus_codec(), 111), RtpCodecKind::Audio)
+                .expect("registering Opus");
+            for c in video_codecs {
+                media
+                    .register_codec(params(c.rtp_codec(), c.payload_type()), RtpCodecKind::Video)
+                    .unwrap_or_else(|e| panic!("[{label}] registering {c:?}: {e}"));
+            }
+        }
         media
             .register_header_extension(
                 RTCRtpHeaderExtensionCapability {
@@ -1299,16 +1342,17 @@ impl VoiceClient {
             )
             .await;
         self.audio = Some(audio);
-        if video {
-            let v = self
+        if let Some(codec) = opts.video {
+            let mut v = self
                 .add_local_track(
                     &pc,
                     RtpCodecKind::Video,
-                    vp8_codec(),
+                    codec.rtp_codec(),
                     rng.next_u32() | 1,
                     &format!("{uid}-cam"),
                 )
                 .await;
+            v.codec = Some(codec);
             self.video = Some(v);
         }
 
@@ -1357,6 +1401,7 @@ impl VoiceClient {
         name: &str,
     ) -> LocalTrack {
         let mime = codec.mime_type.clone();
+        let fmtp = codec.sdp_fmtp_line.clone();
         let track = MediaStreamTrack::new(
             format!("{}-stream", self.user.id),
             name.to_string(),
@@ -1390,16 +1435,25 @@ impl VoiceClient {
         let mut pt = None;
         if let Ok(Some(sender)) = transceiver.sender().await {
             if let Ok(params) = sender.get_parameters().await {
-                pt = params
-                    .rtp_parameters
-                    .codecs
+                // The same fmtp first: several H264 profiles share a mime type.
+                let codecs = &params.rtp_parameters.codecs;
+                let same_mime =
+                    |c: &&RTCRtpCodecParameters| c.rtp_codec.mime_type.eq_ignore_ascii_case(&mime);
+                pt = codecs
                     .iter()
-                    .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&mime))
+                    .filter(same_mime)
+                    .find(|c| c.rtp_codec.sdp_fmtp_line == fmtp)
+                    .or_else(|| codecs.iter().find(same_mime))
                     .map(|c| c.payload_type);
             }
         }
         let pt = pt.unwrap_or(if kind == RtpCodecKind::Audio { 111 } else { 96 });
-        LocalTrack { track, ssrc, pt }
+        LocalTrack {
+            track,
+            ssrc,
+            pt,
+            codec: None,
+        }
     }
 
     /// Op 1 with the offer; the voice task applies op 4's answer, which is
@@ -1420,6 +1474,7 @@ impl VoiceClient {
             "op 4 media_session_id: {d}"
         );
         self.answer_sdp = d["sdp"].as_str().unwrap_or_default().to_string();
+        self.session_description = d.clone();
         d
     }
 
@@ -1432,7 +1487,7 @@ impl VoiceClient {
     pub async fn join_with(&mut self, channel_id: &str, opts: JoinOptions) {
         self.request_voice(channel_id, opts.self_deaf).await;
         self.open_voice().await;
-        let offer = self.make_offer(opts.video).await;
+        let offer = self.make_offer(opts).await;
         self.select_protocol(&offer).await;
         self.wait_connected().await;
     }
@@ -1488,6 +1543,11 @@ impl VoiceClient {
     /// The mid → user_id table of the latest op 40.
     pub fn mid_users(&self) -> HashMap<String, String> {
         lock(&self.shared.mid_users).clone()
+    }
+
+    /// The payload types the latest op 40 describes.
+    pub fn offer_payload_types(&self) -> HashMap<u8, RtpMap> {
+        lock(&self.shared.offer_pts).clone()
     }
 
     /// Remote tracks that delivered packets: (user_id, kind).
@@ -1584,19 +1644,19 @@ impl VoiceClient {
         }));
     }
 
-    /// Sends the prepared VP8 clip (keyframe, then interframes, repeated)
-    /// at 30 frames a second until stopped.
-    pub fn publish_vp8(&mut self) {
+    /// Sends the prepared clip of the video track's codec (keyframe, then
+    /// interframes, repeated) at 30 frames a second until stopped.
+    pub fn publish_video(&mut self) {
         let video = self
             .video
             .as_ref()
             .expect("join with video: no video track");
         let track = video.track.clone();
         let (ssrc, pt) = (video.ssrc, video.pt);
+        let codec = video.codec.expect("a video track has a codec");
         let sent = self.video_frames_sent.clone();
         self.publishers.push(tokio::spawn(async move {
-            let mut gop = vec![hex(VP8_KEYFRAME)];
-            gop.extend(VP8_INTERFRAMES.iter().map(|h| hex(h)));
+            let gop = codec.clip();
             let mut tick = tokio::time::interval(Duration::from_millis(33));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut i = 0usize;
@@ -1636,7 +1696,16 @@ impl VoiceClient {
             .map_or(0, |r| r.video_packets)
     }
 
-    /// Reassembled VP8 frames from `user_id`.
+    /// Payload types of video packets from `user_id` that op 40 did not
+    /// name as a codec this client reassembles.
+    pub fn unknown_video_pts_from(&self, user_id: &str) -> Vec<u8> {
+        lock(&self.shared.received)
+            .get(user_id)
+            .map(|r| r.unknown_video_pts.clone())
+            .unwrap_or_default()
+    }
+
+    /// Reassembled video frames from `user_id`.
     pub fn video_frames_from(&self, user_id: &str) -> Vec<VideoFrame> {
         lock(&self.shared.received)
             .get(user_id)
@@ -1819,15 +1888,14 @@ mod tests {
     }
 
     #[test]
-    fn the_prepared_vp8_clip_starts_with_a_keyframe() {
-        assert!(vp8_is_keyframe(&hex(VP8_KEYFRAME)));
-        for f in VP8_INTERFRAMES {
-            assert!(!vp8_is_keyframe(&hex(f)));
-        }
-        // 32x32.
-        let k = hex(VP8_KEYFRAME);
-        assert_eq!(u16::from_le_bytes([k[6], k[7]]) & 0x3fff, 32);
-        assert_eq!(u16::from_le_bytes([k[8], k[9]]) & 0x3fff, 32);
+    fn sdp_payload_types_read_rtpmap_and_fmtp() {
+        let sdp = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 108\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:108 H264/90000\r\na=fmtp:108 profile-level-id=42e01f;packetization-mode=1\r\n";
+        let pts = sdp_payload_types(sdp);
+        assert_eq!(pts[&96].name, "VP8");
+        assert!(pts[&96].fmtp.is_empty());
+        assert_eq!(pts[&108].name, "H264");
+        assert_eq!(pts[&108].fmtp["profile-level-id"], "42e01f");
+        assert_eq!(pts[&108].fmtp["packetization-mode"], "1");
     }
 
     #[test]
