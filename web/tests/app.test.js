@@ -129,6 +129,53 @@ test("a message typed in one appears in the other, with the typing indicator fir
   await ada.page.screenshot({ path: join(artifacts, "chat.png") });
 });
 
+test("channels in categories, unread marks, status, and deleting channels", async () => {
+  const { ada, bob } = people;
+  const create = async (name, type, parent) => {
+    await ada.page.getByRole("button", { name: "Create a channel" }).click();
+    await ada.page.getByLabel("Channel name", { exact: true }).fill(name);
+    await ada.page.getByLabel("Type", { exact: true }).selectOption(type);
+    if (parent) await ada.page.getByLabel("Category", { exact: true }).selectOption({ label: parent });
+    await ada.page.getByRole("button", { name: "Create", exact: true }).click();
+    await ada.page.locator("#dialog").waitFor({ state: "hidden" });
+  };
+  await create("Projects", "4");
+  await create("random", "0", "Projects");
+  // Ada is taken to the new channel; bob sees it appear under its category.
+  await ada.page.locator("#channel-title").filter({ hasText: "# random" }).waitFor();
+  const randomForBob = bob.page.getByRole("region", { name: "Projects" }).locator(".channel", { hasText: "random" });
+  await randomForBob.waitFor();
+
+  // A message in a channel bob is not looking at marks it unread.
+  await ada.page.getByLabel("Message", { exact: true }).fill("news in random");
+  await ada.page.getByLabel("Message", { exact: true }).press("Enter");
+  await bob.page.locator(".channel.unread", { hasText: "random" }).waitFor();
+  assert.equal(await bob.page.locator(".channel.unread", { hasText: "general" }).count(), 0);
+  // Opening it shows where the new messages start, and clears the mark.
+  await randomForBob.getByRole("button", { name: /text channel random/ }).click();
+  await bob.page.locator("#unread-divider + .message", { hasText: "news in random" }).waitFor();
+  await bob.page.locator(".channel.unread", { hasText: "random" }).waitFor({ state: "detached" });
+
+  // Status: what ada picks is what bob sees, invisible included.
+  const adaForBob = (status) => bob.page.locator(`#member-list .member[data-status="${status}"]`, { hasText: ada.username });
+  await ada.page.getByLabel("Your status").selectOption("dnd");
+  await adaForBob("dnd").waitFor();
+  await ada.page.getByLabel("Your status").selectOption("invisible");
+  await adaForBob("offline").waitFor();
+  await ada.page.getByLabel("Your status").selectOption("online");
+  await adaForBob("online").waitFor();
+
+  // Deleting the channel bob is in sends him back to #general.
+  ada.page.once("dialog", (d) => d.accept());
+  await ada.page.getByRole("button", { name: "Delete channel random" }).click();
+  await randomForBob.waitFor({ state: "detached" });
+  await bob.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
+  ada.page.once("dialog", (d) => d.accept());
+  await ada.page.getByRole("button", { name: "Delete category Projects" }).click();
+  await bob.page.getByRole("region", { name: "Projects" }).waitFor({ state: "detached" });
+  await ada.page.locator(".channel", { hasText: "general" }).getByRole("button", { name: /text channel general/ }).click();
+});
+
 test("scroll-back loads older history page by page", async () => {
   const { ada, bob } = people;
   // 60 messages from webhooks (a CI bot, say), more than one page.
