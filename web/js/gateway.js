@@ -45,6 +45,9 @@ export class Gateway {
     this.onState(this.sessionId ? "reconnecting" : "connecting");
     const ws = new WebSocket(this.url());
     this.ws = ws;
+    // A connection that never says Hello is as dead as a closed one.
+    clearTimeout(this.helloTimer);
+    this.helloTimer = setTimeout(() => { if (this.ws === ws) this.abandon(); }, 10000);
     ws.onmessage = (e) => {
       if (this.ws !== ws) return;
       let p;
@@ -60,6 +63,7 @@ export class Gateway {
   receive(p) {
     switch (p.op) {
       case OP.HELLO: {
+        clearTimeout(this.helloTimer);
         const interval = p.d.heartbeat_interval;
         this.acked = true;
         clearInterval(this.heartbeat);
@@ -75,7 +79,7 @@ export class Gateway {
         this.acked = true;
         break;
       case OP.RECONNECT:
-        this.ws.close(4000);
+        this.abandon();
         break;
       case OP.INVALID_SESSION:
         // The session is gone (a restart, or a grace that ran out): start
@@ -116,8 +120,9 @@ export class Gateway {
   beat() {
     if (!this.acked) {
       // No answer to the last heartbeat: the connection is dead even if
-      // the socket has not noticed. Drop it and resume.
-      this.ws.close(4000);
+      // the socket has not noticed (its close handshake would hang too).
+      // Abandon it and resume on a new one.
+      this.abandon();
       return;
     }
     this.acked = false;
@@ -149,9 +154,19 @@ export class Gateway {
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
+  abandon() {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    ws.onmessage = null;
+    ws.onclose = null;
+    ws.close(4000);
+    this.dropped(4000);
+  }
+
   reconnectNow() {
     if (this.stopped) return;
-    if (this.ws) { this.ws.close(4000); return; }
+    if (this.ws) { this.abandon(); return; }
     this.connect();
   }
 

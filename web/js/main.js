@@ -65,7 +65,11 @@ async function logout() {
   signedOut();
 }
 
+/** How often each connection event happened (shown to the tests). */
+const counters = { ready: 0, resumed: 0, reconnecting: 0 };
+
 function connectionState(s, detail) {
+  if (s in counters) counters[s] += 1;
   const banner = $("connection");
   if (s === "ready" || s === "resumed") {
     banner.hidden = true;
@@ -416,6 +420,7 @@ function wire() {
   window.hearthDebug = {
     inboundStats: () => (session.call ? session.call.inboundStats() : Promise.resolve({})),
     me: () => state.me,
+    counters: () => ({ ...counters, voiceResumed: session.call ? session.call.resumes : 0, voiceRejoined: session.call ? session.call.rejoins : 0 }),
   };
 }
 

@@ -72,6 +72,8 @@ export class VoiceCall {
     this.status = "Joining…";
     this.droppedAt = 0;
     this.waitingForGateway = false;
+    this.resumes = 0;
+    this.rejoins = 0;
   }
 
   setStatus(text) {
@@ -133,13 +135,28 @@ export class VoiceCall {
     const ws = new WebSocket(this.socketUrl());
     this.ws = ws;
     let heartbeat = null;
+    let acked = true;
     ws.onmessage = (e) => {
       if (this.ws !== ws) return;
       let p;
       try { p = JSON.parse(e.data); } catch { return; }
+      if (p.op === VOP.HEARTBEAT_ACK) acked = true;
       this.receive(p, resume, (interval) => {
         clearInterval(heartbeat);
-        heartbeat = setInterval(() => this.send(VOP.HEARTBEAT, { t: Date.now(), seq_ack: -1 }), interval);
+        heartbeat = setInterval(() => {
+          // No answer to the last one: the socket is dead; resume.
+          if (!acked) {
+            clearInterval(heartbeat);
+            if (this.ws !== ws) return;
+            this.ws = null;
+            ws.onclose = null;
+            ws.close(4000);
+            this.socketClosed(4000, "");
+            return;
+          }
+          acked = false;
+          this.send(VOP.HEARTBEAT, { t: Date.now(), seq_ack: -1 });
+        }, interval);
       });
     };
     ws.onclose = (e) => {
@@ -168,6 +185,7 @@ export class VoiceCall {
         this.queue(() => this.offer());
         break;
       case VOP.RESUMED:
+        this.resumes += 1;
         this.droppedAt = 0;
         this.setStatus("Voice connected");
         break;
@@ -295,6 +313,7 @@ export class VoiceCall {
   /** Starts the call over: a new op 4 brings a new token and endpoint. */
   rejoin(status) {
     if (this.ended) return;
+    this.rejoins += 1;
     this.setStatus(status);
     this.teardownMedia();
     this.droppedAt = 0;

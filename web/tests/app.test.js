@@ -3,6 +3,7 @@
 // and share a voice channel with microphone and camera.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, test as nodeTest } from "node:test";
 import { artifacts, launchBrowser, sleep, startServer, until } from "./harness.js";
@@ -50,7 +51,8 @@ const stats = (p) => p.page.evaluate(() => window.hearthDebug.inboundStats());
 const myId = (p) => p.page.evaluate(() => window.hearthDebug.me().id);
 
 before(async () => {
-  server = await startServer();
+  // A short heartbeat, so a dropped network is noticed within seconds.
+  server = await startServer(["--heartbeat-interval-ms", "1000"]);
   browser = await launchBrowser();
   people.ada = await person("ada");
   people.bob = await person("bob");
@@ -245,6 +247,37 @@ test("both join the voice channel: audio and video flow both ways and each sees 
     await me.page.locator(`#tiles .tile[data-user="${from}"][data-spoke="true"]`).waitFor({ timeout: 30000 });
   }
   await ada.page.screenshot({ path: join(artifacts, "voice.png") });
+});
+
+test("after the network drops, the gateway resumes and the call carries on", async () => {
+  const { ada, bob } = people;
+  const ids = { ada: await myId(ada), bob: await myId(bob) };
+  const before = await ada.page.evaluate(() => window.hearthDebug.counters());
+  const audio = async (me, from) => ((await stats(me))[from] || {}).audio?.packetsReceived ?? 0;
+  // The namespace's only interface goes down: every socket of the server
+  // and both browsers stalls, as when a laptop loses its network.
+  execFileSync("ip", ["link", "set", "lo", "down"]);
+  try {
+    await ada.page.locator("#connection").filter({ hasText: "Reconnecting" }).waitFor({ timeout: 20000 });
+  } finally {
+    execFileSync("ip", ["link", "set", "lo", "up"]);
+  }
+  const dropped = { ada: await audio(ada, ids.bob), bob: await audio(bob, ids.ada) };
+  await ada.page.locator("#connection").waitFor({ state: "hidden", timeout: 30000 });
+  const after = await ada.page.evaluate(() => window.hearthDebug.counters());
+  assert.ok(after.resumed > before.resumed, `the gateway session was resumed: ${JSON.stringify(after)}`);
+  assert.equal(after.ready, before.ready, "no new session was needed");
+  await ada.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor();
+  await until("audio flowing both ways again", async () =>
+    (await audio(ada, ids.bob)) > dropped.ada && (await audio(bob, ids.ada)) > dropped.bob, 30000);
+  // The chat missed nothing either: bob's message while ada resumed arrives.
+  await bob.page.getByRole("button", { name: /text channel general/ }).click();
+  await bob.page.getByLabel("Message", { exact: true }).fill("back online?");
+  await bob.page.getByLabel("Message", { exact: true }).press("Enter");
+  await ada.page.getByRole("button", { name: /text channel general/ }).click();
+  await ada.page.locator("#message-list .message", { hasText: "back online?" }).waitFor();
+  for (const p of [ada, bob]) await p.page.getByRole("button", { name: "voice channel General" }).click();
+  await ada.page.locator(`#tiles .tile[data-user="${ids.bob}"][data-video="true"]`).waitFor();
 });
 
 test("muting stops the audio the other receives; leaving removes the tile", async () => {

@@ -15,11 +15,11 @@ export const artifacts = process.env.HEARTH_BROWSER_ARTIFACTS || join(targetDir,
 mkdirSync(artifacts, { recursive: true });
 
 /** Starts the server; resolves once it prints its address. */
-export function startServer() {
+export function startServer(extraArgs = []) {
   const bin = process.env.HEARTH_BIN || join(targetDir, "debug", "hearth");
   const dataDir = mkdtempSync(join(tmpdir(), "hearth-web-"));
   const proc = spawn(bin, [
-    "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--durability", "normal",
+    "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--durability", "normal", ...extraArgs,
   ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HEARTH_LOG: process.env.HEARTH_LOG || "warn" } });
   const log = [];
   proc.stderr.on("data", (b) => log.push(b.toString()));
