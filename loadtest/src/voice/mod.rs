@@ -29,6 +29,7 @@ pub mod peer;
 pub mod report;
 pub mod server;
 pub mod signaling;
+pub mod udp_drops;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
@@ -49,6 +50,7 @@ use peer::{Publish, VideoPlan};
 use report::{JoinReport, MediaReport, RunConfig, Sample, VoiceReport, SCHEMA_VERSION};
 use server::{Scrape, ServerReport};
 use signaling::{Context, Plan};
+use udp_drops::{DropCounts, UdpDrops};
 
 /// After publishers stop, packets in flight land: the drain ends once
 /// nothing arrived for `DRAIN_QUIET`, or after `DRAIN_MAX`.
@@ -244,7 +246,16 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
             .collect::<HashMap<_, _>>(),
         join_timeout: config.join_timeout,
         joined: AtomicUsize::new(0),
+        media_addrs: Default::default(),
     });
+    let udp_drops = |ctx: &Context| {
+        let media = ctx
+            .media_addrs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        DropCounts::read(&media)
+    };
 
     // The sampler: a line a second, and the timeline.
     let sampler_stop = Arc::new(AtomicBool::new(false));
@@ -384,6 +395,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     // The steady phase.
     *phase.lock().unwrap_or_else(|p| p.into_inner()) = "steady";
     let metrics_before = scrape(&rest).await;
+    let drops_before = udp_drops(&ctx);
     let server_before = config.server_pid.and_then(ProcSample::read);
     let self_before = ProcSample::of_self();
     let counters_before = (
@@ -396,6 +408,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     tokio::time::sleep(config.duration).await;
     let steady_secs = steady_started.elapsed().as_secs_f64();
     let metrics_after = scrape(&rest).await;
+    let drops_after = udp_drops(&ctx);
     let server_after = config.server_pid.and_then(ProcSample::read);
     let self_after = ProcSample::of_self();
     let counters_after = (
@@ -484,6 +497,9 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
         kbps_in: per_sec(counters_before.2, counters_after.2) * 8.0 / 1000.0,
         kbps_out: per_sec(counters_before.3, counters_after.3) * 8.0 / 1000.0,
         client_send_drops: shared.send_drops.load(Ordering::Relaxed),
+        udp_drops: drops_before
+            .zip(drops_after)
+            .map(|(a, b)| UdpDrops::between(a, b)),
         server: Some(ServerReport::between(
             steady_secs,
             metrics_before.as_ref(),

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::accounting::{percentiles, Percentiles};
 use super::peer::TrackResult;
 use super::server::ServerReport;
+use super::udp_drops::UdpDrops;
 use crate::latency::LatencySummary;
 use crate::system::ProcUsage;
 
@@ -142,6 +143,9 @@ pub struct VoiceReport {
     pub kbps_out: f64,
     /// Client datagrams dropped because a socket's send buffer was full.
     pub client_send_drops: u64,
+    /// Datagrams the kernel dropped at full receive buffers over the
+    /// steady phase: the SFU's media sockets, and our peers' sockets.
+    pub udp_drops: Option<UdpDrops>,
     pub server: Option<ServerReport>,
     /// This tool over the steady phase.
     pub loadtest: Option<ProcUsage>,
@@ -292,6 +296,13 @@ impl fmt::Display for VoiceReport {
                 String::new()
             }
         )?;
+        if let Some(d) = &self.udp_drops {
+            writeln!(
+                f,
+                "  UDP drops (steady)     {} at the server's media sockets, {} at the clients' sockets (kernel receive buffers)",
+                d.server_sockets, d.client_sockets
+            )?;
+        }
         if let Some(s) = &self.server {
             if let Some(out) = s.rtp_packets_forwarded {
                 writeln!(
@@ -402,6 +413,7 @@ mod tests {
             schema_version: SCHEMA_VERSION,
             video: Some(MediaReport::default()),
             server: Some(ServerReport::default()),
+            udp_drops: Some(UdpDrops::default()),
             timeline: vec![Sample::default()],
             tracks: vec![track(1, Some(0))],
             ..VoiceReport::default()
@@ -421,6 +433,7 @@ mod tests {
             "kbps_in",
             "kbps_out",
             "client_send_drops",
+            "udp_drops",
             "server",
             "loadtest",
             "timeline",

@@ -72,6 +72,8 @@ pub struct Context {
     /// Op 4 to connected (and to first media when expected).
     pub join_timeout: Duration,
     pub joined: AtomicUsize,
+    /// The media addresses Ready named (the SFU workers' sockets).
+    pub media_addrs: std::sync::Mutex<std::collections::HashSet<SocketAddr>>,
 }
 
 /// A join's milestones, from the op 4 that asked for it.
