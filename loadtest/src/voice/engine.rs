@@ -52,6 +52,10 @@ pub struct MediaShared {
     pub bytes_in: AtomicU64,
     /// Datagrams dropped because a client socket's send buffer was full.
     pub send_drops: AtomicU64,
+    /// SRTP datagrams (not RTCP, STUN or DTLS) the clients' sockets
+    /// accepted: with `packets_out`, whether everything written reached
+    /// the wire.
+    pub rtp_datagrams_out: AtomicU64,
     /// Running loss: packets expected from known publishers (by sequence
     /// number) and distinct ones received.
     pub expected: AtomicU64,
@@ -88,6 +92,7 @@ impl MediaShared {
             packets_in: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             send_drops: AtomicU64::new(0),
+            rtp_datagrams_out: AtomicU64::new(0),
             expected: AtomicU64::new(0),
             received: AtomicU64::new(0),
             latency: Histogram::new(),

@@ -497,6 +497,8 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
         kbps_in: per_sec(counters_before.2, counters_after.2) * 8.0 / 1000.0,
         kbps_out: per_sec(counters_before.3, counters_after.3) * 8.0 / 1000.0,
         client_send_drops: shared.send_drops.load(Ordering::Relaxed),
+        rtp_packets_written: shared.packets_out.load(Ordering::Relaxed),
+        rtp_datagrams_sent: shared.rtp_datagrams_out.load(Ordering::Relaxed),
         udp_drops: drops_before
             .zip(drops_after)
             .map(|(a, b)| UdpDrops::between(a, b)),

@@ -328,7 +328,11 @@ impl Peer {
                         self.socket.send_to(&t.contents, t.destination)
                     };
                     match sent {
-                        Ok(_) => {}
+                        Ok(_) => {
+                            if is_rtp(&t.contents) {
+                                shared.rtp_datagrams_out.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                         // A full socket buffer drops the datagram, as a
                         // congested network would; it shows up as loss.
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -643,6 +647,13 @@ impl Peer {
     }
 }
 
+/// Whether a datagram is (S)RTP rather than RTCP, STUN or DTLS: version 2
+/// in the first byte, and a second byte that is not an RTCP packet type
+/// (RFC 5761 §4: 64..=95 with the marker bit masked off).
+fn is_rtp(d: &[u8]) -> bool {
+    d.len() >= 12 && (128..=191).contains(&d[0]) && !(64..=95).contains(&(d[1] & 0x7f))
+}
+
 /// Frame sizes of the video a publisher sends.
 #[derive(Clone, Copy, Debug)]
 pub struct VideoPlan {
@@ -662,5 +673,28 @@ impl VideoPlan {
             interframe_bytes,
             keyframe_every: every,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtp_is_told_from_rtcp_stun_and_dtls() {
+        let mut rtp = [0u8; 20];
+        rtp[0] = 0x80;
+        rtp[1] = 111;
+        assert!(is_rtp(&rtp));
+        rtp[1] = 0x80 | 96; // marker set, VP8
+        assert!(is_rtp(&rtp));
+        rtp[1] = 200; // sender report
+        assert!(!is_rtp(&rtp));
+        rtp[1] = 205; // transport feedback
+        assert!(!is_rtp(&rtp));
+        let stun = [0u8, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0, 0, 0];
+        assert!(!is_rtp(&stun));
+        let dtls = [22u8, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert!(!is_rtp(&dtls));
     }
 }

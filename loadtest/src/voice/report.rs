@@ -143,6 +143,12 @@ pub struct VoiceReport {
     pub kbps_out: f64,
     /// Client datagrams dropped because a socket's send buffer was full.
     pub client_send_drops: u64,
+    /// RTP packets publishers wrote, and SRTP datagrams their sockets
+    /// accepted, over the whole run: equal when the client stack put
+    /// everything it was given on the wire (video retransmissions add to
+    /// the second).
+    pub rtp_packets_written: u64,
+    pub rtp_datagrams_sent: u64,
     /// Datagrams the kernel dropped at full receive buffers over the
     /// steady phase: the SFU's media sockets, and our peers' sockets.
     pub udp_drops: Option<UdpDrops>,
@@ -296,6 +302,11 @@ impl fmt::Display for VoiceReport {
                 String::new()
             }
         )?;
+        writeln!(
+            f,
+            "  client wire            {} RTP packets written, {} SRTP datagrams sent",
+            self.rtp_packets_written, self.rtp_datagrams_sent
+        )?;
         if let Some(d) = &self.udp_drops {
             writeln!(
                 f,
@@ -433,6 +444,8 @@ mod tests {
             "kbps_in",
             "kbps_out",
             "client_send_drops",
+            "rtp_packets_written",
+            "rtp_datagrams_sent",
             "udp_drops",
             "server",
             "loadtest",
