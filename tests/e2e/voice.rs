@@ -342,7 +342,7 @@ async fn assert_clip_arrives(sub: &VoiceClient, from: &str, codec: VideoCodec) {
 
 /// A publishes `codec` (offering only it), B joins with webrtc-rs's
 /// defaults (every codec, H264 in several profiles): op 4 names the codec
-/// to A, and B gets the clip whole.
+/// to A (the only one it offered), and B gets the clip whole.
 async fn a_clip_crosses_the_sfu(codec: VideoCodec) {
     let w = VoiceWorld::new(&["alice", "bob"]).await;
     let mut a = w.client(0).await;
@@ -351,7 +351,7 @@ async fn a_clip_crosses_the_sfu(codec: VideoCodec) {
     assert_eq!(
         a.session_description["video_codec"],
         codec.name(),
-        "op 4 names the video codec A's offer settled on: {}",
+        "op 4 names the only video codec A offered: {}",
         a.session_description
     );
     b.join(&w.x).await;
@@ -395,6 +395,66 @@ async fn vp9_arrives_byte_for_byte_under_its_profile() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn av1_arrives_byte_for_byte() {
     a_clip_crosses_the_sfu(VideoCodec::Av1).await;
+}
+
+/// A sends H264 and B VP9, each offering both: each gets the other's clip.
+/// Here both subscribers' payload types were set by their own offers (in
+/// webrtc-rs's numbering, which str0m adopts) rather than by the SFU's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishers_in_different_codecs_see_each_other() {
+    let w = VoiceWorld::new(&["alice", "bob"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    a.join_with(
+        &w.x,
+        JoinOptions {
+            video: Some(VideoCodec::H264),
+            video_codecs: &[VideoCodec::H264, VideoCodec::Vp9],
+            ..JoinOptions::default()
+        },
+    )
+    .await;
+    b.join_with(
+        &w.x,
+        JoinOptions {
+            video: Some(VideoCodec::Vp9),
+            video_codecs: &[VideoCodec::Vp9, VideoCodec::H264],
+            ..JoinOptions::default()
+        },
+    )
+    .await;
+    // Op 4 names the SFU's first choice among the codecs offered (its order
+    // is VP8, H264, H265, VP9, AV1), not the client's: B is told H264 too,
+    // though it sends VP9, which is forwarded all the same.
+    for c in [&a, &b] {
+        assert_eq!(
+            c.session_description["video_codec"],
+            "H264",
+            "[{}] op 4's video_codec: {}",
+            c.label(),
+            c.session_description["video_codec"]
+        );
+    }
+    let (a_id, b_id) = (a.id().to_string(), b.id().to_string());
+    a.ws()
+        .expect_where(
+            vop::SERVER_OFFER,
+            |d| offers_track(d, &b_id, "video"),
+            MEDIA_TIMEOUT,
+        )
+        .await;
+    b.ws()
+        .expect_where(
+            vop::SERVER_OFFER,
+            |d| offers_track(d, &a_id, "video"),
+            MEDIA_TIMEOUT,
+        )
+        .await;
+
+    a.publish_video();
+    b.publish_video();
+    assert_clip_arrives(&b, &a_id, VideoCodec::H264).await;
+    assert_clip_arrives(&a, &b_id, VideoCodec::Vp9).await;
 }
 
 /// B supports only VP8; A publishes H264; C takes anything. The SFU sends

@@ -1290,7 +1290,7 @@ impl VoiceClient {
             media
                 .register_codec(params(opus_codec(), 111), RtpCodecKind::Audio)
                 .expect("registering Opus");
-            for c in video_codecs {
+            for &c in &video_codecs {
                 media
                     .register_codec(params(c.rtp_codec(), c.payload_type()), RtpCodecKind::Video)
                     .unwrap_or_else(|e| panic!("[{label}] registering {c:?}: {e}"));
@@ -1339,10 +1339,20 @@ impl VoiceClient {
                 opus_codec(),
                 rng.next_u32() | 1,
                 &format!("{uid}-mic"),
+                &[],
             )
             .await;
         self.audio = Some(audio);
         if let Some(codec) = opts.video {
+            // webrtc-rs offers only the track's codec on its m-line, and
+            // after the first negotiation receives only the video codecs
+            // negotiated then: offer every registered one, as browsers do,
+            // so the client can still receive the others' codecs.
+            let mut offer: Vec<VideoCodec> = vec![codec];
+            offer.extend(video_codecs.iter().filter(|c| **c != codec));
+            if offer.len() == 1 {
+                offer.clear();
+            }
             let mut v = self
                 .add_local_track(
                     &pc,
@@ -1350,6 +1360,7 @@ impl VoiceClient {
                     codec.rtp_codec(),
                     rng.next_u32() | 1,
                     &format!("{uid}-cam"),
+                    &offer,
                 )
                 .await;
             v.codec = Some(codec);
@@ -1392,6 +1403,8 @@ impl VoiceClient {
         sdp
     }
 
+    /// A send-only transceiver for a new track in `codec`; `offer`, if not
+    /// empty, lists the video codecs its m-line offers, in order.
     async fn add_local_track(
         &self,
         pc: &Arc<dyn PeerConnection>,
@@ -1399,6 +1412,7 @@ impl VoiceClient {
         codec: RTCRtpCodec,
         ssrc: u32,
         name: &str,
+        offer: &[VideoCodec],
     ) -> LocalTrack {
         let mime = codec.mime_type.clone();
         let fmtp = codec.sdp_fmtp_line.clone();
@@ -1430,6 +1444,19 @@ impl VoiceClient {
             )
             .await
             .unwrap_or_else(|e| panic!("adding the {mime} transceiver: {e}"));
+        if !offer.is_empty() {
+            let prefs = offer
+                .iter()
+                .map(|c| RTCRtpCodecParameters {
+                    rtp_codec: c.rtp_codec(),
+                    payload_type: c.payload_type(),
+                })
+                .collect();
+            transceiver
+                .set_codec_preferences(prefs)
+                .await
+                .unwrap_or_else(|e| panic!("setting the {mime} transceiver's codecs: {e}"));
+        }
         // The payload type comes from the sender's codecs; before
         // negotiation these are what the media engine registered.
         let mut pt = None;
@@ -1778,12 +1805,32 @@ impl VoiceClient {
             "[{}] a keyframe and {n} frames from {user_id}",
             self.label()
         );
-        wait_until(&desc, MEDIA_TIMEOUT, || {
-            lock(&shared.received)
-                .get(&user)
-                .is_some_and(|r| r.frames_from_first_keyframe().len() >= n)
-        })
-        .await;
+        let deadline = Instant::now() + MEDIA_TIMEOUT;
+        loop {
+            let state = lock(&shared.received).get(&user).map(|r| {
+                (
+                    r.frames_from_first_keyframe().len(),
+                    r.frames.len(),
+                    r.video_packets,
+                    r.unknown_video_pts.clone(),
+                    r.frames
+                        .iter()
+                        .map(|f| f.pt)
+                        .collect::<std::collections::BTreeSet<_>>(),
+                )
+            });
+            if state.as_ref().is_some_and(|s| s.0 >= n) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{desc}: not within {MEDIA_TIMEOUT:?}; (frames from a keyframe, frames, video packets, payload types op 40 does not name, payload types of frames): {state:?}; op 40's payload types: {:?}; received: {}",
+                    lock(&shared.offer_pts),
+                    self.received_summary()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Decodes the latest `frames` Opus packets from `user_id` (dropping the
