@@ -57,7 +57,7 @@ function messageNode(m) {
       h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)),
       m.edited_timestamp ? h("span.edited", { title: formatTime(m.edited_timestamp) }, "(edited)") : null),
     h("div.content", {}, renderContent(m)),
-    (m.flags & 4) ? null : (m.embeds || []).map(renderEmbed),
+    ...((m.flags & 4) ? [] : (m.embeds || []).map(renderEmbed)),
     h("div.message-actions", { role: "group", "aria-label": "Message actions" },
       h("button.small", { type: "button", "aria-label": `Reply to ${name}`, onclick: () => startReply(m) }, "Reply"),
       mine && !m.webhook_id ? h("button.small", { type: "button", "aria-label": "Edit message", onclick: () => startEdit(m) }, "Edit") : null,

@@ -31,8 +31,8 @@ let browser;
 const people = {};
 const pageErrors = [];
 
-async function person(name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+async function person(name, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
   page.on("pageerror", (err) => pageErrors.push(`${name}: ${err.message}`));
@@ -63,15 +63,19 @@ after(async () => {
   if (server) await server.stop();
 });
 
+async function register(p, url = server.url) {
+  await p.page.goto(url);
+  await p.page.getByRole("tab", { name: "Register" }).click();
+  await p.page.getByLabel("Username").fill(p.username);
+  await p.page.getByLabel("Password").fill("correct horse battery");
+  await p.page.getByRole("button", { name: "Create account" }).click();
+  await p.page.locator("#me-name").filter({ hasText: p.username }).waitFor({ state: "attached" });
+}
+
+let inviteLink;
+
 test("both register; one makes a server and an invite; the other joins by the link", async () => {
-  for (const p of Object.values(people)) {
-    await p.page.goto(server.url);
-    await p.page.getByRole("tab", { name: "Register" }).click();
-    await p.page.getByLabel("Username").fill(p.username);
-    await p.page.getByLabel("Password").fill("correct horse battery");
-    await p.page.getByRole("button", { name: "Create account" }).click();
-    await p.page.locator("#me-name").filter({ hasText: p.username }).waitFor();
-  }
+  for (const p of Object.values(people)) await register(p);
   const { ada, bob } = people;
   await ada.page.getByRole("button", { name: "Create a server" }).click();
   await ada.page.getByLabel("Server name").fill("Workshop");
@@ -82,6 +86,7 @@ test("both register; one makes a server and an invite; the other joins by the li
 
   await ada.page.getByRole("button", { name: "Invite people" }).click();
   const link = await ada.page.getByLabel("Invite link").inputValue();
+  inviteLink = link;
   assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/invite\/[A-Za-z0-9_-]{8}$/);
   await ada.page.getByRole("button", { name: "Done" }).click();
 
@@ -192,21 +197,30 @@ test("scroll-back loads older history page by page", async () => {
     assert.equal(res.status, 200);
     hooks.push(await res.json());
   }
-  const post = async (hook, content) => {
+  const post = async (hook, body) => {
     for (;;) {
       const res = await fetch(`${server.url}/api/v10/webhooks/${hook.id}/${hook.token}?wait=true`, {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ content }),
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
       });
       if (res.status !== 429) { assert.equal(res.status, 200); return; }
       await sleep(Math.ceil((await res.json()).retry_after * 1000));
     }
   };
   // In order, so "backlog 1" is the oldest of them.
-  for (let i = 1; i <= 60; i++) await post(hooks[i % hooks.length], `backlog ${i}`);
+  for (let i = 1; i <= 60; i++) await post(hooks[i % hooks.length], { content: `backlog ${i}` });
   await bob.page.locator("#message-list .message", { hasText: "backlog 60" }).waitFor();
+  // Embeds are rendered (their image only as a link: nothing is fetched).
+  const embed = { title: "Build 412", description: "All green", color: 0x23a55a, url: "https://ci.example/412",
+    fields: [{ name: "Tests", value: "1,204 passed", inline: true }], image: { url: "https://ci.example/badge.png" }, footer: { text: "CI" } };
+  await post(hooks[0], { embeds: [embed], username: "CI" });
+  const shown = bob.page.locator("#message-list .embed", { hasText: "Build 412" });
+  await shown.locator(".embed-field", { hasText: "1,204 passed" }).waitFor();
+  assert.equal(await shown.locator("img").count(), 0);
+  await shown.getByRole("link", { name: "https://ci.example/badge.png" }).waitFor();
+  await bob.page.screenshot({ path: join(artifacts, "chat-bob.png") });
   // A fresh load shows only the newest page; scrolling up brings the rest.
   await bob.page.reload();
-  await bob.page.locator("#message-list .message", { hasText: "backlog 60" }).waitFor();
+  await bob.page.locator("#message-list .message", { hasText: "Build 412" }).waitFor();
   const first = bob.page.locator("#message-list .message .content", { hasText: "hello from ada" });
   assert.equal(await first.count(), 0);
   await until("the first message after scrolling back", async () => {
@@ -312,6 +326,38 @@ test("muting stops the audio the other receives; leaving removes the tile", asyn
   await bob.page.getByRole("button", { name: "Join voice" }).waitFor();
   assert.deepEqual(await stats(bob), {});
   assert.equal(await bob.page.locator("audio").count(), 0);
+});
+
+test("on a phone with the microphone refused: a clear message, and the call is heard", async () => {
+  const { ada } = people;
+  const cy = await person("cy", { width: 390, height: 844 });
+  people.cy = cy;
+  // The browser says no to the microphone, as when a person clicks Block.
+  await cy.context.addInitScript(() => {
+    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (c) => (c && c.audio
+      ? Promise.reject(new DOMException("Permission denied", "NotAllowedError"))
+      : real(c));
+  });
+  await register(cy, inviteLink);
+  await cy.page.getByRole("button", { name: "Join", exact: true }).click();
+  await cy.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
+  // One column: the channels are behind a button.
+  assert.equal(await cy.page.getByRole("button", { name: "voice channel General" }).isVisible(), false);
+  await cy.page.getByRole("button", { name: "Channels" }).click();
+  await cy.page.getByRole("button", { name: "voice channel General" }).click();
+  await cy.page.getByRole("alert").filter({ hasText: "Access to the microphone was refused" }).waitFor();
+  await cy.page.locator("#call-hint").filter({ hasText: "Voice connected" }).waitFor();
+  const adaId = await myId(ada);
+  const cyId = await myId(cy);
+  // Ada sees cy in the call, muted; cy hears ada.
+  await ada.page.locator(`#tiles .tile[data-user="${cyId}"]`, { hasText: "muted" }).waitFor();
+  const first = await until("cy receiving ada's audio", async () => ((await stats(cy))[adaId] || {}).audio?.packetsReceived);
+  await until("cy's audio from ada growing", async () => (await stats(cy))[adaId].audio.packetsReceived > first);
+  await cy.page.screenshot({ path: join(artifacts, "phone-voice.png") });
+  await cy.page.getByRole("button", { name: "Channels" }).click();
+  await cy.page.getByRole("button", { name: "Leave" }).click();
+  await ada.page.locator(`#tiles .tile[data-user="${cyId}"]`).waitFor({ state: "detached" });
 });
 
 test("nothing failed in the page and nothing was fetched from elsewhere", () => {
