@@ -34,8 +34,9 @@ pub fn subscriber_pt(sub: &Rtc, out: Mid, src: &PayloadParams) -> Option<Option<
 /// 1. one with the same codec spec: codec, clock rate, channels and every
 ///    format parameter;
 /// 2. else one str0m's negotiation would pair with it: H264 with the same
-///    profile and packetization mode (any level), VP9 with the same profile,
-///    AV1 with the same profile, level and tier, Opus with any parameters;
+///    profile and packetization mode (any level), H265 with the same
+///    profile and tier, VP9 with the same profile, AV1 with the same
+///    profile, level and tier, Opus with any parameters;
 /// 3. else the receiver's first of the same codec and clock rate, one with
 ///    the same H264 packetization mode first: the stream still plays on
 ///    decoders that take more than they advertise, rather than not at all.

@@ -168,12 +168,13 @@ struct Identity {
     joined: bool,
 }
 
-/// Op 4's `video_codec`: the encoding name (`VP8`, `H264`, `VP9`, `AV1`)
-/// of the first payload type of the answer's first accepted video m-line.
-/// str0m lists the codecs it accepted in its own order of preference (VP8,
-/// H264, H265, VP9, AV1), so this is the SFU's first choice among those the
-/// client offered: the codec to send (any codec both sides negotiated is
-/// forwarded, though). VP8 when the offer has no video.
+/// Op 4's `video_codec`: the encoding name (`VP8`, `H264`, `H265`, `VP9`,
+/// `AV1`) of the first payload type of the answer's first accepted video
+/// m-line. str0m lists the codecs it accepted in its own order of
+/// preference (VP8, H264, H265, VP9, AV1), so this is the SFU's first
+/// choice among those the client offered: the codec to send (any codec
+/// both sides negotiated is forwarded, though). VP8 when the offer has no
+/// video.
 fn answered_video_codec(answer: &str) -> &str {
     let mut first_pt = None;
     for line in answer.lines().map(str::trim_end) {

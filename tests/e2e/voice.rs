@@ -4,7 +4,7 @@
 //!
 //! - a tone reaches its own channel at its pitch, and nowhere else;
 //! - speaking (op 5) is derived from the audio-level extension;
-//! - video in VP8, H264, VP9 and AV1 arrives frame for frame, byte for
+//! - video in VP8, H264, H265, VP9 and AV1 arrives frame for frame, byte for
 //!   byte, under the subscriber's payload type for the publisher's exact
 //!   codec variant; op 4 names the codec; a subscriber that cannot decode
 //!   the codec gets no video from that publisher, and everything else;
@@ -276,6 +276,7 @@ async fn speaking_comes_from_the_audio_level_extension() {
 fn identifying_fmtp(codec: VideoCodec) -> &'static [(&'static str, &'static str)] {
     match codec {
         VideoCodec::H264 => &[("profile-level-id", "42e01f"), ("packetization-mode", "1")],
+        VideoCodec::H265 => &[("profile-id", "1"), ("tier-flag", "0")],
         VideoCodec::Vp9 => &[("profile-id", "0")],
         VideoCodec::Vp8 | VideoCodec::Av1 => &[],
     }
@@ -385,6 +386,12 @@ async fn vp8_arrives_as_a_keyframe_then_frames() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h264_arrives_byte_for_byte_under_its_own_profile() {
     a_clip_crosses_the_sfu(VideoCodec::H264).await;
+}
+
+/// Aggregation packets, fragmentation units and single NAL units.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h265_arrives_byte_for_byte() {
+    a_clip_crosses_the_sfu(VideoCodec::H265).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,8 +2,9 @@
 //! prepared clip per codec (real encoder output, not crafted bytes), and
 //! depacketisers that turn the RTP payloads a subscriber receives back into
 //! the frames the publisher handed to webrtc-rs, written from the payload
-//! formats (RFC 7741 VP8, RFC 6184 H264, RFC 9628 VP9, the AOM AV1 RTP
-//! specification) rather than with webrtc-rs's own depacketisers.
+//! formats (RFC 7741 VP8, RFC 6184 H264, RFC 7798 H265, RFC 9628 VP9, the
+//! AOM AV1 RTP specification) rather than with webrtc-rs's own
+//! depacketisers.
 //!
 //! Every clip is four frames of a 64x64 test pattern with static noise (so
 //! the keyframe is larger than one packet and gets fragmented), a keyframe
@@ -13,6 +14,9 @@
 //!   SEI removed), Constrained Baseline level 3.1; NAL units in Annex B with
 //!   4-byte start codes (x264 writes 3-byte ones before slices; the widened
 //!   form is what a receiver rebuilds). Keyframe: SPS, PPS, IDR.
+//! - H265: libx265 3.5 (`-preset ultrafast -tune zerolatency`, qp 36,
+//!   prefix SEI removed), Main profile, Annex B with 4-byte start codes.
+//!   Keyframe: VPS, SPS, PPS, IDR.
 //! - VP9: libvpx 1.12 (profile 0, realtime, `-crf 45`), one frame each.
 //! - AV1: libaom 3.6 (realtime, `-crf 45`), the OBUs of each temporal unit
 //!   with their size fields, without the temporal delimiter (which RTP does
@@ -26,6 +30,7 @@ use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec};
 pub enum VideoCodec {
     Vp8,
     H264,
+    H265,
     Vp9,
     Av1,
 }
@@ -36,20 +41,22 @@ impl VideoCodec {
         match self {
             VideoCodec::Vp8 => "VP8",
             VideoCodec::H264 => "H264",
+            VideoCodec::H265 => "H265",
             VideoCodec::Vp9 => "VP9",
             VideoCodec::Av1 => "AV1",
         }
     }
 
     /// The `a=fmtp` parameters the client registers (the usual browser
-    /// ones: H264 Constrained Baseline in packetization mode 1, VP9 and AV1
-    /// profile 0).
+    /// ones: H264 Constrained Baseline in packetization mode 1, H265 Main at
+    /// level 3.1, VP9 and AV1 profile 0).
     pub fn fmtp(self) -> &'static str {
         match self {
             VideoCodec::Vp8 => "",
             VideoCodec::H264 => {
                 "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
             }
+            VideoCodec::H265 => "level-id=93;profile-id=1;tier-flag=0",
             VideoCodec::Vp9 => "profile-id=0",
             VideoCodec::Av1 => "profile=0",
         }
@@ -60,6 +67,7 @@ impl VideoCodec {
         match self {
             VideoCodec::Vp8 => 96,
             VideoCodec::H264 => 125,
+            VideoCodec::H265 => 126,
             VideoCodec::Vp9 => 98,
             VideoCodec::Av1 => 41,
         }
@@ -84,6 +92,7 @@ impl VideoCodec {
         let (key, inter) = match self {
             VideoCodec::Vp8 => (VP8_KEYFRAME, VP8_INTERFRAMES),
             VideoCodec::H264 => (H264_KEYFRAME, H264_INTERFRAMES),
+            VideoCodec::H265 => (H265_KEYFRAME, H265_INTERFRAMES),
             VideoCodec::Vp9 => (VP9_KEYFRAME, VP9_INTERFRAMES),
             VideoCodec::Av1 => (AV1_KEYFRAME, AV1_INTERFRAMES),
         };
@@ -98,6 +107,11 @@ impl VideoCodec {
             VideoCodec::H264 => {
                 annexb_nal_units(frame).any(|n| n.first().map(|b| b & 0x1f) == Some(5))
             }
+            // IRAP pictures: BLA, IDR, CRA (types 16 to 21).
+            VideoCodec::H265 => annexb_nal_units(frame).any(|n| {
+                n.first()
+                    .is_some_and(|b| (16..=21).contains(&((b >> 1) & 0x3f)))
+            }),
             VideoCodec::Vp9 => vp9_is_keyframe(frame),
             VideoCodec::Av1 => av1_is_keyframe(frame),
         }
@@ -108,6 +122,7 @@ impl VideoCodec {
         [
             VideoCodec::Vp8,
             VideoCodec::H264,
+            VideoCodec::H265,
             VideoCodec::Vp9,
             VideoCodec::Av1,
         ]
@@ -192,6 +207,55 @@ pub const H264_INTERFRAMES: [&str; 3] = [
     "00000001419a63fe78423fc0da038867978081924949f78308a5e477fcc517ff483905eda872b68f300597f8\
         23d1fb5fe1b87e55536e4e1b4f772dc329a7e01e94d53d153fd93ebc8bc35006019f78e73ffbf7cba2a7f35a\
         1cfbd6b9e9d7eabfcfc0",
+];
+pub const H265_KEYFRAME: &str =
+    "0000000140010c01ffff01600000030090000003000003001eba024000000001420101016000000300900000\
+    03000003001ea020810596e92930bc05a020000003002000000303c1000000014401c0718112000000012801\
+    ac76a0e0db88cdebf16b4b03961b71f023361d8667d9050c17c372017d9d4fd9477a05a19e2f81e85a98a673\
+    f3d8b2e828304eaa7c4b2dcc22b9374c9aebfcc3fc2136f10ac4ccb64c2e3a3357b9ffffc6fbc8d965ea25d6\
+    45a58aa13a93157456b9e88f0ffafffac1185879c1e361a9198683650e15c721bc7ee66da8c8ebe706bb689d\
+    d278720d079f666d69cfa57a31145f410f02c38c555939e1808faf1027ff9e39ec1b17f3a8f2876869633639\
+    a8500746d77eca88d75d6b683b3e89dcfba009c56f053a47ffebe7b19fa13d7dfaaa33bb8179609d64201866\
+    e03d72e475411df32e8050579a6533abc3dfc1b91d5f99a97a9e46ffd2b1c9ce779334173ae59b0a180e4844\
+    489c732cf2d72a8c94e2beeced4e4960bce6a64aff593605c56a939dac8607f54cdeb865c639f8f9cb5ebfc9\
+    c2be5d8dd2df02d4a85bca0b6cff2f0a77570c09b8b01a9b3cdb5fbf927e3f5bd0db662675429a249fbcf9ac\
+    323eae15569903f69a4a502af6cc15bca7c04e953d59d40b336da81ddc41bbc8721c2e3055b8c6389e7e527f\
+    0216ebf5dcb85caca7cce3bf6f6afeaca2cfdf17426650155d50880af265a49a1858a01fed465dab74eaf3b1\
+    57f8abdf27e9276e4674f2f0201d81a82964f9c09caffc9c80d6791422727b80095ff4e69073b2d12d9687b6\
+    dbfa9fcd7bde9407ad67c1934d8c18604b44dc19e317a6847e28dd554eb4a845047b61d2091db5b3f464830e\
+    69e8a04d2fab5d011638e9af5e9e3791c798e8bfdbe9b1836559a249fc185b8d32ee6a3eb39b4fa9aa4947f8\
+    42f432a0ac06508993e1d18a390e5b91b6f63281d3c1b251c6df691a3ab615ce276635e55338686ab0fb337e\
+    f44d794410a18f6c58ab338cdf703d59b8a17b2384e973bf9e38f488eda872940924b82993002a5c6bab4dba\
+    86382ab9e833758ce81d4ae398268845f6f815ed64a84d39688e1eea18e66e9eda8bdc9ae49c0764acdba3d8\
+    7d987741b1323a7228ea7fdb27f1b8504a83f018fa08bf5a87ca91cb447da4c95fb0860349f2d0b1f4f7c58e\
+    e7d806fd8cae459096ee98114c348d7981c07ed90e8eb954b3ee833bcfe9d0710f654e2c2e4a389cd2c2ea15\
+    d0e1b14bf187db1bb714d5aaff658318ac85d769f5ecc65fefa851c2680cb4a815aea448322b952f8c9e1ca8\
+    b6f1da21414c335fe2544e2226c7e6869ed58574a84bb1b0e3e7534913cd5b858853537261217fdcd5e648ad\
+    6aa30471618379ae9a334db88140342ced70b8def9bf276d0d6edee51e395cd3e74fe23001f21fbc0ec4ded5\
+    b0e802a6952043f631d5e50da278050c8e1b1473b2ff9d84035433a13a82f3eccd0572785a4e3c7c31c8e5e7\
+    8c144b8531d6130be16ba6faf912b9f8ad06fcf4264c3a8450a47276ce532bab531cf73bf1d8b4e3924417e8\
+    f5a13e7c72d5c269f44fb706ea0f160afb436a3f19ee525e71803391c0610c02c1e6790d5733bb43b8436eb4\
+    0b7fda4f38115c41459f08420011c06e3b45ad26b0567da5e0eb91b2b7569b3469d3929e24c68949cad6cb38\
+    11225381874762156028c7f382dd7fa0c2c89e8d1cfdf8155233ec733ff78888d72e921e4bf24d33f3e1c1ad\
+    e78eb0bc4abfa6cbba8685091d01fb4070c7d46ed69163ae64fcd1f085bc7587c153fbb578e43d9c5b889f62\
+    30b9462dce4642a56c2896298825c54173a2ef074197556f34f8094f19e3e336ed55b1d9394dfdaf5794a52d\
+    d8e24cc25d3d07fec6466c2ccad0e5105cb8fbf12f6368f46e480bce6c6d0fd3e38703d8b46f61023327e10b\
+    c404f8d5a883f4727d0392411e8e39189caf16ca922d24098d3c9cd22ceeb3f36257aec5b09d8ca5f59b4161\
+    920839d96e6bc301559ffca2ea0cfbd73a77e15a8dc0ca93406ee55521ff2bf64596718284f8a2becc4196a0\
+    42041460c02a2fbbe01b0b984fb117e4150a33e6f302ff62473c9c81f6208794ab85dc5eac8ffd5556b2fd49\
+    35ccce92ec85396b45e585e4fde210f6e2609eba4af1bddb07b6de770b1608dee1352e11d1eb3fae57d22ee4\
+    4da0addaa25756004cd5523b3d96880220f4c0d14ceed13e407c83855d2e01ae7d688da04538";
+pub const H265_INTERFRAMES: [&str; 3] = [
+    "000000010201d00978814cad97d3cc5002d634b33f448937755c536fffb8f7834bf8a1e8985107f9b8fd2015\
+        83c878e4eb507fb83e6cb5c196f5697a0cf8b537e7a919000cf3a64814c946b53474ac798586a6e6aec4b328\
+        ea6bdbb8806b3b7d7f25dfdb66f06acc816a4645a53c5a9cf9f9dcd301a343ce308986eaa0715fcca0e55287\
+        2e5de1bad53e2a80fe2d8374a0a020",
+    "000000010201d011fe2051c13309e64be912bef5c1aa8d8fe6d7768cf7f7d3cc02925975002862c8ac5d6a18\
+        75e238d12b943f4bffede561fd19cff20abfbfc37be06e87caa260ed69ffa2f507f3474b9a8fbe18c9f9abf5\
+        c9eed3ac259945cd35ae1c3fff9306327f5b4b19ac2bc5a47e366a80",
+    "000000010201d019fe2051e7cfff53a8da63f2a4eb5675858a2bd85a80ada48b7b800e00754dcd9e27b8462b\
+        1e14a61d56ffe608b699418a233fbb3a99a92e0b16c4d33035ffdb9a23629c6d0840d46888f9b375f8d1c599\
+        ea2146673d7f6fd422af152723890b84f7649f42a41f5bc0",
 ];
 pub const VP9_KEYFRAME: &str =
     "824983420003f003f61238241c18c60005505f19f27dddb7719ad7deff99ff6e75d699beba5b52ef859bfeaf\
@@ -513,7 +577,7 @@ impl FrameAssembler {
             VideoCodec::Vp9 => vp9_descriptor(payload).is_some_and(|d| d.begins_frame),
             // No start bit: a frame starts after the packet that ended the
             // previous one (and, for AV1, not inside an OBU).
-            VideoCodec::H264 => self.after_marker && in_order,
+            VideoCodec::H264 | VideoCodec::H265 => self.after_marker && in_order,
             VideoCodec::Av1 => {
                 self.after_marker && in_order && payload.first().is_some_and(|z| z & 0x80 == 0)
             }
@@ -530,6 +594,7 @@ impl FrameAssembler {
             }
             VideoCodec::Vp9 => vp9_descriptor(payload).map(|d| frame.extend_from_slice(d.data)),
             VideoCodec::H264 => h264_payload(payload, frame),
+            VideoCodec::H265 => h265_payload(payload, frame),
             VideoCodec::Av1 => av1_payload(payload, frame, &mut self.av1_partial),
         };
         if ok.is_none() {
@@ -669,6 +734,47 @@ fn h264_payload(payload: &[u8], frame: &mut Vec<u8>) -> Option<()> {
     Some(())
 }
 
+/// An H265 payload (RFC 7798 §4.4, without DONL as
+/// `sprop-max-don-diff` is 0): a single NAL unit, an aggregation packet
+/// (type 48) of NAL units each after a 16-bit size, or a fragmentation
+/// unit (49) whose FU header carries S, E and the NAL unit's type; NAL
+/// units are appended with 4-byte start codes.
+fn h265_payload(payload: &[u8], frame: &mut Vec<u8>) -> Option<()> {
+    const START: [u8; 4] = [0, 0, 0, 1];
+    let (h0, h1) = (*payload.first()?, *payload.get(1)?);
+    match (h0 >> 1) & 0x3f {
+        0..=47 => {
+            frame.extend_from_slice(&START);
+            frame.extend_from_slice(payload);
+        }
+        48 => {
+            let mut rest = &payload[2..];
+            while !rest.is_empty() {
+                let size = u16::from_be_bytes([*rest.first()?, *rest.get(1)?]) as usize;
+                let nal = rest.get(2..2 + size)?;
+                frame.extend_from_slice(&START);
+                frame.extend_from_slice(nal);
+                rest = &rest[2 + size..];
+            }
+        }
+        49 => {
+            let fu = *payload.get(2)?;
+            if fu & 0x80 != 0 {
+                frame.extend_from_slice(&START);
+                // The payload header with the fragmented NAL unit's type.
+                frame.push((h0 & 0x81) | ((fu & 0x3f) << 1));
+                frame.push(h1);
+            } else if frame.is_empty() {
+                return None;
+            }
+            frame.extend_from_slice(payload.get(3..)?);
+        }
+        // PACI (50) and reserved types: not sent by webrtc-rs.
+        _ => return None,
+    }
+    Some(())
+}
+
 /// An AV1 payload (AV1 RTP spec §4.4–4.5): the aggregation header
 /// Z|Y|W|N, then OBU elements, each after a LEB128 length except the last
 /// when W says how many there are. Z: the first element continues the last
@@ -721,9 +827,10 @@ fn av1_payload(payload: &[u8], frame: &mut Vec<u8>, partial: &mut Vec<u8>) -> Op
 mod tests {
     use super::*;
 
-    const ALL: [VideoCodec; 4] = [
+    const ALL: [VideoCodec; 5] = [
         VideoCodec::Vp8,
         VideoCodec::H264,
+        VideoCodec::H265,
         VideoCodec::Vp9,
         VideoCodec::Av1,
     ];
@@ -750,7 +857,12 @@ mod tests {
     fn the_keyframes_take_more_than_one_packet() {
         // webrtc-rs packetises at 1200 bytes: FU-A, several VP9 packets and
         // fragmented AV1 OBUs are all exercised.
-        for c in [VideoCodec::H264, VideoCodec::Vp9, VideoCodec::Av1] {
+        for c in [
+            VideoCodec::H264,
+            VideoCodec::H265,
+            VideoCodec::Vp9,
+            VideoCodec::Av1,
+        ] {
             assert!(c.clip()[0].len() > 1200, "{c:?}");
         }
     }
@@ -763,6 +875,13 @@ mod tests {
         let sps = annexb_nal_units(&k).next().unwrap();
         // profile_idc 66 with constraint_set1: Constrained Baseline; level 3.1.
         assert_eq!((sps[1], sps[2] & 0x40, sps[3]), (66, 0x40, 31));
+    }
+
+    #[test]
+    fn the_h265_keyframe_is_vps_sps_pps_idr() {
+        let k = hex(H265_KEYFRAME);
+        let types: Vec<u8> = annexb_nal_units(&k).map(|n| (n[0] >> 1) & 0x3f).collect();
+        assert_eq!(types, vec![32, 33, 34, 20]);
     }
 
     #[test]
