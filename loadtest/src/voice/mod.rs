@@ -420,6 +420,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
 
     // Stop, drain, collect.
     *phase.lock().unwrap_or_else(|p| p.into_inner()) = "drain";
+    let drops_start = DropCounts::default();
     shared.sending.store(false, Ordering::Relaxed);
     let drain_until = Instant::now() + DRAIN_MAX;
     let mut seen = shared.packets_in.load(Ordering::Relaxed);
@@ -432,6 +433,9 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
             quiet_since = Instant::now();
         }
     }
+    // Cumulative: the clients' sockets live for this run only; the
+    // server's since it started.
+    let drops_end = udp_drops(&ctx);
     sampler_stop.store(true, Ordering::Relaxed);
     let timeline = sampler.await.unwrap_or_default();
     // Participants stop first (their loops see `stop` before anything
@@ -502,6 +506,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
         udp_drops: drops_before
             .zip(drops_after)
             .map(|(a, b)| UdpDrops::between(a, b)),
+        udp_drops_cumulative: drops_end.map(|b| UdpDrops::between(drops_start, b)),
         server: Some(ServerReport::between(
             steady_secs,
             metrics_before.as_ref(),

@@ -152,6 +152,9 @@ pub struct VoiceReport {
     /// Datagrams the kernel dropped at full receive buffers over the
     /// steady phase: the SFU's media sockets, and our peers' sockets.
     pub udp_drops: Option<UdpDrops>,
+    /// The same counters at the end of the drain, cumulative: the whole run
+    /// for the clients' sockets, the server's life for its sockets.
+    pub udp_drops_cumulative: Option<UdpDrops>,
     pub server: Option<ServerReport>,
     /// This tool over the steady phase.
     pub loadtest: Option<ProcUsage>,
@@ -314,6 +317,13 @@ impl fmt::Display for VoiceReport {
                 d.server_sockets, d.client_sockets
             )?;
         }
+        if let Some(d) = &self.udp_drops_cumulative {
+            writeln!(
+                f,
+                "  UDP drops (all run)    {} at the server's media sockets, {} at the clients' sockets",
+                d.server_sockets, d.client_sockets
+            )?;
+        }
         if let Some(s) = &self.server {
             if let Some(out) = s.rtp_packets_forwarded {
                 writeln!(
@@ -343,6 +353,32 @@ impl fmt::Display for VoiceReport {
                         .map_or("-".into(), |v| format!("{v:.2}")),
                     s.rss_start_kib.unwrap_or(0),
                     s.rss_end_kib.unwrap_or(0)
+                )?;
+            }
+        }
+        if let Some(s) = &self.server {
+            let other: Vec<String> = s
+                .sfu_counters
+                .iter()
+                .filter(|(k, v)| {
+                    **v != 0.0
+                        && ![
+                            "packets_in",
+                            "packets_out",
+                            "bytes_in",
+                            "bytes_out",
+                            "busy_seconds",
+                        ]
+                        .iter()
+                        .any(|known| k.contains(known))
+                })
+                .map(|(k, v)| format!("{} {v}", k.trim_start_matches("hearth_")))
+                .collect();
+            if !other.is_empty() {
+                writeln!(
+                    f,
+                    "                         other SFU counters: {}",
+                    other.join(", ")
                 )?;
             }
         }
@@ -447,6 +483,7 @@ mod tests {
             "rtp_packets_written",
             "rtp_datagrams_sent",
             "udp_drops",
+            "udp_drops_cumulative",
             "server",
             "loadtest",
             "timeline",

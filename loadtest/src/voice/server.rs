@@ -91,6 +91,10 @@ pub struct ServerReport {
     pub process_cpu_us_per_forwarded_packet: Option<f64>,
     pub rss_start_kib: Option<u64>,
     pub rss_end_kib: Option<u64>,
+    /// The difference of every SFU series (summed over labels) over the
+    /// window, by name: whatever the SFU counts (NACKs, send failures...)
+    /// without this tool having to know it.
+    pub sfu_counters: BTreeMap<String, f64>,
 }
 
 impl ServerReport {
@@ -114,6 +118,11 @@ impl ServerReport {
                 r.rtp_packets_dropped = Some(d(DROPPED) as u64);
                 r.keyframe_requests = Some(d(KEYFRAMES) as u64);
                 r.forwarded_per_sec = (window_secs > 0.0).then(|| out / window_secs);
+                r.sfu_counters =
+                    b.0.iter()
+                        .filter(|(k, _)| k.contains("sfu_") && k.ends_with("_total"))
+                        .map(|(k, v)| (k.clone(), v - a.0.get(k).copied().unwrap_or(0.0)))
+                        .collect();
                 if b.find(BUSY).is_some() {
                     let busy = d(BUSY);
                     r.worker_busy_secs = Some(busy);
@@ -177,5 +186,7 @@ hearth_messages_created_total 7
         let us = r.worker_busy_us_per_forwarded_packet.unwrap();
         assert!((us - 2.0).abs() < 1e-6, "{us}");
         assert!(r.process_cpu_secs.is_none());
+        assert_eq!(r.sfu_counters["sfu_rtp_packets_out_total"], 10_000.0);
+        assert!(!r.sfu_counters.contains_key("hearth_messages_created_total"));
     }
 }
