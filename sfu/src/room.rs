@@ -37,6 +37,10 @@ pub trait MediaIo {
     /// deadline where it was costs no timer work, and a worker's queue holds
     /// a few entries per participant however long the call.
     fn wake_at(&mut self, _id: ParticipantId, _at: Instant) {}
+    /// The participant has packets waiting to leave: give it a timeout
+    /// (`Room::input` with `Input::Timeout`) once the datagrams at hand are
+    /// handled, before sleeping. Told once until that timeout.
+    fn wake_soon(&mut self, _id: ParticipantId) {}
 }
 
 /// A plain callback only transmits (tests poll `next_timeout` themselves).
@@ -158,6 +162,8 @@ pub struct Participant {
     pub next_timeout: Instant,
     /// The earliest wake-up asked of the `MediaIo` and not yet fired.
     scheduled: Option<Instant>,
+    /// Asked for a timeout soon (`MediaIo::wake_soon`) and not given one yet.
+    soon: bool,
     /// NACKs counted so far per stream (str0m's stats are cumulative):
     /// `(mid, true)` for those we sent to the publisher, `(mid, false)` for
     /// those the subscriber sent us.
@@ -193,6 +199,7 @@ impl Participant {
             want_keyframe: Vec::new(),
             next_timeout: now,
             scheduled: None,
+            soon: false,
             nacks: HashMap::new(),
             failed: false,
         }
@@ -471,6 +478,9 @@ impl Room {
         let Some(p) = self.participants.get_mut(&id) else {
             return Outcome::default();
         };
+        if matches!(input, Input::Timeout(_)) {
+            p.soon = false;
+        }
         if let Err(e) = p.rtc.handle_input(input) {
             tracing::debug!(participant = id.0, error = %e, "rtc input failed");
             p.failed = true;
@@ -750,8 +760,15 @@ impl Room {
             self.metrics
                 .bytes_out
                 .inc_by(video, pkt.payload.len() as u64);
-            let _ = s.rtc.handle_input(Input::Timeout(now));
-            self.drive(sub, now, io);
+            // str0m sends a written packet once it is given time. Rather
+            // than at once (an `Rtc`'s timeout upkeep visits every stream it
+            // has, which in a big room is most of the cost), ask for time
+            // when the input at hand is done: packets that arrived together
+            // then leave together, for one upkeep per subscriber.
+            if !s.soon {
+                s.soon = true;
+                io.wake_soon(sub);
+            }
         }
     }
 }

@@ -147,6 +147,8 @@ struct Calls {
     /// When each participant's `Rtc` next wants time to pass (stale entries
     /// are skipped by `Room::timer`).
     timers: BinaryHeap<Reverse<(Instant, ParticipantId)>>,
+    /// Participants with packets waiting to leave (`MediaIo::wake_soon`).
+    soon: Vec<ParticipantId>,
     next_speaking_tick: Instant,
     metrics: WorkerMetrics,
 }
@@ -155,6 +157,7 @@ struct Calls {
 struct WorkerIo<'a> {
     socket: &'a mut BatchSocket,
     timers: &'a mut BinaryHeap<Reverse<(Instant, ParticipantId)>>,
+    soon: &'a mut Vec<ParticipantId>,
     metrics: &'a WorkerMetrics,
 }
 
@@ -166,6 +169,10 @@ impl MediaIo for WorkerIo<'_> {
 
     fn wake_at(&mut self, id: ParticipantId, at: Instant) {
         self.timers.push(Reverse((at, id)));
+    }
+
+    fn wake_soon(&mut self, id: ParticipantId) {
+        self.soon.push(id);
     }
 }
 
@@ -228,6 +235,7 @@ impl Calls {
             by_addr: HashMap::new(),
             by_ufrag: HashMap::new(),
             timers: BinaryHeap::new(),
+            soon: Vec::new(),
             next_speaking_tick: Instant::now(),
             metrics,
         }
@@ -246,6 +254,7 @@ impl Calls {
         let mut io = WorkerIo {
             socket,
             timers: &mut self.timers,
+            soon: &mut self.soon,
             metrics: &self.metrics,
         };
         let outcome = f(room, &mut io);
@@ -371,9 +380,22 @@ impl Calls {
 
     /// Gives time to every participant whose deadline has come.
     fn timers_due(&mut self, socket: &mut BatchSocket, now: Instant) {
-        // Bounded: a participant re-arms at most once per firing, and only
-        // for a later deadline, so entries due now run out.
-        while let Some(&Reverse((at, id))) = self.timers.peek() {
+        // First those with packets waiting: what the last datagrams caused.
+        for id in std::mem::take(&mut self.soon) {
+            let Some(&key) = self.room_of.get(&id) else {
+                continue;
+            };
+            self.with_room(socket, key, |room, io| {
+                room.input(id, Input::Timeout(now), now, io)
+            });
+        }
+        // Bounded even if an `Rtc` kept asking for "now" again: whatever is
+        // left waits for the next pass, after the socket has been looked at.
+        let budget = self.timers.len() + 64;
+        for _ in 0..budget {
+            let Some(&Reverse((at, id))) = self.timers.peek() else {
+                break;
+            };
             if at > now {
                 break;
             }
@@ -397,6 +419,9 @@ impl Calls {
     }
 
     fn next_deadline(&self, now: Instant) -> Instant {
+        if !self.soon.is_empty() {
+            return now;
+        }
         let idle = now + IDLE_TICK;
         let timer = self.timers.peek().map_or(idle, |Reverse((at, _))| *at);
         timer.min(idle).min(self.next_speaking_tick)
