@@ -246,11 +246,15 @@ impl Participant {
                     if !users.contains_key(&from) {
                         continue;
                     }
+                    // The track id names the join, not only the user:
+                    // the m-line of an earlier join stays (inactive) in
+                    // the SDP, and Chrome refuses an offer in which two
+                    // m-lines carry the same msid.
                     let out = api.add_media(
                         kind,
                         Direction::SendOnly,
                         Some(user.to_string()),
-                        Some(format!("{user}-{}", kind_name(kind))),
+                        Some(format!("{user}-{}-{}", kind_name(kind), from.0)),
                         None,
                     );
                     added.push((out, from, mid, user, kind));
