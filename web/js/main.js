@@ -120,7 +120,9 @@ function dispatch(t, d) {
         if (d.channel_id && d.channel_id !== call.channelId) {
           // Moved by a moderator: VOICE_SERVER_UPDATE follows.
           call.channelId = d.channel_id;
-        } else if (!d.channel_id && d.session_id === call.sessionId && call.ws && call.pc) {
+        } else if (!d.channel_id && d.session_id === call.sessionId && call.ws && call.pc && !call.droppedAt) {
+          // Disconnected by a moderator, or from another session (a call
+          // that is reconnecting rejoins instead).
           call.end("You were disconnected from the voice channel.");
         }
       }
@@ -213,10 +215,6 @@ function joinVoice(channelId) {
   session.call = call;
   renderVoicePanel(call);
   call.start({ camera: false });
-  // The gateway refuses silently (no CONNECT, or a full channel).
-  setTimeout(() => {
-    if (session.call === call && !call.token) call.end("Couldn't join the voice channel: you may not have permission, or it is full.");
-  }, 10000);
 }
 
 // ---- dialogs and actions ----
@@ -420,6 +418,7 @@ function wire() {
   window.hearthDebug = {
     inboundStats: () => (session.call ? session.call.inboundStats() : Promise.resolve({})),
     me: () => state.me,
+    lastServerOffer: () => (session.call ? session.call.lastOffer : null),
     counters: () => ({ ...counters, voiceResumed: session.call ? session.call.resumes : 0, voiceRejoined: session.call ? session.call.rejoins : 0 }),
   };
 }

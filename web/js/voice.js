@@ -68,6 +68,7 @@ export class VoiceCall {
     document.body.append(this.audioSink);
     this.audioEls = new Map();
     this.chain = Promise.resolve();
+    this.generation = 0;
     this.ended = false;
     this.status = "Joining…";
     this.droppedAt = 0;
@@ -94,6 +95,10 @@ export class VoiceCall {
     if (camera) await this.startCamera();
     if (this.ended) { this.stopLocal(); return; }
     this.sendVoiceState();
+    // The gateway refuses silently (no CONNECT, or a full channel).
+    setTimeout(() => {
+      if (!this.token) this.end("Couldn't join the voice channel: you may not have permission, or it is full.");
+    }, 10000);
   }
 
   async startCamera() {
@@ -143,6 +148,8 @@ export class VoiceCall {
       if (p.op === VOP.HEARTBEAT_ACK) acked = true;
       this.receive(p, resume, (interval) => {
         clearInterval(heartbeat);
+        // More often than asked (the server takes any rate): a dead socket
+        // is noticed within seconds rather than half a minute.
         heartbeat = setInterval(() => {
           // No answer to the last one: the socket is dead; resume.
           if (!acked) {
@@ -156,7 +163,7 @@ export class VoiceCall {
           }
           acked = false;
           this.send(VOP.HEARTBEAT, { t: Date.now(), seq_ack: -1 });
-        }, interval);
+        }, Math.min(interval, 5000));
       });
     };
     ws.onclose = (e) => {
@@ -195,6 +202,7 @@ export class VoiceCall {
         });
         break;
       case VOP.SERVER_OFFER:
+        this.lastOffer = p.d;
         this.queue(async () => {
           this.tracks = new Map((p.d.tracks || []).map((t) => [t.mid, t]));
           await this.pc.setRemoteDescription({ type: "offer", sdp: p.d.sdp });
@@ -217,8 +225,10 @@ export class VoiceCall {
     }
   }
 
+  /** Runs `task` after the SDP work before it, unless the media was torn down meanwhile. */
   queue(task) {
-    this.chain = this.chain.then(task).catch((err) => {
+    const generation = this.generation;
+    this.chain = this.chain.then(() => (generation === this.generation ? task() : undefined)).catch((err) => {
       if (this.ended) return;
       console.error("voice negotiation failed", err);
       this.emit("error", `The voice connection could not be set up: ${err.message || err}`);
@@ -341,6 +351,7 @@ export class VoiceCall {
       this.pc.close();
       this.pc = null;
     }
+    this.generation += 1;
     this.chain = Promise.resolve();
     this.tracks = new Map();
     this.remote = new Map();
@@ -385,7 +396,14 @@ export class VoiceCall {
       this.videoTrack = null;
     }
     this.selfVideo = on;
-    if (this.videoTx) await this.videoTx.sender.replaceTrack(this.videoTrack);
+    // While reconnecting there is no connection; the next one starts with the track.
+    if (this.pc && this.videoTx) {
+      try {
+        await this.videoTx.sender.replaceTrack(this.videoTrack);
+      } catch (err) {
+        console.warn("camera track not switched", err);
+      }
+    }
     this.sendVoiceState();
     this.emit("local");
   }

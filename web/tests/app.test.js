@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test as nodeTest } from "node:test";
 import { artifacts, launchBrowser, sleep, startServer, until } from "./harness.js";
@@ -20,6 +21,12 @@ function test(name, fn) {
       // What each person saw when it failed, for whoever reads the log.
       for (const p of Object.values(people)) {
         await p.page.screenshot({ path: join(artifacts, `failed-${p.name}.png`) }).catch(() => {});
+        const debug = await p.page.evaluate(async () => ({
+          counters: window.hearthDebug.counters(),
+          inbound: await window.hearthDebug.inboundStats(),
+          lastServerOffer: window.hearthDebug.lastServerOffer(),
+        })).catch((e) => ({ error: String(e) }));
+        writeFileSync(join(artifacts, `failed-${p.name}.json`), JSON.stringify(debug, null, 2));
       }
       throw err;
     }
@@ -272,18 +279,26 @@ test("after the network drops, the gateway resumes and the call carries on", asy
   // and both browsers stalls, as when a laptop loses its network.
   execFileSync("ip", ["link", "set", "lo", "down"]);
   try {
+    // Until both connections have noticed: the gateway, and the voice socket.
     await ada.page.locator("#connection").filter({ hasText: "Reconnecting" }).waitFor({ timeout: 20000 });
+    await ada.page.locator("#voice-status").filter({ hasText: /Reconnecting|Rejoining/ }).waitFor({ timeout: 20000 });
   } finally {
     execFileSync("ip", ["link", "set", "lo", "up"]);
   }
-  const dropped = { ada: await audio(ada, ids.bob), bob: await audio(bob, ids.ada) };
   await ada.page.locator("#connection").waitFor({ state: "hidden", timeout: 30000 });
   const after = await ada.page.evaluate(() => window.hearthDebug.counters());
   assert.ok(after.resumed > before.resumed, `the gateway session was resumed: ${JSON.stringify(after)}`);
   assert.equal(after.ready, before.ready, "no new session was needed");
+  // The call came back by resuming the voice socket or by joining anew.
   await ada.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor();
-  await until("audio flowing both ways again", async () =>
-    (await audio(ada, ids.bob)) > dropped.ada && (await audio(bob, ids.ada)) > dropped.bob, 30000);
+  await until("audio flowing both ways again", async () => {
+    const [a, b] = [await audio(ada, ids.bob), await audio(bob, ids.ada)];
+    // A new connection counts from zero: growth is what matters.
+    await sleep(500);
+    return (await audio(ada, ids.bob)) > a && (await audio(bob, ids.ada)) > b;
+  }, 30000);
+  const voice = await ada.page.evaluate(() => window.hearthDebug.counters());
+  assert.ok(voice.voiceResumed + voice.voiceRejoined > 0, `the call was resumed or rejoined: ${JSON.stringify(voice)}`);
   // The chat missed nothing either: bob's message while ada resumed arrives.
   await bob.page.getByRole("button", { name: /text channel general/ }).click();
   await bob.page.getByLabel("Message", { exact: true }).fill("back online?");
