@@ -4,8 +4,9 @@
 //! nothing to a subscriber, so each forwarded packet is rewritten to the
 //! subscriber's payload type for the same codec. "The same codec" is more
 //! than the codec's name: H264 comes in profiles and packetization modes
-//! (fmtp `profile-level-id`, `packetization-mode`), VP9 and AV1 in profiles,
-//! and a browser offers several of each, each with its own payload type. A
+//! (fmtp `profile-level-id`, `packetization-mode`), H265 in profiles and
+//! tiers, VP9 and AV1 in profiles, and a browser offers several of each,
+//! each with its own payload type. A
 //! payload type picked by codec name alone can label a Constrained Baseline
 //! stream as Baseline, or name a variant the subscriber never negotiated on
 //! that m-line, which it then drops. So the stream's whole codec spec
@@ -58,7 +59,10 @@ pub fn matching_pt(config: &CodecConfig, negotiated: &[Pt], src: &PayloadParams)
     if same_codec.is_empty() {
         return None;
     }
-    if let Some(p) = CodecConfig::new_from_payload_params(same_codec.clone()).match_params(*src) {
+    // `match_params` takes the last of equally good ones: reversed, that is
+    // the receiver's first.
+    let reversed = same_codec.iter().rev().copied().collect();
+    if let Some(p) = CodecConfig::new_from_payload_params(reversed).match_params(*src) {
         return Some(p.pt());
     }
     let mode = |p: &PayloadParams| p.spec().format.packetization_mode.unwrap_or(0);
@@ -189,6 +193,25 @@ mod tests {
         );
         // No VP9 on this m-line: nothing goes out.
         assert_eq!(matching_pt(&sub, &pts, &vp9(41, 0)), None);
+    }
+
+    #[test]
+    fn of_equally_good_matches_the_receivers_first_is_taken() {
+        let sub = CodecConfig::new_from_payload_params(vec![
+            h264(108, 1, 0x42e01f),
+            h264(125, 1, 0x42e028),
+            vp8(96),
+        ]);
+        // Level 3.2 (20): 3.1 and 4.0 are as far from it as each other.
+        let src = h264(35, 1, 0x42e020);
+        assert_eq!(
+            matching_pt(&sub, &[108.into(), 125.into()], &src),
+            Some(108.into())
+        );
+        assert_eq!(
+            matching_pt(&sub, &[125.into(), 108.into()], &src),
+            Some(125.into())
+        );
     }
 
     #[test]
