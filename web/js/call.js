@@ -47,6 +47,7 @@ export function renderCall(call) {
   const inThis = call && call.channelId === c.id;
   const people = voiceMembers(g, c.id);
   $("call-join").hidden = inThis;
+  $("call-controls").hidden = !inThis;
   $("call-hint").textContent = inThis ? call.status
     : people.length ? `${people.length} in this channel.` : "No one is here yet.";
   const list = $("tiles");
@@ -86,7 +87,8 @@ export function renderVoicePanel(call) {
   $("voice-status").textContent = call.status;
   $("voice-channel-name").textContent = `${c ? c.name : "voice"} / ${g ? g.name : ""}`;
   // The labels stay; aria-pressed (and the colour) says whether it is on.
-  $("voice-mute").setAttribute("aria-pressed", String(call.selfMute));
-  $("voice-deafen").setAttribute("aria-pressed", String(call.selfDeaf));
-  $("voice-camera").setAttribute("aria-pressed", String(call.selfVideo));
+  const pressed = { mute: call.selfMute, deafen: call.selfDeaf, camera: call.selfVideo };
+  for (const b of document.querySelectorAll("[data-action]")) {
+    if (b.dataset.action in pressed) b.setAttribute("aria-pressed", String(pressed[b.dataset.action]));
+  }
 }

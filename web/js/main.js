@@ -372,10 +372,16 @@ function wire() {
     renderMe(session.status);
   });
   $("call-join").addEventListener("click", () => { if (channel()) joinVoice(state.channelId); });
-  $("voice-mute").addEventListener("click", () => session.call && session.call.setMute(!session.call.selfMute));
-  $("voice-deafen").addEventListener("click", () => session.call && session.call.setDeaf(!session.call.selfDeaf));
-  $("voice-camera").addEventListener("click", () => session.call && session.call.setCamera(!session.call.selfVideo));
-  $("voice-leave").addEventListener("click", () => session.call && session.call.leave());
+  // The voice panel's buttons and the call view's (on phones) do the same.
+  const voiceActions = {
+    mute: (call) => call.setMute(!call.selfMute),
+    deafen: (call) => call.setDeaf(!call.selfDeaf),
+    camera: (call) => call.setCamera(!call.selfVideo),
+    leave: (call) => call.leave(),
+  };
+  for (const b of document.querySelectorAll("[data-action]")) {
+    b.addEventListener("click", () => { if (session.call) voiceActions[b.dataset.action](session.call); });
+  }
   $("open-drawer").addEventListener("click", () => setDrawer(!$("drawer").classList.contains("open")));
   $("toggle-members").addEventListener("click", () => setMembers($("app").classList.contains("no-members")));
   document.addEventListener("keydown", (e) => {
