@@ -38,6 +38,15 @@ async fn a_small_voice_run_joins_everyone_and_loses_nothing() {
         assert_eq!(m.packets_lost, 0, "{kind} loss: {report}");
         assert_eq!(m.packets_expected, m.packets_received, "{kind}: {report}");
     }
+    // The client stack put every packet written on the wire.
+    assert_eq!(
+        report.audio_written, report.audio_datagrams_sent,
+        "{report}"
+    );
+    assert_eq!(
+        report.video_written, report.video_datagrams_sent,
+        "{report}"
+    );
     assert_eq!(report.join.op4_to_first_media.count, 6, "{report}");
     assert!(report.latency.count > 0, "no latency measured: {report}");
     // The server counted what it forwarded during the steady phase.

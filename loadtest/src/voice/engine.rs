@@ -56,6 +56,12 @@ pub struct MediaShared {
     /// accepted: with `packets_out`, whether everything written reached
     /// the wire.
     pub rtp_datagrams_out: AtomicU64,
+    /// The same by payload type: Opus, VP8 (the rest are retransmissions).
+    pub audio_datagrams_out: AtomicU64,
+    pub video_datagrams_out: AtomicU64,
+    /// Written per kind, to compare with the above.
+    pub audio_written: AtomicU64,
+    pub video_written: AtomicU64,
     /// Running loss: packets expected from known publishers (by sequence
     /// number) and distinct ones received.
     pub expected: AtomicU64,
@@ -93,6 +99,10 @@ impl MediaShared {
             bytes_in: AtomicU64::new(0),
             send_drops: AtomicU64::new(0),
             rtp_datagrams_out: AtomicU64::new(0),
+            audio_datagrams_out: AtomicU64::new(0),
+            video_datagrams_out: AtomicU64::new(0),
+            audio_written: AtomicU64::new(0),
+            video_written: AtomicU64::new(0),
             expected: AtomicU64::new(0),
             received: AtomicU64::new(0),
             latency: Histogram::new(),

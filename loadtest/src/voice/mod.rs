@@ -503,6 +503,10 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
         client_send_drops: shared.send_drops.load(Ordering::Relaxed),
         rtp_packets_written: shared.packets_out.load(Ordering::Relaxed),
         rtp_datagrams_sent: shared.rtp_datagrams_out.load(Ordering::Relaxed),
+        audio_written: shared.audio_written.load(Ordering::Relaxed),
+        audio_datagrams_sent: shared.audio_datagrams_out.load(Ordering::Relaxed),
+        video_written: shared.video_written.load(Ordering::Relaxed),
+        video_datagrams_sent: shared.video_datagrams_out.load(Ordering::Relaxed),
         udp_drops: drops_before
             .zip(drops_after)
             .map(|(a, b)| UdpDrops::between(a, b)),

@@ -126,6 +126,9 @@ pub struct Peer {
     first_media: bool,
     pub failed: Option<String>,
     rtc_timeout: Instant,
+    /// Our payload types, once negotiated.
+    opus_pt: Option<u8>,
+    vp8_pt: Option<u8>,
     rng: u64,
     /// Where the media thread has this peer in its timer heap.
     pub scheduled: Option<Instant>,
@@ -214,6 +217,8 @@ impl Peer {
             first_media: false,
             failed: None,
             rtc_timeout: now,
+            opus_pt: None,
+            vp8_pt: None,
             rng: (participant as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
             scheduled: None,
         };
@@ -331,6 +336,14 @@ impl Peer {
                         Ok(_) => {
                             if is_rtp(&t.contents) {
                                 shared.rtp_datagrams_out.fetch_add(1, Ordering::Relaxed);
+                                // SRTP leaves the header, and so the
+                                // payload type, in the clear.
+                                let pt = t.contents[1] & 0x7f;
+                                if Some(pt) == self.opus_pt {
+                                    shared.audio_datagrams_out.fetch_add(1, Ordering::Relaxed);
+                                } else if Some(pt) == self.vp8_pt {
+                                    shared.video_datagrams_out.fetch_add(1, Ordering::Relaxed);
+                                }
                             }
                         }
                         // A full socket buffer drops the datagram, as a
@@ -384,6 +397,8 @@ impl Peer {
     }
 
     fn start_publishing(&mut self, now: Instant) {
+        self.opus_pt = self.payload_type(Codec::Opus).map(|p| *p);
+        self.vp8_pt = self.payload_type(Codec::Vp8).map(|p| *p);
         // Sequence numbers start at a random point, as browsers do, low
         // enough that a run does not wrap before late joiners arrive.
         if let (Some(mid), None) = (self.our_audio, &self.audio) {
@@ -485,6 +500,7 @@ impl Peer {
                 t.stamp(seq, shared.epoch.nanos(now));
             }
             tx.write_rtp(write);
+            shared.audio_written.fetch_add(1, Ordering::Relaxed);
             shared.packets_out.fetch_add(1, Ordering::Relaxed);
             shared.bytes_out.fetch_add(bytes, Ordering::Relaxed);
         }
@@ -542,6 +558,7 @@ impl Peer {
                         .marker(i == last)
                         .nackable(true),
                 );
+                shared.video_written.fetch_add(1, Ordering::Relaxed);
                 shared.packets_out.fetch_add(1, Ordering::Relaxed);
                 shared.bytes_out.fetch_add(bytes, Ordering::Relaxed);
             }

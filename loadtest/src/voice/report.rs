@@ -149,6 +149,12 @@ pub struct VoiceReport {
     /// the second).
     pub rtp_packets_written: u64,
     pub rtp_datagrams_sent: u64,
+    /// The same by kind (datagrams told apart by payload type; video
+    /// retransmissions use their own and are in neither).
+    pub audio_written: u64,
+    pub audio_datagrams_sent: u64,
+    pub video_written: u64,
+    pub video_datagrams_sent: u64,
     /// Datagrams the kernel dropped at full receive buffers over the
     /// steady phase: the SFU's media sockets, and our peers' sockets.
     pub udp_drops: Option<UdpDrops>,
@@ -307,8 +313,13 @@ impl fmt::Display for VoiceReport {
         )?;
         writeln!(
             f,
-            "  client wire            {} RTP packets written, {} SRTP datagrams sent",
-            self.rtp_packets_written, self.rtp_datagrams_sent
+            "  client wire            {} RTP packets written, {} SRTP datagrams sent (audio {} / {}, video {} / {})",
+            self.rtp_packets_written,
+            self.rtp_datagrams_sent,
+            self.audio_written,
+            self.audio_datagrams_sent,
+            self.video_written,
+            self.video_datagrams_sent
         )?;
         if let Some(d) = &self.udp_drops {
             writeln!(
@@ -482,6 +493,10 @@ mod tests {
             "client_send_drops",
             "rtp_packets_written",
             "rtp_datagrams_sent",
+            "audio_written",
+            "audio_datagrams_sent",
+            "video_written",
+            "video_datagrams_sent",
             "udp_drops",
             "udp_drops_cumulative",
             "server",
