@@ -144,6 +144,21 @@ test("a message typed in one appears in the other, with the typing indicator fir
   await box.press("Enter");
   await bob.page.locator("#message-list .message", { hasText: "edited text" }).locator(".edited").waitFor();
   await ada.page.screenshot({ path: join(artifacts, "chat.png") });
+
+  // Bob deletes a message of his own; it goes for ada too.
+  await bob.page.getByLabel("Message", { exact: true }).fill("oops, wrong channel");
+  await bob.page.getByLabel("Message", { exact: true }).press("Enter");
+  const oops = ada.page.locator("#message-list .message", { hasText: "oops, wrong channel" });
+  await oops.waitFor();
+  bob.page.once("dialog", (d) => d.accept());
+  const mine = bob.page.locator("#message-list .message", { hasText: "oops, wrong channel" });
+  await mine.hover();
+  await mine.getByRole("button", { name: "Delete message" }).click();
+  await oops.waitFor({ state: "detached" });
+  // Nobody is offered to edit or delete someone else's message.
+  const adas = bob.page.locator("#message-list .message", { hasText: "edited text" });
+  assert.equal(await adas.getByRole("button", { name: "Delete message" }).count(), 0);
+  assert.equal(await adas.getByRole("button", { name: "Edit message" }).count(), 0);
 });
 
 test("channels in categories, unread marks, status, and deleting channels", async () => {
@@ -410,6 +425,22 @@ test("on a phone with the microphone refused: a clear message, and the call is h
   // The call's controls are at hand without opening the drawer.
   await cy.page.getByRole("group", { name: "Call controls" }).getByRole("button", { name: "Leave" }).click();
   await ada.page.locator(`#tiles .tile[data-user="${cyId}"]`).waitFor({ state: "detached" });
+});
+
+test("logging out ends the session; logging in brings the servers back", async () => {
+  const { ada, bob } = people;
+  await bob.page.getByRole("button", { name: "Log out" }).click();
+  await bob.page.getByRole("button", { name: "Log in", exact: true }).waitFor();
+  assert.equal(await bob.page.evaluate(() => localStorage.getItem("hearth.token")), null);
+  await ada.page.locator(`#member-list .member[data-status="offline"]`, { hasText: bob.username }).waitFor();
+  await bob.page.getByLabel("Username").fill(bob.username);
+  await bob.page.getByLabel("Password").fill("wrong password");
+  await bob.page.getByRole("button", { name: "Log in", exact: true }).click();
+  await bob.page.locator("#auth-error").filter({ hasText: "Wrong username or password." }).waitFor();
+  await bob.page.getByLabel("Password").fill("correct horse battery");
+  await bob.page.getByRole("button", { name: "Log in", exact: true }).click();
+  await bob.page.locator("#guild-name").filter({ hasText: "Workshop" }).waitFor();
+  await ada.page.locator(`#member-list .member[data-status="online"]`, { hasText: bob.username }).waitFor();
 });
 
 test("nothing failed in the page and nothing was fetched from elsewhere", () => {
