@@ -780,12 +780,30 @@ impl Room {
 /// How often each `Rtc` reports its stream statistics.
 const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The header extensions the SFU negotiates: those it forwards end to end
+/// (audio level, video orientation), the mid that BUNDLE needs, and the
+/// simulcast stream ids. Not transport-wide sequence numbers or absolute
+/// send times: they feed bandwidth estimation, which the SFU does not do,
+/// and with them every subscriber would send transport-wide feedback every
+/// few tens of milliseconds for nobody to use.
+fn forwarding_extensions() -> str0m::rtp::ExtensionMap {
+    use str0m::rtp::{Extension, ExtensionMap};
+    let mut exts = ExtensionMap::empty();
+    exts.set(1, Extension::AudioLevel);
+    exts.set(4, Extension::RtpMid);
+    exts.set(10, Extension::RtpStreamId);
+    exts.set(11, Extension::RepairedRtpStreamId);
+    exts.set(13, Extension::VideoOrientation);
+    exts
+}
+
 /// The server's side of one participant: ICE-lite with one host candidate,
 /// RTP mode (packets are forwarded, not reassembled into frames).
 pub fn server_rtc(addr: std::net::SocketAddr, now: Instant) -> Result<Rtc, String> {
     let mut rtc = str0m::RtcConfig::new()
         .set_ice_lite(true)
         .set_rtp_mode(true)
+        .set_extension_map(forwarding_extensions())
         // For the NACK counters; the stats are cheap at this interval.
         .set_stats_interval(Some(STATS_INTERVAL))
         .build(now);
