@@ -34,6 +34,8 @@ function test(name, fn) {
 }
 
 let server;
+// A short heartbeat, so a dropped network is noticed within seconds.
+const serverArgs = ["--heartbeat-interval-ms", "1000"];
 let browser;
 const people = {};
 const pageErrors = [];
@@ -61,8 +63,7 @@ const stats = (p) => p.page.evaluate(() => window.hearthDebug.inboundStats());
 const myId = (p) => p.page.evaluate(() => window.hearthDebug.me().id);
 
 before(async () => {
-  // A short heartbeat, so a dropped network is noticed within seconds.
-  server = await startServer(["--heartbeat-interval-ms", "1000"]);
+  server = await startServer(serverArgs);
   browser = await launchBrowser();
   people.ada = await person("ada");
   people.bob = await person("bob");
@@ -347,6 +348,29 @@ test("after the network drops, the gateway resumes and the call carries on", asy
   await ada.page.locator("#message-list .message", { hasText: "back online?" }).waitFor();
   for (const p of [ada, bob]) await p.page.getByRole("button", { name: "voice channel General" }).click();
   await ada.page.locator(`#tiles .tile[data-user="${ids.bob}"][data-video="true"]`).waitFor();
+});
+
+test("after a server restart, both reconnect to new sessions and rejoin the call", async () => {
+  const { ada, bob } = people;
+  const ids = { ada: await myId(ada), bob: await myId(bob) };
+  const before = await ada.page.evaluate(() => window.hearthDebug.counters());
+  const listen = server.url.replace("http://", "");
+  await server.stop({ keepData: true });
+  // (Chromium in a namespace with only loopback may call itself offline,
+  // which the banner then says instead.)
+  await ada.page.locator("#connection").filter({ hasText: /Can't reach the server|You're offline/ }).waitFor();
+  server = await startServer(serverArgs, { listen, dataDir: server.dataDir });
+  await ada.page.locator("#connection").waitFor({ state: "hidden", timeout: 30000 });
+  // Sessions live in memory: the old one is gone, a new one was made.
+  const after = await ada.page.evaluate(() => window.hearthDebug.counters());
+  assert.ok(after.ready > before.ready, `a new session: ${JSON.stringify(after)}`);
+  for (const [me, other] of [[ada, bob], [bob, ada]]) {
+    await me.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor({ timeout: 30000 });
+    const from = ids[other.name];
+    const first = await until(`${me.name} receiving ${other.name}'s audio again`, async () => ((await stats(me))[from] || {}).audio?.packetsReceived, 30000);
+    await until(`${me.name}'s audio from ${other.name} growing`, async () => (await stats(me))[from].audio.packetsReceived > first);
+    await me.page.locator(`#tiles .tile[data-user="${from}"][data-video="true"]`).waitFor();
+  }
 });
 
 test("muting stops the audio the other receives; leaving removes the tile", async () => {

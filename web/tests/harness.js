@@ -14,12 +14,14 @@ const targetDir = resolve(repo, process.env.CARGO_TARGET_DIR || "target");
 export const artifacts = process.env.HEARTH_BROWSER_ARTIFACTS || join(targetDir, "browser-artifacts");
 mkdirSync(artifacts, { recursive: true });
 
-/** Starts the server; resolves once it prints its address. */
-export function startServer(extraArgs = []) {
+/**
+ * Starts the server; resolves once it prints its address. `listen` and
+ * `dataDir` restart one that was stopped with `keepData`.
+ */
+export function startServer(extraArgs = [], { listen = "127.0.0.1:0", dataDir = mkdtempSync(join(tmpdir(), "hearth-web-")) } = {}) {
   const bin = process.env.HEARTH_BIN || join(targetDir, "debug", "hearth");
-  const dataDir = mkdtempSync(join(tmpdir(), "hearth-web-"));
   const proc = spawn(bin, [
-    "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--durability", "normal", ...extraArgs,
+    "serve", "--listen", listen, "--data-dir", dataDir, "--durability", "normal", ...extraArgs,
   ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HEARTH_LOG: process.env.HEARTH_LOG || "warn" } });
   const log = [];
   proc.stderr.on("data", (b) => log.push(b.toString()));
@@ -33,8 +35,9 @@ export function startServer(extraArgs = []) {
       clearTimeout(timer);
       resolvePromise({
         url: m[1],
+        dataDir,
         log,
-        async stop() {
+        async stop({ keepData = false } = {}) {
           if (proc.exitCode === null) {
             proc.kill("SIGTERM");
             await Promise.race([
@@ -42,7 +45,7 @@ export function startServer(extraArgs = []) {
               new Promise((r) => setTimeout(() => { proc.kill("SIGKILL"); r(); }, 5000)),
             ]);
           }
-          rmSync(dataDir, { recursive: true, force: true });
+          if (!keepData) rmSync(dataDir, { recursive: true, force: true });
         },
       });
     });
