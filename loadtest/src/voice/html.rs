@@ -110,7 +110,9 @@ fn chart(title: &str, unit: &str, times: &[f64], series: &[Series<'_>]) -> Strin
 }
 
 fn fmt_num(v: f64) -> String {
-    if v >= 100.0 {
+    if v == 0.0 {
+        "0".into()
+    } else if v >= 100.0 {
         format!("{v:.0}")
     } else if v >= 1.0 {
         format!("{v:.1}")
