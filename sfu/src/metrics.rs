@@ -2,12 +2,16 @@
 //! worker: the packet loop only increments atomics it alone writes, so
 //! counting costs no lock and no cache line shared with another worker.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WorkerLabel {
@@ -42,6 +46,70 @@ impl ByKind {
     }
 }
 
+/// Upper bounds of the forwarding-delay buckets, in seconds.
+const DELAY_BOUNDS: [f64; 12] = [
+    25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3,
+];
+
+/// A histogram of durations the packet loop fills with atomic adds only
+/// (prometheus-client's own histogram takes a lock the scraper shares).
+#[derive(Clone, Debug, Default)]
+pub struct DelayHistogram(Arc<DelayCounts>);
+
+#[derive(Debug, Default)]
+struct DelayCounts {
+    /// Per bucket, not cumulative; the last is above every bound.
+    buckets: [AtomicU64; DELAY_BOUNDS.len() + 1],
+    sum_nanos: AtomicU64,
+}
+
+impl DelayHistogram {
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let i = DELAY_BOUNDS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(DELAY_BOUNDS.len());
+        self.0.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.0
+            .sum_nanos
+            .fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// (sum in seconds, count, per-bucket counts) as the encoder takes
+    /// them: it makes them cumulative, and `f64::MAX` is its `+Inf`.
+    fn snapshot(&self) -> (f64, u64, Vec<(f64, u64)>) {
+        let buckets: Vec<(f64, u64)> = self
+            .0
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let bound = DELAY_BOUNDS.get(i).copied().unwrap_or(f64::MAX);
+                (bound, n.load(Ordering::Relaxed))
+            })
+            .collect();
+        let count = buckets.iter().map(|(_, n)| n).sum();
+        let sum = self.0.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        (sum, count, buckets)
+    }
+}
+
+impl TypedMetric for DelayHistogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for DelayHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let (sum, count, buckets) = self.snapshot();
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
 /// One worker's series.
 #[derive(Clone, Debug, Default)]
 pub struct WorkerMetrics {
@@ -62,6 +130,9 @@ pub struct WorkerMetrics {
     pub nacks_sent: Counter,
     /// Datagrams the socket would not take (buffer full, peer unreachable).
     pub send_failures: Counter,
+    /// From a batch of datagrams leaving the socket to the copies they
+    /// caused being handed to the kernel: the delay forwarding adds.
+    pub forward_delay: DelayHistogram,
     /// Time the loop spent working rather than waiting, in seconds.
     pub busy_seconds: Counter<f64, AtomicU64>,
 }
@@ -81,6 +152,7 @@ impl WorkerMetrics {
         let nacks = Family::<DirectionLabel, Counter>::default();
         let send_failures = Family::<WorkerLabel, Counter>::default();
         let busy = Family::<WorkerLabel, Counter<f64, AtomicU64>>::default();
+        let delay = Family::<WorkerLabel, DelayHistogram>::default();
         sub.register("rooms", "Voice channels with participants", rooms.clone());
         sub.register(
             "participants",
@@ -128,6 +200,11 @@ impl WorkerMetrics {
             send_failures.clone(),
         );
         sub.register(
+            "forward_delay_seconds",
+            "Per receive batch: from taking the datagrams off the socket to sending the copies they caused",
+            delay.clone(),
+        );
+        sub.register(
             "worker_busy_seconds",
             "Time each worker loop spent working",
             busy.clone(),
@@ -173,6 +250,7 @@ impl WorkerMetrics {
                     nacks_received,
                     nacks_sent,
                     send_failures: send_failures.get_or_create(&w()).clone(),
+                    forward_delay: delay.get_or_create(&w()).clone(),
                     busy_seconds: busy.get_or_create(&w()).clone(),
                 }
             })
@@ -201,5 +279,28 @@ mod tests {
             text.contains(r#"sfu_rtp_packets_dropped_total{worker="0",reason="muted"} 1"#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn forwarding_delays_land_in_cumulative_buckets() {
+        let mut registry = Registry::default();
+        let workers = WorkerMetrics::register(&mut registry, 1);
+        let delay = &workers[0].forward_delay;
+        delay.observe(Duration::from_micros(40));
+        delay.observe(Duration::from_micros(700));
+        delay.observe(Duration::from_secs(1));
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        for line in [
+            r#"sfu_forward_delay_seconds_bucket{le="0.000025",worker="0"} 0"#,
+            r#"sfu_forward_delay_seconds_bucket{le="0.00005",worker="0"} 1"#,
+            r#"sfu_forward_delay_seconds_bucket{le="0.0005",worker="0"} 1"#,
+            r#"sfu_forward_delay_seconds_bucket{le="0.001",worker="0"} 2"#,
+            r#"sfu_forward_delay_seconds_bucket{le="0.1",worker="0"} 2"#,
+            r#"sfu_forward_delay_seconds_bucket{le="+Inf",worker="0"} 3"#,
+            r#"sfu_forward_delay_seconds_count{worker="0"} 3"#,
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 }

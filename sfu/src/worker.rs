@@ -213,9 +213,16 @@ impl Worker {
             }
             let started = Instant::now();
             let calls = &mut self.calls;
-            self.socket
+            let n = self
+                .socket
                 .receive(|socket, source, data| calls.datagram(socket, source, data));
-            self.flush();
+            if n > 0 {
+                // The copies these datagrams caused leave now, not after
+                // the commands and timers of the next pass.
+                self.calls.send_soon(&mut self.socket, Instant::now());
+                self.flush();
+                self.calls.metrics.forward_delay.observe(started.elapsed());
+            }
             self.calls
                 .metrics
                 .busy_seconds
@@ -383,8 +390,8 @@ impl Calls {
     }
 
     /// Gives time to every participant whose deadline has come.
-    fn timers_due(&mut self, socket: &mut BatchSocket, now: Instant) {
-        // First those with packets waiting: what the last datagrams caused.
+    /// Gives time to the participants with packets waiting to leave.
+    fn send_soon(&mut self, socket: &mut BatchSocket, now: Instant) {
         for id in std::mem::take(&mut self.soon) {
             let Some(&key) = self.room_of.get(&id) else {
                 continue;
@@ -393,6 +400,10 @@ impl Calls {
                 room.input(id, Input::Timeout(now), now, io)
             });
         }
+    }
+
+    fn timers_due(&mut self, socket: &mut BatchSocket, now: Instant) {
+        self.send_soon(socket, now);
         // Bounded even if an `Rtc` kept asking for "now" again: whatever is
         // left waits for the next pass, after the socket has been looked at.
         let budget = self.timers.len() + 64;
