@@ -354,6 +354,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
         planned: total,
         ..JoinReport::default()
     };
+    let voice_server_h = Histogram::new();
     let connected_h = Histogram::new();
     let first_media_h = Histogram::new();
     for _ in 0..total {
@@ -363,6 +364,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
         match j.result {
             Ok(t) => {
                 join.joined += 1;
+                voice_server_h.record(t.voice_server);
                 connected_h.record(t.connected);
                 if let Some(m) = t.first_media {
                     first_media_h.record(m);
@@ -378,6 +380,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
         }
     }
     join.ramp_secs = ramp_started.elapsed().as_secs_f64();
+    join.op4_to_voice_server_update = voice_server_h.summary();
     join.op4_to_connected = connected_h.summary();
     join.op4_to_first_media = first_media_h.summary();
     if let Ok(t) = starter.await {

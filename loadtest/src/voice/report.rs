@@ -45,8 +45,12 @@ pub struct JoinReport {
     pub first_failure: BTreeMap<String, String>,
     /// Joined participants whose call ended before the run did, by stage.
     pub dropped_during_run: BTreeMap<String, u64>,
+    /// From the first participant's start to the last join or failure.
     pub ramp_secs: f64,
-    /// Op 4 sent → VOICE_SERVER_UPDATE... → ICE and DTLS connected.
+    /// Op 4 sent → VOICE_SERVER_UPDATE read (the gateway's part).
+    pub op4_to_voice_server_update: LatencySummary,
+    /// Op 4 sent → ICE and DTLS connected (voice WebSocket, offer and
+    /// answer included).
     pub op4_to_connected: LatencySummary,
     /// Op 4 sent → the first RTP packet from another participant.
     pub op4_to_first_media: LatencySummary,
@@ -272,6 +276,7 @@ impl fmt::Display for VoiceReport {
             "  {:<22} {:>8} {:>8} {:>8} {:>8} {:>9}",
             "(ms)", "p50", "p95", "p99", "max", "n"
         )?;
+        row(f, "join: op 4 → VSU", &j.op4_to_voice_server_update)?;
         row(f, "join: op 4 → connected", &j.op4_to_connected)?;
         row(f, "join: op 4 → 1st media", &j.op4_to_first_media)?;
         row(f, "latency (packets)", &self.latency)?;
@@ -529,6 +534,7 @@ mod tests {
             "failures",
             "first_failure",
             "dropped_during_run",
+            "op4_to_voice_server_update",
             "op4_to_connected",
             "op4_to_first_media",
         ] {

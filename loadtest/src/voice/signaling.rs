@@ -79,6 +79,7 @@ pub struct Context {
 /// A join's milestones, from the op 4 that asked for it.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct JoinTimes {
+    /// Op 4 to VOICE_SERVER_UPDATE: the gateway's part.
     pub voice_server: Duration,
     pub connected: Duration,
     pub first_media: Option<Duration>,
@@ -281,7 +282,7 @@ pub async fn run(
     let index = plan.index;
     let (notes_tx, mut notes) = mpsc::unbounded_channel();
     let started = join(&plan, &ctx, notes_tx).await;
-    let (mut gw, mut voice, op4_at) = match started {
+    let (mut gw, mut voice, op4_at, voice_server) = match started {
         Ok(s) => s,
         Err(f) => {
             let _ = joined.send(Joined {
@@ -296,7 +297,10 @@ pub async fn run(
         }
     };
 
-    let mut times = JoinTimes::default();
+    let mut times = JoinTimes {
+        voice_server,
+        ..JoinTimes::default()
+    };
     let mut connected = false;
     let mut join_result: Option<Result<JoinTimes, Failure>> = None;
     let deadline = tokio::time::Instant::from_std(op4_at + ctx.join_timeout);
@@ -306,7 +310,6 @@ pub async fn run(
             && connected
             && (!plan.expects_media || times.first_media.is_some())
         {
-            times.voice_server = times.voice_server.min(times.connected);
             ctx.joined.fetch_add(1, Ordering::Relaxed);
             join_result = Some(Ok(times));
             let _ = joined.send(Joined {
@@ -374,12 +377,13 @@ pub async fn run(
 }
 
 /// Everything up to our offer's answer: returns the gateway connection,
-/// the voice socket, and when op 4 was sent.
+/// the voice socket, when op 4 was sent, and how long VOICE_SERVER_UPDATE
+/// took to follow it.
 async fn join(
     plan: &Plan,
     ctx: &Context,
     notes: mpsc::UnboundedSender<PeerNote>,
-) -> Result<(Connection, VoiceSocket, Instant), Failure> {
+) -> Result<(Connection, VoiceSocket, Instant, Duration), Failure> {
     let (mut gw, session_id) = identify(ctx, plan).await?;
 
     let op4_at = Instant::now();
@@ -402,7 +406,9 @@ async fn join(
             }
         }
     };
-    let (token, endpoint) = match tokio::time::timeout(VOICE_SERVER_TIMEOUT, wait).await {
+    let granted = tokio::time::timeout(VOICE_SERVER_TIMEOUT, wait).await;
+    let voice_server = op4_at.elapsed();
+    let (token, endpoint) = match granted {
         Ok(Ok(te)) => te,
         Ok(Err(e)) => return Err(fail("gateway", format!("after op 4: {e:?}"))),
         Err(_) => {
@@ -466,7 +472,7 @@ async fn join(
         .accept_answer(plan.index, sdp.to_string())
         .await
         .map_err(|e| fail("media", e))?;
-    Ok((gw, voice, op4_at))
+    Ok((gw, voice, op4_at, voice_server))
 }
 
 /// Op 40 → the media thread's answer → op 41.
