@@ -155,6 +155,9 @@ pub struct Participant {
     /// that m-line, `None` if we did not negotiate the codec: worked out on
     /// the first packet, not per packet.
     out_pts: HashMap<(Mid, Pt), Option<Pt>>,
+    /// The SSRC of each outgoing m-line's stream: str0m finds a stream by
+    /// SSRC in a map, by mid only by a scan over all of them.
+    out_ssrcs: HashMap<Mid, Ssrc>,
     pending: Option<SdpPendingOffer>,
     changes: Vec<Change>,
     /// Out mids whose track needs a keyframe once negotiated.
@@ -194,6 +197,7 @@ impl Participant {
             out_kinds: HashMap::new(),
             by_source: HashMap::new(),
             out_pts: HashMap::new(),
+            out_ssrcs: HashMap::new(),
             pending: None,
             changes: Vec::new(),
             want_keyframe: Vec::new(),
@@ -225,6 +229,22 @@ impl Participant {
     fn tell(&self, e: PeerEvent) {
         // The WebSocket task may be gone; the worker removes us soon then.
         let _ = self.events.send(e);
+    }
+
+    /// Writes to an outgoing m-line's send stream, found by its remembered
+    /// SSRC. False if the m-line has no stream (not negotiated yet).
+    fn write_rtp(&mut self, out: Mid, write: RtpWrite) -> bool {
+        let mut api = self.rtc.direct_api();
+        if let Some(tx) = self.out_ssrcs.get(&out).and_then(|s| api.stream_tx(s)) {
+            tx.write_rtp(write);
+            return true;
+        }
+        let Some(tx) = api.stream_tx_by_mid(out, None) else {
+            return false;
+        };
+        self.out_ssrcs.insert(out, tx.ssrc());
+        tx.write_rtp(write);
+        true
     }
 
     /// Starts a renegotiation if changes wait and none is in flight.
@@ -452,6 +472,7 @@ impl Room {
             .accept_answer(pending, answer)
             .map_err(|e| e.to_string())?;
         p.out_pts.clear();
+        p.out_ssrcs.clear();
         p.negotiate(&users);
         let wanted = std::mem::take(&mut p.want_keyframe);
         let sources: Vec<(ParticipantId, Mid)> = wanted
@@ -755,11 +776,9 @@ impl Room {
             .marker(pkt.header.marker)
             .ext_vals(ext.clone())
             .nackable(kind == MediaKind::Video);
-            let mut api = s.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(out, None) else {
+            if !s.write_rtp(out, write) {
                 continue;
-            };
-            tx.write_rtp(write);
+            }
             self.metrics.packets_out.inc_by(video, 1);
             self.metrics
                 .bytes_out
