@@ -120,9 +120,10 @@ function dispatch(t, d) {
         if (d.channel_id && d.channel_id !== call.channelId) {
           // Moved by a moderator: VOICE_SERVER_UPDATE follows.
           call.channelId = d.channel_id;
-        } else if (!d.channel_id && d.session_id === call.sessionId && call.ws && call.pc && !call.droppedAt) {
-          // Disconnected by a moderator, or from another session (a call
-          // that is reconnecting rejoins instead).
+        } else if (!d.channel_id && d.session_id === call.sessionId && call.live) {
+          // Disconnected by a moderator, or from another session. (A call
+          // that is reconnecting was let go by the server meanwhile: it
+          // rejoins instead.)
           call.end("You were disconnected from the voice channel.");
         }
       }
@@ -425,6 +426,7 @@ function wire() {
     inboundStats: () => (session.call ? session.call.inboundStats() : Promise.resolve({})),
     me: () => state.me,
     lastServerOffer: () => (session.call ? session.call.lastOffer : null),
+    voiceTrace: () => (session.call ? session.call.trace : []),
     counters: () => ({ ...counters, voiceResumed: session.call ? session.call.resumes : 0, voiceRejoined: session.call ? session.call.rejoins : 0 }),
   };
 }

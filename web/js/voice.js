@@ -72,12 +72,22 @@ export class VoiceCall {
     this.ended = false;
     this.status = "Joining…";
     this.droppedAt = 0;
+    /** The voice socket is identified and its call set up (or resumed). */
+    this.live = false;
+    this.trace = [];
     this.waitingForGateway = false;
     this.resumes = 0;
     this.rejoins = 0;
   }
 
+  /** A short trace of what happened, for debugging (hearthDebug). */
+  note(text) {
+    this.trace.push(`${new Date().toISOString().slice(11, 23)} ${text}`);
+    if (this.trace.length > 200) this.trace.shift();
+  }
+
   setStatus(text) {
+    this.note(`status: ${text}`);
     this.status = text;
     this.emit("status", text);
   }
@@ -179,6 +189,7 @@ export class VoiceCall {
   }
 
   receive(p, resume, startHeartbeat) {
+    this.note(`recv op ${p.op}${p.op === VOP.SERVER_OFFER ? ` tracks ${JSON.stringify(p.d.tracks)}` : ""}${p.op === VOP.CLIENT_DISCONNECT || p.op === 11 ? ` ${JSON.stringify(p.d)}` : ""}`);
     switch (p.op) {
       case VOP.HELLO:
         startHeartbeat(p.d.heartbeat_interval);
@@ -194,11 +205,15 @@ export class VoiceCall {
       case VOP.RESUMED:
         this.resumes += 1;
         this.droppedAt = 0;
+        this.live = true;
         this.setStatus("Voice connected");
         break;
       case VOP.SESSION_DESCRIPTION:
         this.queue(async () => {
           await this.pc.setRemoteDescription({ type: "answer", sdp: p.d.sdp });
+          this.droppedAt = 0;
+          this.live = true;
+          if (this.pc.connectionState === "connected") this.setStatus("Voice connected");
         });
         break;
       case VOP.SERVER_OFFER:
@@ -247,8 +262,10 @@ export class VoiceCall {
     pc.ontrack = () => this.refreshRemote();
     pc.onconnectionstatechange = () => {
       if (this.pc !== pc) return;
-      if (pc.connectionState === "connected") {
-        this.droppedAt = 0;
+      this.note(`pc ${pc.connectionState}`);
+      // Media may come back before the voice socket does: connected
+      // means both.
+      if (pc.connectionState === "connected" && this.live) {
         this.setStatus("Voice connected");
       } else if (pc.connectionState === "failed") {
         this.rejoin("The media connection failed; rejoining…");
@@ -300,6 +317,8 @@ export class VoiceCall {
   }
 
   socketClosed(code, reason) {
+    this.note(`socket closed ${code} ${reason || ""}`);
+    this.live = false;
     if (this.ended) return;
     if (code === 4014) {
       this.end(reason && reason.includes("removed") ? "You were disconnected from the voice channel." : "The voice call ended.");
@@ -342,6 +361,7 @@ export class VoiceCall {
   }
 
   teardownMedia() {
+    this.live = false;
     if (this.ws) {
       const ws = this.ws;
       this.ws = null;

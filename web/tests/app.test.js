@@ -24,10 +24,12 @@ function test(name, fn) {
         const debug = await p.page.evaluate(async () => ({
           counters: window.hearthDebug.counters(),
           inbound: await window.hearthDebug.inboundStats(),
+          voiceTrace: window.hearthDebug.voiceTrace(),
           lastServerOffer: window.hearthDebug.lastServerOffer(),
         })).catch((e) => ({ error: String(e) }));
         writeFileSync(join(artifacts, `failed-${p.name}.json`), JSON.stringify(debug, null, 2));
       }
+      writeFileSync(join(artifacts, "failed-server.log"), server ? server.log.join("") : "");
       throw err;
     }
   });
