@@ -23,6 +23,12 @@ pub const RECV_BATCH: usize = 32;
 pub const SEND_BATCH: usize = 64;
 /// Larger than any datagram WebRTC sends (MTU-sized; DTLS and STUN less).
 const DATAGRAM: usize = 2048;
+/// Kernel buffer we ask for on each side of the socket. The default
+/// (about 200 KiB, some 250 small datagrams once the kernel's per-packet
+/// overhead is counted) overflows when the worker is not scheduled for a
+/// few tens of milliseconds under load: 8 MiB holds about a second of a
+/// busy worker's traffic.
+const SOCKET_BUFFER: usize = 8 << 20;
 
 pub struct BatchSocket {
     socket: UdpSocket,
@@ -44,6 +50,8 @@ pub struct Flushed {
 impl BatchSocket {
     pub fn new(socket: UdpSocket) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
+        #[cfg(target_os = "linux")]
+        linux::grow_buffers(&socket);
         Ok(BatchSocket {
             socket,
             recv: RecvBuffers::new(),
@@ -309,6 +317,69 @@ mod linux {
         }
     }
 
+    /// Asks for [`SOCKET_BUFFER`] each way: with `SO_RCVBUFFORCE` where the
+    /// process may (it passes `net.core.rmem_max`), else `SO_RCVBUF`, which
+    /// the kernel caps; says so when it got less.
+    pub fn grow_buffers(socket: &UdpSocket) {
+        let fd = socket.as_raw_fd();
+        let set = |option: libc::c_int, size: usize| -> bool {
+            let value = size as libc::c_int;
+            // SAFETY: a valid socket, an int option and its size.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    option,
+                    (&value as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                ) == 0
+            }
+        };
+        let get = |option: libc::c_int| -> usize {
+            let mut value: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: a valid socket and room for an int.
+            unsafe {
+                libc::getsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    option,
+                    (&mut value as *mut libc::c_int).cast(),
+                    &mut len,
+                );
+            }
+            // The kernel reports twice what was asked (its bookkeeping).
+            value.max(0) as usize / 2
+        };
+        for (force, plain, get_opt, name) in [
+            (
+                libc::SO_RCVBUFFORCE,
+                libc::SO_RCVBUF,
+                libc::SO_RCVBUF,
+                "receive",
+            ),
+            (
+                libc::SO_SNDBUFFORCE,
+                libc::SO_SNDBUF,
+                libc::SO_SNDBUF,
+                "send",
+            ),
+        ] {
+            if !set(force, SOCKET_BUFFER) {
+                set(plain, SOCKET_BUFFER);
+            }
+            let got = get(get_opt);
+            if got < SOCKET_BUFFER {
+                tracing::warn!(
+                    wanted = SOCKET_BUFFER,
+                    got,
+                    "the media socket's {name} buffer is smaller than asked: raise net.core.{}mem_max (or run with CAP_NET_ADMIN) so bursts are not dropped",
+                    if name == "receive" { "r" } else { "w" }
+                );
+            }
+        }
+    }
+
     pub fn wait_readable(socket: &UdpSocket, timeout: Duration) {
         let mut fds = libc::pollfd {
             fd: socket.as_raw_fd(),
@@ -374,6 +445,69 @@ mod portable {
     ) -> io::Result<usize> {
         let (to, data) = &datagrams[0];
         socket.send_to(data, to).map(|_| 1)
+    }
+
+    /// Asks for [`SOCKET_BUFFER`] each way: with `SO_RCVBUFFORCE` where the
+    /// process may (it passes `net.core.rmem_max`), else `SO_RCVBUF`, which
+    /// the kernel caps; says so when it got less.
+    pub fn grow_buffers(socket: &UdpSocket) {
+        let fd = socket.as_raw_fd();
+        let set = |option: libc::c_int, size: usize| -> bool {
+            let value = size as libc::c_int;
+            // SAFETY: a valid socket, an int option and its size.
+            unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    option,
+                    (&value as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                ) == 0
+            }
+        };
+        let get = |option: libc::c_int| -> usize {
+            let mut value: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: a valid socket and room for an int.
+            unsafe {
+                libc::getsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    option,
+                    (&mut value as *mut libc::c_int).cast(),
+                    &mut len,
+                );
+            }
+            // The kernel reports twice what was asked (its bookkeeping).
+            value.max(0) as usize / 2
+        };
+        for (force, plain, get_opt, name) in [
+            (
+                libc::SO_RCVBUFFORCE,
+                libc::SO_RCVBUF,
+                libc::SO_RCVBUF,
+                "receive",
+            ),
+            (
+                libc::SO_SNDBUFFORCE,
+                libc::SO_SNDBUF,
+                libc::SO_SNDBUF,
+                "send",
+            ),
+        ] {
+            if !set(force, SOCKET_BUFFER) {
+                set(plain, SOCKET_BUFFER);
+            }
+            let got = get(get_opt);
+            if got < SOCKET_BUFFER {
+                tracing::warn!(
+                    wanted = SOCKET_BUFFER,
+                    got,
+                    "the media socket's {name} buffer is smaller than asked: raise net.core.{}mem_max (or run with CAP_NET_ADMIN) so bursts are not dropped",
+                    if name == "receive" { "r" } else { "w" }
+                );
+            }
+        }
     }
 
     pub fn wait_readable(socket: &UdpSocket, timeout: Duration) {
@@ -442,6 +576,32 @@ mod tests {
             let (n, _) = other.recv_from(&mut buf).unwrap();
             assert_eq!(&buf[..n], &[i as u8 + 1]);
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_receive_buffer_is_grown_where_the_process_may() {
+        use std::os::fd::AsRawFd;
+        let (server, _peer) = pair();
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: a valid socket and room for an int.
+        unsafe {
+            libc::getsockopt(
+                server.socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            );
+        }
+        let max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        // Root gets what it asked for; anyone else at least the system's cap.
+        let floor = SOCKET_BUFFER.min(max.max(1));
+        assert!(value as usize / 2 >= floor, "{value} for {floor}");
     }
 
     #[test]

@@ -185,3 +185,23 @@ fn offers_say_whose_track_each_mid_carries() {
     assert_eq!(tracks[0].user_id, a_user);
     assert_eq!(tracks[0].kind, "audio");
 }
+
+#[test]
+fn a_burst_that_arrives_at_once_is_forwarded_whole() {
+    let mut net = Net::new();
+    net.timers_only = true;
+    let a = net.join(1, talking());
+    let b = net.join(2, talking());
+    net.run(400, None);
+    assert!(net.connected());
+    net.run(100, Some(a));
+    let before = frames_from(&net.clients[b], net.clients[a].user);
+    // 25 frames arriving together, as after a stall of the server.
+    for f in 0..25u32 {
+        net.speak(a, 1000 + f);
+        net.now += std::time::Duration::from_millis(1);
+    }
+    net.run(100, None);
+    let after = frames_from(&net.clients[b], net.clients[a].user);
+    assert_eq!(after - before, 25, "every frame of the burst arrives");
+}
