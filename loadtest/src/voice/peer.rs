@@ -157,6 +157,7 @@ impl Peer {
         socket
             .set_nonblocking(true)
             .map_err(|e| format!("UDP non-blocking: {e}"))?;
+        grow_receive_buffer(&socket);
         let local = socket
             .local_addr()
             .map_err(|e| format!("UDP local address: {e}"))?;
@@ -691,6 +692,35 @@ impl VideoPlan {
             keyframe_every: every,
         }
     }
+}
+
+/// A peer's receive buffer, so a media thread that was not scheduled for a
+/// moment does not lose what arrived meanwhile (the default holds only some
+/// 250 small datagrams). `SO_RCVBUFFORCE` where the process may, else
+/// `SO_RCVBUF`, which the kernel caps at `net.core.rmem_max`.
+fn grow_receive_buffer(socket: &std::net::UdpSocket) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        const SIZE: libc::c_int = 1 << 20;
+        for option in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            // SAFETY: a valid socket, an int option and its size.
+            let done = unsafe {
+                libc::setsockopt(
+                    socket.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    option,
+                    (&SIZE as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                ) == 0
+            };
+            if done {
+                break;
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = socket;
 }
 
 #[cfg(test)]

@@ -444,6 +444,10 @@ async fn join(
             ))
         }
     };
+    ctx.media_addrs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(server);
     let offer = ctx
         .engine
         .add_peer(PeerSpec {
