@@ -35,6 +35,8 @@ pub struct Call {
     /// Which attachment currently owns the call.
     pub(crate) attachment: u64,
     pub(crate) detached_at: Option<Instant>,
+    /// The op 40 the detached connection had sent without an answer.
+    pub(crate) unanswered_offer: Option<serde_json::Value>,
 }
 
 pub struct Sfu {

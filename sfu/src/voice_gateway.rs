@@ -166,6 +166,11 @@ struct Identity {
     attachment: u64,
     events: Option<mpsc::UnboundedReceiver<PeerEvent>>,
     joined: bool,
+    /// The last op 40 sent and not yet answered. Frames written to a
+    /// socket whose client already gave up on it are lost, and the room
+    /// sends no further offer until this one is answered: a resume sends
+    /// it again.
+    unanswered_offer: Option<Value>,
 }
 
 /// Op 4's `video_codec`: the encoding name (`VP8`, `H264`, `H265`, `VP9`,
@@ -256,6 +261,9 @@ pub async fn run(sfu: Arc<Sfu>, socket: WebSocket) {
             }
             event = next_event(&mut identity) => match event {
                 Some(e) => {
+                    if let (PeerEvent::Offer { sdp, tracks }, Some(me)) = (&e, identity.as_mut()) {
+                        me.unanswered_offer = Some(json!({ "sdp": sdp, "tracks": tracks }));
+                    }
                     if let Err(ending) = relay(&mut conn, e).await {
                         break ending;
                     }
@@ -295,6 +303,7 @@ pub async fn run(sfu: Arc<Sfu>, socket: WebSocket) {
             return;
         };
         call.events = identity.events;
+        call.unanswered_offer = identity.unanswered_offer;
         call.detached_at = Some(since);
     }
     let grace = sfu.config.disconnect_grace;
@@ -372,6 +381,7 @@ async fn handle(
                 attachment: 0,
                 events: None,
                 joined: false,
+                unanswered_offer: None,
             });
             if !conn.send(op::READY, json!({ "ssrc": 0, "ip": addr.ip().to_string(), "port": addr.port(), "modes": ["webrtc"], "experiments": [] })).await {
                 return Err(Ending::Dropped);
@@ -440,7 +450,11 @@ async fn handle(
                 reply,
             });
             match tokio::time::timeout(WORKER_TIMEOUT, wait).await {
-                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Ok(()))) => {
+                    if let Some(me) = identity.as_mut() {
+                        me.unanswered_offer = None;
+                    }
+                }
                 Ok(Ok(Err(e))) => return Err(close(close::DECODE_ERROR, e, true)),
                 _ => {
                     return Err(close(
@@ -470,7 +484,7 @@ async fn handle(
             // signature still proves it; the call's existence does the rest.
             let claims = verify(sfu, &id.token, id.server_id, None, &id.session_id, 0)?;
             let attachment = sfu.next_participant().0;
-            let (participant, events) = {
+            let (participant, events, unanswered_offer) = {
                 let mut calls = sfu.calls();
                 let Some(call) = calls
                     .get_mut(&claims.session_id)
@@ -480,7 +494,7 @@ async fn handle(
                 };
                 call.detached_at = None;
                 call.attachment = attachment;
-                (call.id, call.events.take())
+                (call.id, call.events.take(), call.unanswered_offer.take())
             };
             *identity = Some(Identity {
                 claims,
@@ -488,9 +502,17 @@ async fn handle(
                 attachment,
                 events,
                 joined: true,
+                unanswered_offer: unanswered_offer.clone(),
             });
             if !conn.send(op::RESUMED, Value::Null).await {
                 return Err(Ending::Dropped);
+            }
+            // The client may never have seen it; an answer to it is
+            // what lets the room negotiate again.
+            if let Some(offer) = unanswered_offer {
+                if !conn.send(op::SERVER_OFFER, offer).await {
+                    return Err(Ending::Dropped);
+                }
             }
         }
         // Clients announce their own speaking; the server derives it from
@@ -562,6 +584,7 @@ async fn join(sfu: &Arc<Sfu>, me: &mut Identity, offer: String) -> Result<String
             events: None,
             attachment: id.0,
             detached_at: None,
+            unanswered_offer: None,
         },
     );
     Ok(answer)
