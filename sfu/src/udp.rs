@@ -447,69 +447,6 @@ mod portable {
         socket.send_to(data, to).map(|_| 1)
     }
 
-    /// Asks for [`SOCKET_BUFFER`] each way: with `SO_RCVBUFFORCE` where the
-    /// process may (it passes `net.core.rmem_max`), else `SO_RCVBUF`, which
-    /// the kernel caps; says so when it got less.
-    pub fn grow_buffers(socket: &UdpSocket) {
-        let fd = socket.as_raw_fd();
-        let set = |option: libc::c_int, size: usize| -> bool {
-            let value = size as libc::c_int;
-            // SAFETY: a valid socket, an int option and its size.
-            unsafe {
-                libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    option,
-                    (&value as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                ) == 0
-            }
-        };
-        let get = |option: libc::c_int| -> usize {
-            let mut value: libc::c_int = 0;
-            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-            // SAFETY: a valid socket and room for an int.
-            unsafe {
-                libc::getsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    option,
-                    (&mut value as *mut libc::c_int).cast(),
-                    &mut len,
-                );
-            }
-            // The kernel reports twice what was asked (its bookkeeping).
-            value.max(0) as usize / 2
-        };
-        for (force, plain, get_opt, name) in [
-            (
-                libc::SO_RCVBUFFORCE,
-                libc::SO_RCVBUF,
-                libc::SO_RCVBUF,
-                "receive",
-            ),
-            (
-                libc::SO_SNDBUFFORCE,
-                libc::SO_SNDBUF,
-                libc::SO_SNDBUF,
-                "send",
-            ),
-        ] {
-            if !set(force, SOCKET_BUFFER) {
-                set(plain, SOCKET_BUFFER);
-            }
-            let got = get(get_opt);
-            if got < SOCKET_BUFFER {
-                tracing::warn!(
-                    wanted = SOCKET_BUFFER,
-                    got,
-                    "the media socket's {name} buffer is smaller than asked: raise net.core.{}mem_max (or run with CAP_NET_ADMIN) so bursts are not dropped",
-                    if name == "receive" { "r" } else { "w" }
-                );
-            }
-        }
-    }
-
     pub fn wait_readable(socket: &UdpSocket, timeout: Duration) {
         // Without poll: a blocking peek with a timeout, then back to
         // non-blocking for the receive that follows.
