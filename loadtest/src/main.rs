@@ -39,6 +39,12 @@ enum Command {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum VoiceTarget {
+    Hearth,
+    Janus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Video {
     None,
     Vp8,
@@ -49,6 +55,14 @@ struct VoiceArgs {
     /// The server's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// Whose signaling to speak: Hearth's, or a Janus VideoRoom's (at
+    /// --janus-url; no REST set-up, and CPU per forwarded packet needs
+    /// --server-pid).
+    #[arg(long, value_enum, default_value_t = VoiceTarget::Hearth)]
+    target: VoiceTarget,
+    /// Janus' WebSocket API, with --target janus.
+    #[arg(long, default_value = "ws://127.0.0.1:8188")]
+    janus_url: String,
     /// Voice channels (each in its own guild).
     #[arg(long, default_value_t = 1)]
     rooms: usize,
@@ -273,6 +287,10 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             }
             let config = VoiceConfig {
                 url: a.url,
+                target: match a.target {
+                    VoiceTarget::Hearth => voice::Target::Hearth,
+                    VoiceTarget::Janus => voice::Target::Janus { url: a.janus_url },
+                },
                 rooms: a.rooms,
                 publishers: a.publishers,
                 subscribers: a.subscribers,

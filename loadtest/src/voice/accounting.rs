@@ -70,6 +70,16 @@ impl SendTable {
         }
     }
 
+    /// The last packet written at or before `nanos`, looking back at most
+    /// a few seconds of audio: where a server that renumbers a track had
+    /// got to when its first packet reached us.
+    pub fn last_sent_by(&self, nanos: u64) -> Option<u16> {
+        let last = self.last_seq()?;
+        (0..256u16)
+            .map(|back| last.wrapping_sub(back))
+            .find(|s| self.sent_at(*s).is_some_and(|at| at <= nanos))
+    }
+
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
     }
@@ -301,6 +311,19 @@ pub struct Percentiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_packet_sent_by_a_moment_is_found_across_the_wrap() {
+        let t = SendTable::new();
+        assert_eq!(t.last_sent_by(1_000), None);
+        for (i, seq) in (65_534u64..65_540).enumerate() {
+            t.stamp(seq, 1_000 + 20 * i as u64);
+        }
+        assert_eq!(t.last_sent_by(1_000_000), Some(3));
+        assert_eq!(t.last_sent_by(1_045), Some(0));
+        assert_eq!(t.last_sent_by(1_020), Some(65_535));
+        assert_eq!(t.last_sent_by(999), None);
+    }
 
     #[test]
     fn sequence_numbers_extend_across_the_wrap() {

@@ -119,6 +119,9 @@ impl MediaShared {
 pub struct PeerSpec {
     pub participant: usize,
     pub server: SocketAddr,
+    /// `server` is only a first guess (its address, not its port): the
+    /// remote SDP's candidate says where to send (Janus).
+    pub server_from_sdp: bool,
     pub publish: Publish,
     pub notes: UnboundedSender<PeerNote>,
 }
@@ -371,7 +374,14 @@ impl MediaThread {
         match cmd {
             Command::Add { spec, reply } => {
                 let id = spec.participant;
-                match Peer::new(id, spec.server, spec.publish, spec.notes, now) {
+                match Peer::new(
+                    id,
+                    spec.server,
+                    spec.server_from_sdp,
+                    spec.publish,
+                    spec.notes,
+                    now,
+                ) {
                     Ok((mut peer, offer)) => {
                         if let Err(e) = self.poll.registry().register(
                             &mut peer.socket,

@@ -24,6 +24,7 @@
 pub mod accounting;
 pub mod engine;
 pub mod html;
+pub mod janus;
 pub mod payload;
 pub mod peer;
 pub mod report;
@@ -31,8 +32,9 @@ pub mod server;
 pub mod signaling;
 pub mod udp_drops;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
@@ -49,7 +51,7 @@ use payload::OpusFrames;
 use peer::{Publish, VideoPlan};
 use report::{JoinReport, MediaReport, RunConfig, Sample, VoiceReport, SCHEMA_VERSION};
 use server::{Scrape, ServerReport};
-use signaling::{Context, Plan};
+use signaling::{Context, Joined, Outcome, Plan};
 use udp_drops::{DropCounts, UdpDrops};
 
 /// After publishers stop, packets in flight land: the drain ends once
@@ -57,10 +59,21 @@ use udp_drops::{DropCounts, UdpDrops};
 const DRAIN_QUIET: Duration = Duration::from_millis(300);
 const DRAIN_MAX: Duration = Duration::from_secs(3);
 
+/// Whose signaling the participants speak.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Hearth: REST set-up, the gateway, the voice WebSocket.
+    Hearth,
+    /// A Janus VideoRoom behind its WebSocket API at `url`
+    /// (`ws://host:8188`); see [`janus`].
+    Janus { url: String },
+}
+
 #[derive(Clone, Debug)]
 pub struct VoiceConfig {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    pub target: Target,
     pub rooms: usize,
     pub publishers: usize,
     pub subscribers: usize,
@@ -87,6 +100,7 @@ impl VoiceConfig {
     pub fn new(url: impl Into<String>) -> VoiceConfig {
         VoiceConfig {
             url: url.into(),
+            target: Target::Hearth,
             rooms: 1,
             publishers: 2,
             subscribers: 2,
@@ -194,9 +208,102 @@ fn progress_line(s: &Sample, planned: usize, phase: &str) -> String {
     )
 }
 
-/// The server's `/metrics`, if it answers.
-async fn scrape(rest: &Rest) -> Option<Scrape> {
-    rest.metrics().await.ok().map(|t| Scrape::parse(&t))
+/// The server's `/metrics`, if it has them and answers.
+async fn scrape(rest: Option<&Rest>) -> Option<Scrape> {
+    rest?.metrics().await.ok().map(|t| Scrape::parse(&t))
+}
+
+/// What set-up made for the participants, before the media threads start.
+enum Prepared {
+    Hearth {
+        rest: Rest,
+        gateway_url: String,
+        world: setup::World,
+        channels: Vec<String>,
+    },
+    Janus {
+        url: String,
+        rooms: Vec<u64>,
+    },
+}
+
+/// The participants' side of the target.
+enum Signaling {
+    Hearth {
+        ctx: Arc<Context>,
+        users: Vec<crate::rest::Account>,
+        guilds: Vec<String>,
+        channels: Vec<String>,
+    },
+    Janus(Arc<janus::Context>),
+}
+
+impl Signaling {
+    fn engine(&self) -> &Engine {
+        match self {
+            Signaling::Hearth { ctx, .. } => &ctx.engine,
+            Signaling::Janus(ctx) => &ctx.engine,
+        }
+    }
+
+    fn joined(&self) -> usize {
+        match self {
+            Signaling::Hearth { ctx, .. } => ctx.joined.load(Ordering::Relaxed),
+            Signaling::Janus(ctx) => ctx.joined.load(Ordering::Relaxed),
+        }
+    }
+
+    fn media_addrs(&self) -> HashSet<SocketAddr> {
+        let addrs = match self {
+            Signaling::Hearth { ctx, .. } => &ctx.media_addrs,
+            Signaling::Janus(ctx) => &ctx.media_addrs,
+        };
+        addrs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn start(
+        &self,
+        n: usize,
+        config: &VoiceConfig,
+        stop: watch::Receiver<bool>,
+        joined: mpsc::UnboundedSender<Joined>,
+    ) -> tokio::task::JoinHandle<Outcome> {
+        let room = config.room_of(n);
+        let publish = config.publishes(n);
+        let expects_media = if publish.audio {
+            config.publishers > 1
+        } else {
+            config.publishers > 0
+        };
+        match self {
+            Signaling::Hearth {
+                ctx,
+                users,
+                guilds,
+                channels,
+            } => {
+                let plan = Plan {
+                    index: n,
+                    user_id: users[n].id.clone(),
+                    token: users[n].token.clone(),
+                    guild_id: guilds[room].clone(),
+                    channel_id: channels[room].clone(),
+                    publish,
+                    expects_media,
+                };
+                tokio::spawn(signaling::run(plan, ctx.clone(), stop, joined))
+            }
+            Signaling::Janus(ctx) => {
+                let plan = janus::Plan {
+                    index: n,
+                    room,
+                    publish,
+                    expects_media,
+                };
+                tokio::spawn(janus::run(plan, ctx.clone(), stop, joined))
+            }
+        }
+    }
 }
 
 /// Runs the scenario against a server that is already up.
@@ -213,15 +320,33 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     install_crypto();
     let opus = OpusFrames::encode().map_err(Error::Config)?;
     let total = config.participants();
-    let rest = Rest::new(&config.url, 16)?;
-    let gateway_url = rest.gateway_url().await?;
-    let tag = crate::chat::run_tag();
-    let world = setup::build(&rest, total, config.rooms, &tag).await?;
-    let mut channels = Vec::with_capacity(config.rooms);
-    for g in &world.guilds {
-        let owner = &world.users[g.members[0]].token;
-        channels.push(rest.voice_channel(owner, &g.id).await?);
-    }
+    let prepared = match &config.target {
+        Target::Hearth => {
+            let rest = Rest::new(&config.url, 16)?;
+            let gateway_url = rest.gateway_url().await?;
+            let tag = crate::chat::run_tag();
+            let world = setup::build(&rest, total, config.rooms, &tag).await?;
+            let mut channels = Vec::with_capacity(config.rooms);
+            for g in &world.guilds {
+                let owner = &world.users[g.members[0]].token;
+                channels.push(rest.voice_channel(owner, &g.id).await?);
+            }
+            Prepared::Hearth {
+                rest,
+                gateway_url,
+                world,
+                channels,
+            }
+        }
+        // Every participant joins as a publisher (listeners only to hear
+        // of the feeds), so the room has a slot for each.
+        Target::Janus { url } => Prepared::Janus {
+            url: url.clone(),
+            rooms: janus::create_rooms(url, config.rooms, config.publishers + config.subscribers)
+                .await
+                .map_err(Error::Config)?,
+        },
+    };
 
     let video = config
         .video_kbps
@@ -235,27 +360,48 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     ));
     let engine = Engine::start(config.client_threads, shared.clone())
         .map_err(|e| Error::Config(format!("starting the media threads: {e}")))?;
-    let ctx = Arc::new(Context {
-        gateway_url,
-        engine,
-        participants_by_user: world
-            .users
-            .iter()
-            .enumerate()
-            .map(|(n, u)| (u.id.clone(), n))
-            .collect::<HashMap<_, _>>(),
-        join_timeout: config.join_timeout,
-        joined: AtomicUsize::new(0),
-        media_addrs: Default::default(),
-    });
-    let udp_drops = |ctx: &Context| {
-        let media = ctx
-            .media_addrs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        DropCounts::read(&media)
+    let (rest, janus_rooms, ctx) = match prepared {
+        Prepared::Hearth {
+            rest,
+            gateway_url,
+            world,
+            channels,
+        } => {
+            let ctx = Arc::new(Context {
+                gateway_url,
+                engine,
+                participants_by_user: world
+                    .users
+                    .iter()
+                    .enumerate()
+                    .map(|(n, u)| (u.id.clone(), n))
+                    .collect::<HashMap<_, _>>(),
+                join_timeout: config.join_timeout,
+                joined: AtomicUsize::new(0),
+                media_addrs: Default::default(),
+            });
+            let signaling = Signaling::Hearth {
+                ctx,
+                users: world.users,
+                guilds: world.guilds.iter().map(|g| g.id.clone()).collect(),
+                channels,
+            };
+            (Some(rest), None, Arc::new(signaling))
+        }
+        Prepared::Janus { url, rooms } => {
+            let ctx = Arc::new(janus::Context {
+                url: url.clone(),
+                engine,
+                participants: total,
+                rooms: rooms.clone(),
+                join_timeout: config.join_timeout,
+                joined: AtomicUsize::new(0),
+                media_addrs: Default::default(),
+            });
+            (None, Some((url, rooms)), Arc::new(Signaling::Janus(ctx)))
+        }
     };
+    let udp_drops = |ctx: &Signaling| DropCounts::read(&ctx.media_addrs());
 
     // The sampler: a line a second, and the timeline.
     let sampler_stop = Arc::new(AtomicBool::new(false));
@@ -285,7 +431,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
             tick.tick().await;
             while !stop.load(Ordering::Relaxed) {
                 tick.tick().await;
-                let sample = s.tick(&shared, ctx.joined.load(Ordering::Relaxed));
+                let sample = s.tick(&shared, ctx.joined());
                 if progress {
                     let p = *phase.lock().unwrap_or_else(|p| p.into_inner());
                     let line = progress_line(&sample, total, p);
@@ -311,39 +457,15 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     let mut tasks = Vec::with_capacity(total);
     let starter = {
         let ctx = ctx.clone();
-        let world_users = world.users.clone();
-        let guilds: Vec<String> = world.guilds.iter().map(|g| g.id.clone()).collect();
         let config = config.clone();
-        let channels = channels.clone();
         let stop_rx = stop_rx.clone();
         let joined_tx = joined_tx.clone();
         tokio::spawn(async move {
             let mut tasks = Vec::with_capacity(total);
-            for (n, user) in world_users.iter().enumerate() {
+            for n in 0..total {
                 let due = ramp_started + Duration::from_secs_f64(n as f64 / config.ramp);
                 tokio::time::sleep_until(due.into()).await;
-                let room = config.room_of(n);
-                let publish = config.publishes(n);
-                let others_publish = if publish.audio {
-                    config.publishers > 1
-                } else {
-                    config.publishers > 0
-                };
-                let plan = Plan {
-                    index: n,
-                    user_id: user.id.clone(),
-                    token: user.token.clone(),
-                    guild_id: guilds[room].clone(),
-                    channel_id: channels[room].clone(),
-                    publish,
-                    expects_media: others_publish,
-                };
-                tasks.push(tokio::spawn(signaling::run(
-                    plan,
-                    ctx.clone(),
-                    stop_rx.clone(),
-                    joined_tx.clone(),
-                )));
+                tasks.push(ctx.start(n, &config, stop_rx.clone(), joined_tx.clone()));
             }
             tasks
         })
@@ -397,7 +519,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
 
     // The steady phase.
     *phase.lock().unwrap_or_else(|p| p.into_inner()) = "steady";
-    let metrics_before = scrape(&rest).await;
+    let metrics_before = scrape(rest.as_ref()).await;
     let drops_before = udp_drops(&ctx);
     let server_before = config.server_pid.and_then(ProcSample::read);
     let self_before = ProcSample::of_self();
@@ -410,7 +532,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     let steady_started = Instant::now();
     tokio::time::sleep(config.duration).await;
     let steady_secs = steady_started.elapsed().as_secs_f64();
-    let metrics_after = scrape(&rest).await;
+    let metrics_after = scrape(rest.as_ref()).await;
     let drops_after = udp_drops(&ctx);
     let server_after = config.server_pid.and_then(ProcSample::read);
     let self_after = ProcSample::of_self();
@@ -444,7 +566,11 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     // Participants stop first (their loops see `stop` before anything
     // else), so the media threads going away is not taken for a failure.
     let _ = stop_tx.send(true);
-    let tracks = ctx.engine.finish().await;
+    let mut tracks = ctx.engine().finish().await;
+    // A Janus participant listens on a peer of its own (index + total).
+    for t in &mut tracks {
+        t.subscriber %= total;
+    }
     let mut dropped_during_run: BTreeMap<String, u64> = BTreeMap::new();
     for t in tasks {
         if let Ok(o) = t.await {
@@ -475,10 +601,30 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
             0.0
         }
     };
+    let mut server = ServerReport::between(
+        steady_secs,
+        metrics_before.as_ref(),
+        metrics_after.as_ref(),
+        server_before.as_ref(),
+        server_after.as_ref(),
+    );
+    if let Some((url, rooms)) = &janus_rooms {
+        // No /metrics: what the subscribers received stands for what
+        // Janus forwarded.
+        server.forwarded_from_subscribers(counters_after.0.saturating_sub(counters_before.0));
+        janus::destroy_rooms(url, rooms).await;
+    }
     let mut report = VoiceReport {
         schema_version: SCHEMA_VERSION,
         config: RunConfig {
-            url: config.url.clone(),
+            url: match &config.target {
+                Target::Hearth => config.url.clone(),
+                Target::Janus { url } => url.clone(),
+            },
+            target: match config.target {
+                Target::Hearth => "hearth".into(),
+                Target::Janus { .. } => "janus".into(),
+            },
             rooms: config.rooms,
             publishers_per_room: config.publishers,
             subscribers_per_room: config.subscribers,
@@ -514,13 +660,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
             .zip(drops_after)
             .map(|(a, b)| UdpDrops::between(a, b)),
         udp_drops_cumulative: drops_end.map(|b| UdpDrops::between(drops_start, b)),
-        server: Some(ServerReport::between(
-            steady_secs,
-            metrics_before.as_ref(),
-            metrics_after.as_ref(),
-            server_before.as_ref(),
-            server_after.as_ref(),
-        )),
+        server: Some(server),
         loadtest: self_before
             .zip(self_after)
             .map(|(a, b)| ProcUsage::between(&a, &b)),

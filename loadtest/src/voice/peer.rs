@@ -49,6 +49,10 @@ pub struct RemoteTrack {
     /// The publishing participant's index, if it is one of ours.
     pub publisher: Option<usize>,
     pub video: bool,
+    /// The server renumbers the track's packets from 1 (Janus does, per
+    /// subscriber): the first packet received is taken to be the last one
+    /// the publisher had sent by then, which fixes the offset for good.
+    pub renumbered: bool,
 }
 
 /// What to publish.
@@ -78,6 +82,10 @@ pub struct TrackResult {
 struct RecvTrack {
     publisher: Option<usize>,
     video: bool,
+    renumbered: bool,
+    /// Added to a renumbered track's sequence numbers to get the
+    /// publisher's, once the first packet fixed it.
+    seq_shift: Option<u16>,
     seq: SeqTracker,
     jitter: Jitter,
     latency_sum_us: u64,
@@ -111,6 +119,9 @@ pub struct Peer {
     pub socket: mio::net::UdpSocket,
     local: SocketAddr,
     server: SocketAddr,
+    /// The socket is connected to `server` only until the remote SDP
+    /// names the server's candidate (Janus has a port per peer).
+    server_from_sdp: bool,
     rtc: Rtc,
     pending: Option<SdpPendingOffer>,
     publish: Publish,
@@ -139,6 +150,7 @@ impl Peer {
     pub fn new(
         participant: usize,
         server: SocketAddr,
+        server_from_sdp: bool,
         publish: Publish,
         notes: UnboundedSender<PeerNote>,
         now: Instant,
@@ -203,6 +215,7 @@ impl Peer {
             socket,
             local,
             server,
+            server_from_sdp,
             rtc,
             pending: Some(pending),
             publish,
@@ -232,7 +245,26 @@ impl Peer {
         self.rtc
             .sdp_api()
             .accept_answer(pending, answer)
-            .map_err(|e| format!("accepting the answer: {e}"))
+            .map_err(|e| format!("accepting the answer: {e}"))?;
+        self.follow_server(sdp)
+    }
+
+    /// With `server_from_sdp`: connect the socket to the UDP host
+    /// candidate the server's SDP names.
+    fn follow_server(&mut self, sdp: &str) -> Result<(), String> {
+        if !self.server_from_sdp {
+            return Ok(());
+        }
+        let Some(addr) = udp_candidate(sdp, self.server.is_ipv4()) else {
+            return Err("the server's SDP names no UDP candidate".into());
+        };
+        if addr != self.server {
+            self.socket
+                .connect(addr)
+                .map_err(|e| format!("connecting UDP to {addr}: {e}"))?;
+            self.server = addr;
+        }
+        Ok(())
     }
 
     /// The SFU's renegotiation (op 40): new tracks to receive.
@@ -243,6 +275,7 @@ impl Peer {
             .sdp_api()
             .accept_offer(offer)
             .map_err(|e| format!("accepting the offer: {e}"))?;
+        self.follow_server(sdp)?;
         for t in tracks {
             let mid: Mid = t.mid.as_str().into();
             self.remote.insert(mid, t);
@@ -586,6 +619,8 @@ impl Peer {
                 self.recv.push(RecvTrack {
                     publisher: track.and_then(|t| t.publisher),
                     video,
+                    renumbered: track.is_some_and(|t| t.renumbered),
+                    seq_shift: None,
                     seq: SeqTracker::default(),
                     jitter: Jitter::new(if video { VIDEO_CLOCK } else { 48_000 }),
                     latency_sum_us: 0,
@@ -597,8 +632,17 @@ impl Peer {
             }
         };
         let arrival = pkt.timestamp;
-        let seq = pkt.header.sequence_number;
+        let mut seq = pkt.header.sequence_number;
         let t = &mut self.recv[index];
+        if t.renumbered {
+            let shift = *t.seq_shift.get_or_insert_with(|| {
+                t.publisher
+                    .and_then(|p| shared.table(p, t.video))
+                    .and_then(|table| table.last_sent_by(shared.epoch.nanos(arrival)))
+                    .map_or(0, |theirs| theirs.wrapping_sub(seq))
+            });
+            seq = seq.wrapping_add(shift);
+        }
         shared.packets_in.fetch_add(1, Ordering::Relaxed);
         shared
             .bytes_in
@@ -672,6 +716,22 @@ fn is_rtp(d: &[u8]) -> bool {
     d.len() >= 12 && (128..=191).contains(&d[0]) && !(64..=95).contains(&(d[1] & 0x7f))
 }
 
+/// The first UDP host candidate (of the address family asked for) in an
+/// SDP: `a=candidate:<foundation> <component> udp <priority> <ip> <port>
+/// typ host`.
+pub fn udp_candidate(sdp: &str, ipv4: bool) -> Option<SocketAddr> {
+    sdp.lines().find_map(|line| {
+        let c = line.trim().strip_prefix("a=candidate:")?;
+        let f: Vec<&str> = c.split_whitespace().collect();
+        if f.len() < 8 || !f[2].eq_ignore_ascii_case("udp") || f[7] != "host" {
+            return None;
+        }
+        let ip: std::net::IpAddr = f[4].parse().ok()?;
+        let port: u16 = f[5].parse().ok()?;
+        (ip.is_ipv4() == ipv4).then_some(SocketAddr::new(ip, port))
+    })
+}
+
 /// Frame sizes of the video a publisher sends.
 #[derive(Clone, Copy, Debug)]
 pub struct VideoPlan {
@@ -726,6 +786,24 @@ fn grow_receive_buffer(socket: &std::net::UdpSocket) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_servers_udp_host_candidate_is_found_in_its_sdp() {
+        let sdp = "v=0\r\n\
+            a=candidate:1 1 tcp 1518280447 10.200.0.1 9 typ host tcptype active\r\n\
+            a=candidate:2 1 udp 2015363327 fe80::1 40001 typ host\r\n\
+            a=candidate:3 1 udp 2015363327 10.200.0.1 40002 typ host\r\n\
+            a=end-of-candidates\r\n";
+        assert_eq!(
+            udp_candidate(sdp, true),
+            Some("10.200.0.1:40002".parse().unwrap())
+        );
+        assert_eq!(
+            udp_candidate(sdp, false),
+            Some("[fe80::1]:40001".parse().unwrap())
+        );
+        assert_eq!(udp_candidate("v=0\r\n", true), None);
+    }
 
     #[test]
     fn rtp_is_told_from_rtcp_stun_and_dtls() {

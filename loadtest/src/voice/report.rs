@@ -19,6 +19,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RunConfig {
     pub url: String,
+    /// Whose SFU: "hearth" or "janus".
+    pub target: String,
     pub rooms: usize,
     pub publishers_per_room: usize,
     pub subscribers_per_room: usize,
@@ -341,7 +343,14 @@ impl fmt::Display for VoiceReport {
             )?;
         }
         if let Some(s) = &self.server {
-            if let Some(out) = s.rtp_packets_forwarded {
+            if s.forwarded_counted_by.as_deref() == Some("subscribers") {
+                writeln!(
+                    f,
+                    "  server (steady)        no metrics: {} packets received by subscribers ({:.0}/s) stand for those forwarded",
+                    s.rtp_packets_forwarded.unwrap_or(0),
+                    s.forwarded_per_sec.unwrap_or(0.0),
+                )?;
+            } else if let Some(out) = s.rtp_packets_forwarded {
                 writeln!(
                     f,
                     "  server (steady)        {} packets in, {} forwarded ({:.0}/s), {} dropped, {} keyframe requests",

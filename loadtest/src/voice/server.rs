@@ -79,6 +79,10 @@ pub struct ServerReport {
     /// From /metrics (absent if the server exposes no SFU series).
     pub rtp_packets_in: Option<u64>,
     pub rtp_packets_forwarded: Option<u64>,
+    /// Who counted the forwarded packets: "server" (its /metrics) or
+    /// "subscribers" (what our subscribers received, for a server without
+    /// metrics, such as Janus).
+    pub forwarded_counted_by: Option<String>,
     pub rtp_packets_dropped: Option<u64>,
     pub keyframe_requests: Option<u64>,
     pub forwarded_per_sec: Option<f64>,
@@ -115,6 +119,7 @@ impl ServerReport {
                 let out = d(PACKETS_OUT);
                 r.rtp_packets_in = Some(d(PACKETS_IN) as u64);
                 r.rtp_packets_forwarded = Some(out as u64);
+                r.forwarded_counted_by = Some("server".into());
                 r.rtp_packets_dropped = Some(d(DROPPED) as u64);
                 r.keyframe_requests = Some(d(KEYFRAMES) as u64);
                 r.forwarded_per_sec = (window_secs > 0.0).then(|| out / window_secs);
@@ -142,6 +147,24 @@ impl ServerReport {
                 .map(|n| cpu * 1e6 / n as f64);
         }
         r
+    }
+
+    /// For a server without /metrics: the packets our subscribers received
+    /// over the window stand for those it forwarded (a lower bound: what it
+    /// sent and the network lost is left out), and the process CPU is
+    /// divided by them.
+    pub fn forwarded_from_subscribers(&mut self, received: u64) {
+        if self.rtp_packets_forwarded.is_some() {
+            return;
+        }
+        self.rtp_packets_forwarded = Some(received);
+        self.forwarded_counted_by = Some("subscribers".into());
+        let w = self.window_secs;
+        self.forwarded_per_sec = (w > 0.0).then(|| received as f64 / w);
+        self.process_cpu_us_per_forwarded_packet = self
+            .process_cpu_secs
+            .filter(|_| received > 0)
+            .map(|cpu| cpu * 1e6 / received as f64);
     }
 }
 
@@ -188,5 +211,29 @@ hearth_messages_created_total 7
         assert!(r.process_cpu_secs.is_none());
         assert_eq!(r.sfu_counters["sfu_rtp_packets_out_total"], 10_000.0);
         assert!(!r.sfu_counters.contains_key("hearth_messages_created_total"));
+        assert_eq!(r.forwarded_counted_by.as_deref(), Some("server"));
+    }
+
+    #[test]
+    fn without_metrics_the_subscribers_count_what_was_forwarded() {
+        let at = std::time::Instant::now();
+        let a = ProcSample {
+            at,
+            rss_kib: 1000,
+            cpu_secs: 1.0,
+        };
+        let b = ProcSample {
+            at: at + std::time::Duration::from_secs(10),
+            rss_kib: 1000,
+            cpu_secs: 1.5,
+        };
+        let mut r = ServerReport::between(10.0, None, None, Some(&a), Some(&b));
+        assert_eq!(r.rtp_packets_forwarded, None);
+        r.forwarded_from_subscribers(25_000);
+        assert_eq!(r.rtp_packets_forwarded, Some(25_000));
+        assert_eq!(r.forwarded_counted_by.as_deref(), Some("subscribers"));
+        assert_eq!(r.forwarded_per_sec, Some(2500.0));
+        let us = r.process_cpu_us_per_forwarded_packet.unwrap();
+        assert!((us - 20.0).abs() < 1e-6, "{us}");
     }
 }

@@ -453,6 +453,7 @@ async fn join(
         .add_peer(PeerSpec {
             participant: plan.index,
             server,
+            server_from_sdp: false,
             publish: plan.publish,
             notes,
         })
@@ -502,6 +503,7 @@ async fn answer_offer(
                             .and_then(|u| ctx.participants_by_user.get(u))
                             .copied(),
                         video: t["kind"].as_str() == Some("video"),
+                        renumbered: false,
                     })
                 })
                 .collect()
