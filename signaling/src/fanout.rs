@@ -130,6 +130,12 @@ impl Gateway {
                 if sessions.is_empty() {
                     return;
                 }
+                // The guild learns the newcomer is here, as Discord tells
+                // it, unless they are invisible (which shows as offline).
+                let seen = self.presences.seen(user);
+                if seen.status != hearth_proto::gateway::Status::Offline {
+                    self.announce_presence(user, &seen, &[guild]);
+                }
                 // Loading the guild needs the store: off the publisher's path.
                 tokio::spawn(async move {
                     for s in sessions {

@@ -196,3 +196,24 @@ async fn presence_updates_need_a_shared_guild_and_for_bots_the_intent() {
     expect_no_status(&mut bot_plain, &w.member, "online", QUIET).await;
     expect_no_status(&mut outside, &w.member, "online", QUIET).await;
 }
+
+#[tokio::test]
+async fn a_newcomer_who_is_online_is_announced_to_the_guild_and_an_invisible_one_is_not() {
+    let w = World::new().await;
+    let api = &w.api;
+    let mut watcher = login(api, &w.owner, WATCH).await;
+
+    let newcomer = api.register("newcomer").await;
+    let _gw = login(api, &newcomer, intents::GUILDS).await;
+    api.invite_and_join(&w.owner, &w.general, &newcomer).await;
+    expect_status(&mut watcher, &newcomer, &w.guild_id, "online").await;
+
+    let hidden = api.register("hidden").await;
+    let mut hidden_gw = login(api, &hidden, intents::GUILDS).await;
+    hidden_gw
+        .send_op(op::PRESENCE_UPDATE, presence("invisible"))
+        .await;
+    api.invite_and_join(&w.owner, &w.general, &hidden).await;
+    expect_no_status(&mut watcher, &hidden, "online", QUIET).await;
+    expect_no_status(&mut watcher, &hidden, "invisible", QUIET).await;
+}
