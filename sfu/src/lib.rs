@@ -20,6 +20,7 @@ pub mod keyframes;
 pub mod metrics;
 pub mod payload_type;
 pub mod room;
+pub mod sent_frames;
 pub mod speaking;
 pub mod udp;
 pub mod voice_gateway;

@@ -35,8 +35,12 @@ pub struct Call {
     /// Which attachment currently owns the call.
     pub(crate) attachment: u64,
     pub(crate) detached_at: Option<Instant>,
-    /// The op 40 the detached connection had sent without an answer.
-    pub(crate) unanswered_offer: Option<serde_json::Value>,
+    /// The op 40 the detached connection had sent without an answer, and
+    /// its `seq`.
+    pub(crate) unanswered_offer: Option<(u64, serde_json::Value)>,
+    /// The room's frames the detached connection sent and the client had
+    /// not acknowledged.
+    pub(crate) sent: Option<crate::sent_frames::SentFrames>,
 }
 
 pub struct Sfu {

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::room::{Flags, PeerEvent, RoomKey};
+use crate::sent_frames::{parse_ack, SentFrames};
 use crate::sfu::{Call, Sfu};
 use crate::worker::Command;
 
@@ -127,7 +128,11 @@ struct Conn {
 
 impl Conn {
     async fn send(&mut self, opcode: u8, d: Value) -> bool {
-        let text = json!({ "op": opcode, "d": d }).to_string();
+        self.send_text(json!({ "op": opcode, "d": d }).to_string())
+            .await
+    }
+
+    async fn send_text(&mut self, text: String) -> bool {
         matches!(
             tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text.into()))).await,
             Ok(Ok(()))
@@ -166,11 +171,13 @@ struct Identity {
     attachment: u64,
     events: Option<mpsc::UnboundedReceiver<PeerEvent>>,
     joined: bool,
-    /// The last op 40 sent and not yet answered. Frames written to a
-    /// socket whose client already gave up on it are lost, and the room
-    /// sends no further offer until this one is answered: a resume sends
-    /// it again.
-    unanswered_offer: Option<Value>,
+    /// The last op 40 sent and not yet answered, with its `seq`. The room
+    /// sends no further offer until this one is answered, so a resume
+    /// sends it again unless the client never got it (then it is among the
+    /// frames sent again anyway).
+    unanswered_offer: Option<(u64, Value)>,
+    /// The room's frames, numbered, until the client acknowledges them.
+    sent: SentFrames,
 }
 
 /// Op 4's `video_codec`: the encoding name (`VP8`, `H264`, `H265`, `VP9`,
@@ -249,6 +256,9 @@ pub async fn run(sfu: Arc<Sfu>, socket: WebSocket) {
                 };
                 if payload.op == op::HEARTBEAT {
                     deadline = Instant::now() + interval + interval / 2;
+                    if let (Some(me), Some(seq)) = (identity.as_mut(), parse_ack(payload.d.get("seq_ack"))) {
+                        me.sent.ack(seq);
+                    }
                     let t = payload.d.get("t").cloned().unwrap_or(payload.d.clone());
                     if !conn.send(op::HEARTBEAT_ACK, json!({ "t": t })).await {
                         break Ending::Dropped;
@@ -259,16 +269,14 @@ pub async fn run(sfu: Arc<Sfu>, socket: WebSocket) {
                     break ending;
                 }
             }
-            event = next_event(&mut identity) => match event {
-                Some(e) => {
-                    if let (PeerEvent::Offer { sdp, tracks }, Some(me)) = (&e, identity.as_mut()) {
-                        me.unanswered_offer = Some(json!({ "sdp": sdp, "tracks": tracks }));
-                    }
-                    if let Err(ending) = relay(&mut conn, e).await {
+            event = next_event(&mut identity) => match (event, identity.as_mut()) {
+                (Some(e), Some(me)) => {
+                    if let Err(ending) = relay(&mut conn, me, e).await {
                         break ending;
                     }
                 }
-                None => break close(close::DISCONNECTED, "removed from the call", false),
+                (Some(_), None) => {}
+                (None, _) => break close(close::DISCONNECTED, "removed from the call", false),
             },
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
                 break close(close::SESSION_TIMEOUT, "no heartbeat", true);
@@ -304,6 +312,7 @@ pub async fn run(sfu: Arc<Sfu>, socket: WebSocket) {
         };
         call.events = identity.events;
         call.unanswered_offer = identity.unanswered_offer;
+        call.sent = Some(identity.sent);
         call.detached_at = Some(since);
     }
     let grace = sfu.config.disconnect_grace;
@@ -382,6 +391,7 @@ async fn handle(
                 events: None,
                 joined: false,
                 unanswered_offer: None,
+                sent: SentFrames::default(),
             });
             if !conn.send(op::READY, json!({ "ssrc": 0, "ip": addr.ip().to_string(), "port": addr.port(), "modes": ["webrtc"], "experiments": [] })).await {
                 return Err(Ending::Dropped);
@@ -483,8 +493,9 @@ async fn handle(
             // A resume may come after the token's connect window: the
             // signature still proves it; the call's existence does the rest.
             let claims = verify(sfu, &id.token, id.server_id, None, &id.session_id, 0)?;
+            let acked = parse_ack(payload.d.get("seq_ack"));
             let attachment = sfu.next_participant().0;
-            let (participant, events, unanswered_offer) = {
+            let (participant, events, unanswered_offer, sent) = {
                 let mut calls = sfu.calls();
                 let Some(call) = calls
                     .get_mut(&claims.session_id)
@@ -494,24 +505,49 @@ async fn handle(
                 };
                 call.detached_at = None;
                 call.attachment = attachment;
-                (call.id, call.events.take(), call.unanswered_offer.take())
+                (
+                    call.id,
+                    call.events.take(),
+                    call.unanswered_offer.take(),
+                    call.sent.take().unwrap_or_default(),
+                )
             };
-            *identity = Some(Identity {
+            let me = identity.insert(Identity {
                 claims,
                 participant: Some(participant),
                 attachment,
                 events,
                 joined: true,
-                unanswered_offer: unanswered_offer.clone(),
+                unanswered_offer,
+                sent,
             });
             if !conn.send(op::RESUMED, Value::Null).await {
                 return Err(Ending::Dropped);
             }
-            // The client may never have seen it; an answer to it is
-            // what lets the room negotiate again.
-            if let Some(offer) = unanswered_offer {
-                if !conn.send(op::SERVER_OFFER, offer).await {
-                    return Err(Ending::Dropped);
+            // What the old socket may have swallowed, for a client that
+            // says how far it got. Without `seq_ack` nothing is sent again
+            // (an op 40 twice would be answered twice).
+            if let Some(acked) = acked {
+                let again: Vec<String> = me.sent.after(acked).map(|(_, t)| t.to_owned()).collect();
+                for text in again {
+                    if !conn.send_text(text).await {
+                        return Err(Ending::Dropped);
+                    }
+                }
+            }
+            // An offer the client got but whose answer may have died with
+            // the old socket: the room waits for an answer to negotiate
+            // again, so it is offered once more.
+            let got_it = |seq: u64| acked.is_none_or(|a| seq <= a);
+            if let Some((seq, offer)) = me.unanswered_offer.take() {
+                if got_it(seq) {
+                    let text = me.sent.record(op::SERVER_OFFER, offer.clone());
+                    me.unanswered_offer = Some((me.sent.last(), offer));
+                    if !conn.send_text(text).await {
+                        return Err(Ending::Dropped);
+                    }
+                } else {
+                    me.unanswered_offer = Some((seq, offer));
                 }
             }
         }
@@ -585,16 +621,20 @@ async fn join(sfu: &Arc<Sfu>, me: &mut Identity, offer: String) -> Result<String
             attachment: id.0,
             detached_at: None,
             unanswered_offer: None,
+            sent: None,
         },
     );
     Ok(answer)
 }
 
 /// Relays what the room said to the client.
-async fn relay(conn: &mut Conn, event: PeerEvent) -> Result<(), Ending> {
+/// Sends what the room said, numbered and kept for a resume.
+async fn relay(conn: &mut Conn, me: &mut Identity, event: PeerEvent) -> Result<(), Ending> {
     let (opcode, d) = match event {
         PeerEvent::Offer { sdp, tracks } => {
-            (op::SERVER_OFFER, json!({ "sdp": sdp, "tracks": tracks }))
+            let d = json!({ "sdp": sdp, "tracks": tracks });
+            me.unanswered_offer = Some((me.sent.last() + 1, d.clone()));
+            (op::SERVER_OFFER, d)
         }
         PeerEvent::ClientsConnect(users) => (op::CLIENTS_CONNECT, json!({ "user_ids": users })),
         PeerEvent::ClientDisconnect(user) => (op::CLIENT_DISCONNECT, json!({ "user_id": user })),
@@ -614,7 +654,8 @@ async fn relay(conn: &mut Conn, event: PeerEvent) -> Result<(), Ending> {
             ))
         }
     };
-    if conn.send(opcode, d).await {
+    let text = me.sent.record(opcode, d);
+    if conn.send_text(text).await {
         Ok(())
     } else {
         Err(Ending::Dropped)

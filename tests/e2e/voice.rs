@@ -1088,6 +1088,46 @@ async fn a_dropped_voice_socket_resumes_and_the_call_goes_on() {
         .await;
 }
 
+/// Frames the server wrote to a socket whose client had already lost its
+/// network are gone with it; the client's `seq_ack` in Resume says how far
+/// it got, and the rest comes again.
+#[tokio::test]
+async fn a_resume_replays_what_the_dead_voice_socket_swallowed() {
+    let w = VoiceWorld::new(&["alice", "bob", "carol"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    let mut c = w.client(2).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    let a_id = a.id().to_string();
+    a.publish_tone(TONE_HZ);
+    b.wait_audio_from(&a_id, 25).await;
+
+    // B's network dies: its voice socket reads nothing more. C arrives and
+    // publishes meanwhile; the server writes B op 11 and op 40 into the
+    // dead socket.
+    b.freeze_voice();
+    c.join(&w.x).await;
+    let c_id = c.id().to_string();
+    c.publish_tone(TONE_HZ);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    b.drop_voice_tcp();
+    b.resume_voice().await;
+
+    b.ws()
+        .expect_where(
+            vop::CLIENTS_CONNECT,
+            |d| lists(&d["user_ids"], &c_id),
+            EVENT_TIMEOUT,
+        )
+        .await;
+    b.wait_audio_from(&c_id, 25).await;
+    assert_pitch(
+        b.decoded_dominant_frequency(&c_id),
+        "B hears C after resuming",
+    );
+}
+
 /// The flow is cut at the SFU: A keeps sending, B's count stops; it resumes
 /// when the cause is lifted.
 async fn assert_cut_then_restored(a: &VoiceClient, b: &VoiceClient, what: &str) -> usize {

@@ -422,6 +422,9 @@ pub struct Shared {
     tracks: Mutex<Vec<(String, String)>>,
     /// How many op 40 offers were applied and answered.
     answered: AtomicU64,
+    /// The highest `seq` of a server frame handled (-1 before any): the
+    /// `seq_ack` of heartbeats and Resume.
+    seq: std::sync::atomic::AtomicI64,
     /// Which peer connection is current: a replaced one's callbacks (its
     /// closing, say) must not count as the new one's.
     generation: AtomicU64,
@@ -444,6 +447,7 @@ impl Shared {
             gathering_complete: Mutex::new(false),
             tracks: Mutex::new(Vec::new()),
             answered: AtomicU64::new(0),
+            seq: std::sync::atomic::AtomicI64::new(-1),
             generation: AtomicU64::new(0),
         })
     }
@@ -572,6 +576,9 @@ enum WsEvent {
 enum WsCmd {
     Send(Value),
     Close(u16),
+    /// Stop reading and heartbeating, as a client whose network died: what
+    /// the server writes meanwhile stays unread and is lost with the socket.
+    Freeze,
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -799,6 +806,11 @@ impl VoiceWs {
         while self.pull(deadline).await.is_ok() {}
     }
 
+    /// Stops reading and heartbeating (see `WsCmd::Freeze`).
+    pub fn freeze(&self) {
+        let _ = self.cmds.send(WsCmd::Freeze);
+    }
+
     /// Drops the TCP connection without a close frame.
     pub fn drop_tcp(mut self) {
         if let Some(t) = self.task.take() {
@@ -838,9 +850,10 @@ async fn voice_pump(
     let mut interval: Option<Duration> = None;
     let mut next_hb = Instant::now() + Duration::from_secs(3600);
     let mut close_reported = false;
+    let mut frozen = false;
     loop {
         tokio::select! {
-            msg = ws.next() => {
+            msg = ws.next(), if !frozen => {
                 let text = match msg {
                     None | Some(Err(_)) => {
                         if !close_reported {
@@ -881,6 +894,9 @@ async fn voice_pump(
                     let _ = events.send(WsEvent::Bad(format!("voice payload without integer op: {raw}")));
                     continue;
                 };
+                if let Some(seq) = raw["seq"].as_i64() {
+                    shared.seq.fetch_max(seq, Ordering::Relaxed);
+                }
                 let f = VFrame { op, d: raw.get("d").cloned().unwrap_or(Value::Null), raw: raw.clone() };
                 match op {
                     vop::HELLO => {
@@ -924,11 +940,12 @@ async fn voice_pump(
                     let frame = CloseFrame { code: CloseCode::from(code), reason: "bye".into() };
                     let _ = ws.send(Message::Close(Some(frame))).await;
                 }
+                Some(WsCmd::Freeze) => frozen = true,
             },
-            _ = tokio::time::sleep_until(next_hb), if interval.is_some() => {
+            _ = tokio::time::sleep_until(next_hb), if interval.is_some() && !frozen => {
                 let iv = interval.expect("armed only with an interval");
                 next_hb = Instant::now() + iv * 3 / 4;
-                let hb = json!({"op": vop::HEARTBEAT, "d": {"t": now_ms(), "seq_ack": -1}});
+                let hb = json!({"op": vop::HEARTBEAT, "d": {"t": now_ms(), "seq_ack": shared.seq.load(Ordering::Relaxed)}});
                 let _ = ws.send(Message::text(hb.to_string())).await;
             }
         }
@@ -1603,14 +1620,24 @@ impl VoiceClient {
         }
     }
 
-    /// Reconnects and sends op 7 Resume; waits for op 9 Resumed.
+    /// The voice socket goes deaf: nothing more is read (see
+    /// `WsCmd::Freeze`).
+    pub fn freeze_voice(&self) {
+        if let Some(ws) = self.ws.as_ref() {
+            ws.freeze();
+        }
+    }
+
+    /// Reconnects and sends op 7 Resume with the last `seq` handled;
+    /// waits for op 9 Resumed.
     pub async fn resume_voice(&mut self) {
         let grant = self.grant().clone();
         let label = format!("{}/voice-resumed", self.label());
         let mut ws = VoiceWs::connect(&grant.endpoint, self.shared.clone(), &label).await;
+        let seq_ack = self.shared.seq.load(Ordering::Relaxed);
         ws.send(
             vop::RESUME,
-            json!({"server_id": grant.guild_id, "session_id": grant.session_id, "token": grant.token}),
+            json!({"server_id": grant.guild_id, "session_id": grant.session_id, "token": grant.token, "seq_ack": seq_ack}),
         );
         ws.expect_op(vop::RESUMED, EVENT_TIMEOUT).await;
         self.ws = Some(ws);

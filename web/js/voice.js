@@ -149,6 +149,9 @@ export class VoiceCall {
     this.setStatus(resume ? "Reconnecting…" : "Connecting…");
     const ws = new WebSocket(this.socketUrl());
     this.ws = ws;
+    // The highest `seq` of the room's frames seen on this call: heartbeats
+    // and Resume acknowledge it, and a resume gets again what came after.
+    if (!resume) this.seqAck = -1;
     let heartbeat = null;
     let acked = true;
     ws.onmessage = (e) => {
@@ -156,6 +159,7 @@ export class VoiceCall {
       let p;
       try { p = JSON.parse(e.data); } catch { return; }
       if (p.op === VOP.HEARTBEAT_ACK) acked = true;
+      if (typeof p.seq === "number" && p.seq > this.seqAck) this.seqAck = p.seq;
       this.receive(p, resume, (interval) => {
         clearInterval(heartbeat);
         // More often than asked (the server takes any rate): a dead socket
@@ -172,7 +176,7 @@ export class VoiceCall {
             return;
           }
           acked = false;
-          this.send(VOP.HEARTBEAT, { t: Date.now(), seq_ack: -1 });
+          this.send(VOP.HEARTBEAT, { t: Date.now(), seq_ack: this.seqAck });
         }, Math.min(interval, 5000));
       });
     };
@@ -194,7 +198,7 @@ export class VoiceCall {
       case VOP.HELLO:
         startHeartbeat(p.d.heartbeat_interval);
         if (resume) {
-          this.send(VOP.RESUME, { server_id: this.guildId, session_id: this.sessionId, token: this.token });
+          this.send(VOP.RESUME, { server_id: this.guildId, session_id: this.sessionId, token: this.token, seq_ack: this.seqAck });
         } else {
           this.send(VOP.IDENTIFY, { server_id: this.guildId, user_id: this.userId, session_id: this.sessionId, token: this.token });
         }
