@@ -133,7 +133,8 @@ pub struct WorkerMetrics {
     /// From a batch of datagrams leaving the socket to the copies they
     /// caused being handed to the kernel: the delay forwarding adds.
     pub forward_delay: DelayHistogram,
-    /// Time the loop spent working rather than waiting, in seconds.
+    /// Wall time the loop spent working rather than waiting, in seconds
+    /// (time it was runnable but not scheduled counts too).
     pub busy_seconds: Counter<f64, AtomicU64>,
 }
 

@@ -6,10 +6,12 @@
 //! and sends what they caused in batches (`udp`). Deadlines live in a heap
 //! that gets an entry only when a participant's deadline moves earlier
 //! (stale entries are skipped when they come up), so neither a packet nor a
-//! timer costs a scan over the worker's participants. Commands from the voice gateway arrive on a
-//! channel; the sender also pokes the socket with a one-byte datagram from
-//! a known local address, so a join is handled at once rather than after the
-//! next timeout (a first STUN packet must not find its peer missing).
+//! timer costs a scan over the worker's participants.
+//!
+//! Commands from the voice gateway arrive on a channel; the sender also
+//! pokes the socket with a one-byte datagram from a known local address, so
+//! a join is handled at once rather than after the next timeout (a first
+//! STUN packet must not find its peer missing).
 //!
 //! Datagrams are routed by source address; the first STUN binding request
 //! of a new peer is routed by the ICE username instead, and its address is
