@@ -85,6 +85,36 @@ impl SendTable {
     }
 }
 
+/// The publisher's sequence number for packet `seq` of a track the server
+/// renumbered (by a constant offset, as Janus does), arrived at
+/// `arrived_nanos`. `shift` (publisher's minus ours) is set by the first
+/// packet, taken to be the last one the publisher had written by its
+/// arrival: an upper bound, since nothing arrives before it is sent. It is
+/// lowered whenever it would place a packet after the publisher's latest,
+/// so it reaches the true offset once a packet arrives within a frame of
+/// being sent; until then latencies read low.
+pub fn unrenumber(
+    table: &SendTable,
+    shift: &mut Option<u16>,
+    seq: u16,
+    arrived_nanos: u64,
+) -> Option<u16> {
+    if let Some(s) = *shift {
+        let theirs = seq.wrapping_add(s);
+        if table.sent_at(theirs).is_some_and(|at| at <= arrived_nanos) {
+            return Some(theirs);
+        }
+    }
+    let latest = table.last_sent_by(arrived_nanos)?;
+    let bound = latest.wrapping_sub(seq);
+    match *shift {
+        // Only ever lower (a slot overwritten long ago says nothing).
+        Some(s) if (bound.wrapping_sub(s) as i16) >= 0 => {}
+        _ => *shift = Some(bound),
+    }
+    shift.map(|s| seq.wrapping_add(s))
+}
+
 /// Nanoseconds since a run-wide epoch: one clock for every thread.
 #[derive(Clone, Copy, Debug)]
 pub struct Epoch(pub Instant);
@@ -323,6 +353,26 @@ mod tests {
         assert_eq!(t.last_sent_by(1_045), Some(0));
         assert_eq!(t.last_sent_by(1_020), Some(65_535));
         assert_eq!(t.last_sent_by(999), None);
+    }
+
+    #[test]
+    fn renumbered_packets_map_back_once_one_arrives_within_a_frame() {
+        let t = SendTable::new();
+        // The publisher writes 100.. every 20 ms from t = 0.
+        for i in 0..50u64 {
+            t.stamp(100 + i, i * 20_000_000);
+        }
+        let mut shift = None;
+        // Our 1 is its 102, but arrives 45 ms late, after 104 was written:
+        // first guess 104.
+        assert_eq!(unrenumber(&t, &mut shift, 1, 85_000_000), Some(104));
+        // Our 2 (its 103) arrives 1 ms after being sent: the guess would
+        // put it at 105, not yet written, so the offset comes down.
+        assert_eq!(unrenumber(&t, &mut shift, 2, 61_000_000), Some(103));
+        assert_eq!(shift, Some(101));
+        // A late packet never raises it again.
+        assert_eq!(unrenumber(&t, &mut shift, 3, 150_000_000), Some(104));
+        assert_eq!(shift, Some(101));
     }
 
     #[test]

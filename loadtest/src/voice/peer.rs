@@ -20,7 +20,7 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::accounting::{Arrival, Jitter, SeqTracker};
+use super::accounting::{unrenumber, Arrival, Jitter, SeqTracker};
 use super::engine::MediaShared;
 use super::payload::{self, OPUS_FRAME_SAMPLES, VIDEO_CLOCK, VIDEO_FPS};
 
@@ -50,8 +50,9 @@ pub struct RemoteTrack {
     pub publisher: Option<usize>,
     pub video: bool,
     /// The server renumbers the track's packets from 1 (Janus does, per
-    /// subscriber): the first packet received is taken to be the last one
-    /// the publisher had sent by then, which fixes the offset for good.
+    /// subscriber): sequence numbers are mapped back to the publisher's by
+    /// an offset ([`unrenumber`](super::accounting::unrenumber)) for
+    /// latency; loss is counted on the numbers as received.
     pub renumbered: bool,
 }
 
@@ -84,7 +85,7 @@ struct RecvTrack {
     video: bool,
     renumbered: bool,
     /// Added to a renumbered track's sequence numbers to get the
-    /// publisher's, once the first packet fixed it.
+    /// publisher's, once the first packet set it.
     seq_shift: Option<u16>,
     seq: SeqTracker,
     jitter: Jitter,
@@ -632,17 +633,8 @@ impl Peer {
             }
         };
         let arrival = pkt.timestamp;
-        let mut seq = pkt.header.sequence_number;
+        let seq = pkt.header.sequence_number;
         let t = &mut self.recv[index];
-        if t.renumbered {
-            let shift = *t.seq_shift.get_or_insert_with(|| {
-                t.publisher
-                    .and_then(|p| shared.table(p, t.video))
-                    .and_then(|table| table.last_sent_by(shared.epoch.nanos(arrival)))
-                    .map_or(0, |theirs| theirs.wrapping_sub(seq))
-            });
-            seq = seq.wrapping_add(shift);
-        }
         shared.packets_in.fetch_add(1, Ordering::Relaxed);
         shared
             .bytes_in
@@ -660,11 +652,14 @@ impl Peer {
             arrival.saturating_duration_since(shared.epoch.0),
             pkt.header.timestamp,
         );
-        if let Some(sent) = t
-            .publisher
-            .and_then(|p| shared.table(p, t.video))
-            .and_then(|table| table.sent_at(seq))
-        {
+        let table = t.publisher.and_then(|p| shared.table(p, t.video));
+        let theirs = match table {
+            Some(table) if t.renumbered => {
+                unrenumber(table, &mut t.seq_shift, seq, shared.epoch.nanos(arrival))
+            }
+            _ => Some(seq),
+        };
+        if let Some(sent) = table.zip(theirs).and_then(|(table, s)| table.sent_at(s)) {
             let us = shared.epoch.nanos(arrival).saturating_sub(sent) / 1000;
             t.latency_sum_us += us;
             t.latency_n += 1;
@@ -690,7 +685,9 @@ impl Peer {
                 let last_sent = t
                     .publisher
                     .and_then(|p| shared.table(p, t.video))
-                    .and_then(|table| table.last_seq());
+                    .and_then(|table| table.last_seq())
+                    // In the numbers as received.
+                    .map(|l| l.wrapping_sub(t.seq_shift.unwrap_or(0)));
                 TrackResult {
                     subscriber: self.participant,
                     publisher: t.publisher,
