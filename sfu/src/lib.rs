@@ -8,6 +8,9 @@
 //!   what, and the forwarding decisions (mute, deaf, SPEAK).
 //! - [`payload_type`]: which of a subscriber's negotiated payload types a
 //!   forwarded stream goes out under (the whole codec spec, not its name).
+//! - [`simulcast`]: per subscriber and track, which simulcast layer goes
+//!   out, switched at keyframes, and the renumbering that keeps what leaves
+//!   one continuous stream.
 //! - [`speaking`] and [`keyframes`]: small state machines fed packets and
 //!   `Instant`s, for voice activity and keyframe-request throttling.
 //! - [`voice_gateway`]: the voice WebSocket (Discord voice v8 opcodes where
@@ -21,6 +24,7 @@ pub mod metrics;
 pub mod payload_type;
 pub mod room;
 pub mod sent_frames;
+pub mod simulcast;
 pub mod speaking;
 pub mod udp;
 pub mod voice_gateway;

@@ -22,6 +22,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::keyframes::KeyframeThrottle;
 use crate::metrics::WorkerMetrics;
 use crate::payload_type::subscriber_pt;
+use crate::simulcast::{Incoming, Layers, OutTrack, Quality, Verdict};
 use crate::speaking::SpeakingDetector;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,6 +87,10 @@ pub struct TrackInfo {
     pub mid: String,
     pub user_id: Snowflake,
     pub kind: &'static str,
+    /// How many simulcast layers the publisher sends (absent for one): a
+    /// client may then ask for a quality with op 42.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<usize>,
 }
 
 /// What the room tells a participant's voice WebSocket.
@@ -120,6 +125,15 @@ struct Published {
     ssrc: Option<Ssrc>,
     speaking: SpeakingDetector,
     keyframes: KeyframeThrottle,
+    /// Its simulcast layers (none or one: a single stream).
+    layers: Layers,
+}
+
+/// What an outgoing m-line carries, for op 40's tracks table.
+#[derive(Debug, Clone, Copy)]
+struct OutKind {
+    kind: MediaKind,
+    layers: usize,
 }
 
 /// A change to a subscriber's outgoing m-lines, waiting for negotiation.
@@ -130,6 +144,7 @@ enum Change {
         user: Snowflake,
         mid: Mid,
         kind: MediaKind,
+        layers: usize,
     },
     Stop {
         out: Mid,
@@ -144,12 +159,16 @@ pub struct Participant {
     pub flags: Flags,
     events: UnboundedSender<PeerEvent>,
     published: HashMap<Mid, Published>,
-    ssrc_mid: HashMap<Ssrc, Mid>,
+    /// An incoming stream's track and simulcast layer.
+    ssrc_mid: HashMap<Ssrc, (Mid, Option<usize>)>,
     /// Outgoing m-line → the track it carries (publisher, their mid).
     outgoing: HashMap<Mid, (ParticipantId, Mid)>,
     /// What each outgoing m-line carries, for the tracks table of op 40
     /// (known before str0m's media exists: it appears once negotiated).
-    out_kinds: HashMap<Mid, MediaKind>,
+    out_kinds: HashMap<Mid, OutKind>,
+    /// Per outgoing m-line: the layer forwarded and the numbering of what
+    /// left. Kept across renegotiations (the stream goes on).
+    out_tracks: HashMap<Mid, OutTrack>,
     by_source: HashMap<(ParticipantId, Mid), Mid>,
     /// (outgoing m-line, the publisher's payload type) → ours for it on
     /// that m-line, `None` if we did not negotiate the codec: worked out on
@@ -195,6 +214,7 @@ impl Participant {
             ssrc_mid: HashMap::new(),
             outgoing: HashMap::new(),
             out_kinds: HashMap::new(),
+            out_tracks: HashMap::new(),
             by_source: HashMap::new(),
             out_pts: HashMap::new(),
             out_ssrcs: HashMap::new(),
@@ -262,6 +282,7 @@ impl Participant {
                     user,
                     mid,
                     kind,
+                    layers,
                 } => {
                     if !users.contains_key(&from) {
                         continue;
@@ -277,7 +298,7 @@ impl Participant {
                         Some(format!("{user}-{}-{}", kind_name(kind), from.0)),
                         None,
                     );
-                    added.push((out, from, mid, user, kind));
+                    added.push((out, from, mid, OutKind { kind, layers }));
                 }
                 Change::Stop { out } => api.set_direction(out, Direction::Inactive),
             }
@@ -285,11 +306,11 @@ impl Participant {
         let Some((offer, pending)) = api.apply() else {
             return;
         };
-        for (out, from, mid, _, kind) in &added {
+        for (out, from, mid, kind) in &added {
             self.outgoing.insert(*out, (*from, *mid));
             self.out_kinds.insert(*out, *kind);
             self.by_source.insert((*from, *mid), *out);
-            if *kind == MediaKind::Video {
+            if kind.kind == MediaKind::Video {
                 self.want_keyframe.push(*out);
             }
         }
@@ -303,7 +324,8 @@ impl Participant {
                 Some(TrackInfo {
                     mid: out.to_string(),
                     user_id: *user,
-                    kind: kind_name(kind),
+                    kind: kind_name(kind.kind),
+                    layers: (kind.layers > 1).then_some(kind.layers),
                 })
             })
             .collect();
@@ -397,6 +419,7 @@ impl Room {
                     user: o.user,
                     mid: *mid,
                     kind: t.kind,
+                    layers: t.layers.count(),
                 });
             }
         }
@@ -445,6 +468,7 @@ impl Room {
             for out in outs {
                 o.outgoing.remove(&out);
                 o.out_kinds.remove(&out);
+                o.out_tracks.remove(&out);
                 o.changes.push(Change::Stop { out });
             }
             o.by_source.retain(|(from, _), _| *from != id);
@@ -480,7 +504,7 @@ impl Room {
             .filter_map(|out| p.outgoing.get(out).copied())
             .collect();
         for (from, mid) in sources {
-            self.request_keyframe(from, mid, KeyframeRequestKind::Pli, now);
+            self.request_keyframe(from, mid, None, KeyframeRequestKind::Pli, now);
         }
         Ok(self.drive(id, now, io))
     }
@@ -589,7 +613,16 @@ impl Room {
             Event::MediaAdded(m)
                 if matches!(m.direction, Direction::RecvOnly | Direction::SendRecv) =>
             {
-                self.published(id, m.mid, m.kind)
+                // str0m states simulcast from our side: the layers we
+                // receive are the publisher's send list.
+                let rids = m
+                    .simulcast
+                    .map(|s| if s.recv.is_empty() { s.send } else { s.recv })
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| l.rid)
+                    .collect();
+                self.published(id, m.mid, m.kind, Layers::new(rids))
             }
             Event::RtpPacket(pkt) => self.forward(id, pkt, now, io),
             Event::KeyframeRequest(req) => {
@@ -599,7 +632,12 @@ impl Room {
                     .and_then(|p| p.outgoing.get(&req.mid))
                     .copied();
                 if let Some((from, mid)) = source {
-                    self.request_keyframe(from, mid, req.kind, now);
+                    let layer = self
+                        .participants
+                        .get(&id)
+                        .and_then(|p| p.out_tracks.get(&req.mid))
+                        .and_then(|t| t.current_layer());
+                    self.request_keyframe(from, mid, layer, req.kind, now);
                     let more = self.drive(from, now, io);
                     outcome.failed.extend(more.failed);
                 }
@@ -632,7 +670,7 @@ impl Room {
 
     /// A participant's new incoming track: every other participant gets an
     /// outgoing m-line for it.
-    fn published(&mut self, id: ParticipantId, mid: Mid, kind: MediaKind) {
+    fn published(&mut self, id: ParticipantId, mid: Mid, kind: MediaKind, layers: Layers) {
         let users = self.users();
         let Some(p) = self.participants.get_mut(&id) else {
             return;
@@ -644,24 +682,32 @@ impl Room {
                 ssrc: None,
                 speaking: SpeakingDetector::default(),
                 keyframes: KeyframeThrottle::default(),
+                layers,
             },
         );
         let user = p.user;
+        let layers = p.published.get(&mid).map_or(0, |t| t.layers.count());
         for o in self.participants.values_mut().filter(|o| o.id != id) {
             o.changes.push(Change::Add {
                 from: id,
                 user,
                 mid,
                 kind,
+                layers,
             });
             o.negotiate(&users);
         }
     }
 
+    /// Asks a publisher for a keyframe of one of its video tracks: of
+    /// `layer` for a simulcast track (none: nothing to ask yet, the layer a
+    /// subscriber gets is asked for when it is chosen), of the track
+    /// otherwise. At most one a second per track or layer.
     fn request_keyframe(
         &mut self,
         from: ParticipantId,
         mid: Mid,
+        layer: Option<usize>,
         kind: KeyframeRequestKind,
         now: Instant,
     ) {
@@ -671,13 +717,48 @@ impl Room {
         let Some(t) = p.published.get_mut(&mid) else {
             return;
         };
-        if t.kind != MediaKind::Video || !t.keyframes.allow(now) {
+        if t.kind != MediaKind::Video {
             return;
         }
-        if let Some(rx) = p.rtc.direct_api().stream_rx_by_mid(mid, None) {
+        let rid = if t.layers.is_simulcast() {
+            let Some(layer) = layer else {
+                return;
+            };
+            if !t.layers.allow_keyframe_request(layer, now) {
+                return;
+            }
+            t.layers.rid(layer)
+        } else {
+            if !t.keyframes.allow(now) {
+                return;
+            }
+            None
+        };
+        if let Some(rx) = p.rtc.direct_api().stream_rx_by_mid(mid, rid) {
             rx.request_keyframe(kind);
             self.metrics.keyframe_requests.inc();
         }
+    }
+
+    /// A subscriber asks for a quality of the simulcast track its outgoing
+    /// m-line `out` carries (voice op 42). Unknown m-lines are ignored: the
+    /// track may just have ended.
+    pub fn set_quality(&mut self, id: ParticipantId, out: Mid, quality: Quality) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        if p.outgoing.contains_key(&out) {
+            p.out_tracks.entry(out).or_default().quality = quality;
+        }
+    }
+
+    /// The simulcast layer forwarded on a subscriber's m-line, if any.
+    pub fn forwarded_layer(&self, id: ParticipantId, out: Mid) -> Option<usize> {
+        self.participants
+            .get(&id)?
+            .out_tracks
+            .get(&out)?
+            .current_layer()
     }
 
     /// Forwards one RTP packet to every participant that may receive it.
@@ -692,27 +773,53 @@ impl Room {
             return;
         };
         let ssrc = pkt.header.ssrc;
-        let mid = match p.ssrc_mid.get(&ssrc) {
+        let (mid, layer) = match p.ssrc_mid.get(&ssrc) {
             Some(m) => *m,
             None => {
-                let Some(mid) = p.rtc.direct_api().stream_rx(&ssrc).map(|s| s.mid()) else {
+                let Some((mid, rid)) = p
+                    .rtc
+                    .direct_api()
+                    .stream_rx(&ssrc)
+                    .map(|s| (s.mid(), s.rid()))
+                else {
                     return;
                 };
-                p.ssrc_mid.insert(ssrc, mid);
-                mid
+                let Some(track) = p.published.get(&mid) else {
+                    self.metrics.dropped_unknown.inc();
+                    return;
+                };
+                let layer = track
+                    .layers
+                    .index(rid)
+                    .filter(|_| track.layers.is_simulcast());
+                p.ssrc_mid.insert(ssrc, (mid, layer));
+                (mid, layer)
             }
         };
         let Some(track) = p.published.get_mut(&mid) else {
             self.metrics.dropped_unknown.inc();
             return;
         };
-        track.ssrc = Some(ssrc);
+        // A simulcast track's audio level or speaking state is its lowest
+        // layer's (video has none).
+        if layer.is_none_or(|l| l == 0) {
+            track.ssrc = Some(ssrc);
+        }
         let kind = track.kind;
         let video = kind == MediaKind::Video;
         self.metrics.packets_in.inc_by(video, 1);
         self.metrics
             .bytes_in
             .inc_by(video, pkt.payload.len() as u64);
+        // Which layer each quality gets now, worked out once per packet
+        // rather than per subscriber.
+        let mut chosen = [0; 3];
+        if let Some(l) = layer {
+            track.layers.saw(l, now);
+            for q in [Quality::Low, Quality::Medium, Quality::High] {
+                chosen[q as usize] = track.layers.choose(q, now);
+            }
+        }
         if kind == MediaKind::Audio {
             if !p.flags.sends_audio() {
                 self.metrics.dropped_muted.inc();
@@ -759,6 +866,16 @@ impl Room {
                 ..Default::default()
             }
         };
+        let incoming = Incoming {
+            layer,
+            seq_no: *pkt.seq_no,
+            timestamp: pkt.header.timestamp,
+            clock_rate: params.spec().clock_rate.get(),
+            codec: params.spec().codec,
+            payload: &pkt.payload,
+            arrived: pkt.timestamp,
+        };
+        let mut want_keyframe: Option<usize> = None;
         for (sub, out) in subscribers {
             let Some(s) = self.participants.get_mut(&sub) else {
                 continue;
@@ -766,16 +883,28 @@ impl Room {
             let Some(pt) = s.out_pt(out, &params) else {
                 continue;
             };
-            let write = RtpWrite::new(
+            let out_track = s.out_tracks.entry(out).or_default();
+            let rewritten = match out_track.accept(&incoming, chosen[out_track.quality as usize]) {
+                Verdict::Forward(r) => r,
+                Verdict::Skip => continue,
+                Verdict::SkipWantKeyframe(l) => {
+                    want_keyframe = Some(l);
+                    continue;
+                }
+            };
+            let mut write = RtpWrite::new(
                 pt,
-                pkt.seq_no,
-                pkt.header.timestamp,
+                rewritten.seq_no.into(),
+                rewritten.timestamp,
                 pkt.timestamp,
                 pkt.payload.clone(),
             )
             .marker(pkt.header.marker)
             .ext_vals(ext.clone())
             .nackable(kind == MediaKind::Video);
+            if let Some(patch) = rewritten.vp8 {
+                write = write.vp8_patch(patch);
+            }
             if !s.write_rtp(out, write) {
                 continue;
             }
@@ -792,6 +921,12 @@ impl Room {
                 s.soon = true;
                 io.wake_soon(sub);
             }
+        }
+        // Subscribers waiting to switch to this layer need its keyframe;
+        // the publisher is being driven, so the request leaves with this
+        // poll.
+        if let Some(l) = want_keyframe {
+            self.request_keyframe(id, mid, Some(l), KeyframeRequestKind::Pli, now);
         }
     }
 }

@@ -18,11 +18,13 @@ use axum::Router;
 use hearth_proto::voice::VoiceClaims;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use str0m::media::Mid;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::room::{Flags, PeerEvent, RoomKey};
 use crate::sent_frames::{parse_ack, SentFrames};
 use crate::sfu::{Call, Sfu};
+use crate::simulcast::Quality;
 use crate::worker::Command;
 
 /// Voice gateway opcodes.
@@ -43,6 +45,8 @@ pub mod op {
     pub const SERVER_OFFER: u8 = 40;
     /// Hearth: the client's answer to op 40.
     pub const CLIENT_ANSWER: u8 = 41;
+    /// Hearth: the quality a client wants of a simulcast track.
+    pub const VIDEO_QUALITY: u8 = 42;
 }
 
 /// Voice gateway close codes (Discord's).
@@ -106,6 +110,12 @@ struct SelectProtocol {
 #[derive(Deserialize)]
 struct Sdp {
     sdp: String,
+}
+
+#[derive(Deserialize)]
+struct VideoQuality {
+    mid: String,
+    quality: Quality,
 }
 
 /// Why the task stopped.
@@ -550,6 +560,35 @@ async fn handle(
                     me.unanswered_offer = Some((seq, offer));
                 }
             }
+        }
+        op::VIDEO_QUALITY => {
+            let Some(me) = identity.as_ref().filter(|i| i.joined) else {
+                return Err(close(
+                    close::NOT_AUTHENTICATED,
+                    "no call to choose a quality in",
+                    false,
+                ));
+            };
+            let VideoQuality { mid, quality } = serde_json::from_value(payload.d).map_err(|e| {
+                close(
+                    close::DECODE_ERROR,
+                    format!("invalid video quality: {e}"),
+                    true,
+                )
+            })?;
+            let call = sfu
+                .calls()
+                .get(&me.claims.session_id)
+                .map(|c| (c.id, c.room));
+            let Some((id, room)) = call else {
+                return Err(close(close::SESSION_INVALID, "the call is over", false));
+            };
+            sfu.worker(room).send(Command::SetQuality {
+                room,
+                id,
+                mid: Mid::from(mid.as_str()),
+                quality,
+            });
         }
         // Clients announce their own speaking; the server derives it from
         // the audio itself, so this is accepted and not relayed.

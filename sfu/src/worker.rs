@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use hearth_model::Snowflake;
 use str0m::change::SdpAnswer;
+use str0m::media::Mid;
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::Input;
 use tokio::sync::{mpsc::UnboundedSender, oneshot};
@@ -36,6 +37,7 @@ use crate::room::{
     accept_offer, server_rtc, Flags, MediaIo, Outcome, Participant, ParticipantId, PeerEvent, Room,
     RoomKey,
 };
+use crate::simulcast::Quality;
 use crate::udp::BatchSocket;
 
 pub enum Command {
@@ -64,6 +66,13 @@ pub enum Command {
         room: RoomKey,
         id: ParticipantId,
         flags: Flags,
+    },
+    /// The quality a subscriber asks of the simulcast track on its m-line.
+    SetQuality {
+        room: RoomKey,
+        id: ParticipantId,
+        mid: Mid,
+        quality: Quality,
     },
     Stop,
 }
@@ -325,6 +334,16 @@ impl Calls {
             Command::SetFlags { room, id, flags } => {
                 if let Some(r) = self.rooms.get_mut(&room) {
                     r.set_flags(id, flags);
+                }
+            }
+            Command::SetQuality {
+                room,
+                id,
+                mid,
+                quality,
+            } => {
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    r.set_quality(id, mid, quality);
                 }
             }
             Command::Stop => {}

@@ -4,6 +4,7 @@
 mod support;
 
 use hearth_sfu::room::{Flags, PeerEvent};
+use hearth_sfu::simulcast::Quality;
 use support::*;
 
 #[test]
@@ -204,4 +205,93 @@ fn a_burst_that_arrives_at_once_is_forwarded_whole() {
     net.run(100, None);
     let after = frames_from(&net.clients[b], net.clients[a].user);
     assert_eq!(after - before, 25, "every frame of the burst arrives");
+}
+
+/// The video m-line of a subscriber's last offer carrying `user`'s video,
+/// with the layers op 40 announced for it.
+fn video_track_of(c: &Client, user: hearth_model::Snowflake) -> (String, Option<usize>) {
+    c.told
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            PeerEvent::Offer { tracks, .. } => tracks
+                .iter()
+                .find(|t| t.user_id == user && t.kind == "video")
+                .map(|t| (t.mid.clone(), t.layers)),
+            _ => None,
+        })
+        .expect("an offer with the video track")
+}
+
+/// Frames at 30 a second (a step is 5 ms), a keyframe on every layer first.
+fn send_frames(net: &mut Net, publisher: usize, frames: std::ops::Range<u32>) {
+    for f in frames {
+        net.send_video(publisher, f, f == 0);
+        for _ in 0..7 {
+            net.step();
+        }
+    }
+}
+
+#[test]
+fn simulcast_subscribers_get_the_layer_they_ask_for_switched_at_a_keyframe() {
+    let mut net = Net::new();
+    let a = net.join_simulcast(1, talking(), &["q", "h", "f"]);
+    let b = net.join_listener(2, talking());
+    let c = net.join_listener(3, talking());
+    net.run(400, None);
+    assert!(net.connected(), "ICE and DTLS complete in memory");
+    let user_a = net.clients[a].user;
+    let (_, layers) = video_track_of(&net.clients[b], user_a);
+    assert_eq!(layers, Some(3), "op 40 tells the track has three layers");
+
+    send_frames(&mut net, a, 0..60);
+    // Everyone starts on the top layer (the first frame may ratchet up
+    // through the lower ones as their keyframes arrive first).
+    for s in [b, c] {
+        let got = video_layers_from(&net.clients[s], user_a);
+        assert!(got.len() >= 55, "{} of 60 frames arrived", got.len());
+        assert!(
+            got[3..].iter().all(|l| l == "f"),
+            "only the top layer after the start: {got:?}"
+        );
+    }
+
+    // C asks for the lowest layer: it is asked for a keyframe, and C
+    // switches at it, without losing frames on the way.
+    let (mid, _) = video_track_of(&net.clients[c], user_a);
+    let c_id = net.clients[c].id;
+    net.room
+        .set_quality(c_id, str0m::media::Mid::from(mid.as_str()), Quality::Low);
+    let before = video_layers_from(&net.clients[c], user_a).len();
+    send_frames(&mut net, a, 60..120);
+    assert!(
+        net.clients[a]
+            .keyframe_requests
+            .contains(&Some(str0m::media::Rid::from("q"))),
+        "the low layer was asked for a keyframe: {:?}",
+        net.clients[a].keyframe_requests
+    );
+    let got = video_layers_from(&net.clients[c], user_a)[before..].to_vec();
+    let switched = got
+        .iter()
+        .position(|l| l == "q")
+        .expect("C got the low layer");
+    assert!(
+        got[..switched].iter().all(|l| l == "f") && got[switched..].iter().all(|l| l == "q"),
+        "one switch, from f to q: {got:?}"
+    );
+    assert!(
+        got.len() >= 57,
+        "the renumbered stream decodes on: {} of 60 frames",
+        got.len()
+    );
+    assert_eq!(
+        net.room
+            .forwarded_layer(c_id, str0m::media::Mid::from(mid.as_str())),
+        Some(0)
+    );
+    // B did not ask: still the top layer.
+    let b_got = video_layers_from(&net.clients[b], user_a);
+    assert!(b_got[b_got.len() - 50..].iter().all(|l| l == "f"));
 }

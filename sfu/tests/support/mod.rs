@@ -15,7 +15,7 @@ use hearth_sfu::room::{
 };
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
@@ -32,6 +32,12 @@ pub struct Client {
     /// What the room told this client, other than offers (answered at once).
     pub told: Vec<PeerEvent>,
     pub received: Vec<Vec<u8>>,
+    /// The video m-line a simulcast publisher sends on, and its rids.
+    pub video: Option<(Mid, Vec<Rid>)>,
+    /// Keyframe requests that reached this client, by the rid asked.
+    pub keyframe_requests: Vec<Option<Rid>>,
+    /// How many of them a keyframe answered.
+    pub keyframes_answered: usize,
 }
 
 pub struct Net {
@@ -121,12 +127,30 @@ impl Net {
         self.join_as(n, flags, Direction::RecvOnly)
     }
 
+    /// A client that sends audio and a VP8 track as simulcast layers
+    /// (rids listed lowest first), and joins.
+    pub fn join_simulcast(&mut self, n: u8, flags: Flags, rids: &[&str]) -> usize {
+        self.join_with(n, flags, Direction::SendOnly, rids)
+    }
+
     fn join_as(&mut self, n: u8, flags: Flags, direction: Direction) -> usize {
+        self.join_with(n, flags, direction, &[])
+    }
+
+    fn join_with(&mut self, n: u8, flags: Flags, direction: Direction, rids: &[&str]) -> usize {
         let addr: SocketAddr = format!("10.0.1.{n}:4000").parse().unwrap();
         let mut rtc = Rtc::builder().build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
         let mut api = rtc.sdp_api();
         let mid = api.add_media(MediaKind::Audio, direction, None, None, None);
+        let video = (!rids.is_empty()).then(|| {
+            let mut simulcast = Simulcast::new();
+            for r in rids {
+                simulcast.add_send_layer(SimulcastLayer::new(r));
+            }
+            let mid = api.add_media(MediaKind::Video, direction, None, None, Some(simulcast));
+            (mid, rids.iter().map(|r| Rid::from(*r)).collect())
+        });
         let (offer, pending) = api.apply().unwrap();
         let mut server = server_rtc(self.server, self.now).unwrap();
         let answer = accept_offer(&mut server, &offer.to_sdp_string()).unwrap();
@@ -160,6 +184,9 @@ impl Net {
             events,
             told: Vec::new(),
             received: Vec::new(),
+            video,
+            keyframe_requests: Vec::new(),
+            keyframes_answered: 0,
         });
         self.clients.len() - 1
     }
@@ -199,6 +226,7 @@ impl Net {
                     Output::Timeout(_) => break,
                     Output::Transmit(t) => self.queue.push_back(packet(t)),
                     Output::Event(Event::MediaData(d)) => c.received.push(d.data.to_vec()),
+                    Output::Event(Event::KeyframeRequest(r)) => c.keyframe_requests.push(r.rid),
                     Output::Event(_) => {}
                 }
             }
@@ -294,6 +322,51 @@ impl Net {
             .unwrap();
     }
 
+    /// One VP8 frame from client `i` on every simulcast layer, tagged with
+    /// its layer and number; a keyframe when asked, or when the layer was
+    /// asked for one since the last frame.
+    pub fn send_video(&mut self, i: usize, frame: u32, keyframe: bool) {
+        let now = self.now;
+        let c = &mut self.clients[i];
+        let Some((mid, rids)) = c.video.clone() else {
+            return;
+        };
+        let asked = c.keyframe_requests[c.keyframes_answered..].to_vec();
+        c.keyframes_answered = c.keyframe_requests.len();
+        for rid in rids {
+            let Some(writer) = c.rtc.writer(mid) else {
+                return;
+            };
+            let Some(pt) = writer
+                .payload_params()
+                .find(|p| p.spec().codec == Codec::Vp8)
+                .map(|p| p.pt())
+            else {
+                return;
+            };
+            let key = keyframe || asked.contains(&Some(rid));
+            // The VP8 frame tag: bit 0 clear for a keyframe, which also
+            // carries the start code; the tag says whose layer and frame.
+            let mut data = if key {
+                vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xb4, 0x00]
+            } else {
+                vec![0x11, 0x02, 0x00]
+            };
+            data.extend_from_slice(
+                format!("video {} frame {frame} from {}", &*rid, c.user).as_bytes(),
+            );
+            writer
+                .rid(rid)
+                .write(
+                    pt,
+                    now,
+                    MediaTime::new(frame as u64 * 3000, str0m::media::Frequency::NINETY_KHZ),
+                    data,
+                )
+                .unwrap();
+        }
+    }
+
     pub fn run(&mut self, steps: usize, speaker: Option<usize>) {
         let speakers: Vec<usize> = speaker.into_iter().collect();
         self.run_speakers(steps, &speakers);
@@ -328,6 +401,22 @@ pub fn talking() -> Flags {
         can_speak: true,
         ..Flags::default()
     }
+}
+
+/// The simulcast layers (rids) of the video frames `c` received from
+/// `user`, in order of arrival.
+pub fn video_layers_from(c: &Client, user: Snowflake) -> Vec<String> {
+    let tag = format!("from {user}");
+    c.received
+        .iter()
+        .filter_map(|d| {
+            let text = String::from_utf8_lossy(d);
+            let at = text.find("video ")?;
+            let text = &text[at..];
+            text.ends_with(&tag)
+                .then(|| text.split(' ').nth(1).unwrap_or("").to_string())
+        })
+        .collect()
 }
 
 pub fn frames_from(c: &Client, user: Snowflake) -> usize {
