@@ -908,6 +908,30 @@ async fn malformed_sdp_is_refused_with_4002() {
     a.wait_connected().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_quality_requests_are_checked() {
+    let w = VoiceWorld::new(&["alice"]).await;
+    let mut a = w.client(0).await;
+    a.request_voice(&w.x, false).await;
+    // Before Identify there is no call to choose a quality in.
+    let g = a.grant().clone();
+    let mut early = VoiceWs::connect(&g.endpoint, Shared::new("early"), "early").await;
+    early.send(vop::VIDEO_QUALITY, json!({"mid": "0", "quality": "low"}));
+    let closed = early.expect_closed(EVENT_TIMEOUT).await;
+    assert_refused(&closed, vclose::NOT_AUTHENTICATED, "op 42 before Identify");
+    a.join(&w.x).await;
+    // An m-line the client does not have (a track that just ended) is
+    // ignored, and the call goes on.
+    a.ws()
+        .send(vop::VIDEO_QUALITY, json!({"mid": "99", "quality": "low"}));
+    a.ws().assert_alive().await;
+    // A quality that does not exist is refused with the reason.
+    a.ws()
+        .send(vop::VIDEO_QUALITY, json!({"mid": "0", "quality": "ultra"}));
+    let closed = a.ws().expect_closed(EVENT_TIMEOUT).await;
+    assert_refused(&closed, vclose::DECODE_ERROR, "an unknown quality");
+}
+
 // ---------------------------------------------------------------------------
 // Robustness
 // ---------------------------------------------------------------------------

@@ -97,11 +97,13 @@ pub mod vop {
     pub const CLIENT_DISCONNECT: u64 = 13;
     pub const SERVER_OFFER: u64 = 40;
     pub const CLIENT_ANSWER: u64 = 41;
+    pub const VIDEO_QUALITY: u64 = 42;
 }
 
 /// Voice gateway close codes.
 pub mod vclose {
     pub const DECODE_ERROR: u16 = 4002;
+    pub const NOT_AUTHENTICATED: u16 = 4003;
     pub const AUTHENTICATION_FAILED: u16 = 4004;
 }
 
