@@ -75,9 +75,15 @@ struct VoiceArgs {
     /// Publishers also send video.
     #[arg(long, value_enum, default_value_t = Video::None)]
     video: Video,
-    /// With --video vp8: each publisher's video bitrate.
+    /// With --video vp8: each publisher's video bitrate (with --simulcast,
+    /// its top layer's).
     #[arg(long, default_value_t = 500)]
     video_kbps: u32,
+    /// With --video vp8: publishers send three simulcast layers (rids q, h,
+    /// f at a quarter, half and all of --video-kbps), and listener k of a
+    /// room asks for high, medium, low quality in turn (k % 3).
+    #[arg(long)]
+    simulcast: bool,
     /// With --video vp8: a keyframe this often (and whenever one is asked for).
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     keyframe_interval: Duration,
@@ -285,6 +291,12 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             if !(0.0..=100.0).contains(&a.max_loss) {
                 anyhow::bail!("--max-loss is a percentage between 0 and 100");
             }
+            if a.simulcast && a.video != Video::Vp8 {
+                anyhow::bail!("--simulcast needs --video vp8");
+            }
+            if a.simulcast && a.target == VoiceTarget::Janus {
+                anyhow::bail!("--simulcast is not supported against Janus");
+            }
             let config = VoiceConfig {
                 url: a.url,
                 target: match a.target {
@@ -295,6 +307,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
                 publishers: a.publishers,
                 subscribers: a.subscribers,
                 video_kbps: (a.video == Video::Vp8).then_some(a.video_kbps),
+                simulcast: a.simulcast,
                 keyframe_interval: a.keyframe_interval,
                 simulate_speakers: a.simulate_speakers,
                 duration: a.duration,

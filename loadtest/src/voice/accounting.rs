@@ -10,6 +10,16 @@
 //! wire nothing. A publisher stamps slot `seq % SLOTS` of its track just
 //! before handing the packet to str0m; a subscriber that receives that
 //! sequence number looks the slot up.
+//!
+//! Simulcast video is measured from a stamp in the payload instead
+//! ([`Trailer`](super::payload::Trailer): layer, the publisher's sequence
+//! number on it, send time). The SFU renumbers and retimes a simulcast track
+//! for each subscriber, switching layers under it, so a received sequence
+//! number names no slot; but it forwards payload bytes untouched. Its loss
+//! is counted on the numbers as received, which the SFU keeps continuous
+//! across switches, as for any renumbered track: the trailer gives the
+//! offset to the publisher's numbers, which places the publisher's last
+//! packet for the tail.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

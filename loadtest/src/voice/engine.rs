@@ -29,16 +29,22 @@ use tokio::sync::oneshot;
 use super::accounting::{Epoch, SendTable};
 use super::payload::OpusFrames;
 use super::peer::{Peer, PeerNote, Publish, RemoteTrack, TrackResult, VideoPlan};
+use super::simulcast::Quality;
 use crate::latency::Histogram;
 
 const WAKER: Token = Token(0);
 
+/// One participant's send tables: its audio track's, and its video's,
+/// one per simulcast layer (none for a participant that does not publish).
+struct PublisherTables {
+    audio: Option<SendTable>,
+    video: Vec<SendTable>,
+}
+
 /// What every media thread shares.
 pub struct MediaShared {
     pub epoch: Epoch,
-    /// Per participant: the send tables of its audio and video tracks, for
-    /// publishers only.
-    tables: Vec<[Option<SendTable>; 2]>,
+    tables: Vec<PublisherTables>,
     /// Publishers send while this is true.
     pub sending: AtomicBool,
     pub simulate_speakers: bool,
@@ -86,7 +92,14 @@ impl MediaShared {
             tables: (0..participants)
                 .map(|i| {
                     let p = publishes(i);
-                    [p.audio.then(SendTable::new), p.video.then(SendTable::new)]
+                    let layers = match (p.video, &video) {
+                        (true, Some(v)) => v.layers().len(),
+                        _ => 0,
+                    };
+                    PublisherTables {
+                        audio: p.audio.then(SendTable::new),
+                        video: (0..layers).map(|_| SendTable::new()).collect(),
+                    }
                 })
                 .collect(),
             sending: AtomicBool::new(true),
@@ -110,8 +123,34 @@ impl MediaShared {
         }
     }
 
+    /// The send table of a participant's audio, or of its video when it
+    /// is one stream (a simulcast layer's is [`layer_table`](Self::layer_table)).
     pub fn table(&self, participant: usize, video: bool) -> Option<&SendTable> {
-        self.tables.get(participant)?[usize::from(video)].as_ref()
+        let t = self.tables.get(participant)?;
+        match (video, t.video.as_slice()) {
+            (false, _) => t.audio.as_ref(),
+            (true, [single]) => Some(single),
+            (true, _) => None,
+        }
+    }
+
+    /// The send table of simulcast layer `layer` (lowest first) of a
+    /// participant's video.
+    pub fn layer_table(&self, participant: usize, layer: u8) -> Option<&SendTable> {
+        self.tables.get(participant)?.video.get(usize::from(layer))
+    }
+
+    /// Packets a participant wrote on its audio or, over every layer, its
+    /// video.
+    pub fn sent(&self, participant: usize, video: bool) -> u64 {
+        let Some(t) = self.tables.get(participant) else {
+            return 0;
+        };
+        if video {
+            t.video.iter().map(SendTable::sent).sum()
+        } else {
+            t.audio.as_ref().map_or(0, SendTable::sent)
+        }
     }
 }
 
@@ -141,6 +180,12 @@ enum Command {
         sdp: String,
         tracks: Vec<RemoteTrack>,
         reply: oneshot::Sender<Result<String, String>>,
+    },
+    Ask {
+        participant: usize,
+        mid: String,
+        quality: Quality,
+        layers: usize,
     },
     Finish {
         reply: oneshot::Sender<Vec<TrackResult>>,
@@ -234,6 +279,26 @@ impl Engine {
         answer
             .await
             .map_err(|_| "the media thread dropped the request".to_string())?
+    }
+
+    /// The participant asked the SFU for `quality` of the simulcast track
+    /// on `mid` (of `layers` layers): its packets are judged against that.
+    pub fn asked(
+        &self,
+        participant: usize,
+        mid: String,
+        quality: Quality,
+        layers: usize,
+    ) -> Result<(), String> {
+        self.send(
+            participant,
+            Command::Ask {
+                participant,
+                mid,
+                quality,
+                layers,
+            },
+        )
     }
 
     /// Stops every thread; returns what every peer received.
@@ -379,6 +444,7 @@ impl MediaThread {
                     spec.server,
                     spec.server_from_sdp,
                     spec.publish,
+                    self.shared.video.as_ref(),
                     spec.notes,
                     now,
                 ) {
@@ -433,6 +499,16 @@ impl MediaThread {
                 }
                 let _ = reply.send(r);
                 Some(participant)
+            }
+            Command::Ask {
+                participant,
+                mid,
+                quality,
+                layers,
+            } => {
+                let p = self.peers.get_mut(&participant)?;
+                p.asked(&mid, quality, layers, &self.shared);
+                None
             }
             Command::Finish { .. } => None,
         }

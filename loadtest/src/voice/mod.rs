@@ -30,6 +30,7 @@ pub mod peer;
 pub mod report;
 pub mod server;
 pub mod signaling;
+pub mod simulcast;
 pub mod udp_drops;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -79,6 +80,9 @@ pub struct VoiceConfig {
     pub subscribers: usize,
     /// Publishers also send VP8 at this many kbps.
     pub video_kbps: Option<u32>,
+    /// With video: each publisher sends it as three simulcast layers (the
+    /// top one at `video_kbps`), and listeners ask for different qualities.
+    pub simulcast: bool,
     pub keyframe_interval: Duration,
     /// Publishers alternate talk spurts and silences (Opus DTX).
     pub simulate_speakers: bool,
@@ -105,6 +109,7 @@ impl VoiceConfig {
             publishers: 2,
             subscribers: 2,
             video_kbps: None,
+            simulcast: false,
             keyframe_interval: Duration::from_secs(3),
             simulate_speakers: false,
             duration: Duration::from_secs(10),
@@ -124,6 +129,14 @@ impl VoiceConfig {
     /// Participant `n` is in room `n % rooms`, the `n / rooms`-th of it.
     fn room_of(&self, n: usize) -> usize {
         n % self.rooms
+    }
+
+    /// With simulcast, what listener `n` asks the SFU for: listener `k` of
+    /// a room asks for high, medium, low, high, ...; publishers keep the
+    /// default.
+    fn quality_asked(&self, n: usize) -> Option<simulcast::Quality> {
+        let k = (n / self.rooms).checked_sub(self.publishers)?;
+        (self.simulcast && self.video_kbps.is_some()).then(|| simulcast::Quality::of_subscriber(k))
     }
 
     fn publishes(&self, n: usize) -> Publish {
@@ -290,6 +303,7 @@ impl Signaling {
                     channel_id: channels[room].clone(),
                     publish,
                     expects_media,
+                    video_quality: config.quality_asked(n),
                 };
                 tokio::spawn(signaling::run(plan, ctx.clone(), stop, joined))
             }
@@ -315,6 +329,14 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     {
         return Err(Error::Config(
             "need at least one room, one participant per room, and a ramp above 0".into(),
+        ));
+    }
+    if config.simulcast && config.video_kbps.is_none() {
+        return Err(Error::Config("simulcast needs video (--video vp8)".into()));
+    }
+    if config.simulcast && matches!(config.target, Target::Janus { .. }) {
+        return Err(Error::Config(
+            "simulcast is not supported against Janus".into(),
         ));
     }
     install_crypto();
@@ -350,7 +372,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
 
     let video = config
         .video_kbps
-        .map(|k| VideoPlan::new(k, config.keyframe_interval));
+        .map(|k| VideoPlan::new(k, config.keyframe_interval, config.simulcast));
     let shared = Arc::new(MediaShared::new(
         total,
         |n| config.publishes(n),
@@ -584,12 +606,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     }
     join.dropped_during_run = dropped_during_run;
 
-    let sent = |video: bool| -> u64 {
-        (0..total)
-            .filter_map(|n| shared.table(n, video))
-            .map(|t| t.sent())
-            .sum()
-    };
+    let sent = |video: bool| -> u64 { (0..total).map(|n| shared.sent(n, video)).sum() };
     let audio = MediaReport::from_tracks(tracks.iter().filter(|t| t.kind == "audio"), sent(false));
     let video = config
         .video_kbps
@@ -634,6 +651,7 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
                 "none".into()
             },
             video_kbps: config.video_kbps,
+            simulcast: config.simulcast,
             simulate_speakers: config.simulate_speakers,
             duration_secs: config.duration.as_secs_f64(),
             ramp_per_sec: config.ramp,
@@ -643,6 +661,12 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
         join,
         audio,
         video,
+        simulcast: shared.video.filter(|v| v.simulcast()).map(|v| {
+            simulcast::SimulcastReport::from_tracks(
+                tracks.iter().filter(|t| t.kind == "video"),
+                v.settle,
+            )
+        }),
         latency: shared.latency.summary(),
         steady_secs,
         pps_in: per_sec(counters_before.0, counters_after.0),
@@ -693,5 +717,36 @@ mod tests {
             [0, 1, 0, 1, 0, 1]
         );
         assert!(!c.publishes(0).video);
+    }
+
+    #[test]
+    fn with_simulcast_each_rooms_listeners_ask_for_high_medium_low_in_turn() {
+        use simulcast::Quality::{High, Low, Medium};
+        let mut c = VoiceConfig {
+            rooms: 2,
+            publishers: 1,
+            subscribers: 4,
+            video_kbps: Some(300),
+            simulcast: true,
+            ..VoiceConfig::new("http://x")
+        };
+        let asked: Vec<_> = (0..10).map(|n| c.quality_asked(n)).collect();
+        assert_eq!(
+            asked,
+            [
+                None,
+                None,
+                Some(High),
+                Some(High),
+                Some(Medium),
+                Some(Medium),
+                Some(Low),
+                Some(Low),
+                Some(High),
+                Some(High)
+            ]
+        );
+        c.simulcast = false;
+        assert_eq!(c.quality_asked(2), None);
     }
 }

@@ -5,6 +5,12 @@
 //! payload is a correct RFC 7741 payload descriptor (with a 15-bit picture
 //! id), a correct frame tag (the keyframe bit, the keyframe start code and
 //! dimensions) and filler bytes to the size the bitrate asks for.
+//!
+//! A simulcast layer's packets end in a [`Trailer`]: which layer, the
+//! publisher's sequence number on it and when it was sent. The SFU renumbers
+//! and retimes a simulcast track for each subscriber (it switches layers
+//! under them), but forwards payload bytes as they came, so the trailer is
+//! what tells a subscriber which layer arrived and how late.
 
 use std::f64::consts::PI;
 use std::sync::Arc;
@@ -20,9 +26,8 @@ pub const VP8_PACKET_BYTES: usize = 1100;
 const VP8_DESCRIPTOR_BYTES: usize = 4;
 pub const VIDEO_FPS: u32 = 30;
 pub const VIDEO_CLOCK: u32 = 90_000;
-/// The dimensions a synthetic keyframe claims.
-const WIDTH: u16 = 640;
-const HEIGHT: u16 = 360;
+/// The dimensions a synthetic keyframe of a single-layer track claims.
+pub const DIMENSIONS: (u16, u16) = (640, 360);
 
 /// Opus frames to replay.
 pub struct OpusFrames {
@@ -87,38 +92,57 @@ pub fn vp8_frame_sizes(kbps: u32, keyframe_every: u32) -> (usize, usize) {
     (inter as usize * 5, inter as usize)
 }
 
+/// One synthetic VP8 frame to packetize.
+#[derive(Clone, Copy, Debug)]
+pub struct Vp8Frame {
+    pub keyframe: bool,
+    /// Frame bytes (descriptors and trailers come on top).
+    pub size: usize,
+    pub picture_id: u16,
+    /// What a keyframe's header claims.
+    pub dimensions: (u16, u16),
+    /// Leave [`TRAILER_BYTES`] at the end of every packet for a [`Trailer`].
+    pub trailer: bool,
+}
+
 /// The RTP payloads of one synthetic VP8 frame: descriptor plus a slice of
-/// the frame, the first with S=1, in order. The caller sets the marker on
-/// the last.
-pub fn vp8_frame_packets(keyframe: bool, size: usize, picture_id: u16) -> Vec<Arc<[u8]>> {
-    let size = size.max(10);
+/// the frame (plus room for a trailer), the first with S=1, in order. The
+/// caller sets the marker on the last, and writes the trailers.
+pub fn vp8_frame_packets(f: &Vp8Frame) -> Vec<Vec<u8>> {
+    let size = f.size.max(10);
     let mut frame = vec![0u8; size];
     // Frame tag (RFC 6386 §9.1): bit 0 is 0 for a keyframe, version 0,
     // show_frame 1, then the 19-bit size of the first partition.
     let first_part = (size.saturating_sub(10).min(0x7ffff)) as u32;
-    let tag = u32::from(!keyframe) | (1 << 4) | (first_part << 5);
+    let tag = u32::from(!f.keyframe) | (1 << 4) | (first_part << 5);
     frame[..3].copy_from_slice(&tag.to_le_bytes()[..3]);
     let mut at = 3;
-    if keyframe {
+    if f.keyframe {
+        let (width, height) = f.dimensions;
         frame[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
-        frame[6..8].copy_from_slice(&WIDTH.to_le_bytes());
-        frame[8..10].copy_from_slice(&HEIGHT.to_le_bytes());
+        frame[6..8].copy_from_slice(&width.to_le_bytes());
+        frame[8..10].copy_from_slice(&height.to_le_bytes());
         at = 10;
     }
     // Filler that does not compress or look like a start code.
-    let mut x = 0x9e37_79b9u32 ^ u32::from(picture_id);
+    let mut x = 0x9e37_79b9u32 ^ u32::from(f.picture_id);
     for b in &mut frame[at..] {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
         *b = x as u8;
     }
-    let pid = picture_id & 0x7fff;
+    let pid = f.picture_id & 0x7fff;
+    let (chunk_bytes, trailer_bytes) = if f.trailer {
+        (VP8_PACKET_BYTES - TRAILER_BYTES, TRAILER_BYTES)
+    } else {
+        (VP8_PACKET_BYTES, 0)
+    };
     frame
-        .chunks(VP8_PACKET_BYTES)
+        .chunks(chunk_bytes)
         .enumerate()
         .map(|(i, chunk)| {
-            let mut p = Vec::with_capacity(VP8_DESCRIPTOR_BYTES + chunk.len());
+            let mut p = Vec::with_capacity(VP8_DESCRIPTOR_BYTES + chunk.len() + trailer_bytes);
             // X=1 (extensions follow), S on the first packet, partition 0;
             // then I=1 and a 15-bit picture id (M=1).
             p.push(0x80 | if i == 0 { 0x10 } else { 0 });
@@ -126,9 +150,57 @@ pub fn vp8_frame_packets(keyframe: bool, size: usize, picture_id: u16) -> Vec<Ar
             p.push(0x80 | (pid >> 8) as u8);
             p.push(pid as u8);
             p.extend_from_slice(chunk);
-            Arc::from(p)
+            p.resize(p.len() + trailer_bytes, 0);
+            p
         })
         .collect()
+}
+
+/// Marks a payload that ends in a [`Trailer`]. Filler matches it by chance
+/// once in 2^32 packets.
+const TRAILER_MAGIC: [u8; 4] = *b"HLsc";
+/// Magic, layer, sequence number, send time.
+pub const TRAILER_BYTES: usize = 4 + 1 + 2 + 8;
+
+/// What the last [`TRAILER_BYTES`] of a simulcast layer's packet say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trailer {
+    /// Index in the publisher's layers, lowest first.
+    pub layer: u8,
+    /// The publisher's sequence number on that layer.
+    pub seq: u16,
+    /// When the publisher wrote the packet, in nanoseconds since the run's
+    /// epoch ([`Epoch`](super::accounting::Epoch)).
+    pub sent_nanos: u64,
+}
+
+impl Trailer {
+    /// Writes the trailer over the last [`TRAILER_BYTES`] of `payload`
+    /// (which [`vp8_frame_packets`] left for it).
+    pub fn write(&self, payload: &mut [u8]) {
+        let Some(start) = payload.len().checked_sub(TRAILER_BYTES) else {
+            return;
+        };
+        let t = &mut payload[start..];
+        t[..4].copy_from_slice(&TRAILER_MAGIC);
+        t[4] = self.layer;
+        t[5..7].copy_from_slice(&self.seq.to_be_bytes());
+        t[7..].copy_from_slice(&self.sent_nanos.to_be_bytes());
+    }
+
+    /// The trailer a payload ends in, if it has one.
+    pub fn read(payload: &[u8]) -> Option<Trailer> {
+        let start = payload.len().checked_sub(TRAILER_BYTES)?;
+        let t = &payload[start..];
+        if t[..4] != TRAILER_MAGIC {
+            return None;
+        }
+        Some(Trailer {
+            layer: t[4],
+            seq: u16::from_be_bytes([t[5], t[6]]),
+            sent_nanos: u64::from_be_bytes([t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14]]),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -149,7 +221,13 @@ mod tests {
 
     #[test]
     fn a_synthetic_keyframe_has_a_valid_descriptor_and_frame_header() {
-        let packets = vp8_frame_packets(true, 3000, 300);
+        let packets = vp8_frame_packets(&Vp8Frame {
+            keyframe: true,
+            size: 3000,
+            picture_id: 300,
+            dimensions: DIMENSIONS,
+            trailer: false,
+        });
         assert_eq!(packets.len(), 3);
         let first = &packets[0];
         assert_eq!(first[0], 0x90, "X and S set, partition 0");
@@ -158,11 +236,18 @@ mod tests {
         let vp8 = &first[4..];
         assert_eq!(vp8[0] & 1, 0, "keyframe");
         assert_eq!(&vp8[3..6], &[0x9d, 0x01, 0x2a]);
-        assert_eq!(u16::from_le_bytes([vp8[6], vp8[7]]), WIDTH);
+        assert_eq!(u16::from_le_bytes([vp8[6], vp8[7]]), DIMENSIONS.0);
+        assert_eq!(u16::from_le_bytes([vp8[8], vp8[9]]), DIMENSIONS.1);
         assert_eq!(packets[1][0], 0x80, "S clear after the first packet");
         let total: usize = packets.iter().map(|p| p.len() - 4).sum();
         assert_eq!(total, 3000);
-        let inter = vp8_frame_packets(false, 500, 301);
+        let inter = vp8_frame_packets(&Vp8Frame {
+            keyframe: false,
+            size: 500,
+            picture_id: 301,
+            dimensions: DIMENSIONS,
+            trailer: false,
+        });
         assert_eq!(inter.len(), 1);
         assert_eq!(inter[0][4] & 1, 1, "interframe");
     }
@@ -173,5 +258,57 @@ mod tests {
         let bytes = key + 89 * inter;
         let kbps = bytes as f64 * 8.0 / 3.0 / 1000.0;
         assert!((kbps - 1000.0).abs() < 5.0, "{kbps}");
+    }
+
+    #[test]
+    fn every_packet_of_a_simulcast_frame_carries_its_trailer_after_the_frame() {
+        let f = Vp8Frame {
+            keyframe: true,
+            size: 2500,
+            picture_id: 7,
+            dimensions: (1280, 720),
+            trailer: true,
+        };
+        let mut packets = vp8_frame_packets(&f);
+        assert_eq!(packets.len(), 3);
+        for (i, p) in packets.iter_mut().enumerate() {
+            assert!(
+                p.len() <= VP8_DESCRIPTOR_BYTES + VP8_PACKET_BYTES,
+                "{}",
+                p.len()
+            );
+            assert_eq!(Trailer::read(p), None, "room left, nothing written yet");
+            let t = Trailer {
+                layer: 2,
+                seq: 65_535 - i as u16,
+                sent_nanos: 1 << 40 | i as u64,
+            };
+            t.write(p);
+            assert_eq!(Trailer::read(p), Some(t));
+        }
+        // The frame itself is intact: its header, and its size without
+        // descriptors and trailers.
+        assert_eq!(&packets[0][10..12], &1280u16.to_le_bytes());
+        let frame: usize = packets
+            .iter()
+            .map(|p| p.len() - VP8_DESCRIPTOR_BYTES - TRAILER_BYTES)
+            .sum();
+        assert_eq!(frame, 2500);
+    }
+
+    #[test]
+    fn a_payload_without_the_magic_has_no_trailer() {
+        assert_eq!(Trailer::read(&[0u8; 40]), None);
+        assert_eq!(Trailer::read(&TRAILER_MAGIC), None, "too short");
+        let mut p = vec![0xaa; 20];
+        Trailer {
+            layer: 0,
+            seq: 1,
+            sent_nanos: 2,
+        }
+        .write(&mut p);
+        assert!(Trailer::read(&p).is_some());
+        p[20 - TRAILER_BYTES] ^= 1; // a byte of the magic
+        assert_eq!(Trailer::read(&p), None);
     }
 }

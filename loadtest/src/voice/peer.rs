@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
@@ -22,7 +22,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::accounting::{unrenumber, Arrival, Jitter, SeqTracker};
 use super::engine::MediaShared;
-use super::payload::{self, OPUS_FRAME_SAMPLES, VIDEO_CLOCK, VIDEO_FPS};
+use super::payload::{self, Trailer, Vp8Frame, OPUS_FRAME_SAMPLES, VIDEO_CLOCK, VIDEO_FPS};
+use super::simulcast::{self, LayerTally, Quality, TrackLayers};
 
 const AUDIO_FRAME: Duration = Duration::from_millis(20);
 /// While a DTX speaker is silent, a comfort-noise update goes out this often.
@@ -78,15 +79,23 @@ pub struct TrackResult {
     /// Latency over the packets whose send time was found.
     pub latency_mean_ms: Option<f64>,
     pub latency_max_ms: Option<f64>,
+    /// A simulcast track's layers (null for any other).
+    pub simulcast: Option<TrackLayers>,
 }
 
 struct RecvTrack {
+    mid: Option<Mid>,
     publisher: Option<usize>,
     video: bool,
     renumbered: bool,
     /// Added to a renumbered track's sequence numbers to get the
-    /// publisher's, once the first packet set it.
+    /// publisher's, once the first packet set it. For a simulcast track,
+    /// from the trailer of the highest packet received, whose layer is
+    /// `tail_layer`.
     seq_shift: Option<u16>,
+    /// Which layers arrived, once a packet with a trailer did.
+    layers: Option<LayerTally>,
+    tail_layer: u8,
     seq: SeqTracker,
     jitter: Jitter,
     latency_sum_us: u64,
@@ -106,12 +115,20 @@ struct AudioOut {
     turn_ends: Instant,
 }
 
+/// Every layer's frames go out at the same instants with the same RTP
+/// time, as a browser's simulcast encoder sends them.
 struct VideoOut {
     mid: Mid,
-    seq: u64,
     rtp: u32,
     next: Instant,
     frame: u64,
+    /// One per simulcast layer, lowest first; one without simulcast.
+    layers: Vec<LayerOut>,
+}
+
+struct LayerOut {
+    rid: Option<Rid>,
+    seq: u64,
     keyframe_due: bool,
 }
 
@@ -131,6 +148,9 @@ pub struct Peer {
     audio: Option<AudioOut>,
     video: Option<VideoOut>,
     remote: HashMap<Mid, RemoteTrack>,
+    /// What this participant asked the SFU for, per simulcast track: the
+    /// quality, the track's layers and when (epoch nanoseconds).
+    asked: HashMap<Mid, (Quality, usize, u64)>,
     recv: Vec<RecvTrack>,
     by_ssrc: HashMap<Ssrc, usize>,
     notes: UnboundedSender<PeerNote>,
@@ -153,6 +173,7 @@ impl Peer {
         server: SocketAddr,
         server_from_sdp: bool,
         publish: Publish,
+        video: Option<&VideoPlan>,
         notes: UnboundedSender<PeerNote>,
         now: Instant,
     ) -> Result<(Peer, String), String> {
@@ -202,12 +223,23 @@ impl Peer {
             api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
         }
         if publish.video {
+            // The offer lists the rids lowest first: the order the SFU
+            // maps qualities by.
+            let simulcast = video.filter(|v| v.simulcast()).map(|v| Simulcast {
+                send: v
+                    .layers()
+                    .iter()
+                    .filter_map(|l| l.rid)
+                    .map(SimulcastLayer::new)
+                    .collect(),
+                recv: vec![],
+            });
             our_video = Some(api.add_media(
                 MediaKind::Video,
                 Direction::SendOnly,
                 Some(stream.clone()),
                 Some(format!("{stream}-cam")),
-                None,
+                simulcast,
             ));
         }
         let (offer, pending) = api.apply().ok_or("str0m made no offer")?;
@@ -225,6 +257,7 @@ impl Peer {
             audio: None,
             video: None,
             remote: HashMap::new(),
+            asked: HashMap::new(),
             recv: Vec::new(),
             by_ssrc: HashMap::new(),
             notes,
@@ -282,6 +315,19 @@ impl Peer {
             self.remote.insert(mid, t);
         }
         Ok(answer.to_sdp_string())
+    }
+
+    /// The participant asked the SFU for `quality` of the simulcast track
+    /// on `mid`, which has `layers` layers.
+    pub fn asked(&mut self, mid: &str, quality: Quality, layers: usize, shared: &MediaShared) {
+        let mid: Mid = mid.into();
+        let at = shared.epoch.nanos(Instant::now());
+        self.asked.insert(mid, (quality, layers, at));
+        for t in self.recv.iter_mut().filter(|t| t.mid == Some(mid)) {
+            if let Some(tally) = t.layers.as_mut() {
+                tally.ask(quality, layers, at);
+            }
+        }
     }
 
     /// Reads every datagram waiting on the socket.
@@ -407,15 +453,21 @@ impl Peer {
             Event::Connected => {
                 self.connected = true;
                 let _ = self.notes.send(PeerNote::Connected(now));
-                self.start_publishing(now);
+                self.start_publishing(now, shared);
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 self.fail("ICE disconnected".into());
             }
             Event::RtpPacket(pkt) => self.on_rtp(pkt, shared),
+            // A simulcast layer's request names its rid; one without a rid
+            // is for every layer.
             Event::KeyframeRequest(req) => {
                 if let Some(v) = self.video.as_mut().filter(|v| v.mid == req.mid) {
-                    v.keyframe_due = true;
+                    for l in &mut v.layers {
+                        if req.rid.is_none() || l.rid.is_none() || l.rid == req.rid {
+                            l.keyframe_due = true;
+                        }
+                    }
                 }
             }
             _ => {}
@@ -431,7 +483,7 @@ impl Peer {
         x
     }
 
-    fn start_publishing(&mut self, now: Instant) {
+    fn start_publishing(&mut self, now: Instant, shared: &MediaShared) {
         self.opus_pt = self.payload_type(Codec::Opus).map(|p| *p);
         self.vp8_pt = self.payload_type(Codec::Vp8).map(|p| *p);
         // Sequence numbers start at a random point, as browsers do, low
@@ -450,17 +502,24 @@ impl Peer {
                 turn_ends: now + Duration::from_millis(500 + self.random() % 3000),
             });
         }
-        if let (Some(mid), None) = (self.our_video, &self.video) {
-            let seq = self.random() % 30_000;
+        if let (Some(mid), None, Some(plan)) = (self.our_video, &self.video, &shared.video) {
+            let layers = plan
+                .layers()
+                .iter()
+                .map(|l| LayerOut {
+                    rid: l.rid.map(Rid::from),
+                    seq: self.random() % 30_000,
+                    keyframe_due: true,
+                })
+                .collect();
             let rtp = self.random() as u32;
             let spread = Duration::from_micros(self.random() % 33_000);
             self.video = Some(VideoOut {
                 mid,
-                seq,
                 rtp,
                 next: now + spread,
                 frame: 0,
-                keyframe_due: true,
+                layers,
             });
         }
     }
@@ -556,46 +615,68 @@ impl Peer {
         let Some(pt) = self.payload_type(Codec::Vp8) else {
             return;
         };
-        let table = shared.table(self.participant, true);
+        let simulcast = plan.simulcast();
         let interval = Duration::from_secs(1) / VIDEO_FPS;
         for _ in 0..10 {
             let Some(v) = self.video.as_mut() else { return };
             if v.next > now {
                 return;
             }
-            let keyframe = v.keyframe_due || v.frame % u64::from(plan.keyframe_every) == 0;
-            v.keyframe_due = false;
-            let size = if keyframe {
-                plan.keyframe_bytes
-            } else {
-                plan.interframe_bytes
-            };
-            let packets = payload::vp8_frame_packets(keyframe, size, v.frame as u16);
-            let (mid, rtp) = (v.mid, v.rtp);
-            let first_seq = v.seq;
-            v.seq += packets.len() as u64;
+            let periodic_keyframe = v.frame % u64::from(plan.keyframe_every) == 0;
+            let (mid, rtp, frame) = (v.mid, v.rtp, v.frame);
             v.frame += 1;
             v.rtp = v.rtp.wrapping_add(VIDEO_CLOCK / VIDEO_FPS);
             v.next += interval;
-            let last = packets.len() - 1;
-            let mut api = self.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
-                return;
-            };
-            for (i, p) in packets.into_iter().enumerate() {
-                let seq = first_seq + i as u64;
-                let bytes = p.len() as u64;
-                if let Some(t) = table {
-                    t.stamp(seq, shared.epoch.nanos(now));
+            let sent_nanos = shared.epoch.nanos(now);
+            for (index, (layer, out)) in plan.layers().iter().zip(&mut v.layers).enumerate() {
+                let keyframe = out.keyframe_due || periodic_keyframe;
+                out.keyframe_due = false;
+                let mut packets = payload::vp8_frame_packets(&Vp8Frame {
+                    keyframe,
+                    size: if keyframe {
+                        layer.keyframe_bytes
+                    } else {
+                        layer.interframe_bytes
+                    },
+                    picture_id: frame as u16,
+                    dimensions: layer.dimensions,
+                    trailer: simulcast,
+                });
+                let first_seq = out.seq;
+                out.seq += packets.len() as u64;
+                let table = if simulcast {
+                    shared.layer_table(self.participant, index as u8)
+                } else {
+                    shared.table(self.participant, true)
+                };
+                let mut api = self.rtc.direct_api();
+                let Some(tx) = api.stream_tx_by_mid(mid, out.rid) else {
+                    continue;
+                };
+                let last = packets.len() - 1;
+                for (i, mut p) in packets.drain(..).enumerate() {
+                    let seq = first_seq + i as u64;
+                    if simulcast {
+                        Trailer {
+                            layer: index as u8,
+                            seq: seq as u16,
+                            sent_nanos,
+                        }
+                        .write(&mut p);
+                    }
+                    let bytes = p.len() as u64;
+                    if let Some(t) = table {
+                        t.stamp(seq, sent_nanos);
+                    }
+                    tx.write_rtp(
+                        RtpWrite::new(pt, seq.into(), rtp, now, p)
+                            .marker(i == last)
+                            .nackable(true),
+                    );
+                    shared.video_written.fetch_add(1, Ordering::Relaxed);
+                    shared.packets_out.fetch_add(1, Ordering::Relaxed);
+                    shared.bytes_out.fetch_add(bytes, Ordering::Relaxed);
                 }
-                tx.write_rtp(
-                    RtpWrite::new(pt, seq.into(), rtp, now, p)
-                        .marker(i == last)
-                        .nackable(true),
-                );
-                shared.video_written.fetch_add(1, Ordering::Relaxed);
-                shared.packets_out.fetch_add(1, Ordering::Relaxed);
-                shared.bytes_out.fetch_add(bytes, Ordering::Relaxed);
             }
         }
         if let Some(v) = self.video.as_mut() {
@@ -618,10 +699,13 @@ impl Peer {
                 let track = mid.and_then(|m| self.remote.get(&m));
                 let video = track.map_or(pkt.header.payload_type == self.vp8_pt(), |t| t.video);
                 self.recv.push(RecvTrack {
+                    mid,
                     publisher: track.and_then(|t| t.publisher),
                     video,
                     renumbered: track.is_some_and(|t| t.renumbered),
                     seq_shift: None,
+                    layers: None,
+                    tail_layer: 0,
                     seq: SeqTracker::default(),
                     jitter: Jitter::new(if video { VIDEO_CLOCK } else { 48_000 }),
                     latency_sum_us: 0,
@@ -652,15 +736,37 @@ impl Peer {
             arrival.saturating_duration_since(shared.epoch.0),
             pkt.header.timestamp,
         );
-        let table = t.publisher.and_then(|p| shared.table(p, t.video));
-        let theirs = match table {
-            Some(table) if t.renumbered => {
-                unrenumber(table, &mut t.seq_shift, seq, shared.epoch.nanos(arrival))
-            }
-            _ => Some(seq),
+        let arrived = shared.epoch.nanos(arrival);
+        let trailer = match shared.video {
+            Some(plan) if t.video && plan.simulcast() => Trailer::read(&pkt.payload),
+            _ => None,
         };
-        if let Some(sent) = table.zip(theirs).and_then(|(table, s)| table.sent_at(s)) {
-            let us = shared.epoch.nanos(arrival).saturating_sub(sent) / 1000;
+        let sent = if let Some(trailer) = trailer {
+            let asked = t.mid.and_then(|m| self.asked.get(&m)).copied();
+            t.layers
+                .get_or_insert_with(|| {
+                    let mut tally = LayerTally::new(plan_layers(shared), plan_settle(shared));
+                    if let Some((quality, layers, at)) = asked {
+                        tally.ask(quality, layers, at);
+                    }
+                    tally
+                })
+                .on_packet(trailer.layer, pkt.payload.len(), arrived);
+            if t.seq.highest_seq() == Some(seq) {
+                t.seq_shift = Some(trailer.seq.wrapping_sub(seq));
+                t.tail_layer = trailer.layer;
+            }
+            Some(trailer.sent_nanos)
+        } else {
+            let table = t.publisher.and_then(|p| shared.table(p, t.video));
+            let theirs = match table {
+                Some(table) if t.renumbered => unrenumber(table, &mut t.seq_shift, seq, arrived),
+                _ => Some(seq),
+            };
+            table.zip(theirs).and_then(|(table, s)| table.sent_at(s))
+        };
+        if let Some(sent) = sent {
+            let us = arrived.saturating_sub(sent) / 1000;
             t.latency_sum_us += us;
             t.latency_n += 1;
             t.latency_max_us = t.latency_max_us.max(us);
@@ -682,9 +788,12 @@ impl Peer {
         self.recv
             .iter()
             .map(|t| {
-                let last_sent = t
-                    .publisher
-                    .and_then(|p| shared.table(p, t.video))
+                let table = match (t.publisher, &t.layers) {
+                    (Some(p), Some(_)) => shared.layer_table(p, t.tail_layer),
+                    (Some(p), None) => shared.table(p, t.video),
+                    (None, _) => None,
+                };
+                let last_sent = table
                     .and_then(|table| table.last_seq())
                     // In the numbers as received.
                     .map(|l| l.wrapping_sub(t.seq_shift.unwrap_or(0)));
@@ -700,6 +809,7 @@ impl Peer {
                     latency_mean_ms: (t.latency_n > 0)
                         .then(|| t.latency_sum_us as f64 / t.latency_n as f64 / 1000.0),
                     latency_max_ms: (t.latency_n > 0).then(|| t.latency_max_us as f64 / 1000.0),
+                    simulcast: t.layers.as_ref().map(LayerTally::result),
                 }
             })
             .collect()
@@ -729,26 +839,79 @@ pub fn udp_candidate(sdp: &str, ipv4: bool) -> Option<SocketAddr> {
     })
 }
 
+/// One layer of the video a publisher sends (the only one without
+/// simulcast).
+#[derive(Clone, Copy, Debug)]
+pub struct LayerPlan {
+    /// Its simulcast rid; none without simulcast.
+    pub rid: Option<&'static str>,
+    pub keyframe_bytes: usize,
+    pub interframe_bytes: usize,
+    pub dimensions: (u16, u16),
+}
+
 /// Frame sizes of the video a publisher sends.
 #[derive(Clone, Copy, Debug)]
 pub struct VideoPlan {
-    pub keyframe_bytes: usize,
-    pub interframe_bytes: usize,
+    layers: [LayerPlan; simulcast::LAYERS.len()],
+    layer_count: usize,
     /// A keyframe every this many frames (and whenever one is requested).
     pub keyframe_every: u32,
+    /// With simulcast: how long after its first packet (or the ask) a
+    /// received track's layer is judged.
+    pub settle: Duration,
 }
 
 impl VideoPlan {
-    pub fn new(kbps: u32, keyframe_interval: Duration) -> VideoPlan {
+    /// `kbps` for one stream, or with `simulcast` for the top layer, the
+    /// others getting a half and a quarter of it.
+    pub fn new(kbps: u32, keyframe_interval: Duration, simulcast: bool) -> VideoPlan {
         let every =
             ((keyframe_interval.as_secs_f64() * f64::from(VIDEO_FPS)).round() as u32).max(1);
-        let (keyframe_bytes, interframe_bytes) = payload::vp8_frame_sizes(kbps, every);
+        let layers = simulcast::LAYERS.map(|l| {
+            let kbps = if simulcast {
+                kbps / l.kbps_divisor
+            } else {
+                kbps
+            };
+            let (keyframe_bytes, interframe_bytes) = payload::vp8_frame_sizes(kbps, every);
+            LayerPlan {
+                rid: simulcast.then_some(l.rid),
+                keyframe_bytes,
+                interframe_bytes,
+                dimensions: if simulcast {
+                    l.dimensions
+                } else {
+                    payload::DIMENSIONS
+                },
+            }
+        });
         VideoPlan {
-            keyframe_bytes,
-            interframe_bytes,
+            layers,
+            layer_count: if simulcast { layers.len() } else { 1 },
             keyframe_every: every,
+            settle: simulcast::settle(keyframe_interval),
         }
     }
+
+    /// Lowest first.
+    pub fn layers(&self) -> &[LayerPlan] {
+        &self.layers[..self.layer_count]
+    }
+
+    pub fn simulcast(&self) -> bool {
+        self.layer_count > 1
+    }
+}
+
+/// A simulcast track's layers until the subscriber says (our publishers
+/// send them all), and how long its layer goes unjudged.
+fn plan_layers(shared: &MediaShared) -> usize {
+    shared.video.map_or(1, |v| v.layers().len())
+}
+
+fn plan_settle(shared: &MediaShared) -> Duration {
+    shared.video.map_or(Duration::ZERO, |v| v.settle)
 }
 
 /// A peer's receive buffer, so a media thread that was not scheduled for a

@@ -9,12 +9,14 @@ use serde::Serialize;
 use super::accounting::{percentiles, Percentiles};
 use super::peer::TrackResult;
 use super::server::ServerReport;
+use super::simulcast::SimulcastReport;
 use super::udp_drops::UdpDrops;
 use crate::latency::LatencySummary;
 use crate::system::ProcUsage;
 
-/// Bumped when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped when a field changes meaning or goes away, or a section is
+/// added (2: `config.simulcast`, `simulcast`, `tracks[].simulcast`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RunConfig {
@@ -27,6 +29,8 @@ pub struct RunConfig {
     /// "none" or "vp8".
     pub video: String,
     pub video_kbps: Option<u32>,
+    /// Video sent as three simulcast layers.
+    pub simulcast: bool,
     pub simulate_speakers: bool,
     pub duration_secs: f64,
     pub ramp_per_sec: f64,
@@ -138,6 +142,8 @@ pub struct VoiceReport {
     pub join: JoinReport,
     pub audio: MediaReport,
     pub video: Option<MediaReport>,
+    /// With simulcast: per quality asked, what arrived.
+    pub simulcast: Option<SimulcastReport>,
     /// End-to-end latency of every packet (publisher's write to the
     /// subscriber's receipt), all kinds.
     pub latency: LatencySummary,
@@ -202,6 +208,14 @@ impl VoiceReport {
                         self.config.max_loss * 100.0
                     ));
                 }
+            }
+        }
+        if let Some(s) = &self.simulcast {
+            let mismatched = s.mismatched_tracks();
+            if mismatched > 0 {
+                why.push(format!(
+                    "{mismatched} simulcast tracks received another layer than asked for"
+                ));
             }
         }
         self.passed = why.is_empty();
@@ -302,6 +316,30 @@ impl fmt::Display for VoiceReport {
                     m.packets_lost,
                     m.loss_ratio * 100.0,
                     m.duplicates
+                )?;
+            }
+        }
+        if let Some(s) = &self.simulcast {
+            writeln!(
+                f,
+                "  {:<8} {:>7} {:>7} {:>9} {:>8} {:>11}   (judged {:.0} s after a track's start)",
+                "asked", "tracks", "layer", "kbps", "matched", "mismatched", s.settle_secs
+            )?;
+            for q in &s.qualities {
+                writeln!(
+                    f,
+                    "  {:<8} {:>7} {:>7} {:>9} {:>8} {:>11}{}",
+                    q.quality.as_str(),
+                    q.tracks,
+                    q.layer_expected,
+                    q.kbps_mean.map_or("-".into(), |k| format!("{k:.0}")),
+                    q.matched,
+                    q.mismatched,
+                    if q.mismatched_packets > 0 {
+                        format!(" ({} packets of another layer)", q.mismatched_packets)
+                    } else {
+                        String::new()
+                    }
                 )?;
             }
         }
@@ -439,6 +477,7 @@ mod tests {
             jitter_ms: 0.5,
             latency_mean_ms: Some(2.0),
             latency_max_ms: Some(4.0),
+            simulcast: None,
         }
     }
 
@@ -477,6 +516,32 @@ mod tests {
         assert!(!r.passed && r.verdict.contains("did not join"));
     }
 
+    #[test]
+    fn a_simulcast_track_with_another_layer_than_asked_fails_the_run() {
+        use super::super::simulcast::{Quality, TrackLayers};
+        use std::time::Duration;
+        let mut t = track(0, Some(0));
+        t.kind = "video";
+        t.simulcast = Some(TrackLayers {
+            quality_asked: Quality::Low,
+            layer_expected: "q",
+            layer_received: Some("f"),
+            kbps: Some(500.0),
+            settled_packets: 100,
+            mismatched_packets: 100,
+        });
+        let mut r = VoiceReport {
+            simulcast: Some(SimulcastReport::from_tracks(
+                [t].iter(),
+                Duration::from_secs(4),
+            )),
+            ..VoiceReport::default()
+        };
+        r.judge();
+        assert!(!r.passed && r.verdict.contains("layer"), "{}", r.verdict);
+        assert!(r.to_string().contains("low"), "{r}");
+    }
+
     /// The JSON fields documented in loadtest/README.md: renaming one is a
     /// schema change (bump SCHEMA_VERSION and the README).
     #[test]
@@ -484,6 +549,7 @@ mod tests {
         let mut r = VoiceReport {
             schema_version: SCHEMA_VERSION,
             video: Some(MediaReport::default()),
+            simulcast: Some(SimulcastReport::default()),
             server: Some(ServerReport::default()),
             udp_drops: Some(UdpDrops::default()),
             timeline: vec![Sample::default()],
@@ -498,6 +564,7 @@ mod tests {
             "join",
             "audio",
             "video",
+            "simulcast",
             "latency",
             "steady_secs",
             "pps_in",
@@ -528,6 +595,7 @@ mod tests {
             "subscribers_per_room",
             "video",
             "video_kbps",
+            "simulcast",
             "simulate_speakers",
             "duration_secs",
             "ramp_per_sec",
@@ -587,6 +655,7 @@ mod tests {
             "packets",
             "lost",
             "jitter_ms",
+            "simulcast",
         ] {
             assert!(v["tracks"][0].get(key).is_some(), "tracks[].{key}");
         }

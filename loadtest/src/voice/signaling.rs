@@ -8,7 +8,7 @@
 //! (Janus' VideoRoom, say) would be another module driving the same three
 //! calls; nothing in the media threads knows whose server it talks to.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -25,6 +25,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::engine::{Engine, PeerSpec};
 use super::peer::{PeerNote, Publish, RemoteTrack};
+use super::simulcast::Quality;
 use crate::gateway::{op, Connection, Ended};
 
 /// GUILDS only: a voice client needs READY, GUILD_CREATE and its own
@@ -47,6 +48,7 @@ mod vop {
     pub const HELLO: u64 = 8;
     pub const SERVER_OFFER: u64 = 40;
     pub const CLIENT_ANSWER: u64 = 41;
+    pub const VIDEO_QUALITY: u64 = 42;
 }
 
 /// What one participant does.
@@ -61,6 +63,8 @@ pub struct Plan {
     /// Whether another participant of the room publishes: then joining
     /// means receiving their media, not only connecting.
     pub expects_media: bool,
+    /// What to ask the SFU for (op 42) of every simulcast video track.
+    pub video_quality: Option<Quality>,
 }
 
 /// What every participant shares.
@@ -305,6 +309,7 @@ pub async fn run(
     let mut join_result: Option<Result<JoinTimes, Failure>> = None;
     let deadline = tokio::time::Instant::from_std(op4_at + ctx.join_timeout);
     let mut dropped = None;
+    let mut quality_asked = HashSet::new();
     loop {
         if join_result.is_none()
             && connected
@@ -337,7 +342,7 @@ pub async fn run(
                 None => Err(fail("media", "the media thread stopped")),
             },
             r = voice.read() => match r {
-                Ok((vop::SERVER_OFFER, d)) => answer_offer(&ctx, &plan, &mut voice, d).await,
+                Ok((vop::SERVER_OFFER, d)) => answer_offer(&ctx, &plan, &mut voice, d, &mut quality_asked).await,
                 Ok(_) => Ok(()),
                 Err(e) => Err(fail("voice gateway", e)),
             },
@@ -480,12 +485,14 @@ async fn join(
     Ok((gw, voice, op4_at, voice_server))
 }
 
-/// Op 40 → the media thread's answer → op 41.
+/// Op 40 → the media thread's answer → op 41, then op 42 for simulcast
+/// tracks not asked for yet (`quality_asked`: their user and mid).
 async fn answer_offer(
     ctx: &Context,
     plan: &Plan,
     voice: &mut VoiceSocket,
     d: Value,
+    quality_asked: &mut HashSet<(String, String)>,
 ) -> Result<(), Failure> {
     let sdp = d["sdp"]
         .as_str()
@@ -517,7 +524,46 @@ async fn answer_offer(
     voice
         .send(vop::CLIENT_ANSWER, json!({"sdp": answer}))
         .await
-        .map_err(|e| fail("voice gateway", e))
+        .map_err(|e| fail("voice gateway", e))?;
+    ask_video_quality(ctx, plan, voice, &d, quality_asked).await
+}
+
+/// With simulcast: op 42 for each video track of op 40 (`d`) that has
+/// layers, once per track; the peer hears what was asked, to judge what
+/// arrives.
+async fn ask_video_quality(
+    ctx: &Context,
+    plan: &Plan,
+    voice: &mut VoiceSocket,
+    d: &Value,
+    quality_asked: &mut HashSet<(String, String)>,
+) -> Result<(), Failure> {
+    let Some(quality) = plan.video_quality else {
+        return Ok(());
+    };
+    for t in d["tracks"].as_array().into_iter().flatten() {
+        let (Some(mid), Some(layers)) = (t["mid"].as_str(), t["layers"].as_u64()) else {
+            continue;
+        };
+        let track = (
+            t["user_id"].as_str().unwrap_or("").to_string(),
+            mid.to_string(),
+        );
+        if t["kind"].as_str() != Some("video") || layers < 2 || !quality_asked.insert(track) {
+            continue;
+        }
+        ctx.engine
+            .asked(plan.index, mid.to_string(), quality, layers as usize)
+            .map_err(|e| fail("media", e))?;
+        voice
+            .send(
+                vop::VIDEO_QUALITY,
+                json!({"mid": mid, "quality": quality.as_str()}),
+            )
+            .await
+            .map_err(|e| fail("voice gateway", e))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
