@@ -30,7 +30,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,7 +45,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::engine::{Engine, PeerSpec};
 use super::peer::{udp_candidate, PeerNote, Publish, RemoteTrack};
-use super::signaling::{Failure, JoinTimes, Joined, Outcome};
+use super::signaling::{fail, CallProgress, Failure, Joined, Outcome};
 
 const PLUGIN: &str = "janus.plugin.videoroom";
 /// Janus drops a session after 60 s without a request.
@@ -76,13 +76,6 @@ pub struct Plan {
     pub room: usize,
     pub publish: Publish,
     pub expects_media: bool,
-}
-
-fn fail(stage: &'static str, detail: impl Into<String>) -> Failure {
-    Failure {
-        stage,
-        detail: detail.into(),
-    }
 }
 
 /// A participant's feed id: never 0, which Janus would replace.
@@ -397,70 +390,43 @@ pub async fn run(
     let started = join(&plan, &ctx, pub_tx).await;
     let (mut session, mut sub, join_at, voice_server) = match started {
         Ok(s) => s,
-        Err(f) => {
-            let _ = joined.send(Joined {
-                index,
-                result: Err(f.clone()),
-            });
-            return Outcome {
-                index,
-                join: Err(f),
-                dropped: None,
-            };
-        }
+        Err(f) => return CallProgress::refused(index, f, &joined),
     };
 
-    let mut times = JoinTimes {
-        voice_server,
-        ..JoinTimes::default()
-    };
-    let mut connected = false;
-    let mut join_result: Option<Result<JoinTimes, Failure>> = None;
-    let deadline = tokio::time::Instant::from_std(join_at + ctx.join_timeout);
+    let mut call = CallProgress::new(index, plan.expects_media, join_at, voice_server, joined);
+    let deadline = call.deadline(ctx.join_timeout);
     let mut keepalive =
         tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
-    let mut dropped = None;
     loop {
-        if join_result.is_none()
-            && connected
-            && (!plan.expects_media || times.first_media.is_some())
-        {
-            ctx.joined.fetch_add(1, Ordering::Relaxed);
-            join_result = Some(Ok(times));
-            let _ = joined.send(Joined {
-                index,
-                result: Ok(times),
-            });
-        }
+        call.note_if_joined(&ctx.joined);
         let mut event: Result<(), Failure> = Ok(());
         if !sub.wanted.is_empty() {
             event = subscribe(&ctx, &plan, &mut session, &mut sub, &sub_tx).await;
         }
-        let joining = join_result.is_none();
+        let joining = call.joining();
         if event.is_ok() {
             event = tokio::select! {
                 biased;
                 _ = async { let _ = stop.wait_for(|s| *s).await; } => break,
                 note = pub_notes.recv(), if plan.publish.audio => match note {
                     Some(PeerNote::Connected(at)) => {
-                        connected = true;
-                        times.connected = at.saturating_duration_since(join_at);
+                        call.peer_connected(at);
                         Ok(())
                     }
                     Some(PeerNote::FirstMedia(_)) => Ok(()),
-                    Some(PeerNote::Failed(why)) => Err(fail(if connected { "media" } else { "ice/dtls" }, why)),
+                    Some(PeerNote::Failed(why)) => Err(call.peer_failed(why)),
                     None => Err(fail("media", "the media thread stopped")),
                 },
                 note = sub_notes.recv() => match note {
                     Some(PeerNote::Connected(at)) => {
+                        // A publisher's join connects with its publishing peer.
                         if !plan.publish.audio {
-                            connected = true;
-                            times.connected = at.saturating_duration_since(join_at);
+                            call.peer_connected(at);
                         }
                         Ok(())
                     }
                     Some(PeerNote::FirstMedia(at)) => {
-                        times.first_media = Some(at.saturating_duration_since(join_at));
+                        call.first_media(at);
                         Ok(())
                     }
                     Some(PeerNote::Failed(why)) => Err(fail("ice/dtls", format!("listening peer: {why}"))),
@@ -471,32 +437,16 @@ pub async fn run(
                     Err(e) => Err(fail("janus", e)),
                 },
                 _ = keepalive.tick() => session.keepalive().await.map_err(|e| fail("janus", e)),
-                _ = tokio::time::sleep_until(deadline), if joining => Err(if connected {
-                    fail("no media", format!("connected, but no packet from another participant within {:?} of the join request", ctx.join_timeout))
-                } else {
-                    fail("ice/dtls", format!("not connected within {:?} of the join request", ctx.join_timeout))
-                }),
+                _ = tokio::time::sleep_until(deadline), if joining => Err(call.timed_out(ctx.join_timeout, "the join request")),
             };
         }
         if let Err(f) = event {
-            if join_result.is_none() {
-                let _ = joined.send(Joined {
-                    index,
-                    result: Err(f.clone()),
-                });
-                join_result = Some(Err(f));
-            } else {
-                dropped = Some(f);
-            }
+            call.end(f);
             break;
         }
     }
     session.close().await;
-    Outcome {
-        index,
-        join: join_result.unwrap_or_else(|| Err(fail("stopped", "the run ended while joining"))),
-        dropped,
-    }
+    call.outcome()
 }
 
 /// Session, publisher handle, `join`, and for a publisher `publish` with

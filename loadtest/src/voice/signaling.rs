@@ -96,7 +96,7 @@ pub struct Failure {
     pub detail: String,
 }
 
-fn fail(stage: &'static str, detail: impl Into<String>) -> Failure {
+pub fn fail(stage: &'static str, detail: impl Into<String>) -> Failure {
     Failure {
         stage,
         detail: detail.into(),
@@ -117,6 +117,148 @@ pub struct Outcome {
     pub join: Result<JoinTimes, Failure>,
     /// What ended the call before the run did, if anything.
     pub dropped: Option<Failure>,
+}
+
+/// How one participant's call is going: the join's milestones, how the
+/// join ended, and what ended the call after it. Hearth's signaling and
+/// Janus' both keep their call in one, so a join is judged the same way
+/// whichever server is measured; `joined` hears how the join went as soon
+/// as that is known.
+pub struct CallProgress {
+    index: usize,
+    expects_media: bool,
+    /// When the join was asked for (op 4, or Janus' `join`): the
+    /// milestones count from here.
+    asked_at: Instant,
+    times: JoinTimes,
+    connected: bool,
+    join: Option<Result<JoinTimes, Failure>>,
+    dropped: Option<Failure>,
+    joined: mpsc::UnboundedSender<Joined>,
+}
+
+impl CallProgress {
+    /// A call whose join was asked for at `asked_at` and granted
+    /// `voice_server` later.
+    pub fn new(
+        index: usize,
+        expects_media: bool,
+        asked_at: Instant,
+        voice_server: Duration,
+        joined: mpsc::UnboundedSender<Joined>,
+    ) -> CallProgress {
+        CallProgress {
+            index,
+            expects_media,
+            asked_at,
+            times: JoinTimes {
+                voice_server,
+                ..JoinTimes::default()
+            },
+            connected: false,
+            join: None,
+            dropped: None,
+            joined,
+        }
+    }
+
+    /// The outcome of a join that failed before there was a call.
+    pub fn refused(
+        index: usize,
+        failure: Failure,
+        joined: &mpsc::UnboundedSender<Joined>,
+    ) -> Outcome {
+        let _ = joined.send(Joined {
+            index,
+            result: Err(failure.clone()),
+        });
+        Outcome {
+            index,
+            join: Err(failure),
+            dropped: None,
+        }
+    }
+
+    /// When the join fails unless it has succeeded.
+    pub fn deadline(&self, join_timeout: Duration) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.asked_at + join_timeout)
+    }
+
+    pub fn joining(&self) -> bool {
+        self.join.is_none()
+    }
+
+    pub fn peer_connected(&mut self, at: Instant) {
+        self.connected = true;
+        self.times.connected = at.saturating_duration_since(self.asked_at);
+    }
+
+    pub fn first_media(&mut self, at: Instant) {
+        self.times.first_media = Some(at.saturating_duration_since(self.asked_at));
+    }
+
+    /// Counts the join in `joined_count` and reports it, once the peer
+    /// has connected and, if others in the room publish, their media has
+    /// arrived.
+    pub fn note_if_joined(&mut self, joined_count: &AtomicUsize) {
+        if self.join.is_none()
+            && self.connected
+            && (!self.expects_media || self.times.first_media.is_some())
+        {
+            joined_count.fetch_add(1, Ordering::Relaxed);
+            self.join = Some(Ok(self.times));
+            let _ = self.joined.send(Joined {
+                index: self.index,
+                result: Ok(self.times),
+            });
+        }
+    }
+
+    /// The failure of a peer the media thread gave up on: its connection
+    /// if it never connected, its media after.
+    pub fn peer_failed(&self, why: String) -> Failure {
+        fail(if self.connected { "media" } else { "ice/dtls" }, why)
+    }
+
+    /// The failure of a join that did not finish within `join_timeout` of
+    /// `asked` (what asked for it, for the message).
+    pub fn timed_out(&self, join_timeout: Duration, asked: &str) -> Failure {
+        if self.connected {
+            fail(
+                "no media",
+                format!("connected, but no packet from another participant within {join_timeout:?} of {asked}"),
+            )
+        } else {
+            fail(
+                "ice/dtls",
+                format!("not connected within {join_timeout:?} of {asked}"),
+            )
+        }
+    }
+
+    /// A failure that ends the call: the join's, while it is still going
+    /// (reported at once), or else what dropped the call.
+    pub fn end(&mut self, failure: Failure) {
+        if self.join.is_none() {
+            let _ = self.joined.send(Joined {
+                index: self.index,
+                result: Err(failure.clone()),
+            });
+            self.join = Some(Err(failure));
+        } else {
+            self.dropped = Some(failure);
+        }
+    }
+
+    pub fn outcome(self) -> Outcome {
+        Outcome {
+            index: self.index,
+            join: self
+                .join
+                .unwrap_or_else(|| Err(fail("stopped", "the run ended while joining"))),
+            dropped: self.dropped,
+        }
+    }
 }
 
 type Ws = WebSocketStream<TcpStream>;
@@ -288,41 +430,15 @@ pub async fn run(
     let started = join(&plan, &ctx, notes_tx).await;
     let (mut gw, mut voice, op4_at, voice_server) = match started {
         Ok(s) => s,
-        Err(f) => {
-            let _ = joined.send(Joined {
-                index,
-                result: Err(f.clone()),
-            });
-            return Outcome {
-                index,
-                join: Err(f),
-                dropped: None,
-            };
-        }
+        Err(f) => return CallProgress::refused(index, f, &joined),
     };
 
-    let mut times = JoinTimes {
-        voice_server,
-        ..JoinTimes::default()
-    };
-    let mut connected = false;
-    let mut join_result: Option<Result<JoinTimes, Failure>> = None;
-    let deadline = tokio::time::Instant::from_std(op4_at + ctx.join_timeout);
-    let mut dropped = None;
+    let mut call = CallProgress::new(index, plan.expects_media, op4_at, voice_server, joined);
+    let deadline = call.deadline(ctx.join_timeout);
     let mut quality_asked = HashSet::new();
     loop {
-        if join_result.is_none()
-            && connected
-            && (!plan.expects_media || times.first_media.is_some())
-        {
-            ctx.joined.fetch_add(1, Ordering::Relaxed);
-            join_result = Some(Ok(times));
-            let _ = joined.send(Joined {
-                index,
-                result: Ok(times),
-            });
-        }
-        let joining = join_result.is_none();
+        call.note_if_joined(&ctx.joined);
+        let joining = call.joining();
         let heartbeat_due = voice.next_heartbeat;
         let event: Result<(), Failure> = tokio::select! {
             biased;
@@ -330,15 +446,14 @@ pub async fn run(
             _ = async { let _ = stop.wait_for(|s| *s).await; } => break,
             note = notes.recv() => match note {
                 Some(PeerNote::Connected(at)) => {
-                    connected = true;
-                    times.connected = at.saturating_duration_since(op4_at);
+                    call.peer_connected(at);
                     Ok(())
                 }
                 Some(PeerNote::FirstMedia(at)) => {
-                    times.first_media = Some(at.saturating_duration_since(op4_at));
+                    call.first_media(at);
                     Ok(())
                 }
-                Some(PeerNote::Failed(why)) => Err(fail(if connected { "media" } else { "ice/dtls" }, why)),
+                Some(PeerNote::Failed(why)) => Err(call.peer_failed(why)),
                 None => Err(fail("media", "the media thread stopped")),
             },
             r = voice.read() => match r {
@@ -353,32 +468,16 @@ pub async fn run(
             _ = tokio::time::sleep_until(heartbeat_due) => {
                 voice.heartbeat().await.map_err(|e| fail("voice gateway", e))
             }
-            _ = tokio::time::sleep_until(deadline), if joining => Err(if connected {
-                fail("no media", format!("connected, but no packet from another participant within {:?} of op 4", ctx.join_timeout))
-            } else {
-                fail("ice/dtls", format!("not connected within {:?} of op 4", ctx.join_timeout))
-            }),
+            _ = tokio::time::sleep_until(deadline), if joining => Err(call.timed_out(ctx.join_timeout, "op 4")),
         };
         if let Err(f) = event {
-            if join_result.is_none() {
-                let _ = joined.send(Joined {
-                    index,
-                    result: Err(f.clone()),
-                });
-                join_result = Some(Err(f));
-            } else {
-                dropped = Some(f);
-            }
+            call.end(f);
             break;
         }
     }
     voice.close().await;
     gw.close().await;
-    Outcome {
-        index,
-        join: join_result.unwrap_or_else(|| Err(fail("stopped", "the run ended while joining"))),
-        dropped,
-    }
+    call.outcome()
 }
 
 /// Everything up to our offer's answer: returns the gateway connection,
