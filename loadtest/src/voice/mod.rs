@@ -749,4 +749,31 @@ mod tests {
         c.simulcast = false;
         assert_eq!(c.quality_asked(2), None);
     }
+
+    /// Refused before any set-up: the URLs point nowhere.
+    #[tokio::test]
+    async fn simulcast_without_video_or_against_janus_is_refused() {
+        let no_video = VoiceConfig {
+            simulcast: true,
+            ..VoiceConfig::new("http://127.0.0.1:1")
+        };
+        match run(no_video).await {
+            Err(Error::Config(why)) => assert!(why.contains("needs video"), "{why}"),
+            other => panic!("{:?}", other.map(|r| r.verdict)),
+        }
+        let janus = VoiceConfig {
+            simulcast: true,
+            video_kbps: Some(300),
+            target: Target::Janus {
+                url: "ws://127.0.0.1:1".into(),
+            },
+            ..VoiceConfig::new("http://127.0.0.1:1")
+        };
+        match run(janus).await {
+            Err(Error::Config(why)) => {
+                assert!(why.contains("not supported against Janus"), "{why}")
+            }
+            other => panic!("{:?}", other.map(|r| r.verdict)),
+        }
+    }
 }
