@@ -55,6 +55,12 @@ async fn a_small_voice_run_joins_everyone_and_loses_nothing() {
         server_side.rtp_packets_forwarded.unwrap_or(0) > 0,
         "{report}"
     );
+    // ...and the tool read the SFU's forwarding-delay histogram over it.
+    let delay = server_side
+        .forward_delay
+        .as_ref()
+        .expect("the SFU's forwarding delay was measured");
+    assert!(delay.batches > 0 && delay.p99.is_some(), "{report}");
     assert!(report.passed, "{report}");
 }
 

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::report::{Sample, VoiceReport};
+use super::server::forward_delay_summary;
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -154,6 +155,18 @@ pub fn render(report: &VoiceReport) -> String {
         escape(&report.verdict)
     );
     let _ = writeln!(page, "<pre>{}</pre>", escape(&report.to_string()));
+    // One line, not a chart: the histogram is read only at the window's
+    // two ends, so there is nothing second by second to draw.
+    let _ = writeln!(
+        page,
+        "<p><strong>Delay the SFU added to forwarding</strong>: {}</p>",
+        escape(&forward_delay_summary(
+            report
+                .server
+                .as_ref()
+                .and_then(|s| s.forward_delay.as_ref())
+        ))
+    );
     page.push_str(&chart(
         "End-to-end latency per second",
         "ms",
@@ -197,6 +210,7 @@ pub fn render(report: &VoiceReport) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::server::{DelayBound, ForwardDelay, ServerReport};
     use super::*;
 
     #[test]
@@ -224,5 +238,30 @@ mod tests {
         );
         // A missing value lifts the pen rather than drawing to zero.
         assert!(html.contains(" M"), "{html}");
+    }
+
+    #[test]
+    fn the_forwarding_delay_is_a_line_and_not_measured_without_a_histogram() {
+        let mut r = VoiceReport {
+            server: Some(ServerReport::default()),
+            ..VoiceReport::default()
+        };
+        let html = render(&r);
+        assert!(
+            html.contains("added to forwarding</strong>: not measured"),
+            "{html}"
+        );
+        let charts = html.matches("<svg").count();
+        r.server = Some(ServerReport {
+            forward_delay: Some(ForwardDelay {
+                batches: 1500,
+                p50: Some(DelayBound::AtMostMs(0.25)),
+                p99: Some(DelayBound::AtMostMs(25.0)),
+            }),
+            ..ServerReport::default()
+        });
+        let html = render(&r);
+        assert!(html.contains("p50 ≤ 0.25 ms, p99 ≤ 25 ms"), "{html}");
+        assert_eq!(html.matches("<svg").count(), charts);
     }
 }

@@ -8,15 +8,16 @@ use serde::Serialize;
 
 use super::accounting::{percentiles, Percentiles};
 use super::peer::TrackResult;
-use super::server::ServerReport;
+use super::server::{forward_delay_summary, ServerReport};
 use super::simulcast::SimulcastReport;
 use super::udp_drops::UdpDrops;
 use crate::latency::LatencySummary;
 use crate::system::ProcUsage;
 
 /// Bumped when a field changes meaning or goes away, or a section is
-/// added (2: `config.simulcast`, `simulcast`, `tracks[].simulcast`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// added (2: `config.simulcast`, `simulcast`, `tracks[].simulcast`;
+/// 3: `server.forward_delay`).
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RunConfig {
@@ -418,6 +419,11 @@ impl fmt::Display for VoiceReport {
                     s.rss_end_kib.unwrap_or(0)
                 )?;
             }
+            writeln!(
+                f,
+                "  SFU forward delay      {}",
+                forward_delay_summary(s.forward_delay.as_ref())
+            )?;
         }
         if let Some(s) = &self.server {
             let other: Vec<String> = s
@@ -635,6 +641,7 @@ mod tests {
             "rtp_packets_forwarded",
             "worker_busy_us_per_forwarded_packet",
             "process_cpu_us_per_forwarded_packet",
+            "forward_delay",
         ] {
             assert!(v["server"].get(key).is_some(), "server.{key}");
         }
