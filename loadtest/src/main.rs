@@ -294,9 +294,6 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             if a.simulcast && a.video != Video::Vp8 {
                 anyhow::bail!("--simulcast needs --video vp8");
             }
-            if a.simulcast && a.target == VoiceTarget::Janus {
-                anyhow::bail!("--simulcast is not supported against Janus");
-            }
             let config = VoiceConfig {
                 url: a.url,
                 target: match a.target {

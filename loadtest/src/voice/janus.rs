@@ -24,11 +24,16 @@
 //! - No users, guilds or gateway: a join starts at the `join` request, and
 //!   its first milestone is Janus' `joined` event (where Hearth's is
 //!   VOICE_SERVER_UPDATE).
+//! - Simulcast: Janus takes the first rid of `a=simulcast` for the highest
+//!   layer unless the offer's `jsep` says `"rid_order": "lmh"`, which ours
+//!   does (lowest first, as for Hearth). A quality is asked for with the
+//!   subscriber handle's `configure` and the stream's `substream` (0 the
+//!   lowest), where Hearth has op 42.
 //!
 //! Rooms are made beforehand by [`create_rooms`], with as many publisher
 //! slots as the room has participants.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -46,6 +51,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use super::engine::{Engine, PeerSpec};
 use super::peer::{udp_candidate, PeerNote, Publish, RemoteTrack};
 use super::signaling::{fail, CallProgress, Failure, Joined, Outcome};
+use super::simulcast::Quality;
 
 const PLUGIN: &str = "janus.plugin.videoroom";
 /// Janus drops a session after 60 s without a request.
@@ -76,6 +82,8 @@ pub struct Plan {
     pub room: usize,
     pub publish: Publish,
     pub expects_media: bool,
+    /// What to ask Janus for of every simulcast video stream.
+    pub video_quality: Option<Quality>,
 }
 
 /// A participant's feed id: never 0, which Janus would replace.
@@ -116,6 +124,18 @@ pub fn subscriber_join_body(room: u64, feeds: &BTreeSet<u64>) -> Value {
         "ptype": "subscriber",
         "room": room,
         "streams": feeds.iter().map(|f| json!({"feed": f})).collect::<Vec<_>>(),
+    })
+}
+
+/// Asks for the `substream` (layer index, 0 the lowest) of each of the
+/// subscription's streams in `mids`.
+pub fn substream_body(mids: &[String], substream: u8) -> Value {
+    json!({
+        "request": "configure",
+        "streams": mids
+            .iter()
+            .map(|mid| json!({"mid": mid, "substream": substream}))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -370,6 +390,8 @@ struct Subscription {
     asked: BTreeSet<u64>,
     wanted: BTreeSet<u64>,
     peer_made: bool,
+    /// Video streams (mids) whose substream was asked for.
+    quality_asked: HashSet<String>,
 }
 
 /// The peer a participant listens with.
@@ -481,6 +503,7 @@ async fn join(
             .filter(|f| *f != own)
             .collect(),
         peer_made: false,
+        quality_asked: HashSet::new(),
     };
     if plan.publish.audio {
         // Janus' address as the URL names it: the socket learns the port
@@ -497,12 +520,12 @@ async fn join(
             })
             .await
             .map_err(|e| fail("media", e))?;
+        let mut jsep = json!({"type": "offer", "sdp": offer});
+        if ctx.engine.shared.video.is_some_and(|v| v.simulcast()) {
+            jsep["rid_order"] = json!("lmh");
+        }
         let reply = session
-            .message(
-                handle,
-                json!({"request": "publish"}),
-                Some(json!({"type": "offer", "sdp": offer})),
-            )
+            .message(handle, json!({"request": "publish"}), Some(jsep))
             .await
             .map_err(|e| fail("janus", e))?;
         let answer = jsep_sdp(&reply, "answer")
@@ -606,6 +629,12 @@ async fn answer_offer(
         sub.peer_made = true;
     }
     let tracks = subscribed_tracks(data, ctx.participants);
+    // Our publishers' video: simulcast whenever the run's is.
+    let video: Vec<String> = tracks
+        .iter()
+        .filter(|t| t.video && t.publisher.is_some())
+        .map(|t| t.mid.clone())
+        .collect();
     let answer = ctx
         .engine
         .accept_offer(peer, offer.to_string(), tracks)
@@ -619,6 +648,46 @@ async fn answer_offer(
         )
         .await
         .map_err(|e| fail("janus", e))?;
+    ask_substream(ctx, plan, session, sub, video).await
+}
+
+/// With simulcast: `configure` the substream the plan's quality maps to for
+/// the video streams not asked for yet; the peer hears what was asked, to
+/// judge what arrives.
+async fn ask_substream(
+    ctx: &Context,
+    plan: &Plan,
+    session: &mut Session,
+    sub: &mut Subscription,
+    video: Vec<String>,
+) -> Result<(), Failure> {
+    let (Some(quality), Some(handle), Some(layers)) = (
+        plan.video_quality,
+        sub.handle,
+        ctx.engine
+            .shared
+            .video
+            .filter(|v| v.simulcast())
+            .map(|v| v.layers().len()),
+    ) else {
+        return Ok(());
+    };
+    let mids: Vec<String> = video
+        .into_iter()
+        .filter(|mid| sub.quality_asked.insert(mid.clone()))
+        .collect();
+    if mids.is_empty() {
+        return Ok(());
+    }
+    for mid in &mids {
+        ctx.engine
+            .asked(listening_peer(ctx, plan), mid.clone(), quality, layers)
+            .map_err(|e| fail("media", e))?;
+    }
+    session
+        .message(handle, substream_body(&mids, quality.layer(layers)), None)
+        .await
+        .map_err(|e| fail("janus", format!("asking for substreams: {e}")))?;
     Ok(())
 }
 
@@ -681,6 +750,16 @@ mod tests {
         assert_eq!(
             update_body(&feeds)["subscribe"],
             json!([{"feed": 3}, {"feed": 5}])
+        );
+    }
+
+    #[test]
+    fn a_substream_is_asked_for_per_stream() {
+        let b = substream_body(&["1".into(), "3".into()], 0);
+        assert_eq!(b["request"], "configure");
+        assert_eq!(
+            b["streams"],
+            json!([{"mid": "1", "substream": 0}, {"mid": "3", "substream": 0}])
         );
     }
 

@@ -313,6 +313,7 @@ impl Signaling {
                     room,
                     publish,
                     expects_media,
+                    video_quality: config.quality_asked(n),
                 };
                 tokio::spawn(janus::run(plan, ctx.clone(), stop, joined))
             }
@@ -333,11 +334,6 @@ pub async fn run(config: VoiceConfig) -> Result<VoiceReport, Error> {
     }
     if config.simulcast && config.video_kbps.is_none() {
         return Err(Error::Config("simulcast needs video (--video vp8)".into()));
-    }
-    if config.simulcast && matches!(config.target, Target::Janus { .. }) {
-        return Err(Error::Config(
-            "simulcast is not supported against Janus".into(),
-        ));
     }
     install_crypto();
     let opus = OpusFrames::encode().map_err(Error::Config)?;
@@ -750,29 +746,15 @@ mod tests {
         assert_eq!(c.quality_asked(2), None);
     }
 
-    /// Refused before any set-up: the URLs point nowhere.
+    /// Refused before any set-up: the URL points nowhere.
     #[tokio::test]
-    async fn simulcast_without_video_or_against_janus_is_refused() {
+    async fn simulcast_without_video_is_refused() {
         let no_video = VoiceConfig {
             simulcast: true,
             ..VoiceConfig::new("http://127.0.0.1:1")
         };
         match run(no_video).await {
             Err(Error::Config(why)) => assert!(why.contains("needs video"), "{why}"),
-            other => panic!("{:?}", other.map(|r| r.verdict)),
-        }
-        let janus = VoiceConfig {
-            simulcast: true,
-            video_kbps: Some(300),
-            target: Target::Janus {
-                url: "ws://127.0.0.1:1".into(),
-            },
-            ..VoiceConfig::new("http://127.0.0.1:1")
-        };
-        match run(janus).await {
-            Err(Error::Config(why)) => {
-                assert!(why.contains("not supported against Janus"), "{why}")
-            }
             other => panic!("{:?}", other.map(|r| r.verdict)),
         }
     }
