@@ -745,7 +745,12 @@ impl Peer {
             let asked = t.mid.and_then(|m| self.asked.get(&m)).copied();
             t.layers
                 .get_or_insert_with(|| {
-                    let mut tally = LayerTally::new(plan_layers(shared), plan_settle(shared));
+                    // Until the subscriber says, the layers our publishers
+                    // send.
+                    let (layers, settle) = shared
+                        .video
+                        .map_or((1, Duration::ZERO), |v| (v.layers().len(), v.settle));
+                    let mut tally = LayerTally::new(layers, settle);
                     if let Some((quality, layers, at)) = asked {
                         tally.ask(quality, layers, at);
                     }
@@ -902,16 +907,6 @@ impl VideoPlan {
     pub fn simulcast(&self) -> bool {
         self.layer_count > 1
     }
-}
-
-/// A simulcast track's layers until the subscriber says (our publishers
-/// send them all), and how long its layer goes unjudged.
-fn plan_layers(shared: &MediaShared) -> usize {
-    shared.video.map_or(1, |v| v.layers().len())
-}
-
-fn plan_settle(shared: &MediaShared) -> Duration {
-    shared.video.map_or(Duration::ZERO, |v| v.settle)
 }
 
 /// A peer's receive buffer, so a media thread that was not scheduled for a

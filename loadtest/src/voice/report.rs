@@ -343,6 +343,14 @@ impl fmt::Display for VoiceReport {
                     }
                 )?;
             }
+            let unjudged = s.unjudged_tracks();
+            if unjudged > 0 {
+                writeln!(
+                    f,
+                    "  {unjudged} simulcast tracks not judged: nothing arrived {:.0} s after they started",
+                    s.settle_secs
+                )?;
+            }
         }
         writeln!(
             f,
@@ -546,6 +554,7 @@ mod tests {
         r.judge();
         assert!(!r.passed && r.verdict.contains("layer"), "{}", r.verdict);
         assert!(r.to_string().contains("low"), "{r}");
+        assert!(!r.to_string().contains("not judged"), "{r}");
     }
 
     /// The JSON fields documented in loadtest/README.md: renaming one is a
