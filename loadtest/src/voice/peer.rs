@@ -197,6 +197,9 @@ impl Peer {
             .map_err(|e| format!("UDP local address: {e}"))?;
         let socket = mio::net::UdpSocket::from_std(socket);
 
+        // str0m's default header extensions stay: among them the RTP
+        // stream id (rid), which tells the SFU a simulcast layer's packets
+        // apart, and the mid.
         let mut rtc = RtcConfig::new()
             .set_rtp_mode(true)
             .clear_codecs()
