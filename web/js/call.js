@@ -4,8 +4,36 @@
 import { $, avatar, h } from "./dom.js";
 import { channel, displayName, guild, state, voiceMembers } from "./state.js";
 
-/** user id -> {li, video, name} of the tiles on screen */
+/** user id -> {li, video, name, quality} of the tiles on screen */
 const tiles = new Map();
+
+/** The call the tiles belong to, for the size watcher. */
+let shownCall = null;
+
+// The app's one-column layout (app.css).
+const phoneLayout = window.matchMedia("(max-width: 760px)");
+
+/**
+ * The quality a tile of `width` CSS pixels asks of a simulcast camera.
+ * Web clients send layers 240, 480 and 960 pixels wide (voice.js): a
+ * tile gets the smallest that fills it, and on a phone the lowest, which
+ * spares its data and battery on a screen where little more would show.
+ */
+function qualityFor(width) {
+  if (phoneLayout.matches || width <= 240) return "low";
+  return width <= 480 ? "medium" : "high";
+}
+
+// Tiles change size with the window, the layout and the number of
+// people; a change of size class is a new quality asked (op 42).
+const sizeWatch = new ResizeObserver((entries) => {
+  for (const e of entries) {
+    const tile = tiles.get(e.target.dataset.user);
+    if (!tile) continue;
+    tile.quality = qualityFor(e.contentRect.width);
+    if (shownCall && tile.channelId === shownCall.channelId) shownCall.wantQuality(e.target.dataset.user, tile.quality);
+  }
+});
 
 function trackOf(call, userId, v) {
   if (!call || call.channelId !== v.channel_id) return null;
@@ -50,11 +78,13 @@ export function renderCall(call) {
   $("call-controls").hidden = !inThis;
   $("call-hint").textContent = inThis ? call.status
     : people.length ? `${people.length} in this channel.` : "No one is here yet.";
+  shownCall = inThis ? call : null;
   const list = $("tiles");
   const present = new Set(people.map((v) => v.user_id));
   for (const [userId, tile] of tiles) {
     if (!present.has(userId) || tile.channelId !== c.id) {
       tile.video.srcObject = null;
+      sizeWatch.unobserve(tile.li);
       tile.li.remove();
       tiles.delete(userId);
     }
@@ -72,8 +102,11 @@ export function renderCall(call) {
       tile = { li, video, avatar: av, name: label, channelId: c.id };
       tiles.set(v.user_id, tile);
       list.append(li);
+      if (v.user_id !== state.me.id) sizeWatch.observe(li);
     }
     updateTile(tile, g, v, call);
+    // A call that started after the tile was sized learns its size here.
+    if (inThis && tile.quality && v.user_id !== state.me.id) call.wantQuality(v.user_id, tile.quality);
   }
 }
 

@@ -421,9 +421,11 @@ function wire() {
   window.addEventListener("beforeunload", () => { if (session.call) session.call.leave(); });
 
   // For the browser tests, and for anyone curious in the console: what
-  // the call receives, per remote user, from RTCPeerConnection.getStats().
+  // the call receives, per remote user, and sends, per camera layer, from
+  // RTCPeerConnection.getStats().
   window.hearthDebug = {
     inboundStats: () => (session.call ? session.call.inboundStats() : Promise.resolve({})),
+    outboundStats: () => (session.call ? session.call.outboundStats() : Promise.resolve({})),
     me: () => state.me,
     lastServerOffer: () => (session.call ? session.call.lastOffer : null),
     voiceTrace: () => (session.call ? session.call.trace : []),

@@ -6,7 +6,24 @@
 // Every SDP the server sends is applied in arrival order through one
 // promise chain, so a renegotiation never overtakes the answer it builds on.
 
-const VOP = { IDENTIFY: 0, SELECT_PROTOCOL: 1, READY: 2, HEARTBEAT: 3, SESSION_DESCRIPTION: 4, SPEAKING: 5, HEARTBEAT_ACK: 6, RESUME: 7, HELLO: 8, RESUMED: 9, CLIENTS_CONNECT: 11, CLIENT_DISCONNECT: 13, SERVER_OFFER: 40, CLIENT_ANSWER: 41 };
+const VOP = { IDENTIFY: 0, SELECT_PROTOCOL: 1, READY: 2, HEARTBEAT: 3, SESSION_DESCRIPTION: 4, SPEAKING: 5, HEARTBEAT_ACK: 6, RESUME: 7, HELLO: 8, RESUMED: 9, CLIENTS_CONNECT: 11, CLIENT_DISCONNECT: 13, SERVER_OFFER: 40, CLIENT_ANSWER: 41, VIDEO_QUALITY: 42 };
+
+// The camera goes out as three simulcast layers, lowest first (the order
+// the SFU reads them in). Chrome sends three only from an input of
+// 960x540 up (640x360 gets two). The SFU estimates no bandwidth (no
+// transport-cc or REMB), so Chrome's estimate starts at 300 kbps and grows
+// only while receiver reports show no loss, and Chrome enables a layer
+// only once those below it have their target rate. Caps adding up to
+// 250 kbps (300 less the microphone) let all three flow from the start;
+// Chrome's 720p rates (150/500/1500 kbps) held the full layer back 20 s
+// even on loopback, and a 720p layer at 150 kbps ran at 6-11 fps.
+// web/README.md has the measurements.
+const CAMERA = { width: 960, height: 540 };
+const CAMERA_LAYERS = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 30_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 70_000 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 150_000 },
+];
 
 /** How long a dropped voice socket may try to resume before rejoining; the server keeps the call for 5 s. */
 const RESUME_WINDOW_MS = 4000;
@@ -58,8 +75,12 @@ export class VoiceCall {
     this.ws = null;
     this.token = null;
     this.endpoint = null;
-    /** mid -> {user_id, kind}, from the latest op 40 */
+    /** mid -> {user_id, kind, layers}, from the latest op 40 */
     this.tracks = new Map();
+    /** user id -> the quality their tile asks of their camera ("high" unless said) */
+    this.wantedQuality = new Map();
+    /** mid -> the quality op 42 last asked for it on this connection */
+    this.askedQuality = new Map();
     /** user id -> {audio, video} MediaStreamTracks being received */
     this.remote = new Map();
     this.speaking = new Set();
@@ -113,7 +134,7 @@ export class VoiceCall {
 
   async startCamera() {
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 } });
+      const stream = await navigator.mediaDevices.getUserMedia({ video: CAMERA });
       this.videoTrack = stream.getVideoTracks()[0];
       this.localStream.addTrack(this.videoTrack);
       this.selfVideo = true;
@@ -189,7 +210,9 @@ export class VoiceCall {
   }
 
   send(op, d) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ op, d }));
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify({ op, d }));
+    return true;
   }
 
   receive(p, resume, startHeartbeat) {
@@ -208,6 +231,9 @@ export class VoiceCall {
         break;
       case VOP.RESUMED:
         this.resumes += 1;
+        // An op 42 written to the dead socket may be lost: ask again.
+        this.askedQuality.clear();
+        this.askQualities();
         this.droppedAt = 0;
         this.live = true;
         this.setStatus("Voice connected");
@@ -228,6 +254,7 @@ export class VoiceCall {
           await this.pc.setLocalDescription(await this.pc.createAnswer());
           this.send(VOP.CLIENT_ANSWER, { sdp: this.pc.localDescription.sdp });
           this.refreshRemote();
+          this.askQualities();
         });
         break;
       case VOP.SPEAKING:
@@ -261,7 +288,7 @@ export class VoiceCall {
     // on m-lines the server adds (op 40). Without a device the m-line is
     // still there, so turning the camera on later needs no renegotiation.
     this.audioTx = pc.addTransceiver(this.audioTrack || "audio", { direction: "sendonly", streams: [this.localStream] });
-    this.videoTx = pc.addTransceiver(this.videoTrack || "video", { direction: "sendonly", streams: [this.localStream] });
+    this.videoTx = pc.addTransceiver(this.videoTrack || "video", { direction: "sendonly", streams: [this.localStream], sendEncodings: CAMERA_LAYERS });
     if (this.audioTrack) this.audioTrack.enabled = !this.selfMute;
     pc.ontrack = () => this.refreshRemote();
     pc.onconnectionstatechange = () => {
@@ -279,6 +306,24 @@ export class VoiceCall {
     await waitForGathering(pc, 2000);
     if (this.pc !== pc) return;
     this.send(VOP.SELECT_PROTOCOL, { protocol: "webrtc", sdp: pc.localDescription.sdp });
+  }
+
+  /** The quality `userId`'s tile wants of their camera (a size class of the tile). */
+  wantQuality(userId, quality) {
+    this.wantedQuality.set(userId, quality);
+    this.askQualities();
+  }
+
+  /** Op 42 for every simulcast track whose wanted quality is not the one asked (the server starts at "high"). */
+  askQualities() {
+    for (const [mid, t] of this.tracks) {
+      if (t.kind !== "video" || !(t.layers > 1)) continue;
+      const quality = this.wantedQuality.get(t.user_id) || "high";
+      if ((this.askedQuality.get(mid) || "high") === quality) continue;
+      if (!this.send(VOP.VIDEO_QUALITY, { mid, quality })) return;
+      this.askedQuality.set(mid, quality);
+      this.note(`sent op 42 ${mid} ${quality}`);
+    }
   }
 
   /** Which user's audio and video each receiving m-line carries now. */
@@ -378,6 +423,7 @@ export class VoiceCall {
     this.generation += 1;
     this.chain = Promise.resolve();
     this.tracks = new Map();
+    this.askedQuality.clear();
     this.remote = new Map();
     this.speaking.clear();
     this.playAudio();
@@ -475,6 +521,22 @@ export class VoiceCall {
       if (!info) return;
       const u = (out[info.user_id] ||= {});
       u[info.kind] = { packetsReceived: s.packetsReceived || 0, framesDecoded: s.framesDecoded || 0, bytesReceived: s.bytesReceived || 0 };
+      if (info.kind === "video") Object.assign(u.video, { frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0 });
+    });
+    return out;
+  }
+
+  /** Per simulcast layer (rid) of the camera being sent: its size, bytes sent and what limits it (getStats). */
+  async outboundStats() {
+    const out = {};
+    if (!this.pc) return out;
+    const report = await this.pc.getStats();
+    report.forEach((s) => {
+      if (s.type !== "outbound-rtp" || s.kind !== "video") return;
+      out[s.rid || ""] = {
+        frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0, bytesSent: s.bytesSent || 0,
+        framesPerSecond: s.framesPerSecond || 0, qualityLimitationReason: s.qualityLimitationReason,
+      };
     });
     return out;
   }
