@@ -51,13 +51,20 @@ async function person(name, viewport = { width: 1280, height: 800 }) {
   page.on("console", (msg) => {
     if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) pageErrors.push(`${name} console: ${msg.text()}`);
   });
+  // The video qualities the client asks of the voice gateway (op 42), as
+  // they go on the wire.
+  const qualitiesAsked = [];
+  page.on("websocket", (ws) => ws.on("framesent", ({ payload }) => {
+    if (typeof payload !== "string" || !payload.includes('"op":42')) return;
+    qualitiesAsked.push(JSON.parse(payload).d);
+  }));
   // Nothing may be fetched from anywhere but the server.
   const foreign = [];
   page.on("request", (req) => {
     const url = req.url();
     if (!url.startsWith(server.url) && !url.startsWith(server.url.replace("http:", "ws:"))) foreign.push(url);
   });
-  return { name, context, page, foreign, username: `${name}_${Date.now() % 100000}` };
+  return { name, context, page, foreign, qualitiesAsked, username: `${name}_${Date.now() % 100000}` };
 }
 
 /** Inbound RTP per remote user, straight from RTCPeerConnection.getStats(). */
@@ -311,6 +318,50 @@ test("both join the voice channel: audio and video flow both ways and each sees 
     await me.page.locator(`#tiles .tile[data-user="${from}"][data-spoke="true"]`).waitFor({ timeout: 30000 });
   }
   await ada.page.screenshot({ path: join(artifacts, "voice.png") });
+});
+
+test("the camera goes out in three layers; each viewer gets the one the size of the tile asks for", async () => {
+  const { ada, bob } = people;
+  const adaId = await myId(ada);
+  const RIDS = ["q", "h", "f"];
+  const layers = () => ada.page.evaluate(() => window.hearthDebug.outboundStats());
+  // Ada's browser sends all three layers of her camera, smallest first.
+  const first = await until("ada's camera going out in three layers", async () => {
+    const o = await layers();
+    return RIDS.every((rid) => o[rid] && o[rid].bytesSent > 0 && o[rid].frameWidth > 0) && o;
+  }, 30000);
+  await until("all three layers of ada's camera growing", async () => {
+    const o = await layers();
+    return RIDS.every((rid) => o[rid].bytesSent > first[rid].bytesSent);
+  });
+  assert.ok(first.q.frameWidth < first.h.frameWidth && first.h.frameWidth < first.f.frameWidth, `layer sizes: ${JSON.stringify(first)}`);
+  const offer = await bob.page.evaluate(() => window.hearthDebug.lastServerOffer());
+  const track = offer.tracks.find((t) => t.user_id === adaId && t.kind === "video");
+  assert.equal(track.layers, 3, `ada's video in bob's op 40: ${JSON.stringify(track)}`);
+
+  // What reaches bob has the size of the layer asked for, as ada sends it now.
+  const arrivesAs = (rid) => until(`bob receiving ada's camera at the size of layer ${rid}`, async () => {
+    const [received, sent] = [((await stats(bob))[adaId] || {}).video, await layers()];
+    return received && sent[rid] && received.frameWidth === sent[rid].frameWidth && received.frameWidth;
+  }, 30000);
+  const asked = (quality) => until(`bob asking for ${quality} of ada's camera (op 42)`, () => {
+    const last = bob.qualitiesAsked.filter((d) => d.mid === track.mid).at(-1);
+    // The server starts every track at "high".
+    return last ? last.quality === quality : quality === "high";
+  });
+  // A wide window: ada's tile is large, and the full layer comes.
+  await bob.page.setViewportSize({ width: 1920, height: 1080 });
+  await asked("high");
+  await arrivesAs("f");
+  // A phone: the lowest.
+  await bob.page.setViewportSize({ width: 390, height: 844 });
+  await asked("low");
+  await arrivesAs("q");
+  await bob.page.screenshot({ path: join(artifacts, "phone-simulcast.png") });
+  // Back on the laptop's window, two tiles side by side: the middle one.
+  await bob.page.setViewportSize({ width: 1280, height: 800 });
+  await asked("medium");
+  await arrivesAs("h");
 });
 
 test("after the network drops, the gateway resumes and the call carries on", async () => {
