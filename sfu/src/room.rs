@@ -136,6 +136,67 @@ struct OutKind {
     layers: usize,
 }
 
+/// A track a subscriber receives, as its outgoing m-line sends it.
+#[derive(Debug)]
+struct OutLine {
+    out: Mid,
+    /// The publisher's payload type → ours for it on this m-line (`None`
+    /// if we did not negotiate the codec): worked out on the first packet
+    /// of each, not per packet. A handful at most, so a list.
+    pts: Vec<(Pt, Option<Pt>)>,
+    /// The SSRC of the m-line's send stream: str0m finds a stream by SSRC
+    /// in a map, by mid only by a scan over all of them.
+    ssrc: Option<Ssrc>,
+    /// The layer forwarded and the numbering of what left: kept across
+    /// renegotiations (the stream goes on).
+    track: OutTrack,
+}
+
+impl OutLine {
+    fn new(out: Mid) -> OutLine {
+        OutLine {
+            out,
+            pts: Vec::new(),
+            ssrc: None,
+            track: OutTrack::default(),
+        }
+    }
+
+    /// A renegotiation may have changed payload types and streams.
+    fn renegotiated(&mut self) {
+        self.pts.clear();
+        self.ssrc = None;
+    }
+
+    /// The payload type to send a publisher's packets (sent as `src`) with.
+    fn pt_for(&mut self, rtc: &Rtc, src: &PayloadParams) -> Option<Pt> {
+        if let Some((_, pt)) = self.pts.iter().find(|(p, _)| *p == src.pt()) {
+            return *pt;
+        }
+        // Not cached before the m-line is negotiated: its payload types come
+        // with the answer.
+        let pt = subscriber_pt(rtc, self.out, src)?;
+        self.pts.push((src.pt(), pt));
+        pt
+    }
+
+    /// Writes to the m-line's send stream; false if it has none (not
+    /// negotiated yet).
+    fn write(&mut self, rtc: &mut Rtc, write: RtpWrite) -> bool {
+        let mut api = rtc.direct_api();
+        if let Some(tx) = self.ssrc.and_then(|s| api.stream_tx(&s)) {
+            tx.write_rtp(write);
+            return true;
+        }
+        let Some(tx) = api.stream_tx_by_mid(self.out, None) else {
+            return false;
+        };
+        self.ssrc = Some(tx.ssrc());
+        tx.write_rtp(write);
+        true
+    }
+}
+
 /// A change to a subscriber's outgoing m-lines, waiting for negotiation.
 #[derive(Debug)]
 enum Change {
@@ -166,17 +227,10 @@ pub struct Participant {
     /// What each outgoing m-line carries, for the tracks table of op 40
     /// (known before str0m's media exists: it appears once negotiated).
     out_kinds: HashMap<Mid, OutKind>,
-    /// Per outgoing m-line: the layer forwarded and the numbering of what
-    /// left. Kept across renegotiations (the stream goes on).
-    out_tracks: HashMap<Mid, OutTrack>,
-    by_source: HashMap<(ParticipantId, Mid), Mid>,
-    /// (outgoing m-line, the publisher's payload type) → ours for it on
-    /// that m-line, `None` if we did not negotiate the codec: worked out on
-    /// the first packet, not per packet.
-    out_pts: HashMap<(Mid, Pt), Option<Pt>>,
-    /// The SSRC of each outgoing m-line's stream: str0m finds a stream by
-    /// SSRC in a map, by mid only by a scan over all of them.
-    out_ssrcs: HashMap<Mid, Ssrc>,
+    /// Per track received, by its source (publisher, their mid): the
+    /// outgoing m-line carrying it and what forwarding to it needs, in one
+    /// place so a forwarded copy costs one lookup.
+    lines: HashMap<(ParticipantId, Mid), OutLine>,
     pending: Option<SdpPendingOffer>,
     changes: Vec<Change>,
     /// Out mids whose track needs a keyframe once negotiated.
@@ -214,10 +268,7 @@ impl Participant {
             ssrc_mid: HashMap::new(),
             outgoing: HashMap::new(),
             out_kinds: HashMap::new(),
-            out_tracks: HashMap::new(),
-            by_source: HashMap::new(),
-            out_pts: HashMap::new(),
-            out_ssrcs: HashMap::new(),
+            lines: HashMap::new(),
             pending: None,
             changes: Vec::new(),
             want_keyframe: Vec::new(),
@@ -233,38 +284,19 @@ impl Participant {
         &self.events
     }
 
-    /// The payload type to send a publisher's packets (sent as `src`) with
-    /// on our outgoing m-line `out`.
-    fn out_pt(&mut self, out: Mid, src: &PayloadParams) -> Option<Pt> {
-        if let Some(pt) = self.out_pts.get(&(out, src.pt())) {
-            return *pt;
-        }
-        // Not cached before the m-line is negotiated: its payload types come
-        // with the answer.
-        let pt = subscriber_pt(&self.rtc, out, src)?;
-        self.out_pts.insert((out, src.pt()), pt);
-        pt
+    /// The track an outgoing m-line carries.
+    fn line(&self, out: Mid) -> Option<&OutLine> {
+        self.lines.get(self.outgoing.get(&out)?)
+    }
+
+    fn line_mut(&mut self, out: Mid) -> Option<&mut OutLine> {
+        let source = self.outgoing.get(&out)?;
+        self.lines.get_mut(source)
     }
 
     fn tell(&self, e: PeerEvent) {
         // The WebSocket task may be gone; the worker removes us soon then.
         let _ = self.events.send(e);
-    }
-
-    /// Writes to an outgoing m-line's send stream, found by its remembered
-    /// SSRC. False if the m-line has no stream (not negotiated yet).
-    fn write_rtp(&mut self, out: Mid, write: RtpWrite) -> bool {
-        let mut api = self.rtc.direct_api();
-        if let Some(tx) = self.out_ssrcs.get(&out).and_then(|s| api.stream_tx(s)) {
-            tx.write_rtp(write);
-            return true;
-        }
-        let Some(tx) = api.stream_tx_by_mid(out, None) else {
-            return false;
-        };
-        self.out_ssrcs.insert(out, tx.ssrc());
-        tx.write_rtp(write);
-        true
     }
 
     /// Starts a renegotiation if changes wait and none is in flight.
@@ -309,7 +341,7 @@ impl Participant {
         for (out, from, mid, kind) in &added {
             self.outgoing.insert(*out, (*from, *mid));
             self.out_kinds.insert(*out, *kind);
-            self.by_source.insert((*from, *mid), *out);
+            self.lines.insert((*from, *mid), OutLine::new(*out));
             if kind.kind == MediaKind::Video {
                 self.want_keyframe.push(*out);
             }
@@ -468,10 +500,10 @@ impl Room {
             for out in outs {
                 o.outgoing.remove(&out);
                 o.out_kinds.remove(&out);
-                o.out_tracks.remove(&out);
+
                 o.changes.push(Change::Stop { out });
             }
-            o.by_source.retain(|(from, _), _| *from != id);
+            o.lines.retain(|(from, _), _| *from != id);
             o.negotiate(&users);
         }
         Some(gone)
@@ -495,8 +527,9 @@ impl Room {
             .sdp_api()
             .accept_answer(pending, answer)
             .map_err(|e| e.to_string())?;
-        p.out_pts.clear();
-        p.out_ssrcs.clear();
+        for line in p.lines.values_mut() {
+            line.renegotiated();
+        }
         p.negotiate(&users);
         let wanted = std::mem::take(&mut p.want_keyframe);
         let sources: Vec<(ParticipantId, Mid)> = wanted
@@ -635,8 +668,8 @@ impl Room {
                     let layer = self
                         .participants
                         .get(&id)
-                        .and_then(|p| p.out_tracks.get(&req.mid))
-                        .and_then(|t| t.current_layer());
+                        .and_then(|p| p.line(req.mid))
+                        .and_then(|l| l.track.current_layer());
                     self.request_keyframe(from, mid, layer, req.kind, now);
                     let more = self.drive(from, now, io);
                     outcome.failed.extend(more.failed);
@@ -747,18 +780,14 @@ impl Room {
         let Some(p) = self.participants.get_mut(&id) else {
             return;
         };
-        if p.outgoing.contains_key(&out) {
-            p.out_tracks.entry(out).or_default().quality = quality;
+        if let Some(line) = p.line_mut(out) {
+            line.track.quality = quality;
         }
     }
 
     /// The simulcast layer forwarded on a subscriber's m-line, if any.
     pub fn forwarded_layer(&self, id: ParticipantId, out: Mid) -> Option<usize> {
-        self.participants
-            .get(&id)?
-            .out_tracks
-            .get(&out)?
-            .current_layer()
+        self.participants.get(&id)?.line(out)?.track.current_layer()
     }
 
     /// Forwards one RTP packet to every participant that may receive it.
@@ -849,12 +878,6 @@ impl Room {
         else {
             return;
         };
-        let subscribers: Vec<(ParticipantId, Mid)> = self
-            .participants
-            .values()
-            .filter(|o| o.id != id && o.flags.receives())
-            .filter_map(|o| o.by_source.get(&(id, mid)).map(|out| (o.id, *out)))
-            .collect();
         // Only end-to-end extensions travel on; mid, rid, transport-cc and
         // send times belong to each hop and str0m writes the subscriber's own.
         let ext = {
@@ -876,15 +899,21 @@ impl Room {
             arrived: pkt.timestamp,
         };
         let mut want_keyframe: Option<usize> = None;
-        for (sub, out) in subscribers {
-            let Some(s) = self.participants.get_mut(&sub) else {
+        let mut copies = 0;
+        for s in self.participants.values_mut() {
+            if s.id == id || !s.flags.receives() {
+                continue;
+            }
+            let Some(line) = s.lines.get_mut(&(id, mid)) else {
                 continue;
             };
-            let Some(pt) = s.out_pt(out, &params) else {
+            let Some(pt) = line.pt_for(&s.rtc, &params) else {
                 continue;
             };
-            let out_track = s.out_tracks.entry(out).or_default();
-            let rewritten = match out_track.accept(&incoming, chosen[out_track.quality as usize]) {
+            let rewritten = match line
+                .track
+                .accept(&incoming, chosen[line.track.quality as usize])
+            {
                 Verdict::Forward(r) => r,
                 Verdict::Skip => continue,
                 Verdict::SkipWantKeyframe(l) => {
@@ -905,13 +934,10 @@ impl Room {
             if let Some(patch) = rewritten.vp8 {
                 write = write.vp8_patch(patch);
             }
-            if !s.write_rtp(out, write) {
+            if !line.write(&mut s.rtc, write) {
                 continue;
             }
-            self.metrics.packets_out.inc_by(video, 1);
-            self.metrics
-                .bytes_out
-                .inc_by(video, pkt.payload.len() as u64);
+            copies += 1;
             // str0m sends a written packet once it is given time. Rather
             // than at once (an `Rtc`'s timeout upkeep visits every stream it
             // has, which in a big room is most of the cost), ask for time
@@ -919,9 +945,13 @@ impl Room {
             // then leave together, for one upkeep per subscriber.
             if !s.soon {
                 s.soon = true;
-                io.wake_soon(sub);
+                io.wake_soon(s.id);
             }
         }
+        self.metrics.packets_out.inc_by(video, copies);
+        self.metrics
+            .bytes_out
+            .inc_by(video, copies * pkt.payload.len() as u64);
         // Subscribers waiting to switch to this layer need its keyframe;
         // the publisher is being driven, so the request leaves with this
         // poll.
