@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use str0m::media::Mid;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::room::{Flags, PeerEvent, RoomKey};
+use crate::room::{Flags, ParticipantId, PeerEvent, RoomKey};
 use crate::sent_frames::{parse_ack, SentFrames};
 use crate::sfu::{Call, Sfu};
 use crate::simulcast::Quality;
@@ -446,22 +446,10 @@ async fn handle(
             }
         }
         op::CLIENT_ANSWER => {
-            let Some(me) = identity.as_ref().filter(|i| i.joined) else {
-                return Err(close(
-                    close::NOT_AUTHENTICATED,
-                    "no call to answer for",
-                    false,
-                ));
-            };
+            let me = joined(identity, "no call to answer for")?;
             let Sdp { sdp } = serde_json::from_value(payload.d)
                 .map_err(|e| close(close::DECODE_ERROR, format!("invalid answer: {e}"), true))?;
-            let call = sfu
-                .calls()
-                .get(&me.claims.session_id)
-                .map(|c| (c.id, c.room));
-            let Some((id, room)) = call else {
-                return Err(close(close::SESSION_INVALID, "the call is over", false));
-            };
+            let (id, room) = call_of(sfu, me)?;
             let (reply, wait) = oneshot::channel();
             sfu.worker(room).send(Command::Answer {
                 room,
@@ -562,13 +550,7 @@ async fn handle(
             }
         }
         op::VIDEO_QUALITY => {
-            let Some(me) = identity.as_ref().filter(|i| i.joined) else {
-                return Err(close(
-                    close::NOT_AUTHENTICATED,
-                    "no call to choose a quality in",
-                    false,
-                ));
-            };
+            let me = joined(identity, "no call to choose a quality in")?;
             let VideoQuality { mid, quality } = serde_json::from_value(payload.d).map_err(|e| {
                 close(
                     close::DECODE_ERROR,
@@ -576,13 +558,7 @@ async fn handle(
                     true,
                 )
             })?;
-            let call = sfu
-                .calls()
-                .get(&me.claims.session_id)
-                .map(|c| (c.id, c.room));
-            let Some((id, room)) = call else {
-                return Err(close(close::SESSION_INVALID, "the call is over", false));
-            };
+            let (id, room) = call_of(sfu, me)?;
             sfu.worker(room).send(Command::SetQuality {
                 room,
                 id,
@@ -596,6 +572,23 @@ async fn handle(
         _ => return Err(close(close::UNKNOWN_OPCODE, "unknown opcode", true)),
     }
     Ok(())
+}
+
+/// The identity of a connection whose call has started, for the ops that
+/// act on it; else 4003 with `missing` as the reason.
+fn joined<'a>(identity: &'a Option<Identity>, missing: &str) -> Result<&'a Identity, Ending> {
+    identity
+        .as_ref()
+        .filter(|i| i.joined)
+        .ok_or_else(|| close(close::NOT_AUTHENTICATED, missing, false))
+}
+
+/// Where the connection's call is (4006 if it is over).
+fn call_of(sfu: &Sfu, me: &Identity) -> Result<(ParticipantId, RoomKey), Ending> {
+    sfu.calls()
+        .get(&me.claims.session_id)
+        .map(|c| (c.id, c.room))
+        .ok_or_else(|| close(close::SESSION_INVALID, "the call is over", false))
 }
 
 /// Joins the room on its worker with the client's offer; returns the answer.
