@@ -69,6 +69,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let api = ApiConfig {
         rate_limits: config.rate_limits,
         max_body_bytes: config.max_body_bytes,
+        ..ApiConfig::default()
     };
     // Bound first: the voice endpoint clients are sent to names the actual
     // address (the port may have been 0).

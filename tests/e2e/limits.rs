@@ -364,3 +364,31 @@ async fn unknown_routes_are_404() {
     assert_eq!(me["id"], alice.id.as_str());
     let _ = str_field(&me, "username");
 }
+
+#[tokio::test]
+async fn respelling_a_token_does_not_buy_a_fresh_rate_limit_bucket() {
+    let w = World::on(Server::start_rate_limited().await).await;
+    let api = &w.api;
+    let ch = api.text_channel(&w.owner, &w.guild_id, "spelled").await;
+    let path = format!("/channels/{ch}/messages");
+    let mut accepted = 0;
+    let mut limited = 0;
+    for i in 0..12 {
+        // The same token, each time with a different amount of padding.
+        let auth = format!("Bearer {}{}", " ".repeat(i), w.member.token);
+        let r = api
+            .post(
+                &path,
+                Some(&auth),
+                Some(json!({"content": format!("spam {i}")})),
+            )
+            .await;
+        match r.status.as_u16() {
+            200 => accepted += 1,
+            429 => limited += 1,
+            other => panic!("unexpected {other}: {}", r.text),
+        }
+    }
+    assert_eq!(accepted, 5, "one bucket of 5 per 5 s for this member");
+    assert_eq!(limited, 7);
+}

@@ -7,6 +7,7 @@ mod voice_client;
 
 mod accounts;
 mod coalescing;
+mod concurrency;
 mod durability;
 mod gateway_close;
 mod gateway_dispatch;

@@ -4,7 +4,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hearth_proto::{ErrorBody, ErrorCode, FormErrors};
-use hearth_store::StoreError;
+use hearth_store::{Capacity, StoreError};
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -46,6 +46,29 @@ impl From<StoreError> for ApiError {
                 "ALREADY_TAKEN",
                 format!("This {what} is already taken."),
             )),
+            StoreError::Missing(what) => match what {
+                "member" => ApiError::Code(ErrorCode::UNKNOWN_MEMBER),
+                "role" => ApiError::Code(ErrorCode::UNKNOWN_ROLE),
+                "channel" => ApiError::Code(ErrorCode::UNKNOWN_CHANNEL),
+                "guild" => ApiError::Code(ErrorCode::UNKNOWN_GUILD),
+                "application" => ApiError::Code(ErrorCode::UNKNOWN_APPLICATION),
+                "parent" => ApiError::Form(FormErrors::single(
+                    "parent_id",
+                    "CHANNEL_PARENT_INVALID",
+                    "Not a category of this guild.",
+                )),
+                other => ApiError::Internal(format!("{other} not found")),
+            },
+            StoreError::Full(capacity) => match capacity {
+                Capacity::Roles => ApiError::Code(ErrorCode::MAX_GUILD_ROLES),
+                Capacity::Channels => ApiError::Code(ErrorCode::MAX_CHANNELS),
+                Capacity::Webhooks => ApiError::Code(ErrorCode::MAX_WEBHOOKS),
+                Capacity::Overwrites => ApiError::Form(FormErrors::single(
+                    "permission_overwrites",
+                    "BASE_TYPE_MAX_LENGTH",
+                    "Too many permission overwrites.",
+                )),
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -68,16 +68,11 @@ impl AppState {
         );
     }
 
-    /// Creating a role at `position` moved the roles at or above it up by
-    /// one (`GuildStore::create_role`); clients learn their new positions.
-    pub fn roles_shifted(&self, guild: Snowflake, before: &[Role], position: i32) {
-        for role in before
-            .iter()
-            .filter(|r| r.id != guild && r.position >= position)
-        {
-            let mut moved = role.clone();
-            moved.position += 1;
-            self.role_event("GUILD_ROLE_UPDATE", guild, &moved);
+    /// Roles a create, edit or reorder moved to keep positions dense
+    /// (`GuildStore::create_role`); clients learn their new positions.
+    pub fn roles_moved(&self, guild: Snowflake, moved: &[Role]) {
+        for role in moved {
+            self.role_event("GUILD_ROLE_UPDATE", guild, role);
         }
     }
 

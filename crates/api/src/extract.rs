@@ -129,27 +129,42 @@ pub struct Caller {
     pub token_hash: [u8; 32],
 }
 
+impl Caller {
+    /// The caller an `Authorization` header names: `None` without a header
+    /// or with one that names no user (or the wrong kind of user).
+    pub async fn authenticate(
+        headers: &axum::http::HeaderMap,
+        state: &AppState,
+    ) -> Result<Option<Caller>, ApiError> {
+        let Some(presented) = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(auth::Presented::parse)
+        else {
+            return Ok(None);
+        };
+        let token_hash = auth::hash_token(presented.token);
+        let Some(user) = state.store.token_user(&token_hash).await? else {
+            return Ok(None);
+        };
+        // A bot must say "Bot", and a person must not: as in Discord.
+        if user.bot != presented.bot {
+            return Ok(None);
+        }
+        Ok(Some(Caller { user, token_hash }))
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Code(ErrorCode::UNAUTHORIZED))?;
-        let presented =
-            auth::Presented::parse(header).ok_or(ApiError::Code(ErrorCode::UNAUTHORIZED))?;
-        let token_hash = auth::hash_token(presented.token);
-        let user = state
-            .store
-            .token_user(&token_hash)
-            .await?
-            .ok_or(ApiError::Code(ErrorCode::UNAUTHORIZED))?;
-        // A bot must say "Bot", and a person must not: as in Discord.
-        if user.bot != presented.bot {
-            return Err(ApiError::Code(ErrorCode::UNAUTHORIZED));
+        // The rate limiter may have looked the token up already.
+        if let Some(found) = parts.extensions.remove::<Caller>() {
+            return Ok(found);
         }
-        Ok(Caller { user, token_hash })
+        Caller::authenticate(&parts.headers, state)
+            .await?
+            .ok_or(ApiError::Code(ErrorCode::UNAUTHORIZED))
     }
 }

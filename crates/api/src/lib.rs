@@ -18,7 +18,7 @@ mod state;
 pub mod voice;
 
 pub use error::ApiError;
-pub use state::{ApiConfig, AppState};
+pub use state::{ApiConfig, AppState, GuildLimits};
 
 /// The REST surface: `/api/v10` and `/api/v9` (`metrics::router` serves
 /// `/metrics`).

@@ -15,6 +15,33 @@ pub struct ApiConfig {
     pub rate_limits: bool,
     /// Requests with a larger body get 413.
     pub max_body_bytes: usize,
+    /// How many of each thing a guild or channel may hold.
+    pub limits: GuildLimits,
+}
+
+/// Discord's limits on what a guild holds; each is checked in the same
+/// transaction as the write, so concurrent creates cannot overshoot it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuildLimits {
+    /// Roles, @everyone included (Discord: 250).
+    pub roles_per_guild: usize,
+    /// Channels of every type, categories included (Discord: 500).
+    pub channels_per_guild: usize,
+    /// Webhooks per channel (Discord: 15).
+    pub webhooks_per_channel: usize,
+    /// Permission overwrites per channel.
+    pub overwrites_per_channel: usize,
+}
+
+impl Default for GuildLimits {
+    fn default() -> Self {
+        GuildLimits {
+            roles_per_guild: 250,
+            channels_per_guild: 500,
+            webhooks_per_channel: 15,
+            overwrites_per_channel: 500,
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -22,6 +49,7 @@ impl Default for ApiConfig {
         ApiConfig {
             rate_limits: true,
             max_body_bytes: 1024 * 1024,
+            limits: GuildLimits::default(),
         }
     }
 }
@@ -38,6 +66,8 @@ pub struct Inner {
     pub messages: MessageService,
     pub limiter: std::sync::Mutex<RateLimiter>,
     pub slowmode: std::sync::Mutex<Slowmode>,
+    /// Recent `enforce_nonce` posts (see `messages::nonces`).
+    pub nonces: std::sync::Mutex<crate::messages::nonces::NonceTable>,
     pub metrics: Metrics,
     pub config: ApiConfig,
     voice: std::sync::OnceLock<Arc<dyn crate::voice::VoiceControl>>,
@@ -65,6 +95,7 @@ impl AppState {
             messages,
             limiter: std::sync::Mutex::new(RateLimiter::new()),
             slowmode: std::sync::Mutex::new(Slowmode::default()),
+            nonces: std::sync::Mutex::new(crate::messages::nonces::NonceTable::new(100_000)),
             metrics,
             config,
             voice: std::sync::OnceLock::new(),

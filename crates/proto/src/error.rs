@@ -36,6 +36,7 @@ codes! {
     BOTS_CANNOT_USE = (20001, 403, "Bots cannot use this endpoint");
     MAX_GUILD_ROLES = (30005, 400, "Maximum number of guild roles reached (250)");
     MAX_WEBHOOKS = (30007, 400, "Maximum number of webhooks reached (15)");
+    MAX_CHANNELS = (30013, 400, "Maximum number of guild channels reached (500)");
     UNAUTHORIZED_ACTION = (40001, 401, "Unauthorized. Provide a valid token and try again");
     ENTITY_TOO_LARGE = (40005, 413, "Request entity too large");
     BANNED = (40007, 403, "The user is banned from this guild.");
@@ -131,6 +132,20 @@ impl FormErrors {
         e
     }
 
+    /// A name shown to other people (guild, channel, role, nickname): its
+    /// length, and no control characters or bidirectional overrides, which
+    /// let one name disguise itself as another or garble the text around it.
+    pub fn check_name(&mut self, path: &str, value: &str, min: usize, max: usize) {
+        self.check_len(path, value, min, max);
+        if value.chars().any(forbidden_in_names) {
+            self.add(
+                path,
+                "NAME_INVALID_CHARACTERS",
+                "Names cannot contain control or text-direction characters.",
+            );
+        }
+    }
+
     /// Length check in characters (what Discord counts), recorded under `path`.
     pub fn check_len(&mut self, path: &str, value: &str, min: usize, max: usize) {
         let n = value.chars().count();
@@ -150,9 +165,27 @@ impl FormErrors {
     }
 }
 
+/// Control characters (NUL, newlines, C1) and the Unicode embedding,
+/// override and isolate controls (U+202A–U+202E, U+2066–U+2069).
+fn forbidden_in_names(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_refuse_nul_and_direction_overrides() {
+        for bad in ["a\0b", "evil\u{202E}txt.exe", "line\nbreak", "\u{2067}x"] {
+            let mut e = FormErrors::new();
+            e.check_name("name", bad, 1, 100);
+            assert!(!e.is_empty(), "{bad:?} accepted");
+        }
+        let mut e = FormErrors::new();
+        e.check_name("name", "Café ☕ — 日本", 1, 100);
+        assert!(e.is_empty());
+    }
 
     #[test]
     fn nests_paths_like_discord() {

@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The row a write depends on is gone (deleted concurrently, or never was).
     #[error("{0} not found")]
     Missing(&'static str),
+    /// A limit on how many of something a guild or channel may hold.
+    #[error("the {0:?} limit is reached")]
+    Full(Capacity),
     #[error("stored data could not be decoded: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -19,4 +22,13 @@ impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Corrupt(e.to_string())
     }
+}
+
+/// What a [`StoreError::Full`] ran out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    Roles,
+    Channels,
+    Overwrites,
+    Webhooks,
 }

@@ -10,11 +10,12 @@
 //! schema uses that as its primary key so the same access paths carry over
 //! to ScyllaDB or Cassandra unchanged.
 
+pub mod edits;
 mod error;
 pub mod sqlite;
 mod traits;
 
-pub use error::StoreError;
+pub use error::{Capacity, StoreError};
 pub use sqlite::{Durability, SqliteStore};
 pub use traits::*;
 

@@ -6,6 +6,7 @@ use hearth_model::{
     Webhook,
 };
 
+use crate::edits::{ApplicationEdit, ChannelEdit, Edited, GuildEdit, MemberEdit, RoleEdit};
 use crate::Result;
 
 /// Every store; what services hold as `Arc<dyn Store>`.
@@ -54,7 +55,12 @@ pub trait AccountStore: Send + Sync {
     /// Creates the application and its bot user (same id) together.
     async fn create_application(&self, app: &Application) -> Result<()>;
     async fn application(&self, id: Snowflake) -> Result<Option<Application>>;
-    async fn update_application(&self, app: &Application) -> Result<()>;
+    /// Changes only the fields the edit names. `Missing("application")`.
+    async fn edit_application(
+        &self,
+        id: Snowflake,
+        edit: &ApplicationEdit,
+    ) -> Result<Edited<Application>>;
 }
 
 #[async_trait]
@@ -69,25 +75,61 @@ pub trait GuildStore: Send + Sync {
     ) -> Result<()>;
     /// The guild with its roles.
     async fn guild(&self, id: Snowflake) -> Result<Option<Guild>>;
-    /// Writes the guild's own fields (not its roles).
-    async fn update_guild(&self, guild: &Guild) -> Result<()>;
+    /// Changes only the fields the edit names (not roles). A system or AFK
+    /// channel must still be a channel of the guild of the right type:
+    /// `Missing("channel")` otherwise, `Missing("guild")` when it is gone.
+    async fn edit_guild(&self, id: Snowflake, edit: &GuildEdit) -> Result<Edited<Guild>>;
     /// Removes the guild and everything in it.
     async fn delete_guild(&self, id: Snowflake) -> Result<()>;
     async fn member_count(&self, guild_id: Snowflake) -> Result<u64>;
 
     async fn channels(&self, guild_id: Snowflake) -> Result<Vec<Channel>>;
     async fn channel(&self, id: Snowflake) -> Result<Option<Channel>>;
-    async fn create_channel(&self, channel: &Channel) -> Result<()>;
-    async fn update_channel(&self, channel: &Channel) -> Result<()>;
+    /// `Full(Capacity::Channels)` when the guild has `max` channels already.
+    async fn create_channel(&self, channel: &Channel, max: usize) -> Result<()>;
+    /// Changes only the fields the edit names. Role overwrites must name
+    /// roles of the guild (`Missing("role")`), a parent must be a category
+    /// of the guild (`Missing("parent")`), and at most `max_overwrites` may
+    /// result (`Full(Capacity::Overwrites)`). `Missing("channel")` when gone.
+    async fn edit_channel(
+        &self,
+        id: Snowflake,
+        edit: &ChannelEdit,
+        max_overwrites: usize,
+    ) -> Result<Edited<Channel>>;
     /// Removes the channel, its messages, invites and webhooks; its children
     /// move to the top level and the guild forgets it as system/AFK channel.
     async fn delete_channel(&self, id: Snowflake) -> Result<()>;
 
-    /// Inserts the role at its position, moving the roles at or above it up one.
-    async fn create_role(&self, guild_id: Snowflake, role: &Role) -> Result<()>;
-    async fn update_role(&self, guild_id: Snowflake, role: &Role) -> Result<()>;
-    /// Removes the role, takes it from every member and drops its overwrites.
-    async fn delete_role(&self, guild_id: Snowflake, role_id: Snowflake) -> Result<()>;
+    /// Inserts the role at its position (clamped, see
+    /// [`crate::edits::place_role`]), moving the others to keep positions
+    /// dense. `Full(Capacity::Roles)` when the guild has `max` roles already
+    /// (@everyone counts).
+    async fn create_role(&self, guild_id: Snowflake, role: &Role, max: usize) -> Result<RoleWrite>;
+    /// Changes only the fields the edit names. `Missing("role")` when gone.
+    async fn edit_role(
+        &self,
+        guild_id: Snowflake,
+        role_id: Snowflake,
+        edit: &RoleEdit,
+    ) -> Result<RoleWrite>;
+    /// Moves each role in turn to its position; returns every role whose
+    /// position changed. Roles of other guilds or unknown are skipped.
+    async fn move_roles(
+        &self,
+        guild_id: Snowflake,
+        moves: &[(Snowflake, i32)],
+    ) -> Result<Vec<Role>>;
+    /// Removes the role, takes it from every member and drops its overwrites,
+    /// in one transaction. False when there was no such role.
+    async fn delete_role(&self, guild_id: Snowflake, role_id: Snowflake) -> Result<bool>;
+}
+
+/// A role as written, and the other roles whose position moved to make room.
+#[derive(Debug, Clone)]
+pub struct RoleWrite {
+    pub role: Role,
+    pub moved: Vec<Role>,
 }
 
 /// What a successful invite use did.
@@ -125,8 +167,14 @@ pub trait MemberStore: Send + Sync {
         roles: &[Snowflake],
         at: Timestamp,
     ) -> Result<bool>;
-    /// Writes nick, roles, mute, deaf and time-out.
-    async fn update_member(&self, guild_id: Snowflake, member: &Member) -> Result<()>;
+    /// Changes only the fields the edit names; roles that are no longer the
+    /// guild's are dropped. `Missing("member")` when not a member.
+    async fn edit_member(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        edit: &MemberEdit,
+    ) -> Result<Edited<Member>>;
     async fn remove_member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool>;
 
     /// Bans the user, removes their membership and deletes their messages in
@@ -176,9 +224,12 @@ pub trait MessageStore: Send + Sync {
 
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
-    async fn create_webhook(&self, webhook: &Webhook) -> Result<()>;
-    /// The webhook with its token.
+    /// `Full(Capacity::Webhooks)` when the channel has `max` already.
+    async fn create_webhook(&self, webhook: &Webhook, max: usize) -> Result<()>;
+    /// The webhook; its token is never returned (only a hash is kept).
     async fn webhook(&self, id: Snowflake) -> Result<Option<Webhook>>;
+    /// The webhook, if `token` is its token.
+    async fn webhook_with_token(&self, id: Snowflake, token: &str) -> Result<Option<Webhook>>;
     async fn channel_webhooks(&self, channel_id: Snowflake) -> Result<Vec<Webhook>>;
     async fn delete_webhook(&self, id: Snowflake) -> Result<bool>;
 }

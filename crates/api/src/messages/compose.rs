@@ -63,18 +63,27 @@ pub fn check_body(content: &str, embeds: &[Embed], errors: &mut FormErrors) {
             text(errors, at(&format!("fields.{j}.name")), &f.name, 256);
             text(errors, at(&format!("fields.{j}.value")), &f.value, 1024);
         }
+        // Every URL a client renders as a link or loads as an image.
+        let author = e.author.as_ref();
         for (field, url) in [
-            ("url", &e.url),
-            ("image.url", &e.image.as_ref().map(|m| m.url.clone())),
+            ("url", e.url.as_deref()),
+            ("image.url", e.image.as_ref().map(|m| m.url.as_str())),
             (
                 "thumbnail.url",
-                &e.thumbnail.as_ref().map(|m| m.url.clone()),
+                e.thumbnail.as_ref().map(|m| m.url.as_str()),
+            ),
+            ("author.url", author.and_then(|a| a.url.as_deref())),
+            (
+                "author.icon_url",
+                author.and_then(|a| a.icon_url.as_deref()),
+            ),
+            (
+                "footer.icon_url",
+                e.footer.as_ref().and_then(|f| f.icon_url.as_deref()),
             ),
         ] {
-            if let Some(u) = url {
-                if !(u.starts_with("http://") || u.starts_with("https://")) {
-                    errors.add(&at(field), "URL_TYPE_INVALID_URL", "Not a well formed URL.");
-                }
+            if url.is_some_and(|u| !is_web_url(u)) {
+                errors.add(&at(field), "URL_TYPE_INVALID_URL", "Not a well formed URL.");
             }
         }
         if e.color.is_some_and(|c| c > 0xFF_FFFF) {
@@ -92,6 +101,21 @@ pub fn check_body(content: &str, embeds: &[Embed], errors: &mut FormErrors) {
             format!("Embed size exceeds maximum size of {MAX_EMBED_TOTAL}"),
         );
     }
+}
+
+/// An http(s) URL with a host and nothing a browser would reinterpret:
+/// `javascript:`, `data:` and the like are refused, and so are spaces and
+/// control characters that could smuggle another scheme past a client.
+pub fn is_web_url(u: &str) -> bool {
+    let rest = match u.get(..8).map(str::to_ascii_lowercase).as_deref() {
+        Some("https://") => &u[8..],
+        _ => match u.get(..7).map(str::to_ascii_lowercase).as_deref() {
+            Some("http://") => &u[7..],
+            _ => return false,
+        },
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    !host.is_empty() && u.len() <= 2048 && !u.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// What a message's text mentions, before checking that it exists.
@@ -136,6 +160,25 @@ pub fn parse_mentions(content: &str) -> Mentions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_web_urls_pass() {
+        for ok in ["https://example.org", "http://a.b/c?d#e", "HTTPS://X.Y/z"] {
+            assert!(is_web_url(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript://%0aalert(1)",
+            "data:text/html,x",
+            "https://",
+            "https:///path",
+            "https://a b",
+            "https://a\n.b",
+            "//example.org",
+        ] {
+            assert!(!is_web_url(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn finds_users_roles_and_everyone() {

@@ -95,15 +95,18 @@ impl RecentCache {
         };
         entry.generation += 1;
         if let Some(recent) = &mut entry.recent {
-            // Ids are time-ordered; anything out of order (a clock step) is
-            // not worth a sorted insert, so start over.
-            if recent
-                .newest_first
-                .front()
-                .is_some_and(|m| m.id > message.id)
-            {
-                entry.recent = None;
-                return;
+            match recent.newest_first.front() {
+                // A fill that began after the store committed this message
+                // but before this call already holds it.
+                Some(newest) if newest.id == message.id => return,
+                // Ids are time-ordered; anything out of order (a clock step,
+                // or a fill that saw a later post) is not worth a sorted
+                // insert, so start over.
+                Some(newest) if newest.id > message.id => {
+                    entry.recent = None;
+                    return;
+                }
+                _ => {}
             }
             recent.newest_first.push_front(message.clone());
             if recent.newest_first.len() > PER_CHANNEL {
@@ -159,6 +162,18 @@ mod tests {
         c.inserted(&msg(1, 5)); // written while the query ran
         c.install(Snowflake(1), g, &[msg(1, 3)]); // the query did not see 5
         assert!(c.latest(Snowflake(1), 1).is_none());
+    }
+
+    #[test]
+    fn a_fill_that_already_saw_a_post_does_not_show_it_twice() {
+        let mut c = RecentCache::new(10);
+        c.begin_fill(Snowflake(1));
+        // The post commits; a read fills from the store and sees it before
+        // the writer tells the cache.
+        let g = c.begin_fill(Snowflake(1));
+        c.install(Snowflake(1), g, &[msg(1, 4), msg(1, 3)]);
+        c.inserted(&msg(1, 4));
+        assert_eq!(ids(&c.latest(Snowflake(1), 50).unwrap()), vec![4, 3]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use hearth_proto::rest::{
     Authorize, AuthorizeQuery, CreateApplication, PatchApplication, TokenReply,
 };
 use hearth_proto::{ErrorCode, FormErrors};
+use hearth_store::edits::ApplicationEdit;
 
 use crate::access;
 use crate::auth;
@@ -63,7 +64,7 @@ async fn create(
         return Err(ErrorCode::BOTS_CANNOT_USE.into());
     }
     let mut errors = FormErrors::new();
-    errors.check_len("name", &body.name, 2, 32);
+    errors.check_name("name", &body.name, 2, 32);
     if let Some(d) = &body.description {
         errors.check_len("description", d, 0, 400);
     }
@@ -142,27 +143,26 @@ async fn patch(
     Path(id): Path<String>,
     Body(body): Body<PatchApplication>,
 ) -> ApiResult<Json<Application>> {
-    let mut app = owned(&state, &caller, &id).await?;
+    let app = owned(&state, &caller, &id).await?;
     // The bot may read its application but not change it: its flags grant
     // privileged intents, which only the owner decides.
     if caller.user.id != app.owner.id {
         return Err(ErrorCode::MISSING_ACCESS.into());
     }
     let mut errors = FormErrors::new();
-    if let Some(name) = body.name {
-        errors.check_len("name", &name, 2, 32);
-        app.name = name;
+    if let Some(name) = &body.name {
+        errors.check_name("name", name, 2, 32);
     }
-    if let Some(d) = body.description {
-        errors.check_len("description", &d, 0, 400);
-        app.description = d;
-    }
-    if let Some(flags) = body.flags {
-        app.flags = flags;
+    if let Some(d) = &body.description {
+        errors.check_len("description", d, 0, 400);
     }
     errors.finish()?;
-    state.store.update_application(&app).await?;
-    Ok(Json(app))
+    let edit = ApplicationEdit {
+        name: body.name,
+        description: body.description,
+        flags: body.flags,
+    };
+    Ok(Json(state.store.edit_application(app.id, &edit).await?.now))
 }
 
 /// Issues a new bot token, revoking the previous one.
@@ -249,7 +249,10 @@ async fn authorize(
             bot_id: Some(app.bot.id),
         }),
     };
-    state.store.create_role(body.guild_id, &role).await?;
+    let written = state
+        .store
+        .create_role(body.guild_id, &role, state.config.limits.roles_per_guild)
+        .await?;
     if let Err(e) = state
         .store
         .add_member(body.guild_id, app.bot.id, &[role.id], Timestamp::now())
@@ -259,8 +262,8 @@ async fn authorize(
         state.store.delete_role(body.guild_id, role.id).await?;
         return Err(e.into());
     }
-    state.role_event("GUILD_ROLE_CREATE", body.guild_id, &role);
-    state.roles_shifted(body.guild_id, &access.guild.roles, role.position);
+    state.role_event("GUILD_ROLE_CREATE", body.guild_id, &written.role);
+    state.roles_moved(body.guild_id, &written.moved);
     if let Some(member) = state.store.member(body.guild_id, app.bot.id).await? {
         state.member_added(body.guild_id, &member);
     }

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use hearth_model::{Channel, ChannelType, Overwrite, Permissions, Snowflake};
 use hearth_proto::rest::{CreateChannel, PatchChannel, PutOverwrite};
 use hearth_proto::{ErrorCode, FormErrors};
+use hearth_store::edits::{ChannelEdit, OverwritesEdit};
 
 use crate::access::{self, GuildAccess};
 use crate::error::{ApiError, ApiResult};
@@ -85,7 +86,7 @@ async fn check_overwrites(
 }
 
 fn check_fields(channel: &Channel, errors: &mut FormErrors) {
-    errors.check_len("name", &channel.name, 1, 100);
+    errors.check_name("name", &channel.name, 1, 100);
     if let Some(topic) = &channel.topic {
         errors.check_len("topic", topic, 0, 1024);
     }
@@ -194,7 +195,10 @@ async fn create(
     check_fields(&channel, &mut errors);
     check_parent(&state, &channel, &mut errors).await?;
     errors.finish()?;
-    state.store.create_channel(&channel).await?;
+    state
+        .store
+        .create_channel(&channel, state.config.limits.channels_per_guild)
+        .await?;
     state.channel_event("CHANNEL_CREATE", &channel);
     Ok((StatusCode::CREATED, Json(channel)))
 }
@@ -216,55 +220,54 @@ async fn patch(
     Body(body): Body<PatchChannel>,
 ) -> ApiResult<Json<Channel>> {
     let id = snowflake("channel_id", &channel_id)?;
-    let (mut channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
+    let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_CHANNELS)?;
     let mut errors = FormErrors::new();
     let voice = channel.kind == ChannelType::Voice;
     let text = channel.kind == ChannelType::Text;
-    if let Some(name) = body.name {
-        channel.name = name;
-    }
-    if let Some(p) = body.position {
-        channel.position = p;
-    }
-    if let Some(t) = body.topic {
-        if text {
-            channel.topic = Some(t.unwrap_or_default());
-        }
-    }
-    if let Some(n) = body.nsfw {
-        channel.nsfw = n;
-    }
-    if let Some(r) = body.rate_limit_per_user {
-        if channel.kind != ChannelType::Category {
-            channel.rate_limit_per_user = Some(r);
-        }
-    }
+    // Only what the body names goes into the edit; fields of another kind
+    // of channel are ignored, as Discord does.
+    let mut edit = ChannelEdit {
+        name: body.name,
+        position: body.position,
+        topic: body
+            .topic
+            .filter(|_| text)
+            .map(|t| Some(t.unwrap_or_default())),
+        nsfw: body.nsfw,
+        rate_limit_per_user: body
+            .rate_limit_per_user
+            .filter(|_| channel.kind != ChannelType::Category),
+        parent_id: body.parent_id,
+        ..ChannelEdit::default()
+    };
     if voice {
-        if let Some(b) = body.bitrate {
-            channel.bitrate = Some(b);
-        }
-        if let Some(u) = body.user_limit {
-            channel.user_limit = Some(u);
-        }
-        if let Some(r) = body.rtc_region {
-            channel.rtc_region = Some(r);
-        }
-    }
-    if let Some(parent) = body.parent_id {
-        channel.parent_id = parent;
+        edit.bitrate = body.bitrate;
+        edit.user_limit = body.user_limit;
+        edit.rtc_region = body.rtc_region;
     }
     if let Some(overwrites) = body.permission_overwrites {
         access::require(perms, Permissions::MANAGE_ROLES)?;
         check_overwrites(&state, &access, &overwrites, &mut errors).await?;
-        channel.permission_overwrites = overwrites;
+        edit.overwrites = Some(OverwritesEdit::Set(overwrites));
     }
-    check_fields(&channel, &mut errors);
-    check_parent(&state, &channel, &mut errors).await?;
+    // Validate the values on a scratch copy; the store applies the edit to
+    // the row as it is when the write happens.
+    let mut preview = channel.clone();
+    edit.apply(&mut preview);
+    check_fields(&preview, &mut errors);
+    if edit.parent_id.is_some() {
+        check_parent(&state, &preview, &mut errors).await?;
+    }
     errors.finish()?;
-    state.store.update_channel(&channel).await?;
-    state.channel_event("CHANNEL_UPDATE", &channel);
-    Ok(Json(channel))
+    let edited = state
+        .store
+        .edit_channel(id, &edit, state.config.limits.overwrites_per_channel)
+        .await?;
+    if edited.changed {
+        state.channel_event("CHANNEL_UPDATE", &edited.now);
+    }
+    Ok(Json(edited.now))
 }
 
 async fn remove(
@@ -317,7 +320,7 @@ async fn put_overwrite(
     Body(body): Body<PutOverwrite>,
 ) -> ApiResult<StatusCode> {
     let (id, target) = overwrite_target(&channel_id, &overwrite_id).await?;
-    let (mut channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
+    let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_ROLES)?;
     let overwrite = Overwrite {
         id: target,
@@ -345,10 +348,21 @@ async fn put_overwrite(
             )),
         });
     }
-    channel.permission_overwrites.retain(|o| o.id != target);
-    channel.permission_overwrites.push(overwrite);
-    state.store.update_channel(&channel).await?;
-    state.channel_event("CHANNEL_UPDATE", &channel);
+    let edit = ChannelEdit {
+        overwrites: Some(OverwritesEdit::Put(overwrite)),
+        ..ChannelEdit::default()
+    };
+    let edited = state
+        .store
+        .edit_channel(
+            channel.id,
+            &edit,
+            state.config.limits.overwrites_per_channel,
+        )
+        .await?;
+    if edited.changed {
+        state.channel_event("CHANNEL_UPDATE", &edited.now);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -358,13 +372,22 @@ async fn delete_overwrite(
     Path((channel_id, overwrite_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (id, target) = overwrite_target(&channel_id, &overwrite_id).await?;
-    let (mut channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
+    let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_ROLES)?;
-    let before = channel.permission_overwrites.len();
-    channel.permission_overwrites.retain(|o| o.id != target);
-    if channel.permission_overwrites.len() != before {
-        state.store.update_channel(&channel).await?;
-        state.channel_event("CHANNEL_UPDATE", &channel);
+    let edit = ChannelEdit {
+        overwrites: Some(OverwritesEdit::Delete(target)),
+        ..ChannelEdit::default()
+    };
+    let edited = state
+        .store
+        .edit_channel(
+            channel.id,
+            &edit,
+            state.config.limits.overwrites_per_channel,
+        )
+        .await?;
+    if edited.changed {
+        state.channel_event("CHANNEL_UPDATE", &edited.now);
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,8 @@ use axum::{Json, Router};
 use hearth_model::{Channel, ChannelType, Guild, Permissions, Role, Timestamp};
 use hearth_proto::rest::{CreateGuild, GuildQuery, PatchGuild};
 use hearth_proto::{ErrorCode, FormErrors};
+use hearth_store::edits::GuildEdit;
+use hearth_store::StoreError;
 
 use crate::access;
 use crate::error::ApiResult;
@@ -27,7 +29,7 @@ async fn create(
     Body(body): Body<CreateGuild>,
 ) -> ApiResult<impl IntoResponse> {
     let mut errors = FormErrors::new();
-    errors.check_len("name", body.name.trim(), 2, 100);
+    errors.check_name("name", body.name.trim(), 2, 100);
     if let Some(d) = &body.description {
         errors.check_len("description", d, 0, 120);
     }
@@ -130,20 +132,12 @@ async fn patch(
     let guild_id = snowflake("guild_id", &guild_id)?;
     let access = access::guild(&state, guild_id, caller.user.id).await?;
     access.require(Permissions::MANAGE_GUILD)?;
-    let mut guild = access.guild;
     let mut errors = FormErrors::new();
-    if let Some(name) = body.name {
-        errors.check_len("name", name.trim(), 2, 100);
-        guild.name = name.trim().to_owned();
+    if let Some(name) = &body.name {
+        errors.check_name("name", name.trim(), 2, 100);
     }
-    if let Some(d) = body.description {
-        if let Some(d) = &d {
-            errors.check_len("description", d, 0, 120);
-        }
-        guild.description = d;
-    }
-    if let Some(icon) = body.icon {
-        guild.icon = icon;
+    if let Some(Some(d)) = &body.description {
+        errors.check_len("description", d, 0, 120);
     }
     if let Some(afk) = body.afk_timeout {
         if ![60, 300, 900, 1800, 3600].contains(&afk) {
@@ -153,40 +147,51 @@ async fn patch(
                 "Value must be one of {60, 300, 900, 1800, 3600}.",
             );
         }
-        guild.afk_timeout = afk;
     }
     let channels = state.store.channels(guild_id).await?;
-    for (field, value, kind, slot) in [
+    for (field, value, kind) in [
         (
             "system_channel_id",
             body.system_channel_id,
             ChannelType::Text,
-            &mut guild.system_channel_id,
         ),
-        (
-            "afk_channel_id",
-            body.afk_channel_id,
-            ChannelType::Voice,
-            &mut guild.afk_channel_id,
-        ),
+        ("afk_channel_id", body.afk_channel_id, ChannelType::Voice),
     ] {
-        if let Some(choice) = value {
-            if let Some(id) = choice {
-                if !channels.iter().any(|c| c.id == id && c.kind == kind) {
-                    errors.add(
-                        field,
-                        "CHANNEL_INVALID",
-                        "Not a suitable channel of this guild.",
-                    );
-                }
+        if let Some(Some(id)) = value {
+            if !channels.iter().any(|c| c.id == id && c.kind == kind) {
+                errors.add(
+                    field,
+                    "CHANNEL_INVALID",
+                    "Not a suitable channel of this guild.",
+                );
             }
-            *slot = choice;
         }
     }
     errors.finish()?;
-    state.store.update_guild(&guild).await?;
-    state.guild_updated(&guild);
-    Ok(Json(guild))
+    let edit = GuildEdit {
+        name: body.name.map(|n| n.trim().to_owned()),
+        description: body.description,
+        icon: body.icon,
+        afk_timeout: body.afk_timeout,
+        system_channel_id: body.system_channel_id,
+        afk_channel_id: body.afk_channel_id,
+    };
+    let edited = match state.store.edit_guild(guild_id, &edit).await {
+        // The channel went away since the check above.
+        Err(StoreError::Missing("channel")) => {
+            return Err(FormErrors::single(
+                "system_channel_id",
+                "CHANNEL_INVALID",
+                "Not a suitable channel of this guild.",
+            )
+            .into())
+        }
+        other => other?,
+    };
+    if edited.changed {
+        state.guild_updated(&edited.now);
+    }
+    Ok(Json(edited.now))
 }
 
 async fn remove(

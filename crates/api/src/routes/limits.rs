@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::extract::Caller;
 use crate::ratelimit::{Key, Limit, Verdict};
 use crate::state::AppState;
 
@@ -71,9 +72,20 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip()),
     );
-    let caller = match req.headers().get(axum::http::header::AUTHORIZATION) {
-        Some(token) if !template.contains("/auth/") => hash_of(token.as_bytes()),
-        _ => address,
+    // Keyed on who the token belongs to, not on its bytes: spelling the
+    // same token differently (`Bearer` and extra spaces, say) must not buy
+    // a fresh bucket. The caller found here is handed on to the handler.
+    let mut req = req;
+    let caller = match template.contains("/auth/") {
+        true => address,
+        false => match Caller::authenticate(req.headers(), &state).await {
+            Ok(Some(found)) => {
+                let id = hash_of(("user", found.user.id));
+                req.extensions_mut().insert(found);
+                id
+            }
+            _ => address,
+        },
     };
     let limit = limit_for(req.method(), &template);
     // `/api/v9/...` and `/api/v10/...` are one route and share one bucket.

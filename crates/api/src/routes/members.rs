@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use hearth_model::{Ban, Member, Permissions, Snowflake, Timestamp};
 use hearth_proto::rest::{CreateBan, MembersQuery, PatchMember, PatchSelfMember};
 use hearth_proto::{ErrorCode, FormErrors};
+use hearth_store::edits::{MemberEdit, RolesEdit};
 
 use crate::access::{self, GuildAccess};
 use crate::error::{ApiError, ApiResult};
@@ -97,9 +98,10 @@ async fn patch(
     Body(body): Body<PatchMember>,
 ) -> ApiResult<Json<Member>> {
     let access = guild_of(&state, &caller, &guild_id).await?;
-    let mut member = target(&state, &access, &user_id).await?;
+    let member = target(&state, &access, &user_id).await?;
     let is_self = member.user.id == caller.user.id;
     let mut errors = FormErrors::new();
+    let mut edit = MemberEdit::default();
     if let Some(nick) = body.nick {
         if is_self {
             access
@@ -110,9 +112,9 @@ async fn patch(
             outrank(&access, &member)?;
         }
         if let Some(n) = nick.as_ref().filter(|n| !n.is_empty()) {
-            errors.check_len("nick", n, 1, 32);
+            errors.check_name("nick", n, 1, 32);
         }
-        member.nick = nick.filter(|n| !n.is_empty());
+        edit.nick = Some(nick.filter(|n| !n.is_empty()));
     }
     if let Some(roles) = body.roles {
         access.require(Permissions::MANAGE_ROLES)?;
@@ -132,15 +134,15 @@ async fn patch(
         for role_id in changed {
             assignable(&access, *role_id)?;
         }
-        member.roles = wanted;
+        edit.roles = Some(RolesEdit::Set(wanted));
     }
     if let Some(mute) = body.mute {
         access.require(Permissions::MUTE_MEMBERS)?;
-        member.mute = mute;
+        edit.mute = Some(mute);
     }
     if let Some(deaf) = body.deaf {
         access.require(Permissions::DEAFEN_MEMBERS)?;
-        member.deaf = deaf;
+        edit.deaf = Some(deaf);
     }
     let voice_move = match body.channel_id {
         Some(target) => {
@@ -201,15 +203,20 @@ async fn patch(
                 return Err(ErrorCode::MISSING_PERMISSIONS.into());
             }
         }
-        member.communication_disabled_until = until;
+        edit.communication_disabled_until = Some(until);
     }
     errors.finish()?;
-    state.store.update_member(access.guild.id, &member).await?;
-    state.member_updated(access.guild.id, &member);
+    let edited = state
+        .store
+        .edit_member(access.guild.id, member.user.id, &edit)
+        .await?;
+    if edited.changed {
+        state.member_updated(access.guild.id, &edited.now);
+    }
     if let (Some(target), Some(voice)) = (voice_move, state.voice()) {
         voice.move_member(access.guild.id, member.user.id, target);
     }
-    Ok(Json(member))
+    Ok(Json(edited.now))
 }
 
 fn outrank(access: &GuildAccess, member: &Member) -> ApiResult<()> {
@@ -227,19 +234,26 @@ async fn patch_self(
     Body(body): Body<PatchSelfMember>,
 ) -> ApiResult<Json<Member>> {
     let access = guild_of(&state, &caller, &guild_id).await?;
-    let mut member = access.member.clone();
+    let mut edit = MemberEdit::default();
     if let Some(nick) = body.nick {
         access.require(Permissions::CHANGE_NICKNAME)?;
         if let Some(n) = nick.as_ref().filter(|n| !n.is_empty()) {
             let mut errors = FormErrors::new();
-            errors.check_len("nick", n, 1, 32);
+            errors.check_name("nick", n, 1, 32);
             errors.finish()?;
         }
-        member.nick = nick.filter(|n| !n.is_empty());
+        edit.nick = Some(nick.filter(|n| !n.is_empty()));
     }
-    state.store.update_member(access.guild.id, &member).await?;
-    state.member_updated(access.guild.id, &member);
-    Ok(Json(member))
+    // Only the nick is written: a self-edit racing a moderator's role
+    // change or time-out must not write the old roles or time-out back.
+    let edited = state
+        .store
+        .edit_member(access.guild.id, caller.user.id, &edit)
+        .await?;
+    if edited.changed {
+        state.member_updated(access.guild.id, &edited.now);
+    }
+    Ok(Json(edited.now))
 }
 
 async fn kick(
@@ -281,11 +295,21 @@ async fn add_role(
     caller: Caller,
     Path((g, u, r)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let (access, mut member, role_id) = role_change(&state, &caller, &g, &u, &r).await?;
-    if !member.roles.contains(&role_id) {
-        member.roles.push(role_id);
-        state.store.update_member(access.guild.id, &member).await?;
-        state.member_updated(access.guild.id, &member);
+    let (access, member, role_id) = role_change(&state, &caller, &g, &u, &r).await?;
+    let edit = MemberEdit {
+        roles: Some(RolesEdit::Add(role_id)),
+        ..MemberEdit::default()
+    };
+    let edited = state
+        .store
+        .edit_member(access.guild.id, member.user.id, &edit)
+        .await?;
+    if !edited.now.roles.contains(&role_id) {
+        // Deleted between the check and the write.
+        return Err(ErrorCode::UNKNOWN_ROLE.into());
+    }
+    if edited.changed {
+        state.member_updated(access.guild.id, &edited.now);
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -295,11 +319,17 @@ async fn remove_role(
     caller: Caller,
     Path((g, u, r)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let (access, mut member, role_id) = role_change(&state, &caller, &g, &u, &r).await?;
-    if member.roles.contains(&role_id) {
-        member.roles.retain(|x| *x != role_id);
-        state.store.update_member(access.guild.id, &member).await?;
-        state.member_updated(access.guild.id, &member);
+    let (access, member, role_id) = role_change(&state, &caller, &g, &u, &r).await?;
+    let edit = MemberEdit {
+        roles: Some(RolesEdit::Remove(role_id)),
+        ..MemberEdit::default()
+    };
+    let edited = state
+        .store
+        .edit_member(access.guild.id, member.user.id, &edit)
+        .await?;
+    if edited.changed {
+        state.member_updated(access.guild.id, &edited.now);
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,6 +16,7 @@ use crate::access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Body, Caller, Query};
 use crate::messages::compose::{self, parse_mentions};
+use crate::messages::nonces::NonceKey;
 use crate::state::AppState;
 
 /// Bulk delete refuses messages older than this, as Discord does.
@@ -150,6 +151,40 @@ async fn create(
     Body(body): Body<CreateMessage>,
 ) -> ApiResult<Json<Message>> {
     let id = snowflake("channel_id", &channel_id)?;
+    let nonce = match &body.nonce {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    match nonce.filter(|_| body.enforce_nonce) {
+        Some(nonce) => {
+            // A repeat within minutes (or a concurrent one) gets the
+            // first message, made once.
+            let key = NonceKey {
+                author: caller.user.id,
+                channel: id,
+                nonce,
+            };
+            let slot = state
+                .nonces
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .claim(key, std::time::Instant::now());
+            let made = slot
+                .get_or_try_init(|| post_message(state, caller, id, body))
+                .await?;
+            Ok(Json(made.clone()))
+        }
+        None => post_message(state, caller, id, body).await.map(Json),
+    }
+}
+
+async fn post_message(
+    state: AppState,
+    caller: Caller,
+    id: Snowflake,
+    body: CreateMessage,
+) -> ApiResult<Message> {
     let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
     if channel.kind != ChannelType::Text {
         return Err(ErrorCode::INVALID_CHANNEL_TYPE.into());
@@ -242,7 +277,7 @@ async fn create(
     state.messages.create(&message).await?;
     state.message_created(&message, Some(&access.member));
     state.metrics.messages_created.inc();
-    Ok(Json(message))
+    Ok(message)
 }
 
 /// The page a query asks for: at most one cursor, limit 1–100 (default 50).

@@ -2,8 +2,6 @@
 //! that a member manages only roles below their own highest role and hands
 //! out only permissions they hold.
 
-use std::cmp::Reverse;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, patch as patch_route};
@@ -11,14 +9,13 @@ use axum::{Json, Router};
 use hearth_model::{Permissions, Role, Snowflake};
 use hearth_proto::rest::RoleBody;
 use hearth_proto::{ErrorCode, FormErrors};
+use hearth_store::edits::{place_role, RoleEdit};
 use serde::Deserialize;
 
 use crate::access::{self, GuildAccess};
 use crate::error::ApiResult;
 use crate::extract::{snowflake, Body, Caller};
 use crate::state::AppState;
-
-const MAX_ROLES: usize = 250;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -53,17 +50,19 @@ async fn list(
     ))
 }
 
-fn apply(
+/// The edit a body asks for, once the caller may make it.
+fn edit_of(
     access: &GuildAccess,
-    role: &mut Role,
+    role: &Role,
     body: RoleBody,
     errors: &mut FormErrors,
-) -> ApiResult<()> {
+) -> ApiResult<RoleEdit> {
     let everyone = role.id == access.guild.id;
+    let mut edit = RoleEdit::default();
     if let Some(name) = body.name {
         if !everyone {
-            errors.check_len("name", &name, 1, 100);
-            role.name = name;
+            errors.check_name("name", &name, 1, 100);
+            edit.name = Some(name);
         }
     }
     if let Some(p) = body.permissions {
@@ -72,7 +71,7 @@ fn apply(
         if !access.may_grant(added) {
             return Err(ErrorCode::MISSING_PERMISSIONS.into());
         }
-        role.permissions = p;
+        edit.permissions = Some(p);
     }
     if let Some(c) = body.color {
         if c > 0xFF_FFFF {
@@ -82,30 +81,53 @@ fn apply(
                 "int value should be less than or equal to 16777215.",
             );
         }
-        role.color = c;
+        edit.color = Some(c);
     }
-    if let Some(h) = body.hoist {
-        role.hoist = h;
-    }
-    if let Some(m) = body.mentionable {
-        role.mentionable = m;
-    }
+    edit.hoist = body.hoist;
+    edit.mentionable = body.mentionable;
     if let Some(p) = body.position {
         if !everyone {
-            set_position(access, role, p)?;
+            check_placement(access, &mut access.guild.roles.clone(), role, p)?;
+            edit.position = Some(p);
         }
     }
-    Ok(())
+    Ok(edit)
 }
 
-/// Moves a role, but never to or above the caller's own highest role.
-fn set_position(access: &GuildAccess, role: &mut Role, position: i32) -> ApiResult<()> {
-    let target = (position.max(1), Reverse(role.id));
-    if !access.is_owner() && target >= access.rank_of(&access.member) {
-        return Err(ErrorCode::MISSING_PERMISSIONS.into());
+/// A role may be moved (or created) only below the caller's own highest
+/// role. Checked on the roles as they will be arranged, positions clamped
+/// and renumbered as the store does, so no value a client sends (negative,
+/// huge) ranks a role where the caller could not put it. `roles` is left
+/// arranged with the move made, for checking a batch in turn.
+fn check_placement(
+    access: &GuildAccess,
+    roles: &mut Vec<Role>,
+    role: &Role,
+    position: i32,
+) -> ApiResult<()> {
+    if !roles.iter().any(|r| r.id == role.id) {
+        roles.push(Role {
+            position: 0,
+            ..role.clone()
+        });
     }
-    role.position = position.max(1);
-    Ok(())
+    place_role(roles, access.guild.id, role.id, Some(position));
+    if access.is_owner() {
+        return Ok(());
+    }
+    let arranged = GuildAccess {
+        guild: hearth_model::Guild {
+            roles: roles.clone(),
+            ..access.guild.clone()
+        },
+        ..access.clone()
+    };
+    let placed = arranged.role(role.id).ok_or(ErrorCode::UNKNOWN_ROLE)?;
+    if arranged.rank_of(&arranged.member) > placed.rank() {
+        Ok(())
+    } else {
+        Err(ErrorCode::MISSING_PERMISSIONS.into())
+    }
 }
 
 async fn create(
@@ -115,9 +137,6 @@ async fn create(
     Body(body): Body<RoleBody>,
 ) -> ApiResult<Json<Role>> {
     let access = manager(&state, &caller, &guild_id).await?;
-    if access.guild.roles.len() >= MAX_ROLES {
-        return Err(ErrorCode::MAX_GUILD_ROLES.into());
-    }
     let everyone = access
         .role(access.guild.id)
         .map(|r| r.permissions)
@@ -137,12 +156,19 @@ async fn create(
         tags: None,
     };
     let mut errors = FormErrors::new();
-    apply(&access, &mut role, body, &mut errors)?;
+    let edit = edit_of(&access, &role, body, &mut errors)?;
     errors.finish()?;
-    state.store.create_role(access.guild.id, &role).await?;
-    state.role_event("GUILD_ROLE_CREATE", access.guild.id, &role);
-    state.roles_shifted(access.guild.id, &access.guild.roles, role.position);
-    Ok(Json(role))
+    edit.apply(&mut role);
+    role.position = edit.position.unwrap_or(1);
+    // The count is checked again in the store's transaction: concurrent
+    // creates cannot overshoot it.
+    let written = state
+        .store
+        .create_role(access.guild.id, &role, state.config.limits.roles_per_guild)
+        .await?;
+    state.role_event("GUILD_ROLE_CREATE", access.guild.id, &written.role);
+    state.roles_moved(access.guild.id, &written.moved);
+    Ok(Json(written.role))
 }
 
 async fn target_role<'a>(access: &'a GuildAccess, role_id: &str) -> ApiResult<&'a Role> {
@@ -161,13 +187,17 @@ async fn patch(
     Body(body): Body<RoleBody>,
 ) -> ApiResult<Json<Role>> {
     let access = manager(&state, &caller, &guild_id).await?;
-    let mut role = target_role(&access, &role_id).await?.clone();
+    let role = target_role(&access, &role_id).await?;
     let mut errors = FormErrors::new();
-    apply(&access, &mut role, body, &mut errors)?;
+    let edit = edit_of(&access, role, body, &mut errors)?;
     errors.finish()?;
-    state.store.update_role(access.guild.id, &role).await?;
-    state.role_event("GUILD_ROLE_UPDATE", access.guild.id, &role);
-    Ok(Json(role))
+    let written = state
+        .store
+        .edit_role(access.guild.id, role.id, &edit)
+        .await?;
+    state.role_event("GUILD_ROLE_UPDATE", access.guild.id, &written.role);
+    state.roles_moved(access.guild.id, &written.moved);
+    Ok(Json(written.role))
 }
 
 async fn remove(
@@ -180,7 +210,10 @@ async fn remove(
     if role.id == access.guild.id || role.managed {
         return Err(ErrorCode::INVALID_ROLE.into());
     }
-    state.store.delete_role(access.guild.id, role.id).await?;
+    // Of concurrent deletes, only the one that removed the row says so.
+    if !state.store.delete_role(access.guild.id, role.id).await? {
+        return Err(ErrorCode::UNKNOWN_ROLE.into());
+    }
     state.role_deleted(access.guild.id, role.id);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -191,7 +224,7 @@ struct Position {
     position: Option<i32>,
 }
 
-/// Discord's batch reorder: `[{id, position}]`.
+/// Discord's batch reorder: `[{id, position}]`, applied in turn.
 async fn reorder(
     State(state): State<AppState>,
     caller: Caller,
@@ -199,26 +232,33 @@ async fn reorder(
     Body(body): Body<Vec<Position>>,
 ) -> ApiResult<Json<Vec<Role>>> {
     let access = manager(&state, &caller, &guild_id).await?;
-    let mut changed = Vec::new();
+    if body.len() > state.config.limits.roles_per_guild {
+        return Err(FormErrors::single(
+            "_errors",
+            "BASE_TYPE_MAX_LENGTH",
+            "Too many roles in one reorder.",
+        )
+        .into());
+    }
+    let mut arranged = access.guild.roles.clone();
+    let mut moves = Vec::new();
     for p in body {
         let Some(position) = p.position else { continue };
-        let mut role = target_role(&access, &p.id.to_string()).await?.clone();
+        let role = target_role(&access, &p.id.to_string()).await?;
         if role.id == access.guild.id {
             continue;
         }
-        set_position(&access, &mut role, position)?;
-        changed.push(role);
+        check_placement(&access, &mut arranged, role, position)?;
+        moves.push((role.id, position));
     }
-    for role in &changed {
-        state.store.update_role(access.guild.id, role).await?;
-        state.role_event("GUILD_ROLE_UPDATE", access.guild.id, role);
-    }
-    let mut roles = access.guild.roles.clone();
-    for role in changed {
-        if let Some(slot) = roles.iter_mut().find(|r| r.id == role.id) {
-            *slot = role;
-        }
-    }
+    let moved = state.store.move_roles(access.guild.id, &moves).await?;
+    state.roles_moved(access.guild.id, &moved);
+    let mut roles = state
+        .store
+        .guild(access.guild.id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_GUILD)?
+        .roles;
     roles.sort_by_key(Role::rank);
     Ok(Json(roles))
 }

@@ -17,8 +17,6 @@ use crate::error::ApiResult;
 use crate::extract::{snowflake, Body, Caller, Query};
 use crate::state::AppState;
 
-const MAX_PER_CHANNEL: usize = 15;
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/channels/{channel_id}/webhooks", get(list).post(create))
@@ -30,7 +28,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn check_name(name: &str, errors: &mut FormErrors) {
-    errors.check_len("name", name, 1, 80);
+    errors.check_name("name", name, 1, 80);
 }
 
 async fn create(
@@ -48,9 +46,6 @@ async fn create(
     let mut errors = FormErrors::new();
     check_name(&body.name, &mut errors);
     errors.finish()?;
-    if state.store.channel_webhooks(channel.id).await?.len() >= MAX_PER_CHANNEL {
-        return Err(ErrorCode::MAX_WEBHOOKS.into());
-    }
     let webhook = Webhook {
         id: state.ids.next(),
         kind: 1,
@@ -62,7 +57,10 @@ async fn create(
         user: Some(caller.user),
         application_id: None,
     };
-    state.store.create_webhook(&webhook).await?;
+    state
+        .store
+        .create_webhook(&webhook, state.config.limits.webhooks_per_channel)
+        .await?;
     Ok(Json(webhook))
 }
 
@@ -111,17 +109,13 @@ async fn remove(
 /// The webhook named by an execute URL, if the token matches.
 async fn by_token(state: &AppState, webhook_id: &str, token: &str) -> ApiResult<Webhook> {
     let id = snowflake("webhook_id", webhook_id)?;
-    let webhook = state
-        .store
-        .webhook(id)
-        .await?
-        .ok_or(ErrorCode::UNKNOWN_WEBHOOK)?;
-    let expected = webhook.token.as_deref().unwrap_or_default();
-    // Compare digests, so the time taken says nothing about the token.
-    if auth::hash_token(expected) != auth::hash_token(token) {
-        return Err(ErrorCode::INVALID_WEBHOOK_TOKEN.into());
+    if let Some(found) = state.store.webhook_with_token(id, token).await? {
+        return Ok(found);
     }
-    Ok(webhook)
+    Err(match state.store.webhook(id).await? {
+        Some(_) => ErrorCode::INVALID_WEBHOOK_TOKEN.into(),
+        None => ErrorCode::UNKNOWN_WEBHOOK.into(),
+    })
 }
 
 async fn get_with_token(
@@ -153,7 +147,7 @@ async fn execute(
     let embeds = body.embeds.unwrap_or_default();
     let mut errors = FormErrors::new();
     if let Some(name) = &body.username {
-        errors.check_len("username", name, 1, 80);
+        errors.check_name("username", name, 1, 80);
     }
     errors.finish()?;
     check_draft(&content, &embeds)?;

@@ -4,7 +4,8 @@ use sqlx::Row;
 
 use super::rows::{self, db, USER_COLS};
 use super::SqliteStore;
-use crate::{AccountStore, Credentials, NewUser, Result};
+use crate::edits::{ApplicationEdit, Edited};
+use crate::{AccountStore, Credentials, NewUser, Result, StoreError};
 
 #[async_trait]
 impl AccountStore for SqliteStore {
@@ -155,15 +156,44 @@ impl AccountStore for SqliteStore {
         }))
     }
 
-    async fn update_application(&self, app: &Application) -> Result<()> {
-        sqlx::query("UPDATE applications SET name = ?, description = ?, flags = ?, bot_public = ? WHERE id = ?")
-            .bind(&app.name)
-            .bind(&app.description)
-            .bind(app.flags as i64)
-            .bind(app.bot_public)
-            .bind(db(app.id))
-            .execute(&self.writer)
+    async fn edit_application(
+        &self,
+        id: Snowflake,
+        edit: &ApplicationEdit,
+    ) -> Result<Edited<Application>> {
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query("SELECT name, description, flags FROM applications WHERE id = ?")
+            .bind(db(id))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::Missing("application"))?;
+        let name: String = row.get("name");
+        let description: String = row.get("description");
+        let flags = row.get::<i64, _>("flags") as u64;
+        let now = (
+            edit.name.clone().unwrap_or_else(|| name.clone()),
+            edit.description
+                .clone()
+                .unwrap_or_else(|| description.clone()),
+            edit.flags.unwrap_or(flags),
+        );
+        let changed = now != (name, description, flags);
+        if changed {
+            sqlx::query(
+                "UPDATE applications SET name = ?, description = ?, flags = ? WHERE id = ?",
+            )
+            .bind(&now.0)
+            .bind(&now.1)
+            .bind(now.2 as i64)
+            .bind(db(id))
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        }
+        tx.commit().await?;
+        let now = self
+            .application(id)
+            .await?
+            .ok_or(StoreError::Missing("application"))?;
+        Ok(Edited { now, changed })
     }
 }

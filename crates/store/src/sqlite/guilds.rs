@@ -1,10 +1,11 @@
 use async_trait::async_trait;
-use hearth_model::{Channel, Guild, Overwrite, Role, Snowflake, Timestamp};
-use sqlx::{Row, Sqlite, Transaction};
+use hearth_model::{Channel, ChannelType, Guild, Overwrite, Role, Snowflake, Timestamp};
+use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 
 use super::rows::{self, db};
 use super::SqliteStore;
-use crate::{GuildStore, Result};
+use crate::edits::{place_role, ChannelEdit, Edited, GuildEdit, RoleEdit};
+use crate::{Capacity, GuildStore, Result, RoleWrite, StoreError};
 
 const CHANNEL_COLS: &str = "id, guild_id, type, name, position, parent_id, topic, nsfw, rate_limit_per_user, bitrate, user_limit, rtc_region, overwrites, last_message_id";
 
@@ -55,6 +56,105 @@ async fn insert_channel(tx: &mut Transaction<'_, Sqlite>, c: &Channel) -> Result
     Ok(())
 }
 
+async fn load_guild(conn: &mut SqliteConnection, id: Snowflake) -> Result<Option<Guild>> {
+    let Some(row) = sqlx::query("SELECT * FROM guilds WHERE id = ?")
+        .bind(db(id))
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let roles = guild_roles(conn, id).await?;
+    Ok(Some(Guild {
+        id,
+        name: row.get("name"),
+        icon: row.get("icon"),
+        description: row.get("description"),
+        owner_id: rows::id(&row, "owner_id"),
+        afk_channel_id: rows::opt_id(&row, "afk_channel_id"),
+        afk_timeout: row.get::<i64, _>("afk_timeout") as u32,
+        system_channel_id: rows::opt_id(&row, "system_channel_id"),
+        verification_level: 0,
+        default_message_notifications: 0,
+        explicit_content_filter: 0,
+        mfa_level: 0,
+        nsfw_level: 0,
+        premium_tier: 0,
+        preferred_locale: "en-US".to_owned(),
+        features: Vec::new(),
+        emojis: Vec::new(),
+        stickers: Vec::new(),
+        roles,
+        approximate_member_count: None,
+    }))
+}
+
+async fn guild_roles(conn: &mut SqliteConnection, guild_id: Snowflake) -> Result<Vec<Role>> {
+    Ok(
+        sqlx::query("SELECT * FROM roles WHERE guild_id = ? ORDER BY position, id")
+            .bind(db(guild_id))
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(rows::role)
+            .collect(),
+    )
+}
+
+/// Writes the new positions of the roles in `ids` (except `skip`, not yet
+/// inserted) and returns them.
+async fn write_positions(
+    tx: &mut Transaction<'_, Sqlite>,
+    roles: &[Role],
+    ids: &[Snowflake],
+    skip: Option<Snowflake>,
+) -> Result<Vec<Role>> {
+    let mut written = Vec::new();
+    for role in roles
+        .iter()
+        .filter(|r| ids.contains(&r.id) && Some(r.id) != skip)
+    {
+        sqlx::query("UPDATE roles SET position = ? WHERE id = ?")
+            .bind(i64::from(role.position))
+            .bind(db(role.id))
+            .execute(&mut **tx)
+            .await?;
+        written.push(role.clone());
+    }
+    Ok(written)
+}
+
+/// A parent must be a category of the same guild.
+async fn check_parent(
+    tx: &mut Transaction<'_, Sqlite>,
+    guild_id: Snowflake,
+    parent: Snowflake,
+) -> Result<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM channels WHERE id = ? AND guild_id = ? AND type = ?")
+            .bind(db(parent))
+            .bind(db(guild_id))
+            .bind(u8::from(ChannelType::Category) as i64)
+            .fetch_optional(&mut **tx)
+            .await?;
+    found.map(|_| ()).ok_or(StoreError::Missing("parent"))
+}
+
+/// An overwrite's role must (still) be one of the guild's.
+async fn check_role(
+    tx: &mut Transaction<'_, Sqlite>,
+    guild_id: Snowflake,
+    role: Snowflake,
+) -> Result<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM roles WHERE id = ? AND guild_id = ?")
+            .bind(db(role))
+            .bind(db(guild_id))
+            .fetch_optional(&mut **tx)
+            .await?;
+    found.map(|_| ()).ok_or(StoreError::Missing("role"))
+}
+
 #[async_trait]
 impl GuildStore for SqliteStore {
     async fn create_guild(
@@ -95,59 +195,57 @@ impl GuildStore for SqliteStore {
     }
 
     async fn guild(&self, id: Snowflake) -> Result<Option<Guild>> {
-        let Some(row) = sqlx::query("SELECT * FROM guilds WHERE id = ?")
-            .bind(db(id))
-            .fetch_optional(&self.reader)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let roles = sqlx::query("SELECT * FROM roles WHERE guild_id = ? ORDER BY position, id")
-            .bind(db(id))
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(rows::role)
-            .collect();
-        Ok(Some(Guild {
-            id,
-            name: row.get("name"),
-            icon: row.get("icon"),
-            description: row.get("description"),
-            owner_id: rows::id(&row, "owner_id"),
-            afk_channel_id: rows::opt_id(&row, "afk_channel_id"),
-            afk_timeout: row.get::<i64, _>("afk_timeout") as u32,
-            system_channel_id: rows::opt_id(&row, "system_channel_id"),
-            verification_level: 0,
-            default_message_notifications: 0,
-            explicit_content_filter: 0,
-            mfa_level: 0,
-            nsfw_level: 0,
-            premium_tier: 0,
-            preferred_locale: "en-US".to_owned(),
-            features: Vec::new(),
-            emojis: Vec::new(),
-            stickers: Vec::new(),
-            roles,
-            approximate_member_count: None,
-        }))
+        let mut conn = self.reader.acquire().await?;
+        load_guild(&mut conn, id).await
     }
 
-    async fn update_guild(&self, g: &Guild) -> Result<()> {
-        sqlx::query(
-            "UPDATE guilds SET name = ?, icon = ?, description = ?, owner_id = ?, afk_channel_id = ?, afk_timeout = ?, system_channel_id = ? WHERE id = ?",
-        )
-        .bind(&g.name)
-        .bind(&g.icon)
-        .bind(&g.description)
-        .bind(db(g.owner_id))
-        .bind(g.afk_channel_id.map(db))
-        .bind(g.afk_timeout as i64)
-        .bind(g.system_channel_id.map(db))
-        .bind(db(g.id))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+    async fn edit_guild(&self, id: Snowflake, edit: &GuildEdit) -> Result<Edited<Guild>> {
+        let mut tx = self.writer.begin().await?;
+        let mut guild = load_guild(&mut tx, id)
+            .await?
+            .ok_or(StoreError::Missing("guild"))?;
+        let before = guild.clone();
+        edit.apply(&mut guild);
+        // Checked here, not only in the route: the channel may have been
+        // deleted since the route looked.
+        for (wanted, kind) in [
+            (edit.system_channel_id.flatten(), ChannelType::Text),
+            (edit.afk_channel_id.flatten(), ChannelType::Voice),
+        ] {
+            if let Some(channel) = wanted {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT 1 FROM channels WHERE id = ? AND guild_id = ? AND type = ?",
+                )
+                .bind(db(channel))
+                .bind(db(id))
+                .bind(u8::from(kind) as i64)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if found.is_none() {
+                    return Err(StoreError::Missing("channel"));
+                }
+            }
+        }
+        let changed = guild != before;
+        if changed {
+            sqlx::query(
+                "UPDATE guilds SET name = ?, icon = ?, description = ?, afk_channel_id = ?, afk_timeout = ?, system_channel_id = ? WHERE id = ?",
+            )
+            .bind(&guild.name)
+            .bind(&guild.icon)
+            .bind(&guild.description)
+            .bind(guild.afk_channel_id.map(db))
+            .bind(guild.afk_timeout as i64)
+            .bind(guild.system_channel_id.map(db))
+            .bind(db(id))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Edited {
+            now: guild,
+            changed,
+        })
     }
 
     async fn delete_guild(&self, id: Snowflake) -> Result<()> {
@@ -197,32 +295,80 @@ impl GuildStore for SqliteStore {
             .transpose()
     }
 
-    async fn create_channel(&self, channel: &Channel) -> Result<()> {
+    async fn create_channel(&self, channel: &Channel, max: usize) -> Result<()> {
         let mut tx = self.writer.begin().await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE guild_id = ?")
+            .bind(db(channel.guild_id))
+            .fetch_one(&mut *tx)
+            .await?;
+        if count as usize >= max {
+            return Err(StoreError::Full(Capacity::Channels));
+        }
+        if let Some(parent) = channel.parent_id {
+            check_parent(&mut tx, channel.guild_id, parent).await?;
+        }
+        for role in channel.permission_overwrites.iter().filter(|o| o.kind == 0) {
+            check_role(&mut tx, channel.guild_id, role.id).await?;
+        }
         insert_channel(&mut tx, channel).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn update_channel(&self, c: &Channel) -> Result<()> {
-        sqlx::query(
-            "UPDATE channels SET name = ?, position = ?, parent_id = ?, topic = ?, nsfw = ?, rate_limit_per_user = ?,
-             bitrate = ?, user_limit = ?, rtc_region = ?, overwrites = ? WHERE id = ?",
-        )
-        .bind(&c.name)
-        .bind(c.position as i64)
-        .bind(c.parent_id.map(db))
-        .bind(&c.topic)
-        .bind(c.nsfw)
-        .bind(c.rate_limit_per_user.map(i64::from))
-        .bind(c.bitrate.map(i64::from))
-        .bind(c.user_limit.map(i64::from))
-        .bind(c.rtc_region.clone().flatten())
-        .bind(serde_json::to_string(&c.permission_overwrites)?)
-        .bind(db(c.id))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+    async fn edit_channel(
+        &self,
+        id: Snowflake,
+        edit: &ChannelEdit,
+        max_overwrites: usize,
+    ) -> Result<Edited<Channel>> {
+        let mut tx = self.writer.begin().await?;
+        let mut channel = sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = ?"))
+            .bind(db(id))
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(rows::channel)
+            .transpose()?
+            .ok_or(StoreError::Missing("channel"))?;
+        let before = channel.clone();
+        edit.apply(&mut channel);
+        if channel.permission_overwrites.len() > max_overwrites {
+            return Err(StoreError::Full(Capacity::Overwrites));
+        }
+        // A role deleted since the route looked must not come back as an
+        // overwrite: its deletion already swept the overwrites.
+        for role in edit.role_targets() {
+            check_role(&mut tx, channel.guild_id, role).await?;
+        }
+        if let Some(Some(parent)) = edit.parent_id {
+            check_parent(&mut tx, channel.guild_id, parent).await?;
+        }
+        let changed = channel != before;
+        if changed {
+            let c = &channel;
+            sqlx::query(
+                "UPDATE channels SET name = ?, position = ?, parent_id = ?, topic = ?, nsfw = ?, rate_limit_per_user = ?,
+                 bitrate = ?, user_limit = ?, rtc_region = ?, overwrites = ? WHERE id = ?",
+            )
+            .bind(&c.name)
+            .bind(c.position as i64)
+            .bind(c.parent_id.map(db))
+            .bind(&c.topic)
+            .bind(c.nsfw)
+            .bind(c.rate_limit_per_user.map(i64::from))
+            .bind(c.bitrate.map(i64::from))
+            .bind(c.user_limit.map(i64::from))
+            .bind(c.rtc_region.clone().flatten())
+            .bind(serde_json::to_string(&c.permission_overwrites)?)
+            .bind(db(c.id))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Edited {
+            now: channel,
+            changed,
+        })
     }
 
     async fn delete_channel(&self, id: Snowflake) -> Result<()> {
@@ -246,44 +392,106 @@ impl GuildStore for SqliteStore {
         Ok(())
     }
 
-    async fn create_role(&self, guild_id: Snowflake, role: &Role) -> Result<()> {
+    async fn create_role(&self, guild_id: Snowflake, role: &Role, max: usize) -> Result<RoleWrite> {
         let mut tx = self.writer.begin().await?;
-        // Make room, as Discord does: positions stay distinct.
-        sqlx::query("UPDATE roles SET position = position + 1 WHERE guild_id = ? AND position >= ? AND id != ?")
-            .bind(db(guild_id))
-            .bind(role.position as i64)
-            .bind(db(guild_id))
-            .execute(&mut *tx)
-            .await?;
-        insert_role(&mut tx, guild_id, role).await?;
+        let mut roles = guild_roles(&mut tx, guild_id).await?;
+        if roles.is_empty() {
+            return Err(StoreError::Missing("guild"));
+        }
+        if roles.len() >= max {
+            return Err(StoreError::Full(Capacity::Roles));
+        }
+        // Enter at the bottom, then move to the asked position like any edit.
+        let mut new = role.clone();
+        new.position = 0;
+        roles.push(new);
+        let moved = place_role(&mut roles, guild_id, role.id, Some(role.position));
+        let written = write_positions(&mut tx, &roles, &moved, Some(role.id)).await?;
+        let new = roles
+            .iter()
+            .find(|r| r.id == role.id)
+            .cloned()
+            .ok_or(StoreError::Missing("role"))?;
+        insert_role(&mut tx, guild_id, &new).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(RoleWrite {
+            role: new,
+            moved: written,
+        })
     }
 
-    async fn update_role(&self, guild_id: Snowflake, r: &Role) -> Result<()> {
-        sqlx::query(
-            "UPDATE roles SET name = ?, color = ?, hoist = ?, position = ?, permissions = ?, mentionable = ? WHERE id = ? AND guild_id = ?",
-        )
-        .bind(&r.name)
-        .bind(r.color as i64)
-        .bind(r.hoist)
-        .bind(r.position as i64)
-        .bind(r.permissions.0 as i64)
-        .bind(r.mentionable)
-        .bind(db(r.id))
-        .bind(db(guild_id))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    async fn delete_role(&self, guild_id: Snowflake, role_id: Snowflake) -> Result<()> {
+    async fn edit_role(
+        &self,
+        guild_id: Snowflake,
+        role_id: Snowflake,
+        edit: &RoleEdit,
+    ) -> Result<RoleWrite> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM roles WHERE id = ? AND guild_id = ?")
+        let mut roles = guild_roles(&mut tx, guild_id).await?;
+        let Some(role) = roles.iter_mut().find(|r| r.id == role_id) else {
+            return Err(StoreError::Missing("role"));
+        };
+        edit.apply(role);
+        sqlx::query(
+            "UPDATE roles SET name = ?, color = ?, hoist = ?, permissions = ?, mentionable = ? WHERE id = ? AND guild_id = ?",
+        )
+        .bind(&role.name)
+        .bind(role.color as i64)
+        .bind(role.hoist)
+        .bind(role.permissions.0 as i64)
+        .bind(role.mentionable)
+        .bind(db(role_id))
+        .bind(db(guild_id))
+        .execute(&mut *tx)
+        .await?;
+        // @everyone stays at 0.
+        let position = edit.position.filter(|_| role_id != guild_id);
+        let moved = place_role(&mut roles, guild_id, role_id, position);
+        let moved = write_positions(&mut tx, &roles, &moved, None).await?;
+        tx.commit().await?;
+        let role = roles
+            .iter()
+            .find(|r| r.id == role_id)
+            .cloned()
+            .ok_or(StoreError::Missing("role"))?;
+        Ok(RoleWrite {
+            moved: moved.into_iter().filter(|r| r.id != role_id).collect(),
+            role,
+        })
+    }
+
+    async fn move_roles(
+        &self,
+        guild_id: Snowflake,
+        moves: &[(Snowflake, i32)],
+    ) -> Result<Vec<Role>> {
+        let mut tx = self.writer.begin().await?;
+        let mut roles = guild_roles(&mut tx, guild_id).await?;
+        let mut moved: Vec<Snowflake> = place_role(&mut roles, guild_id, guild_id, None);
+        for &(id, position) in moves {
+            if id != guild_id && roles.iter().any(|r| r.id == id) {
+                moved.extend(place_role(&mut roles, guild_id, id, Some(position)));
+            }
+        }
+        moved.sort();
+        moved.dedup();
+        let written = write_positions(&mut tx, &roles, &moved, None).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn delete_role(&self, guild_id: Snowflake, role_id: Snowflake) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query("DELETE FROM roles WHERE id = ? AND guild_id = ?")
             .bind(db(role_id))
             .bind(db(guild_id))
             .execute(&mut *tx)
             .await?;
+        if done.rows_affected() == 0 {
+            // Someone deleted it first: nothing to sweep, and only the
+            // first delete answers 204.
+            return Ok(false);
+        }
         let id_text = role_id.to_string();
         sqlx::query(
             "UPDATE members SET roles = (SELECT json_group_array(value) FROM json_each(members.roles) WHERE value != ?1)
@@ -310,6 +518,6 @@ impl GuildStore for SqliteStore {
             }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 }

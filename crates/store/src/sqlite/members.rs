@@ -7,6 +7,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::rows::{self, db, USER_COLS};
 use super::SqliteStore;
+use crate::edits::{Edited, MemberEdit, RolesEdit};
 use crate::{InviteUse, MemberStore, Result, StoreError};
 
 const INVITE_SELECT: &str = "SELECT i.*, g.name AS g_name, g.icon AS g_icon, c.name AS c_name, c.type AS c_type
@@ -165,23 +166,57 @@ impl MemberStore for SqliteStore {
         Ok(added)
     }
 
-    async fn update_member(&self, guild_id: Snowflake, m: &Member) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE members SET nick = ?, roles = ?, deaf = ?, mute = ?, timeout_until = ? WHERE guild_id = ? AND user_id = ?",
-        )
-        .bind(&m.nick)
-        .bind(serde_json::to_string(&m.roles)?)
-        .bind(m.deaf)
-        .bind(m.mute)
-        .bind(m.communication_disabled_until.map(|t| t.0))
+    async fn edit_member(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        edit: &MemberEdit,
+    ) -> Result<Edited<Member>> {
+        // The one writer connection is held for the whole transaction, so
+        // nothing writes between this read and the update below. (A
+        // server-based backend reads with SELECT ... FOR UPDATE instead.)
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT m.*, {USER_COLS} FROM members m JOIN users u ON u.id = m.user_id WHERE m.guild_id = ? AND m.user_id = ?"
+        ))
         .bind(db(guild_id))
-        .bind(db(m.user.id))
-        .execute(&self.writer)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Missing("member"));
+        .bind(db(user_id))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::Missing("member"))?;
+        let mut member = rows::member(&row)?;
+        let before = member.clone();
+        let roles: Vec<i64> = match &edit.roles {
+            Some(RolesEdit::Set(_) | RolesEdit::Add(_)) => {
+                sqlx::query_scalar("SELECT id FROM roles WHERE guild_id = ? AND id != ?")
+                    .bind(db(guild_id))
+                    .bind(db(guild_id))
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            _ => Vec::new(),
+        };
+        edit.apply(&mut member, |r| roles.contains(&db(r)));
+        let changed = member != before;
+        if changed {
+            sqlx::query(
+                "UPDATE members SET nick = ?, roles = ?, deaf = ?, mute = ?, timeout_until = ? WHERE guild_id = ? AND user_id = ?",
+            )
+            .bind(&member.nick)
+            .bind(serde_json::to_string(&member.roles)?)
+            .bind(member.deaf)
+            .bind(member.mute)
+            .bind(member.communication_disabled_until.map(|t| t.0))
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .execute(&mut *tx)
+            .await?;
         }
-        Ok(())
+        tx.commit().await?;
+        Ok(Edited {
+            now: member,
+            changed,
+        })
     }
 
     async fn remove_member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {

@@ -78,6 +78,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         migrate(&writer).await?;
+        webhooks::hash_plain_webhook_tokens(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)

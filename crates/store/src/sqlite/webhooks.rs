@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::rows::{self, db};
 use super::SqliteStore;
-use crate::{AccountStore, Result, WebhookStore};
+use crate::{AccountStore, Capacity, Result, StoreError, WebhookStore};
 
 impl SqliteStore {
     async fn webhook_from(&self, row: &SqliteRow) -> Result<Webhook> {
@@ -20,16 +20,57 @@ impl SqliteStore {
             channel_id: rows::id(row, "channel_id"),
             name: row.get("name"),
             avatar: row.get("avatar"),
-            token: Some(row.get("token")),
+            // Only its hash is kept: the token is shown once, at creation.
+            token: None,
             user,
             application_id: None,
         })
     }
 }
 
+/// What the `token` column holds: the SHA-256 of the token, so a copy of
+/// the database does not let anyone post as the webhook.
+pub(super) fn stored_token(token: &str) -> String {
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in crate::token_hash(token) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Databases written before tokens were hashed keep them in plain text:
+/// hash them in place once, at start-up.
+pub(super) async fn hash_plain_webhook_tokens(pool: &sqlx::SqlitePool) -> Result<()> {
+    let plain: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, token FROM webhooks WHERE token NOT LIKE 'sha256:%'")
+            .fetch_all(pool)
+            .await?;
+    for (id, token) in plain {
+        sqlx::query("UPDATE webhooks SET token = ? WHERE id = ?")
+            .bind(stored_token(&token))
+            .bind(id)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl WebhookStore for SqliteStore {
-    async fn create_webhook(&self, w: &Webhook) -> Result<()> {
+    async fn create_webhook(&self, w: &Webhook, max: usize) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE channel_id = ?")
+            .bind(db(w.channel_id))
+            .fetch_one(&mut *tx)
+            .await?;
+        if count as usize >= max {
+            return Err(StoreError::Full(Capacity::Webhooks));
+        }
         sqlx::query("INSERT INTO webhooks (id, guild_id, channel_id, creator_id, name, avatar, token) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(db(w.id))
             .bind(db(w.guild_id))
@@ -37,9 +78,10 @@ impl WebhookStore for SqliteStore {
             .bind(w.user.as_ref().map(|u| db(u.id)))
             .bind(&w.name)
             .bind(&w.avatar)
-            .bind(&w.token)
-            .execute(&self.writer)
+            .bind(w.token.as_deref().map(stored_token))
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -52,6 +94,23 @@ impl WebhookStore for SqliteStore {
             Some(row) => self.webhook_from(&row).await.map(Some),
             None => Ok(None),
         }
+    }
+
+    async fn webhook_with_token(&self, id: Snowflake, token: &str) -> Result<Option<Webhook>> {
+        let Some(row) = sqlx::query("SELECT * FROM webhooks WHERE id = ?")
+            .bind(db(id))
+            .fetch_optional(&self.reader)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let stored: String = row.get("token");
+        // Digests of equal length compared whole: the time taken says
+        // nothing about how much of the token was right.
+        if !constant_time_eq(stored.as_bytes(), stored_token(token).as_bytes()) {
+            return Ok(None);
+        }
+        self.webhook_from(&row).await.map(Some)
     }
 
     async fn channel_webhooks(&self, channel_id: Snowflake) -> Result<Vec<Webhook>> {
