@@ -20,6 +20,11 @@
 //!   and the server's cost per forwarded packet from its `/metrics`. The
 //!   peers live on a few media threads, not on the async runtime.
 //!
+//! - [`soak`]: chat with churn, voice calls and [`hostile`] clients
+//!   (idle connections, unidentified gateway connections, a session flood,
+//!   malformed requests) together for a long run, with the node's memory
+//!   sampled: nothing lost or duplicated, every call flowing, memory flat.
+//!
 //! Chat and idle run on one tokio runtime with one task per gateway
 //! connection. Every queue and every burst is bounded: connection set-up by
 //! a semaphore, posts in flight by another, and per-session bookkeeping is a
@@ -35,11 +40,13 @@ pub mod chat;
 pub mod deliveries;
 mod error;
 pub mod gateway;
+pub mod hostile;
 pub mod idle;
 pub mod latency;
 pub mod rest;
 pub mod session;
 pub mod setup;
+pub mod soak;
 pub mod system;
 pub mod voice;
 

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hearth_loadtest::chat::{self, ChatConfig, Churn};
+use hearth_loadtest::hostile::HostileConfig;
 use hearth_loadtest::idle::{self, IdleConfig};
+use hearth_loadtest::soak::{self, SoakConfig};
 use hearth_loadtest::system::raise_fd_limit;
 use hearth_loadtest::voice::{self, VoiceConfig};
 use hearth_loadtest::DEFAULT_INTENTS;
@@ -36,6 +38,60 @@ enum Command {
     /// forwarded packet. Exits 1 if a participant failed to join or loss
     /// exceeded --max-loss.
     Voice(VoiceArgs),
+    /// Chat with churn, voice calls and hostile clients together for a long
+    /// run. Exits 1 unless nothing was lost or duplicated, every call held,
+    /// no hostile request got a 5xx and the server's memory stayed flat.
+    Soak(SoakArgs),
+}
+
+#[derive(Args)]
+struct SoakArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// How long the real clients chat and call.
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    duration: Duration,
+    /// Chat: gateway sessions (with churn: 2 % dropped and resumed every second).
+    #[arg(long, default_value_t = 500)]
+    sessions: usize,
+    /// Chat: guilds.
+    #[arg(long, default_value_t = 10)]
+    guilds: usize,
+    /// Chat: messages per second over all guilds.
+    #[arg(long, default_value = "20/s", value_parser = parse_rate)]
+    rate: f64,
+    /// Voice: rooms, each with 2 publishers and 3 listeners.
+    #[arg(long, default_value_t = 10)]
+    rooms: usize,
+    /// Voice: the largest loss, in percent, that still passes.
+    #[arg(long, default_value_t = 1.0)]
+    max_loss: f64,
+    /// Hostile: idle TCP connections held at once.
+    #[arg(long, default_value_t = 200)]
+    idle_connections: usize,
+    /// Hostile: unidentified zstd gateway connections held at once.
+    #[arg(long, default_value_t = 100)]
+    unidentified: usize,
+    /// Hostile: sessions one member opens and drops per second.
+    #[arg(long, default_value = "20/s", value_parser = parse_rate)]
+    session_flood: f64,
+    /// Hostile: malformed requests per second.
+    #[arg(long, default_value = "20/s", value_parser = parse_rate)]
+    bad_requests: f64,
+    /// How often to read the server's memory.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    memory_every: Duration,
+    /// Allowed memory growth, in percent, from the run's second quarter to
+    /// its last.
+    #[arg(long, default_value_t = 10.0)]
+    max_memory_growth: f64,
+    /// The server's process id (its memory is judged only when given).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -286,6 +342,44 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             print!("{report}");
             write_json(&c.out, &report)?;
             Ok(report.clean())
+        }
+        Command::Soak(a) => {
+            let mut chat = ChatConfig::new(a.url.clone());
+            chat.sessions = a.sessions;
+            chat.guilds = a.guilds;
+            chat.rate = a.rate;
+            chat.duration = a.duration;
+            chat.churn = Some(Churn {
+                every: Duration::from_secs(1),
+                fraction: 0.02,
+                downtime: Duration::from_millis(250),
+            });
+            chat.server_pid = a.server_pid;
+            let mut voice = VoiceConfig::new(a.url.clone());
+            voice.rooms = a.rooms;
+            voice.publishers = 2;
+            voice.subscribers = 3;
+            voice.duration = a.duration;
+            voice.max_loss = a.max_loss / 100.0;
+            voice.server_pid = a.server_pid;
+            voice.progress = false;
+            let mut hostile = HostileConfig::new(a.url);
+            hostile.idle_connections = a.idle_connections;
+            hostile.unidentified = a.unidentified;
+            hostile.session_flood_per_sec = a.session_flood;
+            hostile.bad_requests_per_sec = a.bad_requests;
+            let report = soak::run(SoakConfig {
+                chat,
+                voice,
+                hostile,
+                server_pid: a.server_pid,
+                memory_every: a.memory_every,
+                max_memory_growth: a.max_memory_growth / 100.0,
+            })
+            .await?;
+            println!("{report}");
+            write_json(&a.out, &report)?;
+            Ok(report.passed)
         }
         Command::Voice(a) => {
             if !(0.0..=100.0).contains(&a.max_loss) {

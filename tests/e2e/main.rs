@@ -19,6 +19,7 @@ mod gateway_voice;
 mod guilds;
 mod limits;
 mod loadtest_chat;
+mod loadtest_soak;
 mod loadtest_voice;
 mod messages;
 mod permissions;
