@@ -15,6 +15,23 @@ pub struct ApiConfig {
     pub rate_limits: bool,
     /// Requests with a larger body get 413.
     pub max_body_bytes: usize,
+    /// Where clients reach the node (`https://chat.example.org`, no
+    /// trailing slash); gateway URLs are derived from it. None: from the
+    /// request's Host header.
+    pub public_url: Option<String>,
+    pub registration: Registration,
+}
+
+/// Who may create an account through `POST /auth/register`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Registration {
+    #[default]
+    Open,
+    /// Only with a valid invite code in the body; the new account joins
+    /// the invite's guild.
+    InviteOnly,
+    /// Accounts are made by the operator (`hearth admin create-user`).
+    Closed,
 }
 
 impl Default for ApiConfig {
@@ -22,6 +39,8 @@ impl Default for ApiConfig {
         ApiConfig {
             rate_limits: true,
             max_body_bytes: 1024 * 1024,
+            public_url: None,
+            registration: Registration::Open,
         }
     }
 }
