@@ -3,7 +3,9 @@
 #
 #   loadtest/with-server.sh [hearth serve flags --] <hearth-loadtest args>
 #
-# Starts `target/release/hearth serve --rate-limits off --listen 127.0.0.1:0`
+# Starts `target/release/hearth serve --rate-limits off
+# --max-connections-per-address 0 --listen 127.0.0.1:0` (every simulated
+# client comes from 127.0.0.1)
 # on a new temporary data directory (plus any serve flags given before `--`),
 # waits for its "hearth listening on" line, runs
 # `target/release/hearth-loadtest <args> --url <its URL> --server-pid <its pid>`,
@@ -29,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin/hearth" serve --rate-limits off --listen 127.0.0.1:0 \
+"$bin/hearth" serve --rate-limits off --max-connections-per-address 0 --listen 127.0.0.1:0 \
   --data-dir "$data/db" ${serve_flags[@]+"${serve_flags[@]}"} >"$out" 2>"$data/server.err" &
 server=$!
 

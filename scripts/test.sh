@@ -4,21 +4,41 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The voice tests encode real Opus: the `opus` crate builds libopus with
-# cmake. Install it from the system's packages when it is missing and we
-# may (as root, or through sudo without a password prompt).
-if ! command -v cmake >/dev/null 2>&1; then
+# Installs Debian packages when we may: as root, or through sudo without a
+# password prompt. Otherwise says what is missing and fails: a test that
+# cannot run is a failure, never a silent skip.
+apt_install() {
+  local sudo
   if [ "$(id -u)" -eq 0 ]; then
     sudo=""
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     sudo="sudo -n"
   else
-    echo "cmake is missing and cannot be installed without root or sudo: install cmake first" >&2
+    echo "missing: $* -- cannot install without root or password-less sudo; install them first" >&2
     exit 1
   fi
-  echo "== installing cmake"
+  echo "== installing $*"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y cmake
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
+}
+
+# The voice tests encode real Opus: the `opus` crate builds libopus with
+# cmake.
+command -v cmake >/dev/null 2>&1 || apt_install cmake
+
+# The browser tests run under Node.js (node --test) and install
+# playwright-core with npm.
+missing=()
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+# playwright-core and `node --test-timeout` need Node.js 20 or later
+# (Debian 12's own package is 18: take Node.js 20+ from NodeSource or
+# nodejs.org there).
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" -lt 20 ]; then
+  echo "Node.js $(node --version) is too old for the browser tests: they need 20 or later" >&2
+  exit 1
 fi
 
 # cargo-nextest runs each test in its own process: end-to-end tests each

@@ -19,10 +19,15 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a node: REST API on an embedded store.
     Serve(ServeArgs),
+    /// Operator's account controls on a node's data directory (the node may
+    /// be running or stopped).
+    Admin(crate::admin::AdminArgs),
 }
 
 #[derive(Debug, Args, Default)]
@@ -79,6 +84,56 @@ pub struct ServeArgs {
     /// ICE/DTLS failed) keeps its place, in seconds. [default: 5]
     #[arg(long, env = "HEARTH_VOICE_GRACE_SECS")]
     pub voice_grace_secs: Option<u64>,
+    /// Seconds an HTTP connection may take to send a complete request head,
+    /// after it opens and between requests on a kept-alive connection;
+    /// then it is closed. [default: 10]
+    #[arg(long, env = "HEARTH_HTTP_HEADER_TIMEOUT_SECS")]
+    pub http_header_timeout_secs: Option<u64>,
+    /// Open connections (HTTP and WebSocket) one client address may hold;
+    /// IPv6 addresses count per /64. 0: no limit (behind a reverse proxy
+    /// every client has the proxy's address). [default: 256]
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub max_connections_per_address: Option<u32>,
+    /// Open connections in all. Kept below the open-file limit, with room
+    /// for the database and the SFU's sockets. [default: the open-file limit
+    /// minus 512]
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS")]
+    pub max_connections: Option<u32>,
+    /// Serve `/metrics` on this address instead of the main listener.
+    #[arg(long, env = "HEARTH_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Require `Authorization: Bearer <token>` on `/metrics`.
+    #[arg(long, env = "HEARTH_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// The URL clients reach this node at (`https://chat.example.org`); the
+    /// gateway URLs handed out are derived from it instead of the request's
+    /// Host header. [default: the Host header]
+    #[arg(long, env = "HEARTH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Who may create an account: open, invite-only (with an invite code
+    /// in the registration, which joins its guild) or closed (accounts are
+    /// made with `hearth admin create-user`). [default: open]
+    #[arg(long, env = "HEARTH_REGISTRATION")]
+    pub registration: Option<Registration>,
+}
+
+/// Who may create an account through `POST /auth/register`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Registration {
+    Open,
+    InviteOnly,
+    Closed,
+}
+
+impl From<Registration> for hearth_api::Registration {
+    fn from(r: Registration) -> Self {
+        match r {
+            Registration::Open => hearth_api::Registration::Open,
+            Registration::InviteOnly => hearth_api::Registration::InviteOnly,
+            Registration::Closed => hearth_api::Registration::Closed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -106,6 +161,13 @@ struct FileConfig {
     rtc_port: Option<u16>,
     sfu_workers: Option<usize>,
     voice_grace_secs: Option<u64>,
+    http_header_timeout_secs: Option<u64>,
+    max_connections_per_address: Option<u32>,
+    max_connections: Option<u32>,
+    metrics_listen: Option<SocketAddr>,
+    metrics_token: Option<String>,
+    public_url: Option<String>,
+    registration: Option<Registration>,
 }
 
 /// Settings after merging every source.
@@ -122,6 +184,57 @@ pub struct ServeConfig {
     pub voice_endpoint: Option<String>,
     /// The voice secret and node name are the gateway's (set in `main`).
     pub sfu: hearth_sfu::SfuConfig,
+    pub http_header_timeout: std::time::Duration,
+    /// None: no limit.
+    pub max_connections_per_address: Option<u32>,
+    /// None: derived from the open-file limit at start.
+    pub max_connections: Option<u32>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub metrics_token: Option<Secret>,
+    /// Without a trailing slash.
+    pub public_url: Option<String>,
+    pub registration: Registration,
+}
+
+/// A setting that must not show up in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Checks a public URL and drops its trailing slash.
+fn public_url(url: String) -> anyhow::Result<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    anyhow::ensure!(
+        rest.is_some_and(|r| !r.is_empty() && !r.contains(['?', '#', ' '])),
+        "public_url must be an http:// or https:// URL without query, like https://chat.example.org"
+    );
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// The data directory `hearth admin` works on: the flag (or
+/// `HEARTH_DATA_DIR`), else the config file's, else the default.
+pub fn data_dir(config: Option<PathBuf>, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = flag {
+        return Ok(dir);
+    }
+    let from_file = match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str::<FileConfig>(&text)
+                .with_context(|| format!("parsing {}", path.display()))?
+                .data_dir
+        }
+        None => None,
+    };
+    Ok(from_file.unwrap_or_else(|| PathBuf::from("hearth-data")))
 }
 
 impl ServeArgs {
@@ -177,6 +290,18 @@ impl ServeArgs {
         }
         sfu.voice_secret = gateway.voice_secret.clone();
         sfu.node = gateway.node_name.clone();
+        let http_header_timeout_secs = self
+            .http_header_timeout_secs
+            .or(file.http_header_timeout_secs)
+            .unwrap_or(10);
+        anyhow::ensure!(
+            http_header_timeout_secs >= 1,
+            "http_header_timeout_secs must be at least 1"
+        );
+        let metrics_token = self.metrics_token.or(file.metrics_token);
+        if let Some(t) = &metrics_token {
+            anyhow::ensure!(!t.trim().is_empty(), "metrics_token must not be empty");
+        }
         Ok(ServeConfig {
             listen: self
                 .listen
@@ -196,6 +321,30 @@ impl ServeArgs {
             gateway,
             voice_endpoint,
             sfu,
+            http_header_timeout: std::time::Duration::from_secs(http_header_timeout_secs),
+            max_connections_per_address: match self
+                .max_connections_per_address
+                .or(file.max_connections_per_address)
+                .unwrap_or(256)
+            {
+                0 => None,
+                n => Some(n),
+            },
+            max_connections: self
+                .max_connections
+                .or(file.max_connections)
+                .filter(|&n| n > 0),
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            metrics_token: metrics_token.map(Secret),
+            public_url: self
+                .public_url
+                .or(file.public_url)
+                .map(public_url)
+                .transpose()?,
+            registration: self
+                .registration
+                .or(file.registration)
+                .unwrap_or(Registration::Open),
         })
     }
 }
@@ -260,6 +409,43 @@ mod tests {
             ..Default::default()
         };
         assert!(with_scheme.resolve().is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn edge_and_account_settings_come_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("hearth-config-test4-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        std::fs::write(
+            &path,
+            "registration = \"invite-only\"\npublic_url = \"https://chat.example.org/\"\nmax_connections_per_address = 0\nmetrics_token = \"s3cret\"\n",
+        )
+        .unwrap();
+        let c = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(c.registration, Registration::InviteOnly);
+        assert_eq!(c.public_url.as_deref(), Some("https://chat.example.org"));
+        assert_eq!(c.max_connections_per_address, None);
+        assert!(
+            !format!("{c:?}").contains("s3cret"),
+            "the token leaks into Debug"
+        );
+
+        let d = ServeArgs::default().resolve().unwrap();
+        assert_eq!(d.registration, Registration::Open);
+        assert_eq!(d.max_connections_per_address, Some(256));
+        assert_eq!(d.http_header_timeout, std::time::Duration::from_secs(10));
+        assert!(ServeArgs {
+            public_url: Some("chat.example.org".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

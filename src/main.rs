@@ -1,10 +1,12 @@
 //! The `hearth` binary: command line and wiring only.
 
+mod admin;
 mod config;
+mod conn_limit;
+mod http;
 mod media;
 mod web;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -35,13 +37,21 @@ fn main() -> anyhow::Result<()> {
                 .build()?
                 .block_on(serve(config))
         }
+        Command::Admin(args) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(admin::run(args)),
     }
 }
 
+/// Descriptors kept free of connections: the database and its journal,
+/// the SFU's UDP sockets and wake-up pipes, log files, a backup.
+const RESERVED_FDS: u64 = 512;
+
 /// Every gateway connection is a file descriptor; the usual soft limit of
 /// 1024 would cap a node at about a thousand clients. Raise it to the hard
-/// limit the operator allows.
-fn raise_fd_limit() {
+/// limit the operator allows, and return the limit in force.
+fn raise_fd_limit() -> Option<u64> {
     #[cfg(unix)]
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
@@ -49,26 +59,67 @@ fn raise_fd_limit() {
             rlim_cur: 0,
             rlim_max: 0,
         };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            } else {
                 tracing::warn!("could not raise the open-file limit");
             }
         }
+        // rlim_t is u64 on Linux but not on every unix.
+        #[allow(clippy::unnecessary_cast)]
+        Some(lim.rlim_cur as u64)
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// The connection cap: the operator's, but never so close to the
+/// open-file limit that the database could not open a file.
+fn connection_cap(configured: Option<u32>, fd_limit: Option<u64>) -> Option<u32> {
+    let ceiling =
+        fd_limit.map(|l| l.saturating_sub(RESERVED_FDS).max(64).min(u32::MAX as u64) as u32);
+    match (configured, ceiling) {
+        (Some(n), Some(c)) if n > c => {
+            tracing::warn!(
+                max_connections = n,
+                open_file_limit = fd_limit,
+                "max_connections leaves too few descriptors for the rest of the node: capped at {c}; raise the open-file limit (LimitNOFILE, ulimit -n) to allow more"
+            );
+            Some(c)
+        }
+        (Some(n), _) => Some(n),
+        (None, c) => c,
     }
 }
 
 async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
-    raise_fd_limit();
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let fd_limit = raise_fd_limit();
+    let max_connections = connection_cap(config.max_connections, fd_limit);
+    tracing::info!(
+        open_file_limit = fd_limit,
+        max_connections,
+        max_connections_per_address = config.max_connections_per_address,
+        "connection limits"
+    );
+    admin::private_data_dir(&config.data_dir)?;
     let store = SqliteStore::open(&config.data_dir, config.durability)
         .await
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    admin::private_database_files(&config.data_dir)?;
     let ids = SnowflakeGenerator::new((config.node_id >> 5) as u8, (config.node_id & 0x1f) as u8);
     let api = ApiConfig {
         rate_limits: config.rate_limits,
         max_body_bytes: config.max_body_bytes,
+        public_url: config.public_url.clone(),
+        registration: config.registration.into(),
         ..ApiConfig::default()
     };
     // Bound first: the voice endpoint clients are sent to names the actual
@@ -89,37 +140,58 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
 
     let store: Arc<SqliteStore> = Arc::new(store);
     let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
+    // TODO(gateway): pass config.public_url to the gateway's config once it
+    // has the field, for READY's resume_gateway_url.
     let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
     // One registry for the node: each component registers its metrics in it.
     let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
     let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
     media::connect(&gateway, &sfu, &state);
-    let app = hearth_api::router(state)
+    let edge = http::EdgeConfig {
+        header_timeout: config.http_header_timeout,
+        limits: http::Limits {
+            per_address: config.max_connections_per_address,
+            total: max_connections,
+        },
+    };
+    let metrics = hearth_api::metrics::router(
+        Arc::new(registry),
+        config.metrics_token.as_ref().map(|t| t.0.clone()),
+    );
+    let mut app = hearth_api::router(state)
         .merge(hearth_signaling::router(gateway.clone()))
         .merge(hearth_sfu::voice_gateway::router(sfu.clone()))
-        .merge(hearth_api::metrics::router(Arc::new(registry)))
         .merge(web::router(&config.gateway.voice_endpoint));
+    let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(());
+    match config.metrics_listen {
+        None => app = app.merge(metrics),
+        Some(metrics_addr) => {
+            let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
+                .await
+                .with_context(|| format!("binding {metrics_addr} for metrics"))?;
+            let bound = metrics_listener.local_addr()?;
+            tracing::info!(%bound, "serving metrics");
+            println!("hearth metrics on http://{bound}/metrics");
+            let mut stopped = metrics_stopped.clone();
+            tokio::spawn(http::serve(metrics_listener, metrics, edge, async move {
+                let _ = stopped.changed().await;
+            }));
+        }
+    }
 
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     // Tests and scripts wait for this exact line on stdout.
     println!("hearth listening on http://{addr}");
 
-    // Gateway frames are small and latency-bound: no Nagle delay.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    http::serve(listener, app, edge, async move {
         shutdown_signal().await;
         // Clients reconnect (op 7) rather than wait out a dead socket.
         gateway.shutdown();
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     })
-    .await?;
+    .await;
+    drop(stop_metrics);
     tracing::info!("shutting down");
     store.close().await;
     Ok(())

@@ -139,6 +139,11 @@ impl Server {
         &self.base
     }
 
+    /// The server's data directory (for `hearth admin` and file checks).
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
     /// A client bound to the current base URL (call again after `restart`).
     pub fn api(&self) -> Api {
         Api {

@@ -5,6 +5,7 @@ mod gateway_client;
 mod harness;
 mod voice_client;
 
+mod account_controls;
 mod accounts;
 mod coalescing;
 mod concurrency;
@@ -17,6 +18,7 @@ mod gateway_resume;
 mod gateway_session;
 mod gateway_voice;
 mod guilds;
+mod http_edge;
 mod limits;
 mod loadtest_chat;
 mod loadtest_soak;

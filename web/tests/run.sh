@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the web client's tests in Debian's Chromium against a real
-# `hearth serve`. Installs Chromium and iproute2 when missing (as root, or
-# through sudo without a prompt), and playwright-core from the lock file.
+# `hearth serve`. Installs Chromium, iproute2, Node.js and npm when missing
+# (as root, or through sudo without a prompt), and playwright-core from the
+# lock file; without root it says so and fails rather than skip.
 #
 # The server and the browser run inside a network namespace with only the
 # loopback interface up: Chromium, once granted a microphone, offers ICE
@@ -17,17 +18,27 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
   sudo="sudo -n"
 else
-  echo "the browser tests need root or password-less sudo (apt-get, ip netns): skipped" >&2
-  exit 0
+  # Not skipped: a test suite that silently runs less is worse than one
+  # that fails and says why.
+  echo "the browser tests need root or password-less sudo (apt-get, ip netns): cannot run them" >&2
+  exit 1
 fi
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}"
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
+
+# `node --test-timeout` and playwright-core need Node.js 20 or later.
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "Node.js $(node --version) is too old for the browser tests: they need 20 or later" >&2
+  exit 1
 fi
 
 if [ ! -d "$here/node_modules/playwright-core" ]; then

@@ -18,7 +18,8 @@ mod state;
 pub mod voice;
 
 pub use error::ApiError;
-pub use state::{ApiConfig, AppState, GuildLimits};
+pub use routes::accounts::check_username;
+pub use state::{ApiConfig, AppState, GuildLimits, Registration};
 
 /// The REST surface: `/api/v10` and `/api/v9` (`metrics::router` serves
 /// `/metrics`).

@@ -1,8 +1,12 @@
 //! The node's Prometheus metrics, in an explicit registry.
 
+use axum::response::IntoResponse;
+use hearth_proto::ErrorCode;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
+
+use crate::error::ApiError;
 
 /// The REST side's metrics. The node's registry is built in `main`, which
 /// hands it to every component to register in, then serves it.
@@ -44,12 +48,31 @@ impl Metrics {
 }
 
 /// `GET /metrics`: the node's registry in OpenMetrics text.
-pub fn router(registry: std::sync::Arc<Registry>) -> axum::Router {
+///
+/// Metrics say how busy the node is and how many sessions and calls it
+/// holds; by default anyone who reaches the listener can read them. With a
+/// `token`, a request must carry `Authorization: Bearer <token>` (401 in
+/// Discord's shape otherwise); the binary can also serve this router on a
+/// separate, private address instead.
+pub fn router(registry: std::sync::Arc<Registry>, token: Option<String>) -> axum::Router {
+    // Compared as hashes: the comparison's time says nothing about how
+    // much of a guessed token was right.
+    let expected = token.map(|t| hearth_store::token_hash(&t));
     axum::Router::new().route(
         "/metrics",
-        axum::routing::get(move || {
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
             let registry = registry.clone();
             async move {
+                if let Some(expected) = expected {
+                    let presented = headers
+                        .get(axum::http::header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.strip_prefix("Bearer "))
+                        .map(|t| hearth_store::token_hash(t.trim()));
+                    if presented != Some(expected) {
+                        return ApiError::Code(ErrorCode::UNAUTHORIZED).into_response();
+                    }
+                }
                 let mut out = String::new();
                 // Writing into a String cannot fail.
                 encode(&mut out, &registry).expect("encoding metrics into a String");
@@ -60,6 +83,7 @@ pub fn router(registry: std::sync::Arc<Registry>) -> axum::Router {
                     )],
                     out,
                 )
+                    .into_response()
             }
         }),
     )

@@ -17,6 +17,11 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// How many of each thing a guild or channel may hold.
     pub limits: GuildLimits,
+    /// Where clients reach the node (`https://chat.example.org`, no
+    /// trailing slash); gateway URLs are derived from it. None: from the
+    /// request's Host header.
+    pub public_url: Option<String>,
+    pub registration: Registration,
 }
 
 /// Discord's limits on what a guild holds; each is checked in the same
@@ -44,12 +49,26 @@ impl Default for GuildLimits {
     }
 }
 
+/// Who may create an account through `POST /auth/register`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Registration {
+    #[default]
+    Open,
+    /// Only with a valid invite code in the body; the new account joins
+    /// the invite's guild.
+    InviteOnly,
+    /// Accounts are made by the operator (`hearth admin create-user`).
+    Closed,
+}
+
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             rate_limits: true,
             max_body_bytes: 1024 * 1024,
             limits: GuildLimits::default(),
+            public_url: None,
+            registration: Registration::Open,
         }
     }
 }

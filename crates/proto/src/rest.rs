@@ -21,6 +21,10 @@ pub struct Register {
     pub password: String,
     #[serde(default)]
     pub global_name: Option<String>,
+    /// An invite code: the new account joins its guild (required when the
+    /// node's registration is invite-only).
+    #[serde(default)]
+    pub invite: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,6 +47,11 @@ pub struct PatchUser {
     pub global_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub avatar: Option<Option<String>>,
+    /// The current password; required with `new_password`.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub new_password: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -61,6 +61,37 @@ pub trait AccountStore: Send + Sync {
         id: Snowflake,
         edit: &ApplicationEdit,
     ) -> Result<Edited<Application>>;
+
+    // Account controls: password changes, logging out everywhere, and the
+    // operator's tools (`hearth admin`).
+
+    /// Sets the user's password hash and revokes every token of the user,
+    /// storing `keep` (a new token's hash and time) as the only one, in one
+    /// transaction. Returns how many tokens were revoked. `Missing("user")`
+    /// when there is no such user.
+    async fn set_password(
+        &self,
+        user_id: Snowflake,
+        password_hash: &str,
+        keep: Option<(&[u8], Timestamp)>,
+    ) -> Result<u64>;
+    /// Revokes every token of the user except `except`; returns how many.
+    async fn revoke_tokens(&self, user_id: Snowflake, except: Option<&[u8]>) -> Result<u64>;
+    /// The user's tokens (as hashes), oldest first.
+    async fn tokens_of(&self, user_id: Snowflake) -> Result<Vec<TokenRecord>>;
+    /// Makes the user an instance administrator, or not. `Missing("user")`
+    /// when there is no such user.
+    async fn set_instance_admin(&self, user_id: Snowflake, admin: bool) -> Result<()>;
+    async fn is_instance_admin(&self, user_id: Snowflake) -> Result<bool>;
+    /// Removes a user with no other traces (a registration undone).
+    async fn delete_user(&self, user_id: Snowflake) -> Result<()>;
+}
+
+/// A stored token: its hash and when it was issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub hash: Vec<u8>,
+    pub created_at: Timestamp,
 }
 
 #[async_trait]

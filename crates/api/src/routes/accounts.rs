@@ -8,13 +8,15 @@ use axum::{Json, Router};
 use hearth_model::{Timestamp, User, UserGuild};
 use hearth_proto::rest::{Login, PatchUser, Register, TokenReply};
 use hearth_proto::{ErrorCode, FormErrors};
-use hearth_store::NewUser;
+use hearth_store::{NewUser, StoreError};
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::access;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Body, Caller};
-use crate::state::AppState;
+use crate::state::{AppState, Registration};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -55,28 +57,54 @@ fn check_global_name(name: &Option<String>, errors: &mut FormErrors) {
     }
 }
 
-async fn register(
-    State(state): State<AppState>,
-    Body(body): Body<Register>,
-) -> ApiResult<impl IntoResponse> {
-    let mut errors = FormErrors::new();
-    check_username("username", &body.username, &mut errors);
-    check_global_name(&body.global_name, &mut errors);
-    let pw = body.password.chars().count();
+/// `registration = closed`: accounts are made by the operator.
+const REGISTRATION_CLOSED: ErrorCode = ErrorCode {
+    code: 0,
+    status: 403,
+    message: "Registration is closed on this server.",
+};
+/// `registration = invite-only` and the body carries no invite.
+const INVITE_REQUIRED: ErrorCode = ErrorCode {
+    code: 0,
+    status: 403,
+    message: "Registration on this server needs an invite.",
+};
+
+fn check_password(field: &str, password: &str, errors: &mut FormErrors) {
+    let pw = password.chars().count();
     if pw < 8 {
-        errors.add(
-            "password",
-            "PASSWORD_TOO_SHORT",
-            "Must be 8 or more in length.",
-        );
+        errors.add(field, "PASSWORD_TOO_SHORT", "Must be 8 or more in length.");
     } else if pw > 72 {
         errors.add(
-            "password",
+            field,
             "BASE_TYPE_MAX_LENGTH",
             "Must be 72 or fewer in length.",
         );
     }
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Body(body): Body<Register>,
+) -> ApiResult<impl IntoResponse> {
+    match state.config.registration {
+        Registration::Open => {}
+        Registration::InviteOnly if body.invite.is_some() => {}
+        Registration::InviteOnly => return Err(INVITE_REQUIRED.into()),
+        Registration::Closed => return Err(REGISTRATION_CLOSED.into()),
+    }
+    let mut errors = FormErrors::new();
+    check_username("username", &body.username, &mut errors);
+    check_global_name(&body.global_name, &mut errors);
+    check_password("password", &body.password, &mut errors);
     errors.finish()?;
+    // An unknown invite is refused before an account exists (and before
+    // the password's hashing is paid for).
+    if let Some(code) = &body.invite {
+        if state.store.invite(code).await?.is_none() {
+            return Err(ErrorCode::UNKNOWN_INVITE.into());
+        }
+    }
     let hash = auth::hash_password(body.password)
         .await
         .map_err(ApiError::Internal)?;
@@ -99,6 +127,9 @@ async fn register(
             )),
             other => other.into(),
         })?;
+    if let Some(code) = &body.invite {
+        join_on_registration(&state, &user, code).await?;
+    }
     let token = issue_token(&state, &user).await?;
     Ok((
         StatusCode::CREATED,
@@ -107,6 +138,32 @@ async fn register(
             user_id: Some(user.id),
         }),
     ))
+}
+
+/// Joins a just-registered user to the invite's guild. The invite may have
+/// run out since it was checked: then the account is removed again, so an
+/// invite-only node never keeps an account that came in without one.
+async fn join_on_registration(state: &AppState, user: &User, code: &str) -> ApiResult<()> {
+    match state
+        .store
+        .use_invite(code, user.id, Timestamp::now())
+        .await
+    {
+        Ok(used) => {
+            let guild = used.invite.guild.id;
+            if let Some(member) = state.store.member(guild, user.id).await? {
+                state.member_added(guild, &member);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            state.store.delete_user(user.id).await?;
+            Err(match e {
+                StoreError::Missing(_) => ErrorCode::UNKNOWN_INVITE.into(),
+                other => other.into(),
+            })
+        }
+    }
 }
 
 async fn issue_token(state: &AppState, user: &User) -> ApiResult<String> {
@@ -145,8 +202,26 @@ async fn login(
     }))
 }
 
-async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
-    state.store.delete_token(&caller.token_hash).await?;
+/// `POST /auth/logout`: revokes the presented token; with
+/// `{"everywhere": true}` every token of the user.
+#[derive(Debug, Default, Deserialize)]
+struct Logout {
+    #[serde(default)]
+    everywhere: bool,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<Logout>,
+) -> ApiResult<StatusCode> {
+    if body.everywhere {
+        state.store.revoke_tokens(caller.user.id, None).await?;
+        // gateway: close sessions of revoked tokens
+    } else {
+        state.store.delete_token(&caller.token_hash).await?;
+        // gateway: close sessions of revoked tokens
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -158,9 +233,16 @@ async fn patch_me(
     State(state): State<AppState>,
     caller: Caller,
     Body(body): Body<PatchUser>,
-) -> ApiResult<Json<User>> {
+) -> ApiResult<Json<Value>> {
     let mut errors = FormErrors::new();
     let mut user = caller.user;
+    let username_before = user.username.clone();
+    if let Some(new) = &body.new_password {
+        check_password("new_password", new, &mut errors);
+        if body.password.is_none() {
+            errors.add("password", "BASE_TYPE_REQUIRED", "This field is required");
+        }
+    }
     if let Some(name) = body.username {
         check_username("username", &name, &mut errors);
         user.username = name;
@@ -173,6 +255,20 @@ async fn patch_me(
         user.avatar = avatar;
     }
     errors.finish()?;
+    // The current password is checked before anything is written.
+    let new_password = match (body.password, body.new_password) {
+        (Some(current), Some(new)) => {
+            if !current_password_matches(&state, user.id, &username_before, current).await? {
+                return Err(ApiError::Form(FormErrors::single(
+                    "password",
+                    "PASSWORD_DOES_NOT_MATCH",
+                    "Password does not match.",
+                )));
+            }
+            Some(new)
+        }
+        _ => None,
+    };
     state.store.update_user(&user).await.map_err(|e| match e {
         hearth_store::StoreError::Conflict(_) => ApiError::Form(FormErrors::single(
             "username",
@@ -182,7 +278,43 @@ async fn patch_me(
         other => other.into(),
     })?;
     state.user_updated(&user);
-    Ok(Json(user))
+    let mut reply = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(new) = new_password {
+        // As Discord: a password change ends every other session, and the
+        // reply carries the caller's new token.
+        let hash = auth::hash_password(new).await.map_err(ApiError::Internal)?;
+        let token = auth::new_token(user.id);
+        state
+            .store
+            .set_password(
+                user.id,
+                &hash,
+                Some((&auth::hash_token(&token), Timestamp::now())),
+            )
+            .await?;
+        // gateway: close sessions of revoked tokens
+        reply["token"] = Value::String(token);
+    }
+    Ok(Json(reply))
+}
+
+async fn current_password_matches(
+    state: &AppState,
+    user_id: hearth_model::Snowflake,
+    username: &str,
+    presented: String,
+) -> ApiResult<bool> {
+    let hash = state
+        .store
+        .credentials(username)
+        .await?
+        .filter(|c| c.user.id == user_id)
+        .and_then(|c| c.password_hash);
+    match hash {
+        Some(hash) => Ok(auth::verify_password(presented, hash).await),
+        // Bots and accounts without a password have none to change.
+        None => Ok(false),
+    }
 }
 
 async fn user(

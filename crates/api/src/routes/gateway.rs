@@ -18,8 +18,13 @@ pub fn routes() -> Router<AppState> {
         .route("/gateway/bot", get(gateway_bot))
 }
 
-/// The gateway is served by this same node, at the host the client used.
-fn url(headers: &HeaderMap) -> String {
+/// The gateway is served by this same node: at the operator's public URL
+/// when one is set (a client's Host header must not choose where others are
+/// sent), else at the host the client used.
+fn url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(public) = &state.config.public_url {
+        return public_gateway_url(public);
+    }
     let header = |name| {
         headers
             .get(name)
@@ -29,12 +34,20 @@ fn url(headers: &HeaderMap) -> String {
     gateway_url(host, header("x-forwarded-proto") == Some("https"))
 }
 
-async fn gateway(headers: HeaderMap) -> Json<Value> {
-    Json(json!({ "url": url(&headers) }))
+/// `https://host` becomes `wss://host/gateway`, `http://host` `ws://host/gateway`.
+pub fn public_gateway_url(public_url: &str) -> String {
+    match public_url.strip_prefix("https://") {
+        Some(host) => gateway_url(host, true),
+        None => gateway_url(public_url.trim_start_matches("http://"), false),
+    }
+}
+
+async fn gateway(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    Json(json!({ "url": url(&state, &headers) }))
 }
 
 async fn gateway_bot(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
@@ -43,7 +56,7 @@ async fn gateway_bot(
     }
     // One node serves every guild: one shard, and no identify budget to ration.
     Ok(Json(json!({
-        "url": url(&headers),
+        "url": url(&state, &headers),
         "shards": 1,
         "session_start_limit": { "total": 1000, "remaining": 1000, "reset_after": 86_400_000u64, "max_concurrency": 1 },
     })))

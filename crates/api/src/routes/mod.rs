@@ -1,7 +1,7 @@
 //! The router: one small function per resource, composed here, served under
 //! `/api/v10` and `/api/v9`.
 
-mod accounts;
+pub(crate) mod accounts;
 mod applications;
 mod channels;
 mod gateway;

@@ -5,7 +5,7 @@ use sqlx::Row;
 use super::rows::{self, db, USER_COLS};
 use super::SqliteStore;
 use crate::edits::{ApplicationEdit, Edited};
-use crate::{AccountStore, Credentials, NewUser, Result, StoreError};
+use crate::{AccountStore, Credentials, NewUser, Result, StoreError, TokenRecord};
 
 #[async_trait]
 impl AccountStore for SqliteStore {
@@ -195,5 +195,110 @@ impl AccountStore for SqliteStore {
             .await?
             .ok_or(StoreError::Missing("application"))?;
         Ok(Edited { now, changed })
+    }
+
+    async fn set_password(
+        &self,
+        user_id: Snowflake,
+        password_hash: &str,
+        keep: Option<(&[u8], Timestamp)>,
+    ) -> Result<u64> {
+        let mut tx = self.writer.begin().await?;
+        let updated = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(db(user_id))
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Missing("user"));
+        }
+        let revoked = sqlx::query("DELETE FROM tokens WHERE user_id = ?")
+            .bind(db(user_id))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if let Some((hash, at)) = keep {
+            sqlx::query("INSERT INTO tokens (hash, user_id, created_at) VALUES (?, ?, ?)")
+                .bind(hash)
+                .bind(db(user_id))
+                .bind(at.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn revoke_tokens(&self, user_id: Snowflake, except: Option<&[u8]>) -> Result<u64> {
+        // `hash IS NOT ?` with NULL keeps nothing back.
+        let revoked = sqlx::query("DELETE FROM tokens WHERE user_id = ? AND hash IS NOT ?")
+            .bind(db(user_id))
+            .bind(except)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        Ok(revoked)
+    }
+
+    async fn tokens_of(&self, user_id: Snowflake) -> Result<Vec<TokenRecord>> {
+        let rows = sqlx::query(
+            "SELECT hash, created_at FROM tokens WHERE user_id = ? ORDER BY created_at, hash",
+        )
+        .bind(db(user_id))
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| TokenRecord {
+                hash: r.get("hash"),
+                created_at: Timestamp(r.get("created_at")),
+            })
+            .collect())
+    }
+
+    async fn set_instance_admin(&self, user_id: Snowflake, admin: bool) -> Result<()> {
+        let updated = sqlx::query("UPDATE users SET instance_admin = ? WHERE id = ?")
+            .bind(admin)
+            .bind(db(user_id))
+            .execute(&self.writer)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Missing("user"));
+        }
+        Ok(())
+    }
+
+    async fn is_instance_admin(&self, user_id: Snowflake) -> Result<bool> {
+        let admin: Option<bool> =
+            sqlx::query_scalar("SELECT instance_admin FROM users WHERE id = ?")
+                .bind(db(user_id))
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(admin.unwrap_or(false))
+    }
+
+    async fn delete_user(&self, user_id: Snowflake) -> Result<()> {
+        sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(db(user_id))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// Writes a consistent copy of the database to `path` (which must not
+    /// exist) while the store stays in use: `VACUUM INTO` reads one snapshot
+    /// of the database, whatever other connections (this process or a
+    /// running node) write meanwhile.
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<()> {
+        let path = path
+            .to_str()
+            .ok_or(StoreError::Corrupt("the backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(path)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 }
