@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use hearth_model::{Snowflake, User};
+use hearth_proto::body::BodyError;
 use hearth_proto::{ErrorCode, FormErrors};
 use serde::de::DeserializeOwned;
 
@@ -39,52 +40,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
 /// Parses JSON, reporting syntax errors as 50109 and type errors as 50035
 /// at the path where they occurred.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(v) => {
-            de.end()
-                .map_err(|_| ApiError::Code(ErrorCode::INVALID_JSON))?;
-            Ok(v)
-        }
-        Err(e) => {
-            let inner = e.inner();
-            if inner.is_syntax() || inner.is_eof() {
-                return Err(ApiError::Code(ErrorCode::INVALID_JSON));
-            }
-            let message = inner.to_string();
-            // serde_path_to_error writes `embeds[0].title`; Discord nests
-            // array indices as keys: `embeds.0.title`.
-            let mut path = e.path().to_string().replace('[', ".").replace(']', "");
-            if path == "." {
-                path.clear();
-            }
-            // serde reports a missing field at its parent; Discord at the field.
-            let (path, code) = match missing_field(&message) {
-                Some(field) if path.is_empty() => (field.to_owned(), "BASE_TYPE_REQUIRED"),
-                Some(field) => (format!("{path}.{field}"), "BASE_TYPE_REQUIRED"),
-                None => (path, "BASE_TYPE_INVALID"),
-            };
-            let text = if code == "BASE_TYPE_REQUIRED" {
-                "This field is required".to_owned()
-            } else {
-                strip_position(&message)
-            };
-            Err(ApiError::Form(FormErrors::single(&path, code, text)))
-        }
-    }
-}
-
-fn missing_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("missing field `")?;
-    rest.split('`').next()
-}
-
-/// serde_json appends " at line 1 column 17"; the path says where already.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
+    hearth_proto::body::decode(bytes).map_err(|e| match e {
+        BodyError::InvalidJson => ApiError::Code(ErrorCode::INVALID_JSON),
+        BodyError::Form(errors) => ApiError::Form(errors),
+    })
 }
 
 /// A query string, with bad values reported as 50035.

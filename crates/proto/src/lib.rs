@@ -3,6 +3,7 @@
 //! objects are the `hearth-model` objects, which already carry Discord's
 //! field names. No IO here.
 
+pub mod body;
 pub mod error;
 pub mod events;
 pub mod gateway;
