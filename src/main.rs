@@ -217,3 +217,18 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_leaves_descriptors_for_the_rest_of_the_node() {
+        assert_eq!(connection_cap(None, Some(1024)), Some(512));
+        assert_eq!(connection_cap(Some(100), Some(1024)), Some(100));
+        assert_eq!(connection_cap(Some(5000), Some(1024)), Some(512));
+        assert_eq!(connection_cap(None, Some(100)), Some(64));
+        assert_eq!(connection_cap(Some(7), None), Some(7));
+        assert_eq!(connection_cap(None, None), None);
+    }
+}

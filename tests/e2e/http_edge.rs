@@ -283,3 +283,55 @@ async fn the_data_directory_and_database_are_private_to_the_service() {
         }
     }
 }
+
+/// Sends `request` and reads what comes back until the server closes;
+/// a reset (a refused connection that had sent its request) reads as
+/// what arrived before it.
+async fn try_exchange(to: SocketAddr, request: &str) -> String {
+    let mut stream = connect_from([127, 0, 0, 1], to).await;
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(DEADLINE, stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_node_at_its_connection_cap_answers_503_until_one_closes() {
+    let server = Server::start_with(
+        &[
+            "--max-connections",
+            "20",
+            "--max-connections-per-address",
+            "0",
+            "--http-header-timeout-secs",
+            "120",
+        ],
+        &[],
+    )
+    .await;
+    let addr = addr_of(&server);
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(connect_from([127, 0, 0, 4], addr).await);
+    }
+    // Accepted in order: the 20 hold every place when this one comes, from
+    // any address.
+    let refused = exchange(connect_from([127, 0, 0, 1], addr).await, "").await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused:?}");
+    assert_eq!(body_json(&refused)["code"], 0);
+
+    // Places given back are places for the next clients.
+    drop(held);
+    let mut served = String::new();
+    for _ in 0..100 {
+        served = try_exchange(addr, GATEWAY_CLOSE).await;
+        if served.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        served.starts_with("HTTP/1.1 200"),
+        "still refused after the held connections closed: {served:?}"
+    );
+}
