@@ -8,9 +8,11 @@
 //! served by hyper with a header-read timeout: a connection that has not sent
 //! a complete request head within it is closed, and so is a kept-alive
 //! connection that sends no next request within it (hyper starts the same
-//! timer whenever it waits for a request head). WebSocket upgrades (the
-//! gateway and the voice gateway) leave this loop's timers behind: once
-//! upgraded, the WebSocket's own heartbeat deadlines govern it.
+//! timer whenever it waits for a request head). A request's body must have
+//! arrived within the body timeout of the request's start, so a client
+//! cannot hold a connection by sending its body a byte at a time.
+//! WebSocket upgrades (the gateway and the voice gateway) leave these timers
+//! behind: once upgraded, the WebSocket's own heartbeat deadlines govern it.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -19,7 +21,7 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tower::Service;
@@ -34,6 +36,8 @@ pub struct EdgeConfig {
     /// A connection must send a complete request head within this long after
     /// it opens or after its previous response.
     pub header_timeout: Duration,
+    /// A request's body must be complete within this long of its head.
+    pub body_timeout: Duration,
     pub limits: Limits,
 }
 
@@ -77,7 +81,7 @@ pub async fn serve(
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let _admitted = admitted;
-            serve_connection(tcp, peer, app, edge.header_timeout, &mut stop).await;
+            serve_connection(tcp, peer, app, edge, &mut stop).await;
         });
     }
     drop(stop_rx);
@@ -91,10 +95,21 @@ async fn serve_connection(
     tcp: TcpStream,
     peer: SocketAddr,
     app: Router,
-    header_timeout: Duration,
+    edge: EdgeConfig,
     stop: &mut tokio::sync::watch::Receiver<bool>,
 ) {
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let mut request = request.map(|body| {
+            if body.is_end_stream() {
+                // No body (most GETs, WebSocket upgrades): nothing to time.
+                axum::body::Body::new(body)
+            } else {
+                axum::body::Body::new(Deadline {
+                    body,
+                    deadline: Box::pin(tokio::time::sleep(edge.body_timeout)),
+                })
+            }
+        });
         // What `into_make_service_with_connect_info` would insert: the rate
         // limiter keys unauthenticated requests on it.
         request.extensions_mut().insert(ConnectInfo(peer));
@@ -104,7 +119,7 @@ async fn serve_connection(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(edge.header_timeout);
     let conn = builder
         .serve_connection(TokioIo::new(tcp), service)
         .with_upgrades();
@@ -149,4 +164,42 @@ fn refuse(tcp: &TcpStream, refusal: Refusal) {
     );
     let _ = tcp.try_write(response.as_bytes());
     tracing::debug!(?refusal, "connection refused");
+}
+
+/// A request body that fails once its deadline has passed before it ended;
+/// the handler then answers an error and hyper closes the connection (the
+/// rest of the body was never read).
+struct Deadline {
+    body: Incoming,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl hyper::body::Body for Deadline {
+    type Data = hyper::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    Poll::Ready(Some(Err("the request body did not arrive in time".into())))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }

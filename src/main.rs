@@ -149,6 +149,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     media::connect(&gateway, &sfu, &state);
     let edge = http::EdgeConfig {
         header_timeout: config.http_header_timeout,
+        body_timeout: config.http_body_timeout,
         limits: http::Limits {
             per_address: config.max_connections_per_address,
             total: max_connections,

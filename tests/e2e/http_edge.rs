@@ -202,6 +202,43 @@ async fn connections_that_send_no_request_are_closed_after_the_header_timeout() 
 }
 
 #[tokio::test]
+async fn a_body_sent_too_slowly_fails_the_request_and_frees_the_connection() {
+    let server = Server::start_with(
+        &[
+            "--rate-limits",
+            "off",
+            "--http-header-timeout-secs",
+            "120",
+            "--http-body-timeout-secs",
+            "1",
+        ],
+        &[],
+    )
+    .await;
+    let api = server.api();
+    let alice = api.register("alice").await;
+    // The head and 10 of the 100 bytes promised, then nothing: the server
+    // answers an error and closes instead of waiting for the rest.
+    let slow = exchange(
+        connect_from([127, 0, 0, 1], addr_of(&server)).await,
+        &format!(
+            "PATCH /api/v10/users/@me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"global_na",
+            alice.token
+        ),
+    )
+    .await;
+    assert!(slow.starts_with("HTTP/1.1 400"), "{slow:?}");
+    // A body that arrives in time is served as always.
+    api.patch(
+        "/users/@me",
+        alice.auth(),
+        Some(serde_json::json!({"global_name": "Alice"})),
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test]
 async fn metrics_behind_a_token_need_it() {
     let server = Server::start_with(&["--metrics-token", "s3cret-metrics"], &[]).await;
     let api = server.api();
