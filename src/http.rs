@@ -23,12 +23,46 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio::net::{TcpListener, TcpStream};
 use tower::Service;
 
 use crate::conn_limit::{ConnectionLimits, Refusal};
 
 pub use crate::conn_limit::Limits;
+
+/// What the edge counts, for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct EdgeMetrics {
+    /// Connections being served (WebSockets leave once upgraded).
+    pub open: Gauge,
+    pub refused_per_address: Counter,
+    pub refused_total: Counter,
+}
+
+impl EdgeMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = EdgeMetrics::default();
+        registry.register(
+            "http_connections",
+            "HTTP connections being served, before any WebSocket upgrade",
+            m.open.clone(),
+        );
+        registry.register(
+            "http_connections_refused_per_address",
+            "Connections refused because their address held its limit",
+            m.refused_per_address.clone(),
+        );
+        registry.register(
+            "http_connections_refused_cap",
+            "Connections refused because the node held its connection cap",
+            m.refused_total.clone(),
+        );
+        m
+    }
+}
 
 /// How the edge treats connections.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +81,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     edge: EdgeConfig,
+    metrics: EdgeMetrics,
     shutdown: impl Future<Output = ()>,
 ) {
     let limits = ConnectionLimits::new(edge.limits);
@@ -71,6 +106,10 @@ pub async fn serve(
         let admitted = match limits.admit(peer.ip()) {
             Ok(admitted) => admitted,
             Err(refusal) => {
+                match refusal {
+                    Refusal::PerAddress => metrics.refused_per_address.inc(),
+                    Refusal::Total => metrics.refused_total.inc(),
+                };
                 refuse(&tcp, refusal);
                 continue;
             }
@@ -79,9 +118,12 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
         let app = app.clone();
         let mut stop = stop_rx.clone();
+        let open = metrics.open.clone();
+        open.inc();
         tokio::spawn(async move {
             let _admitted = admitted;
             serve_connection(tcp, peer, app, edge, &mut stop).await;
+            open.dec();
         });
     }
     drop(stop_rx);

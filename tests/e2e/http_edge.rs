@@ -130,6 +130,19 @@ async fn one_address_holding_its_connection_limit_is_refused_more_while_others_a
     // one that had sent a request would see a reset instead of the answer.)
     let more = exchange(connect_from([127, 0, 0, 2], addr).await, "").await;
     assert!(more.starts_with("HTTP/1.1 429"), "{more:?}");
+    let metrics = server
+        .api()
+        .raw_abs(reqwest::Method::GET, "/metrics", None)
+        .await
+        .text;
+    assert_eq!(
+        crate::harness::parse_metric(
+            &metrics,
+            "hearth_http_connections_refused_per_address_total"
+        ),
+        Some((OPENED - LIMIT + 1) as f64),
+        "{metrics}"
+    );
 
     // The 50 admitted connections are open and answer a request.
     let mut admitted: Vec<_> = writers
@@ -371,4 +384,12 @@ async fn a_node_at_its_connection_cap_answers_503_until_one_closes() {
         served.starts_with("HTTP/1.1 200"),
         "still refused after the held connections closed: {served:?}"
     );
+    let metrics = server
+        .api()
+        .raw_abs(reqwest::Method::GET, "/metrics", None)
+        .await
+        .text;
+    let refused_at_cap =
+        crate::harness::parse_metric(&metrics, "hearth_http_connections_refused_cap_total");
+    assert!(refused_at_cap >= Some(1.0), "{metrics}");
 }
