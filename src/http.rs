@@ -4,7 +4,8 @@
 //! `axum::serve` offers neither a header timeout nor a way to turn a
 //! connection away, and a client that opens connections and never sends a
 //! request would hold them for ever. Here each accepted connection is first
-//! admitted by [`ConnectionLimits`] (per client address and in all), then
+//! admitted by [`ConnectionLimits`] (per client address and in all, and
+//! counted until its socket closes, an upgraded WebSocket included), then
 //! served by hyper with a header-read timeout: a connection that has not sent
 //! a complete request head within it is closed, and so is a kept-alive
 //! connection that sends no next request within it (hyper starts the same
@@ -29,14 +30,14 @@ use prometheus_client::registry::Registry;
 use tokio::net::{TcpListener, TcpStream};
 use tower::Service;
 
-use crate::conn_limit::{ConnectionLimits, Refusal};
+use crate::conn_limit::{Admitted, ConnectionLimits, Refusal};
 
 pub use crate::conn_limit::Limits;
 
 /// What the edge counts, for `/metrics`.
 #[derive(Debug, Clone, Default)]
 pub struct EdgeMetrics {
-    /// Connections being served (WebSockets leave once upgraded).
+    /// Connections open, WebSockets included.
     pub open: Gauge,
     pub refused_per_address: Counter,
     pub refused_total: Counter,
@@ -47,7 +48,7 @@ impl EdgeMetrics {
         let m = EdgeMetrics::default();
         registry.register(
             "http_connections",
-            "HTTP connections being served, before any WebSocket upgrade",
+            "Connections open on the HTTP listener, WebSockets included",
             m.open.clone(),
         );
         registry.register(
@@ -118,12 +119,9 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
         let app = app.clone();
         let mut stop = stop_rx.clone();
-        let open = metrics.open.clone();
-        open.inc();
+        let tcp = Held::new(tcp, admitted, metrics.open.clone());
         tokio::spawn(async move {
-            let _admitted = admitted;
             serve_connection(tcp, peer, app, edge, &mut stop).await;
-            open.dec();
         });
     }
     drop(stop_rx);
@@ -134,7 +132,7 @@ pub async fn serve(
 }
 
 async fn serve_connection(
-    tcp: TcpStream,
+    tcp: Held,
     peer: SocketAddr,
     app: Router,
     edge: EdgeConfig,
@@ -182,6 +180,78 @@ async fn serve_connection(
                 }
             }
         }
+    }
+}
+
+/// A connection with its place under the limits. The place goes with the
+/// socket, not with the task that serves HTTP on it: an upgraded WebSocket
+/// takes the socket along and still counts until it closes.
+struct Held {
+    tcp: TcpStream,
+    _admitted: Admitted,
+    open: Gauge,
+}
+
+impl Held {
+    fn new(tcp: TcpStream, admitted: Admitted, open: Gauge) -> Self {
+        open.inc();
+        Held {
+            tcp,
+            _admitted: admitted,
+            open,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.open.dec();
+    }
+}
+
+impl tokio::io::AsyncRead for Held {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Held {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 }
 

@@ -171,6 +171,46 @@ async fn one_address_holding_its_connection_limit_is_refused_more_while_others_a
 }
 
 #[tokio::test]
+async fn gateway_websockets_count_against_their_address_limit_while_open() {
+    let server = Server::start_with(
+        &["--rate-limits", "off", "--max-connections-per-address", "5"],
+        &[],
+    )
+    .await;
+    let addr = addr_of(&server);
+    let mut sockets = Vec::new();
+    for _ in 0..5 {
+        let tcp = connect_from([127, 0, 0, 5], addr).await;
+        let (ws, _) = tokio::time::timeout(
+            DEADLINE,
+            tokio_tungstenite::client_async(format!("ws://{addr}/gateway?v=10&encoding=json"), tcp),
+        )
+        .await
+        .expect("the upgrade within the deadline")
+        .expect("a gateway WebSocket");
+        sockets.push(ws);
+    }
+    // Upgraded, the five still hold the address's places.
+    let refused = exchange(connect_from([127, 0, 0, 5], addr).await, "").await;
+    assert!(refused.starts_with("HTTP/1.1 429"), "{refused:?}");
+    // Closed, they give them back.
+    drop(sockets);
+    let mut served = String::new();
+    for _ in 0..100 {
+        let mut stream = connect_from([127, 0, 0, 5], addr).await;
+        let _ = stream.write_all(GATEWAY_CLOSE.as_bytes()).await;
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(DEADLINE, stream.read_to_end(&mut out)).await;
+        served = String::from_utf8_lossy(&out).into_owned();
+        if served.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served.starts_with("HTTP/1.1 200"), "{served:?}");
+}
+
+#[tokio::test]
 async fn connections_that_send_no_request_are_closed_after_the_header_timeout() {
     let server = Server::start_with(
         &["--rate-limits", "off", "--http-header-timeout-secs", "1"],
