@@ -3,8 +3,9 @@
 //!
 //! The commands open the SQLite database directly, so they work whether the
 //! node is running or stopped (SQLite's locking orders their writes with the
-//! node's). Passwords are read from standard input, one line, so they stay
-//! out of the process list and the shell's history.
+//! node's). Passwords are read from standard input, one line (not echoed
+//! at a terminal), so they stay out of the process list and the shell's
+//! history.
 //!
 //! Tokens revoked here stop working for REST at once (every request looks
 //! its token up); gateway sessions already open on a running node are
@@ -192,13 +193,23 @@ fn session_id(hash: &[u8]) -> String {
     hex[..SESSION_ID_LEN.min(hex.len())].to_owned()
 }
 
-/// The first line of standard input, checked like a registration's.
+/// The first line of standard input, checked like a registration's. At a
+/// terminal it is asked for and not echoed.
 async fn hash_new_password() -> anyhow::Result<String> {
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password from standard input")?;
+    {
+        let quiet = TerminalEcho::off();
+        if quiet.is_some() {
+            eprint!("password: ");
+        }
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        if quiet.is_some() {
+            eprintln!();
+        }
+    }
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     let n = password.chars().count();
     if !(8..=72).contains(&n) {
@@ -207,6 +218,48 @@ async fn hash_new_password() -> anyhow::Result<String> {
     auth::hash_password(password)
         .await
         .map_err(anyhow::Error::msg)
+}
+
+/// Echo switched off on a terminal standard input, until dropped.
+struct TerminalEcho {
+    #[cfg(unix)]
+    saved: libc::termios,
+}
+
+impl TerminalEcho {
+    /// None when standard input is not a terminal (a pipe, a file).
+    fn off() -> Option<TerminalEcho> {
+        #[cfg(unix)]
+        // SAFETY: isatty/tcgetattr/tcsetattr read and write only the
+        // termios struct we pass, for descriptor 0.
+        unsafe {
+            if libc::isatty(0) != 1 {
+                return None;
+            }
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut saved) != 0 {
+                return None;
+            }
+            let mut quiet = saved;
+            quiet.c_lflag &= !libc::ECHO;
+            if libc::tcsetattr(0, libc::TCSANOW, &quiet) != 0 {
+                return None;
+            }
+            Some(TerminalEcho { saved })
+        }
+        #[cfg(not(unix))]
+        None
+    }
+}
+
+impl Drop for TerminalEcho {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        // SAFETY: restores the settings read in `off`.
+        unsafe {
+            libc::tcsetattr(0, libc::TCSANOW, &self.saved);
+        }
+    }
 }
 
 /// Files the process creates are readable by its user only: the database,

@@ -89,6 +89,10 @@ pub struct ServeArgs {
     /// then it is closed. [default: 10]
     #[arg(long, env = "HEARTH_HTTP_HEADER_TIMEOUT_SECS")]
     pub http_header_timeout_secs: Option<u64>,
+    /// Seconds a request's body may take to arrive after its head; then
+    /// the request fails and the connection is closed. [default: 30]
+    #[arg(long, env = "HEARTH_HTTP_BODY_TIMEOUT_SECS")]
+    pub http_body_timeout_secs: Option<u64>,
     /// Open connections (HTTP and WebSocket) one client address may hold;
     /// IPv6 addresses count per /64. 0: no limit (behind a reverse proxy
     /// every client has the proxy's address). [default: 256]
@@ -162,6 +166,7 @@ struct FileConfig {
     sfu_workers: Option<usize>,
     voice_grace_secs: Option<u64>,
     http_header_timeout_secs: Option<u64>,
+    http_body_timeout_secs: Option<u64>,
     max_connections_per_address: Option<u32>,
     max_connections: Option<u32>,
     metrics_listen: Option<SocketAddr>,
@@ -185,6 +190,7 @@ pub struct ServeConfig {
     /// The voice secret and node name are the gateway's (set in `main`).
     pub sfu: hearth_sfu::SfuConfig,
     pub http_header_timeout: std::time::Duration,
+    pub http_body_timeout: std::time::Duration,
     /// None: no limit.
     pub max_connections_per_address: Option<u32>,
     /// None: derived from the open-file limit at start.
@@ -298,6 +304,14 @@ impl ServeArgs {
             http_header_timeout_secs >= 1,
             "http_header_timeout_secs must be at least 1"
         );
+        let http_body_timeout_secs = self
+            .http_body_timeout_secs
+            .or(file.http_body_timeout_secs)
+            .unwrap_or(30);
+        anyhow::ensure!(
+            http_body_timeout_secs >= 1,
+            "http_body_timeout_secs must be at least 1"
+        );
         let metrics_token = self.metrics_token.or(file.metrics_token);
         if let Some(t) = &metrics_token {
             anyhow::ensure!(!t.trim().is_empty(), "metrics_token must not be empty");
@@ -322,6 +336,7 @@ impl ServeArgs {
             voice_endpoint,
             sfu,
             http_header_timeout: std::time::Duration::from_secs(http_header_timeout_secs),
+            http_body_timeout: std::time::Duration::from_secs(http_body_timeout_secs),
             max_connections_per_address: match self
                 .max_connections_per_address
                 .or(file.max_connections_per_address)

@@ -4,13 +4,16 @@
 //! `axum::serve` offers neither a header timeout nor a way to turn a
 //! connection away, and a client that opens connections and never sends a
 //! request would hold them for ever. Here each accepted connection is first
-//! admitted by [`ConnectionLimits`] (per client address and in all), then
+//! admitted by [`ConnectionLimits`] (per client address and in all, and
+//! counted until its socket closes, an upgraded WebSocket included), then
 //! served by hyper with a header-read timeout: a connection that has not sent
 //! a complete request head within it is closed, and so is a kept-alive
 //! connection that sends no next request within it (hyper starts the same
-//! timer whenever it waits for a request head). WebSocket upgrades (the
-//! gateway and the voice gateway) leave this loop's timers behind: once
-//! upgraded, the WebSocket's own heartbeat deadlines govern it.
+//! timer whenever it waits for a request head). A request's body must have
+//! arrived within the body timeout of the request's start, so a client
+//! cannot hold a connection by sending its body a byte at a time.
+//! WebSocket upgrades (the gateway and the voice gateway) leave these timers
+//! behind: once upgraded, the WebSocket's own heartbeat deadlines govern it.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -19,14 +22,48 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio::net::{TcpListener, TcpStream};
 use tower::Service;
 
-use crate::conn_limit::{ConnectionLimits, Refusal};
+use crate::conn_limit::{Admitted, ConnectionLimits, Refusal};
 
 pub use crate::conn_limit::Limits;
+
+/// What the edge counts, for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct EdgeMetrics {
+    /// Connections open, WebSockets included.
+    pub open: Gauge,
+    pub refused_per_address: Counter,
+    pub refused_total: Counter,
+}
+
+impl EdgeMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = EdgeMetrics::default();
+        registry.register(
+            "http_connections",
+            "Connections open on the HTTP listener, WebSockets included",
+            m.open.clone(),
+        );
+        registry.register(
+            "http_connections_refused_per_address",
+            "Connections refused because their address held its limit",
+            m.refused_per_address.clone(),
+        );
+        registry.register(
+            "http_connections_refused_cap",
+            "Connections refused because the node held its connection cap",
+            m.refused_total.clone(),
+        );
+        m
+    }
+}
 
 /// How the edge treats connections.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +71,8 @@ pub struct EdgeConfig {
     /// A connection must send a complete request head within this long after
     /// it opens or after its previous response.
     pub header_timeout: Duration,
+    /// A request's body must be complete within this long of its head.
+    pub body_timeout: Duration,
     pub limits: Limits,
 }
 
@@ -43,6 +82,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     edge: EdgeConfig,
+    metrics: EdgeMetrics,
     shutdown: impl Future<Output = ()>,
 ) {
     let limits = ConnectionLimits::new(edge.limits);
@@ -67,6 +107,10 @@ pub async fn serve(
         let admitted = match limits.admit(peer.ip()) {
             Ok(admitted) => admitted,
             Err(refusal) => {
+                match refusal {
+                    Refusal::PerAddress => metrics.refused_per_address.inc(),
+                    Refusal::Total => metrics.refused_total.inc(),
+                };
                 refuse(&tcp, refusal);
                 continue;
             }
@@ -75,9 +119,9 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
         let app = app.clone();
         let mut stop = stop_rx.clone();
+        let tcp = Held::new(tcp, admitted, metrics.open.clone());
         tokio::spawn(async move {
-            let _admitted = admitted;
-            serve_connection(tcp, peer, app, edge.header_timeout, &mut stop).await;
+            serve_connection(tcp, peer, app, edge, &mut stop).await;
         });
     }
     drop(stop_rx);
@@ -88,13 +132,24 @@ pub async fn serve(
 }
 
 async fn serve_connection(
-    tcp: TcpStream,
+    tcp: Held,
     peer: SocketAddr,
     app: Router,
-    header_timeout: Duration,
+    edge: EdgeConfig,
     stop: &mut tokio::sync::watch::Receiver<bool>,
 ) {
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let mut request = request.map(|body| {
+            if body.is_end_stream() {
+                // No body (most GETs, WebSocket upgrades): nothing to time.
+                axum::body::Body::new(body)
+            } else {
+                axum::body::Body::new(Deadline {
+                    body,
+                    deadline: Box::pin(tokio::time::sleep(edge.body_timeout)),
+                })
+            }
+        });
         // What `into_make_service_with_connect_info` would insert: the rate
         // limiter keys unauthenticated requests on it.
         request.extensions_mut().insert(ConnectInfo(peer));
@@ -104,7 +159,7 @@ async fn serve_connection(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(edge.header_timeout);
     let conn = builder
         .serve_connection(TokioIo::new(tcp), service)
         .with_upgrades();
@@ -125,6 +180,78 @@ async fn serve_connection(
                 }
             }
         }
+    }
+}
+
+/// A connection with its place under the limits. The place goes with the
+/// socket, not with the task that serves HTTP on it: an upgraded WebSocket
+/// takes the socket along and still counts until it closes.
+struct Held {
+    tcp: TcpStream,
+    _admitted: Admitted,
+    open: Gauge,
+}
+
+impl Held {
+    fn new(tcp: TcpStream, admitted: Admitted, open: Gauge) -> Self {
+        open.inc();
+        Held {
+            tcp,
+            _admitted: admitted,
+            open,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.open.dec();
+    }
+}
+
+impl tokio::io::AsyncRead for Held {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Held {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 }
 
@@ -149,4 +276,42 @@ fn refuse(tcp: &TcpStream, refusal: Refusal) {
     );
     let _ = tcp.try_write(response.as_bytes());
     tracing::debug!(?refusal, "connection refused");
+}
+
+/// A request body that fails once its deadline has passed before it ended;
+/// the handler then answers an error and hyper closes the connection (the
+/// rest of the body was never read).
+struct Deadline {
+    body: Incoming,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl hyper::body::Body for Deadline {
+    type Data = hyper::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    Poll::Ready(Some(Err("the request body did not arrive in time".into())))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }

@@ -147,9 +147,11 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
     let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
+    let edge_metrics = http::EdgeMetrics::register(&mut registry);
     media::connect(&gateway, &sfu, &state);
     let edge = http::EdgeConfig {
         header_timeout: config.http_header_timeout,
+        body_timeout: config.http_body_timeout,
         limits: http::Limits {
             per_address: config.max_connections_per_address,
             total: max_connections,
@@ -174,9 +176,16 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
             tracing::info!(%bound, "serving metrics");
             println!("hearth metrics on http://{bound}/metrics");
             let mut stopped = metrics_stopped.clone();
-            tokio::spawn(http::serve(metrics_listener, metrics, edge, async move {
-                let _ = stopped.changed().await;
-            }));
+            tokio::spawn(http::serve(
+                metrics_listener,
+                metrics,
+                edge,
+                // The scraper's connections are not the public's.
+                http::EdgeMetrics::default(),
+                async move {
+                    let _ = stopped.changed().await;
+                },
+            ));
         }
     }
 
@@ -184,7 +193,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     // Tests and scripts wait for this exact line on stdout.
     println!("hearth listening on http://{addr}");
 
-    http::serve(listener, app, edge, async move {
+    http::serve(listener, app, edge, edge_metrics, async move {
         shutdown_signal().await;
         // Clients reconnect (op 7) rather than wait out a dead socket.
         gateway.shutdown();
@@ -217,4 +226,19 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_leaves_descriptors_for_the_rest_of_the_node() {
+        assert_eq!(connection_cap(None, Some(1024)), Some(512));
+        assert_eq!(connection_cap(Some(100), Some(1024)), Some(100));
+        assert_eq!(connection_cap(Some(5000), Some(1024)), Some(512));
+        assert_eq!(connection_cap(None, Some(100)), Some(64));
+        assert_eq!(connection_cap(Some(7), None), Some(7));
+        assert_eq!(connection_cap(None, None), None);
+    }
 }

@@ -130,6 +130,19 @@ async fn one_address_holding_its_connection_limit_is_refused_more_while_others_a
     // one that had sent a request would see a reset instead of the answer.)
     let more = exchange(connect_from([127, 0, 0, 2], addr).await, "").await;
     assert!(more.starts_with("HTTP/1.1 429"), "{more:?}");
+    let metrics = server
+        .api()
+        .raw_abs(reqwest::Method::GET, "/metrics", None)
+        .await
+        .text;
+    assert_eq!(
+        crate::harness::parse_metric(
+            &metrics,
+            "hearth_http_connections_refused_per_address_total"
+        ),
+        Some((OPENED - LIMIT + 1) as f64),
+        "{metrics}"
+    );
 
     // The 50 admitted connections are open and answer a request.
     let mut admitted: Vec<_> = writers
@@ -155,6 +168,46 @@ async fn one_address_holding_its_connection_limit_is_refused_more_while_others_a
             "admitted connection {i}: {response:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn gateway_websockets_count_against_their_address_limit_while_open() {
+    let server = Server::start_with(
+        &["--rate-limits", "off", "--max-connections-per-address", "5"],
+        &[],
+    )
+    .await;
+    let addr = addr_of(&server);
+    let mut sockets = Vec::new();
+    for _ in 0..5 {
+        let tcp = connect_from([127, 0, 0, 5], addr).await;
+        let (ws, _) = tokio::time::timeout(
+            DEADLINE,
+            tokio_tungstenite::client_async(format!("ws://{addr}/gateway?v=10&encoding=json"), tcp),
+        )
+        .await
+        .expect("the upgrade within the deadline")
+        .expect("a gateway WebSocket");
+        sockets.push(ws);
+    }
+    // Upgraded, the five still hold the address's places.
+    let refused = exchange(connect_from([127, 0, 0, 5], addr).await, "").await;
+    assert!(refused.starts_with("HTTP/1.1 429"), "{refused:?}");
+    // Closed, they give them back.
+    drop(sockets);
+    let mut served = String::new();
+    for _ in 0..100 {
+        let mut stream = connect_from([127, 0, 0, 5], addr).await;
+        let _ = stream.write_all(GATEWAY_CLOSE.as_bytes()).await;
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(DEADLINE, stream.read_to_end(&mut out)).await;
+        served = String::from_utf8_lossy(&out).into_owned();
+        if served.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served.starts_with("HTTP/1.1 200"), "{served:?}");
 }
 
 #[tokio::test]
@@ -199,6 +252,43 @@ async fn connections_that_send_no_request_are_closed_after_the_header_timeout() 
     // And the server still serves.
     let api = server.api();
     api.get("/gateway", None).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_body_sent_too_slowly_fails_the_request_and_frees_the_connection() {
+    let server = Server::start_with(
+        &[
+            "--rate-limits",
+            "off",
+            "--http-header-timeout-secs",
+            "120",
+            "--http-body-timeout-secs",
+            "1",
+        ],
+        &[],
+    )
+    .await;
+    let api = server.api();
+    let alice = api.register("alice").await;
+    // The head and 10 of the 100 bytes promised, then nothing: the server
+    // answers an error and closes instead of waiting for the rest.
+    let slow = exchange(
+        connect_from([127, 0, 0, 1], addr_of(&server)).await,
+        &format!(
+            "PATCH /api/v10/users/@me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"global_na",
+            alice.token
+        ),
+    )
+    .await;
+    assert!(slow.starts_with("HTTP/1.1 400"), "{slow:?}");
+    // A body that arrives in time is served as always.
+    api.patch(
+        "/users/@me",
+        alice.auth(),
+        Some(serde_json::json!({"global_name": "Alice"})),
+    )
+    .await
+    .expect(200);
 }
 
 #[tokio::test]
@@ -282,4 +372,64 @@ async fn the_data_directory_and_database_are_private_to_the_service() {
             assert_eq!(m, 0o600, "{journal}");
         }
     }
+}
+
+/// Sends `request` and reads what comes back until the server closes;
+/// a reset (a refused connection that had sent its request) reads as
+/// what arrived before it.
+async fn try_exchange(to: SocketAddr, request: &str) -> String {
+    let mut stream = connect_from([127, 0, 0, 1], to).await;
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(DEADLINE, stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_node_at_its_connection_cap_answers_503_until_one_closes() {
+    let server = Server::start_with(
+        &[
+            "--max-connections",
+            "20",
+            "--max-connections-per-address",
+            "0",
+            "--http-header-timeout-secs",
+            "120",
+        ],
+        &[],
+    )
+    .await;
+    let addr = addr_of(&server);
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(connect_from([127, 0, 0, 4], addr).await);
+    }
+    // Accepted in order: the 20 hold every place when this one comes, from
+    // any address.
+    let refused = exchange(connect_from([127, 0, 0, 1], addr).await, "").await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused:?}");
+    assert_eq!(body_json(&refused)["code"], 0);
+
+    // Places given back are places for the next clients.
+    drop(held);
+    let mut served = String::new();
+    for _ in 0..100 {
+        served = try_exchange(addr, GATEWAY_CLOSE).await;
+        if served.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        served.starts_with("HTTP/1.1 200"),
+        "still refused after the held connections closed: {served:?}"
+    );
+    let metrics = server
+        .api()
+        .raw_abs(reqwest::Method::GET, "/metrics", None)
+        .await
+        .text;
+    let refused_at_cap =
+        crate::harness::parse_metric(&metrics, "hearth_http_connections_refused_cap_total");
+    assert!(refused_at_cap >= Some(1.0), "{metrics}");
 }

@@ -180,6 +180,7 @@ async fn bot_token(
         .store
         .replace_tokens(app.bot.id, &auth::hash_token(&token), Timestamp::now())
         .await?;
+    // gateway: close sessions of revoked tokens
     Ok(Json(TokenReply {
         token,
         user_id: None,
