@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use hearth_model::Snowflake;
-use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::PayloadParams;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt};
 use str0m::net::Transmit;
@@ -996,10 +996,8 @@ pub fn server_rtc(addr: std::net::SocketAddr, now: Instant) -> Result<Rtc, Strin
     Ok(rtc)
 }
 
-/// Accepts a client's first offer on a fresh `Rtc`.
-pub fn accept_offer(rtc: &mut Rtc, sdp: &str) -> Result<SdpAnswer, String> {
-    let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| format!("invalid SDP offer: {e}"))?;
-    rtc.sdp_api()
-        .accept_offer(offer)
-        .map_err(|e| format!("cannot accept the offer: {e}"))
+/// Accepts a client's first offer on a fresh `Rtc` (at most 64 m-lines:
+/// tests and benchmarks; the worker applies the configured limit).
+pub fn accept_offer(rtc: &mut Rtc, sdp: &str) -> Result<SdpAnswer, crate::offer::OfferError> {
+    crate::offer::accept(rtc, sdp, 64)
 }

@@ -22,4 +22,5 @@ mod loadtest_voice;
 mod messages;
 mod permissions;
 mod voice;
+mod voice_limits;
 mod webhooks;

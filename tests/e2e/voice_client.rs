@@ -105,6 +105,8 @@ pub mod vclose {
     pub const DECODE_ERROR: u16 = 4002;
     pub const NOT_AUTHENTICATED: u16 = 4003;
     pub const AUTHENTICATION_FAILED: u16 = 4004;
+    pub const BAD_REQUEST: u16 = 4020;
+    pub const RATE_LIMITED: u16 = 4021;
 }
 
 fn now_ms() -> u64 {
