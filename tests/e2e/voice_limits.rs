@@ -2,6 +2,7 @@
 //!
 //! - valid STUN from thousands of source ports leaves a bounded route table
 //!   and the other calls on the worker flowing;
+//! - rejoins reuse the m-lines they left in the others' sessions;
 //! - an offer with more tracks than allowed: 4020; a payload over the size
 //!   limit: 4020; more than 120 payloads a minute: 4021;
 //! - a refused SDP's close reason is words, not a heap address.
@@ -183,6 +184,41 @@ async fn valid_stun_from_thousands_of_ports_keeps_routes_bounded_and_the_other_c
     );
     assert!(a.is_connected() && b.is_connected() && m.is_connected());
     b.wait_more_audio_from(&a_id, 50).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejoins_reuse_their_m_lines_in_the_others_session_and_are_heard() {
+    let w = World::new(&["alice", "bob"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    let b_id = b.id().to_string();
+    for round in 0..6 {
+        b.hang_up().await;
+        b.close_voice(1000).await;
+        // The call is over (and its voice state cleared) before the next.
+        a.gw.expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == b_id.as_str() && d["channel_id"].is_null(),
+            EVENT_TIMEOUT,
+        )
+        .await;
+        b.join(&w.x).await;
+        b.publish_tone(TONE_HZ);
+        a.wait_more_audio_from(&b_id, 25).await;
+        // Alice's own audio m-line and one for Bob's.
+        assert!(
+            a.offered_m_lines() <= 3,
+            "round {round}: {} m-lines in Alice's session",
+            a.offered_m_lines()
+        );
+    }
+    let found = a.decoded_dominant_frequency(&b_id);
+    assert!(
+        (found - TONE_HZ).abs() <= 3.0,
+        "Alice hears Bob's tone on the recycled m-line ({found:.1} Hz)"
+    );
 }
 
 /// An offer with `n` audio m-lines: the client's first one, repeated
