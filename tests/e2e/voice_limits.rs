@@ -325,3 +325,112 @@ async fn a_voice_payload_over_the_size_limit_closes_with_4020() {
     assert_eq!(closed.code, Some(vclose::BAD_REQUEST), "{closed}");
     assert!(closed.reason.contains("65536"), "{closed}");
 }
+
+/// Not a pass/fail test: what a STUN flood from many ports does to another
+/// call on the same worker. Prints the longest gap in Alice's audio at Bob
+/// (a 20 ms stream), the audio Bob got during the flood, and the worker's
+/// forwarding delay per receive batch. `HEARTH_FLOOD_PORTS` (default
+/// 20,000) source ports, each sending one signed binding request.
+///
+/// cargo nextest run -p hearth --test e2e --run-ignored only --no-capture -E 'test(/stun_flood/)'
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn measure_a_stun_flood_against_another_call() {
+    let ports: u32 = std::env::var("HEARTH_FLOOD_PORTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let w = World::new(&["alice", "bob", "mallory"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    let mut m = w.client(2).await;
+    a.join(&w.x).await;
+    b.join(&w.x).await;
+    let a_id = a.id().to_string();
+    a.publish_tone(TONE_HZ);
+    b.wait_audio_from(&a_id, 50).await;
+    m.request_voice(&w.y, false).await;
+    m.open_voice().await;
+    let offer = m.make_offer(JoinOptions::default()).await;
+    m.select_protocol(&offer).await;
+    m.wait_connected().await;
+    let target = m.media_addr();
+    assert!(target.ip().is_loopback());
+    let answer = m.remote_answer_sdp();
+    let server_ufrag = sdp_attr(&answer, "a=ice-ufrag:").to_string();
+    let password = sdp_attr(&answer, "a=ice-pwd:").to_string();
+    let client_ufrag = sdp_attr(&offer, "a=ice-ufrag:").to_string();
+
+    let delay_before = forward_delay_buckets(&w.api).await;
+    let flood = tokio::spawn(async move {
+        for n in 0..ports {
+            let Ok(sock) = tokio::net::UdpSocket::bind("127.0.0.1:0").await else {
+                continue;
+            };
+            let request = binding_request(&server_ufrag, &client_ufrag, &password, n);
+            let _ = sock.send_to(&request, target).await;
+            if n % 100 == 99 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    });
+    let started = tokio::time::Instant::now();
+    let got_before = b.received_audio_from(&a_id);
+    let mut last = (got_before, started);
+    let mut longest = Duration::ZERO;
+    // Bounded: the flood, then 3 s for the worker to catch up.
+    let mut flood_done: Option<tokio::time::Instant> = None;
+    while flood_done.is_none_or(|t| t.elapsed() < Duration::from_secs(3))
+        && started.elapsed() < Duration::from_secs(300)
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let now = tokio::time::Instant::now();
+        let got = b.received_audio_from(&a_id);
+        if got != last.0 {
+            longest = longest.max(now - last.1);
+            last = (got, now);
+        }
+        if flood_done.is_none() && flood.is_finished() {
+            flood_done = Some(now);
+        }
+    }
+    longest = longest.max(last.1.elapsed());
+    let elapsed = started.elapsed();
+    let got = b.received_audio_from(&a_id) - got_before;
+    let delay_after = forward_delay_buckets(&w.api).await;
+    let delta: Vec<(String, f64)> = delay_after
+        .iter()
+        .zip(&delay_before)
+        .map(|((le, n), (_, m))| (le.clone(), n - m))
+        .collect();
+    let total = delta.last().map_or(0.0, |(_, n)| *n);
+    let quantile = |q: f64| {
+        delta
+            .iter()
+            .find(|(_, n)| *n >= q * total)
+            .map_or("?".to_string(), |(le, _)| le.clone())
+    };
+    println!(
+        "flood of {ports} ports: {:.1} s; Bob got {got} of Alice's packets ({:.0}/s, 50/s sent); \
+         longest gap {} ms; worker batches {total}: p50 <= {} s, p99 <= {} s, p99.9 <= {} s",
+        elapsed.as_secs_f64(),
+        got as f64 / elapsed.as_secs_f64(),
+        longest.as_millis(),
+        quantile(0.5),
+        quantile(0.99),
+        quantile(0.999),
+    );
+}
+
+/// The worker's cumulative forwarding-delay buckets, `(le, count)`.
+async fn forward_delay_buckets(api: &Api) -> Vec<(String, f64)> {
+    let text = api.metrics_text().await;
+    text.lines()
+        .filter(|l| l.starts_with("hearth_sfu_forward_delay_seconds_bucket{"))
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?.to_string();
+            let n = l.split_whitespace().last()?.parse().ok()?;
+            Some((le, n))
+        })
+        .collect()
+}
