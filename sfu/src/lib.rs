@@ -31,6 +31,7 @@ pub mod routes;
 pub mod sent_frames;
 pub mod simulcast;
 pub mod speaking;
+pub mod stun;
 pub mod udp;
 pub mod voice_gateway;
 pub mod worker;
