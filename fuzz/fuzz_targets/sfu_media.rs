@@ -69,12 +69,14 @@ fuzz_target!(|data: &[u8]| {
                 else {
                     return;
                 };
-                let _ = writer.audio_level(-(i8::try_from(pick & 0x7f).unwrap_or(0)), true).write(
-                    pt,
-                    now,
-                    MediaTime::new(frame * 960, Frequency::FORTY_EIGHT_KHZ),
-                    payload.to_vec(),
-                );
+                let _ = writer
+                    .audio_level(-(i8::try_from(pick & 0x7f).unwrap_or(0)), true)
+                    .write(
+                        pt,
+                        now,
+                        MediaTime::new(frame * 960, Frequency::FORTY_EIGHT_KHZ),
+                        payload.to_vec(),
+                    );
             }
             layer => {
                 let Some((mid, rids)) = c.video.clone() else {
