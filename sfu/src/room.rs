@@ -241,6 +241,8 @@ pub struct Participant {
     /// their kind goes out on one of them rather than on a new m-line, so
     /// a subscriber's session does not grow with every leave and rejoin.
     idle: Vec<(Mid, MediaKind)>,
+    /// The numbering each idle m-line's next track continues from.
+    retired: HashMap<Mid, OutTrack>,
     /// Out mids whose track needs a keyframe once negotiated.
     want_keyframe: Vec<Mid>,
     pub next_timeout: Instant,
@@ -281,6 +283,7 @@ impl Participant {
             changes: Vec::new(),
             stopping: Vec::new(),
             idle: Vec::new(),
+            retired: HashMap::new(),
             want_keyframe: Vec::new(),
             next_timeout: now,
             scheduled: None,
@@ -331,10 +334,18 @@ impl Participant {
                 _ => None,
             };
             if let (Some(out), Change::Add { kind, .. }) = (reuse, &c) {
+                // A new send stream rather than `reset_stream_tx`, which
+                // leaves str0m's map of streams keyed by the old SSRC.
+                let declared = self.rtc.media(out).is_some();
                 let mut api = self.rtc.direct_api();
+                if let Some(old) = api.stream_tx_by_mid(out, None).map(|s| s.ssrc()) {
+                    api.remove_stream_tx(old);
+                }
                 let ssrc = api.new_ssrc();
                 let rtx = (*kind == MediaKind::Video).then(|| api.new_ssrc());
-                api.reset_stream_tx(out, None, ssrc, rtx);
+                if declared {
+                    api.declare_stream_tx(ssrc, rtx, out, None);
+                }
             }
             plan.push((c, reuse));
         }
@@ -385,7 +396,11 @@ impl Participant {
         for (out, from, mid, kind) in &added {
             self.outgoing.insert(*out, (*from, *mid));
             self.out_kinds.insert(*out, *kind);
-            self.lines.insert((*from, *mid), OutLine::new(*out));
+            let mut line = OutLine::new(*out);
+            if let Some(track) = self.retired.remove(out) {
+                line.track = track;
+            }
+            self.lines.insert((*from, *mid), line);
             if kind.kind == MediaKind::Video {
                 self.want_keyframe.push(*out);
             }
@@ -542,7 +557,10 @@ impl Room {
                 .map(|(out, _)| *out)
                 .collect();
             for out in outs {
-                o.outgoing.remove(&out);
+                let source = o.outgoing.remove(&out);
+                if let Some(line) = source.and_then(|s| o.lines.remove(&s)) {
+                    o.retired.insert(out, line.track.successor());
+                }
                 let Some(k) = o.out_kinds.remove(&out) else {
                     continue;
                 };

@@ -169,7 +169,8 @@ fn rejoins_and_newcomers_reuse_the_m_lines_that_left_in_the_others_sessions() {
     net.run(200, Some(c));
     assert!(
         frames_from(&net.clients[b], net.clients[c].user) > 10,
-        "B hears C on the recycled m-line"
+        "B hears C on the recycled m-line: {} frames",
+        frames_from(&net.clients[b], net.clients[c].user),
     );
     let sdp = net.clients[b].last_offer.clone().unwrap_or_default();
     assert!(m_lines(&sdp) <= 3, "{sdp}");
