@@ -119,6 +119,26 @@ pub struct ServeArgs {
     /// made with `hearth admin create-user`). [default: open]
     #[arg(long, env = "HEARTH_REGISTRATION")]
     pub registration: Option<Registration>,
+    /// Source addresses routed to one voice participant at a time; a new
+    /// one replaces the quietest. [default: 8]
+    #[arg(long, env = "HEARTH_VOICE_MAX_ROUTES")]
+    pub voice_max_routes: Option<usize>,
+    /// Source addresses one voice participant may try over its call; past
+    /// that, new ones are dropped. [default: 64]
+    #[arg(long, env = "HEARTH_VOICE_MAX_NEW_ROUTES")]
+    pub voice_max_new_routes: Option<usize>,
+    /// m-lines (tracks) a voice client's offer may carry; more is refused
+    /// with close code 4020. [default: 8]
+    #[arg(long, env = "HEARTH_VOICE_MAX_TRACKS")]
+    pub voice_max_tracks: Option<usize>,
+    /// Largest voice WebSocket payload in bytes; larger is closed with
+    /// 4020. [default: 65536]
+    #[arg(long, env = "HEARTH_VOICE_MAX_PAYLOAD_BYTES")]
+    pub voice_max_payload_bytes: Option<usize>,
+    /// Payloads a voice WebSocket may send per minute, heartbeats
+    /// included; more is closed with 4021. [default: 120]
+    #[arg(long, env = "HEARTH_VOICE_RATE_LIMIT")]
+    pub voice_rate_limit: Option<u32>,
 }
 
 /// Who may create an account through `POST /auth/register`.
@@ -173,6 +193,11 @@ struct FileConfig {
     metrics_token: Option<String>,
     public_url: Option<String>,
     registration: Option<Registration>,
+    voice_max_routes: Option<usize>,
+    voice_max_new_routes: Option<usize>,
+    voice_max_tracks: Option<usize>,
+    voice_max_payload_bytes: Option<usize>,
+    voice_rate_limit: Option<u32>,
 }
 
 /// Settings after merging every source.
@@ -293,6 +318,32 @@ impl ServeArgs {
         }
         if let Some(s) = self.voice_grace_secs.or(file.voice_grace_secs) {
             sfu.disconnect_grace = std::time::Duration::from_secs(s);
+        }
+        if let Some(n) = self.voice_max_routes.or(file.voice_max_routes) {
+            anyhow::ensure!(n >= 1, "voice_max_routes must be at least 1");
+            sfu.routes.max_routes = n;
+        }
+        if let Some(n) = self.voice_max_new_routes.or(file.voice_max_new_routes) {
+            anyhow::ensure!(n >= 1, "voice_max_new_routes must be at least 1");
+            sfu.routes.max_new_routes = n;
+        }
+        if let Some(n) = self.voice_max_tracks.or(file.voice_max_tracks) {
+            anyhow::ensure!(n >= 1, "voice_max_tracks must be at least 1");
+            sfu.max_tracks = n;
+        }
+        if let Some(n) = self
+            .voice_max_payload_bytes
+            .or(file.voice_max_payload_bytes)
+        {
+            anyhow::ensure!(
+                n >= 4096,
+                "voice_max_payload_bytes must be at least 4096 (an SDP offer)"
+            );
+            sfu.max_payload_bytes = n;
+        }
+        if let Some(n) = self.voice_rate_limit.or(file.voice_rate_limit) {
+            anyhow::ensure!(n >= 10, "voice_rate_limit must be at least 10 a minute");
+            sfu.rate_limit = n;
         }
         sfu.voice_secret = gateway.voice_secret.clone();
         sfu.node = gateway.node_name.clone();

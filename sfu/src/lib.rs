@@ -13,6 +13,8 @@
 //!   one continuous stream.
 //! - [`speaking`] and [`keyframes`]: small state machines fed packets and
 //!   `Instant`s, for voice activity and keyframe-request throttling.
+//! - [`routes`]: which participant a datagram's source address is for,
+//!   bounded per participant however many addresses it tries.
 //! - [`voice_gateway`]: the voice WebSocket (Discord voice v8 opcodes where
 //!   they exist, Hearth's own for renegotiation).
 //!
@@ -21,11 +23,15 @@
 pub mod config;
 pub mod keyframes;
 pub mod metrics;
+pub mod offer;
+pub mod payload_limit;
 pub mod payload_type;
 pub mod room;
+pub mod routes;
 pub mod sent_frames;
 pub mod simulcast;
 pub mod speaking;
+pub mod stun;
 pub mod udp;
 pub mod voice_gateway;
 pub mod worker;

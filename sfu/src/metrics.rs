@@ -115,6 +115,11 @@ impl EncodeMetric for DelayHistogram {
 pub struct WorkerMetrics {
     pub rooms: Gauge,
     pub participants: Gauge,
+    /// Source addresses routed to a participant.
+    pub routes: Gauge,
+    /// Binding requests from new addresses refused because their
+    /// participant had used up its addresses.
+    pub routes_refused: Counter,
     pub packets_in: ByKind,
     pub bytes_in: ByKind,
     pub packets_out: ByKind,
@@ -144,6 +149,8 @@ impl WorkerMetrics {
         let sub = registry.sub_registry_with_prefix("sfu");
         let rooms = Family::<WorkerLabel, Gauge>::default();
         let participants = Family::<WorkerLabel, Gauge>::default();
+        let routes = Family::<WorkerLabel, Gauge>::default();
+        let routes_refused = Family::<WorkerLabel, Counter>::default();
         let packets_in = Family::<KindLabel, Counter>::default();
         let bytes_in = Family::<KindLabel, Counter>::default();
         let packets_out = Family::<KindLabel, Counter>::default();
@@ -159,6 +166,16 @@ impl WorkerMetrics {
             "participants",
             "Participants in calls",
             participants.clone(),
+        );
+        sub.register(
+            "routes",
+            "Source addresses routed to a participant (at most voice_max_routes each)",
+            routes.clone(),
+        );
+        sub.register(
+            "routes_refused",
+            "Binding requests from new addresses refused: the participant had tried voice_max_new_routes",
+            routes_refused.clone(),
         );
         sub.register(
             "rtp_packets_in",
@@ -241,6 +258,8 @@ impl WorkerMetrics {
                 WorkerMetrics {
                     rooms: rooms.get_or_create(&w()).clone(),
                     participants: participants.get_or_create(&w()).clone(),
+                    routes: routes.get_or_create(&w()).clone(),
+                    routes_refused: routes_refused.get_or_create(&w()).clone(),
                     packets_in: by_kind(&packets_in),
                     bytes_in: by_kind(&bytes_in),
                     packets_out: by_kind(&packets_out),

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use hearth_model::Snowflake;
-use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::PayloadParams;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt};
 use str0m::net::Transmit;
@@ -209,6 +209,7 @@ enum Change {
     },
     Stop {
         out: Mid,
+        kind: MediaKind,
     },
 }
 
@@ -233,6 +234,15 @@ pub struct Participant {
     lines: HashMap<(ParticipantId, Mid), OutLine>,
     pending: Option<SdpPendingOffer>,
     changes: Vec<Change>,
+    /// Outgoing m-lines made inactive by the offer in flight: idle once
+    /// it is answered.
+    stopping: Vec<(Mid, MediaKind)>,
+    /// Inactive outgoing m-lines, negotiated as such: the next track of
+    /// their kind goes out on one of them rather than on a new m-line, so
+    /// a subscriber's session does not grow with every leave and rejoin.
+    idle: Vec<(Mid, MediaKind)>,
+    /// The numbering each idle m-line's next track continues from.
+    retired: HashMap<Mid, OutTrack>,
     /// Out mids whose track needs a keyframe once negotiated.
     want_keyframe: Vec<Mid>,
     pub next_timeout: Instant,
@@ -271,6 +281,9 @@ impl Participant {
             lines: HashMap::new(),
             pending: None,
             changes: Vec::new(),
+            stopping: Vec::new(),
+            idle: Vec::new(),
+            retired: HashMap::new(),
             want_keyframe: Vec::new(),
             next_timeout: now,
             scheduled: None,
@@ -305,9 +318,40 @@ impl Participant {
             return;
         }
         let changes = std::mem::take(&mut self.changes);
+        // An idle m-line of the track's kind carries it if there is one
+        // (RFC 8829 §5.2.2 recycles only stopped m-lines, under a new mid,
+        // which str0m does not offer): made send-only again, with a new
+        // SSRC, so the subscriber's decoder and SRTP context start afresh
+        // rather than continuing the previous track's numbering.
+        let mut plan = Vec::with_capacity(changes.len());
+        for c in changes {
+            let reuse = match &c {
+                Change::Add { from, kind, .. } if users.contains_key(from) => self
+                    .idle
+                    .iter()
+                    .position(|(_, k)| k == kind)
+                    .map(|i| self.idle.swap_remove(i).0),
+                _ => None,
+            };
+            if let (Some(out), Change::Add { kind, .. }) = (reuse, &c) {
+                // A new send stream rather than `reset_stream_tx`, which
+                // leaves str0m's map of streams keyed by the old SSRC.
+                let declared = self.rtc.media(out).is_some();
+                let mut api = self.rtc.direct_api();
+                if let Some(old) = api.stream_tx_by_mid(out, None).map(|s| s.ssrc()) {
+                    api.remove_stream_tx(old);
+                }
+                let ssrc = api.new_ssrc();
+                let rtx = (*kind == MediaKind::Video).then(|| api.new_ssrc());
+                if declared {
+                    api.declare_stream_tx(ssrc, rtx, out, None);
+                }
+            }
+            plan.push((c, reuse));
+        }
         let mut api = self.rtc.sdp_api();
         let mut added = Vec::new();
-        for c in changes {
+        for (c, reuse) in plan {
             match c {
                 Change::Add {
                     from,
@@ -319,29 +363,44 @@ impl Participant {
                     if !users.contains_key(&from) {
                         continue;
                     }
-                    // The track id names the join, not only the user:
-                    // the m-line of an earlier join stays (inactive) in
-                    // the SDP, and Chrome refuses an offer in which two
-                    // m-lines carry the same msid.
-                    let out = api.add_media(
-                        kind,
-                        Direction::SendOnly,
-                        Some(user.to_string()),
-                        Some(format!("{user}-{}-{}", kind_name(kind), from.0)),
-                        None,
-                    );
+                    let out = match reuse {
+                        Some(out) => {
+                            api.set_direction(out, Direction::SendOnly);
+                            out
+                        }
+                        // The track id names the join, not only the user:
+                        // Chrome refuses an offer in which two m-lines
+                        // carry the same msid.
+                        None => api.add_media(
+                            kind,
+                            Direction::SendOnly,
+                            Some(user.to_string()),
+                            Some(format!("{user}-{}-{}", kind_name(kind), from.0)),
+                            None,
+                        ),
+                    };
                     added.push((out, from, mid, OutKind { kind, layers }));
                 }
-                Change::Stop { out } => api.set_direction(out, Direction::Inactive),
+                Change::Stop { out, kind } => {
+                    api.set_direction(out, Direction::Inactive);
+                    self.stopping.push((out, kind));
+                }
             }
         }
         let Some((offer, pending)) = api.apply() else {
+            // Nothing changed on the wire: nothing to wait for either.
+            let stopped = std::mem::take(&mut self.stopping);
+            self.idle.extend(stopped);
             return;
         };
         for (out, from, mid, kind) in &added {
             self.outgoing.insert(*out, (*from, *mid));
             self.out_kinds.insert(*out, *kind);
-            self.lines.insert((*from, *mid), OutLine::new(*out));
+            let mut line = OutLine::new(*out);
+            if let Some(track) = self.retired.remove(out) {
+                line.track = track;
+            }
+            self.lines.insert((*from, *mid), line);
             if kind.kind == MediaKind::Video {
                 self.want_keyframe.push(*out);
             }
@@ -498,10 +557,14 @@ impl Room {
                 .map(|(out, _)| *out)
                 .collect();
             for out in outs {
-                o.outgoing.remove(&out);
-                o.out_kinds.remove(&out);
-
-                o.changes.push(Change::Stop { out });
+                let source = o.outgoing.remove(&out);
+                if let Some(line) = source.and_then(|s| o.lines.remove(&s)) {
+                    o.retired.insert(out, line.track.successor());
+                }
+                let Some(k) = o.out_kinds.remove(&out) else {
+                    continue;
+                };
+                o.changes.push(Change::Stop { out, kind: k.kind });
             }
             o.lines.retain(|(from, _), _| *from != id);
             o.negotiate(&users);
@@ -530,6 +593,8 @@ impl Room {
         for line in p.lines.values_mut() {
             line.renegotiated();
         }
+        let stopped = std::mem::take(&mut p.stopping);
+        p.idle.extend(stopped);
         p.negotiate(&users);
         let wanted = std::mem::take(&mut p.want_keyframe);
         let sources: Vec<(ParticipantId, Mid)> = wanted
@@ -996,10 +1061,8 @@ pub fn server_rtc(addr: std::net::SocketAddr, now: Instant) -> Result<Rtc, Strin
     Ok(rtc)
 }
 
-/// Accepts a client's first offer on a fresh `Rtc`.
-pub fn accept_offer(rtc: &mut Rtc, sdp: &str) -> Result<SdpAnswer, String> {
-    let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| format!("invalid SDP offer: {e}"))?;
-    rtc.sdp_api()
-        .accept_offer(offer)
-        .map_err(|e| format!("cannot accept the offer: {e}"))
+/// Accepts a client's first offer on a fresh `Rtc` (at most 64 m-lines:
+/// tests and benchmarks; the worker applies the configured limit).
+pub fn accept_offer(rtc: &mut Rtc, sdp: &str) -> Result<SdpAnswer, crate::offer::OfferError> {
+    crate::offer::accept(rtc, sdp, 64)
 }

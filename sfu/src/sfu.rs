@@ -71,6 +71,7 @@ impl Sfu {
                 i,
                 SocketAddr::new(config.rtc_ip, port),
                 metrics,
+                config.routes,
             )?);
         }
         tracing::info!(workers = n, addrs = ?workers.iter().map(|w| w.addr).collect::<Vec<_>>(), "sfu started");

@@ -240,6 +240,26 @@ impl OutTrack {
         }
     }
 
+    /// The numbering for the next track on the same m-line (one that
+    /// ended is reused for a new track): it continues where this one
+    /// stopped, so a receiver that keeps one jitter buffer per m-line
+    /// rather than per SSRC sees no jump back. Within SRTP rollover 0,
+    /// since the next track has a new SSRC, whose context the receiver
+    /// starts at rollover 0.
+    pub fn successor(&self) -> OutTrack {
+        let last = self
+            .last
+            .map(|l| Last {
+                seq_no: l.seq_no & 0xffff,
+                ..l
+            })
+            .filter(|l| l.seq_no < 0xffff);
+        OutTrack {
+            last,
+            ..OutTrack::default()
+        }
+    }
+
     /// The layer being forwarded, if any.
     pub fn current_layer(&self) -> Option<usize> {
         self.current.flatten()
@@ -400,6 +420,27 @@ mod tests {
             2,
             "only the top layer still flows"
         );
+    }
+
+    #[test]
+    fn the_next_track_on_a_reused_m_line_continues_the_numbering_within_rollover_zero() {
+        let t = Instant::now();
+        let p = vp8(false, 5);
+        let mut gone = OutTrack::default();
+        // The track that ended had gone past a rollover.
+        forwarded(gone.accept(&pkt(None, 70_000, 9_000, &p, t), 0));
+        let mut next = gone.successor();
+        let later = t + Duration::from_millis(20);
+        let r = forwarded(next.accept(&pkt(None, 123, 5, &p, later), 0));
+        assert_eq!(r.seq_no, 70_000 - 65_536 + 1, "continues, at rollover 0");
+        assert_eq!(r.timestamp, 9_000 + 1_800, "on by the 20 ms that passed");
+        let r = forwarded(next.accept(&pkt(None, 124, 3_005, &p, later), 0));
+        assert_eq!(r.seq_no, 70_000 - 65_536 + 2);
+        // One that stopped at the last number of a rollover starts afresh.
+        let mut edge = OutTrack::default();
+        forwarded(edge.accept(&pkt(None, 65_535, 1, &p, t), 0));
+        let r = forwarded(edge.successor().accept(&pkt(None, 40, 1, &p, t), 0));
+        assert_eq!(r.seq_no, 40);
     }
 
     #[test]

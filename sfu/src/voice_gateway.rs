@@ -21,6 +21,8 @@ use serde_json::{json, Value};
 use str0m::media::Mid;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::offer::OfferError;
+use crate::payload_limit::PayloadLimit;
 use crate::room::{Flags, ParticipantId, PeerEvent, RoomKey};
 use crate::sent_frames::{parse_ack, SentFrames};
 use crate::sfu::{Call, Sfu};
@@ -60,6 +62,11 @@ pub mod close {
     pub const SESSION_TIMEOUT: u16 = 4009;
     pub const UNKNOWN_PROTOCOL: u16 = 4012;
     pub const DISCONNECTED: u16 = 4014;
+    /// A request the server will not serve: a payload over the size limit,
+    /// an offer with too many tracks.
+    pub const BAD_REQUEST: u16 = 4020;
+    /// More payloads than the rate limit allows; the call ends.
+    pub const RATE_LIMITED: u16 = 4021;
 }
 
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -77,9 +84,12 @@ async fn upgrade(
     axum::extract::Query(_q): axum::extract::Query<HashMap<String, String>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    // SDP offers run to several kilobytes; nothing else is large.
-    ws.max_message_size(64 * 1024)
-        .max_frame_size(64 * 1024)
+    // SDP offers run to several kilobytes; nothing else is large. Twice
+    // the payload limit here, so a payload a little over it still gets a
+    // clear 4020 rather than a dropped connection.
+    let transport_max = sfu.config.max_payload_bytes.saturating_mul(2);
+    ws.max_message_size(transport_max)
+        .max_frame_size(transport_max)
         .on_upgrade(move |socket| run(sfu, socket))
 }
 
@@ -248,6 +258,11 @@ pub async fn run(sfu: Arc<Sfu>, socket: WebSocket) {
     }
     let mut deadline = Instant::now() + interval + interval / 2;
     let mut identity: Option<Identity> = None;
+    let mut budget = PayloadLimit::new(
+        sfu.config.rate_limit,
+        sfu.config.rate_window,
+        Instant::now(),
+    );
     let ending = loop {
         tokio::select! {
             frame = conn.socket.recv() => {
@@ -261,6 +276,16 @@ pub async fn run(sfu: Arc<Sfu>, socket: WebSocket) {
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Binary(_))) => break close(close::DECODE_ERROR, "binary frames are not part of the voice protocol", true),
                 };
+                if !budget.allow(Instant::now()) {
+                    break close(close::RATE_LIMITED, "you are sending too many payloads", false);
+                }
+                if text.len() > sfu.config.max_payload_bytes {
+                    break close(
+                        close::BAD_REQUEST,
+                        format!("payloads are limited to {} bytes", sfu.config.max_payload_bytes),
+                        false,
+                    );
+                }
                 let Ok(payload) = serde_json::from_str::<Payload>(&text) else {
                     break close(close::DECODE_ERROR, "invalid JSON", true);
                 };
@@ -626,11 +651,19 @@ async fn join(sfu: &Arc<Sfu>, me: &mut Identity, offer: String) -> Result<String
         offer,
         flags,
         events: events_tx,
+        max_tracks: sfu.config.max_tracks,
         reply,
     });
     let answer = match tokio::time::timeout(WORKER_TIMEOUT, wait).await {
         Ok(Ok(Ok(answer))) => answer,
-        Ok(Ok(Err(e))) => return Err(close(close::DECODE_ERROR, e, false)),
+        Ok(Ok(Err(e))) => {
+            let code = match e {
+                OfferError::TooManyTracks { .. } => close::BAD_REQUEST,
+                OfferError::Invalid(_) | OfferError::Unacceptable(_) => close::DECODE_ERROR,
+                OfferError::Server(_) => close::DISCONNECTED,
+            };
+            return Err(close(code, e.to_string(), false));
+        }
         _ => {
             return Err(close(
                 close::DISCONNECTED,

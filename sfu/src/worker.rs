@@ -16,8 +16,10 @@
 //! Datagrams are routed by source address; the first STUN binding request
 //! of a new peer is routed by the ICE username instead, and its address is
 //! remembered once the request's MESSAGE-INTEGRITY proves it knows the
-//! peer's ICE password (ufrags travel in the clear; passwords do not). There
-//! is no scan over peers.
+//! peer's ICE password (ufrags travel in the clear; passwords do not). A
+//! participant gets only a few such addresses (`routes`), so neither the
+//! table nor its `Rtc`'s candidate list grows with the ports it tries.
+//! There is no scan over peers.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -33,11 +35,13 @@ use str0m::Input;
 use tokio::sync::{mpsc::UnboundedSender, oneshot};
 
 use crate::metrics::WorkerMetrics;
+use crate::offer::{self, OfferError};
 use crate::room::{
-    accept_offer, server_rtc, Flags, MediaIo, Outcome, Participant, ParticipantId, PeerEvent, Room,
-    RoomKey,
+    server_rtc, Flags, MediaIo, Outcome, Participant, ParticipantId, PeerEvent, Room, RoomKey,
 };
+use crate::routes::{Admission, RouteLimits, RouteTable};
 use crate::simulcast::Quality;
+use crate::stun::{stun_integrity_ok, stun_username};
 use crate::udp::BatchSocket;
 
 pub enum Command {
@@ -49,7 +53,9 @@ pub enum Command {
         offer: String,
         flags: Flags,
         events: UnboundedSender<PeerEvent>,
-        reply: oneshot::Sender<Result<String, String>>,
+        /// m-lines the offer may carry.
+        max_tracks: usize,
+        reply: oneshot::Sender<Result<String, OfferError>>,
     },
     /// The client's answer to a renegotiation offer.
     Answer {
@@ -118,6 +124,7 @@ pub fn spawn(
     index: usize,
     bind: SocketAddr,
     metrics: WorkerMetrics,
+    limits: RouteLimits,
 ) -> std::io::Result<WorkerHandle> {
     let socket = BatchSocket::new(UdpSocket::bind(bind)?)?;
     let addr = socket.local_addr()?;
@@ -130,7 +137,7 @@ pub fn spawn(
             Worker {
                 socket,
                 commands: rx,
-                calls: Calls::new(addr, waker_addr, metrics),
+                calls: Calls::new(addr, waker_addr, metrics, limits),
             }
             .run()
         })?;
@@ -155,10 +162,8 @@ struct Calls {
     waker: SocketAddr,
     rooms: HashMap<RoomKey, Room>,
     room_of: HashMap<ParticipantId, RoomKey>,
-    by_addr: HashMap<SocketAddr, (RoomKey, ParticipantId)>,
-    /// Local ICE ufrag → the participant, and the password its binding
-    /// requests are signed with.
-    by_ufrag: HashMap<String, (RoomKey, ParticipantId, String)>,
+    /// Source address → participant, bounded per participant.
+    routes: RouteTable,
     /// When each participant's `Rtc` next wants time to pass (stale entries
     /// are skipped by `Room::timer`).
     timers: BinaryHeap<Reverse<(Instant, ParticipantId)>>,
@@ -210,7 +215,11 @@ impl Worker {
             self.calls
                 .metrics
                 .participants
-                .set(self.calls.by_ufrag.len() as i64);
+                .set(self.calls.routes.peers() as i64);
+            self.calls
+                .metrics
+                .routes
+                .set(self.calls.routes.len() as i64);
             let wait = self
                 .calls
                 .next_deadline(now)
@@ -248,14 +257,18 @@ impl Worker {
 }
 
 impl Calls {
-    fn new(addr: SocketAddr, waker: SocketAddr, metrics: WorkerMetrics) -> Self {
+    fn new(
+        addr: SocketAddr,
+        waker: SocketAddr,
+        metrics: WorkerMetrics,
+        limits: RouteLimits,
+    ) -> Self {
         Calls {
             addr,
             waker,
             rooms: HashMap::new(),
             room_of: HashMap::new(),
-            by_addr: HashMap::new(),
-            by_ufrag: HashMap::new(),
+            routes: RouteTable::new(limits),
             timers: BinaryHeap::new(),
             soon: Vec::new(),
             next_speaking_tick: Instant::now(),
@@ -296,10 +309,11 @@ impl Calls {
                 offer,
                 flags,
                 events,
+                max_tracks,
                 reply,
             } => {
                 let result = self.join(
-                    socket, id, room, user, session_id, &offer, flags, events, now,
+                    socket, id, room, user, session_id, &offer, max_tracks, flags, events, now,
                 );
                 let _ = reply.send(result);
             }
@@ -312,7 +326,10 @@ impl Calls {
                 let answer = match SdpAnswer::from_sdp_string(&sdp) {
                     Ok(a) => a,
                     Err(e) => {
-                        let _ = reply.send(Err(format!("invalid SDP answer: {e}")));
+                        let _ = reply.send(Err(format!(
+                            "invalid SDP answer: {}",
+                            offer::readable(&e.to_string())
+                        )));
                         return;
                     }
                 };
@@ -324,7 +341,7 @@ impl Calls {
                 self.with_room(socket, room, |r, io| match r.answer(id, answer, now, io) {
                     Ok(outcome) => outcome,
                     Err(e) => {
-                        result = Err(e);
+                        result = Err(offer::readable(&e));
                         Outcome::default()
                     }
                 });
@@ -359,14 +376,15 @@ impl Calls {
         user: Snowflake,
         session_id: String,
         offer: &str,
+        max_tracks: usize,
         flags: Flags,
         events: UnboundedSender<PeerEvent>,
         now: Instant,
-    ) -> Result<String, String> {
-        let mut rtc = server_rtc(self.addr, now)?;
-        let answer = accept_offer(&mut rtc, offer)?;
+    ) -> Result<String, OfferError> {
+        let mut rtc = server_rtc(self.addr, now).map_err(OfferError::Server)?;
+        let answer = offer::accept(&mut rtc, offer, max_tracks)?;
         let creds = rtc.direct_api().local_ice_credentials();
-        self.by_ufrag.insert(creds.ufrag, (key, id, creds.pass));
+        self.routes.add_peer(key, id, creds.ufrag, creds.pass);
         self.room_of.insert(id, key);
         let metrics = &self.metrics;
         self.rooms
@@ -383,21 +401,15 @@ impl Calls {
         if source == self.waker {
             return;
         }
-        let target = match self.by_addr.get(&source) {
-            Some(t) => Some(*t),
-            None => {
-                let known = stun_username(data).and_then(|u| self.by_ufrag.get(u));
-                let proven = known.filter(|(_, _, pass)| stun_integrity_ok(data, pass.as_bytes()));
-                proven.map(|(key, id, _)| (*key, *id)).inspect(|t| {
-                    self.by_addr.insert(source, *t);
-                })
-            }
+        let now = Instant::now();
+        let target = match self.routes.route(source, now) {
+            Some(t) => Some(t),
+            None => self.new_route(source, data, now),
         };
         let Some((key, id)) = target else { return };
         let Ok(contents) = data.try_into() else {
             return;
         };
-        let now = Instant::now();
         let input = Input::Receive(
             now,
             Receive {
@@ -410,7 +422,33 @@ impl Calls {
         self.with_room(socket, key, |room, io| room.input(id, input, now, io));
     }
 
-    /// Gives time to every participant whose deadline has come.
+    /// A binding request from an address that is no route yet becomes one
+    /// if it names a participant with addresses to spare and proves its
+    /// password. Anything else from an unknown address is dropped.
+    fn new_route(
+        &mut self,
+        source: SocketAddr,
+        data: &[u8],
+        now: Instant,
+    ) -> Option<(RoomKey, ParticipantId)> {
+        let ufrag = stun_username(data)?;
+        let (key, id) = match self.routes.admission(ufrag) {
+            Admission::Check { room, id, pass } => {
+                if !stun_integrity_ok(data, pass.as_bytes()) {
+                    return None;
+                }
+                (room, id)
+            }
+            Admission::Exhausted => {
+                self.metrics.routes_refused.inc();
+                return None;
+            }
+            Admission::Unknown => return None,
+        };
+        self.routes.admit(id, source, now);
+        Some((key, id))
+    }
+
     /// Gives time to the participants with packets waiting to leave.
     fn send_soon(&mut self, socket: &mut BatchSocket, now: Instant) {
         for id in std::mem::take(&mut self.soon) {
@@ -479,106 +517,6 @@ impl Calls {
             self.rooms.remove(&key);
         }
         self.room_of.remove(&id);
-        self.by_addr.retain(|_, v| *v != (key, id));
-        self.by_ufrag.retain(|_, (k, i, _)| (*k, *i) != (key, id));
-    }
-}
-
-/// Whether a STUN message's MESSAGE-INTEGRITY (RFC 5389 §15.4: HMAC-SHA1
-/// keyed with the ICE password, over the message up to the attribute, with
-/// the length field counting up to its end) is right.
-fn stun_integrity_ok(data: &[u8], password: &[u8]) -> bool {
-    use hmac::{Hmac, Mac};
-    let mut at = 20;
-    while at + 4 <= data.len() {
-        let kind = u16::from_be_bytes([data[at], data[at + 1]]);
-        let len = u16::from_be_bytes([data[at + 2], data[at + 3]]) as usize;
-        if kind == 0x0008 {
-            let Some(tag) = data.get(at + 4..at + 24).filter(|_| len == 20) else {
-                return false;
-            };
-            let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(password) else {
-                return false;
-            };
-            let length = ((at + 24 - 20) as u16).to_be_bytes();
-            mac.update(&data[..2]);
-            mac.update(&length);
-            mac.update(&data[4..at]);
-            return mac.verify_slice(tag).is_ok();
-        }
-        at += 4 + len.div_ceil(4) * 4;
-    }
-    false
-}
-
-/// The local ufrag from a STUN binding request's USERNAME attribute
-/// (`local:remote`), if the datagram is one.
-fn stun_username(data: &[u8]) -> Option<&str> {
-    // STUN: first two bits zero, magic cookie at bytes 4..8.
-    if data.len() < 20 || data[0] & 0xc0 != 0 || data[4..8] != [0x21, 0x12, 0xa4, 0x42] {
-        return None;
-    }
-    let mut at = 20;
-    while at + 4 <= data.len() {
-        let kind = u16::from_be_bytes([data[at], data[at + 1]]);
-        let len = u16::from_be_bytes([data[at + 2], data[at + 3]]) as usize;
-        let value = data.get(at + 4..at + 4 + len)?;
-        if kind == 0x0006 {
-            let username = std::str::from_utf8(value).ok()?;
-            return username.split(':').next();
-        }
-        at += 4 + len.div_ceil(4) * 4;
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_local_ufrag_in_a_binding_request() {
-        let mut m = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
-        m.extend_from_slice(&[7; 12]);
-        let user = b"srvA:cliB";
-        m.extend_from_slice(&[0x00, 0x06, 0x00, user.len() as u8]);
-        m.extend_from_slice(user);
-        m.extend_from_slice(&[0; 3]);
-        assert_eq!(stun_username(&m), Some("srvA"));
-        assert_eq!(stun_username(&[0x80; 40]), None, "RTP is not STUN");
-        assert_eq!(stun_username(&m[..30]), None, "truncated");
-    }
-
-    /// A binding request signed as RFC 5389 says, by hand.
-    fn signed_request(password: &[u8]) -> Vec<u8> {
-        use hmac::{Hmac, Mac};
-        let user = b"srvA:cliB";
-        let mut m = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
-        m.extend_from_slice(&[7; 12]);
-        m.extend_from_slice(&[0x00, 0x06, 0x00, user.len() as u8]);
-        m.extend_from_slice(user);
-        m.extend_from_slice(&[0; 3]);
-        let length = ((m.len() - 20 + 24) as u16).to_be_bytes();
-        m[2..4].copy_from_slice(&length);
-        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(password).unwrap();
-        mac.update(&m);
-        let tag = mac.finalize().into_bytes();
-        m.extend_from_slice(&[0x00, 0x08, 0x00, 20]);
-        m.extend_from_slice(&tag);
-        m
-    }
-
-    #[test]
-    fn only_a_request_signed_with_the_password_binds_an_address() {
-        let m = signed_request(b"secret-pass");
-        assert!(stun_integrity_ok(&m, b"secret-pass"));
-        assert!(!stun_integrity_ok(&m, b"guessed"));
-        let mut tampered = m.clone();
-        tampered[24] ^= 1;
-        assert!(!stun_integrity_ok(&tampered, b"secret-pass"));
-        assert!(
-            !stun_integrity_ok(&m[..m.len() - 24], b"secret-pass"),
-            "no integrity attribute"
-        );
+        self.routes.remove_peer(id);
     }
 }

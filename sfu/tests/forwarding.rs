@@ -133,6 +133,60 @@ fn a_late_joiner_gets_the_existing_tracks_and_leavers_are_announced() {
     );
 }
 
+fn m_lines(sdp: &str) -> usize {
+    sdp.lines().filter(|l| l.starts_with("m=")).count()
+}
+
+#[test]
+fn rejoins_and_newcomers_reuse_the_m_lines_that_left_in_the_others_sessions() {
+    let mut net = Net::new();
+    let a = net.join(1, talking());
+    let b = net.join(2, talking());
+    net.run(200, None);
+    for round in 0..40 {
+        net.rejoin(a, talking());
+        net.run(40, None);
+        let sdp = net.clients[b].last_offer.clone().unwrap_or_default();
+        // B's own m-line and one for A's audio; a third while an offer
+        // that stops one and one that adds one are apart.
+        assert!(
+            m_lines(&sdp) <= 3,
+            "round {round}: {} m-lines in B's session:\n{sdp}",
+            m_lines(&sdp)
+        );
+    }
+    net.run(200, Some(a));
+    assert!(
+        frames_from(&net.clients[b], net.clients[a].user) > 10,
+        "B hears A after 40 rejoins"
+    );
+    // Someone else takes the m-line A left, and is heard on it.
+    let a_id = net.clients[a].id;
+    net.room.leave(a_id);
+    net.run(40, None);
+    let c = net.join(3, talking());
+    net.run(200, None);
+    net.run(200, Some(c));
+    assert!(
+        frames_from(&net.clients[b], net.clients[c].user) > 10,
+        "B hears C on the recycled m-line: {} frames",
+        frames_from(&net.clients[b], net.clients[c].user),
+    );
+    let sdp = net.clients[b].last_offer.clone().unwrap_or_default();
+    assert!(m_lines(&sdp) <= 3, "{sdp}");
+    let tracks = net.clients[b]
+        .told
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            PeerEvent::Offer { tracks, .. } => Some(tracks.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    assert_eq!(tracks.len(), 1, "{tracks:?}");
+    assert_eq!(tracks[0].user_id, net.clients[c].user);
+}
+
 #[test]
 fn speaking_is_announced_to_the_others_and_ends_after_silence() {
     let mut net = Net::new();

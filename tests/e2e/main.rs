@@ -26,4 +26,5 @@ mod loadtest_voice;
 mod messages;
 mod permissions;
 mod voice;
+mod voice_limits;
 mod webhooks;

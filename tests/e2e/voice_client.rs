@@ -105,6 +105,8 @@ pub mod vclose {
     pub const DECODE_ERROR: u16 = 4002;
     pub const NOT_AUTHENTICATED: u16 = 4003;
     pub const AUTHENTICATION_FAILED: u16 = 4004;
+    pub const BAD_REQUEST: u16 = 4020;
+    pub const RATE_LIMITED: u16 = 4021;
 }
 
 fn now_ms() -> u64 {
@@ -531,6 +533,7 @@ async fn read_track(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
     let stream_id = track.stream_id().await;
     let mut user: Option<String> = None;
     let mut announced = false;
+    let mut ssrc = None;
     while let Some(ev) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(pkt) = ev else {
             if matches!(ev, TrackRemoteEvent::OnEnded) {
@@ -538,6 +541,13 @@ async fn read_track(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
             }
             continue;
         };
+        // An m-line the server recycles carries the next track under a
+        // new SSRC: whose it is is looked up again.
+        if ssrc != Some(pkt.header.ssrc) {
+            ssrc = Some(pkt.header.ssrc);
+            user = None;
+            announced = false;
+        }
         if user.is_none() {
             user = shared.resolve_user(pkt.header.ssrc, &track_id);
         }
@@ -1584,6 +1594,11 @@ impl VoiceClient {
     /// How many op 40 offers this client answered.
     pub fn offers_answered(&self) -> u64 {
         self.shared.answered.load(Ordering::Relaxed)
+    }
+
+    /// The m-lines of the latest op 40's SDP.
+    pub fn offered_m_lines(&self) -> usize {
+        lock(&self.shared.sections).len()
     }
 
     /// The mid → user_id table of the latest op 40.

@@ -472,6 +472,31 @@ test("muting stops the audio the other receives; leaving removes the tile", asyn
   assert.equal(await bob.page.locator("audio").count(), 0);
 });
 
+test("bob rejoins three times: ada gets his audio and video on the m-lines he left, and her session does not grow", async () => {
+  const { ada, bob } = people;
+  const bobId = await myId(bob);
+  const mLines = async () => ((await ada.page.evaluate(() => window.hearthDebug.lastServerOffer())) || {}).sdp?.split("\r\n").filter((l) => l.startsWith("m=")).length ?? 0;
+  const counts = [];
+  for (let round = 0; round < 3; round++) {
+    await bob.page.getByRole("button", { name: "Join voice" }).click();
+    await bob.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor();
+    await bob.page.getByRole("button", { name: "Camera" }).click();
+    const first = await until(`round ${round}: ada receiving bob`, async () => {
+      const s = (await stats(ada))[bobId];
+      return s && s.audio && s.audio.packetsReceived > 0 && s.video && s.video.framesDecoded > 0 && s;
+    }, 30000);
+    await until(`round ${round}: bob's audio and video growing at ada`, async () => {
+      const s = (await stats(ada))[bobId];
+      return s && s.audio.packetsReceived > first.audio.packetsReceived && s.video.framesDecoded > first.video.framesDecoded;
+    }, 30000);
+    counts.push(await mLines());
+    await bob.page.getByRole("button", { name: "Leave" }).click();
+    await ada.page.locator(`#tiles .tile[data-user="${bobId}"]`).waitFor({ state: "detached" });
+  }
+  console.log(`m-lines in ada's session per round: ${counts}`);
+  assert.ok(counts[2] <= counts[0], `ada's session grew: ${counts}`);
+});
+
 test("on a phone with the microphone refused: a clear message, and the call is heard", async () => {
   const { ada } = people;
   const cy = await person("cy", { width: 390, height: 844 });

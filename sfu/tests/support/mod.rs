@@ -23,6 +23,8 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 pub const SERVER: &str = "10.0.0.1:5000";
 
 pub struct Client {
+    /// The number it joined with (its address and user).
+    pub n: u8,
     pub addr: SocketAddr,
     pub rtc: Rtc,
     pub id: ParticipantId,
@@ -38,6 +40,8 @@ pub struct Client {
     pub keyframe_requests: Vec<Option<Rid>>,
     /// How many of them a keyframe answered.
     pub keyframes_answered: usize,
+    /// The room's latest renegotiation offer to this client.
+    pub last_offer: Option<String>,
 }
 
 pub struct Net {
@@ -138,6 +142,34 @@ impl Net {
     }
 
     fn join_with(&mut self, n: u8, flags: Flags, direction: Direction, rids: &[&str]) -> usize {
+        self.join_as_id(n, ParticipantId(n as u64), flags, direction, rids)
+    }
+
+    /// Client `i` leaves and joins again (a new participant, the same user
+    /// and address), in its place in `clients`.
+    pub fn rejoin(&mut self, i: usize, flags: Flags) {
+        let old = self.clients[i].id;
+        self.room.leave(old);
+        let n = self.clients[i].n;
+        let j = self.join_as_id(
+            n,
+            ParticipantId(old.0 + 1000),
+            flags,
+            Direction::SendOnly,
+            &[],
+        );
+        let c = self.clients.swap_remove(j);
+        self.clients[i] = c;
+    }
+
+    fn join_as_id(
+        &mut self,
+        n: u8,
+        id: ParticipantId,
+        flags: Flags,
+        direction: Direction,
+        rids: &[&str],
+    ) -> usize {
         let addr: SocketAddr = format!("10.0.1.{n}:4000").parse().unwrap();
         let mut rtc = Rtc::builder().build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
@@ -160,7 +192,6 @@ impl Net {
                 SdpAnswer::from_sdp_string(&answer.to_sdp_string()).unwrap(),
             )
             .unwrap();
-        let id = ParticipantId(n as u64);
         let user = Snowflake(100 + n as u64);
         let (tx, events) = unbounded_channel();
         self.room.join(Participant::new(
@@ -176,6 +207,7 @@ impl Net {
         let (room, mut io) = self.io();
         room.drive(id, now, &mut io);
         self.clients.push(Client {
+            n,
             addr,
             rtc,
             id,
@@ -187,6 +219,7 @@ impl Net {
             video,
             keyframe_requests: Vec::new(),
             keyframes_answered: 0,
+            last_offer: None,
         });
         self.clients.len() - 1
     }
@@ -196,6 +229,7 @@ impl Net {
         for i in 0..self.clients.len() {
             while let Ok(e) = self.clients[i].events.try_recv() {
                 if let PeerEvent::Offer { sdp, tracks } = e {
+                    self.clients[i].last_offer = Some(sdp.clone());
                     self.clients[i].told.push(PeerEvent::Offer {
                         sdp: String::new(),
                         tracks,
