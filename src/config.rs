@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Gateway heartbeat interval sent in Hello, in milliseconds. [default: 41250]
     #[arg(long, env = "HEARTH_HEARTBEAT_INTERVAL_MS")]
     pub heartbeat_interval_ms: Option<u64>,
+    /// How long a gateway connection may stay without Identify or Resume
+    /// before it is closed with 4003, in milliseconds. [default: 20000]
+    #[arg(long, env = "HEARTH_IDENTIFY_TIMEOUT_MS")]
+    pub identify_timeout_ms: Option<u64>,
     /// How long a dropped gateway session stays resumable, in seconds. [default: 120]
     #[arg(long, env = "HEARTH_RESUME_GRACE_SECS")]
     pub resume_grace_secs: Option<u64>,
@@ -99,6 +103,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     node_id: Option<u16>,
     heartbeat_interval_ms: Option<u64>,
+    identify_timeout_ms: Option<u64>,
     resume_grace_secs: Option<u64>,
     voice_secret: Option<String>,
     voice_endpoint: Option<String>,
@@ -145,6 +150,10 @@ impl ServeArgs {
         if let Some(ms) = self.heartbeat_interval_ms.or(file.heartbeat_interval_ms) {
             anyhow::ensure!(ms >= 100, "heartbeat_interval_ms must be at least 100");
             gateway.heartbeat_interval = std::time::Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.identify_timeout_ms.or(file.identify_timeout_ms) {
+            anyhow::ensure!(ms >= 100, "identify_timeout_ms must be at least 100");
+            gateway.identify_timeout = std::time::Duration::from_millis(ms);
         }
         if let Some(s) = self.resume_grace_secs.or(file.resume_grace_secs) {
             gateway.resume_grace = std::time::Duration::from_secs(s);

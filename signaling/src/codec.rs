@@ -149,24 +149,52 @@ pub struct DecodeError(pub String);
 /// The per-connection encoder and decoder.
 pub struct Codec {
     encoding: Encoding,
-    zstd: Option<zstd::stream::write::Encoder<'static, Vec<u8>>>,
+    zstd: Option<Zstd>,
+}
+
+/// A `zstd-stream` connection's compression.
+///
+/// A streaming context with its window and match tables is most of a
+/// connection's memory (about 800 KB at level 3), too much to hand to a
+/// connection that has not proven who it is. Until it authenticates, each
+/// payload is a complete zstd frame of its own, compressed by a context that
+/// lives only for that call; then one stream runs for the rest of the
+/// connection. A client's streaming decoder reads consecutive frames as one
+/// stream, so it cannot tell the difference.
+enum Zstd {
+    Framed,
+    Stream(Box<zstd::stream::write::Encoder<'static, Vec<u8>>>),
 }
 
 /// Smaller than zstd's default window: a gateway connection's messages are
 /// small, and the window is memory held for the connection's whole life.
 const ZSTD_WINDOW_LOG: u32 = 16;
+const ZSTD_LEVEL: i32 = 3;
+/// Level 3 sizes its two match tables for large inputs (2^17 and 2^16
+/// entries of 4 bytes, 768 KB); with a 64 KiB window, tables of 2^15
+/// entries find nearly the same matches for a quarter of the memory.
+const ZSTD_TABLE_LOG: u32 = 15;
 
 impl Codec {
-    pub fn new(encoding: Encoding, compression: Compression) -> std::io::Result<Self> {
+    pub fn new(encoding: Encoding, compression: Compression) -> Self {
         let zstd = match compression {
             Compression::None => None,
-            Compression::ZstdStream => {
-                let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3)?;
-                e.window_log(ZSTD_WINDOW_LOG)?;
-                Some(e)
-            }
+            Compression::ZstdStream => Some(Zstd::Framed),
         };
-        Ok(Codec { encoding, zstd })
+        Codec { encoding, zstd }
+    }
+
+    /// The connection identified or resumed: from now on it is worth a
+    /// compression stream.
+    pub fn authenticated(&mut self) -> std::io::Result<()> {
+        if let Some(z @ Zstd::Framed) = &mut self.zstd {
+            let mut e = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
+            e.window_log(ZSTD_WINDOW_LOG)?;
+            e.set_parameter(zstd::stream::raw::CParameter::HashLog(ZSTD_TABLE_LOG))?;
+            e.set_parameter(zstd::stream::raw::CParameter::ChainLog(ZSTD_TABLE_LOG))?;
+            *z = Zstd::Stream(Box::new(e));
+        }
+        Ok(())
     }
 
     pub fn dispatch(&mut self, seq: u64, event: &Prepared) -> std::io::Result<Message> {
@@ -211,13 +239,16 @@ impl Codec {
 
     fn frame(&mut self, bytes: Vec<u8>) -> std::io::Result<Message> {
         match &mut self.zstd {
-            Some(z) => {
+            Some(Zstd::Stream(z)) => {
                 z.write_all(&bytes)?;
                 // A flush ends a block, so the client can decode this message
                 // now; the stream (and its dictionary of earlier messages) goes on.
                 z.flush()?;
                 Ok(Message::Binary(std::mem::take(z.get_mut()).into()))
             }
+            Some(Zstd::Framed) => Ok(Message::Binary(
+                zstd::bulk::compress(&bytes, ZSTD_LEVEL)?.into(),
+            )),
             None => Ok(match self.encoding {
                 // JSON we wrote ourselves from valid UTF-8 pieces.
                 Encoding::Json => Message::Text(
@@ -292,7 +323,7 @@ mod tests {
 
     #[test]
     fn json_dispatch_is_a_complete_envelope() {
-        let mut c = Codec::new(Encoding::Json, Compression::None).unwrap();
+        let mut c = Codec::new(Encoding::Json, Compression::None);
         let Message::Text(t) = c.dispatch(3, &event()).unwrap() else {
             panic!("text")
         };
@@ -305,7 +336,7 @@ mod tests {
 
     #[test]
     fn msgpack_dispatch_decodes_to_the_same_value() {
-        let mut c = Codec::new(Encoding::MsgPack, Compression::None).unwrap();
+        let mut c = Codec::new(Encoding::MsgPack, Compression::None);
         let Message::Binary(b) = c.dispatch(3, &event()).unwrap() else {
             panic!("binary")
         };
@@ -321,23 +352,48 @@ mod tests {
         assert!(v["s"].is_null());
     }
 
+    fn inflate(decoder: &mut zstd::stream::raw::Decoder<'static>, frame: &Message) -> Value {
+        use zstd::stream::raw::Operation;
+        let Message::Binary(b) = frame else {
+            panic!("binary")
+        };
+        let mut out = vec![0u8; 4096];
+        let mut input = zstd::stream::raw::InBuffer::around(b);
+        let mut output = zstd::stream::raw::OutBuffer::around(&mut out[..]);
+        decoder.run(&mut input, &mut output).unwrap();
+        assert_eq!(input.pos(), b.len(), "the whole message is consumed");
+        let n = output.pos();
+        serde_json::from_slice(&out[..n]).unwrap()
+    }
+
     #[test]
     fn zstd_stream_messages_decode_one_at_a_time_with_one_context() {
-        let mut c = Codec::new(Encoding::Json, Compression::ZstdStream).unwrap();
+        let mut c = Codec::new(Encoding::Json, Compression::ZstdStream);
+        c.authenticated().unwrap();
         let mut decoder = zstd::stream::raw::Decoder::new().unwrap();
         for seq in 1..=3 {
-            let Message::Binary(b) = c.dispatch(seq, &event()).unwrap() else {
-                panic!("binary")
-            };
-            let mut out = vec![0u8; 4096];
-            let mut input = zstd::stream::raw::InBuffer::around(&b);
-            let mut output = zstd::stream::raw::OutBuffer::around(&mut out[..]);
-            use zstd::stream::raw::Operation;
-            decoder.run(&mut input, &mut output).unwrap();
-            let n = output.pos();
-            let v: Value = serde_json::from_slice(&out[..n]).unwrap();
+            let v = inflate(&mut decoder, &c.dispatch(seq, &event()).unwrap());
             assert_eq!(v["s"], seq);
         }
+    }
+
+    #[test]
+    fn one_decoding_context_reads_the_frames_before_authentication_and_the_stream_after() {
+        let mut c = Codec::new(Encoding::Json, Compression::ZstdStream);
+        assert!(matches!(c.zstd, Some(Zstd::Framed)));
+        let mut decoder = zstd::stream::raw::Decoder::new().unwrap();
+        let hello = c.op(10, &json!({"heartbeat_interval": 41250})).unwrap();
+        assert_eq!(inflate(&mut decoder, &hello)["op"], 10);
+        let ack = c.op(11, &Value::Null).unwrap();
+        assert_eq!(inflate(&mut decoder, &ack)["op"], 11);
+        c.authenticated().unwrap();
+        assert!(matches!(c.zstd, Some(Zstd::Stream(_))));
+        for seq in 1..=3 {
+            let v = inflate(&mut decoder, &c.dispatch(seq, &event()).unwrap());
+            assert_eq!(v["s"], seq);
+        }
+        let ack = c.op(11, &Value::Null).unwrap();
+        assert_eq!(inflate(&mut decoder, &ack)["op"], 11);
     }
 
     #[test]
@@ -355,7 +411,7 @@ mod tests {
 
     #[test]
     fn decoding_refuses_wrong_frames_and_big_payloads() {
-        let c = Codec::new(Encoding::Json, Compression::None).unwrap();
+        let c = Codec::new(Encoding::Json, Compression::None);
         assert!(c.decode(&Message::Binary(vec![1, 2].into())).is_err());
         assert!(c.decode(&Message::Text("nope".into())).is_err());
         let big = format!("{{\"op\":1,\"d\":\"{}\"}}", "x".repeat(5000));

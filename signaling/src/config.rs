@@ -7,6 +7,9 @@ use rand::RngCore;
 pub struct GatewayConfig {
     /// Sent in Hello; a connection silent for 1.5 intervals is closed.
     pub heartbeat_interval: Duration,
+    /// A connection that has not identified or resumed this long after
+    /// Hello is closed with 4003, heartbeats or not.
+    pub identify_timeout: Duration,
     /// How long a session whose connection dropped stays resumable.
     pub resume_grace: Duration,
     /// Dispatches kept for resuming, beyond what the client acknowledged.
@@ -32,6 +35,7 @@ impl Default for GatewayConfig {
         rand::rngs::OsRng.fill_bytes(&mut voice_secret);
         GatewayConfig {
             heartbeat_interval: Duration::from_millis(41_250),
+            identify_timeout: Duration::from_secs(20),
             resume_grace: Duration::from_secs(120),
             resume_buffer: 4096,
             outbox: 1024,
@@ -47,6 +51,7 @@ impl fmt::Debug for GatewayConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GatewayConfig")
             .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("identify_timeout", &self.identify_timeout)
             .field("resume_grace", &self.resume_grace)
             .field("resume_buffer", &self.resume_buffer)
             .field("outbox", &self.outbox)

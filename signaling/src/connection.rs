@@ -177,16 +177,14 @@ fn parse<T: DeserializeOwned>(d: Value) -> Result<T, CloseCode> {
 
 pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
     let conn_id = gw.next_conn_id();
-    let Ok(codec) = Codec::new(params.encoding, params.compression) else {
-        return;
-    };
+    let codec = Codec::new(params.encoding, params.compression);
     let mut conn = Conn { socket, codec };
     if let Some(code) = params.refuse {
         conn.close(code).await;
         return;
     }
     let interval = gw.config.heartbeat_interval;
-    let mut protocol = Protocol::new(Instant::now(), interval);
+    let mut protocol = Protocol::new(Instant::now(), interval, gw.config.identify_timeout);
     if !conn
         .op(
             op::HELLO,
@@ -200,7 +198,8 @@ pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
     }
     let mut live: Option<(Arc<Session>, mpsc::Receiver<Outgoing>)> = None;
     let ending = loop {
-        let deadline = tokio::time::Instant::from_std(protocol.heartbeat_deadline());
+        let (deadline, timeout_code) = protocol.deadline();
+        let deadline = tokio::time::Instant::from_std(deadline);
         tokio::select! {
             frame = conn.socket.recv() => {
                 let message = match frame {
@@ -228,7 +227,7 @@ pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
                 // Cut loose for falling behind; the client resumes.
                 None => break Ending::Close(CloseCode::UnknownError),
             },
-            _ = tokio::time::sleep_until(deadline) => break Ending::Close(CloseCode::SessionTimedOut),
+            _ = tokio::time::sleep_until(deadline) => break Ending::Close(timeout_code),
         }
     };
     let keep = match ending {
@@ -283,7 +282,9 @@ async fn handle(
             let ident: Identify = parse(d)?;
             let done = identify::identify(gw, conn_id, ident, &params.gateway_url).await?;
             protocol.authenticated();
+            let compressing = conn.codec.authenticated();
             *live = Some((done.session, done.outbox));
+            compressing.map_err(|_| CloseCode::UnknownError)?;
         }
         op::RESUME => {
             let r: Resume = parse(d)?;
@@ -294,6 +295,10 @@ async fn handle(
                     outbox,
                 } => {
                     protocol.authenticated();
+                    if conn.codec.authenticated().is_err() {
+                        *live = Some((session, outbox));
+                        return Err(CloseCode::UnknownError);
+                    }
                     for (seq, event) in replay {
                         let m = conn.codec.dispatch(seq, &event);
                         if !conn.send(m).await {
