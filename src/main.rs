@@ -2,6 +2,7 @@
 
 mod config;
 mod media;
+mod sessions;
 mod web;
 
 use std::net::SocketAddr;
@@ -94,6 +95,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
     let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
     media::connect(&gateway, &sfu, &state);
+    sessions::connect(&gateway, &state);
     let app = hearth_api::router(state)
         .merge(hearth_signaling::router(gateway.clone()))
         .merge(hearth_sfu::voice_gateway::router(sfu.clone()))

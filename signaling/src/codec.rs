@@ -83,6 +83,12 @@ impl Prepared {
         })
     }
 
+    /// What the event weighs in a resume buffer: its JSON, which every
+    /// session holding it shares.
+    pub fn size(&self) -> usize {
+        self.json.len() + self.name.len()
+    }
+
     /// `d`, decoded again (for the rare forms made from it).
     fn value(&self) -> Value {
         serde_json::from_slice(&self.json).unwrap_or(Value::Null)

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 use crate::codec::{Codec, Compression, Encoding};
 use crate::gateway::Gateway;
-use crate::identify::{self, ResumeOutcome};
+use crate::identify::{self, Refused, ResumeOutcome};
 use crate::protocol::Protocol;
 use crate::session::{Outgoing, Session};
 use crate::voice;
@@ -224,8 +224,13 @@ pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
                     conn.op(op::RECONNECT, Value::Null).await;
                     break Ending::Close(CloseCode::UnknownError);
                 }
-                // Cut loose for falling behind; the client resumes.
-                None => break Ending::Close(CloseCode::UnknownError),
+                // Cut loose for falling behind (the client resumes), or
+                // ended by the gateway with a code of its own (a revoked
+                // token: 4004).
+                None => {
+                    let code = live.as_ref().and_then(|(s, _)| s.close_code());
+                    break Ending::Close(code.unwrap_or(CloseCode::UnknownError));
+                }
             },
             _ = tokio::time::sleep_until(deadline) => break Ending::Close(timeout_code),
         }
@@ -241,6 +246,7 @@ pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
     if let Some((session, _)) = live {
         if keep {
             if let Some(since) = session.detach(conn_id) {
+                gw.detached(&session);
                 let gw = gw.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(gw.config.resume_grace).await;
@@ -280,7 +286,18 @@ async fn handle(
         }
         op::IDENTIFY => {
             let ident: Identify = parse(d)?;
-            let done = identify::identify(gw, conn_id, ident, &params.gateway_url).await?;
+            let done = match identify::identify(gw, conn_id, ident, &params.gateway_url).await {
+                Ok(done) => done,
+                Err(Refused::Close(code)) => return Err(code),
+                // Too many Identifies within five seconds: as Discord, op 9;
+                // the client identifies again a little later.
+                Err(Refused::TryLater) => {
+                    if !conn.op(op::INVALID_SESSION, Value::Bool(false)).await {
+                        return Err(CloseCode::UnknownError);
+                    }
+                    return Ok(());
+                }
+            };
             protocol.authenticated();
             let compressing = conn.codec.authenticated();
             *live = Some((done.session, done.outbox));

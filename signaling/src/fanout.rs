@@ -64,7 +64,7 @@ fn user_of(event: &Event) -> Option<Snowflake> {
 impl Receiver for Gateway {
     fn deliver(&self, event: Arc<Event>) {
         let prepared = Prepared::new(event.name.clone(), &event.data);
-        let limit = self.config.resume_buffer;
+        let limit = self.config.resume_limit();
         let needed = intents::for_event(&event.name);
         match event.audience {
             Audience::User(user) => {

@@ -17,6 +17,7 @@ use crate::codec::Prepared;
 use crate::gateway::Gateway;
 use crate::hub::GuildView;
 use crate::session::{Outgoing, Replay, ResumeRefusal, Session};
+use crate::starts::StartRefusal;
 
 /// Members per GUILD_MEMBERS_CHUNK, as Discord chunks them.
 const CHUNK: usize = 1000;
@@ -56,6 +57,20 @@ fn allowed_privileged(app_flags: u64) -> u64 {
     allowed
 }
 
+/// Why an Identify did not start a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    Close(CloseCode),
+    /// Op 9 (`d: false`); the connection stays open to identify again.
+    TryLater,
+}
+
+impl From<CloseCode> for Refused {
+    fn from(code: CloseCode) -> Self {
+        Refused::Close(code)
+    }
+}
+
 pub struct Identified {
     pub session: Arc<Session>,
     pub outbox: mpsc::Receiver<Outgoing>,
@@ -66,13 +81,14 @@ pub async fn identify(
     conn_id: u64,
     ident: Identify,
     gateway_url: &str,
-) -> Result<Identified, CloseCode> {
+) -> Result<Identified, Refused> {
     if ident.intents & !intents::ALL != 0 {
-        return Err(CloseCode::InvalidIntents);
+        return Err(CloseCode::InvalidIntents.into());
     }
+    let token_hash = hearth_store::token_hash(strip_prefix(&ident.token));
     let user = gw
         .store
-        .token_user(&hearth_store::token_hash(strip_prefix(&ident.token)))
+        .token_user(&token_hash)
         .await
         .map_err(store_failure)?
         .ok_or(CloseCode::AuthenticationFailed)?;
@@ -86,14 +102,20 @@ pub async fn identify(
             .ok_or(CloseCode::AuthenticationFailed)?;
         let asked = ident.intents & intents::PRIVILEGED;
         if asked & !allowed_privileged(app.flags) != 0 {
-            return Err(CloseCode::DisallowedIntents);
+            return Err(CloseCode::DisallowedIntents.into());
         }
         application = Some(json!({ "id": app.id, "flags": app.flags }));
     }
     if let Some([id, count]) = ident.shard {
         if count == 0 || id >= count {
-            return Err(CloseCode::InvalidShard);
+            return Err(CloseCode::InvalidShard.into());
         }
+    }
+    // Counted once the account and its request are known good.
+    match gw.start_session(user.id) {
+        Ok(()) => {}
+        Err(StartRefusal::Exhausted) => return Err(CloseCode::RateLimited.into()),
+        Err(StartRefusal::TooFast) => return Err(Refused::TryLater),
     }
     let large_threshold = ident.large_threshold.unwrap_or(50).clamp(50, 250);
     let session = Arc::new(Session::new(
@@ -102,9 +124,12 @@ pub async fn identify(
         ident.intents,
         ident.shard,
         large_threshold,
+        token_hash,
     ));
     let outbox = session.attach(conn_id, gw.config.outbox);
-    gw.register(&session);
+    if !gw.register(&session) {
+        return Err(CloseCode::RateLimited.into());
+    }
 
     let guilds: Vec<Snowflake> = gw
         .store
@@ -139,7 +164,7 @@ pub async fn identify(
             // Nothing of a half-identified session may linger (or keep the
             // user online).
             gw.end_session(&session);
-            return Err(store_failure(e));
+            return Err(store_failure(e).into());
         }
     }
     if let Some(seen) = seen {
@@ -170,7 +195,7 @@ pub async fn join_guild(
         .store
         .members(guild, Snowflake(0), session.large_threshold)
         .await?;
-    let limit = gw.config.resume_buffer;
+    let limit = gw.config.resume_limit();
     hub.subscribe(session, &member, |view| {
         // Without GUILDS the session is subscribed but told nothing of the
         // guild's shape, as Discord does.
@@ -245,11 +270,8 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
     let Some(session) = gw.session(&r.session_id) else {
         return ResumeOutcome::Invalid;
     };
-    let user = match gw
-        .store
-        .token_user(&hearth_store::token_hash(strip_prefix(&r.token)))
-        .await
-    {
+    let token_hash = hearth_store::token_hash(strip_prefix(&r.token));
+    let user = match gw.store.token_user(&token_hash).await {
         Ok(Some(u)) => u,
         Ok(None) => return ResumeOutcome::Close(CloseCode::AuthenticationFailed),
         Err(e) => return ResumeOutcome::Close(store_failure(e)),
@@ -257,7 +279,7 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
     if user.id != session.user.id {
         return ResumeOutcome::Close(CloseCode::AuthenticationFailed);
     }
-    match session.resume(conn_id, r.seq, gw.config.outbox) {
+    match session.resume(conn_id, r.seq, gw.config.outbox, token_hash) {
         Ok((replay, outbox)) => {
             gw.send_to(&session, "RESUMED", json!({}));
             ResumeOutcome::Resumed {

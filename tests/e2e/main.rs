@@ -14,6 +14,7 @@ mod gateway_encoding;
 mod gateway_presence;
 mod gateway_resume;
 mod gateway_session;
+mod gateway_session_limits;
 mod gateway_unidentified;
 mod gateway_voice;
 mod guilds;

@@ -34,17 +34,21 @@ async fn gateway(headers: HeaderMap) -> Json<Value> {
 }
 
 async fn gateway_bot(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     if !caller.user.bot {
         return Err(ErrorCode::UNAUTHORIZED.into());
     }
-    // One node serves every guild: one shard, and no identify budget to ration.
+    // One node serves every guild: one shard. The Identify budget is the
+    // gateway's count for this bot.
+    let limit = state
+        .sessions()
+        .map(|s| s.session_start_limit(caller.user.id));
     Ok(Json(json!({
         "url": url(&headers),
         "shards": 1,
-        "session_start_limit": { "total": 1000, "remaining": 1000, "reset_after": 86_400_000u64, "max_concurrency": 1 },
+        "session_start_limit": limit,
     })))
 }
