@@ -147,6 +147,9 @@ impl Gateway {
             }
             "GUILD_MEMBER_REMOVE" => {
                 let Some(user) = user_of(event) else { return };
+                // First, so a join under way cannot subscribe after the
+                // loop below looked for the member's sessions.
+                self.joins.removed(guild, user);
                 if let Some(hub) = self.hub(guild) {
                     for s in hub.sessions_of(user) {
                         hub.unsubscribe(&s);

@@ -23,6 +23,8 @@ pub struct Gateway {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub presences: Presences,
+    /// Subscriptions to guilds under way, so a removal cannot slip past one.
+    pub(crate) joins: crate::joins::Joins,
     pub(crate) voice: VoiceStates,
     /// The SFU, once the node has wired it (see `media`).
     pub(crate) media: std::sync::OnceLock<Arc<dyn crate::media::MediaPlane>>,
@@ -46,6 +48,7 @@ impl Gateway {
             store,
             bus: bus.clone(),
             presences: Presences::default(),
+            joins: Default::default(),
             voice: VoiceStates::default(),
             media: std::sync::OnceLock::new(),
             sessions: Mutex::new(HashMap::new()),

@@ -184,6 +184,8 @@ pub async fn join_guild(
     if !session.shard_has(guild) || session.is_ended() {
         return Ok(());
     }
+    // Before the store says who is a member: see `joins`.
+    let ticket = gw.joins.begin(guild, session.user.id);
     let Some(member) = gw.store.member(guild, session.user.id).await? else {
         return Ok(());
     };
@@ -196,14 +198,19 @@ pub async fn join_guild(
         .members(guild, Snowflake(0), session.large_threshold)
         .await?;
     let limit = gw.config.resume_limit();
-    hub.subscribe(session, &member, |view| {
-        // Without GUILDS the session is subscribed but told nothing of the
-        // guild's shape, as Discord does.
-        if session.add_guild(guild) && session.intents & intents::GUILDS != 0 {
-            let d = guild_create(gw, view, session, &member, &members, member_count);
-            session.push(Prepared::new("GUILD_CREATE", &d), limit);
-        }
-    });
+    hub.subscribe(
+        session,
+        &member,
+        || ticket.still_member(),
+        |view| {
+            // Without GUILDS the session is subscribed but told nothing of the
+            // guild's shape, as Discord does.
+            if session.add_guild(guild) && session.intents & intents::GUILDS != 0 {
+                let d = guild_create(gw, view, session, &member, &members, member_count);
+                session.push(Prepared::new("GUILD_CREATE", &d), limit);
+            }
+        },
+    );
     Ok(())
 }
 

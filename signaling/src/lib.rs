@@ -25,6 +25,7 @@ pub mod connection;
 pub mod fanout;
 pub mod hub;
 pub mod identify;
+pub mod joins;
 pub mod media;
 pub mod presence;
 pub mod protocol;

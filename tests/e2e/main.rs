@@ -11,6 +11,7 @@ mod durability;
 mod gateway_close;
 mod gateway_dispatch;
 mod gateway_encoding;
+mod gateway_kick_race;
 mod gateway_presence;
 mod gateway_resume;
 mod gateway_session;
