@@ -44,8 +44,54 @@ pub struct Prepared {
     /// For message events: the author and the mentioned users, whom the
     /// MESSAGE_CONTENT rule exempts.
     involved: Vec<Snowflake>,
-    /// The MESSAGE_CONTENT-less form, made on first need.
-    without_content: OnceLock<Arc<Prepared>>,
+    /// The same for the replied-to message in `referenced_message`, which
+    /// the rule covers on its own: `None` if there is none.
+    referenced_involved: Option<Vec<Snowflake>>,
+    /// The MESSAGE_CONTENT-less forms, made on first need, indexed by
+    /// [`Emptied`].
+    without_content: [OnceLock<Arc<Prepared>>; 3],
+}
+
+/// Which parts of a message event a session may not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emptied {
+    /// The message itself and the message it replies to.
+    Both = 0,
+    /// The message only (the reader wrote or is mentioned in the replied-to one).
+    Message = 1,
+    /// The replied-to message only (the reader wrote or is mentioned in this one).
+    Referenced = 2,
+}
+
+/// Who the MESSAGE_CONTENT rule exempts for one message: its author and
+/// the users it mentions.
+fn involved_in(message: &Value) -> Vec<Snowflake> {
+    let mentions = message
+        .get("mentions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    id_at(message, "/author/id")
+        .into_iter()
+        .chain(mentions.filter_map(|u| id_at(u, "/id")))
+        .collect()
+}
+
+/// Empties what MESSAGE_CONTENT guards in one message object, as Discord:
+/// content, embeds, attachments and components.
+fn empty_content(message: &mut Value) {
+    if let Some(obj) = message.as_object_mut() {
+        for (field, empty) in [
+            ("content", Value::String(String::new())),
+            ("embeds", Value::Array(vec![])),
+            ("attachments", Value::Array(vec![])),
+            ("components", Value::Array(vec![])),
+        ] {
+            if obj.contains_key(field) {
+                obj.insert(field.to_owned(), empty);
+            }
+        }
+    }
 }
 
 fn id_at(v: &Value, pointer: &str) -> Option<Snowflake> {
@@ -57,18 +103,14 @@ fn id_at(v: &Value, pointer: &str) -> Option<Snowflake> {
 impl Prepared {
     pub fn new(name: impl Into<String>, data: &Value) -> Arc<Self> {
         let name = name.into();
-        let involved = if carries_content(&name) {
-            let mentions = data
-                .get("mentions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten();
-            id_at(data, "/author/id")
-                .into_iter()
-                .chain(mentions.filter_map(|u| id_at(u, "/id")))
-                .collect()
+        let (involved, referenced_involved) = if carries_content(&name) {
+            let referenced = data
+                .get("referenced_message")
+                .filter(|r| r.is_object())
+                .map(involved_in);
+            (involved_in(data), referenced)
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
         Arc::new(Prepared {
             // Serialising a Value cannot fail.
@@ -78,7 +120,8 @@ impl Prepared {
             msgpack: OnceLock::new(),
             subject: id_at(data, "/user/id"),
             involved,
-            without_content: OnceLock::new(),
+            referenced_involved,
+            without_content: Default::default(),
             name,
         })
     }
@@ -111,26 +154,39 @@ impl Prepared {
         carries_content(&self.name)
     }
 
-    /// Whether `user` wrote or is mentioned in this message, which exempts
-    /// them from the MESSAGE_CONTENT rule.
-    pub fn involves(&self, user: Snowflake) -> bool {
-        self.involved.contains(&user)
+    /// What `user` may not read of this message event under the
+    /// MESSAGE_CONTENT rule, if they lack the intent: the message unless
+    /// they wrote or are mentioned in it, and the same, on its own, for
+    /// the message it replies to. `None`: they may read all of it.
+    pub fn emptied_for(&self, user: Snowflake) -> Option<Emptied> {
+        if !self.carries_content() {
+            return None;
+        }
+        let message = !self.involved.contains(&user);
+        let referenced = self
+            .referenced_involved
+            .as_ref()
+            .is_some_and(|r| !r.contains(&user));
+        match (message, referenced) {
+            (true, true) => Some(Emptied::Both),
+            (true, false) => Some(Emptied::Message),
+            (false, true) => Some(Emptied::Referenced),
+            (false, false) => None,
+        }
     }
 
-    /// The same event with content, embeds and attachments emptied.
-    pub fn without_content(self: &Arc<Self>) -> Arc<Prepared> {
-        self.without_content
+    /// The same event with content, embeds, attachments and components
+    /// emptied where `which` says.
+    pub fn without_content(self: &Arc<Self>, which: Emptied) -> Arc<Prepared> {
+        self.without_content[which as usize]
             .get_or_init(|| {
                 let mut data = self.value();
-                if let Some(obj) = data.as_object_mut() {
-                    for (field, empty) in [
-                        ("content", Value::String(String::new())),
-                        ("embeds", Value::Array(vec![])),
-                        ("attachments", Value::Array(vec![])),
-                    ] {
-                        if obj.contains_key(field) {
-                            obj.insert(field.to_owned(), empty);
-                        }
+                if matches!(which, Emptied::Both | Emptied::Message) {
+                    empty_content(&mut data);
+                }
+                if matches!(which, Emptied::Both | Emptied::Referenced) {
+                    if let Some(r) = data.get_mut("referenced_message") {
+                        empty_content(r);
                     }
                 }
                 Prepared::new(self.name.clone(), &data)
@@ -405,14 +461,52 @@ mod tests {
     #[test]
     fn content_rule_exempts_author_and_mentioned() {
         let e = event();
-        assert!(e.involves(Snowflake(9)));
-        assert!(e.involves(Snowflake(7)));
-        assert!(!e.involves(Snowflake(8)));
-        let stripped = e.without_content();
+        assert_eq!(e.emptied_for(Snowflake(9)), None);
+        assert_eq!(e.emptied_for(Snowflake(7)), None);
+        assert_eq!(e.emptied_for(Snowflake(8)), Some(Emptied::Message));
+        let stripped = e.without_content(Emptied::Message);
         let d = stripped.d_value();
         assert_eq!(d["content"], "");
         assert_eq!(d["embeds"], json!([]));
         assert_eq!(d["id"], "5");
+    }
+
+    #[test]
+    fn the_replied_to_message_is_judged_and_emptied_on_its_own() {
+        let e = Prepared::new(
+            "MESSAGE_CREATE",
+            &json!({"id": "6", "content": "reply", "author": {"id": "9"}, "mentions": [{"id": "7"}],
+                    "referenced_message": {"id": "5", "content": "secret", "embeds": [{"title": "t"}],
+                        "attachments": [{"id": "1"}], "components": [{"type": 1}], "author": {"id": "3"}, "mentions": []}}),
+        );
+        // 7 is mentioned in the reply but not in the replied-to message.
+        assert_eq!(e.emptied_for(Snowflake(7)), Some(Emptied::Referenced));
+        assert_eq!(e.emptied_for(Snowflake(3)), Some(Emptied::Message));
+        assert_eq!(e.emptied_for(Snowflake(8)), Some(Emptied::Both));
+        let d = e.without_content(Emptied::Referenced).d_value();
+        assert_eq!(d["content"], "reply");
+        let r = &d["referenced_message"];
+        assert_eq!(
+            (
+                &r["content"],
+                &r["embeds"],
+                &r["attachments"],
+                &r["components"]
+            ),
+            (&json!(""), &json!([]), &json!([]), &json!([]))
+        );
+        assert_eq!(r["id"], "5");
+        let d = e.without_content(Emptied::Both).d_value();
+        assert_eq!(
+            (&d["content"], &d["referenced_message"]["content"]),
+            (&json!(""), &json!(""))
+        );
+        // A reply to a deleted message has `referenced_message: null`.
+        let gone = Prepared::new(
+            "MESSAGE_CREATE",
+            &json!({"id": "6", "content": "reply", "author": {"id": "9"}, "referenced_message": null}),
+        );
+        assert_eq!(gone.emptied_for(Snowflake(9)), None);
     }
 
     #[test]

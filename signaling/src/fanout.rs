@@ -41,17 +41,15 @@ fn is_about(event: &Prepared, user: Snowflake) -> bool {
 }
 
 /// The form of the event this session gets: bots without MESSAGE_CONTENT
-/// see message bodies emptied unless they wrote or are mentioned in them.
+/// see message bodies emptied unless they wrote or are mentioned in them,
+/// and the same for the replied-to message in `referenced_message`.
 fn tailored(session: &Session, event: &Arc<Prepared>) -> Arc<Prepared> {
-    if session.user.bot
-        && session.intents & intents::MESSAGE_CONTENT == 0
-        && event.carries_content()
-        && !event.involves(session.user.id)
-    {
-        event.without_content()
-    } else {
-        event.clone()
+    if session.user.bot && session.intents & intents::MESSAGE_CONTENT == 0 {
+        if let Some(which) = event.emptied_for(session.user.id) {
+            return event.without_content(which);
+        }
     }
+    event.clone()
 }
 
 fn user_of(event: &Event) -> Option<Snowflake> {

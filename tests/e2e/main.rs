@@ -12,6 +12,7 @@ mod gateway_close;
 mod gateway_dispatch;
 mod gateway_encoding;
 mod gateway_kick_race;
+mod gateway_message_content;
 mod gateway_presence;
 mod gateway_resume;
 mod gateway_session;
