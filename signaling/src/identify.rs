@@ -42,6 +42,20 @@ fn store_failure(e: StoreError) -> CloseCode {
     CloseCode::UnknownError
 }
 
+/// Whether the token still belongs to `user`, read after the session was
+/// registered (see `Gateway::revoke_sessions`).
+async fn still_valid(
+    gw: &Gateway,
+    token_hash: &[u8; 32],
+    user: Snowflake,
+) -> Result<(), CloseCode> {
+    match gw.store.token_user(token_hash).await {
+        Ok(Some(u)) if u.id == user => Ok(()),
+        Ok(_) => Err(CloseCode::AuthenticationFailed),
+        Err(e) => Err(store_failure(e)),
+    }
+}
+
 /// Which privileged intents an application's flags unlock.
 fn allowed_privileged(app_flags: u64) -> u64 {
     let mut allowed = 0;
@@ -129,6 +143,12 @@ pub async fn identify(
     let outbox = session.attach(conn_id, gw.config.outbox);
     if !gw.register(&session) {
         return Err(CloseCode::RateLimited.into());
+    }
+    // A revocation of the token committed since it was checked may have
+    // looked for the user's sessions before this one was registered.
+    if let Err(code) = still_valid(gw, &token_hash, user.id).await {
+        gw.end_session(&session);
+        return Err(code.into());
     }
 
     let guilds: Vec<Snowflake> = gw
@@ -288,6 +308,12 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
     }
     match session.resume(conn_id, r.seq, gw.config.outbox, token_hash) {
         Ok((replay, outbox)) => {
+            // As for Identify: a revocation racing this resume.
+            if let Err(code) = still_valid(gw, &token_hash, user.id).await {
+                session.set_close_code(code);
+                gw.end_session(&session);
+                return ResumeOutcome::Close(code);
+            }
             gw.send_to(&session, "RESUMED", json!({}));
             ResumeOutcome::Resumed {
                 session,

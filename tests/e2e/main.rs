@@ -15,6 +15,7 @@ mod gateway_kick_race;
 mod gateway_message_content;
 mod gateway_presence;
 mod gateway_resume;
+mod gateway_revocation;
 mod gateway_session;
 mod gateway_session_limits;
 mod gateway_unidentified;

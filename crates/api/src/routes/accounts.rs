@@ -14,6 +14,7 @@ use crate::access;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Body, Caller};
+use crate::sessions::Revoked;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -147,6 +148,7 @@ async fn login(
 
 async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
     state.store.delete_token(&caller.token_hash).await?;
+    state.sessions_revoked(caller.user.id, Revoked::Token(caller.token_hash));
     Ok(StatusCode::NO_CONTENT)
 }
 
