@@ -15,11 +15,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use hearth_proto::gateway::{
-    gateway_url, op, ClientPayload, CloseCode, Hello, Identify, PresenceUpdate,
-    RequestGuildMembers, Resume, VoiceStateUpdate,
-};
-use serde::de::DeserializeOwned;
+use hearth_proto::gateway::{gateway_url, op, CloseCode, Hello};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -27,6 +23,7 @@ use crate::codec::{Codec, Compression, Encoding};
 use crate::gateway::Gateway;
 use crate::identify::{self, Refused, ResumeOutcome};
 use crate::protocol::Protocol;
+use crate::request::Request;
 use crate::session::{Outgoing, Session};
 use crate::voice;
 
@@ -171,10 +168,6 @@ async fn next_outgoing(
     }
 }
 
-fn parse<T: DeserializeOwned>(d: Value) -> Result<T, CloseCode> {
-    serde_json::from_value(d).map_err(|_| CloseCode::DecodeError)
-}
-
 pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
     let conn_id = gw.next_conn_id();
     let codec = Codec::new(params.encoding, params.compression);
@@ -270,23 +263,22 @@ async fn handle(
     params: &Params,
     message: Message,
 ) -> Result<(), CloseCode> {
-    let ClientPayload { op: opcode, d } = conn
+    let payload = conn
         .codec
         .decode(&message)
         .map_err(|_| CloseCode::DecodeError)?;
-    protocol.on_payload(opcode, Instant::now())?;
-    match opcode {
-        op::HEARTBEAT => {
-            if let (Some((session, _)), Some(seq)) = (live.as_ref(), d.as_u64()) {
+    protocol.on_payload(payload.op, Instant::now())?;
+    match Request::parse(payload)? {
+        Request::Heartbeat(seq) => {
+            if let (Some((session, _)), Some(seq)) = (live.as_ref(), seq) {
                 session.acknowledge(seq);
             }
             if !conn.op(op::HEARTBEAT_ACK, Value::Null).await {
                 return Err(CloseCode::UnknownError);
             }
         }
-        op::IDENTIFY => {
-            let ident: Identify = parse(d)?;
-            let done = match identify::identify(gw, conn_id, ident, &params.gateway_url).await {
+        Request::Identify(ident) => {
+            let done = match identify::identify(gw, conn_id, *ident, &params.gateway_url).await {
                 Ok(done) => done,
                 Err(Refused::Close(code)) => return Err(code),
                 // Too many Identifies within five seconds: as Discord, op 9;
@@ -303,8 +295,7 @@ async fn handle(
             *live = Some((done.session, done.outbox));
             compressing.map_err(|_| CloseCode::UnknownError)?;
         }
-        op::RESUME => {
-            let r: Resume = parse(d)?;
+        Request::Resume(r) => {
             match identify::resume(gw, conn_id, r).await {
                 ResumeOutcome::Resumed {
                     session,
@@ -332,29 +323,25 @@ async fn handle(
                 ResumeOutcome::Close(code) => return Err(code),
             }
         }
-        op::PRESENCE_UPDATE => {
-            let update: PresenceUpdate = parse(d)?;
+        Request::PresenceUpdate(update) => {
             if let Some((session, _)) = live.as_ref() {
                 identify::update_presence(gw, session, update);
             }
         }
-        op::REQUEST_GUILD_MEMBERS => {
-            let req: RequestGuildMembers = parse(d)?;
+        Request::RequestGuildMembers(req) => {
             if let Some((session, _)) = live.as_ref() {
                 if let Err(e) = identify::request_members(gw, session, req).await {
                     tracing::error!(error = %e, "request guild members failed");
                 }
             }
         }
-        op::VOICE_STATE_UPDATE => {
-            let update: VoiceStateUpdate = parse(d)?;
+        Request::VoiceStateUpdate(update) => {
             if let Some((session, _)) = live.as_ref() {
                 if let Err(e) = voice::update_voice_state(gw, session, update).await {
                     tracing::error!(error = %e, "voice state update failed");
                 }
             }
         }
-        _ => return Err(CloseCode::UnknownOpcode),
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ pub mod joins;
 pub mod media;
 pub mod presence;
 pub mod protocol;
+pub mod request;
 pub mod session;
 pub mod starts;
 pub mod voice;
