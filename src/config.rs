@@ -327,6 +327,39 @@ mod tests {
     }
 
     #[test]
+    fn per_account_gateway_limits_are_lifted_with_rate_limits_off_unless_set() {
+        let on = ServeArgs::default().resolve().unwrap().gateway;
+        assert_eq!(on.max_sessions_per_user, 16);
+        assert_eq!(on.max_resumable_per_user, 8);
+        assert_eq!(on.session_starts.total, 1000);
+        let off = ServeArgs {
+            rate_limits: Some(Switch::Off),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .gateway;
+        assert_eq!(off.max_sessions_per_user, usize::MAX);
+        assert_eq!(
+            off.session_starts,
+            hearth_signaling::starts::StartLimit::UNLIMITED
+        );
+        let set = ServeArgs {
+            rate_limits: Some(Switch::Off),
+            max_sessions_per_user: Some(3),
+            session_start_limit: Some(5),
+            identify_timeout_ms: Some(1500),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .gateway;
+        assert_eq!(set.max_sessions_per_user, 3);
+        assert_eq!(set.session_starts.total, 5);
+        assert_eq!(set.identify_timeout, std::time::Duration::from_millis(1500));
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_errors() {
         let dir = std::env::temp_dir().join(format!("hearth-config-test2-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
