@@ -61,7 +61,10 @@ pub fn zstd_round_trip(data: &[u8]) {
             (zstd.op(11, &d), plain.op(11, &d))
         } else {
             let event = Prepared::new("FUZZ", &d);
-            (zstd.dispatch(i as u64, &event), plain.dispatch(i as u64, &event))
+            (
+                zstd.dispatch(i as u64, &event),
+                plain.dispatch(i as u64, &event),
+            )
         };
         let (Ok(sent), Ok(expected)) = (sent, expected) else {
             return;
