@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets of fuzz/ (every one, or those named) for a
-# short while each: FUZZ_SECONDS (default 30). A long run is the same with
-# a larger FUZZ_SECONDS, e.g. `FUZZ_SECONDS=3600 scripts/fuzz.sh sdp_offer`.
+# Runs every fuzz target in fuzz/ (cargo-fuzz, libFuzzer) for a while each.
 #
-# cargo-fuzz needs nightly-only flags (the sanitizers); RUSTC_BOOTSTRAP=1
-# lets the stable toolchain take them. Each target keeps its corpus in
-# fuzz/corpus/<target> (seeded from fuzz/seeds/<target> when there is one),
-# so later runs start where earlier ones got to. A crash stops the script
-# with the reproducing input in fuzz/artifacts/<target>/.
+#   scripts/fuzz.sh                                  every target, 30 s each
+#   FUZZ_SECONDS=3600 scripts/fuzz.sh gateway_json   one target, an hour
+#   FUZZ_BUILD_ARGS=--dev scripts/fuzz.sh            unoptimised build (quicker to build)
+#
+# cargo-fuzz needs nightly features (the sanitizers); RUSTC_BOOTSTRAP=1 lets
+# the stable toolchain provide them. New inputs go to fuzz/corpus/<target>
+# (not committed), so later runs start where earlier ones got to;
+# fuzz/seeds/<target> holds the committed starting inputs. A crash leaves
+# its input in fuzz/artifacts/<target> and fails the script.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$repo/fuzz"
+
+cd "$(dirname "$0")/../fuzz"
 export RUSTC_BOOTSTRAP=1
+seconds="${FUZZ_SECONDS:-30}"
+# Word splitting wanted: several build flags may be given.
+# shellcheck disable=SC2206
+build_args=(${FUZZ_BUILD_ARGS:-})
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
   cargo install cargo-fuzz --locked
 fi
 
-seconds="${FUZZ_SECONDS:-30}"
 if [ "$#" -gt 0 ]; then
   targets=("$@")
 else
@@ -26,8 +31,7 @@ else
 fi
 
 echo "== building ${#targets[@]} fuzz targets"
-cargo fuzz build
-
+cargo fuzz build "${build_args[@]}"
 for t in "${targets[@]}"; do
   corpus="corpus/$t"
   mkdir -p "$corpus"
@@ -35,7 +39,7 @@ for t in "${targets[@]}"; do
   [ -d "seeds/$t" ] && dirs+=("seeds/$t")
   echo "== $t for ${seconds}s"
   # -rss_limit_mb: the media target keeps a whole call in memory.
-  cargo fuzz run "$t" "${dirs[@]}" -- \
+  cargo fuzz run "${build_args[@]}" "$t" "${dirs[@]}" -- \
     -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=8192 -print_final_stats=1
 done
 echo "== fuzzing done: ${targets[*]}"

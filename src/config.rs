@@ -57,6 +57,30 @@ pub struct ServeArgs {
     /// Gateway heartbeat interval sent in Hello, in milliseconds. [default: 41250]
     #[arg(long, env = "HEARTH_HEARTBEAT_INTERVAL_MS")]
     pub heartbeat_interval_ms: Option<u64>,
+    /// How long a gateway connection may stay without Identify or Resume
+    /// before it is closed with 4003, in milliseconds. [default: 20000]
+    #[arg(long, env = "HEARTH_IDENTIFY_TIMEOUT_MS")]
+    pub identify_timeout_ms: Option<u64>,
+    /// Connected gateway sessions one account may hold; more Identifies
+    /// close with 4008. [default: 16; unlimited with --rate-limits off]
+    #[arg(long, env = "HEARTH_MAX_SESSIONS_PER_USER")]
+    pub max_sessions_per_user: Option<usize>,
+    /// Dropped-but-resumable gateway sessions one account may hold; the
+    /// longest-dropped beyond them end. [default: 8; unlimited with
+    /// --rate-limits off]
+    #[arg(long, env = "HEARTH_MAX_RESUMABLE_PER_USER")]
+    pub max_resumable_per_user: Option<usize>,
+    /// A session's resume buffer, in bytes of dispatch JSON. [default: 4194304]
+    #[arg(long, env = "HEARTH_RESUME_BUFFER_BYTES")]
+    pub resume_buffer_bytes: Option<usize>,
+    /// Identifies per account per 24 hours (`session_start_limit.total`);
+    /// more close with 4008. [default: 1000; unlimited with --rate-limits off]
+    #[arg(long, env = "HEARTH_SESSION_START_LIMIT")]
+    pub session_start_limit: Option<u32>,
+    /// Identifies per account per 5 seconds (`max_concurrency`); more get
+    /// op 9. [default: 16; unlimited with --rate-limits off]
+    #[arg(long, env = "HEARTH_IDENTIFY_MAX_CONCURRENCY")]
+    pub identify_max_concurrency: Option<u32>,
     /// How long a dropped gateway session stays resumable, in seconds. [default: 120]
     #[arg(long, env = "HEARTH_RESUME_GRACE_SECS")]
     pub resume_grace_secs: Option<u64>,
@@ -178,6 +202,12 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     node_id: Option<u16>,
     heartbeat_interval_ms: Option<u64>,
+    identify_timeout_ms: Option<u64>,
+    max_sessions_per_user: Option<usize>,
+    max_resumable_per_user: Option<usize>,
+    resume_buffer_bytes: Option<usize>,
+    session_start_limit: Option<u32>,
+    identify_max_concurrency: Option<u32>,
     resume_grace_secs: Option<u64>,
     voice_secret: Option<String>,
     voice_endpoint: Option<String>,
@@ -290,6 +320,39 @@ impl ServeArgs {
             anyhow::ensure!(ms >= 100, "heartbeat_interval_ms must be at least 100");
             gateway.heartbeat_interval = std::time::Duration::from_millis(ms);
         }
+        if let Some(ms) = self.identify_timeout_ms.or(file.identify_timeout_ms) {
+            anyhow::ensure!(ms >= 100, "identify_timeout_ms must be at least 100");
+            gateway.identify_timeout = std::time::Duration::from_millis(ms);
+        }
+        let rate_limits = self.rate_limits.or(file.rate_limits).unwrap_or(Switch::On) == Switch::On;
+        // Load tests and trusted deployments (rate limits off) open
+        // thousands of sessions per account: the per-account limits are
+        // lifted there unless set explicitly.
+        if !rate_limits {
+            gateway.max_sessions_per_user = usize::MAX;
+            gateway.max_resumable_per_user = usize::MAX;
+            gateway.session_starts = hearth_signaling::starts::StartLimit::UNLIMITED;
+        }
+        if let Some(n) = self.max_sessions_per_user.or(file.max_sessions_per_user) {
+            anyhow::ensure!(n >= 1, "max_sessions_per_user must be at least 1");
+            gateway.max_sessions_per_user = n;
+        }
+        if let Some(n) = self.max_resumable_per_user.or(file.max_resumable_per_user) {
+            gateway.max_resumable_per_user = n;
+        }
+        if let Some(n) = self.resume_buffer_bytes.or(file.resume_buffer_bytes) {
+            gateway.resume_buffer_bytes = n;
+        }
+        if let Some(n) = self.session_start_limit.or(file.session_start_limit) {
+            gateway.session_starts.total = n;
+        }
+        if let Some(n) = self
+            .identify_max_concurrency
+            .or(file.identify_max_concurrency)
+        {
+            anyhow::ensure!(n >= 1, "identify_max_concurrency must be at least 1");
+            gateway.session_starts.max_concurrency = n;
+        }
         if let Some(s) = self.resume_grace_secs.or(file.resume_grace_secs) {
             gateway.resume_grace = std::time::Duration::from_secs(s);
         }
@@ -376,7 +439,7 @@ impl ServeArgs {
                 .data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("hearth-data")),
-            rate_limits: self.rate_limits.or(file.rate_limits).unwrap_or(Switch::On) == Switch::On,
+            rate_limits,
             durability: durability.parse().map_err(anyhow::Error::msg)?,
             max_body_bytes: self
                 .max_body_bytes
@@ -513,6 +576,39 @@ mod tests {
         .resolve()
         .is_err());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn per_account_gateway_limits_are_lifted_with_rate_limits_off_unless_set() {
+        let on = ServeArgs::default().resolve().unwrap().gateway;
+        assert_eq!(on.max_sessions_per_user, 16);
+        assert_eq!(on.max_resumable_per_user, 8);
+        assert_eq!(on.session_starts.total, 1000);
+        let off = ServeArgs {
+            rate_limits: Some(Switch::Off),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .gateway;
+        assert_eq!(off.max_sessions_per_user, usize::MAX);
+        assert_eq!(
+            off.session_starts,
+            hearth_signaling::starts::StartLimit::UNLIMITED
+        );
+        let set = ServeArgs {
+            rate_limits: Some(Switch::Off),
+            max_sessions_per_user: Some(3),
+            session_start_limit: Some(5),
+            identify_timeout_ms: Some(1500),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .gateway;
+        assert_eq!(set.max_sessions_per_user, 3);
+        assert_eq!(set.session_starts.total, 5);
+        assert_eq!(set.identify_timeout, std::time::Duration::from_millis(1500));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod config;
 mod conn_limit;
 mod http;
 mod media;
+mod sessions;
 mod web;
 
 use std::sync::Arc;
@@ -161,6 +162,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         Arc::new(registry),
         config.metrics_token.as_ref().map(|t| t.0.clone()),
     );
+    sessions::connect(&gateway, &state);
     let mut app = hearth_api::router(state)
         .merge(hearth_signaling::router(gateway.clone()))
         .merge(hearth_sfu::voice_gateway::router(sfu.clone()))

@@ -23,7 +23,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("dispatch/encode d once (json)", |b| {
         b.iter(|| {
             let p = Prepared::new("MESSAGE_CREATE", &data);
-            let mut codec = Codec::new(Encoding::Json, Compression::None).expect("codec");
+            let mut codec = Codec::new(Encoding::Json, Compression::None);
             codec.dispatch(1, &p).expect("encode")
         })
     });
@@ -33,7 +33,9 @@ fn bench(c: &mut Criterion) {
         ("json+zstd-stream", Encoding::Json, Compression::ZstdStream),
     ] {
         let p = Prepared::new("MESSAGE_CREATE", &data);
-        let mut codec = Codec::new(enc, comp).expect("codec");
+        let mut codec = Codec::new(enc, comp);
+        // An identified connection's codec: the zstd stream, not per-message frames.
+        codec.authenticated().expect("zstd stream");
         codec.dispatch(0, &p).expect("warm the cached d");
         let mut seq = 0;
         c.bench_function(&format!("dispatch/per-session frame ({name})"), |b| {

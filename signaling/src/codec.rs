@@ -44,8 +44,54 @@ pub struct Prepared {
     /// For message events: the author and the mentioned users, whom the
     /// MESSAGE_CONTENT rule exempts.
     involved: Vec<Snowflake>,
-    /// The MESSAGE_CONTENT-less form, made on first need.
-    without_content: OnceLock<Arc<Prepared>>,
+    /// The same for the replied-to message in `referenced_message`, which
+    /// the rule covers on its own: `None` if there is none.
+    referenced_involved: Option<Vec<Snowflake>>,
+    /// The MESSAGE_CONTENT-less forms, made on first need, indexed by
+    /// [`Emptied`].
+    without_content: [OnceLock<Arc<Prepared>>; 3],
+}
+
+/// Which parts of a message event a session may not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emptied {
+    /// The message itself and the message it replies to.
+    Both = 0,
+    /// The message only (the reader wrote or is mentioned in the replied-to one).
+    Message = 1,
+    /// The replied-to message only (the reader wrote or is mentioned in this one).
+    Referenced = 2,
+}
+
+/// Who the MESSAGE_CONTENT rule exempts for one message: its author and
+/// the users it mentions.
+fn involved_in(message: &Value) -> Vec<Snowflake> {
+    let mentions = message
+        .get("mentions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    id_at(message, "/author/id")
+        .into_iter()
+        .chain(mentions.filter_map(|u| id_at(u, "/id")))
+        .collect()
+}
+
+/// Empties what MESSAGE_CONTENT guards in one message object, as Discord:
+/// content, embeds, attachments and components.
+fn empty_content(message: &mut Value) {
+    if let Some(obj) = message.as_object_mut() {
+        for (field, empty) in [
+            ("content", Value::String(String::new())),
+            ("embeds", Value::Array(vec![])),
+            ("attachments", Value::Array(vec![])),
+            ("components", Value::Array(vec![])),
+        ] {
+            if obj.contains_key(field) {
+                obj.insert(field.to_owned(), empty);
+            }
+        }
+    }
 }
 
 fn id_at(v: &Value, pointer: &str) -> Option<Snowflake> {
@@ -57,18 +103,14 @@ fn id_at(v: &Value, pointer: &str) -> Option<Snowflake> {
 impl Prepared {
     pub fn new(name: impl Into<String>, data: &Value) -> Arc<Self> {
         let name = name.into();
-        let involved = if carries_content(&name) {
-            let mentions = data
-                .get("mentions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten();
-            id_at(data, "/author/id")
-                .into_iter()
-                .chain(mentions.filter_map(|u| id_at(u, "/id")))
-                .collect()
+        let (involved, referenced_involved) = if carries_content(&name) {
+            let referenced = data
+                .get("referenced_message")
+                .filter(|r| r.is_object())
+                .map(involved_in);
+            (involved_in(data), referenced)
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
         Arc::new(Prepared {
             // Serialising a Value cannot fail.
@@ -78,9 +120,16 @@ impl Prepared {
             msgpack: OnceLock::new(),
             subject: id_at(data, "/user/id"),
             involved,
-            without_content: OnceLock::new(),
+            referenced_involved,
+            without_content: Default::default(),
             name,
         })
+    }
+
+    /// What the event weighs in a resume buffer: its JSON, which every
+    /// session holding it shares.
+    pub fn size(&self) -> usize {
+        self.json.len() + self.name.len()
     }
 
     /// `d`, decoded again (for the rare forms made from it).
@@ -105,26 +154,39 @@ impl Prepared {
         carries_content(&self.name)
     }
 
-    /// Whether `user` wrote or is mentioned in this message, which exempts
-    /// them from the MESSAGE_CONTENT rule.
-    pub fn involves(&self, user: Snowflake) -> bool {
-        self.involved.contains(&user)
+    /// What `user` may not read of this message event under the
+    /// MESSAGE_CONTENT rule, if they lack the intent: the message unless
+    /// they wrote or are mentioned in it, and the same, on its own, for
+    /// the message it replies to. `None`: they may read all of it.
+    pub fn emptied_for(&self, user: Snowflake) -> Option<Emptied> {
+        if !self.carries_content() {
+            return None;
+        }
+        let message = !self.involved.contains(&user);
+        let referenced = self
+            .referenced_involved
+            .as_ref()
+            .is_some_and(|r| !r.contains(&user));
+        match (message, referenced) {
+            (true, true) => Some(Emptied::Both),
+            (true, false) => Some(Emptied::Message),
+            (false, true) => Some(Emptied::Referenced),
+            (false, false) => None,
+        }
     }
 
-    /// The same event with content, embeds and attachments emptied.
-    pub fn without_content(self: &Arc<Self>) -> Arc<Prepared> {
-        self.without_content
+    /// The same event with content, embeds, attachments and components
+    /// emptied where `which` says.
+    pub fn without_content(self: &Arc<Self>, which: Emptied) -> Arc<Prepared> {
+        self.without_content[which as usize]
             .get_or_init(|| {
                 let mut data = self.value();
-                if let Some(obj) = data.as_object_mut() {
-                    for (field, empty) in [
-                        ("content", Value::String(String::new())),
-                        ("embeds", Value::Array(vec![])),
-                        ("attachments", Value::Array(vec![])),
-                    ] {
-                        if obj.contains_key(field) {
-                            obj.insert(field.to_owned(), empty);
-                        }
+                if matches!(which, Emptied::Both | Emptied::Message) {
+                    empty_content(&mut data);
+                }
+                if matches!(which, Emptied::Both | Emptied::Referenced) {
+                    if let Some(r) = data.get_mut("referenced_message") {
+                        empty_content(r);
                     }
                 }
                 Prepared::new(self.name.clone(), &data)
@@ -149,24 +211,52 @@ pub struct DecodeError(pub String);
 /// The per-connection encoder and decoder.
 pub struct Codec {
     encoding: Encoding,
-    zstd: Option<zstd::stream::write::Encoder<'static, Vec<u8>>>,
+    zstd: Option<Zstd>,
+}
+
+/// A `zstd-stream` connection's compression.
+///
+/// A streaming context with its window and match tables is most of a
+/// connection's memory (about 800 KB at level 3), too much to hand to a
+/// connection that has not proven who it is. Until it authenticates, each
+/// payload is a complete zstd frame of its own, compressed by a context that
+/// lives only for that call; then one stream runs for the rest of the
+/// connection. A client's streaming decoder reads consecutive frames as one
+/// stream, so it cannot tell the difference.
+enum Zstd {
+    Framed,
+    Stream(Box<zstd::stream::write::Encoder<'static, Vec<u8>>>),
 }
 
 /// Smaller than zstd's default window: a gateway connection's messages are
 /// small, and the window is memory held for the connection's whole life.
 const ZSTD_WINDOW_LOG: u32 = 16;
+const ZSTD_LEVEL: i32 = 3;
+/// Level 3 sizes its two match tables for large inputs (2^17 and 2^16
+/// entries of 4 bytes, 768 KB); with a 64 KiB window, tables of 2^15
+/// entries find nearly the same matches for a quarter of the memory.
+const ZSTD_TABLE_LOG: u32 = 15;
 
 impl Codec {
-    pub fn new(encoding: Encoding, compression: Compression) -> std::io::Result<Self> {
+    pub fn new(encoding: Encoding, compression: Compression) -> Self {
         let zstd = match compression {
             Compression::None => None,
-            Compression::ZstdStream => {
-                let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3)?;
-                e.window_log(ZSTD_WINDOW_LOG)?;
-                Some(e)
-            }
+            Compression::ZstdStream => Some(Zstd::Framed),
         };
-        Ok(Codec { encoding, zstd })
+        Codec { encoding, zstd }
+    }
+
+    /// The connection identified or resumed: from now on it is worth a
+    /// compression stream.
+    pub fn authenticated(&mut self) -> std::io::Result<()> {
+        if let Some(z @ Zstd::Framed) = &mut self.zstd {
+            let mut e = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
+            e.window_log(ZSTD_WINDOW_LOG)?;
+            e.set_parameter(zstd::stream::raw::CParameter::HashLog(ZSTD_TABLE_LOG))?;
+            e.set_parameter(zstd::stream::raw::CParameter::ChainLog(ZSTD_TABLE_LOG))?;
+            *z = Zstd::Stream(Box::new(e));
+        }
+        Ok(())
     }
 
     pub fn dispatch(&mut self, seq: u64, event: &Prepared) -> std::io::Result<Message> {
@@ -211,13 +301,16 @@ impl Codec {
 
     fn frame(&mut self, bytes: Vec<u8>) -> std::io::Result<Message> {
         match &mut self.zstd {
-            Some(z) => {
+            Some(Zstd::Stream(z)) => {
                 z.write_all(&bytes)?;
                 // A flush ends a block, so the client can decode this message
                 // now; the stream (and its dictionary of earlier messages) goes on.
                 z.flush()?;
                 Ok(Message::Binary(std::mem::take(z.get_mut()).into()))
             }
+            Some(Zstd::Framed) => Ok(Message::Binary(
+                zstd::bulk::compress(&bytes, ZSTD_LEVEL)?.into(),
+            )),
             None => Ok(match self.encoding {
                 // JSON we wrote ourselves from valid UTF-8 pieces.
                 Encoding::Json => Message::Text(
@@ -292,7 +385,7 @@ mod tests {
 
     #[test]
     fn json_dispatch_is_a_complete_envelope() {
-        let mut c = Codec::new(Encoding::Json, Compression::None).unwrap();
+        let mut c = Codec::new(Encoding::Json, Compression::None);
         let Message::Text(t) = c.dispatch(3, &event()).unwrap() else {
             panic!("text")
         };
@@ -305,7 +398,7 @@ mod tests {
 
     #[test]
     fn msgpack_dispatch_decodes_to_the_same_value() {
-        let mut c = Codec::new(Encoding::MsgPack, Compression::None).unwrap();
+        let mut c = Codec::new(Encoding::MsgPack, Compression::None);
         let Message::Binary(b) = c.dispatch(3, &event()).unwrap() else {
             panic!("binary")
         };
@@ -321,32 +414,57 @@ mod tests {
         assert!(v["s"].is_null());
     }
 
+    fn inflate(decoder: &mut zstd::stream::raw::Decoder<'static>, frame: &Message) -> Value {
+        use zstd::stream::raw::Operation;
+        let Message::Binary(b) = frame else {
+            panic!("binary")
+        };
+        let mut out = vec![0u8; 4096];
+        let mut input = zstd::stream::raw::InBuffer::around(b);
+        let mut output = zstd::stream::raw::OutBuffer::around(&mut out[..]);
+        decoder.run(&mut input, &mut output).unwrap();
+        assert_eq!(input.pos(), b.len(), "the whole message is consumed");
+        let n = output.pos();
+        serde_json::from_slice(&out[..n]).unwrap()
+    }
+
     #[test]
     fn zstd_stream_messages_decode_one_at_a_time_with_one_context() {
-        let mut c = Codec::new(Encoding::Json, Compression::ZstdStream).unwrap();
+        let mut c = Codec::new(Encoding::Json, Compression::ZstdStream);
+        c.authenticated().unwrap();
         let mut decoder = zstd::stream::raw::Decoder::new().unwrap();
         for seq in 1..=3 {
-            let Message::Binary(b) = c.dispatch(seq, &event()).unwrap() else {
-                panic!("binary")
-            };
-            let mut out = vec![0u8; 4096];
-            let mut input = zstd::stream::raw::InBuffer::around(&b);
-            let mut output = zstd::stream::raw::OutBuffer::around(&mut out[..]);
-            use zstd::stream::raw::Operation;
-            decoder.run(&mut input, &mut output).unwrap();
-            let n = output.pos();
-            let v: Value = serde_json::from_slice(&out[..n]).unwrap();
+            let v = inflate(&mut decoder, &c.dispatch(seq, &event()).unwrap());
             assert_eq!(v["s"], seq);
         }
     }
 
     #[test]
+    fn one_decoding_context_reads_the_frames_before_authentication_and_the_stream_after() {
+        let mut c = Codec::new(Encoding::Json, Compression::ZstdStream);
+        assert!(matches!(c.zstd, Some(Zstd::Framed)));
+        let mut decoder = zstd::stream::raw::Decoder::new().unwrap();
+        let hello = c.op(10, &json!({"heartbeat_interval": 41250})).unwrap();
+        assert_eq!(inflate(&mut decoder, &hello)["op"], 10);
+        let ack = c.op(11, &Value::Null).unwrap();
+        assert_eq!(inflate(&mut decoder, &ack)["op"], 11);
+        c.authenticated().unwrap();
+        assert!(matches!(c.zstd, Some(Zstd::Stream(_))));
+        for seq in 1..=3 {
+            let v = inflate(&mut decoder, &c.dispatch(seq, &event()).unwrap());
+            assert_eq!(v["s"], seq);
+        }
+        let ack = c.op(11, &Value::Null).unwrap();
+        assert_eq!(inflate(&mut decoder, &ack)["op"], 11);
+    }
+
+    #[test]
     fn content_rule_exempts_author_and_mentioned() {
         let e = event();
-        assert!(e.involves(Snowflake(9)));
-        assert!(e.involves(Snowflake(7)));
-        assert!(!e.involves(Snowflake(8)));
-        let stripped = e.without_content();
+        assert_eq!(e.emptied_for(Snowflake(9)), None);
+        assert_eq!(e.emptied_for(Snowflake(7)), None);
+        assert_eq!(e.emptied_for(Snowflake(8)), Some(Emptied::Message));
+        let stripped = e.without_content(Emptied::Message);
         let d = stripped.d_value();
         assert_eq!(d["content"], "");
         assert_eq!(d["embeds"], json!([]));
@@ -354,8 +472,46 @@ mod tests {
     }
 
     #[test]
+    fn the_replied_to_message_is_judged_and_emptied_on_its_own() {
+        let e = Prepared::new(
+            "MESSAGE_CREATE",
+            &json!({"id": "6", "content": "reply", "author": {"id": "9"}, "mentions": [{"id": "7"}],
+                    "referenced_message": {"id": "5", "content": "secret", "embeds": [{"title": "t"}],
+                        "attachments": [{"id": "1"}], "components": [{"type": 1}], "author": {"id": "3"}, "mentions": []}}),
+        );
+        // 7 is mentioned in the reply but not in the replied-to message.
+        assert_eq!(e.emptied_for(Snowflake(7)), Some(Emptied::Referenced));
+        assert_eq!(e.emptied_for(Snowflake(3)), Some(Emptied::Message));
+        assert_eq!(e.emptied_for(Snowflake(8)), Some(Emptied::Both));
+        let d = e.without_content(Emptied::Referenced).d_value();
+        assert_eq!(d["content"], "reply");
+        let r = &d["referenced_message"];
+        assert_eq!(
+            (
+                &r["content"],
+                &r["embeds"],
+                &r["attachments"],
+                &r["components"]
+            ),
+            (&json!(""), &json!([]), &json!([]), &json!([]))
+        );
+        assert_eq!(r["id"], "5");
+        let d = e.without_content(Emptied::Both).d_value();
+        assert_eq!(
+            (&d["content"], &d["referenced_message"]["content"]),
+            (&json!(""), &json!(""))
+        );
+        // A reply to a deleted message has `referenced_message: null`.
+        let gone = Prepared::new(
+            "MESSAGE_CREATE",
+            &json!({"id": "6", "content": "reply", "author": {"id": "9"}, "referenced_message": null}),
+        );
+        assert_eq!(gone.emptied_for(Snowflake(9)), None);
+    }
+
+    #[test]
     fn decoding_refuses_wrong_frames_and_big_payloads() {
-        let c = Codec::new(Encoding::Json, Compression::None).unwrap();
+        let c = Codec::new(Encoding::Json, Compression::None);
         assert!(c.decode(&Message::Binary(vec![1, 2].into())).is_err());
         assert!(c.decode(&Message::Text("nope".into())).is_err());
         let big = format!("{{\"op\":1,\"d\":\"{}\"}}", "x".repeat(5000));

@@ -15,18 +15,15 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use hearth_proto::gateway::{
-    gateway_url, op, ClientPayload, CloseCode, Hello, Identify, PresenceUpdate,
-    RequestGuildMembers, Resume, VoiceStateUpdate,
-};
-use serde::de::DeserializeOwned;
+use hearth_proto::gateway::{gateway_url, op, CloseCode, Hello};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use crate::codec::{Codec, Compression, Encoding};
 use crate::gateway::Gateway;
-use crate::identify::{self, ResumeOutcome};
+use crate::identify::{self, Refused, ResumeOutcome};
 use crate::protocol::Protocol;
+use crate::request::Request;
 use crate::session::{Outgoing, Session};
 use crate::voice;
 
@@ -171,22 +168,16 @@ async fn next_outgoing(
     }
 }
 
-fn parse<T: DeserializeOwned>(d: Value) -> Result<T, CloseCode> {
-    serde_json::from_value(d).map_err(|_| CloseCode::DecodeError)
-}
-
 pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
     let conn_id = gw.next_conn_id();
-    let Ok(codec) = Codec::new(params.encoding, params.compression) else {
-        return;
-    };
+    let codec = Codec::new(params.encoding, params.compression);
     let mut conn = Conn { socket, codec };
     if let Some(code) = params.refuse {
         conn.close(code).await;
         return;
     }
     let interval = gw.config.heartbeat_interval;
-    let mut protocol = Protocol::new(Instant::now(), interval);
+    let mut protocol = Protocol::new(Instant::now(), interval, gw.config.identify_timeout);
     if !conn
         .op(
             op::HELLO,
@@ -200,7 +191,8 @@ pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
     }
     let mut live: Option<(Arc<Session>, mpsc::Receiver<Outgoing>)> = None;
     let ending = loop {
-        let deadline = tokio::time::Instant::from_std(protocol.heartbeat_deadline());
+        let (deadline, timeout_code) = protocol.deadline();
+        let deadline = tokio::time::Instant::from_std(deadline);
         tokio::select! {
             frame = conn.socket.recv() => {
                 let message = match frame {
@@ -225,10 +217,15 @@ pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
                     conn.op(op::RECONNECT, Value::Null).await;
                     break Ending::Close(CloseCode::UnknownError);
                 }
-                // Cut loose for falling behind; the client resumes.
-                None => break Ending::Close(CloseCode::UnknownError),
+                // Cut loose for falling behind (the client resumes), or
+                // ended by the gateway with a code of its own (a revoked
+                // token: 4004).
+                None => {
+                    let code = live.as_ref().and_then(|(s, _)| s.close_code());
+                    break Ending::Close(code.unwrap_or(CloseCode::UnknownError));
+                }
             },
-            _ = tokio::time::sleep_until(deadline) => break Ending::Close(CloseCode::SessionTimedOut),
+            _ = tokio::time::sleep_until(deadline) => break Ending::Close(timeout_code),
         }
     };
     let keep = match ending {
@@ -242,6 +239,7 @@ pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
     if let Some((session, _)) = live {
         if keep {
             if let Some(since) = session.detach(conn_id) {
+                gw.detached(&session);
                 let gw = gw.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(gw.config.resume_grace).await;
@@ -265,28 +263,39 @@ async fn handle(
     params: &Params,
     message: Message,
 ) -> Result<(), CloseCode> {
-    let ClientPayload { op: opcode, d } = conn
+    let payload = conn
         .codec
         .decode(&message)
         .map_err(|_| CloseCode::DecodeError)?;
-    protocol.on_payload(opcode, Instant::now())?;
-    match opcode {
-        op::HEARTBEAT => {
-            if let (Some((session, _)), Some(seq)) = (live.as_ref(), d.as_u64()) {
+    protocol.on_payload(payload.op, Instant::now())?;
+    match Request::parse(payload)? {
+        Request::Heartbeat(seq) => {
+            if let (Some((session, _)), Some(seq)) = (live.as_ref(), seq) {
                 session.acknowledge(seq);
             }
             if !conn.op(op::HEARTBEAT_ACK, Value::Null).await {
                 return Err(CloseCode::UnknownError);
             }
         }
-        op::IDENTIFY => {
-            let ident: Identify = parse(d)?;
-            let done = identify::identify(gw, conn_id, ident, &params.gateway_url).await?;
+        Request::Identify(ident) => {
+            let done = match identify::identify(gw, conn_id, *ident, &params.gateway_url).await {
+                Ok(done) => done,
+                Err(Refused::Close(code)) => return Err(code),
+                // Too many Identifies within five seconds: as Discord, op 9;
+                // the client identifies again a little later.
+                Err(Refused::TryLater) => {
+                    if !conn.op(op::INVALID_SESSION, Value::Bool(false)).await {
+                        return Err(CloseCode::UnknownError);
+                    }
+                    return Ok(());
+                }
+            };
             protocol.authenticated();
+            let compressing = conn.codec.authenticated();
             *live = Some((done.session, done.outbox));
+            compressing.map_err(|_| CloseCode::UnknownError)?;
         }
-        op::RESUME => {
-            let r: Resume = parse(d)?;
+        Request::Resume(r) => {
             match identify::resume(gw, conn_id, r).await {
                 ResumeOutcome::Resumed {
                     session,
@@ -294,6 +303,10 @@ async fn handle(
                     outbox,
                 } => {
                     protocol.authenticated();
+                    if conn.codec.authenticated().is_err() {
+                        *live = Some((session, outbox));
+                        return Err(CloseCode::UnknownError);
+                    }
                     for (seq, event) in replay {
                         let m = conn.codec.dispatch(seq, &event);
                         if !conn.send(m).await {
@@ -310,29 +323,25 @@ async fn handle(
                 ResumeOutcome::Close(code) => return Err(code),
             }
         }
-        op::PRESENCE_UPDATE => {
-            let update: PresenceUpdate = parse(d)?;
+        Request::PresenceUpdate(update) => {
             if let Some((session, _)) = live.as_ref() {
                 identify::update_presence(gw, session, update);
             }
         }
-        op::REQUEST_GUILD_MEMBERS => {
-            let req: RequestGuildMembers = parse(d)?;
+        Request::RequestGuildMembers(req) => {
             if let Some((session, _)) = live.as_ref() {
                 if let Err(e) = identify::request_members(gw, session, req).await {
                     tracing::error!(error = %e, "request guild members failed");
                 }
             }
         }
-        op::VOICE_STATE_UPDATE => {
-            let update: VoiceStateUpdate = parse(d)?;
+        Request::VoiceStateUpdate(update) => {
             if let Some((session, _)) = live.as_ref() {
                 if let Err(e) = voice::update_voice_state(gw, session, update).await {
                     tracing::error!(error = %e, "voice state update failed");
                 }
             }
         }
-        _ => return Err(CloseCode::UnknownOpcode),
     }
     Ok(())
 }

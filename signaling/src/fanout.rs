@@ -41,17 +41,15 @@ fn is_about(event: &Prepared, user: Snowflake) -> bool {
 }
 
 /// The form of the event this session gets: bots without MESSAGE_CONTENT
-/// see message bodies emptied unless they wrote or are mentioned in them.
+/// see message bodies emptied unless they wrote or are mentioned in them,
+/// and the same for the replied-to message in `referenced_message`.
 fn tailored(session: &Session, event: &Arc<Prepared>) -> Arc<Prepared> {
-    if session.user.bot
-        && session.intents & intents::MESSAGE_CONTENT == 0
-        && event.carries_content()
-        && !event.involves(session.user.id)
-    {
-        event.without_content()
-    } else {
-        event.clone()
+    if session.user.bot && session.intents & intents::MESSAGE_CONTENT == 0 {
+        if let Some(which) = event.emptied_for(session.user.id) {
+            return event.without_content(which);
+        }
     }
+    event.clone()
 }
 
 fn user_of(event: &Event) -> Option<Snowflake> {
@@ -64,7 +62,7 @@ fn user_of(event: &Event) -> Option<Snowflake> {
 impl Receiver for Gateway {
     fn deliver(&self, event: Arc<Event>) {
         let prepared = Prepared::new(event.name.clone(), &event.data);
-        let limit = self.config.resume_buffer;
+        let limit = self.config.resume_limit();
         let needed = intents::for_event(&event.name);
         match event.audience {
             Audience::User(user) => {
@@ -147,6 +145,9 @@ impl Gateway {
             }
             "GUILD_MEMBER_REMOVE" => {
                 let Some(user) = user_of(event) else { return };
+                // First, so a join under way cannot subscribe after the
+                // loop below looked for the member's sessions.
+                self.joins.removed(guild, user);
                 if let Some(hub) = self.hub(guild) {
                     for s in hub.sessions_of(user) {
                         hub.unsubscribe(&s);

@@ -15,6 +15,7 @@ use crate::config::GatewayConfig;
 use crate::hub::{GuildView, Hub};
 use crate::presence::{Presences, Seen};
 use crate::session::Session;
+use crate::starts::{SessionStarts, StartRefusal};
 use crate::voice::VoiceStates;
 
 pub struct Gateway {
@@ -22,10 +23,14 @@ pub struct Gateway {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub presences: Presences,
+    /// Subscriptions to guilds under way, so a removal cannot slip past one.
+    pub(crate) joins: crate::joins::Joins,
     pub(crate) voice: VoiceStates,
     /// The SFU, once the node has wired it (see `media`).
     pub(crate) media: std::sync::OnceLock<Arc<dyn crate::media::MediaPlane>>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Each account's Identify budget.
+    starts: Mutex<SessionStarts>,
     by_user: Mutex<HashMap<Snowflake, Vec<Arc<Session>>>>,
     hubs: RwLock<HashMap<Snowflake, Arc<Hub>>>,
     /// Hubs being loaded, so concurrent first sessions load once.
@@ -38,10 +43,12 @@ pub struct Gateway {
 impl Gateway {
     pub fn new(config: GatewayConfig, store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> Arc<Self> {
         let gw = Arc::new_cyclic(|me| Gateway {
+            starts: Mutex::new(SessionStarts::new(config.session_starts)),
             config,
             store,
             bus: bus.clone(),
             presences: Presences::default(),
+            joins: Default::default(),
             voice: VoiceStates::default(),
             media: std::sync::OnceLock::new(),
             sessions: Mutex::new(HashMap::new()),
@@ -83,17 +90,66 @@ impl Gateway {
             .len()
     }
 
-    pub(crate) fn register(&self, session: &Arc<Session>) {
+    /// Counts an Identify against its account's `session_start_limit`.
+    pub(crate) fn start_session(&self, user: Snowflake) -> Result<(), StartRefusal> {
+        self.starts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .try_start(user, std::time::Instant::now())
+    }
+
+    /// The account's Identify budget, as `GET /gateway/bot` reports it.
+    pub fn session_start_limit(&self, user: Snowflake) -> hearth_proto::gateway::SessionStartLimit {
+        self.starts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .status(user, std::time::Instant::now())
+    }
+
+    /// Registers a new, attached session, unless its user already has
+    /// `max_sessions_per_user` connected ones. The count and the insertion
+    /// happen under one lock, so concurrent Identifies cannot overshoot.
+    pub(crate) fn register(&self, session: &Arc<Session>) -> bool {
+        {
+            let mut by_user = self.by_user.lock().unwrap_or_else(|p| p.into_inner());
+            let mine = by_user.entry(session.user.id).or_default();
+            let connected = mine.iter().filter(|s| s.is_attached()).count();
+            if connected >= self.config.max_sessions_per_user {
+                if mine.is_empty() {
+                    by_user.remove(&session.user.id);
+                }
+                return false;
+            }
+            mine.push(session.clone());
+        }
         self.sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(session.id.clone(), session.clone());
-        self.by_user
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(session.user.id)
-            .or_default()
-            .push(session.clone());
+        true
+    }
+
+    /// A session lost its connection and waits for a resume. If that makes
+    /// more than `max_resumable_per_user` waiting sessions of its user, the
+    /// longest-waiting ones end: a client that opens and drops sessions in
+    /// a loop cannot keep them all subscribed and buffering.
+    pub(crate) fn detached(&self, session: &Session) {
+        let mut waiting: Vec<(std::time::Instant, Arc<Session>)> = self
+            .sessions_of_user(session.user.id)
+            .into_iter()
+            .filter_map(|s| s.detached_at().map(|at| (at, s)))
+            .collect();
+        let Some(excess) = waiting
+            .len()
+            .checked_sub(self.config.max_resumable_per_user)
+        else {
+            return;
+        };
+        waiting.sort_by_key(|(at, _)| *at);
+        for (_, s) in waiting.into_iter().take(excess) {
+            tracing::debug!(session = %s.id, user = %s.user.id, "too many resumable sessions: ending the oldest");
+            self.end_session(&s);
+        }
     }
 
     pub fn hub(&self, guild: Snowflake) -> Option<Arc<Hub>> {
@@ -151,6 +207,18 @@ impl Gateway {
             Err(e) => {
                 self.drop_hub(guild);
                 Err(e)
+            }
+        }
+    }
+
+    /// Tokens of `user` were revoked: the sessions they opened (or last
+    /// resumed) end, and their connections close with 4004. A `None` hash
+    /// means every token of the user.
+    pub fn revoke_sessions(&self, user: Snowflake, token_hash: Option<&[u8; 32]>) {
+        for s in self.sessions_of_user(user) {
+            if token_hash.is_none_or(|h| s.uses_token(h)) {
+                s.set_close_code(hearth_proto::gateway::CloseCode::AuthenticationFailed);
+                self.end_session(&s);
             }
         }
     }
@@ -231,6 +299,6 @@ impl Gateway {
 
     /// Queues a dispatch for one session.
     pub fn send_to(&self, session: &Session, name: &str, data: serde_json::Value) {
-        session.push(Prepared::new(name, &data), self.config.resume_buffer);
+        session.push(Prepared::new(name, &data), self.config.resume_limit());
     }
 }

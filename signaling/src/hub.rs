@@ -272,23 +272,31 @@ impl Hub {
         Some(f(view, &sessions))
     }
 
-    /// Subscribes a session, recording its member's roles in the view; `then`
-    /// runs while the view is locked, so no event slips between the snapshot
-    /// it takes and the subscription.
+    /// Subscribes a session, recording its member's roles in the view, if
+    /// `admit` still agrees; `then` runs while the view is locked, so no
+    /// event slips between the snapshot it takes and the subscription.
+    ///
+    /// `admit` runs under the sessions lock: a removal that it does not see
+    /// looks for the member's sessions only after the subscription, and
+    /// finds it (see `joins`).
     pub fn subscribe<R>(
         &self,
         session: &Arc<Session>,
         member: &Member,
+        admit: impl FnOnce() -> bool,
         then: impl FnOnce(&GuildView) -> R,
     ) -> Option<R> {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         let HubState::Ready(view) = &mut *state else {
             return None;
         };
+        let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+        if !admit() {
+            return None;
+        }
         view.members
             .insert(member.user.id, MemberPerms::from(member));
         let out = then(view);
-        let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
         if !sessions.iter().any(|s| Arc::ptr_eq(s, session)) {
             sessions.push(session.clone());
         }

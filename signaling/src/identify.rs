@@ -17,6 +17,7 @@ use crate::codec::Prepared;
 use crate::gateway::Gateway;
 use crate::hub::GuildView;
 use crate::session::{Outgoing, Replay, ResumeRefusal, Session};
+use crate::starts::StartRefusal;
 
 /// Members per GUILD_MEMBERS_CHUNK, as Discord chunks them.
 const CHUNK: usize = 1000;
@@ -41,6 +42,20 @@ fn store_failure(e: StoreError) -> CloseCode {
     CloseCode::UnknownError
 }
 
+/// Whether the token still belongs to `user`, read after the session was
+/// registered (see `Gateway::revoke_sessions`).
+async fn still_valid(
+    gw: &Gateway,
+    token_hash: &[u8; 32],
+    user: Snowflake,
+) -> Result<(), CloseCode> {
+    match gw.store.token_user(token_hash).await {
+        Ok(Some(u)) if u.id == user => Ok(()),
+        Ok(_) => Err(CloseCode::AuthenticationFailed),
+        Err(e) => Err(store_failure(e)),
+    }
+}
+
 /// Which privileged intents an application's flags unlock.
 fn allowed_privileged(app_flags: u64) -> u64 {
     let mut allowed = 0;
@@ -56,6 +71,20 @@ fn allowed_privileged(app_flags: u64) -> u64 {
     allowed
 }
 
+/// Why an Identify did not start a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    Close(CloseCode),
+    /// Op 9 (`d: false`); the connection stays open to identify again.
+    TryLater,
+}
+
+impl From<CloseCode> for Refused {
+    fn from(code: CloseCode) -> Self {
+        Refused::Close(code)
+    }
+}
+
 pub struct Identified {
     pub session: Arc<Session>,
     pub outbox: mpsc::Receiver<Outgoing>,
@@ -66,13 +95,14 @@ pub async fn identify(
     conn_id: u64,
     ident: Identify,
     gateway_url: &str,
-) -> Result<Identified, CloseCode> {
+) -> Result<Identified, Refused> {
     if ident.intents & !intents::ALL != 0 {
-        return Err(CloseCode::InvalidIntents);
+        return Err(CloseCode::InvalidIntents.into());
     }
+    let token_hash = hearth_store::token_hash(strip_prefix(&ident.token));
     let user = gw
         .store
-        .token_user(&hearth_store::token_hash(strip_prefix(&ident.token)))
+        .token_user(&token_hash)
         .await
         .map_err(store_failure)?
         .ok_or(CloseCode::AuthenticationFailed)?;
@@ -86,14 +116,20 @@ pub async fn identify(
             .ok_or(CloseCode::AuthenticationFailed)?;
         let asked = ident.intents & intents::PRIVILEGED;
         if asked & !allowed_privileged(app.flags) != 0 {
-            return Err(CloseCode::DisallowedIntents);
+            return Err(CloseCode::DisallowedIntents.into());
         }
         application = Some(json!({ "id": app.id, "flags": app.flags }));
     }
     if let Some([id, count]) = ident.shard {
         if count == 0 || id >= count {
-            return Err(CloseCode::InvalidShard);
+            return Err(CloseCode::InvalidShard.into());
         }
+    }
+    // Counted once the account and its request are known good.
+    match gw.start_session(user.id) {
+        Ok(()) => {}
+        Err(StartRefusal::Exhausted) => return Err(CloseCode::RateLimited.into()),
+        Err(StartRefusal::TooFast) => return Err(Refused::TryLater),
     }
     let large_threshold = ident.large_threshold.unwrap_or(50).clamp(50, 250);
     let session = Arc::new(Session::new(
@@ -102,9 +138,18 @@ pub async fn identify(
         ident.intents,
         ident.shard,
         large_threshold,
+        token_hash,
     ));
     let outbox = session.attach(conn_id, gw.config.outbox);
-    gw.register(&session);
+    if !gw.register(&session) {
+        return Err(CloseCode::RateLimited.into());
+    }
+    // A revocation of the token committed since it was checked may have
+    // looked for the user's sessions before this one was registered.
+    if let Err(code) = still_valid(gw, &token_hash, user.id).await {
+        gw.end_session(&session);
+        return Err(code.into());
+    }
 
     let guilds: Vec<Snowflake> = gw
         .store
@@ -139,7 +184,7 @@ pub async fn identify(
             // Nothing of a half-identified session may linger (or keep the
             // user online).
             gw.end_session(&session);
-            return Err(store_failure(e));
+            return Err(store_failure(e).into());
         }
     }
     if let Some(seen) = seen {
@@ -159,6 +204,8 @@ pub async fn join_guild(
     if !session.shard_has(guild) || session.is_ended() {
         return Ok(());
     }
+    // Before the store says who is a member: see `joins`.
+    let ticket = gw.joins.begin(guild, session.user.id);
     let Some(member) = gw.store.member(guild, session.user.id).await? else {
         return Ok(());
     };
@@ -170,15 +217,20 @@ pub async fn join_guild(
         .store
         .members(guild, Snowflake(0), session.large_threshold)
         .await?;
-    let limit = gw.config.resume_buffer;
-    hub.subscribe(session, &member, |view| {
-        // Without GUILDS the session is subscribed but told nothing of the
-        // guild's shape, as Discord does.
-        if session.add_guild(guild) && session.intents & intents::GUILDS != 0 {
-            let d = guild_create(gw, view, session, &member, &members, member_count);
-            session.push(Prepared::new("GUILD_CREATE", &d), limit);
-        }
-    });
+    let limit = gw.config.resume_limit();
+    hub.subscribe(
+        session,
+        &member,
+        || ticket.still_member(),
+        |view| {
+            // Without GUILDS the session is subscribed but told nothing of the
+            // guild's shape, as Discord does.
+            if session.add_guild(guild) && session.intents & intents::GUILDS != 0 {
+                let d = guild_create(gw, view, session, &member, &members, member_count);
+                session.push(Prepared::new("GUILD_CREATE", &d), limit);
+            }
+        },
+    );
     Ok(())
 }
 
@@ -245,11 +297,8 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
     let Some(session) = gw.session(&r.session_id) else {
         return ResumeOutcome::Invalid;
     };
-    let user = match gw
-        .store
-        .token_user(&hearth_store::token_hash(strip_prefix(&r.token)))
-        .await
-    {
+    let token_hash = hearth_store::token_hash(strip_prefix(&r.token));
+    let user = match gw.store.token_user(&token_hash).await {
         Ok(Some(u)) => u,
         Ok(None) => return ResumeOutcome::Close(CloseCode::AuthenticationFailed),
         Err(e) => return ResumeOutcome::Close(store_failure(e)),
@@ -257,8 +306,14 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
     if user.id != session.user.id {
         return ResumeOutcome::Close(CloseCode::AuthenticationFailed);
     }
-    match session.resume(conn_id, r.seq, gw.config.outbox) {
+    match session.resume(conn_id, r.seq, gw.config.outbox, token_hash) {
         Ok((replay, outbox)) => {
+            // As for Identify: a revocation racing this resume.
+            if let Err(code) = still_valid(gw, &token_hash, user.id).await {
+                session.set_close_code(code);
+                gw.end_session(&session);
+                return ResumeOutcome::Close(code);
+            }
             gw.send_to(&session, "RESUMED", json!({}));
             ResumeOutcome::Resumed {
                 session,

@@ -12,6 +12,8 @@
 //!   (roles, channels and their overwrites, the roles of connected members)
 //!   and the sessions subscribed to it; [`fanout`] applies each bus event to
 //!   it and queues the dispatch for every session that may see it.
+//! - [`starts`] counts each account's Identifies (`session_start_limit`);
+//!   the gateway also bounds an account's connected and resumable sessions.
 //! - [`presence`] tracks who is online.
 //! - [`voice`] keeps who is in which voice channel and answers op 4 with
 //!   VOICE_STATE_UPDATE and the VOICE_SERVER_UPDATE that sends the client,
@@ -23,10 +25,13 @@ pub mod connection;
 pub mod fanout;
 pub mod hub;
 pub mod identify;
+pub mod joins;
 pub mod media;
 pub mod presence;
 pub mod protocol;
+pub mod request;
 pub mod session;
+pub mod starts;
 pub mod voice;
 
 mod gateway;

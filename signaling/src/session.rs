@@ -13,9 +13,18 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use hearth_model::{Snowflake, User};
+use hearth_proto::gateway::CloseCode;
 use tokio::sync::mpsc;
 
 use crate::codec::Prepared;
+
+/// How much a resume buffer may hold; the oldest dispatches go first when
+/// either bound is passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumeLimit {
+    pub dispatches: usize,
+    pub bytes: usize,
+}
 
 /// What a connection's writer receives.
 #[derive(Debug)]
@@ -40,12 +49,35 @@ pub struct Session {
 struct Core {
     seq: u64,
     buffer: VecDeque<(u64, Arc<Prepared>)>,
+    /// The sum of the buffered events' sizes.
+    buffered_bytes: usize,
     /// The oldest sequence number a resume can still start after.
     replay_from: u64,
     conn: Option<(u64, mpsc::Sender<Outgoing>)>,
     detached_at: Option<Instant>,
     ended: bool,
     guilds: HashSet<Snowflake>,
+    /// The hash of the token that identified or last resumed the session,
+    /// so revoking a token closes exactly the sessions it opened.
+    token_hash: [u8; 32],
+    /// Why the session ended, when the gateway ended it with a close code
+    /// the connection should send (4004 for a revoked token).
+    close_code: Option<CloseCode>,
+}
+
+impl Core {
+    /// Drops the oldest buffered dispatch; a resume can no longer start
+    /// before it. False if the buffer was empty.
+    fn drop_oldest(&mut self) -> bool {
+        match self.buffer.pop_front() {
+            Some((s, event)) => {
+                self.replay_from = s;
+                self.buffered_bytes -= event.size();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Dispatches to send again, with their sequence numbers.
@@ -68,6 +100,7 @@ impl Session {
         intents: u64,
         shard: Option<[u32; 2]>,
         large_threshold: u32,
+        token_hash: [u8; 32],
     ) -> Self {
         Session {
             id,
@@ -78,11 +111,14 @@ impl Session {
             core: Mutex::new(Core {
                 seq: 0,
                 buffer: VecDeque::new(),
+                buffered_bytes: 0,
                 replay_from: 0,
                 conn: None,
                 detached_at: None,
                 ended: false,
                 guilds: HashSet::new(),
+                token_hash,
+                close_code: None,
             }),
         }
     }
@@ -94,17 +130,18 @@ impl Session {
     }
 
     /// Queues a dispatch; returns false if the session has ended.
-    pub fn push(&self, event: Arc<Prepared>, buffer_limit: usize) -> bool {
+    pub fn push(&self, event: Arc<Prepared>, limit: ResumeLimit) -> bool {
         let mut core = self.core();
         if core.ended {
             return false;
         }
         core.seq += 1;
         let seq = core.seq;
+        core.buffered_bytes += event.size();
         core.buffer.push_back((seq, event.clone()));
-        if core.buffer.len() > buffer_limit {
-            if let Some((dropped, _)) = core.buffer.pop_front() {
-                core.replay_from = dropped;
+        while core.buffer.len() > limit.dispatches || core.buffered_bytes > limit.bytes {
+            if !core.drop_oldest() {
+                break;
             }
         }
         if let Some((_, tx)) = &core.conn {
@@ -134,6 +171,7 @@ impl Session {
         conn_id: u64,
         seq: u64,
         outbox: usize,
+        token_hash: [u8; 32],
     ) -> Result<(Replay, mpsc::Receiver<Outgoing>), ResumeRefusal> {
         let mut core = self.core();
         if core.ended {
@@ -154,6 +192,7 @@ impl Session {
         let (tx, rx) = mpsc::channel(outbox);
         // Replacing the sender cuts off any connection still attached.
         core.conn = Some((conn_id, tx));
+        core.token_hash = token_hash;
         core.detached_at = None;
         Ok((replay, rx))
     }
@@ -185,9 +224,7 @@ impl Session {
     pub fn acknowledge(&self, seq: u64) {
         let mut core = self.core();
         while core.buffer.front().is_some_and(|(s, _)| *s <= seq) {
-            if let Some((s, _)) = core.buffer.pop_front() {
-                core.replay_from = s;
-            }
+            core.drop_oldest();
         }
         if core.buffer.is_empty() && core.buffer.capacity() > 64 {
             core.buffer.shrink_to_fit();
@@ -201,7 +238,40 @@ impl Session {
         core.ended = true;
         core.conn = None;
         core.buffer.clear();
+        core.buffered_bytes = 0;
         !was
+    }
+
+    /// Whether the session was opened or last resumed with this token.
+    pub fn uses_token(&self, token_hash: &[u8; 32]) -> bool {
+        self.core().token_hash == *token_hash
+    }
+
+    /// The close code the connection must send once the session's outbox
+    /// ends, if the gateway ended the session for a reason the client must
+    /// hear (the default is 4000, resumable).
+    pub fn close_code(&self) -> Option<CloseCode> {
+        self.core().close_code
+    }
+
+    pub(crate) fn set_close_code(&self, code: CloseCode) {
+        self.core().close_code = Some(code);
+    }
+
+    /// Whether a connection is attached (the session is not ended, and not
+    /// waiting for a resume).
+    pub fn is_attached(&self) -> bool {
+        let core = self.core();
+        !core.ended && core.conn.is_some()
+    }
+
+    /// Since when the session waits for a resume, if it does.
+    pub fn detached_at(&self) -> Option<Instant> {
+        let core = self.core();
+        match (&core.conn, core.ended) {
+            (None, false) => core.detached_at,
+            _ => None,
+        }
     }
 
     pub fn is_ended(&self) -> bool {
@@ -254,11 +324,18 @@ mod tests {
             avatar: None,
             bot: false,
         };
-        Session::new("s".into(), user, 0, None, 50)
+        Session::new("s".into(), user, 0, None, 50, [0; 32])
     }
 
     fn ev(n: &str) -> Arc<Prepared> {
         Prepared::new(n, &Value::Null)
+    }
+
+    fn lim(dispatches: usize) -> ResumeLimit {
+        ResumeLimit {
+            dispatches,
+            bytes: usize::MAX,
+        }
     }
 
     fn drain(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<u64> {
@@ -274,7 +351,7 @@ mod tests {
         let s = session();
         let mut rx = s.attach(1, 16);
         for _ in 0..3 {
-            s.push(ev("A"), 100);
+            s.push(ev("A"), lim(100));
         }
         assert_eq!(drain(&mut rx), vec![1, 2, 3]);
     }
@@ -283,14 +360,14 @@ mod tests {
     fn a_resume_replays_exactly_what_was_missed() {
         let s = session();
         let mut rx = s.attach(1, 16);
-        s.push(ev("A"), 100);
+        s.push(ev("A"), lim(100));
         drain(&mut rx);
         let since = s.detach(1).unwrap();
         assert!(s.detached_since(since));
         for _ in 0..5 {
-            s.push(ev("B"), 100);
+            s.push(ev("B"), lim(100));
         }
-        let (replay, _rx) = s.resume(2, 1, 16).unwrap();
+        let (replay, _rx) = s.resume(2, 1, 16, [0; 32]).unwrap();
         assert_eq!(
             replay.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
             vec![2, 3, 4, 5, 6]
@@ -302,25 +379,56 @@ mod tests {
     fn resume_refuses_seq_ahead_and_evicted_history() {
         let s = session();
         for _ in 0..10 {
-            s.push(ev("A"), 4);
+            s.push(ev("A"), lim(4));
         }
-        assert_eq!(s.resume(2, 11, 16).unwrap_err(), ResumeRefusal::SeqAhead);
+        assert_eq!(
+            s.resume(2, 11, 16, [0; 32]).unwrap_err(),
+            ResumeRefusal::SeqAhead
+        );
         // Only 7..=10 are buffered: resuming after 5 would lose 6.
-        assert_eq!(s.resume(2, 5, 16).unwrap_err(), ResumeRefusal::Gone);
-        assert_eq!(s.resume(2, 6, 16).unwrap().0.len(), 4);
+        assert_eq!(
+            s.resume(2, 5, 16, [0; 32]).unwrap_err(),
+            ResumeRefusal::Gone
+        );
+        assert_eq!(s.resume(2, 6, 16, [0; 32]).unwrap().0.len(), 4);
         s.end();
-        assert_eq!(s.resume(3, 10, 16).unwrap_err(), ResumeRefusal::Gone);
+        assert_eq!(
+            s.resume(3, 10, 16, [0; 32]).unwrap_err(),
+            ResumeRefusal::Gone
+        );
     }
 
     #[test]
     fn acknowledged_dispatches_leave_the_buffer() {
         let s = session();
         for _ in 0..10 {
-            s.push(ev("A"), 100);
+            s.push(ev("A"), lim(100));
         }
         s.acknowledge(8);
-        assert_eq!(s.resume(2, 8, 16).unwrap().0.len(), 2);
-        assert_eq!(s.resume(3, 7, 16).unwrap_err(), ResumeRefusal::Gone);
+        assert_eq!(s.resume(2, 8, 16, [0; 32]).unwrap().0.len(), 2);
+        assert_eq!(
+            s.resume(3, 7, 16, [0; 32]).unwrap_err(),
+            ResumeRefusal::Gone
+        );
+    }
+
+    #[test]
+    fn the_buffer_is_bounded_in_bytes_too() {
+        let s = session();
+        let big = Prepared::new("A", &Value::String("x".repeat(1000)));
+        let limit = ResumeLimit {
+            dispatches: 100,
+            bytes: 3 * big.size(),
+        };
+        for _ in 0..10 {
+            s.push(big.clone(), limit);
+        }
+        // Only 8..=10 fit in three events' bytes.
+        assert_eq!(
+            s.resume(2, 6, 16, [0; 32]).unwrap_err(),
+            ResumeRefusal::Gone
+        );
+        assert_eq!(s.resume(2, 7, 16, [0; 32]).unwrap().0.len(), 3);
     }
 
     #[test]
@@ -328,12 +436,12 @@ mod tests {
         let s = session();
         let mut rx = s.attach(1, 2);
         for _ in 0..5 {
-            s.push(ev("A"), 100);
+            s.push(ev("A"), lim(100));
         }
         // Two fit; the third found the outbox full and detached the connection.
         assert_eq!(drain(&mut rx), vec![1, 2]);
         assert!(rx.try_recv().is_err());
-        let (replay, _rx) = s.resume(2, 2, 16).unwrap();
+        let (replay, _rx) = s.resume(2, 2, 16, [0; 32]).unwrap();
         assert_eq!(replay.len(), 3);
     }
 }

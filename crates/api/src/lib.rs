@@ -14,6 +14,7 @@ pub mod messages;
 pub mod metrics;
 pub mod ratelimit;
 mod routes;
+pub mod sessions;
 mod state;
 pub mod voice;
 

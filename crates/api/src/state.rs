@@ -90,6 +90,7 @@ pub struct Inner {
     pub metrics: Metrics,
     pub config: ApiConfig,
     voice: std::sync::OnceLock<Arc<dyn crate::voice::VoiceControl>>,
+    sessions: std::sync::OnceLock<Arc<dyn crate::sessions::GatewaySessions>>,
 }
 
 impl AppState {
@@ -118,6 +119,7 @@ impl AppState {
             metrics,
             config,
             voice: std::sync::OnceLock::new(),
+            sessions: std::sync::OnceLock::new(),
         }))
     }
 
@@ -128,6 +130,16 @@ impl AppState {
 
     pub fn voice(&self) -> Option<&Arc<dyn crate::voice::VoiceControl>> {
         self.0.voice.get()
+    }
+
+    /// Gives the REST side a hand on gateway sessions (Identify budgets,
+    /// revoked tokens).
+    pub fn set_sessions(&self, sessions: Arc<dyn crate::sessions::GatewaySessions>) {
+        let _ = self.0.sessions.set(sessions);
+    }
+
+    pub fn sessions(&self) -> Option<&Arc<dyn crate::sessions::GatewaySessions>> {
+        self.0.sessions.get()
     }
 }
 

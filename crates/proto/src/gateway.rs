@@ -143,6 +143,18 @@ pub struct ClientPayload {
     pub d: Value,
 }
 
+/// `session_start_limit` of `GET /gateway/bot`: the account's Identify
+/// budget (the gateway counts it, the REST side reports it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionStartLimit {
+    pub total: u32,
+    pub remaining: u32,
+    /// Milliseconds until `remaining` is back to `total`.
+    pub reset_after: u64,
+    /// Identifies allowed per five seconds.
+    pub max_concurrency: u32,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Hello {
     pub heartbeat_interval: u64,

@@ -16,6 +16,7 @@ use crate::access;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Body, Caller};
+use crate::sessions::Revoked;
 use crate::state::{AppState, Registration};
 
 pub fn routes() -> Router<AppState> {
@@ -203,7 +204,8 @@ async fn login(
 }
 
 /// `POST /auth/logout`: revokes the presented token; with
-/// `{"everywhere": true}` every token of the user.
+/// `{"everywhere": true}` every token of the user. The gateway sessions
+/// those tokens opened end with 4004.
 #[derive(Debug, Default, Deserialize)]
 struct Logout {
     #[serde(default)]
@@ -217,10 +219,10 @@ async fn logout(
 ) -> ApiResult<StatusCode> {
     if body.everywhere {
         state.store.revoke_tokens(caller.user.id, None).await?;
-        // gateway: close sessions of revoked tokens
+        state.sessions_revoked(caller.user.id, Revoked::AllTokens);
     } else {
         state.store.delete_token(&caller.token_hash).await?;
-        // gateway: close sessions of revoked tokens
+        state.sessions_revoked(caller.user.id, Revoked::Token(caller.token_hash));
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -292,7 +294,7 @@ async fn patch_me(
                 Some((&auth::hash_token(&token), Timestamp::now())),
             )
             .await?;
-        // gateway: close sessions of revoked tokens
+        state.sessions_revoked(user.id, Revoked::AllTokens);
         reply["token"] = Value::String(token);
     }
     Ok(Json(reply))

@@ -180,7 +180,8 @@ async fn bot_token(
         .store
         .replace_tokens(app.bot.id, &auth::hash_token(&token), Timestamp::now())
         .await?;
-    // gateway: close sessions of revoked tokens
+    // The bot's sessions were opened with the tokens just replaced.
+    state.sessions_revoked(app.bot.id, crate::sessions::Revoked::AllTokens);
     Ok(Json(TokenReply {
         token,
         user_id: None,

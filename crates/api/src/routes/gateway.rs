@@ -54,10 +54,14 @@ async fn gateway_bot(
     if !caller.user.bot {
         return Err(ErrorCode::UNAUTHORIZED.into());
     }
-    // One node serves every guild: one shard, and no identify budget to ration.
+    // One node serves every guild: one shard. The Identify budget is the
+    // gateway's count for this bot.
+    let limit = state
+        .sessions()
+        .map(|s| s.session_start_limit(caller.user.id));
     Ok(Json(json!({
         "url": url(&state, &headers),
         "shards": 1,
-        "session_start_limit": { "total": 1000, "remaining": 1000, "reset_after": 86_400_000u64, "max_concurrency": 1 },
+        "session_start_limit": limit,
     })))
 }

@@ -1,0 +1,38 @@
+//! Wiring the gateway's sessions to the REST side: the Identify budget
+//! `GET /gateway/bot` reports, and revoked tokens closing their sessions.
+
+use std::sync::{Arc, Weak};
+
+use hearth_api::sessions::{GatewaySessions, Revoked, SessionStartLimit};
+use hearth_api::AppState;
+use hearth_model::Snowflake;
+use hearth_signaling::Gateway;
+
+struct SessionsOfGateway(Weak<Gateway>);
+
+impl GatewaySessions for SessionsOfGateway {
+    fn session_start_limit(&self, user: Snowflake) -> SessionStartLimit {
+        match self.0.upgrade() {
+            Some(gw) => gw.session_start_limit(user),
+            None => SessionStartLimit {
+                total: 0,
+                remaining: 0,
+                reset_after: 0,
+                max_concurrency: 1,
+            },
+        }
+    }
+
+    fn revoke(&self, user: Snowflake, revoked: Revoked) {
+        if let Some(gw) = self.0.upgrade() {
+            match revoked {
+                Revoked::Token(hash) => gw.revoke_sessions(user, Some(&hash)),
+                Revoked::AllTokens => gw.revoke_sessions(user, None),
+            }
+        }
+    }
+}
+
+pub fn connect(gateway: &Arc<Gateway>, api: &AppState) {
+    api.set_sessions(Arc::new(SessionsOfGateway(Arc::downgrade(gateway))));
+}
