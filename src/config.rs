@@ -163,6 +163,19 @@ pub struct ServeArgs {
     /// included; more is closed with 4021. [default: 120]
     #[arg(long, env = "HEARTH_VOICE_RATE_LIMIT")]
     pub voice_rate_limit: Option<u32>,
+    /// Roles a guild may hold, @everyone included; more: 30005. [default: 250]
+    #[arg(long, env = "HEARTH_MAX_ROLES_PER_GUILD")]
+    pub max_roles_per_guild: Option<usize>,
+    /// Channels a guild may hold, categories included; more: 30013.
+    /// [default: 500]
+    #[arg(long, env = "HEARTH_MAX_CHANNELS_PER_GUILD")]
+    pub max_channels_per_guild: Option<usize>,
+    /// Webhooks a channel may hold; more: 30007. [default: 15]
+    #[arg(long, env = "HEARTH_MAX_WEBHOOKS_PER_CHANNEL")]
+    pub max_webhooks_per_channel: Option<usize>,
+    /// Permission overwrites a channel may hold; more: 50035. [default: 500]
+    #[arg(long, env = "HEARTH_MAX_OVERWRITES_PER_CHANNEL")]
+    pub max_overwrites_per_channel: Option<usize>,
 }
 
 /// Who may create an account through `POST /auth/register`.
@@ -228,6 +241,10 @@ struct FileConfig {
     voice_max_tracks: Option<usize>,
     voice_max_payload_bytes: Option<usize>,
     voice_rate_limit: Option<u32>,
+    max_roles_per_guild: Option<usize>,
+    max_channels_per_guild: Option<usize>,
+    max_webhooks_per_channel: Option<usize>,
+    max_overwrites_per_channel: Option<usize>,
 }
 
 /// Settings after merging every source.
@@ -255,6 +272,7 @@ pub struct ServeConfig {
     /// Without a trailing slash.
     pub public_url: Option<String>,
     pub registration: Registration,
+    pub guild_limits: hearth_api::GuildLimits,
 }
 
 /// A setting that must not show up in logs or `Debug` output.
@@ -426,6 +444,38 @@ impl ServeArgs {
             http_body_timeout_secs >= 1,
             "http_body_timeout_secs must be at least 1"
         );
+        let defaults = hearth_api::GuildLimits::default();
+        let limit = |flag: Option<usize>, key: Option<usize>, default: usize, name: &str| {
+            let n = flag.or(key).unwrap_or(default);
+            anyhow::ensure!(n >= 1, "{name} must be at least 1");
+            Ok(n)
+        };
+        let guild_limits = hearth_api::GuildLimits {
+            roles_per_guild: limit(
+                self.max_roles_per_guild,
+                file.max_roles_per_guild,
+                defaults.roles_per_guild,
+                "max_roles_per_guild",
+            )?,
+            channels_per_guild: limit(
+                self.max_channels_per_guild,
+                file.max_channels_per_guild,
+                defaults.channels_per_guild,
+                "max_channels_per_guild",
+            )?,
+            webhooks_per_channel: limit(
+                self.max_webhooks_per_channel,
+                file.max_webhooks_per_channel,
+                defaults.webhooks_per_channel,
+                "max_webhooks_per_channel",
+            )?,
+            overwrites_per_channel: limit(
+                self.max_overwrites_per_channel,
+                file.max_overwrites_per_channel,
+                defaults.overwrites_per_channel,
+                "max_overwrites_per_channel",
+            )?,
+        };
         let metrics_token = self.metrics_token.or(file.metrics_token);
         if let Some(t) = &metrics_token {
             anyhow::ensure!(!t.trim().is_empty(), "metrics_token must not be empty");
@@ -474,6 +524,7 @@ impl ServeArgs {
                 .registration
                 .or(file.registration)
                 .unwrap_or(Registration::Open),
+            guild_limits,
         })
     }
 }

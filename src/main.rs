@@ -121,7 +121,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         max_body_bytes: config.max_body_bytes,
         public_url: config.public_url.clone(),
         registration: config.registration.into(),
-        ..ApiConfig::default()
+        limits: config.guild_limits,
     };
     // Bound first: the voice endpoint clients are sent to names the actual
     // address (the port may have been 0).

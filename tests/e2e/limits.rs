@@ -392,3 +392,53 @@ async fn respelling_a_token_does_not_buy_a_fresh_rate_limit_bucket() {
     assert_eq!(accepted, 5, "one bucket of 5 per 5 s for this member");
     assert_eq!(limited, 7);
 }
+
+#[tokio::test]
+async fn guild_limits_follow_the_operators_settings() {
+    let server = Server::start_with(
+        &[
+            "--rate-limits",
+            "off",
+            "--max-webhooks-per-channel",
+            "2",
+            "--max-roles-per-guild",
+            "3",
+            "--max-channels-per-guild",
+            "3",
+        ],
+        &[],
+    )
+    .await;
+    let w = World::on(server).await;
+    let api = &w.api;
+    // A new guild has general and General: one more channel fits.
+    api.text_channel(&w.owner, &w.guild_id, "third").await;
+    api.post(
+        &format!("/guilds/{}/channels", w.guild_id),
+        w.owner.auth(),
+        Some(json!({"name": "fourth"})),
+    )
+    .await
+    .expect_error(400, 30013);
+    // @everyone plus two.
+    for name in ["a", "b"] {
+        api.create_role(&w.owner, &w.guild_id, json!({ "name": name }))
+            .await;
+    }
+    api.post(
+        &format!("/guilds/{}/roles", w.guild_id),
+        w.owner.auth(),
+        Some(json!({"name": "c"})),
+    )
+    .await
+    .expect_error(400, 30005);
+    let hooks = format!("/channels/{}/webhooks", w.general);
+    for name in ["one", "two"] {
+        api.post(&hooks, w.owner.auth(), Some(json!({ "name": name })))
+            .await
+            .expect(200);
+    }
+    api.post(&hooks, w.owner.auth(), Some(json!({"name": "three"})))
+        .await
+        .expect_error(400, 30007);
+}

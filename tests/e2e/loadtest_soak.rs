@@ -13,7 +13,25 @@ use crate::harness::Server;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_clients_cost_the_real_users_nothing() {
-    let server = Server::start().await;
+    // Short deadlines, so the node's own defences show within the run.
+    let server = Server::start_with(
+        &[
+            "--rate-limits",
+            "off",
+            "--http-header-timeout-secs",
+            "1",
+            "--identify-timeout-ms",
+            "1000",
+            "--max-sessions-per-user",
+            "16",
+            "--max-resumable-per-user",
+            "4",
+            "--identify-max-concurrency",
+            "8",
+        ],
+        &[],
+    )
+    .await;
     let url = server.base_url().to_owned();
     let duration = Duration::from_secs(6);
     let chat = ChatConfig {
@@ -63,6 +81,13 @@ async fn hostile_clients_cost_the_real_users_nothing() {
         "{report}"
     );
     assert!(h.sessions_flooded > 10, "{report}");
+    // The node let go of what the hostile clients held.
+    assert!(h.idle_closed_by_server >= 30, "{report}");
+    assert!(h.unidentified_closed_by_server >= 10, "{report}");
+    assert!(
+        h.sessions_refused > 0,
+        "the flood was never slowed: {report}"
+    );
     assert!(h.bad_requests > 50, "{report}");
     assert_eq!(h.bad_answered_5xx, 0, "{report}");
     assert_eq!(
