@@ -32,13 +32,23 @@ missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
-# playwright-core and `node --test-timeout` need Node.js 20 or later
-# (Debian 12's own package is 18: take Node.js 20+ from NodeSource or
-# nodejs.org there).
+# playwright-core and `node --test-timeout` need Node.js 20 or later.
+# Debian 12's own package is 18: then take Node.js 20 from the npm registry
+# (the `node` package ships the binary) into target/, and put it first on
+# PATH for the browser tests.
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 if [ "$node_major" -lt 20 ]; then
-  echo "Node.js $(node --version) is too old for the browser tests: they need 20 or later" >&2
-  exit 1
+  node20="$PWD/target/node20"
+  if [ ! -x "$node20/node_modules/.bin/node" ]; then
+    echo "== Node.js $(node --version) is too old for the browser tests; installing Node.js 20 from npm"
+    npm install --silent --prefix "$node20" node@20
+  fi
+  export PATH="$node20/node_modules/.bin:$PATH"
+  node_major="$(node -p 'process.versions.node.split(".")[0]')"
+  if [ "$node_major" -lt 20 ]; then
+    echo "Node.js $(node --version) is too old for the browser tests: they need 20 or later" >&2
+    exit 1
+  fi
 fi
 
 # cargo-nextest runs each test in its own process: end-to-end tests each
@@ -58,3 +68,9 @@ cargo nextest run --workspace --no-fail-fast "$@"
 # playwright-core, against the binary the step above built.
 echo "== browser tests"
 bash web/tests/run.sh
+
+# Every fuzz target for a short while (an unoptimised build: quicker to
+# build, and this is a smoke run; long runs are documented in
+# docs/security.md). A crash fails the suite.
+echo "== fuzzing"
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}" FUZZ_BUILD_ARGS="${FUZZ_BUILD_ARGS:---dev}" bash scripts/fuzz.sh
