@@ -73,6 +73,13 @@ pub struct ServeArgs {
     /// A session's resume buffer, in bytes of dispatch JSON. [default: 4194304]
     #[arg(long, env = "HEARTH_RESUME_BUFFER_BYTES")]
     pub resume_buffer_bytes: Option<usize>,
+    /// A session's resume buffer, in dispatches. [default: 4096]
+    #[arg(long, env = "HEARTH_RESUME_BUFFER_DISPATCHES")]
+    pub resume_buffer_dispatches: Option<usize>,
+    /// Dispatches queued for a connection's writer; a client that falls
+    /// this far behind is disconnected (resumably). [default: 1024]
+    #[arg(long, env = "HEARTH_OUTBOX_DISPATCHES")]
+    pub outbox_dispatches: Option<usize>,
     /// Identifies per account per 24 hours (`session_start_limit.total`);
     /// more close with 4008. [default: 1000; unlimited with --rate-limits off]
     #[arg(long, env = "HEARTH_SESSION_START_LIMIT")]
@@ -219,6 +226,8 @@ struct FileConfig {
     max_sessions_per_user: Option<usize>,
     max_resumable_per_user: Option<usize>,
     resume_buffer_bytes: Option<usize>,
+    resume_buffer_dispatches: Option<usize>,
+    outbox_dispatches: Option<usize>,
     session_start_limit: Option<u32>,
     identify_max_concurrency: Option<u32>,
     resume_grace_secs: Option<u64>,
@@ -360,6 +369,17 @@ impl ServeArgs {
         }
         if let Some(n) = self.resume_buffer_bytes.or(file.resume_buffer_bytes) {
             gateway.resume_buffer_bytes = n;
+        }
+        if let Some(n) = self
+            .resume_buffer_dispatches
+            .or(file.resume_buffer_dispatches)
+        {
+            anyhow::ensure!(n >= 1, "resume_buffer_dispatches must be at least 1");
+            gateway.resume_buffer = n;
+        }
+        if let Some(n) = self.outbox_dispatches.or(file.outbox_dispatches) {
+            anyhow::ensure!(n >= 16, "outbox_dispatches must be at least 16");
+            gateway.outbox = n;
         }
         if let Some(n) = self.session_start_limit.or(file.session_start_limit) {
             gateway.session_starts.total = n;
