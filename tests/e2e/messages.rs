@@ -785,3 +785,76 @@ async fn type_errors_inside_arrays_are_nested_like_length_errors() {
         .await;
     r.expect_field_error(&["embeds", "0", "title"]);
 }
+
+#[tokio::test]
+async fn hostile_text_is_refused_and_a_repeated_nonce_gets_the_first_message() {
+    let w = World::new().await;
+    let api = &w.api;
+    let path = format!("/channels/{}/messages", w.general);
+
+    // Names that disguise themselves, and links that run code.
+    let r = api
+        .patch(
+            &w.g(""),
+            w.owner.auth(),
+            Some(json!({"name": "evil\u{202E}txt.exe"})),
+        )
+        .await;
+    r.expect_field_error(&["name"]);
+    let r = api
+        .post(
+            &format!("/guilds/{}/channels", w.guild_id),
+            w.owner.auth(),
+            Some(json!({"name": "nul\u{0}here"})),
+        )
+        .await;
+    r.expect_field_error(&["name"]);
+    for (field, embed) in [
+        ("url", json!({"title": "t", "url": "javascript:alert(1)"})),
+        (
+            "author",
+            json!({"author": {"name": "a", "url": "javascript:alert(1)"}}),
+        ),
+        (
+            "footer",
+            json!({"footer": {"text": "f", "icon_url": "data:text/html,x"}}),
+        ),
+    ] {
+        let r = api
+            .post(&path, w.member.auth(), Some(json!({"embeds": [embed]})))
+            .await;
+        assert_eq!(r.status.as_u16(), 400, "{field}: {}", r.text);
+        assert!(
+            r.text.contains("URL_TYPE_INVALID_URL"),
+            "{field}: {}",
+            r.text
+        );
+    }
+
+    // A retried send with enforce_nonce: the first message, not a second.
+    let body = json!({"content": "once", "nonce": "retry-1", "enforce_nonce": true});
+    let sends = (0..5).map(|_| api.post(&path, w.member.auth(), Some(body.clone())));
+    let ids: Vec<String> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| str_field(&r.expect(200), "id"))
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let again = api
+        .post(&path, w.member.auth(), Some(body))
+        .await
+        .expect(200);
+    assert_eq!(str_field(&again, "id"), ids[0]);
+    // Without enforce_nonce, the same nonce makes a new message.
+    let other = api
+        .post(
+            &path,
+            w.member.auth(),
+            Some(json!({"content": "twice", "nonce": "retry-1"})),
+        )
+        .await
+        .expect(200);
+    assert_ne!(str_field(&other, "id"), ids[0]);
+    let listed = api.message_ids(&w.member, &w.general, "?limit=10").await;
+    assert_eq!(listed.iter().filter(|id| **id == ids[0]).count(), 1);
+}
