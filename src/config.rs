@@ -683,6 +683,46 @@ mod tests {
     }
 
     #[test]
+    fn voice_limits_come_from_flags_or_the_file_and_have_defaults() {
+        let defaults = ServeArgs::default().resolve().unwrap().sfu;
+        assert_eq!(defaults.routes.max_routes, 8);
+        assert_eq!(defaults.routes.max_new_routes, 64);
+        assert_eq!(defaults.max_tracks, 8);
+        assert_eq!(defaults.max_payload_bytes, 65_536);
+        assert_eq!(defaults.rate_limit, 120);
+
+        let dir = std::env::temp_dir().join(format!("hearth-config-test4-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        std::fs::write(
+            &path,
+            "voice_max_routes = 4\nvoice_max_new_routes = 16\nvoice_max_tracks = 3\n\
+             voice_max_payload_bytes = 8192\nvoice_rate_limit = 60\n",
+        )
+        .unwrap();
+        let sfu = ServeArgs {
+            config: Some(path.clone()),
+            voice_max_tracks: Some(5),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .sfu;
+        assert_eq!(sfu.routes.max_routes, 4);
+        assert_eq!(sfu.routes.max_new_routes, 16);
+        assert_eq!(sfu.max_tracks, 5, "the flag wins over the file");
+        assert_eq!(sfu.max_payload_bytes, 8192);
+        assert_eq!(sfu.rate_limit, 60);
+
+        let too_small = ServeArgs {
+            voice_max_payload_bytes: Some(100),
+            ..Default::default()
+        };
+        assert!(too_small.resolve().is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_errors() {
         let dir = std::env::temp_dir().join(format!("hearth-config-test2-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
