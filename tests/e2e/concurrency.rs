@@ -329,3 +329,41 @@ async fn a_role_manager_cannot_wrap_positions_to_climb_above_the_admin_role() {
     .await
     .expect_error(403, 50013);
 }
+
+#[tokio::test]
+async fn concurrent_edits_of_different_guild_and_application_fields_all_stick() {
+    let w = World::new().await;
+    let api = &w.api;
+    let (app, _bot) = api.create_bot(&w.owner, "racer").await;
+    let app_path = format!("/applications/{}", str_field(&app, "id"));
+    let guild_path = w.g("");
+    for round in 0..ROUNDS {
+        let name = format!("Guild {round}");
+        let description = format!("round {round}");
+        let app_name = format!("racer {round}");
+        let flags = (round as u64 + 1) << 12;
+        let (a, b, c, d) = tokio::join!(
+            api.patch(&guild_path, w.owner.auth(), Some(json!({ "name": name }))),
+            api.patch(
+                &guild_path,
+                w.owner.auth(),
+                Some(json!({ "description": description }))
+            ),
+            api.patch(&app_path, w.owner.auth(), Some(json!({ "name": app_name }))),
+            api.patch(&app_path, w.owner.auth(), Some(json!({ "flags": flags }))),
+        );
+        for r in [a, b, c, d] {
+            r.expect(200);
+        }
+        let guild = api.get(&guild_path, w.owner.auth()).await.expect(200);
+        assert_eq!(guild["name"], name.as_str(), "round {round}: {guild}");
+        assert_eq!(
+            guild["description"],
+            description.as_str(),
+            "round {round}: {guild}"
+        );
+        let app = api.get(&app_path, w.owner.auth()).await.expect(200);
+        assert_eq!(app["name"], app_name.as_str(), "round {round}: {app}");
+        assert_eq!(app["flags"].as_u64(), Some(flags), "round {round}: {app}");
+    }
+}
