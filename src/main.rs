@@ -141,8 +141,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
 
     let store: Arc<SqliteStore> = Arc::new(store);
     let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
-    // TODO(gateway): pass config.public_url to the gateway's config once it
-    // has the field, for READY's resume_gateway_url.
+    config.gateway.public_url = config.public_url.clone();
     let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
     // One registry for the node: each component registers its metrics in it.
     let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");

@@ -8,6 +8,9 @@ use crate::starts::StartLimit;
 
 #[derive(Clone)]
 pub struct GatewayConfig {
+    /// Where clients reach the node (`https://chat.example.org`); READY's
+    /// `resume_gateway_url` is derived from it. None: from the Host header.
+    pub public_url: Option<String>,
     /// Sent in Hello; a connection silent for 1.5 intervals is closed.
     pub heartbeat_interval: Duration,
     /// A connection that has not identified or resumed this long after
@@ -63,6 +66,7 @@ impl Default for GatewayConfig {
             voice_secret,
             voice_endpoint: "127.0.0.1:8080/voice".into(),
             node_name: "local".into(),
+            public_url: None,
         }
     }
 }
@@ -92,6 +96,7 @@ impl fmt::Debug for GatewayConfig {
             .field("voice_secret", &"<redacted>")
             .field("voice_endpoint", &self.voice_endpoint)
             .field("node_name", &self.node_name)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

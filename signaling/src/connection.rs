@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use hearth_proto::gateway::{gateway_url, op, CloseCode, Hello};
+use hearth_proto::gateway::{gateway_url, op, public_gateway_url, CloseCode, Hello};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -93,7 +93,10 @@ async fn upgrade(
             .and_then(|h: &axum::http::HeaderValue| h.to_str().ok())
     };
     let host = header(header::HOST.as_str()).unwrap_or("127.0.0.1");
-    let url = gateway_url(host, header("x-forwarded-proto") == Some("https"));
+    let url = match &gw.config.public_url {
+        Some(public) => public_gateway_url(public),
+        None => gateway_url(host, header("x-forwarded-proto") == Some("https")),
+    };
     let params = Params::parse(&query, url);
     // Small buffers: most connections are idle most of the time, and client
     // payloads are at most 4 KiB (larger ones are refused with 4002).

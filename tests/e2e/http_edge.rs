@@ -351,6 +351,18 @@ async fn gateway_urls_come_from_the_public_url_not_the_host_header() {
     let (_, bot) = api.create_bot(&owner, "robot").await;
     let bot_gateway = api.get("/gateway/bot", bot.auth()).await.expect(200);
     assert_eq!(bot_gateway["url"], "wss://chat.example.org/gateway");
+
+    // READY's resume_gateway_url too, whatever Host the upgrade carried.
+    let local = format!(
+        "{}/gateway",
+        server.base_url().replacen("http://", "ws://", 1)
+    );
+    let mut gw =
+        crate::gateway_client::Gateway::connect(&local, crate::gateway_client::Options::default())
+            .await;
+    gw.identify(&owner.token, 0).await;
+    gw.await_ready(0).await;
+    assert_eq!(gw.resume_url(), "wss://chat.example.org/gateway");
 }
 
 #[cfg(unix)]

@@ -11,6 +11,15 @@ pub fn gateway_url(host: &str, secure: bool) -> String {
     format!("{}://{host}/gateway", if secure { "wss" } else { "ws" })
 }
 
+/// The gateway URL of a node reached at `public_url`: `https://host`
+/// becomes `wss://host/gateway`, `http://host` `ws://host/gateway`.
+pub fn public_gateway_url(public_url: &str) -> String {
+    match public_url.strip_prefix("https://") {
+        Some(host) => gateway_url(host, true),
+        None => gateway_url(public_url.trim_start_matches("http://"), false),
+    }
+}
+
 pub mod op {
     pub const DISPATCH: u8 = 0;
     pub const HEARTBEAT: u8 = 1;

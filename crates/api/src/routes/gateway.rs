@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::routing::get;
 use axum::{Json, Router};
-use hearth_proto::gateway::gateway_url;
+use hearth_proto::gateway::{gateway_url, public_gateway_url};
 use hearth_proto::ErrorCode;
 use serde_json::{json, Value};
 
@@ -32,14 +32,6 @@ fn url(state: &AppState, headers: &HeaderMap) -> String {
     };
     let host = header(header::HOST.as_str()).unwrap_or("127.0.0.1");
     gateway_url(host, header("x-forwarded-proto") == Some("https"))
-}
-
-/// `https://host` becomes `wss://host/gateway`, `http://host` `ws://host/gateway`.
-pub fn public_gateway_url(public_url: &str) -> String {
-    match public_url.strip_prefix("https://") {
-        Some(host) => gateway_url(host, true),
-        None => gateway_url(public_url.trim_start_matches("http://"), false),
-    }
 }
 
 async fn gateway(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
