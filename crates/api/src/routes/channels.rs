@@ -348,14 +348,24 @@ async fn put_overwrite(
             )),
         });
     }
+    edit_overwrites(&state, channel.id, OverwritesEdit::Put(overwrite)).await
+}
+
+/// Puts or deletes one overwrite, and tells the guild if that changed
+/// anything.
+async fn edit_overwrites(
+    state: &AppState,
+    channel_id: Snowflake,
+    overwrites: OverwritesEdit,
+) -> ApiResult<StatusCode> {
     let edit = ChannelEdit {
-        overwrites: Some(OverwritesEdit::Put(overwrite)),
+        overwrites: Some(overwrites),
         ..ChannelEdit::default()
     };
     let edited = state
         .store
         .edit_channel(
-            channel.id,
+            channel_id,
             &edit,
             state.config.limits.overwrites_per_channel,
         )
@@ -374,22 +384,7 @@ async fn delete_overwrite(
     let (id, target) = overwrite_target(&channel_id, &overwrite_id).await?;
     let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_ROLES)?;
-    let edit = ChannelEdit {
-        overwrites: Some(OverwritesEdit::Delete(target)),
-        ..ChannelEdit::default()
-    };
-    let edited = state
-        .store
-        .edit_channel(
-            channel.id,
-            &edit,
-            state.config.limits.overwrites_per_channel,
-        )
-        .await?;
-    if edited.changed {
-        state.channel_event("CHANNEL_UPDATE", &edited.now);
-    }
-    Ok(StatusCode::NO_CONTENT)
+    edit_overwrites(&state, channel.id, OverwritesEdit::Delete(target)).await
 }
 
 async fn typing(

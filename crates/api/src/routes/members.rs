@@ -296,20 +296,10 @@ async fn add_role(
     Path((g, u, r)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let (access, member, role_id) = role_change(&state, &caller, &g, &u, &r).await?;
-    let edit = MemberEdit {
-        roles: Some(RolesEdit::Add(role_id)),
-        ..MemberEdit::default()
-    };
-    let edited = state
-        .store
-        .edit_member(access.guild.id, member.user.id, &edit)
-        .await?;
-    if !edited.now.roles.contains(&role_id) {
+    let now = edit_roles(&state, &access, &member, RolesEdit::Add(role_id)).await?;
+    if !now.roles.contains(&role_id) {
         // Deleted between the check and the write.
         return Err(ErrorCode::UNKNOWN_ROLE.into());
-    }
-    if edited.changed {
-        state.member_updated(access.guild.id, &edited.now);
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -320,8 +310,19 @@ async fn remove_role(
     Path((g, u, r)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let (access, member, role_id) = role_change(&state, &caller, &g, &u, &r).await?;
+    edit_roles(&state, &access, &member, RolesEdit::Remove(role_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Grants or takes one role, and tells the guild if that changed anything.
+async fn edit_roles(
+    state: &AppState,
+    access: &GuildAccess,
+    member: &Member,
+    roles: RolesEdit,
+) -> ApiResult<Member> {
     let edit = MemberEdit {
-        roles: Some(RolesEdit::Remove(role_id)),
+        roles: Some(roles),
         ..MemberEdit::default()
     };
     let edited = state
@@ -331,7 +332,7 @@ async fn remove_role(
     if edited.changed {
         state.member_updated(access.guild.id, &edited.now);
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(edited.now)
 }
 
 async fn bans(
