@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::Message;
 use hearth_model::Snowflake;
+use hearth_proto::events::Event;
 use hearth_proto::gateway::ClientPayload;
 use serde_json::Value;
 
@@ -65,15 +66,9 @@ pub enum Emptied {
 
 /// Who the MESSAGE_CONTENT rule exempts for one message: its author and
 /// the users it mentions.
-fn involved_in(message: &Value) -> Vec<Snowflake> {
-    let mentions = message
-        .get("mentions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    id_at(message, "/author/id")
-        .into_iter()
-        .chain(mentions.filter_map(|u| id_at(u, "/id")))
+fn involved_in(message: &hearth_model::Message) -> Vec<Snowflake> {
+    std::iter::once(message.author.id)
+        .chain(message.mentions.iter().map(|u| u.id))
         .collect()
 }
 
@@ -94,35 +89,46 @@ fn empty_content(message: &mut Value) {
     }
 }
 
-fn id_at(v: &Value, pointer: &str) -> Option<Snowflake> {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-}
-
 impl Prepared {
-    pub fn new(name: impl Into<String>, data: &Value) -> Arc<Self> {
-        let name = name.into();
-        let (involved, referenced_involved) = if carries_content(&name) {
-            let referenced = data
-                .get("referenced_message")
-                .filter(|r| r.is_object())
-                .map(involved_in);
-            (involved_in(data), referenced)
-        } else {
-            (Vec::new(), None)
+    /// A dispatch of the bus: `d` written once, and what the per-session
+    /// rules need read from the typed event.
+    pub fn of(event: &Event) -> Arc<Self> {
+        let (involved, referenced_involved) = match event.message() {
+            Some(m) => (
+                involved_in(m),
+                m.referenced_message
+                    .as_ref()
+                    .and_then(|r| r.as_deref())
+                    .map(involved_in),
+            ),
+            None => (Vec::new(), None),
         };
+        Arc::new(Prepared {
+            name: event.name().to_owned(),
+            json: event.d_json().into_boxed_slice(),
+            msgpack: OnceLock::new(),
+            subject: event.subject(),
+            involved,
+            referenced_involved,
+            without_content: Default::default(),
+        })
+    }
+
+    /// A dispatch for one session only (READY, GUILD_CREATE, a member
+    /// chunk, VOICE_SERVER_UPDATE), or a form made from another: no
+    /// per-session rule looks into it.
+    pub fn new(name: impl Into<String>, data: &Value) -> Arc<Self> {
         Arc::new(Prepared {
             // Serialising a Value cannot fail.
             json: serde_json::to_vec(data)
                 .unwrap_or_default()
                 .into_boxed_slice(),
             msgpack: OnceLock::new(),
-            subject: id_at(data, "/user/id"),
-            involved,
-            referenced_involved,
+            subject: None,
+            involved: Vec::new(),
+            referenced_involved: None,
             without_content: Default::default(),
-            name,
+            name: name.into(),
         })
     }
 
@@ -376,11 +382,36 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn user(id: &str) -> Value {
+        json!({"id": id, "username": "u", "discriminator": "0", "global_name": null, "avatar": null})
+    }
+
+    /// A guild message: `fields` over a plain one.
+    fn message(fields: Value) -> hearth_model::Message {
+        let mut m = json!({
+            "id": "5", "channel_id": "10", "guild_id": "1", "author": user("9"),
+            "content": "hi", "timestamp": "2026-01-01T00:00:00.000000+00:00",
+            "edited_timestamp": null, "tts": false, "mention_everyone": false,
+            "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
+            "pinned": false, "type": 0, "flags": 0,
+        });
+        for (k, v) in fields.as_object().unwrap() {
+            m[k] = v.clone();
+        }
+        serde_json::from_value(m).unwrap()
+    }
+
+    fn created(message: hearth_model::Message) -> Arc<Prepared> {
+        Prepared::of(&Event::MessageCreate {
+            message,
+            member: None,
+        })
+    }
+
     fn event() -> Arc<Prepared> {
-        Prepared::new(
-            "MESSAGE_CREATE",
-            &json!({"id": "5", "content": "hi", "embeds": [{"title": "t"}], "author": {"id": "9"}, "mentions": [{"id": "7"}]}),
-        )
+        created(message(
+            json!({"embeds": [{"title": "t"}], "mentions": [user("7")]}),
+        ))
     }
 
     #[test]
@@ -473,12 +504,13 @@ mod tests {
 
     #[test]
     fn the_replied_to_message_is_judged_and_emptied_on_its_own() {
-        let e = Prepared::new(
-            "MESSAGE_CREATE",
-            &json!({"id": "6", "content": "reply", "author": {"id": "9"}, "mentions": [{"id": "7"}],
-                    "referenced_message": {"id": "5", "content": "secret", "embeds": [{"title": "t"}],
-                        "attachments": [{"id": "1"}], "components": [{"type": 1}], "author": {"id": "3"}, "mentions": []}}),
-        );
+        let replied_to = message(json!({"content": "secret", "embeds": [{"title": "t"}],
+            "attachments": [{"id": "1"}], "author": user("3")}));
+        let replied_to = serde_json::to_value(replied_to).unwrap();
+        let e = created(message(
+            json!({"id": "6", "content": "reply", "mentions": [user("7")],
+            "referenced_message": replied_to}),
+        ));
         // 7 is mentioned in the reply but not in the replied-to message.
         assert_eq!(e.emptied_for(Snowflake(7)), Some(Emptied::Referenced));
         assert_eq!(e.emptied_for(Snowflake(3)), Some(Emptied::Message));
@@ -487,13 +519,8 @@ mod tests {
         assert_eq!(d["content"], "reply");
         let r = &d["referenced_message"];
         assert_eq!(
-            (
-                &r["content"],
-                &r["embeds"],
-                &r["attachments"],
-                &r["components"]
-            ),
-            (&json!(""), &json!([]), &json!([]), &json!([]))
+            (&r["content"], &r["embeds"], &r["attachments"]),
+            (&json!(""), &json!([]), &json!([]))
         );
         assert_eq!(r["id"], "5");
         let d = e.without_content(Emptied::Both).d_value();
@@ -502,10 +529,9 @@ mod tests {
             (&json!(""), &json!(""))
         );
         // A reply to a deleted message has `referenced_message: null`.
-        let gone = Prepared::new(
-            "MESSAGE_CREATE",
-            &json!({"id": "6", "content": "reply", "author": {"id": "9"}, "referenced_message": null}),
-        );
+        let gone = created(message(
+            json!({"id": "6", "content": "reply", "referenced_message": null}),
+        ));
         assert_eq!(gone.emptied_for(Snowflake(9)), None);
     }
 

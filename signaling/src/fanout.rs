@@ -12,10 +12,9 @@
 use std::sync::Arc;
 
 use hearth_bus::Receiver;
-use hearth_model::{Member, Snowflake};
+use hearth_model::Snowflake;
 use hearth_proto::events::{Audience, Event};
 use hearth_proto::gateway::intents;
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::codec::Prepared;
@@ -25,19 +24,16 @@ use crate::session::Session;
 
 /// Whether the session's intents ask for the event; `needed` is
 /// `intents::for_event` of it, looked up once per event.
-fn wants(session: &Session, event: &Prepared, needed: Option<u64>) -> bool {
-    match needed {
+fn wants(session: &Session, event: &Event, needed: Option<u64>) -> bool {
+    let own = event.subject() == Some(session.user.id);
+    match (event, needed) {
         // A user's own presence changes are theirs to know already.
-        Some(_) if event.name == "PRESENCE_UPDATE" && is_about(event, session.user.id) => false,
+        (Event::PresenceUpdate(_), _) if own => false,
         // Discord sends a member their own member updates regardless.
-        Some(_) if event.name == "GUILD_MEMBER_UPDATE" && is_about(event, session.user.id) => true,
-        Some(bit) => session.intents & bit != 0,
-        None => true,
+        (Event::GuildMemberUpdate { .. }, _) if own => true,
+        (_, Some(bit)) => session.intents & bit != 0,
+        (_, None) => true,
     }
-}
-
-fn is_about(event: &Prepared, user: Snowflake) -> bool {
-    event.subject == Some(user)
 }
 
 /// The form of the event this session gets: bots without MESSAGE_CONTENT
@@ -52,22 +48,15 @@ fn tailored(session: &Session, event: &Arc<Prepared>) -> Arc<Prepared> {
     event.clone()
 }
 
-fn user_of(event: &Event) -> Option<Snowflake> {
-    event
-        .data
-        .pointer("/user/id")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-}
-
 impl Receiver for Gateway {
     fn deliver(&self, event: Arc<Event>) {
-        let prepared = Prepared::new(event.name.clone(), &event.data);
+        let prepared = Prepared::of(&event);
         let limit = self.config.resume_limit();
-        let needed = intents::for_event(&event.name);
-        match event.audience {
+        let needed = event.intent();
+        match event.audience() {
             Audience::User(user) => {
                 for s in self.sessions_of_user(user) {
-                    if wants(&s, &prepared, needed) {
+                    if wants(&s, &event, needed) {
                         s.push(tailored(&s, &prepared), limit);
                     }
                 }
@@ -76,13 +65,13 @@ impl Receiver for Gateway {
             | Audience::Channel {
                 guild_id: guild, ..
             } => {
-                let channel = match event.audience {
+                let channel = match event.audience() {
                     Audience::Channel { channel_id, .. } => Some(channel_id),
                     _ => None,
                 };
                 // A deleted channel must still be checked for visibility to
                 // decide who hears of its deletion: apply that one after.
-                let after = event.name == "CHANNEL_DELETE";
+                let after = matches!(*event, Event::ChannelDelete(_));
                 if let Some(hub) = self.hub(guild) {
                     if !after {
                         hub.apply(&event);
@@ -97,7 +86,7 @@ impl Receiver for Gateway {
                             None => None,
                         };
                         for s in sessions {
-                            if !wants(s, &prepared, needed) {
+                            if !wants(s, &event, needed) {
                                 continue;
                             }
                             if let Some(v) = visibility.as_mut() {
@@ -120,9 +109,9 @@ impl Receiver for Gateway {
 
 impl Gateway {
     fn membership_follows(&self, event: &Event, guild: Snowflake) {
-        match event.name.as_str() {
-            "GUILD_MEMBER_ADD" => {
-                let Some(user) = user_of(event) else { return };
+        match event {
+            Event::GuildMemberAdd { member, .. } => {
+                let user = member.user.id;
                 let sessions = self.sessions_of_user(user);
                 let Some(gw) = self.me.upgrade() else { return };
                 if sessions.is_empty() {
@@ -143,8 +132,8 @@ impl Gateway {
                     }
                 });
             }
-            "GUILD_MEMBER_REMOVE" => {
-                let Some(user) = user_of(event) else { return };
+            Event::GuildMemberRemove { user, .. } => {
+                let user = user.id;
                 // First, so a join under way cannot subscribe after the
                 // loop below looked for the member's sessions.
                 self.joins.removed(guild, user);
@@ -160,25 +149,20 @@ impl Gateway {
                 // can bring the state back.
                 self.disconnect_voice(guild, user);
             }
-            "GUILD_MEMBER_UPDATE" => {
-                if let Ok(member) = Member::deserialize(&event.data) {
-                    self.voice_member_updated(guild, member);
-                }
+            Event::GuildMemberUpdate { member, .. } => {
+                self.voice_member_updated(guild, member.clone());
                 self.media_permissions_changed(guild);
             }
-            "GUILD_ROLE_UPDATE" | "GUILD_ROLE_DELETE" | "CHANNEL_UPDATE" | "GUILD_UPDATE" => {
+            Event::GuildRoleUpdate { .. }
+            | Event::GuildRoleDelete { .. }
+            | Event::ChannelUpdate(_)
+            | Event::GuildUpdate(_) => {
                 self.media_permissions_changed(guild);
             }
-            "CHANNEL_DELETE" => {
-                if let Some(channel) = event
-                    .data
-                    .get("id")
-                    .and_then(|v| Snowflake::deserialize(v).ok())
-                {
-                    self.end_voice_in_channel(guild, channel);
-                }
+            Event::ChannelDelete(channel) => {
+                self.end_voice_in_channel(guild, channel.id);
             }
-            "GUILD_DELETE" => {
+            Event::GuildDelete { .. } => {
                 if let Some(hub) = self.drop_hub(guild) {
                     for s in hub.all_sessions() {
                         s.remove_guild(guild);

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use hearth_bus::Bus;
 use hearth_model::Snowflake;
-use hearth_proto::events::{Audience, Event};
+use hearth_proto::events::Event;
 use hearth_store::Store;
 
 use crate::codec::Prepared;
@@ -275,11 +275,8 @@ impl Gateway {
     /// Publishes a presence change to the given guilds.
     pub fn announce_presence(&self, user: Snowflake, seen: &Seen, guilds: &[Snowflake]) {
         for g in guilds {
-            self.bus.publish(Event::new(
-                Audience::Guild(*g),
-                "PRESENCE_UPDATE",
-                seen.dispatch(user, *g),
-            ));
+            self.bus
+                .publish(Event::PresenceUpdate(seen.in_guild(user, *g)));
         }
     }
 

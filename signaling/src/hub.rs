@@ -11,15 +11,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use hearth_model::permissions::{MemberContext, OverwriteRule, OverwriteTarget};
-use hearth_model::{Channel, Guild, Member, Permissions, Role, Snowflake, Timestamp};
+use hearth_model::{Channel, Guild, Member, Permissions, Snowflake, Timestamp};
 use hearth_proto::events::Event;
-use serde_json::Value;
 
 use crate::session::Session;
-
-fn parse<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
-    T::deserialize(v).ok()
-}
 
 /// What permission checks need of a connected member.
 #[derive(Debug, Clone, Default)]
@@ -100,54 +95,37 @@ impl GuildView {
 
     /// Applies a state-changing event; others leave the view alone.
     pub fn apply(&mut self, event: &Event) {
-        let d = &event.data;
-        match event.name.as_str() {
-            "GUILD_UPDATE" => {
-                if let Some(mut g) = parse::<Guild>(d) {
-                    g.roles = std::mem::take(&mut self.guild.roles);
-                    self.guild = g;
+        match event {
+            Event::GuildUpdate(g) => {
+                let roles = std::mem::take(&mut self.guild.roles);
+                self.guild = Guild { roles, ..g.clone() };
+            }
+            Event::GuildRoleCreate { role, .. } | Event::GuildRoleUpdate { role, .. } => {
+                match self.guild.roles.iter_mut().find(|r| r.id == role.id) {
+                    Some(slot) => *slot = role.clone(),
+                    None => self.guild.roles.push(role.clone()),
                 }
             }
-            "GUILD_ROLE_CREATE" | "GUILD_ROLE_UPDATE" => {
-                if let Some(role) = d.get("role").and_then(parse::<Role>) {
-                    match self.guild.roles.iter_mut().find(|r| r.id == role.id) {
-                        Some(slot) => *slot = role,
-                        None => self.guild.roles.push(role),
-                    }
+            Event::GuildRoleDelete { role_id, .. } => {
+                let id = *role_id;
+                self.guild.roles.retain(|r| r.id != id);
+                for m in self.members.values_mut() {
+                    m.roles.retain(|r| *r != id);
+                }
+                for c in self.channels.values_mut() {
+                    c.permission_overwrites
+                        .retain(|o| !(o.kind == 0 && o.id == id));
                 }
             }
-            "GUILD_ROLE_DELETE" => {
-                if let Some(id) = d.get("role_id").and_then(parse::<Snowflake>) {
-                    self.guild.roles.retain(|r| r.id != id);
-                    for m in self.members.values_mut() {
-                        m.roles.retain(|r| *r != id);
-                    }
-                    for c in self.channels.values_mut() {
-                        c.permission_overwrites
-                            .retain(|o| !(o.kind == 0 && o.id == id));
-                    }
-                }
+            Event::ChannelCreate(c) | Event::ChannelUpdate(c) => {
+                self.channels.insert(c.id, c.clone());
             }
-            "CHANNEL_CREATE" | "CHANNEL_UPDATE" => {
-                if let Some(c) = parse::<Channel>(d) {
-                    self.channels.insert(c.id, c);
-                }
+            Event::ChannelDelete(c) => {
+                self.channels.remove(&c.id);
             }
-            "CHANNEL_DELETE" => {
-                if let Some(id) = d.get("id").and_then(parse::<Snowflake>) {
-                    self.channels.remove(&id);
-                }
-            }
-            "GUILD_MEMBER_UPDATE" => {
-                let user = d.pointer("/user/id").and_then(parse::<Snowflake>);
-                if let Some(slot) = user.and_then(|u| self.members.get_mut(&u)) {
-                    if let Some(roles) = d.get("roles").and_then(parse::<Vec<Snowflake>>) {
-                        slot.roles = roles;
-                    }
-                    slot.timeout_until = d
-                        .get("communication_disabled_until")
-                        .and_then(parse::<Option<Timestamp>>)
-                        .flatten();
+            Event::GuildMemberUpdate { member, .. } => {
+                if let Some(slot) = self.members.get_mut(&member.user.id) {
+                    *slot = MemberPerms::from(member);
                 }
             }
             _ => {}
@@ -339,8 +317,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hearth_model::{ChannelType, Overwrite};
-    use hearth_proto::events::Audience;
+    use hearth_model::{ChannelType, Overwrite, Role};
     use serde_json::json;
 
     const GUILD: Snowflake = Snowflake(100);
@@ -363,6 +340,15 @@ mod tests {
             flags: 0,
             tags: None,
         }
+    }
+
+    fn member(id: u64) -> Member {
+        serde_json::from_value(json!({
+            "user": {"id": id.to_string(), "username": "u", "discriminator": "0", "global_name": null, "avatar": null},
+            "nick": null, "avatar": null, "roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00",
+            "deaf": false, "mute": false, "flags": 0, "pending": false, "communication_disabled_until": null,
+        }))
+        .unwrap()
     }
 
     fn view(overwrites: Vec<Overwrite>) -> GuildView {
@@ -453,18 +439,17 @@ mod tests {
     fn events_change_the_view_before_the_next_check() {
         let mut v = view(hidden_but_for_staff_and_four());
         assert!(!v.visibility(CHANNEL).unwrap().allows(Snowflake(2)));
-        let update = Event::new(
-            Audience::Guild(GUILD),
-            "GUILD_MEMBER_UPDATE",
-            json!({"guild_id": GUILD, "user": {"id": "2"}, "roles": [STAFF], "communication_disabled_until": null}),
-        );
-        v.apply(&update);
+        let mut staff = member(2);
+        staff.roles = vec![STAFF];
+        v.apply(&Event::GuildMemberUpdate {
+            guild_id: GUILD,
+            member: staff,
+        });
         assert!(v.visibility(CHANNEL).unwrap().allows(Snowflake(2)));
-        v.apply(&Event::new(
-            Audience::Guild(GUILD),
-            "GUILD_ROLE_DELETE",
-            json!({"guild_id": GUILD, "role_id": STAFF}),
-        ));
+        v.apply(&Event::GuildRoleDelete {
+            guild_id: GUILD,
+            role_id: STAFF,
+        });
         assert!(!v.visibility(CHANNEL).unwrap().allows(Snowflake(2)));
         assert!(v.visibility(CHANNEL).unwrap().allows(Snowflake(4)));
     }

@@ -264,7 +264,7 @@ fn guild_create(
         .filter_map(|m| {
             let seen = gw.presences.seen(m.user.id);
             (seen.status != hearth_proto::gateway::Status::Offline)
-                .then(|| seen.dispatch(m.user.id, view.guild.id))
+                .then(|| seen.in_guild(m.user.id, view.guild.id).to_wire())
         })
         .collect();
     let mut d = serde_json::to_value(&view.guild).unwrap_or_else(|_| json!({}));
@@ -423,7 +423,7 @@ pub async fn request_members(
                 .filter_map(|m| {
                     let seen = gw.presences.seen(m.user.id);
                     (seen.status != hearth_proto::gateway::Status::Offline)
-                        .then(|| seen.dispatch(m.user.id, req.guild_id))
+                        .then(|| seen.in_guild(m.user.id, req.guild_id).to_wire())
                 })
                 .collect();
             d["presences"] = json!(presences);

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use hearth_model::Snowflake;
+use hearth_proto::events::Presence;
 use hearth_proto::gateway::{PresenceUpdate, Status};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seen {
@@ -26,21 +27,14 @@ impl Seen {
         }
     }
 
-    /// The PRESENCE_UPDATE body for one guild.
-    pub fn dispatch(&self, user: Snowflake, guild: Snowflake) -> Value {
-        let status = self.status;
-        let client_status = if status == Status::Offline {
-            json!({})
-        } else {
-            json!({ "desktop": status })
-        };
-        json!({
-            "user": { "id": user },
-            "guild_id": guild,
-            "status": status,
-            "activities": self.activities,
-            "client_status": client_status,
-        })
+    /// The presence one guild sees.
+    pub fn in_guild(&self, user: Snowflake, guild: Snowflake) -> Presence {
+        Presence {
+            user_id: user,
+            guild_id: guild,
+            status: self.status,
+            activities: self.activities.clone(),
+        }
     }
 }
 

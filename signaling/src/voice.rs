@@ -25,11 +25,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use hearth_model::{Channel, ChannelType, Member, Permissions, Snowflake, Timestamp};
-use hearth_proto::events::{Audience, Event};
+use hearth_proto::events::Event;
 use hearth_proto::gateway::{self as wire, VoiceServerUpdate, VoiceStateUpdate};
 use hearth_proto::voice::{VoiceClaims, TOKEN_LIFETIME_MS};
 use hearth_store::StoreError;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::gateway::Gateway;
@@ -71,13 +70,13 @@ impl VoiceState {
     }
 
     /// VOICE_STATE_UPDATE's `d` while in the channel.
-    pub fn joined(&self) -> Value {
-        json!(self.wire(Some(self.channel_id)))
+    pub fn joined(&self) -> wire::VoiceState {
+        self.wire(Some(self.channel_id))
     }
 
     /// VOICE_STATE_UPDATE's `d` once gone: `channel_id` is null.
-    pub fn left(&self) -> Value {
-        json!(self.wire(None))
+    pub fn left(&self) -> wire::VoiceState {
+        self.wire(None)
     }
 
     /// An entry of GUILD_CREATE's `voice_states`: without `guild_id`.
@@ -296,7 +295,7 @@ impl Gateway {
             .registry()
             .in_guild(guild)
             .iter()
-            .map(|s| s.joined())
+            .map(|s| json!(s.joined()))
             .collect()
     }
 
@@ -455,15 +454,13 @@ impl Gateway {
     }
 
     /// Announces a state to the guild, and to the media plane.
-    fn publish_voice_state(&self, guild: Snowflake, d: Value) {
-        let user = d
-            .get("user_id")
-            .and_then(|v| Snowflake::deserialize(v).ok());
-        self.bus
-            .publish(Event::new(Audience::Guild(guild), "VOICE_STATE_UPDATE", d));
-        if let Some(user) = user {
-            self.media_changed(guild, user);
-        }
+    fn publish_voice_state(&self, guild: Snowflake, state: wire::VoiceState) {
+        let user = state.user_id;
+        self.bus.publish(Event::VoiceStateUpdate {
+            guild_id: guild,
+            state,
+        });
+        self.media_changed(guild, user);
     }
 
     fn voice_token(&self, state: &VoiceState) -> String {
@@ -726,7 +723,7 @@ mod tests {
         let mut s = state(1, LOUNGE, "a");
         s.member.mute = true;
         s.self_deaf = true;
-        let joined = s.joined();
+        let joined = json!(s.joined());
         assert_eq!(joined["guild_id"], "100");
         assert_eq!(joined["channel_id"], "200");
         assert_eq!(joined["user_id"], "1");
@@ -738,7 +735,7 @@ mod tests {
         assert_eq!(joined["self_stream"], false);
         assert_eq!(joined["suppress"], false);
         assert!(joined["request_to_speak_timestamp"].is_null());
-        assert!(s.left()["channel_id"].is_null());
+        assert!(s.left().channel_id.is_none());
         let listed = s.listed();
         assert!(listed.get("guild_id").is_none());
         assert_eq!(listed["member"]["user"]["id"], "1");

@@ -56,33 +56,36 @@ impl Bus for LocalBus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hearth_proto::events::Audience;
+    use hearth_model::Snowflake;
     use std::sync::Mutex;
 
-    struct Collect(Mutex<Vec<String>>);
+    struct Collect(Mutex<Vec<Snowflake>>);
     impl Receiver for Collect {
         fn deliver(&self, event: Arc<Event>) {
-            self.0.lock().unwrap().push(event.name.clone());
+            if let Event::GuildDelete { guild_id } = *event {
+                self.0.lock().unwrap().push(guild_id);
+            }
+        }
+    }
+
+    fn deleted(id: u64) -> Event {
+        Event::GuildDelete {
+            guild_id: Snowflake(id),
         }
     }
 
     #[test]
     fn delivers_in_publish_order_once_a_receiver_is_set() {
         let bus = LocalBus::new();
-        bus.publish(Event::new(
-            Audience::User(Default::default()),
-            "LOST",
-            serde_json::Value::Null,
-        ));
+        bus.publish(deleted(0));
         let c = Arc::new(Collect(Mutex::new(vec![])));
         bus.set_receiver(c.clone());
-        for name in ["A", "B", "C"] {
-            bus.publish(Event::new(
-                Audience::User(Default::default()),
-                name,
-                serde_json::Value::Null,
-            ));
+        for id in [1, 2, 3] {
+            bus.publish(deleted(id));
         }
-        assert_eq!(*c.0.lock().unwrap(), vec!["A", "B", "C"]);
+        assert_eq!(
+            *c.0.lock().unwrap(),
+            vec![Snowflake(1), Snowflake(2), Snowflake(3)]
+        );
     }
 }

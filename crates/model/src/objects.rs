@@ -9,6 +9,16 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// Reads a field that may be absent (`None`), null (`Some(None)`) or set,
+/// so that an object read back (from another node) says what it said.
+fn present_or_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: Snowflake,
@@ -128,7 +138,11 @@ pub struct Channel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_limit: Option<u32>,
     /// Voice only; `null` means automatic, so it is written even when empty.
-    #[serde(default, skip_serializing_if = "skip_rtc_region")]
+    #[serde(
+        default,
+        skip_serializing_if = "skip_rtc_region",
+        deserialize_with = "present_or_null"
+    )]
     pub rtc_region: Option<Option<String>>,
 }
 
@@ -299,7 +313,11 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_reference: Option<MessageReference>,
     /// Present (possibly null) on replies; filled in when the message is read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_or_null"
+    )]
     pub referenced_message: Option<Option<Box<Message>>>,
 }
 

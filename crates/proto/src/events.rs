@@ -1,9 +1,20 @@
-//! What services publish on the bus for gateways to fan out: a dispatch
-//! (its name and `d`) and who may receive it.
+//! What services publish on the bus for gateways to fan out: one variant
+//! per dispatch, carrying model types.
+//!
+//! An [`Event`] is the contract between the API, the gateway and, through
+//! the bus, other nodes: the compiler checks every consumer, and nothing
+//! that decides who may see what is parsed back out of a JSON tree. Each
+//! variant knows its dispatch name (`t`), the intent a session needs for it,
+//! who may receive it, and how its `d` is written on the gateway wire.
+//! Between nodes an event travels as MessagePack of the enum itself
+//! ([`Event::to_bus`], [`Event::from_bus`]); `d` is written once per event
+//! by the node that delivers it.
 
-use hearth_model::Snowflake;
+use hearth_model::{Channel, Guild, Member, Message, Role, Snowflake, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::gateway::{intents, Status, VoiceState};
 
 /// Who a dispatch is for, beyond the intents it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,29 +30,433 @@ pub enum Audience {
     User(Snowflake),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Event {
-    pub audience: Audience,
-    /// The dispatch name (`t`), e.g. `MESSAGE_CREATE`.
-    pub name: String,
-    /// The dispatch body (`d`).
-    pub data: Value,
+impl Audience {
+    /// The bus topic that carries events for this audience.
+    pub fn topic(self) -> Topic {
+        match self {
+            Audience::Guild(g) | Audience::Channel { guild_id: g, .. } => Topic::Guild(g),
+            Audience::User(u) => Topic::User(u),
+        }
+    }
 }
+
+/// A bus topic: a node listens to the guilds and users of its sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    Guild(Snowflake),
+    User(Snowflake),
+}
+
+/// A user's presence as one guild sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Presence {
+    pub user_id: Snowflake,
+    pub guild_id: Snowflake,
+    /// What others see: never `Invisible`.
+    pub status: Status,
+    /// As the client set them (Discord's activity objects).
+    pub activities: Vec<Value>,
+}
+
+impl Presence {
+    /// PRESENCE_UPDATE's `d`, also an entry of GUILD_CREATE's `presences`.
+    pub fn to_wire(&self) -> Value {
+        serde_json::to_value(PresenceD::of(self)).unwrap_or(Value::Null)
+    }
+}
+
+/// A change the gateway tells sessions about.
+// An event is made once and shared behind an `Arc` by everything that
+// delivers it, so the size of its largest variant costs nothing per session.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    GuildUpdate(Guild),
+    GuildDelete {
+        guild_id: Snowflake,
+    },
+    ChannelCreate(Channel),
+    ChannelUpdate(Channel),
+    ChannelDelete(Channel),
+    GuildRoleCreate {
+        guild_id: Snowflake,
+        role: Role,
+    },
+    GuildRoleUpdate {
+        guild_id: Snowflake,
+        role: Role,
+    },
+    GuildRoleDelete {
+        guild_id: Snowflake,
+        role_id: Snowflake,
+    },
+    GuildMemberAdd {
+        guild_id: Snowflake,
+        member: Member,
+    },
+    GuildMemberUpdate {
+        guild_id: Snowflake,
+        member: Member,
+    },
+    GuildMemberRemove {
+        guild_id: Snowflake,
+        user: User,
+    },
+    GuildBanAdd {
+        guild_id: Snowflake,
+        user: User,
+    },
+    GuildBanRemove {
+        guild_id: Snowflake,
+        user: User,
+    },
+    MessageCreate {
+        message: Message,
+        /// The author as a member of the guild (guild messages only).
+        member: Option<Member>,
+    },
+    MessageUpdate(Message),
+    MessageDelete {
+        id: Snowflake,
+        channel_id: Snowflake,
+        guild_id: Snowflake,
+    },
+    MessageDeleteBulk {
+        ids: Vec<Snowflake>,
+        channel_id: Snowflake,
+        guild_id: Snowflake,
+    },
+    TypingStart {
+        channel_id: Snowflake,
+        guild_id: Snowflake,
+        /// Unix seconds.
+        timestamp: u64,
+        member: Member,
+    },
+    UserUpdate(User),
+    PresenceUpdate(Presence),
+    VoiceStateUpdate {
+        guild_id: Snowflake,
+        state: VoiceState,
+    },
+}
+
+/// Why an event from another node could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("undecodable bus event: {0}")]
+pub struct BusDecodeError(String);
 
 impl Event {
-    pub fn new(audience: Audience, name: &str, data: Value) -> Self {
-        Event {
-            audience,
-            name: name.to_owned(),
-            data,
+    /// The dispatch name (`t`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::GuildUpdate(_) => "GUILD_UPDATE",
+            Event::GuildDelete { .. } => "GUILD_DELETE",
+            Event::ChannelCreate(_) => "CHANNEL_CREATE",
+            Event::ChannelUpdate(_) => "CHANNEL_UPDATE",
+            Event::ChannelDelete(_) => "CHANNEL_DELETE",
+            Event::GuildRoleCreate { .. } => "GUILD_ROLE_CREATE",
+            Event::GuildRoleUpdate { .. } => "GUILD_ROLE_UPDATE",
+            Event::GuildRoleDelete { .. } => "GUILD_ROLE_DELETE",
+            Event::GuildMemberAdd { .. } => "GUILD_MEMBER_ADD",
+            Event::GuildMemberUpdate { .. } => "GUILD_MEMBER_UPDATE",
+            Event::GuildMemberRemove { .. } => "GUILD_MEMBER_REMOVE",
+            Event::GuildBanAdd { .. } => "GUILD_BAN_ADD",
+            Event::GuildBanRemove { .. } => "GUILD_BAN_REMOVE",
+            Event::MessageCreate { .. } => "MESSAGE_CREATE",
+            Event::MessageUpdate(_) => "MESSAGE_UPDATE",
+            Event::MessageDelete { .. } => "MESSAGE_DELETE",
+            Event::MessageDeleteBulk { .. } => "MESSAGE_DELETE_BULK",
+            Event::TypingStart { .. } => "TYPING_START",
+            Event::UserUpdate(_) => "USER_UPDATE",
+            Event::PresenceUpdate(_) => "PRESENCE_UPDATE",
+            Event::VoiceStateUpdate { .. } => "VOICE_STATE_UPDATE",
         }
     }
 
-    /// The guild whose topic carries the event, if any.
-    pub fn guild_id(&self) -> Option<Snowflake> {
-        match self.audience {
-            Audience::Guild(g) | Audience::Channel { guild_id: g, .. } => Some(g),
-            Audience::User(_) => None,
+    /// The intent a session needs to receive it; `None`: every session.
+    pub fn intent(&self) -> Option<u64> {
+        intents::for_event(self.name())
+    }
+
+    /// Who may receive it.
+    pub fn audience(&self) -> Audience {
+        let channel = |guild_id, channel_id| Audience::Channel {
+            guild_id,
+            channel_id,
+        };
+        match self {
+            Event::GuildUpdate(g) => Audience::Guild(g.id),
+            Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
+                channel(c.guild_id, c.id)
+            }
+            Event::GuildDelete { guild_id }
+            | Event::GuildRoleCreate { guild_id, .. }
+            | Event::GuildRoleUpdate { guild_id, .. }
+            | Event::GuildRoleDelete { guild_id, .. }
+            | Event::GuildMemberAdd { guild_id, .. }
+            | Event::GuildMemberUpdate { guild_id, .. }
+            | Event::GuildMemberRemove { guild_id, .. }
+            | Event::GuildBanAdd { guild_id, .. }
+            | Event::GuildBanRemove { guild_id, .. }
+            | Event::VoiceStateUpdate { guild_id, .. } => Audience::Guild(*guild_id),
+            Event::PresenceUpdate(p) => Audience::Guild(p.guild_id),
+            Event::MessageCreate { message, .. } | Event::MessageUpdate(message) => {
+                match message.guild_id {
+                    Some(g) => channel(g, message.channel_id),
+                    None => Audience::User(message.author.id),
+                }
+            }
+            Event::MessageDelete {
+                channel_id,
+                guild_id,
+                ..
+            }
+            | Event::MessageDeleteBulk {
+                channel_id,
+                guild_id,
+                ..
+            }
+            | Event::TypingStart {
+                channel_id,
+                guild_id,
+                ..
+            } => channel(*guild_id, *channel_id),
+            Event::UserUpdate(u) => Audience::User(u.id),
+        }
+    }
+
+    /// The user the event is about, for the rules that treat a user's own
+    /// events apart (their own presence, their own member updates).
+    pub fn subject(&self) -> Option<Snowflake> {
+        match self {
+            Event::GuildMemberAdd { member, .. } | Event::GuildMemberUpdate { member, .. } => {
+                Some(member.user.id)
+            }
+            Event::GuildMemberRemove { user, .. }
+            | Event::GuildBanAdd { user, .. }
+            | Event::GuildBanRemove { user, .. } => Some(user.id),
+            Event::PresenceUpdate(p) => Some(p.user_id),
+            _ => None,
+        }
+    }
+
+    /// The message a MESSAGE_CONTENT-less bot may see emptied.
+    pub fn message(&self) -> Option<&Message> {
+        match self {
+            Event::MessageCreate { message, .. } | Event::MessageUpdate(message) => Some(message),
+            _ => None,
+        }
+    }
+
+    /// `d` as the gateway sends it, in JSON.
+    pub fn d_json(&self) -> Vec<u8> {
+        // Model types and maps of them always serialise.
+        let written = match self {
+            Event::GuildUpdate(g) => serde_json::to_vec(g),
+            Event::GuildDelete { guild_id } => serde_json::to_vec(&IdOnly { id: *guild_id }),
+            Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
+                serde_json::to_vec(c)
+            }
+            Event::GuildRoleCreate { guild_id, role }
+            | Event::GuildRoleUpdate { guild_id, role } => serde_json::to_vec(&RoleD {
+                guild_id: *guild_id,
+                role,
+            }),
+            Event::GuildRoleDelete { guild_id, role_id } => serde_json::to_vec(&RoleDeleteD {
+                guild_id: *guild_id,
+                role_id: *role_id,
+            }),
+            Event::GuildMemberAdd { guild_id, member }
+            | Event::GuildMemberUpdate { guild_id, member } => serde_json::to_vec(&MemberD {
+                member,
+                guild_id: *guild_id,
+            }),
+            Event::GuildMemberRemove { guild_id, user }
+            | Event::GuildBanAdd { guild_id, user }
+            | Event::GuildBanRemove { guild_id, user } => serde_json::to_vec(&UserD {
+                guild_id: *guild_id,
+                user,
+            }),
+            Event::MessageCreate { message, member } => serde_json::to_vec(&MessageCreateD {
+                message,
+                member: member.as_ref().map(PartialMember::of),
+            }),
+            Event::MessageUpdate(m) => serde_json::to_vec(m),
+            Event::MessageDelete {
+                id,
+                channel_id,
+                guild_id,
+            } => serde_json::to_vec(&MessageDeleteD {
+                id: *id,
+                channel_id: *channel_id,
+                guild_id: *guild_id,
+            }),
+            Event::MessageDeleteBulk {
+                ids,
+                channel_id,
+                guild_id,
+            } => serde_json::to_vec(&MessageDeleteBulkD {
+                ids,
+                channel_id: *channel_id,
+                guild_id: *guild_id,
+            }),
+            Event::TypingStart {
+                channel_id,
+                guild_id,
+                timestamp,
+                member,
+            } => serde_json::to_vec(&TypingStartD {
+                channel_id: *channel_id,
+                guild_id: *guild_id,
+                user_id: member.user.id,
+                timestamp: *timestamp,
+                member,
+            }),
+            Event::UserUpdate(u) => serde_json::to_vec(u),
+            Event::PresenceUpdate(p) => serde_json::to_vec(&PresenceD::of(p)),
+            Event::VoiceStateUpdate { state, .. } => serde_json::to_vec(state),
+        };
+        written.unwrap_or_else(|_| b"null".to_vec())
+    }
+
+    /// The event as it travels between nodes.
+    pub fn to_bus(&self) -> Vec<u8> {
+        // The enum and the model types serialise to MessagePack without
+        // failure: maps with string keys, no non-string map keys.
+        rmp_serde::to_vec_named(self).unwrap_or_default()
+    }
+
+    pub fn from_bus(bytes: &[u8]) -> Result<Event, BusDecodeError> {
+        rmp_serde::from_slice(bytes).map_err(|e| BusDecodeError(e.to_string()))
+    }
+}
+
+#[derive(Serialize)]
+struct IdOnly {
+    id: Snowflake,
+}
+
+#[derive(Serialize)]
+struct RoleD<'a> {
+    guild_id: Snowflake,
+    role: &'a Role,
+}
+
+#[derive(Serialize)]
+struct RoleDeleteD {
+    guild_id: Snowflake,
+    role_id: Snowflake,
+}
+
+/// A member as dispatches carry it: the member object plus `guild_id`.
+#[derive(Serialize)]
+struct MemberD<'a> {
+    #[serde(flatten)]
+    member: &'a Member,
+    guild_id: Snowflake,
+}
+
+#[derive(Serialize)]
+struct UserD<'a> {
+    guild_id: Snowflake,
+    user: &'a User,
+}
+
+/// The member Discord attaches to MESSAGE_CREATE: without its `user`.
+#[derive(Serialize)]
+struct PartialMember<'a> {
+    nick: &'a Option<String>,
+    avatar: &'a Option<String>,
+    roles: &'a [Snowflake],
+    joined_at: hearth_model::Timestamp,
+    deaf: bool,
+    mute: bool,
+    flags: u32,
+    pending: bool,
+    communication_disabled_until: Option<hearth_model::Timestamp>,
+}
+
+impl<'a> PartialMember<'a> {
+    fn of(m: &'a Member) -> Self {
+        PartialMember {
+            nick: &m.nick,
+            avatar: &m.avatar,
+            roles: &m.roles,
+            joined_at: m.joined_at,
+            deaf: m.deaf,
+            mute: m.mute,
+            flags: m.flags,
+            pending: m.pending,
+            communication_disabled_until: m.communication_disabled_until,
         }
     }
 }
+
+#[derive(Serialize)]
+struct MessageCreateD<'a> {
+    #[serde(flatten)]
+    message: &'a Message,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<PartialMember<'a>>,
+}
+
+#[derive(Serialize)]
+struct MessageDeleteD {
+    id: Snowflake,
+    channel_id: Snowflake,
+    guild_id: Snowflake,
+}
+
+#[derive(Serialize)]
+struct MessageDeleteBulkD<'a> {
+    ids: &'a [Snowflake],
+    channel_id: Snowflake,
+    guild_id: Snowflake,
+}
+
+#[derive(Serialize)]
+struct TypingStartD<'a> {
+    channel_id: Snowflake,
+    guild_id: Snowflake,
+    user_id: Snowflake,
+    timestamp: u64,
+    member: &'a Member,
+}
+
+#[derive(Serialize)]
+struct PresenceUser {
+    id: Snowflake,
+}
+
+#[derive(Serialize)]
+struct ClientStatus {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    desktop: Option<Status>,
+}
+
+#[derive(Serialize)]
+struct PresenceD<'a> {
+    user: PresenceUser,
+    guild_id: Snowflake,
+    status: Status,
+    activities: &'a [Value],
+    client_status: ClientStatus,
+}
+
+impl<'a> PresenceD<'a> {
+    fn of(p: &'a Presence) -> Self {
+        PresenceD {
+            user: PresenceUser { id: p.user_id },
+            guild_id: p.guild_id,
+            status: p.status,
+            activities: &p.activities,
+            client_status: ClientStatus {
+                desktop: (p.status != Status::Offline).then_some(p.status),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -264,7 +264,11 @@ async fn authorize(
         state.store.delete_role(body.guild_id, role.id).await?;
         return Err(e.into());
     }
-    state.role_event("GUILD_ROLE_CREATE", body.guild_id, &written.role);
+    state.role_event(
+        crate::events::RoleChange::Created,
+        body.guild_id,
+        &written.role,
+    );
     state.roles_moved(body.guild_id, &written.moved);
     if let Some(member) = state.store.member(body.guild_id, app.bot.id).await? {
         state.member_added(body.guild_id, &member);

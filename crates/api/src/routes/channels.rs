@@ -199,7 +199,7 @@ async fn create(
         .store
         .create_channel(&channel, state.config.limits.channels_per_guild)
         .await?;
-    state.channel_event("CHANNEL_CREATE", &channel);
+    state.channel_event(crate::events::ChannelChange::Created, &channel);
     Ok((StatusCode::CREATED, Json(channel)))
 }
 
@@ -265,7 +265,7 @@ async fn patch(
         .edit_channel(id, &edit, state.config.limits.overwrites_per_channel)
         .await?;
     if edited.changed {
-        state.channel_event("CHANNEL_UPDATE", &edited.now);
+        state.channel_event(crate::events::ChannelChange::Updated, &edited.now);
     }
     Ok(Json(edited.now))
 }
@@ -287,12 +287,12 @@ async fn remove(
         .collect();
     state.store.delete_channel(id).await?;
     state.messages.changed(id);
-    state.channel_event("CHANNEL_DELETE", &channel);
+    state.channel_event(crate::events::ChannelChange::Deleted, &channel);
     // The store moved the children to the top level and dropped the guild's
     // references to the channel; tell clients what changed.
     for mut child in children {
         child.parent_id = None;
-        state.channel_event("CHANNEL_UPDATE", &child);
+        state.channel_event(crate::events::ChannelChange::Updated, &child);
     }
     let mut guild = access.guild;
     if guild.system_channel_id == Some(id) || guild.afk_channel_id == Some(id) {
@@ -371,7 +371,7 @@ async fn edit_overwrites(
         )
         .await?;
     if edited.changed {
-        state.channel_event("CHANNEL_UPDATE", &edited.now);
+        state.channel_event(crate::events::ChannelChange::Updated, &edited.now);
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -405,7 +405,7 @@ async fn ban(
     if was_member.is_some() {
         state.member_removed(access.guild.id, &user);
     }
-    state.ban_event("GUILD_BAN_ADD", access.guild.id, &user);
+    state.ban_event(crate::events::BanChange::Added, access.guild.id, &user);
     let mut by_channel: std::collections::BTreeMap<Snowflake, Vec<Snowflake>> = Default::default();
     for (channel, id) in deleted {
         by_channel.entry(channel).or_default().push(id);
@@ -429,7 +429,7 @@ async fn unban(
         return Err(ErrorCode::UNKNOWN_BAN.into());
     }
     if let Some(user) = state.store.user(user_id).await? {
-        state.ban_event("GUILD_BAN_REMOVE", access.guild.id, &user);
+        state.ban_event(crate::events::BanChange::Removed, access.guild.id, &user);
     }
     Ok(StatusCode::NO_CONTENT)
 }

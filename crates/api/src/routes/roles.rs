@@ -166,7 +166,11 @@ async fn create(
         .store
         .create_role(access.guild.id, &role, state.config.limits.roles_per_guild)
         .await?;
-    state.role_event("GUILD_ROLE_CREATE", access.guild.id, &written.role);
+    state.role_event(
+        crate::events::RoleChange::Created,
+        access.guild.id,
+        &written.role,
+    );
     state.roles_moved(access.guild.id, &written.moved);
     Ok(Json(written.role))
 }
@@ -195,7 +199,11 @@ async fn patch(
         .store
         .edit_role(access.guild.id, role.id, &edit)
         .await?;
-    state.role_event("GUILD_ROLE_UPDATE", access.guild.id, &written.role);
+    state.role_event(
+        crate::events::RoleChange::Updated,
+        access.guild.id,
+        &written.role,
+    );
     state.roles_moved(access.guild.id, &written.moved);
     Ok(Json(written.role))
 }
