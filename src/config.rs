@@ -183,6 +183,20 @@ pub struct ServeArgs {
     /// Permission overwrites a channel may hold; more: 50035. [default: 500]
     #[arg(long, env = "HEARTH_MAX_OVERWRITES_PER_CHANNEL")]
     pub max_overwrites_per_channel: Option<usize>,
+    /// Redis that carries events between this node and the others of its
+    /// cluster (`redis://[user:password@]host:port[/db]`). [default: none:
+    /// a single node, events stay in the process]
+    #[arg(
+        long,
+        env = "HEARTH_REDIS",
+        hide_env_values = true,
+        help_heading = "Cluster"
+    )]
+    pub redis: Option<String>,
+    /// Put before every Redis key and channel, so several clusters can share
+    /// one Redis. [default: hearth:]
+    #[arg(long, env = "HEARTH_REDIS_PREFIX", help_heading = "Cluster")]
+    pub redis_prefix: Option<String>,
 }
 
 /// Who may create an account through `POST /auth/register`.
@@ -254,6 +268,8 @@ struct FileConfig {
     max_channels_per_guild: Option<usize>,
     max_webhooks_per_channel: Option<usize>,
     max_overwrites_per_channel: Option<usize>,
+    redis: Option<String>,
+    redis_prefix: Option<String>,
 }
 
 /// Settings after merging every source.
@@ -282,6 +298,24 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     pub registration: Registration,
     pub guild_limits: hearth_api::GuildLimits,
+    pub cluster: Option<Cluster>,
+}
+
+/// How this node reaches the rest of its cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    /// May hold a password: shown only through `hearth_bus::redacted`.
+    pub redis: String,
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("redis", &hearth_bus::redacted(&self.redis))
+            .field("prefix", &self.prefix)
+            .finish()
+    }
 }
 
 /// A setting that must not show up in logs or `Debug` output.
@@ -500,6 +534,25 @@ impl ServeArgs {
         if let Some(t) = &metrics_token {
             anyhow::ensure!(!t.trim().is_empty(), "metrics_token must not be empty");
         }
+        let cluster = match self.redis.or(file.redis) {
+            None => None,
+            Some(redis) => {
+                anyhow::ensure!(
+                    redis.starts_with("redis://") || redis.starts_with("rediss://"),
+                    "redis must be a redis:// or rediss:// URL, not {}",
+                    hearth_bus::redacted(&redis)
+                );
+                let prefix = self
+                    .redis_prefix
+                    .or(file.redis_prefix)
+                    .unwrap_or_else(|| "hearth:".into());
+                anyhow::ensure!(
+                    prefix.len() <= 64 && !prefix.contains(char::is_whitespace),
+                    "redis_prefix must be at most 64 characters, without spaces"
+                );
+                Some(Cluster { redis, prefix })
+            }
+        };
         Ok(ServeConfig {
             listen: self
                 .listen
@@ -545,6 +598,7 @@ impl ServeArgs {
                 .or(file.registration)
                 .unwrap_or(Registration::Open),
             guild_limits,
+            cluster,
         })
     }
 }

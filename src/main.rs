@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use hearth_api::{ApiConfig, AppState};
-use hearth_bus::{Bus, LocalBus};
+use hearth_bus::{Bus, LocalBus, RedisBus, RedisBusConfig};
 use hearth_model::SnowflakeGenerator;
 use hearth_sfu::Sfu;
 use hearth_signaling::Gateway;
@@ -48,6 +48,11 @@ fn main() -> anyhow::Result<()> {
 /// Descriptors kept free of connections: the database and its journal,
 /// the SFU's UDP sockets and wake-up pipes, log files, a backup.
 const RESERVED_FDS: u64 = 512;
+/// Events this node may hold for other nodes while Redis is away (some
+/// hundreds of bytes each). Beyond them events are dropped, counted and
+/// logged; an outage of Redis itself also broke the other nodes'
+/// subscriptions, so they start their sessions afresh when it is back.
+const BUS_OUTBOX: usize = 100_000;
 
 /// Every gateway connection is a file descriptor; the usual soft limit of
 /// 1024 would cap a node at about a thousand clients. Raise it to the hard
@@ -140,7 +145,17 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     };
 
     let store: Arc<SqliteStore> = Arc::new(store);
-    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
+    let bus: Arc<dyn Bus> = match &config.cluster {
+        None => Arc::new(LocalBus::new()),
+        Some(cluster) => {
+            RedisBus::connect(RedisBusConfig {
+                url: cluster.redis.clone(),
+                prefix: cluster.prefix.clone(),
+                max_queued: BUS_OUTBOX,
+            })
+            .await?
+        }
+    };
     config.gateway.public_url = config.public_url.clone();
     let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
     // One registry for the node: each component registers its metrics in it.
