@@ -51,7 +51,9 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes. [default: 1048576]
     #[arg(long, env = "HEARTH_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
-    /// This node's id (0–1023), written into every snowflake it makes. [default: 0]
+    /// This node's id (0–1022), written into every snowflake it makes; every
+    /// node of a cluster needs its own. [default: 0 alone; with --redis, a
+    /// free id leased from Redis]
     #[arg(long, env = "HEARTH_NODE_ID")]
     pub node_id: Option<u16>,
     /// Gateway heartbeat interval sent in Hello, in milliseconds. [default: 41250]
@@ -280,7 +282,8 @@ pub struct ServeConfig {
     pub rate_limits: bool,
     pub durability: hearth_store::Durability,
     pub max_body_bytes: usize,
-    pub node_id: u16,
+    /// None: 0 for a node alone, leased from Redis in a cluster.
+    pub node_id: Option<u16>,
     pub gateway: hearth_signaling::GatewayConfig,
     /// Set by the operator; otherwise derived from the bound address.
     pub voice_endpoint: Option<String>,
@@ -374,8 +377,12 @@ impl ServeArgs {
             .durability
             .or(file.durability)
             .unwrap_or_else(|| "full".into());
-        let node_id = self.node_id.or(file.node_id).unwrap_or(0);
-        anyhow::ensure!(node_id < 1024, "node_id must be below 1024");
+        let node_id = self.node_id.or(file.node_id);
+        // 1023 makes the ids of `hearth admin`.
+        anyhow::ensure!(
+            node_id.is_none_or(|n| n < 1023),
+            "node_id must be below 1023"
+        );
         let mut gateway = hearth_signaling::GatewayConfig::default();
         if let Some(ms) = self.heartbeat_interval_ms.or(file.heartbeat_interval_ms) {
             anyhow::ensure!(ms >= 100, "heartbeat_interval_ms must be at least 100");
@@ -625,7 +632,7 @@ mod tests {
         let c = args.resolve().unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert!(!c.rate_limits);
-        assert_eq!(c.node_id, 3);
+        assert_eq!(c.node_id, Some(3));
         assert_eq!(c.data_dir, PathBuf::from("hearth-data"));
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use hearth_api::{ApiConfig, AppState};
-use hearth_bus::{Bus, LocalBus, RedisBus, RedisBusConfig};
+use hearth_bus::{Bus, LocalBus, NodeIdLease, RedisBus, RedisBusConfig};
 use hearth_model::SnowflakeGenerator;
 use hearth_sfu::Sfu;
 use hearth_signaling::Gateway;
@@ -120,7 +120,18 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     admin::private_database_files(&config.data_dir)?;
-    let ids = SnowflakeGenerator::new((config.node_id >> 5) as u8, (config.node_id & 0x1f) as u8);
+    // In a cluster the id is leased, so no two nodes share one.
+    let lease = match &config.cluster {
+        Some(cluster) => Some(Arc::new(
+            NodeIdLease::acquire(&cluster.redis, &cluster.prefix, config.node_id).await?,
+        )),
+        None => None,
+    };
+    let node_id = lease
+        .as_ref()
+        .map_or(config.node_id.unwrap_or(0), |l| l.id());
+    tracing::info!(node_id, leased = lease.is_some(), "node id");
+    let ids = SnowflakeGenerator::new((node_id >> 5) as u8, (node_id & 0x1f) as u8);
     let api = ApiConfig {
         rate_limits: config.rate_limits,
         max_body_bytes: config.max_body_bytes,
@@ -209,8 +220,17 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     // Tests and scripts wait for this exact line on stdout.
     println!("hearth listening on http://{addr}");
 
+    let id_lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = (lease.clone(), id_lost.clone());
     http::serve(listener, app, edge, edge_metrics, async move {
-        shutdown_signal().await;
+        let (lease, id_lost) = stopping;
+        match lease {
+            None => shutdown_signal().await,
+            Some(lease) => tokio::select! {
+                _ = shutdown_signal() => {}
+                _ = lease.lost() => id_lost.store(true, std::sync::atomic::Ordering::Relaxed),
+            },
+        }
         // Clients reconnect (op 7) rather than wait out a dead socket.
         gateway.shutdown();
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -219,6 +239,12 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     drop(stop_metrics);
     tracing::info!("shutting down");
     store.close().await;
+    if id_lost.load(std::sync::atomic::Ordering::Relaxed) {
+        anyhow::bail!("node id {node_id} was taken by another node while this one could not reach Redis; stopped so that no two nodes make the same ids");
+    }
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
     Ok(())
 }
 

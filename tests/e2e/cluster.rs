@@ -34,12 +34,11 @@ fn unique_prefix() -> String {
 /// is made through the first.
 async fn two_nodes(redis: &str) -> (World, Server) {
     let prefix = unique_prefix();
-    let args = |node: &'static str| {
+    // No --node-id: each node leases a free one.
+    let args = || {
         vec![
             "--rate-limits",
             "off",
-            "--node-id",
-            node,
             "--redis",
             redis,
             "--redis-prefix",
@@ -49,9 +48,9 @@ async fn two_nodes(redis: &str) -> (World, Server) {
         .map(str::to_owned)
         .collect::<Vec<String>>()
     };
-    let a_args = args("1");
+    let a_args = args();
     let a = Server::start_with(&a_args.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
-    let b_args = args("2");
+    let b_args = args();
     let b = Server::start_beside(
         &a,
         &b_args.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -59,6 +58,11 @@ async fn two_nodes(redis: &str) -> (World, Server) {
     )
     .await;
     (World::on(a).await, b)
+}
+
+/// The node id in a snowflake (its worker and process bits).
+fn node_of(id: &str) -> u64 {
+    (id.parse::<u64>().unwrap() >> 12) & 0x3ff
 }
 
 async fn expect_message(gw: &mut Gateway, id: &str) -> Value {
@@ -101,6 +105,11 @@ async fn messages_posted_on_one_node_reach_sessions_on_the_other_once_and_in_ord
 
     // And back: posted through node b, seen on node a.
     let reply = on_b.send(&w.member, &w.general, "from b").await;
+    assert_ne!(
+        node_of(&sent[0]),
+        node_of(&str_field(&reply, "id")),
+        "the two nodes leased different node ids"
+    );
     expect_message(&mut owner_on_a, &str_field(&reply, "id")).await;
     let own = messages_within(&mut owner_on_a, Duration::from_secs(1)).await;
     assert!(
@@ -144,6 +153,36 @@ fn a_node_whose_redis_is_unreachable_says_so_and_exits() {
         "the error names the URL: {stderr}"
     );
     assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+}
+
+#[tokio::test]
+async fn a_node_id_held_by_a_running_node_is_refused() {
+    let redis = redis_url();
+    let prefix = unique_prefix();
+    let args = [
+        "--redis",
+        &redis,
+        "--redis-prefix",
+        &prefix,
+        "--node-id",
+        "5",
+    ];
+    let _first = Server::start_with(&args, &[]).await;
+    let dir = std::env::temp_dir().join(format!("hearth-e2e-nodeid-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running hearth");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a second node started with id 5");
+    assert!(
+        stderr.contains("node id 5 is held by another running node"),
+        "{stderr}"
+    );
 }
 
 /// A Redis server of the test's own, which it can stop and start again on

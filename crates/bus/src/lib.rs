@@ -8,6 +8,7 @@
 //! the topics its sessions need ([`Bus::watch`]).
 
 mod envelope;
+mod lease;
 mod remote;
 
 use std::sync::{Arc, RwLock};
@@ -15,6 +16,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use hearth_proto::events::{Event, Topic};
 
+pub use lease::{LeaseError, NodeIdLease, MAX_CLOCK_SKEW};
 pub use remote::{redacted, BusCounters, RedisBus, RedisBusConfig};
 
 /// What a node's gateway implements to receive events.
