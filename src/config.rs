@@ -1,7 +1,7 @@
 //! Configuration: command-line flags, then `HEARTH_*` environment variables
 //! (clap reads both), then an optional TOML file, then defaults.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -99,9 +99,18 @@ pub struct ServeArgs {
     /// (`host:port/voice`). [default: the bound address + `/voice`]
     #[arg(long, env = "HEARTH_VOICE_ENDPOINT")]
     pub voice_endpoint: Option<String>,
-    /// Address put in media host candidates (where clients send RTP).
-    /// [default: 127.0.0.1]
-    #[arg(long, env = "HEARTH_RTC_IP")]
+    /// Address the SFU's UDP media sockets bind to: an interface of this
+    /// machine, or 0.0.0.0 / :: for all of them. [default: 127.0.0.1]
+    #[arg(long, env = "HEARTH_RTC_BIND")]
+    pub rtc_bind: Option<std::net::IpAddr>,
+    /// Address put in media host candidates, where clients send RTP: the
+    /// public address when a 1:1 NAT, a container's port mapping or a
+    /// cloud VM's private interface stands between clients and the bind
+    /// address. Must be a concrete address. [default: the bind address]
+    #[arg(long, env = "HEARTH_RTC_ADVERTISE")]
+    pub rtc_advertise: Option<std::net::IpAddr>,
+    /// Deprecated: sets both --rtc-bind and --rtc-advertise.
+    #[arg(long, env = "HEARTH_RTC_IP", hide = true)]
     pub rtc_ip: Option<std::net::IpAddr>,
     /// First UDP port of the SFU workers (worker i uses rtc_port + i); 0
     /// lets the system pick free ports (fine on one machine; set a fixed
@@ -233,6 +242,9 @@ struct FileConfig {
     resume_grace_secs: Option<u64>,
     voice_secret: Option<String>,
     voice_endpoint: Option<String>,
+    rtc_bind: Option<std::net::IpAddr>,
+    rtc_advertise: Option<std::net::IpAddr>,
+    /// Deprecated, as the flag.
     rtc_ip: Option<std::net::IpAddr>,
     rtc_port: Option<u16>,
     sfu_workers: Option<usize>,
@@ -282,6 +294,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     pub registration: Registration,
     pub guild_limits: hearth_api::GuildLimits,
+    /// Said once logging is set up: deprecated settings in use.
+    pub warnings: Vec<String>,
 }
 
 /// A setting that must not show up in logs or `Debug` output.
@@ -406,9 +420,15 @@ impl ServeArgs {
             );
         }
         let mut sfu = hearth_sfu::SfuConfig::default();
-        if let Some(ip) = self.rtc_ip.or(file.rtc_ip) {
-            sfu.rtc_ip = ip;
-        }
+        let mut warnings = Vec::new();
+        let (rtc_bind, rtc_advertise) = media_addresses(
+            self.rtc_bind.or(file.rtc_bind),
+            self.rtc_advertise.or(file.rtc_advertise),
+            self.rtc_ip.or(file.rtc_ip),
+            &mut warnings,
+        )?;
+        sfu.rtc_bind = rtc_bind;
+        sfu.rtc_advertise = rtc_advertise;
         sfu.rtc_port = self.rtc_port.or(file.rtc_port).unwrap_or(0);
         if let Some(n) = self.sfu_workers.or(file.sfu_workers) {
             anyhow::ensure!(
@@ -545,8 +565,47 @@ impl ServeArgs {
                 .or(file.registration)
                 .unwrap_or(Registration::Open),
             guild_limits,
+            warnings,
         })
     }
+}
+
+/// The SFU's bind and advertised media addresses. The deprecated `rtc_ip`
+/// sets both, unless they are set themselves. The advertised address
+/// defaults to the bind address, which then has to be a concrete one.
+fn media_addresses(
+    bind: Option<IpAddr>,
+    advertise: Option<IpAddr>,
+    deprecated: Option<IpAddr>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<(IpAddr, IpAddr)> {
+    if let Some(ip) = deprecated {
+        warnings.push(format!(
+            "rtc_ip is deprecated: use rtc_bind and rtc_advertise (rtc_ip = {ip} sets both)"
+        ));
+    }
+    let bind = bind.or(deprecated).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let advertise = match advertise.or(deprecated) {
+        Some(ip) => ip,
+        None => {
+            anyhow::ensure!(
+                !bind.is_unspecified(),
+                "rtc_bind is {bind}, which clients cannot send media to: set rtc_advertise \
+                 to the address they reach this machine at"
+            );
+            bind
+        }
+    };
+    anyhow::ensure!(
+        hearth_sfu::config::is_concrete(advertise),
+        "rtc_advertise must be an address clients can send media to, not {advertise} \
+         (unspecified, multicast, broadcast and link-local addresses are not)"
+    );
+    anyhow::ensure!(
+        bind.is_ipv4() == advertise.is_ipv4(),
+        "rtc_bind ({bind}) and rtc_advertise ({advertise}) must both be IPv4 or both IPv6"
+    );
+    Ok((bind, advertise))
 }
 
 #[cfg(test)]
@@ -719,6 +778,89 @@ mod tests {
             ..Default::default()
         };
         assert!(too_small.resolve().is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn media_is_advertised_at_the_bind_address_unless_told_otherwise() {
+        let d = ServeArgs::default().resolve().unwrap().sfu;
+        assert_eq!(d.rtc_bind, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(d.rtc_advertise, IpAddr::from([127, 0, 0, 1]));
+
+        let nat = ServeArgs {
+            rtc_bind: Some(IpAddr::from([0, 0, 0, 0])),
+            rtc_advertise: Some(IpAddr::from([203, 0, 113, 7])),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(nat.sfu.rtc_bind, IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(nat.sfu.rtc_advertise, IpAddr::from([203, 0, 113, 7]));
+        assert!(nat.warnings.is_empty());
+
+        let private = ServeArgs {
+            rtc_bind: Some(IpAddr::from([10, 0, 0, 5])),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .sfu;
+        assert_eq!(private.rtc_advertise, IpAddr::from([10, 0, 0, 5]));
+    }
+
+    #[test]
+    fn an_advertised_media_address_nobody_can_send_to_is_refused() {
+        let err = |bind: &str, advertise: Option<&str>| {
+            let e = ServeArgs {
+                rtc_bind: Some(bind.parse().unwrap()),
+                rtc_advertise: advertise.map(|a| a.parse().unwrap()),
+                ..Default::default()
+            }
+            .resolve()
+            .unwrap_err();
+            format!("{e:#}")
+        };
+        let e = err("0.0.0.0", None);
+        assert!(e.contains("set rtc_advertise"), "{e}");
+        let e = err("0.0.0.0", Some("0.0.0.0"));
+        assert!(e.contains("rtc_advertise must be"), "{e}");
+        let e = err("::", Some("::"));
+        assert!(e.contains("rtc_advertise must be"), "{e}");
+        let e = err("10.0.0.5", Some("224.0.0.1"));
+        assert!(e.contains("rtc_advertise must be"), "{e}");
+        let e = err("0.0.0.0", Some("2001:db8::1"));
+        assert!(e.contains("must both be IPv4 or both IPv6"), "{e}");
+    }
+
+    #[test]
+    fn the_deprecated_rtc_ip_sets_both_media_addresses_with_a_warning() {
+        let dir = std::env::temp_dir().join(format!("hearth-config-test5-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        std::fs::write(&path, "rtc_ip = \"192.0.2.10\"\n").unwrap();
+        let c = ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(c.sfu.rtc_bind, IpAddr::from([192, 0, 2, 10]));
+        assert_eq!(c.sfu.rtc_advertise, IpAddr::from([192, 0, 2, 10]));
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.contains("rtc_ip is deprecated")));
+
+        // The new settings win over the old one.
+        let c = ServeArgs {
+            config: Some(path),
+            rtc_advertise: Some(IpAddr::from([198, 51, 100, 1])),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(c.sfu.rtc_bind, IpAddr::from([192, 0, 2, 10]));
+        assert_eq!(c.sfu.rtc_advertise, IpAddr::from([198, 51, 100, 1]));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -102,6 +102,9 @@ fn connection_cap(configured: Option<u32>, fd_limit: Option<u64>) -> Option<u32>
 }
 
 async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let fd_limit = raise_fd_limit();
     let max_connections = connection_cap(config.max_connections, fd_limit);
     tracing::info!(

@@ -32,4 +32,5 @@ mod messages;
 mod permissions;
 mod voice;
 mod voice_limits;
+mod voice_media_addresses;
 mod webhooks;
