@@ -3,6 +3,7 @@
 mod admin;
 mod config;
 mod conn_limit;
+mod health;
 mod http;
 mod media;
 mod sessions;
@@ -164,15 +165,27 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         Arc::new(registry),
         config.metrics_token.as_ref().map(|t| t.0.clone()),
     );
+    let mut readiness = health::Readiness::default();
+    readiness.add("store", store.clone(), |s| async move { s.ping().await });
+    readiness.add("media", sfu.clone(), |s| async move {
+        s.workers_running()
+            .then_some(())
+            .ok_or("an SFU worker thread has stopped")
+    });
+    let health = health::router(readiness);
     sessions::connect(&gateway, &state);
     let mut app = hearth_api::router(state)
         .merge(hearth_signaling::router(gateway.clone()))
         .merge(hearth_sfu::voice_gateway::router(sfu.clone()))
-        .merge(web::router(&config.gateway.voice_endpoint));
+        .merge(web::router(&config.gateway.voice_endpoint))
+        .merge(health.clone());
     let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(());
     match config.metrics_listen {
         None => app = app.merge(metrics),
         Some(metrics_addr) => {
+            // Probes can go to the private address too, where a node full
+            // of clients still answers them.
+            let metrics = metrics.merge(health);
             let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
                 .await
                 .with_context(|| format!("binding {metrics_addr} for metrics"))?;

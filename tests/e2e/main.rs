@@ -23,6 +23,7 @@ mod gateway_session_limits;
 mod gateway_unidentified;
 mod gateway_voice;
 mod guilds;
+mod health;
 mod http_edge;
 mod limits;
 mod loadtest_chat;
