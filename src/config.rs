@@ -54,6 +54,15 @@ pub struct ServeArgs {
     /// This node's id (0–1023), written into every snowflake it makes. [default: 0]
     #[arg(long, env = "HEARTH_NODE_ID")]
     pub node_id: Option<u16>,
+    /// The region this node serves (a name such as `eu-west`: letters,
+    /// digits, `.`, `_`, `-`), on every log line; voice placement prefers
+    /// nodes of the caller's region. [default: default]
+    #[arg(long, env = "HEARTH_REGION")]
+    pub region: Option<String>,
+    /// text: human-readable lines; json: one JSON object per line, for log
+    /// collectors. Colour only when stderr is a terminal. [default: text]
+    #[arg(long, env = "HEARTH_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// Gateway heartbeat interval sent in Hello, in milliseconds. [default: 41250]
     #[arg(long, env = "HEARTH_HEARTBEAT_INTERVAL_MS")]
     pub heartbeat_interval_ms: Option<u64>,
@@ -213,6 +222,15 @@ impl From<Registration> for hearth_api::Registration {
     }
 }
 
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Switch {
@@ -230,6 +248,8 @@ struct FileConfig {
     durability: Option<String>,
     max_body_bytes: Option<usize>,
     node_id: Option<u16>,
+    region: Option<String>,
+    log_format: Option<LogFormat>,
     heartbeat_interval_ms: Option<u64>,
     identify_timeout_ms: Option<u64>,
     max_sessions_per_user: Option<usize>,
@@ -277,6 +297,8 @@ pub struct ServeConfig {
     pub durability: hearth_store::Durability,
     pub max_body_bytes: usize,
     pub node_id: u16,
+    pub region: String,
+    pub log_format: LogFormat,
     pub gateway: hearth_signaling::GatewayConfig,
     /// Set by the operator; otherwise derived from the bound address.
     pub voice_endpoint: Option<String>,
@@ -356,6 +378,11 @@ impl ServeArgs {
             .unwrap_or_else(|| "full".into());
         let node_id = self.node_id.or(file.node_id).unwrap_or(0);
         anyhow::ensure!(node_id < 1024, "node_id must be below 1024");
+        let region = self
+            .region
+            .or(file.region)
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        check_region(&region)?;
         let mut gateway = hearth_signaling::GatewayConfig::default();
         if let Some(ms) = self.heartbeat_interval_ms.or(file.heartbeat_interval_ms) {
             anyhow::ensure!(ms >= 100, "heartbeat_interval_ms must be at least 100");
@@ -536,6 +563,8 @@ impl ServeArgs {
                 .or(file.max_body_bytes)
                 .unwrap_or(1024 * 1024),
             node_id,
+            region,
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             gateway,
             voice_endpoint,
             sfu,
@@ -568,6 +597,23 @@ impl ServeArgs {
             warnings,
         })
     }
+}
+
+/// The region of a node nobody placed in one: every such node is in the
+/// same region, which is what a single machine or one data centre wants.
+pub const DEFAULT_REGION: &str = "default";
+
+/// Region names go into logs, metrics labels and the cluster registry:
+/// short, and nothing that needs quoting.
+fn check_region(region: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=64).contains(&region.len())
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')),
+        "region must be 1 to 64 letters, digits, '.', '_' or '-', not {region:?}"
+    );
+    Ok(())
 }
 
 /// The SFU's bind and advertised media addresses. The deprecated `rtc_ip`
@@ -862,6 +908,34 @@ mod tests {
         assert_eq!(c.sfu.rtc_bind, IpAddr::from([192, 0, 2, 10]));
         assert_eq!(c.sfu.rtc_advertise, IpAddr::from([198, 51, 100, 1]));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn region_and_log_format_have_defaults_and_regions_are_plain_names() {
+        let d = ServeArgs::default().resolve().unwrap();
+        assert_eq!(d.region, "default");
+        assert_eq!(d.log_format, LogFormat::Text);
+        let set = ServeArgs {
+            region: Some("eu-west.1".into()),
+            log_format: Some(LogFormat::Json),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(set.region, "eu-west.1");
+        assert_eq!(set.log_format, LogFormat::Json);
+        for bad in ["", "eu west", "\"eu\"", "région", &"x".repeat(65)] {
+            let e = ServeArgs {
+                region: Some(bad.into()),
+                ..Default::default()
+            }
+            .resolve()
+            .unwrap_err();
+            assert!(
+                format!("{e:#}").contains("region must be"),
+                "{bad:?}: {e:#}"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod config;
 mod conn_limit;
 mod health;
 mod http;
+mod logging;
 mod media;
 mod sessions;
 mod web;
@@ -19,30 +20,33 @@ use hearth_model::SnowflakeGenerator;
 use hearth_sfu::Sfu;
 use hearth_signaling::Gateway;
 use hearth_store::SqliteStore;
-use tracing_subscriber::EnvFilter;
 
 use crate::config::{Cli, Command, ServeConfig};
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
             let config = args.resolve()?;
+            logging::init(
+                config.log_format,
+                Some(logging::NodeFields {
+                    node_id: config.node_id,
+                    region: config.region.clone(),
+                }),
+            );
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
                 .block_on(serve(config))
         }
-        Command::Admin(args) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(admin::run(args)),
+        Command::Admin(args) => {
+            logging::init(config::LogFormat::Text, None);
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(admin::run(args))
+        }
     }
 }
 
@@ -206,7 +210,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         }
     }
 
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), version = env!("CARGO_PKG_VERSION"), "serving");
     // Tests and scripts wait for this exact line on stdout.
     println!("hearth listening on http://{addr}");
 

@@ -29,6 +29,7 @@ mod limits;
 mod loadtest_chat;
 mod loadtest_soak;
 mod loadtest_voice;
+mod logs;
 mod messages;
 mod permissions;
 mod voice;
