@@ -13,7 +13,6 @@ mod web;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
 use hearth_api::{ApiConfig, AppState};
 use hearth_bus::{Bus, LocalBus};
 use hearth_model::SnowflakeGenerator;
@@ -24,7 +23,7 @@ use hearth_store::SqliteStore;
 use crate::config::{Cli, Command, ServeConfig};
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_grouped();
     match cli.command {
         Command::Serve(args) => {
             let config = args.resolve()?;
