@@ -243,6 +243,13 @@ pub struct ServeArgs {
     /// every client has the proxy's address). [default: 256]
     #[arg(long, env = "HEARTH_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<u32>,
+    /// A reverse proxy's address or range (`10.0.0.0/8`); repeat, or
+    /// separate with commas. Connections from it name their client in
+    /// `X-Forwarded-For` (the right-most address not itself trusted), which
+    /// rate limits and per-address limits then key on; from anywhere else
+    /// the header is ignored. [default: none]
+    #[arg(long, env = "HEARTH_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<crate::forwarded::Cidr>,
     /// Open connections in all. Kept below the open-file limit, with room
     /// for the database and the SFU's sockets. [default: the open-file limit
     /// minus 512]
@@ -369,6 +376,8 @@ struct FileConfig {
     http_body_timeout_secs: Option<u64>,
     max_connections_per_address: Option<u32>,
     max_connections: Option<u32>,
+    /// A list of ranges.
+    trusted_proxy: Option<Vec<String>>,
     metrics_listen: Option<SocketAddr>,
     metrics_token: Option<String>,
     public_url: Option<String>,
@@ -406,6 +415,7 @@ pub struct ServeConfig {
     pub max_connections_per_address: Option<u32>,
     /// None: derived from the open-file limit at start.
     pub max_connections: Option<u32>,
+    pub trusted_proxies: crate::forwarded::TrustedProxies,
     pub metrics_listen: Option<SocketAddr>,
     pub metrics_token: Option<Secret>,
     /// Without a trailing slash.
@@ -639,6 +649,16 @@ impl ServeArgs {
                 "max_overwrites_per_channel",
             )?,
         };
+        let trusted_proxies = if self.trusted_proxy.is_empty() {
+            file.trusted_proxy
+                .unwrap_or_default()
+                .iter()
+                .map(|r| r.parse().map_err(anyhow::Error::msg))
+                .collect::<anyhow::Result<Vec<_>>>()
+                .context("trusted_proxy")?
+        } else {
+            self.trusted_proxy
+        };
         let metrics_token = self.metrics_token.or(file.metrics_token);
         if let Some(t) = &metrics_token {
             anyhow::ensure!(!t.trim().is_empty(), "metrics_token must not be empty");
@@ -678,6 +698,7 @@ impl ServeArgs {
                 .max_connections
                 .or(file.max_connections)
                 .filter(|&n| n > 0),
+            trusted_proxies: crate::forwarded::TrustedProxies::new(trusted_proxies),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
             metrics_token: metrics_token.map(Secret),
             public_url: self
@@ -1067,6 +1088,65 @@ mod tests {
             !help.contains("--rtc-ip"),
             "the deprecated alias stays hidden"
         );
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_flags_or_a_list_in_the_file() {
+        let dir = std::env::temp_dir().join(format!("hearth-config-test6-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        std::fs::write(&path, "trusted_proxy = [\"10.0.0.0/8\", \"192.0.2.1\"]\n").unwrap();
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .trusted_proxies;
+        assert!(from_file.contains(IpAddr::from([10, 1, 2, 3])));
+        assert!(from_file.contains(IpAddr::from([192, 0, 2, 1])));
+        let from_flag = ServeArgs {
+            config: Some(path.clone()),
+            trusted_proxy: vec!["172.16.0.0/12".parse().unwrap()],
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .trusted_proxies;
+        assert!(from_flag.contains(IpAddr::from([172, 16, 0, 1])));
+        assert!(
+            !from_flag.contains(IpAddr::from([10, 1, 2, 3])),
+            "the flag replaces the file's list"
+        );
+        assert!(ServeArgs::default()
+            .resolve()
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
+
+        std::fs::write(&path, "trusted_proxy = [\"10.0.0.0/99\"]\n").unwrap();
+        let e = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("trusted_proxy"), "{e:#}");
+        std::fs::remove_dir_all(dir).unwrap();
+
+        let parsed = Cli::try_parse_from([
+            "hearth",
+            "serve",
+            "--trusted-proxy",
+            "10.0.0.1",
+            "--trusted-proxy",
+            "fd00::/8,127.0.0.1",
+        ])
+        .unwrap();
+        let Command::Serve(args) = parsed.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.trusted_proxy.len(), 3);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod admin;
 mod config;
 mod conn_limit;
+mod forwarded;
 mod health;
 mod http;
 mod logging;
@@ -117,6 +118,9 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         max_connections_per_address = config.max_connections_per_address,
         "connection limits"
     );
+    if !config.trusted_proxies.is_empty() {
+        tracing::info!(trusted_proxies = %config.trusted_proxies, "client addresses of these proxies' connections come from X-Forwarded-For");
+    }
     admin::private_data_dir(&config.data_dir)?;
     let store = SqliteStore::open(&config.data_dir, config.durability)
         .await
@@ -163,6 +167,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
             per_address: config.max_connections_per_address,
             total: max_connections,
         },
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     };
     let metrics = hearth_api::metrics::router(
         Arc::new(registry),
@@ -199,7 +204,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
             tokio::spawn(http::serve(
                 metrics_listener,
                 metrics,
-                edge,
+                edge.clone(),
                 // The scraper's connections are not the public's.
                 http::EdgeMetrics::default(),
                 async move {

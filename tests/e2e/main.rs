@@ -32,6 +32,7 @@ mod loadtest_voice;
 mod logs;
 mod messages;
 mod permissions;
+mod trusted_proxy;
 mod voice;
 mod voice_limits;
 mod voice_media_addresses;
