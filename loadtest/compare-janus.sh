@@ -132,7 +132,7 @@ kill "$server"; wait "$server" 2>/dev/null || true; server=
 [[ -s "$work/janus.json" ]] || { grep -iE 'err|warn' "$work/janus.log" | tail -n 20 >&2; echo "the Janus run made no report" >&2; exit 2; }
 
 echo "== Hearth in $sns at $sip" >&2
-ip netns exec "$sns" "$bin/hearth" serve --rate-limits off --listen "$sip:0" --rtc-ip "$sip" \
+ip netns exec "$sns" "$bin/hearth" serve --rate-limits off --listen "$sip:0" --rtc-bind "$sip" \
   --data-dir "$work/db" >"$work/hearth.out" 2>"$work/hearth.err" &
 server=$!
 url=

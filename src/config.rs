@@ -1,11 +1,11 @@
 //! Configuration: command-line flags, then `HEARTH_*` environment variables
 //! (clap reads both), then an optional TOML file, then defaults.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde::Deserialize;
 
 #[derive(Debug, Parser)]
@@ -17,6 +17,102 @@ use serde::Deserialize;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the command line (exiting with clap's message on an error),
+    /// with `serve`'s settings grouped under [`HEADINGS`].
+    pub fn parse_grouped() -> Cli {
+        let matches = with_headings(Cli::command()).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// The headings `hearth serve --help` groups its settings under, in one
+/// table rather than an attribute on each field: settings added on other
+/// branches then merge without touching these lines, and the test
+/// `every_serve_setting_has_a_heading` names any left out. Names of
+/// settings not (yet) defined are skipped.
+const HEADINGS: &[(&str, &[&str])] = &[
+    (
+        "Network",
+        &[
+            "listen",
+            "public_url",
+            "trusted_proxy",
+            "max_connections",
+            "max_connections_per_address",
+            "http_header_timeout_secs",
+            "http_body_timeout_secs",
+            "max_body_bytes",
+        ],
+    ),
+    ("Storage", &["data_dir", "durability", "database"]),
+    (
+        "Gateway",
+        &[
+            "heartbeat_interval_ms",
+            "identify_timeout_ms",
+            "resume_grace_secs",
+            "resume_buffer_bytes",
+            "resume_buffer_dispatches",
+            "outbox_dispatches",
+        ],
+    ),
+    (
+        "Limits",
+        &[
+            "rate_limits",
+            "registration",
+            "max_sessions_per_user",
+            "max_resumable_per_user",
+            "session_start_limit",
+            "identify_max_concurrency",
+            "max_roles_per_guild",
+            "max_channels_per_guild",
+            "max_webhooks_per_channel",
+            "max_overwrites_per_channel",
+        ],
+    ),
+    (
+        "Media (SFU)",
+        &[
+            "voice_endpoint",
+            "voice_secret",
+            "rtc_bind",
+            "rtc_advertise",
+            "rtc_ip",
+            "rtc_port",
+            "sfu_workers",
+            "voice_grace_secs",
+            "voice_max_routes",
+            "voice_max_new_routes",
+            "voice_max_tracks",
+            "voice_max_payload_bytes",
+            "voice_rate_limit",
+        ],
+    ),
+    ("Cluster", &["role", "region", "node_id", "redis"]),
+    (
+        "Logging and metrics",
+        &["log_format", "metrics_listen", "metrics_token"],
+    ),
+];
+
+/// `command` with the headings of [`HEADINGS`] on `serve`'s settings.
+fn with_headings(command: clap::Command) -> clap::Command {
+    command.mut_subcommand("serve", |serve| {
+        let ids: Vec<String> = serve
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        ids.iter().fold(serve, |serve, id| {
+            match HEADINGS.iter().find(|(_, ids)| ids.contains(&id.as_str())) {
+                Some((heading, _)) => serve.mut_arg(id, |a| a.help_heading(*heading)),
+                None => serve,
+            }
+        })
+    })
 }
 
 // Parsed once at start: the size of the larger variant costs nothing.
@@ -56,6 +152,15 @@ pub struct ServeArgs {
     /// free id leased from Redis]
     #[arg(long, env = "HEARTH_NODE_ID")]
     pub node_id: Option<u16>,
+    /// The region this node serves (a name such as `eu-west`: letters,
+    /// digits, `.`, `_`, `-`), on every log line; voice placement prefers
+    /// nodes of the caller's region. [default: default]
+    #[arg(long, env = "HEARTH_REGION")]
+    pub region: Option<String>,
+    /// text: human-readable lines; json: one JSON object per line, for log
+    /// collectors. Colour only when stderr is a terminal. [default: text]
+    #[arg(long, env = "HEARTH_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// Gateway heartbeat interval sent in Hello, in milliseconds. [default: 41250]
     #[arg(long, env = "HEARTH_HEARTBEAT_INTERVAL_MS")]
     pub heartbeat_interval_ms: Option<u64>,
@@ -101,9 +206,18 @@ pub struct ServeArgs {
     /// (`host:port/voice`). [default: the bound address + `/voice`]
     #[arg(long, env = "HEARTH_VOICE_ENDPOINT")]
     pub voice_endpoint: Option<String>,
-    /// Address put in media host candidates (where clients send RTP).
-    /// [default: 127.0.0.1]
-    #[arg(long, env = "HEARTH_RTC_IP")]
+    /// Address the SFU's UDP media sockets bind to: an interface of this
+    /// machine, or 0.0.0.0 / :: for all of them. [default: 127.0.0.1]
+    #[arg(long, env = "HEARTH_RTC_BIND")]
+    pub rtc_bind: Option<std::net::IpAddr>,
+    /// Address put in media host candidates, where clients send RTP: the
+    /// public address when a 1:1 NAT, a container's port mapping or a
+    /// cloud VM's private interface stands between clients and the bind
+    /// address. Must be a concrete address. [default: the bind address]
+    #[arg(long, env = "HEARTH_RTC_ADVERTISE")]
+    pub rtc_advertise: Option<std::net::IpAddr>,
+    /// Deprecated: sets both --rtc-bind and --rtc-advertise.
+    #[arg(long, env = "HEARTH_RTC_IP", hide = true)]
     pub rtc_ip: Option<std::net::IpAddr>,
     /// First UDP port of the SFU workers (worker i uses rtc_port + i); 0
     /// lets the system pick free ports (fine on one machine; set a fixed
@@ -131,6 +245,13 @@ pub struct ServeArgs {
     /// every client has the proxy's address). [default: 256]
     #[arg(long, env = "HEARTH_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<u32>,
+    /// A reverse proxy's address or range (`10.0.0.0/8`); repeat, or
+    /// separate with commas. Connections from it name their client in
+    /// `X-Forwarded-For` (the right-most address not itself trusted), which
+    /// rate limits and per-address limits then key on; from anywhere else
+    /// the header is ignored. [default: none]
+    #[arg(long, env = "HEARTH_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<crate::forwarded::Cidr>,
     /// Open connections in all. Kept below the open-file limit, with room
     /// for the database and the SFU's sockets. [default: the open-file limit
     /// minus 512]
@@ -220,6 +341,15 @@ impl From<Registration> for hearth_api::Registration {
     }
 }
 
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Switch {
@@ -237,6 +367,8 @@ struct FileConfig {
     durability: Option<String>,
     max_body_bytes: Option<usize>,
     node_id: Option<u16>,
+    region: Option<String>,
+    log_format: Option<LogFormat>,
     heartbeat_interval_ms: Option<u64>,
     identify_timeout_ms: Option<u64>,
     max_sessions_per_user: Option<usize>,
@@ -249,6 +381,9 @@ struct FileConfig {
     resume_grace_secs: Option<u64>,
     voice_secret: Option<String>,
     voice_endpoint: Option<String>,
+    rtc_bind: Option<std::net::IpAddr>,
+    rtc_advertise: Option<std::net::IpAddr>,
+    /// Deprecated, as the flag.
     rtc_ip: Option<std::net::IpAddr>,
     rtc_port: Option<u16>,
     sfu_workers: Option<usize>,
@@ -257,6 +392,8 @@ struct FileConfig {
     http_body_timeout_secs: Option<u64>,
     max_connections_per_address: Option<u32>,
     max_connections: Option<u32>,
+    /// A list of ranges.
+    trusted_proxy: Option<Vec<String>>,
     metrics_listen: Option<SocketAddr>,
     metrics_token: Option<String>,
     public_url: Option<String>,
@@ -284,6 +421,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// None: 0 for a node alone, leased from Redis in a cluster.
     pub node_id: Option<u16>,
+    pub region: String,
+    pub log_format: LogFormat,
     pub gateway: hearth_signaling::GatewayConfig,
     /// Set by the operator; otherwise derived from the bound address.
     pub voice_endpoint: Option<String>,
@@ -295,12 +434,15 @@ pub struct ServeConfig {
     pub max_connections_per_address: Option<u32>,
     /// None: derived from the open-file limit at start.
     pub max_connections: Option<u32>,
+    pub trusted_proxies: crate::forwarded::TrustedProxies,
     pub metrics_listen: Option<SocketAddr>,
     pub metrics_token: Option<Secret>,
     /// Without a trailing slash.
     pub public_url: Option<String>,
     pub registration: Registration,
     pub guild_limits: hearth_api::GuildLimits,
+    /// Said once logging is set up: deprecated settings in use.
+    pub warnings: Vec<String>,
     pub cluster: Option<Cluster>,
 }
 
@@ -383,6 +525,11 @@ impl ServeArgs {
             node_id.is_none_or(|n| n < 1023),
             "node_id must be below 1023"
         );
+        let region = self
+            .region
+            .or(file.region)
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        check_region(&region)?;
         let mut gateway = hearth_signaling::GatewayConfig::default();
         if let Some(ms) = self.heartbeat_interval_ms.or(file.heartbeat_interval_ms) {
             anyhow::ensure!(ms >= 100, "heartbeat_interval_ms must be at least 100");
@@ -447,9 +594,15 @@ impl ServeArgs {
             );
         }
         let mut sfu = hearth_sfu::SfuConfig::default();
-        if let Some(ip) = self.rtc_ip.or(file.rtc_ip) {
-            sfu.rtc_ip = ip;
-        }
+        let mut warnings = Vec::new();
+        let (rtc_bind, rtc_advertise) = media_addresses(
+            self.rtc_bind.or(file.rtc_bind),
+            self.rtc_advertise.or(file.rtc_advertise),
+            self.rtc_ip.or(file.rtc_ip),
+            &mut warnings,
+        )?;
+        sfu.rtc_bind = rtc_bind;
+        sfu.rtc_advertise = rtc_advertise;
         sfu.rtc_port = self.rtc_port.or(file.rtc_port).unwrap_or(0);
         if let Some(n) = self.sfu_workers.or(file.sfu_workers) {
             anyhow::ensure!(
@@ -537,6 +690,16 @@ impl ServeArgs {
                 "max_overwrites_per_channel",
             )?,
         };
+        let trusted_proxies = if self.trusted_proxy.is_empty() {
+            file.trusted_proxy
+                .unwrap_or_default()
+                .iter()
+                .map(|r| r.parse().map_err(anyhow::Error::msg))
+                .collect::<anyhow::Result<Vec<_>>>()
+                .context("trusted_proxy")?
+        } else {
+            self.trusted_proxy
+        };
         let metrics_token = self.metrics_token.or(file.metrics_token);
         if let Some(t) = &metrics_token {
             anyhow::ensure!(!t.trim().is_empty(), "metrics_token must not be empty");
@@ -576,6 +739,8 @@ impl ServeArgs {
                 .or(file.max_body_bytes)
                 .unwrap_or(1024 * 1024),
             node_id,
+            region,
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             gateway,
             voice_endpoint,
             sfu,
@@ -593,6 +758,7 @@ impl ServeArgs {
                 .max_connections
                 .or(file.max_connections)
                 .filter(|&n| n > 0),
+            trusted_proxies: crate::forwarded::TrustedProxies::new(trusted_proxies),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
             metrics_token: metrics_token.map(Secret),
             public_url: self
@@ -606,8 +772,64 @@ impl ServeArgs {
                 .unwrap_or(Registration::Open),
             guild_limits,
             cluster,
+            warnings,
         })
     }
+}
+
+/// The region of a node nobody placed in one: every such node is in the
+/// same region, which is what a single machine or one data centre wants.
+pub const DEFAULT_REGION: &str = "default";
+
+/// Region names go into logs, metrics labels and the cluster registry:
+/// short, and nothing that needs quoting.
+fn check_region(region: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (1..=64).contains(&region.len())
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')),
+        "region must be 1 to 64 letters, digits, '.', '_' or '-', not {region:?}"
+    );
+    Ok(())
+}
+
+/// The SFU's bind and advertised media addresses. The deprecated `rtc_ip`
+/// sets both, unless they are set themselves. The advertised address
+/// defaults to the bind address, which then has to be a concrete one.
+fn media_addresses(
+    bind: Option<IpAddr>,
+    advertise: Option<IpAddr>,
+    deprecated: Option<IpAddr>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<(IpAddr, IpAddr)> {
+    if let Some(ip) = deprecated {
+        warnings.push(format!(
+            "rtc_ip is deprecated: use rtc_bind and rtc_advertise (rtc_ip = {ip} sets both)"
+        ));
+    }
+    let bind = bind.or(deprecated).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let advertise = match advertise.or(deprecated) {
+        Some(ip) => ip,
+        None => {
+            anyhow::ensure!(
+                !bind.is_unspecified(),
+                "rtc_bind is {bind}, which clients cannot send media to: set rtc_advertise \
+                 to the address they reach this machine at"
+            );
+            bind
+        }
+    };
+    anyhow::ensure!(
+        hearth_sfu::config::is_concrete(advertise),
+        "rtc_advertise must be an address clients can send media to, not {advertise} \
+         (unspecified, multicast, broadcast and link-local addresses are not)"
+    );
+    anyhow::ensure!(
+        bind.is_ipv4() == advertise.is_ipv4(),
+        "rtc_bind ({bind}) and rtc_advertise ({advertise}) must both be IPv4 or both IPv6"
+    );
+    Ok((bind, advertise))
 }
 
 #[cfg(test)]
@@ -781,6 +1003,211 @@ mod tests {
         };
         assert!(too_small.resolve().is_err());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn media_is_advertised_at_the_bind_address_unless_told_otherwise() {
+        let d = ServeArgs::default().resolve().unwrap().sfu;
+        assert_eq!(d.rtc_bind, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(d.rtc_advertise, IpAddr::from([127, 0, 0, 1]));
+
+        let nat = ServeArgs {
+            rtc_bind: Some(IpAddr::from([0, 0, 0, 0])),
+            rtc_advertise: Some(IpAddr::from([203, 0, 113, 7])),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(nat.sfu.rtc_bind, IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(nat.sfu.rtc_advertise, IpAddr::from([203, 0, 113, 7]));
+        assert!(nat.warnings.is_empty());
+
+        let private = ServeArgs {
+            rtc_bind: Some(IpAddr::from([10, 0, 0, 5])),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .sfu;
+        assert_eq!(private.rtc_advertise, IpAddr::from([10, 0, 0, 5]));
+    }
+
+    #[test]
+    fn an_advertised_media_address_nobody_can_send_to_is_refused() {
+        let err = |bind: &str, advertise: Option<&str>| {
+            let e = ServeArgs {
+                rtc_bind: Some(bind.parse().unwrap()),
+                rtc_advertise: advertise.map(|a| a.parse().unwrap()),
+                ..Default::default()
+            }
+            .resolve()
+            .unwrap_err();
+            format!("{e:#}")
+        };
+        let e = err("0.0.0.0", None);
+        assert!(e.contains("set rtc_advertise"), "{e}");
+        let e = err("0.0.0.0", Some("0.0.0.0"));
+        assert!(e.contains("rtc_advertise must be"), "{e}");
+        let e = err("::", Some("::"));
+        assert!(e.contains("rtc_advertise must be"), "{e}");
+        let e = err("10.0.0.5", Some("224.0.0.1"));
+        assert!(e.contains("rtc_advertise must be"), "{e}");
+        let e = err("0.0.0.0", Some("2001:db8::1"));
+        assert!(e.contains("must both be IPv4 or both IPv6"), "{e}");
+    }
+
+    #[test]
+    fn the_deprecated_rtc_ip_sets_both_media_addresses_with_a_warning() {
+        let dir = std::env::temp_dir().join(format!("hearth-config-test5-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        std::fs::write(&path, "rtc_ip = \"192.0.2.10\"\n").unwrap();
+        let c = ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(c.sfu.rtc_bind, IpAddr::from([192, 0, 2, 10]));
+        assert_eq!(c.sfu.rtc_advertise, IpAddr::from([192, 0, 2, 10]));
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.contains("rtc_ip is deprecated")));
+
+        // The new settings win over the old one.
+        let c = ServeArgs {
+            config: Some(path),
+            rtc_advertise: Some(IpAddr::from([198, 51, 100, 1])),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(c.sfu.rtc_bind, IpAddr::from([192, 0, 2, 10]));
+        assert_eq!(c.sfu.rtc_advertise, IpAddr::from([198, 51, 100, 1]));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn region_and_log_format_have_defaults_and_regions_are_plain_names() {
+        let d = ServeArgs::default().resolve().unwrap();
+        assert_eq!(d.region, "default");
+        assert_eq!(d.log_format, LogFormat::Text);
+        let set = ServeArgs {
+            region: Some("eu-west.1".into()),
+            log_format: Some(LogFormat::Json),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(set.region, "eu-west.1");
+        assert_eq!(set.log_format, LogFormat::Json);
+        for bad in ["", "eu west", "\"eu\"", "région", &"x".repeat(65)] {
+            let e = ServeArgs {
+                region: Some(bad.into()),
+                ..Default::default()
+            }
+            .resolve()
+            .unwrap_err();
+            assert!(
+                format!("{e:#}").contains("region must be"),
+                "{bad:?}: {e:#}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_serve_setting_has_a_heading() {
+        let mut command = with_headings(Cli::command());
+        let serve = command
+            .find_subcommand_mut("serve")
+            .expect("a serve subcommand");
+        let without: Vec<String> = serve
+            .get_arguments()
+            .filter(|a| a.get_help_heading().is_none())
+            .map(|a| a.get_id().to_string())
+            .filter(|id| !["config", "help"].contains(&id.as_str()))
+            .collect();
+        assert!(
+            without.is_empty(),
+            "settings without a heading in `hearth serve --help` (add them to HEADINGS): {without:?}"
+        );
+        let help = serve.render_long_help().to_string();
+        for (heading, _) in HEADINGS {
+            assert!(
+                help.contains(&format!("{heading}:")),
+                "{heading} missing:\n{help}"
+            );
+        }
+        let cluster = help.split("Cluster:").nth(1).expect("a Cluster section");
+        let cluster = cluster.split("\n\n\n").next().unwrap_or(cluster);
+        assert!(
+            cluster.contains("--region") && cluster.contains("--node-id"),
+            "{cluster}"
+        );
+        assert!(
+            !help.contains("--rtc-ip"),
+            "the deprecated alias stays hidden"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_flags_or_a_list_in_the_file() {
+        let dir = std::env::temp_dir().join(format!("hearth-config-test6-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        std::fs::write(&path, "trusted_proxy = [\"10.0.0.0/8\", \"192.0.2.1\"]\n").unwrap();
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .trusted_proxies;
+        assert!(from_file.contains(IpAddr::from([10, 1, 2, 3])));
+        assert!(from_file.contains(IpAddr::from([192, 0, 2, 1])));
+        let from_flag = ServeArgs {
+            config: Some(path.clone()),
+            trusted_proxy: vec!["172.16.0.0/12".parse().unwrap()],
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap()
+        .trusted_proxies;
+        assert!(from_flag.contains(IpAddr::from([172, 16, 0, 1])));
+        assert!(
+            !from_flag.contains(IpAddr::from([10, 1, 2, 3])),
+            "the flag replaces the file's list"
+        );
+        assert!(ServeArgs::default()
+            .resolve()
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
+
+        std::fs::write(&path, "trusted_proxy = [\"10.0.0.0/99\"]\n").unwrap();
+        let e = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("trusted_proxy"), "{e:#}");
+        std::fs::remove_dir_all(dir).unwrap();
+
+        let parsed = Cli::try_parse_from([
+            "hearth",
+            "serve",
+            "--trusted-proxy",
+            "10.0.0.1",
+            "--trusted-proxy",
+            "fd00::/8,127.0.0.1",
+        ])
+        .unwrap();
+        let Command::Serve(args) = parsed.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.trusted_proxy.len(), 3);
     }
 
     #[test]

@@ -10,6 +10,12 @@
 //!
 //! IPv6 clients are counted per /64: one subscriber usually holds a whole
 //! /64, so counting single addresses would not bound them at all.
+//!
+//! A trusted proxy's connection carries many clients: it is counted in the
+//! total only ([`ConnectionLimits::admit_proxy`]), and each request on it
+//! against its client's address ([`ConnectionLimits::admit_client`]) for as
+//! long as the request runs, or, once upgraded to a WebSocket, for as long
+//! as the connection stays open.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -43,10 +49,14 @@ pub struct ConnectionLimits {
     counts: Arc<Mutex<Counts>>,
 }
 
-/// One admitted connection; dropping it frees its place.
+/// One admitted connection (or proxied client); dropping it frees its
+/// place.
 #[derive(Debug)]
 pub struct Admitted {
-    key: IpAddr,
+    /// The address it counts against, if any.
+    key: Option<IpAddr>,
+    /// Whether it counts in the total.
+    in_total: bool,
     counts: Arc<Mutex<Counts>>,
 }
 
@@ -58,20 +68,40 @@ impl ConnectionLimits {
         }
     }
 
+    /// A connection from `ip`: counted against its address and in the total.
     pub fn admit(&self, ip: IpAddr) -> Result<Admitted, Refusal> {
-        let key = address_key(ip);
+        self.take(Some(address_key(ip)), true)
+    }
+
+    /// A connection from a trusted proxy: counted in the total only.
+    pub fn admit_proxy(&self) -> Result<Admitted, Refusal> {
+        self.take(None, true)
+    }
+
+    /// A client behind a trusted proxy, whose connection is in the total
+    /// already: counted against the client's address only.
+    pub fn admit_client(&self, ip: IpAddr) -> Result<Admitted, Refusal> {
+        self.take(Some(address_key(ip)), false)
+    }
+
+    fn take(&self, key: Option<IpAddr>, in_total: bool) -> Result<Admitted, Refusal> {
         let mut counts = lock(&self.counts);
-        if self.limits.total.is_some_and(|max| counts.total >= max) {
+        if in_total && self.limits.total.is_some_and(|max| counts.total >= max) {
             return Err(Refusal::Total);
         }
-        let held = counts.per_address.get(&key).copied().unwrap_or(0);
-        if self.limits.per_address.is_some_and(|max| held >= max) {
-            return Err(Refusal::PerAddress);
+        if let Some(key) = key {
+            let held = counts.per_address.get(&key).copied().unwrap_or(0);
+            if self.limits.per_address.is_some_and(|max| held >= max) {
+                return Err(Refusal::PerAddress);
+            }
+            counts.per_address.insert(key, held + 1);
         }
-        counts.per_address.insert(key, held + 1);
-        counts.total += 1;
+        if in_total {
+            counts.total += 1;
+        }
         Ok(Admitted {
             key,
+            in_total,
             counts: self.counts.clone(),
         })
     }
@@ -86,13 +116,16 @@ impl ConnectionLimits {
 impl Drop for Admitted {
     fn drop(&mut self) {
         let mut counts = lock(&self.counts);
-        counts.total = counts.total.saturating_sub(1);
-        if let Some(n) = counts.per_address.get_mut(&self.key) {
+        if self.in_total {
+            counts.total = counts.total.saturating_sub(1);
+        }
+        let Some(key) = self.key else { return };
+        if let Some(n) = counts.per_address.get_mut(&key) {
             *n -= 1;
             if *n == 0 {
                 // Forget addresses that hold nothing, so the map is bounded by
                 // the connections open, not by every address ever seen.
-                counts.per_address.remove(&self.key);
+                counts.per_address.remove(&key);
             }
         }
     }
@@ -173,6 +206,29 @@ mod tests {
         // An IPv4-mapped address counts as the IPv4 address.
         let _v4 = limits.admit(ip("192.0.2.1")).unwrap();
         assert!(limits.admit(ip("::ffff:192.0.2.1")).is_err());
+    }
+
+    #[test]
+    fn a_proxy_counts_in_the_total_and_its_clients_each_against_their_own_address() {
+        let limits = ConnectionLimits::new(Limits {
+            per_address: Some(1),
+            total: Some(3),
+        });
+        let proxy: Vec<_> = (0..2).map(|_| limits.admit_proxy().unwrap()).collect();
+        assert_eq!(limits.held(), (0, 2), "the proxy holds no address's place");
+        let a = limits.admit_client(ip("203.0.113.1")).unwrap();
+        assert_eq!(
+            limits.admit_client(ip("203.0.113.1")).unwrap_err(),
+            Refusal::PerAddress
+        );
+        let _b = limits.admit_client(ip("203.0.113.2")).unwrap();
+        assert_eq!(limits.held(), (2, 2), "clients are not connections");
+        let _third = limits.admit_proxy().unwrap();
+        assert_eq!(limits.admit_proxy().unwrap_err(), Refusal::Total);
+        drop(a);
+        assert!(limits.admit_client(ip("203.0.113.1")).is_ok());
+        drop(proxy);
+        assert_eq!(limits.held(), (1, 1));
     }
 
     #[test]

@@ -14,10 +14,16 @@
 //! cannot hold a connection by sending its body a byte at a time.
 //! WebSocket upgrades (the gateway and the voice gateway) leave these timers
 //! behind: once upgraded, the WebSocket's own heartbeat deadlines govern it.
+//!
+//! On a connection from a trusted proxy, the client address (for the rate
+//! limiter and the per-address limit) is the one `forwarded` reads from
+//! the request; each request takes its client's place while it runs, and
+//! an upgraded one keeps it with the connection.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -31,6 +37,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tower::Service;
 
 use crate::conn_limit::{Admitted, ConnectionLimits, Refusal};
+use crate::forwarded::TrustedProxies;
 
 pub use crate::conn_limit::Limits;
 
@@ -66,7 +73,7 @@ impl EdgeMetrics {
 }
 
 /// How the edge treats connections.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EdgeConfig {
     /// A connection must send a complete request head within this long after
     /// it opens or after its previous response.
@@ -74,6 +81,8 @@ pub struct EdgeConfig {
     /// A request's body must be complete within this long of its head.
     pub body_timeout: Duration,
     pub limits: Limits,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then closes idle
@@ -104,7 +113,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let admitted = match limits.admit(peer.ip()) {
+        let proxied = edge.trusted_proxies.contains(peer.ip());
+        let admitted = match if proxied {
+            limits.admit_proxy()
+        } else {
+            limits.admit(peer.ip())
+        } {
             Ok(admitted) => admitted,
             Err(refusal) => {
                 match refusal {
@@ -120,8 +134,14 @@ pub async fn serve(
         let app = app.clone();
         let mut stop = stop_rx.clone();
         let tcp = Held::new(tcp, admitted, metrics.open.clone());
+        let proxy = proxied.then(|| Proxied {
+            limits: limits.clone(),
+            upgraded: tcp.upgraded_for.clone(),
+            refused: metrics.refused_per_address.clone(),
+        });
+        let edge = edge.clone();
         tokio::spawn(async move {
-            serve_connection(tcp, peer, app, edge, &mut stop).await;
+            serve_connection(tcp, peer, proxy, app, edge, &mut stop).await;
         });
     }
     drop(stop_rx);
@@ -131,14 +151,41 @@ pub async fn serve(
     let _ = tokio::time::timeout(Duration::from_secs(10), stop_tx.closed()).await;
 }
 
+/// What a connection from a trusted proxy needs to admit its clients.
+struct Proxied {
+    limits: ConnectionLimits,
+    /// The place of the client whose request upgraded the connection.
+    upgraded: Arc<Mutex<Option<Admitted>>>,
+    refused: Counter,
+}
+
 async fn serve_connection(
     tcp: Held,
     peer: SocketAddr,
+    proxy: Option<Proxied>,
     app: Router,
     edge: EdgeConfig,
     stop: &mut tokio::sync::watch::Receiver<bool>,
 ) {
+    let proxy = proxy.map(Arc::new);
+    let trusted = edge.trusted_proxies.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        // Behind a trusted proxy the client is who the proxy says, and
+        // takes its own place for as long as its request runs.
+        let (client, place) = match &proxy {
+            None => (peer, None),
+            Some(proxy) => {
+                let client = SocketAddr::new(trusted.client(peer.ip(), request.headers()), 0);
+                match proxy.limits.admit_client(client.ip()) {
+                    Ok(place) => (client, Some((place, proxy.clone()))),
+                    Err(refusal) => {
+                        proxy.refused.inc();
+                        tracing::debug!(%client, ?refusal, "proxied request refused");
+                        return answered(refusal_response(refusal));
+                    }
+                }
+            }
+        };
         let mut request = request.map(|body| {
             if body.is_end_stream() {
                 // No body (most GETs, WebSocket upgrades): nothing to time.
@@ -152,9 +199,20 @@ async fn serve_connection(
         });
         // What `into_make_service_with_connect_info` would insert: the rate
         // limiter keys unauthenticated requests on it.
-        request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(ConnectInfo(client));
         let mut app = app.clone();
-        async move { Ok::<_, Infallible>(app.call(request).await.unwrap_or_else(|e| match e {})) }
+        let answer: Answer = Box::pin(async move {
+            let response = app.call(request).await.unwrap_or_else(|e| match e {});
+            if let Some((place, proxy)) = place {
+                if response.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
+                    // The WebSocket is this client's for as long as the
+                    // connection lives.
+                    *proxy.upgraded.lock().unwrap_or_else(|p| p.into_inner()) = Some(place);
+                }
+            }
+            Ok::<_, Infallible>(response)
+        });
+        answer
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -189,6 +247,8 @@ async fn serve_connection(
 struct Held {
     tcp: TcpStream,
     _admitted: Admitted,
+    /// On a proxy's connection, the place of the client it was upgraded for.
+    upgraded_for: Arc<Mutex<Option<Admitted>>>,
     open: Gauge,
 }
 
@@ -198,6 +258,7 @@ impl Held {
         Held {
             tcp,
             _admitted: admitted,
+            upgraded_for: Arc::default(),
             open,
         }
     }
@@ -255,11 +316,8 @@ impl tokio::io::AsyncWrite for Held {
     }
 }
 
-/// Tells a turned-away client why, in Discord's error shape, and closes.
-/// Written without waiting: the few hundred bytes fit any fresh socket's
-/// send buffer, and a refusal must not cost a task.
-fn refuse(tcp: &TcpStream, refusal: Refusal) {
-    let (status, message) = match refusal {
+fn refusal_words(refusal: Refusal) -> (&'static str, &'static str) {
+    match refusal {
         Refusal::PerAddress => (
             "429 Too Many Requests",
             "Too many connections from your address.",
@@ -268,8 +326,47 @@ fn refuse(tcp: &TcpStream, refusal: Refusal) {
             "503 Service Unavailable",
             "The server has too many connections open.",
         ),
+    }
+}
+
+fn refusal_body(message: &str) -> String {
+    format!(r#"{{"message": "{message}", "code": 0}}"#)
+}
+
+/// A proxied client turned away: the same answer as [`refuse`] gives, as
+/// a response on the proxy's connection (which stays open).
+fn refusal_response(refusal: Refusal) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let (_, message) = refusal_words(refusal);
+    let status = match refusal {
+        Refusal::PerAddress => StatusCode::TOO_MANY_REQUESTS,
+        Refusal::Total => StatusCode::SERVICE_UNAVAILABLE,
     };
-    let body = format!(r#"{{"message": "{message}", "code": 0}}"#);
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::RETRY_AFTER, "1"),
+        ],
+        refusal_body(message),
+    )
+        .into_response()
+}
+
+type Answer =
+    std::pin::Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
+
+fn answered(response: axum::response::Response) -> Answer {
+    Box::pin(std::future::ready(Ok(response)))
+}
+
+/// Tells a turned-away client why, in Discord's error shape, and closes.
+/// Written without waiting: the few hundred bytes fit any fresh socket's
+/// send buffer, and a refusal must not cost a task.
+fn refuse(tcp: &TcpStream, refusal: Refusal) {
+    let (status, message) = refusal_words(refusal);
+    let body = refusal_body(message);
     let response = format!(
         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{body}",
         body.len()

@@ -3,7 +3,10 @@
 mod admin;
 mod config;
 mod conn_limit;
+mod forwarded;
+mod health;
 mod http;
+mod logging;
 mod media;
 mod sessions;
 mod web;
@@ -11,37 +14,39 @@ mod web;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
 use hearth_api::{ApiConfig, AppState};
-use hearth_bus::{Bus, LocalBus, NodeIdLease, RedisBus, RedisBusConfig};
+use hearth_bus::{Bus, BusHealth, LocalBus, NodeIdLease, RedisBus, RedisBusConfig};
 use hearth_model::SnowflakeGenerator;
 use hearth_sfu::Sfu;
 use hearth_signaling::Gateway;
 use hearth_store::SqliteStore;
-use tracing_subscriber::EnvFilter;
 
 use crate::config::{Cli, Command, ServeConfig};
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+    let cli = Cli::parse_grouped();
     match cli.command {
         Command::Serve(args) => {
             let config = args.resolve()?;
+            logging::init(
+                config.log_format,
+                Some(logging::NodeFields {
+                    node_id: config.node_id,
+                    region: config.region.clone(),
+                }),
+            );
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
                 .block_on(serve(config))
         }
-        Command::Admin(args) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(admin::run(args)),
+        Command::Admin(args) => {
+            logging::init(config::LogFormat::Text, None);
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(admin::run(args))
+        }
     }
 }
 
@@ -107,6 +112,9 @@ fn connection_cap(configured: Option<u32>, fd_limit: Option<u64>) -> Option<u32>
 }
 
 async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let fd_limit = raise_fd_limit();
     let max_connections = connection_cap(config.max_connections, fd_limit);
     tracing::info!(
@@ -115,6 +123,9 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         max_connections_per_address = config.max_connections_per_address,
         "connection limits"
     );
+    if !config.trusted_proxies.is_empty() {
+        tracing::info!(trusted_proxies = %config.trusted_proxies, "client addresses of these proxies' connections come from X-Forwarded-For");
+    }
     admin::private_data_dir(&config.data_dir)?;
     let store = SqliteStore::open(&config.data_dir, config.durability)
         .await
@@ -130,6 +141,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let node_id = lease
         .as_ref()
         .map_or(config.node_id.unwrap_or(0), |l| l.id());
+    logging::set_node_id(node_id);
     tracing::info!(node_id, leased = lease.is_some(), "node id");
     let ids = SnowflakeGenerator::new((node_id >> 5) as u8, (node_id & 0x1f) as u8);
     let api = ApiConfig {
@@ -156,21 +168,23 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     };
 
     let store: Arc<SqliteStore> = Arc::new(store);
+    // One registry for the node: each component registers its metrics in it.
+    let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");
     let bus: Arc<dyn Bus> = match &config.cluster {
         None => Arc::new(LocalBus::new()),
         Some(cluster) => {
-            RedisBus::connect(RedisBusConfig {
+            let redis = RedisBus::connect(RedisBusConfig {
                 url: cluster.redis.clone(),
                 prefix: cluster.prefix.clone(),
                 max_queued: BUS_OUTBOX,
             })
-            .await?
+            .await?;
+            redis.register_metrics(&mut registry);
+            redis
         }
     };
     config.gateway.public_url = config.public_url.clone();
     let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
-    // One registry for the node: each component registers its metrics in it.
-    let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
     let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
     let edge_metrics = http::EdgeMetrics::register(&mut registry);
@@ -182,20 +196,39 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
             per_address: config.max_connections_per_address,
             total: max_connections,
         },
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     };
     let metrics = hearth_api::metrics::router(
         Arc::new(registry),
         config.metrics_token.as_ref().map(|t| t.0.clone()),
     );
+    let mut readiness = health::Readiness::default();
+    readiness.add("store", store.clone(), |s| async move { s.ping().await });
+    readiness.add("bus", gateway.bus.clone(), |b| async move {
+        match b.health() {
+            BusHealth::Disconnected => Err("Redis is unreachable: events do not cross nodes"),
+            BusHealth::Local | BusHealth::Connected => Ok(()),
+        }
+    });
+    readiness.add("media", sfu.clone(), |s| async move {
+        s.workers_running()
+            .then_some(())
+            .ok_or("an SFU worker thread has stopped")
+    });
+    let health = health::router(readiness);
     sessions::connect(&gateway, &state);
     let mut app = hearth_api::router(state)
         .merge(hearth_signaling::router(gateway.clone()))
         .merge(hearth_sfu::voice_gateway::router(sfu.clone()))
-        .merge(web::router(&config.gateway.voice_endpoint));
+        .merge(web::router(&config.gateway.voice_endpoint))
+        .merge(health.clone());
     let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(());
     match config.metrics_listen {
         None => app = app.merge(metrics),
         Some(metrics_addr) => {
+            // Probes can go to the private address too, where a node full
+            // of clients still answers them.
+            let metrics = metrics.merge(health);
             let metrics_listener = tokio::net::TcpListener::bind(metrics_addr)
                 .await
                 .with_context(|| format!("binding {metrics_addr} for metrics"))?;
@@ -206,7 +239,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
             tokio::spawn(http::serve(
                 metrics_listener,
                 metrics,
-                edge,
+                edge.clone(),
                 // The scraper's connections are not the public's.
                 http::EdgeMetrics::default(),
                 async move {
@@ -216,7 +249,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         }
     }
 
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), version = env!("CARGO_PKG_VERSION"), "serving");
     // Tests and scripts wait for this exact line on stdout.
     println!("hearth listening on http://{addr}");
 

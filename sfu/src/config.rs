@@ -7,8 +7,13 @@ use crate::routes::RouteLimits;
 pub struct SfuConfig {
     /// Worker threads; each owns one UDP socket and the rooms placed on it.
     pub workers: usize,
-    /// The address put in host candidates (what clients send media to).
-    pub rtc_ip: IpAddr,
+    /// The address the workers' UDP sockets bind to: an interface of this
+    /// machine, or the unspecified address for all of them.
+    pub rtc_bind: IpAddr,
+    /// The address put in host candidates, where clients send media: the
+    /// bind address itself, or the public address a 1:1 NAT (a cloud VM's,
+    /// a container's port mapping) forwards to it. Never unspecified.
+    pub rtc_advertise: IpAddr,
     /// Worker `i` binds `rtc_port + i`; 0 lets the system pick per worker.
     pub rtc_port: u16,
     /// Shared with the gateway, which signs the voice tokens.
@@ -42,7 +47,8 @@ impl Default for SfuConfig {
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
-            rtc_ip: IpAddr::from([127, 0, 0, 1]),
+            rtc_bind: IpAddr::from([127, 0, 0, 1]),
+            rtc_advertise: IpAddr::from([127, 0, 0, 1]),
             rtc_port: 0,
             voice_secret: Vec::new(),
             node: "local".into(),
@@ -54,5 +60,17 @@ impl Default for SfuConfig {
             rate_limit: 120,
             rate_window: Duration::from_secs(60),
         }
+    }
+}
+
+/// Whether clients can be told to send media to `ip`: a unicast address of
+/// some host, not the unspecified, a multicast or the broadcast address,
+/// nor an IPv4 link-local one (str0m refuses such host candidates).
+pub fn is_concrete(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast() || v4.is_link_local())
+        }
+        IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
     }
 }

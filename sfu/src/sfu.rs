@@ -59,6 +59,15 @@ impl Sfu {
     ) -> std::io::Result<Arc<Sfu>> {
         // Idempotent: the first provider installed stays.
         str0m::crypto::from_feature_flags().install_process_default();
+        if !crate::config::is_concrete(config.rtc_advertise) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "the advertised media address {} is not one clients can send to",
+                    config.rtc_advertise
+                ),
+            ));
+        }
         let n = config.workers.max(1);
         let mut workers = Vec::with_capacity(n);
         for (i, metrics) in WorkerMetrics::register(registry, n).into_iter().enumerate() {
@@ -69,7 +78,8 @@ impl Sfu {
             };
             workers.push(worker::spawn(
                 i,
-                SocketAddr::new(config.rtc_ip, port),
+                SocketAddr::new(config.rtc_bind, port),
+                config.rtc_advertise,
                 metrics,
                 config.routes,
             )?);
@@ -99,6 +109,11 @@ impl Sfu {
 
     pub fn worker_addrs(&self) -> Vec<SocketAddr> {
         self.workers.iter().map(|w| w.addr).collect()
+    }
+
+    /// Whether every worker thread still runs (for readiness).
+    pub fn workers_running(&self) -> bool {
+        self.workers.iter().all(|w| w.is_running())
     }
 
     pub(crate) fn next_participant(&self) -> ParticipantId {

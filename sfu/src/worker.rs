@@ -23,7 +23,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -86,8 +86,11 @@ pub enum Command {
 /// The voice gateway's end of a worker.
 pub struct WorkerHandle {
     tx: Sender<Command>,
-    /// Where the worker's media socket listens (the host candidate).
+    /// Where clients send media: the host candidate and Ready's `ip`/`port`
+    /// (the advertised address, with the port the socket got).
     pub addr: SocketAddr,
+    /// Where the media socket is bound, as this machine reaches it.
+    local: SocketAddr,
     waker: UdpSocket,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -97,8 +100,14 @@ impl WorkerHandle {
         if self.tx.send(command).is_ok() {
             // Wake the loop; losing this datagram only delays the command
             // until the next timeout.
-            let _ = self.waker.send_to(&[0], self.addr);
+            let _ = self.waker.send_to(&[0], self.local);
         }
+    }
+
+    /// Whether the worker's thread still runs (it ends only on `Stop`, or
+    /// if it panicked).
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
     }
 }
 
@@ -120,15 +129,28 @@ const TIMER_SLACK: Duration = Duration::from_millis(2);
 /// How often speakers that went quiet without a packet are looked for.
 const SPEAKING_TICK: Duration = Duration::from_millis(50);
 
+/// Binds the worker's socket at `bind` and starts its thread; clients are
+/// told to send media to `advertise` at the port the socket got.
 pub fn spawn(
     index: usize,
     bind: SocketAddr,
+    advertise: IpAddr,
     metrics: WorkerMetrics,
     limits: RouteLimits,
 ) -> std::io::Result<WorkerHandle> {
     let socket = BatchSocket::new(UdpSocket::bind(bind)?)?;
-    let addr = socket.local_addr()?;
-    let waker = UdpSocket::bind(SocketAddr::new(addr.ip(), 0))?;
+    let bound = socket.local_addr()?;
+    let addr = SocketAddr::new(advertise, bound.port());
+    // A socket bound to every interface is woken through loopback; the
+    // waker's address must be the source the worker sees, so it binds the
+    // same concrete address it sends to.
+    let local_ip = match bound.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let local = SocketAddr::new(local_ip, bound.port());
+    let waker = UdpSocket::bind(SocketAddr::new(local_ip, 0))?;
     let waker_addr = waker.local_addr()?;
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::Builder::new()
@@ -144,6 +166,7 @@ pub fn spawn(
     Ok(WorkerHandle {
         tx,
         addr,
+        local,
         waker,
         thread: Some(thread),
     })
@@ -158,6 +181,9 @@ struct Worker {
 /// Everything a worker owns but its socket, so the receive loop can lend
 /// the socket to the calls for the sends each datagram causes.
 struct Calls {
+    /// The advertised address: the host candidate, and the destination
+    /// str0m is told each datagram arrived at (it drops any that did not
+    /// arrive at one of its candidates).
     addr: SocketAddr,
     waker: SocketAddr,
     rooms: HashMap<RoomKey, Room>,

@@ -8,6 +8,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use reqwest::Method;
 use serde_json::Value;
 
 use crate::gateway_client::{intents, login, Gateway, EVENT_TIMEOUT};
@@ -102,6 +103,8 @@ async fn messages_posted_on_one_node_reach_sessions_on_the_other_once_and_in_ord
         got, sent,
         "the session on node b gets every message of node a once, in order"
     );
+    assert!(on_b.metric("hearth_bus_received_total").await >= 20.0);
+    assert!(w.api.metric("hearth_bus_published_total").await >= 20.0);
 
     // And back: posted through node b, seen on node a.
     let reply = on_b.send(&w.member, &w.general, "from b").await;
@@ -249,6 +252,23 @@ async fn a_node_that_lost_redis_keeps_its_sessions_and_restarts_them_when_it_is_
     let mut owner_on_a = login(&w.api, &w.owner, MSGS).await;
 
     redis.down();
+    // Node b says it is not ready (its events no longer cross nodes).
+    let mut readiness = None;
+    for _ in 0..100 {
+        let r = on_b.raw_abs(Method::GET, "/readyz", None).await;
+        if r.status.as_u16() == 503 {
+            readiness = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let readiness = readiness.expect("node b stayed ready without its Redis");
+    assert_eq!(
+        readiness.body["failing"],
+        serde_json::json!(["bus"]),
+        "{}",
+        readiness.text
+    );
     // Node a still serves its own sessions.
     let during = w
         .api
@@ -262,6 +282,9 @@ async fn a_node_that_lost_redis_keeps_its_sessions_and_restarts_them_when_it_is_
     let closed = member_on_b.expect_closed(Duration::from_secs(30)).await;
     assert_eq!(closed.code, Some(4009), "node b's session: {closed}");
 
+    let ready = on_b.raw_abs(Method::GET, "/readyz", None).await;
+    assert_eq!(ready.status.as_u16(), 200, "{}", ready.text);
+    assert!(on_b.metric("hearth_bus_reconnects_total").await >= 1.0);
     let mut again = login(&on_b, &w.member, MSGS).await;
     let after = w.api.send(&w.owner, &w.general, "redis is back").await;
     expect_message(&mut again, &str_field(&after, "id")).await;

@@ -40,7 +40,7 @@ async fn voice_server() -> Server {
         &[
             "--rate-limits",
             "off",
-            "--rtc-ip",
+            "--rtc-bind",
             "127.0.0.1",
             "--rtc-port",
             "0",

@@ -9,13 +9,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use hearth_proto::events::{Event, Topic};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -50,15 +53,57 @@ pub struct RedisBusConfig {
 #[derive(Debug, Default)]
 pub struct BusCounters {
     /// Events that reached Redis.
-    pub published: AtomicU64,
+    pub published: Counter,
     /// Events from other nodes handed to the receiver.
-    pub received: AtomicU64,
+    pub received: Counter,
     /// Events dropped because the outbox was full.
-    pub dropped: AtomicU64,
+    pub dropped: Counter,
     /// Messages that did not decode (a node of another version).
-    pub undecodable: AtomicU64,
+    pub undecodable: Counter,
     /// Times the subscription was lost and made again.
-    pub reconnects: AtomicU64,
+    pub reconnects: Counter,
+    /// 1 while the subscription is up.
+    pub connected: Gauge,
+}
+
+impl BusCounters {
+    fn register(&self, registry: &mut Registry) {
+        let bus = registry.sub_registry_with_prefix("bus");
+        for (name, help, counter) in [
+            (
+                "published",
+                "Events this node sent to Redis",
+                &self.published,
+            ),
+            (
+                "received",
+                "Events from other nodes delivered here",
+                &self.received,
+            ),
+            (
+                "dropped",
+                "Events for other nodes dropped: the outbox was full",
+                &self.dropped,
+            ),
+            (
+                "undecodable",
+                "Bus messages that did not decode",
+                &self.undecodable,
+            ),
+            (
+                "reconnects",
+                "Times the Redis subscription was lost and made again",
+                &self.reconnects,
+            ),
+        ] {
+            bus.register(name, help, counter.clone());
+        }
+        bus.register(
+            "connected",
+            "1 while this node is subscribed to Redis",
+            self.connected.clone(),
+        );
+    }
 }
 
 /// The URL with its password replaced, for logs and errors.
@@ -136,6 +181,7 @@ impl RedisBus {
             connected: AtomicBool::new(true),
             counters: BusCounters::default(),
         });
+        shared.counters.connected.set(1);
         let (outbox, outgoing) = mpsc::channel(config.max_queued.max(1));
         let (commands, command_rx) = mpsc::unbounded_channel();
         let tasks = vec![
@@ -158,6 +204,11 @@ impl RedisBus {
 
     pub fn counters(&self) -> &BusCounters {
         &self.shared.counters
+    }
+
+    /// Adds the bus's counters to the node's metrics (`hearth_bus_*`).
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        self.shared.counters.register(registry);
     }
 }
 
@@ -193,7 +244,7 @@ impl Bus for RedisBus {
             .collect();
         deliver_locally(&self.shared.receiver, Arc::new(event));
         if self.outbox.try_send(copies).is_err() {
-            let dropped = self.shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            let dropped = self.shared.counters.dropped.inc();
             // Once per thousand: an outage drops events by the thousand.
             if dropped.is_multiple_of(1000) {
                 tracing::warn!(
@@ -322,10 +373,7 @@ async fn run_publisher(
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
-        shared
-            .counters
-            .published
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        shared.counters.published.inc_by(batch.len() as u64);
         batch.clear();
     }
 }
@@ -356,8 +404,9 @@ async fn run_subscriber(
                         for (_, subscribed) in &watched {
                             subscribed.send_replace(true);
                         }
-                        shared.counters.reconnects.fetch_add(1, Ordering::Relaxed);
+                        shared.counters.reconnects.inc();
                         shared.connected.store(true, Ordering::Release);
+                        shared.counters.connected.set(1);
                         tracing::warn!(
                             "bus reconnected: events from other nodes may have been missed"
                         );
@@ -383,6 +432,7 @@ async fn run_subscriber(
         };
         let lost = serve_subscription(&shared, sink, stream, &mut commands).await;
         shared.connected.store(false, Ordering::Release);
+        shared.counters.connected.set(0);
         match lost {
             Lost::Bus => return,
             Lost::Connection(why) => {
@@ -452,7 +502,7 @@ fn receive(shared: &Shared, bytes: &[u8]) {
     let received = match envelope::decode(bytes) {
         Ok(r) => r,
         Err(e) => {
-            let n = shared.counters.undecodable.fetch_add(1, Ordering::Relaxed);
+            let n = shared.counters.undecodable.inc();
             if n.is_multiple_of(1000) {
                 tracing::warn!(error = %e, "undecodable bus message skipped");
             }
@@ -468,7 +518,7 @@ fn receive(shared: &Shared, bytes: &[u8]) {
             return;
         }
     }
-    shared.counters.received.fetch_add(1, Ordering::Relaxed);
+    shared.counters.received.inc();
     deliver_locally(&shared.receiver, Arc::new(received.event));
 }
 

@@ -89,6 +89,14 @@ impl SqliteStore {
         Ok(SqliteStore { writer, reader })
     }
 
+    /// The cheapest round trip through both pools, for readiness: fails
+    /// when a pool is closed or its connections cannot be had.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        sqlx::query("SELECT 1").execute(&self.writer).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
