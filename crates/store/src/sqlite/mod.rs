@@ -9,7 +9,6 @@ mod accounts;
 mod guilds;
 mod members;
 mod messages;
-mod rows;
 mod webhooks;
 
 use std::path::Path;
@@ -21,7 +20,7 @@ use sqlx::sqlite::{
 };
 use sqlx::Executor;
 
-use crate::Result;
+use crate::{Result, StoreError};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last.
 const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
@@ -100,6 +99,15 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&mut *conn)
         .await?;
+    // A newer binary may have added columns or changed what a value means;
+    // this one would misread or damage them.
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            known,
+        });
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         tx.execute(*sql).await?;
