@@ -96,8 +96,13 @@ impl SqliteStore {
 
 async fn migrate(pool: &SqlitePool) -> Result<()> {
     let mut conn = pool.acquire().await?;
+    // IMMEDIATE takes the write lock up front (waiting out the busy
+    // timeout), so two processes opening a fresh directory at once migrate
+    // one after the other; a deferred transaction would fail with
+    // SQLITE_BUSY when upgrading its read to a write.
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *tx)
         .await?;
     // A newer binary may have added columns or changed what a value means;
     // this one would misread or damage them.
@@ -109,12 +114,11 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         tx.execute(*sql).await?;
         tx.execute(format!("PRAGMA user_version = {}", i + 1).as_str())
             .await?;
-        tx.commit().await?;
         tracing::info!(version = i + 1, "applied store migration");
     }
+    tx.commit().await?;
     Ok(())
 }
