@@ -3,6 +3,7 @@
 mod admin;
 mod config;
 mod conn_limit;
+mod database;
 mod http;
 mod media;
 mod sessions;
@@ -17,7 +18,6 @@ use hearth_bus::{Bus, LocalBus};
 use hearth_model::SnowflakeGenerator;
 use hearth_sfu::Sfu;
 use hearth_signaling::Gateway;
-use hearth_store::SqliteStore;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Cli, Command, ServeConfig};
@@ -110,11 +110,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         max_connections_per_address = config.max_connections_per_address,
         "connection limits"
     );
-    admin::private_data_dir(&config.data_dir)?;
-    let store = SqliteStore::open(&config.data_dir, config.durability)
-        .await
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    admin::private_database_files(&config.data_dir)?;
+    let database = database::Database::open(&config).await?;
     let ids = SnowflakeGenerator::new((config.node_id >> 5) as u8, (config.node_id & 0x1f) as u8);
     let api = ApiConfig {
         rate_limits: config.rate_limits,
@@ -139,7 +135,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         }
     };
 
-    let store: Arc<SqliteStore> = Arc::new(store);
+    let store = database.store();
     let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
     config.gateway.public_url = config.public_url.clone();
     let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
@@ -203,7 +199,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     .await;
     drop(stop_metrics);
     tracing::info!("shutting down");
-    store.close().await;
+    database.close().await;
     Ok(())
 }
 

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use hearth_model::Snowflake;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Executor, PgConnection};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
 
 use crate::rows::db;
 use crate::{Result, StoreError};
@@ -63,12 +63,24 @@ impl PgStore {
     /// `SchemaTooNew` when a newer Hearth has migrated the database.
     pub async fn connect(url: &PostgresUrl) -> Result<Self> {
         let options: PgConnectOptions = url.expose().parse()?;
+        // One connection first, for the migration and for a clear error: a
+        // pool retries a refused connection until its timeout and then
+        // reports only that it timed out.
+        let mut first = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
+            .await
+            .map_err(|_| {
+                StoreError::Database(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                )))
+            })??;
+        migrate(&mut first).await?;
+        first.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await?;
-        migrate(&pool).await?;
         Ok(PgStore { pool })
     }
 
@@ -77,8 +89,8 @@ impl PgStore {
     }
 }
 
-async fn migrate(pool: &PgPool) -> Result<()> {
-    let mut tx = pool.begin().await?;
+async fn migrate(conn: &mut PgConnection) -> Result<()> {
+    let mut tx = conn.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
         .bind(MIGRATION_LOCK.0)
         .bind(MIGRATION_LOCK.1)
