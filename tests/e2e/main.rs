@@ -30,6 +30,7 @@ mod loadtest_soak;
 mod loadtest_voice;
 mod messages;
 mod permissions;
+mod postgres;
 mod voice;
 mod voice_limits;
 mod webhooks;
