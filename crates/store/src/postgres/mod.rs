@@ -53,9 +53,18 @@ const POOL_SIZE: u32 = 16;
 /// How long start-up (and a request) waits for a connection before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+}
+
+/// By hand: the pool's connect options hold the password.
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("connections", &self.pool.size())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PgStore {
