@@ -198,11 +198,16 @@ impl MemberStore for PgStore {
     }
 
     async fn remove_member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Ordered with member edits, which read the row before writing it:
+        // an edit never answers for a member removed under it.
+        lock_guild(&mut tx, guild_id).await?;
         let done = sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
             .bind(db(guild_id))
             .bind(db(user_id))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
