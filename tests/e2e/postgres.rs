@@ -128,6 +128,37 @@ async fn messages_on_postgres_survive_a_restart() {
 }
 
 #[tokio::test]
+async fn two_nodes_on_one_database_share_accounts_guilds_and_messages() {
+    let db = TestDatabase::create().await;
+    let node = |id: &'static str| {
+        let url = db.url.clone();
+        async move {
+            Server::start_with(
+                &["--rate-limits", "off", "--node-id", id, "--database", &url],
+                &[],
+            )
+            .await
+        }
+    };
+    // Started together: both check the schema, one migrates it.
+    let (a, b) = tokio::join!(node("1"), node("2"));
+    let (on_a, on_b) = (a.api(), b.api());
+    let ada = on_a.register("ada").await;
+    // A token issued by one node is good on the other.
+    let guild = on_b.create_guild(&ada, "Shared").await;
+    let guild_id = str_field(&guild, "id");
+    let general = on_a.channel_id(&ada, &guild_id, "general", 0).await;
+    let sent = on_b.send(&ada, &general, "posted through node 2").await;
+    let id = str_field(&sent, "id");
+    let m = on_a
+        .get(&format!("/channels/{general}/messages/{id}"), ada.auth())
+        .await
+        .expect(200);
+    assert_eq!(m["content"], "posted through node 2");
+    on_b.login("ada", PASSWORD).await.expect(200);
+}
+
+#[tokio::test]
 async fn an_unreachable_database_stops_the_node_with_the_url_but_not_its_password() {
     let data_dir = std::env::temp_dir().join(format!("hearth-e2e-pg-{}", std::process::id()));
     // Port 1 on loopback: nothing listens there, so the connection is refused.
