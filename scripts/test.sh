@@ -72,6 +72,51 @@ if [ "$node_major" -lt 20 ]; then
   fi
 fi
 
+# PostgreSQL: the store's behaviour suite runs every case on it as well as on
+# SQLite, and end-to-end tests start nodes on it. Use the server answering on
+# 127.0.0.1:5432, else install Debian's and start it. Tests make (and drop)
+# their own databases through the admin URL in HEARTH_TEST_POSTGRES; without
+# it they fail rather than skip.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
+}
+pg_ready() {
+  command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432
+}
+if [ -z "${HEARTH_TEST_POSTGRES:-}" ]; then
+  if ! pg_ready; then
+    command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
+    echo "== starting PostgreSQL"
+    if [ -z "$(pg_lsclusters -h 2>/dev/null)" ]; then
+      as_root pg_createcluster "$(ls /usr/lib/postgresql | sort -V | tail -n 1)" main
+    fi
+    pg_lsclusters -h | while read -r version cluster _; do
+      as_root pg_ctlcluster "$version" "$cluster" start || true
+    done
+    pg_ready || as_root service postgresql start || true
+    for _ in $(seq 1 30); do
+      pg_ready && break
+      sleep 1
+    done
+    if ! pg_ready; then
+      echo "PostgreSQL is not ready on 127.0.0.1:5432 after starting it; the store and end-to-end tests need it" >&2
+      exit 1
+    fi
+  fi
+  HEARTH_TEST_POSTGRES="postgres://postgres@127.0.0.1:5432/postgres"
+  # Debian's configuration asks for a password over TCP: give the postgres
+  # role one for the tests, through the local socket as the postgres user.
+  if ! psql "$HEARTH_TEST_POSTGRES" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+    as_root runuser -u postgres -- psql -Atqc "ALTER ROLE postgres PASSWORD 'hearth-tests'" >/dev/null
+    HEARTH_TEST_POSTGRES="postgres://postgres:hearth-tests@127.0.0.1:5432/postgres"
+  fi
+  if ! psql "$HEARTH_TEST_POSTGRES" -Atqc 'SELECT 1' >/dev/null; then
+    echo "cannot log in to PostgreSQL on 127.0.0.1:5432 as postgres" >&2
+    exit 1
+  fi
+  export HEARTH_TEST_POSTGRES
+fi
+
 # cargo-nextest runs each test in its own process: end-to-end tests each
 # start their own server, so one hung test cannot stall the rest.
 if ! cargo nextest --version >/dev/null 2>&1; then

@@ -29,6 +29,9 @@ pub struct AdminArgs {
     /// The node's data directory. [default: ./hearth-data]
     #[arg(long, env = "HEARTH_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Refused: the commands work on the embedded SQLite database only.
+    #[arg(long, env = "HEARTH_DATABASE", hide_env_values = true)]
+    pub database: Option<String>,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -79,6 +82,20 @@ pub enum SessionsCommand {
 const SESSION_ID_LEN: usize = 16;
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let database = match args.database {
+        Some(url) => Some(url),
+        None => crate::config::file_database(args.config.as_deref())?,
+    };
+    if let Some(url) = database.filter(|u| !u.trim().is_empty()) {
+        let shown = hearth_store::PostgresUrl::parse(&url)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|refused| refused);
+        bail!(
+            "hearth admin works on the embedded SQLite database of a data directory only, \
+             and this node's database is {shown}; unset --database / HEARTH_DATABASE / the \
+             file's `database` to work on a data directory"
+        );
+    }
     let dir = crate::config::data_dir(args.config, args.data_dir)?;
     // Files the commands create (a backup) are the operator's alone.
     private_umask();

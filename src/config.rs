@@ -137,6 +137,16 @@ pub struct ServeArgs {
     /// Directory for the embedded database. [default: ./hearth-data]
     #[arg(long, env = "HEARTH_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database shared by the nodes of a cluster
+    /// (`postgres://user:password@host:5432/hearth`). Without it the node
+    /// keeps an embedded SQLite database in --data-dir. [default: none]
+    #[arg(
+        long,
+        env = "HEARTH_DATABASE",
+        hide_env_values = true,
+        help_heading = "Storage"
+    )]
+    pub database: Option<String>,
     /// Enforce rate limits: on or off. [default: on]
     #[arg(long, env = "HEARTH_RATE_LIMITS")]
     pub rate_limits: Option<Switch>,
@@ -363,6 +373,7 @@ pub enum Switch {
 struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    database: Option<String>,
     rate_limits: Option<Switch>,
     durability: Option<String>,
     max_body_bytes: Option<usize>,
@@ -416,6 +427,8 @@ struct FileConfig {
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// None: the embedded SQLite database in `data_dir`.
+    pub database: Option<hearth_store::PostgresUrl>,
     pub rate_limits: bool,
     pub durability: hearth_store::Durability,
     pub max_body_bytes: usize,
@@ -483,6 +496,26 @@ fn public_url(url: String) -> anyhow::Result<String> {
         "public_url must be an http:// or https:// URL without query, like https://chat.example.org"
     );
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// An empty setting (`HEARTH_DATABASE=`) means none, as an absent one does.
+fn database_url(setting: Option<String>) -> anyhow::Result<Option<hearth_store::PostgresUrl>> {
+    setting
+        .filter(|url| !url.trim().is_empty())
+        .map(|url| hearth_store::PostgresUrl::parse(&url).map_err(anyhow::Error::msg))
+        .transpose()
+}
+
+/// The `database` of the config file, for `hearth admin` to refuse.
+pub fn file_database(config: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    let Some(path) = config else {
+        return Ok(None);
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(toml::from_str::<FileConfig>(&text)
+        .with_context(|| format!("parsing {}", path.display()))?
+        .database)
 }
 
 /// The data directory `hearth admin` works on: the flag (or
@@ -732,6 +765,7 @@ impl ServeArgs {
                 .data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("hearth-data")),
+            database: database_url(self.database.or(file.database))?,
             rate_limits,
             durability: durability.parse().map_err(anyhow::Error::msg)?,
             max_body_bytes: self
@@ -1223,6 +1257,58 @@ mod tests {
         .resolve()
         .unwrap_err();
         assert!(format!("{err:#}").contains("listne"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_database_comes_from_the_flag_or_the_file_and_hides_its_password() {
+        assert!(ServeArgs::default().resolve().unwrap().database.is_none());
+        let dir =
+            std::env::temp_dir().join(format!("hearth-config-test-db-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        std::fs::write(
+            &path,
+            "database = \"postgres://hearth:filesecret@db.internal/hearth\"\n",
+        )
+        .unwrap();
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        let url = from_file.database.as_ref().expect("the file's database");
+        assert_eq!(url.to_string(), "postgres://hearth:***@db.internal/hearth");
+        assert!(!format!("{from_file:?}").contains("filesecret"));
+        assert_eq!(
+            file_database(Some(&path)).unwrap().as_deref(),
+            Some("postgres://hearth:filesecret@db.internal/hearth")
+        );
+        let flag = ServeArgs {
+            config: Some(path),
+            database: Some("postgresql://other@db2/hearth".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            flag.database.unwrap().to_string(),
+            "postgresql://other@db2/hearth"
+        );
+        let empty = ServeArgs {
+            database: Some(String::new()),
+            ..Default::default()
+        };
+        assert!(empty.resolve().unwrap().database.is_none());
+        let err = ServeArgs {
+            database: Some("mysql://root:pw@db/x".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("not a PostgreSQL URL"));
+        assert!(!format!("{err:#}").contains(":pw@"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

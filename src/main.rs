@@ -3,6 +3,7 @@
 mod admin;
 mod config;
 mod conn_limit;
+mod database;
 mod forwarded;
 mod health;
 mod http;
@@ -19,7 +20,6 @@ use hearth_bus::{Bus, BusHealth, LocalBus, NodeIdLease, RedisBus, RedisBusConfig
 use hearth_model::SnowflakeGenerator;
 use hearth_sfu::Sfu;
 use hearth_signaling::Gateway;
-use hearth_store::SqliteStore;
 
 use crate::config::{Cli, Command, ServeConfig};
 
@@ -126,11 +126,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     if !config.trusted_proxies.is_empty() {
         tracing::info!(trusted_proxies = %config.trusted_proxies, "client addresses of these proxies' connections come from X-Forwarded-For");
     }
-    admin::private_data_dir(&config.data_dir)?;
-    let store = SqliteStore::open(&config.data_dir, config.durability)
-        .await
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    admin::private_database_files(&config.data_dir)?;
+    let database = Arc::new(database::Database::open(&config).await?);
     // In a cluster the id is leased, so no two nodes share one.
     let lease = match &config.cluster {
         Some(cluster) => Some(Arc::new(
@@ -167,7 +163,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         }
     };
 
-    let store: Arc<SqliteStore> = Arc::new(store);
+    let store = database.store();
     // One registry for the node: each component registers its metrics in it.
     let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");
     let bus: Arc<dyn Bus> = match &config.cluster {
@@ -203,7 +199,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         config.metrics_token.as_ref().map(|t| t.0.clone()),
     );
     let mut readiness = health::Readiness::default();
-    readiness.add("store", store.clone(), |s| async move { s.ping().await });
+    readiness.add("store", database.clone(), |d| async move { d.ping().await });
     readiness.add("bus", gateway.bus.clone(), |b| async move {
         match b.health() {
             BusHealth::Disconnected => Err("Redis is unreachable: events do not cross nodes"),
@@ -271,7 +267,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     .await;
     drop(stop_metrics);
     tracing::info!("shutting down");
-    store.close().await;
+    database.close().await;
     if id_lost.load(std::sync::atomic::Ordering::Relaxed) {
         anyhow::bail!("node id {node_id} was taken by another node while this one could not reach Redis; stopped so that no two nodes make the same ids");
     }

@@ -33,6 +33,7 @@ mod loadtest_voice;
 mod logs;
 mod messages;
 mod permissions;
+mod postgres;
 mod trusted_proxy;
 mod voice;
 mod voice_limits;

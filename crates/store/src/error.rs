@@ -12,6 +12,13 @@ pub enum StoreError {
     /// A limit on how many of something a guild or channel may hold.
     #[error("the {0:?} limit is reached")]
     Full(Capacity),
+    /// The database was written by a newer Hearth: its schema is at
+    /// version `found`, this binary knows versions up to `known`. Running on
+    /// it could misread or damage data, so the store refuses to open.
+    #[error(
+        "the database schema is at version {found}, newer than this binary knows ({known}); run a newer Hearth"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
     #[error("stored data could not be decoded: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

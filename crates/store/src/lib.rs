@@ -1,21 +1,26 @@
 //! Persistence behind traits.
 //!
 //! Services see only the traits here; the embedded SQLite backend lives in
-//! [`sqlite`], and a PostgreSQL backend for clusters will sit beside it
-//! behind the same traits. Only this crate knows SQL.
+//! [`sqlite`], and the PostgreSQL backend for clusters in [`postgres`],
+//! behind the same traits and passing the same behaviour tests
+//! (`tests/behaviour.rs`). Only this crate knows SQL.
 //!
 //! Messages are kept the way Discord keeps them in its wide-column store:
 //! partitioned by `(channel_id, bucket)`, where the bucket is a fixed window
-//! of the snowflake's timestamp, and clustered by message id. The SQLite
-//! schema uses that as its primary key so the same access paths carry over
+//! of the snowflake's timestamp, and clustered by message id. Both
+//! schemas use that as their primary key so the same access paths carry over
 //! to ScyllaDB or Cassandra unchanged.
 
 pub mod edits;
 mod error;
+pub mod postgres;
+mod rows;
 pub mod sqlite;
 mod traits;
+mod webhook_token;
 
 pub use error::{Capacity, StoreError};
+pub use postgres::{PgStore, PostgresUrl};
 pub use sqlite::{Durability, SqliteStore};
 pub use traits::*;
 

@@ -2,9 +2,9 @@ use async_trait::async_trait;
 use hearth_model::{Application, Snowflake, Timestamp, User};
 use sqlx::Row;
 
-use super::rows::{self, db, USER_COLS};
 use super::SqliteStore;
 use crate::edits::{ApplicationEdit, Edited};
+use crate::rows::{self, db, USER_COLS};
 use crate::{AccountStore, Credentials, NewUser, Result, StoreError, TokenRecord};
 
 #[async_trait]

@@ -2,9 +2,9 @@ use async_trait::async_trait;
 use hearth_model::{Channel, ChannelType, Guild, Overwrite, Role, Snowflake, Timestamp};
 use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 
-use super::rows::{self, db};
 use super::SqliteStore;
 use crate::edits::{place_role, ChannelEdit, Edited, GuildEdit, RoleEdit};
+use crate::rows::{self, db};
 use crate::{Capacity, GuildStore, Result, RoleWrite, StoreError};
 
 const CHANNEL_COLS: &str = "id, guild_id, type, name, position, parent_id, topic, nsfw, rate_limit_per_user, bitrate, user_limit, rtc_region, overwrites, last_message_id";

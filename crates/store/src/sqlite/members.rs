@@ -1,44 +1,14 @@
 use async_trait::async_trait;
-use hearth_model::{
-    Ban, ChannelType, Invite, Member, PartialChannel, PartialGuild, Snowflake, Timestamp,
-};
-use sqlx::sqlite::SqliteRow;
+use hearth_model::{Ban, Invite, Member, Snowflake, Timestamp};
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::rows::{self, db, USER_COLS};
 use super::SqliteStore;
 use crate::edits::{Edited, MemberEdit, RolesEdit};
+use crate::rows::{self, db, USER_COLS};
 use crate::{InviteUse, MemberStore, Result, StoreError};
 
 const INVITE_SELECT: &str = "SELECT i.*, g.name AS g_name, g.icon AS g_icon, c.name AS c_name, c.type AS c_type
      FROM invites i JOIN guilds g ON g.id = i.guild_id JOIN channels c ON c.id = i.channel_id WHERE i.code = ?";
-
-fn invite(row: &SqliteRow, inviter: Option<hearth_model::User>) -> Result<Invite> {
-    let created_at = Timestamp(row.get("created_at"));
-    let max_age = row.get::<i64, _>("max_age") as u32;
-    Ok(Invite {
-        kind: 0,
-        code: row.get("code"),
-        guild: PartialGuild {
-            id: rows::id(row, "guild_id"),
-            name: row.get("g_name"),
-            icon: row.get("g_icon"),
-        },
-        channel: PartialChannel {
-            id: rows::id(row, "channel_id"),
-            name: row.get("c_name"),
-            kind: ChannelType::try_from(row.get::<i64, _>("c_type") as u8)
-                .map_err(StoreError::Corrupt)?,
-        },
-        inviter,
-        max_age,
-        max_uses: row.get::<i64, _>("max_uses") as u32,
-        uses: row.get::<i64, _>("uses") as u32,
-        temporary: row.get("temporary"),
-        created_at,
-        expires_at: (max_age > 0).then(|| Timestamp(created_at.0 + i64::from(max_age) * 1000)),
-    })
-}
 
 async fn is_banned(
     tx: &mut Transaction<'_, Sqlite>,
@@ -329,7 +299,7 @@ impl MemberStore for SqliteStore {
             Some(id) => crate::AccountStore::user(self, id).await?,
             None => None,
         };
-        invite(&row, inviter).map(Some)
+        rows::invite(&row, inviter).map(Some)
     }
 
     async fn use_invite(
@@ -346,7 +316,7 @@ impl MemberStore for SqliteStore {
         else {
             return Err(StoreError::Missing("invite"));
         };
-        let mut found = invite(&row, None)?;
+        let mut found = rows::invite(&row, None)?;
         if !found.usable_at(now) {
             return Err(StoreError::Missing("invite"));
         }

@@ -10,8 +10,8 @@ use hearth_model::{Message, Snowflake};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Executor, Sqlite};
 
-use super::rows::{self, db, USER_COLS};
 use super::SqliteStore;
+use crate::rows::{self, db, USER_COLS};
 use crate::{bucket_of, MessageStore, Page, Result};
 
 fn select(filter: &str, order: &str) -> String {

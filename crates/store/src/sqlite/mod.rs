@@ -9,7 +9,6 @@ mod accounts;
 mod guilds;
 mod members;
 mod messages;
-mod rows;
 mod webhooks;
 
 use std::path::Path;
@@ -21,7 +20,7 @@ use sqlx::sqlite::{
 };
 use sqlx::Executor;
 
-use crate::Result;
+use crate::{Result, StoreError};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last.
 const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
@@ -105,16 +104,29 @@ impl SqliteStore {
 
 async fn migrate(pool: &SqlitePool) -> Result<()> {
     let mut conn = pool.acquire().await?;
+    // IMMEDIATE takes the write lock up front (waiting out the busy
+    // timeout), so two processes opening a fresh directory at once migrate
+    // one after the other; a deferred transaction would fail with
+    // SQLITE_BUSY when upgrading its read to a write.
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *tx)
         .await?;
+    // A newer binary may have added columns or changed what a value means;
+    // this one would misread or damage them.
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            known,
+        });
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         tx.execute(*sql).await?;
         tx.execute(format!("PRAGMA user_version = {}", i + 1).as_str())
             .await?;
-        tx.commit().await?;
         tracing::info!(version = i + 1, "applied store migration");
     }
+    tx.commit().await?;
     Ok(())
 }

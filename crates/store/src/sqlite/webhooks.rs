@@ -3,8 +3,9 @@ use hearth_model::{Snowflake, Webhook};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::rows::{self, db};
 use super::SqliteStore;
+use crate::rows::{self, db};
+use crate::webhook_token::{constant_time_eq, stored_token};
 use crate::{AccountStore, Capacity, Result, StoreError, WebhookStore};
 
 impl SqliteStore {
@@ -13,34 +14,8 @@ impl SqliteStore {
             Some(id) => self.user(id).await?,
             None => None,
         };
-        Ok(Webhook {
-            id: rows::id(row, "id"),
-            kind: 1,
-            guild_id: rows::id(row, "guild_id"),
-            channel_id: rows::id(row, "channel_id"),
-            name: row.get("name"),
-            avatar: row.get("avatar"),
-            // Only its hash is kept: the token is shown once, at creation.
-            token: None,
-            user,
-            application_id: None,
-        })
+        Ok(rows::webhook(row, user))
     }
-}
-
-/// What the `token` column holds: the SHA-256 of the token, so a copy of
-/// the database does not let anyone post as the webhook.
-pub(super) fn stored_token(token: &str) -> String {
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for b in crate::token_hash(token) {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Databases written before tokens were hashed keep them in plain text:

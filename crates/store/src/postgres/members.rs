@@ -1,0 +1,377 @@
+use async_trait::async_trait;
+use hearth_model::{Ban, Invite, Member, Snowflake, Timestamp};
+use sqlx::PgConnection;
+
+use super::{lock_guild, PgStore};
+use crate::edits::{Edited, MemberEdit, RolesEdit};
+use crate::rows::{self, db, Cols, USER_COLS};
+use crate::{InviteUse, MemberStore, Result, StoreError};
+
+const INVITE_SELECT: &str = "SELECT i.*, g.name AS g_name, g.icon AS g_icon, c.name AS c_name, c.type AS c_type
+     FROM invites i JOIN guilds g ON g.id = i.guild_id JOIN channels c ON c.id = i.channel_id WHERE i.code = $1";
+
+fn member_select() -> String {
+    format!(
+        "SELECT m.*, {USER_COLS} FROM members m JOIN users u ON u.id = m.user_id
+         WHERE m.guild_id = $1 AND m.user_id = $2"
+    )
+}
+
+async fn is_banned(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    user_id: Snowflake,
+) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM bans WHERE guild_id = $1 AND user_id = $2")
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
+}
+
+async fn insert_member(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    user_id: Snowflake,
+    roles: &[Snowflake],
+    at: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO members (guild_id, user_id, roles, joined_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (guild_id, user_id) DO NOTHING",
+    )
+    .bind(db(guild_id))
+    .bind(db(user_id))
+    .bind(serde_json::to_string(roles)?)
+    .bind(at.0)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[async_trait]
+impl MemberStore for PgStore {
+    async fn member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Member>> {
+        sqlx::query(&member_select())
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::member)
+            .transpose()
+    }
+
+    async fn members(
+        &self,
+        guild_id: Snowflake,
+        after: Snowflake,
+        limit: u32,
+    ) -> Result<Vec<Member>> {
+        sqlx::query(&format!(
+            "SELECT m.*, {USER_COLS} FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.guild_id = $1 AND m.user_id > $2 ORDER BY m.user_id LIMIT $3"
+        ))
+        .bind(db(guild_id))
+        .bind(db(after))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(rows::member)
+        .collect()
+    }
+
+    async fn search_members(
+        &self,
+        guild_id: Snowflake,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<Member>> {
+        // Escape LIKE's wildcards so the prefix matches literally; ILIKE is
+        // case-insensitive, as SQLite's LIKE is.
+        let pattern = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        sqlx::query(&format!(
+            "SELECT m.*, {USER_COLS} FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.guild_id = $1 AND (u.username ILIKE $2 ESCAPE '\\' OR m.nick ILIKE $2 ESCAPE '\\')
+             ORDER BY m.user_id LIMIT $3"
+        ))
+        .bind(db(guild_id))
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(rows::member)
+        .collect()
+    }
+
+    async fn guilds_of_user(&self, user_id: Snowflake) -> Result<Vec<Snowflake>> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT guild_id FROM members WHERE user_id = $1 ORDER BY guild_id",
+        )
+        .bind(db(user_id))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(rows::sf)
+        .collect())
+    }
+
+    async fn add_member(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        roles: &[Snowflake],
+        at: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // A ban committed between the check and the insert would let a
+        // banned user in; the guild's lock orders the two.
+        lock_guild(&mut tx, guild_id).await?;
+        if is_banned(&mut tx, guild_id, user_id).await? {
+            return Err(StoreError::Banned);
+        }
+        let added = insert_member(&mut tx, guild_id, user_id, roles, at).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn edit_member(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        edit: &MemberEdit,
+    ) -> Result<Edited<Member>> {
+        let mut tx = self.pool.begin().await?;
+        // Under the guild's lock nothing writes between this read and the
+        // update below, and a role's deletion cannot slip between the
+        // check of the guild's roles and the write.
+        lock_guild(&mut tx, guild_id).await?;
+        let row = sqlx::query(&member_select())
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::Missing("member"))?;
+        let mut member = rows::member(&row)?;
+        let before = member.clone();
+        let roles: Vec<i64> = match &edit.roles {
+            Some(RolesEdit::Set(_) | RolesEdit::Add(_)) => {
+                sqlx::query_scalar("SELECT id FROM roles WHERE guild_id = $1 AND id != $1")
+                    .bind(db(guild_id))
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            _ => Vec::new(),
+        };
+        edit.apply(&mut member, |r| roles.contains(&db(r)));
+        let changed = member != before;
+        if changed {
+            sqlx::query(
+                "UPDATE members SET nick = $1, roles = $2, deaf = $3, mute = $4, timeout_until = $5 WHERE guild_id = $6 AND user_id = $7",
+            )
+            .bind(&member.nick)
+            .bind(serde_json::to_string(&member.roles)?)
+            .bind(member.deaf)
+            .bind(member.mute)
+            .bind(member.communication_disabled_until.map(|t| t.0))
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Edited {
+            now: member,
+            changed,
+        })
+    }
+
+    async fn remove_member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Ordered with member edits, which read the row before writing it:
+        // an edit never answers for a member removed under it.
+        lock_guild(&mut tx, guild_id).await?;
+        let done = sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn ban(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        reason: Option<&str>,
+        delete_since: Option<Snowflake>,
+    ) -> Result<Vec<(Snowflake, Snowflake)>> {
+        let mut tx = self.pool.begin().await?;
+        lock_guild(&mut tx, guild_id).await?;
+        sqlx::query(
+            "INSERT INTO bans (guild_id, user_id, reason) VALUES ($1, $2, $3)
+             ON CONFLICT (guild_id, user_id) DO UPDATE SET reason = EXCLUDED.reason",
+        )
+        .bind(db(guild_id))
+        .bind(db(user_id))
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .execute(&mut *tx)
+            .await?;
+        let mut deleted = Vec::new();
+        if let Some(since) = delete_since {
+            deleted = sqlx::query_as::<_, (i64, i64)>(
+                "DELETE FROM messages WHERE guild_id = $1 AND author_id = $2 AND id >= $3 AND webhook_id IS NULL
+                 RETURNING channel_id, id",
+            )
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .bind(db(since))
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(c, m)| (rows::sf(c), rows::sf(m)))
+            .collect();
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn unban(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM bans WHERE guild_id = $1 AND user_id = $2")
+            .bind(db(guild_id))
+            .bind(db(user_id))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn bans(&self, guild_id: Snowflake) -> Result<Vec<Ban>> {
+        Ok(sqlx::query(&format!(
+            "SELECT b.reason, {USER_COLS} FROM bans b JOIN users u ON u.id = b.user_id WHERE b.guild_id = $1 ORDER BY b.user_id"
+        ))
+        .bind(db(guild_id))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ban { reason: r.opt_text("reason"), user: rows::user(r) })
+        .collect())
+    }
+
+    async fn ban_of(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Ban>> {
+        Ok(sqlx::query(&format!(
+            "SELECT b.reason, {USER_COLS} FROM bans b JOIN users u ON u.id = b.user_id WHERE b.guild_id = $1 AND b.user_id = $2"
+        ))
+        .bind(db(guild_id))
+        .bind(db(user_id))
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| Ban { reason: r.opt_text("reason"), user: rows::user(&r) }))
+    }
+
+    async fn create_invite(&self, i: &Invite) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO invites (code, guild_id, channel_id, inviter_id, max_age, max_uses, uses, temporary, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+        )
+        .bind(&i.code)
+        .bind(db(i.guild.id))
+        .bind(db(i.channel.id))
+        .bind(i.inviter.as_ref().map(|u| db(u.id)))
+        .bind(i64::from(i.max_age))
+        .bind(i64::from(i.max_uses))
+        .bind(i.temporary)
+        .bind(i.created_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| rows::conflict(e, "invite code"))?;
+        Ok(())
+    }
+
+    async fn invite(&self, code: &str) -> Result<Option<Invite>> {
+        let Some(row) = sqlx::query(INVITE_SELECT)
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let inviter = match rows::opt_id(&row, "inviter_id") {
+            Some(id) => crate::AccountStore::user(self, id).await?,
+            None => None,
+        };
+        rows::invite(&row, inviter).map(Some)
+    }
+
+    async fn use_invite(
+        &self,
+        code: &str,
+        user_id: Snowflake,
+        now: Timestamp,
+    ) -> Result<InviteUse> {
+        let mut tx = self.pool.begin().await?;
+        let guild_id: Option<i64> =
+            sqlx::query_scalar("SELECT guild_id FROM invites WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let guild_id = guild_id.ok_or(StoreError::Missing("invite"))?;
+        // Uses are counted under the guild's lock: concurrent joins through
+        // one invite never exceed its max_uses.
+        lock_guild(&mut tx, rows::sf(guild_id)).await?;
+        let Some(row) = sqlx::query(INVITE_SELECT)
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Err(StoreError::Missing("invite"));
+        };
+        let mut found = rows::invite(&row, None)?;
+        if !found.usable_at(now) {
+            return Err(StoreError::Missing("invite"));
+        }
+        if is_banned(&mut tx, found.guild.id, user_id).await? {
+            return Err(StoreError::Banned);
+        }
+        let joined = insert_member(&mut tx, found.guild.id, user_id, &[], now).await?;
+        if joined {
+            found.uses += 1;
+            if found.max_uses != 0 && found.uses >= found.max_uses {
+                // Used up: gone, as in Discord.
+                sqlx::query("DELETE FROM invites WHERE code = $1")
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code = $1")
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        if let Some(inviter) = rows::opt_id(&row, "inviter_id") {
+            found.inviter = crate::AccountStore::user(self, inviter).await?;
+        }
+        Ok(InviteUse {
+            invite: found,
+            joined,
+        })
+    }
+}

@@ -1,0 +1,205 @@
+//! A node whose store is PostgreSQL (`--database`): what it acknowledged is
+//! still there after a restart, and a database it cannot reach stops it
+//! with an error that names the URL without its password.
+//!
+//! Needs the admin URL of a PostgreSQL server in `HEARTH_TEST_POSTGRES`
+//! (scripts/test.sh starts one and sets it); each test makes its own
+//! database and drops it afterwards.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+
+use crate::harness::{str_field, Server, World, PASSWORD};
+
+/// A fresh database on the test server, dropped when this goes out of
+/// scope (also when the test fails).
+struct TestDatabase {
+    name: String,
+    url: String,
+}
+
+fn admin_url() -> String {
+    match std::env::var("HEARTH_TEST_POSTGRES") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!(
+            "HEARTH_TEST_POSTGRES is not set: this test needs a PostgreSQL server to create a \
+             database on, e.g. HEARTH_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres \
+             (scripts/test.sh starts one and sets it)"
+        ),
+    }
+}
+
+impl TestDatabase {
+    async fn create() -> TestDatabase {
+        let admin = admin_url();
+        let name = format!(
+            "hearth_e2e_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
+        );
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("connecting to HEARTH_TEST_POSTGRES");
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .expect("creating the test database");
+        conn.close().await.ok();
+        // The admin URL with its database replaced.
+        let (base, query) = match admin.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (admin.as_str(), String::new()),
+        };
+        let after_scheme = base.find("://").map_or(0, |i| i + 3);
+        let host_end = base[after_scheme..]
+            .find('/')
+            .map_or(base.len(), |i| after_scheme + i);
+        let url = format!("{}/{name}{query}", &base[..host_end]);
+        TestDatabase { name, url }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Best effort, on a thread of its own: Drop cannot await, and the
+        // test's runtime may be shutting down.
+        let (admin, name) = (admin_url(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn messages_on_postgres_survive_a_restart() {
+    let db = TestDatabase::create().await;
+    let server = Server::start_with(&["--rate-limits", "off", "--database", &db.url], &[]).await;
+    let mut w = World::on(server).await;
+    let sent = w
+        .api
+        .send(&w.member, &w.general, "kept in PostgreSQL")
+        .await;
+    let id = str_field(&sent, "id");
+    assert!(
+        !w.server.data_dir().join("hearth.db").exists(),
+        "a node on PostgreSQL keeps no SQLite database"
+    );
+
+    w.server.restart().await;
+    let api = w.server.api();
+    let token = str_field(&api.login("member", PASSWORD).await.expect(200), "token");
+    let auth = Some(token.as_str());
+    let m = api
+        .get(&format!("/channels/{}/messages/{id}", w.general), auth)
+        .await
+        .expect(200);
+    assert_eq!(m["content"], "kept in PostgreSQL");
+    assert_eq!(m["author"]["id"], w.member.id.as_str());
+    let guild = api
+        .get(&format!("/guilds/{}", w.guild_id), auth)
+        .await
+        .expect(200);
+    assert_eq!(guild["name"], "Hearth Test Guild");
+    let page = api
+        .get(&format!("/channels/{}/messages?limit=10", w.general), auth)
+        .await
+        .expect(200);
+    assert_eq!(page.as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn two_nodes_on_one_database_share_accounts_guilds_and_messages() {
+    let db = TestDatabase::create().await;
+    let node = |id: &'static str| {
+        let url = db.url.clone();
+        async move {
+            Server::start_with(
+                &["--rate-limits", "off", "--node-id", id, "--database", &url],
+                &[],
+            )
+            .await
+        }
+    };
+    // Started together: both check the schema, one migrates it.
+    let (a, b) = tokio::join!(node("1"), node("2"));
+    let (on_a, on_b) = (a.api(), b.api());
+    let ada = on_a.register("ada").await;
+    // A token issued by one node is good on the other.
+    let guild = on_b.create_guild(&ada, "Shared").await;
+    let guild_id = str_field(&guild, "id");
+    let general = on_a.channel_id(&ada, &guild_id, "general", 0).await;
+    let sent = on_b.send(&ada, &general, "posted through node 2").await;
+    let id = str_field(&sent, "id");
+    let m = on_a
+        .get(&format!("/channels/{general}/messages/{id}"), ada.auth())
+        .await
+        .expect(200);
+    assert_eq!(m["content"], "posted through node 2");
+    on_b.login("ada", PASSWORD).await.expect(200);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_stops_the_node_with_the_url_but_not_its_password() {
+    let data_dir = std::env::temp_dir().join(format!("hearth-e2e-pg-{}", std::process::id()));
+    // Port 1 on loopback: nothing listens there, so the connection is refused.
+    let url = "postgres://hearth:do-not-print@127.0.0.1:1/hearth";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .args(["--database", url])
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning hearth");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("polling hearth") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("hearth kept running without its database");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().expect("hearth's output");
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!status.success(), "hearth exited successfully: {stderr}");
+    assert!(
+        stderr.contains("postgres://hearth:***@127.0.0.1:1/hearth"),
+        "the error names the URL: {stderr}"
+    );
+    assert!(stderr.contains("refused"), "the error says why: {stderr}");
+    assert!(
+        !stderr.contains("do-not-print"),
+        "the password leaked: {stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("listening"),
+        "it never served"
+    );
+}
