@@ -150,15 +150,6 @@ pub struct ServeArgs {
     /// This node's id (0–1023), written into every snowflake it makes. [default: 0]
     #[arg(long, env = "HEARTH_NODE_ID")]
     pub node_id: Option<u16>,
-    /// The region this node serves (a name such as `eu-west`: letters,
-    /// digits, `.`, `_`, `-`), on every log line; voice placement prefers
-    /// nodes of the caller's region. [default: default]
-    #[arg(long, env = "HEARTH_REGION")]
-    pub region: Option<String>,
-    /// text: human-readable lines; json: one JSON object per line, for log
-    /// collectors. Colour only when stderr is a terminal. [default: text]
-    #[arg(long, env = "HEARTH_LOG_FORMAT")]
-    pub log_format: Option<LogFormat>,
     /// Gateway heartbeat interval sent in Hello, in milliseconds. [default: 41250]
     #[arg(long, env = "HEARTH_HEARTBEAT_INTERVAL_MS")]
     pub heartbeat_interval_ms: Option<u64>,
@@ -304,6 +295,15 @@ pub struct ServeArgs {
     /// Permission overwrites a channel may hold; more: 50035. [default: 500]
     #[arg(long, env = "HEARTH_MAX_OVERWRITES_PER_CHANNEL")]
     pub max_overwrites_per_channel: Option<usize>,
+    /// The region this node serves (a name such as `eu-west`: letters,
+    /// digits, `.`, `_`, `-`), on every log line; voice placement prefers
+    /// nodes of the caller's region. [default: default]
+    #[arg(long, env = "HEARTH_REGION")]
+    pub region: Option<String>,
+    /// text: human-readable lines; json: one JSON object per line, for log
+    /// collectors. Colour only when stderr is a terminal. [default: text]
+    #[arg(long, env = "HEARTH_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
 }
 
 /// Who may create an account through `POST /auth/register`.
@@ -351,8 +351,6 @@ struct FileConfig {
     durability: Option<String>,
     max_body_bytes: Option<usize>,
     node_id: Option<u16>,
-    region: Option<String>,
-    log_format: Option<LogFormat>,
     heartbeat_interval_ms: Option<u64>,
     identify_timeout_ms: Option<u64>,
     max_sessions_per_user: Option<usize>,
@@ -391,6 +389,8 @@ struct FileConfig {
     max_channels_per_guild: Option<usize>,
     max_webhooks_per_channel: Option<usize>,
     max_overwrites_per_channel: Option<usize>,
+    region: Option<String>,
+    log_format: Option<LogFormat>,
 }
 
 /// Settings after merging every source.
@@ -402,8 +402,6 @@ pub struct ServeConfig {
     pub durability: hearth_store::Durability,
     pub max_body_bytes: usize,
     pub node_id: u16,
-    pub region: String,
-    pub log_format: LogFormat,
     pub gateway: hearth_signaling::GatewayConfig,
     /// Set by the operator; otherwise derived from the bound address.
     pub voice_endpoint: Option<String>,
@@ -422,6 +420,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     pub registration: Registration,
     pub guild_limits: hearth_api::GuildLimits,
+    pub region: String,
+    pub log_format: LogFormat,
     /// Said once logging is set up: deprecated settings in use.
     pub warnings: Vec<String>,
 }
@@ -484,11 +484,6 @@ impl ServeArgs {
             .unwrap_or_else(|| "full".into());
         let node_id = self.node_id.or(file.node_id).unwrap_or(0);
         anyhow::ensure!(node_id < 1024, "node_id must be below 1024");
-        let region = self
-            .region
-            .or(file.region)
-            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
-        check_region(&region)?;
         let mut gateway = hearth_signaling::GatewayConfig::default();
         if let Some(ms) = self.heartbeat_interval_ms.or(file.heartbeat_interval_ms) {
             anyhow::ensure!(ms >= 100, "heartbeat_interval_ms must be at least 100");
@@ -663,6 +658,11 @@ impl ServeArgs {
         if let Some(t) = &metrics_token {
             anyhow::ensure!(!t.trim().is_empty(), "metrics_token must not be empty");
         }
+        let region = self
+            .region
+            .or(file.region)
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        check_region(&region)?;
         Ok(ServeConfig {
             listen: self
                 .listen
@@ -679,8 +679,6 @@ impl ServeArgs {
                 .or(file.max_body_bytes)
                 .unwrap_or(1024 * 1024),
             node_id,
-            region,
-            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             gateway,
             voice_endpoint,
             sfu,
@@ -711,6 +709,8 @@ impl ServeArgs {
                 .or(file.registration)
                 .unwrap_or(Registration::Open),
             guild_limits,
+            region,
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             warnings,
         })
     }
