@@ -1,6 +1,8 @@
 //! Log lines on stderr: text for people, JSON lines for collectors, and on
 //! a node, its id and region on every line, so the lines of many nodes can
-//! be told apart once they are gathered in one place.
+//! be told apart once they are gathered in one place. (A node that leases
+//! its id in a cluster writes its first lines, before the lease, with the
+//! region only.)
 //!
 //! The node's fields are added by the event formatter, not by a span: a
 //! span entered at start would be missing from the lines of tasks spawned
@@ -9,6 +11,7 @@
 //! `NO_COLOR` is not set): escape codes in a journal or a file are noise.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields, Writer};
@@ -18,16 +21,20 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// The fields every line of a node carries.
-#[derive(Debug, Clone)]
-pub struct NodeFields {
-    pub node_id: u16,
-    pub region: String,
+/// The node's id, once it is known: given by the operator, it is set before
+/// the first line; leased in a cluster, only once the lease is had. A
+/// process is one node, so this is the process's.
+static NODE_ID: OnceLock<u16> = OnceLock::new();
+
+/// Puts `id` on every line from now on (the first call wins: a node's id
+/// does not change while it runs).
+pub fn set_node_id(id: u16) {
+    let _ = NODE_ID.set(id);
 }
 
 /// Installs the process's logger: `HEARTH_LOG` filters (default `info`);
-/// `node`, when given, is written on every line.
-pub fn init(format: LogFormat, node: Option<NodeFields>) {
+/// on a node, `region` (and the node id once set) is written on every line.
+pub fn init(format: LogFormat, region: Option<String>) {
     let filter = EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
@@ -36,16 +43,18 @@ pub fn init(format: LogFormat, node: Option<NodeFields>) {
         .with_ansi(colour);
     match format {
         LogFormat::Text => builder
-            .event_format(Tagged::text(
-                format::Format::default().with_ansi(colour),
-                node,
-            ))
+            .event_format(Tagged {
+                inner: format::Format::default().with_ansi(colour),
+                region,
+                json: false,
+            })
             .init(),
         LogFormat::Json => builder
-            .event_format(Tagged::json(
-                format::Format::default().json().flatten_event(true),
-                node,
-            ))
+            .event_format(Tagged {
+                inner: format::Format::default().json().flatten_event(true),
+                region,
+                json: true,
+            })
             .init(),
     }
 }
@@ -53,35 +62,23 @@ pub fn init(format: LogFormat, node: Option<NodeFields>) {
 /// Wraps a formatter and adds the node's fields to each line it writes.
 struct Tagged<F> {
     inner: F,
-    /// Written into each line as is: `"node_id":3,"region":"eu",` for JSON
-    /// (spliced after the opening brace), ` node_id=3 region=eu` for text
-    /// (before the newline). Empty off a node.
-    tags: String,
+    /// None off a node (`hearth admin`): no fields are added.
+    region: Option<String>,
     json: bool,
 }
 
 impl<F> Tagged<F> {
-    fn text(inner: F, node: Option<NodeFields>) -> Self {
-        let tags = node
-            .map(|n| format!(" node_id={} region={}", n.node_id, n.region))
-            .unwrap_or_default();
-        Tagged {
-            inner,
-            tags,
-            json: false,
-        }
-    }
-
-    fn json(inner: F, node: Option<NodeFields>) -> Self {
-        let tags = node
-            // A region is letters, digits, '.', '_' and '-' (checked in
-            // config): nothing in it needs escaping.
-            .map(|n| format!("\"node_id\":{},\"region\":\"{}\",", n.node_id, n.region))
-            .unwrap_or_default();
-        Tagged {
-            inner,
-            tags,
-            json: true,
+    /// What goes into each line: `"node_id":3,"region":"eu",` for JSON
+    /// (spliced after the opening brace), ` node_id=3 region=eu` for text
+    /// (before the newline).
+    fn tags(&self, region: &str) -> String {
+        // A region is letters, digits, '.', '_' and '-' (checked in
+        // config): nothing in it needs escaping.
+        match (self.json, NODE_ID.get()) {
+            (true, Some(id)) => format!("\"node_id\":{id},\"region\":\"{region}\","),
+            (true, None) => format!("\"region\":\"{region}\","),
+            (false, Some(id)) => format!(" node_id={id} region={region}"),
+            (false, None) => format!(" region={region}"),
         }
     }
 }
@@ -98,13 +95,13 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> std::fmt::Result {
-        if self.tags.is_empty() {
+        let Some(region) = &self.region else {
             return self.inner.format_event(ctx, writer, event);
-        }
+        };
         let mut line = String::with_capacity(256);
         self.inner
             .format_event(ctx, Writer::new(&mut line), event)?;
-        writer.write_str(&tag(&line, &self.tags, self.json))
+        writer.write_str(&tag(&line, &self.tags(region), self.json))
     }
 }
 

@@ -28,13 +28,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = args.resolve()?;
-            logging::init(
-                config.log_format,
-                Some(logging::NodeFields {
-                    node_id: config.node_id,
-                    region: config.region.clone(),
-                }),
-            );
+            logging::init(config.log_format, Some(config.region.clone()));
+            logging::set_node_id(config.node_id);
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
