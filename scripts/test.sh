@@ -26,6 +26,27 @@ apt_install() {
 # cmake.
 command -v cmake >/dev/null 2>&1 || apt_install cmake
 
+# The cluster tests run nodes that talk through Redis: the one named by
+# HEARTH_TEST_REDIS, else this machine's on 127.0.0.1:6379, started here
+# if it is not running. Some tests start (and stop) a redis-server of their
+# own, so the binary must be installed either way.
+command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+if [ -z "${HEARTH_TEST_REDIS:-}" ]; then
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "== starting Redis on 127.0.0.1:6379"
+    redis-server --daemonize yes --port 6379 --bind 127.0.0.1 --save '' --appendonly no >/dev/null
+    for _ in $(seq 1 50); do
+      redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+      sleep 0.2
+    done
+  fi
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "Redis is not answering on 127.0.0.1:6379 and could not be started" >&2
+    exit 1
+  fi
+  export HEARTH_TEST_REDIS="redis://127.0.0.1:6379"
+fi
+
 # The browser tests run under Node.js (node --test) and install
 # playwright-core with npm.
 missing=()

@@ -147,9 +147,20 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes. [default: 1048576]
     #[arg(long, env = "HEARTH_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
-    /// This node's id (0–1023), written into every snowflake it makes. [default: 0]
+    /// This node's id (0–1022), written into every snowflake it makes; every
+    /// node of a cluster needs its own. [default: 0 alone; with --redis, a
+    /// free id leased from Redis]
     #[arg(long, env = "HEARTH_NODE_ID")]
     pub node_id: Option<u16>,
+    /// The region this node serves (a name such as `eu-west`: letters,
+    /// digits, `.`, `_`, `-`), on every log line; voice placement prefers
+    /// nodes of the caller's region. [default: default]
+    #[arg(long, env = "HEARTH_REGION")]
+    pub region: Option<String>,
+    /// text: human-readable lines; json: one JSON object per line, for log
+    /// collectors. Colour only when stderr is a terminal. [default: text]
+    #[arg(long, env = "HEARTH_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// Gateway heartbeat interval sent in Hello, in milliseconds. [default: 41250]
     #[arg(long, env = "HEARTH_HEARTBEAT_INTERVAL_MS")]
     pub heartbeat_interval_ms: Option<u64>,
@@ -295,15 +306,20 @@ pub struct ServeArgs {
     /// Permission overwrites a channel may hold; more: 50035. [default: 500]
     #[arg(long, env = "HEARTH_MAX_OVERWRITES_PER_CHANNEL")]
     pub max_overwrites_per_channel: Option<usize>,
-    /// The region this node serves (a name such as `eu-west`: letters,
-    /// digits, `.`, `_`, `-`), on every log line; voice placement prefers
-    /// nodes of the caller's region. [default: default]
-    #[arg(long, env = "HEARTH_REGION")]
-    pub region: Option<String>,
-    /// text: human-readable lines; json: one JSON object per line, for log
-    /// collectors. Colour only when stderr is a terminal. [default: text]
-    #[arg(long, env = "HEARTH_LOG_FORMAT")]
-    pub log_format: Option<LogFormat>,
+    /// Redis that carries events between this node and the others of its
+    /// cluster (`redis://[user:password@]host:port[/db]`). [default: none:
+    /// a single node, events stay in the process]
+    #[arg(
+        long,
+        env = "HEARTH_REDIS",
+        hide_env_values = true,
+        help_heading = "Cluster"
+    )]
+    pub redis: Option<String>,
+    /// Put before every Redis key and channel, so several clusters can share
+    /// one Redis. [default: hearth:]
+    #[arg(long, env = "HEARTH_REDIS_PREFIX", help_heading = "Cluster")]
+    pub redis_prefix: Option<String>,
 }
 
 /// Who may create an account through `POST /auth/register`.
@@ -351,6 +367,8 @@ struct FileConfig {
     durability: Option<String>,
     max_body_bytes: Option<usize>,
     node_id: Option<u16>,
+    region: Option<String>,
+    log_format: Option<LogFormat>,
     heartbeat_interval_ms: Option<u64>,
     identify_timeout_ms: Option<u64>,
     max_sessions_per_user: Option<usize>,
@@ -389,8 +407,8 @@ struct FileConfig {
     max_channels_per_guild: Option<usize>,
     max_webhooks_per_channel: Option<usize>,
     max_overwrites_per_channel: Option<usize>,
-    region: Option<String>,
-    log_format: Option<LogFormat>,
+    redis: Option<String>,
+    redis_prefix: Option<String>,
 }
 
 /// Settings after merging every source.
@@ -401,7 +419,10 @@ pub struct ServeConfig {
     pub rate_limits: bool,
     pub durability: hearth_store::Durability,
     pub max_body_bytes: usize,
-    pub node_id: u16,
+    /// None: 0 for a node alone, leased from Redis in a cluster.
+    pub node_id: Option<u16>,
+    pub region: String,
+    pub log_format: LogFormat,
     pub gateway: hearth_signaling::GatewayConfig,
     /// Set by the operator; otherwise derived from the bound address.
     pub voice_endpoint: Option<String>,
@@ -420,10 +441,26 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     pub registration: Registration,
     pub guild_limits: hearth_api::GuildLimits,
-    pub region: String,
-    pub log_format: LogFormat,
     /// Said once logging is set up: deprecated settings in use.
     pub warnings: Vec<String>,
+    pub cluster: Option<Cluster>,
+}
+
+/// How this node reaches the rest of its cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    /// May hold a password: shown only through `hearth_bus::redacted`.
+    pub redis: String,
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("redis", &hearth_bus::redacted(&self.redis))
+            .field("prefix", &self.prefix)
+            .finish()
+    }
 }
 
 /// A setting that must not show up in logs or `Debug` output.
@@ -482,8 +519,17 @@ impl ServeArgs {
             .durability
             .or(file.durability)
             .unwrap_or_else(|| "full".into());
-        let node_id = self.node_id.or(file.node_id).unwrap_or(0);
-        anyhow::ensure!(node_id < 1024, "node_id must be below 1024");
+        let node_id = self.node_id.or(file.node_id);
+        // 1023 makes the ids of `hearth admin`.
+        anyhow::ensure!(
+            node_id.is_none_or(|n| n < 1023),
+            "node_id must be below 1023"
+        );
+        let region = self
+            .region
+            .or(file.region)
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        check_region(&region)?;
         let mut gateway = hearth_signaling::GatewayConfig::default();
         if let Some(ms) = self.heartbeat_interval_ms.or(file.heartbeat_interval_ms) {
             anyhow::ensure!(ms >= 100, "heartbeat_interval_ms must be at least 100");
@@ -658,11 +704,25 @@ impl ServeArgs {
         if let Some(t) = &metrics_token {
             anyhow::ensure!(!t.trim().is_empty(), "metrics_token must not be empty");
         }
-        let region = self
-            .region
-            .or(file.region)
-            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
-        check_region(&region)?;
+        let cluster = match self.redis.or(file.redis) {
+            None => None,
+            Some(redis) => {
+                anyhow::ensure!(
+                    redis.starts_with("redis://") || redis.starts_with("rediss://"),
+                    "redis must be a redis:// or rediss:// URL, not {}",
+                    hearth_bus::redacted(&redis)
+                );
+                let prefix = self
+                    .redis_prefix
+                    .or(file.redis_prefix)
+                    .unwrap_or_else(|| "hearth:".into());
+                anyhow::ensure!(
+                    prefix.len() <= 64 && !prefix.contains(char::is_whitespace),
+                    "redis_prefix must be at most 64 characters, without spaces"
+                );
+                Some(Cluster { redis, prefix })
+            }
+        };
         Ok(ServeConfig {
             listen: self
                 .listen
@@ -679,6 +739,8 @@ impl ServeArgs {
                 .or(file.max_body_bytes)
                 .unwrap_or(1024 * 1024),
             node_id,
+            region,
+            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             gateway,
             voice_endpoint,
             sfu,
@@ -709,8 +771,7 @@ impl ServeArgs {
                 .or(file.registration)
                 .unwrap_or(Registration::Open),
             guild_limits,
-            region,
-            log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            cluster,
             warnings,
         })
     }
@@ -793,7 +854,7 @@ mod tests {
         let c = args.resolve().unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert!(!c.rate_limits);
-        assert_eq!(c.node_id, 3);
+        assert_eq!(c.node_id, Some(3));
         assert_eq!(c.data_dir, PathBuf::from("hearth-data"));
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -1,8 +1,6 @@
 //! Log lines on stderr: text for people, JSON lines for collectors, and on
 //! a node, its id and region on every line, so the lines of many nodes can
-//! be told apart once they are gathered in one place. (A node that leases
-//! its id in a cluster writes its first lines, before the lease, with the
-//! region only.)
+//! be told apart once they are gathered in one place.
 //!
 //! The node's fields are added by the event formatter, not by a span: a
 //! span entered at start would be missing from the lines of tasks spawned
@@ -11,7 +9,7 @@
 //! `NO_COLOR` is not set): escape codes in a journal or a file are noise.
 
 use std::io::IsTerminal;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields, Writer};
@@ -21,20 +19,33 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// The node's id, once it is known: given by the operator, it is set before
-/// the first line; leased in a cluster, only once the lease is had. A
-/// process is one node, so this is the process's.
-static NODE_ID: OnceLock<u16> = OnceLock::new();
+/// The fields every line of a node carries.
+#[derive(Debug, Clone)]
+pub struct NodeFields {
+    /// None until known: a node of a cluster leases its id from Redis after
+    /// logging starts (see [`set_node_id`]).
+    pub node_id: Option<u16>,
+    pub region: String,
+}
 
-/// Puts `id` on every line from now on (the first call wins: a node's id
-/// does not change while it runs).
+/// The node id on log lines; `u32::MAX` while unknown.
+static NODE_ID: AtomicU32 = AtomicU32::new(u32::MAX);
+
+/// Puts the node's id on every line from now on.
 pub fn set_node_id(id: u16) {
-    let _ = NODE_ID.set(id);
+    NODE_ID.store(u32::from(id), Ordering::Relaxed);
+}
+
+fn node_id() -> Option<u32> {
+    Some(NODE_ID.load(Ordering::Relaxed)).filter(|&n| n != u32::MAX)
 }
 
 /// Installs the process's logger: `HEARTH_LOG` filters (default `info`);
-/// on a node, `region` (and the node id once set) is written on every line.
-pub fn init(format: LogFormat, region: Option<String>) {
+/// `node`, when given, is written on every line.
+pub fn init(format: LogFormat, node: Option<NodeFields>) {
+    if let Some(id) = node.as_ref().and_then(|n| n.node_id) {
+        set_node_id(id);
+    }
     let filter = EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
@@ -43,18 +54,16 @@ pub fn init(format: LogFormat, region: Option<String>) {
         .with_ansi(colour);
     match format {
         LogFormat::Text => builder
-            .event_format(Tagged {
-                inner: format::Format::default().with_ansi(colour),
-                region,
-                json: false,
-            })
+            .event_format(Tagged::text(
+                format::Format::default().with_ansi(colour),
+                node,
+            ))
             .init(),
         LogFormat::Json => builder
-            .event_format(Tagged {
-                inner: format::Format::default().json().flatten_event(true),
-                region,
-                json: true,
-            })
+            .event_format(Tagged::json(
+                format::Format::default().json().flatten_event(true),
+                node,
+            ))
             .init(),
     }
 }
@@ -62,23 +71,37 @@ pub fn init(format: LogFormat, region: Option<String>) {
 /// Wraps a formatter and adds the node's fields to each line it writes.
 struct Tagged<F> {
     inner: F,
-    /// None off a node (`hearth admin`): no fields are added.
+    /// The node's region (checked in config: letters, digits, '.', '_'
+    /// and '-', so nothing in it needs escaping); None off a node.
     region: Option<String>,
     json: bool,
 }
 
 impl<F> Tagged<F> {
-    /// What goes into each line: `"node_id":3,"region":"eu",` for JSON
-    /// (spliced after the opening brace), ` node_id=3 region=eu` for text
-    /// (before the newline).
+    fn text(inner: F, node: Option<NodeFields>) -> Self {
+        Tagged {
+            inner,
+            region: node.map(|n| n.region),
+            json: false,
+        }
+    }
+
+    fn json(inner: F, node: Option<NodeFields>) -> Self {
+        Tagged {
+            inner,
+            region: node.map(|n| n.region),
+            json: true,
+        }
+    }
+
+    /// `"node_id":3,"region":"eu",` for JSON (spliced after the opening
+    /// brace), ` node_id=3 region=eu` for text (before the newline).
     fn tags(&self, region: &str) -> String {
-        // A region is letters, digits, '.', '_' and '-' (checked in
-        // config): nothing in it needs escaping.
-        match (self.json, NODE_ID.get()) {
+        match (self.json, node_id()) {
             (true, Some(id)) => format!("\"node_id\":{id},\"region\":\"{region}\","),
-            (true, None) => format!("\"region\":\"{region}\","),
+            (true, None) => format!("\"node_id\":null,\"region\":\"{region}\","),
             (false, Some(id)) => format!(" node_id={id} region={region}"),
-            (false, None) => format!(" region={region}"),
+            (false, None) => format!(" node_id=? region={region}"),
         }
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use hearth_api::{ApiConfig, AppState};
-use hearth_bus::{Bus, LocalBus};
+use hearth_bus::{Bus, BusHealth, LocalBus, NodeIdLease, RedisBus, RedisBusConfig};
 use hearth_model::SnowflakeGenerator;
 use hearth_sfu::Sfu;
 use hearth_signaling::Gateway;
@@ -28,8 +28,13 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = args.resolve()?;
-            logging::init(config.log_format, Some(config.region.clone()));
-            logging::set_node_id(config.node_id);
+            logging::init(
+                config.log_format,
+                Some(logging::NodeFields {
+                    node_id: config.node_id,
+                    region: config.region.clone(),
+                }),
+            );
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
@@ -48,6 +53,11 @@ fn main() -> anyhow::Result<()> {
 /// Descriptors kept free of connections: the database and its journal,
 /// the SFU's UDP sockets and wake-up pipes, log files, a backup.
 const RESERVED_FDS: u64 = 512;
+/// Events this node may hold for other nodes while Redis is away (some
+/// hundreds of bytes each). Beyond them events are dropped, counted and
+/// logged; an outage of Redis itself also broke the other nodes'
+/// subscriptions, so they start their sessions afresh when it is back.
+const BUS_OUTBOX: usize = 100_000;
 
 /// Every gateway connection is a file descriptor; the usual soft limit of
 /// 1024 would cap a node at about a thousand clients. Raise it to the hard
@@ -121,7 +131,19 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     admin::private_database_files(&config.data_dir)?;
-    let ids = SnowflakeGenerator::new((config.node_id >> 5) as u8, (config.node_id & 0x1f) as u8);
+    // In a cluster the id is leased, so no two nodes share one.
+    let lease = match &config.cluster {
+        Some(cluster) => Some(Arc::new(
+            NodeIdLease::acquire(&cluster.redis, &cluster.prefix, config.node_id).await?,
+        )),
+        None => None,
+    };
+    let node_id = lease
+        .as_ref()
+        .map_or(config.node_id.unwrap_or(0), |l| l.id());
+    logging::set_node_id(node_id);
+    tracing::info!(node_id, leased = lease.is_some(), "node id");
+    let ids = SnowflakeGenerator::new((node_id >> 5) as u8, (node_id & 0x1f) as u8);
     let api = ApiConfig {
         rate_limits: config.rate_limits,
         max_body_bytes: config.max_body_bytes,
@@ -146,11 +168,23 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     };
 
     let store: Arc<SqliteStore> = Arc::new(store);
-    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
-    config.gateway.public_url = config.public_url.clone();
-    let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
     // One registry for the node: each component registers its metrics in it.
     let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");
+    let bus: Arc<dyn Bus> = match &config.cluster {
+        None => Arc::new(LocalBus::new()),
+        Some(cluster) => {
+            let redis = RedisBus::connect(RedisBusConfig {
+                url: cluster.redis.clone(),
+                prefix: cluster.prefix.clone(),
+                max_queued: BUS_OUTBOX,
+            })
+            .await?;
+            redis.register_metrics(&mut registry);
+            redis
+        }
+    };
+    config.gateway.public_url = config.public_url.clone();
+    let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
     let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
     let edge_metrics = http::EdgeMetrics::register(&mut registry);
@@ -170,6 +204,12 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     );
     let mut readiness = health::Readiness::default();
     readiness.add("store", store.clone(), |s| async move { s.ping().await });
+    readiness.add("bus", gateway.bus.clone(), |b| async move {
+        match b.health() {
+            BusHealth::Disconnected => Err("Redis is unreachable: events do not cross nodes"),
+            BusHealth::Local | BusHealth::Connected => Ok(()),
+        }
+    });
     readiness.add("media", sfu.clone(), |s| async move { s.check_workers() });
     let health = health::router(readiness);
     sessions::connect(&gateway, &state);
@@ -209,8 +249,17 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     // Tests and scripts wait for this exact line on stdout.
     println!("hearth listening on http://{addr}");
 
+    let id_lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = (lease.clone(), id_lost.clone());
     http::serve(listener, app, edge, edge_metrics, async move {
-        shutdown_signal().await;
+        let (lease, id_lost) = stopping;
+        match lease {
+            None => shutdown_signal().await,
+            Some(lease) => tokio::select! {
+                _ = shutdown_signal() => {}
+                _ = lease.lost() => id_lost.store(true, std::sync::atomic::Ordering::Relaxed),
+            },
+        }
         // Clients reconnect (op 7) rather than wait out a dead socket.
         gateway.shutdown();
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -219,6 +268,12 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     drop(stop_metrics);
     tracing::info!("shutting down");
     store.close().await;
+    if id_lost.load(std::sync::atomic::Ordering::Relaxed) {
+        anyhow::bail!("node id {node_id} was taken by another node while this one could not reach Redis; stopped so that no two nodes make the same ids");
+    }
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
     Ok(())
 }
 

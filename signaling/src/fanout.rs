@@ -105,6 +105,10 @@ impl Receiver for Gateway {
             }
         }
     }
+
+    fn missed_events(&self) {
+        self.forget_everything();
+    }
 }
 
 impl Gateway {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use hearth_bus::Bus;
 use hearth_model::Snowflake;
-use hearth_proto::events::Event;
+use hearth_proto::events::{Event, Topic};
 use hearth_store::Store;
 
 use crate::codec::Prepared;
@@ -160,11 +160,18 @@ impl Gateway {
             .cloned()
     }
 
+    /// Every hub this node holds watches its guild's topic on the bus,
+    /// from before its view is read until it is dropped.
     pub(crate) fn drop_hub(&self, guild: Snowflake) -> Option<Arc<Hub>> {
-        self.hubs
+        let hub = self
+            .hubs
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&guild)
+            .remove(&guild);
+        if hub.is_some() {
+            self.bus.unwatch(Topic::Guild(guild));
+        }
+        hub
     }
 
     /// The guild's hub, loading it from the store if this node has none.
@@ -180,13 +187,18 @@ impl Gateway {
         if let Some(hub) = self.hub(guild).filter(|h| h.is_ready()) {
             return Ok(Some(hub));
         }
-        // Registered before reading the store, so events from now on queue
-        // up in it and are applied over what the store returns.
+        // Registered, and the guild's events flowing from other nodes,
+        // before reading the store: events from now on queue up in it and
+        // are applied over what the store returns.
         let hub = Arc::new(Hub::loading(guild));
-        self.hubs
+        let replaced = self
+            .hubs
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(guild, hub.clone());
+        if replaced.is_none() {
+            self.bus.watch(Topic::Guild(guild)).await;
+        }
         let loaded = async {
             let Some(g) = self.store.guild(guild).await? else {
                 return Ok(None);
@@ -229,10 +241,16 @@ impl Gateway {
         if !session.end() {
             return;
         }
-        self.sessions
+        let registered = self
+            .sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&session.id);
+            .remove(&session.id)
+            .is_some();
+        if registered {
+            // Watched by `identify` before it registered the session.
+            self.bus.unwatch(Topic::User(session.user.id));
+        }
         {
             let mut by_user = self.by_user.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(list) = by_user.get_mut(&session.user.id) {
@@ -280,17 +298,46 @@ impl Gateway {
         }
     }
 
-    /// Before the node stops: tell every connected client to reconnect.
-    pub fn shutdown(&self) {
-        let sessions: Vec<Arc<Session>> = self
-            .sessions
+    fn all_sessions(&self) -> Vec<Arc<Session>> {
+        self.sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .values()
             .cloned()
-            .collect();
-        for s in sessions {
+            .collect()
+    }
+
+    /// Before the node stops: tell every connected client to reconnect.
+    pub fn shutdown(&self) {
+        for s in self.all_sessions() {
             s.reconnect();
+        }
+    }
+
+    /// Events from other nodes were lost: every hub's view and every
+    /// session's stream may lack some. Sessions end, so their clients
+    /// identify again and get the state afresh (4009 tells them to start a
+    /// new session; a resume would replay the same gaps), and hubs are
+    /// loaded again by those identifies.
+    pub(crate) fn forget_everything(&self) {
+        let sessions = self.all_sessions();
+        tracing::warn!(
+            sessions = sessions.len(),
+            "events from other nodes were missed: ending every session so its client starts afresh"
+        );
+        for s in sessions {
+            s.set_close_code(hearth_proto::gateway::CloseCode::SessionTimedOut);
+            self.end_session(&s);
+        }
+        let guilds: Vec<Snowflake> = self
+            .hubs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        for g in guilds {
+            self.drop_hub(g);
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use hearth_model::application_flags as flags;
 use hearth_model::{Member, Permissions, Snowflake, Timestamp};
+use hearth_proto::events::Topic;
 use hearth_proto::gateway::{
     intents, CloseCode, Identify, PresenceUpdate, RequestGuildMembers, Resume,
 };
@@ -141,7 +142,11 @@ pub async fn identify(
         token_hash,
     ));
     let outbox = session.attach(conn_id, gw.config.outbox);
+    // Events for the user from other nodes (a guild joined there) flow
+    // before the session can miss them; `end_session` unwatches.
+    gw.bus.watch(Topic::User(user.id)).await;
     if !gw.register(&session) {
+        gw.bus.unwatch(Topic::User(user.id));
         return Err(CloseCode::RateLimited.into());
     }
     // A revocation of the token committed since it was checked may have

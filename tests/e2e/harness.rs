@@ -95,6 +95,9 @@ pub struct Server {
     args: Vec<String>,
     env: Vec<(String, String)>,
     http: reqwest::Client,
+    /// Where the node keeps its data: its own `data_dir`, or another
+    /// node's (nodes of one cluster sharing an embedded store).
+    dir: PathBuf,
     // Declared last so it is removed after the child is killed (Drop below
     // runs before fields are dropped anyway).
     data_dir: TempDir,
@@ -113,13 +116,23 @@ impl Server {
 
     /// Starts `hearth serve --listen 127.0.0.1:0 --data-dir <tmp>` plus `args`.
     pub async fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_in(None, args, env).await
+    }
+
+    /// Starts a second node on `first`'s data directory.
+    pub async fn start_beside(first: &Server, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_in(Some(first.data_dir().to_path_buf()), args, env).await
+    }
+
+    async fn start_in(dir: Option<PathBuf>, args: &[&str], env: &[(&str, &str)]) -> Server {
         let data_dir = TempDir::new();
+        let dir = dir.unwrap_or_else(|| data_dir.path().to_path_buf());
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let (child, base) = spawn(data_dir.path(), &args, &env).await;
+        let (child, base) = spawn(&dir, &args, &env).await;
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(REQUEST_TIMEOUT)
@@ -131,6 +144,7 @@ impl Server {
             args,
             env,
             http,
+            dir,
             data_dir,
         }
     }
@@ -141,7 +155,7 @@ impl Server {
 
     /// The server's data directory (for `hearth admin` and file checks).
     pub fn data_dir(&self) -> &Path {
-        self.data_dir.path()
+        &self.dir
     }
 
     /// A client bound to the current base URL (call again after `restart`).
@@ -179,7 +193,7 @@ impl Server {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let (child, base) = spawn(self.data_dir.path(), &self.args, &self.env).await;
+        let (child, base) = spawn(&self.dir, &self.args, &self.env).await;
         self.child = Some(child);
         self.base = base;
     }

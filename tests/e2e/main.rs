@@ -7,6 +7,7 @@ mod voice_client;
 
 mod account_controls;
 mod accounts;
+mod cluster;
 mod coalescing;
 mod concurrency;
 mod durability;

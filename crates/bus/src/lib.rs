@@ -1,26 +1,64 @@
-//! The bus: services publish events, the node's gateway receives them.
+//! The bus: services publish events, gateways receive them.
 //!
 //! A single node uses [`LocalBus`], which hands each event straight to the
 //! node's receiver on the publisher's thread, so a REST handler's 200 comes
-//! after every local session has the dispatch in its queue. A cluster puts a
-//! Redis-backed bus behind the same trait: `publish` sends to the guild's
-//! channel, and a subscriber task per node calls the receiver; `watch` tells
-//! it which guild topics this node's sessions need.
+//! after every local session has the dispatch in its queue. A cluster uses
+//! [`RedisBus`]: the same local hand-off first, then the event goes to a
+//! Redis channel per topic (a guild or a user), and each node subscribes to
+//! the topics its sessions need ([`Bus::watch`]).
+
+mod envelope;
+mod lease;
+mod remote;
 
 use std::sync::{Arc, RwLock};
 
-use hearth_proto::events::Event;
+use async_trait::async_trait;
+use hearth_proto::events::{Event, Topic};
+
+pub use lease::{LeaseError, NodeIdLease, MAX_CLOCK_SKEW};
+pub use remote::{redacted, BusCounters, RedisBus, RedisBusConfig};
 
 /// What a node's gateway implements to receive events.
 pub trait Receiver: Send + Sync {
     fn deliver(&self, event: Arc<Event>);
+    /// Events meant for this node were lost (its Redis subscription broke
+    /// and came back): whatever the receiver built from the event stream
+    /// can no longer be trusted.
+    fn missed_events(&self) {}
 }
 
+/// Whether the bus can reach the other nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BusHealth {
+    /// In-process: there are no other nodes.
+    Local,
+    Connected,
+    /// Events from other nodes are not arriving, and this node's do not
+    /// leave it (they queue, up to a bound).
+    Disconnected,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("cannot reach Redis at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+}
+
+#[async_trait]
 pub trait Bus: Send + Sync {
-    /// Sends the event to every node (this one included).
+    /// Sends the event to every node that watches its topic, this one
+    /// included.
     fn publish(&self, event: Event);
     /// Sets the receiver of this node's events.
     fn set_receiver(&self, receiver: Arc<dyn Receiver>);
+    /// Starts receiving the topic's events from other nodes, and returns
+    /// once they flow (or at once when the bus is down: its return is then
+    /// announced by [`Receiver::missed_events`]). Counted: a topic stays
+    /// watched until `unwatch` was called as often as `watch`.
+    async fn watch(&self, topic: Topic);
+    fn unwatch(&self, topic: Topic);
+    fn health(&self) -> BusHealth;
 }
 
 /// The in-process bus of a single node.
@@ -35,21 +73,31 @@ impl LocalBus {
     }
 }
 
+/// Hands the event to the receiver, if one is set. Without a gateway (a
+/// REST-only embedding, tests) events have no audience.
+fn deliver_locally(receiver: &RwLock<Option<Arc<dyn Receiver>>>, event: Arc<Event>) {
+    let receiver = receiver.read().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Some(r) = receiver {
+        r.deliver(event);
+    }
+}
+
+#[async_trait]
 impl Bus for LocalBus {
     fn publish(&self, event: Event) {
-        let receiver = self
-            .receiver
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        // Without a gateway (a REST-only embedding, tests) events have no audience.
-        if let Some(r) = receiver {
-            r.deliver(Arc::new(event));
-        }
+        deliver_locally(&self.receiver, Arc::new(event));
     }
 
     fn set_receiver(&self, receiver: Arc<dyn Receiver>) {
         *self.receiver.write().unwrap_or_else(|p| p.into_inner()) = Some(receiver);
+    }
+
+    async fn watch(&self, _topic: Topic) {}
+
+    fn unwatch(&self, _topic: Topic) {}
+
+    fn health(&self) -> BusHealth {
+        BusHealth::Local
     }
 }
 

@@ -1,0 +1,104 @@
+//! How an event travels between nodes: on which Redis channels, and in
+//! what bytes.
+//!
+//! A message is `version (1 byte) | origin node (u64 BE) | also_on_guild
+//! (u64 BE, 0: none) | the event as MessagePack`. The origin lets a node skip
+//! its own events, which it delivered locally before publishing.
+
+use hearth_model::Snowflake;
+use hearth_proto::events::{Event, Topic};
+
+const VERSION: u8 = 1;
+const HEADER: usize = 1 + 8 + 8;
+
+/// The Redis channel of a topic.
+pub fn channel(prefix: &str, topic: Topic) -> String {
+    match topic {
+        Topic::Guild(g) => format!("{prefix}g:{g}"),
+        Topic::User(u) => format!("{prefix}u:{u}"),
+    }
+}
+
+/// Where an event is published, each with the guild whose channel also
+/// carries it (a node that watches that guild skips the copy).
+///
+/// A new member's sessions on another node are in no hub of the guild
+/// yet, so that node does not watch the guild: GUILD_MEMBER_ADD also goes to
+/// the member's own topic, which it watches, so it can subscribe them.
+pub fn destinations(event: &Event) -> Vec<(Topic, Option<Snowflake>)> {
+    let topic = event.audience().topic();
+    let mut all = vec![(topic, None)];
+    if let Event::GuildMemberAdd { guild_id, member } = event {
+        all.push((Topic::User(member.user.id), Some(*guild_id)));
+    }
+    all
+}
+
+pub fn encode(origin: u64, also_on_guild: Option<Snowflake>, event: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + event.len());
+    out.push(VERSION);
+    out.extend_from_slice(&origin.to_be_bytes());
+    out.extend_from_slice(&also_on_guild.map_or(0, |g| g.0).to_be_bytes());
+    out.extend_from_slice(event);
+    out
+}
+
+/// A message read off a channel.
+#[derive(Debug)]
+pub struct Received {
+    pub origin: u64,
+    pub also_on_guild: Option<Snowflake>,
+    pub event: Event,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("bus message of {0} bytes is shorter than its header")]
+    Short(usize),
+    #[error("bus message version {0} is not {VERSION}: nodes of different versions share the bus")]
+    Version(u8),
+    #[error(transparent)]
+    Event(#[from] hearth_proto::events::BusDecodeError),
+}
+
+pub fn decode(bytes: &[u8]) -> Result<Received, DecodeError> {
+    if bytes.len() < HEADER {
+        return Err(DecodeError::Short(bytes.len()));
+    }
+    if bytes[0] != VERSION {
+        return Err(DecodeError::Version(bytes[0]));
+    }
+    let u64_at = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&bytes[i..i + 8]);
+        u64::from_be_bytes(b)
+    };
+    let also = u64_at(9);
+    Ok(Received {
+        origin: u64_at(1),
+        also_on_guild: (also != 0).then_some(Snowflake(also)),
+        event: Event::from_bus(&bytes[HEADER..])?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_what_it_cannot_read() {
+        let event = Event::GuildDelete {
+            guild_id: Snowflake(42),
+        };
+        let bytes = encode(7, Some(Snowflake(9)), &event.to_bus());
+        let back = decode(&bytes).unwrap();
+        assert_eq!((back.origin, back.also_on_guild), (7, Some(Snowflake(9))));
+        assert_eq!(back.event, event);
+        assert!(matches!(decode(&bytes[..5]), Err(DecodeError::Short(5))));
+        let mut other = bytes.clone();
+        other[0] = 2;
+        assert!(matches!(decode(&other), Err(DecodeError::Version(2))));
+        let garbage = encode(7, None, b"\xc1\xc1");
+        assert!(matches!(decode(&garbage), Err(DecodeError::Event(_))));
+    }
+}

@@ -1,0 +1,291 @@
+//! Several API/gateway nodes of one cluster: events cross nodes through a
+//! real Redis, and a node survives losing it.
+//!
+//! The nodes share one store (the embedded one, in one data directory),
+//! each with its own node id, and each test uses its own Redis key prefix
+//! or its own Redis server.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::gateway_client::{intents, login, Gateway, EVENT_TIMEOUT};
+use crate::harness::{str_field, Server, User, World};
+
+const MSGS: u64 = intents::GUILDS | intents::GUILD_MESSAGES;
+
+/// The Redis the suite runs against (`scripts/test.sh` sets it).
+fn redis_url() -> String {
+    std::env::var("HEARTH_TEST_REDIS").expect(
+        "HEARTH_TEST_REDIS must name a Redis server (scripts/test.sh starts one and sets it)",
+    )
+}
+
+fn unique_prefix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("hearth-test-{}-{nanos}:", std::process::id())
+}
+
+/// Two nodes of one cluster on `redis`; the world (owner, member, guild)
+/// is made through the first.
+async fn two_nodes(redis: &str) -> (World, Server) {
+    let prefix = unique_prefix();
+    // No --node-id: each node leases a free one.
+    let args = || {
+        vec![
+            "--rate-limits",
+            "off",
+            "--redis",
+            redis,
+            "--redis-prefix",
+            &prefix,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<String>>()
+    };
+    let a_args = args();
+    let a = Server::start_with(&a_args.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    let b_args = args();
+    let b = Server::start_beside(
+        &a,
+        &b_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    )
+    .await;
+    (World::on(a).await, b)
+}
+
+/// The node id in a snowflake (its worker and process bits).
+fn node_of(id: &str) -> u64 {
+    (id.parse::<u64>().unwrap() >> 12) & 0x3ff
+}
+
+async fn expect_message(gw: &mut Gateway, id: &str) -> Value {
+    gw.expect_dispatch_where("MESSAGE_CREATE", |d| d["id"] == id, EVENT_TIMEOUT)
+        .await
+        .d
+}
+
+/// MESSAGE_CREATE ids arriving within a while, in order.
+async fn messages_within(gw: &mut Gateway, within: Duration) -> Vec<String> {
+    gw.collect(within)
+        .await
+        .into_iter()
+        .filter(|f| f.t.as_deref() == Some("MESSAGE_CREATE"))
+        .map(|f| str_field(&f.d, "id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn messages_posted_on_one_node_reach_sessions_on_the_other_once_and_in_order() {
+    let redis = redis_url();
+    let (w, b) = two_nodes(&redis).await;
+    let on_b = b.api();
+    let mut member_on_b = login(&on_b, &w.member, MSGS).await;
+    let mut owner_on_a = login(&w.api, &w.owner, MSGS).await;
+
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        let m = w
+            .api
+            .send(&w.owner, &w.general, &format!("from a #{i}"))
+            .await;
+        sent.push(str_field(&m, "id"));
+    }
+    let got = messages_within(&mut member_on_b, Duration::from_secs(3)).await;
+    assert_eq!(
+        got, sent,
+        "the session on node b gets every message of node a once, in order"
+    );
+    assert!(on_b.metric("hearth_bus_received_total").await >= 20.0);
+    assert!(w.api.metric("hearth_bus_published_total").await >= 20.0);
+
+    // And back: posted through node b, seen on node a.
+    let reply = on_b.send(&w.member, &w.general, "from b").await;
+    assert_ne!(
+        node_of(&sent[0]),
+        node_of(&str_field(&reply, "id")),
+        "the two nodes leased different node ids"
+    );
+    expect_message(&mut owner_on_a, &str_field(&reply, "id")).await;
+    let own = messages_within(&mut owner_on_a, Duration::from_secs(1)).await;
+    assert!(
+        !own.contains(&str_field(&reply, "id")),
+        "node a delivered node b's message twice"
+    );
+}
+
+#[tokio::test]
+async fn a_member_joining_through_one_node_gets_the_guild_on_their_session_on_the_other() {
+    let redis = redis_url();
+    let (w, b) = two_nodes(&redis).await;
+    let on_b = b.api();
+    let newcomer: User = on_b.register("newcomer").await;
+    let mut newcomer_on_b = login(&on_b, &newcomer, MSGS).await;
+
+    // The invite is made and used through node a.
+    w.api.invite_and_join(&w.owner, &w.general, &newcomer).await;
+    newcomer_on_b
+        .expect_dispatch_where("GUILD_CREATE", |d| d["id"] == w.guild_id, EVENT_TIMEOUT)
+        .await;
+    let m = w.api.send(&w.owner, &w.general, "welcome").await;
+    expect_message(&mut newcomer_on_b, &str_field(&m, "id")).await;
+}
+
+#[test]
+fn a_node_whose_redis_is_unreachable_says_so_and_exits() {
+    let dir = std::env::temp_dir().join(format!("hearth-e2e-noredis-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .args(["--redis", "redis://ops:hunter2@127.0.0.1:1/0"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("running hearth");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "hearth started without its Redis");
+    assert!(
+        stderr.contains("redis://ops:***@127.0.0.1:1/0"),
+        "the error names the URL: {stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+}
+
+#[tokio::test]
+async fn a_node_id_held_by_a_running_node_is_refused() {
+    let redis = redis_url();
+    let prefix = unique_prefix();
+    let args = [
+        "--redis",
+        &redis,
+        "--redis-prefix",
+        &prefix,
+        "--node-id",
+        "5",
+    ];
+    let _first = Server::start_with(&args, &[]).await;
+    let dir = std::env::temp_dir().join(format!("hearth-e2e-nodeid-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running hearth");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a second node started with id 5");
+    assert!(
+        stderr.contains("node id 5 is held by another running node"),
+        "{stderr}"
+    );
+}
+
+/// A Redis server of the test's own, which it can stop and start again on
+/// the same port.
+struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    fn start() -> OwnRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = OwnRedis { port, child: None };
+        r.up();
+        r
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn up(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test.sh installs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not listen on {}", self.port);
+    }
+
+    fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+#[tokio::test]
+async fn a_node_that_lost_redis_keeps_its_sessions_and_restarts_them_when_it_is_back() {
+    let mut redis = OwnRedis::start();
+    let (w, b) = two_nodes(&redis.url()).await;
+    let on_b = b.api();
+    let mut member_on_b = login(&on_b, &w.member, MSGS).await;
+    let mut owner_on_a = login(&w.api, &w.owner, MSGS).await;
+
+    redis.down();
+    // Node b says it is not ready (its events no longer cross nodes).
+    let mut readiness = None;
+    for _ in 0..100 {
+        let r = on_b.raw_abs(Method::GET, "/readyz", None).await;
+        if r.status.as_u16() == 503 {
+            readiness = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let readiness = readiness.expect("node b stayed ready without its Redis");
+    assert_eq!(
+        readiness.body["failing"],
+        serde_json::json!(["bus"]),
+        "{}",
+        readiness.text
+    );
+    // Node a still serves its own sessions.
+    let during = w
+        .api
+        .send(&w.owner, &w.general, "while redis is down")
+        .await;
+    expect_message(&mut owner_on_a, &str_field(&during, "id")).await;
+
+    redis.up();
+    // Node b may have missed that message: its session is told to start
+    // afresh (4009) rather than carry on with a gap.
+    let closed = member_on_b.expect_closed(Duration::from_secs(30)).await;
+    assert_eq!(closed.code, Some(4009), "node b's session: {closed}");
+
+    let ready = on_b.raw_abs(Method::GET, "/readyz", None).await;
+    assert_eq!(ready.status.as_u16(), 200, "{}", ready.text);
+    assert!(on_b.metric("hearth_bus_reconnects_total").await >= 1.0);
+    let mut again = login(&on_b, &w.member, MSGS).await;
+    let after = w.api.send(&w.owner, &w.general, "redis is back").await;
+    expect_message(&mut again, &str_field(&after, "id")).await;
+}
