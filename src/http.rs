@@ -27,6 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -204,7 +206,7 @@ async fn serve_connection(
         let answer: Answer = Box::pin(async move {
             let response = app.call(request).await.unwrap_or_else(|e| match e {});
             if let Some((place, proxy)) = place {
-                if response.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
+                if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                     // The WebSocket is this client's for as long as the
                     // connection lives.
                     *proxy.upgraded.lock().unwrap_or_else(|p| p.into_inner()) = Some(place);
@@ -316,48 +318,41 @@ impl tokio::io::AsyncWrite for Held {
     }
 }
 
-fn refusal_words(refusal: Refusal) -> (&'static str, &'static str) {
-    match refusal {
+/// The status and message a refusal is answered with, in Discord's error
+/// shape.
+fn refusal_words(refusal: Refusal) -> (StatusCode, String) {
+    let (status, message) = match refusal {
         Refusal::PerAddress => (
-            "429 Too Many Requests",
+            StatusCode::TOO_MANY_REQUESTS,
             "Too many connections from your address.",
         ),
         Refusal::Total => (
-            "503 Service Unavailable",
+            StatusCode::SERVICE_UNAVAILABLE,
             "The server has too many connections open.",
         ),
-    }
-}
-
-fn refusal_body(message: &str) -> String {
-    format!(r#"{{"message": "{message}", "code": 0}}"#)
+    };
+    (status, format!(r#"{{"message": "{message}", "code": 0}}"#))
 }
 
 /// A proxied client turned away: the same answer as [`refuse`] gives, as
 /// a response on the proxy's connection (which stays open).
-fn refusal_response(refusal: Refusal) -> axum::response::Response {
-    use axum::http::{header, StatusCode};
-    use axum::response::IntoResponse;
-    let (_, message) = refusal_words(refusal);
-    let status = match refusal {
-        Refusal::PerAddress => StatusCode::TOO_MANY_REQUESTS,
-        Refusal::Total => StatusCode::SERVICE_UNAVAILABLE,
-    };
+fn refusal_response(refusal: Refusal) -> Response {
+    let (status, body) = refusal_words(refusal);
     (
         status,
         [
             (header::CONTENT_TYPE, "application/json"),
             (header::RETRY_AFTER, "1"),
         ],
-        refusal_body(message),
+        body,
     )
         .into_response()
 }
 
-type Answer =
-    std::pin::Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
+/// What the connection's service answers a request with.
+type Answer = std::pin::Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-fn answered(response: axum::response::Response) -> Answer {
+fn answered(response: Response) -> Answer {
     Box::pin(std::future::ready(Ok(response)))
 }
 
@@ -365,10 +360,11 @@ fn answered(response: axum::response::Response) -> Answer {
 /// Written without waiting: the few hundred bytes fit any fresh socket's
 /// send buffer, and a refusal must not cost a task.
 fn refuse(tcp: &TcpStream, refusal: Refusal) {
-    let (status, message) = refusal_words(refusal);
-    let body = refusal_body(message);
+    let (status, body) = refusal_words(refusal);
     let response = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{body}",
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{body}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default(),
         body.len()
     );
     let _ = tcp.try_write(response.as_bytes());

@@ -206,11 +206,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
             BusHealth::Local | BusHealth::Connected => Ok(()),
         }
     });
-    readiness.add("media", sfu.clone(), |s| async move {
-        s.workers_running()
-            .then_some(())
-            .ok_or("an SFU worker thread has stopped")
-    });
+    readiness.add("media", sfu.clone(), |s| async move { s.check_workers() });
     let health = health::router(readiness);
     sessions::connect(&gateway, &state);
     let mut app = hearth_api::router(state)

@@ -111,9 +111,16 @@ impl Sfu {
         self.workers.iter().map(|w| w.addr).collect()
     }
 
-    /// Whether every worker thread still runs (for readiness).
-    pub fn workers_running(&self) -> bool {
-        self.workers.iter().all(|w| w.is_running())
+    /// Whether every worker thread still runs (for readiness); if not,
+    /// which ones stopped.
+    pub fn check_workers(&self) -> Result<(), String> {
+        let stopped: Vec<usize> = (0..self.workers.len())
+            .filter(|&i| !self.workers[i].is_running())
+            .collect();
+        match stopped.is_empty() {
+            true => Ok(()),
+            false => Err(format!("SFU workers stopped: {stopped:?}")),
+        }
     }
 
     pub(crate) fn next_participant(&self) -> ParticipantId {

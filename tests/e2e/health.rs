@@ -1,6 +1,7 @@
 //! Liveness (`/healthz`) and readiness (`/readyz`) probes of a real node:
 //! JSON answers naming each check, outside the rate limits and the web
-//! client, and on the private metrics address too.
+//! client, and on the private metrics address too. (A failing check, the
+//! bus of a node whose Redis went away, is in `cluster`.)
 
 use reqwest::Method;
 
@@ -38,6 +39,7 @@ async fn a_serving_node_is_alive_and_ready_with_each_check_named() {
     assert_eq!(ready.body["status"], "ready", "{}", ready.text);
     assert_eq!(ready.body["checks"]["store"], "ok", "{}", ready.text);
     assert_eq!(ready.body["checks"]["media"], "ok", "{}", ready.text);
+    assert_eq!(ready.body["checks"]["bus"], "ok", "{}", ready.text);
     assert!(ready.body.get("failing").is_none(), "{}", ready.text);
 
     // A load balancer's HEAD works as well as a GET.

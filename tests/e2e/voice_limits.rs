@@ -24,6 +24,8 @@ async fn one_worker_server() -> Server {
         &[
             "--rate-limits",
             "off",
+            // The deprecated alias of --rtc-bind and --rtc-advertise: it
+            // must keep working for the nodes configured with it.
             "--rtc-ip",
             "127.0.0.1",
             "--rtc-port",
