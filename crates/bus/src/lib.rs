@@ -5,10 +5,12 @@
 //! after every local session has the dispatch in its queue. A cluster uses
 //! [`RedisBus`]: the same local hand-off first, then the event goes to a
 //! Redis channel per topic (a guild or a user), and each node subscribes to
-//! the topics its sessions need ([`Bus::watch`]).
+//! the topics its sessions need ([`Bus::watch`]). [`presence`] keeps each
+//! node's view of its users' presence where the other nodes read it.
 
 mod envelope;
 mod lease;
+pub mod presence;
 mod remote;
 
 use std::sync::{Arc, RwLock};
