@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use hearth_api::{ApiConfig, AppState};
+use hearth_bus::presence::RedisPresences;
 use hearth_bus::{Bus, BusHealth, LocalBus, NodeIdLease, RedisBus, RedisBusConfig};
 use hearth_model::SnowflakeGenerator;
 use hearth_sfu::Sfu;
@@ -181,6 +182,11 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     };
     config.gateway.public_url = config.public_url.clone();
     let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
+    if let Some(cluster) = &config.cluster {
+        // A user's presence is the union of their sessions on every node.
+        let shared = RedisPresences::connect(&cluster.redis, &cluster.prefix).await?;
+        gateway.share_presence(Arc::new(shared));
+    }
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
     let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
     let edge_metrics = http::EdgeMetrics::register(&mut registry);

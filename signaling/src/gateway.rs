@@ -10,6 +10,7 @@ use hearth_model::Snowflake;
 use hearth_proto::events::{Event, Topic};
 use hearth_store::Store;
 
+use crate::cluster_presence::ClusterPresence;
 use crate::codec::Prepared;
 use crate::config::GatewayConfig;
 use crate::hub::{GuildView, Hub};
@@ -26,6 +27,9 @@ pub struct Gateway {
     /// Subscriptions to guilds under way, so a removal cannot slip past one.
     pub(crate) joins: crate::joins::Joins,
     pub(crate) voice: VoiceStates,
+    /// Presence across nodes, once the node shares it (see
+    /// `share_presence`); without it presence is this node's alone.
+    cluster_presence: std::sync::OnceLock<Arc<ClusterPresence>>,
     /// The SFU, once the node has wired it (see `media`).
     pub(crate) media: std::sync::OnceLock<Arc<dyn crate::media::MediaPlane>>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
@@ -50,6 +54,7 @@ impl Gateway {
             presences: Presences::default(),
             joins: Default::default(),
             voice: VoiceStates::default(),
+            cluster_presence: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
             sessions: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
@@ -267,7 +272,10 @@ impl Gateway {
             }
         }
         self.end_voice_of_session(session);
-        if let Some(seen) = self.presences.remove(session.user.id, &session.id) {
+        let seen = self.presences.remove(session.user.id, &session.id);
+        if let Some(cluster) = self.cluster_presence.get() {
+            cluster.mark(session.user.id, &guilds);
+        } else if let Some(seen) = seen {
             // The user's other sessions may be in guilds this one was not.
             let mut everywhere = guilds.clone();
             everywhere.extend(self.guilds_of_user(session.user.id));
@@ -288,6 +296,35 @@ impl Gateway {
         all.sort();
         all.dedup();
         all
+    }
+
+    /// Makes presence the union of each user's sessions on every node that
+    /// shares `shared`. Once, before sessions arrive.
+    pub fn share_presence(
+        self: &Arc<Self>,
+        shared: Arc<dyn hearth_bus::presence::SharedPresences>,
+    ) {
+        self.cluster_presence
+            .get_or_init(|| ClusterPresence::start(self, shared));
+    }
+
+    /// A session's presence was set. `seen`: what this node's view became,
+    /// if it changed; alone, the node announces that in `guilds`; in a
+    /// cluster, what the cluster shows is worked out and announced.
+    pub(crate) fn presence_changed(
+        &self,
+        user: Snowflake,
+        seen: Option<Seen>,
+        guilds: &[Snowflake],
+    ) {
+        match self.cluster_presence.get() {
+            Some(cluster) => cluster.mark(user, guilds),
+            None => {
+                if let Some(seen) = seen {
+                    self.announce_presence(user, &seen, guilds);
+                }
+            }
+        }
     }
 
     /// Publishes a presence change to the given guilds.

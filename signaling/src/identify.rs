@@ -192,9 +192,7 @@ pub async fn identify(
             return Err(store_failure(e).into());
         }
     }
-    if let Some(seen) = seen {
-        gw.announce_presence(user.id, &seen, &session.guilds());
-    }
+    gw.presence_changed(user.id, seen, &session.guilds());
     tracing::debug!(session = %session.id, user = %user.id, guilds = guilds.len(), "identified");
     Ok(Identified { session, outbox })
 }
@@ -336,9 +334,13 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
 
 /// Op 3: a session changes its status or activities.
 pub fn update_presence(gw: &Gateway, session: &Session, update: PresenceUpdate) {
-    if let Some(seen) = gw.presences.set(session.user.id, &session.id, Some(update)) {
-        gw.announce_presence(session.user.id, &seen, &gw.guilds_of_user(session.user.id));
-    }
+    let seen = gw.presences.set(session.user.id, &session.id, Some(update));
+    let guilds = if seen.is_some() {
+        gw.guilds_of_user(session.user.id)
+    } else {
+        Vec::new()
+    };
+    gw.presence_changed(session.user.id, seen, &guilds);
 }
 
 /// Op 8: members of a guild by username prefix or by id, in chunks.

@@ -14,11 +14,13 @@
 //!   it and queues the dispatch for every session that may see it.
 //! - [`starts`] counts each account's Identifies (`session_start_limit`);
 //!   the gateway also bounds an account's connected and resumable sessions.
-//! - [`presence`] tracks who is online.
+//! - [`presence`] tracks who is online on this node; `cluster_presence`
+//!   makes that the union over every node of a cluster.
 //! - [`voice`] keeps who is in which voice channel and answers op 4 with
 //!   VOICE_STATE_UPDATE and the VOICE_SERVER_UPDATE that sends the client,
 //!   with a signed token, to the SFU.
 
+mod cluster_presence;
 pub mod codec;
 pub mod config;
 pub mod connection;

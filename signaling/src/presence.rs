@@ -4,6 +4,11 @@
 //! its resume grace counts). Each session carries the status it set; what
 //! others see is the most recently set status of a live session, with
 //! invisible shown as offline.
+//!
+//! In a cluster this is the node's own view of the user; the most recently
+//! set of all the nodes' views is what others see (`cluster_presence`). For
+//! that, the newest setting here carries its cluster-wide stamp once it has
+//! one.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,6 +32,22 @@ impl Seen {
         }
     }
 
+    /// What others see of a session's (or node's) presence; `None`:
+    /// offline.
+    pub fn of(update: Option<&PresenceUpdate>) -> Self {
+        match update {
+            Some(p) => Seen {
+                status: p.status.visible(),
+                activities: if p.status == Status::Invisible {
+                    vec![]
+                } else {
+                    p.activities.clone()
+                },
+            },
+            None => Seen::offline(),
+        }
+    }
+
     /// The presence one guild sees.
     pub fn in_guild(&self, user: Snowflake, guild: Snowflake) -> Presence {
         Presence {
@@ -38,31 +59,47 @@ impl Seen {
     }
 }
 
+/// A session's setting.
+#[derive(Debug)]
+struct Setting {
+    session: String,
+    update: PresenceUpdate,
+    /// Tells this setting from a later one of the same session.
+    version: u64,
+    /// Its place in the cluster's order of settings, once known.
+    stamp: Option<u64>,
+}
+
 #[derive(Debug, Default)]
 struct UserPresence {
-    /// (session id, what it set), most recent last.
-    sessions: Vec<(String, PresenceUpdate)>,
+    /// Most recent last.
+    sessions: Vec<Setting>,
 }
 
 impl UserPresence {
     fn seen(&self) -> Seen {
-        match self.sessions.last() {
-            Some((_, p)) => Seen {
-                status: p.status.visible(),
-                activities: if p.status == Status::Invisible {
-                    vec![]
-                } else {
-                    p.activities.clone()
-                },
-            },
-            None => Seen::offline(),
-        }
+        Seen::of(self.sessions.last().map(|s| &s.update))
     }
+}
+
+/// The node's view of a user: its most recently set session's setting.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NodeSetting {
+    pub session: String,
+    pub version: u64,
+    pub update: PresenceUpdate,
+    pub stamp: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Users {
+    users: HashMap<Snowflake, UserPresence>,
+    next_version: u64,
 }
 
 #[derive(Debug, Default)]
 pub struct Presences {
-    users: Mutex<HashMap<Snowflake, UserPresence>>,
+    users: Mutex<Users>,
 }
 
 fn online() -> PresenceUpdate {
@@ -83,7 +120,12 @@ impl Presences {
         session: &str,
         update: Option<PresenceUpdate>,
     ) -> Option<Seen> {
-        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let Users {
+            users,
+            next_version,
+        } = &mut *guard;
+        *next_version += 1;
         let entry = users.entry(user).or_default();
         let before = entry.seen();
         let mut update = update.unwrap_or_else(online);
@@ -91,18 +133,24 @@ impl Presences {
             // Clients may not set offline; invisible is how one hides.
             update.status = Status::Invisible;
         }
-        entry.sessions.retain(|(id, _)| id != session);
-        entry.sessions.push((session.to_owned(), update));
+        entry.sessions.retain(|s| s.session != session);
+        entry.sessions.push(Setting {
+            session: session.to_owned(),
+            update,
+            version: *next_version,
+            stamp: None,
+        });
         let after = entry.seen();
         (after != before).then_some(after)
     }
 
     /// A session ended. Returns what others now see, if that changed.
     pub fn remove(&self, user: Snowflake, session: &str) -> Option<Seen> {
-        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let users = &mut guard.users;
         let entry = users.get_mut(&user)?;
         let before = entry.seen();
-        entry.sessions.retain(|(id, _)| id != session);
+        entry.sessions.retain(|s| s.session != session);
         let after = entry.seen();
         if entry.sessions.is_empty() {
             users.remove(&user);
@@ -111,11 +159,46 @@ impl Presences {
     }
 
     pub fn seen(&self, user: Snowflake) -> Seen {
-        let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        users
+        let guard = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .users
             .get(&user)
             .map(UserPresence::seen)
             .unwrap_or_else(Seen::offline)
+    }
+
+    /// The node's view of the user; `None` when it has no session of them.
+    pub(crate) fn node_setting(&self, user: Snowflake) -> Option<NodeSetting> {
+        let guard = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let newest = guard.users.get(&user)?.sessions.last()?;
+        Some(NodeSetting {
+            session: newest.session.clone(),
+            version: newest.version,
+            update: newest.update.clone(),
+            stamp: newest.stamp,
+        })
+    }
+
+    /// The cluster stamped a setting; kept unless the session set
+    /// something else since.
+    pub(crate) fn stamped(&self, user: Snowflake, setting: &NodeSetting, stamp: u64) {
+        let mut guard = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(entry) = guard.users.get_mut(&user) else {
+            return;
+        };
+        if let Some(s) = entry
+            .sessions
+            .iter_mut()
+            .find(|s| s.session == setting.session && s.version == setting.version)
+        {
+            s.stamp = Some(stamp);
+        }
+    }
+
+    /// The users this node has sessions of.
+    pub(crate) fn users(&self) -> Vec<Snowflake> {
+        let guard = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        guard.users.keys().copied().collect()
     }
 }
 
@@ -158,5 +241,33 @@ mod tests {
             p.set(u, "a", status(Status::Dnd)).unwrap().status,
             Status::Dnd
         );
+    }
+
+    #[test]
+    fn the_node_view_is_the_newest_setting_and_keeps_its_stamp() {
+        let p = Presences::default();
+        let u = Snowflake(1);
+        p.set(u, "a", status(Status::Dnd));
+        p.set(u, "b", None);
+        let newest = p.node_setting(u).unwrap();
+        assert_eq!((newest.session.as_str(), newest.stamp), ("b", None));
+        p.stamped(u, &newest, 7);
+        assert_eq!(p.node_setting(u).unwrap().stamp, Some(7));
+
+        // A stamp for a setting the session has replaced is not kept.
+        p.set(u, "b", status(Status::Idle));
+        p.stamped(u, &newest, 8);
+        let replaced = p.node_setting(u).unwrap();
+        assert_eq!(
+            (replaced.update.status, replaced.stamp),
+            (Status::Idle, None)
+        );
+
+        // The newest session ends: the older one is the node's view.
+        p.remove(u, "b");
+        assert_eq!(p.node_setting(u).unwrap().update.status, Status::Dnd);
+        p.remove(u, "a");
+        assert_eq!(p.node_setting(u), None);
+        assert!(p.users().is_empty());
     }
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::gateway_client::{intents, login, Gateway, EVENT_TIMEOUT};
+use crate::gateway_client::{
+    intents, login, login_opts, op, Gateway, Options, EVENT_TIMEOUT, QUIET,
+};
 use crate::harness::{str_field, Server, User, World};
 
 const MSGS: u64 = intents::GUILDS | intents::GUILD_MESSAGES;
@@ -136,6 +138,61 @@ async fn a_member_joining_through_one_node_gets_the_guild_on_their_session_on_th
         .await;
     let m = w.api.send(&w.owner, &w.general, "welcome").await;
     expect_message(&mut newcomer_on_b, &str_field(&m, "id")).await;
+}
+
+const WATCH: u64 = intents::GUILDS | intents::GUILD_PRESENCES;
+
+fn status(status: &str) -> Value {
+    serde_json::json!({"since": null, "activities": [], "status": status, "afk": false})
+}
+
+async fn expect_status(observer: &mut Gateway, user: &User, status: &str) {
+    observer
+        .expect_dispatch_where(
+            "PRESENCE_UPDATE",
+            |d| d["user"]["id"] == user.id.as_str() && d["status"] == status,
+            EVENT_TIMEOUT,
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn presence_is_the_union_of_a_users_sessions_on_both_nodes() {
+    let redis = redis_url();
+    let (w, b) = two_nodes(&redis).await;
+    let on_b = b.api();
+    let mut observer = login(&on_b, &w.owner, WATCH).await;
+
+    let mut member_on_a = login_opts(&w.api, &w.member, MSGS, Options::default().label("a")).await;
+    expect_status(&mut observer, &w.member, "online").await;
+    let mut member_on_b = login_opts(&on_b, &w.member, MSGS, Options::default().label("b")).await;
+
+    // A status set on either node is what the observer sees.
+    member_on_a
+        .send_op(op::PRESENCE_UPDATE, status("dnd"))
+        .await;
+    expect_status(&mut observer, &w.member, "dnd").await;
+    member_on_b
+        .send_op(op::PRESENCE_UPDATE, status("idle"))
+        .await;
+    expect_status(&mut observer, &w.member, "idle").await;
+
+    // Node b's session ends: the user is still on node a, with the status
+    // set there.
+    member_on_b.close(1000).await;
+    expect_status(&mut observer, &w.member, "dnd").await;
+    observer
+        .expect_no_dispatch_where(
+            "PRESENCE_UPDATE",
+            |d| d["user"]["id"] == w.member.id.as_str() && d["status"] == "offline",
+            QUIET,
+        )
+        .await;
+
+    // Node a's ends too: offline.
+    member_on_a.assert_alive().await;
+    member_on_a.close(1000).await;
+    expect_status(&mut observer, &w.member, "offline").await;
 }
 
 #[test]

@@ -99,11 +99,10 @@ pub enum PresenceError {
 #[async_trait]
 pub trait SharedPresences: Send + Sync {
     /// Records this node's view of the user, atomically with reading the
-    /// other nodes' views.
+    /// other nodes' views. A node records each of its users again every
+    /// [`RENEW_EVERY`] to keep its views alive (and to write them again if
+    /// the store lost them).
     async fn record(&self, user: Snowflake, record: Record) -> Result<Exchange, PresenceError>;
-    /// Keeps this node's views alive (and writes them again if the store
-    /// lost them).
-    async fn renew(&self, views: Vec<(Snowflake, NodeView)>) -> Result<(), PresenceError>;
 }
 
 #[cfg(test)]

@@ -99,9 +99,8 @@ async fn a_status_set_on_one_node_is_what_the_other_computes() {
         stamp: 1,
         update: set(Status::Online),
     };
-    let renewed = a.record(user, Record::Kept(a_view.clone())).await.unwrap();
+    let renewed = a.record(user, Record::Kept(a_view)).await.unwrap();
     assert_eq!(shown(renewed.shown_after()), Some(Status::Dnd));
-    a.renew(vec![(user, a_view)]).await.unwrap();
 
     // b leaves: a's online is shown again.
     let gone = b.record(user, Record::Gone).await.unwrap();
@@ -121,13 +120,13 @@ async fn a_view_written_again_after_the_store_lost_it_keeps_its_order() {
     a.record(user, Record::Gone).await.unwrap();
     // The hash is gone with its counter; a writes its view again (as a
     // renewal after an outage would), then b sets a newer status.
-    a.renew(vec![(
+    a.record(
         user,
-        NodeView {
+        Record::Kept(NodeView {
             stamp,
             update: set(Status::Idle),
-        },
-    )])
+        }),
+    )
     .await
     .unwrap();
     let newer = b

@@ -13,7 +13,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use hearth_model::Snowflake;
 use hearth_proto::gateway::PresenceUpdate;
 use redis::aio::ConnectionManager;
@@ -23,8 +22,6 @@ use crate::remote::redacted;
 use crate::BusError;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// Renewals in flight at once (one connection, pipelined by the client).
-const RENEWALS_IN_FLIGHT: usize = 32;
 
 /// KEYS[1]: the user's hash. ARGV: this node, the TTL in ms, the mode
 /// (`fresh`, `kept`, `gone`), the stamp (`kept`), the presence (`fresh`,
@@ -174,18 +171,5 @@ impl SharedPresences for RedisPresences {
             mine_before,
             mine_after,
         })
-    }
-
-    async fn renew(&self, views: Vec<(Snowflake, NodeView)>) -> Result<(), PresenceError> {
-        let failures = futures_util::stream::iter(views)
-            .map(|(user, view)| async move { self.run(user, &Record::Kept(view)).await.err() })
-            .buffer_unordered(RENEWALS_IN_FLIGHT)
-            .filter_map(|e| async move { e })
-            .collect::<Vec<_>>()
-            .await;
-        match failures.into_iter().next() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
     }
 }
