@@ -123,6 +123,26 @@ impl ClusterPresence {
         }
     }
 
+    /// What the cluster shows of those of `users` some node has. Users
+    /// missing (no node has them, or the store cannot be reached) are for
+    /// the caller to take from this node's own view.
+    pub(crate) async fn shown(&self, users: &[Snowflake]) -> HashMap<Snowflake, Seen> {
+        match self.shared.shown(users).await {
+            Ok(all) => {
+                self.reachable();
+                users
+                    .iter()
+                    .zip(all)
+                    .filter_map(|(u, p)| p.map(|p| (*u, Seen::of(Some(&p)))))
+                    .collect()
+            }
+            Err(e) => {
+                self.unreachable(&e);
+                HashMap::new()
+            }
+        }
+    }
+
     fn reachable(&self) {
         if self.unreachable.swap(false, Ordering::AcqRel) {
             tracing::info!("presence store reachable again: presence is the cluster's again");

@@ -327,6 +327,24 @@ impl Gateway {
         }
     }
 
+    /// What the cluster shows of each of `users` some node has, for the
+    /// presences of GUILD_CREATE and member chunks (see [`Self::seen`]).
+    /// Empty on a single node.
+    pub(crate) async fn cluster_presences(&self, users: &[Snowflake]) -> HashMap<Snowflake, Seen> {
+        match self.cluster_presence.get() {
+            Some(cluster) => cluster.shown(users).await,
+            None => HashMap::new(),
+        }
+    }
+
+    /// What others see of a user: the cluster's view, else this node's.
+    pub(crate) fn seen(&self, user: Snowflake, cluster: &HashMap<Snowflake, Seen>) -> Seen {
+        cluster
+            .get(&user)
+            .cloned()
+            .unwrap_or_else(|| self.presences.seen(user))
+    }
+
     /// Publishes a presence change to the given guilds.
     pub fn announce_presence(&self, user: Snowflake, seen: &Seen, guilds: &[Snowflake]) {
         for g in guilds {

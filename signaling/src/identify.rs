@@ -1,6 +1,7 @@
 //! Starting and resuming sessions, joining guilds (READY and GUILD_CREATE),
 //! and the requests a live session makes (presence, guild members).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use hearth_model::application_flags as flags;
@@ -17,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::codec::Prepared;
 use crate::gateway::Gateway;
 use crate::hub::GuildView;
+use crate::presence::Seen;
 use crate::session::{Outgoing, Replay, ResumeRefusal, Session};
 use crate::starts::StartRefusal;
 
@@ -220,6 +222,13 @@ pub async fn join_guild(
         .store
         .members(guild, Snowflake(0), session.large_threshold)
         .await?;
+    let shown = if session.intents & intents::GUILD_PRESENCES != 0 {
+        let mut users: Vec<Snowflake> = members.iter().map(|m| m.user.id).collect();
+        users.push(member.user.id);
+        gw.cluster_presences(&users).await
+    } else {
+        HashMap::new()
+    };
     let limit = gw.config.resume_limit();
     hub.subscribe(
         session,
@@ -229,7 +238,7 @@ pub async fn join_guild(
             // Without GUILDS the session is subscribed but told nothing of the
             // guild's shape, as Discord does.
             if session.add_guild(guild) && session.intents & intents::GUILDS != 0 {
-                let d = guild_create(gw, view, session, &member, &members, member_count);
+                let d = guild_create(gw, view, session, &member, &members, member_count, &shown);
                 session.push(Prepared::new("GUILD_CREATE", &d), limit);
             }
         },
@@ -244,6 +253,7 @@ fn guild_create(
     me: &Member,
     members: &[Member],
     member_count: u64,
+    shown: &HashMap<Snowflake, Seen>,
 ) -> Value {
     let now = Timestamp::now();
     let mut scratch = Vec::new();
@@ -265,7 +275,7 @@ fn guild_create(
         .iter()
         .filter(|_| with_presences)
         .filter_map(|m| {
-            let seen = gw.presences.seen(m.user.id);
+            let seen = gw.seen(m.user.id, shown);
             (seen.status != hearth_proto::gateway::Status::Offline)
                 .then(|| seen.in_guild(m.user.id, view.guild.id).to_wire())
         })
@@ -425,10 +435,12 @@ pub async fn request_members(
             d["not_found"] = json!(not_found);
         }
         if with_presences {
+            let users: Vec<Snowflake> = chunk.iter().map(|m| m.user.id).collect();
+            let shown = gw.cluster_presences(&users).await;
             let presences: Vec<Value> = chunk
                 .iter()
                 .filter_map(|m| {
-                    let seen = gw.presences.seen(m.user.id);
+                    let seen = gw.seen(m.user.id, &shown);
                     (seen.status != hearth_proto::gateway::Status::Offline)
                         .then(|| seen.in_guild(m.user.id, req.guild_id).to_wire())
                 })

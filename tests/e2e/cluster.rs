@@ -189,6 +189,19 @@ async fn presence_is_the_union_of_a_users_sessions_on_both_nodes() {
         )
         .await;
 
+    // A session opened on node b now, which has none of the user's, is
+    // told of them as node a has them.
+    let late = login_opts(&on_b, &w.owner, WATCH, Options::default().label("late")).await;
+    let gc = late.guild_create(&w.guild_id);
+    let listed: Vec<&Value> = gc["presences"]
+        .as_array()
+        .unwrap_or_else(|| panic!("presences: {gc}"))
+        .iter()
+        .filter(|p| p["user"]["id"] == w.member.id.as_str())
+        .collect();
+    assert_eq!(listed.len(), 1, "{gc}");
+    assert_eq!(listed[0]["status"], "dnd", "{gc}");
+
     // Node a's ends too: offline.
     member_on_a.assert_alive().await;
     member_on_a.close(1000).await;

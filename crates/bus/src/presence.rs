@@ -103,6 +103,12 @@ pub trait SharedPresences: Send + Sync {
     /// [`RENEW_EVERY`] to keep its views alive (and to write them again if
     /// the store lost them).
     async fn record(&self, user: Snowflake, record: Record) -> Result<Exchange, PresenceError>;
+    /// What each user's live views show (`None`: no node has them), in
+    /// the order asked.
+    async fn shown(
+        &self,
+        users: &[Snowflake],
+    ) -> Result<Vec<Option<PresenceUpdate>>, PresenceError>;
 }
 
 #[cfg(test)]

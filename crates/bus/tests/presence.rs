@@ -136,3 +136,27 @@ async fn a_view_written_again_after_the_store_lost_it_keeps_its_order() {
     assert!(newer.stamp().unwrap() > stamp);
     assert_eq!(shown(newer.shown_after()), Some(Status::Online));
 }
+
+#[tokio::test]
+async fn what_is_shown_is_read_for_many_users_in_the_order_asked() {
+    let (a, b) = two_nodes("shown").await;
+    let (online, busy, absent) = (Snowflake(1), Snowflake(2), Snowflake(3));
+    a.record(online, Record::Fresh(set(Status::Online)))
+        .await
+        .unwrap();
+    a.record(busy, Record::Fresh(set(Status::Online)))
+        .await
+        .unwrap();
+    b.record(busy, Record::Fresh(set(Status::Dnd)))
+        .await
+        .unwrap();
+    let shown_now = b.shown(&[absent, busy, online]).await.unwrap();
+    let statuses: Vec<Option<Status>> = shown_now.iter().map(|p| shown(p.as_ref())).collect();
+    assert_eq!(
+        statuses,
+        vec![None, Some(Status::Dnd), Some(Status::Online)]
+    );
+
+    a.record(online, Record::Gone).await.unwrap();
+    assert_eq!(a.shown(&[online]).await.unwrap(), vec![None]);
+}

@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use hearth_model::Snowflake;
 use hearth_proto::gateway::PresenceUpdate;
 use redis::aio::ConnectionManager;
@@ -67,12 +68,36 @@ end
 return {stamp, views}
 ";
 
+/// KEYS[1]: the user's hash. Returns the presence of the live view with
+/// the highest stamp, or nil. Deletes nothing: a read does not write.
+const SHOWN: &str = r"
+local key = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local all = redis.call('HGETALL', key)
+local fields = {}
+for i = 1, #all, 2 do fields[all[i]] = all[i + 1] end
+local best, shown = -1, false
+for f, v in pairs(fields) do
+  if string.sub(f, 1, 2) == 'd:' and (tonumber(v) or 0) >= now then
+    local node = string.sub(f, 3)
+    local s, p = tonumber(fields['s:' .. node]), fields['p:' .. node]
+    if s and p and s > best then best, shown = s, p end
+  end
+end
+return shown
+";
+
+/// Users read at once (one connection, pipelined by the client).
+const READS_IN_FLIGHT: usize = 32;
+
 pub struct RedisPresences {
     conn: ConnectionManager,
     prefix: String,
     /// This node, as its fields name it.
     node: String,
     script: redis::Script,
+    read: redis::Script,
 }
 
 impl RedisPresences {
@@ -92,6 +117,7 @@ impl RedisPresences {
             prefix: prefix.to_owned(),
             node: format!("{:016x}", rand::random::<u64>()),
             script: redis::Script::new(RECORD),
+            read: redis::Script::new(SHOWN),
         })
     }
 
@@ -127,13 +153,27 @@ impl RedisPresences {
         tokio::time::timeout(REQUEST_TIMEOUT, invocation.invoke_async(&mut conn))
             .await
             .map_err(|_| PresenceError::Unreachable("timed out".into()))?
-            .map_err(|e: redis::RedisError| {
-                if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
-                    PresenceError::Unreachable(e.to_string())
-                } else {
-                    PresenceError::Unreadable(e.to_string())
-                }
-            })
+            .map_err(failure)
+    }
+
+    async fn read(&self, user: Snowflake) -> Result<Option<PresenceUpdate>, PresenceError> {
+        let mut conn = self.conn.clone();
+        let payload: Option<Vec<u8>> = tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            self.read.key(self.key(user)).invoke_async(&mut conn),
+        )
+        .await
+        .map_err(|_| PresenceError::Unreachable("timed out".into()))?
+        .map_err(failure)?;
+        Ok(payload.and_then(|p| decode(0, &p)).map(|v| v.update))
+    }
+}
+
+fn failure(e: redis::RedisError) -> PresenceError {
+    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
+        PresenceError::Unreachable(e.to_string())
+    } else {
+        PresenceError::Unreadable(e.to_string())
     }
 }
 
@@ -171,5 +211,18 @@ impl SharedPresences for RedisPresences {
             mine_before,
             mine_after,
         })
+    }
+
+    async fn shown(
+        &self,
+        users: &[Snowflake],
+    ) -> Result<Vec<Option<PresenceUpdate>>, PresenceError> {
+        futures_util::stream::iter(users.to_vec())
+            .map(|u| self.read(u))
+            .buffered(READS_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
     }
 }
