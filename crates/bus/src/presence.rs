@@ -61,6 +61,10 @@ pub struct Exchange {
     pub others: Vec<NodeView>,
     /// This node's view before the record.
     pub mine_before: Option<NodeView>,
+    /// Views of nodes that died (their deadline passed), removed by this
+    /// record: they were shown until now, so a change they hid is this
+    /// record's to announce.
+    pub expired: Vec<NodeView>,
     /// This node's view after it (a `Fresh` record's with its new stamp).
     pub mine_after: Option<NodeView>,
 }
@@ -73,7 +77,13 @@ pub fn shown<'a>(views: impl IntoIterator<Item = &'a NodeView>) -> Option<&'a No
 impl Exchange {
     /// The presence others saw before the record (`None`: offline).
     pub fn shown_before(&self) -> Option<&PresenceUpdate> {
-        shown(self.others.iter().chain(&self.mine_before)).map(|v| &v.update)
+        shown(
+            self.others
+                .iter()
+                .chain(&self.expired)
+                .chain(&self.mine_before),
+        )
+        .map(|v| &v.update)
     }
 
     /// The presence others see after it.
@@ -138,6 +148,7 @@ mod tests {
             others: vec![view(1, Status::Online)],
             mine_before: Some(view(2, Status::Online)),
             mine_after: None,
+            expired: vec![],
         };
         assert_eq!(status(ex.shown_before()), Some(Status::Online));
         assert_eq!(status(ex.shown_after()), Some(Status::Online));
@@ -150,6 +161,7 @@ mod tests {
             others: vec![],
             mine_before: Some(view(5, Status::Idle)),
             mine_after: None,
+            expired: vec![],
         };
         assert_eq!(status(ex.shown_after()), None);
         assert_ne!(ex.shown_before(), ex.shown_after());
@@ -162,6 +174,7 @@ mod tests {
             others: vec![view(1, Status::Online)],
             mine_before: Some(view(2, Status::Online)),
             mine_after: Some(view(3, Status::Dnd)),
+            expired: vec![],
         };
         assert_eq!(status(ex.shown_after()), Some(Status::Dnd));
         // ...and when b's session ends, a's older online comes back.
@@ -169,6 +182,7 @@ mod tests {
             others: vec![view(1, Status::Online)],
             mine_before: Some(view(3, Status::Dnd)),
             mine_after: None,
+            expired: vec![],
         };
         assert_eq!(status(ex.shown_after()), Some(Status::Online));
     }
@@ -181,6 +195,7 @@ mod tests {
             others: vec![view(4, Status::Idle)],
             mine_before: Some(view(6, Status::Online)),
             mine_after: Some(view(2, Status::Dnd)),
+            expired: vec![],
         };
         assert_eq!(status(ex.shown_before()), Some(Status::Online));
         assert_eq!(status(ex.shown_after()), Some(Status::Idle));
@@ -192,9 +207,23 @@ mod tests {
             others: vec![],
             mine_before: None,
             mine_after: Some(view(1, Status::Online)),
+            expired: vec![],
         };
         assert_eq!(ex.shown_before(), None);
         assert_eq!(status(ex.shown_after()), Some(Status::Online));
         assert_eq!(ex.stamp(), Some(1));
+    }
+
+    #[test]
+    fn a_dead_nodes_view_that_was_shown_is_a_change_when_it_expires() {
+        // Node b died with dnd, the newest; node a renews its online.
+        let ex = Exchange {
+            others: vec![],
+            mine_before: Some(view(1, Status::Online)),
+            mine_after: Some(view(1, Status::Online)),
+            expired: vec![view(2, Status::Dnd)],
+        };
+        assert_eq!(status(ex.shown_before()), Some(Status::Dnd));
+        assert_eq!(status(ex.shown_after()), Some(Status::Online));
     }
 }

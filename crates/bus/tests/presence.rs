@@ -160,3 +160,48 @@ async fn what_is_shown_is_read_for_many_users_in_the_order_asked() {
     a.record(online, Record::Gone).await.unwrap();
     assert_eq!(a.shown(&[online]).await.unwrap(), vec![None]);
 }
+
+#[tokio::test]
+async fn a_dead_nodes_view_stops_counting_and_its_end_is_a_change_once() {
+    let url = redis_url();
+    let prefix = prefix("expiry");
+    let short = std::time::Duration::from_millis(200);
+    let a = RedisPresences::connect(&url, &prefix).await.unwrap();
+    let dying = RedisPresences::connect(&url, &prefix)
+        .await
+        .unwrap()
+        .with_view_ttl(short);
+    let user = Snowflake(11);
+    let first = a
+        .record(user, Record::Fresh(set(Status::Online)))
+        .await
+        .unwrap();
+    let a_view = NodeView {
+        stamp: first.stamp().unwrap(),
+        update: set(Status::Online),
+    };
+    dying
+        .record(user, Record::Fresh(set(Status::Dnd)))
+        .await
+        .unwrap();
+    // The dying node renews nothing: its view passes its deadline.
+    tokio::time::sleep(short * 2).await;
+
+    let renewal = a.record(user, Record::Kept(a_view.clone())).await.unwrap();
+    assert!(
+        renewal.others.is_empty(),
+        "the dead node's view no longer counts"
+    );
+    assert_eq!(shown(renewal.shown_before()), Some(Status::Dnd));
+    assert_eq!(shown(renewal.shown_after()), Some(Status::Online));
+    assert_eq!(
+        a.shown(&[user]).await.unwrap()[0]
+            .as_ref()
+            .map(|p| p.status),
+        Some(Status::Online)
+    );
+
+    // Told once: the next record no longer sees it.
+    let again = a.record(user, Record::Kept(a_view)).await.unwrap();
+    assert_eq!(again.shown_before(), again.shown_after());
+}

@@ -6,9 +6,10 @@
 //! (its stamp) and `p:{node}` (the presence, as JSON). Redis 7.0 has no
 //! expiry per field, so the deadline is checked (and an expired view
 //! deleted) by the script that reads, against Redis's own clock; the hash
-//! as a whole expires [`VIEW_TTL`] after its last write, so a user whose
-//! nodes all died leaves nothing behind. A node is named by a random id
-//! drawn at start: a restarted node never takes over a dead one's views.
+//! as a whole expires [`VIEW_TTL`] after its last write (a write never
+//! shortens it), so a user whose nodes all died leaves nothing behind. A
+//! node is named by a random id drawn at start: a restarted node never
+//! takes over a dead one's views.
 
 use std::time::Duration;
 
@@ -26,8 +27,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// KEYS[1]: the user's hash. ARGV: this node, the TTL in ms, the mode
 /// (`fresh`, `kept`, `gone`), the stamp (`kept`), the presence (`fresh`,
-/// `kept`). Returns `{stamp or 0, {{node, stamp, presence}, ...}}`: the
-/// live views as they were before this write, this node's included.
+/// `kept`). Returns `{stamp or 0, views, expired}`, each view `{node,
+/// stamp, presence}`: the live views as they were before this write (this
+/// node's included), and the other nodes' views it removed because their
+/// deadline had passed.
 const RECORD: &str = r"
 local key, me, ttl, mode = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local t = redis.call('TIME')
@@ -35,13 +38,14 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local all = redis.call('HGETALL', key)
 local fields = {}
 for i = 1, #all, 2 do fields[all[i]] = all[i + 1] end
-local views = {}
+local views, expired = {}, {}
 for f, v in pairs(fields) do
   if string.sub(f, 1, 2) == 'd:' then
     local node = string.sub(f, 3)
     local s, p = fields['s:' .. node], fields['p:' .. node]
     if (tonumber(v) or 0) < now or not s or not p then
       redis.call('HDEL', key, f, 's:' .. node, 'p:' .. node)
+      if s and p and node ~= me then table.insert(expired, {node, s, p}) end
     else
       table.insert(views, {node, s, p})
     end
@@ -62,10 +66,10 @@ else
 end
 if redis.call('HLEN', key) <= 1 then
   redis.call('DEL', key)
-else
+elseif redis.call('PTTL', key) < ttl then
   redis.call('PEXPIRE', key, ttl)
 end
-return {stamp, views}
+return {stamp, views, expired}
 ";
 
 /// KEYS[1]: the user's hash. Returns the presence of the live view with
@@ -98,6 +102,7 @@ pub struct RedisPresences {
     node: String,
     script: redis::Script,
     read: redis::Script,
+    ttl: Duration,
 }
 
 impl RedisPresences {
@@ -118,7 +123,15 @@ impl RedisPresences {
             node: format!("{:016x}", rand::random::<u64>()),
             script: redis::Script::new(RECORD),
             read: redis::Script::new(SHOWN),
+            ttl: VIEW_TTL,
         })
+    }
+
+    /// How long this node's views outlive their last record: [`VIEW_TTL`]
+    /// unless a test wants a node that dies quickly.
+    pub fn with_view_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
     }
 
     fn key(&self, user: Snowflake) -> String {
@@ -129,7 +142,7 @@ impl RedisPresences {
         &self,
         user: Snowflake,
         record: &Record,
-    ) -> Result<(u64, Vec<(String, u64, Vec<u8>)>), PresenceError> {
+    ) -> Result<(u64, Vec<RawView>, Vec<RawView>), PresenceError> {
         let (mode, stamp, update) = match record {
             Record::Fresh(update) => ("fresh", 0, Some(update)),
             Record::Kept(v) => ("kept", v.stamp, Some(&v.update)),
@@ -145,7 +158,7 @@ impl RedisPresences {
         let mut invocation = self.script.key(self.key(user));
         invocation
             .arg(&self.node)
-            .arg(VIEW_TTL.as_millis() as u64)
+            .arg(self.ttl.as_millis() as u64)
             .arg(mode)
             .arg(stamp)
             .arg(payload);
@@ -177,6 +190,9 @@ fn failure(e: redis::RedisError) -> PresenceError {
     }
 }
 
+/// A view as the scripts return it: node, stamp, presence.
+type RawView = (String, u64, Vec<u8>);
+
 /// A view as the script returned it; `None` for one that does not decode
 /// (a node of another version), which is skipped.
 fn decode(stamp: u64, payload: &[u8]) -> Option<NodeView> {
@@ -187,7 +203,7 @@ fn decode(stamp: u64, payload: &[u8]) -> Option<NodeView> {
 #[async_trait]
 impl SharedPresences for RedisPresences {
     async fn record(&self, user: Snowflake, record: Record) -> Result<Exchange, PresenceError> {
-        let (stamp, views) = self.run(user, &record).await?;
+        let (stamp, views, expired) = self.run(user, &record).await?;
         let mut others = Vec::new();
         let mut mine_before = None;
         for (node, s, payload) in views.into_iter().take(MAX_VIEWS) {
@@ -201,6 +217,11 @@ impl SharedPresences for RedisPresences {
                 others.push(view);
             }
         }
+        let expired = expired
+            .into_iter()
+            .take(MAX_VIEWS)
+            .filter_map(|(_, s, payload)| decode(s, &payload))
+            .collect();
         let mine_after = match record {
             Record::Fresh(update) => Some(NodeView { stamp, update }),
             Record::Kept(view) => Some(view),
@@ -210,6 +231,7 @@ impl SharedPresences for RedisPresences {
             others,
             mine_before,
             mine_after,
+            expired,
         })
     }
 
