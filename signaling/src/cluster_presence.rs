@@ -18,6 +18,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use hearth_bus::presence::{NodeView, PresenceError, Record, SharedPresences, RENEW_EVERY};
@@ -29,6 +30,10 @@ use crate::Gateway;
 
 /// Users recorded at once.
 const IN_FLIGHT: usize = 32;
+/// After a failed request, the store is left alone this long: through an
+/// outage each user falls back to this node's view at once, rather than
+/// each waiting for a request to time out.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
 
 pub(crate) struct ClusterPresence {
     shared: Arc<dyn SharedPresences>,
@@ -40,6 +45,8 @@ pub(crate) struct ClusterPresence {
     /// what a change is told against while the store is unreachable.
     last_shown: Mutex<HashMap<Snowflake, Seen>>,
     unreachable: AtomicBool,
+    /// Set after a failed request: until then, the store is not asked.
+    retry_at: Mutex<Option<Instant>>,
 }
 
 impl ClusterPresence {
@@ -51,6 +58,7 @@ impl ClusterPresence {
             wake: Notify::new(),
             last_shown: Mutex::new(HashMap::new()),
             unreachable: AtomicBool::new(false),
+            retry_at: Mutex::new(None),
         });
         tokio::spawn(record_marked(Arc::downgrade(gw), cluster.clone()));
         tokio::spawn(renew(Arc::downgrade(gw), Arc::downgrade(&cluster)));
@@ -85,7 +93,11 @@ impl ClusterPresence {
                 None => Record::Fresh(s.update.clone()),
             },
         };
-        let (before, after) = match self.shared.record(user, record).await {
+        let recorded = match self.resting() {
+            true => Err(None),
+            false => self.shared.record(user, record).await.map_err(Some),
+        };
+        let (before, after) = match recorded {
             Ok(exchange) => {
                 self.reachable();
                 if let (Some(s), Some(stamp)) = (&setting, exchange.stamp()) {
@@ -99,7 +111,9 @@ impl ClusterPresence {
                 )
             }
             Err(e) => {
-                self.unreachable(&e);
+                if let Some(e) = e {
+                    self.unreachable(&e);
+                }
                 let before = lock(&self.last_shown)
                     .get(&user)
                     .cloned()
@@ -127,6 +141,9 @@ impl ClusterPresence {
     /// missing (no node has them, or the store cannot be reached) are for
     /// the caller to take from this node's own view.
     pub(crate) async fn shown(&self, users: &[Snowflake]) -> HashMap<Snowflake, Seen> {
+        if self.resting() {
+            return HashMap::new();
+        }
         match self.shared.shown(users).await {
             Ok(all) => {
                 self.reachable();
@@ -143,13 +160,20 @@ impl ClusterPresence {
         }
     }
 
+    /// Whether the store failed so recently that it is not asked.
+    fn resting(&self) -> bool {
+        lock(&self.retry_at).is_some_and(|at| Instant::now() < at)
+    }
+
     fn reachable(&self) {
+        *lock(&self.retry_at) = None;
         if self.unreachable.swap(false, Ordering::AcqRel) {
             tracing::info!("presence store reachable again: presence is the cluster's again");
         }
     }
 
     fn unreachable(&self, e: &PresenceError) {
+        *lock(&self.retry_at) = Some(Instant::now() + RETRY_AFTER);
         if !self.unreachable.swap(true, Ordering::AcqRel) {
             tracing::warn!(error = %e, "presence store unreachable: announcing this node's own view of its users' presence until it is back");
         }

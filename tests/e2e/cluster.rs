@@ -359,3 +359,17 @@ async fn a_node_that_lost_redis_keeps_its_sessions_and_restarts_them_when_it_is_
     let after = w.api.send(&w.owner, &w.general, "redis is back").await;
     expect_message(&mut again, &str_field(&after, "id")).await;
 }
+
+#[tokio::test]
+async fn without_redis_a_node_announces_presence_from_its_own_sessions() {
+    let mut redis = OwnRedis::start();
+    let (w, b) = two_nodes(&redis.url()).await;
+    let on_b = b.api();
+    let mut observer = login(&on_b, &w.owner, WATCH).await;
+
+    redis.down();
+    let member = login(&on_b, &w.member, MSGS).await;
+    expect_status(&mut observer, &w.member, "online").await;
+    member.close(1000).await;
+    expect_status(&mut observer, &w.member, "offline").await;
+}

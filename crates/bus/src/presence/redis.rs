@@ -23,7 +23,7 @@ use super::{Exchange, NodeView, PresenceError, Record, SharedPresences, MAX_VIEW
 use crate::remote::redacted;
 use crate::BusError;
 
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// KEYS[1]: the user's hash. ARGV: this node, the TTL in ms, the mode
 /// (`fresh`, `kept`, `gone`), the stamp (`kept`), the presence (`fresh`,
@@ -113,10 +113,20 @@ impl RedisPresences {
             reason,
         };
         let client = redis::Client::open(url).map_err(|e| unreachable(e.to_string()))?;
-        let conn = tokio::time::timeout(REQUEST_TIMEOUT, client.get_connection_manager())
-            .await
-            .map_err(|_| unreachable("timed out".into()))?
-            .map_err(|e| unreachable(e.to_string()))?;
+        // Fail fast rather than retry for long: a node that cannot reach
+        // Redis announces its own view meanwhile (`signaling`'s
+        // `cluster_presence`), and records every user again once it can.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_connection_timeout(Some(REQUEST_TIMEOUT))
+            .set_response_timeout(Some(REQUEST_TIMEOUT));
+        let conn = tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            client.get_connection_manager_with_config(config),
+        )
+        .await
+        .map_err(|_| unreachable("timed out".into()))?
+        .map_err(|e| unreachable(e.to_string()))?;
         Ok(RedisPresences {
             conn,
             prefix: prefix.to_owned(),
