@@ -160,6 +160,16 @@ impl ClusterPresence {
         }
     }
 
+    /// Tells a guild the user just joined what the cluster shows of them,
+    /// unless that is offline.
+    pub(crate) async fn tell_guild(&self, gw: &Gateway, user: Snowflake, guild: Snowflake) {
+        let shown = self.shown(&[user]).await;
+        let seen = gw.seen(user, &shown);
+        if seen.status != hearth_proto::gateway::Status::Offline {
+            gw.announce_presence(user, &seen, &[guild]);
+        }
+    }
+
     /// Whether the store failed so recently that it is not asked.
     fn resting(&self) -> bool {
         lock(&self.retry_at).is_some_and(|at| Instant::now() < at)

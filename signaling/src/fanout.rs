@@ -123,12 +123,20 @@ impl Gateway {
                 }
                 // The guild learns the newcomer is here, as Discord tells
                 // it, unless they are invisible (which shows as offline).
-                let seen = self.presences.seen(user);
-                if seen.status != hearth_proto::gateway::Status::Offline {
-                    self.announce_presence(user, &seen, &[guild]);
+                // In a cluster, as the cluster shows them (read off this
+                // path), told by each node that has their sessions.
+                let cluster = self.cluster_presence();
+                if cluster.is_none() {
+                    let seen = self.presences.seen(user);
+                    if seen.status != hearth_proto::gateway::Status::Offline {
+                        self.announce_presence(user, &seen, &[guild]);
+                    }
                 }
                 // Loading the guild needs the store: off the publisher's path.
                 tokio::spawn(async move {
+                    if let Some(cluster) = cluster {
+                        cluster.tell_guild(&gw, user, guild).await;
+                    }
                     for s in sessions {
                         if let Err(e) = identify::join_guild(&gw, &s, guild).await {
                             tracing::warn!(error = %e, %guild, "could not send GUILD_CREATE after a join");

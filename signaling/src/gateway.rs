@@ -308,6 +308,10 @@ impl Gateway {
             .get_or_init(|| ClusterPresence::start(self, shared));
     }
 
+    pub(crate) fn cluster_presence(&self) -> Option<Arc<ClusterPresence>> {
+        self.cluster_presence.get().cloned()
+    }
+
     /// A session's presence was set. `seen`: what this node's view became,
     /// if it changed; alone, the node announces that in `guilds`; in a
     /// cluster, what the cluster shows is worked out and announced.

@@ -373,3 +373,32 @@ async fn without_redis_a_node_announces_presence_from_its_own_sessions() {
     member.close(1000).await;
     expect_status(&mut observer, &w.member, "offline").await;
 }
+
+#[tokio::test]
+async fn a_newcomer_on_both_nodes_is_announced_to_the_guild_as_the_cluster_shows_them() {
+    let redis = redis_url();
+    let (w, b) = two_nodes(&redis).await;
+    let on_b = b.api();
+    let mut observer = login(&w.api, &w.owner, WATCH).await;
+    let newcomer: User = on_b.register("newcomer").await;
+    let _newcomer_on_a = login_opts(&w.api, &newcomer, MSGS, Options::default().label("a")).await;
+    let mut newcomer_on_b = login_opts(&on_b, &newcomer, MSGS, Options::default().label("b")).await;
+    newcomer_on_b
+        .send_op(op::PRESENCE_UPDATE, status("idle"))
+        .await;
+    // The op is handled once a later heartbeat is acknowledged; it is
+    // recorded in the cluster long before the join below is committed.
+    newcomer_on_b.assert_alive().await;
+
+    // Both nodes have the newcomer's sessions; node a's own view is
+    // online, but the cluster shows the idle set through node b.
+    w.api.invite_and_join(&w.owner, &w.general, &newcomer).await;
+    expect_status(&mut observer, &newcomer, "idle").await;
+    observer
+        .expect_no_dispatch_where(
+            "PRESENCE_UPDATE",
+            |d| d["user"]["id"] == newcomer.id.as_str() && d["status"] != "idle",
+            QUIET,
+        )
+        .await;
+}
