@@ -93,9 +93,11 @@ impl ClusterPresence {
                 None => Record::Fresh(s.update.clone()),
             },
         };
-        let recorded = match self.resting() {
-            true => Err(None),
-            false => self.shared.record(user, record).await.map_err(Some),
+        // `Err(None)`: the store failed moments ago and is not asked.
+        let recorded = if self.resting() {
+            Err(None)
+        } else {
+            self.shared.record(user, record).await.map_err(Some)
         };
         let (before, after) = match recorded {
             Ok(exchange) => {
