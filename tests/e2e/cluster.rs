@@ -138,6 +138,50 @@ async fn a_member_joining_through_one_node_gets_the_guild_on_their_session_on_th
     expect_message(&mut newcomer_on_b, &str_field(&m, "id")).await;
 }
 
+#[tokio::test]
+async fn a_channel_read_through_one_node_shows_what_was_posted_through_the_other() {
+    let redis = redis_url();
+    let (w, b) = two_nodes(&redis).await;
+    let on_b = b.api();
+    let path = format!("/channels/{}/messages?limit=50", w.general);
+    // Read through node b first, so node b holds the channel's newest page.
+    let before = on_b.get(&path, w.member.auth()).await.expect(200);
+    assert!(before.as_array().unwrap().is_empty(), "{before}");
+    let m = w.api.send(&w.owner, &w.general, "posted on a").await;
+    let id = str_field(&m, "id");
+    // The event crosses nodes within moments; node b must then read the
+    // channel afresh rather than serve its stale page.
+    let mut seen = false;
+    for _ in 0..50 {
+        let list = on_b.get(&path, w.member.auth()).await.expect(200);
+        if list.as_array().unwrap().iter().any(|m| m["id"] == id) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen,
+        "node b kept serving a channel page without node a's message"
+    );
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_through_one_node_ends_the_sessions_on_the_other() {
+    let redis = redis_url();
+    let (w, b) = two_nodes(&redis).await;
+    let mut member_on_b = login(&b.api(), &w.member, MSGS).await;
+    w.api
+        .post(
+            "/auth/logout",
+            w.member.auth(),
+            Some(serde_json::json!({ "everywhere": true })),
+        )
+        .await
+        .expect(204);
+    member_on_b.expect_close_code(4004).await;
+}
+
 #[test]
 fn a_node_whose_redis_is_unreachable_says_so_and_exits() {
     let dir = std::env::temp_dir().join(format!("hearth-e2e-noredis-{}", std::process::id()));

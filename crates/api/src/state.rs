@@ -103,8 +103,12 @@ impl AppState {
         registry: &mut prometheus_client::registry::Registry,
     ) -> Self {
         let metrics = Metrics::register(registry);
+        // Alone, a node sees every write to a channel; in a cluster it does
+        // not (see `MessageService::cached`).
+        let alone = bus.health() == hearth_bus::BusHealth::Local;
         let messages = MessageService::new(
             store.clone(),
+            alone,
             metrics.message_list_queries.clone(),
             metrics.message_list_requests.clone(),
         );
