@@ -34,12 +34,16 @@ fn unique_prefix() -> String {
 /// Two nodes of one cluster on `redis`; the world (owner, member, guild)
 /// is made through the first.
 async fn two_nodes(redis: &str) -> (World, Server) {
+    two_nodes_limited(redis, "off").await
+}
+
+async fn two_nodes_limited(redis: &str, rate_limits: &'static str) -> (World, Server) {
     let prefix = unique_prefix();
     // No --node-id: each node leases a free one.
     let args = || {
         vec![
             "--rate-limits",
-            "off",
+            rate_limits,
             "--redis",
             redis,
             "--redis-prefix",
@@ -180,6 +184,34 @@ async fn logging_out_everywhere_through_one_node_ends_the_sessions_on_the_other(
         .await
         .expect(204);
     member_on_b.expect_close_code(4004).await;
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_one_budget_however_requests_spread_over_nodes() {
+    let redis = redis_url();
+    let (w, b) = two_nodes_limited(&redis, "on").await;
+    let on_b = b.api();
+    let path = format!("/channels/{}/messages", w.general);
+    // Posting is 5 per 5 seconds per channel: three through each node make
+    // six, and one of them must be refused.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let api = if i % 2 == 0 { &w.api } else { &on_b };
+        let r = api
+            .post(
+                &path,
+                w.member.auth(),
+                Some(serde_json::json!({ "content": format!("post {i}") })),
+            )
+            .await;
+        statuses.push(r.status.as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "five posts in the window, whichever node took them: {statuses:?}"
+    );
+    assert_eq!(statuses[5], 429, "{statuses:?}");
 }
 
 #[test]

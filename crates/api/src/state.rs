@@ -91,6 +91,7 @@ pub struct Inner {
     pub config: ApiConfig,
     voice: std::sync::OnceLock<Arc<dyn crate::voice::VoiceControl>>,
     sessions: std::sync::OnceLock<Arc<dyn crate::sessions::GatewaySessions>>,
+    shared_limits: std::sync::OnceLock<Arc<dyn crate::ratelimit::SharedLimits>>,
 }
 
 impl AppState {
@@ -124,6 +125,7 @@ impl AppState {
             config,
             voice: std::sync::OnceLock::new(),
             sessions: std::sync::OnceLock::new(),
+            shared_limits: std::sync::OnceLock::new(),
         }))
     }
 
@@ -144,6 +146,15 @@ impl AppState {
 
     pub fn sessions(&self) -> Option<&Arc<dyn crate::sessions::GatewaySessions>> {
         self.0.sessions.get()
+    }
+
+    /// In a cluster: rate limits counted with the other nodes.
+    pub fn set_shared_limits(&self, limits: Arc<dyn crate::ratelimit::SharedLimits>) {
+        let _ = self.0.shared_limits.set(limits);
+    }
+
+    pub fn shared_limits(&self) -> Option<&Arc<dyn crate::ratelimit::SharedLimits>> {
+        self.0.shared_limits.get()
     }
 }
 

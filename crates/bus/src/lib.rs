@@ -10,6 +10,7 @@
 mod envelope;
 mod lease;
 mod remote;
+mod windows;
 
 use std::sync::{Arc, RwLock};
 
@@ -18,6 +19,7 @@ use hearth_proto::events::{Event, NodeCommand, Topic};
 
 pub use lease::{LeaseError, NodeIdLease, MAX_CLOCK_SKEW};
 pub use remote::{redacted, BusCounters, RedisBus, RedisBusConfig};
+pub use windows::{SharedWindows, Taken, WindowSpec, WindowsUnavailable, WINDOW_TIMEOUT};
 
 /// What a node's gateway implements to receive events.
 pub trait Receiver: Send + Sync {
