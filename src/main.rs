@@ -7,6 +7,7 @@ mod database;
 mod forwarded;
 mod health;
 mod http;
+mod limits;
 mod logging;
 mod media;
 mod sessions;
@@ -215,6 +216,10 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     readiness.add("media", sfu.clone(), |s| async move { s.check_workers() });
     let health = health::router(readiness);
     sessions::connect(&gateway, &state);
+    if let (Some(cluster), true) = (&config.cluster, config.rate_limits) {
+        let windows = hearth_bus::SharedWindows::connect(&cluster.redis, &cluster.prefix).await?;
+        state.set_shared_limits(Arc::new(limits::RedisLimits::new(windows)));
+    }
     let mut app = hearth_api::router(state)
         .merge(hearth_signaling::router(gateway.clone()))
         .merge(hearth_sfu::voice_gateway::router(sfu.clone()))

@@ -1,9 +1,10 @@
 //! Wiring the gateway's sessions to the REST side: the Identify budget
-//! `GET /gateway/bot` reports, and revoked tokens closing their sessions.
+//! `GET /gateway/bot` reports. (Revoked tokens reach the gateways of every
+//! node through the bus.)
 
 use std::sync::{Arc, Weak};
 
-use hearth_api::sessions::{GatewaySessions, Revoked, SessionStartLimit};
+use hearth_api::sessions::{GatewaySessions, SessionStartLimit};
 use hearth_api::AppState;
 use hearth_model::Snowflake;
 use hearth_signaling::Gateway;
@@ -20,15 +21,6 @@ impl GatewaySessions for SessionsOfGateway {
                 reset_after: 0,
                 max_concurrency: 1,
             },
-        }
-    }
-
-    fn revoke(&self, user: Snowflake, revoked: Revoked) {
-        if let Some(gw) = self.0.upgrade() {
-            match revoked {
-                Revoked::Token(hash) => gw.revoke_sessions(user, Some(&hash)),
-                Revoked::AllTokens => gw.revoke_sessions(user, None),
-            }
         }
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use hearth_bus::Receiver;
 use hearth_model::Snowflake;
-use hearth_proto::events::{Audience, Event};
+use hearth_proto::events::{Audience, Event, NodeCommand};
 use hearth_proto::gateway::intents;
 use serde_json::json;
 
@@ -103,6 +103,15 @@ impl Receiver for Gateway {
                 }
                 self.membership_follows(&event, guild);
             }
+        }
+    }
+
+    fn command(&self, command: NodeCommand) {
+        match command {
+            NodeCommand::EndSessions {
+                user_id,
+                token_hash,
+            } => self.revoke_sessions(user_id, token_hash.as_ref()),
         }
     }
 

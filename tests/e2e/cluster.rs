@@ -36,12 +36,16 @@ fn unique_prefix() -> String {
 /// Two nodes of one cluster on `redis`; the world (owner, member, guild)
 /// is made through the first.
 async fn two_nodes(redis: &str) -> (World, Server) {
+    two_nodes_limited(redis, "off").await
+}
+
+async fn two_nodes_limited(redis: &str, rate_limits: &'static str) -> (World, Server) {
     let prefix = unique_prefix();
     // No --node-id: each node leases a free one.
     let args = || {
         vec![
             "--rate-limits",
-            "off",
+            rate_limits,
             "--redis",
             redis,
             "--redis-prefix",
@@ -206,6 +210,78 @@ async fn presence_is_the_union_of_a_users_sessions_on_both_nodes() {
     member_on_a.assert_alive().await;
     member_on_a.close(1000).await;
     expect_status(&mut observer, &w.member, "offline").await;
+}
+
+#[tokio::test]
+async fn a_channel_read_through_one_node_shows_what_was_posted_through_the_other() {
+    let redis = redis_url();
+    let (w, b) = two_nodes(&redis).await;
+    let on_b = b.api();
+    let path = format!("/channels/{}/messages?limit=50", w.general);
+    // Read through node b first, so node b holds the channel's newest page.
+    let before = on_b.get(&path, w.member.auth()).await.expect(200);
+    assert!(before.as_array().unwrap().is_empty(), "{before}");
+    let m = w.api.send(&w.owner, &w.general, "posted on a").await;
+    let id = str_field(&m, "id");
+    // The event crosses nodes within moments; node b must then read the
+    // channel afresh rather than serve its stale page.
+    let mut seen = false;
+    for _ in 0..50 {
+        let list = on_b.get(&path, w.member.auth()).await.expect(200);
+        if list.as_array().unwrap().iter().any(|m| m["id"] == id) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen,
+        "node b kept serving a channel page without node a's message"
+    );
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_through_one_node_ends_the_sessions_on_the_other() {
+    let redis = redis_url();
+    let (w, b) = two_nodes(&redis).await;
+    let mut member_on_b = login(&b.api(), &w.member, MSGS).await;
+    w.api
+        .post(
+            "/auth/logout",
+            w.member.auth(),
+            Some(serde_json::json!({ "everywhere": true })),
+        )
+        .await
+        .expect(204);
+    member_on_b.expect_close_code(4004).await;
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_one_budget_however_requests_spread_over_nodes() {
+    let redis = redis_url();
+    let (w, b) = two_nodes_limited(&redis, "on").await;
+    let on_b = b.api();
+    let path = format!("/channels/{}/messages", w.general);
+    // Posting is 5 per 5 seconds per channel: three through each node make
+    // six, and one of them must be refused.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let api = if i % 2 == 0 { &w.api } else { &on_b };
+        let r = api
+            .post(
+                &path,
+                w.member.auth(),
+                Some(serde_json::json!({ "content": format!("post {i}") })),
+            )
+            .await;
+        statuses.push(r.status.as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "five posts in the window, whichever node took them: {statuses:?}"
+    );
+    assert_eq!(statuses[5], 429, "{statuses:?}");
 }
 
 #[test]

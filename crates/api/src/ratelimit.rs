@@ -35,6 +35,34 @@ pub struct Verdict {
     pub reset_after: Duration,
 }
 
+impl Verdict {
+    /// A window that has counted `used` requests, this one included.
+    pub fn counted(used: u32, limit: Limit, reset_after: Duration) -> Verdict {
+        Verdict {
+            allowed: used <= limit.count,
+            limit: limit.count,
+            remaining: limit.count.saturating_sub(used),
+            reset_after,
+        }
+    }
+}
+
+/// Limits counted by every node of a cluster together, so spreading
+/// requests over nodes does not multiply a caller's budget.
+#[async_trait::async_trait]
+pub trait SharedLimits: Send + Sync {
+    /// Counts one request against the caller's global limit and, if that
+    /// allows it, against the route's. None when the shared counts cannot
+    /// be had: the node's own limiter decides then.
+    async fn check(
+        &self,
+        caller: u64,
+        global: Limit,
+        route: &Key,
+        limit: Limit,
+    ) -> Option<(Verdict, Option<Verdict>)>;
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Window {
     ends: Instant,

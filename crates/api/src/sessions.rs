@@ -1,10 +1,11 @@
 //! What the REST side needs of gateway sessions, which the gateway owns:
-//! an account's Identify budget (`GET /gateway/bot`) and closing the
-//! sessions of revoked tokens. The node wires the gateway in
-//! (`AppState::set_sessions`); without one, no budget is spent and there
-//! is nothing to close.
+//! an account's Identify budget (`GET /gateway/bot`, wired in by the node
+//! through `AppState::set_sessions`; without one no budget is spent), and
+//! closing the sessions of revoked tokens, on whichever node they are (a
+//! command on the bus).
 
 use hearth_model::Snowflake;
+use hearth_proto::events::NodeCommand;
 pub use hearth_proto::gateway::SessionStartLimit;
 
 use crate::state::AppState;
@@ -21,18 +22,20 @@ pub enum Revoked {
 
 pub trait GatewaySessions: Send + Sync {
     fn session_start_limit(&self, user: Snowflake) -> SessionStartLimit;
-    /// Closes the account's sessions opened or resumed with a revoked
-    /// token with 4004, and ends them (they cannot be resumed).
-    fn revoke(&self, user: Snowflake, revoked: Revoked);
 }
 
 impl AppState {
-    /// Call after a token revocation is committed: the gateway closes the
-    /// sessions that token opened (4004). Tokens are checked only at
-    /// Identify and Resume, so without this a session outlives its token.
+    /// Call after a token revocation is committed: the gateways of every
+    /// node close the sessions that token opened (4004) and end them.
+    /// Tokens are checked only at Identify and Resume, so without this a
+    /// session outlives its token.
     pub fn sessions_revoked(&self, user: Snowflake, revoked: Revoked) {
-        if let Some(sessions) = self.sessions() {
-            sessions.revoke(user, revoked);
-        }
+        self.bus.command(NodeCommand::EndSessions {
+            user_id: user,
+            token_hash: match revoked {
+                Revoked::Token(hash) => Some(hash),
+                Revoked::AllTokens => None,
+            },
+        });
     }
 }

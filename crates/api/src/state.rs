@@ -91,6 +91,7 @@ pub struct Inner {
     pub config: ApiConfig,
     voice: std::sync::OnceLock<Arc<dyn crate::voice::VoiceControl>>,
     sessions: std::sync::OnceLock<Arc<dyn crate::sessions::GatewaySessions>>,
+    shared_limits: std::sync::OnceLock<Arc<dyn crate::ratelimit::SharedLimits>>,
 }
 
 impl AppState {
@@ -103,8 +104,12 @@ impl AppState {
         registry: &mut prometheus_client::registry::Registry,
     ) -> Self {
         let metrics = Metrics::register(registry);
+        // Alone, a node sees every write to a channel; in a cluster it does
+        // not (see `MessageService::cached`).
+        let alone = bus.health() == hearth_bus::BusHealth::Local;
         let messages = MessageService::new(
             store.clone(),
+            alone,
             metrics.message_list_queries.clone(),
             metrics.message_list_requests.clone(),
         );
@@ -120,6 +125,7 @@ impl AppState {
             config,
             voice: std::sync::OnceLock::new(),
             sessions: std::sync::OnceLock::new(),
+            shared_limits: std::sync::OnceLock::new(),
         }))
     }
 
@@ -140,6 +146,15 @@ impl AppState {
 
     pub fn sessions(&self) -> Option<&Arc<dyn crate::sessions::GatewaySessions>> {
         self.0.sessions.get()
+    }
+
+    /// In a cluster: rate limits counted with the other nodes.
+    pub fn set_shared_limits(&self, limits: Arc<dyn crate::ratelimit::SharedLimits>) {
+        let _ = self.0.shared_limits.set(limits);
+    }
+
+    pub fn shared_limits(&self) -> Option<&Arc<dyn crate::ratelimit::SharedLimits>> {
+        self.0.shared_limits.get()
     }
 }
 

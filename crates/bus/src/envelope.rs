@@ -1,15 +1,18 @@
 //! How an event travels between nodes: on which Redis channels, and in
 //! what bytes.
 //!
-//! A message is `version (1 byte) | origin node (u64 BE) | also_on_guild
-//! (u64 BE, 0: none) | the event as MessagePack`. The origin lets a node skip
-//! its own events, which it delivered locally before publishing.
+//! A message is `version (1 byte) | kind (1 byte: 0 an event, 1 a
+//! command) | origin node (u64 BE) | also_on_guild (u64 BE, 0: none) | the
+//! event or command as MessagePack`. The origin lets a node skip its own
+//! messages, which it delivered locally before publishing.
 
 use hearth_model::Snowflake;
-use hearth_proto::events::{Event, Topic};
+use hearth_proto::events::{Event, NodeCommand, Topic};
 
 const VERSION: u8 = 1;
-const HEADER: usize = 1 + 8 + 8;
+const HEADER: usize = 1 + 1 + 8 + 8;
+const EVENT: u8 = 0;
+const COMMAND: u8 = 1;
 
 /// The Redis channel of a topic.
 pub fn channel(prefix: &str, topic: Topic) -> String {
@@ -34,9 +37,27 @@ pub fn destinations(event: &Event) -> Vec<(Topic, Option<Snowflake>)> {
     all
 }
 
+/// What a message carries.
+// Made once per message read and moved straight into the receiver.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, PartialEq)]
+pub enum Carried {
+    Event(Event),
+    Command(NodeCommand),
+}
+
 pub fn encode(origin: u64, also_on_guild: Option<Snowflake>, event: &[u8]) -> Vec<u8> {
+    encode_kind(EVENT, origin, also_on_guild, event)
+}
+
+pub fn encode_command(origin: u64, command: &NodeCommand) -> Vec<u8> {
+    encode_kind(COMMAND, origin, None, &command.to_bus())
+}
+
+fn encode_kind(kind: u8, origin: u64, also_on_guild: Option<Snowflake>, event: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER + event.len());
     out.push(VERSION);
+    out.push(kind);
     out.extend_from_slice(&origin.to_be_bytes());
     out.extend_from_slice(&also_on_guild.map_or(0, |g| g.0).to_be_bytes());
     out.extend_from_slice(event);
@@ -48,7 +69,7 @@ pub fn encode(origin: u64, also_on_guild: Option<Snowflake>, event: &[u8]) -> Ve
 pub struct Received {
     pub origin: u64,
     pub also_on_guild: Option<Snowflake>,
-    pub event: Event,
+    pub carried: Carried,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +78,8 @@ pub enum DecodeError {
     Short(usize),
     #[error("bus message version {0} is not {VERSION}: nodes of different versions share the bus")]
     Version(u8),
+    #[error("bus message of unknown kind {0}")]
+    Kind(u8),
     #[error(transparent)]
     Event(#[from] hearth_proto::events::BusDecodeError),
 }
@@ -73,11 +96,17 @@ pub fn decode(bytes: &[u8]) -> Result<Received, DecodeError> {
         b.copy_from_slice(&bytes[i..i + 8]);
         u64::from_be_bytes(b)
     };
-    let also = u64_at(9);
+    let body = &bytes[HEADER..];
+    let carried = match bytes[1] {
+        EVENT => Carried::Event(Event::from_bus(body)?),
+        COMMAND => Carried::Command(NodeCommand::from_bus(body)?),
+        other => return Err(DecodeError::Kind(other)),
+    };
+    let also = u64_at(10);
     Ok(Received {
-        origin: u64_at(1),
+        origin: u64_at(2),
         also_on_guild: (also != 0).then_some(Snowflake(also)),
-        event: Event::from_bus(&bytes[HEADER..])?,
+        carried,
     })
 }
 
@@ -93,7 +122,13 @@ mod tests {
         let bytes = encode(7, Some(Snowflake(9)), &event.to_bus());
         let back = decode(&bytes).unwrap();
         assert_eq!((back.origin, back.also_on_guild), (7, Some(Snowflake(9))));
-        assert_eq!(back.event, event);
+        assert_eq!(back.carried, Carried::Event(event));
+        let command = NodeCommand::EndSessions {
+            user_id: Snowflake(5),
+            token_hash: Some([7; 32]),
+        };
+        let back = decode(&encode_command(3, &command)).unwrap();
+        assert_eq!((back.origin, back.carried), (3, Carried::Command(command)));
         assert!(matches!(decode(&bytes[..5]), Err(DecodeError::Short(5))));
         let mut other = bytes.clone();
         other[0] = 2;

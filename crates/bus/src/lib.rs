@@ -12,18 +12,21 @@ mod envelope;
 mod lease;
 pub mod presence;
 mod remote;
+mod windows;
 
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use hearth_proto::events::{Event, Topic};
+use hearth_proto::events::{Event, NodeCommand, Topic};
 
 pub use lease::{LeaseError, NodeIdLease, MAX_CLOCK_SKEW};
 pub use remote::{redacted, BusCounters, RedisBus, RedisBusConfig};
+pub use windows::{SharedWindows, Taken, WindowSpec, WindowsUnavailable, WINDOW_TIMEOUT};
 
 /// What a node's gateway implements to receive events.
 pub trait Receiver: Send + Sync {
     fn deliver(&self, event: Arc<Event>);
+    fn command(&self, command: NodeCommand);
     /// Events meant for this node were lost (its Redis subscription broke
     /// and came back): whatever the receiver built from the event stream
     /// can no longer be trusted.
@@ -52,6 +55,9 @@ pub trait Bus: Send + Sync {
     /// Sends the event to every node that watches its topic, this one
     /// included.
     fn publish(&self, event: Event);
+    /// Sends the command to every node that watches its topic, this one
+    /// included.
+    fn command(&self, command: NodeCommand);
     /// Sets the receiver of this node's events.
     fn set_receiver(&self, receiver: Arc<dyn Receiver>);
     /// Starts receiving the topic's events from other nodes, and returns
@@ -75,6 +81,10 @@ impl LocalBus {
     }
 }
 
+fn receiver_of(receiver: &RwLock<Option<Arc<dyn Receiver>>>) -> Option<Arc<dyn Receiver>> {
+    receiver.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 /// Hands the event to the receiver, if one is set. Without a gateway (a
 /// REST-only embedding, tests) events have no audience.
 fn deliver_locally(receiver: &RwLock<Option<Arc<dyn Receiver>>>, event: Arc<Event>) {
@@ -88,6 +98,12 @@ fn deliver_locally(receiver: &RwLock<Option<Arc<dyn Receiver>>>, event: Arc<Even
 impl Bus for LocalBus {
     fn publish(&self, event: Event) {
         deliver_locally(&self.receiver, Arc::new(event));
+    }
+
+    fn command(&self, command: NodeCommand) {
+        if let Some(r) = receiver_of(&self.receiver) {
+            r.command(command);
+        }
     }
 
     fn set_receiver(&self, receiver: Arc<dyn Receiver>) {
@@ -116,6 +132,7 @@ mod tests {
                 self.0.lock().unwrap().push(guild_id);
             }
         }
+        fn command(&self, _: NodeCommand) {}
     }
 
     fn deleted(id: u64) -> Event {

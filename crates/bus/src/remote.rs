@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use hearth_proto::events::{Event, Topic};
+use hearth_proto::events::{Event, NodeCommand, Topic};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
@@ -24,7 +24,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::envelope;
-use crate::{deliver_locally, Bus, BusError, BusHealth, Receiver};
+use crate::envelope::Carried;
+use crate::{deliver_locally, receiver_of, Bus, BusError, BusHealth, Receiver};
 
 /// How long one Redis request may take before the connection counts as
 /// lost.
@@ -202,6 +203,19 @@ impl RedisBus {
         }))
     }
 
+    fn send(&self, copies: Outgoing) {
+        if self.outbox.try_send(copies).is_err() {
+            let dropped = self.shared.counters.dropped.inc();
+            // Once per thousand: an outage drops events by the thousand.
+            if dropped.is_multiple_of(1000) {
+                tracing::warn!(
+                    dropped = dropped + 1,
+                    "bus outbox full: events for other nodes dropped"
+                );
+            }
+        }
+    }
+
     pub fn counters(&self) -> &BusCounters {
         &self.shared.counters
     }
@@ -243,16 +257,18 @@ impl Bus for RedisBus {
             })
             .collect();
         deliver_locally(&self.shared.receiver, Arc::new(event));
-        if self.outbox.try_send(copies).is_err() {
-            let dropped = self.shared.counters.dropped.inc();
-            // Once per thousand: an outage drops events by the thousand.
-            if dropped.is_multiple_of(1000) {
-                tracing::warn!(
-                    dropped = dropped + 1,
-                    "bus outbox full: events for other nodes dropped"
-                );
-            }
+        self.send(copies);
+    }
+
+    fn command(&self, command: NodeCommand) {
+        let copies = vec![(
+            envelope::channel(&self.shared.prefix, command.topic()),
+            envelope::encode_command(self.shared.origin, &command),
+        )];
+        if let Some(r) = receiver_of(&self.shared.receiver) {
+            r.command(command);
         }
+        self.send(copies);
     }
 
     fn set_receiver(&self, receiver: Arc<dyn Receiver>) {
@@ -519,7 +535,14 @@ fn receive(shared: &Shared, bytes: &[u8]) {
         }
     }
     shared.counters.received.inc();
-    deliver_locally(&shared.receiver, Arc::new(received.event));
+    match received.carried {
+        Carried::Event(event) => deliver_locally(&shared.receiver, Arc::new(event)),
+        Carried::Command(command) => {
+            if let Some(r) = receiver_of(&shared.receiver) {
+                r.command(command);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hearth_bus::{Bus, BusHealth, Receiver, RedisBus, RedisBusConfig};
 use hearth_model::{Member, Snowflake, Timestamp, User};
-use hearth_proto::events::{Event, Topic};
+use hearth_proto::events::{Event, NodeCommand, Topic};
 
 fn redis_url() -> String {
     std::env::var("HEARTH_TEST_REDIS").expect(
@@ -23,11 +23,14 @@ fn prefix(test: &str) -> String {
 }
 
 #[derive(Default)]
-struct Collect(Mutex<Vec<Event>>);
+struct Collect(Mutex<Vec<Event>>, Mutex<Vec<NodeCommand>>);
 
 impl Receiver for Collect {
     fn deliver(&self, event: Arc<Event>) {
         self.0.lock().unwrap().push((*event).clone());
+    }
+    fn command(&self, command: NodeCommand) {
+        self.1.lock().unwrap().push(command);
     }
 }
 
@@ -163,4 +166,33 @@ async fn an_unreachable_redis_is_an_error_naming_it_without_its_password() {
     let text = err.to_string();
     assert!(text.contains("redis://user:***@127.0.0.1:1"), "{text}");
     assert!(!text.contains("secret"), "{text}");
+}
+
+#[tokio::test]
+async fn commands_reach_the_nodes_watching_their_user() {
+    let p = prefix("command");
+    let (a, a_seen) = node(&p).await;
+    let (b, b_seen) = node(&p).await;
+    let (_c, c_seen) = node(&p).await;
+    b.watch(Topic::User(Snowflake(9))).await;
+    b.watch(Topic::Guild(Snowflake(1))).await;
+
+    let end = NodeCommand::EndSessions {
+        user_id: Snowflake(9),
+        token_hash: None,
+    };
+    a.command(end.clone());
+    a.publish(deleted(1));
+    b_seen.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(*b_seen.1.lock().unwrap(), vec![end.clone()]);
+    assert_eq!(
+        *a_seen.1.lock().unwrap(),
+        vec![end],
+        "the sender's own node too, once"
+    );
+    assert!(
+        c_seen.1.lock().unwrap().is_empty(),
+        "c holds no session of user 9"
+    );
 }

@@ -332,6 +332,36 @@ impl Event {
     }
 }
 
+/// What one node asks of the gateways of every node, beside events: no
+/// session sees these, they change what sessions exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeCommand {
+    /// Tokens of the user were revoked (a logout, a password change, a bot
+    /// token reset): end the sessions they opened or last resumed, with
+    /// 4004. `None`: every token of the user.
+    EndSessions {
+        user_id: Snowflake,
+        token_hash: Option<[u8; 32]>,
+    },
+}
+
+impl NodeCommand {
+    /// The nodes that may hold what the command is about.
+    pub fn topic(&self) -> Topic {
+        match self {
+            NodeCommand::EndSessions { user_id, .. } => Topic::User(*user_id),
+        }
+    }
+
+    pub fn to_bus(&self) -> Vec<u8> {
+        rmp_serde::to_vec_named(self).unwrap_or_default()
+    }
+
+    pub fn from_bus(bytes: &[u8]) -> Result<NodeCommand, BusDecodeError> {
+        rmp_serde::from_slice(bytes).map_err(|e| BusDecodeError(e.to_string()))
+    }
+}
+
 #[derive(Serialize)]
 struct IdOnly {
     id: Snowflake,

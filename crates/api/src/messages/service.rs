@@ -30,6 +30,11 @@ pub struct MessageService {
     store: Arc<dyn MessageStore>,
     inflight: Mutex<HashMap<Snowflake, ChannelReads>>,
     recent: Mutex<RecentCache>,
+    /// Off on a node of a cluster: another node's writes to a channel reach
+    /// this node only while it watches the channel's guild, so a cached
+    /// page could go stale. Reads there always go to the store (still
+    /// coalesced).
+    cached: bool,
     queries: Counter,
     requests: Counter,
 }
@@ -46,11 +51,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl MessageService {
-    pub fn new(store: Arc<dyn MessageStore>, queries: Counter, requests: Counter) -> Self {
+    pub fn new(
+        store: Arc<dyn MessageStore>,
+        cached: bool,
+        queries: Counter,
+        requests: Counter,
+    ) -> Self {
         MessageService {
             store,
             inflight: Mutex::new(HashMap::new()),
             recent: Mutex::new(RecentCache::new(CACHED_CHANNELS)),
+            cached,
             queries,
             requests,
         }
@@ -64,7 +75,7 @@ impl MessageService {
         limit: u32,
     ) -> Result<Vec<Message>, ReadError> {
         self.requests.inc();
-        if page == Page::Latest {
+        if page == Page::Latest && self.cached {
             if let Some(hit) = lock(&self.recent).latest(channel, limit as usize) {
                 return Ok(hit);
             }
@@ -141,8 +152,8 @@ impl MessageService {
             .clone();
         let outcome = cell
             .get_or_init(|| async {
-                let generation =
-                    (page == Page::Latest).then(|| lock(&self.recent).begin_fill(channel));
+                let generation = (page == Page::Latest && self.cached)
+                    .then(|| lock(&self.recent).begin_fill(channel));
                 self.queries.inc();
                 match self.store.messages(channel, page, limit).await {
                     Ok(found) => {
@@ -248,6 +259,7 @@ mod tests {
         let queries = Counter::default();
         let svc = Arc::new(MessageService::new(
             store.clone(),
+            true,
             queries.clone(),
             Counter::default(),
         ));

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::extract::Caller;
-use crate::ratelimit::{Key, Limit, Verdict};
+use crate::ratelimit::{Key, Limit, Verdict, GLOBAL};
 use crate::state::AppState;
 
 const fn per(count: u32, secs: u64) -> Limit {
@@ -98,16 +98,23 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
         bucket: bucket_id,
         major: major(&template, req.uri().path()),
     };
+    let shared = match state.shared_limits() {
+        Some(shared) => shared.check(caller, GLOBAL, &key, limit).await,
+        None => None,
+    };
     let now = Instant::now();
-    let (global, route) = {
-        let mut limiter = state.limiter.lock().unwrap_or_else(|p| p.into_inner());
-        let global = limiter.check_global(caller, now);
-        let route = if global.allowed {
-            Some(limiter.check(key, limit, now))
-        } else {
-            None
-        };
-        (global, route)
+    let (global, route) = match shared {
+        Some(counted) => counted,
+        None => {
+            let mut limiter = state.limiter.lock().unwrap_or_else(|p| p.into_inner());
+            let global = limiter.check_global(caller, now);
+            let route = if global.allowed {
+                Some(limiter.check(key, limit, now))
+            } else {
+                None
+            };
+            (global, route)
+        }
     };
     let Some(route) = route else {
         return ApiError::RateLimited {
