@@ -69,11 +69,7 @@ impl NodeIdLease {
             url: redacted(url),
             reason,
         };
-        let client = redis::Client::open(url).map_err(|e| unreachable(e.to_string()))?;
-        let mut conn = tokio::time::timeout(REQUEST_TIMEOUT, client.get_connection_manager())
-            .await
-            .map_err(|_| unreachable("timed out".into()))?
-            .map_err(|e| unreachable(e.to_string()))?;
+        let (_, mut conn) = crate::remote::connect_to(url).await?;
 
         let (secs, micros): (i64, i64) = redis::cmd("TIME")
             .query_async(&mut conn)

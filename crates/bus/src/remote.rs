@@ -107,6 +107,21 @@ impl BusCounters {
     }
 }
 
+/// A client of the Redis at `url` and a connection to it, or an error
+/// naming the URL without its password.
+pub(crate) async fn connect_to(url: &str) -> Result<(redis::Client, ConnectionManager), BusError> {
+    let unreachable = |reason: String| BusError::Unreachable {
+        url: redacted(url),
+        reason,
+    };
+    let client = redis::Client::open(url).map_err(|e| unreachable(e.to_string()))?;
+    let conn = tokio::time::timeout(REQUEST_TIMEOUT, client.get_connection_manager())
+        .await
+        .map_err(|_| unreachable("timed out".into()))?
+        .map_err(|e| unreachable(e.to_string()))?;
+    Ok((client, conn))
+}
+
 /// The URL with its password replaced, for logs and errors.
 pub fn redacted(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
@@ -163,12 +178,7 @@ impl RedisBus {
             url: redacted(&config.url),
             reason,
         };
-        let client =
-            redis::Client::open(config.url.as_str()).map_err(|e| unreachable(e.to_string()))?;
-        let publisher = tokio::time::timeout(REQUEST_TIMEOUT, client.get_connection_manager())
-            .await
-            .map_err(|_| unreachable("timed out".into()))?
-            .map_err(|e| unreachable(e.to_string()))?;
+        let (client, publisher) = connect_to(&config.url).await?;
         let origin = rand::random::<u64>() | 1;
         let (sink, stream) = subscribe(&client, &own_channel(&config.prefix, origin), Vec::new())
             .await

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use crate::remote::redacted;
 use crate::BusError;
 
 const TAKE: &str = r"
@@ -63,15 +62,7 @@ pub struct SharedWindows {
 
 impl SharedWindows {
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, BusError> {
-        let unreachable = |reason: String| BusError::Unreachable {
-            url: redacted(url),
-            reason,
-        };
-        let client = redis::Client::open(url).map_err(|e| unreachable(e.to_string()))?;
-        let conn = tokio::time::timeout(Duration::from_secs(5), client.get_connection_manager())
-            .await
-            .map_err(|_| unreachable("timed out".into()))?
-            .map_err(|e| unreachable(e.to_string()))?;
+        let (_, conn) = crate::remote::connect_to(url).await?;
         Ok(Self {
             conn,
             prefix: format!("{prefix}rl:"),
