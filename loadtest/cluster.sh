@@ -106,6 +106,9 @@ fi
 
 urls=()
 for k in $(seq 0 $((nodes - 1))); do
+  # Made here, not by the node's redirection, which may come after the
+  # first look below.
+  : >"$work/node$k.out"
   "$bin/hearth" serve --rate-limits off --max-connections-per-address 0 --listen 127.0.0.1:0 \
     --data-dir "$work/node$k" "${cluster_flags[@]}" ${serve_flags[@]+"${serve_flags[@]}"} \
     >"$work/node$k.out" 2>"$work/node$k.err" &
