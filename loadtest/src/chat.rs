@@ -33,9 +33,13 @@ use tokio::task::JoinHandle;
 use crate::deliveries::{posted_per_guild, Tally};
 use crate::latency::{Histogram, LatencySummary};
 use crate::rest::Rest;
-use crate::session::{self, message_content, Outcome, Plan, Readiness, SendClock, Shared, Stats};
+use crate::session::{
+    self, message_content, NodeDeliveries, Outcome, Plan, Readiness, SendClock, Shared, Stats,
+};
 use crate::setup::{self, World};
+use crate::spread::{node_of_message, Spread};
 use crate::system::{ProcSample, ProcUsage};
+use crate::voice::server::Scrape;
 use crate::{Error, DEFAULT_INTENTS};
 
 /// Dropping connections during the run.
@@ -61,8 +65,10 @@ impl Default for Churn {
 
 #[derive(Clone, Debug)]
 pub struct ChatConfig {
-    /// `http://127.0.0.1:PORT`.
-    pub url: String,
+    /// The nodes' base URLs, `http://127.0.0.1:PORT`. Sessions connect to
+    /// them and messages are posted through them in turn (see
+    /// [`crate::spread`]); the first also makes the users and guilds.
+    pub urls: Vec<String>,
     pub sessions: usize,
     pub guilds: usize,
     /// Users to register; by default [`setup::default_users`].
@@ -79,14 +85,18 @@ pub struct ChatConfig {
     /// Posts in flight at once; a slower server makes the tool fall behind
     /// the rate rather than pile up requests.
     pub post_concurrency: usize,
-    /// The server's process id, to report its memory and CPU.
-    pub server_pid: Option<u32>,
+    /// The nodes' process ids, none or one per node in the order of
+    /// `urls`, to report their memory and CPU.
+    pub server_pids: Vec<u32>,
+    /// The process id of the Redis the nodes share, to report its CPU.
+    pub redis_pid: Option<u32>,
 }
 
 impl ChatConfig {
+    /// A run against one node.
     pub fn new(url: impl Into<String>) -> ChatConfig {
         ChatConfig {
-            url: url.into(),
+            urls: vec![url.into()],
             sessions: 100,
             guilds: 1,
             users: None,
@@ -97,7 +107,8 @@ impl ChatConfig {
             intents: DEFAULT_INTENTS,
             connect_concurrency: 64,
             post_concurrency: 64,
-            server_pid: None,
+            server_pids: Vec::new(),
+            redis_pid: None,
         }
     }
 }
@@ -146,16 +157,57 @@ pub struct ChatReport {
     /// Distinct deliveries per second, from the first post to the last delivery.
     pub deliveries_per_sec: f64,
     pub latency: LatencySummary,
+    /// Deliveries to sessions on the node the message was posted through.
+    pub latency_same_node: LatencySummary,
+    /// Deliveries to sessions on another node than the one the message was
+    /// posted through: the event crossed nodes (none with one node).
+    pub latency_cross_node: LatencySummary,
     /// How long the successful POSTs took (request sent → response read).
     pub post_latency: LatencySummary,
+    /// Per node, in the order of the URLs (one entry for a single node).
+    pub nodes: Vec<NodeReport>,
 
     /// Connections the server ended (or that broke), by how.
     pub connection_endings: BTreeMap<String, u64>,
     pub heartbeats_sent: u64,
-    /// The server during the posting phase, if its pid was given.
+    /// The server during the posting phase, if its pid was given; with
+    /// several nodes, all of them together (RSS and CPU added up).
     pub server: Option<ProcUsage>,
+    /// The servers' CPU time over the posting phase divided by the first
+    /// deliveries in that phase.
+    pub server_cpu_us_per_delivery: Option<f64>,
+    /// The Redis the nodes share during the posting phase, if its pid was
+    /// given.
+    pub redis: Option<ProcUsage>,
     /// This tool during the posting phase.
     pub loadtest: Option<ProcUsage>,
+}
+
+/// One node of the run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NodeReport {
+    pub url: String,
+    /// Sessions that identified on it.
+    pub sessions_connected: usize,
+    /// Messages posted through it (HTTP 200), and the posts that failed.
+    pub messages_posted: u64,
+    pub posts_failed: u64,
+    /// The deliveries to its sessions, as in the totals.
+    pub expected_deliveries: u64,
+    pub deliveries_received: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub latency: LatencySummary,
+    /// The node during the posting phase, if its pid was given.
+    pub server: Option<ProcUsage>,
+    /// Its CPU time over the posting phase divided by the first deliveries
+    /// to its sessions in that phase.
+    pub cpu_us_per_delivery: Option<f64>,
+    /// How much each of its `hearth_bus_*_total` counters (from
+    /// `/metrics`) went up during the posting phase: events it published
+    /// to Redis and received from other nodes. Empty when the node has no
+    /// such counters or its `/metrics` could not be read.
+    pub bus: BTreeMap<String, f64>,
 }
 
 impl ChatReport {
@@ -242,6 +294,22 @@ impl fmt::Display for ChatReport {
             ms(l.max_ms),
             l.count
         )?;
+        if self.nodes.len() > 1 {
+            for (label, l) in [
+                ("  same node          ", &self.latency_same_node),
+                ("  across nodes       ", &self.latency_cross_node),
+            ] {
+                writeln!(
+                    f,
+                    "{label}  p50 {}, p95 {}, p99 {}, max {} (n={})",
+                    ms(l.p50_ms),
+                    ms(l.p95_ms),
+                    ms(l.p99_ms),
+                    ms(l.max_ms),
+                    l.count
+                )?;
+            }
+        }
         let l = &self.post_latency;
         writeln!(
             f,
@@ -251,6 +319,11 @@ impl fmt::Display for ChatReport {
             ms(l.p99_ms),
             ms(l.max_ms),
         )?;
+        if self.nodes.len() > 1 {
+            for (k, n) in self.nodes.iter().enumerate() {
+                write!(f, "{}", NodeLine(k, n))?;
+            }
+        }
         if let Some(c) = &self.churn {
             writeln!(
                 f,
@@ -267,11 +340,18 @@ impl fmt::Display for ChatReport {
             writeln!(f, "  connections ended    {}", e.join(", "))?;
         }
         if let Some(s) = &self.server {
-            writeln!(
+            write!(
                 f,
                 "  server (posting)     {:.0}% CPU, RSS {} → {} KiB",
                 s.cpu_percent, s.rss_start_kib, s.rss_end_kib
             )?;
+            match self.server_cpu_us_per_delivery {
+                Some(us) => writeln!(f, "; {us:.1} µs CPU per delivery")?,
+                None => writeln!(f)?,
+            }
+        }
+        if let Some(s) = &self.redis {
+            writeln!(f, "  redis (posting)      {:.0}% CPU", s.cpu_percent)?;
         }
         if let Some(s) = &self.loadtest {
             writeln!(
@@ -292,6 +372,52 @@ impl fmt::Display for ChatReport {
     }
 }
 
+/// One node's lines of the summary.
+struct NodeLine<'a>(usize, &'a NodeReport);
+
+impl fmt::Display for NodeLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let NodeLine(k, n) = *self;
+        writeln!(
+            f,
+            "  node {k:<15} {}: {} sessions, {} posts ({} failed)",
+            n.url, n.sessions_connected, n.messages_posted, n.posts_failed
+        )?;
+        writeln!(
+            f,
+            "                       deliveries expected {}, received {}, lost {}, duplicated {}; \
+             p50 {}, p99 {}",
+            n.expected_deliveries,
+            n.deliveries_received,
+            n.lost,
+            n.duplicated,
+            ms(n.latency.p50_ms),
+            ms(n.latency.p99_ms)
+        )?;
+        if let Some(s) = &n.server {
+            write!(f, "                       {:.0}% CPU", s.cpu_percent)?;
+            if let Some(us) = n.cpu_us_per_delivery {
+                write!(f, ", {us:.1} µs per delivery to its sessions")?;
+            }
+            writeln!(f)?;
+        }
+        if !n.bus.is_empty() {
+            let counters: Vec<String> = n
+                .bus
+                .iter()
+                .map(|(k, v)| {
+                    let name = k
+                        .trim_start_matches("hearth_bus_")
+                        .trim_end_matches("_total");
+                    format!("{name} {v:.0}")
+                })
+                .collect();
+            writeln!(f, "                       bus: {}", counters.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 /// A short random tag that keeps this run's users and messages apart from
 /// other runs on the same server.
 pub fn run_tag() -> String {
@@ -308,6 +434,9 @@ pub(crate) struct Fleet {
     ready_rx: mpsc::Receiver<Readiness>,
     /// Per session: whether its Identify succeeded.
     pub identified: Vec<bool>,
+    /// Per session: the node it connects to.
+    pub nodes: Vec<usize>,
+    spread: Spread,
     pub failed: usize,
     pub first_error: Option<String>,
 }
@@ -315,6 +444,7 @@ pub(crate) struct Fleet {
 impl Fleet {
     pub fn new(shared: Arc<Shared>, capacity: usize) -> Fleet {
         let (ready_tx, ready_rx) = mpsc::channel(capacity.max(1));
+        let spread = Spread::new(shared.gateway_urls.len(), shared.guilds);
         Fleet {
             shared,
             stop: watch::channel(false).0,
@@ -323,6 +453,8 @@ impl Fleet {
             ready_tx,
             ready_rx,
             identified: Vec::with_capacity(capacity),
+            nodes: Vec::with_capacity(capacity),
+            spread,
             failed: 0,
             first_error: None,
         }
@@ -334,10 +466,14 @@ impl Fleet {
         let from = self.tasks.len();
         for index in from..upto {
             let user = world.user_of_session(index);
+            let guild = world.guild_of_user(user);
+            let node = self.spread.place_session(guild);
+            self.nodes.push(node);
             let plan = Plan {
                 index,
                 token: world.users[user].token.clone(),
-                guild: world.guild_of_user(user),
+                guild,
+                node,
             };
             let notify = Arc::new(Notify::new());
             self.churn.push(notify.clone());
@@ -391,7 +527,7 @@ impl Fleet {
 }
 
 pub(crate) fn shared(
-    gateway_url: String,
+    gateway_urls: Vec<String>,
     intents: u64,
     guilds: usize,
     messages: usize,
@@ -399,14 +535,18 @@ pub(crate) fn shared(
     connect_concurrency: usize,
     churn_downtime: Duration,
 ) -> Arc<Shared> {
+    let nodes = gateway_urls.len();
     Arc::new(Shared {
-        gateway_url,
+        gateway_urls,
         intents,
         guilds,
         ordinals: messages.div_ceil(guilds.max(1)),
         tag,
         clock: SendClock::new(messages),
         latency: Histogram::new(),
+        nodes: (0..nodes).map(|_| NodeDeliveries::default()).collect(),
+        latency_same_node: Histogram::new(),
+        latency_cross_node: Histogram::new(),
         delivered: AtomicU64::new(0),
         last_delivery: AtomicU64::new(0),
         connecting: Semaphore::new(connect_concurrency.max(1)),
@@ -419,24 +559,120 @@ const POST_PENDING: u8 = 0;
 const POST_OK: u8 = 1;
 const POST_FAILED: u8 = 2;
 
-/// Runs the scenario against a server that is already up.
+/// What is read at the start and at the end of the posting phase: the
+/// processes' CPU and memory, the nodes' `/metrics` and the deliveries so
+/// far, so that figures per delivery cover the same window.
+struct Reading {
+    servers: Vec<Option<ProcSample>>,
+    redis: Option<ProcSample>,
+    loadtest: Option<ProcSample>,
+    metrics: Vec<Option<Scrape>>,
+    delivered: u64,
+    delivered_by_node: Vec<u64>,
+}
+
+impl Reading {
+    async fn take(config: &ChatConfig, rests: &[Arc<Rest>], shared: &Shared) -> Reading {
+        let mut metrics = Vec::with_capacity(rests.len());
+        for rest in rests {
+            metrics.push(rest.metrics().await.ok().map(|t| Scrape::parse(&t)));
+        }
+        Reading {
+            servers: config
+                .server_pids
+                .iter()
+                .map(|pid| ProcSample::read(*pid))
+                .collect(),
+            redis: config.redis_pid.and_then(ProcSample::read),
+            loadtest: ProcSample::of_self(),
+            metrics,
+            delivered: shared.delivered.load(Ordering::Relaxed),
+            delivered_by_node: shared
+                .nodes
+                .iter()
+                .map(|n| n.delivered.load(Ordering::Relaxed))
+                .collect(),
+        }
+    }
+}
+
+/// What the node's bus counters did between two readings of its metrics.
+fn bus_counters(before: Option<&Scrape>, after: Option<&Scrape>) -> BTreeMap<String, f64> {
+    let (Some(a), Some(b)) = (before, after) else {
+        return BTreeMap::new();
+    };
+    b.sums
+        .iter()
+        .filter(|(k, _)| k.starts_with("hearth_bus_") && k.ends_with("_total"))
+        .map(|(k, v)| (k.clone(), v - a.sums.get(k).copied().unwrap_or(0.0)))
+        .collect()
+}
+
+/// CPU microseconds per delivery; `None` without either.
+fn cpu_us_per(usage: Option<&ProcUsage>, deliveries: u64) -> Option<f64> {
+    usage
+        .filter(|_| deliveries > 0)
+        .map(|u| u.cpu_secs * 1e6 / deliveries as f64)
+}
+
+/// Several processes as one: memory and CPU added up. `None` unless every
+/// one was measured.
+fn added_up(usages: &[Option<ProcUsage>]) -> Option<ProcUsage> {
+    if usages.is_empty() {
+        return None;
+    }
+    usages.iter().try_fold(ProcUsage::default(), |sum, u| {
+        let u = u.as_ref()?;
+        Some(ProcUsage {
+            rss_start_kib: sum.rss_start_kib + u.rss_start_kib,
+            rss_end_kib: sum.rss_end_kib + u.rss_end_kib,
+            cpu_percent: sum.cpu_percent + u.cpu_percent,
+            cpu_secs: sum.cpu_secs + u.cpu_secs,
+        })
+    })
+}
+
+fn usage(start: Option<&ProcSample>, end: Option<&ProcSample>) -> Option<ProcUsage> {
+    start.zip(end).map(|(a, b)| ProcUsage::between(a, b))
+}
+
+/// Runs the scenario against a server (or the nodes of a cluster) that is
+/// already up.
 pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
     if config.sessions == 0 || config.guilds == 0 || config.rate.is_nan() || config.rate < 0.0 {
         return Err(Error::Config(
             "sessions and guilds must be at least 1, and the rate not negative".into(),
         ));
     }
+    if config.urls.is_empty() {
+        return Err(Error::Config("no node URL given".into()));
+    }
+    if !config.server_pids.is_empty() && config.server_pids.len() != config.urls.len() {
+        return Err(Error::Config(format!(
+            "{} server pids for {} nodes: give one per node, in the order of the URLs",
+            config.server_pids.len(),
+            config.urls.len()
+        )));
+    }
     let users = config
         .users
         .unwrap_or_else(|| setup::default_users(config.sessions, config.guilds));
     let messages = (config.rate * config.duration.as_secs_f64()).round() as usize;
-    let rest = Arc::new(Rest::new(&config.url, config.post_concurrency)?);
-    let gateway_url = rest.gateway_url().await?;
+    let nodes = config.urls.len();
+    let rests = config
+        .urls
+        .iter()
+        .map(|url| Rest::new(url, config.post_concurrency).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut gateway_urls = Vec::with_capacity(nodes);
+    for rest in &rests {
+        gateway_urls.push(rest.gateway_url().await?);
+    }
     let tag = run_tag();
-    let world = Arc::new(setup::build(&rest, users, config.guilds, &tag).await?);
+    let world = Arc::new(setup::build(&rests[0], users, config.guilds, &tag).await?);
 
     let shared = shared(
-        gateway_url,
+        gateway_urls,
         config.intents,
         config.guilds,
         messages,
@@ -454,15 +690,24 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
         config.sessions
     );
     let mut per_guild = vec![0u64; config.guilds];
+    let mut node_reports: Vec<NodeReport> = config
+        .urls
+        .iter()
+        .map(|url| NodeReport {
+            url: url.clone(),
+            ..NodeReport::default()
+        })
+        .collect();
     for (i, ok) in fleet.identified.iter().enumerate() {
         if *ok {
             per_guild[world.guild_of_session(i)] += 1;
+            node_reports[fleet.nodes[i]].sessions_connected += 1;
         }
     }
+    let session_nodes = fleet.nodes.clone();
 
     // Posting, with churn alongside.
-    let server_start = config.server_pid.and_then(ProcSample::read);
-    let self_start = ProcSample::of_self();
+    let start = Reading::take(&config, &rests, &shared).await;
     let status: Arc<Vec<AtomicU8>> =
         Arc::new((0..messages).map(|_| AtomicU8::new(POST_PENDING)).collect());
     let first_post_error = Arc::new(std::sync::Mutex::new(None::<String>));
@@ -501,9 +746,14 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
     let mut last_sent = post_started;
     if messages > 0 {
         eprintln!(
-            "posting {messages} messages at {}/s for {:.0}s",
+            "posting {messages} messages at {}/s for {:.0}s{}",
             config.rate,
-            config.duration.as_secs_f64()
+            config.duration.as_secs_f64(),
+            if nodes > 1 {
+                format!(" through {nodes} nodes")
+            } else {
+                String::new()
+            }
         );
     }
     for i in 0..messages {
@@ -516,8 +766,8 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
         let g = i % config.guilds;
         let guild = &world.guilds[g];
         let poster = guild.members[(i / config.guilds) % guild.members.len()];
-        let (rest, world, shared, status, first_post_error, post_latency) = (
-            rest.clone(),
+        let rest = rests[node_of_message(i, config.guilds, nodes)].clone();
+        let (world, shared, status, first_post_error, post_latency) = (
             world.clone(),
             shared.clone(),
             status.clone(),
@@ -556,8 +806,7 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
     if messages == 0 {
         tokio::time::sleep(config.duration).await;
     }
-    let server_end = config.server_pid.and_then(ProcSample::read);
-    let self_end = ProcSample::of_self();
+    let end = Reading::take(&config, &rests, &shared).await;
     let _ = posting.0.send(false);
     if let Some(c) = churner {
         let _ = c.await;
@@ -570,8 +819,12 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
         .collect();
     let mut posted_in_guild = vec![0u64; config.guilds];
     for (i, ok) in ok.iter().enumerate() {
+        let node = &mut node_reports[node_of_message(i, config.guilds, nodes)];
         if *ok {
             posted_in_guild[i % config.guilds] += 1;
+            node.messages_posted += 1;
+        } else {
+            node.posts_failed += 1;
         }
     }
     let due: u64 = posted_in_guild
@@ -588,6 +841,7 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
     let outcomes = fleet.finish().await;
     let posted = posted_per_guild(&ok, config.guilds, shared.ordinals);
     let mut tally = Tally::default();
+    let mut node_tallies = vec![Tally::default(); nodes];
     let mut heartbeats = 0;
     let mut alive = 0;
     for o in &outcomes {
@@ -596,17 +850,47 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
             continue;
         }
         tally.add(&o.log, &posted);
+        if let Some(t) = session_nodes
+            .get(o.index)
+            .and_then(|n| node_tallies.get_mut(*n))
+        {
+            t.add(&o.log, &posted);
+        }
         if o.alive {
             alive += 1;
         } else if let Some(e) = &o.error {
             first_session_error.get_or_insert_with(|| e.clone());
         }
     }
+    let servers: Vec<Option<ProcUsage>> = start
+        .servers
+        .iter()
+        .zip(&end.servers)
+        .map(|(a, b)| usage(a.as_ref(), b.as_ref()))
+        .collect();
+    for (k, node) in node_reports.iter_mut().enumerate() {
+        let t = &node_tallies[k];
+        node.expected_deliveries = t.expected;
+        node.deliveries_received = t.received;
+        node.lost = t.lost;
+        node.duplicated = t.duplicated;
+        node.latency = shared.nodes[k].latency.summary();
+        node.server = servers.get(k).cloned().flatten();
+        node.cpu_us_per_delivery = cpu_us_per(
+            node.server.as_ref(),
+            end.delivered_by_node[k].saturating_sub(start.delivered_by_node[k]),
+        );
+        node.bus = bus_counters(start.metrics[k].as_ref(), end.metrics[k].as_ref());
+    }
+    let server = added_up(&servers);
     let stats = &shared.stats;
     let last_delivery = shared.last_delivery.load(Ordering::Relaxed);
     let delivery_window =
         Duration::from_nanos(last_delivery.saturating_sub(shared.clock.nanos(post_started)));
-    let posts_rate_limited = rest.rate_limited.load(Ordering::Relaxed);
+    let posts_rate_limited: u64 = rests
+        .iter()
+        .map(|r| r.rate_limited.load(Ordering::Relaxed))
+        .sum();
     if posts_rate_limited > 0 {
         eprintln!(
             "warning: the server answered 429 to {posts_rate_limited} posts; \
@@ -659,14 +943,18 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
             shared.delivered.load(Ordering::Relaxed) as f64 / delivery_window.as_secs_f64()
         },
         latency: shared.latency.summary(),
+        latency_same_node: shared.latency_same_node.summary(),
+        latency_cross_node: shared.latency_cross_node.summary(),
         post_latency: post_latency.summary(),
+        nodes: node_reports,
         connection_endings: stats.endings(),
         heartbeats_sent: heartbeats,
-        server: server_start
-            .zip(server_end)
-            .map(|(a, b)| ProcUsage::between(&a, &b)),
-        loadtest: self_start
-            .zip(self_end)
-            .map(|(a, b)| ProcUsage::between(&a, &b)),
+        server_cpu_us_per_delivery: cpu_us_per(
+            server.as_ref(),
+            end.delivered.saturating_sub(start.delivered),
+        ),
+        server,
+        redis: usage(start.redis.as_ref(), end.redis.as_ref()),
+        loadtest: usage(start.loadtest.as_ref(), end.loadtest.as_ref()),
     })
 }

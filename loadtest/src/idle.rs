@@ -185,7 +185,7 @@ pub async fn run(config: IdleConfig) -> Result<IdleReport, Error> {
     let tag = run_tag();
     let world = setup::build(&rest, users, config.guilds, &tag).await?;
     let shared = shared(
-        gateway_url,
+        vec![gateway_url],
         config.intents,
         config.guilds,
         0,

@@ -9,7 +9,9 @@
 //!   exactly how many deliveries were lost or duplicated, and how long each
 //!   took from the REST call to the dispatch. With churn, sessions lose their
 //!   TCP connection mid-run and resume, and the same accounting covers what
-//!   the resume replays.
+//!   the resume replays. Given several nodes of a cluster, it spreads the
+//!   sessions and the posts over them ([`spread`]) and tells deliveries
+//!   that crossed nodes from those that did not.
 //! - [`idle`]: authenticated sessions that only heartbeat, connected in
 //!   steps, with the server's resident memory read from `/proc` after each
 //!   step: the memory a session costs the node.
@@ -47,6 +49,7 @@ pub mod rest;
 pub mod session;
 pub mod setup;
 pub mod soak;
+pub mod spread;
 pub mod system;
 pub mod voice;
 

@@ -178,9 +178,15 @@ struct VoiceArgs {
 
 #[derive(Args)]
 struct Common {
-    /// The server's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// The server's base URL. Chat: several nodes of one cluster, repeated
+    /// or separated by commas; sessions and posts are spread over them.
+    #[arg(
+        long = "url",
+        value_name = "URL",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8080"
+    )]
+    urls: Vec<String>,
     /// Gateway sessions to open.
     #[arg(long, default_value_t = 100)]
     sessions: usize,
@@ -198,11 +204,24 @@ struct Common {
     #[arg(long, default_value_t = 64)]
     connect_concurrency: usize,
     /// The server's process id: its memory and CPU go into the report.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// Chat: one per node, in the order of the URLs.
+    #[arg(long = "server-pid", value_name = "PID", value_delimiter = ',')]
+    server_pids: Vec<u32>,
     /// Also write the report as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+impl Common {
+    /// The one node idle runs against.
+    fn single_node(&self) -> anyhow::Result<(String, Option<u32>)> {
+        match (self.urls.as_slice(), self.server_pids.as_slice()) {
+            ([url], [] | [_]) => Ok((url.clone(), self.server_pids.first().copied())),
+            _ => anyhow::bail!(
+                "this scenario runs against one node: give one --url and at most one --server-pid"
+            ),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -233,6 +252,10 @@ struct ChatArgs {
     /// Posts in flight at once.
     #[arg(long, default_value_t = 64)]
     post_concurrency: usize,
+    /// The process id of the Redis the nodes share: its CPU goes into the
+    /// report.
+    #[arg(long)]
+    redis_pid: Option<u32>,
 }
 
 #[derive(Args)]
@@ -302,7 +325,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Chat(a) => {
             let c = a.common;
             let config = ChatConfig {
-                url: c.url,
+                urls: c.urls,
                 sessions: c.sessions,
                 guilds: c.guilds,
                 users: c.users,
@@ -317,7 +340,8 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
                 intents: c.intents,
                 connect_concurrency: c.connect_concurrency,
                 post_concurrency: a.post_concurrency,
-                server_pid: c.server_pid,
+                server_pids: c.server_pids,
+                redis_pid: a.redis_pid,
             };
             let report = chat::run(config).await?;
             println!("{report}");
@@ -326,15 +350,16 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Idle(a) => {
             let c = a.common;
+            let (url, server_pid) = c.single_node()?;
             let config = IdleConfig {
-                url: c.url,
+                url,
                 sessions: c.sessions,
                 guilds: c.guilds,
                 users: c.users,
                 checkpoints: a.checkpoints,
                 settle: a.settle,
                 hold: a.hold,
-                server_pid: c.server_pid,
+                server_pid,
                 intents: c.intents,
                 connect_concurrency: c.connect_concurrency,
             };
@@ -354,7 +379,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
                 fraction: 0.02,
                 downtime: Duration::from_millis(250),
             });
-            chat.server_pid = a.server_pid;
+            chat.server_pids = a.server_pid.into_iter().collect();
             let mut voice = VoiceConfig::new(a.url.clone());
             voice.rooms = a.rooms;
             voice.publishers = 2;
@@ -466,5 +491,46 @@ mod tests {
         assert_eq!(parse_rate("5"), Ok(5.0));
         assert!(parse_rate("-1/s").is_err());
         assert!(parse_rate("5/h").is_err());
+    }
+
+    fn chat_args(args: &[&str]) -> ChatArgs {
+        let argv = ["hearth-loadtest", "chat"].iter().chain(args);
+        match Cli::try_parse_from(argv)
+            .expect("the arguments parse")
+            .command
+        {
+            Command::Chat(a) => a,
+            _ => unreachable!("parsed as chat"),
+        }
+    }
+
+    #[test]
+    fn chat_takes_nodes_repeated_or_separated_by_commas() {
+        let one = chat_args(&[]);
+        assert_eq!(one.common.urls, ["http://127.0.0.1:8080"]);
+        assert!(one.common.server_pids.is_empty());
+
+        let repeated = chat_args(&["--url", "http://a:1", "--url", "http://b:2"]);
+        assert_eq!(repeated.common.urls, ["http://a:1", "http://b:2"]);
+        let listed = chat_args(&["--url", "http://a:1,http://b:2", "--server-pid", "10,11"]);
+        assert_eq!(listed.common.urls, ["http://a:1", "http://b:2"]);
+        assert_eq!(listed.common.server_pids, [10, 11]);
+    }
+
+    #[test]
+    fn idle_refuses_several_nodes() {
+        let argv = ["hearth-loadtest", "idle", "--url", "http://a:1,http://b:2"];
+        let Command::Idle(a) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!("parsed as idle")
+        };
+        assert!(a.common.single_node().is_err());
+        let argv = ["hearth-loadtest", "idle", "--server-pid", "7"];
+        let Command::Idle(a) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!("parsed as idle")
+        };
+        assert_eq!(
+            a.common.single_node().unwrap(),
+            ("http://127.0.0.1:8080".to_string(), Some(7))
+        );
     }
 }

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use crate::deliveries::{Delivery, SessionLog};
 use crate::gateway::{op, Connection, Ended, Payload};
 use crate::latency::Histogram;
+use crate::spread::node_of_message;
 
 /// How long Identify may take to produce READY and every GUILD_CREATE, and
 /// a resume to produce RESUMED.
@@ -107,7 +108,8 @@ impl Stats {
 
 /// What every session of a run shares.
 pub struct Shared {
-    pub gateway_url: String,
+    /// Per node, as `GET /gateway` on that node gives it.
+    pub gateway_urls: Vec<String>,
     pub intents: u64,
     pub guilds: usize,
     /// Messages per guild this run can post (the size of each log).
@@ -115,6 +117,13 @@ pub struct Shared {
     pub tag: String,
     pub clock: SendClock,
     pub latency: Histogram,
+    /// Per node: first deliveries to its sessions, and their latency.
+    pub nodes: Vec<NodeDeliveries>,
+    /// First deliveries to a session on the node the message was posted
+    /// through, and to a session on another node (with one node, all are
+    /// the first kind).
+    pub latency_same_node: Histogram,
+    pub latency_cross_node: Histogram,
     /// First deliveries so far, over all sessions: the drain watches it.
     pub delivered: AtomicU64,
     /// When the latest first delivery arrived, in `clock` nanoseconds.
@@ -126,8 +135,24 @@ pub struct Shared {
     pub stats: Stats,
 }
 
+/// The deliveries to one node's sessions.
+#[derive(Default)]
+pub struct NodeDeliveries {
+    pub delivered: AtomicU64,
+    pub latency: Histogram,
+}
+
 impl Shared {
-    fn on_dispatch(&self, log: &mut SessionLog, p: &Payload) {
+    /// The gateway of the session's node.
+    fn gateway_url(&self, plan: &Plan) -> &str {
+        self.gateway_urls
+            .get(plan.node)
+            .or(self.gateway_urls.first())
+            .map_or("", String::as_str)
+    }
+
+    /// A dispatch arrived at a session on `node`.
+    fn on_dispatch(&self, log: &mut SessionLog, node: usize, p: &Payload) {
         let now = Instant::now();
         if let Some(s) = p.s {
             log.sequence(s);
@@ -143,8 +168,20 @@ impl Shared {
             return;
         };
         if log.message(index) == Delivery::First {
+            let counts = self.nodes.get(node);
             if let Some(latency) = self.clock.since_sent(index, now) {
                 self.latency.record(latency);
+                if let Some(c) = counts {
+                    c.latency.record(latency);
+                }
+                if node_of_message(index, self.guilds, self.nodes.len()) == node {
+                    self.latency_same_node.record(latency);
+                } else {
+                    self.latency_cross_node.record(latency);
+                }
+            }
+            if let Some(c) = counts {
+                c.delivered.fetch_add(1, Ordering::Relaxed);
             }
             self.delivered.fetch_add(1, Ordering::Relaxed);
             self.last_delivery
@@ -159,6 +196,9 @@ pub struct Plan {
     pub index: usize,
     pub token: String,
     pub guild: usize,
+    /// The node it connects (and resumes) to: an index into
+    /// [`Shared::gateway_urls`].
+    pub node: usize,
 }
 
 /// How a session's Identify went, as soon as it is known.
@@ -250,7 +290,7 @@ pub async fn run(
             }
             Step::Payload(Ok(p)) => match p.op {
                 op::DISPATCH => {
-                    shared.on_dispatch(&mut log, &p);
+                    shared.on_dispatch(&mut log, plan.node, &p);
                     continue;
                 }
                 op::RECONNECT => false,
@@ -304,7 +344,7 @@ async fn identify(
             // A fresh session: its sequence numbers start again at 1.
             *log = SessionLog::new(plan.guild, shared.guilds, shared.ordinals);
         }
-        let mut conn = match Connection::open(&shared.gateway_url).await {
+        let mut conn = match Connection::open(shared.gateway_url(plan)).await {
             Ok(c) => c,
             Err(e) => {
                 last_error = e.to_string();
@@ -322,7 +362,7 @@ async fn identify(
                 let p = conn.next(log.last_seq()).await?;
                 match p.op {
                     op::DISPATCH => {
-                        shared.on_dispatch(log, &p);
+                        shared.on_dispatch(log, plan.node, &p);
                         match p.t.as_deref() {
                             Some("READY") => {
                                 session_id = p.d.session_id.clone();
@@ -366,7 +406,7 @@ async fn resume(
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
         }
-        let mut conn = match Connection::open(&shared.gateway_url).await {
+        let mut conn = match Connection::open(shared.gateway_url(plan)).await {
             Ok(c) => c,
             Err(e) => {
                 last_error = e.to_string();
@@ -383,7 +423,7 @@ async fn resume(
                 let p = conn.next(log.last_seq()).await?;
                 match p.op {
                     op::DISPATCH => {
-                        shared.on_dispatch(log, &p);
+                        shared.on_dispatch(log, plan.node, &p);
                         if p.t.as_deref() == Some("RESUMED") {
                             return Ok(true);
                         }

@@ -86,6 +86,8 @@ pub struct ProcUsage {
     pub rss_end_kib: u64,
     /// Percent of one core; 200 would be both of two cores.
     pub cpu_percent: f64,
+    /// User plus system time over the phase.
+    pub cpu_secs: f64,
 }
 
 impl ProcUsage {
@@ -94,6 +96,7 @@ impl ProcUsage {
             rss_start_kib: start.rss_kib,
             rss_end_kib: end.rss_kib,
             cpu_percent: end.cpu_percent_since(start),
+            cpu_secs: (end.cpu_secs - start.cpu_secs).max(0.0),
         }
     }
 }

@@ -19,13 +19,13 @@ use crate::harness::{str_field, Server, User, World};
 const MSGS: u64 = intents::GUILDS | intents::GUILD_MESSAGES;
 
 /// The Redis the suite runs against (`scripts/test.sh` sets it).
-fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     std::env::var("HEARTH_TEST_REDIS").expect(
         "HEARTH_TEST_REDIS must name a Redis server (scripts/test.sh starts one and sets it)",
     )
 }
 
-fn unique_prefix() -> String {
+pub(crate) fn unique_prefix() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

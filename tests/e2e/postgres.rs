@@ -15,9 +15,10 @@ use crate::harness::{str_field, Server, World, PASSWORD};
 
 /// A fresh database on the test server, dropped when this goes out of
 /// scope (also when the test fails).
-struct TestDatabase {
+pub(crate) struct TestDatabase {
     name: String,
-    url: String,
+    /// The database's URL, for `--database`.
+    pub(crate) url: String,
 }
 
 fn admin_url() -> String {
@@ -32,7 +33,7 @@ fn admin_url() -> String {
 }
 
 impl TestDatabase {
-    async fn create() -> TestDatabase {
+    pub(crate) async fn create() -> TestDatabase {
         let admin = admin_url();
         let name = format!(
             "hearth_e2e_{}_{}",
