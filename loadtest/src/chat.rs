@@ -833,7 +833,18 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
         .map(|(m, s)| m * s)
         .sum();
     let drain_until = Instant::now() + config.drain;
-    while shared.delivered.load(Ordering::Relaxed) < due && Instant::now() < drain_until {
+    // Churn has stopped, but a session dropped by its last round may still
+    // be resuming: stopping it then would count it as lost.
+    let resuming = || {
+        let s = &shared.stats;
+        let settled = s.resumes.load(Ordering::Relaxed)
+            + s.resumes_refused.load(Ordering::Relaxed)
+            + s.resumes_failed.load(Ordering::Relaxed);
+        s.drops.load(Ordering::Relaxed) > settled
+    };
+    while (shared.delivered.load(Ordering::Relaxed) < due || resuming())
+        && Instant::now() < drain_until
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 

@@ -3,9 +3,9 @@
 //! A single node uses [`LocalBus`], which hands each event straight to the
 //! node's receiver on the publisher's thread, so a REST handler's 200 comes
 //! after every local session has the dispatch in its queue. A cluster uses
-//! [`RedisBus`]: the same local hand-off first, then the event goes to a
-//! Redis channel per topic (a guild or a user), and each node subscribes to
-//! the topics its sessions need ([`Bus::watch`]). [`presence`] keeps each
+//! [`RedisBus`]: the event is queued for a Redis channel per topic (a
+//! guild or a user), then handed off locally the same way; each node
+//! subscribes to the topics its sessions need ([`Bus::watch`]). [`presence`] keeps each
 //! node's view of its users' presence where the other nodes read it.
 
 mod envelope;

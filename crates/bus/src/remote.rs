@@ -266,8 +266,10 @@ impl Bus for RedisBus {
                 )
             })
             .collect();
-        deliver_locally(&self.shared.receiver, Arc::new(event));
+        // Other nodes first: this node's own fan-out runs on the
+        // publisher's thread and may take a while.
         self.send(copies);
+        deliver_locally(&self.shared.receiver, Arc::new(event));
     }
 
     fn command(&self, command: NodeCommand) {
@@ -275,10 +277,10 @@ impl Bus for RedisBus {
             envelope::channel(&self.shared.prefix, command.topic()),
             envelope::encode_command(self.shared.origin, &command),
         )];
+        self.send(copies);
         if let Some(r) = receiver_of(&self.shared.receiver) {
             r.command(command);
         }
-        self.send(copies);
     }
 
     fn set_receiver(&self, receiver: Arc<dyn Receiver>) {
