@@ -183,6 +183,8 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     };
     config.gateway.public_url = config.public_url.clone();
     let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
+    gateway.metrics.register(&mut registry);
+    build_info(&mut registry);
     if let Some(cluster) = &config.cluster {
         // A user's presence is the union of their sessions on every node.
         let shared = RedisPresences::connect(&cluster.redis, &cluster.prefix).await?;
@@ -282,6 +284,22 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         lease.release().await;
     }
     Ok(())
+}
+
+/// `hearth_build_info{version="..."} 1`: which binary a node runs.
+fn build_info(registry: &mut prometheus_client::registry::Registry) {
+    use prometheus_client::metrics::{family::Family, gauge::Gauge};
+    let info = Family::<Vec<(String, String)>, Gauge>::default();
+    info.get_or_create(&vec![(
+        "version".to_owned(),
+        env!("CARGO_PKG_VERSION").to_owned(),
+    )])
+    .set(1);
+    registry.register(
+        "build_info",
+        "The version of the binary this node runs",
+        info,
+    );
 }
 
 async fn shutdown_signal() {

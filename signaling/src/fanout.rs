@@ -53,11 +53,14 @@ impl Receiver for Gateway {
         let prepared = Prepared::of(&event);
         let limit = self.config.resume_limit();
         let needed = event.intent();
+        self.metrics.events.inc();
+        let mut pushed = 0u64;
         match event.audience() {
             Audience::User(user) => {
                 for s in self.sessions_of_user(user) {
                     if wants(&s, &event, needed) {
                         s.push(tailored(&s, &prepared), limit);
+                        pushed += 1;
                     }
                 }
             }
@@ -95,6 +98,7 @@ impl Receiver for Gateway {
                                 }
                             }
                             s.push(tailored(s, &prepared), limit);
+                            pushed += 1;
                         }
                     });
                     if after {
@@ -104,6 +108,7 @@ impl Receiver for Gateway {
                 self.membership_follows(&event, guild);
             }
         }
+        self.metrics.dispatches.inc_by(pushed);
     }
 
     fn command(&self, command: NodeCommand) {

@@ -24,6 +24,7 @@ pub struct Gateway {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub presences: Presences,
+    pub metrics: crate::metrics::GatewayMetrics,
     /// Subscriptions to guilds under way, so a removal cannot slip past one.
     pub(crate) joins: crate::joins::Joins,
     pub(crate) voice: VoiceStates,
@@ -52,6 +53,7 @@ impl Gateway {
             store,
             bus: bus.clone(),
             presences: Presences::default(),
+            metrics: Default::default(),
             joins: Default::default(),
             voice: VoiceStates::default(),
             cluster_presence: std::sync::OnceLock::new(),
@@ -131,6 +133,8 @@ impl Gateway {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(session.id.clone(), session.clone());
+        self.metrics.sessions.inc();
+        self.metrics.identifies.inc();
         true
     }
 
@@ -253,6 +257,7 @@ impl Gateway {
             .remove(&session.id)
             .is_some();
         if registered {
+            self.metrics.sessions.dec();
             // Watched by `identify` before it registered the session.
             self.bus.unwatch(Topic::User(session.user.id));
         }

@@ -135,14 +135,17 @@ pub async fn identify(
         Err(StartRefusal::TooFast) => return Err(Refused::TryLater),
     }
     let large_threshold = ident.large_threshold.unwrap_or(50).clamp(50, 250);
-    let session = Arc::new(Session::new(
-        new_session_id(),
-        user.clone(),
-        ident.intents,
-        ident.shard,
-        large_threshold,
-        token_hash,
-    ));
+    let session = Arc::new(
+        Session::new(
+            new_session_id(),
+            user.clone(),
+            ident.intents,
+            ident.shard,
+            large_threshold,
+            token_hash,
+        )
+        .counting_slow_consumers_in(gw.metrics.slow_consumers.clone()),
+    );
     let outbox = session.attach(conn_id, gw.config.outbox);
     // Events for the user from other nodes (a guild joined there) flow
     // before the session can miss them; `end_session` unwatches.
@@ -308,6 +311,7 @@ pub enum ResumeOutcome {
 
 pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome {
     let Some(session) = gw.session(&r.session_id) else {
+        gw.metrics.resumes_refused.inc();
         return ResumeOutcome::Invalid;
     };
     let token_hash = hearth_store::token_hash(strip_prefix(&r.token));
@@ -328,6 +332,7 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
                 return ResumeOutcome::Close(code);
             }
             gw.send_to(&session, "RESUMED", json!({}));
+            gw.metrics.resumes.inc();
             ResumeOutcome::Resumed {
                 session,
                 replay,

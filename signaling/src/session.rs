@@ -43,6 +43,8 @@ pub struct Session {
     pub shard: Option<[u32; 2]>,
     pub large_threshold: u32,
     core: Mutex<Core>,
+    /// Counts this session's connections cut loose for reading too slowly.
+    slow_consumers: prometheus_client::metrics::counter::Counter,
 }
 
 #[derive(Debug)]
@@ -120,7 +122,18 @@ impl Session {
                 token_hash,
                 close_code: None,
             }),
+            slow_consumers: Default::default(),
         }
+    }
+
+    /// Counts this session's slow-consumer cuts in `counter` (the
+    /// gateway's metric).
+    pub fn counting_slow_consumers_in(
+        mut self,
+        counter: prometheus_client::metrics::counter::Counter,
+    ) -> Self {
+        self.slow_consumers = counter;
+        self
     }
 
     fn core(&self) -> MutexGuard<'_, Core> {
@@ -145,9 +158,12 @@ impl Session {
             }
         }
         if let Some((_, tx)) = &core.conn {
-            if tx.try_send(Outgoing::Dispatch(seq, event)).is_err() {
+            if let Err(e) = tx.try_send(Outgoing::Dispatch(seq, event)) {
                 // Full (a slow reader) or closed: either way the connection
                 // is done; the buffer has everything for a resume.
+                if matches!(e, mpsc::error::TrySendError::Full(_)) {
+                    self.slow_consumers.inc();
+                }
                 core.conn = None;
                 core.detached_at = Some(Instant::now());
             }
@@ -433,13 +449,15 @@ mod tests {
 
     #[test]
     fn a_slow_connection_is_cut_loose_but_nothing_is_lost() {
-        let s = session();
+        let cuts = prometheus_client::metrics::counter::Counter::default();
+        let s = session().counting_slow_consumers_in(cuts.clone());
         let mut rx = s.attach(1, 2);
         for _ in 0..5 {
             s.push(ev("A"), lim(100));
         }
         // Two fit; the third found the outbox full and detached the connection.
         assert_eq!(drain(&mut rx), vec![1, 2]);
+        assert_eq!(cuts.get(), 1, "one cut, counted once");
         assert!(rx.try_recv().is_err());
         let (replay, _rx) = s.resume(2, 2, 16, [0; 32]).unwrap();
         assert_eq!(replay.len(), 3);

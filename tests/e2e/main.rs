@@ -32,6 +32,7 @@ mod loadtest_soak;
 mod loadtest_voice;
 mod logs;
 mod messages;
+mod node_metrics;
 mod permissions;
 mod postgres;
 mod trusted_proxy;

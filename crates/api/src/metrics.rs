@@ -3,7 +3,10 @@
 use axum::response::IntoResponse;
 use hearth_proto::ErrorCode;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::error::ApiError;
@@ -17,6 +20,23 @@ pub struct Metrics {
     /// Message list requests served, whether from the store, a shared query or the cache.
     pub message_list_requests: Counter,
     pub messages_created: Counter,
+    /// REST requests by route template (not by path: the set of labels is
+    /// the set of routes), method and status class.
+    pub http_requests: Family<RouteLabels, Histogram, fn() -> Histogram>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: String,
+    /// The route's template, `/channels/{channel_id}/messages`.
+    pub route: String,
+    /// `2xx`, `4xx`, ...
+    pub status: String,
+}
+
+fn request_histogram() -> Histogram {
+    // 0.5 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
 }
 
 impl Metrics {
@@ -39,10 +59,18 @@ impl Metrics {
             "Messages created",
             messages_created.clone(),
         );
+        let http_requests: Family<RouteLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(request_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "REST requests by route, method and status class, from routing to response",
+            http_requests.clone(),
+        );
         Metrics {
             message_list_queries,
             message_list_requests,
             messages_created,
+            http_requests,
         }
     }
 }

@@ -10,6 +10,7 @@ mod invites;
 mod limits;
 mod members;
 mod messages;
+mod observe;
 mod roles;
 mod webhooks;
 
@@ -36,6 +37,11 @@ pub fn router(state: AppState) -> Router {
             .route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 limits::rate_limit,
+            ))
+            // Outside the rate limiter: a refused request is timed too.
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                observe::observe,
             ))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
