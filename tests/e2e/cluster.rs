@@ -478,3 +478,78 @@ async fn a_newcomer_on_both_nodes_is_announced_to_the_guild_as_the_cluster_shows
         )
         .await;
 }
+
+#[tokio::test]
+async fn the_cluster_script_runs_nodes_that_share_one_database_and_stops_them() {
+    use std::io::{BufRead, BufReader};
+    let mut script = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/cluster.sh"))
+        .args([
+            "--nodes",
+            "2",
+            "--base-port",
+            "0",
+            "--bin",
+            env!("CARGO_BIN_EXE_hearth"),
+        ])
+        .args(["--postgres", &crate::postgres::admin_url()])
+        .args(["--", "--rate-limits", "off"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("running scripts/cluster.sh");
+    let stdout = script.stdout.take().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut urls = Vec::new();
+    while urls.len() < 2 {
+        let line = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("the script printed its nodes within a minute")
+            .expect("the script ended before printing its nodes");
+        if let Some(url) = line
+            .split(" at ")
+            .nth(1)
+            .filter(|_| line.starts_with("node "))
+        {
+            urls.push(url.to_owned());
+        }
+    }
+    let nodes: Vec<crate::harness::Api> = urls.iter().map(|u| crate::harness::Api::at(u)).collect();
+    for n in &nodes {
+        let ready = n.raw_abs(Method::GET, "/readyz", None).await;
+        assert_eq!(ready.status.as_u16(), 200, "{}", ready.text);
+    }
+    // One database: an account made through one node logs in through the other.
+    let ada = nodes[0].register("ada").await;
+    let guild = nodes[0].create_guild(&ada, "Both").await;
+    let seen = nodes[1]
+        .get(&format!("/guilds/{}", str_field(&guild, "id")), ada.auth())
+        .await;
+    assert_eq!(seen.expect(200)["name"], "Both");
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &script.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = tokio::task::spawn_blocking(move || script.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exited.success(), "the script stops cleanly: {exited}");
+    assert!(
+        reqwest::Client::new()
+            .get(format!("{}/healthz", urls[0]))
+            .send()
+            .await
+            .is_err(),
+        "node 0 still answers after the script stopped"
+    );
+}

@@ -421,6 +421,18 @@ pub struct Api {
 }
 
 impl Api {
+    /// A client of a node this harness did not start (a script's).
+    pub fn at(base: &str) -> Api {
+        Api {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(REQUEST_TIMEOUT)
+                .build()
+                .expect("building reqwest client"),
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v10{}", self.base, path)
     }

@@ -21,7 +21,7 @@ pub(crate) struct TestDatabase {
     pub(crate) url: String,
 }
 
-fn admin_url() -> String {
+pub(crate) fn admin_url() -> String {
     match std::env::var("HEARTH_TEST_POSTGRES") {
         Ok(url) if !url.trim().is_empty() => url,
         _ => panic!(
