@@ -1,6 +1,7 @@
 //! The `hearth` binary: command line and wiring only.
 
 mod admin;
+mod cluster;
 mod config;
 mod conn_limit;
 mod database;
@@ -17,8 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use hearth_api::{ApiConfig, AppState};
-use hearth_bus::presence::RedisPresences;
-use hearth_bus::{Bus, BusHealth, LocalBus, NodeIdLease, RedisBus, RedisBusConfig};
+use hearth_bus::BusHealth;
 use hearth_model::SnowflakeGenerator;
 use hearth_sfu::Sfu;
 use hearth_signaling::Gateway;
@@ -55,11 +55,6 @@ fn main() -> anyhow::Result<()> {
 /// Descriptors kept free of connections: the database and its journal,
 /// the SFU's UDP sockets and wake-up pipes, log files, a backup.
 const RESERVED_FDS: u64 = 512;
-/// Events this node may hold for other nodes while Redis is away (some
-/// hundreds of bytes each). Beyond them events are dropped, counted and
-/// logged; an outage of Redis itself also broke the other nodes'
-/// subscriptions, so they start their sessions afresh when it is back.
-const BUS_OUTBOX: usize = 100_000;
 
 /// Every gateway connection is a file descriptor; the usual soft limit of
 /// 1024 would cap a node at about a thousand clients. Raise it to the hard
@@ -129,16 +124,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(trusted_proxies = %config.trusted_proxies, "client addresses of these proxies' connections come from X-Forwarded-For");
     }
     let database = Arc::new(database::Database::open(&config).await?);
-    // In a cluster the id is leased, so no two nodes share one.
-    let lease = match &config.cluster {
-        Some(cluster) => Some(Arc::new(
-            NodeIdLease::acquire(&cluster.redis, &cluster.prefix, config.node_id).await?,
-        )),
-        None => None,
-    };
-    let node_id = lease
-        .as_ref()
-        .map_or(config.node_id.unwrap_or(0), |l| l.id());
+    let (node_id, lease) = cluster::node_id(config.cluster.as_ref(), config.node_id).await?;
     logging::set_node_id(node_id);
     tracing::info!(node_id, leased = lease.is_some(), "node id");
     let ids = SnowflakeGenerator::new((node_id >> 5) as u8, (node_id & 0x1f) as u8);
@@ -168,29 +154,15 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let store = database.store();
     // One registry for the node: each component registers its metrics in it.
     let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");
-    let bus: Arc<dyn Bus> = match &config.cluster {
-        None => Arc::new(LocalBus::new()),
-        Some(cluster) => {
-            let redis = RedisBus::connect(RedisBusConfig {
-                url: cluster.redis.clone(),
-                prefix: cluster.prefix.clone(),
-                max_queued: BUS_OUTBOX,
-            })
-            .await?;
-            redis.register_metrics(&mut registry);
-            redis
-        }
-    };
+    let bus = cluster::bus(config.cluster.as_ref(), &mut registry).await?;
     config.gateway.public_url = config.public_url.clone();
     let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());
     gateway.metrics.register(&mut registry);
     build_info(&mut registry);
-    if let Some(cluster) = &config.cluster {
-        // A user's presence is the union of their sessions on every node.
-        let shared = RedisPresences::connect(&cluster.redis, &cluster.prefix).await?;
-        gateway.share_presence(Arc::new(shared));
-    }
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
+    if let Some(c) = &config.cluster {
+        cluster::share(c, &gateway, &state, config.rate_limits).await?;
+    }
     let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
     let edge_metrics = http::EdgeMetrics::register(&mut registry);
     media::connect(&gateway, &sfu, &state);
@@ -218,10 +190,6 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     readiness.add("media", sfu.clone(), |s| async move { s.check_workers() });
     let health = health::router(readiness);
     sessions::connect(&gateway, &state);
-    if let (Some(cluster), true) = (&config.cluster, config.rate_limits) {
-        let windows = hearth_bus::SharedWindows::connect(&cluster.redis, &cluster.prefix).await?;
-        state.set_shared_limits(Arc::new(limits::RedisLimits::new(windows)));
-    }
     let mut app = hearth_api::router(state)
         .merge(hearth_signaling::router(gateway.clone()))
         .merge(hearth_sfu::voice_gateway::router(sfu.clone()))

@@ -1,0 +1,70 @@
+//! A node's part in its cluster: what it takes from and shares through
+//! Redis (`--redis`). Alone, a node has none of this: events stay in the
+//! process and everything is counted locally.
+
+use std::sync::Arc;
+
+use hearth_api::AppState;
+use hearth_bus::presence::RedisPresences;
+use hearth_bus::{Bus, LocalBus, NodeIdLease, RedisBus, RedisBusConfig, SharedWindows};
+use hearth_signaling::Gateway;
+use prometheus_client::registry::Registry;
+
+use crate::config::Cluster;
+
+/// Events this node may hold for other nodes while Redis is away (some
+/// hundreds of bytes each). Beyond them events are dropped, counted and
+/// logged; an outage of Redis itself also broke the other nodes'
+/// subscriptions, so they start their sessions afresh when it is back.
+const BUS_OUTBOX: usize = 100_000;
+
+/// This node's id: leased in a cluster, so no two nodes share one
+/// (`wanted` is then checked to be free); else `wanted` or 0.
+pub async fn node_id(
+    cluster: Option<&Cluster>,
+    wanted: Option<u16>,
+) -> anyhow::Result<(u16, Option<Arc<NodeIdLease>>)> {
+    match cluster {
+        None => Ok((wanted.unwrap_or(0), None)),
+        Some(c) => {
+            let lease = NodeIdLease::acquire(&c.redis, &c.prefix, wanted).await?;
+            Ok((lease.id(), Some(Arc::new(lease))))
+        }
+    }
+}
+
+/// The bus events travel on: Redis in a cluster (its counters registered
+/// as `hearth_bus_*`), the process alone.
+pub async fn bus(
+    cluster: Option<&Cluster>,
+    registry: &mut Registry,
+) -> anyhow::Result<Arc<dyn Bus>> {
+    let Some(c) = cluster else {
+        return Ok(Arc::new(LocalBus::new()));
+    };
+    let redis = RedisBus::connect(RedisBusConfig {
+        url: c.redis.clone(),
+        prefix: c.prefix.clone(),
+        max_queued: BUS_OUTBOX,
+    })
+    .await?;
+    redis.register_metrics(registry);
+    Ok(redis)
+}
+
+/// Shares what the nodes must count together: each user's presence, and
+/// (when limits are on) REST rate limits. Before the node serves anyone.
+pub async fn share(
+    c: &Cluster,
+    gateway: &Arc<Gateway>,
+    api: &AppState,
+    rate_limits: bool,
+) -> anyhow::Result<()> {
+    let presences = RedisPresences::connect(&c.redis, &c.prefix).await?;
+    gateway.share_presence(Arc::new(presences));
+    if rate_limits {
+        let windows = SharedWindows::connect(&c.redis, &c.prefix).await?;
+        api.set_shared_limits(Arc::new(crate::limits::RedisLimits::new(windows)));
+    }
+    Ok(())
+}
