@@ -5,21 +5,12 @@ use hearth_bus::presence::{NodeView, Record, RedisPresences, SharedPresences};
 use hearth_model::Snowflake;
 use hearth_proto::gateway::{PresenceUpdate, Status};
 
-fn redis_url() -> String {
-    std::env::var("HEARTH_TEST_REDIS").expect(
-        "HEARTH_TEST_REDIS must name a Redis server (scripts/test.sh starts one and sets it)",
-    )
-}
+mod support;
+
+use support::redis_url;
 
 fn prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "hearth-presence-test-{test}-{}-{nanos}:",
-        std::process::id()
-    )
+    support::prefix("presence", test)
 }
 
 fn set(status: Status) -> PresenceUpdate {

@@ -8,18 +8,12 @@ use hearth_bus::{Bus, BusHealth, Receiver, RedisBus, RedisBusConfig};
 use hearth_model::{Member, Snowflake, Timestamp, User};
 use hearth_proto::events::{Event, NodeCommand, Topic};
 
-fn redis_url() -> String {
-    std::env::var("HEARTH_TEST_REDIS").expect(
-        "HEARTH_TEST_REDIS must name a Redis server (scripts/test.sh starts one and sets it)",
-    )
-}
+mod support;
+
+use support::redis_url;
 
 fn prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("hearth-bus-test-{test}-{}-{nanos}:", std::process::id())
+    support::prefix("bus", test)
 }
 
 #[derive(Default)]
