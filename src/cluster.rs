@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use hearth_api::AppState;
 use hearth_bus::presence::RedisPresences;
+use hearth_bus::sfu_registry::SfuRegistry;
 use hearth_bus::{Bus, LocalBus, NodeIdLease, RedisBus, RedisBusConfig, SharedWindows};
 use hearth_signaling::Gateway;
 use prometheus_client::registry::Registry;
 
-use crate::config::Cluster;
+use crate::config::{Cluster, ServeConfig};
 
 /// Events this node may hold for other nodes while Redis is away (some
 /// hundreds of bytes each). Beyond them events are dropped, counted and
@@ -67,4 +68,28 @@ pub async fn share(
         api.set_shared_limits(Arc::new(crate::limits::RedisLimits::new(windows)));
     }
     Ok(())
+}
+
+/// The node's voice identity in its cluster, before the gateway and the SFU
+/// are made from `config`: a node name tokens can tell from every other
+/// node's (from its unique id), the voice secret every node verifies tokens
+/// with (the operator's, else one shared through Redis), and a wait for
+/// voice states that cross Redis. Returns the SFU registry.
+pub async fn voice_identity(
+    c: &Cluster,
+    config: &mut ServeConfig,
+    node_id: u16,
+) -> anyhow::Result<Arc<SfuRegistry>> {
+    let registry = SfuRegistry::connect(&c.redis, &c.prefix).await?;
+    if !config.voice_secret_set {
+        config.gateway.voice_secret = registry
+            .shared_voice_secret()
+            .await
+            .map_err(|e| anyhow::anyhow!("sharing the voice secret through Redis: {e}"))?;
+    }
+    config.gateway.node_name = format!("node-{node_id}");
+    config.sfu.node = config.gateway.node_name.clone();
+    config.sfu.voice_secret = config.gateway.voice_secret.clone();
+    config.sfu.voice_state_wait = crate::media::CLUSTER_VOICE_STATE_WAIT;
+    Ok(Arc::new(registry))
 }

@@ -439,6 +439,9 @@ pub struct ServeConfig {
     pub gateway: hearth_signaling::GatewayConfig,
     /// Set by the operator; otherwise derived from the bound address.
     pub voice_endpoint: Option<String>,
+    /// Whether the operator gave the voice secret (else it is random, or in
+    /// a cluster shared through Redis).
+    pub voice_secret_set: bool,
     /// The voice secret and node name are the gateway's (set in `main`).
     pub sfu: hearth_sfu::SfuConfig,
     pub http_header_timeout: std::time::Duration,
@@ -615,10 +618,14 @@ impl ServeArgs {
         if let Some(s) = self.resume_grace_secs.or(file.resume_grace_secs) {
             gateway.resume_grace = std::time::Duration::from_secs(s);
         }
-        if let Some(secret) = self.voice_secret.or(file.voice_secret) {
-            anyhow::ensure!(!secret.is_empty(), "voice_secret must not be empty");
-            gateway.voice_secret = secret.into_bytes();
-        }
+        let voice_secret_set = match self.voice_secret.or(file.voice_secret) {
+            Some(secret) => {
+                anyhow::ensure!(!secret.is_empty(), "voice_secret must not be empty");
+                gateway.voice_secret = secret.into_bytes();
+                true
+            }
+            None => false,
+        };
         let voice_endpoint = self.voice_endpoint.or(file.voice_endpoint);
         if let Some(e) = &voice_endpoint {
             anyhow::ensure!(
@@ -777,6 +784,7 @@ impl ServeArgs {
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
             gateway,
             voice_endpoint,
+            voice_secret_set,
             sfu,
             http_header_timeout: std::time::Duration::from_secs(http_header_timeout_secs),
             http_body_timeout: std::time::Duration::from_secs(http_body_timeout_secs),

@@ -128,6 +128,10 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     logging::set_node_id(node_id);
     tracing::info!(node_id, leased = lease.is_some(), "node id");
     let ids = SnowflakeGenerator::new((node_id >> 5) as u8, (node_id & 0x1f) as u8);
+    let sfu_registry = match config.cluster.clone() {
+        Some(c) => Some(cluster::voice_identity(&c, &mut config, node_id).await?),
+        None => None,
+    };
     let api = ApiConfig {
         rate_limits: config.rate_limits,
         max_body_bytes: config.max_body_bytes,
@@ -165,7 +169,26 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     }
     let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
     let edge_metrics = http::EdgeMetrics::register(&mut registry);
-    media::connect(&gateway, &sfu, &state);
+    match &sfu_registry {
+        None => media::connect(&gateway, &sfu, &state),
+        Some(registry) => {
+            media::connect_cluster(
+                &gateway,
+                &sfu,
+                &state,
+                registry.clone(),
+                config.region.clone(),
+            );
+            gateway.bus.watch(hearth_proto::events::Topic::Voice).await;
+            media::announce(
+                sfu.clone(),
+                registry.clone(),
+                config.region.clone(),
+                config.gateway.voice_endpoint.clone(),
+            )
+            .await?;
+        }
+    }
     let edge = http::EdgeConfig {
         header_timeout: config.http_header_timeout,
         body_timeout: config.http_body_timeout,

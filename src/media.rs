@@ -1,8 +1,19 @@
 //! Wiring the gateway (which owns voice states) to the SFU (which owns
-//! media), both ways, and to the REST side (moderator moves). Neither crate knows the other; on a cluster the same
-//! two traits would be carried over the bus instead.
+//! media), both ways, and to the REST side (moderator moves). Neither crate
+//! knows the other. Alone, the two traits are plain calls; in a cluster
+//! voice states travel to every node as [`NodeCommand::MediaState`] (the
+//! node hosting the room applies it) and a lost participant travels back
+//! to its user's nodes as [`NodeCommand::MediaGone`], and rooms are placed
+//! on SFU nodes through the registry in Redis.
 
-use std::sync::{Arc, Weak};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use hearth_bus::sfu_registry::{Preference, RoomRef, SfuEntry, SfuRegistry};
+use hearth_bus::Bus;
+use hearth_proto::events::NodeCommand;
+use hearth_signaling::media::{Placing, VoicePlacement, VoiceServer};
 
 use hearth_api::voice::VoiceControl;
 use hearth_api::AppState;
@@ -74,4 +85,167 @@ pub fn connect(gateway: &Arc<Gateway>, sfu: &Arc<Sfu>, api: &AppState) {
     sfu.set_hooks(Arc::new(FromGateway(Arc::downgrade(gateway))));
     gateway.set_media_plane(Arc::new(ToSfu(sfu.clone())));
     api.set_voice(Arc::new(VoiceOfGateway(Arc::downgrade(gateway))));
+}
+
+/// How long a join on this node's SFU waits for the user's voice state to
+/// come from the node holding it.
+pub const CLUSTER_VOICE_STATE_WAIT: Duration = Duration::from_secs(3);
+
+/// The gateway's voice-state changes, told to every node.
+struct ToCluster(Arc<dyn Bus>);
+
+impl MediaPlane for ToCluster {
+    fn voice_state(&self, guild: Snowflake, user: Snowflake, state: Option<MediaState>) {
+        self.0.command(NodeCommand::MediaState {
+            guild_id: guild,
+            user_id: user,
+            state,
+        });
+    }
+}
+
+/// This node's SFU in a cluster: it keeps the voice states every node
+/// announces (what a join here is checked against), applies them to its
+/// calls, and tells the user's nodes when it loses a participant.
+struct HostedVoice {
+    sfu: Arc<Sfu>,
+    bus: Arc<dyn Bus>,
+    /// One entry per user in voice anywhere in the cluster.
+    known: Mutex<HashMap<(Snowflake, Snowflake), MediaState>>,
+}
+
+impl HostedVoice {
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<(Snowflake, Snowflake), MediaState>> {
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl MediaPlane for HostedVoice {
+    fn voice_state(&self, guild: Snowflake, user: Snowflake, state: Option<MediaState>) {
+        match &state {
+            Some(s) => self.known().insert((guild, user), s.clone()),
+            None => self.known().remove(&(guild, user)),
+        };
+        ToSfu(self.sfu.clone()).voice_state(guild, user, state);
+    }
+}
+
+impl VoiceHooks for HostedVoice {
+    fn flags(&self, guild: Snowflake, channel: Snowflake, user: Snowflake) -> Option<Flags> {
+        self.known()
+            .get(&(guild, user))
+            .filter(|s| s.channel == channel)
+            .map(flags)
+    }
+
+    fn participant_gone(&self, room: RoomKey, user: Snowflake, session_id: &str) {
+        self.bus.command(NodeCommand::MediaGone {
+            guild_id: room.guild,
+            user_id: user,
+            channel_id: room.channel,
+            session_id: session_id.to_owned(),
+        });
+    }
+}
+
+/// Rooms placed through the cluster's SFU registry; a room with no
+/// `rtc_region` goes to this node's region when it has an SFU node.
+struct Placement {
+    registry: Arc<SfuRegistry>,
+    region: String,
+}
+
+impl VoicePlacement for Placement {
+    fn place<'a>(&'a self, room: RoomRef, rtc_region: Option<&'a str>) -> Placing<'a> {
+        Box::pin(async move {
+            let want = Preference {
+                region: rtc_region,
+                fallback_region: Some(&self.region),
+            };
+            let entry = self.registry.place(room, &want).await?;
+            Ok(VoiceServer {
+                node: entry.node,
+                endpoint: entry.endpoint,
+            })
+        })
+    }
+}
+
+/// The wiring of a cluster's node (see the module's documentation).
+pub fn connect_cluster(
+    gateway: &Arc<Gateway>,
+    sfu: &Arc<Sfu>,
+    api: &AppState,
+    registry: Arc<SfuRegistry>,
+    region: String,
+) {
+    let hosted = Arc::new(HostedVoice {
+        sfu: sfu.clone(),
+        bus: gateway.bus.clone(),
+        known: Mutex::new(HashMap::new()),
+    });
+    sfu.set_hooks(hosted.clone());
+    gateway.set_media_plane(Arc::new(ToCluster(gateway.bus.clone())));
+    gateway.set_cluster_media(Arc::new(Placement { registry, region }), hosted);
+    api.set_voice(Arc::new(VoiceOfGateway(Arc::downgrade(gateway))));
+}
+
+/// What this node tells the registry about its SFU.
+fn entry(sfu: &Sfu, region: &str, endpoint: &str) -> SfuEntry {
+    let rooms = sfu.rooms().len();
+    SfuEntry {
+        node: sfu.config.node.clone(),
+        region: region.to_owned(),
+        endpoint: endpoint.to_owned(),
+        rooms: u32::try_from(rooms).unwrap_or(u32::MAX),
+        participants: u32::try_from(sfu.participants()).unwrap_or(u32::MAX),
+        draining: false,
+    }
+}
+
+/// Announces the SFU once (so the node's first joins find it), then keeps
+/// announcing it and its rooms every two seconds, in the background.
+pub async fn announce(
+    sfu: Arc<Sfu>,
+    registry: Arc<SfuRegistry>,
+    region: String,
+    endpoint: String,
+) -> anyhow::Result<()> {
+    registry
+        .announce(&entry(&sfu, &region, &endpoint))
+        .await
+        .map_err(|e| anyhow::anyhow!("announcing the SFU in Redis: {e}"))?;
+    tokio::spawn(async move {
+        let mut failing = false;
+        let mut tick = tokio::time::interval(hearth_bus::sfu_registry::ANNOUNCE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let rooms: Vec<RoomRef> = sfu
+                .rooms()
+                .into_iter()
+                .map(|r| RoomRef {
+                    guild: r.guild,
+                    channel: r.channel,
+                })
+                .collect();
+            let result = async {
+                registry.announce(&entry(&sfu, &region, &endpoint)).await?;
+                registry.renew(&sfu.config.node, &rooms).await
+            }
+            .await;
+            match (result, failing) {
+                (Err(e), false) => {
+                    tracing::warn!(error = %e, "the SFU registry is unreachable: no new rooms come to this node until it is back");
+                    failing = true;
+                }
+                (Ok(_), true) => {
+                    tracing::info!("the SFU registry is reachable again");
+                    failing = false;
+                }
+                _ => {}
+            }
+        }
+    });
+    Ok(())
 }

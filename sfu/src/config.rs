@@ -39,6 +39,11 @@ pub struct SfuConfig {
     /// included), as the main gateway allows.
     pub rate_limit: u32,
     pub rate_window: Duration,
+    /// How long a join waits for the user's voice state to reach this node
+    /// when it is not here yet: zero alone (the gateway beside the SFU has
+    /// it before the client has its token), longer in a cluster, where it
+    /// crosses Redis while the client crosses the Internet.
+    pub voice_state_wait: Duration,
 }
 
 impl Default for SfuConfig {
@@ -59,6 +64,7 @@ impl Default for SfuConfig {
             max_payload_bytes: 64 * 1024,
             rate_limit: 120,
             rate_window: Duration::from_secs(60),
+            voice_state_wait: Duration::ZERO,
         }
     }
 }

@@ -206,4 +206,12 @@ impl Sfu {
     pub fn participants(&self) -> usize {
         self.calls().len()
     }
+
+    /// The rooms with a call in them.
+    pub fn rooms(&self) -> Vec<RoomKey> {
+        let mut rooms: Vec<RoomKey> = self.calls().values().map(|c| c.room).collect();
+        rooms.sort_by_key(|r| (r.guild, r.channel));
+        rooms.dedup();
+        rooms
+    }
 }

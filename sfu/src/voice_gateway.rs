@@ -25,7 +25,7 @@ use crate::offer::OfferError;
 use crate::payload_limit::PayloadLimit;
 use crate::room::{Flags, ParticipantId, PeerEvent, RoomKey};
 use crate::sent_frames::{parse_ack, SentFrames};
-use crate::sfu::{Call, Sfu};
+use crate::sfu::{Call, Sfu, VoiceHooks};
 use crate::simulcast::Quality;
 use crate::worker::Command;
 
@@ -616,6 +616,26 @@ fn call_of(sfu: &Sfu, me: &Identity) -> Result<(ParticipantId, RoomKey), Ending>
         .ok_or_else(|| close(close::SESSION_INVALID, "the call is over", false))
 }
 
+/// The user's flags in the room, waiting up to `wait` for their voice state
+/// to arrive from the node that holds it.
+async fn wait_for_flags(
+    hooks: &dyn VoiceHooks,
+    room: RoomKey,
+    user: hearth_model::Snowflake,
+    wait: Duration,
+) -> Option<Flags> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if let Some(f) = hooks.flags(room.guild, room.channel, user) {
+            return Some(f);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Joins the room on its worker with the client's offer; returns the answer.
 async fn join(sfu: &Arc<Sfu>, me: &mut Identity, offer: String) -> Result<String, Ending> {
     let claims = &me.claims;
@@ -626,8 +646,8 @@ async fn join(sfu: &Arc<Sfu>, me: &mut Identity, offer: String) -> Result<String
     // A second Select Protocol (or a move) replaces the previous call.
     sfu.disconnect(claims.guild_id, claims.user_id);
     let flags = match sfu.hooks() {
-        Some(h) => h
-            .flags(room.guild, room.channel, claims.user_id)
+        Some(h) => wait_for_flags(&*h, room, claims.user_id, sfu.config.voice_state_wait)
+            .await
             .ok_or_else(|| {
                 close(
                     close::AUTHENTICATION_FAILED,

@@ -117,6 +117,17 @@ impl Receiver for Gateway {
                 user_id,
                 token_hash,
             } => self.revoke_sessions(user_id, token_hash.as_ref()),
+            NodeCommand::MediaState {
+                guild_id,
+                user_id,
+                state,
+            } => self.media_state_announced(guild_id, user_id, state),
+            NodeCommand::MediaGone {
+                guild_id,
+                user_id,
+                channel_id,
+                session_id,
+            } => self.media_gone(guild_id, user_id, channel_id, &session_id),
         }
     }
 

@@ -33,6 +33,10 @@ pub struct Gateway {
     cluster_presence: std::sync::OnceLock<Arc<ClusterPresence>>,
     /// The SFU, once the node has wired it (see `media`).
     pub(crate) media: std::sync::OnceLock<Arc<dyn crate::media::MediaPlane>>,
+    /// In a cluster: where rooms are placed, and this node's SFU as the
+    /// other nodes' voice states reach it (see `media`).
+    pub(crate) placement: std::sync::OnceLock<Arc<dyn crate::media::VoicePlacement>>,
+    pub(crate) media_host: std::sync::OnceLock<Arc<dyn crate::media::MediaPlane>>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     /// Each account's Identify budget.
     starts: Mutex<SessionStarts>,
@@ -58,6 +62,8 @@ impl Gateway {
             voice: VoiceStates::default(),
             cluster_presence: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
+            placement: std::sync::OnceLock::new(),
+            media_host: std::sync::OnceLock::new(),
             sessions: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
             hubs: RwLock::new(HashMap::new()),

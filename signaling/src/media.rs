@@ -8,33 +8,82 @@
 
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
+use hearth_bus::sfu_registry::{PlacementError, RoomRef};
 use hearth_model::{Permissions, Snowflake, Timestamp};
 
 use crate::gateway::Gateway;
 
-/// What the media plane needs of a user's voice state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MediaState {
-    pub channel: Snowflake,
-    /// The main gateway session holding the voice connection.
-    pub session_id: String,
-    pub self_mute: bool,
-    pub self_deaf: bool,
-    /// Server mute and deafen.
-    pub mute: bool,
-    pub deaf: bool,
-    /// SPEAK in the channel, now.
-    pub can_speak: bool,
-}
+pub use hearth_proto::voice::MediaState;
 
 pub trait MediaPlane: Send + Sync {
     /// The user's voice state in the guild is now `state`; `None`: they left.
     fn voice_state(&self, guild: Snowflake, user: Snowflake, state: Option<MediaState>);
 }
 
+/// The SFU node a voice connection goes to: the name its tokens carry and
+/// the endpoint VOICE_SERVER_UPDATE sends the client to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoiceServer {
+    pub node: String,
+    pub endpoint: String,
+}
+
+/// A placement under way.
+pub type Placing<'a> = BoxFuture<'a, Result<VoiceServer, PlacementError>>;
+
+/// Which SFU node hosts a voice channel's room, in a cluster. Alone, a
+/// node hosts every room itself.
+pub trait VoicePlacement: Send + Sync {
+    /// The node hosting the room, placing it if it has none (in the
+    /// channel's `rtc_region` when it names one).
+    fn place<'a>(&'a self, room: RoomRef, rtc_region: Option<&'a str>) -> Placing<'a>;
+}
+
 impl Gateway {
     pub fn set_media_plane(&self, media: Arc<dyn MediaPlane>) {
         let _ = self.media.set(media);
+    }
+
+    /// In a cluster: where rooms go, and the SFU of this node, which hears
+    /// of voice states held by any node ([`NodeCommand::MediaState`]).
+    ///
+    /// [`NodeCommand::MediaState`]: hearth_proto::events::NodeCommand::MediaState
+    pub fn set_cluster_media(&self, placement: Arc<dyn VoicePlacement>, host: Arc<dyn MediaPlane>) {
+        let _ = self.placement.set(placement);
+        let _ = self.media_host.set(host);
+    }
+
+    /// Where the room is hosted: placed in a cluster, this node alone.
+    pub(crate) async fn voice_server(
+        &self,
+        room: RoomRef,
+        rtc_region: Option<&str>,
+    ) -> Result<VoiceServer, PlacementError> {
+        match self.placement.get() {
+            Some(p) => p.place(room, rtc_region).await,
+            None => Ok(self.local_voice_server()),
+        }
+    }
+
+    pub(crate) fn local_voice_server(&self) -> VoiceServer {
+        VoiceServer {
+            node: self.config.node_name.clone(),
+            endpoint: self.config.voice_endpoint.clone(),
+        }
+    }
+
+    /// A voice state held by some node changed: this node's SFU applies it
+    /// (it hosts the room, or hosted the one the user left).
+    pub(crate) fn media_state_announced(
+        &self,
+        guild: Snowflake,
+        user: Snowflake,
+        state: Option<MediaState>,
+    ) {
+        if let Some(host) = self.media_host.get() {
+            host.voice_state(guild, user, state);
+        }
     }
 
     /// The user's voice state in `channel` as the media plane sees it.

@@ -32,7 +32,9 @@ use hearth_store::StoreError;
 use serde_json::{json, Value};
 
 use crate::gateway::Gateway;
+use crate::media::VoiceServer;
 use crate::session::Session;
+use hearth_bus::sfu_registry::RoomRef;
 
 /// One user's presence in a voice channel of a guild.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +50,8 @@ pub struct VoiceState {
     pub self_mute: bool,
     pub self_deaf: bool,
     pub self_video: bool,
+    /// The SFU node the voice connection goes to.
+    pub server: VoiceServer,
 }
 
 impl VoiceState {
@@ -265,7 +269,11 @@ pub async fn update_voice_state(
     let Some(member) = gw.store.member(guild, session.user.id).await? else {
         return Ok(());
     };
-    gw.join_voice(session, member, channel, &update);
+    // Also before any lock: in a cluster this asks Redis.
+    let Some(server) = gw.server_for(guild, session.user.id, channel).await else {
+        return Ok(());
+    };
+    gw.join_voice(session, member, channel, &update, server);
     Ok(())
 }
 
@@ -287,6 +295,39 @@ impl Gateway {
     /// The SFU node named in the voice tokens this gateway issues.
     pub fn node_name(&self) -> &str {
         &self.config.node_name
+    }
+
+    /// The SFU node for a join of (or a stay in) `channel`; `None` if the
+    /// channel is no voice channel of the guild, or its room cannot be
+    /// placed (the user's current connection there then keeps its node).
+    async fn server_for(
+        &self,
+        guild: Snowflake,
+        user: Snowflake,
+        channel: Snowflake,
+    ) -> Option<VoiceServer> {
+        let rtc_region = self.hub(guild)?.with_view(|view, _| {
+            view.channels
+                .get(&channel)
+                .filter(|c| c.kind == ChannelType::Voice)
+                .map(|c| c.rtc_region.clone().flatten())
+        })??;
+        let room = RoomRef { guild, channel };
+        match self.voice_server(room, rtc_region.as_deref()).await {
+            Ok(server) => Some(server),
+            Err(e) => {
+                let current = self
+                    .voice
+                    .registry()
+                    .get(guild, user)
+                    .filter(|s| s.channel_id == channel)
+                    .map(|s| s.server.clone());
+                if current.is_none() {
+                    tracing::warn!(%guild, %channel, error = %e, "op 4 refused: no SFU node for the room");
+                }
+                current
+            }
+        }
     }
 
     /// The guild's current voice states, in VOICE_STATE_UPDATE's shape.
@@ -343,22 +384,50 @@ impl Gateway {
         if current.channel_id == channel {
             return true;
         }
-        let Some(session) = self.session(&current.session_id) else {
+        if self.session(&current.session_id).is_none() {
             return false;
+        }
+        if self.placement.get().is_none() {
+            self.apply_move(current, channel, self.local_voice_server());
+            return true;
+        }
+        // In a cluster the new channel's room is placed through Redis first;
+        // the move lands when it answers.
+        drop(_changing);
+        let Some(gw) = self.me.upgrade() else {
+            return false;
+        };
+        tokio::spawn(async move {
+            let Some(server) = gw.server_for(guild, user, channel).await else {
+                return;
+            };
+            let _changing = gw.voice.changing();
+            // Only if nothing changed the state meanwhile.
+            if gw.voice.registry().get(guild, user) == Some(&current) {
+                gw.apply_move(current, channel, server);
+            }
+        });
+        true
+    }
+
+    /// Moves `current` to `channel` on `server` (under `changing`).
+    fn apply_move(&self, current: VoiceState, channel: Snowflake, server: VoiceServer) {
+        let Some(session) = self.session(&current.session_id) else {
+            return;
         };
         let next = VoiceState {
             channel_id: channel,
+            server,
             ..current
         };
         self.voice.registry().set(next.clone());
-        self.publish_voice_state(guild, next.joined());
+        self.publish_voice_state(next.guild_id, next.joined());
         let server = VoiceServerUpdate {
             token: self.voice_token(&next),
-            guild_id: guild,
-            endpoint: self.config.voice_endpoint.clone(),
+            guild_id: next.guild_id,
+            endpoint: next.server.endpoint.clone(),
         };
         self.send_to(&session, "VOICE_SERVER_UPDATE", json!(server));
-        true
     }
 
     /// As [`Gateway::disconnect_voice`], but only if the user's state is
@@ -469,7 +538,7 @@ impl Gateway {
             guild_id: state.guild_id,
             channel_id: state.channel_id,
             session_id: state.session_id.clone(),
-            node: self.config.node_name.clone(),
+            node: state.server.node.clone(),
             expires_at: now_ms() + TOKEN_LIFETIME_MS,
         }
         .sign(&self.config.voice_secret)
@@ -484,6 +553,7 @@ impl Gateway {
         member: Member,
         channel_id: Snowflake,
         update: &VoiceStateUpdate,
+        server: VoiceServer,
     ) {
         let guild = update.guild_id;
         let user = session.user.id;
@@ -501,6 +571,7 @@ impl Gateway {
             self_mute: update.self_mute,
             self_deaf: update.self_deaf,
             self_video: update.self_video,
+            server,
         };
         let current = self.voice.registry().get(guild, user).cloned();
         let same_connection = current
@@ -539,7 +610,7 @@ impl Gateway {
         let server = VoiceServerUpdate {
             token: self.voice_token(&next),
             guild_id: guild,
-            endpoint: self.config.voice_endpoint.clone(),
+            endpoint: next.server.endpoint.clone(),
         };
         self.send_to(session, "VOICE_SERVER_UPDATE", json!(server));
         tracing::debug!(session = %session.id, %guild, channel = %channel_id, "joined voice");
@@ -587,6 +658,10 @@ mod tests {
             self_mute: false,
             self_deaf: false,
             self_video: false,
+            server: VoiceServer {
+                node: "local".into(),
+                endpoint: "127.0.0.1:8080/voice".into(),
+            },
         }
     }
 

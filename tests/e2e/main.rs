@@ -8,6 +8,7 @@ mod voice_client;
 mod account_controls;
 mod accounts;
 mod cluster;
+mod cluster_voice;
 mod coalescing;
 mod concurrency;
 mod durability;

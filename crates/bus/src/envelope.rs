@@ -19,6 +19,7 @@ pub fn channel(prefix: &str, topic: Topic) -> String {
     match topic {
         Topic::Guild(g) => format!("{prefix}g:{g}"),
         Topic::User(u) => format!("{prefix}u:{u}"),
+        Topic::Voice => format!("{prefix}voice"),
     }
 }
 

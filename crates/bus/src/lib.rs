@@ -12,6 +12,7 @@ mod envelope;
 mod lease;
 pub mod presence;
 mod remote;
+pub mod sfu_registry;
 mod windows;
 
 use std::sync::{Arc, RwLock};

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::gateway::{intents, Status, VoiceState};
+use crate::voice::MediaState;
 
 /// Who a dispatch is for, beyond the intents it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,11 +41,14 @@ impl Audience {
     }
 }
 
-/// A bus topic: a node listens to the guilds and users of its sessions.
+/// A bus topic: a node listens to the guilds and users of its sessions,
+/// and every node to the cluster's voice plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topic {
     Guild(Snowflake),
     User(Snowflake),
+    /// What the SFU nodes must know of voice states: every node hears it.
+    Voice,
 }
 
 /// A user's presence as one guild sees it.
@@ -343,13 +347,33 @@ pub enum NodeCommand {
         user_id: Snowflake,
         token_hash: Option<[u8; 32]>,
     },
+    /// The user's voice state in the guild as the media plane needs it
+    /// (`None`: they left), from the node holding the voice state to every
+    /// SFU node: the one hosting the channel's room applies it, the one
+    /// hosting the room they left ends that call.
+    MediaState {
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        state: Option<MediaState>,
+    },
+    /// An SFU node lost the participant of this voice connection: the node
+    /// holding the voice state ends it, if it is still that one.
+    MediaGone {
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        channel_id: Snowflake,
+        session_id: String,
+    },
 }
 
 impl NodeCommand {
     /// The nodes that may hold what the command is about.
     pub fn topic(&self) -> Topic {
         match self {
-            NodeCommand::EndSessions { user_id, .. } => Topic::User(*user_id),
+            NodeCommand::EndSessions { user_id, .. } | NodeCommand::MediaGone { user_id, .. } => {
+                Topic::User(*user_id)
+            }
+            NodeCommand::MediaState { .. } => Topic::Voice,
         }
     }
 

@@ -31,6 +31,22 @@ pub struct VoiceClaims {
     pub expires_at: u64,
 }
 
+/// What the media plane needs of a user's voice state: where they are,
+/// and what may flow for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaState {
+    pub channel: Snowflake,
+    /// The main gateway session holding the voice connection.
+    pub session_id: String,
+    pub self_mute: bool,
+    pub self_deaf: bool,
+    /// Server mute and deafen.
+    pub mute: bool,
+    pub deaf: bool,
+    /// SPEAK in the channel, now.
+    pub can_speak: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     #[error("the token is malformed")]

@@ -1,0 +1,395 @@
+//! Which SFU nodes a cluster has, and which of them hosts each voice
+//! channel's room.
+//!
+//! Every node with an SFU announces itself every [`ANNOUNCE_EVERY`]: its
+//! region, the voice endpoint clients connect to, its load, whether it
+//! drains. An entry not renewed for [`ENTRY_LIFETIME`] (on Redis's clock)
+//! is gone. A room lives on exactly one node: the key
+//! `{prefix}sfu:room:{guild}:{channel}` names it, set by whichever node
+//! placed the room first (compare-and-set, so two joins through two API
+//! nodes agree) and kept alive by the hosting node while it holds the room.
+//!
+//! Keys: `{prefix}sfu:nodes` (hash: node → entry as JSON), `{prefix}sfu:seen`
+//! (hash: node → last announcement, Redis milliseconds), and the room keys.
+
+use std::time::Duration;
+
+use hearth_model::Snowflake;
+use rand::Rng;
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+
+use crate::BusError;
+
+pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(2);
+/// An entry older than this is a node that is gone.
+pub const ENTRY_LIFETIME: Duration = Duration::from_secs(5);
+/// A room key outlives the hosting node's last renewal by this much; a new
+/// room's key covers the time until its first participant arrives.
+pub const ROOM_LIFETIME: Duration = Duration::from_secs(10);
+/// Entries of nodes gone this long are removed from the hashes.
+const FORGET_AFTER_MS: u64 = 60_000;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+const ANNOUNCE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], now)
+local seen = redis.call('HGETALL', KEYS[2])
+for i = 1, #seen, 2 do
+  if now - tonumber(seen[i + 1]) > tonumber(ARGV[3]) then
+    redis.call('HDEL', KEYS[1], seen[i])
+    redis.call('HDEL', KEYS[2], seen[i])
+  end
+end
+return now
+";
+
+const LIVE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local seen = redis.call('HGETALL', KEYS[2])
+local out = {}
+for i = 1, #seen, 2 do
+  if now - tonumber(seen[i + 1]) <= tonumber(ARGV[1]) then
+    local e = redis.call('HGET', KEYS[1], seen[i])
+    if e then out[#out + 1] = e end
+  end
+end
+return out
+";
+
+/// Sets the room's node to ARGV[2] only if it is still ARGV[1] ('' for
+/// none); returns the room's node after.
+const CLAIM: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return ARGV[2]
+end
+return cur
+";
+
+/// Keeps the rooms the node hosts placed on it (taking back a key that
+/// expired while it could not reach Redis); leaves rooms placed elsewhere.
+const RENEW: &str = r"
+local n = 0
+for _, k in ipairs(KEYS) do
+  local cur = redis.call('GET', k)
+  if cur == ARGV[1] then
+    redis.call('PEXPIRE', k, ARGV[2])
+    n = n + 1
+  elseif cur == false then
+    redis.call('SET', k, ARGV[1], 'PX', ARGV[2])
+    n = n + 1
+  end
+end
+return n
+";
+
+/// An SFU node as the cluster sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SfuEntry {
+    /// The name voice tokens carry for this node.
+    pub node: String,
+    pub region: String,
+    /// The voice gateway's address as clients get it (no scheme).
+    pub endpoint: String,
+    pub rooms: u32,
+    pub participants: u32,
+    /// Takes no new rooms.
+    pub draining: bool,
+}
+
+/// A voice channel's room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoomRef {
+    pub guild: Snowflake,
+    pub channel: Snowflake,
+}
+
+/// Where a new room should go, most wanted first.
+#[derive(Debug, Clone, Default)]
+pub struct Preference<'a> {
+    /// The channel's `rtc_region`, else the joining user's region.
+    pub region: Option<&'a str>,
+    /// The region of the node placing the room.
+    pub fallback_region: Option<&'a str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlacementError {
+    #[error("no SFU node is running (none announced itself in the last {}s)", ENTRY_LIFETIME.as_secs())]
+    NoNode,
+    #[error("the SFU registry did not answer: {0}")]
+    Unavailable(String),
+}
+
+/// Picks the node for a new room: among nodes that are not draining, those
+/// of the first preferred region that has any (else all of them); of two
+/// picked at random, the one with fewer participants (then rooms).
+pub fn choose<'a>(
+    live: &'a [SfuEntry],
+    want: &Preference<'_>,
+    rng: &mut impl Rng,
+) -> Option<&'a SfuEntry> {
+    let open: Vec<&SfuEntry> = live.iter().filter(|e| !e.draining).collect();
+    let in_region = |r: Option<&str>| -> Vec<&'a SfuEntry> {
+        r.map(|r| open.iter().copied().filter(|e| e.region == r).collect())
+            .unwrap_or_default()
+    };
+    let mut candidates = in_region(want.region);
+    if candidates.is_empty() {
+        candidates = in_region(want.fallback_region);
+    }
+    if candidates.is_empty() {
+        candidates = open;
+    }
+    match candidates.len() {
+        0 => None,
+        1 => Some(candidates[0]),
+        n => {
+            let a = rng.gen_range(0..n);
+            let b = (a + rng.gen_range(1..n)) % n;
+            let (x, y) = (candidates[a], candidates[b]);
+            Some(if (y.participants, y.rooms) < (x.participants, x.rooms) {
+                y
+            } else {
+                x
+            })
+        }
+    }
+}
+
+pub struct SfuRegistry {
+    conn: ConnectionManager,
+    prefix: String,
+    announce: redis::Script,
+    live: redis::Script,
+    claim: redis::Script,
+    renew: redis::Script,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> PlacementError {
+    PlacementError::Unavailable(e.to_string())
+}
+
+impl SfuRegistry {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, BusError> {
+        let (_, conn) = crate::remote::connect_to(url).await?;
+        Ok(Self {
+            conn,
+            prefix: format!("{prefix}sfu:"),
+            announce: redis::Script::new(ANNOUNCE),
+            live: redis::Script::new(LIVE),
+            claim: redis::Script::new(CLAIM),
+            renew: redis::Script::new(RENEW),
+        })
+    }
+
+    fn room_key(&self, room: RoomRef) -> String {
+        format!("{}room:{}:{}", self.prefix, room.guild, room.channel)
+    }
+
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        call: &mut redis::ScriptInvocation<'_>,
+    ) -> Result<T, PlacementError> {
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(REQUEST_TIMEOUT, call.invoke_async(&mut conn))
+            .await
+            .map_err(|_| unavailable("timed out"))?
+            .map_err(unavailable)
+    }
+
+    /// Says this node is alive, with its current load.
+    pub async fn announce(&self, entry: &SfuEntry) -> Result<(), PlacementError> {
+        let json = serde_json::to_string(entry).map_err(unavailable)?;
+        let mut call = self.announce.prepare_invoke();
+        call.key(format!("{}nodes", self.prefix))
+            .key(format!("{}seen", self.prefix))
+            .arg(&entry.node)
+            .arg(json)
+            .arg(FORGET_AFTER_MS);
+        self.run::<i64>(&mut call).await.map(drop)
+    }
+
+    /// The nodes that announced themselves within [`ENTRY_LIFETIME`].
+    pub async fn live(&self) -> Result<Vec<SfuEntry>, PlacementError> {
+        let mut call = self.live.prepare_invoke();
+        call.key(format!("{}nodes", self.prefix))
+            .key(format!("{}seen", self.prefix))
+            .arg(ENTRY_LIFETIME.as_millis() as u64);
+        let raw: Vec<String> = self.run(&mut call).await?;
+        Ok(raw
+            .iter()
+            .filter_map(|j| serde_json::from_str(j).ok())
+            .collect())
+    }
+
+    /// The node hosting the room: the one it is placed on while that node
+    /// lives (draining or not: a call in progress stays together), else a
+    /// new one chosen by `want`.
+    pub async fn place(
+        &self,
+        room: RoomRef,
+        want: &Preference<'_>,
+    ) -> Result<SfuEntry, PlacementError> {
+        let key = self.room_key(room);
+        // Another node may win each compare-and-set with a node this one
+        // does not see yet; three rounds settle any such race.
+        for _ in 0..3 {
+            let live = self.live().await?;
+            let mut conn = self.conn.clone();
+            let holder: Option<String> = tokio::time::timeout(
+                REQUEST_TIMEOUT,
+                redis::cmd("GET").arg(&key).query_async(&mut conn),
+            )
+            .await
+            .map_err(|_| unavailable("timed out"))?
+            .map_err(unavailable)?;
+            if let Some(h) = &holder {
+                if let Some(e) = live.iter().find(|e| &e.node == h) {
+                    return Ok(e.clone());
+                }
+            }
+            let chosen = choose(&live, want, &mut rand::thread_rng())
+                .ok_or(PlacementError::NoNode)?
+                .clone();
+            let mut call = self.claim.prepare_invoke();
+            call.key(&key)
+                .arg(holder.as_deref().unwrap_or(""))
+                .arg(&chosen.node)
+                .arg(ROOM_LIFETIME.as_millis() as u64);
+            let winner: String = self.run(&mut call).await?;
+            if winner == chosen.node {
+                if let Some(previous) = holder {
+                    tracing::info!(guild = %room.guild, channel = %room.channel, from = %previous, to = %chosen.node, "room re-placed: its node is gone");
+                }
+                return Ok(chosen);
+            }
+            if let Some(e) = live.into_iter().find(|e| e.node == winner) {
+                return Ok(e);
+            }
+        }
+        Err(unavailable("the room's placement kept changing"))
+    }
+
+    /// The secret voice tokens are signed with, the same on every node: the
+    /// first node to ask makes it. (Whoever can read Redis can already
+    /// impersonate any node, so it is no weaker there.)
+    pub async fn shared_voice_secret(&self) -> Result<Vec<u8>, PlacementError> {
+        let key = format!("{}voice-secret", self.prefix);
+        let mine: String = (0..2)
+            .map(|_| format!("{:032x}", rand::random::<u128>()))
+            .collect();
+        let mut conn = self.conn.clone();
+        let (_, secret): (Option<String>, String) = tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(&key)
+                .arg(&mine)
+                .arg("NX")
+                .cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(|_| unavailable("timed out"))?
+        .map_err(unavailable)?;
+        Ok(secret.into_bytes())
+    }
+
+    /// Keeps `rooms` placed on `node`; returns how many are.
+    pub async fn renew(&self, node: &str, rooms: &[RoomRef]) -> Result<usize, PlacementError> {
+        if rooms.is_empty() {
+            return Ok(0);
+        }
+        let mut call = self.renew.prepare_invoke();
+        for room in rooms {
+            call.key(self.room_key(*room));
+        }
+        call.arg(node).arg(ROOM_LIFETIME.as_millis() as u64);
+        let n: i64 = self.run(&mut call).await?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn node(name: &str, region: &str, participants: u32) -> SfuEntry {
+        SfuEntry {
+            node: name.into(),
+            region: region.into(),
+            endpoint: format!("{name}.example:443/voice"),
+            rooms: participants / 2,
+            participants,
+            draining: false,
+        }
+    }
+
+    fn picks(live: &[SfuEntry], want: &Preference<'_>) -> Vec<String> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut names: Vec<String> = (0..200)
+            .filter_map(|_| choose(live, want, &mut rng).map(|e| e.node.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn a_room_goes_to_the_wanted_region_then_the_nodes_own_then_anywhere() {
+        let live = vec![
+            node("eu1", "eu", 0),
+            node("eu2", "eu", 0),
+            node("us1", "us", 0),
+        ];
+        let us = Preference {
+            region: Some("us"),
+            fallback_region: Some("eu"),
+        };
+        assert_eq!(picks(&live, &us), vec!["us1"]);
+        let nowhere = Preference {
+            region: Some("ap"),
+            fallback_region: Some("eu"),
+        };
+        assert_eq!(picks(&live, &nowhere), vec!["eu1", "eu2"]);
+        let unknown = Preference {
+            region: Some("ap"),
+            fallback_region: Some("mars"),
+        };
+        assert_eq!(picks(&live, &unknown), vec!["eu1", "eu2", "us1"]);
+        assert!(choose(&[], &us, &mut rand::thread_rng()).is_none());
+    }
+
+    #[test]
+    fn draining_nodes_take_no_new_rooms() {
+        let mut live = vec![node("eu1", "eu", 0), node("us1", "us", 0)];
+        live[1].draining = true;
+        let us = Preference {
+            region: Some("us"),
+            fallback_region: None,
+        };
+        assert_eq!(picks(&live, &us), vec!["eu1"]);
+        live[0].draining = true;
+        assert!(picks(&live, &us).is_empty());
+    }
+
+    #[test]
+    fn of_two_candidates_the_less_loaded_wins() {
+        // With two nodes, every pick compares both: the idle one always wins.
+        let live = vec![node("busy", "eu", 500), node("idle", "eu", 3)];
+        assert_eq!(picks(&live, &Preference::default()), vec!["idle"]);
+        // With many, the busiest is never picked (it loses every duel).
+        let mut many: Vec<SfuEntry> = (0..5).map(|i| node(&format!("n{i}"), "eu", i)).collect();
+        many.push(node("hot", "eu", 10_000));
+        assert!(!picks(&many, &Preference::default()).contains(&"hot".to_string()));
+    }
+}

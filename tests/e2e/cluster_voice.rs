@@ -1,0 +1,195 @@
+//! Voice in a cluster: two nodes (each an API/gateway node with its own
+//! SFU) in regions `eu` and `us`, sharing a store and a real Redis. Rooms
+//! are placed on one SFU node through the registry in Redis, whichever
+//! node a user joins through; webrtc-rs clients send real Opus.
+
+use serde_json::json;
+
+use crate::cluster::{redis_url, unique_prefix};
+use crate::harness::{str_field, Api, Server, User};
+use crate::voice_client::{vop, VoiceClient};
+
+const TONE_HZ: f64 = 440.0;
+
+/// A node of the cluster with its media on loopback.
+fn node_args(redis: &str, prefix: &str, region: &str) -> Vec<String> {
+    [
+        "--rate-limits",
+        "off",
+        "--rtc-bind",
+        "127.0.0.1",
+        "--rtc-port",
+        "0",
+        "--redis",
+        redis,
+        "--redis-prefix",
+        prefix,
+        "--region",
+        region,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
+fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// The endpoint VOICE_SERVER_UPDATE names for a node's own SFU.
+fn voice_endpoint(node: &Server) -> String {
+    format!(
+        "{}/voice",
+        node.base_url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+    )
+}
+
+struct TwoRegions {
+    eu: Server,
+    us: Server,
+    owner: User,
+    guild_id: String,
+    /// A voice channel without `rtc_region`.
+    lounge: String,
+    users: Vec<User>,
+}
+
+impl TwoRegions {
+    async fn new(names: &[&str]) -> TwoRegions {
+        let redis = redis_url();
+        let prefix = unique_prefix();
+        let eu = Server::start_with(&refs(&node_args(&redis, &prefix, "eu")), &[]).await;
+        let us = Server::start_beside(&eu, &refs(&node_args(&redis, &prefix, "us")), &[]).await;
+        let api = eu.api();
+        let owner = api.register("owner").await;
+        let guild = api.create_guild(&owner, "Cluster Voice").await;
+        let guild_id = str_field(&guild, "id");
+        let lounge = api.channel_id(&owner, &guild_id, "General", 2).await;
+        let text = api.channel_id(&owner, &guild_id, "general", 0).await;
+        let mut users = Vec::new();
+        for name in names {
+            let u = api.register(name).await;
+            api.invite_and_join(&owner, &text, &u).await;
+            users.push(u);
+        }
+        TwoRegions {
+            eu,
+            us,
+            owner,
+            guild_id,
+            lounge,
+            users,
+        }
+    }
+
+    async fn client(&self, i: usize, through: &Server) -> VoiceClient {
+        VoiceClient::login(&through.api(), &self.users[i], &self.guild_id).await
+    }
+
+    async fn voice_channel(&self, name: &str, rtc_region: &str) -> String {
+        let api: Api = self.eu.api();
+        let ch = api
+            .create_channel(
+                &self.owner,
+                &self.guild_id,
+                json!({"name": name, "type": 2, "rtc_region": rtc_region}),
+            )
+            .await;
+        str_field(&ch, "id")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_joining_through_different_nodes_meet_on_one_sfu_and_hear_each_other() {
+    let w = TwoRegions::new(&["alice", "bob"]).await;
+    let mut alice = w.client(0, &w.eu).await;
+    let mut bob = w.client(1, &w.us).await;
+    alice.join(&w.lounge).await;
+    bob.join(&w.lounge).await;
+
+    let (a_end, b_end) = (&alice.grant().endpoint, &bob.grant().endpoint);
+    assert_eq!(
+        a_end, b_end,
+        "both were sent to the SFU node hosting the room"
+    );
+    assert_eq!(
+        a_end,
+        &voice_endpoint(&w.eu),
+        "the room was placed by the first join, made in `eu`, on the `eu` node"
+    );
+
+    let a_id = alice.id().to_string();
+    bob.ws()
+        .expect_where(
+            vop::CLIENTS_CONNECT,
+            |d| {
+                d["user_ids"]
+                    .as_array()
+                    .is_some_and(|ids| ids.iter().any(|x| x == a_id.as_str()))
+            },
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+    alice.publish_tone(TONE_HZ);
+    bob.wait_audio_from(&a_id, 100).await;
+    let pitch = bob.decoded_dominant_frequency(&a_id);
+    assert!(
+        (pitch - TONE_HZ).abs() <= 3.0,
+        "bob (through `us`) hears alice (through `eu`) at {pitch:.1} Hz"
+    );
+
+    // Bob's own node announces his voice state with the rest of the
+    // cluster's: alice's session on the other node sees it.
+    let b_id = bob.id().to_string();
+    let lounge = w.lounge.clone();
+    alice
+        .gw
+        .expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == b_id.as_str() && d["channel_id"] == lounge.as_str(),
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+
+    // Bob leaves through his node; the SFU on alice's node ends his call.
+    bob.leave().await;
+    alice
+        .ws()
+        .expect_where(
+            vop::CLIENT_DISCONNECT,
+            |d| d["user_id"] == b_id.as_str(),
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_go_to_the_channels_rtc_region_else_the_joining_nodes_region() {
+    let w = TwoRegions::new(&["alice", "bob"]).await;
+    let in_us = w.voice_channel("US Stage", "us").await;
+    let in_eu = w.voice_channel("EU Stage", "eu").await;
+    let nowhere = w.voice_channel("Moon Base", "moon").await;
+
+    let mut alice = w.client(0, &w.eu).await;
+    let grant = alice.request_voice(&in_us, false).await;
+    assert_eq!(
+        grant.endpoint,
+        voice_endpoint(&w.us),
+        "rtc_region `us` wins over the joining node's region"
+    );
+    let mut bob = w.client(1, &w.us).await;
+    let grant = bob.request_voice(&in_eu, false).await;
+    assert_eq!(grant.endpoint, voice_endpoint(&w.eu));
+
+    // A region without an SFU node: the joining node's own region.
+    let grant = bob.request_voice(&nowhere, false).await;
+    assert_eq!(grant.endpoint, voice_endpoint(&w.us));
+    // Once placed, a room stays where it is whoever joins next.
+    let grant = alice.request_voice(&nowhere, false).await;
+    assert_eq!(grant.endpoint, voice_endpoint(&w.us));
+    // No rtc_region: where the first join came from.
+    let grant = alice.request_voice(&w.lounge, false).await;
+    assert_eq!(grant.endpoint, voice_endpoint(&w.eu));
+}
