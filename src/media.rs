@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use hearth_bus::sfu_registry::{Preference, RoomRef, SfuEntry, SfuRegistry};
+use hearth_bus::sfu_registry::{PlacementError, Preference, RoomRef, SfuEntry, SfuRegistry};
 use hearth_bus::Bus;
 use hearth_proto::events::NodeCommand;
-use hearth_signaling::media::{Placing, VoicePlacement, VoiceServer};
+use hearth_signaling::media::{BoxFuture, Placing, VoicePlacement, VoiceServer};
 
 use hearth_api::voice::VoiceControl;
 use hearth_api::AppState;
@@ -47,7 +47,7 @@ impl VoiceHooks for FromGateway {
 
     fn participant_gone(&self, room: RoomKey, user: Snowflake, session_id: &str) {
         if let Some(gw) = self.0.upgrade() {
-            gw.media_gone(room.guild, user, room.channel, session_id);
+            gw.media_gone(room.guild, user, room.channel, session_id, gw.node_name());
         }
     }
 }
@@ -144,6 +144,7 @@ impl VoiceHooks for HostedVoice {
             user_id: user,
             channel_id: room.channel,
             session_id: session_id.to_owned(),
+            node: self.sfu.config.node.clone(),
         });
     }
 }
@@ -167,6 +168,13 @@ impl VoicePlacement for Placement {
                 node: entry.node,
                 endpoint: entry.endpoint,
             })
+        })
+    }
+
+    fn live(&self) -> BoxFuture<'_, Result<Vec<String>, PlacementError>> {
+        Box::pin(async move {
+            let live = self.registry.live().await?;
+            Ok(live.into_iter().map(|e| e.node).collect())
         })
     }
 }

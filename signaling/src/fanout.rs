@@ -127,7 +127,8 @@ impl Receiver for Gateway {
                 user_id,
                 channel_id,
                 session_id,
-            } => self.media_gone(guild_id, user_id, channel_id, &session_id),
+                node,
+            } => self.media_gone(guild_id, user_id, channel_id, &session_id, &node),
         }
     }
 

@@ -36,6 +36,7 @@ pub mod request;
 pub mod session;
 pub mod starts;
 pub mod voice;
+mod voice_failover;
 
 mod gateway;
 

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
+pub use futures_util::future::BoxFuture;
 use hearth_bus::sfu_registry::{PlacementError, RoomRef};
 use hearth_model::{Permissions, Snowflake, Timestamp};
 
@@ -38,6 +38,9 @@ pub trait VoicePlacement: Send + Sync {
     /// The node hosting the room, placing it if it has none (in the
     /// channel's `rtc_region` when it names one).
     fn place<'a>(&'a self, room: RoomRef, rtc_region: Option<&'a str>) -> Placing<'a>;
+
+    /// The SFU nodes alive now, by name.
+    fn live(&self) -> BoxFuture<'_, Result<Vec<String>, PlacementError>>;
 }
 
 impl Gateway {
@@ -52,6 +55,7 @@ impl Gateway {
     pub fn set_cluster_media(&self, placement: Arc<dyn VoicePlacement>, host: Arc<dyn MediaPlane>) {
         let _ = self.placement.set(placement);
         let _ = self.media_host.set(host);
+        crate::voice_failover::start(self.me.clone());
     }
 
     /// Where the room is hosted: placed in a cluster, this node alone.
@@ -148,16 +152,18 @@ impl Gateway {
         }
     }
 
-    /// The SFU's participant for this voice connection is gone (it left,
-    /// failed, or its voice WebSocket did not come back): the voice state
-    /// ends, unless the user has since moved or taken the call elsewhere.
+    /// The participant for this voice connection on SFU node `node` is
+    /// gone (it left, failed, or its voice WebSocket did not come back): the
+    /// voice state ends, unless the user has since moved, taken the call
+    /// elsewhere, or been sent to another SFU node.
     pub fn media_gone(
         &self,
         guild: Snowflake,
         user: Snowflake,
         channel: Snowflake,
         session_id: &str,
+        node: &str,
     ) {
-        self.end_voice_if(guild, user, channel, session_id);
+        self.end_voice_if(guild, user, channel, session_id, Some(node));
     }
 }

@@ -105,6 +105,11 @@ impl Registry {
         self.guilds.get(&guild)?.get(&user)
     }
 
+    /// Every state on this node.
+    pub fn all(&self) -> impl Iterator<Item = &VoiceState> {
+        self.guilds.values().flat_map(|users| users.values())
+    }
+
     /// The guild's states, ordered by user id.
     pub fn in_guild(&self, guild: Snowflake) -> Vec<&VoiceState> {
         let mut all: Vec<&VoiceState> = self
@@ -239,7 +244,7 @@ pub struct VoiceStates {
 }
 
 impl VoiceStates {
-    fn changing(&self) -> MutexGuard<'_, ()> {
+    pub(crate) fn changing(&self) -> MutexGuard<'_, ()> {
         self.changing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -440,22 +445,29 @@ impl Gateway {
             claims.user_id,
             claims.channel_id,
             &claims.session_id,
+            Some(&claims.node),
         )
     }
 
     /// Ends the user's voice state only if it is still in `channel` on
-    /// `session_id`.
+    /// `session_id` (and on SFU node `node`, when given).
     pub(crate) fn end_voice_if(
         &self,
         guild: Snowflake,
         user: Snowflake,
         channel: Snowflake,
         session_id: &str,
+        node: Option<&str>,
     ) -> bool {
         let _changing = self.voice.changing();
         let mut registry = self.voice.registry();
         let current = registry.get(guild, user);
-        if !current.is_some_and(|s| s.session_id == session_id && s.channel_id == channel) {
+        let same = current.is_some_and(|s| {
+            s.session_id == session_id
+                && s.channel_id == channel
+                && node.is_none_or(|n| n == s.server.node)
+        });
+        if !same {
             return false;
         }
         let gone = registry.remove(guild, user);
@@ -532,7 +544,7 @@ impl Gateway {
         self.media_changed(guild, user);
     }
 
-    fn voice_token(&self, state: &VoiceState) -> String {
+    pub(crate) fn voice_token(&self, state: &VoiceState) -> String {
         VoiceClaims {
             user_id: state.user_id,
             guild_id: state.guild_id,

@@ -3,6 +3,8 @@
 //! are placed on one SFU node through the registry in Redis, whichever
 //! node a user joins through; webrtc-rs clients send real Opus.
 
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 
 use crate::cluster::{redis_url, unique_prefix};
@@ -192,4 +194,60 @@ async fn rooms_go_to_the_channels_rtc_region_else_the_joining_nodes_region() {
     // No rtc_region: where the first join came from.
     let grant = alice.request_voice(&w.lounge, false).await;
     assert_eq!(grant.endpoint, voice_endpoint(&w.eu));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_sfu_node_is_killed_comes_back_on_another_node() {
+    let mut w = TwoRegions::new(&["alice", "bob"]).await;
+    // The room lives on `us`; both users' gateway sessions are on `eu`.
+    let stage = w.voice_channel("US Stage", "us").await;
+    let mut alice = w.client(0, &w.eu).await;
+    let mut bob = w.client(1, &w.eu).await;
+    alice.join(&stage).await;
+    bob.join(&stage).await;
+    assert_eq!(alice.grant().endpoint, voice_endpoint(&w.us));
+    let (a_id, b_id) = (alice.id().to_string(), bob.id().to_string());
+    alice.publish_tone(TONE_HZ);
+    bob.publish_tone(TONE_HZ * 2.0);
+    bob.wait_audio_from(&a_id, 50).await;
+    alice.wait_audio_from(&b_id, 50).await;
+
+    let killed = Instant::now();
+    w.us.kill9();
+    // Both are sent to the surviving node, and each hears the other again.
+    let within = Duration::from_secs(20);
+    let (to_alice, to_bob) = tokio::join!(
+        alice.follow_voice_server(within),
+        bob.follow_voice_server(within)
+    );
+    assert_eq!(to_alice.endpoint, voice_endpoint(&w.eu));
+    assert_eq!(to_bob.endpoint, voice_endpoint(&w.eu));
+    alice.publish_tone(TONE_HZ);
+    bob.publish_tone(TONE_HZ * 2.0);
+    tokio::join!(
+        bob.wait_more_audio_from(&a_id, 25),
+        alice.wait_more_audio_from(&b_id, 25)
+    );
+    let recovered = killed.elapsed();
+    eprintln!(
+        "[cluster_voice] SFU node killed -> audio flowing again both ways in {} ms",
+        recovered.as_millis()
+    );
+    let pitch = bob.decoded_dominant_frequency(&a_id);
+    assert!(
+        (pitch - TONE_HZ).abs() <= 3.0,
+        "after the move bob hears alice's tone ({pitch:.1} Hz)"
+    );
+    // The voice states never ended: a fresh session sees both still there.
+    let api = w.eu.api();
+    let gw = crate::gateway_client::login(&api, &w.owner, crate::voice_client::VOICE_INTENTS).await;
+    let states = gw.guild_create(&w.guild_id)["voice_states"].clone();
+    for id in [&a_id, &b_id] {
+        assert!(
+            states.as_array().is_some_and(|all| all
+                .iter()
+                .any(|s| s["user_id"] == id.as_str() && s["channel_id"] == stage.as_str())),
+            "{id} is still in the channel after the move: {states}"
+        );
+    }
 }

@@ -1660,6 +1660,35 @@ impl VoiceClient {
         self.ws = Some(ws);
     }
 
+    /// Waits (up to `within`) for a VOICE_SERVER_UPDATE sending the call to
+    /// another voice server, then does what Discord clients do: drops the
+    /// old voice connection and joins afresh at the new endpoint with the
+    /// new token. Returns the new grant.
+    pub async fn follow_voice_server(&mut self, within: Duration) -> VoiceGrant {
+        let guild = self.guild_id.clone();
+        let server = self
+            .gw
+            .expect_dispatch_where(
+                "VOICE_SERVER_UPDATE",
+                |d| d["guild_id"] == guild.as_str(),
+                within,
+            )
+            .await;
+        let mut grant = self.grant().clone();
+        grant.token = str_field(&server.d, "token");
+        grant.endpoint = str_field(&server.d, "endpoint");
+        self.grant = Some(grant.clone());
+        self.hang_up().await;
+        if let Some(ws) = self.ws.take() {
+            ws.drop_tcp();
+        }
+        self.open_voice().await;
+        let offer = self.make_offer(JoinOptions::default()).await;
+        self.select_protocol(&offer).await;
+        self.wait_connected().await;
+        grant
+    }
+
     /// Closes the peer connection and stops publishing.
     pub async fn hang_up(&mut self) {
         for p in self.publishers.drain(..) {

@@ -356,13 +356,16 @@ pub enum NodeCommand {
         user_id: Snowflake,
         state: Option<MediaState>,
     },
-    /// An SFU node lost the participant of this voice connection: the node
-    /// holding the voice state ends it, if it is still that one.
+    /// The SFU node `node` lost the participant of this voice connection:
+    /// the node holding the voice state ends it, if it is still that one
+    /// and still on that SFU node (a call moved off a draining node ends
+    /// there without ending the voice state).
     MediaGone {
         guild_id: Snowflake,
         user_id: Snowflake,
         channel_id: Snowflake,
         session_id: String,
+        node: String,
     },
 }
 
