@@ -92,7 +92,10 @@ const HEADINGS: &[(&str, &[&str])] = &[
             "voice_rate_limit",
         ],
     ),
-    ("Cluster", &["role", "region", "node_id", "redis"]),
+    (
+        "Cluster",
+        &["role", "region", "node_id", "redis", "drain_timeout_secs"],
+    ),
     (
         "Logging and metrics",
         &["log_format", "metrics_listen", "metrics_token"],
@@ -330,6 +333,39 @@ pub struct ServeArgs {
     /// one Redis. [default: hearth:]
     #[arg(long, env = "HEARTH_REDIS_PREFIX", help_heading = "Cluster")]
     pub redis_prefix: Option<String>,
+    /// What this node serves: all (REST, gateway and an SFU), api (REST and
+    /// gateway; its voice channels' rooms live on SFU nodes) or sfu (voice
+    /// only: the voice gateway and media). api and sfu need --redis.
+    /// [default: all]
+    #[arg(long, env = "HEARTH_ROLE")]
+    pub role: Option<Role>,
+    /// On SIGTERM an SFU node of a cluster drains: it takes no new rooms
+    /// and keeps its calls until they end or this many seconds pass, then
+    /// sends the rest to other SFU nodes and stops. [default: 60]
+    #[arg(long, env = "HEARTH_DRAIN_TIMEOUT_SECS", help_heading = "Cluster")]
+    pub drain_timeout_secs: Option<u64>,
+}
+
+/// What a node serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    All,
+    Api,
+    Sfu,
+}
+
+impl Role {
+    /// Whether the node runs an SFU.
+    pub fn media(self) -> bool {
+        self != Role::Api
+    }
+
+    /// Whether the node serves REST and the main gateway.
+    pub fn api(self) -> bool {
+        self != Role::Sfu
+    }
 }
 
 /// Who may create an account through `POST /auth/register`.
@@ -420,6 +456,8 @@ struct FileConfig {
     max_overwrites_per_channel: Option<usize>,
     redis: Option<String>,
     redis_prefix: Option<String>,
+    role: Option<Role>,
+    drain_timeout_secs: Option<u64>,
 }
 
 /// Settings after merging every source.
@@ -460,6 +498,9 @@ pub struct ServeConfig {
     /// Said once logging is set up: deprecated settings in use.
     pub warnings: Vec<String>,
     pub cluster: Option<Cluster>,
+    pub role: Role,
+    /// How long an SFU node of a cluster keeps its calls after SIGTERM.
+    pub drain_timeout: std::time::Duration,
 }
 
 /// How this node reaches the rest of its cluster.
@@ -763,6 +804,16 @@ impl ServeArgs {
                 Some(Cluster { redis, prefix })
             }
         };
+        let role = self.role.or(file.role).unwrap_or_default();
+        anyhow::ensure!(
+            role == Role::All || cluster.is_some(),
+            "role {role:?} needs --redis: alone, a node serves everything (role all)"
+        );
+        let drain_timeout = std::time::Duration::from_secs(
+            self.drain_timeout_secs
+                .or(file.drain_timeout_secs)
+                .unwrap_or(60),
+        );
         Ok(ServeConfig {
             listen: self
                 .listen
@@ -814,6 +865,8 @@ impl ServeArgs {
                 .unwrap_or(Registration::Open),
             guild_limits,
             cluster,
+            role,
+            drain_timeout,
             warnings,
         })
     }
@@ -1128,6 +1181,35 @@ mod tests {
         assert_eq!(c.sfu.rtc_bind, IpAddr::from([192, 0, 2, 10]));
         assert_eq!(c.sfu.rtc_advertise, IpAddr::from([198, 51, 100, 1]));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn roles_other_than_all_need_a_cluster_and_drains_have_a_timeout() {
+        let d = ServeArgs::default().resolve().unwrap();
+        assert_eq!(d.role, Role::All);
+        assert_eq!(d.drain_timeout, std::time::Duration::from_secs(60));
+        for role in [Role::Api, Role::Sfu] {
+            let e = ServeArgs {
+                role: Some(role),
+                ..Default::default()
+            }
+            .resolve()
+            .unwrap_err();
+            assert!(format!("{e:#}").contains("needs --redis"), "{e:#}");
+            let ok = ServeArgs {
+                role: Some(role),
+                redis: Some("redis://127.0.0.1:6379".into()),
+                drain_timeout_secs: Some(5),
+                ..Default::default()
+            }
+            .resolve()
+            .unwrap();
+            assert_eq!(ok.role, role);
+            assert_eq!(ok.drain_timeout, std::time::Duration::from_secs(5));
+        }
+        assert!(Role::Api.api() && !Role::Api.media());
+        assert!(!Role::Sfu.api() && Role::Sfu.media());
+        assert!(Role::All.api() && Role::All.media());
     }
 
     #[test]

@@ -167,28 +167,43 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     if let Some(c) = &config.cluster {
         cluster::share(c, &gateway, &state, config.rate_limits).await?;
     }
-    let sfu = Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?;
+    let sfu = match config.role.media() {
+        true => Some(
+            Sfu::start(config.sfu.clone(), &mut registry).context("starting the SFU workers")?,
+        ),
+        false => None,
+    };
     let edge_metrics = http::EdgeMetrics::register(&mut registry);
-    match &sfu_registry {
-        None => media::connect(&gateway, &sfu, &state),
-        Some(registry) => {
+    let announced = match (&sfu_registry, &sfu) {
+        (None, Some(sfu)) => {
+            media::connect(&gateway, sfu, &state);
+            None
+        }
+        (None, None) => anyhow::bail!("a node alone must run its own SFU (role all)"),
+        (Some(sfus), sfu) => {
             media::connect_cluster(
                 &gateway,
-                &sfu,
+                sfu.as_ref(),
                 &state,
-                registry.clone(),
+                sfus.clone(),
                 config.region.clone(),
             );
             gateway.bus.watch(hearth_proto::events::Topic::Voice).await;
-            media::announce(
-                sfu.clone(),
-                registry.clone(),
-                config.region.clone(),
-                config.gateway.voice_endpoint.clone(),
-            )
-            .await?;
+            match sfu {
+                Some(sfu) => Some(
+                    media::announce(
+                        sfu.clone(),
+                        sfus.clone(),
+                        config.region.clone(),
+                        config.gateway.voice_endpoint.clone(),
+                        &mut registry,
+                    )
+                    .await?,
+                ),
+                None => None,
+            }
         }
-    }
+    };
     let edge = http::EdgeConfig {
         header_timeout: config.http_header_timeout,
         body_timeout: config.http_body_timeout,
@@ -210,14 +225,21 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
             BusHealth::Local | BusHealth::Connected => Ok(()),
         }
     });
-    readiness.add("media", sfu.clone(), |s| async move { s.check_workers() });
+    if let Some(sfu) = &sfu {
+        readiness.add("media", sfu.clone(), |s| async move { s.check_workers() });
+    }
     let health = health::router(readiness);
     sessions::connect(&gateway, &state);
-    let mut app = hearth_api::router(state)
-        .merge(hearth_signaling::router(gateway.clone()))
-        .merge(hearth_sfu::voice_gateway::router(sfu.clone()))
-        .merge(web::router(&config.gateway.voice_endpoint))
-        .merge(health.clone());
+    let mut app = health.clone();
+    if config.role.api() {
+        app = app
+            .merge(hearth_api::router(state))
+            .merge(hearth_signaling::router(gateway.clone()))
+            .merge(web::router(&config.gateway.voice_endpoint));
+    }
+    if let Some(sfu) = &sfu {
+        app = app.merge(hearth_sfu::voice_gateway::router(sfu.clone()));
+    }
     let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(());
     match config.metrics_listen {
         None => app = app.merge(metrics),
@@ -251,12 +273,18 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
 
     let id_lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stopping = (lease.clone(), id_lost.clone());
+    let drain_timeout = config.drain_timeout;
     http::serve(listener, app, edge, edge_metrics, async move {
         let (lease, id_lost) = stopping;
         match lease {
             None => shutdown_signal().await,
             Some(lease) => tokio::select! {
-                _ = shutdown_signal() => {}
+                _ = shutdown_signal() => {
+                    // An SFU node of a cluster hands its calls on first.
+                    if let Some(announced) = &announced {
+                        announced.drain(drain_timeout).await;
+                    }
+                }
                 _ = lease.lost() => id_lost.store(true, std::sync::atomic::Ordering::Relaxed),
             },
         }

@@ -179,27 +179,31 @@ impl VoicePlacement for Placement {
     }
 }
 
-/// The wiring of a cluster's node (see the module's documentation).
+/// The wiring of a cluster's node (see the module's documentation); `sfu`
+/// is the node's own, unless it serves only the API.
 pub fn connect_cluster(
     gateway: &Arc<Gateway>,
-    sfu: &Arc<Sfu>,
+    sfu: Option<&Arc<Sfu>>,
     api: &AppState,
     registry: Arc<SfuRegistry>,
     region: String,
 ) {
-    let hosted = Arc::new(HostedVoice {
-        sfu: sfu.clone(),
-        bus: gateway.bus.clone(),
-        known: Mutex::new(HashMap::new()),
+    let hosted = sfu.map(|sfu| {
+        let hosted = Arc::new(HostedVoice {
+            sfu: sfu.clone(),
+            bus: gateway.bus.clone(),
+            known: Mutex::new(HashMap::new()),
+        });
+        sfu.set_hooks(hosted.clone());
+        hosted as Arc<dyn MediaPlane>
     });
-    sfu.set_hooks(hosted.clone());
     gateway.set_media_plane(Arc::new(ToCluster(gateway.bus.clone())));
     gateway.set_cluster_media(Arc::new(Placement { registry, region }), hosted);
     api.set_voice(Arc::new(VoiceOfGateway(Arc::downgrade(gateway))));
 }
 
 /// What this node tells the registry about its SFU.
-fn entry(sfu: &Sfu, region: &str, endpoint: &str) -> SfuEntry {
+fn entry(sfu: &Sfu, region: &str, endpoint: &str, draining: bool) -> SfuEntry {
     let rooms = sfu.rooms().len();
     SfuEntry {
         node: sfu.config.node.clone(),
@@ -207,42 +211,155 @@ fn entry(sfu: &Sfu, region: &str, endpoint: &str) -> SfuEntry {
         endpoint: endpoint.to_owned(),
         rooms: u32::try_from(rooms).unwrap_or(u32::MAX),
         participants: u32::try_from(sfu.participants()).unwrap_or(u32::MAX),
-        draining: false,
+        draining,
     }
 }
 
+/// Where an SFU node of a cluster stands in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Serving = 0,
+    /// Takes no new rooms; keeps its calls.
+    Draining = 1,
+    /// Out of the registry: its remaining calls are being moved.
+    Leaving = 2,
+}
+
+/// This node's SFU as the cluster's registry knows it.
+pub struct AnnouncedSfu {
+    sfu: Arc<Sfu>,
+    registry: Arc<SfuRegistry>,
+    region: String,
+    endpoint: String,
+    stage: std::sync::atomic::AtomicU8,
+    /// `hearth_sfu_draining`: 1 from SIGTERM on.
+    draining: prometheus_client::metrics::gauge::Gauge,
+}
+
+/// After a drain's timeout, how long the moved calls' clients have to
+/// leave for their new node before the node stops anyway.
+const MOVE_GRACE: Duration = Duration::from_secs(10);
+
+impl AnnouncedSfu {
+    fn stage(&self) -> Stage {
+        match self.stage.load(std::sync::atomic::Ordering::Acquire) {
+            0 => Stage::Serving,
+            1 => Stage::Draining,
+            _ => Stage::Leaving,
+        }
+    }
+
+    fn set_stage(&self, stage: Stage) {
+        self.stage
+            .store(stage as u8, std::sync::atomic::Ordering::Release);
+        self.draining.set(i64::from(stage != Stage::Serving));
+    }
+
+    fn entry(&self) -> SfuEntry {
+        entry(
+            &self.sfu,
+            &self.region,
+            &self.endpoint,
+            self.stage() != Stage::Serving,
+        )
+    }
+
+    async fn renew(&self) -> Result<(), PlacementError> {
+        let rooms: Vec<RoomRef> = self
+            .sfu
+            .rooms()
+            .into_iter()
+            .map(|r| RoomRef {
+                guild: r.guild,
+                channel: r.channel,
+            })
+            .collect();
+        self.registry.announce(&self.entry()).await?;
+        self.registry.renew(&self.sfu.config.node, &rooms).await?;
+        Ok(())
+    }
+
+    /// Drains the node: no new rooms from now; the calls here go on until
+    /// they end or `timeout` passes; then the node leaves the registry, so
+    /// the nodes holding the remaining calls' voice states move them to
+    /// other SFU nodes, and waits (a while) for their clients to go.
+    pub async fn drain(&self, timeout: Duration) {
+        self.set_stage(Stage::Draining);
+        if let Err(e) = self.registry.announce(&self.entry()).await {
+            tracing::warn!(error = %e, "could not tell the registry this node drains");
+        }
+        let calls = self.sfu.participants();
+        tracing::info!(
+            calls,
+            timeout_secs = timeout.as_secs(),
+            "draining: no new rooms; waiting for the calls here to end"
+        );
+        if !wait_until_empty(&self.sfu, timeout).await {
+            tracing::info!(
+                calls = self.sfu.participants(),
+                "drain timeout: moving the remaining calls to other SFU nodes"
+            );
+        }
+        self.set_stage(Stage::Leaving);
+        if let Err(e) = self.registry.leave(&self.sfu.config.node).await {
+            tracing::warn!(error = %e, "could not leave the registry: the calls here move when its entry expires");
+        }
+        wait_until_empty(&self.sfu, MOVE_GRACE).await;
+    }
+}
+
+/// Waits until the SFU has no participant (true) or `timeout` passed.
+async fn wait_until_empty(sfu: &Sfu, timeout: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while sfu.participants() > 0 {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    true
+}
+
 /// Announces the SFU once (so the node's first joins find it), then keeps
-/// announcing it and its rooms every two seconds, in the background.
+/// announcing it and its rooms every two seconds, in the background, until
+/// it leaves the registry.
 pub async fn announce(
     sfu: Arc<Sfu>,
     registry: Arc<SfuRegistry>,
     region: String,
     endpoint: String,
-) -> anyhow::Result<()> {
-    registry
-        .announce(&entry(&sfu, &region, &endpoint))
+    metrics: &mut prometheus_client::registry::Registry,
+) -> anyhow::Result<Arc<AnnouncedSfu>> {
+    let draining = prometheus_client::metrics::gauge::Gauge::default();
+    metrics.register(
+        "sfu_draining",
+        "1 while this SFU node drains (takes no new rooms) or hands its calls on",
+        draining.clone(),
+    );
+    let announced = Arc::new(AnnouncedSfu {
+        sfu,
+        registry,
+        region,
+        endpoint,
+        stage: std::sync::atomic::AtomicU8::new(Stage::Serving as u8),
+        draining,
+    });
+    announced
+        .registry
+        .announce(&announced.entry())
         .await
         .map_err(|e| anyhow::anyhow!("announcing the SFU in Redis: {e}"))?;
+    let me = announced.clone();
     tokio::spawn(async move {
         let mut failing = false;
         let mut tick = tokio::time::interval(hearth_bus::sfu_registry::ANNOUNCE_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let rooms: Vec<RoomRef> = sfu
-                .rooms()
-                .into_iter()
-                .map(|r| RoomRef {
-                    guild: r.guild,
-                    channel: r.channel,
-                })
-                .collect();
-            let result = async {
-                registry.announce(&entry(&sfu, &region, &endpoint)).await?;
-                registry.renew(&sfu.config.node, &rooms).await
+            if me.stage() == Stage::Leaving {
+                return;
             }
-            .await;
-            match (result, failing) {
+            match (me.renew().await, failing) {
                 (Err(e), false) => {
                     tracing::warn!(error = %e, "the SFU registry is unreachable: no new rooms come to this node until it is back");
                     failing = true;
@@ -255,5 +372,5 @@ pub async fn announce(
             }
         }
     });
-    Ok(())
+    Ok(announced)
 }

@@ -52,9 +52,15 @@ impl Gateway {
     /// of voice states held by any node ([`NodeCommand::MediaState`]).
     ///
     /// [`NodeCommand::MediaState`]: hearth_proto::events::NodeCommand::MediaState
-    pub fn set_cluster_media(&self, placement: Arc<dyn VoicePlacement>, host: Arc<dyn MediaPlane>) {
+    pub fn set_cluster_media(
+        &self,
+        placement: Arc<dyn VoicePlacement>,
+        host: Option<Arc<dyn MediaPlane>>,
+    ) {
         let _ = self.placement.set(placement);
-        let _ = self.media_host.set(host);
+        if let Some(host) = host {
+            let _ = self.media_host.set(host);
+        }
         crate::voice_failover::start(self.me.clone());
     }
 

@@ -60,10 +60,19 @@ struct TwoRegions {
 
 impl TwoRegions {
     async fn new(names: &[&str]) -> TwoRegions {
+        TwoRegions::with(names, &[], &[]).await
+    }
+
+    /// As `new`, with more arguments for each node.
+    async fn with(names: &[&str], eu_args: &[&str], us_args: &[&str]) -> TwoRegions {
         let redis = redis_url();
         let prefix = unique_prefix();
-        let eu = Server::start_with(&refs(&node_args(&redis, &prefix, "eu")), &[]).await;
-        let us = Server::start_beside(&eu, &refs(&node_args(&redis, &prefix, "us")), &[]).await;
+        let mut args = node_args(&redis, &prefix, "eu");
+        args.extend(eu_args.iter().map(|a| a.to_string()));
+        let eu = Server::start_with(&refs(&args), &[]).await;
+        let mut args = node_args(&redis, &prefix, "us");
+        args.extend(us_args.iter().map(|a| a.to_string()));
+        let us = Server::start_beside(&eu, &refs(&args), &[]).await;
         let api = eu.api();
         let owner = api.register("owner").await;
         let guild = api.create_guild(&owner, "Cluster Voice").await;
@@ -250,4 +259,108 @@ async fn a_call_whose_sfu_node_is_killed_comes_back_on_another_node() {
             "{id} is still in the channel after the move: {states}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_sfu_node_takes_no_new_rooms_keeps_its_call_then_hands_it_on() {
+    let mut w = TwoRegions::with(
+        &["alice", "bob", "carol"],
+        &[],
+        &["--drain-timeout-secs", "8"],
+    )
+    .await;
+    let stage = w.voice_channel("US Stage", "us").await;
+    let annex = w.voice_channel("US Annex", "us").await;
+    let mut alice = w.client(0, &w.eu).await;
+    let mut bob = w.client(1, &w.eu).await;
+    let mut carol = w.client(2, &w.eu).await;
+    alice.join(&stage).await;
+    bob.join(&stage).await;
+    assert_eq!(bob.grant().endpoint, voice_endpoint(&w.us));
+    let (a_id, b_id) = (alice.id().to_string(), bob.id().to_string());
+    alice.publish_tone(TONE_HZ);
+    bob.publish_tone(TONE_HZ * 2.0);
+    bob.wait_audio_from(&a_id, 25).await;
+
+    w.us.signal_term();
+    let us_api = w.us.api();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while us_api.metric("hearth_sfu_draining").await < 1.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the `us` node never said it drains"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A new room does not go to the draining node, even in its region...
+    let grant = carol.request_voice(&annex, false).await;
+    assert_eq!(
+        grant.endpoint,
+        voice_endpoint(&w.eu),
+        "a draining node takes no new rooms"
+    );
+    // ...while its room in progress keeps it, for newcomers too, and the
+    // call goes on.
+    let grant = carol.request_voice(&stage, false).await;
+    assert_eq!(grant.endpoint, voice_endpoint(&w.us));
+    bob.wait_more_audio_from(&a_id, 25).await;
+
+    // The drain timeout passes with the call still on: it moves to `eu`.
+    let within = Duration::from_secs(30);
+    let (to_alice, to_bob) = tokio::join!(
+        alice.follow_voice_server(within),
+        bob.follow_voice_server(within)
+    );
+    assert_eq!(to_alice.endpoint, voice_endpoint(&w.eu));
+    assert_eq!(to_bob.endpoint, voice_endpoint(&w.eu));
+    alice.publish_tone(TONE_HZ);
+    bob.publish_tone(TONE_HZ * 2.0);
+    tokio::join!(
+        bob.wait_more_audio_from(&a_id, 25),
+        alice.wait_more_audio_from(&b_id, 25)
+    );
+    let status = w.us.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "the drained node stops cleanly: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_node_and_an_sfu_node_split_the_work() {
+    let w = TwoRegions::with(&["alice", "bob"], &["--role", "api"], &["--role", "sfu"]).await;
+    let (api, sfu) = (w.eu.api(), w.us.api());
+    // The API node has no SFU of its own: the room goes to the SFU node,
+    // though it is in another region.
+    let mut alice = w.client(0, &w.eu).await;
+    let mut bob = w.client(1, &w.eu).await;
+    alice.join(&w.lounge).await;
+    bob.join(&w.lounge).await;
+    assert_eq!(alice.grant().endpoint, voice_endpoint(&w.us));
+    let a_id = alice.id().to_string();
+    alice.publish_tone(TONE_HZ);
+    bob.wait_audio_from(&a_id, 50).await;
+
+    // Each serves its part only; both answer probes and metrics.
+    sfu.get("/gateway", None).await.expect(404);
+    api.get("/gateway", None).await.expect(200);
+    let voice_on = |node: &Api| {
+        let node = node.clone();
+        async move {
+            node.raw_abs(reqwest::Method::GET, "/voice", None)
+                .await
+                .status
+                .as_u16()
+        }
+    };
+    assert_eq!(voice_on(&api).await, 404, "no voice gateway on an API node");
+    assert_ne!(
+        voice_on(&sfu).await,
+        404,
+        "the SFU node serves the voice gateway"
+    );
+    for node in [&api, &sfu] {
+        for probe in ["/healthz", "/readyz"] {
+            let r = node.raw_abs(reqwest::Method::GET, probe, None).await;
+            assert_eq!(r.status.as_u16(), 200, "{probe}: {}", r.text);
+        }
+    }
+    assert_eq!(sfu.metric("hearth_sfu_draining").await, 0.0);
 }

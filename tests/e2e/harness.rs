@@ -187,6 +187,23 @@ impl Server {
         wait_bounded(&mut child, Duration::from_secs(10)).expect("hearth's exit status")
     }
 
+    /// Sends SIGTERM and returns at once (a node that drains keeps serving
+    /// a while); see [`Server::wait_exit`].
+    pub fn signal_term(&self) {
+        let child = self.child.as_ref().expect("a running server");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits (bounded) for the server to exit; returns its status.
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("a running server");
+        wait_bounded(&mut child, within).expect("hearth's exit status")
+    }
+
     /// Starts the server again on the same data dir (port may change).
     pub async fn restart(&mut self) {
         if let Some(mut child) = self.child.take() {

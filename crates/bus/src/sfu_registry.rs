@@ -303,6 +303,29 @@ impl SfuRegistry {
         Ok(secret.into_bytes())
     }
 
+    /// Takes `node` out of the registry at once (the end of a drain): its
+    /// rooms are placed anew by whoever joins or moves them next.
+    pub async fn leave(&self, node: &str) -> Result<(), PlacementError> {
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            redis::pipe()
+                .atomic()
+                .cmd("HDEL")
+                .arg(format!("{}nodes", self.prefix))
+                .arg(node)
+                .ignore()
+                .cmd("HDEL")
+                .arg(format!("{}seen", self.prefix))
+                .arg(node)
+                .ignore()
+                .query_async::<()>(&mut conn),
+        )
+        .await
+        .map_err(|_| unavailable("timed out"))?
+        .map_err(unavailable)
+    }
+
     /// Keeps `rooms` placed on `node`; returns how many are.
     pub async fn renew(&self, node: &str, rooms: &[RoomRef]) -> Result<usize, PlacementError> {
         if rooms.is_empty() {
