@@ -7,6 +7,8 @@ use std::sync::Arc;
 use hearth_api::AppState;
 use hearth_bus::presence::RedisPresences;
 use hearth_bus::sfu_registry::SfuRegistry;
+use hearth_bus::voice_directory::VoiceDirectory;
+use hearth_bus::NodeNames;
 use hearth_bus::{Bus, LocalBus, NodeIdLease, RedisBus, RedisBusConfig, SharedWindows};
 use hearth_signaling::Gateway;
 use prometheus_client::registry::Registry;
@@ -63,6 +65,9 @@ pub async fn share(
 ) -> anyhow::Result<()> {
     let presences = RedisPresences::connect(&c.redis, &c.prefix).await?;
     gateway.share_presence(Arc::new(presences));
+    let directory = VoiceDirectory::connect(&c.redis, &c.prefix, gateway.node_name()).await?;
+    let nodes = NodeNames::connect(&c.redis, &c.prefix).await?;
+    gateway.share_voice_states(Arc::new(directory), Arc::new(nodes));
     if rate_limits {
         let windows = SharedWindows::connect(&c.redis, &c.prefix).await?;
         api.set_shared_limits(Arc::new(crate::limits::RedisLimits::new(windows)));
@@ -71,14 +76,14 @@ pub async fn share(
 }
 
 /// The node's voice identity in its cluster, before the gateway and the SFU
-/// are made from `config`: a node name tokens can tell from every other
-/// node's (from its unique id), the voice secret every node verifies tokens
+/// are made from `config`: its name (from its id lease, so no other node,
+/// running or past, has it), the voice secret every node verifies tokens
 /// with (the operator's, else one shared through Redis), and a wait for
 /// voice states that cross Redis. Returns the SFU registry.
 pub async fn voice_identity(
     c: &Cluster,
     config: &mut ServeConfig,
-    node_id: u16,
+    lease: &NodeIdLease,
 ) -> anyhow::Result<Arc<SfuRegistry>> {
     let registry = SfuRegistry::connect(&c.redis, &c.prefix).await?;
     if !config.voice_secret_set {
@@ -87,7 +92,7 @@ pub async fn voice_identity(
             .await
             .map_err(|e| anyhow::anyhow!("sharing the voice secret through Redis: {e}"))?;
     }
-    config.gateway.node_name = format!("node-{node_id}");
+    config.gateway.node_name = lease.node_name();
     config.sfu.node = config.gateway.node_name.clone();
     config.sfu.voice_secret = config.gateway.voice_secret.clone();
     config.sfu.voice_state_wait = crate::media::CLUSTER_VOICE_STATE_WAIT;

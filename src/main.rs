@@ -128,9 +128,9 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     logging::set_node_id(node_id);
     tracing::info!(node_id, leased = lease.is_some(), "node id");
     let ids = SnowflakeGenerator::new((node_id >> 5) as u8, (node_id & 0x1f) as u8);
-    let sfu_registry = match config.cluster.clone() {
-        Some(c) => Some(cluster::voice_identity(&c, &mut config, node_id).await?),
-        None => None,
+    let sfu_registry = match (config.cluster.clone(), &lease) {
+        (Some(c), Some(lease)) => Some(cluster::voice_identity(&c, &mut config, lease).await?),
+        _ => None,
     };
     let api = ApiConfig {
         rate_limits: config.rate_limits,

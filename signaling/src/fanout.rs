@@ -200,6 +200,9 @@ impl Gateway {
             Event::ChannelDelete(channel) => {
                 self.end_voice_in_channel(guild, channel.id);
             }
+            Event::VoiceStateUpdate { state, node, .. } if *node != self.config.node_name => {
+                self.remote_voice_state(guild, node, state);
+            }
             Event::GuildDelete { .. } => {
                 if let Some(hub) = self.drop_hub(guild) {
                     for s in hub.all_sessions() {

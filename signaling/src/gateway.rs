@@ -37,6 +37,8 @@ pub struct Gateway {
     /// other nodes' voice states reach it (see `media`).
     pub(crate) placement: std::sync::OnceLock<Arc<dyn crate::media::VoicePlacement>>,
     pub(crate) media_host: std::sync::OnceLock<Arc<dyn crate::media::MediaPlane>>,
+    /// In a cluster: voice states recorded in Redis (see `voice_remote`).
+    pub(crate) shared_voice: std::sync::OnceLock<crate::voice_remote::SharedVoice>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     /// Each account's Identify budget.
     starts: Mutex<SessionStarts>,
@@ -64,6 +66,7 @@ impl Gateway {
             media: std::sync::OnceLock::new(),
             placement: std::sync::OnceLock::new(),
             media_host: std::sync::OnceLock::new(),
+            shared_voice: std::sync::OnceLock::new(),
             sessions: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
             hubs: RwLock::new(HashMap::new()),
@@ -213,6 +216,8 @@ impl Gateway {
             .insert(guild, hub.clone());
         if replaced.is_none() {
             self.bus.watch(Topic::Guild(guild)).await;
+            // Once the guild's events flow: an event wins over a record.
+            self.seed_voice_states(guild).await;
         }
         let loaded = async {
             let Some(g) = self.store.guild(guild).await? else {

@@ -37,6 +37,7 @@ pub mod session;
 pub mod starts;
 pub mod voice;
 mod voice_failover;
+pub mod voice_remote;
 
 mod gateway;
 

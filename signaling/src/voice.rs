@@ -98,6 +98,8 @@ pub struct Registry {
     /// The guilds each user has a state in, so a session's end finds its
     /// states without visiting every guild.
     by_user: HashMap<Snowflake, Vec<Snowflake>>,
+    /// States held by other nodes of the cluster.
+    pub(crate) remote: crate::voice_remote::RemoteStates,
 }
 
 impl Registry {
@@ -129,17 +131,20 @@ impl Registry {
         channel: Snowflake,
         user: Snowflake,
     ) -> usize {
-        self.guilds.get(&guild).map_or(0, |users| {
+        let here = self.guilds.get(&guild).map_or(0, |users| {
             users
                 .values()
                 .filter(|s| s.channel_id == channel && s.user_id != user)
                 .count()
-        })
+        });
+        here + self.remote.in_channel(guild, channel, user)
     }
 
     /// Records a join or a move; returns the state it replaces.
     pub fn set(&mut self, state: VoiceState) -> Option<VoiceState> {
         let (guild, user) = (state.guild_id, state.user_id);
+        // Taken over from a session on another node: the state is here now.
+        self.remote.taken_over(guild, user);
         let replaced = self.guilds.entry(guild).or_default().insert(user, state);
         if replaced.is_none() {
             self.by_user.entry(user).or_default().push(guild);
@@ -335,24 +340,19 @@ impl Gateway {
         }
     }
 
-    /// The guild's current voice states, in VOICE_STATE_UPDATE's shape.
-    pub fn voice_states(&self, guild: Snowflake) -> Vec<Value> {
-        self.voice
-            .registry()
-            .in_guild(guild)
-            .iter()
-            .map(|s| json!(s.joined()))
-            .collect()
-    }
-
-    /// GUILD_CREATE's `voice_states`.
+    /// GUILD_CREATE's `voice_states`: the states held here and on other
+    /// nodes, by user id.
     pub(crate) fn listed_voice_states(&self, guild: Snowflake) -> Vec<Value> {
-        self.voice
+        let mut all: Vec<(Snowflake, Value)> = self
+            .voice
             .registry()
             .in_guild(guild)
             .iter()
-            .map(|s| s.listed())
-            .collect()
+            .map(|s| (s.user_id, s.listed()))
+            .collect();
+        all.extend(self.remote_listed(guild));
+        all.sort_by_key(|(user, _)| *user);
+        all.into_iter().map(|(_, v)| v).collect()
     }
 
     /// Takes the user out of the guild's voice channel, telling the guild.
@@ -496,7 +496,11 @@ impl Gateway {
     /// says it all).
     pub(crate) fn forget_voice_of_guild(&self, guild: Snowflake) {
         let _changing = self.voice.changing();
-        let gone = self.voice.registry().remove_guild(guild);
+        let gone = {
+            let mut registry = self.voice.registry();
+            registry.remote.forget_guild(guild);
+            registry.remove_guild(guild)
+        };
         for s in gone {
             self.media_changed(guild, s.user_id);
         }
@@ -537,9 +541,11 @@ impl Gateway {
     /// Announces a state to the guild, and to the media plane.
     fn publish_voice_state(&self, guild: Snowflake, state: wire::VoiceState) {
         let user = state.user_id;
+        self.record_voice_state(guild, &state);
         self.bus.publish(Event::VoiceStateUpdate {
             guild_id: guild,
             state,
+            node: self.config.node_name.clone(),
         });
         self.media_changed(guild, user);
     }

@@ -364,3 +364,80 @@ async fn an_api_node_and_an_sfu_node_split_the_work() {
     }
     assert_eq!(sfu.metric("hearth_sfu_draining").await, 0.0);
 }
+
+/// The users GUILD_CREATE lists in `channel`, for a fresh session of the
+/// owner through `node`.
+async fn listed_in(w: &TwoRegions, node: &Server, channel: &str) -> Vec<String> {
+    let gw =
+        crate::gateway_client::login(&node.api(), &w.owner, crate::voice_client::VOICE_INTENTS)
+            .await;
+    let states = gw.guild_create(&w.guild_id)["voice_states"].clone();
+    let mut users: Vec<String> = states
+        .as_array()
+        .unwrap_or_else(|| panic!("voice_states: {states}"))
+        .iter()
+        .filter(|s| s["channel_id"] == channel)
+        .map(|s| str_field(s, "user_id"))
+        .collect();
+    users.sort();
+    users
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_sees_every_voice_state_and_drops_those_of_a_dead_node() {
+    let mut w = TwoRegions::new(&["alice", "bob"]).await;
+    let small = {
+        let ch =
+            w.eu.api()
+                .create_channel(
+                    &w.owner,
+                    &w.guild_id,
+                    json!({"name": "Booth", "type": 2, "user_limit": 1}),
+                )
+                .await;
+        str_field(&ch, "id")
+    };
+    let mut alice = w.client(0, &w.eu).await;
+    alice.request_voice(&small, false).await;
+    let a_id = alice.id().to_string();
+
+    // The `us` node had no session in the guild: it reads the state
+    // recorded by `eu` when its first session arrives.
+    assert_eq!(listed_in(&w, &w.us, &small).await, vec![a_id.clone()]);
+    let mut watcher =
+        crate::gateway_client::login(&w.us.api(), &w.owner, crate::voice_client::VOICE_INTENTS)
+            .await;
+
+    // The channel's user limit counts users held by every node.
+    let mut bob = w.client(1, &w.us).await;
+    bob.send_voice_state(Some(&small), false, false).await;
+    bob.gw
+        .expect_no_dispatch("VOICE_SERVER_UPDATE", crate::gateway_client::QUIET)
+        .await;
+    assert_eq!(listed_in(&w, &w.eu, &small).await, vec![a_id.clone()]);
+
+    // A move through one node is seen by the other.
+    alice.request_voice(&w.lounge, false).await;
+    let lounge = w.lounge.clone();
+    watcher
+        .expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == a_id.as_str() && d["channel_id"] == lounge.as_str(),
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+    assert!(listed_in(&w, &w.us, &small).await.is_empty());
+    assert_eq!(listed_in(&w, &w.us, &w.lounge).await, vec![a_id.clone()]);
+
+    // The node holding alice's state dies: once its lease ends, the other
+    // node tells its sessions she left, and lists her no more.
+    w.eu.kill9();
+    watcher
+        .expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == a_id.as_str() && d["channel_id"].is_null(),
+            Duration::from_secs(60),
+        )
+        .await;
+    assert!(listed_in(&w, &w.us, &w.lounge).await.is_empty());
+}

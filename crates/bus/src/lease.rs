@@ -26,6 +26,62 @@ pub const LEASABLE: u16 = 1023;
 /// start: snowflakes carry its time, and messages are ordered by them.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(10);
 
+/// Characters of the holder token in a node's name.
+const NAME_TAG: usize = 8;
+
+/// The lease a node name (see [`NodeIdLease::node_name`]) stands for.
+fn parse_name(name: &str) -> Option<(u16, &str)> {
+    let (id, tag) = name.strip_prefix("node-")?.split_once('-')?;
+    Some((id.parse().ok()?, tag)).filter(|(_, t)| t.len() == NAME_TAG)
+}
+
+/// Which nodes of the cluster are still running, by the names their
+/// leases gave them.
+pub struct NodeNames {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl NodeNames {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, BusError> {
+        let (_, conn) = crate::remote::connect_to(url).await?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// Whether each named node still holds its lease (a name that is no
+    /// lease's is not alive).
+    pub async fn alive(&self, names: &[String]) -> Result<Vec<bool>, BusError> {
+        let parsed: Vec<Option<(u16, &str)>> = names.iter().map(|n| parse_name(n)).collect();
+        let mut pipe = redis::pipe();
+        for (id, _) in parsed.iter().flatten() {
+            pipe.cmd("GET").arg(format!("{}node-id:{id}", self.prefix));
+        }
+        let mut conn = self.conn.clone();
+        let holders: Vec<Option<String>> =
+            tokio::time::timeout(REQUEST_TIMEOUT, pipe.query_async(&mut conn))
+                .await
+                .map_err(|_| BusError::Unreachable {
+                    url: "(node leases)".into(),
+                    reason: "timed out".into(),
+                })?
+                .map_err(|e| BusError::Unreachable {
+                    url: "(node leases)".into(),
+                    reason: e.to_string(),
+                })?;
+        let mut holders = holders.into_iter();
+        Ok(parsed
+            .iter()
+            .map(|p| match p {
+                None => false,
+                Some((_, tag)) => holders.next().flatten().is_some_and(|h| h.starts_with(tag)),
+            })
+            .collect())
+    }
+}
+
 /// Renews the lease only if this node still holds it.
 const RENEW: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -127,6 +183,13 @@ impl NodeIdLease {
             key: key(id),
             holder,
         })
+    }
+
+    /// The node's name in its cluster, `node-{id}-{tag}`: the tag comes
+    /// from this lease's holder token, so a node that later takes the same
+    /// id has another name, and [`NodeNames::alive`] can tell the two apart.
+    pub fn node_name(&self) -> String {
+        format!("node-{}-{}", self.id, &self.holder[..NAME_TAG])
     }
 
     pub fn id(&self) -> u16 {

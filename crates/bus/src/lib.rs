@@ -13,6 +13,7 @@ mod lease;
 pub mod presence;
 mod remote;
 pub mod sfu_registry;
+pub mod voice_directory;
 mod windows;
 
 use std::sync::{Arc, RwLock};
@@ -20,7 +21,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use hearth_proto::events::{Event, NodeCommand, Topic};
 
-pub use lease::{LeaseError, NodeIdLease, MAX_CLOCK_SKEW};
+pub use lease::{LeaseError, NodeIdLease, NodeNames, MAX_CLOCK_SKEW};
 pub use remote::{redacted, BusCounters, RedisBus, RedisBusConfig};
 pub use windows::{SharedWindows, Taken, WindowSpec, WindowsUnavailable, WINDOW_TIMEOUT};
 

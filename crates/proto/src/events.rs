@@ -142,6 +142,10 @@ pub enum Event {
     VoiceStateUpdate {
         guild_id: Snowflake,
         state: VoiceState,
+        /// The node holding the voice state (its gateway's node name):
+        /// the other nodes keep the states they hear of, and drop those of
+        /// a node that is gone.
+        node: String,
     },
 }
 

@@ -156,6 +156,7 @@ fn every_variant() -> Vec<Event> {
         Event::VoiceStateUpdate {
             guild_id: g,
             state: voice_state,
+            node: "node-7".into(),
         },
     ]
 }
