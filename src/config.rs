@@ -1,6 +1,7 @@
 //! Configuration: command-line flags, then `HEARTH_*` environment variables
 //! (clap reads both), then an optional TOML file, then defaults.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
@@ -94,7 +95,14 @@ const HEADINGS: &[(&str, &[&str])] = &[
     ),
     (
         "Cluster",
-        &["role", "region", "node_id", "redis", "drain_timeout_secs"],
+        &[
+            "role",
+            "region",
+            "region_header",
+            "node_id",
+            "redis",
+            "drain_timeout_secs",
+        ],
     ),
     (
         "Logging and metrics",
@@ -170,6 +178,13 @@ pub struct ServeArgs {
     /// nodes of the caller's region. [default: default]
     #[arg(long, env = "HEARTH_REGION")]
     pub region: Option<String>,
+    /// A request header in which a proxy in front names the client's
+    /// region (e.g. a geo-aware load balancer's); voice rooms a client
+    /// opens go to that region's SFU nodes. Without it (or a usable value)
+    /// a client's Identify `properties.region`, else this node's region.
+    /// [default: none]
+    #[arg(long, env = "HEARTH_REGION_HEADER", help_heading = "Cluster")]
+    pub region_header: Option<String>,
     /// text: human-readable lines; json: one JSON object per line, for log
     /// collectors. Colour only when stderr is a terminal. [default: text]
     #[arg(long, env = "HEARTH_LOG_FORMAT")]
@@ -458,6 +473,10 @@ struct FileConfig {
     redis_prefix: Option<String>,
     role: Option<Role>,
     drain_timeout_secs: Option<u64>,
+    region_header: Option<String>,
+    /// Where each region is (`[regions.eu] lat = 50.1, lon = 8.7`): a room
+    /// wanted in a region without SFU nodes goes to the nearest one.
+    regions: Option<HashMap<String, Place>>,
 }
 
 /// Settings after merging every source.
@@ -501,6 +520,16 @@ pub struct ServeConfig {
     pub role: Role,
     /// How long an SFU node of a cluster keeps its calls after SIGTERM.
     pub drain_timeout: std::time::Duration,
+    /// Regions' places (latitude, longitude), from the TOML file.
+    pub regions: hearth_bus::sfu_registry::Coordinates,
+}
+
+/// A region's place on Earth, in degrees.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Place {
+    pub lat: f64,
+    pub lon: f64,
 }
 
 /// How this node reaches the rest of its cluster.
@@ -809,6 +838,22 @@ impl ServeArgs {
             role == Role::All || cluster.is_some(),
             "role {role:?} needs --redis: alone, a node serves everything (role all)"
         );
+        if let Some(h) = self.region_header.or(file.region_header) {
+            anyhow::ensure!(
+                axum::http::HeaderName::from_bytes(h.as_bytes()).is_ok(),
+                "region_header must be an HTTP header name, not {h:?}"
+            );
+            gateway.region_header = Some(h.to_ascii_lowercase());
+        }
+        let mut regions = hearth_bus::sfu_registry::Coordinates::new();
+        for (name, place) in file.regions.unwrap_or_default() {
+            check_region(&name)?;
+            anyhow::ensure!(
+                (-90.0..=90.0).contains(&place.lat) && (-180.0..=180.0).contains(&place.lon),
+                "regions.{name}: lat must be within ±90 and lon within ±180"
+            );
+            regions.insert(name, (place.lat, place.lon));
+        }
         let drain_timeout = std::time::Duration::from_secs(
             self.drain_timeout_secs
                 .or(file.drain_timeout_secs)
@@ -867,6 +912,7 @@ impl ServeArgs {
             cluster,
             role,
             drain_timeout,
+            regions,
             warnings,
         })
     }
@@ -1181,6 +1227,38 @@ mod tests {
         assert_eq!(c.sfu.rtc_bind, IpAddr::from([192, 0, 2, 10]));
         assert_eq!(c.sfu.rtc_advertise, IpAddr::from([198, 51, 100, 1]));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn regions_places_come_from_the_file_and_the_region_header_is_a_header_name() {
+        let dir =
+            std::env::temp_dir().join(format!("hearth-config-regions-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hearth.toml");
+        let resolve = |toml: &str, header: Option<&str>| {
+            std::fs::write(&path, toml).unwrap();
+            ServeArgs {
+                config: Some(path.clone()),
+                region_header: header.map(str::to_owned),
+                ..Default::default()
+            }
+            .resolve()
+        };
+        let c = resolve(
+            "[regions.eu]\nlat = 50.1\nlon = 8.7\n[regions.us-east]\nlat = 39.0\nlon = -77.5\n",
+            Some("X-Client-Region"),
+        )
+        .unwrap();
+        assert_eq!(c.regions.get("eu"), Some(&(50.1, 8.7)));
+        assert_eq!(c.regions.get("us-east"), Some(&(39.0, -77.5)));
+        assert_eq!(c.gateway.region_header.as_deref(), Some("x-client-region"));
+        let e = resolve("[regions.eu]\nlat = 95.0\nlon = 8.7\n", None).unwrap_err();
+        assert!(format!("{e:#}").contains("regions.eu"), "{e:#}");
+        let e = resolve("[regions.\"eu west\"]\nlat = 1.0\nlon = 1.0\n", None).unwrap_err();
+        assert!(format!("{e:#}").contains("region must be"), "{e:#}");
+        let e = resolve("", Some("bad header")).unwrap_err();
+        assert!(format!("{e:#}").contains("region_header"), "{e:#}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

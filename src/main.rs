@@ -187,6 +187,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
                 &state,
                 sfus.clone(),
                 config.region.clone(),
+                config.regions.clone(),
             );
             gateway.bus.watch(hearth_proto::events::Topic::Voice).await;
             match sfu {
@@ -235,7 +236,10 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         app = app
             .merge(hearth_api::router(state))
             .merge(hearth_signaling::router(gateway.clone()))
-            .merge(web::router(&config.gateway.voice_endpoint));
+            .merge(web::router(
+                &config.gateway.voice_endpoint,
+                config.cluster.is_some(),
+            ));
     }
     if let Some(sfu) = &sfu {
         app = app.merge(hearth_sfu::voice_gateway::router(sfu.clone()));

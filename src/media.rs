@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use hearth_bus::sfu_registry::{PlacementError, Preference, RoomRef, SfuEntry, SfuRegistry};
+use hearth_bus::sfu_registry::{
+    Coordinates, PlacementError, Preference, RoomRef, SfuEntry, SfuRegistry,
+};
 use hearth_bus::Bus;
 use hearth_proto::events::NodeCommand;
 use hearth_signaling::media::{BoxFuture, Placing, VoicePlacement, VoiceServer};
@@ -154,14 +156,24 @@ impl VoiceHooks for HostedVoice {
 struct Placement {
     registry: Arc<SfuRegistry>,
     region: String,
+    coordinates: Coordinates,
 }
 
 impl VoicePlacement for Placement {
-    fn place<'a>(&'a self, room: RoomRef, rtc_region: Option<&'a str>) -> Placing<'a> {
+    fn place<'a>(
+        &'a self,
+        room: RoomRef,
+        rtc_region: Option<&'a str>,
+        user_region: Option<&'a str>,
+    ) -> Placing<'a> {
         Box::pin(async move {
+            let regions: Vec<&str> = [rtc_region, user_region, Some(self.region.as_str())]
+                .into_iter()
+                .flatten()
+                .collect();
             let want = Preference {
-                region: rtc_region,
-                fallback_region: Some(&self.region),
+                regions: &regions,
+                coordinates: &self.coordinates,
             };
             let entry = self.registry.place(room, &want).await?;
             Ok(VoiceServer {
@@ -187,6 +199,7 @@ pub fn connect_cluster(
     api: &AppState,
     registry: Arc<SfuRegistry>,
     region: String,
+    coordinates: Coordinates,
 ) {
     let hosted = sfu.map(|sfu| {
         let hosted = Arc::new(HostedVoice {
@@ -198,7 +211,14 @@ pub fn connect_cluster(
         hosted as Arc<dyn MediaPlane>
     });
     gateway.set_media_plane(Arc::new(ToCluster(gateway.bus.clone())));
-    gateway.set_cluster_media(Arc::new(Placement { registry, region }), hosted);
+    gateway.set_cluster_media(
+        Arc::new(Placement {
+            registry,
+            region,
+            coordinates,
+        }),
+        hosted,
+    );
     api.set_voice(Arc::new(VoiceOfGateway(Arc::downgrade(gateway))));
 }
 

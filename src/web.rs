@@ -50,13 +50,26 @@ static ASSETS: &[Asset] = &[
     asset!("/js/call.js", JS),
 ];
 
-/// The Content-Security-Policy for every page and asset. `voice_host` is
-/// the `host:port` of the voice endpoint handed to clients.
-fn policy(voice_host: &str) -> String {
+/// Where the page may open voice WebSockets.
+#[derive(Debug, Clone, Copy)]
+pub enum VoiceHosts<'a> {
+    /// This node's own voice endpoint (`host:port`): a node alone.
+    Own(&'a str),
+    /// Any: in a cluster a call may live on any SFU node, and nodes come
+    /// and go (the registry in Redis, not this policy, knows them).
+    Any,
+}
+
+/// The Content-Security-Policy for every page and asset.
+fn policy(voice: VoiceHosts<'_>) -> String {
+    let voice = match voice {
+        VoiceHosts::Own(host) => format!("ws://{host} wss://{host}"),
+        VoiceHosts::Any => "ws: wss:".to_owned(),
+    };
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
          media-src 'self' blob: mediastream:; \
-         connect-src 'self' ws://{voice_host} wss://{voice_host}; \
+         connect-src 'self' {voice}; \
          manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -91,11 +104,16 @@ fn find(path: &str) -> Option<&'static Asset> {
 
 /// `/`, `/invite/{code}` (an invite link opens the app, which offers to
 /// join), and each embedded file at its own path.
-pub fn router(voice_endpoint: &str) -> Router {
-    let voice_host = voice_endpoint.split('/').next().unwrap_or_default();
+/// The web client; `voice_endpoint` is this node's, `cluster` whether calls
+/// may live on other nodes.
+pub fn router(voice_endpoint: &str, cluster: bool) -> Router {
+    let voice = match cluster {
+        true => VoiceHosts::Any,
+        false => VoiceHosts::Own(voice_endpoint.split('/').next().unwrap_or_default()),
+    };
     // An endpoint the operator set could hold characters a header cannot
     // carry; then only the page's own origin is allowed.
-    let csp = HeaderValue::from_str(&policy(voice_host))
+    let csp = HeaderValue::from_str(&policy(voice))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
     let serve = |asset: &'static Asset, csp: &HeaderValue| {
         let csp = csp.clone();
@@ -141,9 +159,13 @@ mod tests {
 
     #[test]
     fn the_policy_allows_only_this_server_and_its_voice_endpoint() {
-        let p = policy("media.example:443");
+        let p = policy(VoiceHosts::Own("media.example:443"));
         assert!(p.contains("default-src 'none'"));
         assert!(p.contains("connect-src 'self' ws://media.example:443 wss://media.example:443;"));
         assert!(!p.contains("unsafe"));
+        // In a cluster a call's node is any SFU node: WebSockets only.
+        let p = policy(VoiceHosts::Any);
+        assert!(p.contains("connect-src 'self' ws: wss:;"));
+        assert!(!p.contains("unsafe") && !p.contains("https:"));
     }
 }

@@ -42,6 +42,9 @@ pub struct GatewayConfig {
     pub voice_endpoint: String,
     /// The SFU node voice tokens are issued for.
     pub node_name: String,
+    /// A request header (lower case) in which the operator's proxy names
+    /// the client's region, for placing voice rooms near it.
+    pub region_header: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -66,6 +69,7 @@ impl Default for GatewayConfig {
             voice_secret,
             voice_endpoint: "127.0.0.1:8080/voice".into(),
             node_name: "local".into(),
+            region_header: None,
             public_url: None,
         }
     }

@@ -47,6 +47,9 @@ pub struct Params {
     /// A query the gateway must refuse, with the close code to refuse it with.
     pub refuse: Option<CloseCode>,
     pub gateway_url: String,
+    /// The client's region, from the header the operator named
+    /// (`GatewayConfig::region_header`), when it holds a region name.
+    pub region: Option<String>,
 }
 
 impl Params {
@@ -77,6 +80,7 @@ impl Params {
             compression,
             refuse,
             gateway_url,
+            region: None,
         }
     }
 }
@@ -97,7 +101,14 @@ async fn upgrade(
         Some(public) => public_gateway_url(public),
         None => gateway_url(host, header("x-forwarded-proto") == Some("https")),
     };
-    let params = Params::parse(&query, url);
+    let mut params = Params::parse(&query, url);
+    params.region = gw
+        .config
+        .region_header
+        .as_deref()
+        .and_then(header)
+        .filter(|r| crate::voice::is_region_name(r))
+        .map(str::to_owned);
     // Small buffers: most connections are idle most of the time, and client
     // payloads are at most 4 KiB (larger ones are refused with 4002).
     ws.read_buffer_size(4096)
@@ -281,7 +292,7 @@ async fn handle(
             }
         }
         Request::Identify(ident) => {
-            let done = match identify::identify(gw, conn_id, *ident, &params.gateway_url).await {
+            let done = match identify::identify(gw, conn_id, *ident, params).await {
                 Ok(done) => done,
                 Err(Refused::Close(code)) => return Err(code),
                 // Too many Identifies within five seconds: as Discord, op 9;

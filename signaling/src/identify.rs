@@ -25,6 +25,19 @@ use crate::starts::StartRefusal;
 /// Members per GUILD_MEMBERS_CHUNK, as Discord chunks them.
 const CHUNK: usize = 1000;
 
+/// Where the client is, for placing the voice rooms it opens: the region
+/// the operator's proxy named in a header, else the one Identify's
+/// `properties.region` claims (a name as regions are named, else none).
+fn client_region(params: &crate::connection::Params, properties: &Value) -> Option<String> {
+    params.region.clone().or_else(|| {
+        properties
+            .get("region")
+            .and_then(Value::as_str)
+            .filter(|r| crate::voice::is_region_name(r))
+            .map(str::to_owned)
+    })
+}
+
 fn new_session_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -97,8 +110,9 @@ pub async fn identify(
     gw: &Arc<Gateway>,
     conn_id: u64,
     ident: Identify,
-    gateway_url: &str,
+    params: &crate::connection::Params,
 ) -> Result<Identified, Refused> {
+    let gateway_url = params.gateway_url.as_str();
     if ident.intents & !intents::ALL != 0 {
         return Err(CloseCode::InvalidIntents.into());
     }
@@ -144,7 +158,8 @@ pub async fn identify(
             large_threshold,
             token_hash,
         )
-        .counting_slow_consumers_in(gw.metrics.slow_consumers.clone()),
+        .counting_slow_consumers_in(gw.metrics.slow_consumers.clone())
+        .in_region(client_region(params, &ident.properties)),
     );
     let outbox = session.attach(conn_id, gw.config.outbox);
     // Events for the user from other nodes (a guild joined there) flow

@@ -35,9 +35,15 @@ pub type Placing<'a> = BoxFuture<'a, Result<VoiceServer, PlacementError>>;
 /// Which SFU node hosts a voice channel's room, in a cluster. Alone, a
 /// node hosts every room itself.
 pub trait VoicePlacement: Send + Sync {
-    /// The node hosting the room, placing it if it has none (in the
-    /// channel's `rtc_region` when it names one).
-    fn place<'a>(&'a self, room: RoomRef, rtc_region: Option<&'a str>) -> Placing<'a>;
+    /// The node hosting the room, placing it if it has none: in the
+    /// channel's `rtc_region` when it names one, else near the user who
+    /// opens it.
+    fn place<'a>(
+        &'a self,
+        room: RoomRef,
+        rtc_region: Option<&'a str>,
+        user_region: Option<&'a str>,
+    ) -> Placing<'a>;
 
     /// The SFU nodes alive now, by name.
     fn live(&self) -> BoxFuture<'_, Result<Vec<String>, PlacementError>>;
@@ -69,9 +75,10 @@ impl Gateway {
         &self,
         room: RoomRef,
         rtc_region: Option<&str>,
+        user_region: Option<&str>,
     ) -> Result<VoiceServer, PlacementError> {
         match self.placement.get() {
-            Some(p) => p.place(room, rtc_region).await,
+            Some(p) => p.place(room, rtc_region, user_region).await,
             None => Ok(self.local_voice_server()),
         }
     }

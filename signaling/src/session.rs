@@ -42,6 +42,8 @@ pub struct Session {
     pub intents: u64,
     pub shard: Option<[u32; 2]>,
     pub large_threshold: u32,
+    /// The client's region, for placing the voice rooms it opens.
+    pub region: Option<String>,
     core: Mutex<Core>,
     /// Counts this session's connections cut loose for reading too slowly.
     slow_consumers: prometheus_client::metrics::counter::Counter,
@@ -110,6 +112,7 @@ impl Session {
             intents,
             shard,
             large_threshold,
+            region: None,
             core: Mutex::new(Core {
                 seq: 0,
                 buffer: VecDeque::new(),
@@ -128,6 +131,11 @@ impl Session {
 
     /// Counts this session's slow-consumer cuts in `counter` (the
     /// gateway's metric).
+    pub fn in_region(mut self, region: Option<String>) -> Self {
+        self.region = region;
+        self
+    }
+
     pub fn counting_slow_consumers_in(
         mut self,
         counter: prometheus_client::metrics::counter::Counter,

@@ -280,11 +280,21 @@ pub async fn update_voice_state(
         return Ok(());
     };
     // Also before any lock: in a cluster this asks Redis.
-    let Some(server) = gw.server_for(guild, session.user.id, channel).await else {
+    let region = session.region.as_deref();
+    let Some(server) = gw.server_for(guild, session.user.id, channel, region).await else {
         return Ok(());
     };
     gw.join_voice(session, member, channel, &update, server);
     Ok(())
+}
+
+/// Whether `name` can be a region's name: 1 to 64 letters, digits, `.`,
+/// `_` or `-` (what a client claims is checked before it is used).
+pub fn is_region_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 fn now_ms() -> u64 {
@@ -315,6 +325,7 @@ impl Gateway {
         guild: Snowflake,
         user: Snowflake,
         channel: Snowflake,
+        user_region: Option<&str>,
     ) -> Option<VoiceServer> {
         let rtc_region = self.hub(guild)?.with_view(|view, _| {
             view.channels
@@ -323,7 +334,10 @@ impl Gateway {
                 .map(|c| c.rtc_region.clone().flatten())
         })??;
         let room = RoomRef { guild, channel };
-        match self.voice_server(room, rtc_region.as_deref()).await {
+        match self
+            .voice_server(room, rtc_region.as_deref(), user_region)
+            .await
+        {
             Ok(server) => Some(server),
             Err(e) => {
                 let current = self
@@ -402,8 +416,11 @@ impl Gateway {
         let Some(gw) = self.me.upgrade() else {
             return false;
         };
+        let region = self
+            .session(&current.session_id)
+            .and_then(|s| s.region.clone());
         tokio::spawn(async move {
-            let Some(server) = gw.server_for(guild, user, channel).await else {
+            let Some(server) = gw.server_for(guild, user, channel, region.as_deref()).await else {
                 return;
             };
             let _changing = gw.voice.changing();
@@ -592,9 +609,11 @@ impl Gateway {
             server,
         };
         let current = self.voice.registry().get(guild, user).cloned();
-        let same_connection = current
-            .as_ref()
-            .is_some_and(|c| c.session_id == session.id && c.channel_id == channel_id);
+        // On another SFU node (the room was placed anew: its node is gone)
+        // it is a new connection, which needs its VOICE_SERVER_UPDATE.
+        let same_connection = current.as_ref().is_some_and(|c| {
+            c.session_id == session.id && c.channel_id == channel_id && c.server == next.server
+        });
         if same_connection && current.as_ref() != Some(&next) {
             // Muting oneself or turning the camera on: the guild hears of it,
             // the voice connection carries on with its token.

@@ -71,7 +71,7 @@ impl Gateway {
                     })
                 })
                 .flatten();
-            let server = match placement.place(room, rtc_region.as_deref()).await {
+            let server = match placement.place(room, rtc_region.as_deref(), None).await {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(guild = %room.guild, channel = %room.channel, node = %gone, error = %e, "a call's SFU node is gone and no other takes its room yet");

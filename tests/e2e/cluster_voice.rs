@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::cluster::{redis_url, unique_prefix};
+use crate::gateway_client::Options;
 use crate::harness::{str_field, Api, Server, User};
 use crate::voice_client::{vop, VoiceClient};
 
@@ -203,6 +204,53 @@ async fn rooms_go_to_the_channels_rtc_region_else_the_joining_nodes_region() {
     // No rtc_region: where the first join came from.
     let grant = alice.request_voice(&w.lounge, false).await;
     assert_eq!(grant.endpoint, voice_endpoint(&w.eu));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_goes_near_the_user_who_opens_it() {
+    // `us` reads the client's region from a header its proxy would set.
+    let w = TwoRegions::with(
+        &["alice", "bob", "carol"],
+        &[],
+        &["--region-header", "X-Client-Region"],
+    )
+    .await;
+    let first = w.voice_channel("First", "").await;
+    let second = w.voice_channel("Second", "").await;
+    let third = w.voice_channel("Third", "").await;
+    // Through `eu`, but Identify says the client is in `us`.
+    let mut alice = VoiceClient::login_opts(
+        &w.eu.api(),
+        &w.users[0],
+        &w.guild_id,
+        Options::default().region("us"),
+    )
+    .await;
+    let grant = alice.request_voice(&first, false).await;
+    assert_eq!(grant.endpoint, voice_endpoint(&w.us));
+    // Through `us`, whose proxy says the client is in `eu`: the header wins
+    // over what Identify claims.
+    let mut bob = VoiceClient::login_opts(
+        &w.us.api(),
+        &w.users[1],
+        &w.guild_id,
+        Options::default()
+            .header("X-Client-Region", "eu")
+            .region("us"),
+    )
+    .await;
+    let grant = bob.request_voice(&second, false).await;
+    assert_eq!(grant.endpoint, voice_endpoint(&w.eu));
+    // A claim that is no region's name is ignored: the node's own region.
+    let mut carol = VoiceClient::login_opts(
+        &w.us.api(),
+        &w.users[2],
+        &w.guild_id,
+        Options::default().region("not a region!"),
+    )
+    .await;
+    let grant = carol.request_voice(&third, false).await;
+    assert_eq!(grant.endpoint, voice_endpoint(&w.us));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

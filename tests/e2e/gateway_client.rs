@@ -150,6 +150,10 @@ pub struct Options {
     pub auto_heartbeat: bool,
     /// A name for panic messages.
     pub label: String,
+    /// Identify's `properties.region`.
+    pub region: Option<String>,
+    /// Extra headers on the WebSocket upgrade request.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -160,6 +164,8 @@ impl Default for Options {
             version: Some("10".to_string()),
             auto_heartbeat: true,
             label: "gateway".to_string(),
+            region: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -179,6 +185,15 @@ impl Options {
     }
     pub fn version(mut self, v: &str) -> Self {
         self.version = Some(v.to_string());
+        self
+    }
+    /// Identify claims the client is in `region`.
+    pub fn region(mut self, region: &str) -> Self {
+        self.region = Some(region.to_string());
+        self
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
         self
     }
     /// The session never heartbeats unless the test sends op 1 itself.
@@ -343,13 +358,27 @@ impl Gateway {
             full.starts_with("ws://127.0.0.1:"),
             "gateway URL must be on 127.0.0.1: {full}"
         );
-        let (ws, _resp) = tokio::time::timeout(
-            EVENT_TIMEOUT,
-            tokio_tungstenite::connect_async(full.as_str()),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("[{}] WebSocket handshake to {full} timed out", opts.label))
-        .unwrap_or_else(|e| panic!("[{}] WebSocket handshake to {full} failed: {e}", opts.label));
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = full
+            .as_str()
+            .into_client_request()
+            .expect("a WebSocket request");
+        for (name, value) in &opts.headers {
+            request.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .expect("a header name"),
+                value.parse().expect("a header value"),
+            );
+        }
+        let (ws, _resp) =
+            tokio::time::timeout(EVENT_TIMEOUT, tokio_tungstenite::connect_async(request))
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("[{}] WebSocket handshake to {full} timed out", opts.label)
+                })
+                .unwrap_or_else(|e| {
+                    panic!("[{}] WebSocket handshake to {full} failed: {e}", opts.label)
+                });
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(pump(ws, opts.clone(), cmd_rx, ev_tx));
@@ -433,7 +462,11 @@ impl Gateway {
 
     pub async fn identify(&mut self, token: &str, intents: u64) {
         self.token = Some(token.to_string());
-        self.send_op(op::IDENTIFY, identify_d(token, intents)).await;
+        let mut d = identify_d(token, intents);
+        if let Some(region) = &self.opts.region {
+            d["properties"]["region"] = json!(region);
+        }
+        self.send_op(op::IDENTIFY, d).await;
     }
 
     pub async fn identify_with(&mut self, d: Value) {

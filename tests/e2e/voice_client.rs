@@ -1127,13 +1127,12 @@ fn opus_codec() -> RTCRtpCodec {
 impl VoiceClient {
     /// Logs `user` in on the main gateway with GUILDS and GUILD_VOICE_STATES.
     pub async fn login(api: &Api, user: &User, guild_id: &str) -> VoiceClient {
-        let gw = login_opts(
-            api,
-            user,
-            VOICE_INTENTS,
-            Options::default().label(&user.username),
-        )
-        .await;
+        VoiceClient::login_opts(api, user, guild_id, Options::default()).await
+    }
+
+    /// As `login`, with these gateway options (labelled by the user).
+    pub async fn login_opts(api: &Api, user: &User, guild_id: &str, opts: Options) -> VoiceClient {
+        let gw = login_opts(api, user, VOICE_INTENTS, opts.label(&user.username)).await;
         VoiceClient {
             user: user.clone(),
             api: api.clone(),

@@ -28,6 +28,15 @@ const CAMERA_LAYERS = [
 /** How long a dropped voice socket may try to resume before rejoining; the server keeps the call for 5 s. */
 const RESUME_WINDOW_MS = 4000;
 
+/**
+ * The least time between two rejoins' op 4. When a cluster's SFU node
+ * dies, op 4 names it again until its registry entry lapses (about 5 s);
+ * its port refuses at once, so rejoining on each refusal sent op 4 in a
+ * tight loop (every few ms) while the server was about to move the call
+ * and say where with a VOICE_SERVER_UPDATE of its own.
+ */
+const REJOIN_GAP_MS = 3000;
+
 function mediaError(kind, err) {
   const what = kind === "audio" ? "microphone" : "camera";
   if (err && (err.name === "NotAllowedError" || err.name === "SecurityError")) {
@@ -99,6 +108,9 @@ export class VoiceCall {
     this.waitingForGateway = false;
     this.resumes = 0;
     this.rejoins = 0;
+    /** When the last rejoin's op 4 went, and the timer of one held back. */
+    this.lastRejoinAt = 0;
+    this.rejoinTimer = null;
   }
 
   /** A short trace of what happened, for debugging (hearthDebug). */
@@ -155,6 +167,9 @@ export class VoiceCall {
   /** VOICE_SERVER_UPDATE: (re)connect to the media server with a fresh token. */
   serverUpdate({ token, endpoint }) {
     if (this.ended) return;
+    // The answer a held-back rejoin would have asked for.
+    clearTimeout(this.rejoinTimer);
+    this.rejoinTimer = null;
     this.token = token;
     this.endpoint = endpoint;
     this.teardownMedia();
@@ -388,13 +403,30 @@ export class VoiceCall {
     setTimeout(() => { if (!this.ended && !this.ws) this.openSocket(true); }, 500);
   }
 
-  /** Starts the call over: a new op 4 brings a new token and endpoint. */
+  /**
+   * Starts the call over: a new op 4 brings a new token and endpoint. At
+   * most one op 4 per REJOIN_GAP_MS: a rejoin sooner than that is held
+   * back (and dropped if a VOICE_SERVER_UPDATE comes meanwhile).
+   */
   rejoin(status) {
     if (this.ended) return;
-    this.rejoins += 1;
     this.setStatus(status);
     this.teardownMedia();
     this.droppedAt = 0;
+    if (this.rejoinTimer) return;
+    const wait = this.lastRejoinAt + REJOIN_GAP_MS - Date.now();
+    if (wait > 0) {
+      this.note(`rejoin held back ${wait} ms`);
+      this.rejoinTimer = setTimeout(() => { this.rejoinTimer = null; this.sendRejoin(); }, wait);
+      return;
+    }
+    this.sendRejoin();
+  }
+
+  sendRejoin() {
+    if (this.ended) return;
+    this.rejoins += 1;
+    this.lastRejoinAt = Date.now();
     if (!this.sendVoiceState()) this.waitingForGateway = true;
   }
 
@@ -499,6 +531,7 @@ export class VoiceCall {
   end(reason) {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.rejoinTimer);
     if (this.ws) { const ws = this.ws; this.ws = null; ws.close(1000); }
     if (this.pc) { this.pc.close(); this.pc = null; }
     this.stopLocal();

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test as nodeTest } from "node:test";
-import { artifacts, launchBrowser, sleep, startServer, until } from "./harness.js";
+import { artifacts, clusterRedis, launchBrowser, sleep, startServer, until } from "./harness.js";
 
 // The steps build on each other: after a failure, the rest are skipped.
 let broken = null;
@@ -30,26 +30,35 @@ function test(name, fn) {
         writeFileSync(join(artifacts, `failed-${p.name}.json`), JSON.stringify(debug, null, 2));
       }
       writeFileSync(join(artifacts, "failed-server.log"), server ? server.log.join("") : "");
+      writeFileSync(join(artifacts, "failed-page-errors.json"), JSON.stringify(pageErrors, null, 2));
+      for (const [region, node] of Object.entries(cluster)) writeFileSync(join(artifacts, `failed-node-${region}.log`), node.log.join(""));
       throw err;
     }
   });
 }
 
 let server;
+// The nodes of the cluster test, by region.
+const cluster = {};
+let redis;
 // A short heartbeat, so a dropped network is noticed within seconds.
 const serverArgs = ["--heartbeat-interval-ms", "1000"];
 let browser;
 const people = {};
 const pageErrors = [];
 
-async function person(name, viewport = { width: 1280, height: 800 }) {
+/** `origins`: the servers the page may talk to (by default the one server). */
+async function person(name, viewport = { width: 1280, height: 800 }, origins = () => [server.url]) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
   page.on("pageerror", (err) => pageErrors.push(`${name}: ${err.message}`));
-  // Errors the app logs; an HTTP error status is the app's to report, not a fault.
+  // Errors the app logs; an HTTP error status is the app's to report, not a
+  // fault, nor is a refused connection (a node that was killed).
   page.on("console", (msg) => {
-    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) pageErrors.push(`${name} console: ${msg.text()}`);
+    const text = msg.text();
+    if (msg.type() !== "error" || text.startsWith("Failed to load resource") || text.endsWith("net::ERR_CONNECTION_REFUSED")) return;
+    pageErrors.push(`${name} console: ${text}`);
   });
   // The video qualities the client asks of the voice gateway (op 42), as
   // they go on the wire.
@@ -58,13 +67,16 @@ async function person(name, viewport = { width: 1280, height: 800 }) {
     if (typeof payload !== "string" || !payload.includes('"op":42')) return;
     qualitiesAsked.push(JSON.parse(payload).d);
   }));
+  // Every WebSocket the page opens, in order.
+  const sockets = [];
+  page.on("websocket", (ws) => sockets.push(ws.url()));
   // Nothing may be fetched from anywhere but the server.
   const foreign = [];
   page.on("request", (req) => {
     const url = req.url();
-    if (!url.startsWith(server.url) && !url.startsWith(server.url.replace("http:", "ws:"))) foreign.push(url);
+    if (!origins().some((o) => url.startsWith(o) || url.startsWith(o.replace("http:", "ws:")))) foreign.push(url);
   });
-  return { name, context, page, foreign, qualitiesAsked, username: `${name}_${Date.now() % 100000}` };
+  return { name, context, page, foreign, qualitiesAsked, sockets, username: `${name}_${Date.now() % 100000}` };
 }
 
 /** Inbound RTP per remote user, straight from RTCPeerConnection.getStats(). */
@@ -81,6 +93,10 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close().catch(() => {});
   if (server) await server.stop();
+  // The nodes share the first one's data directory: it goes last.
+  if (cluster.us) await cluster.us.stop({ keepData: true });
+  if (cluster.eu) await cluster.eu.stop();
+  if (redis) await redis.close();
 });
 
 async function register(p, url = server.url) {
@@ -543,6 +559,92 @@ test("logging out ends the session; logging in brings the servers back", async (
   await bob.page.getByRole("button", { name: "Log in", exact: true }).click();
   await bob.page.locator("#guild-name").filter({ hasText: "Workshop" }).waitFor();
   await ada.page.locator(`#member-list .member[data-status="online"]`, { hasText: bob.username }).waitFor();
+});
+
+test("in a cluster, a call whose SFU node is killed comes back on the other node by itself: media flows both ways again", async () => {
+  // Two nodes of one cluster (regions eu and us) on a Redis key prefix of
+  // their own, sharing one store; the app is served by eu.
+  redis = await clusterRedis();
+  const prefix = `hearth-web-${process.pid}-${Date.now()}:`;
+  const nodeArgs = (region) => [...serverArgs, "--rate-limits", "off", "--rtc-bind", "127.0.0.1", "--rtc-port", "0",
+    "--redis", redis.url, "--redis-prefix", prefix, "--region", region];
+  cluster.eu = await startServer(nodeArgs("eu"));
+  cluster.us = await startServer(nodeArgs("us"), { dataDir: cluster.eu.dataDir });
+  const { eu, us } = cluster;
+  const origins = () => [eu.url, us.url];
+  const fay = people.fay = await person("fay", undefined, origins);
+  const gus = people.gus = await person("gus", undefined, origins);
+  for (const p of [fay, gus]) await register(p, eu.url);
+  await fay.page.getByRole("button", { name: "Create a server" }).click();
+  await fay.page.getByLabel("Server name").fill("Relay");
+  await fay.page.getByRole("button", { name: "Create", exact: true }).click();
+  await fay.page.locator("#guild-name").filter({ hasText: "Relay" }).waitFor();
+  // A voice channel whose calls are hosted in region us (the app's dialog
+  // has no region: through the API, as an admin tool would).
+  const token = await fay.page.evaluate(() => localStorage.getItem("hearth.token"));
+  const guildId = await fay.page.evaluate(() => localStorage.getItem("hearth.guild"));
+  const made = await fetch(`${eu.url}/api/v10/guilds/${guildId}/channels`, {
+    method: "POST", headers: { Authorization: token, "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "US Stage", type: 2, rtc_region: "us" }),
+  });
+  assert.ok(made.ok, `creating the us voice channel: ${made.status} ${await made.text()}`);
+  await fay.page.getByRole("button", { name: "Invite people" }).click();
+  const link = await fay.page.getByLabel("Invite link").inputValue();
+  await fay.page.getByRole("button", { name: "Done" }).click();
+  await gus.page.goto(link);
+  await gus.page.getByRole("button", { name: "Join", exact: true }).click();
+  await gus.page.locator("#guild-name").filter({ hasText: "Relay" }).waitFor();
+
+  const ids = { fay: await myId(fay), gus: await myId(gus) };
+  const host = (node) => new URL(node.url).host;
+  // The node whose voice gateway the page opened last.
+  const voiceHost = (p) => {
+    const last = p.sockets.filter((u) => new URL(u).pathname.startsWith("/voice")).at(-1);
+    return last && new URL(last).host;
+  };
+  const media = async (me, other) => {
+    const s = (await stats(me))[ids[other.name]] || {};
+    return { audio: s.audio?.packetsReceived ?? 0, video: s.video?.framesDecoded ?? 0 };
+  };
+  // Audio and video, both ways: each grows between two looks (a new
+  // connection counts from zero, so growth is what matters).
+  const pairs = [[fay, gus], [gus, fay]];
+  const flowingBothWays = (what) => until(what, async () => {
+    const a = await Promise.all(pairs.map(([me, other]) => media(me, other)));
+    await sleep(500);
+    const b = await Promise.all(pairs.map(([me, other]) => media(me, other)));
+    return a.every((x, i) => b[i].audio > x.audio && b[i].video > x.video) || { before: a, after: b };
+  }, 30000);
+
+  for (const p of [fay, gus]) {
+    await p.page.getByRole("button", { name: "voice channel US Stage" }).click();
+    await p.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor({ timeout: 30000 });
+    await p.page.getByRole("button", { name: "Camera" }).click();
+  }
+  // Both were sent to the us node, which hosts the room.
+  for (const p of [fay, gus]) assert.equal(voiceHost(p), host(us), `${p.name}'s voice sockets: ${p.sockets}`);
+  await flowingBothWays("audio and video flowing both ways through the us node");
+  for (const [me, other] of pairs) await me.page.locator(`#tiles .tile[data-user="${ids[other.name]}"][data-video="true"]`).waitFor();
+
+  // The us node dies. Nobody does anything: the eu node notices, places
+  // the room anew (on itself) and sends both a VOICE_SERVER_UPDATE.
+  const killed = Date.now();
+  await us.kill9();
+  for (const p of [fay, gus]) await until(`${p.name}'s voice socket on the eu node`, () => voiceHost(p) === host(eu), 30000);
+  await flowingBothWays("audio and video flowing both ways again, through the eu node");
+  const recovered = Date.now() - killed;
+  console.log(`SFU node killed -> audio and video flowing both ways again on the other node in ${recovered} ms`);
+  for (const p of [fay, gus]) {
+    const voice = p.sockets.filter((u) => new URL(u).pathname.startsWith("/voice")).map((u) => (new URL(u).host === host(eu) ? "eu" : "us"));
+    const counters = await p.page.evaluate(() => window.hearthDebug.counters());
+    console.log(`${p.name}: voice sockets opened ${voice.join(" ")}; rejoined ${counters.voiceRejoined}, resumed ${counters.voiceResumed}`);
+  }
+  for (const [me, other] of pairs) {
+    await me.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor();
+    // Still in the channel for the other, camera on.
+    await me.page.locator(`.voice-user[data-user="${ids[other.name]}"]`).waitFor();
+    await me.page.locator(`#tiles .tile[data-user="${ids[other.name]}"][data-video="true"]`).waitFor();
+  }
 });
 
 test("nothing failed in the page and nothing was fetched from elsewhere", () => {

@@ -3,6 +3,7 @@
 
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +17,9 @@ mkdirSync(artifacts, { recursive: true });
 
 /**
  * Starts the server; resolves once it prints its address. `listen` and
- * `dataDir` restart one that was stopped with `keepData`.
+ * `dataDir` restart one that was stopped with `keepData`; a `dataDir` of
+ * another running node makes a second node of its cluster (with the same
+ * `--redis` and `--redis-prefix` in `extraArgs`).
  */
 export function startServer(extraArgs = [], { listen = "127.0.0.1:0", dataDir = mkdtempSync(join(tmpdir(), "hearth-web-")) } = {}) {
   const bin = process.env.HEARTH_BIN || join(targetDir, "debug", "hearth");
@@ -25,6 +28,8 @@ export function startServer(extraArgs = [], { listen = "127.0.0.1:0", dataDir = 
   ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HEARTH_LOG: process.env.HEARTH_LOG || "warn" } });
   const log = [];
   proc.stderr.on("data", (b) => log.push(b.toString()));
+  // A process ended by a signal keeps `exitCode` null.
+  const running = () => proc.exitCode === null && proc.signalCode === null;
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => { proc.kill("SIGKILL"); reject(new Error(`hearth did not start within 30 s:\n${log.join("")}`)); }, 30000);
     let out = "";
@@ -37,8 +42,15 @@ export function startServer(extraArgs = [], { listen = "127.0.0.1:0", dataDir = 
         url: m[1],
         dataDir,
         log,
+        /** Kills the process at once (SIGKILL), as a crashed node; resolves once it is gone. */
+        async kill9() {
+          if (!running()) return;
+          const gone = new Promise((r) => proc.once("exit", r));
+          proc.kill("SIGKILL");
+          await Promise.race([gone, new Promise((_, r) => setTimeout(() => r(new Error("hearth survived SIGKILL for 5 s")), 5000))]);
+        },
         async stop({ keepData = false } = {}) {
-          if (proc.exitCode === null) {
+          if (running()) {
             proc.kill("SIGTERM");
             await Promise.race([
               new Promise((r) => proc.once("exit", r)),
@@ -51,6 +63,43 @@ export function startServer(extraArgs = [], { listen = "127.0.0.1:0", dataDir = 
     });
     proc.once("exit", (code) => { clearTimeout(timer); reject(new Error(`hearth exited (${code}) before listening:\n${log.join("")}`)); });
   });
+}
+
+/**
+ * The Redis server of HEARTH_TEST_REDIS, as a URL the nodes started here
+ * can reach. Fails when it is not set: the cluster test is never skipped.
+ * Under run.sh the tests run in a network namespace that reaches it only
+ * through the Unix socket of redis-relay.js (HEARTH_TEST_REDIS_SOCKET):
+ * then a port on this namespace's loopback is relayed to that socket.
+ * Resolves to { url, close }.
+ */
+export async function clusterRedis() {
+  const given = process.env.HEARTH_TEST_REDIS;
+  if (!given) throw new Error("HEARTH_TEST_REDIS is not set: the cluster test needs a Redis server (scripts/test.sh exports it)");
+  const socketPath = process.env.HEARTH_TEST_REDIS_SOCKET;
+  if (!socketPath) return { url: given, close: async () => {} };
+  const conns = new Set();
+  const relay = createServer((inner) => {
+    const outer = createConnection(socketPath);
+    conns.add(inner).add(outer);
+    inner.pipe(outer);
+    outer.pipe(inner);
+    for (const [a, b] of [[inner, outer], [outer, inner]]) {
+      a.on("error", () => b.destroy());
+      a.on("close", () => { b.destroy(); conns.delete(a); });
+    }
+  });
+  await new Promise((r, j) => relay.once("error", j).listen(0, "127.0.0.1", r));
+  const url = new URL(given);
+  url.hostname = "127.0.0.1";
+  url.port = String(relay.address().port);
+  return {
+    url: url.toString(),
+    async close() {
+      for (const c of conns) c.destroy();
+      await new Promise((r) => relay.close(r));
+    },
+  };
 }
 
 /** Debian's Chromium, headless, with a fake camera and microphone granted. */

@@ -8,6 +8,8 @@
 # loopback interface up: Chromium, once granted a microphone, offers ICE
 # candidates on every interface it sees; in the namespace it sees only
 # 127.0.0.1, and nothing can leave the machine.
+#
+# Arguments go to `node --test`, e.g. --test-name-pattern='SFU node'.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -59,14 +61,35 @@ export HEARTH_BROWSER_ARTIFACTS="${HEARTH_BROWSER_ARTIFACTS:-$target/browser-art
 mkdir -p "$HEARTH_BROWSER_ARTIFACTS"
 
 ns="hearth-web-$$"
-cleanup() { $sudo ip netns del "$ns" 2>/dev/null || true; }
+relay_pid=""
+relay_dir=""
+cleanup() {
+  $sudo ip netns del "$ns" 2>/dev/null || true
+  [ -z "$relay_pid" ] || kill "$relay_pid" 2>/dev/null || true
+  [ -z "$relay_dir" ] || rm -rf "$relay_dir"
+}
 trap cleanup EXIT
 $sudo ip netns add "$ns"
 $sudo ip netns exec "$ns" ip link set lo up
+
+# The cluster test's nodes need the Redis server HEARTH_TEST_REDIS names
+# (scripts/test.sh exports it), which the namespace cannot reach over TCP:
+# a relay outside it takes connections on a Unix socket (harness.js's
+# `clusterRedis`). Without HEARTH_TEST_REDIS that test fails and says so.
+if [ -n "${HEARTH_TEST_REDIS:-}" ]; then
+  relay_dir="$(mktemp -d)"
+  chmod 755 "$relay_dir"
+  node "$here/redis-relay.js" "$relay_dir/redis.sock" "$HEARTH_TEST_REDIS" &
+  relay_pid=$!
+  for _ in $(seq 1 50); do [ -S "$relay_dir/redis.sock" ] && break; sleep 0.1; done
+  [ -S "$relay_dir/redis.sock" ] || { echo "the Redis relay did not start" >&2; exit 1; }
+fi
 
 echo "== browser tests (artifacts in $HEARTH_BROWSER_ARTIFACTS)"
 # Chromium needs a writable home for its profile; the test's own limit
 # bounds the whole run.
 $sudo ip netns exec "$ns" env HOME="${HOME:-/tmp}" HEARTH_BIN="$HEARTH_BIN" \
   HEARTH_BROWSER_ARTIFACTS="$HEARTH_BROWSER_ARTIFACTS" \
-  timeout 600 node --test --test-concurrency=1 --test-timeout=300000 "$here"/*.test.js
+  HEARTH_TEST_REDIS="${HEARTH_TEST_REDIS:-}" \
+  HEARTH_TEST_REDIS_SOCKET="${relay_dir:+$relay_dir/redis.sock}" \
+  timeout 600 node --test --test-concurrency=1 --test-timeout=300000 "$@" "$here"/*.test.js

@@ -12,6 +12,7 @@
 //! Keys: `{prefix}sfu:nodes` (hash: node → entry as JSON), `{prefix}sfu:seen`
 //! (hash: node → last announcement, Redis milliseconds), and the room keys.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use hearth_model::Snowflake;
@@ -109,13 +110,18 @@ pub struct RoomRef {
     pub channel: Snowflake,
 }
 
-/// Where a new room should go, most wanted first.
-#[derive(Debug, Clone, Default)]
+/// Regions' places on Earth (latitude, longitude in degrees), for sending a
+/// room wanted in a region without SFU nodes to the nearest region with
+/// some.
+pub type Coordinates = HashMap<String, (f64, f64)>;
+
+/// Where a new room should go.
+#[derive(Debug, Clone, Copy)]
 pub struct Preference<'a> {
-    /// The channel's `rtc_region`, else the joining user's region.
-    pub region: Option<&'a str>,
-    /// The region of the node placing the room.
-    pub fallback_region: Option<&'a str>,
+    /// Regions in the order wanted: the channel's `rtc_region`, the joining
+    /// user's, the placing node's.
+    pub regions: &'a [&'a str],
+    pub coordinates: &'a Coordinates,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,26 +132,56 @@ pub enum PlacementError {
     Unavailable(String),
 }
 
-/// Picks the node for a new room: among nodes that are not draining, those
-/// of the first preferred region that has any (else all of them); of two
-/// picked at random, the one with fewer participants (then rooms).
+/// Great-circle distance in kilometres.
+fn distance_km((lat1, lon1): (f64, f64), (lat2, lon2): (f64, f64)) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6371.0 * a.sqrt().min(1.0).asin()
+}
+
+/// Picks the node for a new room, among nodes that are not draining: those
+/// of the first wanted region that has any; else those of the region
+/// nearest the first wanted region whose place is known; else any. Of two
+/// picked at random among them, the one with fewer participants (then
+/// rooms).
 pub fn choose<'a>(
     live: &'a [SfuEntry],
     want: &Preference<'_>,
     rng: &mut impl Rng,
 ) -> Option<&'a SfuEntry> {
     let open: Vec<&SfuEntry> = live.iter().filter(|e| !e.draining).collect();
-    let in_region = |r: Option<&str>| -> Vec<&'a SfuEntry> {
-        r.map(|r| open.iter().copied().filter(|e| e.region == r).collect())
-            .unwrap_or_default()
-    };
-    let mut candidates = in_region(want.region);
-    if candidates.is_empty() {
-        candidates = in_region(want.fallback_region);
+    let in_region =
+        |r: &str| -> Vec<&'a SfuEntry> { open.iter().copied().filter(|e| e.region == r).collect() };
+    for r in want.regions {
+        let candidates = in_region(r);
+        if !candidates.is_empty() {
+            return lighter_of_two(&candidates, rng);
+        }
     }
-    if candidates.is_empty() {
-        candidates = open;
+    let origin = want
+        .regions
+        .iter()
+        .find_map(|r| want.coordinates.get(*r).copied());
+    if let Some(origin) = origin {
+        let nearest = open
+            .iter()
+            .filter_map(|e| {
+                let at = want.coordinates.get(&e.region)?;
+                Some((distance_km(origin, *at), &e.region))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((_, region)) = nearest {
+            return lighter_of_two(&in_region(region), rng);
+        }
     }
+    lighter_of_two(&open, rng)
+}
+
+/// Power of two choices: of two candidates picked at random, the one with
+/// fewer participants (then rooms).
+fn lighter_of_two<'a>(candidates: &[&'a SfuEntry], rng: &mut impl Rng) -> Option<&'a SfuEntry> {
     match candidates.len() {
         0 => None,
         1 => Some(candidates[0]),
@@ -367,38 +403,50 @@ mod tests {
         names
     }
 
+    fn places() -> Coordinates {
+        [
+            ("eu", (50.1, 8.7)),
+            ("us", (39.0, -77.5)),
+            ("fr", (48.9, 2.3)),
+            ("br", (-23.5, -46.6)),
+        ]
+        .into_iter()
+        .map(|(r, c)| (r.to_string(), c))
+        .collect()
+    }
+
     #[test]
-    fn a_room_goes_to_the_wanted_region_then_the_nodes_own_then_anywhere() {
+    fn a_room_goes_to_the_first_wanted_region_with_nodes_then_the_nearest_then_anywhere() {
         let live = vec![
             node("eu1", "eu", 0),
             node("eu2", "eu", 0),
             node("us1", "us", 0),
         ];
-        let us = Preference {
-            region: Some("us"),
-            fallback_region: Some("eu"),
+        let coordinates = places();
+        let want = |regions| Preference {
+            regions,
+            coordinates: &coordinates,
         };
-        assert_eq!(picks(&live, &us), vec!["us1"]);
-        let nowhere = Preference {
-            region: Some("ap"),
-            fallback_region: Some("eu"),
-        };
-        assert_eq!(picks(&live, &nowhere), vec!["eu1", "eu2"]);
-        let unknown = Preference {
-            region: Some("ap"),
-            fallback_region: Some("mars"),
-        };
-        assert_eq!(picks(&live, &unknown), vec!["eu1", "eu2", "us1"]);
-        assert!(choose(&[], &us, &mut rand::thread_rng()).is_none());
+        assert_eq!(picks(&live, &want(&["us", "eu"])), vec!["us1"]);
+        assert_eq!(picks(&live, &want(&["ap", "eu"])), vec!["eu1", "eu2"]);
+        // No node in France: Frankfurt is nearer than Virginia; from São
+        // Paulo, Virginia is.
+        assert_eq!(picks(&live, &want(&["fr"])), vec!["eu1", "eu2"]);
+        assert_eq!(picks(&live, &want(&["br"])), vec!["us1"]);
+        // Nowhere known: any node.
+        assert_eq!(picks(&live, &want(&["moon"])), vec!["eu1", "eu2", "us1"]);
+        assert!(choose(&[], &want(&["us"]), &mut rand::thread_rng()).is_none());
+        assert!((distance_km((50.1, 8.7), (48.9, 2.3)) - 480.0).abs() < 20.0);
     }
 
     #[test]
     fn draining_nodes_take_no_new_rooms() {
         let mut live = vec![node("eu1", "eu", 0), node("us1", "us", 0)];
         live[1].draining = true;
+        let coordinates = places();
         let us = Preference {
-            region: Some("us"),
-            fallback_region: None,
+            regions: &["us"],
+            coordinates: &coordinates,
         };
         assert_eq!(picks(&live, &us), vec!["eu1"]);
         live[0].draining = true;
@@ -409,10 +457,15 @@ mod tests {
     fn of_two_candidates_the_less_loaded_wins() {
         // With two nodes, every pick compares both: the idle one always wins.
         let live = vec![node("busy", "eu", 500), node("idle", "eu", 3)];
-        assert_eq!(picks(&live, &Preference::default()), vec!["idle"]);
+        let none = Coordinates::new();
+        let anywhere = Preference {
+            regions: &[],
+            coordinates: &none,
+        };
+        assert_eq!(picks(&live, &anywhere), vec!["idle"]);
         // With many, the busiest is never picked (it loses every duel).
         let mut many: Vec<SfuEntry> = (0..5).map(|i| node(&format!("n{i}"), "eu", i)).collect();
         many.push(node("hot", "eu", 10_000));
-        assert!(!picks(&many, &Preference::default()).contains(&"hot".to_string()));
+        assert!(!picks(&many, &anywhere).contains(&"hot".to_string()));
     }
 }

@@ -29,9 +29,11 @@ async fn a_room_stays_on_its_node_while_it_lives_and_moves_when_it_leaves() {
         SfuRegistry::connect(&url, &prefix).await.unwrap(),
         SfuRegistry::connect(&url, &prefix).await.unwrap(),
     );
-    let want = |region| Preference {
-        region: Some(region),
-        fallback_region: None,
+    let nowhere = Default::default();
+    let (eu, us) = (["eu"], ["us"]);
+    let want = |region: &str| Preference {
+        regions: if region == "eu" { &eu } else { &us },
+        coordinates: &nowhere,
     };
     assert!(matches!(
         a.place(ROOM, &want("eu")).await,
