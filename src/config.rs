@@ -135,6 +135,8 @@ pub enum Command {
     /// Operator's account controls on a node's data directory (the node may
     /// be running or stopped).
     Admin(crate::admin::AdminArgs),
+    /// Drain an SFU node of a cluster (as SIGTERM does), or list them.
+    Drain(crate::drain::DrainArgs),
 }
 
 #[derive(Debug, Args, Default)]

@@ -5,6 +5,7 @@ mod cluster;
 mod config;
 mod conn_limit;
 mod database;
+mod drain;
 mod forwarded;
 mod health;
 mod http;
@@ -48,6 +49,13 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?
                 .block_on(admin::run(args))
+        }
+        Command::Drain(args) => {
+            logging::init(config::LogFormat::Text, None);
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(drain::run(args))
         }
     }
 }
@@ -132,6 +140,10 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         (Some(c), Some(lease)) => Some(cluster::voice_identity(&c, &mut config, lease).await?),
         _ => None,
     };
+    if sfu_registry.is_some() {
+        // `hearth drain` and the registry know the node by this name.
+        tracing::info!(node = %config.gateway.node_name, role = ?config.role, "node name");
+    }
     let api = ApiConfig {
         rate_limits: config.rate_limits,
         max_body_bytes: config.max_body_bytes,
@@ -289,6 +301,11 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
                         announced.drain(drain_timeout).await;
                     }
                 }
+                _ = drain_asked(announced.clone()) => {
+                    if let Some(announced) = &announced {
+                        announced.drain(drain_timeout).await;
+                    }
+                }
                 _ = lease.lost() => id_lost.store(true, std::sync::atomic::Ordering::Relaxed),
             },
         }
@@ -323,6 +340,15 @@ fn build_info(registry: &mut prometheus_client::registry::Registry) {
         "The version of the binary this node runs",
         info,
     );
+}
+
+/// Resolves when `hearth drain` asked this SFU node to drain; never
+/// without one.
+async fn drain_asked(announced: Option<Arc<media::AnnouncedSfu>>) {
+    match announced {
+        Some(a) => a.drain_asked().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn shutdown_signal() {

@@ -254,6 +254,8 @@ pub struct AnnouncedSfu {
     stage: std::sync::atomic::AtomicU8,
     /// `hearth_sfu_draining`: 1 from SIGTERM on.
     draining: prometheus_client::metrics::gauge::Gauge,
+    /// Told when `hearth drain` asks for this node.
+    drain_asked: tokio::sync::Notify,
 }
 
 /// After a drain's timeout, how long the moved calls' clients have to
@@ -297,6 +299,11 @@ impl AnnouncedSfu {
         self.registry.announce(&self.entry()).await?;
         self.registry.renew(&self.sfu.config.node, &rooms).await?;
         Ok(())
+    }
+
+    /// Resolves once `hearth drain` named this node.
+    pub async fn drain_asked(&self) {
+        self.drain_asked.notified().await;
     }
 
     /// Drains the node: no new rooms from now; the calls here go on until
@@ -363,6 +370,7 @@ pub async fn announce(
         endpoint,
         stage: std::sync::atomic::AtomicU8::new(Stage::Serving as u8),
         draining,
+        drain_asked: tokio::sync::Notify::new(),
     });
     announced
         .registry
@@ -378,6 +386,16 @@ pub async fn announce(
             tick.tick().await;
             if me.stage() == Stage::Leaving {
                 return;
+            }
+            if me.stage() == Stage::Serving
+                && me
+                    .registry
+                    .drain_requested(&me.sfu.config.node)
+                    .await
+                    .unwrap_or(false)
+            {
+                tracing::info!("`hearth drain` asked this node to drain");
+                me.drain_asked.notify_one();
             }
             match (me.renew().await, failing) {
                 (Err(e), false) => {

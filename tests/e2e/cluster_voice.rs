@@ -50,6 +50,8 @@ fn voice_endpoint(node: &Server) -> String {
 }
 
 struct TwoRegions {
+    redis: String,
+    prefix: String,
     eu: Server,
     us: Server,
     owner: User,
@@ -87,6 +89,8 @@ impl TwoRegions {
             users.push(u);
         }
         TwoRegions {
+            redis,
+            prefix,
             eu,
             us,
             owner,
@@ -488,4 +492,47 @@ async fn every_node_sees_every_voice_state_and_drops_those_of_a_dead_node() {
         )
         .await;
     assert!(listed_in(&w, &w.us, &w.lounge).await.is_empty());
+}
+
+/// `hearth drain` with these arguments: its exit status and output.
+fn hearth_drain(w: &TwoRegions, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["drain", "--redis", &w.redis, "--redis-prefix", &w.prefix])
+        .args(args)
+        .output()
+        .expect("running hearth drain");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hearth_drain_lists_the_sfu_nodes_and_drains_the_one_named() {
+    let mut w = TwoRegions::with(&[], &[], &["--drain-timeout-secs", "30"]).await;
+    let (ok, listing) = hearth_drain(&w, &[]);
+    assert!(ok, "{listing}");
+    let us_node = listing
+        .lines()
+        .find(|l| l.split('\t').nth(1) == Some("us"))
+        .and_then(|l| l.split('\t').next())
+        .unwrap_or_else(|| panic!("the `us` node is listed: {listing}"))
+        .to_owned();
+    assert!(listing.lines().any(|l| l.contains("\teu\t")), "{listing}");
+    assert!(listing.contains(&voice_endpoint(&w.us)), "{listing}");
+
+    let (ok, said) = hearth_drain(&w, &["node-999-deadbeef"]);
+    assert!(!ok, "an unknown node is refused: {said}");
+    assert!(said.contains("no running SFU node"), "{said}");
+
+    let (ok, said) = hearth_drain(&w, &[&us_node]);
+    assert!(ok, "{said}");
+    // No calls on it: it drains at once and stops; `eu` serves on.
+    let status = w.us.wait_exit(Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    let (_, listing) = hearth_drain(&w, &[]);
+    assert!(!listing.contains(&us_node), "{listing}");
+    w.eu.api().get("/gateway", None).await.expect(200);
 }

@@ -339,6 +339,46 @@ impl SfuRegistry {
         Ok(secret.into_bytes())
     }
 
+    fn drain_key(&self, node: &str) -> String {
+        format!("{}drain:{node}", self.prefix)
+    }
+
+    /// Asks `node` to drain (`hearth drain`): it sees the request within
+    /// [`ANNOUNCE_EVERY`]. False if no live node has that name.
+    pub async fn request_drain(&self, node: &str) -> Result<bool, PlacementError> {
+        if !self.live().await?.iter().any(|e| e.node == node) {
+            return Ok(false);
+        }
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            redis::cmd("SET")
+                .arg(self.drain_key(node))
+                .arg(1)
+                .arg("EX")
+                .arg(3600)
+                .query_async::<()>(&mut conn),
+        )
+        .await
+        .map_err(|_| unavailable("timed out"))?
+        .map_err(unavailable)?;
+        Ok(true)
+    }
+
+    /// Whether someone asked `node` to drain.
+    pub async fn drain_requested(&self, node: &str) -> Result<bool, PlacementError> {
+        let mut conn = self.conn.clone();
+        tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            redis::cmd("EXISTS")
+                .arg(self.drain_key(node))
+                .query_async::<bool>(&mut conn),
+        )
+        .await
+        .map_err(|_| unavailable("timed out"))?
+        .map_err(unavailable)
+    }
+
     /// Takes `node` out of the registry at once (the end of a drain): its
     /// rooms are placed anew by whoever joins or moves them next.
     pub async fn leave(&self, node: &str) -> Result<(), PlacementError> {
@@ -354,6 +394,9 @@ impl SfuRegistry {
                 .cmd("HDEL")
                 .arg(format!("{}seen", self.prefix))
                 .arg(node)
+                .ignore()
+                .cmd("DEL")
+                .arg(self.drain_key(node))
                 .ignore()
                 .query_async::<()>(&mut conn),
         )
