@@ -85,6 +85,7 @@ const HEADINGS: &[(&str, &[&str])] = &[
             "rtc_ip",
             "rtc_port",
             "sfu_workers",
+            "sfu_max_participants",
             "voice_grace_secs",
             "voice_max_routes",
             "voice_max_new_routes",
@@ -257,6 +258,11 @@ pub struct ServeArgs {
     /// SFU worker threads. [default: the number of cores]
     #[arg(long, env = "HEARTH_SFU_WORKERS")]
     pub sfu_workers: Option<usize>,
+    /// In a cluster, an SFU node with this many participants takes no new
+    /// rooms (its rooms in progress still take newcomers). 0: no limit.
+    /// [default: 0]
+    #[arg(long, env = "HEARTH_SFU_MAX_PARTICIPANTS")]
+    pub sfu_max_participants: Option<usize>,
     /// How long a voice participant whose voice WebSocket closed (or whose
     /// ICE/DTLS failed) keeps its place, in seconds. [default: 5]
     #[arg(long, env = "HEARTH_VOICE_GRACE_SECS")]
@@ -476,6 +482,7 @@ struct FileConfig {
     role: Option<Role>,
     drain_timeout_secs: Option<u64>,
     region_header: Option<String>,
+    sfu_max_participants: Option<usize>,
     /// Where each region is (`[regions.eu] lat = 50.1, lon = 8.7`): a room
     /// wanted in a region without SFU nodes goes to the nearest one.
     regions: Option<HashMap<String, Place>>,
@@ -524,6 +531,9 @@ pub struct ServeConfig {
     pub drain_timeout: std::time::Duration,
     /// Regions' places (latitude, longitude), from the TOML file.
     pub regions: hearth_bus::sfu_registry::Coordinates,
+    /// In a cluster, the participants beyond which the SFU takes no new
+    /// rooms; None: no limit.
+    pub sfu_max_participants: Option<usize>,
 }
 
 /// A region's place on Earth, in degrees.
@@ -915,6 +925,14 @@ impl ServeArgs {
             role,
             drain_timeout,
             regions,
+            sfu_max_participants: match self
+                .sfu_max_participants
+                .or(file.sfu_max_participants)
+                .unwrap_or(0)
+            {
+                0 => None,
+                n => Some(n),
+            },
             warnings,
         })
     }

@@ -22,12 +22,22 @@ pub async fn run(args: DrainArgs) -> anyhow::Result<()> {
     let Some(node) = args.node else {
         let mut live = registry.live().await?;
         live.sort_by(|a, b| (&a.region, &a.node).cmp(&(&b.region, &b.node)));
-        println!("NODE\tREGION\tENDPOINT\tROOMS\tPARTICIPANTS\tSTATE");
+        println!("NODE\tREGION\tENDPOINT\tROOMS\tPARTICIPANTS\tPACKETS/S\tCPU\tSTATE");
         for e in live {
-            let state = if e.draining { "draining" } else { "serving" };
+            let state = match (e.draining, e.full) {
+                (true, _) => "draining",
+                (false, true) => "full",
+                (false, false) => "serving",
+            };
             println!(
-                "{}\t{}\t{}\t{}\t{}\t{state}",
-                e.node, e.region, e.endpoint, e.rooms, e.participants
+                "{}\t{}\t{}\t{}\t{}\t{}\t{:.0}%\t{state}",
+                e.node,
+                e.region,
+                e.endpoint,
+                e.rooms,
+                e.participants,
+                e.packets_per_sec,
+                e.cpu * 100.0
             );
         }
         return Ok(());

@@ -209,6 +209,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
                         sfus.clone(),
                         config.region.clone(),
                         config.gateway.voice_endpoint.clone(),
+                        config.sfu_max_participants,
                         &mut registry,
                     )
                     .await?,

@@ -222,19 +222,6 @@ pub fn connect_cluster(
     api.set_voice(Arc::new(VoiceOfGateway(Arc::downgrade(gateway))));
 }
 
-/// What this node tells the registry about its SFU.
-fn entry(sfu: &Sfu, region: &str, endpoint: &str, draining: bool) -> SfuEntry {
-    let rooms = sfu.rooms().len();
-    SfuEntry {
-        node: sfu.config.node.clone(),
-        region: region.to_owned(),
-        endpoint: endpoint.to_owned(),
-        rooms: u32::try_from(rooms).unwrap_or(u32::MAX),
-        participants: u32::try_from(sfu.participants()).unwrap_or(u32::MAX),
-        draining,
-    }
-}
-
 /// Where an SFU node of a cluster stands in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -256,6 +243,10 @@ pub struct AnnouncedSfu {
     draining: prometheus_client::metrics::gauge::Gauge,
     /// Told when `hearth drain` asks for this node.
     drain_asked: tokio::sync::Notify,
+    /// Beyond this many participants it takes no new rooms.
+    max_participants: Option<usize>,
+    /// The work counters at the last announcement, for rates.
+    last_work: Mutex<Option<(std::time::Instant, hearth_sfu::Work)>>,
 }
 
 /// After a drain's timeout, how long the moved calls' clients have to
@@ -277,13 +268,36 @@ impl AnnouncedSfu {
         self.draining.set(i64::from(stage != Stage::Serving));
     }
 
+    /// What this node tells the registry about its SFU: its load since the
+    /// last announcement, and whether it takes new rooms.
     fn entry(&self) -> SfuEntry {
-        entry(
-            &self.sfu,
-            &self.region,
-            &self.endpoint,
-            self.stage() != Stage::Serving,
-        )
+        let work = self.sfu.work();
+        let now = std::time::Instant::now();
+        let (packets_per_sec, cpu) = {
+            let mut last = self.last_work.lock().unwrap_or_else(|p| p.into_inner());
+            let (then, before) = last.replace((now, work)).unwrap_or((now, work));
+            let secs = now.duration_since(then).as_secs_f64();
+            match secs > 0.0 {
+                true => (
+                    (work.packets_out.saturating_sub(before.packets_out) as f64 / secs) as u64,
+                    ((work.busy_seconds - before.busy_seconds) / secs / work.workers.max(1) as f64)
+                        .clamp(0.0, 1.0) as f32,
+                ),
+                false => (0, 0.0),
+            }
+        };
+        let participants = self.sfu.participants();
+        SfuEntry {
+            node: self.sfu.config.node.clone(),
+            region: self.region.clone(),
+            endpoint: self.endpoint.clone(),
+            rooms: u32::try_from(self.sfu.rooms().len()).unwrap_or(u32::MAX),
+            participants: u32::try_from(participants).unwrap_or(u32::MAX),
+            packets_per_sec,
+            cpu,
+            draining: self.stage() != Stage::Serving,
+            full: self.max_participants.is_some_and(|max| participants >= max),
+        }
     }
 
     async fn renew(&self) -> Result<(), PlacementError> {
@@ -355,6 +369,7 @@ pub async fn announce(
     registry: Arc<SfuRegistry>,
     region: String,
     endpoint: String,
+    max_participants: Option<usize>,
     metrics: &mut prometheus_client::registry::Registry,
 ) -> anyhow::Result<Arc<AnnouncedSfu>> {
     let draining = prometheus_client::metrics::gauge::Gauge::default();
@@ -371,6 +386,8 @@ pub async fn announce(
         stage: std::sync::atomic::AtomicU8::new(Stage::Serving as u8),
         draining,
         drain_asked: tokio::sync::Notify::new(),
+        max_participants,
+        last_work: Mutex::new(None),
     });
     announced
         .registry

@@ -39,4 +39,4 @@ pub mod worker;
 mod sfu;
 
 pub use config::SfuConfig;
-pub use sfu::{Sfu, VoiceHooks};
+pub use sfu::{Sfu, VoiceHooks, Work};

@@ -49,6 +49,18 @@ pub struct Sfu {
     next_id: AtomicU64,
     hooks: RwLock<Option<Arc<dyn VoiceHooks>>>,
     calls: Mutex<HashMap<String, Call>>,
+    /// The workers' counters, read for the node's load.
+    metrics: Vec<WorkerMetrics>,
+}
+
+/// Counters of the SFU's work so far; two readings make a rate.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Work {
+    /// RTP packets sent to subscribers.
+    pub packets_out: u64,
+    /// Seconds the workers spent working, all together.
+    pub busy_seconds: f64,
+    pub workers: usize,
 }
 
 impl Sfu {
@@ -70,7 +82,8 @@ impl Sfu {
         }
         let n = config.workers.max(1);
         let mut workers = Vec::with_capacity(n);
-        for (i, metrics) in WorkerMetrics::register(registry, n).into_iter().enumerate() {
+        let all_metrics = WorkerMetrics::register(registry, n);
+        for (i, metrics) in all_metrics.iter().cloned().enumerate() {
             let port = if config.rtc_port == 0 {
                 0
             } else {
@@ -91,6 +104,7 @@ impl Sfu {
             next_id: AtomicU64::new(1),
             hooks: RwLock::new(None),
             calls: Mutex::new(HashMap::new()),
+            metrics: all_metrics,
         }))
     }
 
@@ -205,6 +219,19 @@ impl Sfu {
 
     pub fn participants(&self) -> usize {
         self.calls().len()
+    }
+
+    /// The work done so far (see [`Work`]).
+    pub fn work(&self) -> Work {
+        Work {
+            packets_out: self
+                .metrics
+                .iter()
+                .map(|m| m.packets_out.0.iter().map(|c| c.get()).sum::<u64>())
+                .sum(),
+            busy_seconds: self.metrics.iter().map(|m| m.busy_seconds.get()).sum(),
+            workers: self.metrics.len(),
+        }
     }
 
     /// The rooms with a call in them.

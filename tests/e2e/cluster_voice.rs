@@ -536,3 +536,52 @@ async fn hearth_drain_lists_the_sfu_nodes_and_drains_the_one_named() {
     assert!(!listing.contains(&us_node), "{listing}");
     w.eu.api().get("/gateway", None).await.expect(200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sfu_node_takes_no_new_rooms_but_its_rooms_take_newcomers() {
+    let w = TwoRegions::with(
+        &["alice", "bob", "carol"],
+        &[],
+        &["--sfu-max-participants", "1"],
+    )
+    .await;
+    let stage = w.voice_channel("US Stage", "us").await;
+    let annex = w.voice_channel("US Annex", "us").await;
+    let mut alice = w.client(0, &w.eu).await;
+    alice.join(&stage).await;
+    assert_eq!(alice.grant().endpoint, voice_endpoint(&w.us));
+    alice.publish_tone(TONE_HZ);
+    // The node says it is full at its next announcement, with its load.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let us_line = loop {
+        let (_, listing) = hearth_drain(&w, &[]);
+        if let Some(line) = listing
+            .lines()
+            .find(|l| l.contains("\tus\t") && l.ends_with("\tfull"))
+        {
+            break line.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`us` never said it is full: {listing}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let columns: Vec<&str> = us_line.split('\t').collect();
+    assert_eq!(columns[4], "1", "one participant: {us_line}");
+
+    let mut carol = w.client(2, &w.eu).await;
+    let grant = carol.request_voice(&annex, false).await;
+    assert_eq!(
+        grant.endpoint,
+        voice_endpoint(&w.eu),
+        "a new room goes elsewhere"
+    );
+    let mut bob = w.client(1, &w.eu).await;
+    let grant = bob.request_voice(&stage, false).await;
+    assert_eq!(
+        grant.endpoint,
+        voice_endpoint(&w.us),
+        "the call in progress takes bob"
+    );
+}

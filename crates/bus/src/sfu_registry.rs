@@ -90,7 +90,7 @@ return n
 ";
 
 /// An SFU node as the cluster sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SfuEntry {
     /// The name voice tokens carry for this node.
     pub node: String,
@@ -99,8 +99,17 @@ pub struct SfuEntry {
     pub endpoint: String,
     pub rooms: u32,
     pub participants: u32,
+    /// RTP packets forwarded per second, lately.
+    #[serde(default)]
+    pub packets_per_sec: u64,
+    /// How busy its SFU workers were lately, from 0 (idle) to 1.
+    #[serde(default)]
+    pub cpu: f32,
     /// Takes no new rooms.
     pub draining: bool,
+    /// At its participant limit: takes no new rooms.
+    #[serde(default)]
+    pub full: bool,
 }
 
 /// A voice channel's room.
@@ -141,7 +150,7 @@ fn distance_km((lat1, lon1): (f64, f64), (lat2, lon2): (f64, f64)) -> f64 {
     2.0 * 6371.0 * a.sqrt().min(1.0).asin()
 }
 
-/// Picks the node for a new room, among nodes that are not draining: those
+/// Picks the node for a new room, among nodes neither draining nor full: those
 /// of the first wanted region that has any; else those of the region
 /// nearest the first wanted region whose place is known; else any. Of two
 /// picked at random among them, the one with fewer participants (then
@@ -151,7 +160,7 @@ pub fn choose<'a>(
     want: &Preference<'_>,
     rng: &mut impl Rng,
 ) -> Option<&'a SfuEntry> {
-    let open: Vec<&SfuEntry> = live.iter().filter(|e| !e.draining).collect();
+    let open: Vec<&SfuEntry> = live.iter().filter(|e| !e.draining && !e.full).collect();
     let in_region =
         |r: &str| -> Vec<&'a SfuEntry> { open.iter().copied().filter(|e| e.region == r).collect() };
     for r in want.regions {
@@ -432,7 +441,10 @@ mod tests {
             endpoint: format!("{name}.example:443/voice"),
             rooms: participants / 2,
             participants,
+            packets_per_sec: 0,
+            cpu: 0.0,
             draining: false,
+            full: false,
         }
     }
 
@@ -492,8 +504,11 @@ mod tests {
             coordinates: &coordinates,
         };
         assert_eq!(picks(&live, &us), vec!["eu1"]);
-        live[0].draining = true;
-        assert!(picks(&live, &us).is_empty());
+        live[0].full = true;
+        assert!(
+            picks(&live, &us).is_empty(),
+            "a full node takes no new rooms either"
+        );
     }
 
     #[test]

@@ -12,7 +12,10 @@ fn entry(node: &str, region: &str) -> SfuEntry {
         endpoint: format!("{node}.example:443/voice"),
         rooms: 0,
         participants: 0,
+        packets_per_sec: 0,
+        cpu: 0.0,
         draining: false,
+        full: false,
     }
 }
 
