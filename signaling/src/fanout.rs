@@ -122,6 +122,13 @@ impl Receiver for Gateway {
                 user_id,
                 state,
             } => self.media_state_announced(guild_id, user_id, state),
+            NodeCommand::MoveVoice {
+                guild_id,
+                user_id,
+                channel_id,
+            } => {
+                self.move_voice_here(guild_id, user_id, channel_id);
+            }
             NodeCommand::MediaGone {
                 guild_id,
                 user_id,

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use hearth_model::{Channel, ChannelType, Member, Permissions, Snowflake, Timestamp};
-use hearth_proto::events::Event;
+use hearth_proto::events::{Event, NodeCommand};
 use hearth_proto::gateway::{self as wire, VoiceServerUpdate, VoiceStateUpdate};
 use hearth_proto::voice::{VoiceClaims, TOKEN_LIFETIME_MS};
 use hearth_store::StoreError;
@@ -378,16 +378,45 @@ impl Gateway {
         self.announce_left(gone.into_iter().collect())
     }
 
-    /// The voice channel the user is in, in that guild.
+    /// The voice channel the user is in, in that guild (whichever node
+    /// holds the state).
     pub fn voice_channel_of(&self, guild: Snowflake, user: Snowflake) -> Option<Snowflake> {
-        self.voice.registry().get(guild, user).map(|s| s.channel_id)
+        let registry = self.voice.registry();
+        registry
+            .get(guild, user)
+            .map(|s| s.channel_id)
+            .or_else(|| registry.remote.channel_of(guild, user))
     }
 
     /// A moderator moves the user to another voice channel of the guild
     /// (`PATCH /guilds/{id}/members/{user}` with `channel_id`), or takes them
     /// out (`None`). The user's session gets a VOICE_SERVER_UPDATE for the new
     /// channel, as after its own op 4. False if the user was not in voice.
+    /// In a cluster the node holding the state makes the move.
     pub fn move_voice(
+        &self,
+        guild: Snowflake,
+        user: Snowflake,
+        channel: Option<Snowflake>,
+    ) -> bool {
+        let elsewhere = {
+            let registry = self.voice.registry();
+            registry.get(guild, user).is_none() && registry.remote.channel_of(guild, user).is_some()
+        };
+        if elsewhere {
+            self.bus.command(NodeCommand::MoveVoice {
+                guild_id: guild,
+                user_id: user,
+                channel_id: channel,
+            });
+            return true;
+        }
+        self.move_voice_here(guild, user, channel)
+    }
+
+    /// [`Gateway::move_voice`] of a state this node holds (false if it
+    /// holds none).
+    pub(crate) fn move_voice_here(
         &self,
         guild: Snowflake,
         user: Snowflake,

@@ -82,6 +82,11 @@ impl RemoteStates {
         }
     }
 
+    /// The channel another node says the user is in.
+    pub fn channel_of(&self, guild: Snowflake, user: Snowflake) -> Option<Snowflake> {
+        self.guilds.get(&guild)?.get(&user)?.state.channel_id
+    }
+
     /// A session here took the user's state over: no other node holds it.
     pub fn taken_over(&mut self, guild: Snowflake, user: Snowflake) {
         if let Some(seen) = self.seeding.get_mut(&guild) {

@@ -481,6 +481,34 @@ async fn every_node_sees_every_voice_state_and_drops_those_of_a_dead_node() {
     assert!(listed_in(&w, &w.us, &small).await.is_empty());
     assert_eq!(listed_in(&w, &w.us, &w.lounge).await, vec![a_id.clone()]);
 
+    // A moderator moves her through the node that does not hold her
+    // state: the node that does makes the move, and her session is sent on.
+    let member = format!("/guilds/{}/members/{}", w.guild_id, a_id);
+    w.us.api()
+        .patch(&member, w.owner.auth(), Some(json!({"channel_id": small})))
+        .await
+        .expect(200);
+    let small_id = small.clone();
+    alice
+        .gw
+        .expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == a_id.as_str() && d["channel_id"] == small_id.as_str(),
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+    alice
+        .gw
+        .expect_dispatch("VOICE_SERVER_UPDATE", crate::gateway_client::EVENT_TIMEOUT)
+        .await;
+    watcher
+        .expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == a_id.as_str() && d["channel_id"] == small_id.as_str(),
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+
     // The node holding alice's state dies: once its lease ends, the other
     // node tells its sessions she left, and lists her no more.
     w.eu.kill9();
@@ -491,7 +519,7 @@ async fn every_node_sees_every_voice_state_and_drops_those_of_a_dead_node() {
             Duration::from_secs(60),
         )
         .await;
-    assert!(listed_in(&w, &w.us, &w.lounge).await.is_empty());
+    assert!(listed_in(&w, &w.us, &small).await.is_empty());
 }
 
 /// `hearth drain` with these arguments: its exit status and output.

@@ -360,6 +360,14 @@ pub enum NodeCommand {
         user_id: Snowflake,
         state: Option<MediaState>,
     },
+    /// A moderator moved the user to another voice channel of the guild
+    /// (`None`: disconnected them) through a node that does not hold their
+    /// voice state: the node holding it makes the move.
+    MoveVoice {
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        channel_id: Option<Snowflake>,
+    },
     /// The SFU node `node` lost the participant of this voice connection:
     /// the node holding the voice state ends it, if it is still that one
     /// and still on that SFU node (a call moved off a draining node ends
@@ -377,9 +385,9 @@ impl NodeCommand {
     /// The nodes that may hold what the command is about.
     pub fn topic(&self) -> Topic {
         match self {
-            NodeCommand::EndSessions { user_id, .. } | NodeCommand::MediaGone { user_id, .. } => {
-                Topic::User(*user_id)
-            }
+            NodeCommand::EndSessions { user_id, .. }
+            | NodeCommand::MediaGone { user_id, .. }
+            | NodeCommand::MoveVoice { user_id, .. } => Topic::User(*user_id),
             NodeCommand::MediaState { .. } => Topic::Voice,
         }
     }
