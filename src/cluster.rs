@@ -43,7 +43,9 @@ pub async fn bus(
     registry: &mut Registry,
 ) -> anyhow::Result<Arc<dyn Bus>> {
     let Some(c) = cluster else {
-        return Ok(Arc::new(LocalBus::new()));
+        let local = LocalBus::new();
+        local.register_metrics(registry);
+        return Ok(Arc::new(local));
     };
     let redis = RedisBus::connect(RedisBusConfig {
         url: c.redis.clone(),

@@ -8,6 +8,7 @@
 //! subscribes to the topics its sessions need ([`Bus::watch`]). [`presence`] keeps each
 //! node's view of its users' presence where the other nodes read it.
 
+mod delivery;
 mod envelope;
 mod lease;
 pub mod presence;
@@ -16,7 +17,7 @@ pub mod sfu_registry;
 pub mod voice_directory;
 mod windows;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use hearth_proto::events::{Event, NodeCommand, Topic};
@@ -72,44 +73,46 @@ pub trait Bus: Send + Sync {
 }
 
 /// The in-process bus of a single node.
-#[derive(Default)]
 pub struct LocalBus {
-    receiver: RwLock<Option<Arc<dyn Receiver>>>,
+    delivery: delivery::Delivery,
+}
+
+impl Default for LocalBus {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl LocalBus {
     pub fn new() -> Self {
-        Self::default()
+        LocalBus {
+            delivery: delivery::Delivery::start(),
+        }
     }
-}
 
-fn receiver_of(receiver: &RwLock<Option<Arc<dyn Receiver>>>) -> Option<Arc<dyn Receiver>> {
-    receiver.read().unwrap_or_else(|p| p.into_inner()).clone()
-}
+    /// Waits until every event published so far reached the receiver.
+    pub fn settle(&self) {
+        self.delivery.settle();
+    }
 
-/// Hands the event to the receiver, if one is set. Without a gateway (a
-/// REST-only embedding, tests) events have no audience.
-fn deliver_locally(receiver: &RwLock<Option<Arc<dyn Receiver>>>, event: Arc<Event>) {
-    let receiver = receiver.read().unwrap_or_else(|p| p.into_inner()).clone();
-    if let Some(r) = receiver {
-        r.deliver(event);
+    /// `hearth_bus_fanout_queue`: events published and not yet fanned out.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        delivery::register(registry, &self.delivery);
     }
 }
 
 #[async_trait]
 impl Bus for LocalBus {
     fn publish(&self, event: Event) {
-        deliver_locally(&self.receiver, Arc::new(event));
+        self.delivery.event(Arc::new(event));
     }
 
     fn command(&self, command: NodeCommand) {
-        if let Some(r) = receiver_of(&self.receiver) {
-            r.command(command);
-        }
+        self.delivery.command(command);
     }
 
     fn set_receiver(&self, receiver: Arc<dyn Receiver>) {
-        *self.receiver.write().unwrap_or_else(|p| p.into_inner()) = Some(receiver);
+        self.delivery.set_receiver(receiver);
     }
 
     async fn watch(&self, _topic: Topic) {}
@@ -147,11 +150,13 @@ mod tests {
     fn delivers_in_publish_order_once_a_receiver_is_set() {
         let bus = LocalBus::new();
         bus.publish(deleted(0));
+        bus.settle();
         let c = Arc::new(Collect(Mutex::new(vec![])));
         bus.set_receiver(c.clone());
         for id in [1, 2, 3] {
             bus.publish(deleted(id));
         }
+        bus.settle();
         assert_eq!(
             *c.0.lock().unwrap(),
             vec![Snowflake(1), Snowflake(2), Snowflake(3)]

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,7 +25,8 @@ use tokio::task::JoinHandle;
 
 use crate::envelope;
 use crate::envelope::Carried;
-use crate::{deliver_locally, receiver_of, Bus, BusError, BusHealth, Receiver};
+use crate::delivery::Delivery;
+use crate::{Bus, BusError, BusHealth, Receiver};
 
 /// How long one Redis request may take before the connection counts as
 /// lost.
@@ -155,7 +156,8 @@ enum Command {
 struct Shared {
     origin: u64,
     prefix: String,
-    receiver: RwLock<Option<Arc<dyn Receiver>>>,
+    /// This node's receiver, fed by the fan-out thread.
+    delivery: Delivery,
     watched: Mutex<HashMap<Topic, Watched>>,
     connected: AtomicBool,
     counters: BusCounters,
@@ -187,7 +189,7 @@ impl RedisBus {
         let shared = Arc::new(Shared {
             origin,
             prefix: config.prefix,
-            receiver: RwLock::new(None),
+            delivery: Delivery::start(),
             watched: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(true),
             counters: BusCounters::default(),
@@ -233,6 +235,13 @@ impl RedisBus {
     /// Adds the bus's counters to the node's metrics (`hearth_bus_*`).
     pub fn register_metrics(&self, registry: &mut Registry) {
         self.shared.counters.register(registry);
+        crate::delivery::register(registry, &self.shared.delivery);
+    }
+
+    /// Waits until every event handed to this node's fan-out so far
+    /// reached its receiver.
+    pub fn settle(&self) {
+        self.shared.delivery.settle();
     }
 }
 
@@ -266,10 +275,9 @@ impl Bus for RedisBus {
                 )
             })
             .collect();
-        // Other nodes first: this node's own fan-out runs on the
-        // publisher's thread and may take a while.
+        // Other nodes first, then this node's fan-out thread.
         self.send(copies);
-        deliver_locally(&self.shared.receiver, Arc::new(event));
+        self.shared.delivery.event(Arc::new(event));
     }
 
     fn command(&self, command: NodeCommand) {
@@ -278,17 +286,11 @@ impl Bus for RedisBus {
             envelope::encode_command(self.shared.origin, &command),
         )];
         self.send(copies);
-        if let Some(r) = receiver_of(&self.shared.receiver) {
-            r.command(command);
-        }
+        self.shared.delivery.command(command);
     }
 
     fn set_receiver(&self, receiver: Arc<dyn Receiver>) {
-        *self
-            .shared
-            .receiver
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(receiver);
+        self.shared.delivery.set_receiver(receiver);
     }
 
     async fn watch(&self, topic: Topic) {
@@ -438,14 +440,7 @@ async fn run_subscriber(
                         tracing::warn!(
                             "bus reconnected: events from other nodes may have been missed"
                         );
-                        let receiver = shared
-                            .receiver
-                            .read()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .clone();
-                        if let Some(r) = receiver {
-                            r.missed_events();
-                        }
+                        shared.delivery.missed();
                         backoff = Duration::from_millis(100);
                         c
                     }
@@ -548,12 +543,8 @@ fn receive(shared: &Shared, bytes: &[u8]) {
     }
     shared.counters.received.inc();
     match received.carried {
-        Carried::Event(event) => deliver_locally(&shared.receiver, Arc::new(event)),
-        Carried::Command(command) => {
-            if let Some(r) = receiver_of(&shared.receiver) {
-                r.command(command);
-            }
-        }
+        Carried::Event(event) => shared.delivery.event(Arc::new(event)),
+        Carried::Command(command) => shared.delivery.command(command),
     }
 }
 
