@@ -110,6 +110,10 @@ async fn messages_posted_on_one_node_reach_sessions_on_the_other_once_and_in_ord
         "the session on node b gets every message of node a once, in order"
     );
     assert!(on_b.metric("hearth_bus_received_total").await >= 20.0);
+    assert!(
+        on_b.metric("hearth_bus_lag_seconds_count").await >= 20.0,
+        "each event's trip through Redis is timed"
+    );
     assert!(w.api.metric("hearth_bus_published_total").await >= 20.0);
 
     // And back: posted through node b, seen on node a.

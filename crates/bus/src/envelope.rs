@@ -2,15 +2,16 @@
 //! what bytes.
 //!
 //! A message is `version (1 byte) | kind (1 byte: 0 an event, 1 a
-//! command) | origin node (u64 BE) | also_on_guild (u64 BE, 0: none) | the
-//! event or command as MessagePack`. The origin lets a node skip its own
-//! messages, which it delivered locally before publishing.
+//! command) | origin node (u64 BE) | also_on_guild (u64 BE, 0: none) |
+//! sent at (Unix ms, u64 BE) | the event or command as MessagePack`. The
+//! origin lets a node skip its own messages, which it delivered locally;
+//! the time measures the bus's lag.
 
 use hearth_model::Snowflake;
 use hearth_proto::events::{Event, NodeCommand, Topic};
 
-const VERSION: u8 = 1;
-const HEADER: usize = 1 + 1 + 8 + 8;
+const VERSION: u8 = 2;
+const HEADER: usize = 1 + 1 + 8 + 8 + 8;
 const EVENT: u8 = 0;
 const COMMAND: u8 = 1;
 
@@ -47,6 +48,13 @@ pub enum Carried {
     Command(NodeCommand),
 }
 
+/// Unix milliseconds now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 pub fn encode(origin: u64, also_on_guild: Option<Snowflake>, event: &[u8]) -> Vec<u8> {
     encode_kind(EVENT, origin, also_on_guild, event)
 }
@@ -61,6 +69,7 @@ fn encode_kind(kind: u8, origin: u64, also_on_guild: Option<Snowflake>, event: &
     out.push(kind);
     out.extend_from_slice(&origin.to_be_bytes());
     out.extend_from_slice(&also_on_guild.map_or(0, |g| g.0).to_be_bytes());
+    out.extend_from_slice(&now_ms().to_be_bytes());
     out.extend_from_slice(event);
     out
 }
@@ -70,6 +79,8 @@ fn encode_kind(kind: u8, origin: u64, also_on_guild: Option<Snowflake>, event: &
 pub struct Received {
     pub origin: u64,
     pub also_on_guild: Option<Snowflake>,
+    /// When the origin sent it, by its clock (Unix ms).
+    pub sent_ms: u64,
     pub carried: Carried,
 }
 
@@ -106,6 +117,7 @@ pub fn decode(bytes: &[u8]) -> Result<Received, DecodeError> {
     let also = u64_at(10);
     Ok(Received {
         origin: u64_at(2),
+        sent_ms: u64_at(18),
         also_on_guild: (also != 0).then_some(Snowflake(also)),
         carried,
     })
@@ -120,9 +132,11 @@ mod tests {
         let event = Event::GuildDelete {
             guild_id: Snowflake(42),
         };
+        let before = now_ms();
         let bytes = encode(7, Some(Snowflake(9)), &event.to_bus());
         let back = decode(&bytes).unwrap();
         assert_eq!((back.origin, back.also_on_guild), (7, Some(Snowflake(9))));
+        assert!(back.sent_ms >= before && back.sent_ms <= now_ms());
         assert_eq!(back.carried, Carried::Event(event));
         let command = NodeCommand::EndSessions {
             user_id: Snowflake(5),
@@ -132,8 +146,8 @@ mod tests {
         assert_eq!((back.origin, back.carried), (3, Carried::Command(command)));
         assert!(matches!(decode(&bytes[..5]), Err(DecodeError::Short(5))));
         let mut other = bytes.clone();
-        other[0] = 2;
-        assert!(matches!(decode(&other), Err(DecodeError::Version(2))));
+        other[0] = 1;
+        assert!(matches!(decode(&other), Err(DecodeError::Version(1))));
         let garbage = encode(7, None, b"\xc1\xc1");
         assert!(matches!(decode(&garbage), Err(DecodeError::Event(_))));
     }

@@ -18,14 +18,15 @@ use futures_util::StreamExt;
 use hearth_proto::events::{Event, NodeCommand, Topic};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::delivery::Delivery;
 use crate::envelope;
 use crate::envelope::Carried;
-use crate::delivery::Delivery;
 use crate::{Bus, BusError, BusHealth, Receiver};
 
 /// How long one Redis request may take before the connection counts as
@@ -52,7 +53,7 @@ pub struct RedisBusConfig {
 }
 
 /// What the bus has done since the node started.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BusCounters {
     /// Events that reached Redis.
     pub published: Counter,
@@ -66,6 +67,23 @@ pub struct BusCounters {
     pub reconnects: Counter,
     /// 1 while the subscription is up.
     pub connected: Gauge,
+    /// From an event's publication on its node to its arrival here.
+    pub lag: Histogram,
+}
+
+impl Default for BusCounters {
+    fn default() -> Self {
+        BusCounters {
+            published: Counter::default(),
+            received: Counter::default(),
+            dropped: Counter::default(),
+            undecodable: Counter::default(),
+            reconnects: Counter::default(),
+            connected: Gauge::default(),
+            // 0.5 ms … about 16 s.
+            lag: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
+        }
+    }
 }
 
 impl BusCounters {
@@ -104,6 +122,11 @@ impl BusCounters {
             "connected",
             "1 while this node is subscribed to Redis",
             self.connected.clone(),
+        );
+        bus.register(
+            "lag_seconds",
+            "From an event's publication on another node to its arrival here (it includes the difference of the two nodes' clocks, at most 10 s)",
+            self.lag.clone(),
         );
     }
 }
@@ -542,6 +565,8 @@ fn receive(shared: &Shared, bytes: &[u8]) {
         }
     }
     shared.counters.received.inc();
+    let lag_ms = envelope::now_ms().saturating_sub(received.sent_ms);
+    shared.counters.lag.observe(lag_ms as f64 / 1000.0);
     match received.carried {
         Carried::Event(event) => shared.delivery.event(Arc::new(event)),
         Carried::Command(command) => shared.delivery.command(command),
