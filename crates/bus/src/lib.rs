@@ -1,10 +1,11 @@
 //! The bus: services publish events, gateways receive them.
 //!
-//! A single node uses [`LocalBus`], which hands each event straight to the
-//! node's receiver on the publisher's thread, so a REST handler's 200 comes
-//! after every local session has the dispatch in its queue. A cluster uses
-//! [`RedisBus`]: the event is queued for a Redis channel per topic (a
-//! guild or a user), then handed off locally the same way; each node
+//! A single node uses [`LocalBus`], which hands each event to the node's
+//! fan-out thread (`delivery`), in order, through a bounded queue: a REST
+//! handler returns once its event is published, and the fan-out to the
+//! sessions runs off its path. A cluster uses [`RedisBus`]: the event is
+//! queued for a Redis channel per topic (a guild or a user), then handed to
+//! the fan-out the same way, as are other nodes' events; each node
 //! subscribes to the topics its sessions need ([`Bus::watch`]). [`presence`] keeps each
 //! node's view of its users' presence where the other nodes read it.
 
