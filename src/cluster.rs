@@ -73,6 +73,8 @@ pub async fn share(
     if rate_limits {
         let windows = SharedWindows::connect(&c.redis, &c.prefix).await?;
         api.set_shared_limits(Arc::new(crate::limits::RedisLimits::new(windows)));
+        let windows = SharedWindows::connect(&c.redis, &c.prefix).await?;
+        gateway.share_session_starts(Arc::new(crate::limits::RedisStarts::new(windows)));
     }
     Ok(())
 }

@@ -5,6 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use hearth_api::ratelimit::{Key, Limit, SharedLimits, Verdict};
 use hearth_bus::{SharedWindows, WindowSpec};
+use hearth_model::Snowflake;
+use hearth_signaling::media::BoxFuture;
+use hearth_signaling::starts::{SharedStarts, StartLimit, StartRefusal, CONCURRENCY_WINDOW, DAY};
 
 pub struct RedisLimits {
     windows: SharedWindows,
@@ -62,5 +65,80 @@ impl SharedLimits for RedisLimits {
                 None
             }
         }
+    }
+
+    async fn slowmode(
+        &self,
+        channel: u64,
+        user: u64,
+        interval: std::time::Duration,
+    ) -> Option<Result<(), std::time::Duration>> {
+        let name = format!("slow:{channel:016x}:{user:016x}");
+        match self.windows.cooldown(&name, interval).await {
+            Ok(None) => Some(Ok(())),
+            Ok(Some(left)) => Some(Err(left)),
+            Err(e) => {
+                if self.failures.fetch_add(1, Ordering::Relaxed) % 1000 == 0 {
+                    tracing::warn!(error = %e, "slow mode counted by this node alone");
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Identify budgets (`session_start_limit`) counted by every node together.
+pub struct RedisStarts {
+    windows: SharedWindows,
+    failures: AtomicU64,
+}
+
+impl RedisStarts {
+    pub fn new(windows: SharedWindows) -> Self {
+        Self {
+            windows,
+            failures: AtomicU64::new(0),
+        }
+    }
+}
+
+impl SharedStarts for RedisStarts {
+    fn start<'a>(
+        &'a self,
+        user: Snowflake,
+        limit: StartLimit,
+    ) -> BoxFuture<'a, Option<Result<(), StartRefusal>>> {
+        Box::pin(async move {
+            // The five-second window first: an Identify refused as too
+            // fast does not count against the day.
+            let burst = format!("start5:{:016x}", user.0);
+            let day = format!("start24:{:016x}", user.0);
+            let taken = self
+                .windows
+                .take(
+                    WindowSpec {
+                        name: &burst,
+                        count: limit.max_concurrency,
+                        period: CONCURRENCY_WINDOW,
+                    },
+                    WindowSpec {
+                        name: &day,
+                        count: limit.total,
+                        period: DAY,
+                    },
+                )
+                .await;
+            match taken {
+                Ok((_, None)) => Some(Err(StartRefusal::TooFast)),
+                Ok((_, Some(d))) if d.used > limit.total => Some(Err(StartRefusal::Exhausted)),
+                Ok(_) => Some(Ok(())),
+                Err(e) => {
+                    if self.failures.fetch_add(1, Ordering::Relaxed) % 1000 == 0 {
+                        tracing::warn!(error = %e, "Identify budgets counted by this node alone");
+                    }
+                    None
+                }
+            }
+        })
     }
 }

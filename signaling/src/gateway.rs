@@ -37,6 +37,7 @@ pub struct Gateway {
     /// other nodes' voice states reach it (see `media`).
     pub(crate) placement: std::sync::OnceLock<Arc<dyn crate::media::VoicePlacement>>,
     pub(crate) media_host: std::sync::OnceLock<Arc<dyn crate::media::MediaPlane>>,
+    shared_starts: std::sync::OnceLock<Arc<dyn crate::starts::SharedStarts>>,
     /// In a cluster: voice states recorded in Redis (see `voice_remote`).
     pub(crate) shared_voice: std::sync::OnceLock<crate::voice_remote::SharedVoice>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
@@ -67,6 +68,7 @@ impl Gateway {
             placement: std::sync::OnceLock::new(),
             media_host: std::sync::OnceLock::new(),
             shared_voice: std::sync::OnceLock::new(),
+            shared_starts: std::sync::OnceLock::new(),
             sessions: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
             hubs: RwLock::new(HashMap::new()),
@@ -106,12 +108,26 @@ impl Gateway {
             .len()
     }
 
-    /// Counts an Identify against its account's `session_start_limit`.
-    pub(crate) fn start_session(&self, user: Snowflake) -> Result<(), StartRefusal> {
+    /// Counts an Identify against its account's `session_start_limit`:
+    /// in a cluster, with every node's.
+    pub(crate) async fn start_session(&self, user: Snowflake) -> Result<(), StartRefusal> {
+        let limit = self.config.session_starts;
+        if let Some(shared) = self.shared_starts.get() {
+            if limit != crate::starts::StartLimit::UNLIMITED {
+                if let Some(verdict) = shared.start(user, limit).await {
+                    return verdict;
+                }
+            }
+        }
         self.starts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .try_start(user, std::time::Instant::now())
+    }
+
+    /// In a cluster: Identify budgets counted by every node together.
+    pub fn share_session_starts(&self, shared: Arc<dyn crate::starts::SharedStarts>) {
+        let _ = self.shared_starts.set(shared);
     }
 
     /// The account's Identify budget, as `GET /gateway/bot` reports it.

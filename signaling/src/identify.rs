@@ -143,7 +143,7 @@ pub async fn identify(
         }
     }
     // Counted once the account and its request are known good.
-    match gw.start_session(user.id) {
+    match gw.start_session(user.id).await {
         Ok(()) => {}
         Err(StartRefusal::Exhausted) => return Err(CloseCode::RateLimited.into()),
         Err(StartRefusal::TooFast) => return Err(Refused::TryLater),

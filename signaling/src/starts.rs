@@ -42,6 +42,17 @@ pub enum StartRefusal {
     TooFast,
 }
 
+/// Identify budgets counted by every node of a cluster together.
+pub trait SharedStarts: Send + Sync {
+    /// Counts an Identify of `user`; None when the shared counts cannot be
+    /// had (the node's own count decides then).
+    fn start<'a>(
+        &'a self,
+        user: Snowflake,
+        limit: StartLimit,
+    ) -> futures_util::future::BoxFuture<'a, Option<Result<(), StartRefusal>>>;
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Budget {
     day_from: Instant,

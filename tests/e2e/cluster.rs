@@ -40,20 +40,19 @@ async fn two_nodes(redis: &str) -> (World, Server) {
 }
 
 async fn two_nodes_limited(redis: &str, rate_limits: &'static str) -> (World, Server) {
+    two_nodes_with(redis, &["--rate-limits", rate_limits]).await
+}
+
+/// Two nodes as `two_nodes`, each with `extra` arguments.
+async fn two_nodes_with(redis: &str, extra: &[&str]) -> (World, Server) {
     let prefix = unique_prefix();
     // No --node-id: each node leases a free one.
     let args = || {
-        vec![
-            "--rate-limits",
-            rate_limits,
-            "--redis",
-            redis,
-            "--redis-prefix",
-            &prefix,
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .collect::<Vec<String>>()
+        ["--redis", redis, "--redis-prefix", &prefix]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .map(str::to_owned)
+            .collect::<Vec<String>>()
     };
     let a_args = args();
     let a = Server::start_with(&a_args.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
@@ -556,4 +555,52 @@ async fn the_cluster_script_runs_nodes_that_share_one_database_and_stops_them() 
             .is_err(),
         "node 0 still answers after the script stopped"
     );
+}
+
+#[tokio::test]
+async fn identify_budgets_and_slow_mode_are_one_budget_across_nodes() {
+    let redis = redis_url();
+    let (w, b) = two_nodes_with(
+        &redis,
+        &["--rate-limits", "on", "--session-start-limit", "3"],
+    )
+    .await;
+    let on_b = b.api();
+    // Two Identifies through one node and one through the other use up a
+    // budget of three: the fourth, on either, closes with 4008.
+    for api in [&w.api, &on_b, &w.api] {
+        login(api, &w.member, MSGS).await.close(1000).await;
+    }
+    let url = crate::gateway_client::gateway_url(&on_b).await;
+    let mut over = Gateway::connect(&url, Options::default().label("over budget")).await;
+    over.identify(&w.member.token, MSGS).await;
+    over.expect_close_code(4008).await;
+
+    // Slow mode: a post through one node starts the interval on both.
+    let slow = w
+        .api
+        .create_channel(
+            &w.owner,
+            &w.guild_id,
+            serde_json::json!({"name": "slow", "type": 0, "rate_limit_per_user": 60}),
+        )
+        .await;
+    let path = format!("/channels/{}/messages", str_field(&slow, "id"));
+    let post = |api: &crate::harness::Api, n: u32| {
+        let (api, path) = (api.clone(), path.clone());
+        let auth = w.member.auth().map(str::to_owned);
+        async move {
+            api.post(
+                &path,
+                auth.as_deref(),
+                Some(serde_json::json!({ "content": format!("slow {n}") })),
+            )
+            .await
+        }
+    };
+    post(&w.api, 1).await.expect(200);
+    let refused = post(&on_b, 2).await;
+    let body = refused.expect_error(429, 20016);
+    let left = body["retry_after"].as_f64().expect("retry_after");
+    assert!(left > 50.0 && left <= 60.0, "{body}");
 }

@@ -61,6 +61,16 @@ pub trait SharedLimits: Send + Sync {
         route: &Key,
         limit: Limit,
     ) -> Option<(Verdict, Option<Verdict>)>;
+
+    /// Slow mode: `Ok` if `user` may post in `channel` now (the interval
+    /// starts), else the time left. None when the shared counts cannot be
+    /// had: the node's own table decides then.
+    async fn slowmode(
+        &self,
+        channel: u64,
+        user: u64,
+        interval: std::time::Duration,
+    ) -> Option<Result<(), std::time::Duration>>;
 }
 
 #[derive(Debug, Clone, Copy)]

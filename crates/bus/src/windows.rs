@@ -30,6 +30,14 @@ local inner_used, inner_ttl = take(KEYS[2], ARGV[3])
 return {outer_used, outer_ttl, inner_used, inner_ttl}
 ";
 
+/// Sets a cooldown key if there is none; else says how long it has left.
+const COOLDOWN: &str = r"
+if redis.call('SET', KEYS[1], 1, 'PX', ARGV[1], 'NX') then
+  return -1
+end
+return redis.call('PTTL', KEYS[1])
+";
+
 /// How long a node waits for the shared count before deciding alone.
 pub const WINDOW_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -58,6 +66,7 @@ pub struct SharedWindows {
     conn: ConnectionManager,
     prefix: String,
     script: redis::Script,
+    cooldown: redis::Script,
 }
 
 impl SharedWindows {
@@ -67,7 +76,27 @@ impl SharedWindows {
             conn,
             prefix: format!("{prefix}rl:"),
             script: redis::Script::new(TAKE),
+            cooldown: redis::Script::new(COOLDOWN),
         })
+    }
+
+    /// Starts a cooldown of `period` named `name` unless one runs: `None`
+    /// when it started (the action may go ahead), else the time it has
+    /// left (slow mode).
+    pub async fn cooldown(
+        &self,
+        name: &str,
+        period: Duration,
+    ) -> Result<Option<Duration>, WindowsUnavailable> {
+        let mut conn = self.conn.clone();
+        let mut call = self.cooldown.prepare_invoke();
+        call.key(format!("{}{name}", self.prefix))
+            .arg(period.as_millis().max(1) as u64);
+        let left: i64 = tokio::time::timeout(WINDOW_TIMEOUT, call.invoke_async(&mut conn))
+            .await
+            .map_err(|_| WindowsUnavailable("timed out".into()))?
+            .map_err(|e| WindowsUnavailable(e.to_string()))?;
+        Ok((left >= 0).then(|| Duration::from_millis(left as u64)))
     }
 
     /// Takes one from `outer`, and if `outer` still allows it, one from

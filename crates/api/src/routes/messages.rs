@@ -196,16 +196,23 @@ async fn post_message(
         || perms.contains(Permissions::MANAGE_CHANNELS);
     if slow > 0 && !exempt {
         let interval = std::time::Duration::from_secs(u64::from(slow));
-        let verdict = state
-            .slowmode
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .post(
-                channel.id.0,
-                caller.user.id.0,
-                interval,
-                std::time::Instant::now(),
-            );
+        // In a cluster every node counts the interval together.
+        let shared = match state.shared_limits() {
+            Some(l) => l.slowmode(channel.id.0, caller.user.id.0, interval).await,
+            None => None,
+        };
+        let verdict = shared.unwrap_or_else(|| {
+            state
+                .slowmode
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .post(
+                    channel.id.0,
+                    caller.user.id.0,
+                    interval,
+                    std::time::Instant::now(),
+                )
+        });
         if let Err(left) = verdict {
             return Err(ApiError::Slowmode {
                 retry_after: (left.as_secs_f64() * 1000.0).ceil() / 1000.0,
