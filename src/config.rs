@@ -100,6 +100,7 @@ const HEADINGS: &[(&str, &[&str])] = &[
             "role",
             "region",
             "region_header",
+            "resume_url",
             "node_id",
             "redis",
             "drain_timeout_secs",
@@ -304,6 +305,12 @@ pub struct ServeArgs {
     /// Host header. [default: the Host header]
     #[arg(long, env = "HEARTH_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// This node's own URL (`https://node1.chat.example.org`), handed out
+    /// as READY's `resume_gateway_url`, so that behind a load balancer a
+    /// dropped session resumes on the node that holds it. [default: the
+    /// gateway URL the client connected to]
+    #[arg(long, env = "HEARTH_RESUME_URL", help_heading = "Cluster")]
+    pub resume_url: Option<String>,
     /// Who may create an account: open, invite-only (with an invite code
     /// in the registration, which joins its guild) or closed (accounts are
     /// made with `hearth admin create-user`). [default: open]
@@ -482,6 +489,7 @@ struct FileConfig {
     role: Option<Role>,
     drain_timeout_secs: Option<u64>,
     region_header: Option<String>,
+    resume_url: Option<String>,
     sfu_max_participants: Option<usize>,
     /// Where each region is (`[regions.eu] lat = 50.1, lon = 8.7`): a room
     /// wanted in a region without SFU nodes goes to the nearest one.
@@ -850,6 +858,12 @@ impl ServeArgs {
             role == Role::All || cluster.is_some(),
             "role {role:?} needs --redis: alone, a node serves everything (role all)"
         );
+        if let Some(url) = self.resume_url.or(file.resume_url) {
+            let url = public_url(url).map_err(|_| {
+                anyhow::anyhow!("resume_url must be an http:// or https:// URL without query, like https://node1.chat.example.org")
+            })?;
+            gateway.resume_url = Some(hearth_proto::gateway::public_gateway_url(&url));
+        }
         if let Some(h) = self.region_header.or(file.region_header) {
             anyhow::ensure!(
                 axum::http::HeaderName::from_bytes(h.as_bytes()).is_ok(),
@@ -1279,6 +1293,27 @@ mod tests {
         let e = resolve("", Some("bad header")).unwrap_err();
         assert!(format!("{e:#}").contains("region_header"), "{e:#}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_resume_url_is_a_gateway_url_made_from_a_plain_url() {
+        let c = ServeArgs {
+            resume_url: Some("http://node1.internal:8080/".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            c.gateway.resume_url.as_deref(),
+            Some("ws://node1.internal:8080/gateway")
+        );
+        let e = ServeArgs {
+            resume_url: Some("wss://node1".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("resume_url must be"), "{e:#}");
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct GatewayConfig {
     /// A request header (lower case) in which the operator's proxy names
     /// the client's region, for placing voice rooms near it.
     pub region_header: Option<String>,
+    /// READY's `resume_gateway_url` when set (this node's own address,
+    /// so resumes come back to it); else the URL the client used.
+    pub resume_url: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -70,6 +73,7 @@ impl Default for GatewayConfig {
             voice_endpoint: "127.0.0.1:8080/voice".into(),
             node_name: "local".into(),
             region_header: None,
+            resume_url: None,
             public_url: None,
         }
     }

@@ -189,7 +189,7 @@ pub async fn identify(
         "user": user,
         "guilds": guilds.iter().map(|g| json!({ "id": g, "unavailable": true })).collect::<Vec<_>>(),
         "session_id": session.id,
-        "resume_gateway_url": gateway_url,
+        "resume_gateway_url": gw.config.resume_url.as_deref().unwrap_or(gateway_url),
         "private_channels": [],
         "relationships": [],
         "presences": [],

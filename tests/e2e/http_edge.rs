@@ -445,3 +445,35 @@ async fn a_node_at_its_connection_cap_answers_503_until_one_closes() {
         crate::harness::parse_metric(&metrics, "hearth_http_connections_refused_cap_total");
     assert!(refused_at_cap >= Some(1.0), "{metrics}");
 }
+
+#[tokio::test]
+async fn a_node_of_a_cluster_names_itself_as_where_to_resume() {
+    // Behind a load balancer, clients connect to the shared address and
+    // resume at the node's own, which holds their session.
+    let server = Server::start_with(
+        &[
+            "--public-url",
+            "https://chat.example.org",
+            "--resume-url",
+            "https://node1.chat.example.org/",
+        ],
+        &[],
+    )
+    .await;
+    let api = server.api();
+    let owner = api.register("owner").await;
+    assert_eq!(
+        api.get("/gateway", None).await.expect(200)["url"],
+        "wss://chat.example.org/gateway"
+    );
+    let local = format!(
+        "{}/gateway",
+        server.base_url().replacen("http://", "ws://", 1)
+    );
+    let mut gw =
+        crate::gateway_client::Gateway::connect(&local, crate::gateway_client::Options::default())
+            .await;
+    gw.identify(&owner.token, 0).await;
+    gw.await_ready(0).await;
+    assert_eq!(gw.resume_url(), "wss://node1.chat.example.org/gateway");
+}
