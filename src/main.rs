@@ -188,7 +188,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let edge_metrics = http::EdgeMetrics::register(&mut registry);
     let announced = match (&sfu_registry, &sfu) {
         (None, Some(sfu)) => {
-            media::connect(&gateway, sfu, &state);
+            media::connect(&gateway, sfu, &state, &config.region);
             None
         }
         (None, None) => anyhow::bail!("a node alone must run its own SFU (role all)"),

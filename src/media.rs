@@ -83,7 +83,8 @@ impl VoiceControl for VoiceOfGateway {
     }
 }
 
-pub fn connect(gateway: &Arc<Gateway>, sfu: &Arc<Sfu>, api: &AppState) {
+pub fn connect(gateway: &Arc<Gateway>, sfu: &Arc<Sfu>, api: &AppState, region: &str) {
+    api.set_voice_regions(Arc::new(OwnRegion(region.to_owned())));
     sfu.set_hooks(Arc::new(FromGateway(Arc::downgrade(gateway))));
     gateway.set_media_plane(Arc::new(ToSfu(sfu.clone())));
     api.set_voice(Arc::new(VoiceOfGateway(Arc::downgrade(gateway))));
@@ -191,6 +192,39 @@ impl VoicePlacement for Placement {
     }
 }
 
+/// Alone, calls go to this node's own region.
+pub struct OwnRegion(pub String);
+
+#[async_trait::async_trait]
+impl hearth_api::voice::VoiceRegions for OwnRegion {
+    async fn regions(&self) -> Vec<String> {
+        vec![self.0.clone()]
+    }
+
+    fn home(&self) -> &str {
+        &self.0
+    }
+}
+
+#[async_trait::async_trait]
+impl hearth_api::voice::VoiceRegions for Placement {
+    /// The regions of the SFU nodes taking rooms now.
+    async fn regions(&self) -> Vec<String> {
+        match self.registry.live().await {
+            Ok(live) => live
+                .into_iter()
+                .filter(|e| !e.draining)
+                .map(|e| e.region)
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn home(&self) -> &str {
+        &self.region
+    }
+}
+
 /// The wiring of a cluster's node (see the module's documentation); `sfu`
 /// is the node's own, unless it serves only the API.
 pub fn connect_cluster(
@@ -211,14 +245,13 @@ pub fn connect_cluster(
         hosted as Arc<dyn MediaPlane>
     });
     gateway.set_media_plane(Arc::new(ToCluster(gateway.bus.clone())));
-    gateway.set_cluster_media(
-        Arc::new(Placement {
-            registry,
-            region,
-            coordinates,
-        }),
-        hosted,
-    );
+    let placement = Arc::new(Placement {
+        registry,
+        region,
+        coordinates,
+    });
+    api.set_voice_regions(placement.clone());
+    gateway.set_cluster_media(placement, hosted);
     api.set_voice(Arc::new(VoiceOfGateway(Arc::downgrade(gateway))));
 }
 

@@ -104,13 +104,15 @@ impl TwoRegions {
         VoiceClient::login(&through.api(), &self.users[i], &self.guild_id).await
     }
 
+    /// A voice channel; `rtc_region` "" for none (automatic).
     async fn voice_channel(&self, name: &str, rtc_region: &str) -> String {
         let api: Api = self.eu.api();
+        let region = (!rtc_region.is_empty()).then_some(rtc_region);
         let ch = api
             .create_channel(
                 &self.owner,
                 &self.guild_id,
-                json!({"name": name, "type": 2, "rtc_region": rtc_region}),
+                json!({"name": name, "type": 2, "rtc_region": region}),
             )
             .await;
         str_field(&ch, "id")
@@ -187,6 +189,23 @@ async fn rooms_go_to_the_channels_rtc_region_else_the_joining_nodes_region() {
     let in_us = w.voice_channel("US Stage", "us").await;
     let in_eu = w.voice_channel("EU Stage", "eu").await;
     let nowhere = w.voice_channel("Moon Base", "moon").await;
+    // Bots pick an rtc_region from these: the SFU nodes' regions, the
+    // asking node's marked optimal.
+    let regions =
+        w.us.api()
+            .get("/voice/regions", w.owner.auth())
+            .await
+            .expect(200);
+    let listed: Vec<(String, bool)> = regions
+        .as_array()
+        .unwrap_or_else(|| panic!("{regions}"))
+        .iter()
+        .map(|r| (str_field(r, "id"), r["optimal"] == true))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![("eu".to_string(), false), ("us".to_string(), true)]
+    );
 
     let mut alice = w.client(0, &w.eu).await;
     let grant = alice.request_voice(&in_us, false).await;

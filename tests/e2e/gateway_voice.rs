@@ -423,3 +423,37 @@ async fn moderators_move_and_disconnect_members_in_voice() {
         Vec::<Value>::new()
     );
 }
+
+#[tokio::test]
+async fn voice_regions_list_the_nodes_region_and_rtc_region_must_be_a_region_name() {
+    let w = world().await;
+    let regions = w
+        .api
+        .get("/voice/regions", w.owner.auth())
+        .await
+        .expect(200);
+    assert_eq!(
+        regions,
+        json!([{"id": "default", "name": "default", "optimal": true, "deprecated": false, "custom": false}])
+    );
+    w.api.get("/voice/regions", None).await.expect_error(401, 0);
+    let path = format!("/guilds/{}/channels", w.guild_id);
+    w.api
+        .post(
+            &path,
+            w.owner.auth(),
+            Some(json!({"name": "Stage", "type": 2, "rtc_region": "eu west!"})),
+        )
+        .await
+        .expect_field_error(&["rtc_region"]);
+    let ok = w
+        .api
+        .post(
+            &path,
+            w.owner.auth(),
+            Some(json!({"name": "Stage", "type": 2, "rtc_region": "eu-west"})),
+        )
+        .await
+        .expect(201);
+    assert_eq!(ok["rtc_region"], "eu-west");
+}

@@ -90,6 +90,7 @@ pub struct Inner {
     pub metrics: Metrics,
     pub config: ApiConfig,
     voice: std::sync::OnceLock<Arc<dyn crate::voice::VoiceControl>>,
+    voice_regions: std::sync::OnceLock<Arc<dyn crate::voice::VoiceRegions>>,
     sessions: std::sync::OnceLock<Arc<dyn crate::sessions::GatewaySessions>>,
     shared_limits: std::sync::OnceLock<Arc<dyn crate::ratelimit::SharedLimits>>,
 }
@@ -124,6 +125,7 @@ impl AppState {
             metrics,
             config,
             voice: std::sync::OnceLock::new(),
+            voice_regions: std::sync::OnceLock::new(),
             sessions: std::sync::OnceLock::new(),
             shared_limits: std::sync::OnceLock::new(),
         }))
@@ -136,6 +138,15 @@ impl AppState {
 
     pub fn voice(&self) -> Option<&Arc<dyn crate::voice::VoiceControl>> {
         self.0.voice.get()
+    }
+
+    /// Where voice calls can go (`GET /voice/regions`).
+    pub fn set_voice_regions(&self, regions: Arc<dyn crate::voice::VoiceRegions>) {
+        let _ = self.0.voice_regions.set(regions);
+    }
+
+    pub fn voice_regions(&self) -> Option<&Arc<dyn crate::voice::VoiceRegions>> {
+        self.0.voice_regions.get()
     }
 
     /// Gives the REST side a hand on gateway sessions (Identify budgets,

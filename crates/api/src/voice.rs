@@ -11,3 +11,12 @@ pub trait VoiceControl: Send + Sync {
     /// disconnects them (`None`). False if they were not in voice.
     fn move_member(&self, guild: Snowflake, user: Snowflake, channel: Option<Snowflake>) -> bool;
 }
+
+/// The regions voice calls can be placed in now (`GET /voice/regions`).
+#[async_trait::async_trait]
+pub trait VoiceRegions: Send + Sync {
+    /// Region names, each once.
+    async fn regions(&self) -> Vec<String>;
+    /// The region of the node answering: "optimal" for its callers.
+    fn home(&self) -> &str;
+}

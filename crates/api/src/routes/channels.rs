@@ -107,6 +107,21 @@ fn check_fields(channel: &Channel, errors: &mut FormErrors) {
             "int value should be less than or equal to 99.",
         );
     }
+    // A region's name as nodes are named (whether it has SFU nodes now or
+    // not: a room wanted in a region without any goes to the nearest).
+    if let Some(Some(region)) = &channel.rtc_region {
+        let plain = (1..=64).contains(&region.len())
+            && region
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !plain {
+            errors.add(
+                "rtc_region",
+                "BASE_TYPE_CHOICES",
+                "Value must be a region's name: 1 to 64 letters, digits, '.', '_' or '-'.",
+            );
+        }
+    }
     if channel.rate_limit_per_user.is_some_and(|r| r > 21_600) {
         errors.add(
             "rate_limit_per_user",

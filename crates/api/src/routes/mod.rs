@@ -12,6 +12,7 @@ mod members;
 mod messages;
 mod observe;
 mod roles;
+mod voice_regions;
 mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
             .merge(invites::routes())
             .merge(messages::routes())
             .merge(webhooks::routes())
+            .merge(voice_regions::routes())
             .route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 limits::rate_limit,
