@@ -132,6 +132,25 @@ impl Prepared {
         })
     }
 
+    /// A dispatch as another node buffered it: its name and `d` as JSON
+    /// (already in the form its session may read).
+    pub fn from_json(name: impl Into<String>, json: Vec<u8>) -> Arc<Self> {
+        Arc::new(Prepared {
+            json: json.into_boxed_slice(),
+            msgpack: OnceLock::new(),
+            subject: None,
+            involved: Vec::new(),
+            referenced_involved: None,
+            without_content: Default::default(),
+            name: name.into(),
+        })
+    }
+
+    /// `d` as JSON.
+    pub fn json(&self) -> &[u8] {
+        &self.json
+    }
+
     /// What the event weighs in a resume buffer: its JSON, which every
     /// session holding it shares.
     pub fn size(&self) -> usize {

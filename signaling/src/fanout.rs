@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use hearth_bus::Receiver;
 use hearth_model::Snowflake;
-use hearth_proto::events::{Audience, Event, NodeCommand};
+use hearth_proto::events::{Audience, Event, EventId, NodeCommand};
 use hearth_proto::gateway::intents;
 use serde_json::json;
 
@@ -49,7 +49,8 @@ fn tailored(session: &Session, event: &Arc<Prepared>) -> Arc<Prepared> {
 }
 
 impl Receiver for Gateway {
-    fn deliver(&self, event: Arc<Event>) {
+    fn deliver(&self, event: Arc<Event>, id: EventId) {
+        self.note_event(&event, id);
         let prepared = Prepared::of(&event);
         let limit = self.config.resume_limit();
         let needed = event.intent();
@@ -122,6 +123,14 @@ impl Receiver for Gateway {
                 user_id,
                 state,
             } => self.media_state_announced(guild_id, user_id, state),
+            NodeCommand::HandOver {
+                session_id,
+                user_id,
+                ticket,
+            } => self.hand_over(&session_id, user_id, ticket),
+            NodeCommand::HandedOver {
+                ticket, session, ..
+            } => self.handed_over(ticket, *session),
             NodeCommand::MoveVoice {
                 guild_id,
                 user_id,
@@ -145,6 +154,38 @@ impl Receiver for Gateway {
 }
 
 impl Gateway {
+    /// Queues the event for one session (a session just handed over), if
+    /// it is for it as the fan-out would decide; true if it was.
+    pub(crate) fn deliver_to(&self, session: &Arc<Session>, event: &Arc<Event>) -> bool {
+        if !wants(session, event, event.intent()) {
+            return false;
+        }
+        let allowed = match event.audience() {
+            Audience::User(user) => user == session.user.id,
+            Audience::Guild(guild) => session.guilds().contains(&guild),
+            Audience::Channel {
+                guild_id,
+                channel_id,
+            } => {
+                session.guilds().contains(&guild_id)
+                    && self
+                        .hub(guild_id)
+                        .and_then(|hub| {
+                            hub.with_view(|view, _| {
+                                view.visibility(channel_id)
+                                    .is_some_and(|mut v| v.allows(session.user.id))
+                            })
+                        })
+                        .unwrap_or(false)
+            }
+        };
+        if allowed {
+            let prepared = Prepared::of(event);
+            session.push(tailored(session, &prepared), self.config.resume_limit());
+        }
+        allowed
+    }
+
     fn membership_follows(&self, event: &Event, guild: Snowflake) {
         match event {
             Event::GuildMemberAdd { member, .. } => {

@@ -38,6 +38,10 @@ pub struct Gateway {
     pub(crate) placement: std::sync::OnceLock<Arc<dyn crate::media::VoicePlacement>>,
     pub(crate) media_host: std::sync::OnceLock<Arc<dyn crate::media::MediaPlane>>,
     shared_starts: std::sync::OnceLock<Arc<dyn crate::starts::SharedStarts>>,
+    /// Each node's last event applied here, and sessions on their way
+    /// from other nodes (see `handover`).
+    pub(crate) applied: crate::handover::Applied,
+    pub(crate) handovers: crate::handover::Handovers,
     /// In a cluster: voice states recorded in Redis (see `voice_remote`).
     pub(crate) shared_voice: std::sync::OnceLock<crate::voice_remote::SharedVoice>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
@@ -69,6 +73,8 @@ impl Gateway {
             media_host: std::sync::OnceLock::new(),
             shared_voice: std::sync::OnceLock::new(),
             shared_starts: std::sync::OnceLock::new(),
+            applied: Default::default(),
+            handovers: Default::default(),
             sessions: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
             hubs: RwLock::new(HashMap::new()),
@@ -136,6 +142,43 @@ impl Gateway {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .status(user, std::time::Instant::now())
+    }
+
+    /// Takes the session out of the registry; false if it was not in it.
+    pub(crate) fn forget_session(&self, session: &Arc<Session>) -> bool {
+        let registered = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&session.id)
+            .is_some();
+        if registered {
+            self.metrics.sessions.dec();
+        }
+        let mut by_user = self.by_user.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = by_user.get_mut(&session.user.id) {
+            list.retain(|s| !Arc::ptr_eq(s, session));
+            if list.is_empty() {
+                by_user.remove(&session.user.id);
+            }
+        }
+        registered
+    }
+
+    /// Registers a session handed over by another node (detached; its
+    /// client is resuming it).
+    pub(crate) fn adopt(&self, session: &Arc<Session>) {
+        self.by_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(session.user.id)
+            .or_default()
+            .push(session.clone());
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(session.id.clone(), session.clone());
+        self.metrics.sessions.inc();
     }
 
     /// Registers a new, attached session, unless its user already has
@@ -277,25 +320,9 @@ impl Gateway {
         if !session.end() {
             return;
         }
-        let registered = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&session.id)
-            .is_some();
-        if registered {
-            self.metrics.sessions.dec();
+        if self.forget_session(session) {
             // Watched by `identify` before it registered the session.
             self.bus.unwatch(Topic::User(session.user.id));
-        }
-        {
-            let mut by_user = self.by_user.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(list) = by_user.get_mut(&session.user.id) {
-                list.retain(|s| !Arc::ptr_eq(s, session));
-                if list.is_empty() {
-                    by_user.remove(&session.user.id);
-                }
-            }
         }
         let guilds = session.guilds();
         for g in &guilds {

@@ -325,15 +325,28 @@ pub enum ResumeOutcome {
 }
 
 pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome {
-    let Some(session) = gw.session(&r.session_id) else {
+    let local = gw.session(&r.session_id);
+    // Another node may hold it (in a cluster): worth asking only with a
+    // good token.
+    if local.is_none() && gw.bus.health() == hearth_bus::BusHealth::Local {
         gw.metrics.resumes_refused.inc();
         return ResumeOutcome::Invalid;
-    };
+    }
     let token_hash = hearth_store::token_hash(strip_prefix(&r.token));
     let user = match gw.store.token_user(&token_hash).await {
         Ok(Some(u)) => u,
         Ok(None) => return ResumeOutcome::Close(CloseCode::AuthenticationFailed),
         Err(e) => return ResumeOutcome::Close(store_failure(e)),
+    };
+    let session = match local {
+        Some(s) => s,
+        None => match crate::handover::fetch(gw, &r.session_id, &user).await {
+            Some(s) => s,
+            None => {
+                gw.metrics.resumes_refused.inc();
+                return ResumeOutcome::Invalid;
+            }
+        },
     };
     if user.id != session.user.id {
         return ResumeOutcome::Close(CloseCode::AuthenticationFailed);

@@ -25,6 +25,7 @@ pub mod codec;
 pub mod config;
 pub mod connection;
 pub mod fanout;
+mod handover;
 pub mod hub;
 pub mod identify;
 pub mod joins;

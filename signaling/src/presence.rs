@@ -144,6 +144,18 @@ impl Presences {
         (after != before).then_some(after)
     }
 
+    /// What the session set (Identify or op 3), if it is one of the user's.
+    pub fn of_session(&self, user: Snowflake, session: &str) -> Option<PresenceUpdate> {
+        let guard = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .users
+            .get(&user)?
+            .sessions
+            .iter()
+            .find(|s| s.session == session)
+            .map(|s| s.update.clone())
+    }
+
     /// A session ended. Returns what others now see, if that changed.
     pub fn remove(&self, user: Snowflake, session: &str) -> Option<Seen> {
         let mut guard = self.users.lock().unwrap_or_else(|p| p.into_inner());

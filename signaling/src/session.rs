@@ -131,6 +131,62 @@ impl Session {
 
     /// Counts this session's slow-consumer cuts in `counter` (the
     /// gateway's metric).
+    /// What another node needs to carry the session on (see `handover`):
+    /// its sequence, resume buffer, guilds and token. The caller adds what
+    /// the gateway knows (presence, voice states).
+    pub fn snapshot(&self) -> hearth_proto::events::SessionSnapshot {
+        let core = self.core();
+        hearth_proto::events::SessionSnapshot {
+            id: self.id.clone(),
+            user: self.user.clone(),
+            intents: self.intents,
+            shard: self.shard,
+            large_threshold: self.large_threshold,
+            region: self.region.clone(),
+            token_hash: core.token_hash,
+            guilds: core.guilds.iter().copied().collect(),
+            seq: core.seq,
+            replay_from: core.replay_from,
+            buffer: core
+                .buffer
+                .iter()
+                .map(|(seq, p)| hearth_proto::events::BufferedDispatch {
+                    seq: *seq,
+                    name: p.name.clone(),
+                    d: p.json().to_vec(),
+                })
+                .collect(),
+            presence: None,
+            voice: Vec::new(),
+            applied: Vec::new(),
+        }
+    }
+
+    /// A session handed over by another node, detached, as it was there.
+    pub fn restored(snapshot: &hearth_proto::events::SessionSnapshot) -> Self {
+        let session = Session::new(
+            snapshot.id.clone(),
+            snapshot.user.clone(),
+            snapshot.intents,
+            snapshot.shard,
+            snapshot.large_threshold,
+            snapshot.token_hash,
+        )
+        .in_region(snapshot.region.clone());
+        {
+            let mut core = session.core();
+            core.seq = snapshot.seq;
+            core.replay_from = snapshot.replay_from;
+            for b in &snapshot.buffer {
+                let p = crate::codec::Prepared::from_json(b.name.clone(), b.d.clone());
+                core.buffered_bytes += p.size();
+                core.buffer.push_back((b.seq, p));
+            }
+            core.detached_at = Some(Instant::now());
+        }
+        session
+    }
+
     pub fn in_region(mut self, region: Option<String>) -> Self {
         self.region = region;
         self

@@ -584,6 +584,14 @@ impl Gateway {
         any
     }
 
+    /// A voice state that came with a session from another node: held
+    /// here from now on, and announced (with this node as its holder).
+    pub(crate) fn adopt_voice_state(&self, state: VoiceState) {
+        let _changing = self.voice.changing();
+        self.voice.registry().set(state.clone());
+        self.publish_voice_state(state.guild_id, state.joined());
+    }
+
     /// Announces a state to the guild, and to the media plane.
     fn publish_voice_state(&self, guild: Snowflake, state: wire::VoiceState) {
         let user = state.user_id;

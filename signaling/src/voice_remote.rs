@@ -260,6 +260,11 @@ impl Gateway {
                     state: left,
                     node: r.node.clone(),
                 }),
+                // Made here, for here: no node's order to keep.
+                hearth_proto::events::EventId {
+                    origin: 0,
+                    counter: 0,
+                },
             );
             shared
                 .directory

@@ -604,3 +604,84 @@ async fn identify_budgets_and_slow_mode_are_one_budget_across_nodes() {
     let left = body["retry_after"].as_f64().expect("retry_after");
     assert!(left > 50.0 && left <= 60.0, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_dropped_on_one_node_resumes_on_the_other_with_exactly_what_it_missed() {
+    let redis = redis_url();
+    let (w, b) = two_nodes(&redis).await;
+    let on_b = b.api();
+    let gw = login(&w.api, &w.member, MSGS).await;
+    let info = gw.session_info();
+    gw.drop_tcp().await;
+
+    // Missed while away, posted through both nodes.
+    let mut posted = Vec::new();
+    for i in 0..6 {
+        let api = if i % 2 == 0 { &w.api } else { &on_b };
+        let m = api.send(&w.owner, &w.general, &format!("away {i}")).await;
+        posted.push(str_field(&m, "id"));
+    }
+    // And more while the session moves: nothing may fall between the two
+    // nodes, nor come twice.
+    let (a_api, b_api, owner, general) = (
+        w.api.clone(),
+        on_b.clone(),
+        w.owner.clone(),
+        w.general.clone(),
+    );
+    let during = tokio::spawn(async move {
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            let api = if i % 2 == 0 { &a_api } else { &b_api };
+            let m = api.send(&owner, &general, &format!("moving {i}")).await;
+            ids.push(str_field(&m, "id"));
+        }
+        ids
+    });
+
+    // The client lands on the other node (a load balancer's choice).
+    let url = crate::gateway_client::gateway_url(&on_b).await;
+    let mut resumed = Gateway::connect(&url, Options::default().label("resumed on b")).await;
+    resumed.resume(&info).await;
+    posted.extend(during.await.unwrap());
+
+    let mut got = Vec::new();
+    let mut seqs = Vec::new();
+    let mut saw_resumed = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while got.len() < posted.len() {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "got {} of {} messages: {got:?}",
+            got.len(),
+            posted.len()
+        );
+        let ev = resumed.next_dispatch(left).await;
+        seqs.push(ev.s);
+        match ev.t.as_str() {
+            "MESSAGE_CREATE" => got.push(str_field(&ev.d, "id")),
+            "RESUMED" => saw_resumed = true,
+            _ => {}
+        }
+    }
+    assert!(saw_resumed, "the resume was answered with RESUMED");
+    let mut sorted_got = got.clone();
+    sorted_got.sort();
+    sorted_got.dedup();
+    assert_eq!(sorted_got.len(), got.len(), "no message twice: {got:?}");
+    let mut sorted_posted = posted.clone();
+    sorted_posted.sort();
+    assert_eq!(
+        sorted_got, sorted_posted,
+        "every message posted since the drop"
+    );
+    let expected: Vec<u64> = (info.seq + 1..=info.seq + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "sequence numbers go on from the old node's");
+    resumed.expect_no_dispatch("MESSAGE_CREATE", QUIET).await;
+
+    // The session lives on `b` now: `a` let it go, and it hears new posts.
+    let m = w.api.send(&w.owner, &w.general, "after").await;
+    expect_message(&mut resumed, &str_field(&m, "id")).await;
+    assert_eq!(w.api.metric("hearth_gateway_sessions").await, 0.0);
+}

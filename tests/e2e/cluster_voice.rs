@@ -632,3 +632,48 @@ async fn a_full_sfu_node_takes_no_new_rooms_but_its_rooms_take_newcomers() {
         "the call in progress takes bob"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_in_voice_resumed_on_another_node_stays_in_voice() {
+    let w = TwoRegions::new(&["alice"]).await;
+    let alice = &w.users[0];
+    let mut gw =
+        crate::gateway_client::login(&w.eu.api(), alice, crate::voice_client::VOICE_INTENTS).await;
+    gw.send_op(
+        4,
+        json!({"guild_id": w.guild_id, "channel_id": w.lounge, "self_mute": true, "self_deaf": false}),
+    )
+    .await;
+    gw.expect_dispatch("VOICE_SERVER_UPDATE", crate::gateway_client::EVENT_TIMEOUT)
+        .await;
+    let info = gw.session_info();
+    gw.drop_tcp().await;
+    let mut watcher =
+        crate::gateway_client::login(&w.eu.api(), &w.owner, crate::voice_client::VOICE_INTENTS)
+            .await;
+
+    let url = crate::gateway_client::gateway_url(&w.us.api()).await;
+    let mut resumed =
+        crate::gateway_client::Gateway::connect(&url, Options::default().label("alice on us"))
+            .await;
+    resumed.resume(&info).await;
+    resumed
+        .expect_dispatch("RESUMED", crate::gateway_client::EVENT_TIMEOUT)
+        .await;
+    // The state moved with the session: never left, now held by `us`.
+    let lounge = w.lounge.clone();
+    let a_id = alice.id.clone();
+    let moved = watcher
+        .expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == a_id.as_str(),
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+    assert_eq!(moved.d["channel_id"], lounge.as_str(), "{}", moved.d);
+    assert_eq!(moved.d["self_mute"], true);
+    assert_eq!(moved.d["session_id"], info.session_id.as_str());
+    for node in [&w.eu, &w.us] {
+        assert_eq!(listed_in(&w, node, &w.lounge).await, vec![a_id.clone()]);
+    }
+}

@@ -13,7 +13,7 @@
 use std::sync::mpsc::{sync_channel, Receiver as Queue, SyncSender};
 use std::sync::{Arc, RwLock};
 
-use hearth_proto::events::{Event, NodeCommand};
+use hearth_proto::events::{Event, EventId, NodeCommand};
 use prometheus_client::metrics::gauge::Gauge;
 
 use crate::Receiver;
@@ -22,7 +22,7 @@ use crate::Receiver;
 pub const QUEUE: usize = 65_536;
 
 enum Item {
-    Event(Arc<Event>),
+    Event(Arc<Event>, EventId),
     Command(NodeCommand),
     Missed,
     /// Answered once everything handed over before it was delivered.
@@ -73,8 +73,8 @@ impl Delivery {
         }
     }
 
-    pub(crate) fn event(&self, event: Arc<Event>) {
-        self.hand(Item::Event(event));
+    pub(crate) fn event(&self, event: Arc<Event>, id: EventId) {
+        self.hand(Item::Event(event, id));
     }
 
     pub(crate) fn command(&self, command: NodeCommand) {
@@ -106,7 +106,7 @@ fn run(queue: Queue<Item>, receiver: Slot, queued: Gauge) {
             continue;
         };
         match item {
-            Item::Event(e) => r.deliver(e),
+            Item::Event(e, id) => r.deliver(e, id),
             Item::Command(c) => r.command(c),
             Item::Missed => r.missed_events(),
             Item::Settled(_) => {}

@@ -3,15 +3,17 @@
 //!
 //! A message is `version (1 byte) | kind (1 byte: 0 an event, 1 a
 //! command) | origin node (u64 BE) | also_on_guild (u64 BE, 0: none) |
-//! sent at (Unix ms, u64 BE) | the event or command as MessagePack`. The
-//! origin lets a node skip its own messages, which it delivered locally;
-//! the time measures the bus's lag.
+//! sent at (Unix ms, u64 BE) | counter (u64 BE: the event's place in its
+//! node's order, 0 for a command) | the event or command as MessagePack`.
+//! The origin lets a node skip its own messages, which it delivered
+//! locally; the time measures the bus's lag; origin and counter name the
+//! event (`EventId`).
 
 use hearth_model::Snowflake;
-use hearth_proto::events::{Event, NodeCommand, Topic};
+use hearth_proto::events::{Event, EventId, NodeCommand, Topic};
 
-const VERSION: u8 = 2;
-const HEADER: usize = 1 + 1 + 8 + 8 + 8;
+const VERSION: u8 = 3;
+const HEADER: usize = 1 + 1 + 8 + 8 + 8 + 8;
 const EVENT: u8 = 0;
 const COMMAND: u8 = 1;
 
@@ -55,21 +57,23 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-pub fn encode(origin: u64, also_on_guild: Option<Snowflake>, event: &[u8]) -> Vec<u8> {
-    encode_kind(EVENT, origin, also_on_guild, event)
+pub fn encode(id: EventId, also_on_guild: Option<Snowflake>, event: &[u8]) -> Vec<u8> {
+    encode_kind(EVENT, id, also_on_guild, event)
 }
 
 pub fn encode_command(origin: u64, command: &NodeCommand) -> Vec<u8> {
-    encode_kind(COMMAND, origin, None, &command.to_bus())
+    let id = EventId { origin, counter: 0 };
+    encode_kind(COMMAND, id, None, &command.to_bus())
 }
 
-fn encode_kind(kind: u8, origin: u64, also_on_guild: Option<Snowflake>, event: &[u8]) -> Vec<u8> {
+fn encode_kind(kind: u8, id: EventId, also_on_guild: Option<Snowflake>, event: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER + event.len());
     out.push(VERSION);
     out.push(kind);
-    out.extend_from_slice(&origin.to_be_bytes());
+    out.extend_from_slice(&id.origin.to_be_bytes());
     out.extend_from_slice(&also_on_guild.map_or(0, |g| g.0).to_be_bytes());
     out.extend_from_slice(&now_ms().to_be_bytes());
+    out.extend_from_slice(&id.counter.to_be_bytes());
     out.extend_from_slice(event);
     out
 }
@@ -77,7 +81,7 @@ fn encode_kind(kind: u8, origin: u64, also_on_guild: Option<Snowflake>, event: &
 /// A message read off a channel.
 #[derive(Debug)]
 pub struct Received {
-    pub origin: u64,
+    pub id: EventId,
     pub also_on_guild: Option<Snowflake>,
     /// When the origin sent it, by its clock (Unix ms).
     pub sent_ms: u64,
@@ -116,7 +120,10 @@ pub fn decode(bytes: &[u8]) -> Result<Received, DecodeError> {
     };
     let also = u64_at(10);
     Ok(Received {
-        origin: u64_at(2),
+        id: EventId {
+            origin: u64_at(2),
+            counter: u64_at(26),
+        },
         sent_ms: u64_at(18),
         also_on_guild: (also != 0).then_some(Snowflake(also)),
         carried,
@@ -133,9 +140,13 @@ mod tests {
             guild_id: Snowflake(42),
         };
         let before = now_ms();
-        let bytes = encode(7, Some(Snowflake(9)), &event.to_bus());
+        let id = EventId {
+            origin: 7,
+            counter: 12,
+        };
+        let bytes = encode(id, Some(Snowflake(9)), &event.to_bus());
         let back = decode(&bytes).unwrap();
-        assert_eq!((back.origin, back.also_on_guild), (7, Some(Snowflake(9))));
+        assert_eq!((back.id, back.also_on_guild), (id, Some(Snowflake(9))));
         assert!(back.sent_ms >= before && back.sent_ms <= now_ms());
         assert_eq!(back.carried, Carried::Event(event));
         let command = NodeCommand::EndSessions {
@@ -143,12 +154,15 @@ mod tests {
             token_hash: Some([7; 32]),
         };
         let back = decode(&encode_command(3, &command)).unwrap();
-        assert_eq!((back.origin, back.carried), (3, Carried::Command(command)));
+        assert_eq!(
+            (back.id.origin, back.carried),
+            (3, Carried::Command(command))
+        );
         assert!(matches!(decode(&bytes[..5]), Err(DecodeError::Short(5))));
         let mut other = bytes.clone();
-        other[0] = 1;
-        assert!(matches!(decode(&other), Err(DecodeError::Version(1))));
-        let garbage = encode(7, None, b"\xc1\xc1");
+        other[0] = 2;
+        assert!(matches!(decode(&other), Err(DecodeError::Version(2))));
+        let garbage = encode(id, None, b"\xc1\xc1");
         assert!(matches!(decode(&garbage), Err(DecodeError::Event(_))));
     }
 }

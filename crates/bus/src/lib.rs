@@ -21,7 +21,7 @@ mod windows;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hearth_proto::events::{Event, NodeCommand, Topic};
+use hearth_proto::events::{Event, EventId, NodeCommand, Topic};
 
 pub use lease::{LeaseError, NodeIdLease, NodeNames, MAX_CLOCK_SKEW};
 pub use remote::{redacted, BusCounters, RedisBus, RedisBusConfig};
@@ -29,7 +29,9 @@ pub use windows::{SharedWindows, Taken, WindowSpec, WindowsUnavailable, WINDOW_T
 
 /// What a node's gateway implements to receive events.
 pub trait Receiver: Send + Sync {
-    fn deliver(&self, event: Arc<Event>);
+    /// `id` names the event: the node that published it and its place in
+    /// that node's order (for each node, events arrive in that order).
+    fn deliver(&self, event: Arc<Event>, id: EventId);
     fn command(&self, command: NodeCommand);
     /// Events meant for this node were lost (its Redis subscription broke
     /// and came back): whatever the receiver built from the event stream
@@ -76,6 +78,8 @@ pub trait Bus: Send + Sync {
 /// The in-process bus of a single node.
 pub struct LocalBus {
     delivery: delivery::Delivery,
+    /// The last event's counter.
+    published: std::sync::Mutex<u64>,
 }
 
 impl Default for LocalBus {
@@ -88,6 +92,7 @@ impl LocalBus {
     pub fn new() -> Self {
         LocalBus {
             delivery: delivery::Delivery::start(),
+            published: std::sync::Mutex::new(0),
         }
     }
 
@@ -105,7 +110,13 @@ impl LocalBus {
 #[async_trait]
 impl Bus for LocalBus {
     fn publish(&self, event: Event) {
-        self.delivery.event(Arc::new(event));
+        let mut counter = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        *counter += 1;
+        let id = EventId {
+            origin: 0,
+            counter: *counter,
+        };
+        self.delivery.event(Arc::new(event), id);
     }
 
     fn command(&self, command: NodeCommand) {
@@ -133,7 +144,7 @@ mod tests {
 
     struct Collect(Mutex<Vec<Snowflake>>);
     impl Receiver for Collect {
-        fn deliver(&self, event: Arc<Event>) {
+        fn deliver(&self, event: Arc<Event>, _: EventId) {
             if let Event::GuildDelete { guild_id } = *event {
                 self.0.lock().unwrap().push(guild_id);
             }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use hearth_proto::events::{Event, NodeCommand, Topic};
+use hearth_proto::events::{Event, EventId, NodeCommand, Topic};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -191,6 +191,8 @@ type Outgoing = Vec<(String, Vec<u8>)>;
 
 pub struct RedisBus {
     shared: Arc<Shared>,
+    /// The last event's counter (see `publish`).
+    publishing: Mutex<u64>,
     outbox: mpsc::Sender<Outgoing>,
     commands: mpsc::UnboundedSender<Command>,
     tasks: Vec<JoinHandle<()>>,
@@ -232,6 +234,7 @@ impl RedisBus {
         tracing::info!(redis = %redacted(&config.url), "bus connected");
         Ok(Arc::new(Self {
             shared,
+            publishing: Mutex::new(0),
             outbox,
             commands,
             tasks,
@@ -289,18 +292,27 @@ impl fmt::Debug for RedisBus {
 impl Bus for RedisBus {
     fn publish(&self, event: Event) {
         let bytes = event.to_bus();
+        // The counter, the outbox and this node's fan-out take events in
+        // one order: the fan-out applies this node's events in the order
+        // Redis receives them, as every other node does.
+        let mut counter = lock(&self.publishing);
+        *counter += 1;
+        let id = EventId {
+            origin: self.shared.origin,
+            counter: *counter,
+        };
         let copies: Outgoing = envelope::destinations(&event)
             .into_iter()
             .map(|(topic, also_on_guild)| {
                 (
                     envelope::channel(&self.shared.prefix, topic),
-                    envelope::encode(self.shared.origin, also_on_guild, &bytes),
+                    envelope::encode(id, also_on_guild, &bytes),
                 )
             })
             .collect();
         // Other nodes first, then this node's fan-out thread.
         self.send(copies);
-        self.shared.delivery.event(Arc::new(event));
+        self.shared.delivery.event(Arc::new(event), id);
     }
 
     fn command(&self, command: NodeCommand) {
@@ -555,7 +567,7 @@ fn receive(shared: &Shared, bytes: &[u8]) {
             return;
         }
     };
-    if received.origin == shared.origin {
+    if received.id.origin == shared.origin {
         return;
     }
     if let Some(guild) = received.also_on_guild {
@@ -568,7 +580,7 @@ fn receive(shared: &Shared, bytes: &[u8]) {
     let lag_ms = envelope::now_ms().saturating_sub(received.sent_ms);
     shared.counters.lag.observe(lag_ms as f64 / 1000.0);
     match received.carried {
-        Carried::Event(event) => shared.delivery.event(Arc::new(event)),
+        Carried::Event(event) => shared.delivery.event(Arc::new(event), received.id),
         Carried::Command(command) => shared.delivery.command(command),
     }
 }

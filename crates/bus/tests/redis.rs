@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hearth_bus::{Bus, BusHealth, Receiver, RedisBus, RedisBusConfig};
 use hearth_model::{Member, Snowflake, Timestamp, User};
-use hearth_proto::events::{Event, NodeCommand, Topic};
+use hearth_proto::events::{Event, EventId, NodeCommand, Topic};
 
 mod support;
 
@@ -17,11 +17,16 @@ fn prefix(test: &str) -> String {
 }
 
 #[derive(Default)]
-struct Collect(Mutex<Vec<Event>>, Mutex<Vec<NodeCommand>>);
+struct Collect(
+    Mutex<Vec<Event>>,
+    Mutex<Vec<NodeCommand>>,
+    Mutex<Vec<EventId>>,
+);
 
 impl Receiver for Collect {
-    fn deliver(&self, event: Arc<Event>) {
+    fn deliver(&self, event: Arc<Event>, id: EventId) {
         self.0.lock().unwrap().push((*event).clone());
+        self.2.lock().unwrap().push(id);
     }
     fn command(&self, command: NodeCommand) {
         self.1.lock().unwrap().push(command);
@@ -106,6 +111,16 @@ async fn a_node_gets_the_topics_it_watches_from_other_nodes_in_order_and_once() 
     assert_eq!(got, vec![deleted(1), deleted(1), deleted(1)]);
     // The publisher delivered to itself, locally, and not again via Redis.
     assert_eq!(a_seen.settled().await.len(), 4);
+    // Each event is named by its node and its place in that node's order,
+    // the same on both nodes.
+    let a_ids = a_seen.2.lock().unwrap().clone();
+    let b_ids = b_seen.2.lock().unwrap().clone();
+    assert_eq!(
+        a_ids.iter().map(|i| i.counter).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+    assert!(a_ids.iter().all(|i| i.origin == a_ids[0].origin));
+    assert_eq!(b_ids, vec![a_ids[0], a_ids[2], a_ids[3]]);
     assert_eq!(
         b_seen.settled().await.len(),
         3,

@@ -342,7 +342,7 @@ impl Event {
 
 /// What one node asks of the gateways of every node, beside events: no
 /// session sees these, they change what sessions exist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum NodeCommand {
     /// Tokens of the user were revoked (a logout, a password change, a bot
     /// token reset): end the sessions they opened or last resumed, with
@@ -359,6 +359,20 @@ pub enum NodeCommand {
         guild_id: Snowflake,
         user_id: Snowflake,
         state: Option<MediaState>,
+    },
+    /// A client resumes, on the node that sent this, a session another node
+    /// holds: the holder hands it over ([`NodeCommand::HandedOver`]).
+    HandOver {
+        session_id: String,
+        user_id: Snowflake,
+        ticket: u64,
+    },
+    /// The session asked for by the `HandOver` with `ticket`, now no
+    /// longer on its former node.
+    HandedOver {
+        user_id: Snowflake,
+        ticket: u64,
+        session: Box<SessionSnapshot>,
     },
     /// A moderator moved the user to another voice channel of the guild
     /// (`None`: disconnected them) through a node that does not hold their
@@ -386,6 +400,8 @@ impl NodeCommand {
     pub fn topic(&self) -> Topic {
         match self {
             NodeCommand::EndSessions { user_id, .. }
+            | NodeCommand::HandOver { user_id, .. }
+            | NodeCommand::HandedOver { user_id, .. }
             | NodeCommand::MediaGone { user_id, .. }
             | NodeCommand::MoveVoice { user_id, .. } => Topic::User(*user_id),
             NodeCommand::MediaState { .. } => Topic::Voice,
@@ -399,6 +415,57 @@ impl NodeCommand {
     pub fn from_bus(bytes: &[u8]) -> Result<NodeCommand, BusDecodeError> {
         rmp_serde::from_slice(bytes).map_err(|e| BusDecodeError(e.to_string()))
     }
+}
+
+/// A gateway session as one node hands it to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSnapshot {
+    pub id: String,
+    pub user: User,
+    pub intents: u64,
+    pub shard: Option<[u32; 2]>,
+    pub large_threshold: u32,
+    pub region: Option<String>,
+    pub token_hash: [u8; 32],
+    pub guilds: Vec<Snowflake>,
+    /// The last sequence number it was given.
+    pub seq: u64,
+    /// The oldest sequence number a resume may start after.
+    pub replay_from: u64,
+    /// Dispatches kept for a resume, oldest first.
+    pub buffer: Vec<BufferedDispatch>,
+    /// What the session set with Identify or op 3.
+    pub presence: Option<crate::gateway::PresenceUpdate>,
+    /// Its voice states, with the SFU node each connection goes to.
+    pub voice: Vec<HandedVoice>,
+    /// For each node, the last of its events (by [`EventId::counter`]) the
+    /// former node had applied when it let the session go: the new node
+    /// replays only what comes after.
+    pub applied: Vec<EventId>,
+}
+
+/// Which event this is: its node and its place in that node's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EventId {
+    /// The publishing node's bus identity.
+    pub origin: u64,
+    /// 1, 2, 3… in the order the node published (and Redis received) them.
+    pub counter: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BufferedDispatch {
+    pub seq: u64,
+    pub name: String,
+    /// `d` as JSON.
+    pub d: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandedVoice {
+    pub state: VoiceState,
+    pub node: String,
+    pub endpoint: String,
 }
 
 #[derive(Serialize)]
