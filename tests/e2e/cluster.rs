@@ -684,4 +684,21 @@ async fn a_session_dropped_on_one_node_resumes_on_the_other_with_exactly_what_it
     let m = w.api.send(&w.owner, &w.general, "after").await;
     expect_message(&mut resumed, &str_field(&m, "id")).await;
     assert_eq!(w.api.metric("hearth_gateway_sessions").await, 0.0);
+
+    // And back to `a`, timed: from Resume sent to RESUMED read.
+    let info = crate::gateway_client::SessionInfo {
+        seq: resumed.last_seq.expect("dispatches seen"),
+        ..info
+    };
+    resumed.drop_tcp().await;
+    let url = crate::gateway_client::gateway_url(&w.api).await;
+    let mut back = Gateway::connect(&url, Options::default().label("back on a")).await;
+    let asked = tokio::time::Instant::now();
+    back.resume(&info).await;
+    back.expect_dispatch("RESUMED", EVENT_TIMEOUT).await;
+    eprintln!(
+        "[cluster] resume on the other node: RESUMED {} ms after Resume",
+        asked.elapsed().as_millis()
+    );
+    assert_eq!(on_b.metric("hearth_gateway_sessions").await, 0.0);
 }
