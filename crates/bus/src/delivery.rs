@@ -6,20 +6,31 @@
 //! guild) is the fan-out thread's work, not the request's. One thread takes
 //! events, commands and "events were missed" in the order they were handed
 //! over (publishers' own and other nodes'), so the receiver sees each
-//! source's order unchanged. The queue is bounded: a publisher faster than
-//! the fan-out waits for room (backpressure) rather than grow it without
-//! end.
+//! source's order unchanged.
+//!
+//! A publisher faster than the fan-out waits for room before it publishes
+//! ([`Delivery::wait_for_room`], outside any lock) rather than grow the
+//! queue without end. The fan-out thread itself never waits: what it
+//! publishes while delivering (a voice state that ends with a member's
+//! removal) goes in at once, or it would wait for itself.
 
-use std::sync::mpsc::{sync_channel, Receiver as Queue, SyncSender};
-use std::sync::{Arc, RwLock};
+use std::cell::Cell;
+use std::sync::mpsc::{channel, Receiver as Queue, Sender};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
 
 use hearth_proto::events::{Event, EventId, NodeCommand};
 use prometheus_client::metrics::gauge::Gauge;
 
 use crate::Receiver;
 
-/// Items the fan-out may be behind by.
+/// Items the fan-out may be behind by before publishers wait.
 pub const QUEUE: usize = 65_536;
+
+thread_local! {
+    /// Set on the fan-out thread.
+    static FANOUT: Cell<bool> = const { Cell::new(false) };
+}
 
 enum Item {
     Event(Arc<Event>, EventId),
@@ -31,38 +42,68 @@ enum Item {
 
 type Slot = Arc<RwLock<Option<Arc<dyn Receiver>>>>;
 
+/// Publishers waiting for room, woken as the fan-out takes items.
+#[derive(Default)]
+struct Room {
+    lock: Mutex<()>,
+    freed: Condvar,
+}
+
 pub(crate) struct Delivery {
-    tx: SyncSender<Item>,
+    tx: Sender<Item>,
     receiver: Slot,
     /// Items handed over and not yet delivered (`hearth_bus_fanout_queue`).
     pub(crate) queued: Gauge,
+    room: Arc<Room>,
 }
 
 impl Delivery {
     pub(crate) fn start() -> Delivery {
-        let (tx, rx) = sync_channel(QUEUE);
+        let (tx, rx) = channel();
         let receiver: Slot = Arc::new(RwLock::new(None));
         let queued = Gauge::default();
-        let (slot, depth) = (receiver.clone(), queued.clone());
+        let room = Arc::new(Room::default());
+        let (slot, depth, freed) = (receiver.clone(), queued.clone(), room.clone());
         // The receiver spawns work (a newcomer's subscriptions) on the
         // runtime of whoever started the bus.
         let runtime = tokio::runtime::Handle::try_current().ok();
         std::thread::Builder::new()
             .name("hearth-fanout".into())
             .spawn(move || {
+                FANOUT.with(|f| f.set(true));
                 let _entered = runtime.as_ref().map(|r| r.enter());
-                run(rx, slot, depth)
+                run(rx, slot, depth, freed)
             })
             .expect("spawning the fan-out thread");
         Delivery {
             tx,
             receiver,
             queued,
+            room,
         }
     }
 
     pub(crate) fn set_receiver(&self, receiver: Arc<dyn Receiver>) {
         *self.receiver.write().unwrap_or_else(|p| p.into_inner()) = Some(receiver);
+    }
+
+    /// Waits while the fan-out is [`QUEUE`] items behind; at once on the
+    /// fan-out thread. Call it before taking any lock the fan-out may need.
+    pub(crate) fn wait_for_room(&self) {
+        if FANOUT.with(Cell::get) {
+            return;
+        }
+        let mut guard = self.room.lock.lock().unwrap_or_else(|p| p.into_inner());
+        while self.queued.get() >= QUEUE as i64 {
+            // Bounded waits: a wake-up between the check and the wait is
+            // not lost for long.
+            guard = self
+                .room
+                .freed
+                .wait_timeout(guard, Duration::from_millis(20))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 
     fn hand(&self, item: Item) {
@@ -85,7 +126,8 @@ impl Delivery {
         self.hand(Item::Missed);
     }
 
-    /// Waits until everything handed over so far has been delivered.
+    /// Waits until everything handed over so far has been delivered (not
+    /// on the fan-out thread).
     pub(crate) fn settle(&self) {
         let (done, wait) = std::sync::mpsc::channel();
         self.hand(Item::Settled(done));
@@ -93,9 +135,11 @@ impl Delivery {
     }
 }
 
-fn run(queue: Queue<Item>, receiver: Slot, queued: Gauge) {
+fn run(queue: Queue<Item>, receiver: Slot, queued: Gauge, room: Arc<Room>) {
     while let Ok(item) = queue.recv() {
-        queued.dec();
+        if queued.dec() <= QUEUE as i64 {
+            room.freed.notify_all();
+        }
         if let Item::Settled(done) = item {
             let _ = done.send(());
             continue;
@@ -120,4 +164,65 @@ pub(crate) fn register(registry: &mut prometheus_client::registry::Registry, del
         "Events and commands handed to this node's fan-out and not yet delivered to its sessions",
         delivery.queued.clone(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Publishes from inside the fan-out, as the gateway does when a
+    /// member's removal ends their voice state.
+    struct Echo {
+        delivery: std::sync::OnceLock<Arc<Delivery>>,
+        seen: AtomicUsize,
+    }
+
+    impl Receiver for Echo {
+        fn deliver(&self, event: Arc<Event>, id: EventId) {
+            self.seen.fetch_add(1, Ordering::Relaxed);
+            if id.counter == 1 {
+                let d = self.delivery.get().unwrap();
+                // Far more than the queue holds: it must not wait for
+                // itself.
+                for n in 0..(QUEUE as u64 + 10) {
+                    d.wait_for_room();
+                    d.event(
+                        event.clone(),
+                        EventId {
+                            origin: 1,
+                            counter: n + 2,
+                        },
+                    );
+                }
+            }
+        }
+        fn command(&self, _: NodeCommand) {}
+    }
+
+    #[test]
+    fn the_fan_out_thread_never_waits_for_room_in_its_own_queue() {
+        let delivery = Arc::new(Delivery::start());
+        let echo = Arc::new(Echo {
+            delivery: std::sync::OnceLock::new(),
+            seen: AtomicUsize::new(0),
+        });
+        let _ = echo.delivery.set(delivery.clone());
+        delivery.set_receiver(echo.clone());
+        let event = Arc::new(Event::GuildDelete {
+            guild_id: hearth_model::Snowflake(1),
+        });
+        delivery.event(
+            event,
+            EventId {
+                origin: 1,
+                counter: 1,
+            },
+        );
+        // Once for the first event (which queues the rest), once for them.
+        delivery.settle();
+        delivery.settle();
+        assert_eq!(echo.seen.load(Ordering::Relaxed), QUEUE + 11);
+        assert_eq!(delivery.queued.get(), 0);
+    }
 }

@@ -110,6 +110,7 @@ impl LocalBus {
 #[async_trait]
 impl Bus for LocalBus {
     fn publish(&self, event: Event) {
+        self.delivery.wait_for_room();
         let mut counter = self.published.lock().unwrap_or_else(|p| p.into_inner());
         *counter += 1;
         let id = EventId {

@@ -292,6 +292,8 @@ impl fmt::Debug for RedisBus {
 impl Bus for RedisBus {
     fn publish(&self, event: Event) {
         let bytes = event.to_bus();
+        // Before the lock: the fan-out may publish while it delivers.
+        self.shared.delivery.wait_for_room();
         // The counter, the outbox and this node's fan-out take events in
         // one order: the fan-out applies this node's events in the order
         // Redis receives them, as every other node does.
