@@ -159,8 +159,11 @@ pub(crate) async fn fetch(
     match tokio::time::timeout(HANDOVER_TIMEOUT, rx).await {
         Ok(Ok(session)) => Some(session),
         _ => {
-            gw.handovers.remove(ticket);
-            gw.bus.unwatch(Topic::User(user.id));
+            // Unless the session arrived just now: it holds the watch then
+            // (and its grace ends it if nobody resumes it).
+            if gw.handovers.remove(ticket).is_some() {
+                gw.bus.unwatch(Topic::User(user.id));
+            }
             None
         }
     }
@@ -275,6 +278,17 @@ impl Gateway {
                 .counting_slow_consumers_in(self.metrics.slow_consumers.clone()),
         );
         self.adopt(&session);
+        // As for a session whose connection dropped here: ended unless
+        // resumed within the grace (the resume asking for it may yet fail).
+        if let (Some(since), Some(gw)) = (session.detached_at(), self.me.upgrade()) {
+            let waiting = session.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(gw.config.resume_grace).await;
+                if waiting.detached_since(since) {
+                    gw.end_session(&waiting);
+                }
+            });
+        }
         let user = session.user.id;
         // Guilds the user left while the session was on its way stay left.
         let left: HashSet<Snowflake> = pending
