@@ -193,6 +193,10 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         }
         (None, None) => anyhow::bail!("a node alone must run its own SFU (role all)"),
         (Some(sfus), sfu) => {
+            let nodes = match &config.cluster {
+                Some(c) => hearth_bus::NodeNames::connect(&c.redis, &c.prefix).await?,
+                None => anyhow::bail!("an SFU registry without a cluster"),
+            };
             media::connect_cluster(
                 &gateway,
                 sfu.as_ref(),
@@ -200,6 +204,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
                 sfus.clone(),
                 config.region.clone(),
                 config.regions.clone(),
+                nodes,
             );
             gateway.bus.watch(hearth_proto::events::Topic::Voice).await;
             match sfu {

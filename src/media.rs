@@ -13,7 +13,7 @@ use std::time::Duration;
 use hearth_bus::sfu_registry::{
     Coordinates, PlacementError, Preference, RoomRef, SfuEntry, SfuRegistry,
 };
-use hearth_bus::Bus;
+use hearth_bus::{Bus, NodeNames};
 use hearth_proto::events::NodeCommand;
 use hearth_signaling::media::{BoxFuture, Placing, VoicePlacement, VoiceServer};
 
@@ -95,7 +95,8 @@ pub fn connect(gateway: &Arc<Gateway>, sfu: &Arc<Sfu>, api: &AppState, region: &
 pub const CLUSTER_VOICE_STATE_WAIT: Duration = Duration::from_secs(3);
 
 /// The gateway's voice-state changes, told to every node.
-struct ToCluster(Arc<dyn Bus>);
+/// (The bus, and this node's name: the states' holder.)
+struct ToCluster(Arc<dyn Bus>, String);
 
 impl MediaPlane for ToCluster {
     fn voice_state(&self, guild: Snowflake, user: Snowflake, state: Option<MediaState>) {
@@ -103,9 +104,13 @@ impl MediaPlane for ToCluster {
             guild_id: guild,
             user_id: user,
             state,
+            holder: self.1.clone(),
         });
     }
 }
+
+/// How often an SFU node looks for voice states whose holding node is gone.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// This node's SFU in a cluster: it keeps the voice states every node
 /// announces (what a join here is checked against), applies them to its
@@ -113,20 +118,77 @@ impl MediaPlane for ToCluster {
 struct HostedVoice {
     sfu: Arc<Sfu>,
     bus: Arc<dyn Bus>,
-    /// One entry per user in voice anywhere in the cluster.
-    known: Mutex<HashMap<(Snowflake, Snowflake), MediaState>>,
+    /// One entry per user in voice anywhere in the cluster, with the node
+    /// holding the state.
+    known: Mutex<HashMap<(Snowflake, Snowflake), (MediaState, String)>>,
 }
 
+type Known = HashMap<(Snowflake, Snowflake), (MediaState, String)>;
+
 impl HostedVoice {
-    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<(Snowflake, Snowflake), MediaState>> {
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ends the calls of users whose voice state's node is gone (killed:
+    /// nobody is left to say they left), every [`SWEEP_EVERY`].
+    fn sweep(me: Weak<HostedVoice>, nodes: NodeNames) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SWEEP_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(me) = me.upgrade() else { return };
+                let mut holders: Vec<String> =
+                    me.known().values().map(|(_, h)| h.clone()).collect();
+                holders.sort();
+                holders.dedup();
+                if holders.is_empty() {
+                    continue;
+                }
+                let Ok(alive) = nodes.alive(&holders).await else {
+                    continue;
+                };
+                let gone: Vec<&String> = holders
+                    .iter()
+                    .zip(alive)
+                    .filter(|(_, a)| !a)
+                    .map(|(h, _)| h)
+                    .collect();
+                if gone.is_empty() {
+                    continue;
+                }
+                let orphans: Vec<(Snowflake, Snowflake)> = me
+                    .known()
+                    .iter()
+                    .filter(|(_, (_, h))| gone.contains(&h))
+                    .map(|(k, _)| *k)
+                    .collect();
+                tracing::info!(nodes = ?gone, calls = orphans.len(), "calls of users whose gateway node is gone end");
+                for (guild, user) in orphans {
+                    me.voice_state(guild, user, None);
+                }
+            }
+        });
     }
 }
 
 impl MediaPlane for HostedVoice {
     fn voice_state(&self, guild: Snowflake, user: Snowflake, state: Option<MediaState>) {
+        self.voice_state_of(guild, user, state, "");
+    }
+
+    fn voice_state_of(
+        &self,
+        guild: Snowflake,
+        user: Snowflake,
+        state: Option<MediaState>,
+        holder: &str,
+    ) {
         match &state {
-            Some(s) => self.known().insert((guild, user), s.clone()),
+            Some(s) => self
+                .known()
+                .insert((guild, user), (s.clone(), holder.to_owned())),
             None => self.known().remove(&(guild, user)),
         };
         ToSfu(self.sfu.clone()).voice_state(guild, user, state);
@@ -137,8 +199,8 @@ impl VoiceHooks for HostedVoice {
     fn flags(&self, guild: Snowflake, channel: Snowflake, user: Snowflake) -> Option<Flags> {
         self.known()
             .get(&(guild, user))
-            .filter(|s| s.channel == channel)
-            .map(flags)
+            .filter(|(s, _)| s.channel == channel)
+            .map(|(s, _)| flags(s))
     }
 
     fn participant_gone(&self, room: RoomKey, user: Snowflake, session_id: &str) {
@@ -234,6 +296,7 @@ pub fn connect_cluster(
     registry: Arc<SfuRegistry>,
     region: String,
     coordinates: Coordinates,
+    nodes: NodeNames,
 ) {
     let hosted = sfu.map(|sfu| {
         let hosted = Arc::new(HostedVoice {
@@ -242,9 +305,13 @@ pub fn connect_cluster(
             known: Mutex::new(HashMap::new()),
         });
         sfu.set_hooks(hosted.clone());
+        HostedVoice::sweep(Arc::downgrade(&hosted), nodes);
         hosted as Arc<dyn MediaPlane>
     });
-    gateway.set_media_plane(Arc::new(ToCluster(gateway.bus.clone())));
+    gateway.set_media_plane(Arc::new(ToCluster(
+        gateway.bus.clone(),
+        gateway.node_name().to_owned(),
+    )));
     let placement = Arc::new(Placement {
         registry,
         region,

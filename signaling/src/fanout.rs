@@ -122,7 +122,8 @@ impl Receiver for Gateway {
                 guild_id,
                 user_id,
                 state,
-            } => self.media_state_announced(guild_id, user_id, state),
+                holder,
+            } => self.media_state_announced(guild_id, user_id, state, &holder),
             NodeCommand::HandOver {
                 session_id,
                 user_id,

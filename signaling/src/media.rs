@@ -19,6 +19,17 @@ pub use hearth_proto::voice::MediaState;
 pub trait MediaPlane: Send + Sync {
     /// The user's voice state in the guild is now `state`; `None`: they left.
     fn voice_state(&self, guild: Snowflake, user: Snowflake, state: Option<MediaState>);
+
+    /// As `voice_state`, told by the node `holder` that holds the state.
+    fn voice_state_of(
+        &self,
+        guild: Snowflake,
+        user: Snowflake,
+        state: Option<MediaState>,
+        _holder: &str,
+    ) {
+        self.voice_state(guild, user, state);
+    }
 }
 
 /// The SFU node a voice connection goes to: the name its tokens carry and
@@ -97,9 +108,10 @@ impl Gateway {
         guild: Snowflake,
         user: Snowflake,
         state: Option<MediaState>,
+        holder: &str,
     ) {
         if let Some(host) = self.media_host.get() {
-            host.voice_state(guild, user, state);
+            host.voice_state_of(guild, user, state, holder);
         }
     }
 

@@ -677,3 +677,37 @@ async fn a_session_in_voice_resumed_on_another_node_stays_in_voice() {
         assert_eq!(listed_in(&w, node, &w.lounge).await, vec![a_id.clone()]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_users_gateway_node_dies_the_sfu_ends_their_call() {
+    let mut w = TwoRegions::new(&["alice", "bob"]).await;
+    let stage = w.voice_channel("US Stage", "us").await;
+    // Alice's session on `eu`, bob's on `us`, the call on `us`.
+    let mut alice = w.client(0, &w.eu).await;
+    let mut bob = w.client(1, &w.us).await;
+    alice.join(&stage).await;
+    bob.join(&stage).await;
+    let a_id = alice.id().to_string();
+    bob.ws()
+        .expect_where(
+            vop::CLIENTS_CONNECT,
+            |d| {
+                d["user_ids"]
+                    .as_array()
+                    .is_some_and(|ids| ids.iter().any(|x| x == a_id.as_str()))
+            },
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+    // Nobody is left to say alice left: once `eu`'s lease ends, the SFU
+    // ends her call and bob hears she is gone.
+    w.eu.kill9();
+    bob.ws()
+        .expect_where(
+            vop::CLIENT_DISCONNECT,
+            |d| d["user_id"] == a_id.as_str(),
+            Duration::from_secs(60),
+        )
+        .await;
+    drop(alice);
+}

@@ -359,6 +359,9 @@ pub enum NodeCommand {
         guild_id: Snowflake,
         user_id: Snowflake,
         state: Option<MediaState>,
+        /// The node holding the voice state: if it dies, the SFU ends the
+        /// call (nobody is left to say the user left).
+        holder: String,
     },
     /// A client resumes, on the node that sent this, a session another node
     /// holds: the holder hands it over ([`NodeCommand::HandedOver`]).
