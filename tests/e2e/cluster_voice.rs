@@ -337,7 +337,7 @@ async fn a_draining_sfu_node_takes_no_new_rooms_keeps_its_call_then_hands_it_on(
     let mut w = TwoRegions::with(
         &["alice", "bob", "carol"],
         &[],
-        &["--drain-timeout-secs", "8"],
+        &["--drain-timeout-secs", "12"],
     )
     .await;
     let stage = w.voice_channel("US Stage", "us").await;
