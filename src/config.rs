@@ -162,6 +162,10 @@ pub struct ServeArgs {
         help_heading = "Storage"
     )]
     pub database: Option<String>,
+    /// Connections this node keeps to PostgreSQL at most; all nodes'
+    /// together must stay under the server's `max_connections`. [default: 16]
+    #[arg(long, env = "HEARTH_DATABASE_POOL", help_heading = "Storage")]
+    pub database_pool: Option<u32>,
     /// Enforce rate limits: on or off. [default: on]
     #[arg(long, env = "HEARTH_RATE_LIMITS")]
     pub rate_limits: Option<Switch>,
@@ -490,6 +494,7 @@ struct FileConfig {
     drain_timeout_secs: Option<u64>,
     region_header: Option<String>,
     resume_url: Option<String>,
+    database_pool: Option<u32>,
     sfu_max_participants: Option<usize>,
     /// Where each region is (`[regions.eu] lat = 50.1, lon = 8.7`): a room
     /// wanted in a region without SFU nodes goes to the nearest one.
@@ -503,6 +508,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// None: the embedded SQLite database in `data_dir`.
     pub database: Option<hearth_store::PostgresUrl>,
+    /// PostgreSQL connections at most.
+    pub database_pool: u32,
     pub rate_limits: bool,
     pub durability: hearth_store::Durability,
     pub max_body_bytes: usize,
@@ -895,6 +902,17 @@ impl ServeArgs {
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("hearth-data")),
             database: database_url(self.database.or(file.database))?,
+            database_pool: {
+                let n = self
+                    .database_pool
+                    .or(file.database_pool)
+                    .unwrap_or(hearth_store::DEFAULT_POOL_SIZE);
+                anyhow::ensure!(
+                    (1..=1000).contains(&n),
+                    "database_pool must be between 1 and 1000"
+                );
+                n
+            },
             rate_limits,
             durability: durability.parse().map_err(anyhow::Error::msg)?,
             max_body_bytes: self

@@ -29,7 +29,7 @@ impl Database {
                 Ok(Database::Sqlite(Arc::new(store)))
             }
             Some(url) => {
-                let store = PgStore::connect(url)
+                let store = PgStore::connect_pooled(url, config.database_pool)
                     .await
                     .with_context(|| format!("opening the PostgreSQL store at {url}"))?;
                 tracing::info!(database = %url, "store on PostgreSQL");

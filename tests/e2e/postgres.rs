@@ -204,3 +204,45 @@ async fn an_unreachable_database_stops_the_node_with_the_url_but_not_its_passwor
         "it never served"
     );
 }
+
+#[tokio::test]
+async fn a_node_keeps_no_more_postgres_connections_than_its_pool() {
+    let db = TestDatabase::create().await;
+    let server = Server::start_with(
+        &[
+            "--rate-limits",
+            "off",
+            "--database",
+            &db.url,
+            "--database-pool",
+            "2",
+        ],
+        &[],
+    )
+    .await;
+    let w = World::on(server).await;
+    // Many requests at once: they share two connections.
+    let reads = (0..40).map(|_| {
+        let (api, owner, general) = (w.api.clone(), w.owner.clone(), w.general.clone());
+        async move {
+            api.get(&format!("/channels/{general}/messages"), owner.auth())
+                .await
+                .expect(200);
+        }
+    });
+    futures_util::future::join_all(reads).await;
+    let mut admin = sqlx::PgConnection::connect(&admin_url())
+        .await
+        .expect("connecting to HEARTH_TEST_POSTGRES");
+    let (held,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&db.name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("counting connections");
+    admin.close().await.ok();
+    assert!(
+        (1..=2).contains(&held),
+        "the node holds {held} connections to its database"
+    );
+}

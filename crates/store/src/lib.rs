@@ -20,7 +20,7 @@ mod traits;
 mod webhook_token;
 
 pub use error::{Capacity, StoreError};
-pub use postgres::{PgStore, PostgresUrl};
+pub use postgres::{PgStore, PostgresUrl, DEFAULT_POOL_SIZE};
 pub use sqlite::{Durability, SqliteStore};
 pub use traits::*;
 

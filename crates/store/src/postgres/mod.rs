@@ -46,9 +46,10 @@ const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
 /// nodes starting together migrate once, one after the other.
 const MIGRATION_LOCK: (i32, i32) = (0x4845_4152, 1); // "HEAR"
 
-/// Connections per node. Enough for a node's concurrent requests; a
-/// cluster's nodes together must stay under the server's max_connections.
-const POOL_SIZE: u32 = 16;
+/// Connections per node unless the operator says otherwise. Enough for a
+/// node's concurrent requests; a cluster's nodes together must stay under
+/// the server's max_connections.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
 
 /// How long start-up (and a request) waits for a connection before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,6 +72,11 @@ impl PgStore {
     /// Connects, then checks and applies migrations. Fails with
     /// `SchemaTooNew` when a newer Hearth has migrated the database.
     pub async fn connect(url: &PostgresUrl) -> Result<Self> {
+        Self::connect_pooled(url, DEFAULT_POOL_SIZE).await
+    }
+
+    /// As [`PgStore::connect`], with at most `pool_size` connections.
+    pub async fn connect_pooled(url: &PostgresUrl, pool_size: u32) -> Result<Self> {
         let options: PgConnectOptions = url.expose().parse()?;
         // One connection first, for the migration and for a clear error: a
         // pool retries a refused connection until its timeout and then
@@ -86,7 +92,7 @@ impl PgStore {
         migrate(&mut first).await?;
         first.close().await?;
         let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
+            .max_connections(pool_size.max(1))
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await?;
