@@ -2,11 +2,15 @@
 # Runs a whole Hearth cluster on this machine, on loopback, until Ctrl-C:
 # a Redis of its own, a fresh PostgreSQL database, and N nodes sharing them.
 #
-#   bash scripts/cluster.sh [--nodes N] [--base-port P] [--bin PATH]
+#   bash scripts/cluster.sh [--nodes N] [--sfu-nodes M] [--regions LIST]
+#                           [--base-port P] [--bin PATH]
 #                           [--postgres ADMIN_URL] [-- hearth serve flags]
 #
 # Node k listens on 127.0.0.1:(P + k) (P defaults to 8081; 0 lets each node
-# pick a free port). PostgreSQL is reached through ADMIN_URL (default
+# pick a free port). With --sfu-nodes M, the N nodes serve the API and
+# gateway only (--role api) and M more serve voice only (--role sfu);
+# without it every node does both. --regions eu,us puts node k in the
+# k-th region of the list, round and round (default: one region). PostgreSQL is reached through ADMIN_URL (default
 # postgres://postgres@127.0.0.1:5432/postgres, or $HEARTH_CLUSTER_POSTGRES),
 # where a database of this run is made and, on exit, dropped. Redis is a
 # redis-server started on a free port, keeping nothing on disk. The nodes
@@ -18,6 +22,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 nodes=3
+sfu_nodes=0
+regions="default"
 base_port=8081
 bin=""
 admin="${HEARTH_CLUSTER_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -25,6 +31,8 @@ serve_flags=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --nodes) nodes="$2"; shift 2 ;;
+    --sfu-nodes) sfu_nodes="$2"; shift 2 ;;
+    --regions) regions="$2"; shift 2 ;;
     --base-port) base_port="$2"; shift 2 ;;
     --bin) bin="$2"; shift 2 ;;
     --postgres) admin="$2"; shift 2 ;;
@@ -33,6 +41,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ "$nodes" =~ ^[1-9][0-9]?$ ]] || { echo "--nodes takes a number from 1 to 99" >&2; exit 2; }
+[[ "$sfu_nodes" =~ ^[0-9][0-9]?$ ]] || { echo "--sfu-nodes takes a number from 0 to 99" >&2; exit 2; }
+[[ "$regions" =~ ^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$ ]] || { echo "--regions takes names separated by commas" >&2; exit 2; }
+IFS=, read -r -a region_list <<<"$regions"
 [[ "$base_port" =~ ^[0-9]+$ ]] || { echo "--base-port takes a port number" >&2; exit 2; }
 for tool in psql redis-server redis-cli; do
   command -v "$tool" >/dev/null || { echo "$tool is needed (Debian: postgresql-client, redis-server)" >&2; exit 2; }
@@ -85,12 +96,19 @@ psql "$admin" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" >/dev/null
 made_db=1
 secret=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 
-for k in $(seq 0 $((nodes - 1))); do
+for k in $(seq 0 $((nodes + sfu_nodes - 1))); do
   port=0
   [[ "$base_port" -ne 0 ]] && port=$((base_port + k))
+  role=all
+  if [[ "$sfu_nodes" -gt 0 ]]; then
+    role=api
+    [[ "$k" -ge "$nodes" ]] && role=sfu
+  fi
+  region="${region_list[$((k % ${#region_list[@]}))]}"
   : >"$work/node$k.out"
   HEARTH_VOICE_SECRET="$secret" "$bin" serve --listen "127.0.0.1:$port" \
     --data-dir "$work/node$k" --database "$db_url" --redis "$redis" \
+    --role "$role" --region "$region" \
     ${serve_flags[@]+"${serve_flags[@]}"} >"$work/node$k.out" 2>"$work/node$k.log" &
   pid=$!
   pids+=("$pid")
@@ -104,6 +122,7 @@ for k in $(seq 0 $((nodes - 1))); do
   [[ -n "$url" ]] || { echo "node $k did not start" >&2; exit 2; }
   # Scripts and tests read these lines.
   echo "node $k at $url"
+  echo "  role $role, region $region"
 done
 echo "redis at $redis; database $db; logs in $work; Ctrl-C stops everything"
 while true; do

@@ -490,6 +490,10 @@ async fn the_cluster_script_runs_nodes_that_share_one_database_and_stops_them() 
         .args([
             "--nodes",
             "2",
+            "--sfu-nodes",
+            "1",
+            "--regions",
+            "eu,us",
             "--base-port",
             "0",
             "--bin",
@@ -510,8 +514,9 @@ async fn the_cluster_script_runs_nodes_that_share_one_database_and_stops_them() 
             }
         }
     });
+    // Two API nodes, then the SFU node.
     let mut urls = Vec::new();
-    while urls.len() < 2 {
+    while urls.len() < 3 {
         let line = tokio::time::timeout(Duration::from_secs(60), rx.recv())
             .await
             .expect("the script printed its nodes within a minute")
@@ -524,7 +529,10 @@ async fn the_cluster_script_runs_nodes_that_share_one_database_and_stops_them() 
             urls.push(url.to_owned());
         }
     }
-    let nodes: Vec<crate::harness::Api> = urls.iter().map(|u| crate::harness::Api::at(u)).collect();
+    let nodes: Vec<crate::harness::Api> = urls[..2]
+        .iter()
+        .map(|u| crate::harness::Api::at(u))
+        .collect();
     for n in &nodes {
         let ready = n.raw_abs(Method::GET, "/readyz", None).await;
         assert_eq!(ready.status.as_u16(), 200, "{}", ready.text);
@@ -536,6 +544,12 @@ async fn the_cluster_script_runs_nodes_that_share_one_database_and_stops_them() 
         .get(&format!("/guilds/{}", str_field(&guild, "id")), ada.auth())
         .await;
     assert_eq!(seen.expect(200)["name"], "Both");
+    // Two API nodes (in eu and us) and an SFU node (eu, the list's third
+    // place): voice goes to the SFU node's region.
+    let regions = nodes[1].get("/voice/regions", ada.auth()).await.expect(200);
+    assert_eq!(regions.as_array().map(Vec::len), Some(1), "{regions}");
+    assert_eq!(regions[0]["id"], "eu", "{regions}");
+    assert_eq!(regions[0]["optimal"], false, "node 1 is in us: {regions}");
 
     let status = std::process::Command::new("kill")
         .args(["-TERM", &script.id().to_string()])
