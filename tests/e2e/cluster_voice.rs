@@ -39,6 +39,22 @@ fn refs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
+/// Waits for `client`'s voice socket to say `user` joined the call (op 11).
+async fn hears_join(client: &mut VoiceClient, user: &str) {
+    client
+        .ws()
+        .expect_where(
+            vop::CLIENTS_CONNECT,
+            |d| {
+                d["user_ids"]
+                    .as_array()
+                    .is_some_and(|ids| ids.iter().any(|x| x == user))
+            },
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+}
+
 /// The endpoint VOICE_SERVER_UPDATE names for a node's own SFU.
 fn voice_endpoint(node: &Server) -> String {
     format!(
@@ -76,18 +92,8 @@ impl TwoRegions {
         let mut args = node_args(&redis, &prefix, "us");
         args.extend(us_args.iter().map(|a| a.to_string()));
         let us = Server::start_beside(&eu, &refs(&args), &[]).await;
-        let api = eu.api();
-        let owner = api.register("owner").await;
-        let guild = api.create_guild(&owner, "Cluster Voice").await;
-        let guild_id = str_field(&guild, "id");
-        let lounge = api.channel_id(&owner, &guild_id, "General", 2).await;
-        let text = api.channel_id(&owner, &guild_id, "general", 0).await;
-        let mut users = Vec::new();
-        for name in names {
-            let u = api.register(name).await;
-            api.invite_and_join(&owner, &text, &u).await;
-            users.push(u);
-        }
+        let (owner, guild_id, lounge, users) =
+            crate::voice_media_addresses::guild_with(&eu.api(), names).await;
         TwoRegions {
             redis,
             prefix,
@@ -139,17 +145,7 @@ async fn two_users_joining_through_different_nodes_meet_on_one_sfu_and_hear_each
     );
 
     let a_id = alice.id().to_string();
-    bob.ws()
-        .expect_where(
-            vop::CLIENTS_CONNECT,
-            |d| {
-                d["user_ids"]
-                    .as_array()
-                    .is_some_and(|ids| ids.iter().any(|x| x == a_id.as_str()))
-            },
-            crate::gateway_client::EVENT_TIMEOUT,
-        )
-        .await;
+    hears_join(&mut bob, &a_id).await;
     alice.publish_tone(TONE_HZ);
     bob.wait_audio_from(&a_id, 100).await;
     let pitch = bob.decoded_dominant_frequency(&a_id);
@@ -688,17 +684,7 @@ async fn when_a_users_gateway_node_dies_the_sfu_ends_their_call() {
     alice.join(&stage).await;
     bob.join(&stage).await;
     let a_id = alice.id().to_string();
-    bob.ws()
-        .expect_where(
-            vop::CLIENTS_CONNECT,
-            |d| {
-                d["user_ids"]
-                    .as_array()
-                    .is_some_and(|ids| ids.iter().any(|x| x == a_id.as_str()))
-            },
-            crate::gateway_client::EVENT_TIMEOUT,
-        )
-        .await;
+    hears_join(&mut bob, &a_id).await;
     // Nobody is left to say alice left: once `eu`'s lease ends, the SFU
     // ends her call and bob hears she is gone.
     w.eu.kill9();

@@ -353,6 +353,15 @@ async fn gateway_urls_come_from_the_public_url_not_the_host_header() {
     assert_eq!(bot_gateway["url"], "wss://chat.example.org/gateway");
 
     // READY's resume_gateway_url too, whatever Host the upgrade carried.
+    assert_eq!(
+        resume_url_of(&server, &owner).await,
+        "wss://chat.example.org/gateway"
+    );
+}
+
+/// READY's `resume_gateway_url` for `user`, over a connection to the
+/// node's own address.
+async fn resume_url_of(server: &Server, user: &crate::harness::User) -> String {
     let local = format!(
         "{}/gateway",
         server.base_url().replacen("http://", "ws://", 1)
@@ -360,9 +369,9 @@ async fn gateway_urls_come_from_the_public_url_not_the_host_header() {
     let mut gw =
         crate::gateway_client::Gateway::connect(&local, crate::gateway_client::Options::default())
             .await;
-    gw.identify(&owner.token, 0).await;
+    gw.identify(&user.token, 0).await;
     gw.await_ready(0).await;
-    assert_eq!(gw.resume_url(), "wss://chat.example.org/gateway");
+    gw.resume_url()
 }
 
 #[cfg(unix)]
@@ -466,14 +475,8 @@ async fn a_node_of_a_cluster_names_itself_as_where_to_resume() {
         api.get("/gateway", None).await.expect(200)["url"],
         "wss://chat.example.org/gateway"
     );
-    let local = format!(
-        "{}/gateway",
-        server.base_url().replacen("http://", "ws://", 1)
+    assert_eq!(
+        resume_url_of(&server, &owner).await,
+        "wss://node1.chat.example.org/gateway"
     );
-    let mut gw =
-        crate::gateway_client::Gateway::connect(&local, crate::gateway_client::Options::default())
-            .await;
-    gw.identify(&owner.token, 0).await;
-    gw.await_ready(0).await;
-    assert_eq!(gw.resume_url(), "wss://node1.chat.example.org/gateway");
 }

@@ -1220,22 +1220,7 @@ impl VoiceClient {
             "VOICE_STATE_UPDATE.guild_id: {}",
             vsu.d
         );
-        let guild = self.guild_id.clone();
-        let server = self
-            .gw
-            .expect_dispatch_where(
-                "VOICE_SERVER_UPDATE",
-                |d| d["guild_id"] == guild.as_str(),
-                EVENT_TIMEOUT,
-            )
-            .await;
-        let token = str_field(&server.d, "token");
-        let endpoint = str_field(&server.d, "endpoint");
-        assert!(
-            !token.is_empty(),
-            "VOICE_SERVER_UPDATE.token is empty: {}",
-            server.d
-        );
+        let (token, endpoint) = self.voice_server_update(EVENT_TIMEOUT).await;
         let grant = VoiceGrant {
             guild_id: self.guild_id.clone(),
             channel_id: channel_id.to_string(),
@@ -1659,11 +1644,9 @@ impl VoiceClient {
         self.ws = Some(ws);
     }
 
-    /// Waits (up to `within`) for a VOICE_SERVER_UPDATE sending the call to
-    /// another voice server, then does what Discord clients do: drops the
-    /// old voice connection and joins afresh at the new endpoint with the
-    /// new token. Returns the new grant.
-    pub async fn follow_voice_server(&mut self, within: Duration) -> VoiceGrant {
+    /// The next VOICE_SERVER_UPDATE of our guild (within `within`): its
+    /// token (checked not empty) and endpoint.
+    async fn voice_server_update(&mut self, within: Duration) -> (String, String) {
         let guild = self.guild_id.clone();
         let server = self
             .gw
@@ -1673,9 +1656,24 @@ impl VoiceClient {
                 within,
             )
             .await;
+        let token = str_field(&server.d, "token");
+        assert!(
+            !token.is_empty(),
+            "VOICE_SERVER_UPDATE.token is empty: {}",
+            server.d
+        );
+        (token, str_field(&server.d, "endpoint"))
+    }
+
+    /// Waits (up to `within`) for a VOICE_SERVER_UPDATE sending the call to
+    /// another voice server, then does what Discord clients do: drops the
+    /// old voice connection and joins afresh at the new endpoint with the
+    /// new token. Returns the new grant.
+    pub async fn follow_voice_server(&mut self, within: Duration) -> VoiceGrant {
+        let (token, endpoint) = self.voice_server_update(within).await;
         let mut grant = self.grant().clone();
-        grant.token = str_field(&server.d, "token");
-        grant.endpoint = str_field(&server.d, "endpoint");
+        grant.token = token;
+        grant.endpoint = endpoint;
         self.grant = Some(grant.clone());
         self.hang_up().await;
         if let Some(ws) = self.ws.take() {

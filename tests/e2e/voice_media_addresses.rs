@@ -18,8 +18,9 @@ use crate::gateway_client::EVENT_TIMEOUT;
 use crate::harness::{str_field, Api, Server, User};
 use crate::voice_client::{vop, Shared, VoiceClient, VoiceWs};
 
-/// A guild whose owner and `names` are all members, and its voice channel.
-async fn guild_with(api: &Api, names: &[&str]) -> (String, String, Vec<User>) {
+/// A guild whose owner and `names` are all members: its owner, id, voice
+/// channel and members.
+pub(crate) async fn guild_with(api: &Api, names: &[&str]) -> (User, String, String, Vec<User>) {
     let owner = api.register("owner").await;
     let guild = api.create_guild(&owner, "Media Addresses").await;
     let guild_id = str_field(&guild, "id");
@@ -31,7 +32,7 @@ async fn guild_with(api: &Api, names: &[&str]) -> (String, String, Vec<User>) {
         api.invite_and_join(&owner, &text, &u).await;
         users.push(u);
     }
-    (guild_id, voice, users)
+    (owner, guild_id, voice, users)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,7 +50,7 @@ async fn media_bound_to_every_interface_flows_to_the_advertised_address() {
     )
     .await;
     let api = server.api();
-    let (guild_id, voice, users) = guild_with(&api, &["alice", "bob"]).await;
+    let (_, guild_id, voice, users) = guild_with(&api, &["alice", "bob"]).await;
     let mut a = VoiceClient::login(&api, &users[0], &guild_id).await;
     let mut b = VoiceClient::login(&api, &users[1], &guild_id).await;
     // `join` checks that Ready names 127.0.0.1 and waits for ICE and DTLS.
@@ -90,7 +91,7 @@ async fn a_public_address_on_no_interface_is_handed_to_clients() {
     )
     .await;
     let api = server.api();
-    let (guild_id, voice, users) = guild_with(&api, &["alice"]).await;
+    let (_, guild_id, voice, users) = guild_with(&api, &["alice"]).await;
     let mut a = VoiceClient::login(&api, &users[0], &guild_id).await;
     let grant = a.request_voice(&voice, false).await;
     let mut ws = VoiceWs::connect(&grant.endpoint, Shared::new("alice"), "alice/voice").await;
