@@ -5,11 +5,13 @@
 use std::sync::Arc;
 
 use hearth_api::AppState;
+use hearth_bus::journal::JournalStore;
 use hearth_bus::presence::RedisPresences;
 use hearth_bus::sfu_registry::SfuRegistry;
 use hearth_bus::voice_directory::VoiceDirectory;
 use hearth_bus::NodeNames;
 use hearth_bus::{Bus, LocalBus, NodeIdLease, RedisBus, RedisBusConfig, SharedWindows};
+use hearth_signaling::journal::Journal;
 use hearth_signaling::Gateway;
 use prometheus_client::registry::Registry;
 
@@ -70,6 +72,10 @@ pub async fn share(
     let directory = VoiceDirectory::connect(&c.redis, &c.prefix, gateway.node_name()).await?;
     let nodes = NodeNames::connect(&c.redis, &c.prefix).await?;
     gateway.share_voice_states(Arc::new(directory), Arc::new(nodes));
+    // Every session written down as it goes, so another node resumes it
+    // if this one dies.
+    let journal = JournalStore::connect(&c.redis, &c.prefix, gateway.node_name()).await?;
+    gateway.journal_sessions(Journal::new(journal, gateway.config.resume_grace));
     if rate_limits {
         let windows = SharedWindows::connect(&c.redis, &c.prefix).await?;
         api.set_shared_limits(Arc::new(crate::limits::RedisLimits::new(windows)));

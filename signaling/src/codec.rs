@@ -51,6 +51,9 @@ pub struct Prepared {
     /// The MESSAGE_CONTENT-less forms, made on first need, indexed by
     /// [`Emptied`].
     without_content: [OnceLock<Arc<Prepared>>; 3],
+    /// Its payload's number in this node's journal, once written there
+    /// (see `journal`): one copy however many sessions get it.
+    journal_id: OnceLock<u64>,
 }
 
 /// Which parts of a message event a session may not read.
@@ -111,6 +114,7 @@ impl Prepared {
             involved,
             referenced_involved,
             without_content: Default::default(),
+            journal_id: OnceLock::new(),
         })
     }
 
@@ -128,6 +132,7 @@ impl Prepared {
             involved: Vec::new(),
             referenced_involved: None,
             without_content: Default::default(),
+            journal_id: OnceLock::new(),
             name: name.into(),
         })
     }
@@ -142,8 +147,20 @@ impl Prepared {
             involved: Vec::new(),
             referenced_involved: None,
             without_content: Default::default(),
+            journal_id: OnceLock::new(),
             name: name.into(),
         })
+    }
+
+    /// Its payload's number in the node's journal, and whether `next` made
+    /// it just now (the payload must then be written).
+    pub(crate) fn journal_id(&self, next: impl FnOnce() -> u64) -> (u64, bool) {
+        let mut fresh = false;
+        let id = *self.journal_id.get_or_init(|| {
+            fresh = true;
+            next()
+        });
+        (id, fresh)
     }
 
     /// `d` as JSON.

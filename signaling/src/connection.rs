@@ -222,6 +222,10 @@ pub async fn run(gw: Arc<Gateway>, socket: WebSocket, params: Params) {
             }
             out = next_outgoing(&mut live) => match out {
                 Some(Outgoing::Dispatch(seq, event)) => {
+                    // In a cluster, not before Redis has it (see `journal`).
+                    if let Some((session, _)) = &live {
+                        session.journaled(seq).await;
+                    }
                     let m = conn.codec.dispatch(seq, &event);
                     if !conn.send(m).await {
                         break Ending::Dropped;
@@ -322,6 +326,7 @@ async fn handle(
                         return Err(CloseCode::UnknownError);
                     }
                     for (seq, event) in replay {
+                        session.journaled(seq).await;
                         let m = conn.codec.dispatch(seq, &event);
                         if !conn.send(m).await {
                             // Still resumable from where the client got to.

@@ -60,7 +60,7 @@ impl Receiver for Gateway {
             Audience::User(user) => {
                 for s in self.sessions_of_user(user) {
                     if wants(&s, &event, needed) {
-                        s.push(tailored(&s, &prepared), limit);
+                        s.push_from(tailored(&s, &prepared), limit, Some(id));
                         pushed += 1;
                     }
                 }
@@ -98,7 +98,7 @@ impl Receiver for Gateway {
                                     continue;
                                 }
                             }
-                            s.push(tailored(s, &prepared), limit);
+                            s.push_from(tailored(s, &prepared), limit, Some(id));
                             pushed += 1;
                         }
                     });
@@ -109,6 +109,9 @@ impl Receiver for Gateway {
                 self.membership_follows(&event, guild);
             }
         }
+        // After the pushes: the journal reads the watermarks as "every
+        // dispatch of these events is queued".
+        self.applied.record(id);
         self.metrics.dispatches.inc_by(pushed);
     }
 
@@ -157,7 +160,12 @@ impl Receiver for Gateway {
 impl Gateway {
     /// Queues the event for one session (a session just handed over), if
     /// it is for it as the fan-out would decide; true if it was.
-    pub(crate) fn deliver_to(&self, session: &Arc<Session>, event: &Arc<Event>) -> bool {
+    pub(crate) fn deliver_to(
+        &self,
+        session: &Arc<Session>,
+        event: &Arc<Event>,
+        id: EventId,
+    ) -> bool {
         if !wants(session, event, event.intent()) {
             return false;
         }
@@ -182,7 +190,11 @@ impl Gateway {
         };
         if allowed {
             let prepared = Prepared::of(event);
-            session.push(tailored(session, &prepared), self.config.resume_limit());
+            session.push_from(
+                tailored(session, &prepared),
+                self.config.resume_limit(),
+                Some(id),
+            );
         }
         allowed
     }

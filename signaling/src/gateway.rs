@@ -44,6 +44,8 @@ pub struct Gateway {
     pub(crate) handovers: crate::handover::Handovers,
     /// In a cluster: voice states recorded in Redis (see `voice_remote`).
     pub(crate) shared_voice: std::sync::OnceLock<crate::voice_remote::SharedVoice>,
+    /// In a cluster: sessions written down in Redis (see `journal`).
+    pub(crate) journal: std::sync::OnceLock<Arc<crate::journal::Journal>>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     /// Each account's Identify budget.
     starts: Mutex<SessionStarts>,
@@ -72,6 +74,7 @@ impl Gateway {
             placement: std::sync::OnceLock::new(),
             media_host: std::sync::OnceLock::new(),
             shared_voice: std::sync::OnceLock::new(),
+            journal: std::sync::OnceLock::new(),
             shared_starts: std::sync::OnceLock::new(),
             applied: Default::default(),
             handovers: Default::default(),
@@ -105,6 +108,23 @@ impl Gateway {
             .get(&user)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// In a cluster: journals every session from now on, so another node
+    /// can resume them if this one dies (see `journal`, `recovery`).
+    pub fn journal_sessions(self: &Arc<Self>, journal: Arc<crate::journal::Journal>) {
+        if self.journal.set(journal.clone()).is_ok() {
+            journal.start(self);
+        }
+    }
+
+    pub(crate) fn session_ids(&self) -> Vec<String> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
     }
 
     pub fn live_sessions(&self) -> usize {
@@ -331,6 +351,9 @@ impl Gateway {
             }
         }
         self.end_voice_of_session(session);
+        if let Some(journal) = self.journal.get() {
+            journal.forget(&session.id);
+        }
         let seen = self.presences.remove(session.user.id, &session.id);
         if let Some(cluster) = self.cluster_presence.get() {
             cluster.mark(session.user.id, &guilds);

@@ -64,7 +64,7 @@ impl Applied {
         *last = (*last).max(id.counter);
     }
 
-    fn all(&self) -> Vec<EventId> {
+    pub(crate) fn all(&self) -> Vec<EventId> {
         self.lock()
             .iter()
             .map(|(origin, counter)| EventId {
@@ -95,6 +95,27 @@ pub(crate) struct Handovers {
 impl Handovers {
     fn lock(&self) -> MutexGuard<'_, HashMap<u64, Pending>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts events read off the topics' streams in front of those the
+    /// pending handover collected (without the ones it collected too).
+    /// False if it is no longer pending.
+    pub(crate) fn put_first(
+        &self,
+        ticket: u64,
+        logged: Vec<(Arc<Event>, EventId)>,
+        ids: &HashSet<EventId>,
+    ) -> bool {
+        let mut pending = self.lock();
+        let Some(p) = pending.get_mut(&ticket) else {
+            return false;
+        };
+        if p.overflowed || p.collected.len() + logged.len() > MAX_COLLECTED {
+            return false;
+        }
+        p.collected.retain(|(_, id)| !ids.contains(id));
+        p.collected.splice(0..0, logged);
+        true
     }
 
     fn remove(&self, ticket: u64) -> Option<Pending> {
@@ -156,18 +177,55 @@ pub(crate) async fn fetch(
         user_id: user.id,
         ticket,
     });
-    match tokio::time::timeout(HANDOVER_TIMEOUT, rx).await {
-        Ok(Ok(session)) => Some(session),
-        _ => {
-            // Unless the session arrived just now: it holds the watch then
-            // (and its grace ends it if nobody resumes it).
-            if gw.handovers.remove(ticket).is_some() {
-                gw.bus.unwatch(Topic::User(user.id));
+    // A live holder answers at once. With a journal, a dead one is noticed
+    // by its heartbeat lapsing, and the session taken over (`recovery`).
+    let started = tokio::time::Instant::now();
+    let journal = gw.journal.get().cloned();
+    let deadline = started
+        + HANDOVER_TIMEOUT
+        + if journal.is_some() {
+            hearth_bus::journal::ALIVE_FOR + Duration::from_secs(1)
+        } else {
+            Duration::ZERO
+        };
+    let mut rx = rx;
+    let mut recovering = false;
+    let arrived = loop {
+        let wait = tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + LOOK_EVERY));
+        tokio::select! {
+            r = &mut rx => break r.ok(),
+            _ = wait => {}
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            break None;
+        }
+        let Some(journal) = journal.as_ref().filter(|_| !recovering) else {
+            continue;
+        };
+        match crate::recovery::attempt(gw, journal, session_id, user, ticket).await {
+            crate::recovery::Attempt::Sent => recovering = true,
+            // Its holder's heartbeat may lapse yet (it died just now).
+            crate::recovery::Attempt::Wait => {}
+            // No record: only a holder without a journal could answer.
+            crate::recovery::Attempt::Unrecorded if now < started + HANDOVER_TIMEOUT => {}
+            crate::recovery::Attempt::Unrecorded | crate::recovery::Attempt::Impossible => {
+                break None
             }
-            None
+        }
+    };
+    if arrived.is_none() {
+        // Unless the session arrived just now: it holds the watch then
+        // (and its grace ends it if nobody resumes it).
+        if gw.handovers.remove(ticket).is_some() {
+            gw.bus.unwatch(Topic::User(user.id));
         }
     }
+    arrived
 }
+
+/// How often a resume waiting for a holder looks whether it died.
+const LOOK_EVERY: Duration = Duration::from_millis(250);
 
 /// Session ids are 32 hex characters: anything else is no session.
 fn plausible_id(id: &str) -> bool {
@@ -175,10 +233,9 @@ fn plausible_id(id: &str) -> bool {
 }
 
 impl Gateway {
-    /// In the fan-out, for every event: the watermark, and the events
-    /// pending handovers collect.
+    /// In the fan-out, for every event: the events pending handovers
+    /// collect.
     pub(crate) fn note_event(&self, event: &Arc<Event>, id: EventId) {
-        self.applied.record(id);
         if self.handovers.active.load(Ordering::Acquire) == 0 {
             return;
         }
@@ -217,18 +274,7 @@ impl Gateway {
         }
         let mut snapshot = session.snapshot();
         snapshot.presence = self.presences.of_session(user, session_id);
-        snapshot.voice = {
-            let registry = self.voice.registry();
-            registry
-                .all()
-                .filter(|s| s.user_id == user && s.session_id == session.id)
-                .map(|s| HandedVoice {
-                    state: s.joined(),
-                    node: s.server.node.clone(),
-                    endpoint: s.server.endpoint.clone(),
-                })
-                .collect()
-        };
+        snapshot.voice = self.handed_voice(&session);
         snapshot.applied = self.applied.all();
         self.let_go(&session);
         tracing::info!(session = %session.id, user = %user, "session handed over to another node");
@@ -237,6 +283,20 @@ impl Gateway {
             ticket,
             session: Box::new(snapshot),
         });
+    }
+
+    /// The session's voice states, as another node takes them over.
+    pub(crate) fn handed_voice(&self, session: &Session) -> Vec<HandedVoice> {
+        let registry = self.voice.registry();
+        registry
+            .all()
+            .filter(|s| s.user_id == session.user.id && s.session_id == session.id)
+            .map(|s| HandedVoice {
+                state: s.joined(),
+                node: s.server.node.clone(),
+                endpoint: s.server.endpoint.clone(),
+            })
+            .collect()
     }
 
     /// Takes a session out of this node without ending what it stands for
@@ -275,9 +335,17 @@ impl Gateway {
         }
         let session = Arc::new(
             Session::restored(&snapshot)
-                .counting_slow_consumers_in(self.metrics.slow_consumers.clone()),
+                .counting_slow_consumers_in(self.metrics.slow_consumers.clone())
+                .journaled_in(self.journal.get().cloned()),
         );
         self.adopt(&session);
+        // Journaled here from now on, buffer first; the record is this
+        // node's (a resume will wait for the buffer to be in Redis).
+        if let (Some(journal), Some(tag)) = (self.journal.get(), session.journal_tag()) {
+            tag.set_base(snapshot.applied.clone());
+            session.journal_buffer();
+            journal.record(&session.id, true);
+        }
         // As for a session whose connection dropped here: ended unless
         // resumed within the grace (the resume asking for it may yet fail).
         if let (Some(since), Some(gw)) = (session.detached_at(), self.me.upgrade()) {
@@ -315,14 +383,18 @@ impl Gateway {
             .map(|id| (id.origin, id.counter))
             .collect();
         let mut added = 0usize;
+        // An event may have been collected twice (read off a topic's
+        // stream and heard live, see `recovery`).
+        let mut seen = HashSet::new();
         for (event, id) in &pending.collected {
             if applied
                 .get(&id.origin)
                 .is_some_and(|last| id.counter <= *last)
+                || !seen.insert(*id)
             {
                 continue;
             }
-            if self.deliver_to(&session, event) {
+            if self.deliver_to(&session, event, *id) {
                 added += 1;
             }
         }

@@ -159,7 +159,8 @@ pub async fn identify(
             token_hash,
         )
         .counting_slow_consumers_in(gw.metrics.slow_consumers.clone())
-        .in_region(client_region(params, &ident.properties)),
+        .in_region(client_region(params, &ident.properties))
+        .journaled_in(gw.journal.get().cloned()),
     );
     let outbox = session.attach(conn_id, gw.config.outbox);
     // Events for the user from other nodes (a guild joined there) flow
@@ -169,6 +170,7 @@ pub async fn identify(
         gw.bus.unwatch(Topic::User(user.id));
         return Err(CloseCode::RateLimited.into());
     }
+    session.record_changed();
     // A revocation of the token committed since it was checked may have
     // looked for the user's sessions before this one was registered.
     if let Err(code) = still_valid(gw, &token_hash, user.id).await {
@@ -360,6 +362,8 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
                 return ResumeOutcome::Close(code);
             }
             gw.send_to(&session, "RESUMED", json!({}));
+            // Its token may have changed.
+            session.record_changed();
             gw.metrics.resumes.inc();
             ResumeOutcome::Resumed {
                 session,
@@ -378,6 +382,7 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
 /// Op 3: a session changes its status or activities.
 pub fn update_presence(gw: &Gateway, session: &Session, update: PresenceUpdate) {
     let seen = gw.presences.set(session.user.id, &session.id, Some(update));
+    session.record_changed();
     let guilds = if seen.is_some() {
         gw.guilds_of_user(session.user.id)
     } else {

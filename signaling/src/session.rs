@@ -47,6 +47,8 @@ pub struct Session {
     core: Mutex<Core>,
     /// Counts this session's connections cut loose for reading too slowly.
     slow_consumers: prometheus_client::metrics::counter::Counter,
+    /// In a cluster: where its dispatches are written before they are sent.
+    journal: Option<crate::journal::Journaled>,
 }
 
 #[derive(Debug)]
@@ -126,7 +128,36 @@ impl Session {
                 close_code: None,
             }),
             slow_consumers: Default::default(),
+            journal: None,
         }
+    }
+
+    /// Journals the session's dispatches (see `journal`).
+    pub fn journaled_in(mut self, journal: Option<Arc<crate::journal::Journal>>) -> Self {
+        self.journal = journal.map(|journal| crate::journal::Journaled {
+            tag: journal.tag(&self.id),
+            journal,
+        });
+        self
+    }
+
+    pub(crate) fn journal(&self) -> Option<&crate::journal::Journaled> {
+        self.journal.as_ref()
+    }
+
+    pub(crate) fn journal_tag(&self) -> Option<&Arc<crate::journal::JournalTag>> {
+        self.journal.as_ref().map(|j| &j.tag)
+    }
+
+    /// Journals everything the buffer holds (a session that came from
+    /// another node): the journal of that node is not this one's.
+    pub(crate) fn journal_buffer(&self) {
+        let Some(j) = &self.journal else { return };
+        let core = self.core();
+        for (seq, event) in &core.buffer {
+            j.journal.append(&j.tag, *seq, None, event);
+        }
+        j.tag.set_buffered(core.buffer.len());
     }
 
     /// Counts this session's slow-consumer cuts in `counter` (the
@@ -208,6 +239,16 @@ impl Session {
 
     /// Queues a dispatch; returns false if the session has ended.
     pub fn push(&self, event: Arc<Prepared>, limit: ResumeLimit) -> bool {
+        self.push_from(event, limit, None)
+    }
+
+    /// Queues a dispatch made from the bus event `source`.
+    pub fn push_from(
+        &self,
+        event: Arc<Prepared>,
+        limit: ResumeLimit,
+        source: Option<hearth_proto::events::EventId>,
+    ) -> bool {
         let mut core = self.core();
         if core.ended {
             return false;
@@ -220,6 +261,10 @@ impl Session {
             if !core.drop_oldest() {
                 break;
             }
+        }
+        if let Some(j) = &self.journal {
+            j.journal.append(&j.tag, seq, source, &event);
+            j.tag.set_buffered(core.buffer.len());
         }
         if let Some((_, tx)) = &core.conn {
             if let Err(e) = tx.try_send(Outgoing::Dispatch(seq, event)) {
@@ -309,6 +354,9 @@ impl Session {
         if core.buffer.is_empty() && core.buffer.capacity() > 64 {
             core.buffer.shrink_to_fit();
         }
+        if let Some(j) = &self.journal {
+            j.tag.set_buffered(core.buffer.len());
+        }
     }
 
     /// Ends the session; returns false if it had already ended.
@@ -370,11 +418,26 @@ impl Session {
     }
 
     pub fn add_guild(&self, guild: Snowflake) -> bool {
-        self.core().guilds.insert(guild)
+        let added = self.core().guilds.insert(guild);
+        if added {
+            self.record_changed();
+        }
+        added
     }
 
     pub fn remove_guild(&self, guild: Snowflake) -> bool {
-        self.core().guilds.remove(&guild)
+        let removed = self.core().guilds.remove(&guild);
+        if removed {
+            self.record_changed();
+        }
+        removed
+    }
+
+    /// What the journal records of the session changed.
+    pub(crate) fn record_changed(&self) {
+        if let Some(j) = &self.journal {
+            j.journal.record(&self.id, false);
+        }
     }
 
     pub fn guilds(&self) -> Vec<Snowflake> {

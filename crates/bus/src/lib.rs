@@ -11,6 +11,7 @@
 
 mod delivery;
 mod envelope;
+pub mod journal;
 mod lease;
 pub mod presence;
 mod remote;

@@ -186,8 +186,16 @@ struct Shared {
     counters: BusCounters,
 }
 
-/// One batch of an event's copies: (channel, message).
-type Outgoing = Vec<(String, Vec<u8>)>;
+/// One copy of an event or a command for Redis.
+struct Copy {
+    channel: String,
+    /// The topic's stream of recent events (see `journal`): events only.
+    log: Option<String>,
+    message: Vec<u8>,
+}
+
+/// One event's (or command's) copies.
+type Outgoing = Vec<Copy>;
 
 pub struct RedisBus {
     shared: Arc<Shared>,
@@ -305,11 +313,10 @@ impl Bus for RedisBus {
         };
         let copies: Outgoing = envelope::destinations(&event)
             .into_iter()
-            .map(|(topic, also_on_guild)| {
-                (
-                    envelope::channel(&self.shared.prefix, topic),
-                    envelope::encode(id, also_on_guild, &bytes),
-                )
+            .map(|(topic, also_on_guild)| Copy {
+                channel: envelope::channel(&self.shared.prefix, topic),
+                log: Some(crate::journal::log_key(&self.shared.prefix, topic)),
+                message: envelope::encode(id, also_on_guild, &bytes),
             })
             .collect();
         // Other nodes first, then this node's fan-out thread.
@@ -318,10 +325,11 @@ impl Bus for RedisBus {
     }
 
     fn command(&self, command: NodeCommand) {
-        let copies = vec![(
-            envelope::channel(&self.shared.prefix, command.topic()),
-            envelope::encode_command(self.shared.origin, &command),
-        )];
+        let copies = vec![Copy {
+            channel: envelope::channel(&self.shared.prefix, command.topic()),
+            log: None,
+            message: envelope::encode_command(self.shared.origin, &command),
+        }];
         self.send(copies);
         self.shared.delivery.command(command);
     }
@@ -423,8 +431,28 @@ async fn run_publisher(
     let mut batch = Vec::with_capacity(BATCH);
     while outgoing.recv_many(&mut batch, BATCH).await > 0 {
         let mut pipe = redis::pipe();
-        for (channel, message) in batch.iter().flatten() {
-            pipe.cmd("PUBLISH").arg(channel).arg(message).ignore();
+        for copy in batch.iter().flatten() {
+            // The stream first: a node that hears the event and dies can be
+            // taken over by one that finds it there.
+            if let Some(log) = &copy.log {
+                pipe.cmd("XADD")
+                    .arg(log)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(crate::journal::LOG_LEN)
+                    .arg("*")
+                    .arg("e")
+                    .arg(&copy.message)
+                    .ignore();
+                pipe.cmd("PEXPIRE")
+                    .arg(log)
+                    .arg(crate::journal::LOG_TTL.as_millis() as u64)
+                    .ignore();
+            }
+            pipe.cmd("PUBLISH")
+                .arg(&copy.channel)
+                .arg(&copy.message)
+                .ignore();
         }
         // Until Redis takes the batch: events are delivered at least once
         // (a batch whose reply was lost is sent again) and in order.

@@ -447,6 +447,16 @@ pub struct SessionSnapshot {
     pub applied: Vec<EventId>,
 }
 
+impl SessionSnapshot {
+    pub fn to_bus(&self) -> Vec<u8> {
+        rmp_serde::to_vec_named(self).unwrap_or_default()
+    }
+
+    pub fn from_bus(bytes: &[u8]) -> Result<SessionSnapshot, BusDecodeError> {
+        rmp_serde::from_slice(bytes).map_err(|e| BusDecodeError(e.to_string()))
+    }
+}
+
 /// Which event this is: its node and its place in that node's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EventId {

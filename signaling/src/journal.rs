@@ -1,0 +1,331 @@
+//! In a cluster, every session is written down in Redis as it goes, so
+//! that if this node dies without a word (`kill -9`, a lost machine) its
+//! sessions resume on another node with nothing lost (see `recovery`).
+//!
+//! Write-ahead: a dispatch reaches the client only once Redis has it. Each
+//! push queues (session, sequence, the bus event it came from, payload)
+//! here; one task flushes the queue in one pipeline, then marks the
+//! sessions' dispatches durable, and the connections waiting on them send.
+//! Under load a flush carries many dispatches, so the cost is a round trip
+//! per batch, not per dispatch, and a payload is written once however many
+//! sessions get it (`Prepared::journal_id`).
+//!
+//! Beside the dispatches the journal keeps each session's record (who,
+//! intents, guilds, presence, voice) and the node's watermarks: the last
+//! event of each origin its fan-out applied. The node that takes a dead
+//! node's session over replays, from the topics' streams, the events after
+//! those watermarks.
+//!
+//! If Redis cannot take a flush, the dispatches go out anyway (the node
+//! keeps serving its sessions; the bus ends them when Redis is back).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
+
+use hearth_bus::journal::{JournalEntry, JournalStore, JournalWrite, SessionAppend};
+use hearth_proto::events::EventId;
+use tokio::sync::{watch, Notify};
+
+use crate::codec::Prepared;
+use crate::gateway::Gateway;
+use crate::session::Session;
+
+/// How often every live session's record is written again (presence and
+/// voice states kept current, keys kept from expiring).
+const REFRESH_EVERY: Duration = Duration::from_secs(20);
+
+/// A session's place in the journal.
+#[derive(Debug)]
+pub struct JournalTag {
+    pub(crate) id: String,
+    /// The last sequence number Redis has.
+    durable: AtomicU64,
+    /// How many dispatches the session's resume buffer holds.
+    buffered: AtomicUsize,
+    /// Watermarks the session came with from another node (its journal
+    /// there is not this node's).
+    base: Mutex<Vec<EventId>>,
+}
+
+impl JournalTag {
+    pub(crate) fn set_buffered(&self, n: usize) {
+        self.buffered.store(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_base(&self, applied: Vec<EventId>) {
+        *self.base.lock().unwrap_or_else(|p| p.into_inner()) = applied;
+    }
+
+    fn base(&self) -> Vec<EventId> {
+        self.base.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+struct Queued {
+    tag: Arc<JournalTag>,
+    seq: u64,
+    source: Option<EventId>,
+    event: Arc<Prepared>,
+}
+
+#[derive(Default)]
+struct Queue {
+    entries: Vec<Queued>,
+    /// Sessions whose record must be written, and whether they were
+    /// adopted from another node (the record is taken over).
+    records: HashMap<String, bool>,
+    forgotten: Vec<String>,
+    touched: HashSet<String>,
+}
+
+pub struct Journal {
+    store: JournalStore,
+    queue: Mutex<Queue>,
+    wake: Notify,
+    /// Counts flushes; connections waiting for durability watch it.
+    flushed: watch::Sender<u64>,
+    next_payload: AtomicU64,
+    /// How long a dead node's journal must outlive it.
+    keep_for: Duration,
+    gateway: OnceLock<Weak<Gateway>>,
+}
+
+impl Journal {
+    pub fn new(store: JournalStore, resume_grace: Duration) -> Arc<Self> {
+        Arc::new(Journal {
+            store,
+            queue: Mutex::new(Queue::default()),
+            wake: Notify::new(),
+            flushed: watch::Sender::new(0),
+            next_payload: AtomicU64::new(1),
+            keep_for: resume_grace + Duration::from_secs(60),
+            gateway: OnceLock::new(),
+        })
+    }
+
+    pub(crate) fn store(&self) -> &JournalStore {
+        &self.store
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn tag(&self, id: &str) -> Arc<JournalTag> {
+        Arc::new(JournalTag {
+            id: id.to_owned(),
+            durable: AtomicU64::new(0),
+            buffered: AtomicUsize::new(0),
+            base: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Queues a dispatch; called under the session's lock, so a session's
+    /// dispatches queue in sequence order.
+    pub(crate) fn append(
+        &self,
+        tag: &Arc<JournalTag>,
+        seq: u64,
+        source: Option<EventId>,
+        event: &Arc<Prepared>,
+    ) {
+        let first = {
+            let mut q = self.queue();
+            q.entries.push(Queued {
+                tag: tag.clone(),
+                seq,
+                source,
+                event: event.clone(),
+            });
+            q.entries.len() == 1
+        };
+        if first {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The session's record must be written (again).
+    pub(crate) fn record(&self, id: &str, adopted: bool) {
+        *self.queue().records.entry(id.to_owned()).or_default() |= adopted;
+        self.wake.notify_one();
+    }
+
+    /// The session ended here: its record and dispatches go.
+    pub(crate) fn forget(&self, id: &str) {
+        let mut q = self.queue();
+        q.records.remove(id);
+        q.forgotten.push(id.to_owned());
+        drop(q);
+        self.wake.notify_one();
+    }
+
+    /// Waits until Redis has the session's dispatches up to `seq`.
+    pub(crate) async fn durable(&self, tag: &JournalTag, seq: u64) {
+        if tag.durable.load(Ordering::Acquire) >= seq {
+            return;
+        }
+        let mut flushes = self.flushed.subscribe();
+        while tag.durable.load(Ordering::Acquire) < seq {
+            if flushes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Starts the flushing and the node's heartbeat.
+    pub fn start(self: &Arc<Self>, gw: &Arc<Gateway>) {
+        let _ = self.gateway.set(Arc::downgrade(gw));
+        let me = self.clone();
+        tokio::spawn(async move { me.run().await });
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(hearth_bus::journal::ALIVE_EVERY);
+            loop {
+                tick.tick().await;
+                let Some(journal) = me.upgrade() else { return };
+                if let Err(e) = journal.store.alive().await {
+                    tracing::debug!(error = %e, "journal heartbeat failed");
+                }
+            }
+        });
+    }
+
+    async fn run(self: Arc<Self>) {
+        let mut refresh = tokio::time::interval(REFRESH_EVERY);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_applied: Vec<EventId> = Vec::new();
+        loop {
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = refresh.tick() => self.refresh_all(),
+            }
+            let Some(gw) = self.gateway.get().and_then(Weak::upgrade) else {
+                return;
+            };
+            // The watermarks before the batch: every dispatch of an event
+            // they cover is in this batch or an earlier one.
+            let mut applied = gw.applied.all();
+            applied.sort_by_key(|id| id.origin);
+            let queue = std::mem::take(&mut *self.queue());
+            let mut write = JournalWrite::default();
+            let mut durable: HashMap<usize, (Arc<JournalTag>, u64)> = HashMap::new();
+            let mut appends: HashMap<String, SessionAppend> = HashMap::new();
+            for q in &queue.entries {
+                let (payload, fresh) = q
+                    .event
+                    .journal_id(|| self.next_payload.fetch_add(1, Ordering::Relaxed));
+                if fresh {
+                    write
+                        .payloads
+                        .push((payload, q.event.name.clone(), q.event.json().to_vec()));
+                }
+                appends
+                    .entry(q.tag.id.clone())
+                    .or_insert_with(|| SessionAppend {
+                        session: q.tag.id.clone(),
+                        entries: Vec::new(),
+                        keep: 0,
+                    })
+                    .entries
+                    .push(JournalEntry {
+                        seq: q.seq,
+                        payload,
+                        source: q.source,
+                    });
+                let d = durable
+                    .entry(Arc::as_ptr(&q.tag) as usize)
+                    .or_insert_with(|| (q.tag.clone(), 0));
+                d.1 = d.1.max(q.seq);
+            }
+            for (tag, _) in durable.values() {
+                if let Some(a) = appends.get_mut(&tag.id) {
+                    a.keep = tag.buffered.load(Ordering::Relaxed);
+                }
+            }
+            write.appends = appends.into_values().collect();
+            for (id, adopted) in &queue.records {
+                if let Some(snapshot) = gw.record_of(id) {
+                    write.records.push((snapshot, *adopted));
+                }
+            }
+            write.forgotten = queue.forgotten;
+            write.touched = queue.touched.into_iter().collect();
+            if applied != last_applied {
+                write.applied = Some(applied.clone());
+            }
+            if !write.is_empty() {
+                match self.store.write(&write, self.keep_for).await {
+                    Ok(()) => {
+                        if let Some(a) = write.applied {
+                            last_applied = a;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, entries = queue.entries.len(), "journal flush failed: these dispatches go out unjournaled");
+                    }
+                }
+            }
+            for (tag, seq) in durable.into_values() {
+                tag.durable.fetch_max(seq, Ordering::AcqRel);
+            }
+            self.flushed.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Every live session's record again, and its keys' lifetimes renewed.
+    fn refresh_all(&self) {
+        let Some(gw) = self.gateway.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let ids = gw.session_ids();
+        let mut q = self.queue();
+        for id in ids {
+            q.records.entry(id.clone()).or_default();
+            q.touched.insert(id);
+        }
+    }
+}
+
+impl Gateway {
+    /// What the journal records of a live session: all but its buffer
+    /// (the dispatches are journaled one by one).
+    pub(crate) fn record_of(&self, id: &str) -> Option<hearth_proto::events::SessionSnapshot> {
+        let session = self.session(id)?;
+        if session.is_ended() {
+            return None;
+        }
+        let mut snapshot = session.snapshot();
+        snapshot.buffer.clear();
+        snapshot.presence = self.presences.of_session(session.user.id, id);
+        snapshot.voice = self.handed_voice(&session);
+        snapshot.applied = session.journal_tag().map(|t| t.base()).unwrap_or_default();
+        Some(snapshot)
+    }
+}
+
+/// What a session needs of the journal.
+#[derive(Debug, Clone)]
+pub struct Journaled {
+    pub(crate) journal: Arc<Journal>,
+    pub(crate) tag: Arc<JournalTag>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("keep_for", &self.keep_for)
+            .finish()
+    }
+}
+
+impl Session {
+    /// Waits until the dispatch `seq` may reach the client: at once without
+    /// a journal.
+    pub async fn journaled(&self, seq: u64) {
+        if let Some(j) = self.journal() {
+            j.journal.durable(&j.tag, seq).await;
+        }
+    }
+}
