@@ -20,7 +20,7 @@
 //! keeps serving its sessions; the bus ends them when Redis is back).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
@@ -87,6 +87,9 @@ pub struct Journal {
     /// Counts flushes; connections waiting for durability watch it.
     flushed: watch::Sender<u64>,
     next_payload: AtomicU64,
+    /// Redis did not take the last flush: dispatches go out without
+    /// waiting for it until a flush succeeds.
+    down: AtomicBool,
     /// How long a dead node's journal must outlive it.
     keep_for: Duration,
     gateway: OnceLock<Weak<Gateway>>,
@@ -100,6 +103,7 @@ impl Journal {
             wake: Notify::new(),
             flushed: watch::Sender::new(0),
             next_payload: AtomicU64::new(1),
+            down: AtomicBool::new(false),
             keep_for: resume_grace + Duration::from_secs(60),
             gateway: OnceLock::new(),
         })
@@ -163,11 +167,11 @@ impl Journal {
 
     /// Waits until Redis has the session's dispatches up to `seq`.
     pub(crate) async fn durable(&self, tag: &JournalTag, seq: u64) {
-        if tag.durable.load(Ordering::Acquire) >= seq {
+        if tag.durable.load(Ordering::Acquire) >= seq || self.down.load(Ordering::Acquire) {
             return;
         }
         let mut flushes = self.flushed.subscribe();
-        while tag.durable.load(Ordering::Acquire) < seq {
+        while tag.durable.load(Ordering::Acquire) < seq && !self.down.load(Ordering::Acquire) {
             if flushes.changed().await.is_err() {
                 return;
             }
@@ -261,9 +265,14 @@ impl Journal {
                         if let Some(a) = write.applied {
                             last_applied = a;
                         }
+                        if self.down.swap(false, Ordering::AcqRel) {
+                            tracing::info!("journal flushes reach Redis again");
+                        }
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, entries = queue.entries.len(), "journal flush failed: these dispatches go out unjournaled");
+                        if !self.down.swap(true, Ordering::AcqRel) {
+                            tracing::warn!(error = %e, entries = queue.entries.len(), "journal flush failed: dispatches go out unjournaled until Redis takes them again");
+                        }
                     }
                 }
             }

@@ -43,6 +43,9 @@ pub const LOG_TTL: Duration = Duration::from_secs(600);
 /// event reaches Redis's stream before it reaches a node's fan-out.
 const LOG_LEAD: Duration = Duration::from_secs(30);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Dispatches wait for a journal write: past this, Redis counts as
+/// unreachable and they go out without it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
 const PUT: &str = r"
 local holder = redis.call('HGET', KEYS[1], 'node')
@@ -309,11 +312,11 @@ impl JournalStore {
         // A failure may be Redis not knowing the scripts (it restarted):
         // once more after loading them.
         match self.write_once(w, keep_for).await {
-            Err(_) => {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
                 self.load_scripts().await?;
                 self.write_once(w, keep_for).await
             }
-            ok => ok,
+            done => done,
         }
     }
 
@@ -375,7 +378,7 @@ impl JournalStore {
             pipe.invoke_script(&invocation).ignore();
         }
         let mut conn = self.conn.clone();
-        match tokio::time::timeout(REQUEST_TIMEOUT, pipe.query_async::<()>(&mut conn)).await {
+        match tokio::time::timeout(WRITE_TIMEOUT, pipe.query_async::<()>(&mut conn)).await {
             Ok(r) => r,
             Err(_) => Err(timed_out()),
         }
