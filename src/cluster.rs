@@ -66,6 +66,7 @@ pub async fn share(
     gateway: &Arc<Gateway>,
     api: &AppState,
     rate_limits: bool,
+    session_journal: bool,
 ) -> anyhow::Result<()> {
     let presences = RedisPresences::connect(&c.redis, &c.prefix).await?;
     gateway.share_presence(Arc::new(presences));
@@ -74,8 +75,10 @@ pub async fn share(
     gateway.share_voice_states(Arc::new(directory), Arc::new(nodes));
     // Every session written down as it goes, so another node resumes it
     // if this one dies.
-    let journal = JournalStore::connect(&c.redis, &c.prefix, gateway.node_name()).await?;
-    gateway.journal_sessions(Journal::new(journal, gateway.config.resume_grace));
+    if session_journal {
+        let journal = JournalStore::connect(&c.redis, &c.prefix, gateway.node_name()).await?;
+        gateway.journal_sessions(Journal::new(journal, gateway.config.resume_grace));
+    }
     if rate_limits {
         let windows = SharedWindows::connect(&c.redis, &c.prefix).await?;
         api.set_shared_limits(Arc::new(crate::limits::RedisLimits::new(windows)));

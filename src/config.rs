@@ -104,6 +104,7 @@ const HEADINGS: &[(&str, &[&str])] = &[
             "node_id",
             "redis",
             "drain_timeout_secs",
+            "session_journal",
         ],
     ),
     (
@@ -378,6 +379,12 @@ pub struct ServeArgs {
     /// sends the rest to other SFU nodes and stops. [default: 60]
     #[arg(long, env = "HEARTH_DRAIN_TIMEOUT_SECS", help_heading = "Cluster")]
     pub drain_timeout_secs: Option<u64>,
+    /// In a cluster, write every gateway session and its dispatches to
+    /// Redis before they are sent, so that if this node dies its sessions
+    /// resume on another node with nothing lost. Off: they identify again.
+    /// [default: on]
+    #[arg(long, env = "HEARTH_SESSION_JOURNAL", help_heading = "Cluster")]
+    pub session_journal: Option<Switch>,
 }
 
 /// What a node serves.
@@ -492,6 +499,7 @@ struct FileConfig {
     redis_prefix: Option<String>,
     role: Option<Role>,
     drain_timeout_secs: Option<u64>,
+    session_journal: Option<Switch>,
     region_header: Option<String>,
     resume_url: Option<String>,
     database_pool: Option<u32>,
@@ -544,6 +552,8 @@ pub struct ServeConfig {
     pub role: Role,
     /// How long an SFU node of a cluster keeps its calls after SIGTERM.
     pub drain_timeout: std::time::Duration,
+    /// In a cluster: sessions journaled in Redis (see `journal`).
+    pub session_journal: bool,
     /// Regions' places (latitude, longitude), from the TOML file.
     pub regions: hearth_bus::sfu_registry::Coordinates,
     /// In a cluster, the participants beyond which the SFU takes no new
@@ -892,7 +902,13 @@ impl ServeArgs {
                 .or(file.drain_timeout_secs)
                 .unwrap_or(60),
         );
+        let session_journal = self
+            .session_journal
+            .or(file.session_journal)
+            .unwrap_or(Switch::On)
+            == Switch::On;
         Ok(ServeConfig {
+            session_journal,
             listen: self
                 .listen
                 .or(file.listen)

@@ -177,7 +177,14 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     build_info(&mut registry);
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
     if let Some(c) = &config.cluster {
-        cluster::share(c, &gateway, &state, config.rate_limits).await?;
+        cluster::share(
+            c,
+            &gateway,
+            &state,
+            config.rate_limits,
+            config.session_journal,
+        )
+        .await?;
     }
     let sfu = match config.role.media() {
         true => Some(
