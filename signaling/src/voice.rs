@@ -595,6 +595,10 @@ impl Gateway {
     /// Announces a state to the guild, and to the media plane.
     fn publish_voice_state(&self, guild: Snowflake, state: wire::VoiceState) {
         let user = state.user_id;
+        // The session's journal record carries its voice states.
+        if let Some(session) = self.session(&state.session_id) {
+            session.record_changed();
+        }
         self.record_voice_state(guild, &state);
         self.bus.publish(Event::VoiceStateUpdate {
             guild_id: guild,

@@ -697,3 +697,42 @@ async fn when_a_users_gateway_node_dies_the_sfu_ends_their_call() {
         .await;
     drop(alice);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_goes_on_when_its_gateway_node_dies_and_the_session_resumes_on_another() {
+    let mut w = TwoRegions::new(&["alice", "bob"]).await;
+    let stage = w.voice_channel("US Stage", "us").await;
+    // Alice's gateway session on `eu`, bob's on `us`, the call on `us`.
+    let mut alice = w.client(0, &w.eu).await;
+    let mut bob = w.client(1, &w.us).await;
+    alice.join(&stage).await;
+    bob.join(&stage).await;
+    let a_id = alice.id().to_string();
+    hears_join(&mut bob, &a_id).await;
+    let info = alice.gw.session_info();
+
+    // Her gateway node dies; her client resumes on `us` (the journal of
+    // `eu` carries her session and its voice state).
+    w.eu.kill9();
+    let url = crate::gateway_client::gateway_url(&w.us.api()).await;
+    let mut resumed =
+        crate::gateway_client::Gateway::connect(&url, Options::default().label("alice on us"))
+            .await;
+    resumed.resume(&info).await;
+    resumed
+        .expect_dispatch("RESUMED", Duration::from_secs(15))
+        .await;
+
+    // Past the dead node's lease (30 s), when its voice states would be
+    // swept: hers is held by `us` now, so her call goes on.
+    bob.ws()
+        .expect_none_where(
+            vop::CLIENT_DISCONNECT,
+            |d| d["user_id"] == a_id.as_str(),
+            Duration::from_secs(40),
+        )
+        .await;
+    let listed = listed_in(&w, &w.us, &stage).await;
+    assert!(listed.contains(&a_id), "{listed:?}");
+    drop(alice);
+}
