@@ -262,6 +262,13 @@ impl Journal {
             if !write.is_empty() {
                 match self.store.write(&write, self.keep_for).await {
                     Ok(()) => {
+                        gw.metrics.journal_flushes.inc();
+                        gw.metrics
+                            .journal_dispatches
+                            .inc_by(queue.entries.len() as u64);
+                        gw.metrics
+                            .journal_payloads
+                            .inc_by(write.payloads.len() as u64);
                         if let Some(a) = write.applied {
                             last_applied = a;
                         }
@@ -270,6 +277,7 @@ impl Journal {
                         }
                     }
                     Err(e) => {
+                        gw.metrics.journal_failures.inc();
                         if !self.down.swap(true, Ordering::AcqRel) {
                             tracing::warn!(error = %e, entries = queue.entries.len(), "journal flush failed: dispatches go out unjournaled until Redis takes them again");
                         }
@@ -305,8 +313,7 @@ impl Gateway {
         if session.is_ended() {
             return None;
         }
-        let mut snapshot = session.snapshot();
-        snapshot.buffer.clear();
+        let mut snapshot = session.record();
         snapshot.presence = self.presences.of_session(session.user.id, id);
         snapshot.voice = self.handed_voice(&session);
         snapshot.applied = session.journal_tag().map(|t| t.base()).unwrap_or_default();

@@ -22,6 +22,15 @@ pub struct GatewayMetrics {
     pub events: Counter,
     /// Dispatches queued for sessions (one event makes many).
     pub dispatches: Counter,
+    /// Sessions of dead nodes carried on here (see `recovery`).
+    pub takeovers: Counter,
+    /// Journal flushes written to Redis, and those Redis did not take.
+    pub journal_flushes: Counter,
+    pub journal_failures: Counter,
+    /// Dispatches journaled, and payloads written (one per event and form,
+    /// however many sessions got it).
+    pub journal_dispatches: Counter,
+    pub journal_payloads: Counter,
 }
 
 impl GatewayMetrics {
@@ -54,6 +63,31 @@ impl GatewayMetrics {
                 "dispatches",
                 "Dispatches queued for sessions",
                 &self.dispatches,
+            ),
+            (
+                "takeovers",
+                "Sessions of dead nodes resumed here from their journal",
+                &self.takeovers,
+            ),
+            (
+                "journal_flushes",
+                "Session journal flushes written to Redis",
+                &self.journal_flushes,
+            ),
+            (
+                "journal_failures",
+                "Session journal flushes Redis did not take",
+                &self.journal_failures,
+            ),
+            (
+                "journal_dispatches",
+                "Dispatches written to the session journal",
+                &self.journal_dispatches,
+            ),
+            (
+                "journal_payloads",
+                "Dispatch payloads written to the session journal",
+                &self.journal_payloads,
             ),
         ] {
             gateway.register(name, help, counter.clone());

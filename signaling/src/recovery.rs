@@ -63,6 +63,7 @@ pub(crate) async fn attempt(
     }
     match recover(gw, journal, session_id, user, ticket).await {
         Ok(snapshot) => {
+            gw.metrics.takeovers.inc();
             tracing::info!(session = %session_id, user = %user.id, dead = %holder, seq = snapshot.seq, "taking over a dead node's session");
             gw.bus.command(NodeCommand::HandedOver {
                 user_id: user.id,

@@ -166,6 +166,16 @@ impl Session {
     /// its sequence, resume buffer, guilds and token. The caller adds what
     /// the gateway knows (presence, voice states).
     pub fn snapshot(&self) -> hearth_proto::events::SessionSnapshot {
+        self.snapshot_with(true)
+    }
+
+    /// The same without the buffer (what the journal records: it has the
+    /// dispatches already).
+    pub(crate) fn record(&self) -> hearth_proto::events::SessionSnapshot {
+        self.snapshot_with(false)
+    }
+
+    fn snapshot_with(&self, buffer: bool) -> hearth_proto::events::SessionSnapshot {
         let core = self.core();
         hearth_proto::events::SessionSnapshot {
             id: self.id.clone(),
@@ -181,6 +191,7 @@ impl Session {
             buffer: core
                 .buffer
                 .iter()
+                .filter(|_| buffer)
                 .map(|(seq, p)| hearth_proto::events::BufferedDispatch {
                     seq: *seq,
                     name: p.name.clone(),

@@ -824,4 +824,6 @@ async fn a_session_whose_node_is_killed_resumes_on_the_other_with_nothing_lost()
     resumed.expect_no_dispatch("MESSAGE_CREATE", QUIET).await;
     let m = on_b.send(&w.owner, &w.general, "after").await;
     expect_message(&mut resumed, &str_field(&m, "id")).await;
+    assert_eq!(on_b.metric("hearth_gateway_takeovers_total").await, 1.0);
+    assert!(on_b.metric("hearth_gateway_journal_dispatches_total").await >= 1.0);
 }
