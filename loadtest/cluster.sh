@@ -82,8 +82,10 @@ cleanup() {
       || echo "could not drop database $db" >&2
   fi
   if [[ $use_redis -eq 1 ]] && command -v redis-cli >/dev/null; then
+    # A run leaves thousands of keys (the session journal's among them):
+    # deleted in batches.
     redis-cli -u "$redis" --scan --pattern "${prefix}*" 2>/dev/null \
-      | while read -r key; do redis-cli -u "$redis" del "$key" >/dev/null 2>&1 || true; done
+      | xargs -r -n 500 redis-cli -u "$redis" del >/dev/null 2>&1 || true
   fi
   rm -rf "$work"
 }

@@ -167,9 +167,13 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         }
     };
 
-    let store = database.store();
     // One registry for the node: each component registers its metrics in it.
     let mut registry = prometheus_client::registry::Registry::with_prefix("hearth");
+    // Every store call timed (`hearth_store_query_duration_seconds`).
+    let store: Arc<dyn hearth_store::Store> = Arc::new(hearth_store::timed::Timed::new(
+        database.store(),
+        hearth_store::timed::StoreMetrics::register(&mut registry),
+    ));
     let bus = cluster::bus(config.cluster.as_ref(), &mut registry).await?;
     config.gateway.public_url = config.public_url.clone();
     let gateway = Gateway::new(config.gateway.clone(), store.clone(), bus.clone());

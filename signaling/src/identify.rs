@@ -340,6 +340,7 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
         Ok(None) => return ResumeOutcome::Close(CloseCode::AuthenticationFailed),
         Err(e) => return ResumeOutcome::Close(store_failure(e)),
     };
+    let moved = local.is_none();
     let session = match local {
         Some(s) => s,
         None => match crate::handover::fetch(gw, &r.session_id, &user).await {
@@ -364,6 +365,22 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
             gw.send_to(&session, "RESUMED", json!({}));
             // Its token may have changed.
             session.record_changed();
+            if moved {
+                // A guild joined while the session was between nodes (its
+                // GUILD_CREATE was for the old node to send): sent now.
+                let (gw, session) = (gw.clone(), session.clone());
+                tokio::spawn(async move {
+                    let Ok(guilds) = gw.store.guilds_of_user(session.user.id).await else {
+                        return;
+                    };
+                    let known = session.guilds();
+                    for g in guilds.into_iter().filter(|g| !known.contains(g)) {
+                        if let Err(e) = join_guild(&gw, &session, g).await {
+                            tracing::warn!(error = %e, guild = %g, "could not send GUILD_CREATE after a move");
+                        }
+                    }
+                });
+            }
             gw.metrics.resumes.inc();
             ResumeOutcome::Resumed {
                 session,

@@ -35,6 +35,9 @@ use crate::session::Session;
 /// How often every live session's record is written again (presence and
 /// voice states kept current, keys kept from expiring).
 const REFRESH_EVERY: Duration = Duration::from_secs(20);
+/// Entries a session's list may hold beyond its buffer before it is
+/// trimmed (a resume from an acknowledged one replays a little more).
+const TRIM_SLACK: usize = 64;
 
 /// A session's place in the journal.
 #[derive(Debug)]
@@ -44,6 +47,8 @@ pub struct JournalTag {
     durable: AtomicU64,
     /// How many dispatches the session's resume buffer holds.
     buffered: AtomicUsize,
+    /// How many entries its Redis list holds (about: trimmed now and then).
+    listed: AtomicUsize,
     /// Watermarks the session came with from another node (its journal
     /// there is not this node's).
     base: Mutex<Vec<EventId>>,
@@ -122,6 +127,7 @@ impl Journal {
             id: id.to_owned(),
             durable: AtomicU64::new(0),
             buffered: AtomicUsize::new(0),
+            listed: AtomicUsize::new(0),
             base: Mutex::new(Vec::new()),
         })
     }
@@ -214,8 +220,8 @@ impl Journal {
             applied.sort_by_key(|id| id.origin);
             let queue = std::mem::take(&mut *self.queue());
             let mut write = JournalWrite::default();
-            let mut durable: HashMap<usize, (Arc<JournalTag>, u64)> = HashMap::new();
-            let mut appends: HashMap<String, SessionAppend> = HashMap::new();
+            // Per session (by its tag): its new entries, in sequence order.
+            let mut sessions: HashMap<usize, (Arc<JournalTag>, Vec<JournalEntry>)> = HashMap::new();
             for q in &queue.entries {
                 let (payload, fresh) = q
                     .event
@@ -225,30 +231,33 @@ impl Journal {
                         .payloads
                         .push((payload, q.event.name.clone(), q.event.json().to_vec()));
                 }
-                appends
-                    .entry(q.tag.id.clone())
-                    .or_insert_with(|| SessionAppend {
-                        session: q.tag.id.clone(),
-                        entries: Vec::new(),
-                        keep: 0,
-                    })
-                    .entries
+                sessions
+                    .entry(Arc::as_ptr(&q.tag) as usize)
+                    .or_insert_with(|| (q.tag.clone(), Vec::new()))
+                    .1
                     .push(JournalEntry {
                         seq: q.seq,
                         payload,
                         source: q.source,
                     });
-                let d = durable
-                    .entry(Arc::as_ptr(&q.tag) as usize)
-                    .or_insert_with(|| (q.tag.clone(), 0));
-                d.1 = d.1.max(q.seq);
             }
-            for (tag, _) in durable.values() {
-                if let Some(a) = appends.get_mut(&tag.id) {
-                    a.keep = tag.buffered.load(Ordering::Relaxed);
-                }
+            let mut durable = Vec::with_capacity(sessions.len());
+            for (tag, entries) in sessions.into_values() {
+                let last = entries.last().map_or(0, |e| e.seq);
+                let before = tag.listed.fetch_add(entries.len(), Ordering::Relaxed);
+                let keep = tag.buffered.load(Ordering::Relaxed).max(1);
+                let trim = (before + entries.len() > keep + TRIM_SLACK).then(|| {
+                    tag.listed.store(keep, Ordering::Relaxed);
+                    keep
+                });
+                write.appends.push(SessionAppend {
+                    session: tag.id.clone(),
+                    entries,
+                    trim,
+                    expire: before == 0,
+                });
+                durable.push((tag, last));
             }
-            write.appends = appends.into_values().collect();
             for (id, adopted) in &queue.records {
                 if let Some(snapshot) = gw.record_of(id) {
                     write.records.push((snapshot, *adopted));
@@ -284,7 +293,7 @@ impl Journal {
                     }
                 }
             }
-            for (tag, seq) in durable.into_values() {
+            for (tag, seq) in durable {
                 tag.durable.fetch_max(seq, Ordering::AcqRel);
             }
             self.flushed.send_modify(|n| *n += 1);

@@ -56,6 +56,13 @@ async fn the_gateway_routes_and_build_are_in_the_metrics() {
     )
     .await;
     assert!(posts >= 1.0, "{posts}");
+    // Store calls by method, whichever backend.
+    let inserts = series(
+        api,
+        r#"hearth_store_query_duration_seconds_count{op="insert_message"}"#,
+    )
+    .await;
+    assert!(inserts >= 1.0, "{inserts}");
     let text = api.metrics_text().await;
     assert!(
         !text.contains(&format!("route=\"/channels/{}/messages\"", w.general)),

@@ -196,9 +196,13 @@ impl JournalWrite {
 pub struct SessionAppend {
     pub session: String,
     pub entries: Vec<JournalEntry>,
-    /// How many of the newest entries may still be needed by a resume (the
-    /// session's buffer, and at least one, which carries its sequence).
-    pub keep: usize,
+    /// Trim the list to its newest `n` entries (those a resume may still
+    /// need, and at least one, which carries the session's sequence).
+    /// Trimming now and then, not on every append, keeps a dispatch at one
+    /// command.
+    pub trim: Option<usize>,
+    /// The list is new: give it its lifetime (renewed with the record's).
+    pub expire: bool,
 }
 
 /// A session as the journal of a dead node left it.
@@ -341,9 +345,13 @@ impl JournalStore {
                 }
                 pipe.add_command(rpush).ignore();
             }
-            let keep = a.keep.max(1) as i64;
-            pipe.cmd("LTRIM").arg(&key).arg(-keep).arg(-1).ignore();
-            pipe.cmd("PEXPIRE").arg(&key).arg(ttl).ignore();
+            if let Some(keep) = a.trim {
+                let keep = keep.max(1) as i64;
+                pipe.cmd("LTRIM").arg(&key).arg(-keep).arg(-1).ignore();
+            }
+            if a.expire {
+                pipe.cmd("PEXPIRE").arg(&key).arg(ttl).ignore();
+            }
         }
         for (snapshot, adopted) in &w.records {
             let mut invocation = self.put.key(self.record_key(&snapshot.id));

@@ -16,6 +16,7 @@ mod error;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+pub mod timed;
 mod traits;
 mod webhook_token;
 

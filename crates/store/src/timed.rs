@@ -1,0 +1,405 @@
+//! A store that times every call it passes on: `hearth_store_query_
+//! duration_seconds{op}`, one histogram per trait method (the set of labels
+//! is the set of methods). It wraps either backend, so SQLite and
+//! PostgreSQL are measured alike, from the caller's side (a call that waits
+//! for a pooled connection or SQLite's writer counts that wait).
+
+use std::future::Future;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use hearth_model::{
+    Application, Ban, Channel, Guild, Invite, Member, Message, Role, Snowflake, Timestamp, User,
+    Webhook,
+};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::edits::{ApplicationEdit, ChannelEdit, Edited, GuildEdit, MemberEdit, RoleEdit};
+use crate::traits::*;
+use crate::Result;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreOp {
+    /// The store method: `insert_message`, `member`, ...
+    pub op: &'static str,
+}
+
+fn query_histogram() -> Histogram {
+    // 50 µs to about 1.6 s.
+    Histogram::new(exponential_buckets(0.00005, 2.0, 16))
+}
+
+/// The histograms, registered once per node.
+#[derive(Clone)]
+pub struct StoreMetrics {
+    queries: Family<StoreOp, Histogram, fn() -> Histogram>,
+}
+
+impl StoreMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let queries = Family::new_with_constructor(query_histogram as fn() -> Histogram);
+        registry.register(
+            "store_query_duration_seconds",
+            "Store calls by method, from the caller's side (waits for a connection included)",
+            queries.clone(),
+        );
+        StoreMetrics { queries }
+    }
+}
+
+/// `inner`, with every call timed.
+pub struct Timed<S: ?Sized> {
+    metrics: StoreMetrics,
+    inner: std::sync::Arc<S>,
+}
+
+impl<S: Store + ?Sized> Timed<S> {
+    pub fn new(inner: std::sync::Arc<S>, metrics: StoreMetrics) -> Self {
+        Timed { metrics, inner }
+    }
+
+    async fn timed<T>(&self, op: &'static str, call: impl Future<Output = Result<T>>) -> Result<T> {
+        let started = Instant::now();
+        let result = call.await;
+        self.metrics
+            .queries
+            .get_or_create(&StoreOp { op })
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> AccountStore for Timed<S> {
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        self.timed("create_user", self.inner.create_user(user))
+            .await
+    }
+    async fn user(&self, id: Snowflake) -> Result<Option<User>> {
+        self.timed("user", self.inner.user(id)).await
+    }
+    async fn credentials(&self, username: &str) -> Result<Option<Credentials>> {
+        self.timed("credentials", self.inner.credentials(username))
+            .await
+    }
+    async fn update_user(&self, user: &User) -> Result<()> {
+        self.timed("update_user", self.inner.update_user(user))
+            .await
+    }
+    async fn insert_token(&self, hash: &[u8], user_id: Snowflake, at: Timestamp) -> Result<()> {
+        self.timed("insert_token", self.inner.insert_token(hash, user_id, at))
+            .await
+    }
+    async fn token_user(&self, hash: &[u8]) -> Result<Option<User>> {
+        self.timed("token_user", self.inner.token_user(hash)).await
+    }
+    async fn delete_token(&self, hash: &[u8]) -> Result<()> {
+        self.timed("delete_token", self.inner.delete_token(hash))
+            .await
+    }
+    async fn replace_tokens(&self, user_id: Snowflake, hash: &[u8], at: Timestamp) -> Result<()> {
+        self.timed(
+            "replace_tokens",
+            self.inner.replace_tokens(user_id, hash, at),
+        )
+        .await
+    }
+    async fn create_application(&self, app: &Application) -> Result<()> {
+        self.timed("create_application", self.inner.create_application(app))
+            .await
+    }
+    async fn application(&self, id: Snowflake) -> Result<Option<Application>> {
+        self.timed("application", self.inner.application(id)).await
+    }
+    async fn edit_application(
+        &self,
+        id: Snowflake,
+        edit: &ApplicationEdit,
+    ) -> Result<Edited<Application>> {
+        self.timed("edit_application", self.inner.edit_application(id, edit))
+            .await
+    }
+    async fn set_password(
+        &self,
+        user_id: Snowflake,
+        password_hash: &str,
+        keep: Option<(&[u8], Timestamp)>,
+    ) -> Result<u64> {
+        self.timed(
+            "set_password",
+            self.inner.set_password(user_id, password_hash, keep),
+        )
+        .await
+    }
+    async fn revoke_tokens(&self, user_id: Snowflake, except: Option<&[u8]>) -> Result<u64> {
+        self.timed("revoke_tokens", self.inner.revoke_tokens(user_id, except))
+            .await
+    }
+    async fn tokens_of(&self, user_id: Snowflake) -> Result<Vec<TokenRecord>> {
+        self.timed("tokens_of", self.inner.tokens_of(user_id)).await
+    }
+    async fn set_instance_admin(&self, user_id: Snowflake, admin: bool) -> Result<()> {
+        self.timed(
+            "set_instance_admin",
+            self.inner.set_instance_admin(user_id, admin),
+        )
+        .await
+    }
+    async fn is_instance_admin(&self, user_id: Snowflake) -> Result<bool> {
+        self.timed("is_instance_admin", self.inner.is_instance_admin(user_id))
+            .await
+    }
+    async fn delete_user(&self, user_id: Snowflake) -> Result<()> {
+        self.timed("delete_user", self.inner.delete_user(user_id))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> GuildStore for Timed<S> {
+    async fn create_guild(
+        &self,
+        guild: &Guild,
+        channels: &[Channel],
+        joined_at: Timestamp,
+    ) -> Result<()> {
+        self.timed(
+            "create_guild",
+            self.inner.create_guild(guild, channels, joined_at),
+        )
+        .await
+    }
+    async fn guild(&self, id: Snowflake) -> Result<Option<Guild>> {
+        self.timed("guild", self.inner.guild(id)).await
+    }
+    async fn edit_guild(&self, id: Snowflake, edit: &GuildEdit) -> Result<Edited<Guild>> {
+        self.timed("edit_guild", self.inner.edit_guild(id, edit))
+            .await
+    }
+    async fn delete_guild(&self, id: Snowflake) -> Result<()> {
+        self.timed("delete_guild", self.inner.delete_guild(id))
+            .await
+    }
+    async fn member_count(&self, guild_id: Snowflake) -> Result<u64> {
+        self.timed("member_count", self.inner.member_count(guild_id))
+            .await
+    }
+    async fn channels(&self, guild_id: Snowflake) -> Result<Vec<Channel>> {
+        self.timed("channels", self.inner.channels(guild_id)).await
+    }
+    async fn channel(&self, id: Snowflake) -> Result<Option<Channel>> {
+        self.timed("channel", self.inner.channel(id)).await
+    }
+    async fn create_channel(&self, channel: &Channel, max: usize) -> Result<()> {
+        self.timed("create_channel", self.inner.create_channel(channel, max))
+            .await
+    }
+    async fn edit_channel(
+        &self,
+        id: Snowflake,
+        edit: &ChannelEdit,
+        max_overwrites: usize,
+    ) -> Result<Edited<Channel>> {
+        self.timed(
+            "edit_channel",
+            self.inner.edit_channel(id, edit, max_overwrites),
+        )
+        .await
+    }
+    async fn delete_channel(&self, id: Snowflake) -> Result<()> {
+        self.timed("delete_channel", self.inner.delete_channel(id))
+            .await
+    }
+    async fn create_role(&self, guild_id: Snowflake, role: &Role, max: usize) -> Result<RoleWrite> {
+        self.timed("create_role", self.inner.create_role(guild_id, role, max))
+            .await
+    }
+    async fn edit_role(
+        &self,
+        guild_id: Snowflake,
+        role_id: Snowflake,
+        edit: &RoleEdit,
+    ) -> Result<RoleWrite> {
+        self.timed("edit_role", self.inner.edit_role(guild_id, role_id, edit))
+            .await
+    }
+    async fn move_roles(
+        &self,
+        guild_id: Snowflake,
+        moves: &[(Snowflake, i32)],
+    ) -> Result<Vec<Role>> {
+        self.timed("move_roles", self.inner.move_roles(guild_id, moves))
+            .await
+    }
+    async fn delete_role(&self, guild_id: Snowflake, role_id: Snowflake) -> Result<bool> {
+        self.timed("delete_role", self.inner.delete_role(guild_id, role_id))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> MemberStore for Timed<S> {
+    async fn member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Member>> {
+        self.timed("member", self.inner.member(guild_id, user_id))
+            .await
+    }
+    async fn members(
+        &self,
+        guild_id: Snowflake,
+        after: Snowflake,
+        limit: u32,
+    ) -> Result<Vec<Member>> {
+        self.timed("members", self.inner.members(guild_id, after, limit))
+            .await
+    }
+    async fn search_members(
+        &self,
+        guild_id: Snowflake,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<Member>> {
+        self.timed(
+            "search_members",
+            self.inner.search_members(guild_id, prefix, limit),
+        )
+        .await
+    }
+    async fn guilds_of_user(&self, user_id: Snowflake) -> Result<Vec<Snowflake>> {
+        self.timed("guilds_of_user", self.inner.guilds_of_user(user_id))
+            .await
+    }
+    async fn add_member(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        roles: &[Snowflake],
+        at: Timestamp,
+    ) -> Result<bool> {
+        self.timed(
+            "add_member",
+            self.inner.add_member(guild_id, user_id, roles, at),
+        )
+        .await
+    }
+    async fn edit_member(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        edit: &MemberEdit,
+    ) -> Result<Edited<Member>> {
+        self.timed(
+            "edit_member",
+            self.inner.edit_member(guild_id, user_id, edit),
+        )
+        .await
+    }
+    async fn remove_member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
+        self.timed("remove_member", self.inner.remove_member(guild_id, user_id))
+            .await
+    }
+    async fn ban(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        reason: Option<&str>,
+        delete_since: Option<Snowflake>,
+    ) -> Result<Vec<(Snowflake, Snowflake)>> {
+        self.timed(
+            "ban",
+            self.inner.ban(guild_id, user_id, reason, delete_since),
+        )
+        .await
+    }
+    async fn unban(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
+        self.timed("unban", self.inner.unban(guild_id, user_id))
+            .await
+    }
+    async fn bans(&self, guild_id: Snowflake) -> Result<Vec<Ban>> {
+        self.timed("bans", self.inner.bans(guild_id)).await
+    }
+    async fn ban_of(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Ban>> {
+        self.timed("ban_of", self.inner.ban_of(guild_id, user_id))
+            .await
+    }
+    async fn create_invite(&self, invite: &Invite) -> Result<()> {
+        self.timed("create_invite", self.inner.create_invite(invite))
+            .await
+    }
+    async fn invite(&self, code: &str) -> Result<Option<Invite>> {
+        self.timed("invite", self.inner.invite(code)).await
+    }
+    async fn use_invite(
+        &self,
+        code: &str,
+        user_id: Snowflake,
+        now: Timestamp,
+    ) -> Result<InviteUse> {
+        self.timed("use_invite", self.inner.use_invite(code, user_id, now))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> MessageStore for Timed<S> {
+    async fn insert_message(&self, message: &Message) -> Result<()> {
+        self.timed("insert_message", self.inner.insert_message(message))
+            .await
+    }
+    async fn message(&self, channel_id: Snowflake, id: Snowflake) -> Result<Option<Message>> {
+        self.timed("message", self.inner.message(channel_id, id))
+            .await
+    }
+    async fn messages(
+        &self,
+        channel_id: Snowflake,
+        page: Page,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        self.timed("messages", self.inner.messages(channel_id, page, limit))
+            .await
+    }
+    async fn update_message(&self, message: &Message) -> Result<()> {
+        self.timed("update_message", self.inner.update_message(message))
+            .await
+    }
+    async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool> {
+        self.timed("delete_message", self.inner.delete_message(channel_id, id))
+            .await
+    }
+    async fn delete_messages(&self, channel_id: Snowflake, ids: &[Snowflake]) -> Result<u64> {
+        self.timed(
+            "delete_messages",
+            self.inner.delete_messages(channel_id, ids),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> WebhookStore for Timed<S> {
+    async fn create_webhook(&self, webhook: &Webhook, max: usize) -> Result<()> {
+        self.timed("create_webhook", self.inner.create_webhook(webhook, max))
+            .await
+    }
+    async fn webhook(&self, id: Snowflake) -> Result<Option<Webhook>> {
+        self.timed("webhook", self.inner.webhook(id)).await
+    }
+    async fn webhook_with_token(&self, id: Snowflake, token: &str) -> Result<Option<Webhook>> {
+        self.timed(
+            "webhook_with_token",
+            self.inner.webhook_with_token(id, token),
+        )
+        .await
+    }
+    async fn channel_webhooks(&self, channel_id: Snowflake) -> Result<Vec<Webhook>> {
+        self.timed("channel_webhooks", self.inner.channel_webhooks(channel_id))
+            .await
+    }
+    async fn delete_webhook(&self, id: Snowflake) -> Result<bool> {
+        self.timed("delete_webhook", self.inner.delete_webhook(id))
+            .await
+    }
+}
