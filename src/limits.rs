@@ -2,6 +2,7 @@
 //! `SharedLimits` on the bus crate's shared windows in Redis.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use hearth_api::ratelimit::{Key, Limit, SharedLimits, Verdict};
 use hearth_bus::{SharedWindows, WindowSpec};
@@ -87,6 +88,11 @@ impl SharedLimits for RedisLimits {
     }
 }
 
+/// The shared window counting a user's Identifies in a day.
+fn day_window(user: Snowflake) -> String {
+    format!("start24:{:016x}", user.0)
+}
+
 /// Identify budgets (`session_start_limit`) counted by every node together.
 pub struct RedisStarts {
     windows: SharedWindows,
@@ -112,7 +118,7 @@ impl SharedStarts for RedisStarts {
             // The five-second window first: an Identify refused as too
             // fast does not count against the day.
             let burst = format!("start5:{:016x}", user.0);
-            let day = format!("start24:{:016x}", user.0);
+            let day = day_window(user);
             let taken = self
                 .windows
                 .take(
@@ -135,6 +141,20 @@ impl SharedStarts for RedisStarts {
                 Err(e) => {
                     if self.failures.fetch_add(1, Ordering::Relaxed) % 1000 == 0 {
                         tracing::warn!(error = %e, "Identify budgets counted by this node alone");
+                    }
+                    None
+                }
+            }
+        })
+    }
+
+    fn used_today(&self, user: Snowflake) -> BoxFuture<'_, Option<Option<(u32, Duration)>>> {
+        Box::pin(async move {
+            match self.windows.peek(&day_window(user)).await {
+                Ok(window) => Some(window.map(|w| (w.used, w.reset_after))),
+                Err(e) => {
+                    if self.failures.fetch_add(1, Ordering::Relaxed) % 1000 == 0 {
+                        tracing::warn!(error = %e, "Identify budget reported from this node's count");
                     }
                     None
                 }

@@ -11,10 +11,11 @@ use hearth_signaling::Gateway;
 
 struct SessionsOfGateway(Weak<Gateway>);
 
+#[async_trait::async_trait]
 impl GatewaySessions for SessionsOfGateway {
-    fn session_start_limit(&self, user: Snowflake) -> SessionStartLimit {
+    async fn session_start_limit(&self, user: Snowflake) -> SessionStartLimit {
         match self.0.upgrade() {
-            Some(gw) => gw.session_start_limit(user),
+            Some(gw) => gw.session_start_limit(user).await,
             None => SessionStartLimit {
                 total: 0,
                 remaining: 0,

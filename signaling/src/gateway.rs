@@ -156,12 +156,38 @@ impl Gateway {
         let _ = self.shared_starts.set(shared);
     }
 
-    /// The account's Identify budget, as `GET /gateway/bot` reports it.
-    pub fn session_start_limit(&self, user: Snowflake) -> hearth_proto::gateway::SessionStartLimit {
-        self.starts
+    /// The account's Identify budget, as `GET /gateway/bot` reports it: in
+    /// a cluster, every node's Identifies counted.
+    pub async fn session_start_limit(
+        &self,
+        user: Snowflake,
+    ) -> hearth_proto::gateway::SessionStartLimit {
+        let mine = self
+            .starts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .status(user, std::time::Instant::now())
+            .status(user, std::time::Instant::now());
+        let limit = self.config.session_starts;
+        let Some(shared) = self
+            .shared_starts
+            .get()
+            .filter(|_| limit != crate::starts::StartLimit::UNLIMITED)
+        else {
+            return mine;
+        };
+        match shared.used_today(user).await {
+            Some(Some((used, reset_after))) => hearth_proto::gateway::SessionStartLimit {
+                remaining: limit.total.saturating_sub(used),
+                reset_after: reset_after.as_millis() as u64,
+                ..mine
+            },
+            Some(None) => hearth_proto::gateway::SessionStartLimit {
+                remaining: limit.total,
+                reset_after: 0,
+                ..mine
+            },
+            None => mine,
+        }
     }
 
     /// Takes the session out of the registry; false if it was not in it.

@@ -51,6 +51,14 @@ pub trait SharedStarts: Send + Sync {
         user: Snowflake,
         limit: StartLimit,
     ) -> futures_util::future::BoxFuture<'a, Option<Result<(), StartRefusal>>>;
+
+    /// The day's count of `user`'s Identifies on every node, and when it
+    /// resets (None: no Identify in a running day); the outer None when
+    /// the shared counts cannot be had.
+    fn used_today(
+        &self,
+        user: Snowflake,
+    ) -> futures_util::future::BoxFuture<'_, Option<Option<(u32, Duration)>>>;
 }
 
 #[derive(Debug, Clone, Copy)]

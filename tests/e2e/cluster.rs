@@ -576,10 +576,30 @@ async fn identify_budgets_and_slow_mode_are_one_budget_across_nodes() {
     let redis = redis_url();
     let (w, b) = two_nodes_with(
         &redis,
-        &["--rate-limits", "on", "--session-start-limit", "3"],
+        &[
+            "--rate-limits",
+            "on",
+            "--session-start-limit",
+            "3",
+            "--identify-max-concurrency",
+            "16",
+        ],
     )
     .await;
     let on_b = b.api();
+    // A bot's budget as `GET /gateway/bot` reports it counts its
+    // Identifies on every node.
+    let (_, bot) = w.api.create_bot(&w.owner, "counted").await;
+    for api in [&w.api, &on_b] {
+        login(api, &bot, MSGS).await.close(1000).await;
+    }
+    for api in [&w.api, &on_b] {
+        let limit =
+            api.get("/gateway/bot", bot.auth()).await.expect(200)["session_start_limit"].clone();
+        assert_eq!(limit["remaining"], 1, "{limit}");
+        let reset = limit["reset_after"].as_u64().unwrap();
+        assert!(reset > 86_000_000 && reset <= 86_400_000, "{limit}");
+    }
     // Two Identifies through one node and one through the other use up a
     // budget of three: the fourth, on either, closes with 4008.
     for api in [&w.api, &on_b, &w.api] {

@@ -20,8 +20,9 @@ pub enum Revoked {
     AllTokens,
 }
 
+#[async_trait::async_trait]
 pub trait GatewaySessions: Send + Sync {
-    fn session_start_limit(&self, user: Snowflake) -> SessionStartLimit;
+    async fn session_start_limit(&self, user: Snowflake) -> SessionStartLimit;
 }
 
 impl AppState {

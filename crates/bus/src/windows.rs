@@ -99,6 +99,24 @@ impl SharedWindows {
         Ok((left >= 0).then(|| Duration::from_millis(left as u64)))
     }
 
+    /// The window named `name` as it stands, without taking from it; None
+    /// when no window is open.
+    pub async fn peek(&self, name: &str) -> Result<Option<Taken>, WindowsUnavailable> {
+        let mut conn = self.conn.clone();
+        let key = format!("{}{name}", self.prefix);
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET").arg(&key).cmd("PTTL").arg(&key);
+        let (used, ttl): (Option<i64>, i64) =
+            tokio::time::timeout(WINDOW_TIMEOUT, pipe.query_async(&mut conn))
+                .await
+                .map_err(|_| WindowsUnavailable("timed out".into()))?
+                .map_err(|e| WindowsUnavailable(e.to_string()))?;
+        Ok(used.filter(|_| ttl > 0).map(|used| Taken {
+            used: u32::try_from(used).unwrap_or(u32::MAX),
+            reset_after: Duration::from_millis(ttl as u64),
+        }))
+    }
+
     /// Takes one from `outer`, and if `outer` still allows it, one from
     /// `inner` (None when it did not).
     pub async fn take(

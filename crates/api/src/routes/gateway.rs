@@ -48,9 +48,10 @@ async fn gateway_bot(
     }
     // One node serves every guild: one shard. The Identify budget is the
     // gateway's count for this bot.
-    let limit = state
-        .sessions()
-        .map(|s| s.session_start_limit(caller.user.id));
+    let limit = match state.sessions() {
+        Some(s) => Some(s.session_start_limit(caller.user.id).await),
+        None => None,
+    };
     Ok(Json(json!({
         "url": url(&state, &headers),
         "shards": 1,
