@@ -1,15 +1,17 @@
 //! `hearth admin`: the operator's account controls, run on a node's data
-//! directory.
+//! directory or on a cluster's PostgreSQL database.
 //!
-//! The commands open the SQLite database directly, so they work whether the
-//! node is running or stopped (SQLite's locking orders their writes with the
-//! node's). Passwords are read from standard input, one line (not echoed
-//! at a terminal), so they stay out of the process list and the shell's
-//! history.
+//! The commands open the database directly, so they work whether the nodes
+//! are running or stopped (SQLite's locking, or PostgreSQL's transactions,
+//! order their writes with the nodes'). Passwords are read from standard
+//! input, one line (not echoed at a terminal), so they stay out of the
+//! process list and the shell's history.
 //!
 //! Tokens revoked here stop working for REST at once (every request looks
-//! its token up); gateway sessions already open on a running node are
-//! closed by that node only for revocations it makes itself.
+//! its token up). Gateway sessions they opened close too when the command
+//! can tell the nodes: with `--redis`, the cluster's bus carries the
+//! revocation to every node (4004), as a logout through the API would.
+//! Without it, open sessions last until they reconnect.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -18,8 +20,9 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use hearth_api::auth;
 use hearth_model::{SnowflakeGenerator, User};
+use hearth_proto::events::NodeCommand;
 use hearth_proto::FormErrors;
-use hearth_store::{AccountStore, Durability, NewUser, SqliteStore};
+use hearth_store::{Durability, NewUser, SqliteStore, Store};
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -29,9 +32,18 @@ pub struct AdminArgs {
     /// The node's data directory. [default: ./hearth-data]
     #[arg(long, env = "HEARTH_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Refused: the commands work on the embedded SQLite database only.
+    /// The cluster's PostgreSQL database (`postgres://...`) instead of a
+    /// data directory; else the config file's `database`.
     #[arg(long, env = "HEARTH_DATABASE", hide_env_values = true)]
     pub database: Option<String>,
+    /// The cluster's Redis: revocations then close the gateway sessions
+    /// they opened on every running node. Else the config file's `redis`.
+    #[arg(long, env = "HEARTH_REDIS", hide_env_values = true)]
+    pub redis: Option<String>,
+    /// The cluster's Redis key prefix. [default: the config file's, else
+    /// `hearth:`]
+    #[arg(long, env = "HEARTH_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -82,19 +94,42 @@ pub enum SessionsCommand {
 const SESSION_ID_LEN: usize = 16;
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
-    let database = match args.database {
-        Some(url) => Some(url),
-        None => crate::config::file_database(args.config.as_deref())?,
+    let file = crate::config::file_cluster(args.config.as_deref())?;
+    let database = args.database.clone().or(file.database);
+    let redis = args.redis.clone().or(file.redis);
+    let prefix = args
+        .redis_prefix
+        .clone()
+        .or(file.redis_prefix)
+        .unwrap_or_else(|| "hearth:".to_owned());
+    // The nodes are told of revocations before the command says it is done.
+    let bus = match redis.filter(|u| !u.trim().is_empty()) {
+        Some(url) => Some(
+            hearth_bus::RedisBus::connect(hearth_bus::RedisBusConfig {
+                url,
+                prefix,
+                max_queued: 1024,
+            })
+            .await?,
+        ),
+        None => None,
     };
+    let tell = Nodes(bus, Default::default());
     if let Some(url) = database.filter(|u| !u.trim().is_empty()) {
-        let shown = hearth_store::PostgresUrl::parse(&url)
-            .map(|u| u.to_string())
-            .unwrap_or_else(|refused| refused);
-        bail!(
-            "hearth admin works on the embedded SQLite database of a data directory only, \
-             and this node's database is {shown}; unset --database / HEARTH_DATABASE / the \
-             file's `database` to work on a data directory"
-        );
+        let url = hearth_store::PostgresUrl::parse(&url).map_err(anyhow::Error::msg)?;
+        let store = hearth_store::PgStore::connect_pooled(&url, 2)
+            .await
+            .with_context(|| format!("opening the PostgreSQL store at {url}"))?;
+        let result = match args.command {
+            AdminCommand::Backup { .. } => Err(anyhow::anyhow!(
+                "hearth admin backup copies an embedded SQLite database; back a \
+                 PostgreSQL database up with pg_dump (see docs/operations.md, Backups)"
+            )),
+            command => accounts(&store, command, &tell).await,
+        };
+        store.close().await;
+        tell.flush().await;
+        return result;
     }
     let dir = crate::config::data_dir(args.config, args.data_dir)?;
     // Files the commands create (a backup) are the operator's alone.
@@ -105,12 +140,63 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let store = SqliteStore::open(&dir, Durability::Full)
         .await
         .with_context(|| format!("opening the store in {}", dir.display()))?;
-    let result = command(&store, args.command).await;
+    let result = match args.command {
+        AdminCommand::Backup { file } => backup(&store, &file).await,
+        command => accounts(&store, command, &tell).await,
+    };
     store.close().await;
+    tell.flush().await;
     result
 }
 
-async fn command(store: &SqliteStore, command: AdminCommand) -> anyhow::Result<()> {
+/// The cluster's nodes, when the command can reach them.
+struct Nodes(
+    Option<std::sync::Arc<hearth_bus::RedisBus>>,
+    std::sync::atomic::AtomicU64,
+);
+
+impl Nodes {
+    /// The user's gateway sessions opened with these tokens (None: all of
+    /// them) end on every node.
+    fn revoked(&self, user: hearth_model::Snowflake, token_hash: Option<[u8; 32]>) {
+        use hearth_bus::Bus;
+        if let Some(bus) = &self.0 {
+            bus.command(NodeCommand::EndSessions {
+                user_id: user,
+                token_hash,
+            });
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Waits (a few seconds at most) until what was sent reached Redis.
+    async fn flush(&self) {
+        let Some(bus) = &self.0 else { return };
+        let sent = self.1.load(std::sync::atomic::Ordering::Relaxed);
+        for _ in 0..50 {
+            if bus.counters().published.get() >= sent {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        eprintln!("the running nodes could not be told (Redis did not take the revocation)");
+    }
+}
+
+async fn backup(store: &SqliteStore, file: &Path) -> anyhow::Result<()> {
+    if file.exists() {
+        bail!("{} exists; a backup never overwrites", file.display());
+    }
+    store
+        .backup_into(file)
+        .await
+        .with_context(|| format!("writing the backup {}", file.display()))?;
+    restrict(file, 0o600)?;
+    println!("backup written to {}", file.display());
+    Ok(())
+}
+
+async fn accounts(store: &dyn Store, command: AdminCommand, nodes: &Nodes) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateUser { username, admin } => {
             let mut errors = FormErrors::new();
@@ -146,6 +232,7 @@ async fn command(store: &SqliteStore, command: AdminCommand) -> anyhow::Result<(
             let user = user(store, &username).await?;
             let hash = hash_new_password().await?;
             let revoked = store.set_password(user.id, &hash, None).await?;
+            nodes.revoked(user.id, None);
             println!("password of {username} reset; {revoked} session(s) revoked");
         }
         AdminCommand::SetAdmin { username, revoke } => {
@@ -168,6 +255,7 @@ async fn command(store: &SqliteStore, command: AdminCommand) -> anyhow::Result<(
             match (id, all) {
                 (_, true) => {
                     let revoked = store.revoke_tokens(user.id, None).await?;
+                    nodes.revoked(user.id, None);
                     println!("{revoked} session(s) of {username} revoked");
                 }
                 (Some(id), false) => {
@@ -178,27 +266,19 @@ async fn command(store: &SqliteStore, command: AdminCommand) -> anyhow::Result<(
                         bail!("{username} has no session {id}");
                     };
                     store.delete_token(&token.hash).await?;
+                    nodes.revoked(user.id, token.hash.as_slice().try_into().ok());
                     println!("session {id} of {username} revoked");
                 }
                 (None, false) => bail!("name a session id, or --all"),
             }
         }
-        AdminCommand::Backup { file } => {
-            if file.exists() {
-                bail!("{} exists; a backup never overwrites", file.display());
-            }
-            store
-                .backup_into(&file)
-                .await
-                .with_context(|| format!("writing the backup {}", file.display()))?;
-            restrict(&file, 0o600)?;
-            println!("backup written to {}", file.display());
-        }
+        // Taken by `run`, which knows the backend.
+        AdminCommand::Backup { .. } => bail!("backup is not an account command"),
     }
     Ok(())
 }
 
-async fn user(store: &SqliteStore, username: &str) -> anyhow::Result<User> {
+async fn user(store: &dyn Store, username: &str) -> anyhow::Result<User> {
     match store.credentials(username).await? {
         Some(c) => Ok(c.user),
         None => bail!("no user named {username:?}"),

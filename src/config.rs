@@ -616,16 +616,28 @@ fn database_url(setting: Option<String>) -> anyhow::Result<Option<hearth_store::
         .transpose()
 }
 
-/// The `database` of the config file, for `hearth admin` to refuse.
-pub fn file_database(config: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+/// What `hearth admin` reads of the config file: the cluster's database
+/// and Redis.
+#[derive(Debug, Default)]
+pub struct FileCluster {
+    pub database: Option<String>,
+    pub redis: Option<String>,
+    pub redis_prefix: Option<String>,
+}
+
+pub fn file_cluster(config: Option<&std::path::Path>) -> anyhow::Result<FileCluster> {
     let Some(path) = config else {
-        return Ok(None);
+        return Ok(FileCluster::default());
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(toml::from_str::<FileConfig>(&text)
-        .with_context(|| format!("parsing {}", path.display()))?
-        .database)
+    let file = toml::from_str::<FileConfig>(&text)
+        .with_context(|| format!("parsing {}", path.display()))?;
+    Ok(FileCluster {
+        database: file.database,
+        redis: file.redis,
+        redis_prefix: file.redis_prefix,
+    })
 }
 
 /// The data directory `hearth admin` works on: the flag (or
@@ -1539,7 +1551,7 @@ mod tests {
         assert_eq!(url.to_string(), "postgres://hearth:***@db.internal/hearth");
         assert!(!format!("{from_file:?}").contains("filesecret"));
         assert_eq!(
-            file_database(Some(&path)).unwrap().as_deref(),
+            file_cluster(Some(&path)).unwrap().database.as_deref(),
             Some("postgres://hearth:filesecret@db.internal/hearth")
         );
         let flag = ServeArgs {

@@ -246,3 +246,96 @@ async fn a_node_keeps_no_more_postgres_connections_than_its_pool() {
         "the node holds {held} connections to its database"
     );
 }
+
+/// Runs `hearth admin <args>` with `stdin`; returns (success, stdout,
+/// stdout and stderr).
+fn hearth_admin(args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("admin")
+        .args(args)
+        .env_remove("HEARTH_DATA_DIR")
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("HEARTH_DATABASE")
+        .env_remove("HEARTH_REDIS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning hearth admin");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("writing stdin");
+    let out = child.wait_with_output().expect("hearth admin's output");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), stdout, all)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hearth_admin_works_on_a_clusters_database_and_closes_sessions_on_every_node() {
+    let db = TestDatabase::create().await;
+    let redis = crate::cluster::redis_url();
+    let prefix = crate::cluster::unique_prefix();
+    let args = [
+        "--rate-limits",
+        "off",
+        "--database",
+        &db.url,
+        "--redis",
+        &redis,
+        "--redis-prefix",
+        &prefix,
+    ];
+    let a = Server::start_with(&args, &[]).await;
+    let b = Server::start_beside(&a, &args, &[]).await;
+    let cluster = [
+        "--database",
+        db.url.as_str(),
+        "--redis",
+        &redis,
+        "--redis-prefix",
+        &prefix,
+    ];
+    let with = |more: &[&'static str]| -> Vec<&str> {
+        cluster
+            .iter()
+            .copied()
+            .chain(more.iter().copied())
+            .collect()
+    };
+
+    let (ok, out, all) = hearth_admin(&with(&["create-user", "carol"]), &format!("{PASSWORD}\n"));
+    assert!(ok, "{all}");
+    let token = str_field(&a.api().login("carol", PASSWORD).await.expect(200), "token");
+    let carol = crate::harness::User {
+        id: out.trim().to_owned(),
+        authorization: token.clone(),
+        token,
+        username: "carol".into(),
+    };
+    let me = b.api().get("/users/@me", carol.auth()).await.expect(200);
+    assert_eq!(me["id"], carol.id.as_str());
+    // Her gateway sessions on both nodes.
+    let mut on_a = crate::gateway_client::login(&a.api(), &carol, 0).await;
+    let mut on_b = crate::gateway_client::login(&b.api(), &carol, 0).await;
+
+    let (ok, out, all) = hearth_admin(&with(&["sessions", "list", "carol"]), "");
+    assert!(ok && out.lines().count() == 1, "{all}");
+    let (ok, _, all) = hearth_admin(&with(&["sessions", "revoke", "carol", "--all"]), "");
+    assert!(ok, "{all}");
+    // Closed on every node, as a logout through the API would.
+    for gw in [&mut on_a, &mut on_b] {
+        let closed = gw.expect_closed(Duration::from_secs(10)).await;
+        assert_eq!(closed.code, Some(4004), "{closed}");
+    }
+    let r = a.api().get("/users/@me", carol.auth()).await;
+    assert_eq!(r.status.as_u16(), 401, "{}", r.text);
+
+    // A backup of PostgreSQL is pg_dump's.
+    let (ok, _, all) = hearth_admin(&with(&["backup", "/nonexistent/backup.db"]), "");
+    assert!(!ok && all.contains("pg_dump"), "{all}");
+}
