@@ -73,6 +73,13 @@ pub enum AdminCommand {
     /// Write a consistent copy of the database to FILE (which must not
     /// exist), while the node keeps running.
     Backup { file: PathBuf },
+    /// Copy the data directory's whole database into a new, empty
+    /// PostgreSQL database, to run the node (or a cluster) on it. Stop the
+    /// node first: what it writes during the copy is not copied.
+    CopyToPostgres {
+        /// The PostgreSQL database to fill (`postgres://...`).
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,6 +132,9 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 "hearth admin backup copies an embedded SQLite database; back a \
                  PostgreSQL database up with pg_dump (see docs/operations.md, Backups)"
             )),
+            AdminCommand::CopyToPostgres { .. } => Err(anyhow::anyhow!(
+                "copy-to-postgres reads a data directory: give --data-dir (not --database)"
+            )),
             command => accounts(&store, command, &tell).await,
         };
         store.close().await;
@@ -142,6 +152,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         .with_context(|| format!("opening the store in {}", dir.display()))?;
     let result = match args.command {
         AdminCommand::Backup { file } => backup(&store, &file).await,
+        AdminCommand::CopyToPostgres { url } => copy_to_postgres(&store, &url).await,
         command => accounts(&store, command, &tell).await,
     };
     store.close().await;
@@ -181,6 +192,21 @@ impl Nodes {
         }
         eprintln!("the running nodes could not be told (Redis did not take the revocation)");
     }
+}
+
+async fn copy_to_postgres(store: &SqliteStore, url: &str) -> anyhow::Result<()> {
+    let url = hearth_store::PostgresUrl::parse(url).map_err(anyhow::Error::msg)?;
+    let to = hearth_store::PgStore::connect_pooled(&url, 2)
+        .await
+        .with_context(|| format!("opening the PostgreSQL store at {url}"))?;
+    let copied = hearth_store::copy::copy_into_postgres(store, &to).await;
+    to.close().await;
+    let copied = copied.with_context(|| format!("copying into {url}"))?;
+    for (table, rows) in copied {
+        println!("{table}: {rows} row(s)");
+    }
+    println!("copied into {url}; start the node with --database pointing there");
+    Ok(())
 }
 
 async fn backup(store: &SqliteStore, file: &Path) -> anyhow::Result<()> {
@@ -273,7 +299,9 @@ async fn accounts(store: &dyn Store, command: AdminCommand, nodes: &Nodes) -> an
             }
         }
         // Taken by `run`, which knows the backend.
-        AdminCommand::Backup { .. } => bail!("backup is not an account command"),
+        AdminCommand::Backup { .. } | AdminCommand::CopyToPostgres { .. } => {
+            bail!("not an account command")
+        }
     }
     Ok(())
 }

@@ -339,3 +339,76 @@ async fn hearth_admin_works_on_a_clusters_database_and_closes_sessions_on_every_
     let (ok, _, all) = hearth_admin(&with(&["backup", "/nonexistent/backup.db"]), "");
     assert!(!ok && all.contains("pg_dump"), "{all}");
 }
+
+#[tokio::test]
+async fn a_single_nodes_data_moves_into_postgres_and_the_node_goes_on_there() {
+    let db = TestDatabase::create().await;
+    // A node on its embedded store: accounts, a guild with an invite, a
+    // bot, messages.
+    let server = Server::start_with(&["--rate-limits", "off"], &[]).await;
+    let mut w = World::on(server).await;
+    let (_, bot) = w.api.create_bot(&w.owner, "mover").await;
+    let mut sent = Vec::new();
+    for i in 0..3 {
+        let m = w
+            .api
+            .send(&w.member, &w.general, &format!("before the move {i}"))
+            .await;
+        sent.push(str_field(&m, "id"));
+    }
+    let dir = w.server.data_dir().to_path_buf();
+    assert!(w.server.terminate().success());
+
+    let (ok, out, all) = hearth_admin(
+        &[
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "copy-to-postgres",
+            &db.url,
+        ],
+        "",
+    );
+    assert!(ok, "{all}");
+    assert!(out.contains("messages: 3 row(s)"), "{out}");
+    assert!(out.contains("users: 3 row(s)"), "{out}");
+
+    // The node, now on PostgreSQL, has it all.
+    let on_pg = Server::start_with(&["--rate-limits", "off", "--database", &db.url], &[]).await;
+    let api = on_pg.api();
+    let token = str_field(&api.login("member", PASSWORD).await.expect(200), "token");
+    let auth = Some(token.as_str());
+    let page = api
+        .get(&format!("/channels/{}/messages?limit=10", w.general), auth)
+        .await
+        .expect(200);
+    let mut ids: Vec<String> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| str_field(m, "id"))
+        .collect();
+    ids.sort();
+    assert_eq!(ids, sent);
+    let guild = api
+        .get(&format!("/guilds/{}", w.guild_id), auth)
+        .await
+        .expect(200);
+    assert_eq!(guild["name"], "Hearth Test Guild");
+    // Old tokens still work (a bot's too), and writing goes on.
+    api.get("/users/@me", w.owner.auth()).await.expect(200);
+    api.get("/gateway/bot", bot.auth()).await.expect(200);
+    let m = api.send(&w.member, &w.general, "after the move").await;
+    assert!(str_field(&m, "id") > sent[2]);
+
+    // Into a database that has rows: refused, nothing written.
+    let (ok, _, all) = hearth_admin(
+        &[
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "copy-to-postgres",
+            &db.url,
+        ],
+        "",
+    );
+    assert!(!ok && all.contains("not empty"), "{all}");
+}

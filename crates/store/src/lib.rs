@@ -11,6 +11,7 @@
 //! schemas use that as their primary key so the same access paths carry over
 //! to ScyllaDB or Cassandra unchanged.
 
+pub mod copy;
 pub mod edits;
 mod error;
 pub mod postgres;

@@ -69,6 +69,11 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
+    /// The connections' pool (for `copy`).
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Connects, then checks and applies migrations. Fails with
     /// `SchemaTooNew` when a newer Hearth has migrated the database.
     pub async fn connect(url: &PostgresUrl) -> Result<Self> {

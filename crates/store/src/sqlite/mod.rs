@@ -56,6 +56,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The readers' pool (for `copy`).
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
     /// Opens (creating if needed) `dir/hearth.db` and applies migrations.
     pub async fn open(dir: &Path, durability: Durability) -> Result<Self> {
         let options = SqliteConnectOptions::new()
