@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use hearth_api::AppState;
+use hearth_bus::connected::ConnectedSessions;
 use hearth_bus::journal::JournalStore;
 use hearth_bus::presence::RedisPresences;
 use hearth_bus::sfu_registry::SfuRegistry;
@@ -75,6 +76,10 @@ pub async fn share(
     gateway.share_voice_states(Arc::new(directory), Arc::new(nodes));
     // Every session written down as it goes, so another node resumes it
     // if this one dies.
+    if gateway.config.max_sessions_per_user != usize::MAX {
+        let connected = ConnectedSessions::connect(&c.redis, &c.prefix).await?;
+        gateway.share_connected_sessions(Arc::new(connected));
+    }
     if session_journal {
         let journal = JournalStore::connect(&c.redis, &c.prefix, gateway.node_name()).await?;
         gateway.journal_sessions(Journal::new(journal, gateway.config.resume_grace));

@@ -46,6 +46,9 @@ pub struct Gateway {
     pub(crate) shared_voice: std::sync::OnceLock<crate::voice_remote::SharedVoice>,
     /// In a cluster: sessions written down in Redis (see `journal`).
     pub(crate) journal: std::sync::OnceLock<Arc<crate::journal::Journal>>,
+    /// In a cluster: connected sessions counted by every node (see
+    /// `connected`).
+    pub(crate) connected: std::sync::OnceLock<Arc<hearth_bus::connected::ConnectedSessions>>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     /// Each account's Identify budget.
     starts: Mutex<SessionStarts>,
@@ -75,6 +78,7 @@ impl Gateway {
             media_host: std::sync::OnceLock::new(),
             shared_voice: std::sync::OnceLock::new(),
             journal: std::sync::OnceLock::new(),
+            connected: std::sync::OnceLock::new(),
             shared_starts: std::sync::OnceLock::new(),
             applied: Default::default(),
             handovers: Default::default(),
@@ -116,6 +120,17 @@ impl Gateway {
         if self.journal.set(journal.clone()).is_ok() {
             journal.start(self);
         }
+    }
+
+    /// The node's sessions with a connection, by user.
+    pub(crate) fn attached_sessions(&self) -> Vec<(Snowflake, String)> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|s| s.is_attached())
+            .map(|s| (s.user.id, s.id.clone()))
+            .collect()
     }
 
     pub(crate) fn session_ids(&self) -> Vec<String> {
@@ -257,6 +272,7 @@ impl Gateway {
     /// longest-waiting ones end: a client that opens and drops sessions in
     /// a loop cannot keep them all subscribed and buffering.
     pub(crate) fn detached(&self, session: &Session) {
+        self.disconnected(session);
         let mut waiting: Vec<(std::time::Instant, Arc<Session>)> = self
             .sessions_of_user(session.user.id)
             .into_iter()
@@ -380,6 +396,7 @@ impl Gateway {
         if let Some(journal) = self.journal.get() {
             journal.forget(&session.id);
         }
+        self.disconnected(session);
         let seen = self.presences.remove(session.user.id, &session.id);
         if let Some(cluster) = self.cluster_presence.get() {
             cluster.mark(session.user.id, &guilds);

@@ -171,6 +171,11 @@ pub async fn identify(
         return Err(CloseCode::RateLimited.into());
     }
     session.record_changed();
+    // In a cluster the limit counts the user's sessions on every node.
+    if !gw.admit_connected(&session).await {
+        gw.end_session(&session);
+        return Err(CloseCode::RateLimited.into());
+    }
     // A revocation of the token committed since it was checked may have
     // looked for the user's sessions before this one was registered.
     if let Err(code) = still_valid(gw, &token_hash, user.id).await {
@@ -365,6 +370,7 @@ pub async fn resume(gw: &Arc<Gateway>, conn_id: u64, r: Resume) -> ResumeOutcome
             gw.send_to(&session, "RESUMED", json!({}));
             // Its token may have changed.
             session.record_changed();
+            gw.reconnected(&session);
             if moved {
                 // A guild joined while the session was between nodes (its
                 // GUILD_CREATE was for the old node to send): sent now.

@@ -23,6 +23,7 @@
 mod cluster_presence;
 pub mod codec;
 pub mod config;
+mod connected;
 pub mod connection;
 pub mod fanout;
 mod handover;

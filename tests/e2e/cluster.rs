@@ -847,3 +847,50 @@ async fn a_session_whose_node_is_killed_resumes_on_the_other_with_nothing_lost()
     assert_eq!(on_b.metric("hearth_gateway_takeovers_total").await, 1.0);
     assert!(on_b.metric("hearth_gateway_journal_dispatches_total").await >= 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connected_sessions_per_account_are_one_limit_across_nodes() {
+    let redis = redis_url();
+    let (w, b) = two_nodes_with(
+        &redis,
+        &[
+            "--rate-limits",
+            "on",
+            "--max-sessions-per-user",
+            "2",
+            "--identify-max-concurrency",
+            "16",
+        ],
+    )
+    .await;
+    let on_b = b.api();
+    // One session on each node: the third, on either, is refused (4008).
+    let first = login(&w.api, &w.member, MSGS).await;
+    let mut second = login(&on_b, &w.member, MSGS).await;
+    for api in [&w.api, &on_b] {
+        let url = crate::gateway_client::gateway_url(api).await;
+        let mut third = Gateway::connect(&url, Options::default().label("third")).await;
+        third.identify(&w.member.token, MSGS).await;
+        third.expect_close_code(4008).await;
+    }
+    // A session whose connection went no longer counts, on either node.
+    first.close(1000).await;
+    let mut again = None;
+    for _ in 0..50 {
+        let url = crate::gateway_client::gateway_url(&on_b).await;
+        let mut gw = Gateway::connect(&url, Options::default().label("again")).await;
+        gw.identify(&w.member.token, MSGS).await;
+        // READY, or a close while node a's release is on its way.
+        let frames = gw.collect(Duration::from_millis(500)).await;
+        if frames.iter().any(|f| f.t.as_deref() == Some("READY")) {
+            again = Some(gw);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        again.is_some(),
+        "a place freed on node a is taken on node b"
+    );
+    second.assert_alive().await;
+}

@@ -9,6 +9,7 @@
 //! subscribes to the topics its sessions need ([`Bus::watch`]). [`presence`] keeps each
 //! node's view of its users' presence where the other nodes read it.
 
+pub mod connected;
 mod delivery;
 mod envelope;
 pub mod journal;
