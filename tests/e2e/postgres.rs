@@ -412,3 +412,77 @@ async fn a_single_nodes_data_moves_into_postgres_and_the_node_goes_on_there() {
     );
     assert!(!ok && all.contains("not empty"), "{all}");
 }
+
+/// The database's URL with `sslmode` set.
+fn with_sslmode(url: &str, mode: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}sslmode={mode}")
+}
+
+#[tokio::test]
+async fn a_node_reaches_postgres_over_tls_when_its_url_asks_and_checks_the_certificate() {
+    let db = TestDatabase::create().await;
+    let mut admin = sqlx::PgConnection::connect(&admin_url())
+        .await
+        .expect("connecting to HEARTH_TEST_POSTGRES");
+    let (ssl,): (String,) = sqlx::query_as("SHOW ssl")
+        .fetch_one(&mut admin)
+        .await
+        .expect("SHOW ssl");
+    assert_eq!(
+        ssl, "on",
+        "this test needs the PostgreSQL of HEARTH_TEST_POSTGRES to accept TLS (ssl = on; Debian's \
+         clusters do, with the snakeoil certificate)"
+    );
+
+    // sslmode=require: encrypted (the server's certificate is not checked).
+    let url = with_sslmode(&db.url, "require");
+    let server = Server::start_with(&["--rate-limits", "off", "--database", &url], &[]).await;
+    let w = World::on(server).await;
+    w.api.send(&w.member, &w.general, "over TLS").await;
+    let (connections, encrypted): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE s.ssl) FROM pg_stat_activity a \
+         JOIN pg_stat_ssl s ON s.pid = a.pid WHERE a.datname = $1",
+    )
+    .bind(&db.name)
+    .fetch_one(&mut admin)
+    .await
+    .expect("reading pg_stat_ssl");
+    admin.close().await.ok();
+    assert!(connections >= 1, "the node holds connections");
+    assert_eq!(
+        encrypted, connections,
+        "every connection of the node is TLS"
+    );
+
+    // sslmode=verify-full checks the certificate against the roots: a
+    // self-signed one is refused, and the node says so and stops.
+    let url = with_sslmode(&db.url, "verify-full");
+    let data_dir = std::env::temp_dir().join(format!("hearth-e2e-pg-tls-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .args(["--database", &url])
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning hearth");
+    let started = Instant::now();
+    while child.try_wait().expect("polling hearth").is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("hearth kept running on a certificate it could not verify");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("hearth's output");
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "hearth started: {stderr}");
+    assert!(
+        stderr.to_lowercase().contains("certificate"),
+        "the error says the certificate was refused: {stderr}"
+    );
+}
