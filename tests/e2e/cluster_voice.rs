@@ -736,3 +736,56 @@ async fn a_call_goes_on_when_its_gateway_node_dies_and_the_session_resumes_on_an
     assert!(listed.contains(&a_id), "{listed:?}");
     drop(alice);
 }
+
+/// A measurement, not a check (run it with `loadtest/failover.sh
+/// --rooms N`): N calls of two on one SFU node, killed; each call's time
+/// from the kill to audio flowing again both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: loadtest/failover.sh --rooms N runs it"]
+async fn many_calls_whose_sfu_node_is_killed_come_back() {
+    let rooms: usize = std::env::var("HEARTH_FAILOVER_ROOMS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(6);
+    let names: Vec<String> = (0..2 * rooms).map(|i| format!("user{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut w = TwoRegions::new(&names).await;
+    let mut pairs = Vec::new();
+    for r in 0..rooms {
+        let stage = w.voice_channel(&format!("Stage {r}"), "us").await;
+        let mut a = w.client(2 * r, &w.eu).await;
+        let mut b = w.client(2 * r + 1, &w.eu).await;
+        a.join(&stage).await;
+        b.join(&stage).await;
+        let (a_id, b_id) = (a.id().to_string(), b.id().to_string());
+        a.publish_tone(TONE_HZ);
+        b.publish_tone(TONE_HZ * 2.0);
+        b.wait_audio_from(&a_id, 50).await;
+        a.wait_audio_from(&b_id, 50).await;
+        pairs.push((a, b, a_id, b_id));
+    }
+    let killed = Instant::now();
+    w.us.kill9();
+    let within = Duration::from_secs(30);
+    let recoveries =
+        futures_util::future::join_all(pairs.iter_mut().map(|(a, b, a_id, b_id)| async move {
+            let (to_a, to_b) =
+                tokio::join!(a.follow_voice_server(within), b.follow_voice_server(within));
+            assert_eq!(to_a.endpoint, to_b.endpoint);
+            a.publish_tone(TONE_HZ);
+            b.publish_tone(TONE_HZ * 2.0);
+            tokio::join!(
+                b.wait_more_audio_from(a_id, 25),
+                a.wait_more_audio_from(b_id, 25)
+            );
+            killed.elapsed()
+        }))
+        .await;
+    let mut ms: Vec<u128> = recoveries.iter().map(|d| d.as_millis()).collect();
+    ms.sort();
+    eprintln!(
+        "[cluster_voice] {rooms} calls on the killed SFU node: audio both ways again after p50 {} ms, max {} ms (all: {ms:?})",
+        ms[ms.len() / 2],
+        ms[ms.len() - 1]
+    );
+}
