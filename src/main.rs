@@ -329,6 +329,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
         // Clients reconnect (op 7) rather than wait out a dead socket.
         gateway.shutdown();
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        gateway.hand_off().await;
     })
     .await;
     drop(stop_metrics);

@@ -498,6 +498,15 @@ impl Gateway {
         }
     }
 
+    /// The node stops (after `shutdown`): in a cluster its sessions are
+    /// written down and other nodes may take them over at once, so the
+    /// clients told to reconnect resume elsewhere with nothing lost.
+    pub async fn hand_off(&self) {
+        if let Some(journal) = self.journal.get() {
+            journal.close().await;
+        }
+    }
+
     /// Events from other nodes were lost: every hub's view and every
     /// session's stream may lack some. Sessions end, so their clients
     /// identify again and get the state afresh (4009 tells them to start a

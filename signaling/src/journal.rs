@@ -95,6 +95,8 @@ pub struct Journal {
     /// Redis did not take the last flush: dispatches go out without
     /// waiting for it until a flush succeeds.
     down: AtomicBool,
+    /// The node stopped (no more heartbeats).
+    closed: AtomicBool,
     /// How long a dead node's journal must outlive it.
     keep_for: Duration,
     gateway: OnceLock<Weak<Gateway>>,
@@ -109,6 +111,7 @@ impl Journal {
             flushed: watch::Sender::new(0),
             next_payload: AtomicU64::new(1),
             down: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             keep_for: resume_grace + Duration::from_secs(60),
             gateway: OnceLock::new(),
         })
@@ -195,11 +198,30 @@ impl Journal {
             loop {
                 tick.tick().await;
                 let Some(journal) = me.upgrade() else { return };
+                if journal.closed.load(Ordering::Acquire) {
+                    return;
+                }
                 if let Err(e) = journal.store.alive().await {
                     tracing::debug!(error = %e, "journal heartbeat failed");
                 }
             }
         });
+    }
+
+    /// The node stops: what is queued is written, then the node says it
+    /// is gone, so other nodes take its sessions over without waiting for
+    /// its heartbeat to lapse.
+    pub(crate) async fn close(&self) {
+        let mut flushes = self.flushed.subscribe();
+        self.wake.notify_one();
+        // The flush under way may have started before the last pushes: two.
+        for _ in 0..2 {
+            let _ = tokio::time::timeout(Duration::from_secs(2), flushes.changed()).await;
+        }
+        self.closed.store(true, Ordering::Release);
+        if let Err(e) = self.store.gone().await {
+            tracing::warn!(error = %e, "could not tell Redis this gateway is gone");
+        }
     }
 
     async fn run(self: Arc<Self>) {

@@ -406,6 +406,17 @@ impl JournalStore {
         }
     }
 
+    /// This node's gateway stops: its sessions may be taken over at once.
+    pub async fn gone(&self) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        let mut del = redis::cmd("DEL");
+        del.arg(self.alive_key(&self.node));
+        match tokio::time::timeout(REQUEST_TIMEOUT, del.query_async::<()>(&mut conn)).await {
+            Ok(r) => r,
+            Err(_) => Err(timed_out()),
+        }
+    }
+
     /// Whether the node's gateway is running (or died less than
     /// [`ALIVE_FOR`] ago).
     pub async fn is_alive(&self, node: &str) -> Result<bool, RecoveryError> {
