@@ -213,10 +213,15 @@ impl Journal {
     /// its heartbeat to lapse.
     pub(crate) async fn close(&self) {
         let mut flushes = self.flushed.subscribe();
-        self.wake.notify_one();
-        // The flush under way may have started before the last pushes: two.
-        for _ in 0..2 {
+        // A flush under way may have started before the last pushes: until
+        // a flush leaves the queue empty (a few at most).
+        for _ in 0..3 {
+            self.wake.notify_one();
             let _ = tokio::time::timeout(Duration::from_secs(2), flushes.changed()).await;
+            let q = self.queue();
+            if q.entries.is_empty() && q.records.is_empty() && q.forgotten.is_empty() {
+                break;
+            }
         }
         self.closed.store(true, Ordering::Release);
         if let Err(e) = self.store.gone().await {
