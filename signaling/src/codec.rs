@@ -1,5 +1,6 @@
 //! Turning payloads into WebSocket messages and back: JSON or MessagePack,
-//! optionally through one zstd stream per connection (`zstd-stream`).
+//! optionally through one zstd stream per connection (`zstd-stream`) or one
+//! zlib stream (`zlib-stream`, which many bot libraries ask for by default).
 //!
 //! A dispatch's `d` is encoded once per event, not once per session: the
 //! [`Prepared`] event caches each encoding, and a session's frame is its
@@ -27,6 +28,7 @@ pub enum Encoding {
 pub enum Compression {
     None,
     ZstdStream,
+    ZlibStream,
 }
 
 /// One dispatch, shared by every session it goes to.
@@ -254,7 +256,27 @@ pub struct DecodeError(pub String);
 pub struct Codec {
     encoding: Encoding,
     zstd: Option<Zstd>,
+    zlib: Option<Zlib>,
 }
+
+/// A `zlib-stream` connection's compression: one zlib stream for the
+/// connection's life, each message ending in a sync flush (the
+/// `00 00 ff ff` clients wait for before inflating).
+///
+/// As with zstd, a deflate context (its window and hash chains, a few
+/// hundred KB) waits for authentication. Until then messages go in stored
+/// (uncompressed) deflate blocks after the zlib header, which need no
+/// state; then a raw deflate compressor carries the same stream on. Its
+/// back-references reach only what it wrote itself, so the client's one
+/// inflater reads the whole stream as one.
+enum Zlib {
+    Stored { header_sent: bool },
+    Stream(Box<flate2::Compress>),
+}
+
+const ZLIB_LEVEL: u32 = 6;
+/// The empty stored block a sync flush ends with.
+const ZLIB_SYNC_MARKER: [u8; 5] = [0x00, 0x00, 0x00, 0xff, 0xff];
 
 /// A `zstd-stream` connection's compression.
 ///
@@ -284,8 +306,15 @@ impl Codec {
         let zstd = match compression {
             Compression::None => None,
             Compression::ZstdStream => Some(Zstd::Framed),
+            Compression::ZlibStream => None,
         };
-        Codec { encoding, zstd }
+        let zlib =
+            (compression == Compression::ZlibStream).then_some(Zlib::Stored { header_sent: false });
+        Codec {
+            encoding,
+            zstd,
+            zlib,
+        }
     }
 
     /// The connection identified or resumed: from now on it is worth a
@@ -297,6 +326,12 @@ impl Codec {
             e.set_parameter(zstd::stream::raw::CParameter::HashLog(ZSTD_TABLE_LOG))?;
             e.set_parameter(zstd::stream::raw::CParameter::ChainLog(ZSTD_TABLE_LOG))?;
             *z = Zstd::Stream(Box::new(e));
+        }
+        if let Some(z @ Zlib::Stored { .. }) = &mut self.zlib {
+            *z = Zlib::Stream(Box::new(flate2::Compress::new(
+                flate2::Compression::new(ZLIB_LEVEL),
+                false,
+            )));
         }
         Ok(())
     }
@@ -342,6 +377,9 @@ impl Codec {
     }
 
     fn frame(&mut self, bytes: Vec<u8>) -> std::io::Result<Message> {
+        if let Some(zlib) = &mut self.zlib {
+            return Ok(Message::Binary(zlib_message(zlib, &bytes)?.into()));
+        }
         match &mut self.zstd {
             Some(Zstd::Stream(z)) => {
                 z.write_all(&bytes)?;
@@ -383,6 +421,45 @@ impl Codec {
             Encoding::MsgPack => {
                 rmp_serde::from_slice(bytes).map_err(|e| DecodeError(e.to_string()))
             }
+        }
+    }
+}
+
+/// One message of a `zlib-stream` connection.
+fn zlib_message(zlib: &mut Zlib, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    match zlib {
+        Zlib::Stored { header_sent } => {
+            let mut out = Vec::with_capacity(bytes.len() + 16);
+            if !*header_sent {
+                // CMF (deflate, 32 KiB window) and FLG (fastest, no dictionary).
+                out.extend_from_slice(&[0x78, 0x01]);
+                *header_sent = true;
+            }
+            for chunk in bytes.chunks(usize::from(u16::MAX)) {
+                let len = chunk.len() as u16;
+                out.push(0x00);
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(&(!len).to_le_bytes());
+                out.extend_from_slice(chunk);
+            }
+            out.extend_from_slice(&ZLIB_SYNC_MARKER);
+            Ok(out)
+        }
+        Zlib::Stream(c) => {
+            let mut out = Vec::with_capacity(bytes.len() / 2 + 64);
+            let start = c.total_in();
+            loop {
+                let consumed = (c.total_in() - start) as usize;
+                out.reserve(4096.max(bytes.len() - consumed));
+                c.compress_vec(&bytes[consumed..], &mut out, flate2::FlushCompress::Sync)
+                    .map_err(std::io::Error::other)?;
+                let consumed = (c.total_in() - start) as usize;
+                // Done when all went in and the flush had room to finish.
+                if consumed == bytes.len() && out.len() < out.capacity() {
+                    break;
+                }
+            }
+            Ok(out)
         }
     }
 }
@@ -493,6 +570,61 @@ mod tests {
         assert_eq!(input.pos(), b.len(), "the whole message is consumed");
         let n = output.pos();
         serde_json::from_slice(&out[..n]).unwrap()
+    }
+
+    /// Inflates one `zlib-stream` message with the connection's inflater.
+    fn inflate_zlib(inflater: &mut flate2::Decompress, m: &Message) -> Value {
+        let Message::Binary(b) = m else {
+            panic!("zlib-stream messages are binary")
+        };
+        assert!(
+            b.ends_with(&[0x00, 0x00, 0xff, 0xff]),
+            "ends in a sync flush"
+        );
+        let mut out = Vec::with_capacity(b.len() * 8 + 1024);
+        let start = inflater.total_in();
+        loop {
+            let consumed = (inflater.total_in() - start) as usize;
+            out.reserve(4096);
+            inflater
+                .decompress_vec(&b[consumed..], &mut out, flate2::FlushDecompress::Sync)
+                .unwrap();
+            if (inflater.total_in() - start) as usize == b.len() && out.len() < out.capacity() {
+                break;
+            }
+        }
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn zlib_stream_messages_inflate_one_at_a_time_before_and_after_authentication() {
+        let mut c = Codec::new(Encoding::Json, Compression::ZlibStream);
+        let mut inflater = flate2::Decompress::new(true);
+        // Stored blocks before Identify, including one over a block's 64 KiB.
+        let hello = c.op(10, &json!({"heartbeat_interval": 41250})).unwrap();
+        assert_eq!(
+            inflate_zlib(&mut inflater, &hello)["d"]["heartbeat_interval"],
+            41250
+        );
+        let big = "x".repeat(70_000);
+        let m = c.op(9, &json!(big)).unwrap();
+        assert_eq!(inflate_zlib(&mut inflater, &m)["d"], json!(big));
+        // Compressed after, on the same stream.
+        c.authenticated().unwrap();
+        let mut sizes = Vec::new();
+        for seq in 1..=3 {
+            let m = c.dispatch(seq, &event()).unwrap();
+            if let Message::Binary(b) = &m {
+                sizes.push(b.len());
+            }
+            assert_eq!(inflate_zlib(&mut inflater, &m)["s"], seq);
+        }
+        assert!(
+            sizes[2] < sizes[0],
+            "later messages reuse the window: {sizes:?}"
+        );
+        let m = c.op(9, &json!(big)).unwrap();
+        assert_eq!(inflate_zlib(&mut inflater, &m)["d"], json!(big));
     }
 
     #[test]

@@ -70,6 +70,7 @@ impl Params {
         let compression = match query.get("compress").map(String::as_str) {
             None => Compression::None,
             Some("zstd-stream") => Compression::ZstdStream,
+            Some("zlib-stream") => Compression::ZlibStream,
             Some(_) => {
                 refuse.get_or_insert(CloseCode::DecodeError);
                 Compression::None

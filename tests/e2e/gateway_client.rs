@@ -144,6 +144,8 @@ pub struct Options {
     pub encoding: Encoding,
     /// Ask for `compress=zstd-stream`.
     pub zstd: bool,
+    /// Ask for `compress=zlib-stream`.
+    pub zlib: bool,
     /// The `v` query parameter; `None` leaves it out.
     pub version: Option<String>,
     /// Heartbeat on the server's interval without the test asking.
@@ -161,6 +163,7 @@ impl Default for Options {
         Options {
             encoding: Encoding::Json,
             zstd: false,
+            zlib: false,
             version: Some("10".to_string()),
             auto_heartbeat: true,
             label: "gateway".to_string(),
@@ -181,6 +184,10 @@ impl Options {
     }
     pub fn zstd(mut self) -> Self {
         self.zstd = true;
+        self
+    }
+    pub fn zlib(mut self) -> Self {
+        self.zlib = true;
         self
     }
     pub fn version(mut self, v: &str) -> Self {
@@ -283,6 +290,9 @@ pub fn connect_url(url: &str, opts: &Options) -> String {
     q.push(format!("encoding={}", opts.encoding.query()));
     if opts.zstd {
         q.push("compress=zstd-stream".to_string());
+    }
+    if opts.zlib {
+        q.push("compress=zlib-stream".to_string());
     }
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}{}", q.join("&"))
@@ -875,6 +885,8 @@ fn encode(enc: Encoding, payload: &Value) -> Message {
 struct Decoding {
     encoding: Encoding,
     zstd: Option<ZstdDecoder<'static>>,
+    /// One inflater for the connection, as Discord's libraries keep.
+    zlib: Option<flate2::Decompress>,
 }
 
 impl Decoding {
@@ -893,7 +905,20 @@ impl Decoding {
                 }
                 &inflated
             }
-            None => bytes,
+            None => match &mut self.zlib {
+                Some(inflater) => {
+                    if !binary {
+                        return Err("zlib-stream connection sent a text frame".to_string());
+                    }
+                    // Libraries inflate once a message ends in a sync flush.
+                    if !bytes.ends_with(&[0x00, 0x00, 0xff, 0xff]) {
+                        return Err("a zlib-stream message without the sync-flush suffix".into());
+                    }
+                    inflated = inflate_zlib(inflater, bytes)?;
+                    &inflated
+                }
+                None => bytes,
+            },
         };
         let raw: Value = match self.encoding {
             Encoding::Json => serde_json::from_slice(payload).map_err(|e| {
@@ -931,6 +956,22 @@ impl Decoding {
     }
 }
 
+/// Feeds one message into the connection's zlib stream.
+fn inflate_zlib(inflater: &mut flate2::Decompress, input: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(input.len() * 4 + 1024);
+    let start = inflater.total_in();
+    loop {
+        let consumed = (inflater.total_in() - start) as usize;
+        out.reserve(16 * 1024);
+        inflater
+            .decompress_vec(&input[consumed..], &mut out, flate2::FlushDecompress::Sync)
+            .map_err(|e| format!("zlib-stream inflating failed: {e}"))?;
+        if (inflater.total_in() - start) as usize == input.len() && out.len() < out.capacity() {
+            return Ok(out);
+        }
+    }
+}
+
 /// Feeds one message into the connection's zstd stream; returns everything
 /// it decodes to.
 fn inflate(dec: &mut ZstdDecoder<'static>, input: &[u8]) -> Result<Vec<u8>, String> {
@@ -964,6 +1005,7 @@ async fn pump(
         } else {
             None
         },
+        zlib: opts.zlib.then(|| flate2::Decompress::new(true)),
     };
     let mut auto = opts.auto_heartbeat;
     let mut interval: Option<Duration> = None;
