@@ -832,3 +832,46 @@ async fn nicknames_need_manage_nicknames_and_the_owner_cannot_be_targeted() {
         .expect(200);
     assert!(m["nick"].is_null(), "nick cleared: {m}");
 }
+
+#[tokio::test]
+async fn roles_carry_colors_as_todays_api_does_and_accept_them() {
+    let w = World::new().await;
+    let role = w
+        .api
+        .create_role(
+            &w.owner,
+            &w.guild_id,
+            json!({"name": "teal", "colors": {"primary_color": 0x11_8899}}),
+        )
+        .await;
+    assert_eq!(role["color"], 0x11_8899, "{role}");
+    assert_eq!(
+        role["colors"],
+        json!({"primary_color": 0x11_8899, "secondary_color": null, "tertiary_color": null})
+    );
+    // The older `color` moves `colors` too; every role lists them.
+    let path = format!("/guilds/{}/roles/{}", w.guild_id, str_field(&role, "id"));
+    let edited = w
+        .api
+        .patch(&path, w.owner.auth(), Some(json!({"color": 0xff_0000})))
+        .await
+        .expect(200);
+    assert_eq!(edited["colors"]["primary_color"], 0xff_0000);
+    let roles = w
+        .api
+        .get(&format!("/guilds/{}/roles", w.guild_id), w.owner.auth())
+        .await
+        .expect(200);
+    for r in roles.as_array().unwrap() {
+        assert_eq!(r["colors"]["primary_color"], r["color"], "{r}");
+    }
+    // Out of range, as `color` is.
+    w.api
+        .patch(
+            &path,
+            w.owner.auth(),
+            Some(json!({"colors": {"primary_color": 0x1_000000}})),
+        )
+        .await
+        .expect_field_error(&["color"]);
+}

@@ -56,7 +56,8 @@ pub struct Guild {
     pub approximate_member_count: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A role; on the wire also `colors` (see [`RoleColors`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Role {
     pub id: Snowflake,
     pub name: String,
@@ -71,6 +72,58 @@ pub struct Role {
     pub flags: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<RoleTags>,
+}
+
+/// Today's API carries a role's colour as `colors` (a gradient's primary,
+/// secondary and tertiary colours) besides the older `color`; libraries
+/// read either. Hearth roles have one colour: it is the primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleColors {
+    pub primary_color: u32,
+    pub secondary_color: Option<u32>,
+    pub tertiary_color: Option<u32>,
+}
+
+impl Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            id: Snowflake,
+            name: &'a str,
+            color: u32,
+            colors: RoleColors,
+            hoist: bool,
+            icon: &'a Option<String>,
+            unicode_emoji: &'a Option<String>,
+            position: i32,
+            permissions: Permissions,
+            managed: bool,
+            mentionable: bool,
+            flags: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            tags: &'a Option<RoleTags>,
+        }
+        Wire {
+            id: self.id,
+            name: &self.name,
+            color: self.color,
+            colors: RoleColors {
+                primary_color: self.color,
+                secondary_color: None,
+                tertiary_color: None,
+            },
+            hoist: self.hoist,
+            icon: &self.icon,
+            unicode_emoji: &self.unicode_emoji,
+            position: self.position,
+            permissions: self.permissions,
+            managed: self.managed,
+            mentionable: self.mentionable,
+            flags: self.flags,
+            tags: &self.tags,
+        }
+        .serialize(serializer)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

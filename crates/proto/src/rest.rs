@@ -164,9 +164,17 @@ pub struct RoleBody {
     pub name: Option<String>,
     pub permissions: Option<Permissions>,
     pub color: Option<u32>,
+    /// Today's form of `color`: its primary colour is the role's colour
+    /// (a gradient's other colours are not kept).
+    pub colors: Option<RoleColorsBody>,
     pub hoist: Option<bool>,
     pub mentionable: Option<bool>,
     pub position: Option<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RoleColorsBody {
+    pub primary_color: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -73,7 +73,12 @@ fn edit_of(
         }
         edit.permissions = Some(p);
     }
-    if let Some(c) = body.color {
+    if let Some(c) = body
+        .colors
+        .as_ref()
+        .and_then(|c| c.primary_color)
+        .or(body.color)
+    {
         if c > 0xFF_FFFF {
             errors.add(
                 "color",
