@@ -294,6 +294,34 @@ async fn creating_an_application_creates_a_bot_that_can_authenticate() {
         .await
         .expect(200);
     assert_eq!(seen["bot"], true);
+
+    // What bot libraries read at start-up (discord.py's application_info
+    // fails without `verify_key`), the same on every path and stable.
+    let bot = Some(format!("Bot {token}"));
+    let mut keys = Vec::new();
+    for path in ["/oauth2/applications/@me", "/applications/@me"] {
+        let info = api.get(path, bot.as_deref()).await.expect(200);
+        assert_eq!(info["id"], app_id.as_str());
+        assert_eq!(info["owner"]["id"], dev.id.as_str());
+        for field in [
+            "bot_public",
+            "bot_require_code_grant",
+            "description",
+            "summary",
+            "icon",
+            "team",
+            "flags",
+        ] {
+            assert!(info.get(field).is_some(), "{field} in {info}");
+        }
+        let key = str_field(&info, "verify_key");
+        assert!(
+            key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{key}"
+        );
+        keys.push(key);
+    }
+    assert_eq!(keys[0], keys[1]);
 }
 
 #[tokio::test]

@@ -434,7 +434,10 @@ pub struct Ban {
     pub user: User,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An application and its bot. On the wire also the fields bot libraries
+/// read at start-up (discord.py's `application_info` requires
+/// `verify_key`): see the `Serialize` impl.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Application {
     pub id: Snowflake,
     pub name: String,
@@ -445,6 +448,71 @@ pub struct Application {
     pub flags: u64,
     pub owner: User,
     pub bot: User,
+}
+
+impl Application {
+    /// Discord's `verify_key` is the Ed25519 public key that signs HTTP
+    /// interactions. Hearth delivers interactions over the gateway only and
+    /// signs nothing; libraries still read the field, so it is a stable
+    /// 64-hex-digit value derived from the id (no key pair behind it).
+    pub fn verify_key(&self) -> String {
+        let mut x = self.id.0 ^ 0x9e37_79b9_7f4a_7c15;
+        (0..4)
+            .map(|_| {
+                // SplitMix64: well-spread words from the id.
+                x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = x;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                format!("{:016x}", z ^ (z >> 31))
+            })
+            .collect()
+    }
+}
+
+impl Serialize for Application {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            id: Snowflake,
+            name: &'a str,
+            description: &'a str,
+            summary: &'a str,
+            icon: &'a Option<String>,
+            bot_public: bool,
+            bot_require_code_grant: bool,
+            flags: u64,
+            owner: &'a User,
+            bot: &'a User,
+            verify_key: String,
+            team: Option<()>,
+            rpc_origins: [(); 0],
+            redirect_uris: [(); 0],
+            tags: [(); 0],
+            interactions_endpoint_url: Option<()>,
+            hook: bool,
+        }
+        Wire {
+            id: self.id,
+            name: &self.name,
+            description: &self.description,
+            summary: "",
+            icon: &self.icon,
+            bot_public: self.bot_public,
+            bot_require_code_grant: self.bot_require_code_grant,
+            flags: self.flags,
+            owner: &self.owner,
+            bot: &self.bot,
+            verify_key: self.verify_key(),
+            team: None,
+            rpc_origins: [],
+            redirect_uris: [],
+            tags: [],
+            interactions_endpoint_url: None,
+            hook: true,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// Application flags that unlock privileged gateway intents.
