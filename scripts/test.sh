@@ -124,6 +124,27 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 
+# A real bot library, unmodified: discord.py from PyPI, in a virtual
+# environment of its own under target/, for the tests that run a bot with
+# it (tests/e2e/bot_libraries.rs).
+discord_py="$PWD/target/discord-py"
+if ! "$discord_py/bin/python" -c 'import discord' >/dev/null 2>&1; then
+  command -v python3 >/dev/null 2>&1 || apt_install python3
+  rm -rf "$discord_py"
+  if ! python3 -m venv "$discord_py" >/dev/null 2>&1; then
+    apt_install python3-venv
+    rm -rf "$discord_py"
+    python3 -m venv "$discord_py"
+  fi
+  echo "== installing discord.py"
+  "$discord_py/bin/pip" install --quiet --disable-pip-version-check "discord.py==2.7.1"
+  "$discord_py/bin/python" -c 'import discord' || {
+    echo "discord.py did not install into $discord_py" >&2
+    exit 1
+  }
+fi
+export HEARTH_TEST_DISCORD_PY="$discord_py/bin/python"
+
 echo "== formatting"
 cargo fmt --all -- --check
 

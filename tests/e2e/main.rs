@@ -7,6 +7,7 @@ mod voice_client;
 
 mod account_controls;
 mod accounts;
+mod bot_libraries;
 mod cluster;
 mod cluster_voice;
 mod coalescing;
