@@ -144,6 +144,17 @@ if ! "$discord_py/bin/python" -c 'import discord' >/dev/null 2>&1; then
   }
 fi
 export HEARTH_TEST_DISCORD_PY="$discord_py/bin/python"
+# And discord.js from npm (Node.js 20, made sure of above).
+discord_js="$PWD/target/discord-js"
+if [ ! -f "$discord_js/node_modules/discord.js/package.json" ]; then
+  echo "== installing discord.js"
+  npm install --silent --no-audit --no-fund --prefix "$discord_js" "discord.js@14.28.1"
+  [ -f "$discord_js/node_modules/discord.js/package.json" ] || {
+    echo "discord.js did not install into $discord_js" >&2
+    exit 1
+  }
+fi
+export HEARTH_TEST_DISCORD_JS="$discord_js/node_modules"
 
 echo "== formatting"
 cargo fmt --all -- --check
