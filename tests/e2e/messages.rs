@@ -858,3 +858,86 @@ async fn hostile_text_is_refused_and_a_repeated_nonce_gets_the_first_message() {
     let listed = api.message_ids(&w.member, &w.general, "?limit=10").await;
     assert_eq!(listed.iter().filter(|id| **id == ids[0]).count(), 1);
 }
+
+#[tokio::test]
+async fn allowed_mentions_decide_which_mentions_count() {
+    let w = World::new().await;
+    let path = format!("/channels/{}/messages", w.general);
+    let post = |body: serde_json::Value| {
+        let (api, path, owner) = (w.api.clone(), path.clone(), w.owner.clone());
+        async move { api.post(&path, owner.auth(), Some(body)).await }
+    };
+    let content = format!("<@{}> <@{}> hello @everyone", w.member.id, w.owner.id);
+
+    // Nothing parsed: the text stays, nobody is mentioned.
+    let m = post(json!({"content": content, "allowed_mentions": {"parse": []}}))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(m["content"], content.as_str());
+    assert_eq!(m["mentions"], json!([]));
+    assert_eq!(m["mention_everyone"], false);
+    // Only the users listed.
+    let m = post(json!({"content": content, "allowed_mentions": {"users": [w.member.id]}}))
+        .await
+        .expect(200)
+        .clone();
+    let ids: Vec<&str> = m["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![w.member.id.as_str()]);
+    assert_eq!(m["mention_everyone"], false);
+    // Everything, as without the field.
+    let m = post(json!({"content": content, "allowed_mentions": {"parse": ["users", "everyone"]}}))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(m["mentions"].as_array().unwrap().len(), 2);
+    assert_eq!(m["mention_everyone"], true);
+
+    // A reply mentions the replied-to author only when asked.
+    let original = w.api.send(&w.member, &w.general, "ask me").await;
+    let reply = |replied_user: bool| {
+        json!({
+            "content": "answered",
+            "message_reference": {"message_id": original["id"]},
+            "allowed_mentions": {"parse": [], "replied_user": replied_user},
+        })
+    };
+    let m = post(reply(true)).await.expect(200).clone();
+    assert_eq!(m["mentions"][0]["id"], w.member.id.as_str());
+    let m = post(reply(false)).await.expect(200).clone();
+    assert_eq!(m["mentions"], json!([]));
+
+    // Discord's refusals, and nothing stored.
+    let before = w
+        .api
+        .get(&format!("{path}?limit=100"), w.owner.auth())
+        .await
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .len();
+    post(json!({"content": "x", "allowed_mentions": {"parse": ["users"], "users": [w.member.id]}}))
+        .await
+        .expect_field_error(&["allowed_mentions"]);
+    post(json!({"content": "x", "allowed_mentions": {"parse": ["nobody"]}}))
+        .await
+        .expect_field_error(&["allowed_mentions", "parse", "0"]);
+    let many: Vec<String> = (0..101).map(|i| format!("{}", 1000 + i)).collect();
+    post(json!({"content": "x", "allowed_mentions": {"roles": many}}))
+        .await
+        .expect_field_error(&["allowed_mentions", "roles"]);
+    let after = w
+        .api
+        .get(&format!("{path}?limit=100"), w.owner.auth())
+        .await
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+}

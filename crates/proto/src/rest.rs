@@ -237,6 +237,26 @@ pub struct CreateMessage {
     pub message_reference: Option<MessageReference>,
     #[serde(default)]
     pub enforce_nonce: bool,
+    /// Which of the content's mentions count (absent: all of them).
+    #[serde(default)]
+    pub allowed_mentions: Option<AllowedMentions>,
+}
+
+/// Discord's allowed mentions: which mentions in a message's content count.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct AllowedMentions {
+    /// Kinds counted wholesale: `users`, `roles`, `everyone`.
+    #[serde(default)]
+    pub parse: Option<Vec<String>>,
+    /// Users counted when mentioned (when `parse` lacks `users`).
+    #[serde(default)]
+    pub users: Option<Vec<Snowflake>>,
+    /// Roles counted when mentioned (when `parse` lacks `roles`).
+    #[serde(default)]
+    pub roles: Option<Vec<Snowflake>>,
+    /// For a reply: the replied-to message's author is mentioned.
+    #[serde(default)]
+    pub replied_user: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

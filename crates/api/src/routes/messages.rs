@@ -8,7 +8,7 @@ use hearth_model::{
     message_type, Channel, ChannelType, Embed, Guild, Message, Permissions, Snowflake, Timestamp,
     User,
 };
-use hearth_proto::rest::{BulkDelete, CreateMessage, EditMessage, MessagesQuery};
+use hearth_proto::rest::{AllowedMentions, BulkDelete, CreateMessage, EditMessage, MessagesQuery};
 use hearth_proto::{ErrorCode, FormErrors};
 use hearth_store::Page;
 
@@ -256,6 +256,9 @@ async fn post_message(
         }
         None => None,
     };
+    if let Some(allowed) = &body.allowed_mentions {
+        check_allowed_mentions(allowed)?;
+    }
     let draft = Draft {
         author: caller.user,
         content,
@@ -272,6 +275,10 @@ async fn post_message(
     )
     .await?;
     message.nonce = body.nonce.filter(|n| !n.is_null());
+    if let Some(allowed) = &body.allowed_mentions {
+        let replied_author = reference.as_ref().map(|(_, o)| o.author.clone());
+        apply_allowed_mentions(&mut message, allowed, replied_author);
+    }
     if let Some((r, original)) = reference {
         message.kind = message_type::REPLY;
         message.message_reference = Some(r);
@@ -285,6 +292,71 @@ async fn post_message(
     state.message_created(&message, Some(&access.member));
     state.metrics.messages_created.inc();
     Ok(message)
+}
+
+/// The kinds `allowed_mentions.parse` may name.
+const MENTION_KINDS: [&str; 3] = ["users", "roles", "everyone"];
+
+/// Discord's checks of `allowed_mentions`: known kinds, at most 100 ids
+/// each, and a kind not both parsed wholesale and listed.
+fn check_allowed_mentions(allowed: &AllowedMentions) -> ApiResult<()> {
+    let mut errors = FormErrors::new();
+    let parse = allowed.parse.as_deref().unwrap_or_default();
+    for (i, kind) in parse.iter().enumerate() {
+        if !MENTION_KINDS.contains(&kind.as_str()) {
+            errors.add(
+                &format!("allowed_mentions.parse.{i}"),
+                "BASE_TYPE_CHOICES",
+                "Value must be one of ('roles', 'users', 'everyone').",
+            );
+        }
+    }
+    for (field, ids) in [("users", &allowed.users), ("roles", &allowed.roles)] {
+        let Some(ids) = ids else { continue };
+        if ids.len() > MAX_MENTIONS {
+            errors.add(
+                &format!("allowed_mentions.{field}"),
+                "BASE_TYPE_MAX_LENGTH",
+                "Must be 100 or fewer in length.",
+            );
+        }
+        if !ids.is_empty() && parse.iter().any(|k| k == field) {
+            errors.add(
+                "allowed_mentions",
+                "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                &format!("parse:[\"{field}\"] and {field}: [ids] are mutually exclusive."),
+            );
+        }
+    }
+    errors.finish()?;
+    Ok(())
+}
+
+/// Keeps of the content's mentions those `allowed` lets count, and adds
+/// the replied-to author when it asks.
+fn apply_allowed_mentions(
+    message: &mut Message,
+    allowed: &AllowedMentions,
+    replied_author: Option<hearth_model::User>,
+) {
+    let parse = allowed.parse.as_deref().unwrap_or_default();
+    let parses = |kind: &str| parse.iter().any(|k| k == kind);
+    if !parses("users") {
+        let listed = allowed.users.as_deref().unwrap_or_default();
+        message.mentions.retain(|u| listed.contains(&u.id));
+    }
+    if !parses("roles") {
+        let listed = allowed.roles.as_deref().unwrap_or_default();
+        message.mention_roles.retain(|r| listed.contains(r));
+    }
+    if !parses("everyone") {
+        message.mention_everyone = false;
+    }
+    if let Some(author) = replied_author.filter(|_| allowed.replied_user) {
+        if !message.mentions.iter().any(|u| u.id == author.id) {
+            message.mentions.push(author);
+        }
+    }
 }
 
 /// The page a query asks for: at most one cursor, limit 1–100 (default 50).
