@@ -324,7 +324,7 @@ fn check_allowed_mentions(allowed: &AllowedMentions) -> ApiResult<()> {
             errors.add(
                 "allowed_mentions",
                 "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
-                &format!("parse:[\"{field}\"] and {field}: [ids] are mutually exclusive."),
+                format!("parse:[\"{field}\"] and {field}: [ids] are mutually exclusive."),
             );
         }
     }
