@@ -761,7 +761,7 @@ async fn a_session_whose_node_is_killed_resumes_on_the_other_with_nothing_lost()
     let info = gw.session_info();
     // Let the last posts reach node a's fan-out (a REST call returns once
     // its event is published, before every node delivered it).
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     w.server.kill9();
     drop(gw);
 
