@@ -912,6 +912,21 @@ async fn allowed_mentions_decide_which_mentions_count() {
     let m = post(reply(false)).await.expect(200).clone();
     assert_eq!(m["mentions"], json!([]));
 
+    // An edit re-reads the mentions under its own allowed_mentions.
+    let edited = w
+        .api
+        .patch(
+            &format!("{path}/{}", str_field(&m, "id")),
+            w.owner.auth(),
+            Some(json!({"content": content, "allowed_mentions": {"users": [w.owner.id]}})),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(edited["mentions"].as_array().unwrap().len(), 1, "{edited}");
+    assert_eq!(edited["mentions"][0]["id"], w.owner.id.as_str());
+    assert_eq!(edited["mention_everyone"], false);
+
     // Discord's refusals, and nothing stored.
     let before = w
         .api

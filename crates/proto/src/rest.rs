@@ -266,6 +266,9 @@ pub struct EditMessage {
     #[serde(default, deserialize_with = "nullable")]
     pub embeds: Option<Option<Vec<Embed>>>,
     pub flags: Option<u32>,
+    /// Which of the edited content's mentions count (absent: all).
+    #[serde(default)]
+    pub allowed_mentions: Option<AllowedMentions>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -478,6 +478,9 @@ async fn edit(
         message.flags = (message.flags & !4) | (flags & 4);
     }
     check_draft(&message.content, &message.embeds)?;
+    if let Some(allowed) = &body.allowed_mentions {
+        check_allowed_mentions(allowed)?;
+    }
     let guild = state
         .store
         .guild(message.guild_id.unwrap_or_default())
@@ -493,6 +496,15 @@ async fn edit(
     message.mentions = mentions.users;
     message.mention_roles = mentions.roles;
     message.mention_everyone = mentions.everyone;
+    if let Some(allowed) = &body.allowed_mentions {
+        // A reply keeps its target author only if asked, as on create.
+        let replied_author = message
+            .referenced_message
+            .as_ref()
+            .and_then(|r| r.as_deref())
+            .map(|r| r.author.clone());
+        apply_allowed_mentions(&mut message, allowed, replied_author);
+    }
     message.edited_timestamp = Some(Timestamp::now());
     state.messages.update(&message).await?;
     state.message_updated(&message);
