@@ -233,3 +233,43 @@ async fn webhooks_can_be_listed_fetched_and_deleted() {
         .collect();
     assert_eq!(ids, vec![a_id]);
 }
+
+#[tokio::test]
+async fn a_webhooks_allowed_mentions_decide_which_mentions_count() {
+    let w = World::new().await;
+    let api = &w.api;
+    let hook = create_webhook(api, &w.owner, &w.general, "Pager").await;
+    let url = format!(
+        "/webhooks/{}/{}?wait=true",
+        str_field(&hook, "id"),
+        str_field(&hook, "token")
+    );
+    let content = format!("<@{}> <@{}> @everyone", w.member.id, w.owner.id);
+    let m = api
+        .post(
+            &url,
+            None,
+            Some(json!({"content": content, "allowed_mentions": {"users": [w.owner.id]}})),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(m["mentions"].as_array().unwrap().len(), 1, "{m}");
+    assert_eq!(m["mentions"][0]["id"], w.owner.id.as_str());
+    assert_eq!(m["mention_everyone"], false);
+    // Without it, every mention counts (a webhook may mention everyone).
+    let m = api
+        .post(&url, None, Some(json!({"content": content})))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(m["mentions"].as_array().unwrap().len(), 2);
+    assert_eq!(m["mention_everyone"], true);
+    api.post(
+        &url,
+        None,
+        Some(json!({"content": "x", "allowed_mentions": {"parse": ["roles"], "roles": ["1"]}})),
+    )
+    .await
+    .expect_field_error(&["allowed_mentions"]);
+}

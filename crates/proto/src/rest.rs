@@ -303,6 +303,9 @@ pub struct ExecuteWebhook {
     pub tts: bool,
     #[serde(default)]
     pub embeds: Option<Vec<Embed>>,
+    /// Which of the content's mentions count (absent: all).
+    #[serde(default)]
+    pub allowed_mentions: Option<AllowedMentions>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

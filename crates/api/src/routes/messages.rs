@@ -299,7 +299,7 @@ const MENTION_KINDS: [&str; 3] = ["users", "roles", "everyone"];
 
 /// Discord's checks of `allowed_mentions`: known kinds, at most 100 ids
 /// each, and a kind not both parsed wholesale and listed.
-fn check_allowed_mentions(allowed: &AllowedMentions) -> ApiResult<()> {
+pub(super) fn check_allowed_mentions(allowed: &AllowedMentions) -> ApiResult<()> {
     let mut errors = FormErrors::new();
     let parse = allowed.parse.as_deref().unwrap_or_default();
     for (i, kind) in parse.iter().enumerate() {
@@ -334,7 +334,7 @@ fn check_allowed_mentions(allowed: &AllowedMentions) -> ApiResult<()> {
 
 /// Keeps of the content's mentions those `allowed` lets count, and adds
 /// the replied-to author when it asks.
-fn apply_allowed_mentions(
+pub(super) fn apply_allowed_mentions(
     message: &mut Message,
     allowed: &AllowedMentions,
     replied_author: Option<hearth_model::User>,

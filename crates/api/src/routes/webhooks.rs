@@ -10,7 +10,9 @@ use hearth_model::{ChannelType, Permissions, User, Webhook};
 use hearth_proto::rest::{CreateWebhook, ExecuteQuery, ExecuteWebhook};
 use hearth_proto::{ErrorCode, FormErrors};
 
-use super::messages::{build_message, check_draft, Draft};
+use super::messages::{
+    apply_allowed_mentions, build_message, check_allowed_mentions, check_draft, Draft,
+};
 use crate::access;
 use crate::auth;
 use crate::error::ApiResult;
@@ -151,6 +153,9 @@ async fn execute(
     }
     errors.finish()?;
     check_draft(&content, &embeds)?;
+    if let Some(allowed) = &body.allowed_mentions {
+        check_allowed_mentions(allowed)?;
+    }
     let channel = state
         .store
         .channel(webhook.channel_id)
@@ -179,7 +184,10 @@ async fn execute(
         tts: body.tts,
         webhook_id: Some(webhook.id),
     };
-    let message = build_message(&state, &channel, &guild, draft, true).await?;
+    let mut message = build_message(&state, &channel, &guild, draft, true).await?;
+    if let Some(allowed) = &body.allowed_mentions {
+        apply_allowed_mentions(&mut message, allowed, None);
+    }
     state.messages.create(&message).await?;
     state.message_created(&message, None);
     state.metrics.messages_created.inc();
