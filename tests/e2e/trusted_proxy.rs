@@ -114,6 +114,24 @@ async fn gateway_from(
     (status, upgraded.then_some(stream))
 }
 
+/// A WebSocket that must be admitted once the address's earlier HTTP
+/// connections (the log-ins') are closed: the server counts a connection
+/// until it has seen it close, a moment after the client let it go.
+async fn admitted_gateway(
+    server: &Server,
+    from: [u8; 4],
+    forwarded_for: &str,
+) -> (String, Option<TcpStream>) {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        let (status, stream) = gateway_from(server, from, forwarded_for).await;
+        if stream.is_some() || !status.starts_with("HTTP/1.1 429") || Instant::now() > until {
+            return (status, stream);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limits() {
     let server = node(true).await;
@@ -133,15 +151,15 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limits() {
 
     // Two connections per address: A's third WebSocket is refused, B's
     // first is not, and A gets a place again when one of its own closes.
-    let (s1, a1) = gateway_from(&server, PROXY, CLIENT_A).await;
-    let (s2, _a2) = gateway_from(&server, PROXY, CLIENT_A).await;
+    let (s1, a1) = admitted_gateway(&server, PROXY, CLIENT_A).await;
+    let (s2, _a2) = admitted_gateway(&server, PROXY, CLIENT_A).await;
     assert!(
         a1.is_some() && s2.starts_with("HTTP/1.1 101"),
         "{s1} / {s2}"
     );
     let (s3, _) = gateway_from(&server, PROXY, CLIENT_A).await;
     assert!(s3.starts_with("HTTP/1.1 429"), "A's third WebSocket: {s3}");
-    let (sb, _b1) = gateway_from(&server, PROXY, CLIENT_B).await;
+    let (sb, _b1) = admitted_gateway(&server, PROXY, CLIENT_B).await;
     assert!(sb.starts_with("HTTP/1.1 101"), "B's WebSocket: {sb}");
 
     drop(a1);
@@ -174,8 +192,8 @@ async fn from_an_untrusted_address_x_forwarded_for_is_ignored() {
     );
 
     // And its connections all count against its own address.
-    let (s1, _c1) = gateway_from(&server, STRANGER, CLIENT_A).await;
-    let (s2, _c2) = gateway_from(&server, STRANGER, CLIENT_B).await;
+    let (s1, _c1) = admitted_gateway(&server, STRANGER, CLIENT_A).await;
+    let (s2, _c2) = admitted_gateway(&server, STRANGER, CLIENT_B).await;
     assert!(
         s1.starts_with("HTTP/1.1 101") && s2.starts_with("HTTP/1.1 101"),
         "{s1} / {s2}"
