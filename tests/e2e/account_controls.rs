@@ -15,13 +15,21 @@ const NEW_PASSWORD: &str = "a-whole-new-password";
 /// Runs `hearth admin --data-dir <dir> <args>` with `stdin`; returns
 /// (success, stdout, stderr).
 fn admin(dir: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let dir = dir.to_str().expect("a UTF-8 data directory");
+    let all: Vec<&str> = ["--data-dir", dir].iter().chain(args).copied().collect();
+    hearth_admin(&all, stdin)
+}
+
+/// Runs `hearth admin <args>` with `stdin`, none of its settings taken from
+/// the environment; returns (success, stdout, stderr).
+pub(crate) fn hearth_admin(args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
         .arg("admin")
-        .arg("--data-dir")
-        .arg(dir)
         .args(args)
         .env_remove("HEARTH_DATA_DIR")
         .env_remove("HEARTH_CONFIG")
+        .env_remove("HEARTH_DATABASE")
+        .env_remove("HEARTH_REDIS")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -159,11 +159,14 @@ async fn two_nodes_on_one_database_share_accounts_guilds_and_messages() {
     on_b.login("ada", PASSWORD).await.expect(200);
 }
 
-#[tokio::test]
-async fn an_unreachable_database_stops_the_node_with_the_url_but_not_its_password() {
-    let data_dir = std::env::temp_dir().join(format!("hearth-e2e-pg-{}", std::process::id()));
-    // Port 1 on loopback: nothing listens there, so the connection is refused.
-    let url = "postgres://hearth:do-not-print@127.0.0.1:1/hearth";
+/// Runs `hearth serve --database <url>`, which must stop by itself (within
+/// 30 s, else the test fails saying it kept running `why`); its output.
+fn serve_until_it_stops(url: &str, why: &str) -> std::process::Output {
+    let data_dir = std::env::temp_dir().join(format!(
+        "hearth-e2e-pg-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data_dir)
@@ -176,20 +179,34 @@ async fn an_unreachable_database_stops_the_node_with_the_url_but_not_its_passwor
         .spawn()
         .expect("spawning hearth");
     let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("polling hearth") {
-            break status;
-        }
+    while child.try_wait().expect("polling hearth").is_none() {
         if started.elapsed() > Duration::from_secs(30) {
             let _ = child.kill();
-            panic!("hearth kept running without its database");
+            panic!("hearth kept running {why}");
         }
         std::thread::sleep(Duration::from_millis(50));
-    };
+    }
     let output = child.wait_with_output().expect("hearth's output");
     let _ = std::fs::remove_dir_all(&data_dir);
+    output
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+#[tokio::test]
+async fn an_unreachable_database_stops_the_node_with_the_url_but_not_its_password() {
+    // Port 1 on loopback: nothing listens there, so the connection is refused.
+    let url = "postgres://hearth:do-not-print@127.0.0.1:1/hearth";
+    let output = serve_until_it_stops(url, "without its database");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!status.success(), "hearth exited successfully: {stderr}");
+    assert!(
+        !output.status.success(),
+        "hearth exited successfully: {stderr}"
+    );
     assert!(
         stderr.contains("postgres://hearth:***@127.0.0.1:1/hearth"),
         "the error names the URL: {stderr}"
@@ -247,32 +264,11 @@ async fn a_node_keeps_no_more_postgres_connections_than_its_pool() {
     );
 }
 
-/// Runs `hearth admin <args>` with `stdin`; returns (success, stdout,
-/// stdout and stderr).
+/// `hearth admin <args>`: (success, stdout, stdout and stderr).
 fn hearth_admin(args: &[&str], stdin: &str) -> (bool, String, String) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("admin")
-        .args(args)
-        .env_remove("HEARTH_DATA_DIR")
-        .env_remove("HEARTH_CONFIG")
-        .env_remove("HEARTH_DATABASE")
-        .env_remove("HEARTH_REDIS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning hearth admin");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(stdin.as_bytes())
-        .expect("writing stdin");
-    let out = child.wait_with_output().expect("hearth admin's output");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), stdout, all)
+    let (ok, out, err) = crate::account_controls::hearth_admin(args, stdin);
+    let all = format!("{out}{err}");
+    (ok, out, all)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -458,27 +454,7 @@ async fn a_node_reaches_postgres_over_tls_when_its_url_asks_and_checks_the_certi
     // sslmode=verify-full checks the certificate against the roots: a
     // self-signed one is refused, and the node says so and stops.
     let url = with_sslmode(&db.url, "verify-full");
-    let data_dir = std::env::temp_dir().join(format!("hearth-e2e-pg-tls-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data_dir)
-        .args(["--database", &url])
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning hearth");
-    let started = Instant::now();
-    while child.try_wait().expect("polling hearth").is_none() {
-        if started.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("hearth kept running on a certificate it could not verify");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().expect("hearth's output");
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let output = serve_until_it_stops(&url, "on a certificate it could not verify");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "hearth started: {stderr}");
     assert!(
