@@ -83,6 +83,7 @@ impl Fixture {
             webhook_id: None,
             message_reference: None,
             referenced_message: None,
+            reactions: Vec::new(),
         }
     }
 

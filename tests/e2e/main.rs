@@ -37,6 +37,7 @@ mod messages;
 mod node_metrics;
 mod permissions;
 mod postgres;
+mod reactions;
 mod trusted_proxy;
 mod voice;
 mod voice_limits;

@@ -63,6 +63,7 @@ impl From<StoreError> for ApiError {
                 Capacity::Roles => ApiError::Code(ErrorCode::MAX_GUILD_ROLES),
                 Capacity::Channels => ApiError::Code(ErrorCode::MAX_CHANNELS),
                 Capacity::Webhooks => ApiError::Code(ErrorCode::MAX_WEBHOOKS),
+                Capacity::Reactions => ApiError::Code(ErrorCode::MAX_REACTIONS),
                 Capacity::Overwrites => ApiError::Form(FormErrors::single(
                     "permission_overwrites",
                     "BASE_TYPE_MAX_LENGTH",

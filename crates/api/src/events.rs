@@ -4,8 +4,8 @@
 //! knows its name, intent and audience (the gateway adds, for channel
 //! events, VIEW_CHANNEL).
 
-use hearth_model::{Channel, Guild, Member, Message, Role, Snowflake, User};
-use hearth_proto::events::Event;
+use hearth_model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, User};
+use hearth_proto::events::{Event, ReactionChange};
 
 use crate::state::AppState;
 
@@ -140,6 +140,41 @@ impl AppState {
         self.publish(Event::MessageDeleteBulk {
             ids: ids.to_vec(),
             channel_id: channel,
+            guild_id: guild,
+        });
+    }
+
+    pub fn reaction_added(&self, change: ReactionChange, member: Member, author: Snowflake) {
+        self.publish(Event::MessageReactionAdd {
+            reaction: change,
+            member,
+            message_author_id: author,
+        });
+    }
+
+    pub fn reaction_removed(&self, change: ReactionChange) {
+        self.publish(Event::MessageReactionRemove(change));
+    }
+
+    pub fn reaction_emoji_removed(
+        &self,
+        guild: Snowflake,
+        channel: Snowflake,
+        message: Snowflake,
+        emoji: Emoji,
+    ) {
+        self.publish(Event::MessageReactionRemoveEmoji {
+            channel_id: channel,
+            message_id: message,
+            guild_id: guild,
+            emoji,
+        });
+    }
+
+    pub fn reactions_cleared(&self, guild: Snowflake, channel: Snowflake, message: Snowflake) {
+        self.publish(Event::MessageReactionRemoveAll {
+            channel_id: channel,
+            message_id: message,
             guild_id: guild,
         });
     }

@@ -372,6 +372,53 @@ pub struct Message {
         deserialize_with = "present_or_null"
     )]
     pub referenced_message: Option<Option<Box<Message>>>,
+    /// Counted per emoji for the reader (`me`), so filled in when a
+    /// message is read, never stored with it; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+/// An emoji as reactions carry it: a unicode emoji has only a name; a
+/// custom one has its id too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Emoji {
+    pub id: Option<Snowflake>,
+    pub name: Option<String>,
+}
+
+/// One emoji's reactions on a message, as one reader sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub count: u32,
+    pub count_details: ReactionCountDetails,
+    /// Whether the reader is among those who reacted.
+    pub me: bool,
+    /// Super reactions do not exist here; the fields libraries read do.
+    pub me_burst: bool,
+    pub burst_colors: Vec<String>,
+    pub emoji: Emoji,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionCountDetails {
+    pub burst: u32,
+    pub normal: u32,
+}
+
+impl Reaction {
+    pub fn normal(emoji: Emoji, count: u32, me: bool) -> Self {
+        Reaction {
+            count,
+            count_details: ReactionCountDetails {
+                burst: 0,
+                normal: count,
+            },
+            me,
+            me_burst: false,
+            burst_colors: Vec::new(),
+            emoji,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,10 +32,12 @@ codes! {
     UNKNOWN_ROLE = (10011, 404, "Unknown Role");
     UNKNOWN_USER = (10013, 404, "Unknown User");
     UNKNOWN_WEBHOOK = (10015, 404, "Unknown Webhook");
+    UNKNOWN_EMOJI = (10014, 400, "Unknown Emoji");
     UNKNOWN_BAN = (10026, 404, "Unknown Ban");
     BOTS_CANNOT_USE = (20001, 403, "Bots cannot use this endpoint");
     MAX_GUILD_ROLES = (30005, 400, "Maximum number of guild roles reached (250)");
     MAX_WEBHOOKS = (30007, 400, "Maximum number of webhooks reached (15)");
+    MAX_REACTIONS = (30010, 400, "Maximum number of reactions reached (20)");
     MAX_CHANNELS = (30013, 400, "Maximum number of guild channels reached (500)");
     UNAUTHORIZED_ACTION = (40001, 401, "Unauthorized. Provide a valid token and try again");
     ENTITY_TOO_LARGE = (40005, 413, "Request entity too large");

@@ -10,7 +10,7 @@
 //! ([`Event::to_bus`], [`Event::from_bus`]); `d` is written once per event
 //! by the node that delivers it.
 
-use hearth_model::{Channel, Guild, Member, Message, Role, Snowflake, User};
+use hearth_model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -130,6 +130,24 @@ pub enum Event {
         channel_id: Snowflake,
         guild_id: Snowflake,
     },
+    MessageReactionAdd {
+        reaction: ReactionChange,
+        /// The reacting member.
+        member: Member,
+        message_author_id: Snowflake,
+    },
+    MessageReactionRemove(ReactionChange),
+    MessageReactionRemoveAll {
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        guild_id: Snowflake,
+    },
+    MessageReactionRemoveEmoji {
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        guild_id: Snowflake,
+        emoji: Emoji,
+    },
     TypingStart {
         channel_id: Snowflake,
         guild_id: Snowflake,
@@ -175,6 +193,10 @@ impl Event {
             Event::MessageUpdate(_) => "MESSAGE_UPDATE",
             Event::MessageDelete { .. } => "MESSAGE_DELETE",
             Event::MessageDeleteBulk { .. } => "MESSAGE_DELETE_BULK",
+            Event::MessageReactionAdd { .. } => "MESSAGE_REACTION_ADD",
+            Event::MessageReactionRemove(_) => "MESSAGE_REACTION_REMOVE",
+            Event::MessageReactionRemoveAll { .. } => "MESSAGE_REACTION_REMOVE_ALL",
+            Event::MessageReactionRemoveEmoji { .. } => "MESSAGE_REACTION_REMOVE_EMOJI",
             Event::TypingStart { .. } => "TYPING_START",
             Event::UserUpdate(_) => "USER_UPDATE",
             Event::PresenceUpdate(_) => "PRESENCE_UPDATE",
@@ -229,7 +251,20 @@ impl Event {
                 channel_id,
                 guild_id,
                 ..
+            }
+            | Event::MessageReactionRemoveAll {
+                channel_id,
+                guild_id,
+                ..
+            }
+            | Event::MessageReactionRemoveEmoji {
+                channel_id,
+                guild_id,
+                ..
             } => channel(*guild_id, *channel_id),
+            Event::MessageReactionAdd { reaction, .. } | Event::MessageReactionRemove(reaction) => {
+                channel(reaction.guild_id, reaction.channel_id)
+            }
             Event::UserUpdate(u) => Audience::User(u.id),
         }
     }
@@ -320,6 +355,39 @@ impl Event {
                 user_id: member.user.id,
                 timestamp: *timestamp,
                 member,
+            }),
+            Event::MessageReactionAdd {
+                reaction,
+                member,
+                message_author_id,
+            } => serde_json::to_vec(&ReactionAddD {
+                change: ReactionChangeD::of(reaction),
+                member,
+                message_author_id: *message_author_id,
+                burst_colors: [],
+            }),
+            Event::MessageReactionRemove(reaction) => {
+                serde_json::to_vec(&ReactionChangeD::of(reaction))
+            }
+            Event::MessageReactionRemoveAll {
+                channel_id,
+                message_id,
+                guild_id,
+            } => serde_json::to_vec(&ReactionRemoveAllD {
+                channel_id: *channel_id,
+                message_id: *message_id,
+                guild_id: *guild_id,
+            }),
+            Event::MessageReactionRemoveEmoji {
+                channel_id,
+                message_id,
+                guild_id,
+                emoji,
+            } => serde_json::to_vec(&ReactionRemoveEmojiD {
+                channel_id: *channel_id,
+                message_id: *message_id,
+                guild_id: *guild_id,
+                emoji,
             }),
             Event::UserUpdate(u) => serde_json::to_vec(u),
             Event::PresenceUpdate(p) => serde_json::to_vec(&PresenceD::of(p)),
@@ -548,6 +616,67 @@ struct MessageCreateD<'a> {
     message: &'a Message,
     #[serde(skip_serializing_if = "Option::is_none")]
     member: Option<PartialMember<'a>>,
+}
+
+/// One user's reaction added or removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReactionChange {
+    pub user_id: Snowflake,
+    pub channel_id: Snowflake,
+    pub message_id: Snowflake,
+    pub guild_id: Snowflake,
+    pub emoji: Emoji,
+}
+
+#[derive(Serialize)]
+struct ReactionChangeD<'a> {
+    user_id: Snowflake,
+    channel_id: Snowflake,
+    message_id: Snowflake,
+    guild_id: Snowflake,
+    emoji: &'a Emoji,
+    /// Super reactions do not exist here.
+    burst: bool,
+    #[serde(rename = "type")]
+    kind: u8,
+}
+
+impl<'a> ReactionChangeD<'a> {
+    fn of(r: &'a ReactionChange) -> Self {
+        ReactionChangeD {
+            user_id: r.user_id,
+            channel_id: r.channel_id,
+            message_id: r.message_id,
+            guild_id: r.guild_id,
+            emoji: &r.emoji,
+            burst: false,
+            kind: 0,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ReactionAddD<'a> {
+    #[serde(flatten)]
+    change: ReactionChangeD<'a>,
+    member: &'a Member,
+    message_author_id: Snowflake,
+    burst_colors: [&'a str; 0],
+}
+
+#[derive(Serialize)]
+struct ReactionRemoveAllD {
+    channel_id: Snowflake,
+    message_id: Snowflake,
+    guild_id: Snowflake,
+}
+
+#[derive(Serialize)]
+struct ReactionRemoveEmojiD<'a> {
+    channel_id: Snowflake,
+    message_id: Snowflake,
+    guild_id: Snowflake,
+    emoji: &'a Emoji,
 }
 
 #[derive(Serialize)]

@@ -168,6 +168,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("reference", Text),
         ],
     ),
+    (
+        "reactions",
+        &[
+            ("channel_id", Int),
+            ("bucket", Int),
+            ("message_id", Int),
+            ("emoji", Text),
+            ("user_id", Int),
+            ("reacted_at", Int),
+        ],
+    ),
 ];
 
 /// Rows per INSERT: PostgreSQL takes at most 65,535 parameters a statement.

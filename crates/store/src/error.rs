@@ -38,4 +38,6 @@ pub enum Capacity {
     Channels,
     Overwrites,
     Webhooks,
+    /// Distinct emoji on one message.
+    Reactions,
 }

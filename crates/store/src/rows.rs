@@ -209,6 +209,7 @@ pub fn message(row: &impl Cols) -> Result<Message> {
         webhook_id: opt_id(row, "webhook_id"),
         referenced_message: reference.as_ref().map(|_| None),
         message_reference: reference,
+        reactions: Vec::new(),
     })
 }
 

@@ -379,6 +379,66 @@ impl<S: Store + ?Sized> MessageStore for Timed<S> {
 }
 
 #[async_trait]
+impl<S: Store + ?Sized> ReactionStore for Timed<S> {
+    async fn add_reaction(
+        &self,
+        key: ReactionKey<'_>,
+        user_id: Snowflake,
+        at: Timestamp,
+        new_emoji: NewEmoji,
+    ) -> Result<Reacted> {
+        self.timed(
+            "add_reaction",
+            self.inner.add_reaction(key, user_id, at, new_emoji),
+        )
+        .await
+    }
+    async fn remove_reaction(&self, key: ReactionKey<'_>, user_id: Snowflake) -> Result<bool> {
+        self.timed("remove_reaction", self.inner.remove_reaction(key, user_id))
+            .await
+    }
+    async fn remove_emoji_reactions(&self, key: ReactionKey<'_>) -> Result<u64> {
+        self.timed(
+            "remove_emoji_reactions",
+            self.inner.remove_emoji_reactions(key),
+        )
+        .await
+    }
+    async fn remove_all_reactions(
+        &self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+    ) -> Result<u64> {
+        self.timed(
+            "remove_all_reactions",
+            self.inner.remove_all_reactions(channel_id, message_id),
+        )
+        .await
+    }
+    async fn reactors(
+        &self,
+        key: ReactionKey<'_>,
+        after: Snowflake,
+        limit: u32,
+    ) -> Result<Vec<User>> {
+        self.timed("reactors", self.inner.reactors(key, after, limit))
+            .await
+    }
+    async fn reaction_counts(
+        &self,
+        channel_id: Snowflake,
+        message_ids: &[Snowflake],
+        reader: Snowflake,
+    ) -> Result<Vec<ReactionCount>> {
+        self.timed(
+            "reaction_counts",
+            self.inner.reaction_counts(channel_id, message_ids, reader),
+        )
+        .await
+    }
+}
+
+#[async_trait]
 impl<S: Store + ?Sized> WebhookStore for Timed<S> {
     async fn create_webhook(&self, webhook: &Webhook, max: usize) -> Result<()> {
         self.timed("create_webhook", self.inner.create_webhook(webhook, max))

@@ -11,12 +11,19 @@ use crate::Result;
 
 /// Every store; what services hold as `Arc<dyn Store>`.
 pub trait Store:
-    AccountStore + GuildStore + MemberStore + MessageStore + WebhookStore + Send + Sync
+    AccountStore + GuildStore + MemberStore + MessageStore + ReactionStore + WebhookStore + Send + Sync
 {
 }
 
 impl<T> Store for T where
-    T: AccountStore + GuildStore + MemberStore + MessageStore + WebhookStore + Send + Sync
+    T: AccountStore
+        + GuildStore
+        + MemberStore
+        + MessageStore
+        + ReactionStore
+        + WebhookStore
+        + Send
+        + Sync
 {
 }
 
@@ -251,6 +258,84 @@ pub trait MessageStore: Send + Sync {
     async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool>;
     /// Deletes those of `ids` that are in the channel; returns how many were.
     async fn delete_messages(&self, channel_id: Snowflake, ids: &[Snowflake]) -> Result<u64>;
+}
+
+/// A message's reactions with one emoji: the emoji's key is its unicode
+/// text, or `name:id` for a custom emoji.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReactionKey<'a> {
+    pub channel_id: Snowflake,
+    pub message_id: Snowflake,
+    pub emoji: &'a str,
+}
+
+/// Whether a reaction may bring a new emoji to its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewEmoji {
+    /// Yes, while the message has fewer than `max` emoji.
+    Allowed { max: usize },
+    /// No (the user lacks ADD_REACTIONS): only emoji already there.
+    Forbidden,
+}
+
+/// What adding a reaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reacted {
+    Added,
+    /// The user had already reacted with that emoji; nothing changed.
+    AlreadyThere,
+    /// The emoji is not on the message and `NewEmoji::Forbidden` was given.
+    NewEmojiForbidden,
+}
+
+/// One emoji's reactions on a message, as one reader sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionCount {
+    pub message_id: Snowflake,
+    pub emoji: String,
+    pub count: u32,
+    /// Whether the reader reacted with it.
+    pub me: bool,
+}
+
+#[async_trait]
+pub trait ReactionStore: Send + Sync {
+    /// Adds the user's reaction, in one transaction with its checks:
+    /// `Missing("message")` when the message is gone,
+    /// `Full(Capacity::Reactions)` when a new emoji would exceed the limit.
+    async fn add_reaction(
+        &self,
+        key: ReactionKey<'_>,
+        user_id: Snowflake,
+        at: Timestamp,
+        new_emoji: NewEmoji,
+    ) -> Result<Reacted>;
+    /// Removes one user's reaction; false when there was none.
+    async fn remove_reaction(&self, key: ReactionKey<'_>, user_id: Snowflake) -> Result<bool>;
+    /// Removes every reaction with the key's emoji; returns how many.
+    async fn remove_emoji_reactions(&self, key: ReactionKey<'_>) -> Result<u64>;
+    /// Removes every reaction on the message; returns how many.
+    async fn remove_all_reactions(
+        &self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+    ) -> Result<u64>;
+    /// Who reacted with the emoji, by user id, strictly after `after`.
+    async fn reactors(
+        &self,
+        key: ReactionKey<'_>,
+        after: Snowflake,
+        limit: u32,
+    ) -> Result<Vec<User>>;
+    /// The reactions on each of the messages (of one channel), as `reader`
+    /// sees them: by message, each message's emoji in order of their first
+    /// reaction.
+    async fn reaction_counts(
+        &self,
+        channel_id: Snowflake,
+        message_ids: &[Snowflake],
+        reader: Snowflake,
+    ) -> Result<Vec<ReactionCount>>;
 }
 
 #[async_trait]

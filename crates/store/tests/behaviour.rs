@@ -17,6 +17,7 @@ mod behaviour {
     pub mod guilds;
     pub mod members;
     pub mod messages;
+    pub mod reactions;
     pub mod schema;
     pub mod webhooks;
 }
@@ -65,6 +66,7 @@ on_every_backend! {
     messages::pages_cross_bucket_boundaries,
     messages::messages_are_edited_and_deleted,
     messages::replies_carry_their_original_and_webhook_authors_are_kept,
+    reactions::reactions_are_counted_listed_and_go_with_their_message,
     webhooks::webhooks_are_found_by_their_token_and_limited_per_channel,
     schema::data_survives_reopening,
     schema::a_database_newer_than_the_binary_is_refused,
@@ -76,4 +78,5 @@ on_every_backend! {
     concurrency::concurrent_role_creates_keep_positions_dense,
     concurrency::a_ban_racing_a_join_never_leaves_a_banned_member,
     concurrency::concurrent_edits_of_one_member_all_survive,
+    concurrency::concurrent_new_emoji_respect_the_limit,
 }

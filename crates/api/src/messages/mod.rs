@@ -1,6 +1,7 @@
 //! The message service: every read and write of messages goes through here.
 
 pub mod compose;
+pub mod emoji;
 pub mod nonces;
 mod recent;
 mod service;
@@ -39,5 +40,6 @@ pub(crate) fn sample(channel: u64, id: u64) -> hearth_model::Message {
         webhook_id: None,
         message_reference: None,
         referenced_message: None,
+        reactions: Vec::new(),
     }
 }

@@ -110,6 +110,7 @@ pub(super) async fn build_message(
         webhook_id: draft.webhook_id,
         message_reference: None,
         referenced_message: None,
+        reactions: Vec::new(),
     };
     Ok(message)
 }
@@ -420,11 +421,12 @@ async fn list(
     if !perms.contains(Permissions::READ_MESSAGE_HISTORY) {
         return Ok(Json(Vec::new()));
     }
-    let messages = state
+    let mut messages = state
         .messages
         .list(channel.id, page, limit)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    super::reactions::fill_reactions(&state, channel.id, &mut messages, caller.user.id).await?;
     Ok(Json(messages))
 }
 
@@ -454,6 +456,9 @@ async fn get_one(
     if !perms.contains(Permissions::READ_MESSAGE_HISTORY) {
         return Err(ErrorCode::MISSING_ACCESS.into());
     }
+    let mut one = [message];
+    super::reactions::fill_reactions(&state, one[0].channel_id, &mut one, caller.user.id).await?;
+    let [message] = one;
     Ok(Json(message))
 }
 
@@ -508,6 +513,9 @@ async fn edit(
     message.edited_timestamp = Some(Timestamp::now());
     state.messages.update(&message).await?;
     state.message_updated(&message);
+    let mut one = [message];
+    super::reactions::fill_reactions(&state, one[0].channel_id, &mut one, caller.user.id).await?;
+    let [message] = one;
     Ok(Json(message))
 }
 

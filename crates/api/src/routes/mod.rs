@@ -11,6 +11,7 @@ mod limits;
 mod members;
 mod messages;
 mod observe;
+mod reactions;
 mod roles;
 mod voice_regions;
 mod webhooks;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
             .merge(members::routes())
             .merge(invites::routes())
             .merge(messages::routes())
+            .merge(reactions::routes())
             .merge(webhooks::routes())
             .merge(voice_regions::routes())
             .route_layer(axum::middleware::from_fn_with_state(

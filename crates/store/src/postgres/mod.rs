@@ -22,6 +22,7 @@ mod accounts;
 mod guilds;
 mod members;
 mod messages;
+mod reactions;
 mod url;
 mod webhooks;
 
@@ -39,7 +40,7 @@ pub use url::PostgresUrl;
 /// Schema versions, applied in order; the table `hearth_schema` records the
 /// last. PostgreSQL's numbering is its own: it started with everything the
 /// SQLite schema had at the time.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
 
 /// The advisory lock (two-key form, a key space apart from the guilds'
 /// one-key locks) held while a node checks and migrates the schema, so
@@ -166,4 +167,11 @@ async fn lock_guild(conn: &mut PgConnection, guild_id: Snowflake) -> Result<()> 
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// As [`lock_guild`], for the writes of one message (its reactions).
+/// Messages and guilds draw ids from one generator, so the two kinds of
+/// lock never share a key.
+async fn lock_message(conn: &mut PgConnection, message_id: Snowflake) -> Result<()> {
+    lock_guild(conn, message_id).await
 }

@@ -9,6 +9,7 @@ mod accounts;
 mod guilds;
 mod members;
 mod messages;
+mod reactions;
 mod webhooks;
 
 use std::path::Path;
@@ -23,7 +24,11 @@ use sqlx::Executor;
 use crate::{Result, StoreError};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+];
 
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

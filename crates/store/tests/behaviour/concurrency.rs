@@ -208,3 +208,43 @@ pub async fn concurrent_edits_of_one_member_all_survive(b: Arc<Backend>) {
     assert_eq!(got, roles, "every grant survives");
     assert_eq!(m.nick.as_deref(), Some("nick"));
 }
+
+pub async fn concurrent_new_emoji_respect_the_limit(b: Arc<Backend>) {
+    use hearth_store::{NewEmoji, ReactionKey};
+    let nodes = nodes(&b).await;
+    let s = &*b.store;
+    let owner = user(s, "owner").await;
+    let w = world(s, owner.clone()).await;
+    let m = super::fixtures::message(&w, &w.text, &owner, id(), "hot");
+    s.insert_message(&m).await.unwrap();
+    let emoji: Vec<&'static str> =
+        ["😀", "😁", "😂", "😃", "😄", "😅", "😆", "😇", "😈", "😉"].to_vec();
+    let mut adds = Vec::new();
+    for (i, e) in emoji.iter().enumerate() {
+        let (node, uid, mid, ch) = (nodes[i % 2].clone(), owner.id, m.id, w.text.id);
+        let e: &'static str = e;
+        adds.push(tokio::spawn(async move {
+            let key = ReactionKey {
+                channel_id: ch,
+                message_id: mid,
+                emoji: e,
+            };
+            node.add_reaction(key, uid, now(), NewEmoji::Allowed { max: 4 })
+                .await
+        }));
+    }
+    let (mut added, mut refused) = (0, 0);
+    for a in adds {
+        match a.await.unwrap() {
+            Ok(_) => added += 1,
+            Err(StoreError::Full(Capacity::Reactions)) => refused += 1,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!((added, refused), (4, 6));
+    let counts = s
+        .reaction_counts(w.text.id, &[m.id], owner.id)
+        .await
+        .unwrap();
+    assert_eq!(counts.len(), 4);
+}

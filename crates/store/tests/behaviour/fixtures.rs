@@ -145,6 +145,7 @@ pub fn message(
         webhook_id: None,
         message_reference: None,
         referenced_message: None,
+        reactions: Vec::new(),
     }
 }
 
