@@ -84,6 +84,10 @@ impl Fixture {
             message_reference: None,
             referenced_message: None,
             reactions: Vec::new(),
+            components: Vec::new(),
+            application_id: None,
+            interaction_metadata: None,
+            interaction: None,
         }
     }
 

@@ -28,6 +28,7 @@ mod gateway_voice;
 mod guilds;
 mod health;
 mod http_edge;
+mod interactions;
 mod limits;
 mod loadtest_chat;
 mod loadtest_soak;

@@ -56,6 +56,11 @@ impl GuildAccess {
         self.with_context(&self.member, |c| c.guild_permissions())
     }
 
+    /// Another member's permissions in the guild.
+    pub fn permissions_of(&self, member: &Member) -> Permissions {
+        self.with_context(member, |c| c.guild_permissions())
+    }
+
     pub fn channel_permissions(&self, channel: &Channel) -> Permissions {
         self.channel_permissions_of(&self.member, channel)
     }

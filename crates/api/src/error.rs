@@ -64,6 +64,7 @@ impl From<StoreError> for ApiError {
                 Capacity::Channels => ApiError::Code(ErrorCode::MAX_CHANNELS),
                 Capacity::Webhooks => ApiError::Code(ErrorCode::MAX_WEBHOOKS),
                 Capacity::Reactions => ApiError::Code(ErrorCode::MAX_REACTIONS),
+                Capacity::Commands => ApiError::Code(ErrorCode::MAX_COMMANDS),
                 Capacity::Overwrites => ApiError::Form(FormErrors::single(
                     "permission_overwrites",
                     "BASE_TYPE_MAX_LENGTH",

@@ -179,6 +179,70 @@ impl AppState {
         });
     }
 
+    pub fn ephemeral_created(&self, user: Snowflake, message: &Message) {
+        self.publish(Event::EphemeralCreate {
+            user_id: user,
+            message: message.clone(),
+        });
+    }
+
+    pub fn ephemeral_updated(&self, user: Snowflake, message: &Message) {
+        self.publish(Event::EphemeralUpdate {
+            user_id: user,
+            message: message.clone(),
+        });
+    }
+
+    pub fn ephemeral_deleted(&self, user: Snowflake, message: &Message) {
+        self.publish(Event::EphemeralDelete {
+            user_id: user,
+            id: message.id,
+            channel_id: message.channel_id,
+            guild_id: message.guild_id.unwrap_or_default(),
+        });
+    }
+
+    pub fn interaction_created(&self, interaction: hearth_proto::interactions::Interaction) {
+        self.publish(Event::InteractionCreate(Box::new(interaction)));
+    }
+
+    pub fn interaction_outcome(
+        &self,
+        user: Snowflake,
+        id: Snowflake,
+        nonce: Option<String>,
+        answered: bool,
+    ) {
+        self.publish(Event::InteractionOutcome {
+            user_id: user,
+            id,
+            nonce,
+            answered,
+        });
+    }
+
+    pub fn modal_shown(&self, user: Snowflake, modal: hearth_proto::interactions::ModalShown) {
+        self.publish(Event::InteractionModalCreate {
+            user_id: user,
+            modal,
+        });
+    }
+
+    pub fn autocomplete_result(
+        &self,
+        user: Snowflake,
+        id: Snowflake,
+        nonce: Option<String>,
+        choices: Vec<hearth_model::CommandChoice>,
+    ) {
+        self.publish(Event::AutocompleteResult {
+            user_id: user,
+            id,
+            nonce,
+            choices,
+        });
+    }
+
     pub fn typing(&self, channel: &Channel, member: &Member, unix_secs: u64) {
         self.publish(Event::TypingStart {
             channel_id: channel.id,

@@ -7,11 +7,15 @@
 //! wire avoids a layer of copies that would differ only in name. Nothing here
 //! does IO or knows about tokio, HTTP or SQL.
 
+pub mod commands;
+pub mod components;
 pub mod objects;
 pub mod permissions;
 pub mod snowflake;
 pub mod timestamp;
 
+pub use commands::{ApplicationCommand, ChoiceValue, CommandChoice, CommandOption};
+pub use components::{Component, SelectDefault, SelectOption};
 pub use objects::*;
 pub use permissions::Permissions;
 pub use snowflake::{Snowflake, SnowflakeGenerator};

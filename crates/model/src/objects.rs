@@ -337,6 +337,8 @@ fn yes() -> bool {
 pub mod message_type {
     pub const DEFAULT: u8 = 0;
     pub const REPLY: u8 = 19;
+    pub const CHAT_INPUT_COMMAND: u8 = 20;
+    pub const CONTEXT_MENU_COMMAND: u8 = 23;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -376,6 +378,53 @@ pub struct Message {
     /// message is read, never stored with it; absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    #[serde(default)]
+    pub components: Vec<crate::Component>,
+    /// The application whose interaction this message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction_metadata: Option<InteractionMetadata>,
+    /// The older form of `interaction_metadata`, which libraries still read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<MessageInteraction>,
+}
+
+/// On a response to an interaction: the interaction it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionMetadata {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub user: User,
+    /// Installation context ("0": guild) to the guild's id.
+    pub authorizing_integration_owners: std::collections::BTreeMap<String, Snowflake>,
+    /// The command's name, for command interactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// For component interactions: the message whose component was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interacted_message_id: Option<Snowflake>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageInteraction {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub name: String,
+    pub user: User,
+}
+
+impl InteractionMetadata {
+    pub fn legacy(&self) -> MessageInteraction {
+        MessageInteraction {
+            id: self.id,
+            kind: self.kind,
+            name: self.name.clone().unwrap_or_default(),
+            user: self.user.clone(),
+        }
+    }
 }
 
 /// An emoji as reactions carry it: a unicode emoji has only a name; a

@@ -34,10 +34,13 @@ codes! {
     UNKNOWN_WEBHOOK = (10015, 404, "Unknown Webhook");
     UNKNOWN_EMOJI = (10014, 400, "Unknown Emoji");
     UNKNOWN_BAN = (10026, 404, "Unknown Ban");
+    UNKNOWN_INTERACTION = (10062, 404, "Unknown interaction");
+    UNKNOWN_APPLICATION_COMMAND = (10063, 404, "Unknown application command");
     BOTS_CANNOT_USE = (20001, 403, "Bots cannot use this endpoint");
     MAX_GUILD_ROLES = (30005, 400, "Maximum number of guild roles reached (250)");
     MAX_WEBHOOKS = (30007, 400, "Maximum number of webhooks reached (15)");
     MAX_REACTIONS = (30010, 400, "Maximum number of reactions reached (20)");
+    MAX_COMMANDS = (30032, 400, "Maximum number of application commands reached");
     MAX_CHANNELS = (30013, 400, "Maximum number of guild channels reached (500)");
     UNAUTHORIZED_ACTION = (40001, 401, "Unauthorized. Provide a valid token and try again");
     ENTITY_TOO_LARGE = (40005, 413, "Request entity too large");
@@ -54,6 +57,7 @@ codes! {
     INVALID_WEBHOOK_TOKEN = (50027, 401, "Invalid Webhook Token");
     INVALID_ROLE = (50028, 400, "Invalid Role");
     BULK_DELETE_TOO_OLD = (50034, 400, "You can only bulk delete messages that are under 14 days old.");
+    INTERACTION_ALREADY_ACKNOWLEDGED = (40060, 400, "Interaction has already been acknowledged.");
     INVALID_FORM_BODY = (50035, 400, "Invalid Form Body");
     INVALID_JSON = (50109, 400, "The request body contains invalid JSON.");
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::gateway::{intents, Status, VoiceState};
+use crate::interactions::{Interaction, ModalShown};
 use crate::voice::MediaState;
 
 /// Who a dispatch is for, beyond the intents it needs.
@@ -148,6 +149,43 @@ pub enum Event {
         guild_id: Snowflake,
         emoji: Emoji,
     },
+    /// To the application whose command or component was used.
+    InteractionCreate(Box<Interaction>),
+    /// To the user who used it: the application opened a modal.
+    InteractionModalCreate {
+        user_id: Snowflake,
+        modal: ModalShown,
+    },
+    /// To the user who used it: whether the application answered in time.
+    InteractionOutcome {
+        user_id: Snowflake,
+        id: Snowflake,
+        nonce: Option<String>,
+        answered: bool,
+    },
+    /// To the user typing a command: the application's suggestions.
+    AutocompleteResult {
+        user_id: Snowflake,
+        /// The autocomplete interaction.
+        id: Snowflake,
+        nonce: Option<String>,
+        choices: Vec<hearth_model::CommandChoice>,
+    },
+    /// An ephemeral message, seen only by `user_id`.
+    EphemeralCreate {
+        user_id: Snowflake,
+        message: Message,
+    },
+    EphemeralUpdate {
+        user_id: Snowflake,
+        message: Message,
+    },
+    EphemeralDelete {
+        user_id: Snowflake,
+        id: Snowflake,
+        channel_id: Snowflake,
+        guild_id: Snowflake,
+    },
     TypingStart {
         channel_id: Snowflake,
         guild_id: Snowflake,
@@ -197,6 +235,16 @@ impl Event {
             Event::MessageReactionRemove(_) => "MESSAGE_REACTION_REMOVE",
             Event::MessageReactionRemoveAll { .. } => "MESSAGE_REACTION_REMOVE_ALL",
             Event::MessageReactionRemoveEmoji { .. } => "MESSAGE_REACTION_REMOVE_EMOJI",
+            Event::InteractionCreate(_) => "INTERACTION_CREATE",
+            Event::InteractionModalCreate { .. } => "INTERACTION_MODAL_CREATE",
+            Event::InteractionOutcome { answered: true, .. } => "INTERACTION_SUCCESS",
+            Event::InteractionOutcome {
+                answered: false, ..
+            } => "INTERACTION_FAILURE",
+            Event::AutocompleteResult { .. } => "APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE",
+            Event::EphemeralCreate { .. } => "MESSAGE_CREATE",
+            Event::EphemeralUpdate { .. } => "MESSAGE_UPDATE",
+            Event::EphemeralDelete { .. } => "MESSAGE_DELETE",
             Event::TypingStart { .. } => "TYPING_START",
             Event::UserUpdate(_) => "USER_UPDATE",
             Event::PresenceUpdate(_) => "PRESENCE_UPDATE",
@@ -266,6 +314,13 @@ impl Event {
                 channel(reaction.guild_id, reaction.channel_id)
             }
             Event::UserUpdate(u) => Audience::User(u.id),
+            Event::InteractionCreate(i) => Audience::User(i.application_id),
+            Event::InteractionModalCreate { user_id, .. }
+            | Event::InteractionOutcome { user_id, .. }
+            | Event::AutocompleteResult { user_id, .. }
+            | Event::EphemeralCreate { user_id, .. }
+            | Event::EphemeralUpdate { user_id, .. }
+            | Event::EphemeralDelete { user_id, .. } => Audience::User(*user_id),
         }
     }
 
@@ -388,6 +443,33 @@ impl Event {
                 message_id: *message_id,
                 guild_id: *guild_id,
                 emoji,
+            }),
+            Event::InteractionCreate(i) => serde_json::to_vec(i),
+            Event::InteractionModalCreate { modal, .. } => serde_json::to_vec(modal),
+            Event::InteractionOutcome { id, nonce, .. } => {
+                serde_json::to_vec(&InteractionOutcomeD { id: *id, nonce })
+            }
+            Event::AutocompleteResult {
+                id, nonce, choices, ..
+            } => serde_json::to_vec(&AutocompleteD {
+                id: *id,
+                nonce,
+                choices,
+            }),
+            Event::EphemeralCreate { message, .. } => serde_json::to_vec(&MessageCreateD {
+                message,
+                member: None,
+            }),
+            Event::EphemeralUpdate { message, .. } => serde_json::to_vec(message),
+            Event::EphemeralDelete {
+                id,
+                channel_id,
+                guild_id,
+                ..
+            } => serde_json::to_vec(&MessageDeleteD {
+                id: *id,
+                channel_id: *channel_id,
+                guild_id: *guild_id,
             }),
             Event::UserUpdate(u) => serde_json::to_vec(u),
             Event::PresenceUpdate(p) => serde_json::to_vec(&PresenceD::of(p)),
@@ -677,6 +759,19 @@ struct ReactionRemoveEmojiD<'a> {
     message_id: Snowflake,
     guild_id: Snowflake,
     emoji: &'a Emoji,
+}
+
+#[derive(Serialize)]
+struct AutocompleteD<'a> {
+    id: Snowflake,
+    nonce: &'a Option<String>,
+    choices: &'a [hearth_model::CommandChoice],
+}
+
+#[derive(Serialize)]
+struct InteractionOutcomeD<'a> {
+    id: Snowflake,
+    nonce: &'a Option<String>,
 }
 
 #[derive(Serialize)]

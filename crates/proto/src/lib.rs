@@ -7,6 +7,7 @@ pub mod body;
 pub mod error;
 pub mod events;
 pub mod gateway;
+pub mod interactions;
 pub mod rest;
 pub mod voice;
 

@@ -306,6 +306,12 @@ pub struct ExecuteWebhook {
     /// Which of the content's mentions count (absent: all).
     #[serde(default)]
     pub allowed_mentions: Option<AllowedMentions>,
+    /// Interaction follow-ups only (an ordinary webhook's are refused).
+    #[serde(default)]
+    pub components: Option<Vec<hearth_model::Component>>,
+    /// Interaction follow-ups: 64 makes the message ephemeral.
+    #[serde(default)]
+    pub flags: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

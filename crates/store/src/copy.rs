@@ -7,6 +7,8 @@
 //! copy reads every table in an order that satisfies the foreign keys and
 //! writes it into an empty PostgreSQL database in one transaction: either
 //! everything arrives, or nothing does and the database stays empty.
+//! Interactions and their ephemeral messages are not copied: they live 15
+//! minutes, and the copy is made with the node stopped.
 
 use futures_util::TryStreamExt;
 use sqlx::{Postgres, QueryBuilder, Row};
@@ -145,6 +147,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "application_commands",
+        &[
+            ("id", Int),
+            ("application_id", Int),
+            ("guild_id", Int),
+            ("type", Int),
+            ("name", Text),
+            ("definition", Text),
+        ],
+    ),
+    (
         "messages",
         &[
             ("channel_id", Int),
@@ -166,6 +179,9 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("flags", Int),
             ("pinned", Bool),
             ("reference", Text),
+            ("components", Text),
+            ("application_id", Int),
+            ("interaction", Text),
         ],
     ),
     (

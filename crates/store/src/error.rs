@@ -40,4 +40,6 @@ pub enum Capacity {
     Webhooks,
     /// Distinct emoji on one message.
     Reactions,
+    /// Application commands of one type in one scope.
+    Commands,
 }

@@ -4,8 +4,9 @@
 //! written once against [`Cols`], which each backend's row type implements.
 
 use hearth_model::{
-    Channel, ChannelType, Embed, Invite, Member, Message, MessageReference, Overwrite,
-    PartialChannel, PartialGuild, Permissions, Role, RoleTags, Snowflake, Timestamp, User, Webhook,
+    Channel, ChannelType, Embed, InteractionMetadata, Invite, Member, Message, MessageReference,
+    Overwrite, PartialChannel, PartialGuild, Permissions, Role, RoleTags, Snowflake, Timestamp,
+    User, Webhook,
 };
 use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
@@ -22,6 +23,7 @@ pub trait Cols {
     fn text(&self, col: &str) -> String;
     fn opt_text(&self, col: &str) -> Option<String>;
     fn flag(&self, col: &str) -> bool;
+    fn bytes(&self, col: &str) -> Vec<u8>;
 }
 
 macro_rules! cols_for {
@@ -40,6 +42,9 @@ macro_rules! cols_for {
                 self.get(col)
             }
             fn flag(&self, col: &str) -> bool {
+                self.get(col)
+            }
+            fn bytes(&self, col: &str) -> Vec<u8> {
                 self.get(col)
             }
         }
@@ -184,6 +189,10 @@ pub fn message(row: &impl Cols) -> Result<Message> {
         Some(text) => Some(serde_json::from_str(&text)?),
         None => None,
     };
+    let metadata: Option<InteractionMetadata> = match row.opt_text("interaction") {
+        Some(text) => Some(serde_json::from_str(&text)?),
+        None => None,
+    };
     let nonce = match row.opt_text("nonce") {
         Some(text) => Some(serde_json::from_str(&text)?),
         None => None,
@@ -210,6 +219,10 @@ pub fn message(row: &impl Cols) -> Result<Message> {
         referenced_message: reference.as_ref().map(|_| None),
         message_reference: reference,
         reactions: Vec::new(),
+        components: json(row, "components")?,
+        application_id: opt_id(row, "application_id"),
+        interaction: metadata.as_ref().map(InteractionMetadata::legacy),
+        interaction_metadata: metadata,
     })
 }
 

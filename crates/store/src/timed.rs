@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use hearth_model::{
-    Application, Ban, Channel, Guild, Invite, Member, Message, Role, Snowflake, Timestamp, User,
-    Webhook,
+    Application, ApplicationCommand, Ban, Channel, Guild, Invite, Member, Message, Role, Snowflake,
+    Timestamp, User, Webhook,
 };
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -435,6 +435,123 @@ impl<S: Store + ?Sized> ReactionStore for Timed<S> {
             self.inner.reaction_counts(channel_id, message_ids, reader),
         )
         .await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> CommandStore for Timed<S> {
+    async fn commands(
+        &self,
+        application_id: Snowflake,
+        guild_id: Option<Snowflake>,
+    ) -> Result<Vec<ApplicationCommand>> {
+        self.timed("commands", self.inner.commands(application_id, guild_id))
+            .await
+    }
+    async fn command(
+        &self,
+        application_id: Snowflake,
+        id: Snowflake,
+    ) -> Result<Option<ApplicationCommand>> {
+        self.timed("command", self.inner.command(application_id, id))
+            .await
+    }
+    async fn upsert_command(
+        &self,
+        command: &ApplicationCommand,
+        limits: CommandLimits,
+    ) -> Result<(ApplicationCommand, bool)> {
+        self.timed("upsert_command", self.inner.upsert_command(command, limits))
+            .await
+    }
+    async fn replace_command(&self, command: &ApplicationCommand) -> Result<()> {
+        self.timed("replace_command", self.inner.replace_command(command))
+            .await
+    }
+    async fn delete_command(&self, application_id: Snowflake, id: Snowflake) -> Result<bool> {
+        self.timed(
+            "delete_command",
+            self.inner.delete_command(application_id, id),
+        )
+        .await
+    }
+    async fn overwrite_commands(
+        &self,
+        application_id: Snowflake,
+        guild_id: Option<Snowflake>,
+        commands: &[ApplicationCommand],
+    ) -> Result<Vec<ApplicationCommand>> {
+        self.timed(
+            "overwrite_commands",
+            self.inner
+                .overwrite_commands(application_id, guild_id, commands),
+        )
+        .await
+    }
+    async fn guild_command_index(&self, guild_id: Snowflake) -> Result<Vec<ApplicationCommand>> {
+        self.timed(
+            "guild_command_index",
+            self.inner.guild_command_index(guild_id),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> InteractionStore for Timed<S> {
+    async fn create_interaction(
+        &self,
+        interaction: &InteractionRecord,
+        forget_before: Timestamp,
+    ) -> Result<()> {
+        self.timed(
+            "create_interaction",
+            self.inner.create_interaction(interaction, forget_before),
+        )
+        .await
+    }
+    async fn interaction(&self, id: Snowflake) -> Result<Option<InteractionRecord>> {
+        self.timed("interaction", self.inner.interaction(id)).await
+    }
+    async fn interaction_by_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<InteractionRecord>> {
+        self.timed(
+            "interaction_by_token",
+            self.inner.interaction_by_token(token_hash),
+        )
+        .await
+    }
+    async fn acknowledge(
+        &self,
+        id: Snowflake,
+        token_hash: &[u8; 32],
+        response: FirstResponse,
+    ) -> Result<Acknowledge> {
+        self.timed(
+            "acknowledge",
+            self.inner.acknowledge(id, token_hash, response),
+        )
+        .await
+    }
+    async fn set_original(&self, id: Snowflake, message_id: Snowflake) -> Result<()> {
+        self.timed("set_original", self.inner.set_original(id, message_id))
+            .await
+    }
+    async fn put_ephemeral(&self, interaction_id: Snowflake, message: &Message) -> Result<()> {
+        self.timed(
+            "put_ephemeral",
+            self.inner.put_ephemeral(interaction_id, message),
+        )
+        .await
+    }
+    async fn ephemeral(&self, id: Snowflake) -> Result<Option<(Snowflake, Message)>> {
+        self.timed("ephemeral", self.inner.ephemeral(id)).await
+    }
+    async fn delete_ephemeral(&self, id: Snowflake) -> Result<bool> {
+        self.timed("delete_ephemeral", self.inner.delete_ephemeral(id))
+            .await
     }
 }
 

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use hearth_model::{
-    Application, Ban, Channel, Guild, Invite, Member, Message, Role, Snowflake, Timestamp, User,
-    Webhook,
+    Application, ApplicationCommand, Ban, Channel, Guild, Invite, Member, Message, Role, Snowflake,
+    Timestamp, User, Webhook,
 };
 
 use crate::edits::{ApplicationEdit, ChannelEdit, Edited, GuildEdit, MemberEdit, RoleEdit};
@@ -11,7 +11,16 @@ use crate::Result;
 
 /// Every store; what services hold as `Arc<dyn Store>`.
 pub trait Store:
-    AccountStore + GuildStore + MemberStore + MessageStore + ReactionStore + WebhookStore + Send + Sync
+    AccountStore
+    + GuildStore
+    + MemberStore
+    + MessageStore
+    + ReactionStore
+    + CommandStore
+    + InteractionStore
+    + WebhookStore
+    + Send
+    + Sync
 {
 }
 
@@ -21,6 +30,8 @@ impl<T> Store for T where
         + MemberStore
         + MessageStore
         + ReactionStore
+        + CommandStore
+        + InteractionStore
         + WebhookStore
         + Send
         + Sync
@@ -336,6 +347,136 @@ pub trait ReactionStore: Send + Sync {
         message_ids: &[Snowflake],
         reader: Snowflake,
     ) -> Result<Vec<ReactionCount>>;
+}
+
+/// How many commands of each type one scope (global, or one guild) may
+/// hold, by command type (1, 2, 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandLimits {
+    pub chat_input: usize,
+    pub user: usize,
+    pub message: usize,
+}
+
+impl CommandLimits {
+    pub fn of(&self, kind: u8) -> usize {
+        match kind {
+            1 => self.chat_input,
+            2 => self.user,
+            _ => self.message,
+        }
+    }
+}
+
+#[async_trait]
+pub trait CommandStore: Send + Sync {
+    /// The application's commands in a scope (`None`: global), by name.
+    async fn commands(
+        &self,
+        application_id: Snowflake,
+        guild_id: Option<Snowflake>,
+    ) -> Result<Vec<ApplicationCommand>>;
+    async fn command(
+        &self,
+        application_id: Snowflake,
+        id: Snowflake,
+    ) -> Result<Option<ApplicationCommand>>;
+    /// Creates the command, or replaces the one of the same scope, type
+    /// and name (keeping its id): Discord's upsert. True when created.
+    /// `Full(Capacity::Commands)` when a new one would pass the limit.
+    async fn upsert_command(
+        &self,
+        command: &ApplicationCommand,
+        limits: CommandLimits,
+    ) -> Result<(ApplicationCommand, bool)>;
+    /// Replaces the command's definition. `Missing("command")` when gone,
+    /// `Conflict("name")` when another command of its scope has the name.
+    async fn replace_command(&self, command: &ApplicationCommand) -> Result<()>;
+    async fn delete_command(&self, application_id: Snowflake, id: Snowflake) -> Result<bool>;
+    /// Makes the scope's commands exactly `commands`, in one transaction;
+    /// a command keeps its id when one of the same type and name was there.
+    async fn overwrite_commands(
+        &self,
+        application_id: Snowflake,
+        guild_id: Option<Snowflake>,
+        commands: &[ApplicationCommand],
+    ) -> Result<Vec<ApplicationCommand>>;
+    /// Every command a member of the guild may see listed: the global ones
+    /// and the guild's of every application whose bot is a member.
+    async fn guild_command_index(&self, guild_id: Snowflake) -> Result<Vec<ApplicationCommand>>;
+}
+
+/// An interaction, for the 15 minutes its token lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InteractionRecord {
+    pub id: Snowflake,
+    pub token_hash: [u8; 32],
+    pub application_id: Snowflake,
+    pub kind: u8,
+    pub guild_id: Snowflake,
+    pub channel_id: Snowflake,
+    pub user_id: Snowflake,
+    pub created_at: Timestamp,
+    /// The message a component interaction came from.
+    pub message_id: Option<Snowflake>,
+    /// A command interaction's command.
+    pub command_name: Option<String>,
+    /// The callback type of the first response.
+    pub response: Option<u8>,
+    pub ephemeral: bool,
+    pub original_id: Option<Snowflake>,
+}
+
+/// The first response to an interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstResponse {
+    pub callback_type: u8,
+    pub ephemeral: bool,
+    pub original_id: Option<Snowflake>,
+    /// Responses after this are refused: the interaction's deadline.
+    pub deadline_created_after: Timestamp,
+}
+
+/// What an attempt at the first response found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acknowledge {
+    Done,
+    /// It had been answered already.
+    Already,
+    /// No such interaction, or it was not answered in time.
+    Unknown,
+}
+
+#[async_trait]
+pub trait InteractionStore: Send + Sync {
+    /// Stores the interaction, and forgets those created before
+    /// `forget_before` (tokens that no longer work) with their messages.
+    async fn create_interaction(
+        &self,
+        interaction: &InteractionRecord,
+        forget_before: Timestamp,
+    ) -> Result<()>;
+    async fn interaction(&self, id: Snowflake) -> Result<Option<InteractionRecord>>;
+    async fn interaction_by_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<InteractionRecord>>;
+    /// Records the first response, if there was none and the interaction
+    /// was created after the deadline, atomically.
+    async fn acknowledge(
+        &self,
+        id: Snowflake,
+        token_hash: &[u8; 32],
+        response: FirstResponse,
+    ) -> Result<Acknowledge>;
+    /// Records the original response message (a deferred response's
+    /// message, once the application sends it).
+    async fn set_original(&self, id: Snowflake, message_id: Snowflake) -> Result<()>;
+    /// Stores an ephemeral message of the interaction.
+    async fn put_ephemeral(&self, interaction_id: Snowflake, message: &Message) -> Result<()>;
+    /// An ephemeral message and the interaction it belongs to.
+    async fn ephemeral(&self, id: Snowflake) -> Result<Option<(Snowflake, Message)>>;
+    async fn delete_ephemeral(&self, id: Snowflake) -> Result<bool>;
 }
 
 #[async_trait]

@@ -41,5 +41,9 @@ pub(crate) fn sample(channel: u64, id: u64) -> hearth_model::Message {
         message_reference: None,
         referenced_message: None,
         reactions: Vec::new(),
+        components: Vec::new(),
+        application_id: None,
+        interaction_metadata: None,
+        interaction: None,
     }
 }

@@ -39,13 +39,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Who and what a text mentions, checked against the guild.
-pub(super) struct Resolved {
+pub(crate) struct Resolved {
     pub users: Vec<User>,
     pub roles: Vec<Snowflake>,
     pub everyone: bool,
 }
 
-pub(super) async fn resolve_mentions(
+pub(crate) async fn resolve_mentions(
     state: &AppState,
     guild: &Guild,
     content: &str,
@@ -71,7 +71,7 @@ pub(super) async fn resolve_mentions(
 }
 
 /// A new message as the store will keep it.
-pub(super) struct Draft {
+pub(crate) struct Draft {
     pub author: User,
     pub content: String,
     pub embeds: Vec<Embed>,
@@ -79,7 +79,7 @@ pub(super) struct Draft {
     pub webhook_id: Option<Snowflake>,
 }
 
-pub(super) async fn build_message(
+pub(crate) async fn build_message(
     state: &AppState,
     channel: &Channel,
     guild: &Guild,
@@ -111,12 +111,16 @@ pub(super) async fn build_message(
         message_reference: None,
         referenced_message: None,
         reactions: Vec::new(),
+        components: Vec::new(),
+        application_id: None,
+        interaction_metadata: None,
+        interaction: None,
     };
     Ok(message)
 }
 
 /// Checks content and embeds; an empty message is 50006.
-pub(super) fn check_draft(content: &str, embeds: &[Embed]) -> ApiResult<()> {
+pub(crate) fn check_draft(content: &str, embeds: &[Embed]) -> ApiResult<()> {
     let mut errors = FormErrors::new();
     compose::check_body(content, embeds, &mut errors);
     errors.finish()?;
@@ -300,7 +304,7 @@ const MENTION_KINDS: [&str; 3] = ["users", "roles", "everyone"];
 
 /// Discord's checks of `allowed_mentions`: known kinds, at most 100 ids
 /// each, and a kind not both parsed wholesale and listed.
-pub(super) fn check_allowed_mentions(allowed: &AllowedMentions) -> ApiResult<()> {
+pub(crate) fn check_allowed_mentions(allowed: &AllowedMentions) -> ApiResult<()> {
     let mut errors = FormErrors::new();
     let parse = allowed.parse.as_deref().unwrap_or_default();
     for (i, kind) in parse.iter().enumerate() {
@@ -335,7 +339,7 @@ pub(super) fn check_allowed_mentions(allowed: &AllowedMentions) -> ApiResult<()>
 
 /// Keeps of the content's mentions those `allowed` lets count, and adds
 /// the replied-to author when it asks.
-pub(super) fn apply_allowed_mentions(
+pub(crate) fn apply_allowed_mentions(
     message: &mut Message,
     allowed: &AllowedMentions,
     replied_author: Option<hearth_model::User>,

@@ -4,12 +4,14 @@
 pub(crate) mod accounts;
 mod applications;
 mod channels;
+mod commands;
 mod gateway;
 mod guilds;
+mod interactions;
 mod invites;
 mod limits;
 mod members;
-mod messages;
+pub(crate) mod messages;
 mod observe;
 mod reactions;
 mod roles;
@@ -29,11 +31,13 @@ pub fn router(state: AppState) -> Router {
             .merge(accounts::routes())
             .merge(applications::routes())
             .merge(guilds::routes())
+            .merge(commands::routes())
             .merge(channels::routes())
             .merge(gateway::routes())
             .merge(roles::routes())
             .merge(members::routes())
             .merge(invites::routes())
+            .merge(interactions::routes())
             .merge(messages::routes())
             .merge(reactions::routes())
             .merge(webhooks::routes())

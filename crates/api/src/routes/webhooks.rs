@@ -144,7 +144,21 @@ async fn execute(
     Query(query): Query<ExecuteQuery>,
     Body(body): Body<ExecuteWebhook>,
 ) -> ApiResult<Response> {
+    // An application's id with an interaction's token: a follow-up.
+    let id = snowflake("webhook_id", &webhook_id)?;
+    if let Some(rec) = super::interactions::by_token(&state, id, &token).await? {
+        return super::interactions::follow_up(&state, &rec, &query, body).await;
+    }
     let webhook = by_token(&state, &webhook_id, &token).await?;
+    if body.components.is_some() || body.flags.is_some_and(|f| f != 0) {
+        // Only an application's webhooks send components (Discord's rule).
+        return Err(FormErrors::single(
+            "components",
+            "COMPONENT_NOT_ALLOWED",
+            "Only application-owned webhooks can send components",
+        )
+        .into());
+    }
     let content = body.content.unwrap_or_default();
     let embeds = body.embeds.unwrap_or_default();
     let mut errors = FormErrors::new();

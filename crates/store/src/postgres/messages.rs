@@ -80,8 +80,9 @@ impl MessageStore for PgStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO messages (channel_id, bucket, id, guild_id, author_id, webhook_id, author_json, content, edited_at,
-             tts, mention_everyone, mentions, mention_roles, embeds, nonce, type, flags, pinned, reference)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             tts, mention_everyone, mentions, mention_roles, embeds, nonce, type, flags, pinned, reference,
+             components, application_id, interaction)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
         )
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
@@ -102,6 +103,9 @@ impl MessageStore for PgStore {
         .bind(i64::from(m.flags))
         .bind(m.pinned)
         .bind(m.message_reference.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(serde_json::to_string(&m.components)?)
+        .bind(m.application_id.map(db))
+        .bind(m.interaction_metadata.as_ref().map(serde_json::to_string).transpose()?)
         .execute(&mut *tx)
         .await?;
         // Messages of one channel may commit out of id order when nodes
@@ -168,8 +172,8 @@ impl MessageStore for PgStore {
 
     async fn update_message(&self, m: &Message) -> Result<()> {
         sqlx::query(
-            "UPDATE messages SET content = $1, embeds = $2, mentions = $3, mention_roles = $4, mention_everyone = $5, flags = $6, edited_at = $7
-             WHERE channel_id = $8 AND bucket = $9 AND id = $10",
+            "UPDATE messages SET content = $1, embeds = $2, mentions = $3, mention_roles = $4, mention_everyone = $5, flags = $6, edited_at = $7, components = $8
+             WHERE channel_id = $9 AND bucket = $10 AND id = $11",
         )
         .bind(&m.content)
         .bind(serde_json::to_string(&m.embeds)?)
@@ -178,6 +182,7 @@ impl MessageStore for PgStore {
         .bind(m.mention_everyone)
         .bind(i64::from(m.flags))
         .bind(m.edited_timestamp.map(|t| t.0))
+        .bind(serde_json::to_string(&m.components)?)
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
         .bind(db(m.id))

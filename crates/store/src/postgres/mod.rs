@@ -19,7 +19,9 @@
 //! committed data, as SQLite's WAL readers do.
 
 mod accounts;
+mod commands;
 mod guilds;
+mod interactions;
 mod members;
 mod messages;
 mod reactions;
@@ -174,4 +176,9 @@ async fn lock_guild(conn: &mut PgConnection, guild_id: Snowflake) -> Result<()> 
 /// lock never share a key.
 async fn lock_message(conn: &mut PgConnection, message_id: Snowflake) -> Result<()> {
     lock_guild(conn, message_id).await
+}
+
+/// As [`lock_guild`], for the writes of an application's commands.
+async fn lock_application(conn: &mut PgConnection, application_id: Snowflake) -> Result<()> {
+    lock_guild(conn, application_id).await
 }

@@ -83,8 +83,9 @@ impl MessageStore for SqliteStore {
         let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO messages (channel_id, bucket, id, guild_id, author_id, webhook_id, author_json, content, edited_at,
-             tts, mention_everyone, mentions, mention_roles, embeds, nonce, type, flags, pinned, reference)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             tts, mention_everyone, mentions, mention_roles, embeds, nonce, type, flags, pinned, reference,
+             components, application_id, interaction)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
@@ -105,6 +106,9 @@ impl MessageStore for SqliteStore {
         .bind(i64::from(m.flags))
         .bind(m.pinned)
         .bind(m.message_reference.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(serde_json::to_string(&m.components)?)
+        .bind(m.application_id.map(db))
+        .bind(m.interaction_metadata.as_ref().map(serde_json::to_string).transpose()?)
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE channels SET last_message_id = ? WHERE id = ?")
@@ -170,7 +174,7 @@ impl MessageStore for SqliteStore {
 
     async fn update_message(&self, m: &Message) -> Result<()> {
         sqlx::query(
-            "UPDATE messages SET content = ?, embeds = ?, mentions = ?, mention_roles = ?, mention_everyone = ?, flags = ?, edited_at = ?
+            "UPDATE messages SET content = ?, embeds = ?, mentions = ?, mention_roles = ?, mention_everyone = ?, flags = ?, edited_at = ?, components = ?
              WHERE channel_id = ? AND bucket = ? AND id = ?",
         )
         .bind(&m.content)
@@ -180,6 +184,7 @@ impl MessageStore for SqliteStore {
         .bind(m.mention_everyone)
         .bind(i64::from(m.flags))
         .bind(m.edited_timestamp.map(|t| t.0))
+        .bind(serde_json::to_string(&m.components)?)
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
         .bind(db(m.id))

@@ -6,7 +6,9 @@
 //! lets reads proceed beside it.
 
 mod accounts;
+mod commands;
 mod guilds;
+mod interactions;
 mod members;
 mod messages;
 mod reactions;

@@ -146,6 +146,10 @@ pub fn message(
         message_reference: None,
         referenced_message: None,
         reactions: Vec::new(),
+        components: Vec::new(),
+        application_id: None,
+        interaction_metadata: None,
+        interaction: None,
     }
 }
 
