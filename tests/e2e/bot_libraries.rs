@@ -134,3 +134,253 @@ async fn bot_greets_and_answers(command: &mut std::process::Command) {
     assert!(output.status.success(), "the bot failed:\n{out}\n{err}");
     assert!(out.contains("DONE"), "{out}\n{err}");
 }
+
+/// What a member does to a bot's slash commands, through Hearth's client
+/// endpoints, while a real bot library answers.
+struct Invoker<'a> {
+    w: &'a World,
+    app_id: String,
+    commands: serde_json::Value,
+}
+
+impl Invoker<'_> {
+    async fn run(&self, name: &str, options: serde_json::Value) {
+        let command = self.commands["application_commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no command {name}: {}", self.commands))
+            .clone();
+        self.w
+            .api
+            .post(
+                "/interactions",
+                self.w.member.auth(),
+                Some(json!({
+                    "type": 2, "application_id": self.app_id, "guild_id": self.w.guild_id,
+                    "channel_id": self.w.general,
+                    "data": {"id": command["id"], "name": name, "type": 1, "options": options}
+                })),
+            )
+            .await
+            .expect(204);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discord_js_bot_answers_commands_buttons_reactions_and_modals() {
+    let modules = discord_js();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/e2e/bots/discord_js_interactions_bot.js"
+    );
+    let w = World::new().await;
+    let (app, bot) = w.api.create_bot(&w.owner, "jsbot").await;
+    let app_id = str_field(&app, "id");
+    w.api
+        .authorize_bot(
+            &w.owner,
+            &w.guild_id,
+            &app_id,
+            0x400 | 0x800 | 0x40 | 0x10000,
+        )
+        .await
+        .expect(200);
+    let mut member = login(
+        &w.api,
+        &w.member,
+        intents::GUILDS | intents::GUILD_MESSAGES | intents::GUILD_MESSAGE_REACTIONS,
+    )
+    .await;
+    let base = w
+        .api
+        .base
+        .trim_end_matches('/')
+        .trim_end_matches("/api/v10");
+    let mut child = std::process::Command::new("node")
+        .arg(script)
+        .env("NODE_PATH", modules)
+        .env("HEARTH_URL", base)
+        .env("HEARTH_BOT_TOKEN", bot.token.trim_start_matches("Bot "))
+        .env("HEARTH_GUILD_ID", &w.guild_id)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running the bot");
+
+    // The bot registers its commands; the member sees them offered.
+    let index_path = format!("/guilds/{}/application-command-index", w.guild_id);
+    let mut commands = json!({});
+    for _ in 0..300 {
+        commands = w.api.get(&index_path, w.member.auth()).await.expect(200);
+        if commands["application_commands"].as_array().map(Vec::len) == Some(4) {
+            break;
+        }
+        if child.try_wait().expect("polling the bot").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let by_bot = |d: &serde_json::Value| d["author"]["id"] == app_id.as_str();
+    let invoker = Invoker {
+        w: &w,
+        app_id: app_id.clone(),
+        commands,
+    };
+
+    // A slash command with options: a reply with a button, and the bot's
+    // own reaction on it.
+    invoker
+        .run(
+            "echo",
+            json!([
+                {"name": "text", "type": 3, "value": "hi"},
+                {"name": "who", "type": 6, "value": w.owner.id}
+            ]),
+        )
+        .await;
+    let echo = member
+        .expect_dispatch_where("MESSAGE_CREATE", by_bot, Duration::from_secs(20))
+        .await
+        .d;
+    assert_eq!(echo["content"], "echo: hi to owner", "{echo}");
+    assert_eq!(echo["components"][0]["components"][0]["custom_id"], "again");
+    let echo_id = str_field(&echo, "id");
+    let reacted = member
+        .expect_dispatch("MESSAGE_REACTION_ADD", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(reacted["user_id"], app_id.as_str());
+    assert_eq!(reacted["emoji"]["name"], "👍");
+
+    // The member reacts; the bot notices.
+    w.api
+        .put(
+            &format!(
+                "/channels/{}/messages/{echo_id}/reactions/🎉/@me",
+                w.general
+            ),
+            w.member.auth(),
+            None,
+        )
+        .await
+        .expect(204);
+    let saw = format!("saw 🎉 from {}", w.member.id);
+    member
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["content"] == saw.as_str(),
+            EVENT_TIMEOUT,
+        )
+        .await;
+
+    // The member clicks the button; the bot updates its message.
+    w.api
+        .post(
+            "/interactions",
+            w.member.auth(),
+            Some(json!({
+                "type": 3, "application_id": app_id, "guild_id": w.guild_id,
+                "channel_id": w.general, "message_id": echo_id,
+                "data": {"component_type": 2, "custom_id": "again"}
+            })),
+        )
+        .await
+        .expect(204);
+    let updated = member
+        .expect_dispatch_where(
+            "MESSAGE_UPDATE",
+            |d| d["id"] == echo_id.as_str(),
+            EVENT_TIMEOUT,
+        )
+        .await
+        .d;
+    assert_eq!(updated["content"], "clicked again");
+    assert_eq!(updated["components"], json!([]));
+
+    // Deferred, then edited, then a follow-up.
+    invoker.run("slow", json!([])).await;
+    member
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["content"] == "thought about it",
+            EVENT_TIMEOUT,
+        )
+        .await;
+    member
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["content"] == "and one more thing",
+            EVENT_TIMEOUT,
+        )
+        .await;
+
+    // Ephemeral: only the member gets it, flagged.
+    invoker.run("secret", json!([])).await;
+    let secret = member
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["content"] == "between us",
+            EVENT_TIMEOUT,
+        )
+        .await
+        .d;
+    assert_eq!(secret["flags"], 64);
+
+    // A modal: it opens for the member, who submits it; the bot thanks.
+    invoker.run("form", json!([])).await;
+    let modal = member
+        .expect_dispatch("INTERACTION_MODAL_CREATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(modal["custom_id"], "fb");
+    w.api
+        .post(
+            "/interactions",
+            w.member.auth(),
+            Some(json!({
+                "type": 5, "application_id": app_id, "channel_id": w.general,
+                "data": {"id": modal["id"], "custom_id": "fb", "components": [
+                    {"type": 1, "components": [{"type": 4, "custom_id": "body", "value": "great"}]}
+                ]}
+            })),
+        )
+        .await
+        .expect(204);
+    member
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["content"] == "thanks: great",
+            EVENT_TIMEOUT,
+        )
+        .await;
+
+    for _ in 0..300 {
+        if child.try_wait().expect("polling the bot").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if child.try_wait().expect("polling the bot").is_none() {
+        let _ = child.kill();
+    }
+    let output = child.wait_with_output().expect("the bot's output");
+    let (out, err) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "the bot failed:\n{out}\n{err}");
+    for step in [
+        "COMMANDS echo,form,secret,slow",
+        "ECHOED",
+        "REACTION",
+        "CLICKED",
+        "SLOW",
+        "SECRET true",
+        "MODAL",
+        "DONE",
+    ] {
+        assert!(out.contains(step), "missing {step}:\n{out}\n{err}");
+    }
+}
