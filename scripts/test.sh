@@ -155,6 +155,13 @@ if [ ! -f "$discord_js/node_modules/discord.js/package.json" ]; then
   }
 fi
 export HEARTH_TEST_DISCORD_JS="$discord_js/node_modules"
+# And twilight, the Rust library: a bot of its own package (its own lock
+# file, its own target directory), so Hearth's builds never carry it.
+echo "== building the twilight bot"
+cargo build --quiet --locked \
+  --manifest-path tests/e2e/bots/twilight_bot/Cargo.toml \
+  --target-dir "$PWD/target/twilight-bot"
+export HEARTH_TEST_TWILIGHT_BOT="$PWD/target/twilight-bot/debug/hearth-twilight-bot"
 
 echo "== formatting"
 cargo fmt --all -- --check

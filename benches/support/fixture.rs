@@ -174,5 +174,6 @@ fn guild(id: Snowflake, owner_id: Snowflake) -> Guild {
             tags: None,
         }],
         approximate_member_count: None,
+        unused: Default::default(),
     }
 }

@@ -193,7 +193,7 @@ pub async fn identify(
         .collect();
     let mut ready = json!({
         "v": 10,
-        "user": user,
+        "user": hearth_model::CurrentUser::of(&user),
         "guilds": guilds.iter().map(|g| json!({ "id": g, "unavailable": true })).collect::<Vec<_>>(),
         "session_id": session.id,
         "resume_gateway_url": gw.config.resume_url.as_deref().unwrap_or(gateway_url),

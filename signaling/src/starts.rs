@@ -131,7 +131,10 @@ impl SessionStarts {
             total: self.limit.total,
             remaining,
             reset_after: reset_after.as_millis() as u64,
-            max_concurrency: self.limit.max_concurrency,
+            // Discord's values are small; libraries read the field into a
+            // 16-bit integer (twilight fails to parse a larger one), so an
+            // unlimited node says the largest of those.
+            max_concurrency: self.limit.max_concurrency.min(u32::from(u16::MAX)),
         }
     }
 

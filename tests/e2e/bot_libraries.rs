@@ -11,6 +11,75 @@ use serde_json::json;
 use crate::gateway_client::{intents, login, EVENT_TIMEOUT};
 use crate::harness::{str_field, World};
 
+/// A bot's process, its output kept in files: when the test fails midway,
+/// the bot is stopped and what it printed is shown with the failure.
+struct Bot {
+    child: std::process::Child,
+    out: std::path::PathBuf,
+    err: std::path::PathBuf,
+}
+
+impl Bot {
+    fn spawn(command: &mut std::process::Command) -> Bot {
+        let dir = std::env::temp_dir();
+        let tag = format!(
+            "hearth-bot-{}-{}",
+            std::process::id(),
+            hearth_model::snowflake::now_unix_ms()
+        );
+        let out = dir.join(format!("{tag}.out"));
+        let err = dir.join(format!("{tag}.err"));
+        let child = command
+            .stdout(Stdio::from(
+                std::fs::File::create(&out).expect("bot stdout file"),
+            ))
+            .stderr(Stdio::from(
+                std::fs::File::create(&err).expect("bot stderr file"),
+            ))
+            .spawn()
+            .expect("running the bot");
+        Bot { child, out, err }
+    }
+
+    fn exited(&mut self) -> bool {
+        self.child.try_wait().expect("polling the bot").is_some()
+    }
+
+    fn output(&self) -> (String, String) {
+        (
+            std::fs::read_to_string(&self.out).unwrap_or_default(),
+            std::fs::read_to_string(&self.err).unwrap_or_default(),
+        )
+    }
+
+    /// Waits (bounded) for the bot to exit; its status and output.
+    async fn finish(mut self) -> (std::process::ExitStatus, String, String) {
+        for _ in 0..300 {
+            if self.exited() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait().expect("the bot's status");
+        let (out, err) = self.output();
+        (status, out, err)
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let (out, err) = self.output();
+            eprintln!("--- the bot printed:\n{out}\n--- and on stderr:\n{err}");
+        }
+        let _ = std::fs::remove_file(&self.out);
+        let _ = std::fs::remove_file(&self.err);
+    }
+}
+
 fn discord_py() -> String {
     std::env::var("HEARTH_TEST_DISCORD_PY").unwrap_or_else(|_| {
         panic!(
@@ -80,15 +149,13 @@ async fn bot_greets_and_answers(command: &mut std::process::Command) {
         .base
         .trim_end_matches('/')
         .trim_end_matches("/api/v10");
-    let mut child = command
-        .env("HEARTH_URL", base)
-        .env("HEARTH_BOT_TOKEN", bot.token.trim_start_matches("Bot "))
-        .env("HEARTH_CHANNEL_ID", &w.general)
-        .env("HEARTH_ROLE_ID", str_field(&role, "id"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running the bot");
+    let child = Bot::spawn(
+        command
+            .env("HEARTH_URL", base)
+            .env("HEARTH_BOT_TOKEN", bot.token.trim_start_matches("Bot "))
+            .env("HEARTH_CHANNEL_ID", &w.general)
+            .env("HEARTH_ROLE_ID", str_field(&role, "id")),
+    );
 
     // It logs in (REST, then the gateway with zlib-stream) and says hello.
     let hello = watcher
@@ -117,22 +184,26 @@ async fn bot_greets_and_answers(command: &mut std::process::Command) {
         str_field(&ping, "id").as_str()
     );
 
-    for _ in 0..300 {
-        if child.try_wait().expect("polling the bot").is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if child.try_wait().expect("polling the bot").is_none() {
-        let _ = child.kill();
-    }
-    let output = child.wait_with_output().expect("the bot's output");
-    let (out, err) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(output.status.success(), "the bot failed:\n{out}\n{err}");
+    let (status, out, err) = child.finish().await;
+    assert!(status.success(), "the bot failed:\n{out}\n{err}");
     assert!(out.contains("DONE"), "{out}\n{err}");
+}
+
+/// A modal's fields as a client submits them: the layout the modal had
+/// (action rows, as discord.js sends them, or labels, as twilight does),
+/// each text input with `value` entered.
+fn filled(modal: &serde_json::Value, value: &str) -> serde_json::Value {
+    let input = |c: &serde_json::Value| json!({"type": 4, "id": c["id"], "custom_id": c["custom_id"], "value": value});
+    let fields: Vec<serde_json::Value> = modal["components"]
+        .as_array()
+        .expect("the modal's components")
+        .iter()
+        .map(|f| match f["type"].as_u64() {
+            Some(18) => json!({"type": 18, "id": f["id"], "component": input(&f["component"])}),
+            _ => json!({"type": 1, "id": f["id"], "components": [input(&f["components"][0])]}),
+        })
+        .collect();
+    serde_json::Value::Array(fields)
 }
 
 /// What a member does to a bot's slash commands, through Hearth's client
@@ -175,6 +246,29 @@ async fn a_discord_js_bot_answers_commands_buttons_reactions_and_modals() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/e2e/bots/discord_js_interactions_bot.js"
     );
+    bot_answers_interactions(
+        std::process::Command::new("node")
+            .arg(script)
+            .env("NODE_PATH", modules),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_twilight_bot_answers_commands_buttons_reactions_and_modals() {
+    let bot = std::env::var("HEARTH_TEST_TWILIGHT_BOT").unwrap_or_else(|_| {
+        panic!(
+            "HEARTH_TEST_TWILIGHT_BOT must name the twilight bot's binary \
+             (scripts/test.sh builds tests/e2e/bots/twilight_bot and sets it)"
+        )
+    });
+    bot_answers_interactions(&mut std::process::Command::new(bot)).await;
+}
+
+/// Runs a bot built on interactions (`command`, told where everything is
+/// through its environment) and uses its commands, button and modal as a
+/// member would; the bot exits 0 once it has answered the modal.
+async fn bot_answers_interactions(command: &mut std::process::Command) {
     let w = World::new().await;
     let (app, bot) = w.api.create_bot(&w.owner, "jsbot").await;
     let app_id = str_field(&app, "id");
@@ -198,16 +292,13 @@ async fn a_discord_js_bot_answers_commands_buttons_reactions_and_modals() {
         .base
         .trim_end_matches('/')
         .trim_end_matches("/api/v10");
-    let mut child = std::process::Command::new("node")
-        .arg(script)
-        .env("NODE_PATH", modules)
-        .env("HEARTH_URL", base)
-        .env("HEARTH_BOT_TOKEN", bot.token.trim_start_matches("Bot "))
-        .env("HEARTH_GUILD_ID", &w.guild_id)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running the bot");
+    let mut child = Bot::spawn(
+        command
+            .env("HEARTH_URL", base)
+            .env("HEARTH_HOST", base.trim_start_matches("http://"))
+            .env("HEARTH_BOT_TOKEN", bot.token.trim_start_matches("Bot "))
+            .env("HEARTH_GUILD_ID", &w.guild_id),
+    );
 
     // The bot registers its commands; the member sees them offered.
     let index_path = format!("/guilds/{}/application-command-index", w.guild_id);
@@ -217,11 +308,16 @@ async fn a_discord_js_bot_answers_commands_buttons_reactions_and_modals() {
         if commands["application_commands"].as_array().map(Vec::len) == Some(4) {
             break;
         }
-        if child.try_wait().expect("polling the bot").is_some() {
+        if child.exited() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert_eq!(
+        commands["application_commands"].as_array().map(Vec::len),
+        Some(4),
+        "the bot registered no commands: {commands}"
+    );
     let by_bot = |d: &serde_json::Value| d["author"]["id"] == app_id.as_str();
     let invoker = Invoker {
         w: &w,
@@ -341,9 +437,7 @@ async fn a_discord_js_bot_answers_commands_buttons_reactions_and_modals() {
             w.member.auth(),
             Some(json!({
                 "type": 5, "application_id": app_id, "channel_id": w.general,
-                "data": {"id": modal["id"], "custom_id": "fb", "components": [
-                    {"type": 1, "components": [{"type": 4, "custom_id": "body", "value": "great"}]}
-                ]}
+                "data": {"id": modal["id"], "custom_id": "fb", "components": filled(&modal, "great")}
             })),
         )
         .await
@@ -356,21 +450,8 @@ async fn a_discord_js_bot_answers_commands_buttons_reactions_and_modals() {
         )
         .await;
 
-    for _ in 0..300 {
-        if child.try_wait().expect("polling the bot").is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if child.try_wait().expect("polling the bot").is_none() {
-        let _ = child.kill();
-    }
-    let output = child.wait_with_output().expect("the bot's output");
-    let (out, err) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(output.status.success(), "the bot failed:\n{out}\n{err}");
+    let (status, out, err) = child.finish().await;
+    assert!(status.success(), "the bot failed:\n{out}\n{err}");
     for step in [
         "COMMANDS echo,form,secret,slow",
         "ECHOED",

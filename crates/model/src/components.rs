@@ -17,6 +17,8 @@ pub mod component_type {
     pub const ROLE_SELECT: u8 = 6;
     pub const MENTIONABLE_SELECT: u8 = 7;
     pub const CHANNEL_SELECT: u8 = 8;
+    /// A modal's labelled field: a label and description around one input.
+    pub const LABEL: u8 = 18;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -30,6 +32,12 @@ pub struct Component {
     /// An action row's children.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Vec<Component>>,
+    /// A label's one input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Box<Component>>,
+    /// A label's description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub style: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -31,6 +31,42 @@ pub struct User {
     pub bot: bool,
 }
 
+/// The user their own session sees (READY, `GET /users/@me`): the user
+/// and the account fields libraries require there (twilight fails to read
+/// a current user without `mfa_enabled`). Hearth has no MFA, e-mail,
+/// banners or Nitro: those say so.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurrentUser<'a> {
+    #[serde(flatten)]
+    pub user: &'a User,
+    pub mfa_enabled: bool,
+    pub verified: bool,
+    pub flags: u64,
+    pub public_flags: u64,
+    pub premium_type: u8,
+    pub locale: &'static str,
+    pub banner: Option<String>,
+    pub accent_color: Option<u32>,
+    pub email: Option<String>,
+}
+
+impl<'a> CurrentUser<'a> {
+    pub fn of(user: &'a User) -> Self {
+        CurrentUser {
+            user,
+            mfa_enabled: false,
+            verified: true,
+            flags: 0,
+            public_flags: 0,
+            premium_type: 0,
+            locale: "en-US",
+            banner: None,
+            accent_color: None,
+            email: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Guild {
     pub id: Snowflake,
@@ -54,6 +90,28 @@ pub struct Guild {
     pub roles: Vec<Role>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approximate_member_count: Option<u64>,
+    #[serde(flatten, default)]
+    pub unused: GuildUnused,
+}
+
+/// Guild fields of features Hearth does not have, at the values that say
+/// so: libraries require them (twilight fails to read a guild without
+/// `system_channel_flags`), so they are always written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct GuildUnused {
+    pub system_channel_flags: u32,
+    pub premium_progress_bar_enabled: bool,
+    pub premium_subscription_count: u32,
+    pub rules_channel_id: Option<Snowflake>,
+    pub public_updates_channel_id: Option<Snowflake>,
+    pub safety_alerts_channel_id: Option<Snowflake>,
+    pub application_id: Option<Snowflake>,
+    pub banner: Option<String>,
+    pub splash: Option<String>,
+    pub discovery_splash: Option<String>,
+    pub vanity_url_code: Option<String>,
+    pub widget_enabled: bool,
 }
 
 /// A role; on the wire also `colors` (see [`RoleColors`]).

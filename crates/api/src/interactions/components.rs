@@ -32,50 +32,110 @@ pub fn check(path: &str, rows: &[Component], surface: Surface, errors: &mut Form
     let mut custom_ids: Vec<&str> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let rp = format!("{path}.{i}");
-        if row.kind != ct::ACTION_ROW {
-            errors.add(
+        match row.kind {
+            ct::ACTION_ROW => check_row(&rp, row, surface, &mut custom_ids, errors),
+            ct::LABEL if surface == Surface::Modal => {
+                check_label(&rp, row, &mut custom_ids, errors)
+            }
+            _ => errors.add(
                 &format!("{rp}.type"),
                 "COMPONENT_TYPE_INVALID",
-                "Top-level components must be action rows",
-            );
-            continue;
+                "Top-level components must be action rows (or, in a modal, labels)",
+            ),
         }
-        let children = row.components.as_deref().unwrap_or_default();
-        if children.is_empty() || children.len() > MAX_PER_ROW {
+    }
+}
+
+fn check_row<'a>(
+    rp: &str,
+    row: &'a Component,
+    surface: Surface,
+    custom_ids: &mut Vec<&'a str>,
+    errors: &mut FormErrors,
+) {
+    let children = row.components.as_deref().unwrap_or_default();
+    if children.is_empty() || children.len() > MAX_PER_ROW {
+        errors.add(
+            &format!("{rp}.components"),
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 5 in length.",
+        );
+        return;
+    }
+    let selects = children.iter().filter(|c| is_select(c.kind)).count();
+    let inputs = children.iter().filter(|c| c.kind == ct::TEXT_INPUT).count();
+    let width_ok = match surface {
+        Surface::Message => inputs == 0 && (selects == 0 || children.len() == 1),
+        Surface::Modal => inputs == 1 && children.len() == 1,
+    };
+    if !width_ok {
+        errors.add(
+            &format!("{rp}.components"),
+            "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+            "The specified component exceeds the maximum width",
+        );
+    }
+    for (j, c) in children.iter().enumerate() {
+        let cp = format!("{rp}.components.{j}");
+        check_one(&cp, c, false, errors);
+        unique_id(&cp, c, custom_ids, errors);
+    }
+}
+
+/// A modal's labelled field: the label, and one text input or select.
+fn check_label<'a>(
+    rp: &str,
+    label: &'a Component,
+    custom_ids: &mut Vec<&'a str>,
+    errors: &mut FormErrors,
+) {
+    match &label.label {
+        Some(l) => errors.check_len(&format!("{rp}.label"), l, 1, 45),
+        None => errors.add(
+            &format!("{rp}.label"),
+            "BASE_TYPE_REQUIRED",
+            "This field is required",
+        ),
+    }
+    if let Some(d) = &label.description {
+        errors.check_len(&format!("{rp}.description"), d, 0, 100);
+    }
+    if label.components.is_some() {
+        errors.add(
+            &format!("{rp}.components"),
+            "COMPONENT_TYPE_INVALID",
+            "A label holds one component",
+        );
+    }
+    match label.component.as_deref() {
+        Some(inner) if inner.kind == ct::TEXT_INPUT || is_select(inner.kind) => {
+            let cp = format!("{rp}.component");
+            check_one(&cp, inner, true, errors);
+            unique_id(&cp, inner, custom_ids, errors);
+        }
+        _ => errors.add(
+            &format!("{rp}.component"),
+            "COMPONENT_TYPE_INVALID",
+            "A label holds one text input or select menu",
+        ),
+    }
+}
+
+fn unique_id<'a>(
+    cp: &str,
+    c: &'a Component,
+    custom_ids: &mut Vec<&'a str>,
+    errors: &mut FormErrors,
+) {
+    if let Some(id) = c.custom_id.as_deref() {
+        if custom_ids.contains(&id) {
             errors.add(
-                &format!("{rp}.components"),
-                "BASE_TYPE_BAD_LENGTH",
-                "Must be between 1 and 5 in length.",
-            );
-            continue;
-        }
-        let selects = children.iter().filter(|c| is_select(c.kind)).count();
-        let inputs = children.iter().filter(|c| c.kind == ct::TEXT_INPUT).count();
-        let width_ok = match surface {
-            Surface::Message => inputs == 0 && (selects == 0 || children.len() == 1),
-            Surface::Modal => inputs == 1 && children.len() == 1,
-        };
-        if !width_ok {
-            errors.add(
-                &format!("{rp}.components"),
-                "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                "The specified component exceeds the maximum width",
+                &format!("{cp}.custom_id"),
+                "COMPONENT_CUSTOM_ID_DUPLICATED",
+                "Component custom id cannot be duplicated",
             );
         }
-        for (j, c) in children.iter().enumerate() {
-            let cp = format!("{rp}.components.{j}");
-            check_one(&cp, c, errors);
-            if let Some(id) = c.custom_id.as_deref() {
-                if custom_ids.contains(&id) {
-                    errors.add(
-                        &format!("{cp}.custom_id"),
-                        "COMPONENT_CUSTOM_ID_DUPLICATED",
-                        "Component custom id cannot be duplicated",
-                    );
-                }
-                custom_ids.push(id);
-            }
-        }
+        custom_ids.push(id);
     }
 }
 
@@ -101,8 +161,8 @@ fn check_custom_id(p: &str, c: &Component, errors: &mut FormErrors) {
     }
 }
 
-fn check_one(p: &str, c: &Component, errors: &mut FormErrors) {
-    if c.components.is_some() {
+fn check_one(p: &str, c: &Component, in_label: bool, errors: &mut FormErrors) {
+    if c.components.is_some() || c.component.is_some() {
         errors.add(
             &format!("{p}.components"),
             "COMPONENT_TYPE_INVALID",
@@ -228,7 +288,8 @@ fn check_one(p: &str, c: &Component, errors: &mut FormErrors) {
                     "Value must be one of (1, 2).",
                 );
             }
-            if c.label.is_none() {
+            // Inside a label, the label is the label's.
+            if c.label.is_none() && !in_label {
                 errors.add(
                     &format!("{p}.label"),
                     "BASE_TYPE_REQUIRED",
@@ -257,8 +318,78 @@ fn check_one(p: &str, c: &Component, errors: &mut FormErrors) {
 }
 
 /// The component with `custom_id` in a message's rows, if any.
+/// (Messages hold action rows only; labels are the modals'.)
 pub fn find<'a>(rows: &'a [Component], custom_id: &str) -> Option<&'a Component> {
     rows.iter()
         .flat_map(|r| r.components.as_deref().unwrap_or_default())
         .find(|c| c.custom_id.as_deref() == Some(custom_id))
+}
+
+/// Gives every component without an `id` the next free one, in tree
+/// order, as Discord does (libraries such as twilight require them on
+/// modal submits).
+pub fn number(rows: &mut [Component]) {
+    fn used(rows: &[Component], ids: &mut Vec<u32>) {
+        for c in rows {
+            ids.extend(c.id);
+            used(c.components.as_deref().unwrap_or_default(), ids);
+            used(
+                c.component
+                    .as_deref()
+                    .map(std::slice::from_ref)
+                    .unwrap_or_default(),
+                ids,
+            );
+        }
+    }
+    fn assign(rows: &mut [Component], ids: &mut Vec<u32>, next: &mut u32) {
+        for c in rows {
+            if c.id.is_none() {
+                while ids.contains(next) {
+                    *next += 1;
+                }
+                c.id = Some(*next);
+                ids.push(*next);
+            }
+            if let Some(children) = c.components.as_mut() {
+                assign(children, ids, next);
+            }
+            if let Some(inner) = c.component.as_mut() {
+                assign(std::slice::from_mut(inner.as_mut()), ids, next);
+            }
+        }
+    }
+    let mut ids = Vec::new();
+    used(rows, &mut ids);
+    assign(rows, &mut ids, &mut 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+    use hearth_model::Component;
+
+    #[test]
+    fn ids_fill_the_gaps_in_tree_order() {
+        let leaf = |id| Component {
+            kind: 2,
+            id,
+            ..Default::default()
+        };
+        let mut rows = vec![Component {
+            kind: 1,
+            components: Some(vec![leaf(None), leaf(Some(2)), leaf(None)]),
+            ..Default::default()
+        }];
+        number(&mut rows);
+        let inner: Vec<_> = rows[0]
+            .components
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(rows[0].id, Some(1));
+        assert_eq!(inner, [Some(3), Some(2), Some(4)]);
+    }
 }

@@ -149,6 +149,7 @@ pub async fn post(
     message.kind = kind;
     message.flags = reply.flags & EPHEMERAL;
     message.components = reply.components.unwrap_or_default();
+    components::number(&mut message.components);
     message.application_id = Some(app.id);
     let metadata = InteractionMetadata {
         id: rec.id,
@@ -250,6 +251,7 @@ pub async fn edit(
     }
     if let Some(c) = edit.components {
         message.components = c.unwrap_or_default();
+        components::number(&mut message.components);
     }
     let empty = message.content.trim().is_empty()
         && message.embeds.is_empty()

@@ -227,8 +227,9 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(caller: Caller) -> Json<User> {
-    Json(caller.user)
+async fn me(caller: Caller) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    Json(hearth_model::CurrentUser::of(&caller.user)).into_response()
 }
 
 async fn patch_me(
@@ -280,7 +281,8 @@ async fn patch_me(
         other => other.into(),
     })?;
     state.user_updated(&user);
-    let mut reply = serde_json::to_value(&user).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut reply = serde_json::to_value(hearth_model::CurrentUser::of(&user))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(new) = new_password {
         // As Discord: a password change ends every other session, and the
         // reply carries the caller's new token.

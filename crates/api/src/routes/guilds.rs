@@ -97,6 +97,7 @@ async fn create(
         stickers: Vec::new(),
         roles: vec![everyone],
         approximate_member_count: None,
+        unused: Default::default(),
     };
     state
         .store

@@ -22,7 +22,7 @@ use hearth_proto::interactions::{
     Interaction, InteractionData, InteractionGuild, InteractionMember, InvokeBody, ModalShown,
     Resolved, ResolvedChannel, ResolvedMember,
 };
-use hearth_proto::rest::{ExecuteQuery, ExecuteWebhook};
+use hearth_proto::rest::ExecuteWebhook;
 use hearth_proto::{ErrorCode, FormErrors};
 use hearth_store::{Acknowledge, FirstResponse, InteractionRecord};
 use serde::Serialize;
@@ -428,45 +428,61 @@ async fn modal_submit(
             "Must be between 1 and 5 in length.",
         );
     }
-    // What comes back is each text input's custom id and value, nothing else.
+    // What comes back is each text input's custom id and value, nothing
+    // else, in the layout the modal had: action rows or labels.
     let mut submitted = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
-        let inputs = row.components.as_deref().unwrap_or_default();
-        match inputs {
-            [input] if row.kind == ct::ACTION_ROW && input.kind == ct::TEXT_INPUT => {
-                let id = input.custom_id.clone().unwrap_or_default();
-                errors.check_len(
-                    &format!("data.components.{i}.components.0.custom_id"),
-                    &id,
-                    1,
-                    100,
-                );
-                let value = input.value.clone().unwrap_or_default();
-                errors.check_len(
-                    &format!("data.components.{i}.components.0.value"),
-                    &value,
-                    0,
-                    4000,
-                );
-                submitted.push(hearth_model::Component {
-                    kind: ct::ACTION_ROW,
-                    components: Some(vec![hearth_model::Component {
-                        kind: ct::TEXT_INPUT,
-                        custom_id: Some(id),
-                        value: Some(value),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                });
+        let (input, path) = match (
+            row.kind,
+            row.components.as_deref(),
+            row.component.as_deref(),
+        ) {
+            (ct::ACTION_ROW, Some([input]), None) => {
+                (input, format!("data.components.{i}.components.0"))
             }
-            _ => errors.add(
-                &format!("data.components.{i}"),
+            (ct::LABEL, None, Some(input)) => (input, format!("data.components.{i}.component")),
+            _ => {
+                errors.add(
+                    &format!("data.components.{i}"),
+                    "COMPONENT_TYPE_INVALID",
+                    "Each row holds one text input",
+                );
+                continue;
+            }
+        };
+        if input.kind != ct::TEXT_INPUT {
+            errors.add(
+                &format!("{path}.type"),
                 "COMPONENT_TYPE_INVALID",
-                "Each row holds one text input",
-            ),
+                "Only text inputs are submitted",
+            );
+            continue;
         }
+        let id = input.custom_id.clone().unwrap_or_default();
+        errors.check_len(&format!("{path}.custom_id"), &id, 1, 100);
+        let value = input.value.clone().unwrap_or_default();
+        errors.check_len(&format!("{path}.value"), &value, 0, 4000);
+        let entered = hearth_model::Component {
+            kind: ct::TEXT_INPUT,
+            id: input.id,
+            custom_id: Some(id),
+            value: Some(value),
+            ..Default::default()
+        };
+        let (components, component) = match row.kind {
+            ct::ACTION_ROW => (Some(vec![entered]), None),
+            _ => (None, Some(Box::new(entered))),
+        };
+        submitted.push(hearth_model::Component {
+            kind: row.kind,
+            id: row.id,
+            components,
+            component,
+            ..Default::default()
+        });
     }
     errors.finish()?;
+    components::number(&mut submitted);
     let message = match opener.message_id {
         Some(m) => state.messages.get(opener.channel_id, m).await?,
         None => None,
@@ -705,6 +721,8 @@ async fn callback(
             );
         }
         cb::MODAL => {
+            let mut rows = data.components.unwrap_or_default();
+            components::number(&mut rows);
             state.modal_shown(
                 rec.user_id,
                 ModalShown {
@@ -713,7 +731,7 @@ async fn callback(
                     channel_id: rec.channel_id,
                     custom_id: data.custom_id.unwrap_or_default(),
                     title: data.title.unwrap_or_default(),
-                    components: data.components.unwrap_or_default(),
+                    components: rows,
                     nonce: nonce.clone(),
                 },
             );
@@ -784,11 +802,11 @@ async fn live(state: &AppState, application_id: &str, token: &str) -> ApiResult<
     Ok(rec)
 }
 
-/// A follow-up message (`POST /webhooks/{application}/{token}`).
+/// A follow-up message (`POST /webhooks/{application}/{token}`). The
+/// message comes back whatever `wait` says: libraries read it.
 pub(super) async fn follow_up(
     state: &AppState,
     rec: &InteractionRecord,
-    query: &ExecuteQuery,
     body: ExecuteWebhook,
 ) -> ApiResult<Response> {
     if rec.response.is_none() {
@@ -822,20 +840,14 @@ pub(super) async fn follow_up(
     if deferred_original {
         state.store.set_original(rec.id, message.id).await?;
     }
-    let _ = query;
     Ok(Json(message).into_response())
 }
 
 /// The message a webhook path names: `@original` or a follow-up's id.
-async fn target(
-    state: &AppState,
-    rec: &InteractionRecord,
-    message_id: &str,
-) -> ApiResult<Option<Snowflake>> {
+fn target(rec: &InteractionRecord, message_id: &str) -> ApiResult<Option<Snowflake>> {
     if message_id == "@original" {
         return Ok(rec.original_id);
     }
-    let _ = state;
     snowflake("message_id", message_id).map(Some)
 }
 
@@ -844,9 +856,7 @@ async fn get_message(
     Path((application_id, token, message_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Message>> {
     let rec = live(&state, &application_id, &token).await?;
-    let id = target(&state, &rec, &message_id)
-        .await?
-        .ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
+    let id = target(&rec, &message_id)?.ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
     let found = respond::find(&state, &rec, id).await?;
     Ok(Json(found.message().clone()))
 }
@@ -865,7 +875,7 @@ async fn edit_message(
     let mut errors = FormErrors::new();
     edit.check("", &mut errors);
     errors.finish()?;
-    match target(&state, &rec, &message_id).await? {
+    match target(&rec, &message_id)? {
         Some(id) => {
             let found = respond::find(&state, &rec, id).await?;
             Ok(Json(respond::edit(&state, &rec, found, edit).await?))
@@ -895,9 +905,7 @@ async fn delete_message(
     Path((application_id, token, message_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let rec = live(&state, &application_id, &token).await?;
-    let id = target(&state, &rec, &message_id)
-        .await?
-        .ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
+    let id = target(&rec, &message_id)?.ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
     let found = respond::find(&state, &rec, id).await?;
     respond::delete(&state, &rec, found).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -147,7 +147,7 @@ async fn execute(
     // An application's id with an interaction's token: a follow-up.
     let id = snowflake("webhook_id", &webhook_id)?;
     if let Some(rec) = super::interactions::by_token(&state, id, &token).await? {
-        return super::interactions::follow_up(&state, &rec, &query, body).await;
+        return super::interactions::follow_up(&state, &rec, body).await;
     }
     let webhook = by_token(&state, &webhook_id, &token).await?;
     if body.components.is_some() || body.flags.is_some_and(|f| f != 0) {

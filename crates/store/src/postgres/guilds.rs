@@ -82,6 +82,7 @@ async fn load_guild(conn: &mut PgConnection, id: Snowflake) -> Result<Option<Gui
         stickers: Vec::new(),
         roles,
         approximate_member_count: None,
+        unused: Default::default(),
     }))
 }
 

@@ -86,6 +86,7 @@ async fn load_guild(conn: &mut SqliteConnection, id: Snowflake) -> Result<Option
         stickers: Vec::new(),
         roles,
         approximate_member_count: None,
+        unused: Default::default(),
     }))
 }
 

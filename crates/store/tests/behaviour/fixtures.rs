@@ -109,6 +109,7 @@ pub async fn world(store: &dyn Store, owner: User) -> World {
         stickers: Vec::new(),
         roles: vec![role(guild_id, guild_id, "@everyone", 0)],
         approximate_member_count: None,
+        unused: Default::default(),
     };
     store
         .create_guild(&guild, std::slice::from_ref(&text), now())
