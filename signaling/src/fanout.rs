@@ -31,6 +31,9 @@ fn wants(session: &Session, event: &Event, needed: Option<u64>) -> bool {
         (Event::PresenceUpdate(_), _) if own => false,
         // Discord sends a member their own member updates regardless.
         (Event::GuildMemberUpdate { .. }, _) if own => true,
+        // An interaction goes to the bot's shard for its guild only, so a
+        // sharded bot answers it once.
+        (Event::InteractionCreate(i), _) => session.shard_has(i.guild_id),
         (_, Some(bit)) => session.intents & bit != 0,
         (_, None) => true,
     }

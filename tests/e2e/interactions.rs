@@ -347,9 +347,11 @@ async fn a_slash_command_reaches_the_bot_and_its_answers_reach_the_channel() {
         reply["components"][0]["components"][0]["custom_id"],
         "again"
     );
-    member_gw
+    let success = member_gw
         .expect_dispatch("INTERACTION_SUCCESS", EVENT_TIMEOUT)
-        .await;
+        .await
+        .d;
+    assert_eq!(success, json!({"id": i["id"], "nonce": "n1"}));
 
     // Answering twice is refused; the original and follow-ups go on.
     s.callback(&i, json!({"type": 4, "data": {"content": "twice"}}))
@@ -733,4 +735,81 @@ async fn bad_invocations_and_late_answers_are_refused() {
     s.callback(&late, json!({"type": 4, "data": {"content": "sorry"}}))
         .await
         .expect_error(404, 10062);
+}
+
+#[tokio::test]
+async fn options_and_updates_are_held_to_their_definitions() {
+    let mut s = setup().await;
+    let api = s.w.api.clone();
+    let voice = api
+        .channel_id(&s.w.owner, &s.w.guild_id, "General", 2)
+        .await;
+    let pick = s
+        .define(json!({"name": "pick", "description": "A voice channel", "options": [
+            {"type": 7, "name": "where", "description": "Where", "required": true, "channel_types": [2]}
+        ]}))
+        .await;
+    let body = |channel: &str| {
+        json!({
+            "type": 2, "application_id": s.app_id, "guild_id": s.w.guild_id, "channel_id": s.w.general,
+            "data": {"id": pick["id"], "name": "pick", "type": 1, "options": [{"name": "where", "type": 7, "value": channel}]}
+        })
+    };
+    // A text channel is not among the option's channel types.
+    s.invoke(&s.w.member, body(&s.w.general))
+        .await
+        .expect_field_error(&["data"]);
+    s.invoke(&s.w.member, body(&voice)).await.expect(204);
+    let i = s
+        .bot_gw
+        .expect_dispatch("INTERACTION_CREATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(i["data"]["resolved"]["channels"][&voice]["type"], 2);
+
+    // A reply with a button; an update that would leave the message
+    // empty is refused before the response counts, so it can be redone.
+    s.callback(&i, json!({"type": 4, "data": {"components": [
+        {"type": 1, "components": [{"type": 2, "style": 2, "label": "Done", "custom_id": "done"}]}
+    ]}}))
+    .await
+    .expect(204);
+    let original = api
+        .get(&s.hook(&i, "/messages/@original"), None)
+        .await
+        .expect(200);
+    assert_eq!(
+        original["components"][0]["id"], 1,
+        "components are numbered"
+    );
+    assert_eq!(original["components"][0]["components"][0]["id"], 2);
+    s.invoke(
+        &s.w.member,
+        json!({
+            "type": 3, "application_id": s.app_id, "channel_id": s.w.general,
+            "message_id": original["id"], "data": {"component_type": 2, "custom_id": "done"}
+        }),
+    )
+    .await
+    .expect(204);
+    let click = s
+        .bot_gw
+        .expect_dispatch("INTERACTION_CREATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    s.callback(&click, json!({"type": 7, "data": {"components": []}}))
+        .await
+        .expect_error(400, 50006);
+    s.callback(
+        &click,
+        json!({"type": 7, "data": {"content": "done", "components": []}}),
+    )
+    .await
+    .expect(204);
+    let after = api
+        .get(&s.hook(&i, "/messages/@original"), None)
+        .await
+        .expect(200);
+    assert_eq!(after["content"], "done");
+    assert_eq!(after["components"], json!([]));
 }

@@ -535,6 +535,10 @@ impl<S: Store + ?Sized> InteractionStore for Timed<S> {
         )
         .await
     }
+    async fn close_modal(&self, id: Snowflake, user_id: Snowflake) -> Result<bool> {
+        self.timed("close_modal", self.inner.close_modal(id, user_id))
+            .await
+    }
     async fn set_original(&self, id: Snowflake, message_id: Snowflake) -> Result<()> {
         self.timed("set_original", self.inner.set_original(id, message_id))
             .await

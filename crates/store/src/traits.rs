@@ -419,8 +419,11 @@ pub struct InteractionRecord {
     pub created_at: Timestamp,
     /// The message a component interaction came from.
     pub message_id: Option<Snowflake>,
-    /// A command interaction's command.
+    /// A command interaction's command: its name and type.
     pub command_name: Option<String>,
+    pub command_type: Option<u8>,
+    /// The invoking client's nonce, echoed in what it is told.
+    pub nonce: Option<String>,
     /// The callback type of the first response.
     pub response: Option<u8>,
     pub ephemeral: bool,
@@ -469,6 +472,9 @@ pub trait InteractionStore: Send + Sync {
         token_hash: &[u8; 32],
         response: FirstResponse,
     ) -> Result<Acknowledge>;
+    /// Closes the modal the interaction opened (its callback was a modal),
+    /// for a submit by `user_id`: true once, false after or otherwise.
+    async fn close_modal(&self, id: Snowflake, user_id: Snowflake) -> Result<bool>;
     /// Records the original response message (a deferred response's
     /// message, once the application sends it).
     async fn set_original(&self, id: Snowflake, message_id: Snowflake) -> Result<()>;

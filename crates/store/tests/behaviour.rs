@@ -15,6 +15,7 @@ mod behaviour {
     pub mod accounts;
     pub mod concurrency;
     pub mod guilds;
+    pub mod interactions;
     pub mod members;
     pub mod messages;
     pub mod reactions;
@@ -67,6 +68,8 @@ on_every_backend! {
     messages::messages_are_edited_and_deleted,
     messages::replies_carry_their_original_and_webhook_authors_are_kept,
     reactions::reactions_are_counted_listed_and_go_with_their_message,
+    interactions::commands_keep_ids_by_name_limits_and_scopes,
+    interactions::an_interaction_is_answered_once_in_time_and_forgotten_later,
     webhooks::webhooks_are_found_by_their_token_and_limited_per_channel,
     schema::data_survives_reopening,
     schema::a_database_newer_than_the_binary_is_refused,

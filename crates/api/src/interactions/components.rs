@@ -6,6 +6,8 @@ use hearth_model::components::component_type as ct;
 use hearth_model::Component;
 use hearth_proto::FormErrors;
 
+use crate::messages::emoji::is_unicode_emoji;
+
 const MAX_ROWS: usize = 5;
 const MAX_PER_ROW: usize = 5;
 
@@ -161,7 +163,17 @@ fn check_custom_id(p: &str, c: &Component, errors: &mut FormErrors) {
     }
 }
 
+/// A component's emoji: a unicode emoji (there are no custom ones).
+fn check_emoji(p: &str, emoji: &Option<hearth_model::Emoji>, errors: &mut FormErrors) {
+    let Some(e) = emoji else { return };
+    let ok = e.id.is_none() && e.name.as_deref().is_some_and(is_unicode_emoji);
+    if !ok {
+        errors.add(p, "COMPONENT_EMOJI_INVALID", "Invalid emoji");
+    }
+}
+
 fn check_one(p: &str, c: &Component, in_label: bool, errors: &mut FormErrors) {
+    check_emoji(&format!("{p}.emoji"), &c.emoji, errors);
     if c.components.is_some() || c.component.is_some() {
         errors.add(
             &format!("{p}.components"),
@@ -253,6 +265,7 @@ fn check_one(p: &str, c: &Component, in_label: bool, errors: &mut FormErrors) {
                 for (i, o) in options.iter().enumerate() {
                     errors.check_len(&format!("{p}.options.{i}.label"), &o.label, 1, 100);
                     errors.check_len(&format!("{p}.options.{i}.value"), &o.value, 1, 100);
+                    check_emoji(&format!("{p}.options.{i}.emoji"), &o.emoji, errors);
                     if let Some(d) = &o.description {
                         errors.check_len(&format!("{p}.options.{i}.description"), d, 0, 100);
                     }

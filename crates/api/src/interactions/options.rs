@@ -14,7 +14,8 @@ use serde_json::Value;
 pub struct Named {
     pub users: Vec<Snowflake>,
     pub roles: Vec<Snowflake>,
-    pub channels: Vec<Snowflake>,
+    /// With the channel types the option allows (none: any).
+    pub channels: Vec<(Snowflake, Option<Vec<u8>>)>,
     /// A user or a role: whichever it turns out to be.
     pub mentionables: Vec<Snowflake>,
 }
@@ -202,7 +203,7 @@ fn check_value(
             Some(id) => match d.kind {
                 ot::USER => named.users.push(id),
                 ot::ROLE => named.roles.push(id),
-                ot::CHANNEL => named.channels.push(id),
+                ot::CHANNEL => named.channels.push((id, d.channel_types.clone())),
                 _ => named.mentionables.push(id),
             },
             None => bad(errors, "Must be a snowflake"),

@@ -175,10 +175,13 @@ pub async fn post(
 
 /// The message type of the original response to an interaction.
 pub fn original_kind(rec: &InteractionRecord) -> u8 {
+    use hearth_model::commands::command_type;
     use hearth_proto::interactions::interaction_type as it;
-    match (rec.kind, rec.command_name.is_some(), rec.message_id) {
-        (it::APPLICATION_COMMAND, true, None) => message_type::CHAT_INPUT_COMMAND,
-        (it::APPLICATION_COMMAND, _, _) => message_type::CONTEXT_MENU_COMMAND,
+    match (rec.kind, rec.command_type) {
+        (it::APPLICATION_COMMAND, Some(command_type::CHAT_INPUT)) => {
+            message_type::CHAT_INPUT_COMMAND
+        }
+        (it::APPLICATION_COMMAND, Some(_)) => message_type::CONTEXT_MENU_COMMAND,
         _ => message_type::DEFAULT,
     }
 }
@@ -214,6 +217,23 @@ pub struct Edit {
 }
 
 impl Edit {
+    /// Whether the edit would leave `m` with nothing to show.
+    pub fn leaves_empty(&self, m: &Message) -> bool {
+        let content = match &self.content {
+            Some(c) => c.as_deref().unwrap_or_default(),
+            None => &m.content,
+        };
+        let embeds = match &self.embeds {
+            Some(e) => e.as_deref().unwrap_or_default().is_empty(),
+            None => m.embeds.is_empty(),
+        };
+        let components = match &self.components {
+            Some(c) => c.as_deref().unwrap_or_default().is_empty(),
+            None => m.components.is_empty(),
+        };
+        content.trim().is_empty() && embeds && components
+    }
+
     pub fn check(&self, prefix: &str, errors: &mut FormErrors) {
         if let Some(Some(c)) = &self.content {
             compose::check_body(c, &[], errors);
@@ -243,6 +263,9 @@ pub async fn edit(
     let mut message = match found {
         Located::Channel(m) | Located::Ephemeral(m) => m,
     };
+    if edit.leaves_empty(&message) {
+        return Err(ErrorCode::EMPTY_MESSAGE.into());
+    }
     if let Some(c) = edit.content {
         message.content = c.unwrap_or_default();
     }
@@ -252,12 +275,6 @@ pub async fn edit(
     if let Some(c) = edit.components {
         message.components = c.unwrap_or_default();
         components::number(&mut message.components);
-    }
-    let empty = message.content.trim().is_empty()
-        && message.embeds.is_empty()
-        && message.components.is_empty();
-    if empty {
-        return Err(ErrorCode::EMPTY_MESSAGE.into());
     }
     message.edited_timestamp = Some(Timestamp::now());
     if ephemeral {

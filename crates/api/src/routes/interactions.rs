@@ -14,9 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use hearth_model::commands::command_type;
 use hearth_model::components::component_type as ct;
-use hearth_model::{
-    ApplicationCommand, Channel, ChannelType, Message, Permissions, Snowflake, Timestamp,
-};
+use hearth_model::{Channel, ChannelType, Message, Permissions, Snowflake, Timestamp};
 use hearth_proto::interactions::{
     callback_type as cb, interaction_type as it, CallbackBody, CallbackQuery, EditWebhookMessage,
     Interaction, InteractionData, InteractionGuild, InteractionMember, InvokeBody, ModalShown,
@@ -40,6 +38,8 @@ use crate::state::AppState;
 const TOKEN_BYTES: usize = 96;
 /// Values of a select menu a user may send.
 const MAX_VALUES: usize = 25;
+/// Characters of a client's nonce (Discord's client sends snowflakes).
+const MAX_NONCE: usize = 64;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -63,7 +63,8 @@ fn now_ms() -> i64 {
 struct Invocation {
     data: InteractionData,
     message: Option<Message>,
-    command_name: Option<String>,
+    /// A command's name and type.
+    command: Option<(String, u8)>,
 }
 
 async fn invoke(
@@ -73,6 +74,18 @@ async fn invoke(
 ) -> ApiResult<StatusCode> {
     if caller.user.bot {
         return Err(ErrorCode::BOTS_CANNOT_USE.into());
+    }
+    if body
+        .nonce
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NONCE)
+    {
+        return Err(FormErrors::single(
+            "nonce",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 64 or fewer in length.",
+        )
+        .into());
     }
     let (channel, access, perms) = access::channel(&state, body.channel_id, caller.user.id).await?;
     if channel.kind != ChannelType::Text || body.guild_id.is_some_and(|g| g != channel.guild_id) {
@@ -116,7 +129,9 @@ async fn invoke(
         user_id: caller.user.id,
         created_at,
         message_id: invocation.message.as_ref().map(|m| m.id),
-        command_name: invocation.command_name,
+        command_name: invocation.command.as_ref().map(|(name, _)| name.clone()),
+        command_type: invocation.command.as_ref().map(|(_, kind)| *kind),
+        nonce: body.nonce.clone(),
         response: None,
         ephemeral: false,
         original_id: None,
@@ -263,12 +278,8 @@ async fn command(
     Ok(Invocation {
         data: out,
         message: None,
-        command_name: Some(command_name(&cmd)),
+        command: Some((cmd.name.clone(), cmd.kind)),
     })
-}
-
-fn command_name(cmd: &ApplicationCommand) -> String {
-    cmd.name.clone()
 }
 
 fn count_focused(opts: &[hearth_proto::interactions::InvokeOption]) -> usize {
@@ -374,7 +385,7 @@ async fn component(
             match found.kind {
                 ct::USER_SELECT => named.users.push(id),
                 ct::ROLE_SELECT => named.roles.push(id),
-                ct::CHANNEL_SELECT => named.channels.push(id),
+                ct::CHANNEL_SELECT => named.channels.push((id, found.channel_types.clone())),
                 _ => named.mentionables.push(id),
             }
         }
@@ -387,7 +398,7 @@ async fn component(
     Ok(Invocation {
         data: out,
         message: Some(message),
-        command_name: None,
+        command: None,
     })
 }
 
@@ -482,6 +493,10 @@ async fn modal_submit(
         });
     }
     errors.finish()?;
+    // A modal is submitted once: the client closes it as it sends.
+    if !state.store.close_modal(opener.id, caller.user.id).await? {
+        return Err(ErrorCode::UNKNOWN_INTERACTION.into());
+    }
     components::number(&mut submitted);
     let message = match opener.message_id {
         Some(m) => state.messages.get(opener.channel_id, m).await?,
@@ -494,7 +509,7 @@ async fn modal_submit(
             ..InteractionData::default()
         },
         message,
-        command_name: None,
+        command: None,
     })
 }
 
@@ -535,7 +550,7 @@ async fn resolve(state: &AppState, access: &GuildAccess, named: &Named) -> ApiRe
             access.role(*id).cloned().ok_or_else(|| unknown("role"))?,
         );
     }
-    for id in &named.channels {
+    for (id, allowed) in &named.channels {
         let c = state
             .store
             .channel(*id)
@@ -545,6 +560,12 @@ async fn resolve(state: &AppState, access: &GuildAccess, named: &Named) -> ApiRe
         let perms = access.channel_permissions(&c);
         if !perms.contains(Permissions::VIEW_CHANNEL) {
             return Err(unknown("channel"));
+        }
+        if allowed
+            .as_ref()
+            .is_some_and(|types| !types.contains(&(c.kind as u8)))
+        {
+            return Err(unknown("channel of the allowed types"));
         }
         r.channels.insert(
             c.id,
@@ -674,6 +695,23 @@ async fn callback(
     if body.kind == cb::CHANNEL_MESSAGE {
         reply.check_not_empty()?;
     }
+    // An update is made of the message as it is now: found (and checked
+    // for what the edit would leave) before the response is claimed.
+    let update = match (body.kind, rec.message_id) {
+        (cb::UPDATE_MESSAGE, Some(target)) => {
+            let found = respond::find(&state, &rec, target).await?;
+            let edit = Edit {
+                content: data.content.clone().map(Some),
+                embeds: data.embeds.clone().map(Some),
+                components: data.components.clone().map(Some),
+            };
+            if edit.leaves_empty(found.message()) {
+                return Err(ErrorCode::EMPTY_MESSAGE.into());
+            }
+            Some((found, edit))
+        }
+        _ => None,
+    };
     let ephemeral = matches!(
         body.kind,
         cb::CHANNEL_MESSAGE | cb::DEFERRED_CHANNEL_MESSAGE
@@ -694,7 +732,7 @@ async fn callback(
         Acknowledge::Already => return Err(ErrorCode::INTERACTION_ALREADY_ACKNOWLEDGED.into()),
         Acknowledge::Unknown => return Err(ErrorCode::UNKNOWN_INTERACTION.into()),
     }
-    let nonce = None;
+    let nonce = rec.nonce.clone();
     let mut message = None;
     match body.kind {
         cb::CHANNEL_MESSAGE => {
@@ -702,13 +740,7 @@ async fn callback(
             message = Some(respond::post(&state, &rec, reply, kind, original_id).await?);
         }
         cb::UPDATE_MESSAGE => {
-            if let Some(target) = rec.message_id {
-                let found = respond::find(&state, &rec, target).await?;
-                let edit = Edit {
-                    content: data.content.map(Some),
-                    embeds: data.embeds.map(Some),
-                    components: data.components.map(Some),
-                };
+            if let Some((found, edit)) = update {
                 message = Some(respond::edit(&state, &rec, found, edit).await?);
             }
         }

@@ -8,6 +8,9 @@ use super::PgStore;
 use crate::rows::{db, id, opt_id, sf, Cols};
 use crate::{Acknowledge, FirstResponse, InteractionRecord, InteractionStore, Result, StoreError};
 
+/// The callback type that opens a modal.
+const MODAL: u8 = 9;
+
 fn record(row: &impl Cols) -> Result<InteractionRecord> {
     let hash = row.bytes("token_hash");
     let token_hash: [u8; 32] = hash
@@ -24,6 +27,8 @@ fn record(row: &impl Cols) -> Result<InteractionRecord> {
         created_at: Timestamp(row.int("created_at")),
         message_id: opt_id(row, "message_id"),
         command_name: row.opt_text("command_name"),
+        command_type: row.opt_int("command_type").map(|t| t as u8),
+        nonce: row.opt_text("nonce"),
         response: row.opt_int("response").map(|r| r as u8),
         ephemeral: row.flag("ephemeral"),
         original_id: opt_id(row, "original_id"),
@@ -45,8 +50,9 @@ impl InteractionStore for PgStore {
             .await?;
         sqlx::query(
             "INSERT INTO interactions (id, token_hash, application_id, type, guild_id, channel_id,
-             user_id, created_at, message_id, command_name, response, ephemeral, original_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             user_id, created_at, message_id, command_name, command_type, nonce, response, ephemeral,
+             original_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(db(i.id))
         .bind(&i.token_hash[..])
@@ -58,6 +64,8 @@ impl InteractionStore for PgStore {
         .bind(i.created_at.0)
         .bind(i.message_id.map(db))
         .bind(&i.command_name)
+        .bind(i.command_type.map(i64::from))
+        .bind(&i.nonce)
         .bind(i.response.map(i64::from))
         .bind(i.ephemeral)
         .bind(i.original_id.map(db))
@@ -110,11 +118,13 @@ impl InteractionStore for PgStore {
             Some((None, created)) if created < r.deadline_created_after.0 => Acknowledge::Unknown,
             Some((None, _)) => {
                 sqlx::query(
-                    "UPDATE interactions SET response = $1, ephemeral = $2, original_id = $3 WHERE id = $4",
+                    "UPDATE interactions SET response = $1, ephemeral = $2, original_id = $3, modal_open = $4
+                     WHERE id = $5",
                 )
                 .bind(i64::from(r.callback_type))
                 .bind(r.ephemeral)
                 .bind(r.original_id.map(db))
+                .bind(r.callback_type == MODAL)
                 .bind(db(id))
                 .execute(&mut *tx)
                 .await?;
@@ -123,6 +133,15 @@ impl InteractionStore for PgStore {
         };
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    async fn close_modal(&self, id: Snowflake, user_id: Snowflake) -> Result<bool> {
+        let done = sqlx::query("UPDATE interactions SET modal_open = FALSE WHERE id = $1 AND user_id = $2 AND modal_open")
+            .bind(db(id))
+            .bind(db(user_id))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn set_original(&self, id: Snowflake, message_id: Snowflake) -> Result<()> {

@@ -39,8 +39,11 @@ CREATE TABLE interactions (
     created_at     BIGINT NOT NULL,
     message_id     BIGINT,
     command_name   TEXT,
+    command_type   BIGINT,
+    nonce          TEXT,
     response       BIGINT,
     ephemeral      BOOLEAN NOT NULL DEFAULT FALSE,
+    modal_open     BOOLEAN NOT NULL DEFAULT FALSE,
     original_id    BIGINT
 );
 CREATE INDEX interactions_created ON interactions(created_at);

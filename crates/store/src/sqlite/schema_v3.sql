@@ -47,11 +47,16 @@ CREATE TABLE interactions (
     created_at     INTEGER NOT NULL,
     -- The message a component interaction came from.
     message_id     INTEGER,
-    -- A command interaction's command name.
+    -- A command interaction's command: its name and type.
     command_name   TEXT,
+    command_type   INTEGER,
+    -- The invoking client's nonce, echoed in what it is told.
+    nonce          TEXT,
     -- The callback type of the first response; NULL until then.
     response       INTEGER,
     ephemeral      INTEGER NOT NULL DEFAULT 0,
+    -- A modal this interaction opened, until it is submitted.
+    modal_open     INTEGER NOT NULL DEFAULT 0,
     -- The original response message, once there is one.
     original_id    INTEGER
 );
