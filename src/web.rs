@@ -46,6 +46,7 @@ static ASSETS: &[Asset] = &[
     asset!("/js/auth.js", JS),
     asset!("/js/sidebar.js", JS),
     asset!("/js/chat.js", JS),
+    asset!("/js/commands.js", JS),
     asset!("/js/members.js", JS),
     asset!("/js/call.js", JS),
 ];

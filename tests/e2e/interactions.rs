@@ -813,3 +813,101 @@ async fn options_and_updates_are_held_to_their_definitions() {
     assert_eq!(after["content"], "done");
     assert_eq!(after["components"], json!([]));
 }
+
+#[tokio::test]
+async fn autocomplete_suggestions_and_context_menu_commands() {
+    let mut s = setup().await;
+    let api = s.w.api.clone();
+    let mut member_gw = login(&api, &s.w.member, MEMBER_INTENTS).await;
+    let search = s
+        .define(json!({"name": "search", "description": "Finds", "options": [
+            {"type": 3, "name": "query", "description": "What", "required": true, "autocomplete": true}
+        ]}))
+        .await;
+    // The user is typing the option: the bot suggests, the user's client
+    // hears the suggestions.
+    s.invoke(&s.w.member, json!({
+        "type": 4, "application_id": s.app_id, "guild_id": s.w.guild_id, "channel_id": s.w.general,
+        "nonce": "typing-1",
+        "data": {"id": search["id"], "name": "search", "type": 1, "options": [
+            {"name": "query", "type": 3, "value": "he", "focused": true}
+        ]}
+    }))
+    .await
+    .expect(204);
+    let typing = s
+        .bot_gw
+        .expect_dispatch("INTERACTION_CREATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(typing["type"], 4);
+    assert_eq!(typing["data"]["options"][0]["focused"], true);
+    // Only suggestions answer an autocomplete.
+    s.callback(&typing, json!({"type": 4, "data": {"content": "no"}}))
+        .await
+        .expect_field_error(&["type"]);
+    s.callback(
+        &typing,
+        json!({"type": 8, "data": {"choices": [
+            {"name": "hello", "value": "hello"}, {"name": "help", "value": "help"}
+        ]}}),
+    )
+    .await
+    .expect(204);
+    let offered = member_gw
+        .expect_dispatch("APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(offered["nonce"], "typing-1");
+    assert_eq!(offered["choices"][1]["name"], "help");
+    // A focused option is only for autocomplete.
+    s.invoke(
+        &s.w.member,
+        json!({
+            "type": 2, "application_id": s.app_id, "channel_id": s.w.general,
+            "data": {"id": search["id"], "name": "search", "type": 1, "options": [
+                {"name": "query", "type": 3, "value": "he", "focused": true}
+            ]}
+        }),
+    )
+    .await
+    .expect_field_error(&["data", "options"]);
+
+    // A user command, used on the owner: the reply is type 23.
+    let whois = s.define(json!({"name": "Who is this", "type": 2})).await;
+    s.invoke(
+        &s.w.member,
+        json!({
+            "type": 2, "application_id": s.app_id, "channel_id": s.w.general,
+            "data": {"id": whois["id"], "name": "Who is this", "type": 2, "target_id": s.w.owner.id}
+        }),
+    )
+    .await
+    .expect(204);
+    let used = s
+        .bot_gw
+        .expect_dispatch("INTERACTION_CREATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(used["data"]["type"], 2);
+    assert_eq!(used["data"]["target_id"], s.w.owner.id.as_str());
+    assert_eq!(
+        used["data"]["resolved"]["users"][&s.w.owner.id]["username"],
+        "owner"
+    );
+    s.callback(
+        &used,
+        json!({"type": 4, "data": {"content": "that is the owner"}}),
+    )
+    .await
+    .expect(204);
+    let reply = member_gw
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["content"] == "that is the owner",
+            EVENT_TIMEOUT,
+        )
+        .await
+        .d;
+    assert_eq!(reply["type"], 23);
+}

@@ -48,6 +48,11 @@ async fn executing_a_webhook_posts_a_message_in_its_channel() {
     let hook = create_webhook(api, &w.owner, &ch, "Announcer").await;
     let hook_id = str_field(&hook, "id");
     let token = str_field(&hook, "token");
+    // Discord's shape, which URL-checking webhook clients expect.
+    assert_eq!(token.len(), 68, "{token}");
+    assert!(token
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     assert_eq!(hook["type"], 1);
     assert_eq!(hook["name"], "Announcer");
     assert_eq!(hook["channel_id"], ch.as_str());

@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { $, avatar, fill, h, notify } from "./dom.js";
 import { formatTime, mentionsMe, plainContent, renderContent, renderEmbed } from "./markup.js";
 import { apply, channel, displayName, emit, idCmp, saveLastRead, state, typingIn } from "./state.js";
+import { commandPicked, reactionPicker, renderComponents, renderReactions, runPicked } from "./commands.js";
 
 const PAGE = 50;
 let replyTo = null;
@@ -40,17 +41,23 @@ function referenced(m) {
 
 function messageNode(m) {
   const mine = state.me && m.author.id === state.me.id;
-  const name = m.webhook_id ? m.author.username : displayName(m.guild_id, m.author.id);
+  // A webhook names itself; an application's answers are its bot's.
+  const name = m.webhook_id && !m.application_id ? m.author.username : displayName(m.guild_id, m.author.id);
   const node = h(`li.message${mentionsMe(m) ? ".mentioned" : ""}`, {
     id: `msg-${m.id}`,
     dataset: { id: m.id, author: m.author.id },
   });
+  if (m.interaction) {
+    const who = m.interaction.user ? displayName(m.guild_id, m.interaction.user.id) : "Someone";
+    node.append(h("div.reply-ref.interaction-ref", {}, m.interaction.name ? `⚡ ${who} used /${m.interaction.name}` : `⚡ ${who} used an app`));
+  }
   if (m.type === 19 || m.message_reference) {
     const ref = referenced(m);
     node.append(h("div.reply-ref", {},
       ref ? `↪ ${displayName(m.guild_id, ref.author.id)}: ${plainContent(ref)}` : "↪ Original message was deleted"));
   }
-  node.append(
+  // Element.append writes null as text: leave the absent parts out.
+  node.append(...[
     avatar(name),
     h("div.message-head", {},
       h("span.author", {}, name),
@@ -58,10 +65,14 @@ function messageNode(m) {
       m.edited_timestamp ? h("span.edited", { title: formatTime(m.edited_timestamp) }, "(edited)") : null),
     h("div.content", {}, renderContent(m)),
     ...((m.flags & 4) ? [] : (m.embeds || []).map(renderEmbed)),
+    renderComponents(m),
+    renderReactions(m),
+    (m.flags & 64) ? h("div.ephemeral-note", {}, "Only you can see this") : null,
     h("div.message-actions", { role: "group", "aria-label": "Message actions" },
+      (m.flags & 64) ? null : h("button.small", { type: "button", "aria-label": "Add a reaction", onclick: (e) => reactionPicker(m, e.currentTarget.parentElement) }, "React"),
       h("button.small", { type: "button", "aria-label": `Reply to ${name}`, onclick: () => startReply(m) }, "Reply"),
       mine && !m.webhook_id ? h("button.small", { type: "button", "aria-label": "Edit message", onclick: () => startEdit(m) }, "Edit") : null,
-      mine ? h("button.small", { type: "button", "aria-label": "Delete message", onclick: () => remove(m) }, "Delete") : null));
+      mine ? h("button.small", { type: "button", "aria-label": "Delete message", onclick: () => remove(m) }, "Delete") : null)].filter(Boolean));
   return node;
 }
 
@@ -238,6 +249,7 @@ async function remove(m) {
 }
 
 async function send() {
+  if (commandPicked()) { await runPicked(); return; }
   const input = $("composer-input");
   const content = input.value.trim();
   if (!content || !state.channelId) return;

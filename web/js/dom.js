@@ -76,7 +76,9 @@ export function dialog({ title, fields = [], ok = "OK", body = [], submit = asyn
     const id = `dialog-${f.name}`;
     const input = f.options
       ? h("select", { id, name: f.name }, f.options.map(([v, label]) => h("option", { value: v, selected: v === f.value }, label)))
-      : h("input", { id, name: f.name, type: f.type || "text", value: f.value ?? "", readonly: f.readonly, required: f.required, maxlength: f.maxlength, autocomplete: "off" });
+      : f.type === "textarea"
+        ? h("textarea", { id, name: f.name, rows: 4, required: f.required, maxlength: f.maxlength, text: f.value ?? "" })
+        : h("input", { id, name: f.name, type: f.type || "text", value: f.value ?? "", readonly: f.readonly, required: f.required, maxlength: f.maxlength, autocomplete: "off" });
     return [h("label", { for: id }, f.label), input];
   });
   fill($("dialog-body"), body, inputs);
@@ -105,7 +107,7 @@ export function dialog({ title, fields = [], ok = "OK", body = [], submit = asyn
     $("dialog-cancel").onclick = () => finish(null);
     dlg.onclose = () => finish(null);
     dlg.showModal();
-    const first = dlg.querySelector("input:not([readonly]), select") || $("dialog-ok");
+    const first = dlg.querySelector("input:not([readonly]), select, textarea") || $("dialog-ok");
     first.focus();
     if (first.select) first.select();
   });

@@ -5,6 +5,7 @@ import { api, setToken, setUnauthorizedHandler } from "./api.js";
 import { showAuth } from "./auth.js";
 import { renderCall, renderVoicePanel } from "./call.js";
 import { initChat, messagesChanged, openChat, renderTyping } from "./chat.js";
+import { initCommands, interactionFailed, openModal } from "./commands.js";
 import { $, dialog, h, notify } from "./dom.js";
 import { Gateway } from "./gateway.js";
 import { renderMe, renderMembers } from "./members.js";
@@ -108,6 +109,12 @@ function dispatch(t, d) {
       if (call && call.guildId === d.id) call.gatewayBack(session.gateway.sessionId);
       break;
     }
+    case "INTERACTION_MODAL_CREATE":
+      openModal(d);
+      break;
+    case "INTERACTION_FAILURE":
+      interactionFailed();
+      break;
     case "GUILD_MEMBER_ADD":
       // A join publishes no presence: ask whether the newcomer is online.
       session.gateway.requestMembers(d.guild_id, [d.user.id]);
@@ -359,6 +366,7 @@ function setMembers(show) {
 
 function wire() {
   setUnauthorizedHandler(() => signedOut("Your session has ended. Please log in again."));
+  initCommands();
   initChat();
   initSidebar({ selectGuild, selectChannel, deleteChannel });
   $("create-guild").addEventListener("click", createGuild);

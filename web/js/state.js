@@ -121,6 +121,30 @@ function upsertMessage(m) {
   return true;
 }
 
+/** The cached message a reaction event is about, if any. */
+function reacted(d) {
+  const entry = state.messages.get(d.channel_id);
+  return entry && entry.list.find((m) => m.id === d.message_id);
+}
+
+const sameEmoji = (a, b) => (a.id || null) === (b.id || null) && a.name === b.name;
+
+/** One user's reaction added (+1) or removed (-1) on a cached message. */
+function countReaction(m, d, delta) {
+  const mine = state.me && d.user_id === state.me.id;
+  const list = m.reactions ? [...m.reactions] : [];
+  const i = list.findIndex((r) => sameEmoji(r.emoji, d.emoji));
+  if (i < 0) {
+    if (delta > 0) list.push({ count: 1, me: mine, emoji: d.emoji });
+  } else {
+    const r = { ...list[i], count: list[i].count + delta };
+    if (mine) r.me = delta > 0;
+    if (r.count > 0) list[i] = r;
+    else list.splice(i, 1);
+  }
+  m.reactions = list;
+}
+
 /** Applies one gateway dispatch. */
 export function apply(t, d) {
   switch (t) {
@@ -243,6 +267,19 @@ export function apply(t, d) {
       const entry = state.messages.get(d.channel_id);
       if (entry) entry.list = entry.list.filter((m) => !ids.has(m.id));
       emit("messages", { channelId: d.channel_id, deleted: [...ids] });
+      break;
+    }
+    case "MESSAGE_REACTION_ADD":
+    case "MESSAGE_REACTION_REMOVE":
+    case "MESSAGE_REACTION_REMOVE_ALL":
+    case "MESSAGE_REACTION_REMOVE_EMOJI": {
+      const m = reacted(d);
+      if (!m) break;
+      if (t === "MESSAGE_REACTION_ADD") countReaction(m, d, 1);
+      else if (t === "MESSAGE_REACTION_REMOVE") countReaction(m, d, -1);
+      else if (t === "MESSAGE_REACTION_REMOVE_ALL") m.reactions = [];
+      else m.reactions = (m.reactions || []).filter((r) => !sameEmoji(r.emoji, d.emoji));
+      emit("messages", { channelId: d.channel_id, updated: m });
       break;
     }
     case "TYPING_START": {

@@ -3,9 +3,10 @@
 // and share a voice channel with microphone and camera.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, test as nodeTest } from "node:test";
 import { artifacts, clusterRedis, launchBrowser, sleep, startServer, until } from "./harness.js";
 
@@ -301,6 +302,89 @@ test("scroll-back loads older history page by page", async () => {
     return (await first.count()) === 1;
   });
   await bob.page.locator("#message-list").getByText("backlog 1", { exact: true }).waitFor();
+});
+
+test("a bot's slash command: ada types /, picks it, fills its option, sees the reply, reacts, clicks its button and fills its modal", async () => {
+  const { ada, bob } = people;
+  const modules = process.env.HEARTH_TEST_DISCORD_JS;
+  assert.ok(modules, "HEARTH_TEST_DISCORD_JS must name a node_modules with discord.js (scripts/test.sh installs it)");
+  const token = await ada.page.evaluate(() => localStorage.getItem("hearth.token"));
+  const guildId = await ada.page.evaluate(() => localStorage.getItem("hearth.guild"));
+  const rest = async (method, path, body) => {
+    const res = await fetch(`${server.url}/api/v10${path}`, {
+      method, headers: { Authorization: token, "Content-Type": "application/json" }, body: body && JSON.stringify(body),
+    });
+    assert.ok(res.ok, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
+    return res.json();
+  };
+  // Ada makes a bot and adds it to her server; a real discord.js bot runs it.
+  const app = await rest("POST", "/applications", { name: "Helper" });
+  const { token: botToken } = await rest("POST", `/applications/${app.id}/bot`);
+  const perms = String(0x400 | 0x800 | 0x40 | 0x10000);
+  await rest("POST", `/oauth2/authorize?client_id=${app.id}&scope=bot&permissions=${perms}`, { guild_id: guildId, permissions: perms, authorize: true });
+  const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "tests", "e2e", "bots", "discord_js_interactions_bot.js");
+  const out = [];
+  const bot = spawn("node", [script], {
+    env: { ...process.env, NODE_PATH: modules, HEARTH_URL: server.url, HEARTH_BOT_TOKEN: botToken, HEARTH_GUILD_ID: guildId },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  bot.stdout.on("data", (b) => out.push(b.toString()));
+  bot.stderr.on("data", (b) => out.push(b.toString()));
+  const exited = new Promise((res) => bot.on("exit", (code) => res(code)));
+  try {
+    await until("the bot registers its commands", async () => out.join("").includes("COMMANDS"), 30000);
+    const { page } = ada;
+    const composer = page.getByLabel("Message", { exact: true });
+    const run = async (name, fill = async () => {}) => {
+      await composer.fill("");
+      await composer.pressSequentially(`/${name.slice(0, 2)}`);
+      await page.getByRole("option", { name: new RegExp(`^/${name}\\b`) }).click();
+      await fill();
+      await composer.press("Enter");
+    };
+    // "/" offers the bot's commands with their descriptions.
+    await composer.fill("");
+    await composer.pressSequentially("/");
+    await page.getByRole("listbox", { name: "Commands" }).getByRole("option", { name: /\/echo Says it back/ }).waitFor();
+    await run("echo", async () => {
+      await page.locator("#option-text").fill("hi from the web");
+      await page.locator("#option-who").selectOption({ label: bob.username });
+    });
+    const reply = page.locator("#message-list .message", { hasText: `echo: hi from the web to ${bob.username}` });
+    await reply.waitFor();
+    await reply.locator(".interaction-ref", { hasText: "used /echo" }).waitFor();
+    // The bot reacted to its own reply; ada joins in, and the bot notices.
+    await reply.getByRole("button", { name: "👍 1" }).click();
+    await reply.getByRole("button", { name: "👍 2", pressed: true }).waitFor();
+    const adaId = await myId(ada);
+    await page.locator("#message-list .message", { hasText: `saw 👍 from ${adaId}` }).waitFor();
+    // Its button: the bot updates the message in place.
+    await reply.getByRole("button", { name: "Again" }).click();
+    await page.locator("#message-list .message .content", { hasText: "clicked again" }).waitFor();
+    // Deferred, then a follow-up.
+    await run("slow");
+    await page.locator("#message-list .message", { hasText: "and one more thing" }).waitFor();
+    await page.locator("#message-list .message", { hasText: "thought about it" }).waitFor();
+    // Ephemeral: ada alone sees it.
+    await run("secret");
+    await page.locator("#message-list .message", { hasText: "between us" }).locator(".ephemeral-note").waitFor();
+    // A modal: the form opens, ada fills it, the bot thanks her.
+    await run("form");
+    await page.getByRole("heading", { name: "Feedback" }).waitFor();
+    await page.getByLabel(/your thoughts/i).fill("great");
+    await page.getByRole("button", { name: "Submit" }).click();
+    await page.locator("#message-list .message", { hasText: "thanks: great" }).waitFor();
+    await bob.page.locator("#message-list .message", { hasText: "thanks: great" }).waitFor();
+    assert.equal(await bob.page.locator("#message-list .message", { hasText: "between us" }).count(), 0);
+    await page.screenshot({ path: join(artifacts, "bot-ada.png") });
+    const code = await Promise.race([exited, sleep(20000).then(() => "still running")]);
+    assert.equal(code, 0, `the bot:\n${out.join("")}`);
+  } catch (err) {
+    writeFileSync(join(artifacts, "failed-bot.log"), out.join(""));
+    throw err;
+  } finally {
+    if (bot.exitCode === null) bot.kill("SIGKILL");
+  }
 });
 
 test("both join the voice channel: audio and video flow both ways and each sees the other speak", async () => {

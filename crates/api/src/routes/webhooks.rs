@@ -19,6 +19,9 @@ use crate::error::ApiResult;
 use crate::extract::{snowflake, Body, Caller, Query};
 use crate::state::AppState;
 
+/// Random bytes of a webhook token: 51 encode to 68 characters.
+const WEBHOOK_TOKEN_BYTES: usize = 51;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/channels/{channel_id}/webhooks", get(list).post(create))
@@ -55,7 +58,9 @@ async fn create(
         channel_id: channel.id,
         name: Some(body.name),
         avatar: body.avatar,
-        token: Some(auth::random_code(48)),
+        // 68 URL-safe characters, the length and alphabet of Discord's
+        // tokens, which webhook clients check URLs against.
+        token: Some(auth::random_code(WEBHOOK_TOKEN_BYTES)),
         user: Some(caller.user),
         application_id: None,
     };
