@@ -92,4 +92,5 @@ $sudo ip netns exec "$ns" env HOME="${HOME:-/tmp}" HEARTH_BIN="$HEARTH_BIN" \
   HEARTH_BROWSER_ARTIFACTS="$HEARTH_BROWSER_ARTIFACTS" \
   HEARTH_TEST_REDIS="${HEARTH_TEST_REDIS:-}" \
   HEARTH_TEST_REDIS_SOCKET="${relay_dir:+$relay_dir/redis.sock}" \
+  HEARTH_TEST_DISCORD_JS="${HEARTH_TEST_DISCORD_JS:-}" \
   timeout 600 node --test --test-concurrency=1 --test-timeout=300000 "$@" "$here"/*.test.js
