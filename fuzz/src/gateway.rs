@@ -19,7 +19,7 @@ pub fn client_frame(encoding: Encoding, data: &[u8]) {
             // Not a text frame the WebSocket layer would deliver.
             Err(_) => return,
         },
-        Encoding::MsgPack => Message::Binary(data.to_vec().into()),
+        Encoding::MsgPack | Encoding::Etf => Message::Binary(data.to_vec().into()),
     };
     let codec = Codec::new(encoding, Compression::None);
     let Ok(payload) = codec.decode(&message) else {

@@ -1,11 +1,12 @@
-//! Turning payloads into WebSocket messages and back: JSON or MessagePack,
+//! Turning payloads into WebSocket messages and back: JSON, MessagePack or
+//! ETF (see [`crate::etf`]),
 //! optionally through one zstd stream per connection (`zstd-stream`) or one
 //! zlib stream (`zlib-stream`, which many bot libraries ask for by default).
 //!
 //! A dispatch's `d` is encoded once per event, not once per session: the
 //! [`Prepared`] event caches each encoding, and a session's frame is its
-//! `op`, `s` and `t` spliced around those bytes. Both JSON and MessagePack
-//! maps are plain concatenations, which is what makes the splice valid.
+//! `op`, `s` and `t` spliced around those bytes. JSON, MessagePack and ETF
+//! maps are all plain concatenations, which is what makes the splice valid.
 
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
@@ -16,12 +17,14 @@ use hearth_proto::events::Event;
 use hearth_proto::gateway::ClientPayload;
 use serde_json::Value;
 
+use crate::etf;
 use crate::protocol::MAX_PAYLOAD_BYTES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     Json,
     MsgPack,
+    Etf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,7 @@ pub struct Prepared {
     pub name: String,
     json: Box<[u8]>,
     msgpack: OnceLock<Box<[u8]>>,
+    etf: OnceLock<Box<[u8]>>,
     /// The user the event is about (`d.user.id`), if any.
     pub subject: Option<Snowflake>,
     /// For message events: the author and the mentioned users, whom the
@@ -112,6 +116,7 @@ impl Prepared {
             name: event.name().to_owned(),
             json: event.d_json().into_boxed_slice(),
             msgpack: OnceLock::new(),
+            etf: OnceLock::new(),
             subject: event.subject(),
             involved,
             referenced_involved,
@@ -130,6 +135,7 @@ impl Prepared {
                 .unwrap_or_default()
                 .into_boxed_slice(),
             msgpack: OnceLock::new(),
+            etf: OnceLock::new(),
             subject: None,
             involved: Vec::new(),
             referenced_involved: None,
@@ -145,6 +151,7 @@ impl Prepared {
         Arc::new(Prepared {
             json: json.into_boxed_slice(),
             msgpack: OnceLock::new(),
+            etf: OnceLock::new(),
             subject: None,
             involved: Vec::new(),
             referenced_involved: None,
@@ -188,6 +195,11 @@ impl Prepared {
                 rmp_serde::to_vec_named(&self.value())
                     .unwrap_or_default()
                     .into_boxed_slice()
+            }),
+            Encoding::Etf => self.etf.get_or_init(|| {
+                let mut out = Vec::with_capacity(self.json.len());
+                etf::write(&self.value(), &mut out);
+                out.into_boxed_slice()
             }),
         }
     }
@@ -356,6 +368,12 @@ impl Codec {
                 out.extend_from_slice(d);
                 out
             }
+            Encoding::Etf => {
+                let mut out = Vec::with_capacity(d.len() + event.name.len() + 32);
+                etf_head(&mut out, 0, Some(seq), Some(&event.name));
+                out.extend_from_slice(d);
+                out
+            }
         };
         self.frame(bytes)
     }
@@ -370,6 +388,12 @@ impl Codec {
                 let mut out = Vec::new();
                 msgpack_head(&mut out, opcode, None, None)?;
                 out.extend_from_slice(&rmp_serde::to_vec_named(d).map_err(std::io::Error::other)?);
+                out
+            }
+            Encoding::Etf => {
+                let mut out = Vec::new();
+                etf_head(&mut out, opcode, None, None);
+                etf::write(d, &mut out);
                 out
             }
         };
@@ -398,18 +422,19 @@ impl Codec {
                         .map_err(std::io::Error::other)?
                         .into(),
                 ),
-                Encoding::MsgPack => Message::Binary(bytes.into()),
+                Encoding::MsgPack | Encoding::Etf => Message::Binary(bytes.into()),
             }),
         }
     }
 
-    /// Reads a client payload: text frames for JSON, binary for MessagePack.
+    /// Reads a client payload: text frames for JSON, binary for MessagePack
+    /// and ETF.
     pub fn decode(&self, message: &Message) -> Result<ClientPayload, DecodeError> {
         let bytes: &[u8] = match (self.encoding, message) {
             (Encoding::Json, Message::Text(t)) => t.as_bytes(),
-            (Encoding::MsgPack, Message::Binary(b)) => b,
+            (Encoding::MsgPack | Encoding::Etf, Message::Binary(b)) => b,
             (Encoding::Json, _) => return Err(DecodeError("expected a text frame".into())),
-            (Encoding::MsgPack, _) => return Err(DecodeError("expected a binary frame".into())),
+            (_, _) => return Err(DecodeError("expected a binary frame".into())),
         };
         if bytes.len() > MAX_PAYLOAD_BYTES {
             return Err(DecodeError(format!(
@@ -420,6 +445,10 @@ impl Codec {
             Encoding::Json => serde_json::from_slice(bytes).map_err(|e| DecodeError(e.to_string())),
             Encoding::MsgPack => {
                 rmp_serde::from_slice(bytes).map_err(|e| DecodeError(e.to_string()))
+            }
+            Encoding::Etf => {
+                let value = etf::read(bytes).map_err(|e| DecodeError(e.to_string()))?;
+                serde_json::from_value(value).map_err(|e| DecodeError(e.to_string()))
             }
         }
     }
@@ -462,6 +491,27 @@ fn zlib_message(zlib: &mut Zlib, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
             Ok(out)
         }
     }
+}
+
+/// The ETF form of [`msgpack_head`]: version, a 4-entry map with atom
+/// keys, `op`, `s`, `t`, and the key `d`; the caller appends d's term.
+/// (The map tag's number is private to `etf`; 116 is MAP_EXT.)
+fn etf_head(out: &mut Vec<u8>, op: u8, seq: Option<u64>, name: Option<&str>) {
+    out.push(etf::VERSION);
+    out.push(116); // MAP
+    out.extend_from_slice(&4u32.to_be_bytes());
+    etf::atom("op", out);
+    etf::unsigned(u64::from(op), out);
+    etf::atom("s", out);
+    match seq {
+        Some(s) => etf::unsigned(s, out),
+        None => etf::atom("nil", out),
+    }
+    // Dispatch names are atoms, as Discord sends them (Elixir libraries
+    // match on `:MESSAGE_CREATE`).
+    etf::atom("t", out);
+    etf::atom(name.unwrap_or("nil"), out);
+    etf::atom("d", out);
 }
 
 /// Writes a 4-entry map header and `op`, `s`, `t`, and the key `d`; the

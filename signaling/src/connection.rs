@@ -62,6 +62,7 @@ impl Params {
         let encoding = match query.get("encoding").map(String::as_str) {
             None | Some("json") => Encoding::Json,
             Some("msgpack") => Encoding::MsgPack,
+            Some("etf") => Encoding::Etf,
             Some(_) => {
                 refuse.get_or_insert(CloseCode::DecodeError);
                 Encoding::Json

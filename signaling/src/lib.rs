@@ -25,6 +25,7 @@ pub mod codec;
 pub mod config;
 mod connected;
 pub mod connection;
+pub mod etf;
 pub mod fanout;
 mod handover;
 pub mod hub;

@@ -128,6 +128,7 @@ pub mod app_flags {
 pub enum Encoding {
     Json,
     Msgpack,
+    Etf,
 }
 
 impl Encoding {
@@ -135,6 +136,7 @@ impl Encoding {
         match self {
             Encoding::Json => "json",
             Encoding::Msgpack => "msgpack",
+            Encoding::Etf => "etf",
         }
     }
 }
@@ -178,6 +180,11 @@ impl Options {
         self.label = label.to_string();
         self
     }
+    pub fn etf(mut self) -> Self {
+        self.encoding = Encoding::Etf;
+        self
+    }
+
     pub fn msgpack(mut self) -> Self {
         self.encoding = Encoding::Msgpack;
         self
@@ -875,6 +882,11 @@ fn encode(enc: Encoding, payload: &Value) -> Message {
         Encoding::Msgpack => Message::binary(
             rmp_serde::to_vec_named(payload).expect("encoding a payload as MessagePack"),
         ),
+        Encoding::Etf => {
+            let mut out = vec![hearth_signaling::etf::VERSION];
+            hearth_signaling::etf::write(payload, &mut out);
+            Message::binary(out)
+        }
     }
 }
 
@@ -936,6 +948,14 @@ impl Decoding {
                 }
                 rmp_serde::from_slice(payload).map_err(|e| {
                     format!("payload is not one complete MessagePack value ({e}): {payload:?}")
+                })?
+            }
+            Encoding::Etf => {
+                if !binary {
+                    return Err("etf connection sent a text frame".to_string());
+                }
+                hearth_signaling::etf::read(payload).map_err(|e| {
+                    format!("payload is not one complete ETF term ({e}): {payload:?}")
                 })?
             }
         };

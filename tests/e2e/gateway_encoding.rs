@@ -1,4 +1,4 @@
-//! `encoding=msgpack` and `compress=zstd-stream`: every payload arrives in a
+//! `encoding=msgpack` (and `etf`) and `compress=zstd-stream`: every payload arrives in a
 //! binary frame (checked by the client on every frame), zstd-stream messages
 //! share one decoder context for the whole connection and each decodes
 //! completely on arrival, and the decoded events equal a JSON session's.
@@ -70,6 +70,16 @@ async fn same_events_as_json(opts: Options) {
 #[tokio::test]
 async fn msgpack_sessions_decode_the_same_events_as_json() {
     same_events_as_json(Options::default().msgpack().label("msgpack")).await;
+}
+
+#[tokio::test]
+async fn etf_sessions_decode_the_same_events_as_json() {
+    same_events_as_json(Options::default().etf().label("etf")).await;
+}
+
+#[tokio::test]
+async fn zlib_stream_etf_sessions_decode_the_same_events_as_json() {
+    same_events_as_json(Options::default().etf().zlib().label("zlib-etf")).await;
 }
 
 #[tokio::test]

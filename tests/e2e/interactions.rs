@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::gateway_client::{intents, login, Gateway, EVENT_TIMEOUT, QUIET};
-use crate::harness::{perm, str_field, User, World, UNKNOWN_ID};
+use crate::harness::{iso_from_now, perm, str_field, User, World, UNKNOWN_ID};
 
 const MEMBER_INTENTS: u64 = intents::GUILDS | intents::GUILD_MESSAGES;
 
@@ -658,6 +658,29 @@ async fn bad_invocations_and_late_answers_are_refused() {
     s.invoke(&s.w.member, base(json!({"id": echo["id"], "name": "echo", "type": 1, "options": [
         {"name": "text", "type": 3, "value": "x"}, {"name": "who", "type": 6, "value": UNKNOWN_ID}
     ]}))).await.expect_field_error(&["data"]);
+    // A timed-out member uses no commands until the timeout is lifted.
+    let member_path = s.w.g(&format!("/members/{}", s.w.member.id));
+    let timeout = |until: Value| json!({"communication_disabled_until": until});
+    api.patch(
+        &member_path,
+        s.w.owner.auth(),
+        Some(timeout(json!(iso_from_now(3600)))),
+    )
+    .await
+    .expect(200);
+    s.invoke(
+        &s.w.member,
+        base(
+            json!({"id": echo["id"], "name": "echo", "type": 1, "options": [
+                {"name": "text", "type": 3, "value": "x"}
+            ]}),
+        ),
+    )
+    .await
+    .expect_error(403, 50013);
+    api.patch(&member_path, s.w.owner.auth(), Some(timeout(Value::Null)))
+        .await
+        .expect(200);
     // Bots do not invoke.
     s.invoke(
         &s.bot,

@@ -91,6 +91,10 @@ async fn invoke(
     if channel.kind != ChannelType::Text || body.guild_id.is_some_and(|g| g != channel.guild_id) {
         return Err(ErrorCode::INVALID_CHANNEL_TYPE.into());
     }
+    // A timed-out member uses no commands, buttons or modals, as on Discord.
+    if access.member.timed_out_at(access.now) {
+        return Err(ErrorCode::MISSING_PERMISSIONS.into());
+    }
     let app = state
         .store
         .application(body.application_id)
