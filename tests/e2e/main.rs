@@ -29,6 +29,7 @@ mod guilds;
 mod health;
 mod http_edge;
 mod interactions;
+mod library_surface;
 mod limits;
 mod loadtest_chat;
 mod loadtest_soak;

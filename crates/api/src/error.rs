@@ -19,6 +19,8 @@ pub enum ApiError {
     Slowmode {
         retry_after: f64,
     },
+    /// A Discord feature Hearth does not have yet (501), named.
+    Unsupported(&'static str),
     /// Something on our side failed; the detail is logged, not shown.
     Internal(String),
 }
@@ -110,6 +112,16 @@ impl IntoResponse for ApiError {
                     h.insert("x-ratelimit-global", HeaderValue::from_static("true"));
                 }
                 res
+            }
+            ApiError::Unsupported(feature) => {
+                let body = ErrorBody {
+                    code: 0,
+                    message: format!(
+                        "501: Not Implemented ({feature} are not supported by this server yet)"
+                    ),
+                    errors: None,
+                };
+                (StatusCode::NOT_IMPLEMENTED, Json(body)).into_response()
             }
             ApiError::Slowmode { retry_after } => {
                 let body = serde_json::json!({

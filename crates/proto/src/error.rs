@@ -34,6 +34,10 @@ codes! {
     UNKNOWN_WEBHOOK = (10015, 404, "Unknown Webhook");
     UNKNOWN_EMOJI = (10014, 400, "Unknown Emoji");
     UNKNOWN_BAN = (10026, 404, "Unknown Ban");
+    UNKNOWN_GUILD_EMOJI = (10014, 404, "Unknown Emoji");
+    UNKNOWN_STICKER = (10060, 404, "Unknown sticker");
+    UNKNOWN_SCHEDULED_EVENT = (10070, 404, "Unknown Guild Scheduled Event");
+    UNKNOWN_COMMAND_PERMISSIONS = (10066, 404, "Unknown application command permissions");
     UNKNOWN_INTERACTION = (10062, 404, "Unknown interaction");
     UNKNOWN_APPLICATION_COMMAND = (10063, 404, "Unknown application command");
     BOTS_CANNOT_USE = (20001, 403, "Bots cannot use this endpoint");

@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/guilds/{guild_id}/members", get(list))
         .route("/guilds/{guild_id}/members/@me", patch_route(patch_self))
+        .route("/guilds/{guild_id}/members/search", get(search))
         .route(
             "/guilds/{guild_id}/members/{user_id}",
             get(get_one).patch(patch).delete(kick),
@@ -66,6 +67,43 @@ async fn list(
         state
             .store
             .members(access.guild.id, q.after.unwrap_or_default(), limit)
+            .await?,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct SearchQuery {
+    query: Option<String>,
+    limit: Option<String>,
+}
+
+/// Members whose username or nickname starts with `query`.
+async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<Vec<Member>>> {
+    let mut errors = FormErrors::new();
+    let limit = match q.limit.as_deref().map(str::parse::<u32>) {
+        None => 1,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => {
+            errors.add("limit", "NUMBER_TYPE_MAX", "Must be between 1 and 1000.");
+            1
+        }
+    };
+    let query = q.query.unwrap_or_default();
+    if query.is_empty() {
+        errors.add("query", "BASE_TYPE_REQUIRED", "This field is required");
+    }
+    errors.check_len("query", &query, 0, 100);
+    errors.finish()?;
+    let access = guild_of(&state, &caller, &guild_id).await?;
+    Ok(Json(
+        state
+            .store
+            .search_members(access.guild.id, &query, limit)
             .await?,
     ))
 }

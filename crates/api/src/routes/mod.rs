@@ -1,6 +1,7 @@
 //! The router: one small function per resource, composed here, served under
 //! `/api/v10` and `/api/v9`.
 
+mod absent;
 pub(crate) mod accounts;
 mod applications;
 mod channels;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
             .merge(reactions::routes())
             .merge(webhooks::routes())
             .merge(voice_regions::routes())
+            .merge(absent::routes())
             .route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 limits::rate_limit,

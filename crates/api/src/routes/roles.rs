@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch as patch_route};
+use axum::routing::get;
 use axum::{Json, Router};
 use hearth_model::{Permissions, Role, Snowflake};
 use hearth_proto::rest::RoleBody;
@@ -25,8 +25,24 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/guilds/{guild_id}/roles/{role_id}",
-            patch_route(patch).delete(remove),
+            get(get_one).patch(patch).delete(remove),
         )
+}
+
+/// One role, for any member of the guild.
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((guild_id, role_id)): Path<(String, String)>,
+) -> ApiResult<Json<Role>> {
+    let guild_id = snowflake("guild_id", &guild_id)?;
+    let role_id = snowflake("role_id", &role_id)?;
+    let access = access::guild(&state, guild_id, caller.user.id).await?;
+    let role = access
+        .role(role_id)
+        .cloned()
+        .ok_or(ErrorCode::UNKNOWN_ROLE)?;
+    Ok(Json(role))
 }
 
 async fn manager(state: &AppState, caller: &Caller, guild_id: &str) -> ApiResult<GuildAccess> {

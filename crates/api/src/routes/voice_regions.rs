@@ -12,7 +12,10 @@ use crate::extract::Caller;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/voice/regions", get(list))
+    Router::new()
+        .route("/voice/regions", get(list))
+        // A guild's regions are the same: every guild may use every one.
+        .route("/guilds/{guild_id}/regions", get(list))
 }
 
 async fn list(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Value>> {

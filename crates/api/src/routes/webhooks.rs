@@ -25,6 +25,7 @@ const WEBHOOK_TOKEN_BYTES: usize = 51;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/channels/{channel_id}/webhooks", get(list).post(create))
+        .route("/guilds/{guild_id}/webhooks", get(list_guild))
         .route("/webhooks/{webhook_id}", get(get_one).delete(remove))
         .route(
             "/webhooks/{webhook_id}/{token}",
@@ -80,6 +81,22 @@ async fn list(
     let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_WEBHOOKS)?;
     Ok(Json(state.store.channel_webhooks(channel.id).await?))
+}
+
+/// Every webhook of the guild's channels (MANAGE_WEBHOOKS in the guild).
+async fn list_guild(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+) -> ApiResult<Json<Vec<Webhook>>> {
+    let guild_id = snowflake("guild_id", &guild_id)?;
+    let access = access::guild(&state, guild_id, caller.user.id).await?;
+    access.require(Permissions::MANAGE_WEBHOOKS)?;
+    let mut all = Vec::new();
+    for channel in state.store.channels(guild_id).await? {
+        all.extend(state.store.channel_webhooks(channel.id).await?);
+    }
+    Ok(Json(all))
 }
 
 /// A webhook the caller manages (MANAGE_WEBHOOKS in its channel).
