@@ -278,3 +278,62 @@ async fn a_webhooks_allowed_mentions_decide_which_mentions_count() {
     .await
     .expect_field_error(&["allowed_mentions"]);
 }
+
+#[tokio::test]
+async fn a_webhook_reads_edits_and_deletes_its_own_messages() {
+    let w = World::new().await;
+    let api = &w.api;
+    let hook = create_webhook(api, &w.owner, &w.general, "Status").await;
+    let base = format!(
+        "/webhooks/{}/{}",
+        str_field(&hook, "id"),
+        str_field(&hook, "token")
+    );
+    let sent = api
+        .post(
+            &format!("{base}?wait=true"),
+            None,
+            Some(json!({"content": "deploying"})),
+        )
+        .await
+        .expect(200);
+    let own = format!("{base}/messages/{}", str_field(&sent, "id"));
+    assert_eq!(
+        api.get(&own, None).await.expect(200)["content"],
+        "deploying"
+    );
+    let edited = api
+        .patch(&own, None, Some(json!({"content": "deployed"})))
+        .await
+        .expect(200);
+    assert_eq!(edited["content"], "deployed");
+    assert!(edited["edited_timestamp"].is_string());
+    // Components are for applications' webhooks.
+    api.patch(
+        &own,
+        None,
+        Some(json!({"components": [{"type": 1, "components": [{"type": 2, "style": 1, "label": "x", "custom_id": "x"}]}]})),
+    )
+    .await
+    .expect_field_error(&["components"]);
+    // Another's message, or a wrong token, is not its to touch.
+    let other = api.send(&w.owner, &w.general, "mine").await;
+    api.get(
+        &format!("{base}/messages/{}", str_field(&other, "id")),
+        None,
+    )
+    .await
+    .expect_error(404, 10008);
+    api.get(
+        &format!(
+            "/webhooks/{}/wrong/messages/{}",
+            str_field(&hook, "id"),
+            str_field(&sent, "id")
+        ),
+        None,
+    )
+    .await
+    .expect_error(401, 50027);
+    api.delete(&own, None).await.expect(204);
+    api.get(&own, None).await.expect_error(404, 10008);
+}

@@ -887,11 +887,28 @@ fn target(rec: &InteractionRecord, message_id: &str) -> ApiResult<Option<Snowfla
     snowflake("message_id", message_id).map(Some)
 }
 
+/// The interaction a webhook path's token belongs to, or `None` for an
+/// ordinary webhook's token (whose messages `webhooks` serves).
+async fn interaction_of(
+    state: &AppState,
+    application_id: &str,
+    token: &str,
+) -> ApiResult<Option<InteractionRecord>> {
+    let app = snowflake("application_id", application_id)?;
+    if by_token(state, app, token).await?.is_none() {
+        return Ok(None);
+    }
+    live(state, application_id, token).await.map(Some)
+}
+
 async fn get_message(
     State(state): State<AppState>,
     Path((application_id, token, message_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Message>> {
-    let rec = live(&state, &application_id, &token).await?;
+    let Some(rec) = interaction_of(&state, &application_id, &token).await? else {
+        return super::webhooks::get_own_message(&state, &application_id, &token, &message_id)
+            .await;
+    };
     let id = target(&rec, &message_id)?.ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
     let found = respond::find(&state, &rec, id).await?;
     Ok(Json(found.message().clone()))
@@ -902,7 +919,16 @@ async fn edit_message(
     Path((application_id, token, message_id)): Path<(String, String, String)>,
     Body(body): Body<EditWebhookMessage>,
 ) -> ApiResult<Json<Message>> {
-    let rec = live(&state, &application_id, &token).await?;
+    let Some(rec) = interaction_of(&state, &application_id, &token).await? else {
+        return super::webhooks::edit_own_message(
+            &state,
+            &application_id,
+            &token,
+            &message_id,
+            body,
+        )
+        .await;
+    };
     let edit = Edit {
         content: body.content,
         embeds: body.embeds,
@@ -940,7 +966,10 @@ async fn delete_message(
     State(state): State<AppState>,
     Path((application_id, token, message_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let rec = live(&state, &application_id, &token).await?;
+    let Some(rec) = interaction_of(&state, &application_id, &token).await? else {
+        return super::webhooks::delete_own_message(&state, &application_id, &token, &message_id)
+            .await;
+    };
     let id = target(&rec, &message_id)?.ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
     let found = respond::find(&state, &rec, id).await?;
     respond::delete(&state, &rec, found).await?;

@@ -6,12 +6,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use hearth_model::{ChannelType, Permissions, User, Webhook};
+use hearth_model::{ChannelType, Message, Permissions, User, Webhook};
+use hearth_proto::interactions::EditWebhookMessage;
 use hearth_proto::rest::{CreateWebhook, ExecuteQuery, ExecuteWebhook};
 use hearth_proto::{ErrorCode, FormErrors};
 
 use super::messages::{
-    apply_allowed_mentions, build_message, check_allowed_mentions, check_draft, Draft,
+    apply_allowed_mentions, build_message, check_allowed_mentions, check_draft, resolve_mentions,
+    Draft,
 };
 use crate::access;
 use crate::auth;
@@ -81,6 +83,103 @@ async fn list(
     let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
     access::require(perms, Permissions::MANAGE_WEBHOOKS)?;
     Ok(Json(state.store.channel_webhooks(channel.id).await?))
+}
+
+/// A message the webhook whose token this is sent, in its channel.
+async fn own_message(
+    state: &AppState,
+    webhook_id: &str,
+    token: &str,
+    message_id: &str,
+) -> ApiResult<(Webhook, Message)> {
+    let webhook = by_token(state, webhook_id, token).await?;
+    let id = snowflake("message_id", message_id)?;
+    let message = state
+        .messages
+        .get(webhook.channel_id, id)
+        .await?
+        .filter(|m| m.webhook_id == Some(webhook.id))
+        .ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
+    Ok((webhook, message))
+}
+
+/// `GET /webhooks/{id}/{token}/messages/{message}` of an ordinary webhook.
+pub(super) async fn get_own_message(
+    state: &AppState,
+    webhook_id: &str,
+    token: &str,
+    message_id: &str,
+) -> ApiResult<Json<Message>> {
+    Ok(Json(
+        own_message(state, webhook_id, token, message_id).await?.1,
+    ))
+}
+
+/// `PATCH` of the same: content and embeds, as on create.
+pub(super) async fn edit_own_message(
+    state: &AppState,
+    webhook_id: &str,
+    token: &str,
+    message_id: &str,
+    body: EditWebhookMessage,
+) -> ApiResult<Json<Message>> {
+    if body
+        .components
+        .as_ref()
+        .is_some_and(|c| c.as_ref().is_some_and(|c| !c.is_empty()))
+    {
+        return Err(FormErrors::single(
+            "components",
+            "COMPONENT_NOT_ALLOWED",
+            "Only application-owned webhooks can send components",
+        )
+        .into());
+    }
+    let (webhook, mut message) = own_message(state, webhook_id, token, message_id).await?;
+    if let Some(content) = body.content {
+        message.content = content.unwrap_or_default();
+    }
+    if let Some(embeds) = body.embeds {
+        message.embeds = embeds.unwrap_or_default();
+    }
+    check_draft(&message.content, &message.embeds)?;
+    if let Some(allowed) = &body.allowed_mentions {
+        check_allowed_mentions(allowed)?;
+    }
+    let guild = state
+        .store
+        .guild(webhook.guild_id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_GUILD)?;
+    let mentions = resolve_mentions(state, &guild, &message.content, true).await?;
+    message.mentions = mentions.users;
+    message.mention_roles = mentions.roles;
+    message.mention_everyone = mentions.everyone;
+    if let Some(allowed) = &body.allowed_mentions {
+        apply_allowed_mentions(&mut message, allowed, None);
+    }
+    message.edited_timestamp = Some(hearth_model::Timestamp::now());
+    state.messages.update(&message).await?;
+    state.message_updated(&message);
+    Ok(Json(message))
+}
+
+/// `DELETE` of the same.
+pub(super) async fn delete_own_message(
+    state: &AppState,
+    webhook_id: &str,
+    token: &str,
+    message_id: &str,
+) -> ApiResult<StatusCode> {
+    let (webhook, message) = own_message(state, webhook_id, token, message_id).await?;
+    if state
+        .messages
+        .delete(message.channel_id, message.id)
+        .await?
+    {
+        state.message_deleted(webhook.guild_id, message.channel_id, message.id);
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Every webhook of the guild's channels (MANAGE_WEBHOOKS in the guild).
