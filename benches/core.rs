@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use hearth_model::permissions::{MemberContext, OverwriteRule, OverwriteTarget};
 use hearth_model::{Overwrite, Permissions, Snowflake, SnowflakeGenerator};
-use hearth_store::{Durability, MessageStore, Page};
+use hearth_store::{Durability, MessageStore, NewEmoji, Page, ReactionKey, ReactionStore};
 
 use fixture::Fixture;
 
@@ -207,6 +207,40 @@ fn sqlite_messages(c: &mut Criterion) {
             })
         });
     }
+    // What a page read adds for its reactions (one more query, for the
+    // reader's `me`): on a page without any, then with three emoji from
+    // five users on each of its 50 messages.
+    let newest: Vec<Snowflake> = history[0][HISTORY - 50..].to_vec();
+    let counts = |name: &str, g: &mut criterion::BenchmarkGroup<'_, _>| {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    rt.block_on(fx.store.reaction_counts(channel, &newest, OWNER))
+                        .expect("counts"),
+                )
+            })
+        });
+    };
+    counts("reaction_counts_50/none", &mut g);
+    for m in &newest {
+        for emoji in ["👍", "🎉", "❤️"] {
+            for user in 0..5 {
+                let key = ReactionKey {
+                    channel_id: channel,
+                    message_id: *m,
+                    emoji,
+                };
+                rt.block_on(fx.store.add_reaction(
+                    key,
+                    Snowflake(OWNER.0 + user),
+                    hearth_model::Timestamp::now(),
+                    NewEmoji::Allowed { max: 20 },
+                ))
+                .expect("react");
+            }
+        }
+    }
+    counts("reaction_counts_50/750_reactions", &mut g);
     g.finish();
     rt.block_on(fx.store.close());
 }
