@@ -157,3 +157,59 @@ async fn absent_features_answer_as_empty_and_refuse_writes_by_name() {
         .await
         .expect_error(403, 50001);
 }
+
+#[tokio::test]
+async fn channels_are_moved_in_one_request_checked_whole() {
+    let w = World::new().await;
+    let api = &w.api;
+    let category = api
+        .create_channel(
+            &w.owner,
+            &w.guild_id,
+            json!({"name": "Projects", "type": 4}),
+        )
+        .await;
+    let cat_id = str_field(&category, "id");
+    let text = api.text_channel(&w.owner, &w.guild_id, "plans").await;
+    // One bad entry refuses all: nothing moves.
+    api.patch(
+        &w.g("/channels"),
+        w.owner.auth(),
+        Some(json!([{"id": text, "position": 3}, {"id": UNKNOWN_ID, "position": 1}])),
+    )
+    .await
+    .expect_field_error(&["1", "id"]);
+    let unchanged = api
+        .get(&format!("/channels/{text}"), w.owner.auth())
+        .await
+        .expect(200);
+    assert_ne!(unchanged["position"], 3);
+    api.patch(
+        &w.g("/channels"),
+        w.member.auth(),
+        Some(json!([{"id": text, "position": 3}])),
+    )
+    .await
+    .expect_error(403, 50013);
+    api.patch(
+        &w.g("/channels"),
+        w.owner.auth(),
+        Some(json!([{"id": text, "position": 3, "parent_id": cat_id, "lock_permissions": true}])),
+    )
+    .await
+    .expect(204);
+    let moved = api
+        .get(&format!("/channels/{text}"), w.owner.auth())
+        .await
+        .expect(200);
+    assert_eq!(moved["position"], 3);
+    assert_eq!(moved["parent_id"], cat_id.as_str());
+    // A category under a category is refused.
+    api.patch(
+        &w.g("/channels"),
+        w.owner.auth(),
+        Some(json!([{"id": cat_id, "parent_id": cat_id}])),
+    )
+    .await
+    .expect_field_error(&["0", "parent_id"]);
+}

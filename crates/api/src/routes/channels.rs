@@ -17,7 +17,10 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/guilds/{guild_id}/channels", get(list).post(create))
+        .route(
+            "/guilds/{guild_id}/channels",
+            get(list).post(create).patch(reorder),
+        )
         .route(
             "/channels/{channel_id}",
             get(get_one).patch(patch).delete(remove),
@@ -153,6 +156,105 @@ async fn check_parent(
         );
     }
     Ok(())
+}
+
+/// One entry of `PATCH /guilds/{id}/channels`.
+#[derive(Debug, serde::Deserialize)]
+struct ChannelPosition {
+    id: Snowflake,
+    #[serde(default)]
+    position: Option<i32>,
+    #[serde(default, deserialize_with = "hearth_proto::rest::nullable")]
+    parent_id: Option<Option<Snowflake>>,
+    /// Take the new parent's overwrites.
+    #[serde(default)]
+    lock_permissions: bool,
+}
+
+/// Moves channels (positions, parents), as bot libraries do when a
+/// channel's position is set. Every entry is checked before any is
+/// written; each channel that changed is announced.
+async fn reorder(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+    Body(moves): Body<Vec<ChannelPosition>>,
+) -> ApiResult<StatusCode> {
+    let guild_id = snowflake("guild_id", &guild_id)?;
+    let access = access::guild(&state, guild_id, caller.user.id).await?;
+    access.require(Permissions::MANAGE_CHANNELS)?;
+    let channels = state.store.channels(guild_id).await?;
+    let mut errors = FormErrors::new();
+    if moves.len() > channels.len() {
+        errors.add(
+            "",
+            "BASE_TYPE_MAX_LENGTH",
+            "More entries than the guild has channels.",
+        );
+    }
+    let mut edits = Vec::with_capacity(moves.len());
+    for (i, m) in moves.iter().enumerate() {
+        let Some(channel) = channels.iter().find(|c| c.id == m.id) else {
+            errors.add(
+                &format!("{i}.id"),
+                "CHANNEL_UNKNOWN",
+                "Not a channel of this guild.",
+            );
+            continue;
+        };
+        if moves[..i].iter().any(|o| o.id == m.id) {
+            errors.add(
+                &format!("{i}.id"),
+                "CHANNEL_DUPLICATED",
+                "Channel given twice.",
+            );
+        }
+        if m.position.is_some_and(|p| p < 0) {
+            errors.add(
+                &format!("{i}.position"),
+                "NUMBER_TYPE_MIN",
+                "Must be 0 or more.",
+            );
+        }
+        let mut edit = ChannelEdit {
+            position: m.position,
+            parent_id: m.parent_id,
+            ..ChannelEdit::default()
+        };
+        if let Some(Some(parent)) = m.parent_id {
+            let parent_ok = channel.kind != ChannelType::Category
+                && channels
+                    .iter()
+                    .any(|c| c.id == parent && c.kind == ChannelType::Category);
+            if !parent_ok {
+                errors.add(
+                    &format!("{i}.parent_id"),
+                    "CHANNEL_PARENT_INVALID",
+                    "Not a category of this guild.",
+                );
+            } else if m.lock_permissions {
+                access.require(Permissions::MANAGE_ROLES)?;
+                let overwrites = channels
+                    .iter()
+                    .find(|c| c.id == parent)
+                    .map(|c| c.permission_overwrites.clone())
+                    .unwrap_or_default();
+                edit.overwrites = Some(OverwritesEdit::Set(overwrites));
+            }
+        }
+        edits.push((channel.id, edit));
+    }
+    errors.finish()?;
+    for (id, edit) in edits {
+        let edited = state
+            .store
+            .edit_channel(id, &edit, state.config.limits.overwrites_per_channel)
+            .await?;
+        if edited.changed {
+            state.channel_event(crate::events::ChannelChange::Updated, &edited.now);
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn create(
