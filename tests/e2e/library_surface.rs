@@ -144,6 +144,26 @@ async fn absent_features_answer_as_empty_and_refuse_writes_by_name() {
     )
     .await
     .expect_error(501, 0);
+    // Discord routes Hearth lacks say so, whatever the method.
+    for (method, path) in [
+        (reqwest::Method::POST, w.g("/bulk-ban")),
+        (reqwest::Method::GET, w.g("/preview")),
+        (reqwest::Method::GET, w.g("/roles/member-counts")),
+        (
+            reqwest::Method::GET,
+            format!("/channels/{}/invites", w.general),
+        ),
+        (reqwest::Method::PATCH, "/applications/@me".to_owned()),
+    ] {
+        let r = api
+            .request(method.clone(), &path, w.owner.auth(), Some(json!({})))
+            .await;
+        r.expect_error(501, 0);
+    }
+    // A route Discord does not have is still a plain 404.
+    api.get(&w.g("/no-such-thing"), w.owner.auth())
+        .await
+        .expect_error(404, 0);
     // An application's entitlements and SKUs: none.
     let (app, bot) = api.create_bot(&w.owner, "shop").await;
     let app_id = str_field(&app, "id");

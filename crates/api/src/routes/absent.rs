@@ -243,6 +243,11 @@ pub fn routes() -> Router<AppState> {
             "/guilds/{guild_id}/vanity-url",
             guild_read(Empty::VanityUrl, "vanity URLs"),
         )
+        // Not a role id: the counts are not kept.
+        .route(
+            "/guilds/{guild_id}/roles/member-counts",
+            writes("role member counts"),
+        )
         // Per-command permission overrides are not kept (the list is empty).
         .route(
             "/applications/{application_id}/guilds/{guild_id}/commands/{command_id}/permissions",

@@ -16,10 +16,12 @@ pub(crate) mod messages;
 mod observe;
 mod reactions;
 mod roles;
+mod unsupported;
 mod voice_regions;
 mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
 use axum::Router;
 use hearth_proto::ErrorCode;
 
@@ -64,10 +66,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::Code(ErrorCode::NOT_FOUND)
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    unsupported::refusal(&method, &uri, ApiError::Code(ErrorCode::NOT_FOUND))
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::Code(ErrorCode::METHOD_NOT_ALLOWED)
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    unsupported::refusal(&method, &uri, ApiError::Code(ErrorCode::METHOD_NOT_ALLOWED))
 }
