@@ -243,8 +243,23 @@ function componentNode(m, c) {
     sel.addEventListener("change", () => useComponent(m, c, [...sel.selectedOptions].map((o) => o.value).filter(Boolean)));
     return sel;
   }
-  // Other selects (users, roles, channels) need pickers this client does not have yet.
-  return h("span.component-unsupported", {}, c.placeholder || "(not supported here)");
+  if (c.type >= 5 && c.type <= 8) {
+    // Users, roles, mentionables (both) and channels of this server.
+    const g = guild(m.guild_id);
+    if (!g) return null;
+    const users = () => [...g.members.values()].map((x) => [x.user.id, displayName(g.id, x.user.id)]);
+    const roles = () => g.roles.filter((r) => r.id !== g.id).map((r) => [r.id, `@${r.name}`]);
+    const choices = c.type === 5 ? users()
+      : c.type === 6 ? roles()
+        : c.type === 7 ? [...users(), ...roles()]
+          : [...g.channels.values()].filter((ch) => !c.channel_types || c.channel_types.includes(ch.type)).map((ch) => [ch.id, `#${ch.name}`]);
+    const sel = h("select.component-select", { "aria-label": c.placeholder || c.custom_id, disabled: c.disabled, multiple: (c.max_values || 1) > 1 },
+      h("option", { value: "", disabled: true, selected: true }, c.placeholder || "Choose…"),
+      choices.map(([v, label]) => h("option", { value: v }, label)));
+    sel.addEventListener("change", () => useComponent(m, c, [...sel.selectedOptions].map((o) => o.value).filter(Boolean)));
+    return sel;
+  }
+  return h("span.component-unsupported", {}, "(not supported here)");
 }
 
 /** A message's action rows. */

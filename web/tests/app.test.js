@@ -358,8 +358,12 @@ test("a bot's slash command: ada types /, picks it, fills its option, sees the r
     await reply.getByRole("button", { name: "👍 2", pressed: true }).waitFor();
     const adaId = await myId(ada);
     await page.locator("#message-list .message", { hasText: `saw 👍 from ${adaId}` }).waitFor();
+    // Its user menu: ada picks bob, and the bot says whom.
+    await reply.getByRole("combobox", { name: "Pick someone" }).selectOption({ label: bob.username });
+    const picked = page.locator("#message-list .message", { hasText: `picked ${bob.username}` });
+    await picked.waitFor();
     // Its button: the bot updates the message in place.
-    await reply.getByRole("button", { name: "Again" }).click();
+    await picked.getByRole("button", { name: "Again" }).click();
     await page.locator("#message-list .message .content", { hasText: "clicked again" }).waitFor();
     // Deferred, then a follow-up.
     await run("slow");

@@ -1,5 +1,6 @@
 // A discord.js bot, unmodified, that works through interactions: it
-// registers guild slash commands, answers them (a reply with a button,
+// registers guild slash commands, answers them (a reply with a button and
+// a user select menu,
 // a deferred reply and a follow-up, an ephemeral reply, a modal), updates
 // its message when the button is clicked, reacts to its own reply and
 // notices a user's reaction. It prints each step and exits 0 once the
@@ -11,6 +12,7 @@
 const {
   ActionRowBuilder, ButtonBuilder, ButtonStyle, Client, Events, GatewayIntentBits,
   MessageFlags, ModalBuilder, SlashCommandBuilder, TextInputBuilder, TextInputStyle,
+  UserSelectMenuBuilder,
 } = require('discord.js');
 
 const base = process.env.HEARTH_URL.replace(/\/+$/, '');
@@ -61,7 +63,10 @@ client.on(Events.InteractionCreate, async (interaction) => {
           const row = new ActionRowBuilder().addComponents(
             new ButtonBuilder().setCustomId('again').setLabel('Again').setStyle(ButtonStyle.Primary),
           );
-          await interaction.reply({ content: `echo: ${text}${who ? ` to ${who.username}` : ''}`, components: [row] });
+          const pick = new ActionRowBuilder().addComponents(
+            new UserSelectMenuBuilder().setCustomId('pick').setPlaceholder('Pick someone'),
+          );
+          await interaction.reply({ content: `echo: ${text}${who ? ` to ${who.username}` : ''}`, components: [row, pick] });
           const reply = await interaction.fetchReply();
           await reply.react('👍');
           console.log('ECHOED', reply.id);
@@ -89,6 +94,10 @@ client.on(Events.InteractionCreate, async (interaction) => {
         default:
           fail(`unknown command ${interaction.commandName}`);
       }
+    } else if (interaction.isUserSelectMenu()) {
+      const picked = interaction.users.map((u) => u.username).join(', ');
+      await interaction.update({ content: `picked ${picked}` });
+      console.log('PICKED', picked);
     } else if (interaction.isButton()) {
       await interaction.update({ content: `clicked ${interaction.customId}`, components: [] });
       console.log('CLICKED');
