@@ -159,6 +159,25 @@ pub async fn channel(
     Ok((channel, access, perms))
 }
 
+/// The application, if the caller is its bot or its owner (who manage its
+/// commands and read its lists): 10002 when there is none, 50001 for
+/// anyone else.
+pub async fn application(
+    state: &AppState,
+    application_id: Snowflake,
+    caller: Snowflake,
+) -> ApiResult<hearth_model::Application> {
+    let app = state
+        .store
+        .application(application_id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_APPLICATION)?;
+    if caller != app.id && caller != app.owner.id {
+        return Err(ErrorCode::MISSING_ACCESS.into());
+    }
+    Ok(app)
+}
+
 /// Fails with 50013 unless `perms` holds `needed`.
 pub fn require(perms: Permissions, needed: Permissions) -> ApiResult<()> {
     if perms.contains(needed) {

@@ -117,14 +117,7 @@ fn application_read(body: fn() -> Value) -> MethodRouter<AppState> {
               caller: Caller,
               Path(p): Path<Vec<(String, String)>>| async move {
             let app_id = param(&p, "application_id")?;
-            let app = state
-                .store
-                .application(app_id)
-                .await?
-                .ok_or(ErrorCode::UNKNOWN_APPLICATION)?;
-            if caller.user.id != app.id && caller.user.id != app.owner.id {
-                return Err(ErrorCode::MISSING_ACCESS.into());
-            }
+            access::application(&state, app_id, caller.user.id).await?;
             Ok::<_, ApiError>(Json(body()))
         },
     )

@@ -65,14 +65,7 @@ async fn scope(
     guild_id: Option<&str>,
 ) -> ApiResult<(Snowflake, Option<Snowflake>)> {
     let app_id = snowflake("application_id", application_id)?;
-    let app = state
-        .store
-        .application(app_id)
-        .await?
-        .ok_or(ErrorCode::UNKNOWN_APPLICATION)?;
-    if caller.user.id != app.id && caller.user.id != app.owner.id {
-        return Err(ErrorCode::MISSING_ACCESS.into());
-    }
+    let app = access::application(state, app_id, caller.user.id).await?;
     let guild = match guild_id {
         None => None,
         Some(g) => {
