@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use hearth_model::{ApplicationCommand, Snowflake};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Executor, Postgres, Transaction};
 
 use super::PgStore;
 use crate::rows::{db, Cols};
@@ -15,8 +15,9 @@ fn decode(row: &impl Cols) -> Result<ApplicationCommand> {
         .map_err(|e| StoreError::Corrupt(format!("application command: {e}")))
 }
 
-async fn scope(
-    tx: &mut Transaction<'_, Postgres>,
+/// The application's commands in a scope (`None`: global), by name.
+async fn scope<'e, E: Executor<'e, Database = Postgres>>(
+    exec: E,
     application_id: Snowflake,
     guild_id: Option<Snowflake>,
 ) -> Result<Vec<ApplicationCommand>> {
@@ -26,7 +27,7 @@ async fn scope(
     )
     .bind(db(application_id))
     .bind(guild_id.map(db).unwrap_or(0))
-    .fetch_all(&mut **tx)
+    .fetch_all(exec)
     .await?;
     found.iter().map(decode).collect()
 }
@@ -54,15 +55,7 @@ impl CommandStore for PgStore {
         application_id: Snowflake,
         guild_id: Option<Snowflake>,
     ) -> Result<Vec<ApplicationCommand>> {
-        let found = sqlx::query(
-            "SELECT definition FROM application_commands
-             WHERE application_id = $1 AND COALESCE(guild_id, 0) = $2 ORDER BY name",
-        )
-        .bind(db(application_id))
-        .bind(guild_id.map(db).unwrap_or(0))
-        .fetch_all(&self.pool)
-        .await?;
-        found.iter().map(decode).collect()
+        scope(&self.pool, application_id, guild_id).await
     }
 
     async fn command(
@@ -89,7 +82,7 @@ impl CommandStore for PgStore {
     ) -> Result<(ApplicationCommand, bool)> {
         let mut tx = self.pool.begin().await?;
         super::lock_application(&mut tx, command.application_id).await?;
-        let existing = scope(&mut tx, command.application_id, command.guild_id).await?;
+        let existing = scope(&mut *tx, command.application_id, command.guild_id).await?;
         let mut stored = command.clone();
         let same = existing
             .iter()
@@ -152,7 +145,7 @@ impl CommandStore for PgStore {
     ) -> Result<Vec<ApplicationCommand>> {
         let mut tx = self.pool.begin().await?;
         super::lock_application(&mut tx, application_id).await?;
-        let existing = scope(&mut tx, application_id, guild_id).await?;
+        let existing = scope(&mut *tx, application_id, guild_id).await?;
         sqlx::query(
             "DELETE FROM application_commands WHERE application_id = $1 AND COALESCE(guild_id, 0) = $2",
         )

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use hearth_model::{ApplicationCommand, Snowflake};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Executor, Sqlite, Transaction};
 
 use super::SqliteStore;
 use crate::rows::{db, Cols};
@@ -14,8 +14,9 @@ fn decode(row: &impl Cols) -> Result<ApplicationCommand> {
         .map_err(|e| StoreError::Corrupt(format!("application command: {e}")))
 }
 
-async fn scope(
-    tx: &mut Transaction<'_, Sqlite>,
+/// The application's commands in a scope (`None`: global), by name.
+async fn scope<'e, E: Executor<'e, Database = Sqlite>>(
+    exec: E,
     application_id: Snowflake,
     guild_id: Option<Snowflake>,
 ) -> Result<Vec<ApplicationCommand>> {
@@ -25,7 +26,7 @@ async fn scope(
     )
     .bind(db(application_id))
     .bind(guild_id.map(db).unwrap_or(0))
-    .fetch_all(&mut **tx)
+    .fetch_all(exec)
     .await?;
     found.iter().map(decode).collect()
 }
@@ -53,15 +54,7 @@ impl CommandStore for SqliteStore {
         application_id: Snowflake,
         guild_id: Option<Snowflake>,
     ) -> Result<Vec<ApplicationCommand>> {
-        let found = sqlx::query(
-            "SELECT definition FROM application_commands
-             WHERE application_id = ? AND COALESCE(guild_id, 0) = ? ORDER BY name",
-        )
-        .bind(db(application_id))
-        .bind(guild_id.map(db).unwrap_or(0))
-        .fetch_all(&self.reader)
-        .await?;
-        found.iter().map(decode).collect()
+        scope(&self.reader, application_id, guild_id).await
     }
 
     async fn command(
@@ -87,7 +80,7 @@ impl CommandStore for SqliteStore {
         limits: CommandLimits,
     ) -> Result<(ApplicationCommand, bool)> {
         let mut tx = self.writer.begin().await?;
-        let existing = scope(&mut tx, command.application_id, command.guild_id).await?;
+        let existing = scope(&mut *tx, command.application_id, command.guild_id).await?;
         let mut stored = command.clone();
         let same = existing
             .iter()
@@ -149,7 +142,7 @@ impl CommandStore for SqliteStore {
         commands: &[ApplicationCommand],
     ) -> Result<Vec<ApplicationCommand>> {
         let mut tx = self.writer.begin().await?;
-        let existing = scope(&mut tx, application_id, guild_id).await?;
+        let existing = scope(&mut *tx, application_id, guild_id).await?;
         sqlx::query(
             "DELETE FROM application_commands WHERE application_id = ? AND COALESCE(guild_id, 0) = ?",
         )
