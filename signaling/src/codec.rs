@@ -54,6 +54,9 @@ pub struct Prepared {
     /// The same for the replied-to message in `referenced_message`, which
     /// the rule covers on its own: `None` if there is none.
     referenced_involved: Option<Vec<Snowflake>>,
+    /// A DM's or group DM's event: the MESSAGE_CONTENT rule does not apply
+    /// there (as on Discord, an app reads the messages sent to it).
+    private: bool,
     /// The MESSAGE_CONTENT-less forms, made on first need, indexed by
     /// [`Emptied`].
     without_content: [OnceLock<Arc<Prepared>>; 3],
@@ -120,6 +123,7 @@ impl Prepared {
             subject: event.subject(),
             involved,
             referenced_involved,
+            private: matches!(event, Event::Direct { .. }),
             without_content: Default::default(),
             journal_id: OnceLock::new(),
         })
@@ -139,6 +143,7 @@ impl Prepared {
             subject: None,
             involved: Vec::new(),
             referenced_involved: None,
+            private: false,
             without_content: Default::default(),
             journal_id: OnceLock::new(),
             name: name.into(),
@@ -155,6 +160,7 @@ impl Prepared {
             subject: None,
             involved: Vec::new(),
             referenced_involved: None,
+            private: false,
             without_content: Default::default(),
             journal_id: OnceLock::new(),
             name: name.into(),
@@ -207,7 +213,7 @@ impl Prepared {
     /// Whether this is a message event a bot without MESSAGE_CONTENT would
     /// see emptied.
     pub fn carries_content(&self) -> bool {
-        carries_content(&self.name)
+        !self.private && carries_content(&self.name)
     }
 
     /// What `user` may not read of this message event under the

@@ -34,6 +34,9 @@ fn wants(session: &Session, event: &Event, needed: Option<u64>) -> bool {
         // An interaction goes to the bot's shard for its guild only, so a
         // sharded bot answers it once.
         (Event::InteractionCreate(i), _) => session.shard_has(i.guild_id),
+        (Event::Direct { .. }, needed) => {
+            session.holds_dms() && needed.is_none_or(|bit| session.intents & bit != 0)
+        }
         (_, Some(bit)) => session.intents & bit != 0,
         (_, None) => true,
     }

@@ -191,13 +191,24 @@ pub async fn identify(
         .into_iter()
         .filter(|g| session.shard_has(*g))
         .collect();
+    let private_channels: Vec<hearth_model::PrivateChannel> = if session.holds_dms() {
+        gw.store
+            .private_channels_of(user.id)
+            .await
+            .map_err(store_failure)?
+            .iter()
+            .map(|c| c.seen_by(user.id))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut ready = json!({
         "v": 10,
         "user": hearth_model::CurrentUser::of(&user),
         "guilds": guilds.iter().map(|g| json!({ "id": g, "unavailable": true })).collect::<Vec<_>>(),
         "session_id": session.id,
         "resume_gateway_url": gw.config.resume_url.as_deref().unwrap_or(gateway_url),
-        "private_channels": [],
+        "private_channels": private_channels,
         "relationships": [],
         "presences": [],
         "user_settings": {},

@@ -456,6 +456,12 @@ impl Session {
     }
 
     /// Whether the shard this session asked for carries the guild.
+    /// Whether DMs come to this session: as on Discord, only shard 0 of a
+    /// sharded bot gets them.
+    pub fn holds_dms(&self) -> bool {
+        !matches!(self.shard, Some([id, _]) if id != 0)
+    }
+
     pub fn shard_has(&self, guild: Snowflake) -> bool {
         match self.shard {
             Some([id, count]) if count > 0 => (guild.0 >> 22) % u64::from(count) == u64::from(id),

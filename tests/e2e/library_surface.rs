@@ -118,32 +118,6 @@ async fn absent_features_answer_as_empty_and_refuse_writes_by_name() {
         body["message"].as_str().unwrap().contains("custom emoji"),
         "{body}"
     );
-    let m = api.send(&w.owner, &w.general, "pin me").await;
-    api.put(
-        &format!(
-            "/channels/{}/messages/pins/{}",
-            w.general,
-            str_field(&m, "id")
-        ),
-        w.owner.auth(),
-        None,
-    )
-    .await
-    .expect_error(501, 0);
-    // No direct messages yet: none to list, none to open.
-    assert_eq!(
-        api.get("/users/@me/channels", w.member.auth())
-            .await
-            .expect(200),
-        json!([])
-    );
-    api.post(
-        "/users/@me/channels",
-        w.member.auth(),
-        Some(json!({"recipient_id": w.owner.id})),
-    )
-    .await
-    .expect_error(501, 0);
     // Discord routes Hearth lacks say so, whatever the method.
     for (method, path) in [
         (reqwest::Method::POST, w.g("/bulk-ban")),

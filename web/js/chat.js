@@ -4,8 +4,9 @@
 import { api } from "./api.js";
 import { $, avatar, fill, h, notify } from "./dom.js";
 import { formatTime, mentionsMe, plainContent, renderContent, renderEmbed } from "./markup.js";
-import { apply, channel, displayName, emit, idCmp, saveLastRead, state, typingIn } from "./state.js";
+import { apply, channel, channelLabel, displayName, emit, idCmp, saveLastRead, state, typingIn } from "./state.js";
 import { commandPicked, reactionPicker, renderComponents, renderReactions, runPicked } from "./commands.js";
+import { mayPin, pinNotice, pinsChannelChanged, setPinned } from "./pins.js";
 
 const PAGE = 50;
 let replyTo = null;
@@ -40,6 +41,7 @@ function referenced(m) {
 }
 
 function messageNode(m) {
+  if (m.type === 6) return pinNotice(m);
   const mine = state.me && m.author.id === state.me.id;
   // A webhook names itself; an application's answers are its bot's.
   const name = m.webhook_id && !m.application_id ? m.author.username : displayName(m.guild_id, m.author.id);
@@ -69,8 +71,9 @@ function messageNode(m) {
     renderReactions(m),
     (m.flags & 64) ? h("div.ephemeral-note", {}, "Only you can see this") : null,
     h("div.message-actions", { role: "group", "aria-label": "Message actions" },
-      (m.flags & 64) ? null : h("button.small", { type: "button", "aria-label": "Add a reaction", onclick: (e) => reactionPicker(m, e.currentTarget.parentElement) }, "React"),
+      (m.flags & 64) || !m.guild_id ? null : h("button.small", { type: "button", "aria-label": "Add a reaction", onclick: (e) => reactionPicker(m, e.currentTarget.parentElement) }, "React"),
       h("button.small", { type: "button", "aria-label": `Reply to ${name}`, onclick: () => startReply(m) }, "Reply"),
+      !(m.flags & 64) && mayPin() ? h("button.small", { type: "button", "aria-label": m.pinned ? "Unpin message" : "Pin message", onclick: () => setPinned(m, !m.pinned) }, m.pinned ? "Unpin" : "Pin") : null,
       mine && !m.webhook_id ? h("button.small", { type: "button", "aria-label": "Edit message", onclick: () => startEdit(m) }, "Edit") : null,
       mine ? h("button.small", { type: "button", "aria-label": "Delete message", onclick: () => remove(m) }, "Delete") : null)].filter(Boolean));
   return node;
@@ -107,11 +110,12 @@ export async function openChat(channelId) {
   cancelReply();
   editing = null;
   const c = channel(channelId);
-  $("channel-title").textContent = c ? `# ${c.name}` : "";
+  $("channel-title").textContent = channelLabel(c);
   $("channel-topic").textContent = (c && c.topic) || "";
-  $("composer-input").placeholder = c ? `Message #${c.name}` : "Message";
+  $("composer-input").placeholder = c ? `Message ${channelLabel(c).replace(/^# /, "#")}` : "Message";
   dividerAfter = state.unread.has(channelId) ? state.lastRead[channelId] || "0" : null;
   fill(list());
+  pinsChannelChanged();
   renderTyping();
   if (!state.messages.has(channelId)) {
     try {

@@ -9,8 +9,9 @@ import { initCommands, interactionFailed, openModal } from "./commands.js";
 import { $, dialog, h, notify } from "./dom.js";
 import { Gateway } from "./gateway.js";
 import { renderMe, renderMembers } from "./members.js";
+import { closePins, initPins } from "./pins.js";
 import { initSidebar, renderChannels, renderGuilds } from "./sidebar.js";
-import { apply, channel, guild, on, state } from "./state.js";
+import { HOME, apply, channel, guild, isPrivate, on, state } from "./state.js";
 import { VoiceCall } from "./voice.js";
 
 const session = {
@@ -98,6 +99,7 @@ function dispatch(t, d) {
       $("message-list").dataset.channel = "";
       renderMe(session.status);
       if (session.invite) offerInvite(session.invite);
+      if (localStorage.getItem("hearth.guild") === HOME) selectGuild(HOME);
       break;
     case "GUILD_CREATE": {
       const wanted = session.pendingGuild || localStorage.getItem("hearth.guild");
@@ -142,6 +144,28 @@ function dispatch(t, d) {
 
 // ---- navigation ----
 
+/** Opens (or makes) the DM with a user and shows it. */
+async function openDm(userId) {
+  try {
+    const c = await api("POST", "/users/@me/channels", { recipient_id: userId });
+    apply("CHANNEL_CREATE", c);
+    state.guildId = HOME;
+    localStorage.setItem("hearth.guild", HOME);
+    selectChannel(c.id);
+  } catch (err) {
+    notify(`Couldn't open the conversation: ${err.message}`);
+  }
+}
+
+/** A DM this client learnt of from a message: fetch it for the list. */
+async function learnDm(channelId) {
+  try {
+    apply("CHANNEL_CREATE", await api("GET", `/channels/${channelId}`));
+  } catch (err) {
+    // The message stays; the list catches up on the next READY.
+  }
+}
+
 function defaultChannel(g) {
   const remembered = localStorage.getItem(`hearth.channel.${g.id}`);
   if (remembered && g.channels.has(remembered)) return remembered;
@@ -150,6 +174,13 @@ function defaultChannel(g) {
 }
 
 function selectGuild(id) {
+  if (id === HOME) {
+    state.guildId = HOME;
+    localStorage.setItem("hearth.guild", HOME);
+    const remembered = localStorage.getItem("hearth.channel.@me");
+    selectChannel(remembered && state.dms.has(remembered) ? remembered : null, { join: false });
+    return;
+  }
   const g = state.guilds.get(id);
   if (!g) { session.pendingGuild = id; return; }
   state.guildId = id;
@@ -162,6 +193,7 @@ function selectChannel(id, { join = true } = {}) {
   const g = guild();
   state.channelId = id;
   if (g && id) localStorage.setItem(`hearth.channel.${g.id}`, id);
+  if (state.guildId === HOME && id) localStorage.setItem("hearth.channel.@me", id);
   const c = channel(id);
   if (c && c.type === 2 && join && !(session.call && session.call.channelId === id)) joinVoice(id);
   if (narrow.matches) setDrawer(false);
@@ -174,13 +206,16 @@ function showView() {
   renderChannels(session.call);
   renderMembers();
   const c = channel();
-  const kind = !c ? "empty" : c.type === 2 ? "call" : c.type === 0 ? "chat" : "empty";
+  const kind = !c ? "empty" : c.type === 2 ? "call" : c.type === 0 || isPrivate(c) ? "chat" : "empty";
   const wasChat = !$("chat-view").hidden;
   $("empty-view").hidden = kind !== "empty";
   $("chat-view").hidden = kind !== "chat";
   $("call-view").hidden = kind !== "call";
+  // Pins are a server channel's (not yet a DM's).
+  $("toggle-pins").hidden = kind !== "chat" || isPrivate(c);
+  if (kind !== "chat") closePins();
   if (kind === "empty") {
-    $("channel-title").textContent = guild() ? guild().name : "Welcome";
+    $("channel-title").textContent = state.guildId === HOME ? "Direct Messages" : guild() ? guild().name : "Welcome";
     $("channel-topic").textContent = "";
   }
   if (kind === "chat" && (!wasChat || $("message-list").dataset.channel !== c.id)) {
@@ -368,6 +403,7 @@ function wire() {
   setUnauthorizedHandler(() => signedOut("Your session has ended. Please log in again."));
   initCommands();
   initChat();
+  initPins();
   initSidebar({ selectGuild, selectChannel, deleteChannel });
   $("create-guild").addEventListener("click", createGuild);
   $("join-guild").addEventListener("click", joinGuild);
@@ -416,6 +452,8 @@ function wire() {
     renderChannels(session.call);
   });
   on("members", () => { renderMembers(); });
+  on("open-dm", openDm);
+  on("dm-unknown", learnDm);
   on("voice", () => {
     renderChannels(session.call);
     const c = channel();

@@ -2,7 +2,7 @@
 // and the user's own status.
 
 import { $, avatar, fill, h } from "./dom.js";
-import { displayName, guild, presenceOf, state } from "./state.js";
+import { displayName, emit, guild, presenceOf, state } from "./state.js";
 
 const LABEL = { online: "Online", idle: "Idle", dnd: "Do not disturb", offline: "Offline" };
 
@@ -11,8 +11,11 @@ function memberItem(g, m) {
   const name = displayName(g.id, m.user.id);
   return h(`li.member.${status === "offline" ? "offline" : "present"}`, { dataset: { user: m.user.id, status } },
     h("span.avatar-wrap", {}, avatar(name), h(`span.dot.${status}`, { "aria-hidden": "true" })),
-    h("span", {}, name, m.user.bot ? " (bot)" : ""),
-    h("span.visually-hidden", {}, `, ${LABEL[status] || status}`));
+    h("span.member-name", {}, name, m.user.bot ? " (bot)" : ""),
+    h("span.visually-hidden", {}, `, ${LABEL[status] || status}`),
+    state.me && m.user.id !== state.me.id
+      ? h("button.small.member-message", { type: "button", "aria-label": `Message ${name}`, title: `Message ${name}`, onclick: () => emit("open-dm", m.user.id) }, "✉")
+      : null);
 }
 
 export function renderMembers() {

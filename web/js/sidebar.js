@@ -2,7 +2,7 @@
 // unread marks, voice channels with who is in them (and who speaks).
 
 import { $, avatar, fill, h, icon, initials } from "./dom.js";
-import { PERM, can, displayName, guild, state, voiceMembers } from "./state.js";
+import { HOME, PERM, can, channelLabel, displayName, guild, idCmp, state, voiceMembers } from "./state.js";
 
 let actions = {};
 
@@ -14,7 +14,15 @@ export function initSidebar(acts) {
 export function renderGuilds() {
   const list = $("guild-list");
   const guilds = [...state.guilds.values()].sort((a, b) => a.name.localeCompare(b.name));
-  fill(list, guilds.map((g) => {
+  const dmUnread = [...state.dms.keys()].some((id) => state.unread.has(id));
+  const home = h(`button.guild-button.home-button${dmUnread ? ".unread" : ""}`, {
+    type: "button",
+    "aria-label": dmUnread ? "Direct Messages (unread messages)" : "Direct Messages",
+    title: "Direct Messages",
+    "aria-current": state.guildId === HOME ? "true" : "false",
+    onclick: () => actions.selectGuild(HOME),
+  }, "DM");
+  fill(list, h("li", {}, home), ...guilds.map((g) => {
     const unread = [...g.channels.keys()].some((id) => state.unread.has(id));
     const button = h("button.guild-button", {
       type: "button",
@@ -61,7 +69,33 @@ function channelItem(g, c, call) {
   return h("li", {}, items);
 }
 
+/** The DM home's list: conversations, the newest first. */
+function renderDms() {
+  const list = $("channel-list");
+  $("guild-name").textContent = "Direct Messages";
+  $("invite-button").hidden = true;
+  $("create-channel").hidden = true;
+  const newest = (c) => c.last_message_id || c.id;
+  const dms = [...state.dms.values()].sort((a, b) => idCmp(newest(b), newest(a)));
+  if (!dms.length) {
+    fill(list, h("p.dm-empty", {}, "No conversations yet. Open a member's profile in a server and choose Message."));
+    return;
+  }
+  fill(list, h("ul", { "aria-label": "Direct messages" }, dms.map((c) => {
+    const unread = state.unread.has(c.id);
+    const label = channelLabel(c);
+    return h("li", {}, h(`div.channel${unread ? ".unread" : ""}`, { dataset: { channel: c.id, type: String(c.type) } },
+      h("button.channel-open", {
+        type: "button",
+        "aria-current": c.id === state.channelId ? "true" : "false",
+        "aria-label": `${c.type === 1 ? "direct message with" : "group"} ${label.replace(/^@/, "")}${unread ? ", unread messages" : ""}`,
+        onclick: () => actions.selectChannel(c.id),
+      }, avatar(label.replace(/^@/, "")), label)));
+  })));
+}
+
 export function renderChannels(call) {
+  if (state.guildId === HOME) { renderDms(); return; }
   const g = guild();
   const list = $("channel-list");
   $("guild-name").textContent = g ? g.name : "No server";

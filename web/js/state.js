@@ -27,7 +27,12 @@ export const state = {
   lastRead: JSON.parse(localStorage.getItem("hearth.lastRead") || "{}"),
   /** channel ids with messages the user has not seen */
   unread: new Set(),
+  /** DM and group DM id -> channel (recipients: the others) */
+  dms: new Map(),
 };
+
+/** The rail's "Direct Messages" home, selected in place of a guild. */
+export const HOME = "@me";
 
 // Snowflakes are decimal strings beyond 2^53: compare them as BigInts.
 export const idCmp = (a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
@@ -43,15 +48,35 @@ export function saveLastRead(channelId, messageId) {
 export const guild = (id = state.guildId) => state.guilds.get(id);
 export const channel = (id = state.channelId) => {
   for (const g of state.guilds.values()) if (g.channels.has(id)) return g.channels.get(id);
-  return null;
+  return state.dms.get(id) || null;
 };
+
+export const isPrivate = (c) => !!c && (c.type === 1 || c.type === 3);
+const userName = (u) => u.global_name || u.username;
 
 export function displayName(guildId, userId) {
   const g = state.guilds.get(guildId);
   const m = g && g.members.get(userId);
-  if (m) return m.nick || m.user.global_name || m.user.username;
-  if (state.me && state.me.id === userId) return state.me.global_name || state.me.username;
+  if (m) return m.nick || userName(m.user);
+  if (state.me && state.me.id === userId) return userName(state.me);
+  // A DM's message: whoever they are in a shared server or a DM.
+  for (const other of state.guilds.values()) {
+    const known = other.members.get(userId);
+    if (known) return userName(known.user);
+  }
+  for (const c of state.dms.values()) {
+    const r = (c.recipients || []).find((u) => u.id === userId);
+    if (r) return userName(r);
+  }
   return "unknown";
+}
+
+/** What a channel is called in headers and lists. */
+export function channelLabel(c) {
+  if (!c) return "";
+  if (c.type === 1) return `@${(c.recipients || []).map(userName).join(", ") || "yourself"}`;
+  if (c.type === 3) return c.name || (c.recipients || []).map(userName).join(", ") || "Empty group";
+  return `# ${c.name}`;
 }
 
 /** The status others see: offline unless a presence says otherwise. */
@@ -151,6 +176,11 @@ export function apply(t, d) {
     case "READY":
       state.me = d.user;
       state.guilds.clear();
+      state.dms = new Map((d.private_channels || []).map((c) => [c.id, c]));
+      for (const c of state.dms.values()) {
+        const read = state.lastRead[c.id];
+        if (c.last_message_id && (!read || idCmp(c.last_message_id, read) > 0)) state.unread.add(c.id);
+      }
       // A new session: message caches may have missed events.
       state.messages.clear();
       emit("me");
@@ -187,6 +217,11 @@ export function apply(t, d) {
     }
     case "CHANNEL_CREATE":
     case "CHANNEL_UPDATE": {
+      if (isPrivate(d)) {
+        state.dms.set(d.id, d);
+        emit("channels");
+        break;
+      }
       const g = state.guilds.get(d.guild_id);
       if (!g) break;
       g.channels.set(d.id, d);
@@ -194,7 +229,22 @@ export function apply(t, d) {
       emit("channels");
       break;
     }
+    case "CHANNEL_RECIPIENT_ADD":
+    case "CHANNEL_RECIPIENT_REMOVE": {
+      const c = state.dms.get(d.channel_id);
+      if (!c) break;
+      c.recipients = (c.recipients || []).filter((u) => u.id !== d.user.id);
+      if (t === "CHANNEL_RECIPIENT_ADD") c.recipients.push(d.user);
+      emit("channels");
+      break;
+    }
     case "CHANNEL_DELETE": {
+      if (isPrivate(d)) {
+        state.dms.delete(d.id);
+        state.unread.delete(d.id);
+        emit("channels", { deleted: d.id });
+        break;
+      }
       const g = state.guilds.get(d.guild_id);
       if (!g) break;
       g.channels.delete(d.id);
@@ -246,8 +296,10 @@ export function apply(t, d) {
     case "MESSAGE_CREATE": {
       const g = state.guilds.get(d.guild_id);
       if (g && d.member) g.members.set(d.author.id, { ...d.member, user: d.author });
-      const c = g && g.channels.get(d.channel_id);
+      const c = g ? g.channels.get(d.channel_id) : state.dms.get(d.channel_id);
       if (c) c.last_message_id = d.id;
+      // A DM this client has not seen yet (someone wrote first).
+      if (!d.guild_id && !c) emit("dm-unknown", d.channel_id);
       clearTyping(d.channel_id, d.author.id);
       upsertMessage(d);
       const mine = state.me && d.author.id === state.me.id;
@@ -260,6 +312,9 @@ export function apply(t, d) {
     }
     case "MESSAGE_UPDATE":
       if (upsertMessage(d)) emit("messages", { channelId: d.channel_id, updated: d });
+      break;
+    case "CHANNEL_PINS_UPDATE":
+      emit("pins", d.channel_id);
       break;
     case "MESSAGE_DELETE":
     case "MESSAGE_DELETE_BULK": {

@@ -188,6 +188,55 @@ test("a message typed in one appears in the other, with the typing indicator fir
   assert.equal(await adas.getByRole("button", { name: "Edit message" }).count(), 0);
 });
 
+test("ada pins bob's reply: both see the notice and the pin in the panel, and unpinning takes it away", async () => {
+  const { ada, bob } = people;
+  const target = ada.page.locator("#message-list .message", { hasText: "hi ada" });
+  await target.hover();
+  await target.getByRole("button", { name: "Pin message" }).click();
+  await bob.page.locator("#message-list .system-message", { hasText: `${ada.username} pinned a message` }).waitFor();
+  // Bob may not pin, and is offered no button to.
+  const forBob = bob.page.locator("#message-list .message", { hasText: "hi ada" });
+  assert.equal(await forBob.getByRole("button", { name: "Pin message" }).count(), 0);
+  await bob.page.getByRole("button", { name: "See all pinned messages" }).click();
+  const bobsPins = bob.page.getByRole("region", { name: "Pinned messages" });
+  await bobsPins.locator(".pin", { hasText: "hi ada" }).waitFor();
+  // Ada unpins from her own panel; bob's open panel follows.
+  await ada.page.getByRole("button", { name: "Pins", exact: true }).click();
+  const adasPins = ada.page.getByRole("region", { name: "Pinned messages" });
+  await adasPins.getByRole("button", { name: "Unpin message" }).click();
+  await bobsPins.getByText("doesn't have any pinned messages").waitFor();
+  await bob.page.getByRole("button", { name: "Close pinned messages" }).click();
+  await ada.page.getByRole("button", { name: "Close pinned messages" }).click();
+  await bobsPins.waitFor({ state: "hidden" });
+});
+
+test("bob messages ada privately from the member list; she finds it under Direct Messages and answers", async () => {
+  const { ada, bob } = people;
+  await bob.page.getByRole("button", { name: `Message ${ada.username}` }).click();
+  await bob.page.locator("#channel-title").filter({ hasText: `@${ada.username}` }).waitFor();
+  const bobInput = bob.page.getByLabel("Message", { exact: true });
+  await bobInput.fill("psst, just between us");
+  await bobInput.press("Enter");
+  // Ada is in the server: the DM home shows the unread conversation.
+  const home = ada.page.getByRole("button", { name: "Direct Messages (unread messages)" });
+  await home.click();
+  await ada.page.getByRole("button", { name: new RegExp(`direct message with ${bob.username}, unread`) }).click();
+  await ada.page.locator("#message-list .message", { hasText: "psst, just between us" }).waitFor();
+  const adaInput = ada.page.getByLabel("Message", { exact: true });
+  await adaInput.fill("got it");
+  await adaInput.press("Enter");
+  await bob.page.locator("#message-list .message", { hasText: "got it" }).waitFor();
+  // Read: the home's mark is gone.
+  await ada.page.getByRole("button", { name: "Direct Messages", exact: true }).waitFor();
+  // Both go back to the server for the steps that follow.
+  for (const p of [ada, bob]) {
+    await p.page.locator("#guild-list .guild-button:not(.home-button)").first().click();
+    await p.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
+  }
+  // The server's channel never saw any of it.
+  assert.equal(await ada.page.locator("#message-list .message", { hasText: "psst" }).count(), 0);
+});
+
 test("channels in categories, unread marks, status, and deleting channels", async () => {
   const { ada, bob } = people;
   const create = async (name, type, parent) => {

@@ -4,7 +4,9 @@
 use std::cmp::Reverse;
 
 use hearth_model::permissions::MemberContext;
-use hearth_model::{Channel, Guild, Member, Permissions, Role, Snowflake, Timestamp};
+use hearth_model::{
+    Channel, Guild, Member, Permissions, PrivateChannel, Role, Snowflake, Timestamp,
+};
 use hearth_proto::ErrorCode;
 
 use crate::error::{ApiError, ApiResult};
@@ -151,12 +153,88 @@ pub async fn channel(
         .channel(channel_id)
         .await?
         .ok_or(ErrorCode::UNKNOWN_CHANNEL)?;
+    guild_channel(state, channel, user_id).await
+}
+
+async fn guild_channel(
+    state: &AppState,
+    channel: Channel,
+    user_id: Snowflake,
+) -> ApiResult<(Channel, GuildAccess, Permissions)> {
     let access = guild(state, channel.guild_id, user_id).await?;
     let perms = access.channel_permissions(&channel);
     if !perms.contains(Permissions::VIEW_CHANNEL) {
         return Err(ErrorCode::MISSING_ACCESS.into());
     }
     Ok((channel, access, perms))
+}
+
+/// Where messages can be: a guild's channel, or a DM or group DM.
+// Made once per request and moved, never stored: boxing the larger
+// variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Place {
+    Guild {
+        channel: Channel,
+        access: GuildAccess,
+        perms: Permissions,
+    },
+    Private(PrivateChannel),
+}
+
+/// What every recipient may do in a DM or group DM. Nobody manages
+/// another's messages there.
+pub const PRIVATE_PERMISSIONS: Permissions = Permissions(
+    Permissions::VIEW_CHANNEL.0
+        | Permissions::SEND_MESSAGES.0
+        | Permissions::READ_MESSAGE_HISTORY.0
+        | Permissions::ADD_REACTIONS.0
+        | Permissions::EMBED_LINKS.0
+        | Permissions::ATTACH_FILES.0,
+);
+
+impl Place {
+    pub fn id(&self) -> Snowflake {
+        match self {
+            Place::Guild { channel, .. } => channel.id,
+            Place::Private(c) => c.id,
+        }
+    }
+
+    pub fn permissions(&self) -> Permissions {
+        match self {
+            Place::Guild { perms, .. } => *perms,
+            Place::Private(_) => PRIVATE_PERMISSIONS,
+        }
+    }
+}
+
+/// A channel the caller can see, of a guild or private: 10003 when it
+/// does not exist, 50001 when they cannot see it (or are not among a
+/// private channel's recipients).
+pub async fn place(
+    state: &AppState,
+    channel_id: Snowflake,
+    user_id: Snowflake,
+) -> ApiResult<Place> {
+    if let Some(channel) = state.store.channel(channel_id).await? {
+        let (channel, access, perms) = guild_channel(state, channel, user_id).await?;
+        return Ok(Place::Guild {
+            channel,
+            access,
+            perms,
+        });
+    }
+    let private = state
+        .store
+        .private_channel(channel_id)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_CHANNEL)?;
+    if !private.is_recipient(user_id) {
+        return Err(ErrorCode::MISSING_ACCESS.into());
+    }
+    Ok(Place::Private(private))
 }
 
 /// The application, if the caller is its bot or its owner (who manage its

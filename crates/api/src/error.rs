@@ -67,6 +67,8 @@ impl From<StoreError> for ApiError {
                 Capacity::Webhooks => ApiError::Code(ErrorCode::MAX_WEBHOOKS),
                 Capacity::Reactions => ApiError::Code(ErrorCode::MAX_REACTIONS),
                 Capacity::Commands => ApiError::Code(ErrorCode::MAX_COMMANDS),
+                Capacity::Pins => ApiError::Code(ErrorCode::MAX_PINS),
+                Capacity::Recipients => ApiError::Code(ErrorCode::MAX_RECIPIENTS),
                 Capacity::Overwrites => ApiError::Form(FormErrors::single(
                     "permission_overwrites",
                     "BASE_TYPE_MAX_LENGTH",

@@ -4,8 +4,8 @@
 //! knows its name, intent and audience (the gateway adds, for channel
 //! events, VIEW_CHANNEL).
 
-use hearth_model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, User};
-use hearth_proto::events::{Event, ReactionChange};
+use hearth_model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User};
+use hearth_proto::events::{DirectEvent, Event, ReactionChange};
 
 use crate::state::AppState;
 
@@ -141,6 +141,25 @@ impl AppState {
             ids: ids.to_vec(),
             channel_id: channel,
             guild_id: guild,
+        });
+    }
+
+    /// One dispatch about a private channel to each of `recipients`,
+    /// made for each (a channel is shown without its viewer).
+    pub fn direct(&self, recipients: &[Snowflake], event: impl Fn(Snowflake) -> DirectEvent) {
+        for &recipient in recipients {
+            self.publish(Event::Direct {
+                recipient,
+                event: event(recipient),
+            });
+        }
+    }
+
+    pub fn pins_updated(&self, guild: Snowflake, channel: Snowflake, last: Option<Timestamp>) {
+        self.publish(Event::ChannelPinsUpdate {
+            guild_id: guild,
+            channel_id: channel,
+            last_pin_timestamp: last,
         });
     }
 

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod components;
 pub mod objects;
 pub mod permissions;
+pub mod private;
 pub mod snowflake;
 pub mod timestamp;
 
@@ -18,5 +19,6 @@ pub use commands::{ApplicationCommand, ChoiceValue, CommandChoice, CommandOption
 pub use components::{Component, SelectDefault, SelectOption};
 pub use objects::*;
 pub use permissions::Permissions;
+pub use private::{PrivateChannel, PrivateChannelType};
 pub use snowflake::{Snowflake, SnowflakeGenerator};
 pub use timestamp::Timestamp;

@@ -394,6 +394,8 @@ fn yes() -> bool {
 /// Message types we produce.
 pub mod message_type {
     pub const DEFAULT: u8 = 0;
+    /// "X pinned a message": a system message pointing at the pin.
+    pub const CHANNEL_PINNED_MESSAGE: u8 = 6;
     pub const REPLY: u8 = 19;
     pub const CHAT_INPUT_COMMAND: u8 = 20;
     pub const CONTEXT_MENU_COMMAND: u8 = 23;

@@ -43,6 +43,8 @@ codes! {
     BOTS_CANNOT_USE = (20001, 403, "Bots cannot use this endpoint");
     MAX_GUILD_ROLES = (30005, 400, "Maximum number of guild roles reached (250)");
     MAX_WEBHOOKS = (30007, 400, "Maximum number of webhooks reached (15)");
+    MAX_RECIPIENTS = (30011, 400, "Maximum number of group DM recipients reached (10)");
+    MAX_PINS = (30003, 400, "Maximum number of pins reached for the channel (50)");
     MAX_REACTIONS = (30010, 400, "Maximum number of reactions reached (20)");
     MAX_COMMANDS = (30032, 400, "Maximum number of application commands reached");
     MAX_CHANNELS = (30013, 400, "Maximum number of guild channels reached (500)");
@@ -57,6 +59,8 @@ codes! {
     EMPTY_MESSAGE = (50006, 400, "Cannot send an empty message");
     MISSING_PERMISSIONS = (50013, 403, "Missing Permissions");
     BULK_DELETE_COUNT = (50016, 400, "Provided too few or too many messages to delete. Must provide at least 2 and fewer than 100 messages to delete.");
+    CANNOT_MESSAGE_USER = (50007, 400, "Cannot send messages to this user");
+    SYSTEM_MESSAGE = (50021, 400, "Cannot execute action on a system message");
     INVALID_CHANNEL_TYPE = (50024, 400, "Cannot execute action on this channel type");
     INVALID_WEBHOOK_TOKEN = (50027, 401, "Invalid Webhook Token");
     INVALID_ROLE = (50028, 400, "Invalid Role");

@@ -10,13 +10,16 @@
 //! ([`Event::to_bus`], [`Event::from_bus`]); `d` is written once per event
 //! by the node that delivers it.
 
-use hearth_model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, User};
+use hearth_model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::gateway::{intents, Status, VoiceState};
 use crate::interactions::{Interaction, ModalShown};
 use crate::voice::MediaState;
+
+mod direct;
+pub use direct::DirectEvent;
 
 /// Who a dispatch is for, beyond the intents it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +152,13 @@ pub enum Event {
         guild_id: Snowflake,
         emoji: Emoji,
     },
+    /// A message was pinned or unpinned; `last_pin_timestamp` is the newest
+    /// pin's time, `None` when none remain.
+    ChannelPinsUpdate {
+        guild_id: Snowflake,
+        channel_id: Snowflake,
+        last_pin_timestamp: Option<Timestamp>,
+    },
     /// To the application whose command or component was used.
     InteractionCreate(Box<Interaction>),
     /// To the user who used it: the application opened a modal.
@@ -195,6 +205,11 @@ pub enum Event {
     },
     UserUpdate(User),
     PresenceUpdate(Presence),
+    /// About a DM or group DM, for one of its recipients.
+    Direct {
+        recipient: Snowflake,
+        event: DirectEvent,
+    },
     VoiceStateUpdate {
         guild_id: Snowflake,
         state: VoiceState,
@@ -235,6 +250,7 @@ impl Event {
             Event::MessageReactionRemove(_) => "MESSAGE_REACTION_REMOVE",
             Event::MessageReactionRemoveAll { .. } => "MESSAGE_REACTION_REMOVE_ALL",
             Event::MessageReactionRemoveEmoji { .. } => "MESSAGE_REACTION_REMOVE_EMOJI",
+            Event::ChannelPinsUpdate { .. } => "CHANNEL_PINS_UPDATE",
             Event::InteractionCreate(_) => "INTERACTION_CREATE",
             Event::InteractionModalCreate { .. } => "INTERACTION_MODAL_CREATE",
             Event::InteractionOutcome { answered: true, .. } => "INTERACTION_SUCCESS",
@@ -249,11 +265,15 @@ impl Event {
             Event::UserUpdate(_) => "USER_UPDATE",
             Event::PresenceUpdate(_) => "PRESENCE_UPDATE",
             Event::VoiceStateUpdate { .. } => "VOICE_STATE_UPDATE",
+            Event::Direct { event, .. } => event.name(),
         }
     }
 
     /// The intent a session needs to receive it; `None`: every session.
     pub fn intent(&self) -> Option<u64> {
+        if let Event::Direct { event, .. } = self {
+            return event.intent();
+        }
         intents::for_event(self.name())
     }
 
@@ -309,11 +329,17 @@ impl Event {
                 channel_id,
                 guild_id,
                 ..
+            }
+            | Event::ChannelPinsUpdate {
+                channel_id,
+                guild_id,
+                ..
             } => channel(*guild_id, *channel_id),
             Event::MessageReactionAdd { reaction, .. } | Event::MessageReactionRemove(reaction) => {
                 channel(reaction.guild_id, reaction.channel_id)
             }
             Event::UserUpdate(u) => Audience::User(u.id),
+            Event::Direct { recipient, .. } => Audience::User(*recipient),
             Event::InteractionCreate(i) => Audience::User(i.application_id),
             Event::InteractionModalCreate { user_id, .. }
             | Event::InteractionOutcome { user_id, .. }
@@ -444,6 +470,15 @@ impl Event {
                 guild_id: *guild_id,
                 emoji,
             }),
+            Event::ChannelPinsUpdate {
+                guild_id,
+                channel_id,
+                last_pin_timestamp,
+            } => serde_json::to_vec(&PinsUpdateD {
+                guild_id: *guild_id,
+                channel_id: *channel_id,
+                last_pin_timestamp: *last_pin_timestamp,
+            }),
             Event::InteractionCreate(i) => serde_json::to_vec(i),
             Event::InteractionModalCreate { modal, .. } => serde_json::to_vec(modal),
             Event::InteractionOutcome { id, nonce, .. } => {
@@ -474,6 +509,7 @@ impl Event {
             Event::UserUpdate(u) => serde_json::to_vec(u),
             Event::PresenceUpdate(p) => serde_json::to_vec(&PresenceD::of(p)),
             Event::VoiceStateUpdate { state, .. } => serde_json::to_vec(state),
+            Event::Direct { event, .. } => event.d_json(),
         };
         written.unwrap_or_else(|_| b"null".to_vec())
     }
@@ -744,6 +780,13 @@ struct ReactionAddD<'a> {
     member: &'a Member,
     message_author_id: Snowflake,
     burst_colors: [&'a str; 0],
+}
+
+#[derive(Serialize)]
+struct PinsUpdateD {
+    guild_id: Snowflake,
+    channel_id: Snowflake,
+    last_pin_timestamp: Option<Timestamp>,
 }
 
 #[derive(Serialize)]

@@ -126,9 +126,16 @@ pub mod intents {
     /// The intent a dispatch needs, if any (`None`: always delivered).
     pub fn for_event(name: &str) -> Option<u64> {
         Some(match name {
-            "GUILD_CREATE" | "GUILD_UPDATE" | "GUILD_DELETE" | "GUILD_ROLE_CREATE"
-            | "GUILD_ROLE_UPDATE" | "GUILD_ROLE_DELETE" | "CHANNEL_CREATE" | "CHANNEL_UPDATE"
-            | "CHANNEL_DELETE" => GUILDS,
+            "GUILD_CREATE"
+            | "GUILD_UPDATE"
+            | "GUILD_DELETE"
+            | "GUILD_ROLE_CREATE"
+            | "GUILD_ROLE_UPDATE"
+            | "GUILD_ROLE_DELETE"
+            | "CHANNEL_CREATE"
+            | "CHANNEL_UPDATE"
+            | "CHANNEL_DELETE"
+            | "CHANNEL_PINS_UPDATE" => GUILDS,
             "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => GUILD_MEMBERS,
             "GUILD_BAN_ADD" | "GUILD_BAN_REMOVE" => GUILD_MODERATION,
             "GUILD_WEBHOOKS_UPDATE" => GUILD_WEBHOOKS,

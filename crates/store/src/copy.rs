@@ -195,6 +195,32 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("reacted_at", Int),
         ],
     ),
+    (
+        "private_channels",
+        &[
+            ("id", Int),
+            ("type", Int),
+            ("name", Text),
+            ("icon", Text),
+            ("owner_id", Int),
+            ("dm_low", Int),
+            ("dm_high", Int),
+            ("last_message_id", Int),
+        ],
+    ),
+    (
+        "private_recipients",
+        &[("channel_id", Int), ("user_id", Int), ("open", Bool)],
+    ),
+    (
+        "pins",
+        &[
+            ("channel_id", Int),
+            ("message_id", Int),
+            ("bucket", Int),
+            ("pinned_at", Int),
+        ],
+    ),
 ];
 
 /// Rows per INSERT: PostgreSQL takes at most 65,535 parameters a statement.

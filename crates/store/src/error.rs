@@ -42,4 +42,8 @@ pub enum Capacity {
     Reactions,
     /// Application commands of one type in one scope.
     Commands,
+    /// Pinned messages in one channel.
+    Pins,
+    /// Users in one group DM.
+    Recipients,
 }

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use hearth_model::{
-    Application, ApplicationCommand, Ban, Channel, Guild, Invite, Member, Message, Role, Snowflake,
-    Timestamp, User, Webhook,
+    Application, ApplicationCommand, Ban, Channel, Guild, Invite, Member, Message, PrivateChannel,
+    Role, Snowflake, Timestamp, User, Webhook,
 };
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -375,6 +375,106 @@ impl<S: Store + ?Sized> MessageStore for Timed<S> {
             self.inner.delete_messages(channel_id, ids),
         )
         .await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> PinStore for Timed<S> {
+    async fn pin_message(
+        &self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        at: Timestamp,
+        max: usize,
+    ) -> Result<Option<Timestamp>> {
+        self.timed(
+            "pin_message",
+            self.inner.pin_message(channel_id, message_id, at, max),
+        )
+        .await
+    }
+    async fn unpin_message(&self, channel_id: Snowflake, message_id: Snowflake) -> Result<bool> {
+        self.timed(
+            "unpin_message",
+            self.inner.unpin_message(channel_id, message_id),
+        )
+        .await
+    }
+    async fn pins(
+        &self,
+        channel_id: Snowflake,
+        before: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<PinnedMessage>> {
+        self.timed("pins", self.inner.pins(channel_id, before, limit))
+            .await
+    }
+    async fn last_pin_at(&self, channel_id: Snowflake) -> Result<Option<Timestamp>> {
+        self.timed("last_pin_at", self.inner.last_pin_at(channel_id))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> PrivateChannelStore for Timed<S> {
+    async fn open_dm(
+        &self,
+        new_id: Snowflake,
+        a: Snowflake,
+        b: Snowflake,
+    ) -> Result<(PrivateChannel, bool)> {
+        self.timed("open_dm", self.inner.open_dm(new_id, a, b))
+            .await
+    }
+    async fn create_group_dm(&self, channel: &PrivateChannel) -> Result<()> {
+        self.timed("create_group_dm", self.inner.create_group_dm(channel))
+            .await
+    }
+    async fn private_channel(&self, id: Snowflake) -> Result<Option<PrivateChannel>> {
+        self.timed("private_channel", self.inner.private_channel(id))
+            .await
+    }
+    async fn private_channels_of(&self, user: Snowflake) -> Result<Vec<PrivateChannel>> {
+        self.timed("private_channels_of", self.inner.private_channels_of(user))
+            .await
+    }
+    async fn add_recipient(
+        &self,
+        channel_id: Snowflake,
+        user_id: Snowflake,
+        max: usize,
+    ) -> Result<bool> {
+        self.timed(
+            "add_recipient",
+            self.inner.add_recipient(channel_id, user_id, max),
+        )
+        .await
+    }
+    async fn remove_recipient(
+        &self,
+        channel_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Option<PrivateChannel>> {
+        self.timed(
+            "remove_recipient",
+            self.inner.remove_recipient(channel_id, user_id),
+        )
+        .await
+    }
+    async fn close_dm(&self, channel_id: Snowflake, user_id: Snowflake) -> Result<()> {
+        self.timed("close_dm", self.inner.close_dm(channel_id, user_id))
+            .await
+    }
+    async fn rename_group_dm(&self, channel_id: Snowflake, name: Option<&str>) -> Result<()> {
+        self.timed(
+            "rename_group_dm",
+            self.inner.rename_group_dm(channel_id, name),
+        )
+        .await
+    }
+    async fn share_a_guild(&self, a: Snowflake, b: Snowflake) -> Result<bool> {
+        self.timed("share_a_guild", self.inner.share_a_guild(a, b))
+            .await
     }
 }
 

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use hearth_model::{
-    Application, ApplicationCommand, Ban, Channel, Guild, Invite, Member, Message, Role, Snowflake,
-    Timestamp, User, Webhook,
+    Application, ApplicationCommand, Ban, Channel, Guild, Invite, Member, Message, PrivateChannel,
+    Role, Snowflake, Timestamp, User, Webhook,
 };
 
 use crate::edits::{ApplicationEdit, ChannelEdit, Edited, GuildEdit, MemberEdit, RoleEdit};
@@ -16,6 +16,8 @@ pub trait Store:
     + MemberStore
     + MessageStore
     + ReactionStore
+    + PinStore
+    + PrivateChannelStore
     + CommandStore
     + InteractionStore
     + WebhookStore
@@ -30,6 +32,8 @@ impl<T> Store for T where
         + MemberStore
         + MessageStore
         + ReactionStore
+        + PinStore
+        + PrivateChannelStore
         + CommandStore
         + InteractionStore
         + WebhookStore
@@ -347,6 +351,83 @@ pub trait ReactionStore: Send + Sync {
         message_ids: &[Snowflake],
         reader: Snowflake,
     ) -> Result<Vec<ReactionCount>>;
+}
+
+/// A pinned message and when it was pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedMessage {
+    pub pinned_at: Timestamp,
+    pub message: Message,
+}
+
+#[async_trait]
+pub trait PinStore: Send + Sync {
+    /// Pins the message and sets its `pinned` flag, in one transaction
+    /// with its checks: `Missing("message")` when the message is gone,
+    /// `Full(Capacity::Pins)` when the channel already holds `max` pins.
+    /// Returns the pin's time: `at`, or just after the channel's newest pin
+    /// if that is later, so a channel's pin times are distinct. `None` when
+    /// it was already pinned (nothing changes).
+    async fn pin_message(
+        &self,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        at: Timestamp,
+        max: usize,
+    ) -> Result<Option<Timestamp>>;
+    /// Unpins the message and clears its flag; false when it was not pinned.
+    async fn unpin_message(&self, channel_id: Snowflake, message_id: Snowflake) -> Result<bool>;
+    /// The channel's pinned messages pinned strictly before `before` (all
+    /// when `None`), most recently pinned first.
+    async fn pins(
+        &self,
+        channel_id: Snowflake,
+        before: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<PinnedMessage>>;
+    /// When the newest of the channel's pins was made; `None` without pins.
+    async fn last_pin_at(&self, channel_id: Snowflake) -> Result<Option<Timestamp>>;
+}
+
+#[async_trait]
+pub trait PrivateChannelStore: Send + Sync {
+    /// The DM between `a` and `b`, made with `new_id` if they have none;
+    /// it is (re)opened in `a`'s list. True when it was made now.
+    async fn open_dm(
+        &self,
+        new_id: Snowflake,
+        a: Snowflake,
+        b: Snowflake,
+    ) -> Result<(PrivateChannel, bool)>;
+    /// Stores a new group DM with its recipients.
+    async fn create_group_dm(&self, channel: &PrivateChannel) -> Result<()>;
+    /// The channel with every recipient, open or not.
+    async fn private_channel(&self, id: Snowflake) -> Result<Option<PrivateChannel>>;
+    /// The channels in the user's list (those they have not closed).
+    async fn private_channels_of(&self, user: Snowflake) -> Result<Vec<PrivateChannel>>;
+    /// Adds a user to a group DM, unless it already has `max` recipients
+    /// (`Full(Capacity::Recipients)`). False when they were already in it.
+    async fn add_recipient(
+        &self,
+        channel_id: Snowflake,
+        user_id: Snowflake,
+        max: usize,
+    ) -> Result<bool>;
+    /// Takes a user out of a group DM; the group goes when its last user
+    /// does, and passes to another when its owner leaves. Returns the
+    /// group as it is afterwards (`None` when it is gone); `Missing` when
+    /// the user was not in it.
+    async fn remove_recipient(
+        &self,
+        channel_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Option<PrivateChannel>>;
+    /// Takes a DM out of the user's list until its next message.
+    async fn close_dm(&self, channel_id: Snowflake, user_id: Snowflake) -> Result<()>;
+    /// Renames a group DM (`None` clears the name).
+    async fn rename_group_dm(&self, channel_id: Snowflake, name: Option<&str>) -> Result<()>;
+    /// Whether the two users share a guild.
+    async fn share_a_guild(&self, a: Snowflake, b: Snowflake) -> Result<bool>;
 }
 
 /// How many commands of each type one scope (global, or one guild) may

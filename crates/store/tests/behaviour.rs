@@ -18,6 +18,8 @@ mod behaviour {
     pub mod interactions;
     pub mod members;
     pub mod messages;
+    pub mod pins;
+    pub mod private;
     pub mod reactions;
     pub mod schema;
     pub mod webhooks;
@@ -68,6 +70,9 @@ on_every_backend! {
     messages::messages_are_edited_and_deleted,
     messages::replies_carry_their_original_and_webhook_authors_are_kept,
     reactions::reactions_are_counted_listed_and_go_with_their_message,
+    pins::pins_are_listed_by_pin_time_and_go_with_their_message,
+    private::a_pair_has_one_dm_that_closes_and_reopens,
+    private::a_group_dm_keeps_its_limit_owner_and_goes_with_its_last_member,
     interactions::commands_keep_ids_by_name_limits_and_scopes,
     interactions::an_interaction_is_answered_once_in_time_and_forgotten_later,
     webhooks::webhooks_are_found_by_their_token_and_limited_per_channel,
@@ -82,4 +87,6 @@ on_every_backend! {
     concurrency::a_ban_racing_a_join_never_leaves_a_banned_member,
     concurrency::concurrent_edits_of_one_member_all_survive,
     concurrency::concurrent_new_emoji_respect_the_limit,
+    concurrency::concurrent_pins_respect_the_limit,
+    concurrency::concurrent_opens_of_one_dm_make_one_channel,
 }

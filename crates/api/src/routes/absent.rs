@@ -1,7 +1,7 @@
 //! Routes of Discord features Hearth does not have (yet): custom emoji,
-//! stickers, pins, threads, scheduled events, audit logs, integrations,
+//! stickers, threads, scheduled events, audit logs, integrations,
 //! auto-moderation, templates, soundboard, monetization, onboarding,
-//! widgets, vanity URLs, direct messages.
+//! widgets, vanity URLs.
 //!
 //! A bot library calls some of these as a matter of course; a bare 404
 //! would read as a bug in the server or the library. Reads answer what
@@ -151,20 +151,6 @@ pub fn routes() -> Router<AppState> {
             "/sticker-packs",
             get(|_caller: Caller| async { Json(json!({"sticker_packs": []})) }),
         )
-        // Pins (both of Discord's forms).
-        .route(
-            "/channels/{channel_id}/pins",
-            channel_read(|| json!([]), "pins"),
-        )
-        .route("/channels/{channel_id}/pins/{message_id}", writes("pins"))
-        .route(
-            "/channels/{channel_id}/messages/pins",
-            channel_read(|| json!({"items": [], "has_more": false}), "pins"),
-        )
-        .route(
-            "/channels/{channel_id}/messages/pins/{message_id}",
-            writes("pins"),
-        )
         // Threads.
         .route(
             "/guilds/{guild_id}/threads/active",
@@ -261,11 +247,5 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/applications/{application_id}/emojis",
             application_read(|| json!({"items": []})),
-        )
-        // Direct messages: none yet.
-        .route(
-            "/users/@me/channels",
-            get(|_caller: Caller| async { Json(json!([])) })
-                .fallback(|_caller: Caller| async { unsupported("direct messages") }),
         )
 }

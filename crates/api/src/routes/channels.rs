@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use hearth_model::{Channel, ChannelType, Overwrite, Permissions, Snowflake};
@@ -10,7 +10,7 @@ use hearth_proto::rest::{CreateChannel, PatchChannel, PutOverwrite};
 use hearth_proto::{ErrorCode, FormErrors};
 use hearth_store::edits::{ChannelEdit, OverwritesEdit};
 
-use crate::access::{self, GuildAccess};
+use crate::access::{self, GuildAccess, Place};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Body, Caller};
 use crate::state::AppState;
@@ -324,10 +324,12 @@ async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
     Path(channel_id): Path<String>,
-) -> ApiResult<Json<Channel>> {
+) -> ApiResult<Response> {
     let id = snowflake("channel_id", &channel_id)?;
-    let (channel, _, _) = access::channel(&state, id, caller.user.id).await?;
-    Ok(Json(channel))
+    match access::place(&state, id, caller.user.id).await? {
+        Place::Guild { channel, .. } => Ok(Json(channel).into_response()),
+        Place::Private(c) => Ok(Json(super::private::shown(&caller, &c)).into_response()),
+    }
 }
 
 async fn patch(
@@ -335,9 +337,19 @@ async fn patch(
     caller: Caller,
     Path(channel_id): Path<String>,
     Body(body): Body<PatchChannel>,
-) -> ApiResult<Json<Channel>> {
+) -> ApiResult<Response> {
     let id = snowflake("channel_id", &channel_id)?;
-    let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
+    let (channel, access, perms) = match access::place(&state, id, caller.user.id).await? {
+        Place::Private(c) => {
+            let now = super::private::patch(&state, &caller, c, body.name).await?;
+            return Ok(Json(now).into_response());
+        }
+        Place::Guild {
+            channel,
+            access,
+            perms,
+        } => (channel, access, perms),
+    };
     access::require(perms, Permissions::MANAGE_CHANNELS)?;
     let mut errors = FormErrors::new();
     let voice = channel.kind == ChannelType::Voice;
@@ -384,16 +396,26 @@ async fn patch(
     if edited.changed {
         state.channel_event(crate::events::ChannelChange::Updated, &edited.now);
     }
-    Ok(Json(edited.now))
+    Ok(Json(edited.now).into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
     Path(channel_id): Path<String>,
-) -> ApiResult<Json<Channel>> {
+) -> ApiResult<Response> {
     let id = snowflake("channel_id", &channel_id)?;
-    let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
+    let (channel, access, perms) = match access::place(&state, id, caller.user.id).await? {
+        Place::Private(c) => {
+            let closed = super::private::remove(&state, &caller, c).await?;
+            return Ok(Json(closed).into_response());
+        }
+        Place::Guild {
+            channel,
+            access,
+            perms,
+        } => (channel, access, perms),
+    };
     access::require(perms, Permissions::MANAGE_CHANNELS)?;
     let children: Vec<Channel> = state
         .store
@@ -417,7 +439,7 @@ async fn remove(
         guild.afk_channel_id = guild.afk_channel_id.filter(|c| *c != id);
         state.guild_updated(&guild);
     }
-    Ok(Json(channel))
+    Ok(Json(channel).into_response())
 }
 
 async fn overwrite_target(
@@ -510,7 +532,17 @@ async fn typing(
     Path(channel_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = snowflake("channel_id", &channel_id)?;
-    let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
+    let (channel, access, perms) = match access::place(&state, id, caller.user.id).await? {
+        Place::Private(c) => {
+            super::private::typing(&state, &caller, &c);
+            return Ok(StatusCode::NO_CONTENT);
+        }
+        Place::Guild {
+            channel,
+            access,
+            perms,
+        } => (channel, access, perms),
+    };
     if channel.kind != ChannelType::Text {
         return Err(ErrorCode::INVALID_CHANNEL_TYPE.into());
     }

@@ -8,11 +8,12 @@ use hearth_model::{
     message_type, Channel, ChannelType, Embed, Guild, Message, Permissions, Snowflake, Timestamp,
     User,
 };
+use hearth_proto::events::DirectEvent;
 use hearth_proto::rest::{AllowedMentions, BulkDelete, CreateMessage, EditMessage, MessagesQuery};
 use hearth_proto::{ErrorCode, FormErrors};
 use hearth_store::Page;
 
-use crate::access;
+use crate::access::{self, Place};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Body, Caller, Query};
 use crate::messages::compose::{self, parse_mentions};
@@ -70,6 +71,26 @@ pub(crate) async fn resolve_mentions(
     })
 }
 
+/// Who a DM's text mentions: users only (there are no roles, and nobody
+/// to notify with @everyone).
+pub(crate) async fn resolve_private_mentions(
+    state: &AppState,
+    content: &str,
+) -> ApiResult<Resolved> {
+    let found = parse_mentions(content);
+    let mut users = Vec::new();
+    for id in found.users.into_iter().take(MAX_MENTIONS) {
+        if let Some(u) = state.store.user(id).await? {
+            users.push(u);
+        }
+    }
+    Ok(Resolved {
+        users,
+        roles: Vec::new(),
+        everyone: false,
+    })
+}
+
 /// A new message as the store will keep it.
 pub(crate) struct Draft {
     pub author: User,
@@ -119,6 +140,46 @@ pub(crate) async fn build_message(
     Ok(message)
 }
 
+/// A message with no content yet: a system message (a pin notice, ...) by
+/// the user whose action it records, or the start of a DM's message.
+pub(crate) fn system_message(
+    state: &AppState,
+    channel_id: Snowflake,
+    guild_id: Option<Snowflake>,
+    author: User,
+    kind: u8,
+    reference: Option<hearth_model::MessageReference>,
+) -> Message {
+    let id = state.ids.next();
+    Message {
+        id,
+        channel_id,
+        guild_id,
+        author,
+        content: String::new(),
+        timestamp: Timestamp(id.timestamp_ms() as i64),
+        edited_timestamp: None,
+        tts: false,
+        mention_everyone: false,
+        mentions: Vec::new(),
+        mention_roles: Vec::new(),
+        attachments: Vec::new(),
+        embeds: Vec::new(),
+        pinned: false,
+        kind,
+        flags: 0,
+        nonce: None,
+        webhook_id: None,
+        message_reference: reference,
+        referenced_message: None,
+        reactions: Vec::new(),
+        components: Vec::new(),
+        application_id: None,
+        interaction_metadata: None,
+        interaction: None,
+    }
+}
+
 /// Checks content and embeds; an empty message is 50006.
 pub(crate) fn check_draft(content: &str, embeds: &[Embed]) -> ApiResult<()> {
     let mut errors = FormErrors::new();
@@ -130,7 +191,7 @@ pub(crate) fn check_draft(content: &str, embeds: &[Embed]) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_nonce(nonce: &Option<serde_json::Value>) -> ApiResult<()> {
+pub(crate) fn check_nonce(nonce: &Option<serde_json::Value>) -> ApiResult<()> {
     let ok = match nonce {
         None | Some(serde_json::Value::Null) => true,
         Some(serde_json::Value::String(s)) => s.chars().count() <= 25,
@@ -190,7 +251,16 @@ async fn post_message(
     id: Snowflake,
     body: CreateMessage,
 ) -> ApiResult<Message> {
-    let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
+    let (channel, access, perms) = match access::place(&state, id, caller.user.id).await? {
+        Place::Private(private) => {
+            return super::private::post(&state, caller, private, body).await
+        }
+        Place::Guild {
+            channel,
+            access,
+            perms,
+        } => (channel, access, perms),
+    };
     if channel.kind != ChannelType::Text {
         return Err(ErrorCode::INVALID_CHANNEL_TYPE.into());
     }
@@ -421,16 +491,19 @@ async fn list(
 ) -> ApiResult<Json<Vec<Message>>> {
     let id = snowflake("channel_id", &channel_id)?;
     let (page, limit) = page_of(&q)?;
-    let (channel, _, perms) = access::channel(&state, id, caller.user.id).await?;
-    if !perms.contains(Permissions::READ_MESSAGE_HISTORY) {
+    let place = access::place(&state, id, caller.user.id).await?;
+    if !place
+        .permissions()
+        .contains(Permissions::READ_MESSAGE_HISTORY)
+    {
         return Ok(Json(Vec::new()));
     }
     let mut messages = state
         .messages
-        .list(channel.id, page, limit)
+        .list(place.id(), page, limit)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    super::reactions::fill_reactions(&state, channel.id, &mut messages, caller.user.id).await?;
+    super::reactions::fill_reactions(&state, place.id(), &mut messages, caller.user.id).await?;
     Ok(Json(messages))
 }
 
@@ -439,16 +512,16 @@ async fn find(
     caller: &Caller,
     channel_id: &str,
     message_id: &str,
-) -> ApiResult<(Message, Permissions)> {
+) -> ApiResult<(Message, Place)> {
     let id = snowflake("channel_id", channel_id)?;
     let message_id = snowflake("message_id", message_id)?;
-    let (channel, _, perms) = access::channel(state, id, caller.user.id).await?;
+    let place = access::place(state, id, caller.user.id).await?;
     let message = state
         .messages
-        .get(channel.id, message_id)
+        .get(place.id(), message_id)
         .await?
         .ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
-    Ok((message, perms))
+    Ok((message, place))
 }
 
 async fn get_one(
@@ -456,8 +529,11 @@ async fn get_one(
     caller: Caller,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Message>> {
-    let (message, perms) = find(&state, &caller, &channel_id, &message_id).await?;
-    if !perms.contains(Permissions::READ_MESSAGE_HISTORY) {
+    let (message, place) = find(&state, &caller, &channel_id, &message_id).await?;
+    if !place
+        .permissions()
+        .contains(Permissions::READ_MESSAGE_HISTORY)
+    {
         return Err(ErrorCode::MISSING_ACCESS.into());
     }
     let mut one = [message];
@@ -472,7 +548,8 @@ async fn edit(
     Path((channel_id, message_id)): Path<(String, String)>,
     Body(body): Body<EditMessage>,
 ) -> ApiResult<Json<Message>> {
-    let (mut message, perms) = find(&state, &caller, &channel_id, &message_id).await?;
+    let (mut message, place) = find(&state, &caller, &channel_id, &message_id).await?;
+    let perms = place.permissions();
     if message.author.id != caller.user.id || message.webhook_id.is_some() {
         return Err(ErrorCode::CANNOT_EDIT_OTHERS_MESSAGE.into());
     }
@@ -490,18 +567,18 @@ async fn edit(
     if let Some(allowed) = &body.allowed_mentions {
         check_allowed_mentions(allowed)?;
     }
-    let guild = state
-        .store
-        .guild(message.guild_id.unwrap_or_default())
-        .await?
-        .ok_or(ErrorCode::UNKNOWN_GUILD)?;
-    let mentions = resolve_mentions(
-        &state,
-        &guild,
-        &message.content,
-        perms.contains(Permissions::MENTION_EVERYONE),
-    )
-    .await?;
+    let mentions = match &place {
+        Place::Guild { access, .. } => {
+            resolve_mentions(
+                &state,
+                &access.guild,
+                &message.content,
+                perms.contains(Permissions::MENTION_EVERYONE),
+            )
+            .await?
+        }
+        Place::Private(_) => resolve_private_mentions(&state, &message.content).await?,
+    };
     message.mentions = mentions.users;
     message.mention_roles = mentions.roles;
     message.mention_everyone = mentions.everyone;
@@ -516,7 +593,12 @@ async fn edit(
     }
     message.edited_timestamp = Some(Timestamp::now());
     state.messages.update(&message).await?;
-    state.message_updated(&message);
+    match &place {
+        Place::Guild { .. } => state.message_updated(&message),
+        Place::Private(c) => state.direct(&c.recipient_ids(), |_| {
+            DirectEvent::MessageUpdate(message.clone())
+        }),
+    }
     let mut one = [message];
     super::reactions::fill_reactions(&state, one[0].channel_id, &mut one, caller.user.id).await?;
     let [message] = one;
@@ -528,18 +610,24 @@ async fn remove(
     caller: Caller,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let (message, perms) = find(&state, &caller, &channel_id, &message_id).await?;
+    let (message, place) = find(&state, &caller, &channel_id, &message_id).await?;
     let own = message.author.id == caller.user.id && message.webhook_id.is_none();
     if !own {
-        access::require(perms, Permissions::MANAGE_MESSAGES)?;
+        access::require(place.permissions(), Permissions::MANAGE_MESSAGES)?;
     }
     if state
         .messages
         .delete(message.channel_id, message.id)
         .await?
     {
-        if let Some(guild) = message.guild_id {
-            state.message_deleted(guild, message.channel_id, message.id);
+        match &place {
+            Place::Guild { channel, .. } => {
+                state.message_deleted(channel.guild_id, message.channel_id, message.id)
+            }
+            Place::Private(c) => state.direct(&c.recipient_ids(), |_| DirectEvent::MessageDelete {
+                id: message.id,
+                channel_id: c.id,
+            }),
         }
     }
     Ok(StatusCode::NO_CONTENT)

@@ -14,6 +14,8 @@ mod limits;
 mod members;
 pub(crate) mod messages;
 mod observe;
+mod pins;
+mod private;
 mod reactions;
 mod roles;
 mod unsupported;
@@ -43,6 +45,8 @@ pub fn router(state: AppState) -> Router {
             .merge(interactions::routes())
             .merge(messages::routes())
             .merge(reactions::routes())
+            .merge(pins::routes())
+            .merge(private::routes())
             .merge(webhooks::routes())
             .merge(voice_regions::routes())
             .merge(absent::routes())

@@ -52,7 +52,7 @@ impl PgStore {
     }
 
     /// Fills `referenced_message` of replies (null when the original is gone).
-    async fn resolve_references(&self, messages: &mut [Message]) -> Result<()> {
+    pub(super) async fn resolve_references(&self, messages: &mut [Message]) -> Result<()> {
         for m in messages.iter_mut() {
             let Some(reference) = &m.message_reference else {
                 continue;
@@ -118,6 +118,22 @@ impl MessageStore for PgStore {
         .bind(db(m.channel_id))
         .execute(&mut *tx)
         .await?;
+        if m.guild_id.is_none() {
+            // A DM's message also brings it back into every recipient's list.
+            sqlx::query(
+                "UPDATE private_channels SET last_message_id = GREATEST(last_message_id, $1) WHERE id = $2",
+            )
+            .bind(db(m.id))
+            .bind(db(m.channel_id))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE private_recipients SET open = TRUE WHERE channel_id = $1 AND NOT open",
+            )
+            .bind(db(m.channel_id))
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

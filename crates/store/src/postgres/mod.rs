@@ -24,6 +24,8 @@ mod guilds;
 mod interactions;
 mod members;
 mod messages;
+mod pins;
+mod private;
 mod reactions;
 mod url;
 mod webhooks;
@@ -42,7 +44,12 @@ pub use url::PostgresUrl;
 /// Schema versions, applied in order; the table `hearth_schema` records the
 /// last. PostgreSQL's numbering is its own: it started with everything the
 /// SQLite schema had at the time.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
+];
 
 /// The advisory lock (two-key form, a key space apart from the guilds'
 /// one-key locks) held while a node checks and migrates the schema, so
@@ -176,6 +183,11 @@ async fn lock_guild(conn: &mut PgConnection, guild_id: Snowflake) -> Result<()> 
 /// lock never share a key.
 async fn lock_message(conn: &mut PgConnection, message_id: Snowflake) -> Result<()> {
     lock_guild(conn, message_id).await
+}
+
+/// As [`lock_guild`], for the writes of one channel's pins.
+async fn lock_channel(conn: &mut PgConnection, channel_id: Snowflake) -> Result<()> {
+    lock_guild(conn, channel_id).await
 }
 
 /// As [`lock_guild`], for the writes of an application's commands.

@@ -55,7 +55,7 @@ impl SqliteStore {
     }
 
     /// Fills `referenced_message` of replies (null when the original is gone).
-    async fn resolve_references(&self, messages: &mut [Message]) -> Result<()> {
+    pub(super) async fn resolve_references(&self, messages: &mut [Message]) -> Result<()> {
         for m in messages.iter_mut() {
             let Some(reference) = &m.message_reference else {
                 continue;
@@ -116,6 +116,18 @@ impl MessageStore for SqliteStore {
             .bind(db(m.channel_id))
             .execute(&mut *tx)
             .await?;
+        if m.guild_id.is_none() {
+            // A DM's message also brings it back into every recipient's list.
+            sqlx::query("UPDATE private_channels SET last_message_id = ? WHERE id = ?")
+                .bind(db(m.id))
+                .bind(db(m.channel_id))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE private_recipients SET open = 1 WHERE channel_id = ? AND open = 0")
+                .bind(db(m.channel_id))
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -11,6 +11,8 @@ mod guilds;
 mod interactions;
 mod members;
 mod messages;
+mod pins;
+mod private;
 mod reactions;
 mod webhooks;
 
@@ -30,6 +32,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v1.sql"),
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
+    include_str!("schema_v5.sql"),
 ];
 
 /// How hard a commit waits for the disk.

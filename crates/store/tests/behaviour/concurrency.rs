@@ -248,3 +248,57 @@ pub async fn concurrent_new_emoji_respect_the_limit(b: Arc<Backend>) {
         .unwrap();
     assert_eq!(counts.len(), 4);
 }
+
+pub async fn concurrent_pins_respect_the_limit(b: Arc<Backend>) {
+    let nodes = nodes(&b).await;
+    let s = &*b.store;
+    let owner = user(s, "owner").await;
+    let w = world(s, owner.clone()).await;
+    let mut pins = Vec::new();
+    for i in 0..10 {
+        let m = super::fixtures::message(&w, &w.text, &owner, id(), &format!("p{i}"));
+        s.insert_message(&m).await.unwrap();
+        let (node, ch) = (nodes[i % 2].clone(), w.text.id);
+        pins.push(tokio::spawn(async move {
+            node.pin_message(ch, m.id, now(), 4).await
+        }));
+    }
+    let (mut pinned, mut refused) = (0, 0);
+    for p in pins {
+        match p.await.unwrap() {
+            Ok(Some(_)) => pinned += 1,
+            Err(StoreError::Full(Capacity::Pins)) => refused += 1,
+            other => panic!("unexpected: {other:?}"),
+        }
+    }
+    assert_eq!((pinned, refused), (4, 6));
+    assert_eq!(s.pins(w.text.id, None, 50).await.unwrap().len(), 4);
+}
+
+pub async fn concurrent_opens_of_one_dm_make_one_channel(b: Arc<Backend>) {
+    let nodes = nodes(&b).await;
+    let s = &*b.store;
+    let a = user(s, "a").await;
+    let c = user(s, "c").await;
+    let mut opens = Vec::new();
+    for i in 0..8 {
+        let (node, a, c) = (nodes[i % 2].clone(), a.id, c.id);
+        opens.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                node.open_dm(id(), a, c).await
+            } else {
+                node.open_dm(id(), c, a).await
+            }
+        }));
+    }
+    let mut ids = Vec::new();
+    let mut made = 0;
+    for o in opens {
+        let (channel, new) = o.await.unwrap().expect("an open");
+        ids.push(channel.id);
+        made += usize::from(new);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one DM for the pair");
+    assert_eq!(made, 1);
+}

@@ -1,0 +1,284 @@
+//! Direct and group messages' channels and their recipients.
+
+use async_trait::async_trait;
+use hearth_model::{PrivateChannel, PrivateChannelType, Snowflake};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Executor, Sqlite};
+
+use super::SqliteStore;
+use crate::rows::{self, db, Cols, USER_COLS};
+use crate::{Capacity, PrivateChannelStore, Result, StoreError};
+
+const CHANNEL_COLS: &str = "id, type, name, icon, owner_id, last_message_id";
+
+fn channel_row(row: &SqliteRow) -> Result<PrivateChannel> {
+    let kind = u8::try_from(row.int("type"))
+        .ok()
+        .and_then(|t| PrivateChannelType::try_from(t).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("private channel type {}", row.int("type"))))?;
+    Ok(PrivateChannel {
+        id: rows::sf(row.int("id")),
+        kind,
+        last_message_id: row.opt_int("last_message_id").map(rows::sf),
+        recipients: Vec::new(),
+        name: row.opt_text("name"),
+        icon: row.opt_text("icon"),
+        owner_id: row.opt_int("owner_id").map(rows::sf),
+        flags: 0,
+    })
+}
+
+/// Fills the channels' recipients, by user id.
+async fn fill_recipients<'e, E: Executor<'e, Database = Sqlite>>(
+    exec: E,
+    channels: &mut [PrivateChannel],
+) -> Result<()> {
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let ids = vec!["?"; channels.len()].join(", ");
+    let sql = format!(
+        "SELECT r.channel_id AS r_channel_id, {USER_COLS} FROM private_recipients r
+         JOIN users u ON u.id = r.user_id WHERE r.channel_id IN ({ids}) ORDER BY u.id"
+    );
+    let mut q = sqlx::query(&sql);
+    for c in channels.iter() {
+        q = q.bind(db(c.id));
+    }
+    for row in q.fetch_all(exec).await? {
+        let channel = rows::sf(row.int("r_channel_id"));
+        if let Some(c) = channels.iter_mut().find(|c| c.id == channel) {
+            c.recipients.push(rows::user(&row));
+        }
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    async fn private_in<'e, E>(&self, exec: E, id: Snowflake) -> Result<Option<PrivateChannel>>
+    where
+        E: Executor<'e, Database = Sqlite> + Copy,
+    {
+        let sql = format!("SELECT {CHANNEL_COLS} FROM private_channels WHERE id = ?");
+        let Some(row) = sqlx::query(&sql).bind(db(id)).fetch_optional(exec).await? else {
+            return Ok(None);
+        };
+        let mut one = [channel_row(&row)?];
+        fill_recipients(exec, &mut one).await?;
+        let [c] = one;
+        Ok(Some(c))
+    }
+}
+
+#[async_trait]
+impl PrivateChannelStore for SqliteStore {
+    async fn open_dm(
+        &self,
+        new_id: Snowflake,
+        a: Snowflake,
+        b: Snowflake,
+    ) -> Result<(PrivateChannel, bool)> {
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        let mut tx = self.writer.begin().await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM private_channels WHERE dm_low = ? AND dm_high = ?")
+                .bind(db(low))
+                .bind(db(high))
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (id, made) = match existing {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE private_recipients SET open = 1 WHERE channel_id = ? AND user_id = ?",
+                )
+                .bind(id)
+                .bind(db(a))
+                .execute(&mut *tx)
+                .await?;
+                (rows::sf(id), false)
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO private_channels (id, type, dm_low, dm_high) VALUES (?, 1, ?, ?)",
+                )
+                .bind(db(new_id))
+                .bind(db(low))
+                .bind(db(high))
+                .execute(&mut *tx)
+                .await?;
+                // The other side sees it once a message arrives.
+                for (user, open) in [(a, true), (b, a == b)] {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO private_recipients (channel_id, user_id, open) VALUES (?, ?, ?)",
+                    )
+                    .bind(db(new_id))
+                    .bind(db(user))
+                    .bind(open)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (new_id, true)
+            }
+        };
+        tx.commit().await?;
+        let channel = self
+            .private_in(&self.writer, id)
+            .await?
+            .ok_or(StoreError::Missing("channel"))?;
+        Ok((channel, made))
+    }
+
+    async fn create_group_dm(&self, c: &PrivateChannel) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO private_channels (id, type, name, icon, owner_id) VALUES (?, 3, ?, ?, ?)",
+        )
+        .bind(db(c.id))
+        .bind(&c.name)
+        .bind(&c.icon)
+        .bind(c.owner_id.map(db))
+        .execute(&mut *tx)
+        .await?;
+        for u in &c.recipients {
+            sqlx::query(
+                "INSERT OR IGNORE INTO private_recipients (channel_id, user_id) VALUES (?, ?)",
+            )
+            .bind(db(c.id))
+            .bind(db(u.id))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn private_channel(&self, id: Snowflake) -> Result<Option<PrivateChannel>> {
+        self.private_in(&self.reader, id).await
+    }
+
+    async fn private_channels_of(&self, user: Snowflake) -> Result<Vec<PrivateChannel>> {
+        let sql = format!(
+            "SELECT {CHANNEL_COLS} FROM private_channels WHERE id IN
+             (SELECT channel_id FROM private_recipients WHERE user_id = ? AND open = 1)
+             ORDER BY COALESCE(last_message_id, id) DESC"
+        );
+        let found = sqlx::query(&sql)
+            .bind(db(user))
+            .fetch_all(&self.reader)
+            .await?;
+        let mut channels = found.iter().map(channel_row).collect::<Result<Vec<_>>>()?;
+        fill_recipients(&self.reader, &mut channels).await?;
+        Ok(channels)
+    }
+
+    async fn add_recipient(
+        &self,
+        channel_id: Snowflake,
+        user_id: Snowflake,
+        max: usize,
+    ) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM private_recipients WHERE channel_id = ?")
+                .bind(db(channel_id))
+                .fetch_one(&mut *tx)
+                .await?;
+        let there: Option<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM private_recipients WHERE channel_id = ? AND user_id = ?",
+        )
+        .bind(db(channel_id))
+        .bind(db(user_id))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if there.is_some() {
+            return Ok(false);
+        }
+        if count as usize >= max {
+            return Err(StoreError::Full(Capacity::Recipients));
+        }
+        sqlx::query("INSERT INTO private_recipients (channel_id, user_id) VALUES (?, ?)")
+            .bind(db(channel_id))
+            .bind(db(user_id))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn remove_recipient(
+        &self,
+        channel_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Option<PrivateChannel>> {
+        let mut tx = self.writer.begin().await?;
+        let gone =
+            sqlx::query("DELETE FROM private_recipients WHERE channel_id = ? AND user_id = ?")
+                .bind(db(channel_id))
+                .bind(db(user_id))
+                .execute(&mut *tx)
+                .await?;
+        if gone.rows_affected() == 0 {
+            return Err(StoreError::Missing("recipient"));
+        }
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM private_recipients WHERE channel_id = ? ORDER BY user_id LIMIT 1",
+        )
+        .bind(db(channel_id))
+        .fetch_optional(&mut *tx)
+        .await?;
+        match next {
+            None => {
+                sqlx::query("DELETE FROM private_channels WHERE id = ?")
+                    .bind(db(channel_id))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM messages WHERE channel_id = ?")
+                    .bind(db(channel_id))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Some(next) => {
+                sqlx::query(
+                    "UPDATE private_channels SET owner_id = ? WHERE id = ? AND owner_id = ?",
+                )
+                .bind(next)
+                .bind(db(channel_id))
+                .bind(db(user_id))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        self.private_in(&self.writer, channel_id).await
+    }
+
+    async fn close_dm(&self, channel_id: Snowflake, user_id: Snowflake) -> Result<()> {
+        sqlx::query("UPDATE private_recipients SET open = 0 WHERE channel_id = ? AND user_id = ?")
+            .bind(db(channel_id))
+            .bind(db(user_id))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn rename_group_dm(&self, channel_id: Snowflake, name: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE private_channels SET name = ? WHERE id = ? AND type = 3")
+            .bind(name)
+            .bind(db(channel_id))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn share_a_guild(&self, a: Snowflake, b: Snowflake) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT m1.guild_id FROM members m1 JOIN members m2 ON m2.guild_id = m1.guild_id
+             WHERE m1.user_id = ? AND m2.user_id = ? LIMIT 1",
+        )
+        .bind(db(a))
+        .bind(db(b))
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(found.is_some())
+    }
+}
