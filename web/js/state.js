@@ -220,6 +220,8 @@ export function apply(t, d) {
       if (isPrivate(d)) {
         state.dms.set(d.id, d);
         emit("channels");
+        // The rail's home mark counts the DMs known: this one may be unread.
+        emit("unread");
         break;
       }
       const g = state.guilds.get(d.guild_id);
