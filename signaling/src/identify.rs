@@ -106,6 +106,9 @@ pub struct Identified {
     pub outbox: mpsc::Receiver<Outgoing>,
 }
 
+/// Unread messages per channel that READY's mention counts look at.
+const READ_STATE_SCAN: u32 = 100;
+
 pub async fn identify(
     gw: &Arc<Gateway>,
     conn_id: u64,
@@ -202,6 +205,26 @@ pub async fn identify(
     } else {
         Vec::new()
     };
+    // Read states are a person's (bots do not ack), with mention counts
+    // over at most the newest hundred unread messages of each channel.
+    let read_state = if user.bot {
+        None
+    } else {
+        let states = gw
+            .store
+            .read_states(user.id, READ_STATE_SCAN)
+            .await
+            .map_err(store_failure)?;
+        Some(json!({
+            "version": states.iter().map(|s| s.version).sum::<u64>(),
+            "partial": false,
+            "entries": states.iter().map(|s| json!({
+                "id": s.channel_id,
+                "last_message_id": s.last_message_id,
+                "mention_count": s.mention_count,
+            })).collect::<Vec<_>>(),
+        }))
+    };
     let mut ready = json!({
         "v": 10,
         "user": hearth_model::CurrentUser::of(&user),
@@ -213,6 +236,9 @@ pub async fn identify(
         "presences": [],
         "user_settings": {},
     });
+    if let Some(read_state) = read_state {
+        ready["read_state"] = read_state;
+    }
     if let Some(shard) = ident.shard {
         ready["shard"] = json!(shard);
     }

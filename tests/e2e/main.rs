@@ -42,6 +42,7 @@ mod permissions;
 mod pins;
 mod postgres;
 mod reactions;
+mod read_states;
 mod trusted_proxy;
 mod voice;
 mod voice_limits;

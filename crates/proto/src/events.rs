@@ -205,6 +205,14 @@ pub enum Event {
     },
     UserUpdate(User),
     PresenceUpdate(Presence),
+    /// The user read a channel up to a message (on another of their
+    /// devices, perhaps): their other sessions clear its unread mark.
+    MessageAck {
+        user_id: Snowflake,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        version: u64,
+    },
     /// About a DM or group DM, for one of its recipients.
     Direct {
         recipient: Snowflake,
@@ -266,6 +274,7 @@ impl Event {
             Event::PresenceUpdate(_) => "PRESENCE_UPDATE",
             Event::VoiceStateUpdate { .. } => "VOICE_STATE_UPDATE",
             Event::Direct { event, .. } => event.name(),
+            Event::MessageAck { .. } => "MESSAGE_ACK",
         }
     }
 
@@ -340,6 +349,7 @@ impl Event {
             }
             Event::UserUpdate(u) => Audience::User(u.id),
             Event::Direct { recipient, .. } => Audience::User(*recipient),
+            Event::MessageAck { user_id, .. } => Audience::User(*user_id),
             Event::InteractionCreate(i) => Audience::User(i.application_id),
             Event::InteractionModalCreate { user_id, .. }
             | Event::InteractionOutcome { user_id, .. }
@@ -510,6 +520,16 @@ impl Event {
             Event::PresenceUpdate(p) => serde_json::to_vec(&PresenceD::of(p)),
             Event::VoiceStateUpdate { state, .. } => serde_json::to_vec(state),
             Event::Direct { event, .. } => event.d_json(),
+            Event::MessageAck {
+                channel_id,
+                message_id,
+                version,
+                ..
+            } => serde_json::to_vec(&AckD {
+                channel_id: *channel_id,
+                message_id: *message_id,
+                version: *version,
+            }),
         };
         written.unwrap_or_else(|_| b"null".to_vec())
     }
@@ -780,6 +800,13 @@ struct ReactionAddD<'a> {
     member: &'a Member,
     message_author_id: Snowflake,
     burst_colors: [&'a str; 0],
+}
+
+#[derive(Serialize)]
+struct AckD {
+    channel_id: Snowflake,
+    message_id: Snowflake,
+    version: u64,
 }
 
 #[derive(Serialize)]

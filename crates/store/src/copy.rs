@@ -213,6 +213,15 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         &[("channel_id", Int), ("user_id", Int), ("open", Bool)],
     ),
     (
+        "read_states",
+        &[
+            ("user_id", Int),
+            ("channel_id", Int),
+            ("last_message_id", Int),
+            ("version", Int),
+        ],
+    ),
+    (
         "pins",
         &[
             ("channel_id", Int),

@@ -479,6 +479,18 @@ impl<S: Store + ?Sized> PrivateChannelStore for Timed<S> {
 }
 
 #[async_trait]
+impl<S: Store + ?Sized> ReadStateStore for Timed<S> {
+    async fn ack(&self, user: Snowflake, channel: Snowflake, message_id: Snowflake) -> Result<u64> {
+        self.timed("ack", self.inner.ack(user, channel, message_id))
+            .await
+    }
+    async fn read_states(&self, user: Snowflake, scan: u32) -> Result<Vec<ReadState>> {
+        self.timed("read_states", self.inner.read_states(user, scan))
+            .await
+    }
+}
+
+#[async_trait]
 impl<S: Store + ?Sized> ReactionStore for Timed<S> {
     async fn add_reaction(
         &self,

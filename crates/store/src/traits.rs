@@ -18,6 +18,7 @@ pub trait Store:
     + ReactionStore
     + PinStore
     + PrivateChannelStore
+    + ReadStateStore
     + CommandStore
     + InteractionStore
     + WebhookStore
@@ -34,6 +35,7 @@ impl<T> Store for T where
         + ReactionStore
         + PinStore
         + PrivateChannelStore
+        + ReadStateStore
         + CommandStore
         + InteractionStore
         + WebhookStore
@@ -428,6 +430,28 @@ pub trait PrivateChannelStore: Send + Sync {
     async fn rename_group_dm(&self, channel_id: Snowflake, name: Option<&str>) -> Result<()>;
     /// Whether the two users share a guild.
     async fn share_a_guild(&self, a: Snowflake, b: Snowflake) -> Result<bool>;
+}
+
+/// How far a user has read a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadState {
+    pub channel_id: Snowflake,
+    pub last_message_id: Snowflake,
+    /// The user's acks of the channel so far.
+    pub version: u64,
+    /// Newer messages that mention the user (directly, by one of their
+    /// roles, or @everyone), or any newer message of someone else in a DM:
+    /// counted over at most the newest `scan` messages after the read one.
+    pub mention_count: u32,
+}
+
+#[async_trait]
+pub trait ReadStateStore: Send + Sync {
+    /// Marks the channel read up to `message_id` (never backwards); returns
+    /// the new version.
+    async fn ack(&self, user: Snowflake, channel: Snowflake, message_id: Snowflake) -> Result<u64>;
+    /// The user's read states, with their mention counts.
+    async fn read_states(&self, user: Snowflake, scan: u32) -> Result<Vec<ReadState>>;
 }
 
 /// How many commands of each type one scope (global, or one guild) may

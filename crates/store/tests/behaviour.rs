@@ -21,6 +21,7 @@ mod behaviour {
     pub mod pins;
     pub mod private;
     pub mod reactions;
+    pub mod read_states;
     pub mod schema;
     pub mod webhooks;
 }
@@ -71,6 +72,7 @@ on_every_backend! {
     messages::replies_carry_their_original_and_webhook_authors_are_kept,
     reactions::reactions_are_counted_listed_and_go_with_their_message,
     pins::pins_are_listed_by_pin_time_and_go_with_their_message,
+    read_states::read_states_count_mentions_after_the_read_message,
     private::a_pair_has_one_dm_that_closes_and_reopens,
     private::a_group_dm_keeps_its_limit_owner_and_goes_with_its_last_member,
     interactions::commands_keep_ids_by_name_limits_and_scopes,

@@ -17,6 +17,7 @@ mod observe;
 mod pins;
 mod private;
 mod reactions;
+mod read_states;
 mod roles;
 mod unsupported;
 mod voice_regions;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
             .merge(reactions::routes())
             .merge(pins::routes())
             .merge(private::routes())
+            .merge(read_states::routes())
             .merge(webhooks::routes())
             .merge(voice_regions::routes())
             .merge(absent::routes())

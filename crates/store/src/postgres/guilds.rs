@@ -274,6 +274,12 @@ impl GuildStore for PgStore {
         .bind(db(id))
         .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "DELETE FROM read_states WHERE channel_id IN (SELECT id FROM channels WHERE guild_id = $1)",
+        )
+        .bind(db(id))
+        .execute(&mut *tx)
+        .await?;
         // Foreign keys cascade to roles, channels, members, bans, invites, webhooks.
         sqlx::query("DELETE FROM guilds WHERE id = $1")
             .bind(db(id))
@@ -408,6 +414,10 @@ impl GuildStore for PgStore {
         };
         lock_guild(&mut tx, guild_id).await?;
         sqlx::query("DELETE FROM messages WHERE channel_id = $1")
+            .bind(db(id))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM read_states WHERE channel_id = $1")
             .bind(db(id))
             .execute(&mut *tx)
             .await?;

@@ -27,6 +27,7 @@ mod messages;
 mod pins;
 mod private;
 mod reactions;
+mod read_states;
 mod url;
 mod webhooks;
 
@@ -49,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
+    include_str!("schema_v5.sql"),
 ];
 
 /// The advisory lock (two-key form, a key space apart from the guilds'

@@ -246,6 +246,10 @@ impl PrivateChannelStore for PgStore {
                     .bind(db(channel_id))
                     .execute(&mut *tx)
                     .await?;
+                sqlx::query("DELETE FROM read_states WHERE channel_id = $1")
+                    .bind(db(channel_id))
+                    .execute(&mut *tx)
+                    .await?;
             }
             Some(next) => {
                 sqlx::query(

@@ -257,6 +257,12 @@ impl GuildStore for SqliteStore {
         .bind(db(id))
         .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "DELETE FROM read_states WHERE channel_id IN (SELECT id FROM channels WHERE guild_id = ?)",
+        )
+        .bind(db(id))
+        .execute(&mut *tx)
+        .await?;
         // Foreign keys cascade to roles, channels, members, bans, invites, webhooks.
         sqlx::query("DELETE FROM guilds WHERE id = ?")
             .bind(db(id))
@@ -375,6 +381,10 @@ impl GuildStore for SqliteStore {
     async fn delete_channel(&self, id: Snowflake) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM messages WHERE channel_id = ?")
+            .bind(db(id))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM read_states WHERE channel_id = ?")
             .bind(db(id))
             .execute(&mut *tx)
             .await?;

@@ -14,6 +14,7 @@ mod messages;
 mod pins;
 mod private;
 mod reactions;
+mod read_states;
 mod webhooks;
 
 use std::path::Path;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
+    include_str!("schema_v6.sql"),
 ];
 
 /// How hard a commit waits for the disk.

@@ -236,6 +236,10 @@ impl PrivateChannelStore for SqliteStore {
                     .bind(db(channel_id))
                     .execute(&mut *tx)
                     .await?;
+                sqlx::query("DELETE FROM read_states WHERE channel_id = ?")
+                    .bind(db(channel_id))
+                    .execute(&mut *tx)
+                    .await?;
             }
             Some(next) => {
                 sqlx::query(
