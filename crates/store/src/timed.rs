@@ -491,6 +491,14 @@ impl<S: Store + ?Sized> ReadStateStore for Timed<S> {
 }
 
 #[async_trait]
+impl<S: Store + ?Sized> SearchStore for Timed<S> {
+    async fn search_messages(&self, search: &MessageSearch) -> Result<SearchHits> {
+        self.timed("search_messages", self.inner.search_messages(search))
+            .await
+    }
+}
+
+#[async_trait]
 impl<S: Store + ?Sized> ReactionStore for Timed<S> {
     async fn add_reaction(
         &self,

@@ -19,6 +19,7 @@ pub trait Store:
     + PinStore
     + PrivateChannelStore
     + ReadStateStore
+    + SearchStore
     + CommandStore
     + InteractionStore
     + WebhookStore
@@ -36,6 +37,7 @@ impl<T> Store for T where
         + PinStore
         + PrivateChannelStore
         + ReadStateStore
+        + SearchStore
         + CommandStore
         + InteractionStore
         + WebhookStore
@@ -452,6 +454,61 @@ pub trait ReadStateStore: Send + Sync {
     async fn ack(&self, user: Snowflake, channel: Snowflake, message_id: Snowflake) -> Result<u64>;
     /// The user's read states, with their mention counts.
     async fn read_states(&self, user: Snowflake, scan: u32) -> Result<Vec<ReadState>>;
+}
+
+/// What a message must carry to match a search's `has` filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageHas {
+    /// An http or https link in its content.
+    Link,
+    Embed,
+    /// An attachment of any kind (images, videos and sounds are attachments).
+    File,
+    Image,
+    Video,
+    Sound,
+    Sticker,
+    Poll,
+    Snapshot,
+}
+
+/// One page of a message search: what every hit must satisfy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageSearch {
+    /// Where to search: the channels the searcher may read. Empty finds
+    /// nothing.
+    pub channels: Vec<Snowflake>,
+    /// Words the content must hold, each as a whole word (in any case);
+    /// a word of several tokens ("don't") must appear as that phrase.
+    pub words: Vec<String>,
+    /// Written by any of these (none: anyone).
+    pub authors: Vec<Snowflake>,
+    /// Mentioning any of these users (none: no condition).
+    pub mentions: Vec<Snowflake>,
+    /// Carrying every one of these.
+    pub has: Vec<MessageHas>,
+    /// Strictly newer than this id.
+    pub after: Option<Snowflake>,
+    /// Strictly older than this id.
+    pub before: Option<Snowflake>,
+    pub pinned: Option<bool>,
+    pub oldest_first: bool,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// A search's page of hits and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHits {
+    pub total: u64,
+    pub messages: Vec<Message>,
+}
+
+#[async_trait]
+pub trait SearchStore: Send + Sync {
+    /// People's messages (not system notices) matching the search, newest
+    /// first unless `oldest_first`.
+    async fn search_messages(&self, search: &MessageSearch) -> Result<SearchHits>;
 }
 
 /// How many commands of each type one scope (global, or one guild) may

@@ -23,6 +23,7 @@ mod behaviour {
     pub mod reactions;
     pub mod read_states;
     pub mod schema;
+    pub mod search;
     pub mod webhooks;
 }
 
@@ -73,6 +74,7 @@ on_every_backend! {
     reactions::reactions_are_counted_listed_and_go_with_their_message,
     pins::pins_are_listed_by_pin_time_and_go_with_their_message,
     read_states::read_states_count_mentions_after_the_read_message,
+    search::search_finds_whole_words_in_the_channels_given,
     private::a_pair_has_one_dm_that_closes_and_reopens,
     private::a_group_dm_keeps_its_limit_owner_and_goes_with_its_last_member,
     interactions::commands_keep_ids_by_name_limits_and_scopes,

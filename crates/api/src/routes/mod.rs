@@ -19,6 +19,7 @@ mod private;
 mod reactions;
 mod read_states;
 mod roles;
+mod search;
 mod unsupported;
 mod voice_regions;
 mod webhooks;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
             .merge(pins::routes())
             .merge(private::routes())
             .merge(read_states::routes())
+            .merge(search::routes())
             .merge(webhooks::routes())
             .merge(voice_regions::routes())
             .merge(absent::routes())

@@ -28,6 +28,7 @@ mod pins;
 mod private;
 mod reactions;
 mod read_states;
+mod search;
 mod url;
 mod webhooks;
 
@@ -51,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
+    include_str!("schema_v6.sql"),
 ];
 
 /// The advisory lock (two-key form, a key space apart from the guilds'

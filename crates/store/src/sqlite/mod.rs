@@ -15,6 +15,7 @@ mod pins;
 mod private;
 mod reactions;
 mod read_states;
+mod search;
 mod webhooks;
 
 use std::path::Path;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
+    include_str!("schema_v7.sql"),
 ];
 
 /// How hard a commit waits for the disk.
