@@ -43,6 +43,7 @@ mod pins;
 mod postgres;
 mod reactions;
 mod read_states;
+mod search;
 mod trusted_proxy;
 mod voice;
 mod voice_limits;

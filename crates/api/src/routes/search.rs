@@ -88,7 +88,15 @@ fn words_of(content: &str) -> Vec<String> {
 fn number(errors: &mut FormErrors, field: &str, raw: &str, max: u32) -> Option<u32> {
     match raw.parse::<u32>() {
         Ok(n) if n <= max => Some(n),
-        _ => {
+        Err(_) => {
+            errors.add(
+                field,
+                "NUMBER_TYPE_COERCE",
+                format!("Value \"{raw}\" is not int."),
+            );
+            None
+        }
+        Ok(_) => {
             errors.add(
                 field,
                 "NUMBER_TYPE_MAX",
