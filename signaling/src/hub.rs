@@ -123,6 +123,13 @@ impl GuildView {
             Event::ChannelDelete(c) => {
                 self.channels.remove(&c.id);
             }
+            // GUILD_CREATE's channels say where their history ends: a
+            // client compares it with its read state for the unread mark.
+            Event::MessageCreate { message, .. } => {
+                if let Some(c) = self.channels.get_mut(&message.channel_id) {
+                    c.last_message_id = c.last_message_id.max(Some(message.id));
+                }
+            }
             Event::GuildMemberUpdate { member, .. } => {
                 if let Some(slot) = self.members.get_mut(&member.user.id) {
                     *slot = MemberPerms::from(member);

@@ -56,6 +56,15 @@ async fn acks_reach_other_sessions_and_ready_counts_mentions_since() {
         .await;
     let fresh = login(api, &w.member, intents::GUILDS).await;
     let ready = fresh.ready.clone().unwrap();
+    // GUILD_CREATE says where the history ends, to compare with.
+    let general = fresh.guild_creates[0]["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == w.general.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(general["last_message_id"], own["id"]);
     let e = entry(&ready, &w.general);
     assert_eq!(e["last_message_id"], read["id"]);
     assert_eq!(e["mention_count"], 3, "{e}");

@@ -99,10 +99,36 @@ function renderAll() {
   $("load-older").hidden = entry.complete;
 }
 
+/** Acks sent, by channel: the server hears of each newer read once. */
+const acked = new Map();
+/** Pending acks, by channel: leaving a channel must not cancel its ack. */
+const ackTimers = new Map();
+
+/** Tells the server (and so the user's other devices) after a moment's calm. */
+function ackSoon(channelId, messageId) {
+  clearTimeout(ackTimers.get(channelId));
+  ackTimers.set(channelId, setTimeout(() => {
+    ackTimers.delete(channelId);
+    const last = acked.get(channelId);
+    if (last && idCmp(last, messageId) >= 0) return;
+    acked.set(channelId, messageId);
+    api("POST", `/channels/${channelId}/messages/${messageId}/ack`, {}).catch(() => acked.delete(channelId));
+  }, 500));
+}
+
 function markRead() {
   const entry = state.messages.get(state.channelId);
-  if (entry && entry.list.length) saveLastRead(state.channelId, entry.list[entry.list.length - 1].id);
-  if (state.unread.delete(state.channelId)) emit("unread");
+  const newest = entry && entry.list.length ? entry.list[entry.list.length - 1].id : null;
+  const hadMarks = state.unread.has(state.channelId) || state.mentions.has(state.channelId);
+  if (newest) {
+    saveLastRead(state.channelId, newest);
+    // Whatever marked it read here (this view, or the message arriving in
+    // view), the server hears of the newest message seen.
+    ackSoon(state.channelId, newest);
+  }
+  state.unread.delete(state.channelId);
+  state.mentions.delete(state.channelId);
+  if (hadMarks) emit("unread");
 }
 
 /** Shows a text channel, loading its newest page if it is not cached. */
@@ -160,6 +186,31 @@ async function loadOlder() {
   } finally {
     loadingOlder = false;
   }
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Shows a message of the open channel in its context: older pages are
+ * loaded until it is there (at most `pages` of them). False when it is not
+ * found or the user went elsewhere meanwhile.
+ */
+export async function revealMessage(channelId, id, pages = 40) {
+  for (let tries = 0; tries < pages + 50 && state.channelId === channelId; tries++) {
+    const node = $(`msg-${id}`);
+    if (node) {
+      node.scrollIntoView({ block: "center" });
+      node.classList.add("flash");
+      setTimeout(() => node.classList.remove("flash"), 1500);
+      return true;
+    }
+    const entry = state.messages.get(channelId);
+    // The channel's first page is still on its way.
+    if (!entry || list().dataset.channel !== channelId || loadingOlder) { await pause(100); continue; }
+    if (entry.complete || pages-- <= 0) return false;
+    await loadOlder();
+  }
+  return false;
 }
 
 /** A MESSAGE_* event for the open channel. */

@@ -10,6 +10,7 @@ import { $, dialog, h, notify } from "./dom.js";
 import { Gateway } from "./gateway.js";
 import { renderMe, renderMembers } from "./members.js";
 import { closePins, initPins } from "./pins.js";
+import { initSearch, searchGuildChanged } from "./search.js";
 import { initSidebar, renderChannels, renderGuilds } from "./sidebar.js";
 import { HOME, apply, channel, guild, isPrivate, on, state } from "./state.js";
 import { VoiceCall } from "./voice.js";
@@ -174,6 +175,8 @@ function defaultChannel(g) {
 }
 
 function selectGuild(id) {
+  const changed = state.guildId !== id;
+  if (changed) queueMicrotask(searchGuildChanged);
   if (id === HOME) {
     state.guildId = HOME;
     localStorage.setItem("hearth.guild", HOME);
@@ -405,6 +408,7 @@ function wire() {
   initChat();
   initPins();
   initSidebar({ selectGuild, selectChannel, deleteChannel });
+  initSearch({ selectChannel });
   $("create-guild").addEventListener("click", createGuild);
   $("join-guild").addEventListener("click", joinGuild);
   $("invite-button").addEventListener("click", createInvite);
@@ -473,6 +477,7 @@ function wire() {
     inboundStats: () => (session.call ? session.call.inboundStats() : Promise.resolve({})),
     outboundStats: () => (session.call ? session.call.outboundStats() : Promise.resolve({})),
     me: () => state.me,
+    marks: () => ({ mentions: Object.fromEntries(state.mentions), unread: [...state.unread], lastRead: { ...state.lastRead } }),
     lastServerOffer: () => (session.call ? session.call.lastOffer : null),
     voiceTrace: () => (session.call ? session.call.trace : []),
     counters: () => ({ ...counters, voiceResumed: session.call ? session.call.resumes : 0, voiceRejoined: session.call ? session.call.rejoins : 0 }),

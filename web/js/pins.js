@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { $, fill, h, notify } from "./dom.js";
+import { revealMessage } from "./chat.js";
 import { formatTime, plainContent } from "./markup.js";
 import { PERM, apply, can, channel, displayName, on, state } from "./state.js";
 
@@ -31,12 +32,8 @@ export function pinNotice(m) {
     h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)));
 }
 
-function jumpTo(id) {
-  const node = $(`msg-${id}`);
-  if (!node) { notify("That message is further back: scroll up to load it.", "info"); return; }
-  node.scrollIntoView({ block: "center" });
-  node.classList.add("flash");
-  setTimeout(() => node.classList.remove("flash"), 1500);
+async function jumpTo(m) {
+  if (!(await revealMessage(m.channel_id, m.id))) notify("Couldn't find that message in the channel's history.", "info");
 }
 
 async function renderPins() {
@@ -61,11 +58,13 @@ async function renderPins() {
       h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp))),
     h("div.content", {}, plainContent(m)),
     h("div.pin-actions", {},
-      h("button.small", { type: "button", onclick: () => jumpTo(m.id) }, "Jump"),
+      h("button.small", { type: "button", onclick: () => jumpTo(m) }, "Jump"),
       mayPin() ? h("button.small", { type: "button", "aria-label": "Unpin message", onclick: () => setPinned(m, false) }, "Unpin") : null))));
 }
 
 export function openPins() {
+  // One panel at a time over the chat: search results make way.
+  $("search-panel").hidden = true;
   panel().hidden = false;
   $("toggle-pins").setAttribute("aria-expanded", "true");
   renderPins();

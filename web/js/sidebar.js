@@ -2,7 +2,16 @@
 // unread marks, voice channels with who is in them (and who speaks).
 
 import { $, avatar, fill, h, icon, initials } from "./dom.js";
-import { HOME, PERM, can, channelLabel, displayName, guild, idCmp, state, voiceMembers } from "./state.js";
+import { HOME, PERM, can, channelLabel, displayName, guild, idCmp, mentionCount, state, voiceMembers } from "./state.js";
+
+const BASE_TITLE = document.title;
+
+/** A red count of unread mentions, or nothing. */
+function badge(n) {
+  return n > 0 ? h("span.mention-badge", { "aria-hidden": "true" }, n > 99 ? "99+" : String(n)) : null;
+}
+
+const mentionsText = (n) => (n > 0 ? `, ${n} mention${n === 1 ? "" : "s"}` : "");
 
 let actions = {};
 
@@ -15,26 +24,32 @@ export function renderGuilds() {
   const list = $("guild-list");
   const guilds = [...state.guilds.values()].sort((a, b) => a.name.localeCompare(b.name));
   const dmUnread = [...state.dms.keys()].some((id) => state.unread.has(id));
+  const dmMentions = mentionCount(state.dms.keys());
   const home = h(`button.guild-button.home-button${dmUnread ? ".unread" : ""}`, {
     type: "button",
-    "aria-label": dmUnread ? "Direct Messages (unread messages)" : "Direct Messages",
+    "aria-label": `${dmUnread ? "Direct Messages (unread messages)" : "Direct Messages"}${mentionsText(dmMentions)}`,
     title: "Direct Messages",
     "aria-current": state.guildId === HOME ? "true" : "false",
     onclick: () => actions.selectGuild(HOME),
-  }, "DM");
+  }, "DM", badge(dmMentions));
+  let total = dmMentions;
   fill(list, h("li", {}, home), ...guilds.map((g) => {
     const unread = [...g.channels.keys()].some((id) => state.unread.has(id));
+    const mentions = mentionCount(g.channels.keys());
+    total += mentions;
     const button = h("button.guild-button", {
       type: "button",
-      "aria-label": unread ? `${g.name} (unread messages)` : g.name,
+      "aria-label": `${unread ? `${g.name} (unread messages)` : g.name}${mentionsText(mentions)}`,
       title: g.name,
       "aria-current": g.id === state.guildId ? "true" : "false",
       dataset: { guild: g.id },
       onclick: () => actions.selectGuild(g.id),
-    }, initials(g.name));
+    }, initials(g.name), badge(mentions));
     if (unread) button.classList.add("unread");
     return h("li", {}, button);
   }));
+  // The tab says how many mentions wait, as Discord's does.
+  document.title = total > 0 ? `(${total}) ${BASE_TITLE}` : BASE_TITLE;
 }
 
 function voiceUser(g, v, call) {
@@ -52,9 +67,9 @@ function channelItem(g, c, call) {
   const open = h("button.channel-open", {
     type: "button",
     "aria-current": current ? "true" : "false",
-    "aria-label": `${c.type === 2 ? "voice channel" : "text channel"} ${c.name}${unread ? ", unread messages" : ""}`,
+    "aria-label": `${c.type === 2 ? "voice channel" : "text channel"} ${c.name}${unread ? ", unread messages" : ""}${mentionsText(state.mentions.get(c.id))}`,
     onclick: () => actions.selectChannel(c.id),
-  }, icon(c.type === 2 ? "speaker" : "hash"), c.name);
+  }, icon(c.type === 2 ? "speaker" : "hash"), c.name, badge(state.mentions.get(c.id)));
   const row = h(`div.channel${unread ? ".unread" : ""}`, { dataset: { channel: c.id, type: String(c.type) } }, open,
     can(PERM.MANAGE_CHANNELS, g)
       ? h("button.channel-delete.small", { type: "button", "aria-label": `Delete channel ${c.name}`, title: "Delete channel", onclick: () => actions.deleteChannel(c.id) }, "✕")
@@ -88,9 +103,9 @@ function renderDms() {
       h("button.channel-open", {
         type: "button",
         "aria-current": c.id === state.channelId ? "true" : "false",
-        "aria-label": `${c.type === 1 ? "direct message with" : "group"} ${label.replace(/^@/, "")}${unread ? ", unread messages" : ""}`,
+        "aria-label": `${c.type === 1 ? "direct message with" : "group"} ${label.replace(/^@/, "")}${unread ? ", unread messages" : ""}${mentionsText(state.mentions.get(c.id))}`,
         onclick: () => actions.selectChannel(c.id),
-      }, avatar(label.replace(/^@/, "")), label)));
+      }, avatar(label.replace(/^@/, "")), label, badge(state.mentions.get(c.id)))));
   })));
 }
 

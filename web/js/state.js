@@ -29,6 +29,8 @@ export const state = {
   unread: new Set(),
   /** DM and group DM id -> channel (recipients: the others) */
   dms: new Map(),
+  /** channel id -> unread messages that mention the user (any DM message counts) */
+  mentions: new Map(),
 };
 
 /** The rail's "Direct Messages" home, selected in place of a guild. */
@@ -43,6 +45,31 @@ export function saveLastRead(channelId, messageId) {
   if (prev && idCmp(prev, messageId) >= 0) return;
   state.lastRead[channelId] = messageId;
   localStorage.setItem("hearth.lastRead", JSON.stringify(state.lastRead));
+}
+
+/** Whether a message from someone else would badge its channel for the user. */
+export function notifiesMe(m) {
+  if (!state.me || m.author.id === state.me.id) return false;
+  if (!m.guild_id) return true;
+  if (m.mention_everyone || (m.mentions || []).some((u) => u.id === state.me.id)) return true;
+  const g = state.guilds.get(m.guild_id);
+  const member = g && g.members.get(state.me.id);
+  return !!member && (m.mention_roles || []).some((r) => member.roles.includes(r));
+}
+
+/** Unread mentions in a set of channels. */
+export const mentionCount = (ids) => [...ids].reduce((n, id) => n + (state.mentions.get(id) || 0), 0);
+
+/** The user read the channel up to `messageId` (here or on another device). */
+export function markChannelRead(channelId, messageId) {
+  saveLastRead(channelId, messageId);
+  const c = channel(channelId);
+  const newest = c && c.last_message_id;
+  if (!newest || idCmp(newest, state.lastRead[channelId]) <= 0) {
+    state.unread.delete(channelId);
+    state.mentions.delete(channelId);
+  }
+  emit("unread");
 }
 
 export const guild = (id = state.guildId) => state.guilds.get(id);
@@ -176,6 +203,12 @@ export function apply(t, d) {
     case "READY":
       state.me = d.user;
       state.guilds.clear();
+      // The server's read states win over what this browser remembers.
+      state.mentions.clear();
+      for (const e of (d.read_state && d.read_state.entries) || []) {
+        saveLastRead(e.id, e.last_message_id);
+        if (e.mention_count > 0) state.mentions.set(e.id, e.mention_count);
+      }
       state.dms = new Map((d.private_channels || []).map((c) => [c.id, c]));
       for (const c of state.dms.values()) {
         const read = state.lastRead[c.id];
@@ -307,13 +340,19 @@ export function apply(t, d) {
       const mine = state.me && d.author.id === state.me.id;
       const seen = mine || (d.channel_id === state.channelId && document.visibilityState === "visible");
       if (seen) saveLastRead(d.channel_id, d.id);
-      else state.unread.add(d.channel_id);
+      else {
+        state.unread.add(d.channel_id);
+        if (notifiesMe(d)) state.mentions.set(d.channel_id, (state.mentions.get(d.channel_id) || 0) + 1);
+      }
       emit("messages", { channelId: d.channel_id, created: d });
       emit("unread");
       break;
     }
     case "MESSAGE_UPDATE":
       if (upsertMessage(d)) emit("messages", { channelId: d.channel_id, updated: d });
+      break;
+    case "MESSAGE_ACK":
+      markChannelRead(d.channel_id, d.message_id);
       break;
     case "CHANNEL_PINS_UPDATE":
       emit("pins", d.channel_id);

@@ -237,6 +237,40 @@ test("bob messages ada privately from the member list; she finds it under Direct
   assert.equal(await ada.page.locator("#message-list .message", { hasText: "psst" }).count(), 0);
 });
 
+test("a mention badges the channel, the server and the tab; reading it clears them, on every device", async () => {
+  const { ada, bob } = people;
+  // Bob looks at his DMs while ada mentions him in #general.
+  await bob.page.getByRole("button", { name: "Direct Messages", exact: true }).click();
+  const bobId = await myId(bob);
+  const adaInput = ada.page.getByLabel("Message", { exact: true });
+  await adaInput.fill(`<@${bobId}> can you look at this?`);
+  await adaInput.press("Enter");
+  const rail = bob.page.locator("#guild-list .guild-button:not(.home-button)").first();
+  await rail.locator(".mention-badge", { hasText: "1" }).waitFor();
+  await until("the tab title counts the mention", async () => (await bob.page.title()).startsWith("(1) "));
+  // Opening the channel reads it: the marks go, here and on the server.
+  const acked = bob.page.waitForResponse((r) => r.url().endsWith("/ack") && r.ok());
+  await rail.click();
+  const general = bob.page.getByRole("button", { name: /text channel general/ });
+  await bob.page.locator("#message-list .message", { hasText: "can you look at this?" }).waitFor();
+  await acked;
+  await bob.page.locator("#guild-list .mention-badge").waitFor({ state: "detached" });
+  await until("the tab title is plain again", async () => !(await bob.page.title()).startsWith("("));
+  // Another device (this browser without its memory) agrees, from the server.
+  await bob.page.getByRole("button", { name: "Direct Messages", exact: true }).click();
+  await adaInput.fill(`<@${bobId}> and this one`);
+  await adaInput.press("Enter");
+  await rail.locator(".mention-badge", { hasText: "1" }).waitFor();
+  await bob.page.evaluate(() => localStorage.removeItem("hearth.lastRead"));
+  await bob.page.reload();
+  // Only the newer mention: the first was read (and acked) before.
+  await rail.locator(".mention-badge", { hasText: "1" }).waitFor();
+  await rail.click();
+  await general.waitFor();
+  await bob.page.locator("#message-list .message", { hasText: "and this one" }).waitFor();
+  await bob.page.locator("#guild-list .mention-badge").waitFor({ state: "detached" });
+});
+
 test("channels in categories, unread marks, status, and deleting channels", async () => {
   const { ada, bob } = people;
   const create = async (name, type, parent) => {
@@ -351,6 +385,46 @@ test("scroll-back loads older history page by page", async () => {
     return (await first.count()) === 1;
   });
   await bob.page.locator("#message-list").getByText("backlog 1", { exact: true }).waitFor();
+});
+
+test("bob searches the server: filters narrow it, and a hit jumps to the message far back in its history", async () => {
+  const { ada, bob } = people;
+  // Only the newest page is loaded: the first message is far back.
+  await bob.page.reload();
+  await bob.page.locator("#message-list .message", { hasText: "Build 412" }).waitFor();
+  const box = bob.page.getByRole("searchbox", { name: "Search messages" });
+  const summary = bob.page.locator("#search-summary");
+  const results = bob.page.locator("#search-results");
+  // Her first message, as she edited it: the edit's words are found.
+  await box.fill(`EDITED from:${ada.username}`);
+  await box.press("Enter");
+  await summary.filter({ hasText: "1 result" }).waitFor();
+  const hit = results.locator(".search-hit", { hasText: "hello from ada (edited text)" });
+  const id = await hit.getAttribute("data-id");
+  await hit.getByRole("button", { name: /^Jump/ }).click();
+  const target = bob.page.locator(`#msg-${id}`);
+  await target.waitFor();
+  await until("the message is in view", () => target.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    const view = document.getElementById("messages").getBoundingClientRect();
+    return box.top >= view.top && box.bottom <= view.bottom;
+  }));
+  // Filters: a word in many messages, paged; a name nobody has; no links.
+  await box.fill("backlog");
+  await box.press("Enter");
+  await summary.filter({ hasText: "60 results" }).waitFor();
+  assert.equal(await results.locator(".search-hit").count(), 25);
+  await results.getByRole("button", { name: "More results" }).click();
+  await until("the second page", async () => (await results.locator(".search-hit").count()) === 50);
+  await box.fill("from:nobody-at-all backlog");
+  await box.press("Enter");
+  await results.getByText("No member of this server is called nobody-at-all.").waitFor();
+  await box.fill("backlog has:link");
+  await box.press("Enter");
+  await summary.filter({ hasText: "No results" }).waitFor();
+  await bob.page.screenshot({ path: join(artifacts, "search-bob.png") });
+  await bob.page.getByRole("button", { name: "Close search results" }).click();
+  assert.equal(await bob.page.locator("#search-panel").isHidden(), true);
 });
 
 test("a bot's slash command: ada types /, picks it, fills its option, sees the reply, reacts, clicks its button and fills its modal", async () => {

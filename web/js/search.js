@@ -1,0 +1,163 @@
+// Message search in the open server: the header's search box, Discord's
+// operators (from:, mentions:, in:, has:, before:, after:, during:,
+// pinned:) turned into the search route's filters, and the results panel
+// whose hits jump to the message in its channel.
+
+import { api } from "./api.js";
+import { revealMessage } from "./chat.js";
+import { $, fill, h, notify } from "./dom.js";
+import { formatTime, plainContent } from "./markup.js";
+import { closePins } from "./pins.js";
+import { HOME, channelLabel, displayName, guild, state } from "./state.js";
+
+const PAGE = 25;
+/** Snowflakes count milliseconds from Discord's epoch, in their top bits. */
+const EPOCH_MS = 1420070400000n;
+const HAS = ["link", "embed", "file", "image", "video", "sound", "sticker", "poll"];
+
+const panel = () => $("search-panel");
+let actions = {};
+/** The search on show: its filters and how many hits are loaded. */
+let current = null;
+
+/** The id of the first moment of a day (local time), for min_id/max_id. */
+function dayId(text, plusDays = 0) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) return null;
+  const ms = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + plusDays).getTime();
+  if (Number.isNaN(ms)) return null;
+  return ((BigInt(ms) - EPOCH_MS) << 22n).toString();
+}
+
+function memberNamed(g, name) {
+  const want = name.replace(/^@/, "").toLowerCase();
+  for (const m of g.members.values()) {
+    const names = [m.nick, m.user.username, m.user.global_name];
+    if (names.some((n) => n && n.toLowerCase() === want)) return m.user.id;
+  }
+  return null;
+}
+
+function channelNamed(g, name) {
+  const want = name.replace(/^#/, "").toLowerCase();
+  for (const c of g.channels.values()) if (c.type !== 4 && c.name.toLowerCase() === want) return c.id;
+  return null;
+}
+
+/**
+ * Reads what the user typed: `op:value` words become filters, everything
+ * else is words to find. Returns the query string, or a problem to show.
+ */
+export function parseSearch(text, g) {
+  const params = new URLSearchParams();
+  const words = [];
+  for (const token of text.trim().split(/\s+/).filter(Boolean)) {
+    const m = /^(from|mentions|in|has|before|after|during|pinned):(.+)$/i.exec(token);
+    if (!m) { words.push(token); continue; }
+    const op = m[1].toLowerCase();
+    const value = m[2];
+    if (op === "from" || op === "mentions") {
+      const id = memberNamed(g, value);
+      if (!id) return { problem: `No member of this server is called ${value}.` };
+      params.append(op === "from" ? "author_id" : "mentions", id);
+    } else if (op === "in") {
+      const id = channelNamed(g, value);
+      if (!id) return { problem: `This server has no channel called ${value}.` };
+      params.append("channel_id", id);
+    } else if (op === "has") {
+      if (!HAS.includes(value.toLowerCase())) return { problem: `has: takes one of ${HAS.join(", ")}.` };
+      params.append("has", value.toLowerCase());
+    } else if (op === "pinned") {
+      if (!["true", "false"].includes(value.toLowerCase())) return { problem: "pinned: takes true or false." };
+      params.set("pinned", value.toLowerCase());
+    } else {
+      const start = dayId(value);
+      if (!start) return { problem: `${op}: takes a date as YYYY-MM-DD.` };
+      if (op === "before") params.set("max_id", start);
+      if (op === "after") params.set("min_id", dayId(value, 1));
+      if (op === "during") { params.set("min_id", (BigInt(start) - 1n).toString()); params.set("max_id", dayId(value, 1)); }
+    }
+  }
+  if (words.length) params.set("content", words.join(" "));
+  if (![...params.keys()].length) return { problem: "Type words to find, or a filter such as from:name." };
+  return { query: params.toString() };
+}
+
+function hitItem(g, m) {
+  const c = g.channels.get(m.channel_id);
+  return h("li.pin.search-hit", { dataset: { id: m.id } },
+    h("div.message-head", {},
+      h("span.author", {}, displayName(g.id, m.author.id)),
+      h("span.search-channel", {}, c ? channelLabel(c) : ""),
+      h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp))),
+    h("div.content", {}, plainContent(m)),
+    h("div.pin-actions", {},
+      h("button.small", { type: "button", "aria-label": `Jump to the message from ${formatTime(m.timestamp)}`, onclick: () => jump(m) }, "Jump")));
+}
+
+async function jump(m) {
+  actions.selectChannel(m.channel_id);
+  if (!(await revealMessage(m.channel_id, m.id))) notify("Couldn't find that message in the channel's history.", "info");
+}
+
+async function run(more = false) {
+  const g = guild();
+  if (!g || !current) return;
+  const offset = more ? current.shown : 0;
+  let found;
+  try {
+    found = await api("GET", `/guilds/${g.id}/messages/search?${current.query}&limit=${PAGE}&offset=${offset}`);
+  } catch (err) {
+    fill($("search-results"), h("li.pins-empty", {}, `Couldn't search: ${err.message}`));
+    return;
+  }
+  const hits = found.messages.map((hit) => hit[0]);
+  current.shown = offset + hits.length;
+  const total = found.total_results;
+  $("search-summary").textContent = total === 0 ? "No results" : `${total} result${total === 1 ? "" : "s"}`;
+  const items = hits.map((m) => hitItem(g, m));
+  if (more) {
+    $("search-more").before(...items);
+  } else {
+    fill($("search-results"), ...items,
+      h("li", { id: "search-more" }, h("button.small", { type: "button", onclick: () => run(true) }, "More results")));
+  }
+  $("search-more").hidden = current.shown >= total;
+}
+
+function submit(e) {
+  e.preventDefault();
+  const g = guild();
+  if (!g) return;
+  const parsed = parseSearch($("search-input").value, g);
+  closePins();
+  panel().hidden = false;
+  if (parsed.problem) {
+    current = null;
+    $("search-summary").textContent = "Search";
+    fill($("search-results"), h("li.pins-empty", { role: "alert" }, parsed.problem));
+    return;
+  }
+  current = { query: parsed.query, shown: 0 };
+  $("search-summary").textContent = "Searching…";
+  run();
+}
+
+export function closeSearch() {
+  panel().hidden = true;
+  current = null;
+}
+
+/** The server changed: the box is a server's (DMs are not searched here). */
+export function searchGuildChanged() {
+  const inServer = state.guildId && state.guildId !== HOME && !!guild();
+  $("search-form").hidden = !inServer;
+  closeSearch();
+}
+
+export function initSearch(a) {
+  actions = a;
+  $("search-form").addEventListener("submit", submit);
+  $("search-close").addEventListener("click", () => { closeSearch(); $("search-input").focus(); });
+  panel().addEventListener("keydown", (e) => { if (e.key === "Escape") { closeSearch(); $("search-input").focus(); } });
+}
