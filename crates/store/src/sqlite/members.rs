@@ -190,11 +190,14 @@ impl MemberStore for SqliteStore {
     }
 
     async fn remove_member(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM members WHERE guild_id = ? AND user_id = ?")
             .bind(db(guild_id))
             .bind(db(user_id))
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        forget_read_states(&mut tx, guild_id, user_id).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -217,6 +220,7 @@ impl MemberStore for SqliteStore {
             .bind(db(user_id))
             .execute(&mut *tx)
             .await?;
+        forget_read_states(&mut tx, guild_id, user_id).await?;
         let mut deleted = Vec::new();
         if let Some(since) = delete_since {
             deleted = sqlx::query_as::<_, (i64, i64)>(
@@ -348,4 +352,22 @@ impl MemberStore for SqliteStore {
             joined,
         })
     }
+}
+
+/// A member who leaves (or is removed) takes their read states of the
+/// guild's channels along: nothing of a guild stays with someone outside it.
+async fn forget_read_states(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    guild_id: Snowflake,
+    user_id: Snowflake,
+) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM read_states WHERE user_id = ?
+         AND channel_id IN (SELECT id FROM channels WHERE guild_id = ?)",
+    )
+    .bind(db(user_id))
+    .bind(db(guild_id))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

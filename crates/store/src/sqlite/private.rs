@@ -220,6 +220,12 @@ impl PrivateChannelStore for SqliteStore {
         if gone.rows_affected() == 0 {
             return Err(StoreError::Missing("recipient"));
         }
+        // Whoever leaves keeps no read state of the conversation.
+        sqlx::query("DELETE FROM read_states WHERE channel_id = ? AND user_id = ?")
+            .bind(db(channel_id))
+            .bind(db(user_id))
+            .execute(&mut *tx)
+            .await?;
         let next: Option<i64> = sqlx::query_scalar(
             "SELECT user_id FROM private_recipients WHERE channel_id = ? ORDER BY user_id LIMIT 1",
         )

@@ -59,6 +59,9 @@ pub async fn a_group_dm_keeps_its_limit_owner_and_goes_with_its_last_member(b: A
         Err(StoreError::Full(Capacity::Recipients))
     ));
     s.rename_group_dm(group.id, Some("renamed")).await.unwrap();
+    for p in &people[..2] {
+        s.ack(p.id, group.id, id()).await.unwrap();
+    }
     let after = s
         .remove_recipient(group.id, people[0].id)
         .await
@@ -67,6 +70,9 @@ pub async fn a_group_dm_keeps_its_limit_owner_and_goes_with_its_last_member(b: A
     assert_eq!(after.name.as_deref(), Some("renamed"));
     assert_eq!(after.recipients.len(), 2);
     assert!(after.owner_id.is_some_and(|o| o != people[0].id));
+    // Who leaves keeps no read state of it; who stays keeps theirs.
+    assert!(s.read_states(people[0].id, 100).await.unwrap().is_empty());
+    assert_eq!(s.read_states(people[1].id, 100).await.unwrap().len(), 1);
     assert!(matches!(
         s.remove_recipient(group.id, people[0].id).await,
         Err(StoreError::Missing(_))

@@ -49,6 +49,24 @@ pub async fn read_states_count_mentions_after_the_read_message(b: Arc<Backend>) 
     assert_eq!(states[0].mention_count, 0);
     assert!(s.read_states(owner.id, 100).await.unwrap().is_empty());
 
+    // A member who leaves, or is banned, takes their read states of the
+    // guild along; others keep theirs.
+    let leaver = user(s, "leaver").await;
+    for banned in [false, true] {
+        s.add_member(w.guild.id, leaver.id, &[], now())
+            .await
+            .unwrap();
+        s.ack(leaver.id, ch, own.id).await.unwrap();
+        assert_eq!(s.read_states(leaver.id, 100).await.unwrap().len(), 1);
+        if banned {
+            s.ban(w.guild.id, leaver.id, None, None).await.unwrap();
+        } else {
+            assert!(s.remove_member(w.guild.id, leaver.id).await.unwrap());
+        }
+        assert!(s.read_states(leaver.id, 100).await.unwrap().is_empty());
+    }
+    assert_eq!(s.read_states(reader.id, 100).await.unwrap().len(), 1);
+
     // A deleted channel takes its read states with it.
     s.delete_channel(ch).await.unwrap();
     assert!(s.read_states(reader.id, 100).await.unwrap().is_empty());
