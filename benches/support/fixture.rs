@@ -139,7 +139,7 @@ fn text_channel(id: Snowflake, guild_id: Snowflake, position: usize) -> Channel 
     }
 }
 
-fn guild(id: Snowflake, owner_id: Snowflake) -> Guild {
+pub fn guild(id: Snowflake, owner_id: Snowflake) -> Guild {
     Guild {
         id,
         name: "bench".into(),

@@ -472,12 +472,25 @@ pub enum MessageHas {
     Snapshot,
 }
 
+/// Where a search looks: what the searcher may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchIn {
+    /// Every channel of the guild: narrowed by the guild at once.
+    Guild(Snowflake),
+    /// These channels only (none finds nothing).
+    Channels(Vec<Snowflake>),
+}
+
+impl Default for SearchIn {
+    fn default() -> Self {
+        SearchIn::Channels(Vec::new())
+    }
+}
+
 /// One page of a message search: what every hit must satisfy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessageSearch {
-    /// Where to search: the channels the searcher may read. Empty finds
-    /// nothing.
-    pub channels: Vec<Snowflake>,
+    pub scope: SearchIn,
     /// Words the content must hold, each as a whole word (in any case);
     /// a word of several tokens ("don't") must appear as that phrase.
     pub words: Vec<String>,
@@ -497,7 +510,13 @@ pub struct MessageSearch {
     pub limit: u32,
 }
 
-/// A search's page of hits and how many there are in all.
+/// Where a search stops counting its hits: no page starts past it (the
+/// route's offset and limit end there), and counting a common word's
+/// hundred thousand hits would cost more than the page.
+pub const SEARCH_COUNT_CAP: u64 = 10_000;
+
+/// A search's page of hits and how many there are in all (at most
+/// [`SEARCH_COUNT_CAP`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchHits {
     pub total: u64,

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use hearth_model::{Message, Permissions, Snowflake};
+use hearth_model::{Channel, ChannelType, Message, Permissions, Snowflake};
 use hearth_proto::{ErrorCode, FormErrors};
-use hearth_store::{MessageHas, MessageSearch};
+use hearth_store::{MessageHas, MessageSearch, SearchIn};
 use serde::Serialize;
 
 use crate::access;
@@ -234,13 +234,24 @@ async fn search(
     let access = access::guild(&state, guild_id, caller.user.id).await?;
     let channels = state.store.channels(guild_id).await?;
     let readable = Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY;
-    let may_read = |c: &hearth_model::Channel| access.channel_permissions(c).contains(readable);
-    let searched: Vec<Snowflake> = if req.channels.is_empty() {
-        channels
+    let may_read = |c: &Channel| access.channel_permissions(c).contains(readable);
+    // Categories hold no messages.
+    let channels: Vec<Channel> = channels
+        .into_iter()
+        .filter(|c| c.kind != ChannelType::Category)
+        .collect();
+    let scope = if req.channels.is_empty() {
+        let readable: Vec<Snowflake> = channels
             .iter()
             .filter(|c| may_read(c))
             .map(|c| c.id)
-            .collect()
+            .collect();
+        // Who reads everything searches the guild at once.
+        if readable.len() == channels.len() {
+            SearchIn::Guild(guild_id)
+        } else {
+            SearchIn::Channels(readable)
+        }
     } else {
         for id in &req.channels {
             // A channel elsewhere is as unknown as one that never was.
@@ -252,7 +263,7 @@ async fn search(
                 return Err(ErrorCode::MISSING_ACCESS.into());
             }
         }
-        req.channels.clone()
+        SearchIn::Channels(req.channels.clone())
     };
     let words = req.words.clone().unwrap_or_default();
     if req.words.is_some() && words.is_empty() {
@@ -266,7 +277,7 @@ async fn search(
     let hits = state
         .store
         .search_messages(&MessageSearch {
-            channels: searched,
+            scope,
             words,
             authors: req.authors,
             mentions: req.mentions,

@@ -8,7 +8,9 @@ use sqlx::{Arguments, Encode, Postgres, Type};
 
 use super::PgStore;
 use crate::rows::{self, db, USER_COLS};
-use crate::{MessageHas, MessageSearch, Result, SearchHits, SearchStore};
+use crate::{
+    MessageHas, MessageSearch, Result, SearchHits, SearchIn, SearchStore, SEARCH_COUNT_CAP,
+};
 
 fn ids(ids: &[Snowflake]) -> Vec<i64> {
     ids.iter().map(|id| db(*id)).collect()
@@ -40,10 +42,10 @@ impl Params {
 /// The WHERE clause and its values.
 fn conditions(search: &MessageSearch) -> Result<(String, Params)> {
     let mut p = Params::default();
-    let mut sql = format!(
-        "WHERE m.channel_id = ANY({})",
-        p.add(ids(&search.channels))?
-    );
+    let mut sql = match &search.scope {
+        SearchIn::Guild(id) => format!("WHERE m.guild_id = {}", p.add(db(*id))?),
+        SearchIn::Channels(list) => format!("WHERE m.channel_id = ANY({})", p.add(ids(list))?),
+    };
     // People's messages: default, reply, and the two command kinds.
     sql.push_str(" AND m.type IN (0, 19, 20, 23)");
     if !search.words.is_empty() {
@@ -105,7 +107,7 @@ fn conditions(search: &MessageSearch) -> Result<(String, Params)> {
 #[async_trait]
 impl SearchStore for PgStore {
     async fn search_messages(&self, search: &MessageSearch) -> Result<SearchHits> {
-        if search.channels.is_empty() {
+        if search.scope == SearchIn::Channels(Vec::new()) {
             return Ok(SearchHits {
                 total: 0,
                 messages: Vec::new(),
@@ -113,7 +115,9 @@ impl SearchStore for PgStore {
         }
         let order = if search.oldest_first { "ASC" } else { "DESC" };
         let (filter, count_params) = conditions(search)?;
-        let count_sql = format!("SELECT COUNT(*) FROM messages m {filter}");
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM messages m {filter} LIMIT {SEARCH_COUNT_CAP}) hits"
+        );
         let (_, mut page_params) = conditions(search)?;
         let limit = page_params.add(i64::from(search.limit))?;
         let offset = page_params.add(i64::from(search.offset))?;

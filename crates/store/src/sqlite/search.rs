@@ -1,50 +1,50 @@
-//! Message search over the FTS5 index `message_words` (schema v7): words
-//! are matched in the index, everything else on the message row.
+//! Message search over the FTS5 index `message_words` (schema v7).
+//!
+//! Every filter is a token of the index's `scope` column (the guild or
+//! channels, authors, mentions, links, embeds, pins), matched with the
+//! words; the index hands the hits over by rowid, the message id, so a page
+//! reads only its own rows and a count never leaves the index.
 
 use async_trait::async_trait;
 use hearth_model::Snowflake;
 
 use super::SqliteStore;
 use crate::rows::{self, db, USER_COLS};
-use crate::{MessageHas, MessageSearch, Result, SearchHits, SearchStore, BUCKET_MS};
+use crate::{
+    MessageHas, MessageSearch, Result, SearchHits, SearchIn, SearchStore, BUCKET_MS,
+    SEARCH_COUNT_CAP,
+};
 
-/// An FTS5 query for the words: each one a quoted phrase (quotes doubled),
-/// so nothing a user types is read as FTS5's own syntax.
-fn fts_query(words: &[String]) -> String {
-    words
+/// `scope : (<prefix><id> OR ...)`: any of the ids.
+fn any(prefix: &str, ids: &[Snowflake]) -> String {
+    let tokens: Vec<String> = ids.iter().map(|id| format!("{prefix}{id}")).collect();
+    format!("scope : ({})", tokens.join(" OR "))
+}
+
+/// The FTS5 query, or `None` when nothing can match. Each word is a
+/// quoted phrase in `content` (quotes doubled, so nothing a user types is
+/// read as FTS5's syntax); every filter a token in `scope`.
+fn fts_query(search: &MessageSearch) -> Option<String> {
+    let mut parts: Vec<String> = search
+        .words
         .iter()
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn json_ids(ids: &[Snowflake]) -> String {
-    let ids: Vec<i64> = ids.iter().map(|id| db(*id)).collect();
-    serde_json::Value::from(ids).to_string()
-}
-
-/// The conditions on the message row `m` (beyond its channel), with their
-/// values in order.
-fn conditions(search: &MessageSearch) -> (String, Vec<Bind>) {
-    // People's messages: default, reply, and the two command kinds.
-    let mut sql = String::from(" AND m.type IN (0, 19, 20, 23)");
-    let mut binds = Vec::new();
+        .map(|w| format!("content : \"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    parts.push(match &search.scope {
+        SearchIn::Guild(id) => format!("scope : g{id}"),
+        SearchIn::Channels(ids) if ids.is_empty() => return None,
+        SearchIn::Channels(ids) => any("c", ids),
+    });
     if !search.authors.is_empty() {
-        sql.push_str(" AND m.author_id IN (SELECT value FROM json_each(?))");
-        binds.push(Bind::Text(json_ids(&search.authors)));
+        parts.push(any("a", &search.authors));
     }
     if !search.mentions.is_empty() {
-        let wanted: Vec<String> = search.mentions.iter().map(|u| u.to_string()).collect();
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM json_each(m.mentions) j
-                          WHERE json_extract(j.value, '$.id') IN (SELECT value FROM json_each(?)))",
-        );
-        binds.push(Bind::Text(serde_json::Value::from(wanted).to_string()));
+        parts.push(any("m", &search.mentions));
     }
     for has in &search.has {
-        sql.push_str(match has {
-            MessageHas::Link => " AND (m.content LIKE '%http://%' OR m.content LIKE '%https://%')",
-            MessageHas::Embed => " AND m.embeds != '[]'",
+        parts.push(match has {
+            MessageHas::Link => "scope : haslink".to_owned(),
+            MessageHas::Embed => "scope : hasembed".to_owned(),
             // Messages carry none of these yet.
             MessageHas::File
             | MessageHas::Image
@@ -52,83 +52,56 @@ fn conditions(search: &MessageSearch) -> (String, Vec<Bind>) {
             | MessageHas::Sound
             | MessageHas::Sticker
             | MessageHas::Poll
-            | MessageHas::Snapshot => " AND 0",
+            | MessageHas::Snapshot => return None,
         });
     }
-    if let Some(after) = search.after {
-        sql.push_str(" AND m.id > ?");
-        binds.push(Bind::Int(db(after)));
+    let mut query = parts.join(" AND ");
+    match search.pinned {
+        Some(true) => query.push_str(" AND scope : pinned"),
+        Some(false) => query.push_str(" NOT scope : pinned"),
+        None => {}
     }
-    if let Some(before) = search.before {
-        sql.push_str(" AND m.id < ?");
-        binds.push(Bind::Int(db(before)));
-    }
-    if let Some(pinned) = search.pinned {
-        sql.push_str(" AND m.pinned = ?");
-        binds.push(Bind::Int(i64::from(pinned)));
-    }
-    (sql, binds)
-}
-
-/// Where the candidates come from, narrowed to the searched channels (the
-/// first values: the FTS5 query when there are words, then the channels).
-/// With words, the index finds them and leads to each row by its primary
-/// key; without, the channels' rows are read.
-fn source(words: bool, join: &str) -> String {
-    if words {
-        format!(
-            "FROM message_words w
-             JOIN messages m ON m.channel_id = w.channel_id
-                 AND m.bucket = (w.rowid >> 22) / {BUCKET_MS} AND m.id = w.rowid
-             {join}
-             WHERE w.content MATCH ? AND w.channel_id IN (SELECT value FROM json_each(?))"
-        )
-    } else {
-        format!("FROM messages m {join} WHERE m.channel_id IN (SELECT value FROM json_each(?))")
-    }
-}
-
-enum Bind {
-    Int(i64),
-    Text(String),
+    Some(query)
 }
 
 #[async_trait]
 impl SearchStore for SqliteStore {
     async fn search_messages(&self, search: &MessageSearch) -> Result<SearchHits> {
-        if search.channels.is_empty() {
+        let Some(query) = fts_query(search) else {
             return Ok(SearchHits {
                 total: 0,
                 messages: Vec::new(),
             });
+        };
+        let mut filter = String::from("WHERE message_words MATCH ?");
+        let mut bounds = Vec::new();
+        if let Some(after) = search.after {
+            filter.push_str(" AND message_words.rowid > ?");
+            bounds.push(db(after));
         }
-        let words = !search.words.is_empty();
-        let mut binds = Vec::new();
-        if words {
-            binds.push(Bind::Text(fts_query(&search.words)));
+        if let Some(before) = search.before {
+            filter.push_str(" AND message_words.rowid < ?");
+            bounds.push(db(before));
         }
-        binds.push(Bind::Text(json_ids(&search.channels)));
-        let (filter, more) = conditions(search);
-        binds.extend(more);
         let order = if search.oldest_first { "ASC" } else { "DESC" };
-        let count_sql = format!("SELECT COUNT(*) {} {filter}", source(words, ""));
-        let page_sql = format!(
-            "SELECT m.*, {USER_COLS} {} {filter} ORDER BY m.id {order} LIMIT ? OFFSET ?",
-            source(words, "LEFT JOIN users u ON u.id = m.author_id"),
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM message_words {filter} LIMIT {SEARCH_COUNT_CAP})"
         );
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-        let mut page = sqlx::query(&page_sql);
-        for b in &binds {
-            match b {
-                Bind::Int(v) => {
-                    count = count.bind(*v);
-                    page = page.bind(*v);
-                }
-                Bind::Text(v) => {
-                    count = count.bind(v.clone());
-                    page = page.bind(v.clone());
-                }
-            }
+        // The page's ids first, from the index alone; then their rows.
+        let page_sql = format!(
+            "SELECT m.*, {USER_COLS}
+             FROM (SELECT rowid AS id, channel_id FROM message_words {filter}
+                   ORDER BY rowid {order} LIMIT ? OFFSET ?) hit
+             JOIN messages m ON m.channel_id = hit.channel_id
+                 AND m.bucket = (hit.id >> 22) / {BUCKET_MS} AND m.id = hit.id
+             LEFT JOIN users u ON u.id = m.author_id
+             ORDER BY m.id {order}"
+        );
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(&query);
+        let mut page = sqlx::query(&page_sql).bind(&query);
+        for b in bounds {
+            count = count.bind(b);
+            page = page.bind(b);
         }
         let page = page
             .bind(i64::from(search.limit))

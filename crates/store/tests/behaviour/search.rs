@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use hearth_model::{message_type, ChannelType, Embed, Message, Snowflake};
-use hearth_store::{MessageHas, MessageSearch, Store};
+use hearth_store::{MessageHas, MessageSearch, SearchIn, Store};
 
 use super::backend::Backend;
 use super::fixtures::{channel, id, message, now, user, world};
@@ -41,7 +41,7 @@ pub async fn search_finds_whole_words_in_the_channels_given(b: Arc<Backend>) {
         s.insert_message(m).await.unwrap();
     }
     let general = MessageSearch {
-        channels: vec![w.text.id],
+        scope: SearchIn::Channels(vec![w.text.id]),
         limit: 25,
         ..MessageSearch::default()
     };
@@ -227,7 +227,7 @@ pub async fn search_finds_whole_words_in_the_channels_given(b: Arc<Backend>) {
 
     // Both channels when both are given; none when none are.
     let both = MessageSearch {
-        channels: vec![w.text.id, secret.id],
+        scope: SearchIn::Channels(vec![w.text.id, secret.id]),
         words: words(&["plans"]),
         limit: 25,
         ..MessageSearch::default()
@@ -237,7 +237,6 @@ pub async fn search_finds_whole_words_in_the_channels_given(b: Arc<Backend>) {
         found(
             s,
             MessageSearch {
-                channels: Vec::new(),
                 words: words(&["lunch"]),
                 limit: 25,
                 ..MessageSearch::default()
@@ -246,6 +245,24 @@ pub async fn search_finds_whole_words_in_the_channels_given(b: Arc<Backend>) {
         .await
         .0,
         0
+    );
+
+    // The whole guild: both channels, not another guild's.
+    let elsewhere = world(s, owner.clone()).await;
+    let far = message(&elsewhere, &elsewhere.text, &owner, id(), "lunch elsewhere");
+    s.insert_message(&far).await.unwrap();
+    let guild = |words: Vec<String>, authors| MessageSearch {
+        scope: SearchIn::Guild(w.guild.id),
+        words,
+        authors,
+        limit: 25,
+        ..MessageSearch::default()
+    };
+    assert_eq!(found(s, guild(words(&["lunch"]), Vec::new())).await.0, 5);
+    assert_eq!(found(s, guild(Vec::new(), vec![owner.id])).await.0, 3);
+    assert_eq!(
+        found(s, guild(words(&["lunch"]), vec![other.id])).await.0,
+        2
     );
 
     // Edits and deletes reach the index.
@@ -292,7 +309,7 @@ pub async fn search_finds_whole_words_in_the_channels_given(b: Arc<Backend>) {
     );
     s.delete_channel(secret.id).await.unwrap();
     let gone = MessageSearch {
-        channels: vec![secret.id],
+        scope: SearchIn::Channels(vec![secret.id]),
         words: words(&["secret"]),
         limit: 25,
         ..MessageSearch::default()
