@@ -152,7 +152,10 @@ async fn populate(store: Arc<dyn Store>, messages: u64) -> anyhow::Result<Guild2
 }
 
 /// The searches measured, by name: each makes its `i`th query.
-fn searches(g: &Guild20) -> Vec<(&'static str, Box<dyn Fn(usize) -> MessageSearch + '_>)> {
+/// A kind of search: its name, and its `i`th query.
+type SearchKind<'g> = (&'static str, Box<dyn Fn(usize) -> MessageSearch + 'g>);
+
+fn searches(g: &Guild20) -> Vec<SearchKind<'_>> {
     let base = move || MessageSearch {
         scope: SearchIn::Guild(g.guild_id),
         limit: 25,

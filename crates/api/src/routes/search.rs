@@ -182,19 +182,16 @@ fn parse(query: &str) -> Result<SearchRequest, FormErrors> {
                     );
                 }
             },
-            "pinned" => {
-                if choice(&mut errors, "pinned", &value, &["true", "false"]) {
-                    req.pinned = Some(value == "true");
-                }
+            // A bad value is reported by `choice` and changes nothing.
+            "pinned" if choice(&mut errors, "pinned", &value, &["true", "false"]) => {
+                req.pinned = Some(value == "true");
             }
             "sort_by" => {
                 // Relevance is not ranked here: hits come by time either way.
                 choice(&mut errors, "sort_by", &value, &["timestamp", "relevance"]);
             }
-            "sort_order" => {
-                if choice(&mut errors, "sort_order", &value, &["asc", "desc"]) {
-                    req.oldest_first = value == "asc";
-                }
+            "sort_order" if choice(&mut errors, "sort_order", &value, &["asc", "desc"]) => {
+                req.oldest_first = value == "asc";
             }
             "limit" => {
                 if let Some(n) = number(&mut errors, "limit", &value, MAX_LIMIT) {
