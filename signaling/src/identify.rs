@@ -225,6 +225,21 @@ pub async fn identify(
             })).collect::<Vec<_>>(),
         }))
     };
+    // Notification settings likewise, for the guilds the user changed any.
+    let guild_settings = if user.bot {
+        None
+    } else {
+        let entries = gw
+            .store
+            .guild_settings_of(user.id)
+            .await
+            .map_err(store_failure)?;
+        Some(json!({
+            "version": entries.iter().map(|s| s.version).sum::<u64>(),
+            "partial": false,
+            "entries": entries,
+        }))
+    };
     let mut ready = json!({
         "v": 10,
         "user": hearth_model::CurrentUser::of(&user),
@@ -238,6 +253,9 @@ pub async fn identify(
     });
     if let Some(read_state) = read_state {
         ready["read_state"] = read_state;
+    }
+    if let Some(settings) = guild_settings {
+        ready["user_guild_settings"] = settings;
     }
     if let Some(shard) = ident.shard {
         ready["shard"] = json!(shard);

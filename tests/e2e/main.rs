@@ -38,6 +38,7 @@ mod loadtest_voice;
 mod logs;
 mod messages;
 mod node_metrics;
+mod notifications;
 mod permissions;
 mod pins;
 mod postgres;

@@ -9,6 +9,7 @@
 
 pub mod commands;
 pub mod components;
+pub mod notifications;
 pub mod objects;
 pub mod permissions;
 pub mod private;
@@ -17,6 +18,10 @@ pub mod timestamp;
 
 pub use commands::{ApplicationCommand, ChoiceValue, CommandChoice, CommandOption};
 pub use components::{Component, SelectDefault, SelectOption};
+pub use notifications::{
+    ChannelOverride, ChannelOverridePatch, GuildSettingsPatch, MuteConfig, NotifyLevel,
+    UserGuildSettings,
+};
 pub use objects::*;
 pub use permissions::Permissions;
 pub use private::{PrivateChannel, PrivateChannelType};

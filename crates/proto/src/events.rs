@@ -10,7 +10,9 @@
 //! ([`Event::to_bus`], [`Event::from_bus`]); `d` is written once per event
 //! by the node that delivers it.
 
-use hearth_model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User};
+use hearth_model::{
+    Channel, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User, UserGuildSettings,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -213,6 +215,12 @@ pub enum Event {
         message_id: Snowflake,
         version: u64,
     },
+    /// The user changed their notification settings for a guild: their
+    /// sessions (on every device) follow.
+    UserGuildSettingsUpdate {
+        user_id: Snowflake,
+        settings: UserGuildSettings,
+    },
     /// About a DM or group DM, for one of its recipients.
     Direct {
         recipient: Snowflake,
@@ -275,6 +283,7 @@ impl Event {
             Event::VoiceStateUpdate { .. } => "VOICE_STATE_UPDATE",
             Event::Direct { event, .. } => event.name(),
             Event::MessageAck { .. } => "MESSAGE_ACK",
+            Event::UserGuildSettingsUpdate { .. } => "USER_GUILD_SETTINGS_UPDATE",
         }
     }
 
@@ -349,7 +358,9 @@ impl Event {
             }
             Event::UserUpdate(u) => Audience::User(u.id),
             Event::Direct { recipient, .. } => Audience::User(*recipient),
-            Event::MessageAck { user_id, .. } => Audience::User(*user_id),
+            Event::MessageAck { user_id, .. } | Event::UserGuildSettingsUpdate { user_id, .. } => {
+                Audience::User(*user_id)
+            }
             Event::InteractionCreate(i) => Audience::User(i.application_id),
             Event::InteractionModalCreate { user_id, .. }
             | Event::InteractionOutcome { user_id, .. }
@@ -530,6 +541,7 @@ impl Event {
                 message_id: *message_id,
                 version: *version,
             }),
+            Event::UserGuildSettingsUpdate { settings, .. } => serde_json::to_vec(settings),
         };
         written.unwrap_or_else(|_| b"null".to_vec())
     }

@@ -222,6 +222,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "user_guild_settings",
+        &[("user_id", Int), ("guild_id", Int), ("settings", Text)],
+    ),
+    (
         "pins",
         &[
             ("channel_id", Int),

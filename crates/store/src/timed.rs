@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use hearth_model::{
-    Application, ApplicationCommand, Ban, Channel, Guild, Invite, Member, Message, PrivateChannel,
-    Role, Snowflake, Timestamp, User, Webhook,
+    Application, ApplicationCommand, Ban, Channel, Guild, GuildSettingsPatch, Invite, Member,
+    Message, PrivateChannel, Role, Snowflake, Timestamp, User, UserGuildSettings, Webhook,
 };
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -495,6 +495,28 @@ impl<S: Store + ?Sized> SearchStore for Timed<S> {
     async fn search_messages(&self, search: &MessageSearch) -> Result<SearchHits> {
         self.timed("search_messages", self.inner.search_messages(search))
             .await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> NotificationSettingsStore for Timed<S> {
+    async fn guild_settings_of(&self, user: Snowflake) -> Result<Vec<UserGuildSettings>> {
+        self.timed("guild_settings_of", self.inner.guild_settings_of(user))
+            .await
+    }
+    async fn update_guild_settings(
+        &self,
+        user: Snowflake,
+        defaults: UserGuildSettings,
+        patch: &GuildSettingsPatch,
+        channels: &[Snowflake],
+    ) -> Result<UserGuildSettings> {
+        self.timed(
+            "update_guild_settings",
+            self.inner
+                .update_guild_settings(user, defaults, patch, channels),
+        )
+        .await
     }
 }
 

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use hearth_model::{
-    Application, ApplicationCommand, Ban, Channel, Guild, Invite, Member, Message, PrivateChannel,
-    Role, Snowflake, Timestamp, User, Webhook,
+    Application, ApplicationCommand, Ban, Channel, Guild, GuildSettingsPatch, Invite, Member,
+    Message, PrivateChannel, Role, Snowflake, Timestamp, User, UserGuildSettings, Webhook,
 };
 
 use crate::edits::{ApplicationEdit, ChannelEdit, Edited, GuildEdit, MemberEdit, RoleEdit};
@@ -20,6 +20,7 @@ pub trait Store:
     + PrivateChannelStore
     + ReadStateStore
     + SearchStore
+    + NotificationSettingsStore
     + CommandStore
     + InteractionStore
     + WebhookStore
@@ -38,6 +39,7 @@ impl<T> Store for T where
         + PrivateChannelStore
         + ReadStateStore
         + SearchStore
+        + NotificationSettingsStore
         + CommandStore
         + InteractionStore
         + WebhookStore
@@ -528,6 +530,23 @@ pub trait SearchStore: Send + Sync {
     /// People's messages (not system notices) matching the search, newest
     /// first unless `oldest_first`.
     async fn search_messages(&self, search: &MessageSearch) -> Result<SearchHits>;
+}
+
+#[async_trait]
+pub trait NotificationSettingsStore: Send + Sync {
+    /// The user's settings for every guild they changed any in.
+    async fn guild_settings_of(&self, user: Snowflake) -> Result<Vec<UserGuildSettings>>;
+    /// Applies `patch` to the user's settings for `defaults.guild_id`
+    /// (starting from `defaults` when they have none) in one transaction,
+    /// so concurrent changes each keep the other's; returns the result.
+    /// `channels`: the guild's channels, which overrides are kept for.
+    async fn update_guild_settings(
+        &self,
+        user: Snowflake,
+        defaults: UserGuildSettings,
+        patch: &GuildSettingsPatch,
+        channels: &[Snowflake],
+    ) -> Result<UserGuildSettings>;
 }
 
 /// How many commands of each type one scope (global, or one guild) may

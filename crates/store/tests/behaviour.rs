@@ -18,6 +18,7 @@ mod behaviour {
     pub mod interactions;
     pub mod members;
     pub mod messages;
+    pub mod notifications;
     pub mod pins;
     pub mod private;
     pub mod reactions;
@@ -75,6 +76,7 @@ on_every_backend! {
     pins::pins_are_listed_by_pin_time_and_go_with_their_message,
     read_states::read_states_count_mentions_after_the_read_message,
     search::search_finds_whole_words_in_the_channels_given,
+    notifications::notification_settings_change_only_what_is_named_even_at_once,
     private::a_pair_has_one_dm_that_closes_and_reopens,
     private::a_group_dm_keeps_its_limit_owner_and_goes_with_its_last_member,
     interactions::commands_keep_ids_by_name_limits_and_scopes,

@@ -13,6 +13,7 @@ mod invites;
 mod limits;
 mod members;
 pub(crate) mod messages;
+mod notifications;
 mod observe;
 mod pins;
 mod private;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
             .merge(private::routes())
             .merge(read_states::routes())
             .merge(search::routes())
+            .merge(notifications::routes())
             .merge(webhooks::routes())
             .merge(voice_regions::routes())
             .merge(absent::routes())

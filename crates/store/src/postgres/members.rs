@@ -204,7 +204,7 @@ impl MemberStore for PgStore {
             .bind(db(user_id))
             .execute(&mut *tx)
             .await?;
-        forget_read_states(&mut tx, guild_id, user_id).await?;
+        forget_member_state(&mut tx, guild_id, user_id).await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -232,7 +232,7 @@ impl MemberStore for PgStore {
             .bind(db(user_id))
             .execute(&mut *tx)
             .await?;
-        forget_read_states(&mut tx, guild_id, user_id).await?;
+        forget_member_state(&mut tx, guild_id, user_id).await?;
         let mut deleted = Vec::new();
         if let Some(since) = delete_since {
             deleted = sqlx::query_as::<_, (i64, i64)>(
@@ -376,8 +376,9 @@ impl MemberStore for PgStore {
 }
 
 /// A member who leaves (or is removed) takes their read states of the
-/// guild's channels along: nothing of a guild stays with someone outside it.
-async fn forget_read_states(
+/// guild's channels and their notification settings for it along: nothing
+/// of a guild stays with someone outside it.
+async fn forget_member_state(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     guild_id: Snowflake,
     user_id: Snowflake,
@@ -390,5 +391,10 @@ async fn forget_read_states(
     .bind(db(user_id))
     .execute(&mut **tx)
     .await?;
+    sqlx::query("DELETE FROM user_guild_settings WHERE guild_id = $1 AND user_id = $2")
+        .bind(db(guild_id))
+        .bind(db(user_id))
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }

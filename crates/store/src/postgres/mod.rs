@@ -24,6 +24,7 @@ mod guilds;
 mod interactions;
 mod members;
 mod messages;
+mod notifications;
 mod pins;
 mod private;
 mod reactions;
@@ -53,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
+    include_str!("schema_v7.sql"),
 ];
 
 /// The advisory lock (two-key form, a key space apart from the guilds'

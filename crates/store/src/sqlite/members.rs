@@ -196,7 +196,7 @@ impl MemberStore for SqliteStore {
             .bind(db(user_id))
             .execute(&mut *tx)
             .await?;
-        forget_read_states(&mut tx, guild_id, user_id).await?;
+        forget_member_state(&mut tx, guild_id, user_id).await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -220,7 +220,7 @@ impl MemberStore for SqliteStore {
             .bind(db(user_id))
             .execute(&mut *tx)
             .await?;
-        forget_read_states(&mut tx, guild_id, user_id).await?;
+        forget_member_state(&mut tx, guild_id, user_id).await?;
         let mut deleted = Vec::new();
         if let Some(since) = delete_since {
             deleted = sqlx::query_as::<_, (i64, i64)>(
@@ -355,8 +355,9 @@ impl MemberStore for SqliteStore {
 }
 
 /// A member who leaves (or is removed) takes their read states of the
-/// guild's channels along: nothing of a guild stays with someone outside it.
-async fn forget_read_states(
+/// guild's channels and their notification settings for it along: nothing
+/// of a guild stays with someone outside it.
+async fn forget_member_state(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     guild_id: Snowflake,
     user_id: Snowflake,
@@ -369,5 +370,10 @@ async fn forget_read_states(
     .bind(db(guild_id))
     .execute(&mut **tx)
     .await?;
+    sqlx::query("DELETE FROM user_guild_settings WHERE user_id = ? AND guild_id = ?")
+        .bind(db(user_id))
+        .bind(db(guild_id))
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }

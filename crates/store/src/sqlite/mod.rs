@@ -11,6 +11,7 @@ mod guilds;
 mod interactions;
 mod members;
 mod messages;
+mod notifications;
 mod pins;
 mod private;
 mod reactions;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
     include_str!("schema_v7.sql"),
+    include_str!("schema_v8.sql"),
 ];
 
 /// How hard a commit waits for the disk.
