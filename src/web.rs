@@ -49,6 +49,7 @@ static ASSETS: &[Asset] = &[
     asset!("/js/commands.js", JS),
     asset!("/js/pins.js", JS),
     asset!("/js/search.js", JS),
+    asset!("/js/alerts.js", JS),
     asset!("/js/members.js", JS),
     asset!("/js/call.js", JS),
 ];

@@ -1,6 +1,7 @@
 // The app: signs in, keeps one gateway session, routes its dispatches into
 // the state, and wires the views and their buttons together.
 
+import { alertsShown, initAlerts, renderChannelMute } from "./alerts.js";
 import { api, setToken, setUnauthorizedHandler } from "./api.js";
 import { showAuth } from "./auth.js";
 import { renderCall, renderVoicePanel } from "./call.js";
@@ -217,6 +218,7 @@ function showView() {
   // Pins are a server channel's (not yet a DM's).
   $("toggle-pins").hidden = kind !== "chat" || isPrivate(c);
   if (kind !== "chat") closePins();
+  renderChannelMute();
   if (kind === "empty") {
     $("channel-title").textContent = state.guildId === HOME ? "Direct Messages" : guild() ? guild().name : "Welcome";
     $("channel-topic").textContent = "";
@@ -409,6 +411,7 @@ function wire() {
   initPins();
   initSidebar({ selectGuild, selectChannel, deleteChannel });
   initSearch({ selectChannel });
+  initAlerts({ selectChannel, renderChannels: () => renderChannels(session.call) });
   $("create-guild").addEventListener("click", createGuild);
   $("join-guild").addEventListener("click", joinGuild);
   $("invite-button").addEventListener("click", createInvite);
@@ -477,6 +480,7 @@ function wire() {
     inboundStats: () => (session.call ? session.call.inboundStats() : Promise.resolve({})),
     outboundStats: () => (session.call ? session.call.outboundStats() : Promise.resolve({})),
     me: () => state.me,
+    alerts: () => alertsShown.slice(),
     marks: () => ({ mentions: Object.fromEntries(state.mentions), unread: [...state.unread], lastRead: { ...state.lastRead } }),
     lastServerOffer: () => (session.call ? session.call.lastOffer : null),
     voiceTrace: () => (session.call ? session.call.trace : []),

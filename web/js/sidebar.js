@@ -2,7 +2,7 @@
 // unread marks, voice channels with who is in them (and who speaks).
 
 import { $, avatar, fill, h, icon, initials } from "./dom.js";
-import { HOME, PERM, can, channelLabel, displayName, guild, idCmp, mentionCount, state, voiceMembers } from "./state.js";
+import { HOME, PERM, can, channelLabel, channelMuted, displayName, guild, idCmp, mentionCount, state, voiceMembers } from "./state.js";
 
 const BASE_TITLE = document.title;
 
@@ -67,10 +67,11 @@ function channelItem(g, c, call) {
   const open = h("button.channel-open", {
     type: "button",
     "aria-current": current ? "true" : "false",
-    "aria-label": `${c.type === 2 ? "voice channel" : "text channel"} ${c.name}${unread ? ", unread messages" : ""}${mentionsText(state.mentions.get(c.id))}`,
+    "aria-label": `${c.type === 2 ? "voice channel" : "text channel"} ${c.name}${unread ? ", unread messages" : ""}${mentionsText(state.mentions.get(c.id))}${channelMuted(g.id, c.id) ? ", muted" : ""}`,
     onclick: () => actions.selectChannel(c.id),
   }, icon(c.type === 2 ? "speaker" : "hash"), c.name, badge(state.mentions.get(c.id)));
-  const row = h(`div.channel${unread ? ".unread" : ""}`, { dataset: { channel: c.id, type: String(c.type) } }, open,
+  const muted = c.type !== 4 && channelMuted(g.id, c.id);
+  const row = h(`div.channel${unread ? ".unread" : ""}${muted ? ".muted" : ""}`, { dataset: { channel: c.id, type: String(c.type) } }, open,
     can(PERM.MANAGE_CHANNELS, g)
       ? h("button.channel-delete.small", { type: "button", "aria-label": `Delete channel ${c.name}`, title: "Delete channel", onclick: () => actions.deleteChannel(c.id) }, "✕")
       : null);
@@ -89,6 +90,7 @@ function renderDms() {
   const list = $("channel-list");
   $("guild-name").textContent = "Direct Messages";
   $("invite-button").hidden = true;
+  $("notify-button").hidden = true;
   $("create-channel").hidden = true;
   const newest = (c) => c.last_message_id || c.id;
   const dms = [...state.dms.values()].sort((a, b) => idCmp(newest(b), newest(a)));
@@ -115,6 +117,7 @@ export function renderChannels(call) {
   const list = $("channel-list");
   $("guild-name").textContent = g ? g.name : "No server";
   $("invite-button").hidden = !g;
+  $("notify-button").hidden = !g;
   $("create-channel").hidden = !g || !can(PERM.MANAGE_CHANNELS, g);
   if (!g) { fill(list); return; }
   const categories = g.channelOrder.filter((c) => c.type === 4);

@@ -31,6 +31,8 @@ export const state = {
   dms: new Map(),
   /** channel id -> unread messages that mention the user (any DM message counts) */
   mentions: new Map(),
+  /** guild id -> the user's notification settings there (only those changed) */
+  guildSettings: new Map(),
 };
 
 /** The rail's "Direct Messages" home, selected in place of a guild. */
@@ -55,6 +57,50 @@ export function notifiesMe(m) {
   const g = state.guilds.get(m.guild_id);
   const member = g && g.members.get(state.me.id);
   return !!member && (m.mention_roles || []).some((r) => member.roles.includes(r));
+}
+
+/** The user's notification settings for a guild: theirs, or the guild's default. */
+export function guildSettings(guildId) {
+  const own = state.guildSettings.get(guildId);
+  if (own) return own;
+  const g = state.guilds.get(guildId);
+  return {
+    guild_id: guildId, message_notifications: (g && g.default_message_notifications) || 0, muted: false,
+    mute_config: null, suppress_everyone: false, suppress_roles: false, channel_overrides: [],
+  };
+}
+
+/** A mute in force: set, and its end (if any) still ahead. */
+export const mutedNow = (muted, config) =>
+  !!muted && !(config && config.end_time && Date.parse(config.end_time) <= Date.now());
+
+export const channelOverride = (guildId, channelId) =>
+  guildSettings(guildId).channel_overrides.find((o) => o.channel_id === channelId);
+
+/** Whether the channel (or its whole server) is muted now. */
+export function channelMuted(guildId, channelId) {
+  const s = guildSettings(guildId);
+  const o = channelOverride(guildId, channelId);
+  return mutedNow(s.muted, s.mute_config) || (!!o && mutedNow(o.muted, o.mute_config));
+}
+
+/**
+ * Whether a message from someone else should alert the user (a sound and
+ * a desktop notification), as their settings say: any DM; in a server,
+ * unless muted, every message, only mentions, or nothing.
+ */
+export function alertsMe(m) {
+  if (!state.me || m.author.id === state.me.id) return false;
+  if (!m.guild_id) return true;
+  if (channelMuted(m.guild_id, m.channel_id)) return false;
+  const s = guildSettings(m.guild_id);
+  const o = channelOverride(m.guild_id, m.channel_id);
+  const level = o && o.message_notifications !== 3 ? o.message_notifications : s.message_notifications;
+  if (level === 0) return true;
+  if (level === 2) return false;
+  if ((m.mentions || []).some((u) => u.id === state.me.id)) return true;
+  if (m.mention_everyone) return !s.suppress_everyone;
+  return !s.suppress_roles && notifiesMe({ ...m, mention_everyone: false });
 }
 
 /** Unread mentions in a set of channels. */
@@ -209,6 +255,7 @@ export function apply(t, d) {
         saveLastRead(e.id, e.last_message_id);
         if (e.mention_count > 0) state.mentions.set(e.id, e.mention_count);
       }
+      state.guildSettings = new Map(((d.user_guild_settings && d.user_guild_settings.entries) || []).map((e) => [e.guild_id, e]));
       state.dms = new Map((d.private_channels || []).map((c) => [c.id, c]));
       for (const c of state.dms.values()) {
         const read = state.lastRead[c.id];
@@ -344,12 +391,18 @@ export function apply(t, d) {
         state.unread.add(d.channel_id);
         if (notifiesMe(d)) state.mentions.set(d.channel_id, (state.mentions.get(d.channel_id) || 0) + 1);
       }
+      // Away from the tab, what the user asked to hear of calls them back.
+      if (document.visibilityState !== "visible" && alertsMe(d)) emit("alert", d);
       emit("messages", { channelId: d.channel_id, created: d });
       emit("unread");
       break;
     }
     case "MESSAGE_UPDATE":
       if (upsertMessage(d)) emit("messages", { channelId: d.channel_id, updated: d });
+      break;
+    case "USER_GUILD_SETTINGS_UPDATE":
+      state.guildSettings.set(d.guild_id, d);
+      emit("guild-settings", d.guild_id);
       break;
     case "MESSAGE_ACK":
       markChannelRead(d.channel_id, d.message_id);

@@ -271,6 +271,62 @@ test("a mention badges the channel, the server and the tab; reading it clears th
   await bob.page.locator("#guild-list .mention-badge").waitFor({ state: "detached" });
 });
 
+test("bob wants only mentions from the server: away from the tab a mention alerts him, chatter does not, and a muted channel is quiet", async () => {
+  const { ada, bob } = people;
+  const bobId = await myId(bob);
+  // Headless Chromium shows no desktop notifications: record what the page
+  // asks for, as a browser whose user allowed them. (Granting the
+  // permission through the context would withdraw the camera's and the
+  // microphone's, which the calls below need.)
+  await bob.page.evaluate(() => {
+    window.shownNotifications = [];
+    window.Notification = class {
+      static permission = "granted";
+      constructor(title, options) { window.shownNotifications.push({ title, ...options }); }
+      close() {}
+    };
+  });
+  await bob.page.getByRole("button", { name: "Notification settings" }).click();
+  await bob.page.getByLabel("Notify me of").selectOption("1");
+  await bob.page.getByRole("button", { name: "Save" }).click();
+  await bob.page.locator("#dialog").waitFor({ state: "hidden" });
+  // Bob's tab goes to the background.
+  const setHidden = (hidden) => bob.page.evaluate((hidden) => {
+    if (hidden) Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+    else delete document.visibilityState;
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+  await setHidden(true);
+  const shown = () => bob.page.evaluate(() => window.shownNotifications);
+  const adaInput = ada.page.getByLabel("Message", { exact: true });
+  // Bob's list shows a mention by name: wait for the words after it.
+  const say = async (text) => {
+    await adaInput.fill(text);
+    await adaInput.press("Enter");
+    await bob.page.locator("#message-list .message", { hasText: text.replace(/^<@\d+> /, "") }).waitFor();
+  };
+  await say("just some chatter");
+  await say(`<@${bobId}> look at the build`);
+  await until("the mention's notification", async () => (await shown()).length === 1);
+  const [note] = await shown();
+  assert.match(note.title, new RegExp(`${ada.username} \\(# ?general, Workshop\\)`));
+  assert.match(note.body, /look at the build/);
+  assert.equal(note.tag, await bob.page.locator("#message-list").getAttribute("data-channel"));
+  // Muted, the channel is quiet even for a mention; unmuted, it speaks again.
+  await setHidden(false);
+  await bob.page.getByRole("button", { name: /^Mute # ?general$/ }).click();
+  await bob.page.getByRole("button", { name: /^Unmute # ?general/ }).waitFor();
+  await bob.page.getByRole("button", { name: /text channel general.*, muted$/ }).waitFor();
+  await setHidden(true);
+  await say(`<@${bobId}> are you there?`);
+  await say("ping after the mute");
+  assert.equal((await shown()).length, 1);
+  assert.equal((await bob.page.evaluate(() => window.hearthDebug.alerts())).length, 1);
+  await setHidden(false);
+  await bob.page.getByRole("button", { name: /^Unmute # ?general/ }).click();
+  await bob.page.getByRole("button", { name: /^Mute # ?general$/ }).waitFor();
+});
+
 test("channels in categories, unread marks, status, and deleting channels", async () => {
   const { ada, bob } = people;
   const create = async (name, type, parent) => {
