@@ -225,20 +225,25 @@ pub async fn identify(
             })).collect::<Vec<_>>(),
         }))
     };
-    // Notification settings likewise, for the guilds the user changed any.
-    let guild_settings = if user.bot {
-        None
+    // Notification settings likewise, for the guilds the user changed any,
+    // and who may DM them.
+    let (guild_settings, dm_privacy) = if user.bot {
+        (None, None)
     } else {
+        let privacy = gw.store.dm_privacy(user.id).await.map_err(store_failure)?;
         let entries = gw
             .store
             .guild_settings_of(user.id)
             .await
             .map_err(store_failure)?;
-        Some(json!({
-            "version": entries.iter().map(|s| s.version).sum::<u64>(),
-            "partial": false,
-            "entries": entries,
-        }))
+        (
+            Some(json!({
+                "version": entries.iter().map(|s| s.version).sum::<u64>(),
+                "partial": false,
+                "entries": entries,
+            })),
+            Some(privacy),
+        )
     };
     let mut ready = json!({
         "v": 10,
@@ -256,6 +261,9 @@ pub async fn identify(
     }
     if let Some(settings) = guild_settings {
         ready["user_guild_settings"] = settings;
+    }
+    if let Some(privacy) = dm_privacy {
+        ready["user_settings"] = json!(privacy);
     }
     if let Some(shard) = ident.shard {
         ready["shard"] = json!(shard);

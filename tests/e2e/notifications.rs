@@ -4,7 +4,12 @@
 use serde_json::json;
 
 use crate::gateway_client::{intents, login, EVENT_TIMEOUT};
-use crate::harness::{World, UNKNOWN_ID};
+use crate::harness::{Api, Resp, User, World, UNKNOWN_ID};
+
+async fn post(api: &Api, path: &str, by: &User, text: &str) -> Resp {
+    api.post(path, by.auth(), Some(json!({"content": text})))
+        .await
+}
 
 #[tokio::test]
 async fn settings_change_what_they_name_and_reach_every_device() {
@@ -91,4 +96,84 @@ async fn settings_change_what_they_name_and_reach_every_device() {
     api.patch(&path, bot.auth(), Some(json!({"muted": true})))
         .await
         .expect_error(403, 20001);
+}
+
+#[tokio::test]
+async fn a_member_who_refuses_dms_from_the_server_cannot_be_messaged_from_it() {
+    let w = World::new().await;
+    let api = &w.api;
+    // A DM opened while it was allowed.
+    let dm = api
+        .post(
+            "/users/@me/channels",
+            w.owner.auth(),
+            Some(json!({"recipient_id": w.member.id})),
+        )
+        .await
+        .expect(200);
+    let dm_id = dm["id"].as_str().unwrap().to_owned();
+    let mut other_device = login(api, &w.member, intents::GUILDS).await;
+    assert_eq!(
+        other_device.ready.as_ref().unwrap()["user_settings"],
+        json!({"restricted_guilds": [], "default_guilds_restricted": false})
+    );
+
+    let saved = api
+        .patch(
+            "/users/@me/settings",
+            w.member.auth(),
+            Some(json!({"restricted_guilds": [w.guild_id], "theme": "dark"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        saved,
+        json!({"restricted_guilds": [w.guild_id], "default_guilds_restricted": false})
+    );
+    let heard = other_device
+        .expect_dispatch("USER_SETTINGS_UPDATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(heard, saved);
+    assert_eq!(
+        api.get("/users/@me/settings", w.member.auth())
+            .await
+            .expect(200),
+        saved
+    );
+
+    // The owner can neither open a DM with him nor write in the old one;
+    // he can still write to her.
+    api.post(
+        "/users/@me/channels",
+        w.owner.auth(),
+        Some(json!({"recipient_id": w.member.id})),
+    )
+    .await
+    .expect_error(400, 50007);
+    let messages = format!("/channels/{dm_id}/messages");
+    post(api, &messages, &w.owner, "are you there?")
+        .await
+        .expect_error(400, 50007);
+    post(api, &messages, &w.member, "I am, but not for DMs")
+        .await
+        .expect(200);
+
+    // Allowed again: it works again.
+    api.patch(
+        "/users/@me/settings",
+        w.member.auth(),
+        Some(json!({"restricted_guilds": []})),
+    )
+    .await
+    .expect(200);
+    post(api, &messages, &w.owner, "now?").await.expect(200);
+    let too_many: Vec<String> = (0..1001).map(|i| (1_000_000 + i).to_string()).collect();
+    api.patch(
+        "/users/@me/settings",
+        w.member.auth(),
+        Some(json!({"restricted_guilds": too_many})),
+    )
+    .await
+    .expect_error(400, 50035);
 }

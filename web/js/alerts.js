@@ -88,6 +88,8 @@ function permissionLine() {
   return h("p", {}, allow);
 }
 
+const refusesDms = (guildId) => state.dmPrivacy.restricted_guilds.includes(guildId);
+
 async function openSettings() {
   const g = guild();
   if (!g) return;
@@ -103,12 +105,23 @@ async function openSettings() {
       { name: "mute", label: "Mute the server", value: MUTE_CHOICES.some(([v]) => v === muted) ? muted : "-1", options: MUTE_CHOICES },
       { name: "everyone", label: "@everyone and @here", value: s.suppress_everyone ? "1" : "0",
         options: [["0", "Notify me"], ["1", "Don't notify me"]] },
+      { name: "dms", label: "Direct messages from members of this server", value: refusesDms(g.id) ? "0" : "1",
+        options: [["1", "Allowed"], ["0", "Not allowed"]] },
     ],
-    submit: (v) => saveSettings(g.id, {
-      message_notifications: Number(v.level),
-      suppress_everyone: v.everyone === "1",
-      ...muteChange(v.mute),
-    }),
+    submit: async (v) => {
+      const saved = await saveSettings(g.id, {
+        message_notifications: Number(v.level),
+        suppress_everyone: v.everyone === "1",
+        ...muteChange(v.mute),
+      });
+      const refuse = v.dms === "0";
+      if (refuse !== refusesDms(g.id)) {
+        const others = state.dmPrivacy.restricted_guilds.filter((id) => id !== g.id);
+        const privacy = await api("PATCH", "/users/@me/settings", { restricted_guilds: refuse ? [...others, g.id] : others });
+        apply("USER_SETTINGS_UPDATE", privacy);
+      }
+      return saved;
+    },
   });
 }
 

@@ -26,6 +26,7 @@ const MESSAGES = {
   40007: "You are banned from that server.",
   50005: "You can only edit your own messages.",
   50006: "You can't send an empty message.",
+  50007: "This person doesn't take direct messages from you.",
 };
 
 /** Every `_errors` leaf of a 50035 body, as "field: message". */

@@ -33,6 +33,8 @@ export const state = {
   mentions: new Map(),
   /** guild id -> the user's notification settings there (only those changed) */
   guildSettings: new Map(),
+  /** Who may DM the user: `{restricted_guilds, default_guilds_restricted}` */
+  dmPrivacy: { restricted_guilds: [], default_guilds_restricted: false },
 };
 
 /** The rail's "Direct Messages" home, selected in place of a guild. */
@@ -255,6 +257,7 @@ export function apply(t, d) {
         saveLastRead(e.id, e.last_message_id);
         if (e.mention_count > 0) state.mentions.set(e.id, e.mention_count);
       }
+      state.dmPrivacy = { restricted_guilds: [], default_guilds_restricted: false, ...(d.user_settings || {}) };
       state.guildSettings = new Map(((d.user_guild_settings && d.user_guild_settings.entries) || []).map((e) => [e.guild_id, e]));
       state.dms = new Map((d.private_channels || []).map((c) => [c.id, c]));
       for (const c of state.dms.values()) {
@@ -399,6 +402,9 @@ export function apply(t, d) {
     }
     case "MESSAGE_UPDATE":
       if (upsertMessage(d)) emit("messages", { channelId: d.channel_id, updated: d });
+      break;
+    case "USER_SETTINGS_UPDATE":
+      state.dmPrivacy = d;
       break;
     case "USER_GUILD_SETTINGS_UPDATE":
       state.guildSettings.set(d.guild_id, d);

@@ -325,6 +325,24 @@ test("bob wants only mentions from the server: away from the tab a mention alert
   await setHidden(false);
   await bob.page.getByRole("button", { name: /^Unmute # ?general/ }).click();
   await bob.page.getByRole("button", { name: /^Mute # ?general$/ }).waitFor();
+
+  // Bob stops taking DMs from the server's members: ada's DM to him is refused, and says why.
+  await bob.page.getByRole("button", { name: "Notification settings" }).click();
+  await bob.page.getByLabel("Direct messages from members of this server").selectOption("0");
+  await bob.page.getByRole("button", { name: "Save" }).click();
+  await bob.page.locator("#dialog").waitFor({ state: "hidden" });
+  await ada.page.getByRole("button", { name: "Direct Messages", exact: true }).click();
+  await ada.page.getByRole("button", { name: new RegExp(`direct message with ${bob.username}`) }).click();
+  await adaInput.fill("still there?");
+  await adaInput.press("Enter");
+  await ada.page.getByText("This person doesn't take direct messages from you.").waitFor();
+  // Allowed again, for the steps after.
+  await bob.page.getByRole("button", { name: "Notification settings" }).click();
+  await bob.page.getByLabel("Direct messages from members of this server").selectOption("1");
+  await bob.page.getByRole("button", { name: "Save" }).click();
+  await bob.page.locator("#dialog").waitFor({ state: "hidden" });
+  await ada.page.locator("#guild-list .guild-button:not(.home-button)").first().click();
+  await ada.page.getByRole("button", { name: /text channel general/ }).click();
 });
 
 test("channels in categories, unread marks, status, and deleting channels", async () => {

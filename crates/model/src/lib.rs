@@ -19,7 +19,7 @@ pub mod timestamp;
 pub use commands::{ApplicationCommand, ChoiceValue, CommandChoice, CommandOption};
 pub use components::{Component, SelectDefault, SelectOption};
 pub use notifications::{
-    ChannelOverride, ChannelOverridePatch, GuildSettingsPatch, MuteConfig, NotifyLevel,
+    ChannelOverride, ChannelOverridePatch, DmPrivacy, GuildSettingsPatch, MuteConfig, NotifyLevel,
     UserGuildSettings,
 };
 pub use objects::*;

@@ -7,6 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Snowflake, Timestamp};
 
+/// Who may open DMs with a user (Discord's user settings of those names):
+/// not the members of `restricted_guilds`, nor of guilds joined later when
+/// `default_guilds_restricted`. Someone sharing another guild still may.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DmPrivacy {
+    pub restricted_guilds: Vec<Snowflake>,
+    pub default_guilds_restricted: bool,
+}
+
 /// Which messages notify (Discord's `message_notifications`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(try_from = "u8", into = "u8")]

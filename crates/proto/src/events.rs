@@ -11,7 +11,8 @@
 //! by the node that delivers it.
 
 use hearth_model::{
-    Channel, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User, UserGuildSettings,
+    Channel, DmPrivacy, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User,
+    UserGuildSettings,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -221,6 +222,11 @@ pub enum Event {
         user_id: Snowflake,
         settings: UserGuildSettings,
     },
+    /// The user changed who may DM them: their sessions follow.
+    UserSettingsUpdate {
+        user_id: Snowflake,
+        privacy: DmPrivacy,
+    },
     /// About a DM or group DM, for one of its recipients.
     Direct {
         recipient: Snowflake,
@@ -284,6 +290,7 @@ impl Event {
             Event::Direct { event, .. } => event.name(),
             Event::MessageAck { .. } => "MESSAGE_ACK",
             Event::UserGuildSettingsUpdate { .. } => "USER_GUILD_SETTINGS_UPDATE",
+            Event::UserSettingsUpdate { .. } => "USER_SETTINGS_UPDATE",
         }
     }
 
@@ -358,9 +365,9 @@ impl Event {
             }
             Event::UserUpdate(u) => Audience::User(u.id),
             Event::Direct { recipient, .. } => Audience::User(*recipient),
-            Event::MessageAck { user_id, .. } | Event::UserGuildSettingsUpdate { user_id, .. } => {
-                Audience::User(*user_id)
-            }
+            Event::MessageAck { user_id, .. }
+            | Event::UserGuildSettingsUpdate { user_id, .. }
+            | Event::UserSettingsUpdate { user_id, .. } => Audience::User(*user_id),
             Event::InteractionCreate(i) => Audience::User(i.application_id),
             Event::InteractionModalCreate { user_id, .. }
             | Event::InteractionOutcome { user_id, .. }
@@ -542,6 +549,7 @@ impl Event {
                 version: *version,
             }),
             Event::UserGuildSettingsUpdate { settings, .. } => serde_json::to_vec(settings),
+            Event::UserSettingsUpdate { privacy, .. } => serde_json::to_vec(privacy),
         };
         written.unwrap_or_else(|_| b"null".to_vec())
     }

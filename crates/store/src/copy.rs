@@ -39,6 +39,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("bot", Bool),
             ("password_hash", Text),
             ("instance_admin", Bool),
+            ("default_guilds_restricted", Bool),
         ],
     ),
     (
@@ -114,6 +115,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("deaf", Bool),
             ("mute", Bool),
             ("timeout_until", Int),
+            ("dms_restricted", Bool),
         ],
     ),
     (

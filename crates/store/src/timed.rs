@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use hearth_model::{
-    Application, ApplicationCommand, Ban, Channel, Guild, GuildSettingsPatch, Invite, Member,
-    Message, PrivateChannel, Role, Snowflake, Timestamp, User, UserGuildSettings, Webhook,
+    Application, ApplicationCommand, Ban, Channel, DmPrivacy, Guild, GuildSettingsPatch, Invite,
+    Member, Message, PrivateChannel, Role, Snowflake, Timestamp, User, UserGuildSettings, Webhook,
 };
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -475,6 +475,22 @@ impl<S: Store + ?Sized> PrivateChannelStore for Timed<S> {
     async fn share_a_guild(&self, a: Snowflake, b: Snowflake) -> Result<bool> {
         self.timed("share_a_guild", self.inner.share_a_guild(a, b))
             .await
+    }
+    async fn dm_privacy(&self, user: Snowflake) -> Result<DmPrivacy> {
+        self.timed("dm_privacy", self.inner.dm_privacy(user)).await
+    }
+    async fn set_dm_privacy(
+        &self,
+        user: Snowflake,
+        restricted: Option<&[Snowflake]>,
+        default_restricted: Option<bool>,
+    ) -> Result<DmPrivacy> {
+        self.timed(
+            "set_dm_privacy",
+            self.inner
+                .set_dm_privacy(user, restricted, default_restricted),
+        )
+        .await
     }
 }
 

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use hearth_model::{
-    Application, ApplicationCommand, Ban, Channel, Guild, GuildSettingsPatch, Invite, Member,
-    Message, PrivateChannel, Role, Snowflake, Timestamp, User, UserGuildSettings, Webhook,
+    Application, ApplicationCommand, Ban, Channel, DmPrivacy, Guild, GuildSettingsPatch, Invite,
+    Member, Message, PrivateChannel, Role, Snowflake, Timestamp, User, UserGuildSettings, Webhook,
 };
 
 use crate::edits::{ApplicationEdit, ChannelEdit, Edited, GuildEdit, MemberEdit, RoleEdit};
@@ -432,8 +432,20 @@ pub trait PrivateChannelStore: Send + Sync {
     async fn close_dm(&self, channel_id: Snowflake, user_id: Snowflake) -> Result<()>;
     /// Renames a group DM (`None` clears the name).
     async fn rename_group_dm(&self, channel_id: Snowflake, name: Option<&str>) -> Result<()>;
-    /// Whether the two users share a guild.
+    /// Whether the two users share a guild where `b` takes DMs from its
+    /// members (the guild is not among `b`'s restricted ones).
     async fn share_a_guild(&self, a: Snowflake, b: Snowflake) -> Result<bool>;
+    /// The guilds whose members may not open DMs with the user, and
+    /// whether guilds they join are so.
+    async fn dm_privacy(&self, user: Snowflake) -> Result<DmPrivacy>;
+    /// Sets what is given, in one transaction: `restricted` replaces the
+    /// set of guilds (ids of guilds the user is not in are ignored).
+    async fn set_dm_privacy(
+        &self,
+        user: Snowflake,
+        restricted: Option<&[Snowflake]>,
+        default_restricted: Option<bool>,
+    ) -> Result<DmPrivacy>;
 }
 
 /// How far a user has read a channel.

@@ -77,6 +77,7 @@ on_every_backend! {
     read_states::read_states_count_mentions_after_the_read_message,
     search::search_finds_whole_words_in_the_channels_given,
     notifications::notification_settings_change_only_what_is_named_even_at_once,
+    notifications::a_member_who_refuses_dms_from_a_guild_is_reached_only_through_another,
     private::a_pair_has_one_dm_that_closes_and_reopens,
     private::a_group_dm_keeps_its_limit_owner_and_goes_with_its_last_member,
     interactions::commands_keep_ids_by_name_limits_and_scopes,

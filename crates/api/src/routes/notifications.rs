@@ -1,24 +1,87 @@
 //! Notification settings: a user changes what of a guild (and of each of
 //! its channels) notifies them, and their sessions on every device hear of
-//! it (`USER_GUILD_SETTINGS_UPDATE`); READY carries them.
+//! it (`USER_GUILD_SETTINGS_UPDATE`); READY carries them. And the user
+//! settings that say who may DM them (`USER_SETTINGS_UPDATE`).
 
 use axum::extract::{Path, State};
-use axum::routing::patch;
+use axum::routing::{get, patch};
 use axum::{Json, Router};
-use hearth_model::{GuildSettingsPatch, NotifyLevel, Snowflake, UserGuildSettings};
+use hearth_model::{DmPrivacy, GuildSettingsPatch, NotifyLevel, Snowflake, UserGuildSettings};
 use hearth_proto::events::Event;
 use hearth_proto::{ErrorCode, FormErrors};
+use serde::Deserialize;
 
 use crate::access;
 use crate::error::ApiResult;
 use crate::extract::{snowflake, Body, Caller};
 use crate::state::AppState;
 
+/// Guilds one user may list as restricted: more than anyone joins.
+const MAX_RESTRICTED_GUILDS: usize = 1000;
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/users/@me/guilds/{guild_id}/settings",
-        patch(update_guild_settings),
-    )
+    Router::new()
+        .route(
+            "/users/@me/guilds/{guild_id}/settings",
+            patch(update_guild_settings),
+        )
+        .route(
+            "/users/@me/settings",
+            get(user_settings).patch(update_user_settings),
+        )
+}
+
+/// `PATCH /users/@me/settings`: of Discord's user settings, those Hearth
+/// keeps (who may DM the user); the others are accepted and ignored.
+#[derive(Debug, Deserialize)]
+struct UserSettingsPatch {
+    restricted_guilds: Option<Vec<Snowflake>>,
+    default_guilds_restricted: Option<bool>,
+}
+
+async fn user_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<DmPrivacy>> {
+    if caller.user.bot {
+        return Err(ErrorCode::BOTS_CANNOT_USE.into());
+    }
+    Ok(Json(state.store.dm_privacy(caller.user.id).await?))
+}
+
+async fn update_user_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(change): Body<UserSettingsPatch>,
+) -> ApiResult<Json<DmPrivacy>> {
+    if caller.user.bot {
+        return Err(ErrorCode::BOTS_CANNOT_USE.into());
+    }
+    if change
+        .restricted_guilds
+        .as_ref()
+        .is_some_and(|g| g.len() > MAX_RESTRICTED_GUILDS)
+    {
+        return Err(FormErrors::single(
+            "restricted_guilds",
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {MAX_RESTRICTED_GUILDS} or fewer in length."),
+        )
+        .into());
+    }
+    let privacy = state
+        .store
+        .set_dm_privacy(
+            caller.user.id,
+            change.restricted_guilds.as_deref(),
+            change.default_guilds_restricted,
+        )
+        .await?;
+    state.bus.publish(Event::UserSettingsUpdate {
+        user_id: caller.user.id,
+        privacy: privacy.clone(),
+    });
+    Ok(Json(privacy))
 }
 
 async fn update_guild_settings(

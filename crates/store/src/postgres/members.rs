@@ -40,7 +40,9 @@ async fn insert_member(
     at: Timestamp,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "INSERT INTO members (guild_id, user_id, roles, joined_at) VALUES ($1, $2, $3, $4)
+        "INSERT INTO members (guild_id, user_id, roles, joined_at, dms_restricted)
+         VALUES ($1, $2, $3, $4,
+                 COALESCE((SELECT default_guilds_restricted FROM users WHERE id = $2), FALSE))
          ON CONFLICT (guild_id, user_id) DO NOTHING",
     )
     .bind(db(guild_id))

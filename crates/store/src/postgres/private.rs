@@ -4,7 +4,7 @@
 //! on the pair's unique index.
 
 use async_trait::async_trait;
-use hearth_model::{PrivateChannel, PrivateChannelType, Snowflake};
+use hearth_model::{DmPrivacy, PrivateChannel, PrivateChannelType, Snowflake};
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, Postgres};
 
@@ -295,7 +295,7 @@ impl PrivateChannelStore for PgStore {
     async fn share_a_guild(&self, a: Snowflake, b: Snowflake) -> Result<bool> {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT m1.guild_id FROM members m1 JOIN members m2 ON m2.guild_id = m1.guild_id
-             WHERE m1.user_id = $1 AND m2.user_id = $2 LIMIT 1",
+             WHERE m1.user_id = $1 AND m2.user_id = $2 AND NOT m2.dms_restricted LIMIT 1",
         )
         .bind(db(a))
         .bind(db(b))
@@ -303,4 +303,56 @@ impl PrivateChannelStore for PgStore {
         .await?;
         Ok(found.is_some())
     }
+
+    async fn dm_privacy(&self, user: Snowflake) -> Result<DmPrivacy> {
+        let mut conn = self.pool.acquire().await?;
+        read_dm_privacy(&mut conn, user).await
+    }
+
+    async fn set_dm_privacy(
+        &self,
+        user: Snowflake,
+        restricted: Option<&[Snowflake]>,
+        default_restricted: Option<bool>,
+    ) -> Result<DmPrivacy> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(guilds) = restricted {
+            let ids: Vec<i64> = guilds.iter().map(|g| db(*g)).collect();
+            sqlx::query(
+                "UPDATE members SET dms_restricted = (guild_id = ANY($1)) WHERE user_id = $2",
+            )
+            .bind(ids)
+            .bind(db(user))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(default) = default_restricted {
+            sqlx::query("UPDATE users SET default_guilds_restricted = $1 WHERE id = $2")
+                .bind(default)
+                .bind(db(user))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let now = read_dm_privacy(&mut tx, user).await?;
+        tx.commit().await?;
+        Ok(now)
+    }
+}
+
+async fn read_dm_privacy(conn: &mut sqlx::PgConnection, user: Snowflake) -> Result<DmPrivacy> {
+    let restricted: Vec<i64> = sqlx::query_scalar(
+        "SELECT guild_id FROM members WHERE user_id = $1 AND dms_restricted ORDER BY guild_id",
+    )
+    .bind(db(user))
+    .fetch_all(&mut *conn)
+    .await?;
+    let default: Option<bool> =
+        sqlx::query_scalar("SELECT default_guilds_restricted FROM users WHERE id = $1")
+            .bind(db(user))
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(DmPrivacy {
+        restricted_guilds: restricted.into_iter().map(rows::sf).collect(),
+        default_guilds_restricted: default.unwrap_or(false),
+    })
 }

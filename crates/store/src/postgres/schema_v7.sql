@@ -6,3 +6,7 @@ CREATE TABLE user_guild_settings (
     PRIMARY KEY (user_id, guild_id)
 );
 CREATE INDEX user_guild_settings_guild ON user_guild_settings(guild_id);
+
+-- DM privacy (see SQLite's v8).
+ALTER TABLE members ADD COLUMN dms_restricted BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE users ADD COLUMN default_guilds_restricted BOOLEAN NOT NULL DEFAULT FALSE;

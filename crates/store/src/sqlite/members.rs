@@ -33,7 +33,8 @@ async fn insert_member(
     at: Timestamp,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "INSERT OR IGNORE INTO members (guild_id, user_id, roles, joined_at) VALUES (?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO members (guild_id, user_id, roles, joined_at, dms_restricted)
+         VALUES (?1, ?2, ?3, ?4, COALESCE((SELECT default_guilds_restricted FROM users WHERE id = ?2), 0))",
     )
     .bind(db(guild_id))
     .bind(db(user_id))

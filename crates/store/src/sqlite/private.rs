@@ -1,7 +1,7 @@
 //! Direct and group messages' channels and their recipients.
 
 use async_trait::async_trait;
-use hearth_model::{PrivateChannel, PrivateChannelType, Snowflake};
+use hearth_model::{DmPrivacy, PrivateChannel, PrivateChannelType, Snowflake};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Executor, Sqlite};
 
@@ -283,7 +283,7 @@ impl PrivateChannelStore for SqliteStore {
     async fn share_a_guild(&self, a: Snowflake, b: Snowflake) -> Result<bool> {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT m1.guild_id FROM members m1 JOIN members m2 ON m2.guild_id = m1.guild_id
-             WHERE m1.user_id = ? AND m2.user_id = ? LIMIT 1",
+             WHERE m1.user_id = ? AND m2.user_id = ? AND NOT m2.dms_restricted LIMIT 1",
         )
         .bind(db(a))
         .bind(db(b))
@@ -291,4 +291,54 @@ impl PrivateChannelStore for SqliteStore {
         .await?;
         Ok(found.is_some())
     }
+
+    async fn dm_privacy(&self, user: Snowflake) -> Result<DmPrivacy> {
+        let mut conn = self.reader.acquire().await?;
+        read_dm_privacy(&mut conn, user).await
+    }
+
+    async fn set_dm_privacy(
+        &self,
+        user: Snowflake,
+        restricted: Option<&[Snowflake]>,
+        default_restricted: Option<bool>,
+    ) -> Result<DmPrivacy> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(guilds) = restricted {
+            let ids: Vec<i64> = guilds.iter().map(|g| db(*g)).collect();
+            sqlx::query("UPDATE members SET dms_restricted = (guild_id IN (SELECT value FROM json_each(?))) WHERE user_id = ?")
+                .bind(serde_json::Value::from(ids).to_string())
+                .bind(db(user))
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(default) = default_restricted {
+            sqlx::query("UPDATE users SET default_guilds_restricted = ? WHERE id = ?")
+                .bind(default)
+                .bind(db(user))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let now = read_dm_privacy(&mut tx, user).await?;
+        tx.commit().await?;
+        Ok(now)
+    }
+}
+
+async fn read_dm_privacy(conn: &mut sqlx::SqliteConnection, user: Snowflake) -> Result<DmPrivacy> {
+    let restricted: Vec<i64> = sqlx::query_scalar(
+        "SELECT guild_id FROM members WHERE user_id = ? AND dms_restricted ORDER BY guild_id",
+    )
+    .bind(db(user))
+    .fetch_all(&mut *conn)
+    .await?;
+    let default: Option<bool> =
+        sqlx::query_scalar("SELECT default_guilds_restricted FROM users WHERE id = ?")
+            .bind(db(user))
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(DmPrivacy {
+        restricted_guilds: restricted.into_iter().map(rows::sf).collect(),
+        default_guilds_restricted: default.unwrap_or(false),
+    })
 }

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
-use hearth_model::{GuildSettingsPatch, NotifyLevel, UserGuildSettings};
+use hearth_model::{DmPrivacy, GuildSettingsPatch, NotifyLevel, UserGuildSettings};
 
 use super::backend::Backend;
-use super::fixtures::{now, user, world};
+use super::fixtures::{id, now, user, world};
 
 fn patch(json: &str) -> GuildSettingsPatch {
     serde_json::from_str(json).expect("a patch")
@@ -79,4 +79,51 @@ pub async fn notification_settings_change_only_what_is_named_even_at_once(b: Arc
     .unwrap();
     s.delete_guild(w.guild.id).await.unwrap();
     assert!(s.guild_settings_of(owner.id).await.unwrap().is_empty());
+}
+
+pub async fn a_member_who_refuses_dms_from_a_guild_is_reached_only_through_another(
+    b: Arc<Backend>,
+) {
+    let s = &*b.store;
+    let ada = user(s, "ada").await;
+    let bob = user(s, "bob").await;
+    let first = world(s, ada.clone()).await;
+    let second = world(s, ada.clone()).await;
+    for w in [&first, &second] {
+        s.add_member(w.guild.id, bob.id, &[], now()).await.unwrap();
+    }
+    assert!(s.share_a_guild(ada.id, bob.id).await.unwrap());
+    assert_eq!(s.dm_privacy(bob.id).await.unwrap(), DmPrivacy::default());
+
+    // One guild refused: the other still reaches him.
+    let one = s
+        .set_dm_privacy(bob.id, Some(&[first.guild.id]), None)
+        .await
+        .unwrap();
+    assert_eq!(one.restricted_guilds, vec![first.guild.id]);
+    assert!(s.share_a_guild(ada.id, bob.id).await.unwrap());
+    // Both refused: nobody there may; he may still write to her.
+    s.set_dm_privacy(bob.id, Some(&[first.guild.id, second.guild.id, id()]), None)
+        .await
+        .unwrap();
+    assert!(!s.share_a_guild(ada.id, bob.id).await.unwrap());
+    assert!(s.share_a_guild(bob.id, ada.id).await.unwrap());
+    assert_eq!(
+        s.dm_privacy(bob.id).await.unwrap().restricted_guilds.len(),
+        2
+    );
+
+    // Guilds joined while "restricted by default" start refused.
+    let third = world(s, ada.clone()).await;
+    let cy = user(s, "cy").await;
+    s.set_dm_privacy(cy.id, None, Some(true)).await.unwrap();
+    s.add_member(third.guild.id, cy.id, &[], now())
+        .await
+        .unwrap();
+    assert!(!s.share_a_guild(ada.id, cy.id).await.unwrap());
+    let privacy = s.dm_privacy(cy.id).await.unwrap();
+    assert!(privacy.default_guilds_restricted);
+    assert_eq!(privacy.restricted_guilds, vec![third.guild.id]);
+    s.set_dm_privacy(cy.id, Some(&[]), None).await.unwrap();
+    assert!(s.share_a_guild(ada.id, cy.id).await.unwrap());
 }
