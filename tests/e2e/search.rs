@@ -185,3 +185,85 @@ async fn search_works_the_same_on_postgres() {
     let server = Server::start_with(&["--rate-limits", "off", "--database", &db.url], &[]).await;
     search_works_for_a_member(World::on(server).await).await;
 }
+
+#[tokio::test]
+async fn the_mentions_inbox_lists_what_calls_on_the_user_where_they_may_read() {
+    let w = World::new().await;
+    let api = &w.api;
+    let role = w.grant(&w.member.id, "crew", 0).await;
+    let staff = api.text_channel(&w.owner, &w.guild_id, "staff").await;
+    api.set_overwrite(&w.owner, &staff, &w.guild_id, 0, 0, perm::VIEW_CHANNEL)
+        .await;
+    api.send(
+        &w.owner,
+        &staff,
+        &format!("<@{}> behind closed doors", w.member.id),
+    )
+    .await;
+    for content in [
+        format!("hey <@{}>", w.member.id),
+        format!("crew <@&{role}>"),
+        "nothing for anyone".to_owned(),
+        "@everyone standup".to_owned(),
+    ] {
+        api.send(&w.owner, &w.general, &content).await;
+    }
+    api.send(
+        &w.member,
+        &w.general,
+        &format!("<@{}> note to self", w.member.id),
+    )
+    .await;
+    // Another server the member is in counts too.
+    let other = api.create_guild(&w.owner, "Elsewhere").await;
+    let other_id = str_field(&other, "id");
+    let lobby = api.channel_id(&w.owner, &other_id, "general", 0).await;
+    api.invite_and_join(&w.owner, &lobby, &w.member).await;
+    api.send(&w.owner, &lobby, &format!("<@{}> over here", w.member.id))
+        .await;
+
+    let inbox = |q: &str| format!("/users/@me/mentions{q}");
+    let list = |v: Value| -> Vec<String> {
+        v.as_array()
+            .expect("a list of messages")
+            .iter()
+            .map(|m| str_field(m, "content"))
+            .collect()
+    };
+    let all = api.get(&inbox(""), w.member.auth()).await.expect(200);
+    assert_eq!(
+        list(all.clone()),
+        [
+            format!("<@{}> over here", w.member.id),
+            "@everyone standup".to_owned(),
+            format!("crew <@&{role}>"),
+            format!("hey <@{}>", w.member.id),
+        ]
+    );
+    let only_me = api
+        .get(&inbox("?roles=false&everyone=false"), w.member.auth())
+        .await
+        .expect(200);
+    assert_eq!(list(only_me).len(), 2);
+    let q = format!(
+        "?guild_id={}&limit=1&before={}",
+        w.guild_id,
+        str_field(&all[1], "id")
+    );
+    assert_eq!(
+        list(api.get(&inbox(&q), w.member.auth()).await.expect(200)),
+        [format!("crew <@&{role}>")]
+    );
+    // Refusals.
+    let q = format!("?guild_id={UNKNOWN_ID}");
+    api.get(&inbox(&q), w.member.auth())
+        .await
+        .expect_error(404, 10004);
+    api.get(&inbox("?limit=101&roles=maybe"), w.member.auth())
+        .await
+        .expect_error(400, 50035);
+    let (_, bot) = api.create_bot(&w.owner, "helper").await;
+    api.get(&inbox(""), bot.auth())
+        .await
+        .expect_error(403, 20001);
+}

@@ -512,6 +512,11 @@ pub struct MessageSearch {
     pub authors: Vec<Snowflake>,
     /// Mentioning any of these users (none: no condition).
     pub mentions: Vec<Snowflake>,
+    /// Calling on this user: mentioning them, one of their roles, or
+    /// everyone (a mentions inbox).
+    pub calling: Option<CallsOn>,
+    /// Not written by this user.
+    pub not_by: Option<Snowflake>,
     /// Carrying every one of these.
     pub has: Vec<MessageHas>,
     /// Strictly newer than this id.
@@ -528,6 +533,15 @@ pub struct MessageSearch {
 /// route's offset and limit end there), and counting a common word's
 /// hundred thousand hits would cost more than the page.
 pub const SEARCH_COUNT_CAP: u64 = 10_000;
+
+/// Whom a message calls on, for a user's mentions: them by name, any of
+/// `roles`, or everyone when `everyone`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallsOn {
+    pub user: Snowflake,
+    pub roles: Vec<Snowflake>,
+    pub everyone: bool,
+}
 
 /// A search's page of hits and how many there are in all (at most
 /// [`SEARCH_COUNT_CAP`]).

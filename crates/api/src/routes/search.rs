@@ -1,6 +1,7 @@
 //! Message search in a guild, as Discord's user clients ask for it:
 //! `GET /guilds/{g}/messages/search` with repeatable filters, over only
-//! the channels the searcher may read.
+//! the channels the searcher may read; and the mentions inbox
+//! (`GET /users/@me/mentions`), the same search across the user's guilds.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use hearth_model::{Channel, ChannelType, Message, Permissions, Snowflake};
 use hearth_proto::{ErrorCode, FormErrors};
-use hearth_store::{MessageHas, MessageSearch, SearchIn};
+use hearth_store::{CallsOn, MessageHas, MessageSearch, SearchIn};
 use serde::Serialize;
 
 use crate::access;
@@ -26,8 +27,13 @@ const MAX_CONTENT: usize = 1024;
 const MAX_VALUES: usize = 100;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/guilds/{guild_id}/messages/search", get(search))
+    Router::new()
+        .route("/guilds/{guild_id}/messages/search", get(search))
+        .route("/users/@me/mentions", get(recent_mentions))
 }
+
+/// The largest page of the mentions inbox, as on Discord.
+const MAX_MENTIONS: u32 = 100;
 
 /// Each hit is a list of one message: Discord once sent the messages around
 /// each hit with it, and clients still read the shape.
@@ -285,27 +291,151 @@ async fn search(
             oldest_first: req.oldest_first,
             offset: req.offset,
             limit: req.limit,
+            ..MessageSearch::default()
         })
         .await?;
     let mut messages = hits.messages;
-    // Reactions as the searcher sees them, one channel at a time.
-    let mut by_channel: BTreeMap<Snowflake, Vec<usize>> = BTreeMap::new();
-    for (i, m) in messages.iter().enumerate() {
-        by_channel.entry(m.channel_id).or_default().push(i);
-    }
-    for (channel_id, at) in by_channel {
-        let mut group: Vec<Message> = at.iter().map(|&i| messages[i].clone()).collect();
-        super::reactions::fill_reactions(&state, channel_id, &mut group, caller.user.id).await?;
-        for (&i, m) in at.iter().zip(group) {
-            messages[i] = m;
-        }
-    }
+    with_reactions(&state, &mut messages, caller.user.id).await?;
     Ok(Json(SearchResults {
         total_results: hits.total,
         messages: messages.into_iter().map(|m| [m]).collect(),
         threads: [],
         members: [],
     }))
+}
+
+/// Reactions as the reader sees them, one channel at a time.
+async fn with_reactions(
+    state: &AppState,
+    messages: &mut [Message],
+    reader: Snowflake,
+) -> ApiResult<()> {
+    let mut by_channel: BTreeMap<Snowflake, Vec<usize>> = BTreeMap::new();
+    for (i, m) in messages.iter().enumerate() {
+        by_channel.entry(m.channel_id).or_default().push(i);
+    }
+    for (channel_id, at) in by_channel {
+        let mut group: Vec<Message> = at.iter().map(|&i| messages[i].clone()).collect();
+        super::reactions::fill_reactions(state, channel_id, &mut group, reader).await?;
+        for (&i, m) in at.iter().zip(group) {
+            messages[i] = m;
+        }
+    }
+    Ok(())
+}
+
+/// `GET /users/@me/mentions`'s query.
+#[derive(Debug, PartialEq, Eq)]
+struct MentionsRequest {
+    limit: u32,
+    before: Option<Snowflake>,
+    guild_id: Option<Snowflake>,
+    roles: bool,
+    everyone: bool,
+}
+
+fn parse_mentions(query: &str) -> Result<MentionsRequest, FormErrors> {
+    let mut errors = FormErrors::new();
+    let mut req = MentionsRequest {
+        limit: 25,
+        before: None,
+        guild_id: None,
+        roles: true,
+        everyone: true,
+    };
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let id = |errors: &mut FormErrors| match snowflake(&key, &value) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.add(
+                    &key,
+                    "NUMBER_TYPE_COERCE",
+                    format!("Value \"{value}\" is not snowflake."),
+                );
+                None
+            }
+        };
+        match key.as_ref() {
+            "limit" => match number(&mut errors, "limit", &value, MAX_MENTIONS) {
+                Some(0) => errors.add(
+                    "limit",
+                    "NUMBER_TYPE_MIN",
+                    "int value should be greater than or equal to 1.",
+                ),
+                Some(n) => req.limit = n,
+                None => {}
+            },
+            "before" => req.before = id(&mut errors),
+            "guild_id" => req.guild_id = id(&mut errors),
+            "roles" | "everyone" if choice(&mut errors, &key, &value, &["true", "false"]) => {
+                let on = value == "true";
+                if key == "roles" {
+                    req.roles = on;
+                } else {
+                    req.everyone = on;
+                }
+            }
+            _ => {}
+        }
+    }
+    errors.finish()?;
+    Ok(req)
+}
+
+/// The mentions inbox: the newest messages of others that call on the
+/// user (by name, by one of their roles, @everyone), in every channel of
+/// their guilds (or of one) that they may read.
+async fn recent_mentions(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Vec<Message>>> {
+    // A person's inbox; Discord refuses bots here too.
+    if caller.user.bot {
+        return Err(ErrorCode::BOTS_CANNOT_USE.into());
+    }
+    let me = caller.user.id;
+    let req = parse_mentions(query.as_deref().unwrap_or(""))?;
+    let guilds = match req.guild_id {
+        Some(g) => vec![g],
+        None => state.store.guilds_of_user(me).await?,
+    };
+    let readable = Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY;
+    let mut channels = Vec::new();
+    let mut roles = Vec::new();
+    for guild_id in guilds {
+        let access = access::guild(&state, guild_id, me).await?;
+        channels.extend(
+            state
+                .store
+                .channels(guild_id)
+                .await?
+                .iter()
+                .filter(|c| access.channel_permissions(c).contains(readable))
+                .map(|c| c.id),
+        );
+        if req.roles {
+            roles.extend(access.member.roles.iter().copied());
+        }
+    }
+    let hits = state
+        .store
+        .search_messages(&MessageSearch {
+            scope: SearchIn::Channels(channels),
+            calling: Some(CallsOn {
+                user: me,
+                roles,
+                everyone: req.everyone,
+            }),
+            not_by: Some(me),
+            before: req.before,
+            limit: req.limit,
+            ..MessageSearch::default()
+        })
+        .await?;
+    let mut messages = hits.messages;
+    with_reactions(&state, &mut messages, me).await?;
+    Ok(Json(messages))
 }
 
 #[cfg(test)]

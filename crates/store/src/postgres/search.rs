@@ -78,6 +78,21 @@ fn conditions(search: &MessageSearch) -> Result<(String, Params)> {
             p.add(wanted)?
         ));
     }
+    if let Some(calls) = &search.calling {
+        let user = p.add(calls.user.to_string())?;
+        let roles: Vec<String> = calls.roles.iter().map(|r| r.to_string()).collect();
+        let roles = p.add(roles)?;
+        let everyone = p.add(calls.everyone)?;
+        sql.push_str(&format!(
+            " AND (EXISTS (SELECT 1 FROM jsonb_array_elements(m.mentions::jsonb) j
+                           WHERE j->>'id' = {user})
+                   OR m.mention_roles::jsonb ?| {roles}::text[]
+                   OR ({everyone} AND m.mention_everyone))"
+        ));
+    }
+    if let Some(author) = search.not_by {
+        sql.push_str(&format!(" AND m.author_id <> {}", p.add(db(author))?));
+    }
     for has in &search.has {
         sql.push_str(match has {
             MessageHas::Link => " AND (m.content LIKE '%http://%' OR m.content LIKE '%https://%')",

@@ -3,7 +3,8 @@
 -- itself has no rowid). `content` holds the words; `scope` holds tokens
 -- for everything else a search filters on: the guild (`g<id>`, `g` alone
 -- in a DM), the channel (`c<id>`), the author (`a<id>`), each mentioned
--- user (`m<id>`), and `haslink`, `hasembed`, `pinned`. So every filter is
+-- user (`m<id>`) and role (`r<id>`), and `haslink`, `hasembed`, `pinned`,
+-- `everyone`. So every filter is
 -- matched in the index with the words, and hits come newest first by
 -- rowid: a page reads only its own rows, a count never leaves the index.
 -- `channel_id` (not indexed) leads a hit to its message by primary key.
@@ -16,7 +17,10 @@ INSERT INTO message_words (rowid, content, scope, channel_id)
         || CASE WHEN m.embeds != '[]' THEN ' hasembed' ELSE '' END
         || CASE WHEN m.pinned THEN ' pinned' ELSE '' END
         || COALESCE((SELECT ' ' || group_concat('m' || json_extract(j.value, '$.id'), ' ')
-                     FROM json_each(m.mentions) j), ''), m.channel_id
+                     FROM json_each(m.mentions) j), '')
+        || COALESCE((SELECT ' ' || group_concat('r' || j.value, ' ')
+                     FROM json_each(m.mention_roles) j), '')
+        || CASE WHEN m.mention_everyone THEN ' everyone' ELSE '' END, m.channel_id
     FROM messages m WHERE m.type IN (0, 19, 20, 23);
 CREATE TRIGGER message_words_insert AFTER INSERT ON messages
     WHEN new.type IN (0, 19, 20, 23) BEGIN
@@ -26,15 +30,21 @@ CREATE TRIGGER message_words_insert AFTER INSERT ON messages
         || CASE WHEN new.embeds != '[]' THEN ' hasembed' ELSE '' END
         || CASE WHEN new.pinned THEN ' pinned' ELSE '' END
         || COALESCE((SELECT ' ' || group_concat('m' || json_extract(j.value, '$.id'), ' ')
-                     FROM json_each(new.mentions) j), ''), new.channel_id);
+                     FROM json_each(new.mentions) j), '')
+        || COALESCE((SELECT ' ' || group_concat('r' || j.value, ' ')
+                     FROM json_each(new.mention_roles) j), '')
+        || CASE WHEN new.mention_everyone THEN ' everyone' ELSE '' END, new.channel_id);
 END;
-CREATE TRIGGER message_words_update AFTER UPDATE OF content, embeds, mentions, pinned ON messages BEGIN
+CREATE TRIGGER message_words_update AFTER UPDATE OF content, embeds, mentions, mention_roles, mention_everyone, pinned ON messages BEGIN
     UPDATE message_words SET content = new.content, scope = 'g' || COALESCE(new.guild_id, '') || ' c' || new.channel_id || ' a' || new.author_id
         || CASE WHEN new.content LIKE '%http://%' OR new.content LIKE '%https://%' THEN ' haslink' ELSE '' END
         || CASE WHEN new.embeds != '[]' THEN ' hasembed' ELSE '' END
         || CASE WHEN new.pinned THEN ' pinned' ELSE '' END
         || COALESCE((SELECT ' ' || group_concat('m' || json_extract(j.value, '$.id'), ' ')
                      FROM json_each(new.mentions) j), '')
+        || COALESCE((SELECT ' ' || group_concat('r' || j.value, ' ')
+                     FROM json_each(new.mention_roles) j), '')
+        || CASE WHEN new.mention_everyone THEN ' everyone' ELSE '' END
         WHERE rowid = new.id;
 END;
 CREATE TRIGGER message_words_delete AFTER DELETE ON messages BEGIN

@@ -41,6 +41,14 @@ fn fts_query(search: &MessageSearch) -> Option<String> {
     if !search.mentions.is_empty() {
         parts.push(any("m", &search.mentions));
     }
+    if let Some(calls) = &search.calling {
+        let mut tokens = vec![format!("m{}", calls.user)];
+        tokens.extend(calls.roles.iter().map(|r| format!("r{r}")));
+        if calls.everyone {
+            tokens.push("everyone".to_owned());
+        }
+        parts.push(format!("scope : ({})", tokens.join(" OR ")));
+    }
     for has in &search.has {
         parts.push(match has {
             MessageHas::Link => "scope : haslink".to_owned(),
@@ -56,6 +64,9 @@ fn fts_query(search: &MessageSearch) -> Option<String> {
         });
     }
     let mut query = parts.join(" AND ");
+    if let Some(author) = search.not_by {
+        query.push_str(&format!(" NOT scope : a{author}"));
+    }
     match search.pinned {
         Some(true) => query.push_str(" AND scope : pinned"),
         Some(false) => query.push_str(" NOT scope : pinned"),

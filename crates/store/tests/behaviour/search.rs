@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use hearth_model::{message_type, ChannelType, Embed, Message, Snowflake};
-use hearth_store::{MessageHas, MessageSearch, SearchIn, Store};
+use hearth_store::{CallsOn, MessageHas, MessageSearch, SearchIn, Store};
 
 use super::backend::Backend;
 use super::fixtures::{channel, id, message, now, user, world};
@@ -264,6 +264,47 @@ pub async fn search_finds_whole_words_in_the_channels_given(b: Arc<Backend>) {
         found(s, guild(words(&["lunch"]), vec![other.id])).await.0,
         2
     );
+
+    // Calling on someone: by name, by a role, or everyone; not their own.
+    let crew = id();
+    let mut by_role = message(&w, &w.text, &owner, id(), "crew, stand up");
+    by_role.mention_roles = vec![crew];
+    let mut all = message(&w, &w.text, &other, id(), "everyone, stand up");
+    all.mention_everyone = true;
+    let mut own = message(&w, &w.text, &owner, id(), "note to self");
+    own.mentions = vec![owner.clone()];
+    for m in [&by_role, &all, &own] {
+        s.insert_message(m).await.unwrap();
+    }
+    let calls = |roles: Vec<Snowflake>, everyone| MessageSearch {
+        calling: Some(CallsOn {
+            user: owner.id,
+            roles,
+            everyone,
+        }),
+        not_by: Some(owner.id),
+        ..general.clone()
+    };
+    let (_, hits) = found(s, calls(Vec::new(), false)).await;
+    assert_eq!(hits, ["lunch is LATE today, don't wait"]);
+    let (_, hits) = found(s, calls(vec![crew], true)).await;
+    assert_eq!(
+        hits,
+        ["everyone, stand up", "lunch is LATE today, don't wait"]
+    );
+    let (_, hits) = found(
+        s,
+        MessageSearch {
+            calling: Some(CallsOn {
+                user: other.id,
+                roles: vec![crew],
+                everyone: false,
+            }),
+            ..general.clone()
+        },
+    )
+    .await;
+    assert_eq!(hits, ["crew, stand up"]);
 
     // Edits and deletes reach the index.
     let mut edited = late.clone();
