@@ -410,7 +410,7 @@ function wire() {
   initChat();
   initPins();
   initSidebar({ selectGuild, selectChannel, deleteChannel });
-  initSearch({ selectChannel });
+  initSearch({ selectGuild, selectChannel });
   initAlerts({ selectChannel, renderChannels: () => renderChannels(session.call) });
   $("create-guild").addEventListener("click", createGuild);
   $("join-guild").addEventListener("click", joinGuild);

@@ -1,7 +1,8 @@
 // Message search in the open server: the header's search box, Discord's
 // operators (from:, mentions:, in:, has:, before:, after:, during:,
 // pinned:) turned into the search route's filters, and the results panel
-// whose hits jump to the message in its channel.
+// whose hits jump to the message in its channel; the same panel shows the
+// mentions inbox (the rail's @ button).
 
 import { api } from "./api.js";
 import { revealMessage } from "./chat.js";
@@ -83,12 +84,13 @@ export function parseSearch(text, g) {
   return { query: params.toString() };
 }
 
-function hitItem(g, m) {
-  const c = g.channels.get(m.channel_id);
+function hitItem(g, m, withServer = false) {
+  const c = g && g.channels.get(m.channel_id);
+  const where = `${c ? channelLabel(c) : ""}${withServer && g ? `, ${g.name}` : ""}`;
   return h("li.pin.search-hit", { dataset: { id: m.id } },
     h("div.message-head", {},
-      h("span.author", {}, displayName(g.id, m.author.id)),
-      h("span.search-channel", {}, c ? channelLabel(c) : ""),
+      h("span.author", {}, displayName(m.guild_id, m.author.id)),
+      h("span.search-channel", {}, where),
       h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp))),
     h("div.content", {}, plainContent(m)),
     h("div.pin-actions", {},
@@ -96,6 +98,7 @@ function hitItem(g, m) {
 }
 
 async function jump(m) {
+  if (m.guild_id && m.guild_id !== state.guildId) actions.selectGuild(m.guild_id);
   actions.selectChannel(m.channel_id);
   if (!(await revealMessage(m.channel_id, m.id))) notify("Couldn't find that message in the channel's history.", "info");
 }
@@ -143,6 +146,26 @@ function submit(e) {
   run();
 }
 
+/** The mentions inbox: the newest messages that call on the user, in every server. */
+async function openMentions() {
+  closePins();
+  current = null;
+  panel().hidden = false;
+  $("search-summary").textContent = "Recent mentions";
+  fill($("search-results"));
+  let found;
+  try {
+    found = await api("GET", "/users/@me/mentions?limit=25&roles=true&everyone=true");
+  } catch (err) {
+    fill($("search-results"), h("li.pins-empty", {}, `Couldn't load your mentions: ${err.message}`));
+    return;
+  }
+  fill($("search-results"), found.length
+    ? found.map((m) => hitItem(state.guilds.get(m.guild_id), m, true))
+    : h("li.pins-empty", {}, "Nobody has mentioned you yet."));
+  $("search-close").focus();
+}
+
 export function closeSearch() {
   panel().hidden = true;
   current = null;
@@ -158,6 +181,7 @@ export function searchGuildChanged() {
 export function initSearch(a) {
   actions = a;
   $("search-form").addEventListener("submit", submit);
+  $("open-mentions").addEventListener("click", () => (panel().hidden ? openMentions() : closeSearch()));
   $("search-close").addEventListener("click", () => { closeSearch(); $("search-input").focus(); });
   panel().addEventListener("keydown", (e) => { if (e.key === "Escape") { closeSearch(); $("search-input").focus(); } });
 }

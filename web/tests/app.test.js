@@ -326,6 +326,17 @@ test("bob wants only mentions from the server: away from the tab a mention alert
   await bob.page.getByRole("button", { name: /^Unmute # ?general/ }).click();
   await bob.page.getByRole("button", { name: /^Mute # ?general$/ }).waitFor();
 
+  // His mentions inbox has them, newest first; Jump brings the message.
+  await bob.page.getByRole("button", { name: "Recent mentions" }).click();
+  await bob.page.locator("#search-summary", { hasText: "Recent mentions" }).waitFor();
+  const inbox = bob.page.locator("#search-results .search-hit");
+  await inbox.first().filter({ hasText: "are you there?" }).waitFor();
+  const built = inbox.filter({ hasText: "look at the build" });
+  assert.match(await built.locator(".search-channel").textContent(), /general, Workshop/);
+  const builtId = await built.getAttribute("data-id");
+  await built.getByRole("button", { name: /^Jump/ }).click();
+  await bob.page.locator(`#msg-${builtId}`).waitFor();
+
   // Bob stops taking DMs from the server's members: ada's DM to him is refused, and says why.
   await bob.page.getByRole("button", { name: "Notification settings" }).click();
   await bob.page.getByLabel("Direct messages from members of this server").selectOption("0");
