@@ -258,3 +258,71 @@ async fn concurrent_pins_never_pass_the_limit() {
     let listed = api.get(&pins, w.member.auth()).await.expect(200);
     assert_eq!(listed.as_array().unwrap().len(), 50);
 }
+
+#[tokio::test]
+async fn either_side_of_a_dm_pins_and_both_hear_of_it() {
+    let w = World::new().await;
+    let api = &w.api;
+    let dm = api
+        .post(
+            "/users/@me/channels",
+            w.owner.auth(),
+            Some(serde_json::json!({"recipient_id": w.member.id})),
+        )
+        .await
+        .expect(200);
+    let dm_id = str_field(&dm, "id");
+    let sent = api.send(&w.owner, &dm_id, "the address is 12 Elm St").await;
+    let sent_id = str_field(&sent, "id");
+    let mut owner_gw = login(api, &w.owner, intents::DIRECT_MESSAGES).await;
+    // The member (no MANAGE_MESSAGES anywhere) pins in their DM.
+    api.put(
+        &format!("/channels/{dm_id}/pins/{sent_id}"),
+        w.member.auth(),
+        None,
+    )
+    .await
+    .expect(204);
+    let updated = owner_gw
+        .expect_dispatch("MESSAGE_UPDATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(updated["pinned"], true);
+    assert!(updated.get("guild_id").is_none());
+    let pins = owner_gw
+        .expect_dispatch("CHANNEL_PINS_UPDATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(pins["channel_id"], dm_id.as_str());
+    assert!(pins["last_pin_timestamp"].is_string());
+    let notice = owner_gw
+        .expect_dispatch("MESSAGE_CREATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(notice["type"], 6);
+    assert_eq!(notice["message_reference"]["message_id"], sent_id.as_str());
+    let listed = api
+        .get(&format!("/channels/{dm_id}/pins"), w.owner.auth())
+        .await
+        .expect(200);
+    assert_eq!(ids(&listed), [sent_id.clone()]);
+    // Someone outside the DM can neither list nor pin.
+    let stranger = w.add_member("stranger").await;
+    api.get(&format!("/channels/{dm_id}/pins"), stranger.auth())
+        .await
+        .expect_error(403, 50001);
+    api.delete(
+        &format!("/channels/{dm_id}/pins/{sent_id}"),
+        stranger.auth(),
+    )
+    .await
+    .expect_error(403, 50001);
+    api.delete(&format!("/channels/{dm_id}/pins/{sent_id}"), w.owner.auth())
+        .await
+        .expect(204);
+    let listed = api
+        .get(&format!("/channels/{dm_id}/pins"), w.member.auth())
+        .await
+        .expect(200);
+    assert_eq!(listed, serde_json::json!([]));
+}

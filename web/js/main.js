@@ -215,8 +215,7 @@ function showView() {
   $("empty-view").hidden = kind !== "empty";
   $("chat-view").hidden = kind !== "chat";
   $("call-view").hidden = kind !== "call";
-  // Pins are a server channel's (not yet a DM's).
-  $("toggle-pins").hidden = kind !== "chat" || isPrivate(c);
+  $("toggle-pins").hidden = kind !== "chat";
   if (kind !== "chat") closePins();
   renderChannelMute();
   if (kind === "empty") {

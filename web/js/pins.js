@@ -5,12 +5,12 @@ import { api } from "./api.js";
 import { $, fill, h, notify } from "./dom.js";
 import { revealMessage } from "./chat.js";
 import { formatTime, plainContent } from "./markup.js";
-import { PERM, apply, can, channel, displayName, on, state } from "./state.js";
+import { PERM, apply, can, channel, displayName, isPrivate, on, state } from "./state.js";
 
 const panel = () => $("pins-panel");
 
-/** Whether the user may pin in the open guild (the server has the last word). */
-export const mayPin = () => can(PERM.MANAGE_MESSAGES);
+/** Whether the user may pin here: anyone in a DM, MANAGE_MESSAGES in a server (the server has the last word). */
+export const mayPin = () => isPrivate(channel()) || can(PERM.MANAGE_MESSAGES);
 
 export async function setPinned(m, pinned) {
   try {

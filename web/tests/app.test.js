@@ -228,6 +228,11 @@ test("bob messages ada privately from the member list; she finds it under Direct
   await bob.page.locator("#message-list .message", { hasText: "got it" }).waitFor();
   // Read: the home's mark is gone.
   await ada.page.getByRole("button", { name: "Direct Messages", exact: true }).waitFor();
+  // Either side may pin in a DM; the other sees the notice.
+  const psst = ada.page.locator("#message-list .message", { hasText: "psst, just between us" });
+  await psst.hover();
+  await psst.getByRole("button", { name: "Pin message" }).click();
+  await bob.page.locator("#message-list .system-message", { hasText: `${ada.username} pinned a message` }).waitFor();
   // Both go back to the server for the steps that follow.
   for (const p of [ada, bob]) {
     await p.page.locator("#guild-list .guild-button:not(.home-button)").first().click();

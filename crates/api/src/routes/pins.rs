@@ -7,10 +7,11 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use hearth_model::{message_type, Message, MessageReference, Permissions, Timestamp};
+use hearth_proto::events::DirectEvent;
 use hearth_proto::{ErrorCode, FormErrors};
 use serde::{Deserialize, Serialize};
 
-use crate::access::{self, GuildAccess};
+use crate::access::{self, Place};
 use crate::error::ApiResult;
 use crate::extract::{snowflake, Caller, Query};
 use crate::state::AppState;
@@ -96,13 +97,16 @@ async fn read(
     limit: u32,
 ) -> ApiResult<Vec<hearth_store::PinnedMessage>> {
     let channel_id = snowflake("channel_id", channel_id)?;
-    let (channel, _, perms) = access::channel(state, channel_id, caller.user.id).await?;
-    if !perms.contains(Permissions::READ_MESSAGE_HISTORY) {
+    let place = access::place(state, channel_id, caller.user.id).await?;
+    if !place
+        .permissions()
+        .contains(Permissions::READ_MESSAGE_HISTORY)
+    {
         return Ok(Vec::new());
     }
-    let mut pins = state.store.pins(channel.id, before, limit).await?;
+    let mut pins = state.store.pins(place.id(), before, limit).await?;
     let mut messages: Vec<Message> = pins.iter().map(|p| p.message.clone()).collect();
-    super::reactions::fill_reactions(state, channel.id, &mut messages, caller.user.id).await?;
+    super::reactions::fill_reactions(state, place.id(), &mut messages, caller.user.id).await?;
     for (pin, message) in pins.iter_mut().zip(messages) {
         pin.message = message;
     }
@@ -146,25 +150,59 @@ async fn list(
     Ok(Json(PinsPage { items, has_more }))
 }
 
-/// The message a pin route names, in a channel where the caller may
-/// manage messages.
+/// The message a pin route names, where the caller may pin: a guild's
+/// channel where they may manage messages, or a DM or group DM they are
+/// in (any recipient may pin there, as on Discord).
 async fn target(
     state: &AppState,
     caller: &Caller,
     channel_id: &str,
     message_id: &str,
-) -> ApiResult<(Message, GuildAccess)> {
+) -> ApiResult<(Message, Place)> {
     let channel_id = snowflake("channel_id", channel_id)?;
     let message_id = snowflake("message_id", message_id)?;
-    let (channel, access, perms) = access::channel(state, channel_id, caller.user.id).await?;
-    access::require(perms, Permissions::READ_MESSAGE_HISTORY)?;
+    let place = access::place(state, channel_id, caller.user.id).await?;
+    access::require(place.permissions(), Permissions::READ_MESSAGE_HISTORY)?;
     let message = state
         .messages
-        .get(channel.id, message_id)
+        .get(place.id(), message_id)
         .await?
         .ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
-    access::require(perms, Permissions::MANAGE_MESSAGES)?;
-    Ok((message, access))
+    if let Place::Guild { perms, .. } = &place {
+        access::require(*perms, Permissions::MANAGE_MESSAGES)?;
+    }
+    Ok((message, place))
+}
+
+/// Tells whoever sees the place: the message's new `pinned`, the channel's
+/// newest pin, and (for a pin) the notice posted.
+fn announce(
+    state: &AppState,
+    place: &Place,
+    message: &Message,
+    last_pin: Option<Timestamp>,
+    notice: Option<&Message>,
+) {
+    match place {
+        Place::Guild { access, .. } => {
+            state.message_updated(message);
+            state.pins_updated(access.guild.id, message.channel_id, last_pin);
+            if let Some(notice) = notice {
+                state.message_created(notice, Some(&access.member));
+            }
+        }
+        Place::Private(channel) => {
+            let to = channel.recipient_ids();
+            state.direct(&to, |_| DirectEvent::MessageUpdate(message.clone()));
+            state.direct(&to, |_| DirectEvent::PinsUpdate {
+                channel_id: channel.id,
+                last_pin_timestamp: last_pin,
+            });
+            if let Some(notice) = notice {
+                state.direct(&to, |_| DirectEvent::MessageCreate(notice.clone()));
+            }
+        }
+    }
 }
 
 async fn pin(
@@ -172,7 +210,7 @@ async fn pin(
     caller: Caller,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let (mut message, access) = target(&state, &caller, &channel_id, &message_id).await?;
+    let (mut message, place) = target(&state, &caller, &channel_id, &message_id).await?;
     if message.kind == message_type::CHANNEL_PINNED_MESSAGE {
         return Err(ErrorCode::SYSTEM_MESSAGE.into());
     }
@@ -193,27 +231,28 @@ async fn pin(
         return Ok(StatusCode::NO_CONTENT);
     };
     state.messages.changed(message.channel_id);
-    let guild_id = access.guild.id;
     message.pinned = true;
-    state.message_updated(&message);
-    state.pins_updated(guild_id, message.channel_id, Some(at));
+    let guild_id = match &place {
+        Place::Guild { access, .. } => Some(access.guild.id),
+        Place::Private(_) => None,
+    };
     // "X pinned a message", pointing at it, as Discord posts.
     let notice = super::messages::system_message(
         &state,
         message.channel_id,
-        Some(guild_id),
+        guild_id,
         caller.user.clone(),
         message_type::CHANNEL_PINNED_MESSAGE,
         Some(MessageReference {
             kind: 0,
             message_id: Some(message.id),
             channel_id: Some(message.channel_id),
-            guild_id: Some(guild_id),
+            guild_id,
             fail_if_not_exists: false,
         }),
     );
     state.messages.create(&notice).await?;
-    state.message_created(&notice, Some(&access.member));
+    announce(&state, &place, &message, Some(at), Some(&notice));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -222,7 +261,7 @@ async fn unpin(
     caller: Caller,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let (mut message, access) = target(&state, &caller, &channel_id, &message_id).await?;
+    let (mut message, place) = target(&state, &caller, &channel_id, &message_id).await?;
     if !state
         .store
         .unpin_message(message.channel_id, message.id)
@@ -232,8 +271,7 @@ async fn unpin(
     }
     state.messages.changed(message.channel_id);
     message.pinned = false;
-    state.message_updated(&message);
     let last = state.store.last_pin_at(message.channel_id).await?;
-    state.pins_updated(access.guild.id, message.channel_id, last);
+    announce(&state, &place, &message, last, None);
     Ok(StatusCode::NO_CONTENT)
 }
