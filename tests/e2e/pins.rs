@@ -305,7 +305,7 @@ async fn either_side_of_a_dm_pins_and_both_hear_of_it() {
         .get(&format!("/channels/{dm_id}/pins"), w.owner.auth())
         .await
         .expect(200);
-    assert_eq!(ids(&listed), [sent_id.clone()]);
+    assert_eq!(ids(&listed), [sent_id.as_str()]);
     // Someone outside the DM can neither list nor pin.
     let stranger = w.add_member("stranger").await;
     api.get(&format!("/channels/{dm_id}/pins"), stranger.auth())
