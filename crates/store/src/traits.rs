@@ -565,6 +565,7 @@ pub trait NotificationSettingsStore: Send + Sync {
     /// Applies `patch` to the user's settings for `defaults.guild_id`
     /// (starting from `defaults` when they have none) in one transaction,
     /// so concurrent changes each keep the other's; returns the result.
+    /// `Missing("member")` when the user is not (or no longer) a member.
     /// `channels`: the guild's channels, which overrides are kept for.
     async fn update_guild_settings(
         &self,

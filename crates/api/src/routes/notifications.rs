@@ -131,7 +131,12 @@ async fn update_guild_settings(
             &change,
             &channels,
         )
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // Left the guild since the check above.
+            hearth_store::StoreError::Missing(_) => ErrorCode::MISSING_ACCESS.into(),
+            other => crate::error::ApiError::from(other),
+        })?;
     state.bus.publish(Event::UserGuildSettingsUpdate {
         user_id: caller.user.id,
         settings: settings.clone(),

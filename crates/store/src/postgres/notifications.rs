@@ -7,7 +7,7 @@ use hearth_model::{GuildSettingsPatch, Snowflake, UserGuildSettings};
 
 use super::PgStore;
 use crate::rows::db;
-use crate::{NotificationSettingsStore, Result};
+use crate::{NotificationSettingsStore, Result, StoreError};
 
 #[async_trait]
 impl NotificationSettingsStore for PgStore {
@@ -30,6 +30,18 @@ impl NotificationSettingsStore for PgStore {
     ) -> Result<UserGuildSettings> {
         let guild = defaults.guild_id;
         let mut tx = self.pool.begin().await?;
+        // Only a member has settings for the guild; the share lock keeps
+        // the membership from going before this commits.
+        let member: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM members WHERE guild_id = $1 AND user_id = $2 FOR SHARE",
+        )
+        .bind(db(guild))
+        .bind(db(user))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if member.is_none() {
+            return Err(StoreError::Missing("member"));
+        }
         sqlx::query(
             "INSERT INTO user_guild_settings (user_id, guild_id, settings) VALUES ($1, $2, $3)
              ON CONFLICT (user_id, guild_id) DO NOTHING",

@@ -7,7 +7,7 @@ use hearth_model::{GuildSettingsPatch, Snowflake, UserGuildSettings};
 
 use super::SqliteStore;
 use crate::rows::db;
-use crate::{NotificationSettingsStore, Result};
+use crate::{NotificationSettingsStore, Result, StoreError};
 
 #[async_trait]
 impl NotificationSettingsStore for SqliteStore {
@@ -30,6 +30,17 @@ impl NotificationSettingsStore for SqliteStore {
     ) -> Result<UserGuildSettings> {
         let guild = defaults.guild_id;
         let mut tx = self.writer.begin().await?;
+        // Only a member has settings for the guild: one who left since
+        // the caller's check gets none (the one writer orders the two).
+        let member: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM members WHERE guild_id = ? AND user_id = ?")
+                .bind(db(guild))
+                .bind(db(user))
+                .fetch_optional(&mut *tx)
+                .await?;
+        if member.is_none() {
+            return Err(StoreError::Missing("member"));
+        }
         let stored: Option<String> = sqlx::query_scalar(
             "SELECT settings FROM user_guild_settings WHERE user_id = ? AND guild_id = ?",
         )

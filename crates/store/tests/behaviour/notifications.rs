@@ -66,8 +66,20 @@ pub async fn notification_settings_change_only_what_is_named_even_at_once(b: Arc
     assert_eq!(now_.version, 5);
     assert!(s.guild_settings_of(owner.id).await.unwrap().is_empty());
 
-    // Leaving the guild takes them along; so does the guild's deletion.
+    // Leaving the guild takes them along, and no change makes them again;
+    // the guild's deletion takes everyone's.
     s.remove_member(w.guild.id, member.id).await.unwrap();
+    assert!(s.guild_settings_of(member.id).await.unwrap().is_empty());
+    assert!(matches!(
+        s.update_guild_settings(
+            member.id,
+            defaults.clone(),
+            &patch(r#"{"muted": true}"#),
+            &channels
+        )
+        .await,
+        Err(hearth_store::StoreError::Missing("member"))
+    ));
     assert!(s.guild_settings_of(member.id).await.unwrap().is_empty());
     s.update_guild_settings(
         owner.id,
