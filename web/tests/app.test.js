@@ -253,8 +253,10 @@ test("a mention badges the channel, the server and the tab; reading it clears th
   const rail = bob.page.locator("#guild-list .guild-button:not(.home-button)").first();
   await rail.locator(".mention-badge", { hasText: "1" }).waitFor();
   await until("the tab title counts the mention", async () => (await bob.page.title()).startsWith("(1) "));
-  // Opening the channel reads it: the marks go, here and on the server.
-  const acked = bob.page.waitForResponse((r) => r.url().endsWith("/ack") && r.ok());
+  // Opening the channel reads it: the marks go, here and on the server
+  // (the ack of #general, not of the DM bob had open before).
+  const generalId = await ada.page.locator("#message-list").getAttribute("data-channel");
+  const acked = bob.page.waitForResponse((r) => r.url().includes(`/channels/${generalId}/`) && r.url().endsWith("/ack") && r.ok());
   await rail.click();
   const general = bob.page.getByRole("button", { name: /text channel general/ });
   await bob.page.locator("#message-list .message", { hasText: "can you look at this?" }).waitFor();
