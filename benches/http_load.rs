@@ -166,7 +166,7 @@ fn id(v: &Value, field: &str) -> anyhow::Result<String> {
 
 async fn setup(server: &Server, channels: usize) -> anyhow::Result<(Api, Vec<String>)> {
     // Loopback only: never a proxy from the environment.
-    let http = reqwest::Client::builder().no_proxy().build()?;
+    let http = hearth_loadtest::http_client().no_proxy().build()?;
     let reply: Value = http
         .post(format!("{}/auth/register", server.api))
         .json(&json!({"username": "bench", "password": "bench-password"}))

@@ -144,6 +144,30 @@ if ! "$discord_py/bin/python" -c 'import discord' >/dev/null 2>&1; then
   }
 fi
 export HEARTH_TEST_DISCORD_PY="$discord_py/bin/python"
+# An S3-compatible server for the object-store tests (crates/files/tests/s3.rs):
+# moto in server mode, from PyPI, in a virtual environment of its own. The
+# tests start their own moto_server on a free port; nothing is started here.
+moto_version="5.2.6"
+moto="$PWD/target/moto"
+if ! "$moto/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$moto_version')" >/dev/null 2>&1; then
+  command -v python3 >/dev/null 2>&1 || apt_install python3
+  rm -rf "$moto"
+  if ! python3 -m venv "$moto" >/dev/null 2>&1; then
+    apt_install python3-venv
+    rm -rf "$moto"
+    python3 -m venv "$moto"
+  fi
+  echo "== installing moto $moto_version"
+  "$moto/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version" || {
+    echo "moto[server]==$moto_version did not install into $moto; the S3 tests need it" >&2
+    exit 1
+  }
+fi
+"$moto/bin/moto_server" --help >/dev/null 2>&1 || {
+  echo "$moto/bin/moto_server does not run; the S3 tests need it (remove $moto to reinstall)" >&2
+  exit 1
+}
+export HEARTH_TEST_MOTO="$moto/bin/moto_server"
 # And discord.js from npm (Node.js 20, made sure of above).
 discord_js="$PWD/target/discord-js"
 if [ ! -f "$discord_js/node_modules/discord.js/package.json" ]; then

@@ -45,10 +45,24 @@ const HEADINGS: &[(&str, &[&str])] = &[
             "max_connections_per_address",
             "http_header_timeout_secs",
             "http_body_timeout_secs",
+            "http_upload_timeout_secs",
             "max_body_bytes",
         ],
     ),
-    ("Storage", &["data_dir", "durability", "database"]),
+    (
+        "Storage",
+        &[
+            "data_dir",
+            "durability",
+            "database",
+            "s3_endpoint",
+            "s3_bucket",
+            "s3_region",
+            "s3_access_key",
+            "s3_secret_key",
+            "s3_prefix",
+        ],
+    ),
     (
         "Gateway",
         &[
@@ -73,6 +87,8 @@ const HEADINGS: &[(&str, &[&str])] = &[
             "max_channels_per_guild",
             "max_webhooks_per_channel",
             "max_overwrites_per_channel",
+            "max_upload_bytes",
+            "max_message_upload_bytes",
         ],
     ),
     (
@@ -310,6 +326,35 @@ pub struct ServeArgs {
     /// Host header. [default: the Host header]
     #[arg(long, env = "HEARTH_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The largest file one upload may be, in bytes; larger ones get 413
+    /// (40005). [default: 26214400, 25 MiB]
+    #[arg(long, env = "HEARTH_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
+    /// The most bytes of files one message may carry. [default: 52428800]
+    #[arg(long, env = "HEARTH_MAX_MESSAGE_UPLOAD_BYTES")]
+    pub max_message_upload_bytes: Option<u64>,
+    /// Seconds an upload's (multipart) body may take to arrive after its
+    /// head; other bodies have http_body_timeout_secs. [default: 600]
+    #[arg(long, env = "HEARTH_HTTP_UPLOAD_TIMEOUT_SECS")]
+    pub http_upload_timeout_secs: Option<u64>,
+    /// Keep uploaded files in this S3-compatible object store
+    /// (`https://s3.eu-west-1.amazonaws.com`, `http://127.0.0.1:9000`)
+    /// instead of `<data dir>/files`; every node of a cluster needs it.
+    /// Needs s3_bucket, s3_access_key and s3_secret_key.
+    #[arg(long, env = "HEARTH_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, env = "HEARTH_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// [default: us-east-1]
+    #[arg(long, env = "HEARTH_S3_REGION")]
+    pub s3_region: Option<String>,
+    #[arg(long, env = "HEARTH_S3_ACCESS_KEY")]
+    pub s3_access_key: Option<String>,
+    #[arg(long, env = "HEARTH_S3_SECRET_KEY", hide_env_values = true)]
+    pub s3_secret_key: Option<String>,
+    /// Keys inside the bucket start with this (`hearth/`). [default: none]
+    #[arg(long, env = "HEARTH_S3_PREFIX")]
+    pub s3_prefix: Option<String>,
     /// This node's own URL (`https://node1.chat.example.org`), handed out
     /// as READY's `resume_gateway_url`, so that behind a load balancer a
     /// dropped session resumes on the node that holds it. [default: the
@@ -485,6 +530,15 @@ struct FileConfig {
     metrics_listen: Option<SocketAddr>,
     metrics_token: Option<String>,
     public_url: Option<String>,
+    max_upload_bytes: Option<u64>,
+    max_message_upload_bytes: Option<u64>,
+    http_upload_timeout_secs: Option<u64>,
+    s3_endpoint: Option<String>,
+    s3_bucket: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key: Option<String>,
+    s3_secret_key: Option<String>,
+    s3_prefix: Option<String>,
     registration: Option<Registration>,
     voice_max_routes: Option<usize>,
     voice_max_new_routes: Option<usize>,
@@ -544,6 +598,10 @@ pub struct ServeConfig {
     pub metrics_token: Option<Secret>,
     /// Without a trailing slash.
     pub public_url: Option<String>,
+    pub uploads: hearth_api::files::UploadLimits,
+    pub http_upload_timeout: std::time::Duration,
+    /// None: files under `<data dir>/files`.
+    pub s3: Option<hearth_files::s3::S3Config>,
     pub registration: Registration,
     pub guild_limits: hearth_api::GuildLimits,
     /// Said once logging is set up: deprecated settings in use.
@@ -817,6 +875,53 @@ impl ServeArgs {
             http_body_timeout_secs >= 1,
             "http_body_timeout_secs must be at least 1"
         );
+        let upload_defaults = hearth_api::files::UploadLimits::default();
+        let uploads = hearth_api::files::UploadLimits {
+            per_file: self
+                .max_upload_bytes
+                .or(file.max_upload_bytes)
+                .unwrap_or(upload_defaults.per_file),
+            per_message: self
+                .max_message_upload_bytes
+                .or(file.max_message_upload_bytes)
+                .unwrap_or(upload_defaults.per_message),
+        };
+        anyhow::ensure!(
+            uploads.per_file >= 1 && uploads.per_message >= uploads.per_file,
+            "max_upload_bytes must be at least 1 and at most max_message_upload_bytes"
+        );
+        let http_upload_timeout_secs = self
+            .http_upload_timeout_secs
+            .or(file.http_upload_timeout_secs)
+            .unwrap_or(600);
+        anyhow::ensure!(
+            http_upload_timeout_secs >= 1,
+            "http_upload_timeout_secs must be at least 1"
+        );
+        let s3 = match self.s3_endpoint.or(file.s3_endpoint) {
+            None => None,
+            Some(endpoint) => {
+                anyhow::ensure!(
+                    endpoint.starts_with("http://") || endpoint.starts_with("https://"),
+                    "s3_endpoint must be an http:// or https:// URL"
+                );
+                let need = |v: Option<String>, name: &str| {
+                    v.filter(|v| !v.is_empty())
+                        .ok_or_else(|| anyhow::anyhow!("s3_endpoint needs {name}"))
+                };
+                Some(hearth_files::s3::S3Config {
+                    endpoint: endpoint.trim_end_matches('/').to_owned(),
+                    bucket: need(self.s3_bucket.or(file.s3_bucket), "s3_bucket")?,
+                    region: self
+                        .s3_region
+                        .or(file.s3_region)
+                        .unwrap_or_else(|| "us-east-1".to_owned()),
+                    access_key: need(self.s3_access_key.or(file.s3_access_key), "s3_access_key")?,
+                    secret_key: need(self.s3_secret_key.or(file.s3_secret_key), "s3_secret_key")?,
+                    prefix: self.s3_prefix.or(file.s3_prefix).unwrap_or_default(),
+                })
+            }
+        };
         let defaults = hearth_api::GuildLimits::default();
         let limit = |flag: Option<usize>, key: Option<usize>, default: usize, name: &str| {
             let n = flag.or(key).unwrap_or(default);
@@ -976,6 +1081,9 @@ impl ServeArgs {
                 .or(file.public_url)
                 .map(public_url)
                 .transpose()?,
+            uploads,
+            http_upload_timeout: std::time::Duration::from_secs(http_upload_timeout_secs),
+            s3,
             registration: self
                 .registration
                 .or(file.registration)

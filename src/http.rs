@@ -82,6 +82,9 @@ pub struct EdgeConfig {
     pub header_timeout: Duration,
     /// A request's body must be complete within this long of its head.
     pub body_timeout: Duration,
+    /// The same for an upload (a `multipart/form-data` body), which may
+    /// carry tens of megabytes over a slow link.
+    pub upload_timeout: Duration,
     pub limits: Limits,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<TrustedProxies>,
@@ -188,6 +191,15 @@ async fn serve_connection(
                 }
             }
         };
+        let upload = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        let body_timeout = match upload {
+            true => edge.upload_timeout,
+            false => edge.body_timeout,
+        };
         let mut request = request.map(|body| {
             if body.is_end_stream() {
                 // No body (most GETs, WebSocket upgrades): nothing to time.
@@ -195,7 +207,7 @@ async fn serve_connection(
             } else {
                 axum::body::Body::new(Deadline {
                     body,
-                    deadline: Box::pin(tokio::time::sleep(edge.body_timeout)),
+                    deadline: Box::pin(tokio::time::sleep(body_timeout)),
                 })
             }
         });

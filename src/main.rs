@@ -6,6 +6,7 @@ mod config;
 mod conn_limit;
 mod database;
 mod drain;
+mod files;
 mod forwarded;
 mod health;
 mod http;
@@ -180,6 +181,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     gateway.metrics.register(&mut registry);
     build_info(&mut registry);
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
+    state.set_files(files::open(&config, addr).await?);
     if let Some(c) = &config.cluster {
         cluster::share(
             c,
@@ -237,6 +239,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let edge = http::EdgeConfig {
         header_timeout: config.http_header_timeout,
         body_timeout: config.http_body_timeout,
+        upload_timeout: config.http_upload_timeout,
         limits: http::Limits {
             per_address: config.max_connections_per_address,
             total: max_connections,

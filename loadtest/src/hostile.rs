@@ -257,7 +257,7 @@ async fn bad_requests(base: &str, who: &Account, per_sec: f64, deadline: Instant
     if per_sec <= 0.0 {
         return;
     }
-    let Ok(http) = reqwest::Client::builder()
+    let Ok(http) = crate::http_client()
         .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()

@@ -39,6 +39,16 @@
 //! scenario modules drive them.
 
 pub mod chat;
+
+/// A reqwest client builder. reqwest speaks TLS through rustls without a
+/// built-in crypto provider (so the tree builds only aws-lc-rs, not ring
+/// too); the provider is installed here, once per process, before any
+/// client is built.
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 pub mod deliveries;
 mod error;
 pub mod gateway;

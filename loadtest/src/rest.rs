@@ -29,7 +29,7 @@ impl Rest {
     /// A client for the node at `base` (`http://127.0.0.1:PORT`), keeping up
     /// to `connections` connections open for reuse.
     pub fn new(base: &str, connections: usize) -> Result<Rest, Error> {
-        let http = reqwest::Client::builder()
+        let http = crate::http_client()
             .no_proxy()
             .timeout(REQUEST_TIMEOUT)
             .pool_max_idle_per_host(connections)

@@ -562,7 +562,9 @@ async fn the_cluster_script_runs_nodes_that_share_one_database_and_stops_them() 
         .unwrap();
     assert!(exited.success(), "the script stops cleanly: {exited}");
     assert!(
-        reqwest::Client::new()
+        hearth_loadtest::http_client()
+            .build()
+            .unwrap()
             .get(format!("{}/healthz", urls[0]))
             .send()
             .await

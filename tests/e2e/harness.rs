@@ -134,7 +134,7 @@ impl Server {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let (child, base) = spawn(&dir, &args, &env).await;
-        let http = reqwest::Client::builder()
+        let http = hearth_loadtest::http_client()
             .no_proxy()
             .timeout(REQUEST_TIMEOUT)
             .build()
@@ -442,7 +442,7 @@ impl Api {
     /// A client of a node this harness did not start (a script's).
     pub fn at(base: &str) -> Api {
         Api {
-            http: reqwest::Client::builder()
+            http: hearth_loadtest::http_client()
                 .no_proxy()
                 .timeout(REQUEST_TIMEOUT)
                 .build()

@@ -52,7 +52,7 @@ async fn stderr_of_a_node(args: &[&str], level: &str) -> String {
             let _ = child.kill();
             panic!("hearth did not start within 30 s");
         });
-    let register = reqwest::Client::builder()
+    let register = hearth_loadtest::http_client()
         .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()

@@ -46,6 +46,7 @@ mod reactions;
 mod read_states;
 mod search;
 mod trusted_proxy;
+mod uploads;
 mod voice;
 mod voice_limits;
 mod voice_media_addresses;

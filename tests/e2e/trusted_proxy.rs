@@ -49,7 +49,7 @@ fn addr_of(server: &Server) -> SocketAddr {
 /// Log-ins with a wrong password from `from`, claiming to be for
 /// `forwarded_for`; returns the statuses.
 async fn log_ins(server: &Server, from: [u8; 4], forwarded_for: &str, n: usize) -> Vec<u16> {
-    let http = reqwest::Client::builder()
+    let http = hearth_loadtest::http_client()
         .no_proxy()
         .local_address(IpAddr::from(from))
         .timeout(DEADLINE)

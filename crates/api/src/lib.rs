@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod files;
 pub mod interactions;
 pub mod messages;
 pub mod metrics;

@@ -93,6 +93,7 @@ pub struct Inner {
     voice_regions: std::sync::OnceLock<Arc<dyn crate::voice::VoiceRegions>>,
     sessions: std::sync::OnceLock<Arc<dyn crate::sessions::GatewaySessions>>,
     shared_limits: std::sync::OnceLock<Arc<dyn crate::ratelimit::SharedLimits>>,
+    files: std::sync::OnceLock<Arc<crate::files::Files>>,
 }
 
 impl AppState {
@@ -128,6 +129,7 @@ impl AppState {
             voice_regions: std::sync::OnceLock::new(),
             sessions: std::sync::OnceLock::new(),
             shared_limits: std::sync::OnceLock::new(),
+            files: std::sync::OnceLock::new(),
         }))
     }
 
@@ -166,6 +168,17 @@ impl AppState {
 
     pub fn shared_limits(&self) -> Option<&Arc<dyn crate::ratelimit::SharedLimits>> {
         self.0.shared_limits.get()
+    }
+}
+
+impl AppState {
+    /// Where uploads go and how they are served.
+    pub fn set_files(&self, files: Arc<crate::files::Files>) {
+        let _ = self.0.files.set(files);
+    }
+
+    pub fn files(&self) -> Option<&Arc<crate::files::Files>> {
+        self.0.files.get()
     }
 }
 

@@ -7,6 +7,7 @@
 //! wire avoids a layer of copies that would differ only in name. Nothing here
 //! does IO or knows about tokio, HTTP or SQL.
 
+pub mod attachments;
 pub mod commands;
 pub mod components;
 pub mod notifications;
@@ -16,6 +17,7 @@ pub mod private;
 pub mod snowflake;
 pub mod timestamp;
 
+pub use attachments::Attachment;
 pub use commands::{ApplicationCommand, ChoiceValue, CommandChoice, CommandOption};
 pub use components::{Component, SelectDefault, SelectOption};
 pub use notifications::{

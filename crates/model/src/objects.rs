@@ -415,7 +415,7 @@ pub struct Message {
     pub mention_everyone: bool,
     pub mentions: Vec<User>,
     pub mention_roles: Vec<Snowflake>,
-    pub attachments: Vec<serde_json::Value>,
+    pub attachments: Vec<crate::Attachment>,
     pub embeds: Vec<Embed>,
     pub pinned: bool,
     #[serde(rename = "type")]

@@ -269,6 +269,27 @@ pub struct EditMessage {
     /// Which of the edited content's mentions count (absent: all).
     #[serde(default)]
     pub allowed_mentions: Option<AllowedMentions>,
+    /// The attachments to keep (absent: all); new files of a multipart
+    /// edit are added to them.
+    #[serde(default, deserialize_with = "nullable")]
+    pub attachments: Option<Option<Vec<AttachmentRef>>>,
+}
+
+/// An attachment named in an edit: an existing one by its id (a new
+/// file's entry, `{"id": 0}` for `files[0]`, names no existing one).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AttachmentRef {
+    pub id: serde_json::Value,
+}
+
+impl AttachmentRef {
+    pub fn existing(&self) -> Option<Snowflake> {
+        match &self.id {
+            serde_json::Value::String(s) => s.parse().ok(),
+            serde_json::Value::Number(n) => n.as_u64().map(Snowflake),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -184,6 +184,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("components", Text),
             ("application_id", Int),
             ("interaction", Text),
+            ("attachments", Text),
         ],
     ),
     (

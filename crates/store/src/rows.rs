@@ -209,7 +209,7 @@ pub fn message(row: &impl Cols) -> Result<Message> {
         mention_everyone: row.flag("mention_everyone"),
         mentions: json(row, "mentions")?,
         mention_roles: json(row, "mention_roles")?,
-        attachments: Vec::new(),
+        attachments: json(row, "attachments")?,
         embeds: json::<Vec<Embed>>(row, "embeds")?,
         pinned: row.flag("pinned"),
         kind: row.int("type") as u8,
@@ -276,4 +276,36 @@ pub fn conflict(e: sqlx::Error, what: &'static str) -> StoreError {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(what),
         _ => StoreError::Database(e),
     }
+}
+
+/// A message's attachments as the `attachments` column keeps them: the
+/// model's fields without the links, which are signed when sent (see
+/// `hearth_model::attachments`).
+pub fn attachments_json(attachments: &[hearth_model::Attachment]) -> Result<String> {
+    #[derive(serde::Serialize)]
+    struct Stored<'a> {
+        id: Snowflake,
+        filename: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<&'a str>,
+        content_type: &'a str,
+        size: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        width: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        height: Option<u32>,
+    }
+    let stored: Vec<Stored> = attachments
+        .iter()
+        .map(|a| Stored {
+            id: a.id,
+            filename: &a.filename,
+            description: a.description.as_deref(),
+            content_type: &a.content_type,
+            size: a.size,
+            width: a.width,
+            height: a.height,
+        })
+        .collect();
+    Ok(serde_json::to_string(&stored)?)
 }

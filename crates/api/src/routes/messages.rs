@@ -16,6 +16,7 @@ use hearth_store::Page;
 use crate::access::{self, Place};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Body, Caller, Query};
+use crate::files::{self, MessageForm, Upload};
 use crate::messages::compose::{self, parse_mentions};
 use crate::messages::nonces::NonceKey;
 use crate::state::AppState;
@@ -180,12 +181,12 @@ pub(crate) fn system_message(
     }
 }
 
-/// Checks content and embeds; an empty message is 50006.
-pub(crate) fn check_draft(content: &str, embeds: &[Embed]) -> ApiResult<()> {
+/// Checks content and embeds; a message with neither nor files is 50006.
+pub(crate) fn check_draft(content: &str, embeds: &[Embed], files: usize) -> ApiResult<()> {
     let mut errors = FormErrors::new();
     compose::check_body(content, embeds, &mut errors);
     errors.finish()?;
-    if content.trim().is_empty() && embeds.is_empty() {
+    if content.trim().is_empty() && embeds.is_empty() && files == 0 {
         return Err(ErrorCode::EMPTY_MESSAGE.into());
     }
     Ok(())
@@ -214,7 +215,7 @@ async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Path(channel_id): Path<String>,
-    Body(body): Body<CreateMessage>,
+    MessageForm { body, uploads }: MessageForm<CreateMessage>,
 ) -> ApiResult<Json<Message>> {
     let id = snowflake("channel_id", &channel_id)?;
     let nonce = match &body.nonce {
@@ -237,11 +238,13 @@ async fn create(
                 .unwrap_or_else(|p| p.into_inner())
                 .claim(key, std::time::Instant::now());
             let made = slot
-                .get_or_try_init(|| post_message(state, caller, id, body))
+                .get_or_try_init(|| post_message(state, caller, id, body, uploads))
                 .await?;
             Ok(Json(made.clone()))
         }
-        None => post_message(state, caller, id, body).await.map(Json),
+        None => post_message(state, caller, id, body, uploads)
+            .await
+            .map(Json),
     }
 }
 
@@ -250,10 +253,11 @@ async fn post_message(
     caller: Caller,
     id: Snowflake,
     body: CreateMessage,
+    uploads: Vec<Upload>,
 ) -> ApiResult<Message> {
     let (channel, access, perms) = match access::place(&state, id, caller.user.id).await? {
         Place::Private(private) => {
-            return super::private::post(&state, caller, private, body).await
+            return super::private::post(&state, caller, private, body, uploads).await
         }
         Place::Guild {
             channel,
@@ -265,6 +269,9 @@ async fn post_message(
         return Err(ErrorCode::INVALID_CHANNEL_TYPE.into());
     }
     access::require(perms, Permissions::SEND_MESSAGES)?;
+    if !uploads.is_empty() {
+        access::require(perms, Permissions::ATTACH_FILES)?;
+    }
     let slow = channel.rate_limit_per_user.unwrap_or(0);
     // Moderators are exempt from slow mode, as in Discord.
     let exempt = perms.contains(Permissions::MANAGE_MESSAGES)
@@ -299,7 +306,7 @@ async fn post_message(
         .embeds
         .or(body.embed.map(|e| vec![e]))
         .unwrap_or_default();
-    check_draft(&content, &embeds)?;
+    check_draft(&content, &embeds, uploads.len())?;
     check_nonce(&body.nonce)?;
     let reference = match body.message_reference {
         Some(mut r) => {
@@ -363,10 +370,47 @@ async fn post_message(
         original.referenced_message = None;
         message.referenced_message = Some(Some(Box::new(original)));
     }
+    // Files first: a message is never written pointing at a file that is
+    // not stored, and `stored` deletes them again if the write fails.
+    let stored = files::store(&state, uploads).await?;
+    message.attachments = stored.attachments.clone();
     state.messages.create(&message).await?;
+    stored.keep();
     state.message_created(&message, Some(&access.member));
     state.metrics.messages_created.inc();
     Ok(message)
+}
+
+/// Applies an edit's `attachments` (the ones to keep) to the message;
+/// returns those removed, whose files go once the edit is written.
+fn keep_attachments(
+    message: &mut Message,
+    keep: Option<&Option<Vec<hearth_proto::rest::AttachmentRef>>>,
+    added: usize,
+) -> ApiResult<Vec<hearth_model::Attachment>> {
+    let removed = match keep {
+        None => Vec::new(),
+        Some(keep) => {
+            let keep: Vec<Snowflake> = keep.iter().flatten().filter_map(|r| r.existing()).collect();
+            let (kept, removed) = std::mem::take(&mut message.attachments)
+                .into_iter()
+                .partition(|a| keep.contains(&a.id));
+            message.attachments = kept;
+            removed
+        }
+    };
+    if message.attachments.len() + added > hearth_model::attachments::MAX_ATTACHMENTS {
+        return Err(FormErrors::single(
+            "attachments",
+            "BASE_TYPE_MAX_LENGTH",
+            format!(
+                "Must be {} or fewer in length.",
+                hearth_model::attachments::MAX_ATTACHMENTS
+            ),
+        )
+        .into());
+    }
+    Ok(removed)
 }
 
 /// The kinds `allowed_mentions.parse` may name.
@@ -546,13 +590,17 @@ async fn edit(
     State(state): State<AppState>,
     caller: Caller,
     Path((channel_id, message_id)): Path<(String, String)>,
-    Body(body): Body<EditMessage>,
+    MessageForm { body, uploads }: MessageForm<EditMessage>,
 ) -> ApiResult<Json<Message>> {
     let (mut message, place) = find(&state, &caller, &channel_id, &message_id).await?;
     let perms = place.permissions();
     if message.author.id != caller.user.id || message.webhook_id.is_some() {
         return Err(ErrorCode::CANNOT_EDIT_OTHERS_MESSAGE.into());
     }
+    if !uploads.is_empty() && matches!(place, Place::Guild { .. }) {
+        access::require(perms, Permissions::ATTACH_FILES)?;
+    }
+    let removed = keep_attachments(&mut message, body.attachments.as_ref(), uploads.len())?;
     if let Some(content) = body.content {
         message.content = content.unwrap_or_default();
     }
@@ -563,7 +611,11 @@ async fn edit(
         // Only SUPPRESS_EMBEDS may be toggled by the author.
         message.flags = (message.flags & !4) | (flags & 4);
     }
-    check_draft(&message.content, &message.embeds)?;
+    check_draft(
+        &message.content,
+        &message.embeds,
+        message.attachments.len() + uploads.len(),
+    )?;
     if let Some(allowed) = &body.allowed_mentions {
         check_allowed_mentions(allowed)?;
     }
@@ -592,7 +644,15 @@ async fn edit(
         apply_allowed_mentions(&mut message, allowed, replied_author);
     }
     message.edited_timestamp = Some(Timestamp::now());
+    let stored = files::store(&state, uploads).await?;
+    message
+        .attachments
+        .extend(stored.attachments.iter().cloned());
     state.messages.update(&message).await?;
+    stored.keep();
+    if let Some(files) = state.files() {
+        files.forget(removed);
+    }
     match &place {
         Place::Guild { .. } => state.message_updated(&message),
         Place::Private(c) => state.direct(&c.recipient_ids(), |_| {
@@ -620,6 +680,9 @@ async fn remove(
         .delete(message.channel_id, message.id)
         .await?
     {
+        if let Some(files) = state.files() {
+            files.forget(message.attachments.clone());
+        }
         match &place {
             Place::Guild { channel, .. } => {
                 state.message_deleted(channel.guild_id, message.channel_id, message.id)
@@ -658,7 +721,17 @@ async fn bulk_delete(
     if ids.iter().any(|m| m.timestamp_ms() < oldest_allowed) {
         return Err(ErrorCode::BULK_DELETE_TOO_OLD.into());
     }
+    // Their files, read first: the rows are gone after.
+    let mut attached = Vec::new();
+    for id in &ids {
+        if let Some(m) = state.messages.get(channel.id, *id).await? {
+            attached.extend(m.attachments);
+        }
+    }
     if state.messages.delete_many(channel.id, &ids).await? > 0 {
+        if let Some(files) = state.files() {
+            files.forget(attached);
+        }
         state.messages_deleted(channel.guild_id, channel.id, &ids);
     }
     Ok(StatusCode::NO_CONTENT)

@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v10", api())
         .nest("/api/v9", api())
+        .merge(crate::files::serve::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)

@@ -293,6 +293,7 @@ pub(super) async fn post(
     caller: Caller,
     channel: PrivateChannel,
     body: CreateMessage,
+    uploads: Vec<crate::files::Upload>,
 ) -> ApiResult<Message> {
     may_write(state, caller.user.id, &channel).await?;
     let content = body.content.unwrap_or_default();
@@ -300,7 +301,7 @@ pub(super) async fn post(
         .embeds
         .or(body.embed.map(|e| vec![e]))
         .unwrap_or_default();
-    super::messages::check_draft(&content, &embeds)?;
+    super::messages::check_draft(&content, &embeds, uploads.len())?;
     super::messages::check_nonce(&body.nonce)?;
     if let Some(allowed) = &body.allowed_mentions {
         super::messages::check_allowed_mentions(allowed)?;
@@ -350,7 +351,10 @@ pub(super) async fn post(
         original.referenced_message = None;
         message.referenced_message = Some(Some(Box::new(original)));
     }
+    let stored = crate::files::store(state, uploads).await?;
+    message.attachments = stored.attachments.clone();
     state.messages.create(&message).await?;
+    stored.keep();
     // A closed DM comes back into the lists it left with this message.
     state.direct(&channel.recipient_ids(), |_| {
         DirectEvent::MessageCreate(message.clone())

@@ -19,6 +19,7 @@ use crate::access;
 use crate::auth;
 use crate::error::ApiResult;
 use crate::extract::{snowflake, Body, Caller, Query};
+use crate::files::MessageForm;
 use crate::state::AppState;
 
 /// Random bytes of a webhook token: 51 encode to 68 characters.
@@ -142,7 +143,7 @@ pub(super) async fn edit_own_message(
     if let Some(embeds) = body.embeds {
         message.embeds = embeds.unwrap_or_default();
     }
-    check_draft(&message.content, &message.embeds)?;
+    check_draft(&message.content, &message.embeds, message.attachments.len())?;
     if let Some(allowed) = &body.allowed_mentions {
         check_allowed_mentions(allowed)?;
     }
@@ -263,11 +264,16 @@ async fn execute(
     State(state): State<AppState>,
     Path((webhook_id, token)): Path<(String, String)>,
     Query(query): Query<ExecuteQuery>,
-    Body(body): Body<ExecuteWebhook>,
+    MessageForm { body, uploads }: MessageForm<ExecuteWebhook>,
 ) -> ApiResult<Response> {
     // An application's id with an interaction's token: a follow-up.
     let id = snowflake("webhook_id", &webhook_id)?;
     if let Some(rec) = super::interactions::by_token(&state, id, &token).await? {
+        if !uploads.is_empty() {
+            return Err(crate::ApiError::Unsupported(
+                "files on interaction follow-ups",
+            ));
+        }
         return super::interactions::follow_up(&state, &rec, body).await;
     }
     let webhook = by_token(&state, &webhook_id, &token).await?;
@@ -287,7 +293,7 @@ async fn execute(
         errors.check_name("username", name, 1, 80);
     }
     errors.finish()?;
-    check_draft(&content, &embeds)?;
+    check_draft(&content, &embeds, uploads.len())?;
     if let Some(allowed) = &body.allowed_mentions {
         check_allowed_mentions(allowed)?;
     }
@@ -323,7 +329,10 @@ async fn execute(
     if let Some(allowed) = &body.allowed_mentions {
         apply_allowed_mentions(&mut message, allowed, None);
     }
+    let stored = crate::files::store(&state, uploads).await?;
+    message.attachments = stored.attachments.clone();
     state.messages.create(&message).await?;
+    stored.keep();
     state.message_created(&message, None);
     state.metrics.messages_created.inc();
     if query.wait == Some(true) {

@@ -81,8 +81,8 @@ impl MessageStore for PgStore {
         sqlx::query(
             "INSERT INTO messages (channel_id, bucket, id, guild_id, author_id, webhook_id, author_json, content, edited_at,
              tts, mention_everyone, mentions, mention_roles, embeds, nonce, type, flags, pinned, reference,
-             components, application_id, interaction)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+             components, application_id, interaction, attachments)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
         )
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
@@ -106,6 +106,7 @@ impl MessageStore for PgStore {
         .bind(serde_json::to_string(&m.components)?)
         .bind(m.application_id.map(db))
         .bind(m.interaction_metadata.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(crate::rows::attachments_json(&m.attachments)?)
         .execute(&mut *tx)
         .await?;
         // Messages of one channel may commit out of id order when nodes
@@ -188,8 +189,8 @@ impl MessageStore for PgStore {
 
     async fn update_message(&self, m: &Message) -> Result<()> {
         sqlx::query(
-            "UPDATE messages SET content = $1, embeds = $2, mentions = $3, mention_roles = $4, mention_everyone = $5, flags = $6, edited_at = $7, components = $8
-             WHERE channel_id = $9 AND bucket = $10 AND id = $11",
+            "UPDATE messages SET content = $1, embeds = $2, mentions = $3, mention_roles = $4, mention_everyone = $5, flags = $6, edited_at = $7, components = $8, attachments = $9
+             WHERE channel_id = $10 AND bucket = $11 AND id = $12",
         )
         .bind(&m.content)
         .bind(serde_json::to_string(&m.embeds)?)
@@ -199,6 +200,7 @@ impl MessageStore for PgStore {
         .bind(i64::from(m.flags))
         .bind(m.edited_timestamp.map(|t| t.0))
         .bind(serde_json::to_string(&m.components)?)
+        .bind(crate::rows::attachments_json(&m.attachments)?)
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
         .bind(db(m.id))

@@ -84,8 +84,8 @@ impl MessageStore for SqliteStore {
         sqlx::query(
             "INSERT INTO messages (channel_id, bucket, id, guild_id, author_id, webhook_id, author_json, content, edited_at,
              tts, mention_everyone, mentions, mention_roles, embeds, nonce, type, flags, pinned, reference,
-             components, application_id, interaction)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             components, application_id, interaction, attachments)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
@@ -109,6 +109,7 @@ impl MessageStore for SqliteStore {
         .bind(serde_json::to_string(&m.components)?)
         .bind(m.application_id.map(db))
         .bind(m.interaction_metadata.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(crate::rows::attachments_json(&m.attachments)?)
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE channels SET last_message_id = ? WHERE id = ?")
@@ -186,7 +187,7 @@ impl MessageStore for SqliteStore {
 
     async fn update_message(&self, m: &Message) -> Result<()> {
         sqlx::query(
-            "UPDATE messages SET content = ?, embeds = ?, mentions = ?, mention_roles = ?, mention_everyone = ?, flags = ?, edited_at = ?, components = ?
+            "UPDATE messages SET content = ?, embeds = ?, mentions = ?, mention_roles = ?, mention_everyone = ?, flags = ?, edited_at = ?, components = ?, attachments = ?
              WHERE channel_id = ? AND bucket = ? AND id = ?",
         )
         .bind(&m.content)
@@ -197,6 +198,7 @@ impl MessageStore for SqliteStore {
         .bind(i64::from(m.flags))
         .bind(m.edited_timestamp.map(|t| t.0))
         .bind(serde_json::to_string(&m.components)?)
+        .bind(crate::rows::attachments_json(&m.attachments)?)
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
         .bind(db(m.id))

@@ -1,0 +1,172 @@
+//! Files on messages, as the API handles them: uploads parsed from
+//! `multipart/form-data` ([`form`]), stored before their message is
+//! written and removed again if it is not ([`Stored`]), served through
+//! signed, expiring links ([`links`], [`serve`]), and deleted with their
+//! message.
+//!
+//! The order of a post is what keeps "no message pointing at a missing
+//! file, no file without a message": spool every upload (refusing at the
+//! first byte over a limit), check the message, put the blobs, insert the
+//! message; any failure drops the [`Stored`] guard, which deletes the
+//! blobs, and the spool files delete themselves.
+
+pub mod form;
+pub mod links;
+pub mod serve;
+mod thumbs;
+
+use std::sync::Arc;
+
+use hearth_files::spool::Spool;
+use hearth_files::{sniff, BlobKey, BlobStore};
+use hearth_model::{attachments::safe_filename, Attachment, Snowflake};
+
+pub use form::{MessageForm, Upload};
+pub use links::LinkSigner;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// How much a client may upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// One file at most (Discord: 10 MiB for most users, 25 MiB for some).
+    pub per_file: u64,
+    /// All files of one message together.
+    pub per_message: u64,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        UploadLimits {
+            per_file: 25 * 1024 * 1024,
+            per_message: 50 * 1024 * 1024,
+        }
+    }
+}
+
+/// The node's file handling: where blobs go, where uploads spool, the
+/// limits, and the thumbnails made lately.
+pub struct Files {
+    pub blobs: Arc<dyn BlobStore>,
+    pub spool: Spool,
+    pub limits: UploadLimits,
+    /// The node's link maker (also installed for the model's serialiser).
+    pub signer: Arc<LinkSigner>,
+    pub(crate) thumbs: thumbs::Thumbnails,
+}
+
+impl Files {
+    /// Also installs `signer` as the process's attachment link maker.
+    pub fn new(
+        blobs: Arc<dyn BlobStore>,
+        spool: Spool,
+        limits: UploadLimits,
+        signer: Arc<LinkSigner>,
+    ) -> Self {
+        hearth_model::attachments::install_links(Box::new(signer.clone()));
+        Files {
+            blobs,
+            spool,
+            limits,
+            signer,
+            thumbs: thumbs::Thumbnails::new(),
+        }
+    }
+
+    /// Deletes the files of attachments whose message is gone (or no longer
+    /// holds them), in the background: the message's change is already
+    /// committed and answered; a failure is logged and leaves an orphan
+    /// blob, never a message pointing at nothing.
+    pub fn forget(self: &Arc<Self>, gone: Vec<Attachment>) {
+        if gone.is_empty() {
+            return;
+        }
+        let files = self.clone();
+        tokio::spawn(async move {
+            for a in gone {
+                files.thumbs.forget(a.id);
+                if let Err(e) = files.blobs.delete(&key(a.id)).await {
+                    tracing::warn!(attachment = %a.id, error = %e, "could not delete a file");
+                }
+            }
+        });
+    }
+}
+
+pub(crate) fn key(attachment: Snowflake) -> BlobKey {
+    BlobKey::attachment(attachment.0 % 256, attachment.0)
+}
+
+/// Blobs put for a message not yet written: deleted when dropped unless
+/// the message was ([`Stored::keep`]).
+pub struct Stored {
+    files: Option<Arc<Files>>,
+    pub attachments: Vec<Attachment>,
+}
+
+impl Stored {
+    pub fn none() -> Self {
+        Stored {
+            files: None,
+            attachments: Vec::new(),
+        }
+    }
+
+    /// The message holding these is committed.
+    pub fn keep(mut self) {
+        self.files = None;
+    }
+}
+
+impl Drop for Stored {
+    fn drop(&mut self) {
+        if let Some(files) = self.files.take() {
+            files.forget(std::mem::take(&mut self.attachments));
+        }
+    }
+}
+
+/// Puts each upload in the blob store, as the attachments of a message
+/// about to be written: sniffed type, image dimensions, the alt text and
+/// name the payload gave.
+pub async fn store(state: &AppState, uploads: Vec<Upload>) -> ApiResult<Stored> {
+    if uploads.is_empty() {
+        return Ok(Stored::none());
+    }
+    let files = state.files().ok_or(ApiError::Unsupported("file uploads"))?;
+    let mut stored = Stored {
+        files: Some(files.clone()),
+        attachments: Vec::with_capacity(uploads.len()),
+    };
+    for upload in uploads {
+        let content_type = sniff::content_type(upload.file.head()).to_owned();
+        let path = upload.file.path().to_owned();
+        let kind = content_type.clone();
+        let dims =
+            tokio::task::spawn_blocking(move || hearth_files::picture::dimensions(&path, &kind))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let id = state.ids.next();
+        files
+            .blobs
+            .put_file(
+                &key(id),
+                upload.file.path(),
+                upload.file.len(),
+                &content_type,
+            )
+            .await
+            .map_err(|e| ApiError::Internal(format!("storing a file: {e}")))?;
+        stored.attachments.push(Attachment {
+            id,
+            filename: safe_filename(&upload.filename),
+            description: upload.description,
+            content_type,
+            size: upload.file.len(),
+            width: dims.map(|d| d.width),
+            height: dims.map(|d| d.height),
+        });
+    }
+    Ok(stored)
+}
