@@ -131,7 +131,12 @@ async fn bot_greets_and_answers(command: &mut std::process::Command) {
     let (app, bot) = w.api.create_bot(&w.owner, "pybot").await;
     let app_id = str_field(&app, "id");
     w.api
-        .authorize_bot(&w.owner, &w.guild_id, &app_id, 0x400 | 0x800 | 0x40)
+        .authorize_bot(
+            &w.owner,
+            &w.guild_id,
+            &app_id,
+            0x400 | 0x800 | 0x40 | 0x8000,
+        )
         .await
         .expect(200);
     let role = w
@@ -167,11 +172,22 @@ async fn bot_greets_and_answers(command: &mut std::process::Command) {
         .await;
     let greeting = hello.d["content"].as_str().unwrap_or_default();
     assert!(greeting.starts_with("hello from discord."), "{}", hello.d);
-    // A mention reaches it with its content; it replies.
-    let ping = w
-        .api
-        .send(&w.owner, &w.general, &format!("<@{app_id}> ping"))
-        .await;
+    // A mention reaches it with its content and a file; it replies with
+    // the file's bytes as a file of its own: the library read the
+    // attachment's link and uploaded through multipart.
+    let ping = crate::uploads::upload(
+        &w.api,
+        &w.owner,
+        &format!("/channels/{}/messages", w.general),
+        json!({"content": format!("<@{app_id}> ping")}),
+        &[crate::uploads::part(
+            "ping.txt",
+            b"a file for the bot".to_vec(),
+            "text/plain",
+        )],
+    )
+    .await
+    .expect(200);
     let pong = watcher
         .expect_dispatch_where(
             "MESSAGE_CREATE",
@@ -183,6 +199,20 @@ async fn bot_greets_and_answers(command: &mut std::process::Command) {
         pong.d["message_reference"]["message_id"],
         str_field(&ping, "id").as_str()
     );
+    let echo = &pong.d["attachments"][0];
+    assert_eq!(echo["filename"], "echo.txt", "{}", pong.d);
+    assert_eq!(echo["description"], "what you sent");
+    let bytes = w
+        .api
+        .http()
+        .get(str_field(echo, "url"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.as_ref(), b"a file for the bot");
 
     let (status, out, err) = child.finish().await;
     assert!(status.success(), "the bot failed:\n{out}\n{err}");

@@ -17,13 +17,13 @@ const BOUNDARY: &str = "hearth-test-boundary-7MA4YWxkTrZu0gW";
 
 /// A file part: its name as the client gives it, the bytes, the type the
 /// client claims.
-struct Part<'a> {
+pub(crate) struct Part<'a> {
     filename: &'a str,
     bytes: Vec<u8>,
     claimed_type: &'a str,
 }
 
-fn part<'a>(filename: &'a str, bytes: Vec<u8>, claimed_type: &'a str) -> Part<'a> {
+pub(crate) fn part<'a>(filename: &'a str, bytes: Vec<u8>, claimed_type: &'a str) -> Part<'a> {
     Part {
         filename,
         bytes,
@@ -33,7 +33,7 @@ fn part<'a>(filename: &'a str, bytes: Vec<u8>, claimed_type: &'a str) -> Part<'a
 
 /// A `multipart/form-data` body as discord.js builds one: `payload_json`
 /// first, then `files[n]`.
-fn form(payload: &Value, files: &[Part<'_>]) -> Vec<u8> {
+pub(crate) fn form(payload: &Value, files: &[Part<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
     write!(
         body,
@@ -54,7 +54,13 @@ fn form(payload: &Value, files: &[Part<'_>]) -> Vec<u8> {
     body
 }
 
-async fn upload(api: &Api, by: &User, path: &str, payload: Value, files: &[Part<'_>]) -> Resp {
+pub(crate) async fn upload(
+    api: &Api,
+    by: &User,
+    path: &str,
+    payload: Value,
+    files: &[Part<'_>],
+) -> Resp {
     upload_with(api, by, Method::POST, path, payload, files).await
 }
 

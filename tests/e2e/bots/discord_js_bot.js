@@ -2,7 +2,8 @@
 // documented REST option (`rest.api`); the gateway URL comes from
 // GET /gateway/bot. It logs in, reads its guild (its member's colour, the
 // roles' colours), says hello in the channel it is given, answers a
-// mention saying "ping" with a reply "pong", and exits 0; any failure
+// mention saying "ping" with a reply "pong" carrying the ping's file
+// back, and exits 0; any failure
 // exits non-zero with the reason.
 //
 // Environment: HEARTH_URL (http://host:port), HEARTH_BOT_TOKEN,
@@ -46,7 +47,17 @@ client.on(Events.MessageCreate, async (message) => {
   // unless the bot is mentioned: the test mentions it.
   if (message.content.includes('ping')) {
     try {
-      await message.reply('pong');
+      // The test's ping carries a file: fetch it by its link and send
+      // its bytes back as a file of our own.
+      const sent = message.attachments.first();
+      if (!sent) fail(`no attachment on the ping: ${JSON.stringify(message.toJSON())}`);
+      const res = await fetch(sent.url);
+      if (!res.ok) fail(`fetching ${sent.url}: ${res.status}`);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      await message.reply({
+        content: 'pong',
+        files: [{ attachment: bytes, name: 'echo.txt', description: 'what you sent' }],
+      });
       console.log('PONG', message.id);
       await client.destroy();
       console.log('DONE');

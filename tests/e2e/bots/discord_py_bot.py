@@ -3,7 +3,8 @@
 discord.py has no setting for its REST base URL or its gateway: the two
 module attributes below are the documented way to point it elsewhere
 (docs/bots.md). The bot logs in, says hello in the channel it is given,
-answers "ping" with "pong" (replying to the message), checks what it sees
+answers "ping" with "pong" (replying to the message, with the ping's
+file sent back), checks what it sees
 of the guild, and exits 0; any failure exits non-zero with the reason.
 
 Environment: HEARTH_URL (http://host:port), HEARTH_BOT_TOKEN,
@@ -11,6 +12,7 @@ HEARTH_CHANNEL_ID, HEARTH_ROLE_ID (a role coloured #118899).
 """
 
 import asyncio
+import io
 import os
 import sys
 
@@ -60,7 +62,15 @@ async def on_message(message):
     # Without the MESSAGE_CONTENT intent the content of others' messages is
     # empty unless the bot is mentioned: the test mentions it.
     if "ping" in message.content:
-        await message.reply("pong")
+        # The test's ping carries a file: read it through its link and
+        # send its bytes back as a file of our own.
+        if not message.attachments:
+            return fail(f"no attachment on the ping: {message!r}")
+        data = await message.attachments[0].read()
+        await message.reply(
+            "pong",
+            file=discord.File(io.BytesIO(data), filename="echo.txt", description="what you sent"),
+        )
         print("PONG", message.id, flush=True)
         await client.close()
 
