@@ -651,3 +651,75 @@ async fn files_go_to_an_s3_compatible_store_and_leave_it_with_their_message() {
         "the object left the bucket"
     );
 }
+
+/// Posts a message with one small file; returns the file's link.
+async fn post_file(w: &World, by: &User, channel: &str, text: &str) -> (String, String) {
+    let posted = upload(
+        &w.api,
+        by,
+        &format!("/channels/{channel}/messages"),
+        json!({"content": text}),
+        &[part("f.txt", text.as_bytes().to_vec(), "text/plain")],
+    )
+    .await
+    .expect(200);
+    (
+        str_field(&posted, "id"),
+        str_field(&posted["attachments"][0], "url"),
+    )
+}
+
+/// Every write that drops a message drops its files: a bulk delete, a
+/// ban's purge, a channel's deletion, and the guild's.
+async fn files_leave_however_their_message_goes(w: World) {
+    let api = &w.api;
+    let spare = api.text_channel(&w.owner, &w.guild_id, "spare").await;
+    let (a, a_url) = post_file(&w, &w.owner, &w.general, "bulk one").await;
+    let (b, b_url) = post_file(&w, &w.owner, &w.general, "bulk two").await;
+    let (_, purged_url) = post_file(&w, &w.member, &w.general, "purged").await;
+    let (_, channel_url) = post_file(&w, &w.owner, &spare, "in spare").await;
+    let (_, kept_url) = post_file(&w, &w.owner, &w.general, "kept").await;
+    let (_, guild_url) = post_file(&w, &w.owner, &w.general, "with the guild").await;
+
+    api.post(
+        &format!("/channels/{}/messages/bulk-delete", w.general),
+        w.owner.auth(),
+        Some(json!({"messages": [a, b]})),
+    )
+    .await
+    .expect(204);
+    until_gone(api, &a_url).await;
+    until_gone(api, &b_url).await;
+
+    api.put(
+        &w.g(&format!("/bans/{}", w.member.id)),
+        w.owner.auth(),
+        Some(json!({"delete_message_seconds": 3600})),
+    )
+    .await
+    .expect(204);
+    until_gone(api, &purged_url).await;
+
+    api.delete(&format!("/channels/{spare}"), w.owner.auth())
+        .await
+        .expect(200);
+    until_gone(api, &channel_url).await;
+    // What nothing dropped stays.
+    assert_eq!(fetch(api, &kept_url, None).await.0, 200);
+
+    api.delete(&w.g(""), w.owner.auth()).await.expect(204);
+    until_gone(api, &kept_url).await;
+    until_gone(api, &guild_url).await;
+}
+
+#[tokio::test]
+async fn files_leave_with_bulk_deletes_bans_channels_and_guilds() {
+    files_leave_however_their_message_goes(World::new().await).await;
+}
+
+#[tokio::test]
+async fn files_leave_with_their_messages_on_postgres_too() {
+    let db = crate::postgres::TestDatabase::create().await;
+    let server = Server::start_with(&["--rate-limits", "off", "--database", &db.url], &[]).await;
+    files_leave_however_their_message_goes(World::on(server).await).await;
+}

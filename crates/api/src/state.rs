@@ -173,8 +173,18 @@ impl AppState {
 
 impl AppState {
     /// Where uploads go and how they are served.
+    /// Starts the reaper of dropped files (see `files::Files::reap`).
     pub fn set_files(&self, files: Arc<crate::files::Files>) {
-        let _ = self.0.files.set(files);
+        if self.0.files.set(files.clone()).is_ok() {
+            tokio::spawn(files.reap(self.0.store.clone()));
+        }
+    }
+
+    /// A write may have dropped files: reap them now.
+    pub fn files_dropped(&self) {
+        if let Some(files) = self.files() {
+            files.reap_soon();
+        }
     }
 
     pub fn files(&self) -> Option<&Arc<crate::files::Files>> {

@@ -376,6 +376,14 @@ impl<S: Store + ?Sized> MessageStore for Timed<S> {
         )
         .await
     }
+    async fn dropped_files(&self, limit: u32) -> Result<Vec<Snowflake>> {
+        self.timed("dropped_files", self.inner.dropped_files(limit))
+            .await
+    }
+    async fn forget_dropped_files(&self, ids: &[Snowflake]) -> Result<()> {
+        self.timed("forget_dropped_files", self.inner.forget_dropped_files(ids))
+            .await
+    }
 }
 
 #[async_trait]

@@ -279,6 +279,12 @@ pub trait MessageStore: Send + Sync {
     async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool>;
     /// Deletes those of `ids` that are in the channel; returns how many were.
     async fn delete_messages(&self, channel_id: Snowflake, ids: &[Snowflake]) -> Result<u64>;
+    /// Attachments dropped by any write (a delete of their message, of its
+    /// channel or guild, a ban's purge, an edit), whose blobs are still to
+    /// be deleted: at most `limit`, by id.
+    async fn dropped_files(&self, limit: u32) -> Result<Vec<Snowflake>>;
+    /// Forgets dropped attachments whose blobs are deleted.
+    async fn forget_dropped_files(&self, ids: &[Snowflake]) -> Result<()>;
 }
 
 /// A message's reactions with one emoji: the emoji's key is its unicode

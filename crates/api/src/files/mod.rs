@@ -4,6 +4,11 @@
 //! signed, expiring links ([`links`], [`serve`]), and deleted with their
 //! message.
 //!
+//! Files leave with their message however it goes: the store records, in
+//! the transaction of any write that drops an attachment (a delete, a
+//! purge, a channel's deletion, an edit), its id in `dropped_files`, and
+//! [`Files::reap`] deletes those blobs.
+//!
 //! The order of a post is what keeps "no message pointing at a missing
 //! file, no file without a message": spool every upload (refusing at the
 //! first byte over a limit), check the message, put the blobs, insert the
@@ -54,6 +59,7 @@ pub struct Files {
     /// The node's link maker (also installed for the model's serialiser).
     pub signer: Arc<LinkSigner>,
     pub(crate) thumbs: thumbs::Thumbnails,
+    reap: tokio::sync::Notify,
 }
 
 impl Files {
@@ -71,28 +77,69 @@ impl Files {
             limits,
             signer,
             thumbs: thumbs::Thumbnails::new(),
+            reap: tokio::sync::Notify::new(),
         }
     }
 
-    /// Deletes the files of attachments whose message is gone (or no longer
-    /// holds them), in the background: the message's change is already
-    /// committed and answered; a failure is logged and leaves an orphan
-    /// blob, never a message pointing at nothing.
-    pub fn forget(self: &Arc<Self>, gone: Vec<Attachment>) {
-        if gone.is_empty() {
-            return;
-        }
+    /// Deletes blobs that were put for a message never written (see
+    /// [`Stored`]), in the background.
+    fn discard(self: &Arc<Self>, unwritten: Vec<Attachment>) {
         let files = self.clone();
         tokio::spawn(async move {
-            for a in gone {
-                files.thumbs.forget(a.id);
+            for a in unwritten {
                 if let Err(e) = files.blobs.delete(&key(a.id)).await {
-                    tracing::warn!(attachment = %a.id, error = %e, "could not delete a file");
+                    tracing::warn!(attachment = %a.id, error = %e, "could not delete an unused file");
                 }
             }
         });
     }
+
+    /// A write dropped files (recorded by the store in `dropped_files`):
+    /// the reaper runs now rather than at its next round.
+    pub fn reap_soon(&self) {
+        self.reap.notify_one();
+    }
+
+    /// Deletes the blobs of dropped files, then forgets them; every
+    /// `REAP_EVERY` and whenever [`Files::reap_soon`] is called. A blob the
+    /// store fails to delete stays listed and is tried again next round.
+    /// Every node of a cluster reaps; deleting twice is harmless.
+    pub async fn reap(self: Arc<Self>, store: Arc<dyn hearth_store::Store>) {
+        loop {
+            let _ = tokio::time::timeout(REAP_EVERY, self.reap.notified()).await;
+            // Bounded per round; a full batch goes round again at once.
+            for _ in 0..100 {
+                let dropped = match store.dropped_files(REAP_BATCH).await {
+                    Ok(d) => d,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listing dropped files");
+                        break;
+                    }
+                };
+                let mut done = Vec::with_capacity(dropped.len());
+                for id in &dropped {
+                    self.thumbs.forget(*id);
+                    match self.blobs.delete(&key(*id)).await {
+                        Ok(()) => done.push(*id),
+                        Err(e) => {
+                            tracing::warn!(attachment = %id, error = %e, "could not delete a file")
+                        }
+                    }
+                }
+                if let Err(e) = store.forget_dropped_files(&done).await {
+                    tracing::warn!(error = %e, "forgetting dropped files");
+                }
+                if dropped.len() < REAP_BATCH as usize || done.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
 }
+
+/// How often dropped files are looked for without a nudge.
+const REAP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+const REAP_BATCH: u32 = 100;
 
 pub(crate) fn key(attachment: Snowflake) -> BlobKey {
     BlobKey::attachment(attachment.0 % 256, attachment.0)
@@ -122,7 +169,7 @@ impl Stored {
 impl Drop for Stored {
     fn drop(&mut self) {
         if let Some(files) = self.files.take() {
-            files.forget(std::mem::take(&mut self.attachments));
+            files.discard(std::mem::take(&mut self.attachments));
         }
     }
 }

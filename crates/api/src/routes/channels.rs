@@ -425,6 +425,7 @@ async fn remove(
         .filter(|c| c.parent_id == Some(id))
         .collect();
     state.store.delete_channel(id).await?;
+    state.files_dropped();
     state.messages.changed(id);
     state.channel_event(crate::events::ChannelChange::Deleted, &channel);
     // The store moved the children to the top level and dropped the guild's

@@ -207,6 +207,7 @@ async fn remove(
     }
     let channels = state.store.channels(guild_id).await?;
     state.store.delete_guild(guild_id).await?;
+    state.files_dropped();
     state.guild_deleted(guild_id);
     for channel in channels {
         state.messages.changed(channel.id);

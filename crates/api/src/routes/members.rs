@@ -440,6 +440,9 @@ async fn ban(
         .store
         .ban(access.guild.id, user.id, body.reason.as_deref(), since)
         .await?;
+    if !deleted.is_empty() {
+        state.files_dropped();
+    }
     if was_member.is_some() {
         state.member_removed(access.guild.id, &user);
     }

@@ -650,8 +650,10 @@ async fn edit(
         .extend(stored.attachments.iter().cloned());
     state.messages.update(&message).await?;
     stored.keep();
-    if let Some(files) = state.files() {
-        files.forget(removed);
+    if !removed.is_empty() {
+        if let Some(files) = state.files() {
+            files.reap_soon();
+        }
     }
     match &place {
         Place::Guild { .. } => state.message_updated(&message),
@@ -680,8 +682,8 @@ async fn remove(
         .delete(message.channel_id, message.id)
         .await?
     {
-        if let Some(files) = state.files() {
-            files.forget(message.attachments.clone());
+        if let (Some(files), false) = (state.files(), message.attachments.is_empty()) {
+            files.reap_soon();
         }
         match &place {
             Place::Guild { channel, .. } => {
@@ -721,16 +723,9 @@ async fn bulk_delete(
     if ids.iter().any(|m| m.timestamp_ms() < oldest_allowed) {
         return Err(ErrorCode::BULK_DELETE_TOO_OLD.into());
     }
-    // Their files, read first: the rows are gone after.
-    let mut attached = Vec::new();
-    for id in &ids {
-        if let Some(m) = state.messages.get(channel.id, *id).await? {
-            attached.extend(m.attachments);
-        }
-    }
     if state.messages.delete_many(channel.id, &ids).await? > 0 {
         if let Some(files) = state.files() {
-            files.forget(attached);
+            files.reap_soon();
         }
         state.messages_deleted(channel.guild_id, channel.id, &ids);
     }

@@ -237,4 +237,26 @@ impl MessageStore for PgStore {
         tx.commit().await?;
         Ok(n)
     }
+
+    async fn dropped_files(&self, limit: u32) -> Result<Vec<Snowflake>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT attachment_id FROM dropped_files ORDER BY attachment_id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| Snowflake(id as u64)).collect())
+    }
+
+    async fn forget_dropped_files(&self, ids: &[Snowflake]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query("DELETE FROM dropped_files WHERE attachment_id = $1")
+                .bind(db(*id))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }
