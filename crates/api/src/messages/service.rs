@@ -235,6 +235,12 @@ mod tests {
         ) -> hearth_store::Result<u64> {
             self.inner.delete_messages(c, ids).await
         }
+        async fn dropped_files(&self, limit: u32) -> hearth_store::Result<Vec<Snowflake>> {
+            self.inner.dropped_files(limit).await
+        }
+        async fn forget_dropped_files(&self, ids: &[Snowflake]) -> hearth_store::Result<()> {
+            self.inner.forget_dropped_files(ids).await
+        }
     }
 
     fn message(id: u64) -> Message {
