@@ -680,6 +680,15 @@ async fn files_leave_however_their_message_goes(w: World) {
     let (_, channel_url) = post_file(&w, &w.owner, &spare, "in spare").await;
     let (_, kept_url) = post_file(&w, &w.owner, &w.general, "kept").await;
     let (_, guild_url) = post_file(&w, &w.owner, &w.general, "with the guild").await;
+    api.send(&w.owner, &w.general, "no file here").await;
+    // Search finds them by what they carry.
+    let w = &w;
+    let search = |has: &'static str| async move {
+        let path = w.g(&format!("/messages/search?has={has}"));
+        w.api.get(&path, w.owner.auth()).await.expect(200)["total_results"].clone()
+    };
+    assert_eq!(search("file").await, 6);
+    assert_eq!(search("image").await, 0);
 
     api.post(
         &format!("/channels/{}/messages/bulk-delete", w.general),

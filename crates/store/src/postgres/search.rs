@@ -97,14 +97,12 @@ fn conditions(search: &MessageSearch) -> Result<(String, Params)> {
         sql.push_str(match has {
             MessageHas::Link => " AND (m.content LIKE '%http://%' OR m.content LIKE '%https://%')",
             MessageHas::Embed => " AND m.embeds <> '[]'",
+            MessageHas::File => " AND m.attachments <> '[]'",
+            MessageHas::Image => " AND m.attachments LIKE '%\"content_type\":\"image/%'",
+            MessageHas::Video => " AND m.attachments LIKE '%\"content_type\":\"video/%'",
+            MessageHas::Sound => " AND m.attachments LIKE '%\"content_type\":\"audio/%'",
             // Messages carry none of these yet.
-            MessageHas::File
-            | MessageHas::Image
-            | MessageHas::Video
-            | MessageHas::Sound
-            | MessageHas::Sticker
-            | MessageHas::Poll
-            | MessageHas::Snapshot => " AND FALSE",
+            MessageHas::Sticker | MessageHas::Poll | MessageHas::Snapshot => " AND FALSE",
         });
     }
     if let Some(after) = search.after {

@@ -53,14 +53,12 @@ fn fts_query(search: &MessageSearch) -> Option<String> {
         parts.push(match has {
             MessageHas::Link => "scope : haslink".to_owned(),
             MessageHas::Embed => "scope : hasembed".to_owned(),
+            MessageHas::File => "scope : hasfile".to_owned(),
+            MessageHas::Image => "scope : hasimage".to_owned(),
+            MessageHas::Video => "scope : hasvideo".to_owned(),
+            MessageHas::Sound => "scope : hassound".to_owned(),
             // Messages carry none of these yet.
-            MessageHas::File
-            | MessageHas::Image
-            | MessageHas::Video
-            | MessageHas::Sound
-            | MessageHas::Sticker
-            | MessageHas::Poll
-            | MessageHas::Snapshot => return None,
+            MessageHas::Sticker | MessageHas::Poll | MessageHas::Snapshot => return None,
         });
     }
     let mut query = parts.join(" AND ");
