@@ -19,18 +19,18 @@
 mod fixture;
 #[path = "support/load.rs"]
 mod load;
+#[path = "support/server.rs"]
+mod server;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
-use tempfile::TempDir;
 
 use load::{LoadSettings, Summary};
+use server::Server;
 
 /// Posts per channel before the clock starts, so the first pages are full.
 const SEED_PER_CHANNEL: usize = 60;
@@ -52,7 +52,7 @@ fn main() -> anyhow::Result<()> {
     );
     load::print_header();
     for name in &settings.durabilities {
-        let server = Server::start(&bin, name)?;
+        let server = Server::start(&bin, &["--durability", name])?;
         let result = rt.block_on(run(&settings, &server, name));
         drop(server);
         result?;
@@ -62,67 +62,6 @@ fn main() -> anyhow::Result<()> {
 
 /// The server process; killed and reaped when dropped, then its data
 /// directory removed.
-struct Server {
-    child: Child,
-    api: String,
-    _dir: TempDir,
-}
-
-impl Server {
-    fn start(bin: &Path, durability: &str) -> anyhow::Result<Server> {
-        let dir = fixture::bench_dir()?;
-        let mut child = Command::new(bin)
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .args(["--rate-limits", "off", "--durability", durability])
-            .env(
-                "HEARTH_LOG",
-                std::env::var("HEARTH_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let stdout = child.stdout.take();
-        let mut server = Server {
-            child,
-            api: String::new(),
-            _dir: dir,
-        };
-        let Some(stdout) = stdout else {
-            bail!("the server's stdout was not captured");
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        // Reads until the server exits, so its stdout never fills up.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("hearth listening on ") {
-                    let _ = tx.send(url.trim().to_owned());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .context("the server did not report listening within 30 s")?;
-        anyhow::ensure!(
-            url.starts_with("http://127.0.0.1:"),
-            "the server listens on {url}, not on loopback"
-        );
-        server.api = format!("{url}/api/v10");
-        Ok(server)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A client of one account.
 #[derive(Clone)]
 struct Api {

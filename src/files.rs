@@ -52,7 +52,7 @@ fn link_secret(config: &ServeConfig) -> anyhow::Result<Vec<u8>> {
         Ok(key) if key.len() >= 32 => Ok(key),
         _ => {
             let key: [u8; 32] = rand::random();
-            std::fs::write(&path, key).with_context(|| format!("writing {}", path.display()))?;
+            write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
             Ok(key.to_vec())
         }
     }
@@ -71,4 +71,15 @@ fn base_url(config: &ServeConfig, addr: SocketAddr) -> String {
             format!("http://{addr}")
         }
     }
+}
+
+/// Writes a file only its owner may read: whoever reads the key can sign
+/// links to every file.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }

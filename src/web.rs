@@ -52,6 +52,8 @@ static ASSETS: &[Asset] = &[
     asset!("/js/alerts.js", JS),
     asset!("/js/members.js", JS),
     asset!("/js/call.js", JS),
+    asset!("/js/uploads.js", JS),
+    asset!("/js/attachments.js", JS),
 ];
 
 /// Where the page may open voice WebSockets.
@@ -64,14 +66,16 @@ pub enum VoiceHosts<'a> {
     Any,
 }
 
-/// The Content-Security-Policy for every page and asset.
+/// The Content-Security-Policy for every page and asset. Images may also
+/// come from `blob:`: the previews of files about to be uploaded, which the
+/// page makes from the files themselves (object URLs), never fetched.
 fn policy(voice: VoiceHosts<'_>) -> String {
     let voice = match voice {
         VoiceHosts::Own(host) => format!("ws://{host} wss://{host}"),
         VoiceHosts::Any => "ws: wss:".to_owned(),
     };
     format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; \
          media-src 'self' blob: mediastream:; \
          connect-src 'self' {voice}; \
          manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -166,6 +170,8 @@ mod tests {
         let p = policy(VoiceHosts::Own("media.example:443"));
         assert!(p.contains("default-src 'none'"));
         assert!(p.contains("connect-src 'self' ws://media.example:443 wss://media.example:443;"));
+        // Upload previews are object URLs; nothing else but this server.
+        assert!(p.contains("img-src 'self' blob:;"));
         assert!(!p.contains("unsafe"));
         // In a cluster a call's node is any SFU node: WebSockets only.
         let p = policy(VoiceHosts::Any);

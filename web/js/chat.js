@@ -1,12 +1,15 @@
-// A text channel: history with scroll-back, sending, replies, editing and
-// deleting one's own messages, the typing indicator and the unread divider.
+// A text channel: history with scroll-back, sending (with files, through
+// uploads.js), replies, editing and deleting one's own messages, the typing
+// indicator and the unread divider.
 
 import { api } from "./api.js";
+import { renderAttachments } from "./attachments.js";
 import { $, avatar, fill, h, notify } from "./dom.js";
 import { formatTime, mentionsMe, plainContent, renderContent, renderEmbed } from "./markup.js";
 import { apply, channel, channelLabel, displayName, emit, idCmp, saveLastRead, state, typingIn } from "./state.js";
 import { commandPicked, reactionPicker, renderComponents, renderReactions, runPicked } from "./commands.js";
 import { mayPin, pinNotice, pinsChannelChanged, setPinned } from "./pins.js";
+import { giveBack, hasFiles, initUploads, sendWithFiles, sent, takeFiles, uploadsChannelChanged } from "./uploads.js";
 
 const PAGE = 50;
 let replyTo = null;
@@ -66,6 +69,7 @@ function messageNode(m) {
       h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)),
       m.edited_timestamp ? h("span.edited", { title: formatTime(m.edited_timestamp) }, "(edited)") : null),
     h("div.content", {}, renderContent(m)),
+    renderAttachments(m),
     ...((m.flags & 4) ? [] : (m.embeds || []).map(renderEmbed)),
     renderComponents(m),
     renderReactions(m),
@@ -142,6 +146,7 @@ export async function openChat(channelId) {
   dividerAfter = state.unread.has(channelId) ? state.lastRead[channelId] || "0" : null;
   fill(list());
   pinsChannelChanged();
+  uploadsChannelChanged();
   renderTyping();
   if (!state.messages.has(channelId)) {
     try {
@@ -268,6 +273,17 @@ function startEdit(m) {
   editing = m.id;
   const box = h("textarea.edit-box", { "aria-label": "Edit message", rows: 2, maxlength: 2000 });
   box.value = m.content;
+  // Files can be taken off a message while editing it (not added), as in
+  // Discord: each gets a Remove, applied on save.
+  const dropped = new Set();
+  for (const a of m.attachments || []) {
+    const shown = node.querySelector(`.attachment[data-id="${a.id}"]`);
+    if (!shown) continue;
+    shown.after(h("button.small.attachment-remove", {
+      type: "button", "aria-label": `Remove ${a.filename}`,
+      onclick: (e) => { dropped.add(a.id); shown.remove(); e.currentTarget.remove(); box.focus(); },
+    }, `Remove ${a.filename}`));
+  }
   const finish = () => {
     editing = null;
     const current = findMessage(m.id);
@@ -278,9 +294,13 @@ function startEdit(m) {
     if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();
       const content = box.value.trim();
-      if (!content) { finish(); remove(m); return; }
+      const kept = (m.attachments || []).filter((a) => !dropped.has(a.id));
+      if (!content && !kept.length) { finish(); remove(m); return; }
+      const body = { content };
+      // Listed, the attachments are the ones to keep; absent, all stay.
+      if (dropped.size) body.attachments = kept.map((a) => ({ id: a.id }));
       try {
-        const updated = await api("PATCH", `/channels/${m.channel_id}/messages/${m.id}`, { content });
+        const updated = await api("PATCH", `/channels/${m.channel_id}/messages/${m.id}`, body);
         apply("MESSAGE_UPDATE", updated);
       } catch (err) {
         notify(`Couldn't edit the message: ${err.message}`);
@@ -307,20 +327,26 @@ async function send() {
   if (commandPicked()) { await runPicked(); return; }
   const input = $("composer-input");
   const content = input.value.trim();
-  if (!content || !state.channelId) return;
+  // Files alone make a message too.
+  if ((!content && !hasFiles()) || !state.channelId) return;
   const body = { content, nonce: String(Date.now()) };
   if (replyTo) body.message_reference = { message_id: replyTo.id, fail_if_not_exists: false };
   const channelId = state.channelId;
+  const files = takeFiles(channelId);
   input.value = "";
   cancelReply();
   lastTypingSent = 0;
   try {
-    const m = await api("POST", `/channels/${channelId}/messages`, body);
+    const m = files.length
+      ? await sendWithFiles(channelId, body, files)
+      : await api("POST", `/channels/${channelId}/messages`, body);
     apply("MESSAGE_CREATE", m);
+    sent(files);
   } catch (err) {
-    // Give the text back so nothing typed is lost.
+    // Give the text and the files back so nothing is lost.
     if (!input.value) input.value = content;
-    notify(`Your message was not sent: ${err.message}`);
+    if (files.length) giveBack(channelId, files);
+    if (!err.cancelled) notify(`Your message was not sent: ${err.message}`);
   }
 }
 
@@ -333,6 +359,7 @@ function typed() {
 
 export function initChat() {
   const input = $("composer-input");
+  initUploads();
   $("composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }

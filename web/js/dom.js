@@ -118,6 +118,12 @@ const ICONS = {
   speaker: "M3 9v6h4l5 4V5L7 9H3zm13.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z",
   // A hash sign, for text channels.
   hash: "M10 3 9 8H5l-.4 2h4L8 14H4l-.4 2h4l-1 5h2l1-5h4l-1 5h2l1-5h4l.4-2h-4l.8-4h4l.4-2h-4l1-5h-2l-1 5h-4l1-5h-2zm-.6 7h4l-.8 4h-4l.8-4z",
+  // A paperclip, for attaching files.
+  paperclip: "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z",
+  // A sheet with a folded corner, for a file.
+  file: "M6 2a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8l-6-6zm7 7V3.5L18.5 9z",
+  // An arrow into a tray, for downloading.
+  download: "M19 9h-4V3H9v6H5l7 7zM5 18v2h14v-2z",
   // A bell, for notification settings.
   bell: "M12 3a1.5 1.5 0 0 0-1.5 1.5v.7A6 6 0 0 0 6 11v4.5L4 18v1h16v-1l-2-2.5V11a6 6 0 0 0-4.5-5.8v-.7A1.5 1.5 0 0 0 12 3zm-2 17a2 2 0 0 0 4 0z",
 };

@@ -14,6 +14,7 @@ import { closePins, initPins } from "./pins.js";
 import { initSearch, searchGuildChanged } from "./search.js";
 import { initSidebar, renderChannels, renderGuilds } from "./sidebar.js";
 import { HOME, apply, channel, guild, isPrivate, on, state } from "./state.js";
+import { forgetFiles } from "./uploads.js";
 import { VoiceCall } from "./voice.js";
 
 const session = {
@@ -58,6 +59,7 @@ function signedOut(message) {
   setToken(null);
   state.guilds.clear();
   state.messages.clear();
+  forgetFiles();
   state.me = null;
   $("connection").hidden = true;
   if (message) notify(message);

@@ -2,6 +2,7 @@
 // names, links become links; nothing is ever parsed as HTML, and nothing
 // (no image, no preview) is loaded from another site.
 
+import { attachmentsText } from "./attachments.js";
 import { h } from "./dom.js";
 import { displayName, state } from "./state.js";
 
@@ -82,7 +83,7 @@ export function formatTime(iso) {
   return d.toDateString() === today.toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
 }
 
-/** A message's content as plain text, mentions by name (for previews). */
+/** A message's content as plain text, mentions by name (for previews); its files when it has no text. */
 export function plainContent(m) {
-  return renderContent(m).map((n) => (typeof n === "string" ? n : n.textContent)).join("") || "embed";
+  return renderContent(m).map((n) => (typeof n === "string" ? n : n.textContent)).join("") || attachmentsText(m) || "embed";
 }

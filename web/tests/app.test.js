@@ -4,7 +4,8 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test as nodeTest } from "node:test";
@@ -71,11 +72,13 @@ async function person(name, viewport = { width: 1280, height: 800 }, origins = (
   // Every WebSocket the page opens, in order.
   const sockets = [];
   page.on("websocket", (ws) => sockets.push(ws.url()));
-  // Nothing may be fetched from anywhere but the server.
+  // Nothing may be fetched from anywhere but the server. (A blob: URL of
+  // the server's origin is a file of the page's own memory: the preview of
+  // a file about to be uploaded.)
   const foreign = [];
   page.on("request", (req) => {
     const url = req.url();
-    if (!origins().some((o) => url.startsWith(o) || url.startsWith(o.replace("http:", "ws:")))) foreign.push(url);
+    if (!origins().some((o) => url.startsWith(o) || url.startsWith(o.replace("http:", "ws:")) || url.startsWith(`blob:${o}`))) foreign.push(url);
   });
   return { name, context, page, foreign, qualitiesAsked, sockets, username: `${name}_${Date.now() % 100000}` };
 }
@@ -430,6 +433,194 @@ test("a refused action says why, and keeps what was typed", async () => {
   await input.press("Enter");
   await ada.page.locator("#message-list .message", { hasText: "can I still talk?" }).waitFor();
   for (const close of await bob.page.getByRole("button", { name: "Dismiss" }).all()) await close.click();
+});
+
+test("files: an image with alt text and a text file go out with progress; the other sees them live; the image opens large; paste and drop attach too", async () => {
+  const { ada, bob } = people;
+  const { page } = ada;
+  const composer = page.getByLabel("Message", { exact: true });
+  const input = page.locator("#file-input");
+  const tray = page.getByRole("list", { name: "Files to send" });
+  const chip = (name) => tray.getByRole("listitem").filter({ hasText: name });
+  // A real 640x480 PNG, drawn in the page: the server sniffs and measures it.
+  const png = Buffer.from(await page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(640, 480);
+    const g = canvas.getContext("2d");
+    g.fillStyle = "#c0392b";
+    g.fillRect(0, 0, 640, 480);
+    g.fillStyle = "#f1c40f";
+    g.fillRect(160, 120, 320, 240);
+    const blob = await canvas.convertToBlob({ type: "image/png" });
+    return [...new Uint8Array(await blob.arrayBuffer())];
+  }));
+
+  // Picked with the paperclip's file input, previewed, given alt text.
+  const alt = "A red frame around a yellow square";
+  await input.setInputFiles({ name: "squares.png", mimeType: "image/png", buffer: png });
+  await chip("squares.png").waitFor();
+  // The preview is an object URL of the file (the CSP allows blob: images).
+  await until("the preview drawn", () => chip("squares.png").locator("img").evaluate((img) => img.src.startsWith("blob:") && img.complete && img.naturalWidth === 640));
+  await chip("squares.png").getByRole("button", { name: "Alt text for squares.png" }).click();
+  await page.getByLabel("Alt text", { exact: true }).fill(alt);
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await chip("squares.png").filter({ hasText: `Alt: ${alt}` }).waitFor();
+  await composer.fill("the squares, as promised");
+  await composer.press("Enter");
+  await tray.waitFor({ state: "hidden" });
+  for (const p of [ada, bob]) {
+    const msg = p.page.locator("#message-list .message", { hasText: "the squares, as promised" });
+    const img = msg.getByRole("img", { name: alt });
+    await img.waitFor();
+    // Sized before it loads (no jump), to the box of at most 400x300, and
+    // fetched as a thumbnail of that size from the page's own origin.
+    assert.equal(await img.getAttribute("width"), "400");
+    assert.equal(await img.getAttribute("height"), "300");
+    assert.match(await img.getAttribute("src"), /^\/media\/attachments\/\d+\/squares\.png\?ex=.*&width=400&height=300$/);
+    await until(`${p.name}'s thumbnail loaded`, () => img.evaluate((i) => i.complete && i.naturalWidth === 400 && i.naturalHeight === 300));
+  }
+
+  // Bob opens it large: a dialog with the alt text and the original; Escape
+  // closes it and gives the focus back to the image.
+  const bobsImage = bob.page.locator("#message-list .message", { hasText: "the squares, as promised" }).getByRole("link", { name: alt });
+  await bobsImage.click();
+  const lightbox = bob.page.getByRole("dialog", { name: alt });
+  await lightbox.waitFor();
+  assert.equal(await bob.page.evaluate(() => document.activeElement.id), "lightbox-close");
+  await bob.page.screenshot({ path: join(artifacts, "lightbox-bob.png") });
+  assert.match(await lightbox.getByRole("link", { name: "Open original" }).getAttribute("href"), /^\/attachments\/\d+\/squares\.png\?ex=/);
+  await until("the large image loaded", () => lightbox.getByRole("img", { name: alt }).evaluate((i) => i.complete && i.naturalWidth === 640));
+  await bob.page.keyboard.press("Escape");
+  await lightbox.waitFor({ state: "hidden" });
+  assert.equal(await bob.page.evaluate(() => document.activeElement.matches("#message-list .attachment-image")), true);
+  // A click closes it too.
+  await bobsImage.click();
+  await lightbox.waitFor();
+  await lightbox.getByRole("img", { name: alt }).click();
+  await lightbox.waitFor({ state: "hidden" });
+
+  // A text file, over a slow uplink: the progress shows, Cancel gives the
+  // file back; sent again, it arrives as a download card.
+  const text = "a line of the notes\n".repeat(15000);
+  await input.setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from(text) });
+  await chip("notes.txt").waitFor();
+  const cdp = await ada.context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  const uplink = (bytesPerSecond) => cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+  await uplink(40 * 1024);
+  try {
+    await composer.press("Enter");
+    const bar = page.getByRole("progressbar", { name: "Uploading notes.txt" });
+    await bar.waitFor();
+    await until("the upload part way", async () => {
+      const n = Number(await bar.getAttribute("aria-valuenow"));
+      return n > 0 && n < 100;
+    });
+    assert.match(await page.locator("#upload-list").textContent(), /Uploading notes\.txt to # ?general/);
+    assert.match(await page.locator("#upload-list .progress-percent").textContent(), /^([1-9]|[1-9]\d)%$/);
+    await page.getByRole("button", { name: "Cancel uploading notes.txt" }).click();
+    await bar.waitFor({ state: "detached" });
+    await chip("notes.txt").waitFor();
+  } finally {
+    await uplink(-1);
+    await cdp.detach();
+  }
+  await composer.press("Enter");
+  const card = bob.page.locator("#message-list .attachment-file", { hasText: "notes.txt" });
+  await card.waitFor();
+  await card.getByText("293 KB").waitFor();
+  const href = await card.getByRole("link", { name: "Download notes.txt" }).getAttribute("href");
+  assert.match(href, /^\/attachments\/\d+\/notes\.txt\?ex=/);
+  const download = await bob.page.evaluate(async (href) => {
+    const res = await fetch(href);
+    return { disposition: res.headers.get("content-disposition"), length: (await res.text()).length };
+  }, href);
+  assert.deepEqual(download, { disposition: 'attachment; filename="notes.txt"', length: text.length });
+  // Nothing was sent while cancelled: one message with the file.
+  assert.equal(await bob.page.locator("#message-list .attachment-file", { hasText: "notes.txt" }).count(), 1);
+
+  // Too many, or too large: refused before anything is uploaded.
+  const many = Array.from({ length: 11 }, (_, i) => ({ name: `part${i + 1}.txt`, mimeType: "text/plain", buffer: Buffer.from(`part ${i + 1}`) }));
+  await input.setInputFiles(many);
+  await page.getByRole("alert").filter({ hasText: "You can attach up to 10 files to a message." }).waitFor();
+  assert.equal(await tray.getByRole("listitem").count(), 10);
+  for (let i = 1; i <= 10; i++) await tray.getByRole("button", { name: `Remove part${i}.txt` }).click();
+  await tray.waitFor({ state: "hidden" });
+  const dir = mkdtempSync(join(tmpdir(), "hearth-upload-"));
+  try {
+    const big = join(dir, "huge.bin");
+    writeFileSync(big, "");
+    truncateSync(big, 26 * 1024 * 1024);
+    await input.setInputFiles(big);
+    await page.getByRole("alert").filter({ hasText: "huge.bin is too large: files can be up to 25 MB." }).waitFor();
+    assert.equal(await tray.isHidden(), true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // A pasted image and a dropped file: sent together, without text.
+  await composer.evaluate((el, bytes) => {
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array(bytes)], "pasted.png", { type: "image/png" }));
+    el.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  }, [...png]);
+  await chip("pasted.png").waitFor();
+  const drag = (type) => page.locator("#messages").evaluate((el, type) => {
+    if (!window.dragged) {
+      window.dragged = new DataTransfer();
+      window.dragged.items.add(new File(["dropped on the chat"], "dropped.txt", { type: "text/plain" }));
+    }
+    el.dispatchEvent(new DragEvent(type, { dataTransfer: window.dragged, bubbles: true, cancelable: true }));
+  }, type);
+  await drag("dragenter");
+  await page.locator("#drop-hint").filter({ hasText: /Drop files to send them to # ?general/ }).waitFor();
+  await drag("dragover");
+  await drag("drop");
+  await page.locator("#drop-hint").waitFor({ state: "hidden" });
+  await chip("dropped.txt").waitFor();
+  await composer.press("Enter");
+  const both = bob.page.locator("#message-list .message").filter({ has: bob.page.getByRole("img", { name: "pasted.png" }) });
+  await both.locator(".attachment-file", { hasText: "dropped.txt" }).waitFor();
+  // The alt text left empty, the name stands in for it.
+  assert.match(await both.getByRole("img", { name: "pasted.png" }).getAttribute("src"), /width=400&height=300$/);
+  const adasBoth = page.locator("#message-list .message").filter({ has: page.getByRole("img", { name: "pasted.png" }) });
+  await until("ada's thumbnail loaded", () => adasBoth.getByRole("img", { name: "pasted.png" }).evaluate((i) => i.complete && i.naturalWidth === 400));
+  await page.screenshot({ path: join(artifacts, "files.png") });
+  // Editing, ada takes the text file off the message; the image stays.
+  await adasBoth.hover();
+  await adasBoth.getByRole("button", { name: "Edit message" }).click();
+  await adasBoth.getByRole("button", { name: "Remove dropped.txt" }).click();
+  await page.getByRole("textbox", { name: "Edit message" }).press("Enter");
+  await both.locator(".attachment-file", { hasText: "dropped.txt" }).waitFor({ state: "detached" });
+  await both.getByRole("img", { name: "pasted.png" }).waitFor();
+
+  // Without ATTACH_FILES the server refuses: the notice says why, and the
+  // file and the text come back to the composer.
+  const token = await page.evaluate(() => localStorage.getItem("hearth.token"));
+  const guildId = await page.evaluate(() => localStorage.getItem("hearth.guild"));
+  const roles = await (await fetch(`${server.url}/api/v10/guilds/${guildId}/roles`, { headers: { Authorization: token } })).json();
+  const everyone = roles.find((r) => r.id === guildId);
+  const patch = (permissions) => fetch(`${server.url}/api/v10/guilds/${guildId}/roles/${guildId}`, {
+    method: "PATCH", headers: { Authorization: token, "Content-Type": "application/json" }, body: JSON.stringify({ permissions }),
+  });
+  assert.equal((await patch(String(BigInt(everyone.permissions) & ~(1n << 15n)))).status, 200);
+  try {
+    const bobInput = bob.page.getByLabel("Message", { exact: true });
+    await bob.page.locator("#file-input").setInputFiles({ name: "reply.txt", mimeType: "text/plain", buffer: Buffer.from("hi") });
+    await bobInput.fill("here is my file");
+    await bobInput.press("Enter");
+    await bob.page.getByRole("alert").filter({ hasText: "You don't have permission to do that." }).waitFor();
+    assert.equal(await bobInput.inputValue(), "here is my file");
+    await bob.page.getByRole("list", { name: "Files to send" }).getByRole("listitem").filter({ hasText: "reply.txt" }).waitFor();
+    await bob.page.getByRole("button", { name: "Remove reply.txt" }).click();
+    await bobInput.fill("");
+  } finally {
+    assert.equal((await patch(everyone.permissions)).status, 200);
+  }
+  // Each click takes its notice away: always the first that is left.
+  for (const p of [ada, bob]) {
+    const dismiss = p.page.getByRole("button", { name: "Dismiss" });
+    while (await dismiss.count()) await dismiss.first().click();
+  }
 });
 
 test("scroll-back loads older history page by page", async () => {

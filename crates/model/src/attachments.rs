@@ -104,7 +104,9 @@ pub fn safe_filename(name: &str) -> String {
             _ => '_',
         })
         .collect();
-    let trimmed = out.trim_start_matches(['.', '_']).len();
+    // Only dots: a name of replaced characters (`日本.png` is `__.png`)
+    // keeps its extension.
+    let trimmed = out.trim_start_matches('.').len();
     out.drain(..out.len() - trimmed);
     if out.len() > 100 {
         let ext = out
@@ -132,6 +134,8 @@ mod tests {
         assert_eq!(safe_filename("...hidden"), "hidden");
         assert_eq!(safe_filename("my cat (1).png"), "my_cat__1_.png");
         assert_eq!(safe_filename("f\u{e9}te.txt"), "f_te.txt");
+        assert_eq!(safe_filename("\u{e9}.txt"), "_.txt");
+        assert_eq!(safe_filename("\u{65e5}\u{672c}.png"), "__.png");
         assert_eq!(safe_filename(""), "unknown");
         assert_eq!(safe_filename("../"), "unknown");
         let long = format!("{}.jpeg", "a".repeat(300));

@@ -98,20 +98,19 @@ fn file_index(name: &str, next: u64) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// Whether a request's body is `multipart/form-data` (may carry files).
+pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for MessageForm<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let content_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        if !content_type
-            .to_ascii_lowercase()
-            .starts_with("multipart/form-data")
-        {
+        if !is_multipart(req.headers()) {
             let Body(body) = Body::<T>::from_request(req, state).await?;
             return Ok(MessageForm {
                 body,
@@ -122,7 +121,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for MessageForm<T> {
             .files()
             .ok_or(ApiError::Unsupported("file uploads"))?
             .clone();
-        let boundary = multer::parse_boundary(&content_type).map_err(malformed)?;
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let boundary = multer::parse_boundary(content_type).map_err(malformed)?;
         let json_limit = state.config.max_body_bytes as u64;
         let mut form = multer::Multipart::new(req.into_body().into_data_stream(), boundary);
 

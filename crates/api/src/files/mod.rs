@@ -26,7 +26,7 @@ use hearth_files::spool::Spool;
 use hearth_files::{sniff, BlobKey, BlobStore};
 use hearth_model::{attachments::safe_filename, Attachment, Snowflake};
 
-pub use form::{MessageForm, Upload};
+pub use form::{is_multipart, MessageForm, Upload};
 pub use links::LinkSigner;
 
 use crate::error::{ApiError, ApiResult};

@@ -250,7 +250,11 @@ async fn thumbnail(
     };
     let (bytes, kind) = made;
     let mut response = Response::new(Body::from(bytes.as_ref().clone()));
-    file_headers(response.headers_mut(), kind, "thumbnail");
+    let name = match kind {
+        "image/jpeg" => "thumbnail.jpg",
+        _ => "thumbnail.png",
+    };
+    file_headers(response.headers_mut(), kind, name);
     response
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));

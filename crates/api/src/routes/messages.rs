@@ -215,9 +215,22 @@ async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Path(channel_id): Path<String>,
-    MessageForm { body, uploads }: MessageForm<CreateMessage>,
+    request: axum::extract::Request,
 ) -> ApiResult<Json<Message>> {
     let id = snowflake("channel_id", &channel_id)?;
+    if files::is_multipart(request.headers()) {
+        // An upload nobody may make here is refused before its bytes are
+        // read (the post checks again, with the rest).
+        if let Place::Guild { perms, .. } = access::place(&state, id, caller.user.id).await? {
+            access::require(perms, Permissions::SEND_MESSAGES)?;
+            access::require(perms, Permissions::ATTACH_FILES)?;
+        }
+    }
+    let MessageForm { body, uploads } =
+        <MessageForm<CreateMessage> as axum::extract::FromRequest<AppState>>::from_request(
+            request, &state,
+        )
+        .await?;
     let nonce = match &body.nonce {
         Some(serde_json::Value::String(s)) => Some(s.clone()),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
