@@ -95,6 +95,87 @@ impl Setup {
     }
 }
 
+#[tokio::test]
+async fn answers_and_follow_ups_may_carry_files() {
+    use crate::uploads::{form, form_type, part};
+    let mut s = setup().await;
+    let api = s.w.api.clone();
+    let mut member_gw = login(&api, &s.w.member, MEMBER_INTENTS).await;
+    let echo = s.define(echo_command()).await;
+    let i = s
+        .run(
+            &s.w.member.clone(),
+            &echo,
+            json!([{"name": "text", "type": 3, "value": "hi"}]),
+        )
+        .await;
+    let callback = format!(
+        "/interactions/{}/{}/callback",
+        str_field(&i, "id"),
+        str_field(&i, "token")
+    );
+    // An ephemeral answer cannot carry files here (refused before the
+    // response is claimed, so a good one can follow).
+    api.raw(
+        reqwest::Method::POST,
+        &callback,
+        None,
+        Some(&form_type()),
+        form(
+            &json!({"type": 4, "data": {"content": "secret", "flags": 64}}),
+            &[part("s.txt", b"secret".to_vec(), "text/plain")],
+        ),
+    )
+    .await
+    .expect(501);
+    api.raw(
+        reqwest::Method::POST,
+        &callback,
+        None,
+        Some(&form_type()),
+        form(
+            &json!({"type": 4, "data": {"attachments": [{"id": 0, "description": "the answer"}]}}),
+            &[part("answer.txt", b"forty-two".to_vec(), "text/plain")],
+        ),
+    )
+    .await
+    .expect(204);
+    let answer = member_gw
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["attachments"][0]["filename"] == "answer.txt",
+            EVENT_TIMEOUT,
+        )
+        .await
+        .d;
+    assert_eq!(answer["content"], "");
+    assert_eq!(answer["attachments"][0]["description"], "the answer");
+    let follow_up = api
+        .raw(
+            reqwest::Method::POST,
+            &s.hook(&i, ""),
+            None,
+            Some(&form_type()),
+            form(
+                &json!({"content": "and more"}),
+                &[part("more.txt", b"more".to_vec(), "text/plain")],
+            ),
+        )
+        .await
+        .expect(200);
+    assert_eq!(follow_up["attachments"][0]["filename"], "more.txt");
+    let bytes = api
+        .http()
+        .get(str_field(&follow_up["attachments"][0], "url"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.as_ref(), b"more");
+}
+
 fn echo_command() -> Value {
     json!({
         "name": "echo", "description": "Says it back",

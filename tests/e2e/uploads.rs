@@ -54,6 +54,11 @@ pub(crate) fn form(payload: &Value, files: &[Part<'_>]) -> Vec<u8> {
     body
 }
 
+/// The `Content-Type` of a body made by [`form`].
+pub(crate) fn form_type() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
 pub(crate) async fn upload(
     api: &Api,
     by: &User,

@@ -53,6 +53,9 @@ struct Slot {
 struct Slots {
     #[serde(default)]
     attachments: Option<Vec<Slot>>,
+    /// An interaction response's message is its `data`.
+    #[serde(default)]
+    data: Option<Box<Slots>>,
 }
 
 impl Slot {
@@ -209,12 +212,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for MessageForm<T> {
         let body: T = parse_json(payload)?;
         let slots: Slots = parse_json(payload)?;
         let mut errors = FormErrors::new();
-        for (i, slot) in slots
-            .attachments
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
+        let (prefix, listed) = match slots.attachments {
+            Some(listed) => ("", listed),
+            None => (
+                "data.",
+                slots.data.and_then(|d| d.attachments).unwrap_or_default(),
+            ),
+        };
+        for (i, slot) in listed.into_iter().enumerate() {
             let Some(upload) = slot
                 .index()
                 .and_then(|n| uploads.iter_mut().find(|u| u.index == n))
@@ -224,7 +229,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for MessageForm<T> {
             if let Some(d) = slot.description {
                 if d.chars().count() > MAX_DESCRIPTION {
                     errors.add(
-                        &format!("attachments.{i}.description"),
+                        &format!("{prefix}attachments.{i}.description"),
                         "BASE_TYPE_MAX_LENGTH",
                         format!("Must be {MAX_DESCRIPTION} or fewer in length."),
                     );

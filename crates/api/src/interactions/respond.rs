@@ -101,6 +101,7 @@ pub async fn post(
     reply: Reply,
     kind: u8,
     id: Option<Snowflake>,
+    uploads: Vec<crate::files::Upload>,
 ) -> ApiResult<Message> {
     let channel = state
         .store
@@ -131,6 +132,11 @@ pub async fn post(
         Err(_) => false,
     };
     let ephemeral = reply.ephemeral();
+    if ephemeral && !uploads.is_empty() {
+        // Ephemeral messages are forgotten with their interaction, with
+        // nothing to drop their files.
+        return Err(crate::ApiError::Unsupported("files on ephemeral messages"));
+    }
     let draft = Draft {
         author: app.bot.clone(),
         content: reply.content.unwrap_or_default(),
@@ -165,7 +171,10 @@ pub async fn post(
         state.store.put_ephemeral(rec.id, &message).await?;
         state.ephemeral_created(rec.user_id, &message);
     } else {
+        let stored = crate::files::store(state, uploads).await?;
+        message.attachments = stored.attachments.clone();
         state.messages.create(&message).await?;
+        stored.keep();
         let member = state.store.member(guild.id, app.id).await?;
         state.message_created(&message, member.as_ref());
         state.metrics.messages_created.inc();

@@ -628,7 +628,7 @@ async fn callback(
     State(state): State<AppState>,
     Path((interaction_id, token)): Path<(String, String)>,
     Query(query): Query<CallbackQuery>,
-    Body(body): Body<CallbackBody>,
+    crate::files::MessageForm { body, uploads }: crate::files::MessageForm<CallbackBody>,
 ) -> ApiResult<Response> {
     let id = snowflake("interaction_id", &interaction_id)?;
     let token_hash = auth::hash_token(&token);
@@ -696,7 +696,12 @@ async fn callback(
         _ => {}
     }
     errors.finish()?;
-    if body.kind == cb::CHANNEL_MESSAGE {
+    if !uploads.is_empty() && (body.kind != cb::CHANNEL_MESSAGE || reply.ephemeral()) {
+        return Err(ApiError::Unsupported(
+            "files on interaction responses other than a channel message",
+        ));
+    }
+    if body.kind == cb::CHANNEL_MESSAGE && uploads.is_empty() {
         reply.check_not_empty()?;
     }
     // An update is made of the message as it is now: found (and checked
@@ -741,7 +746,7 @@ async fn callback(
     match body.kind {
         cb::CHANNEL_MESSAGE => {
             let kind = respond::original_kind(&rec);
-            message = Some(respond::post(&state, &rec, reply, kind, original_id).await?);
+            message = Some(respond::post(&state, &rec, reply, kind, original_id, uploads).await?);
         }
         cb::UPDATE_MESSAGE => {
             if let Some((found, edit)) = update {
@@ -844,6 +849,7 @@ pub(super) async fn follow_up(
     state: &AppState,
     rec: &InteractionRecord,
     body: ExecuteWebhook,
+    uploads: Vec<crate::files::Upload>,
 ) -> ApiResult<Response> {
     if rec.response.is_none() {
         return Err(ErrorCode::UNKNOWN_WEBHOOK.into());
@@ -859,7 +865,9 @@ pub(super) async fn follow_up(
     let mut errors = FormErrors::new();
     reply.check("", &mut errors);
     errors.finish()?;
-    reply.check_not_empty()?;
+    if uploads.is_empty() {
+        reply.check_not_empty()?;
+    }
     // The first message after a deferred response is its original.
     let deferred_original =
         rec.response == Some(cb::DEFERRED_CHANNEL_MESSAGE) && rec.original_id.is_none();
@@ -872,7 +880,7 @@ pub(super) async fn follow_up(
     } else {
         hearth_model::message_type::DEFAULT
     };
-    let message = respond::post(state, rec, reply, kind, None).await?;
+    let message = respond::post(state, rec, reply, kind, None, uploads).await?;
     if deferred_original {
         state.store.set_original(rec.id, message.id).await?;
     }
@@ -953,8 +961,15 @@ async fn edit_message(
                 tts: false,
             };
             reply.check_not_empty()?;
-            let message =
-                respond::post(&state, &rec, reply, respond::original_kind(&rec), None).await?;
+            let message = respond::post(
+                &state,
+                &rec,
+                reply,
+                respond::original_kind(&rec),
+                None,
+                Vec::new(),
+            )
+            .await?;
             state.store.set_original(rec.id, message.id).await?;
             Ok(Json(message))
         }

@@ -269,12 +269,7 @@ async fn execute(
     // An application's id with an interaction's token: a follow-up.
     let id = snowflake("webhook_id", &webhook_id)?;
     if let Some(rec) = super::interactions::by_token(&state, id, &token).await? {
-        if !uploads.is_empty() {
-            return Err(crate::ApiError::Unsupported(
-                "files on interaction follow-ups",
-            ));
-        }
-        return super::interactions::follow_up(&state, &rec, body).await;
+        return super::interactions::follow_up(&state, &rec, body, uploads).await;
     }
     let webhook = by_token(&state, &webhook_id, &token).await?;
     if body.components.is_some() || body.flags.is_some_and(|f| f != 0) {
