@@ -14,7 +14,9 @@
 
 pub mod local;
 pub mod picture;
+#[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "s3")]
 mod sigv4;
 pub mod sniff;
 pub mod spool;
