@@ -30,6 +30,11 @@ pub async fn open(config: &ServeConfig, addr: SocketAddr) -> anyhow::Result<Arc<
         }
     };
     tracing::info!(store = %blobs.describe(), "files");
+    if config.cluster.is_some() && config.s3.is_none() {
+        tracing::warn!(
+            "a node of a cluster keeps files in its own directory: other nodes cannot serve them; set s3_endpoint on every node"
+        );
+    }
     let spool = Spool::new(config.data_dir.join("spool")).context("creating the upload spool")?;
     let signer = LinkSigner::new(&link_secret(config)?, base_url(config, addr));
     Ok(Arc::new(Files::new(

@@ -222,8 +222,15 @@ async fn thumbnail(
     height: Option<u32>,
 ) -> Option<Response> {
     use hearth_files::picture::MAX_THUMB_SIDE;
-    let w = width.unwrap_or(MAX_THUMB_SIDE).clamp(1, MAX_THUMB_SIDE);
-    let h = height.unwrap_or(MAX_THUMB_SIDE).clamp(1, MAX_THUMB_SIDE);
+    // Sizes are rounded up to a power of two, so one image has at most a
+    // few dozen thumbnails to make (and keep), whatever sizes are asked;
+    // the client scales the slightly larger picture down.
+    let bucket = |n: Option<u32>| {
+        n.unwrap_or(MAX_THUMB_SIDE)
+            .clamp(16, MAX_THUMB_SIDE)
+            .next_power_of_two()
+    };
+    let (w, h) = (bucket(width), bucket(height));
     let made = match files.thumbs.get((id, w, h)) {
         Some(hit) => hit,
         None => {
