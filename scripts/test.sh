@@ -124,18 +124,23 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 
+# A new, empty Python virtual environment at $1 (Python and venv
+# installed when missing).
+fresh_venv() {
+  command -v python3 >/dev/null 2>&1 || apt_install python3
+  rm -rf "$1"
+  if ! python3 -m venv "$1" >/dev/null 2>&1; then
+    apt_install python3-venv
+    rm -rf "$1"
+    python3 -m venv "$1"
+  fi
+}
 # A real bot library, unmodified: discord.py from PyPI, in a virtual
 # environment of its own under target/, for the tests that run a bot with
 # it (tests/e2e/bot_libraries.rs).
 discord_py="$PWD/target/discord-py"
 if ! "$discord_py/bin/python" -c 'import discord' >/dev/null 2>&1; then
-  command -v python3 >/dev/null 2>&1 || apt_install python3
-  rm -rf "$discord_py"
-  if ! python3 -m venv "$discord_py" >/dev/null 2>&1; then
-    apt_install python3-venv
-    rm -rf "$discord_py"
-    python3 -m venv "$discord_py"
-  fi
+  fresh_venv "$discord_py"
   echo "== installing discord.py"
   "$discord_py/bin/pip" install --quiet --disable-pip-version-check "discord.py==2.7.1"
   "$discord_py/bin/python" -c 'import discord' || {
@@ -150,13 +155,7 @@ export HEARTH_TEST_DISCORD_PY="$discord_py/bin/python"
 moto_version="5.2.6"
 moto="$PWD/target/moto"
 if ! "$moto/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$moto_version')" >/dev/null 2>&1; then
-  command -v python3 >/dev/null 2>&1 || apt_install python3
-  rm -rf "$moto"
-  if ! python3 -m venv "$moto" >/dev/null 2>&1; then
-    apt_install python3-venv
-    rm -rf "$moto"
-    python3 -m venv "$moto"
-  fi
+  fresh_venv "$moto"
   echo "== installing moto $moto_version"
   "$moto/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version" || {
     echo "moto[server]==$moto_version did not install into $moto; the S3 tests need it" >&2
