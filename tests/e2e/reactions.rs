@@ -348,3 +348,78 @@ async fn bad_reactions_get_discords_errors_and_change_nothing() {
     .await
     .expect_error(404, 10008);
 }
+
+#[tokio::test]
+async fn reactions_in_a_dm_reach_its_recipients_and_only_their_own_can_be_removed() {
+    let w = World::new().await;
+    let api = &w.api;
+    let dm = api
+        .post(
+            "/users/@me/channels",
+            w.owner.auth(),
+            Some(json!({"recipient_id": w.member.id})),
+        )
+        .await
+        .expect(200);
+    let dm = str_field(&dm, "id");
+    let mut owner_gw = login(api, &w.owner, intents::DIRECT_MESSAGE_REACTIONS).await;
+    // Without the DM reactions intent, none of them arrive.
+    let mut other_gw = login(api, &w.owner, intents::DIRECT_MESSAGES).await;
+    let sent = api.send(&w.owner, &dm, "react to this").await;
+    let id = str_field(&sent, "id");
+
+    api.put(&r(&dm, &id, "/%F0%9F%91%8D/@me"), w.member.auth(), None)
+        .await
+        .expect(204);
+    let added = owner_gw
+        .expect_dispatch("MESSAGE_REACTION_ADD", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(added["channel_id"], dm.as_str());
+    assert_eq!(added["message_id"], id.as_str());
+    assert_eq!(added["user_id"], w.member.id.as_str());
+    assert_eq!(added["emoji"]["name"], "👍");
+    assert_eq!(added["message_author_id"], w.owner.id.as_str());
+    assert!(added.get("guild_id").is_none() && added.get("member").is_none());
+
+    let read = api
+        .get(&format!("/channels/{dm}/messages/{id}"), w.member.auth())
+        .await
+        .expect(200);
+    assert_eq!(reaction_summary(&read), [("👍".to_owned(), 1, true)]);
+    let who = api
+        .get(&r(&dm, &id, "/%F0%9F%91%8D"), w.owner.auth())
+        .await
+        .expect(200);
+    assert_eq!(who[0]["id"], w.member.id.as_str());
+
+    // Nobody manages another's reactions in a DM.
+    api.delete(
+        &r(&dm, &id, &format!("/%F0%9F%91%8D/{}", w.member.id)),
+        w.owner.auth(),
+    )
+    .await
+    .expect_error(403, 50013);
+    api.delete(&r(&dm, &id, ""), w.owner.auth())
+        .await
+        .expect_error(403, 50013);
+
+    api.delete(&r(&dm, &id, "/%F0%9F%91%8D/@me"), w.member.auth())
+        .await
+        .expect(204);
+    let removed = owner_gw
+        .expect_dispatch("MESSAGE_REACTION_REMOVE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(removed["user_id"], w.member.id.as_str());
+    other_gw
+        .expect_no_dispatch("MESSAGE_REACTION_ADD", QUIET)
+        .await;
+
+    // A stranger to the DM can neither react nor list.
+    let stranger = w.add_member("stranger").await;
+    let refused = api
+        .put(&r(&dm, &id, "/%F0%9F%91%8D/@me"), stranger.auth(), None)
+        .await;
+    assert!(refused.status.is_client_error(), "{refused:?}");
+}

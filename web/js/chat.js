@@ -75,7 +75,7 @@ function messageNode(m) {
     renderReactions(m),
     (m.flags & 64) ? h("div.ephemeral-note", {}, "Only you can see this") : null,
     h("div.message-actions", { role: "group", "aria-label": "Message actions" },
-      (m.flags & 64) || !m.guild_id ? null : h("button.small", { type: "button", "aria-label": "Add a reaction", onclick: (e) => reactionPicker(m, e.currentTarget.parentElement) }, "React"),
+      (m.flags & 64) ? null : h("button.small", { type: "button", "aria-label": "Add a reaction", onclick: (e) => reactionPicker(m, e.currentTarget.parentElement) }, "React"),
       h("button.small", { type: "button", "aria-label": `Reply to ${name}`, onclick: () => startReply(m) }, "Reply"),
       !(m.flags & 64) && mayPin() ? h("button.small", { type: "button", "aria-label": m.pinned ? "Unpin message" : "Pin message", onclick: () => setPinned(m, !m.pinned) }, m.pinned ? "Unpin" : "Pin") : null,
       mine && !m.webhook_id ? h("button.small", { type: "button", "aria-label": "Edit message", onclick: () => startEdit(m) }, "Edit") : null,

@@ -22,7 +22,7 @@ use crate::interactions::{Interaction, ModalShown};
 use crate::voice::MediaState;
 
 mod direct;
-pub use direct::DirectEvent;
+pub use direct::{DirectEvent, DirectReaction};
 
 /// Who a dispatch is for, beyond the intents it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

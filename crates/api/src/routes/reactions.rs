@@ -4,13 +4,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use hearth_model::{Channel, Emoji, Message, Permissions, Reaction, Snowflake, Timestamp, User};
-use hearth_proto::events::ReactionChange;
+use hearth_model::{Emoji, Message, Permissions, Reaction, Snowflake, Timestamp, User};
+use hearth_proto::events::{DirectEvent, DirectReaction, ReactionChange};
 use hearth_proto::{ErrorCode, FormErrors};
 use hearth_store::{NewEmoji, Reacted, ReactionKey};
 use serde::Deserialize;
 
-use crate::access::{self, GuildAccess};
+use crate::access::{self, Place};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Caller, Query};
 use crate::messages::emoji::is_unicode_emoji;
@@ -33,12 +33,17 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The message a reaction route names, with the caller's access to it.
+/// The message a reaction route names, in a guild channel or a DM, with
+/// the caller's access to it.
 struct Target {
-    channel: Channel,
-    access: GuildAccess,
-    perms: Permissions,
+    place: Place,
     message: Message,
+}
+
+impl Target {
+    fn perms(&self) -> Permissions {
+        self.place.permissions()
+    }
 }
 
 async fn target(
@@ -49,20 +54,15 @@ async fn target(
 ) -> ApiResult<Target> {
     let channel_id = snowflake("channel_id", channel_id)?;
     let message_id = snowflake("message_id", message_id)?;
-    let (channel, access, perms) = access::channel(state, channel_id, caller.user.id).await?;
+    let place = access::place(state, channel_id, caller.user.id).await?;
     // Reacting, and seeing who reacted, needs the message's history.
-    access::require(perms, Permissions::READ_MESSAGE_HISTORY)?;
+    access::require(place.permissions(), Permissions::READ_MESSAGE_HISTORY)?;
     let message = state
         .messages
-        .get(channel.id, message_id)
+        .get(place.id(), message_id)
         .await?
         .ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
-    Ok(Target {
-        channel,
-        access,
-        perms,
-        message,
-    })
+    Ok(Target { place, message })
 }
 
 /// The emoji a path names: a unicode emoji (percent-decoded by the
@@ -80,20 +80,36 @@ fn emoji_of(raw: &str) -> ApiResult<Emoji> {
 
 fn key<'a>(t: &Target, emoji: &'a Emoji) -> ReactionKey<'a> {
     ReactionKey {
-        channel_id: t.channel.id,
+        channel_id: t.place.id(),
         message_id: t.message.id,
         emoji: emoji.name.as_deref().unwrap_or_default(),
     }
 }
 
-fn change(t: &Target, user_id: Snowflake, emoji: Emoji) -> ReactionChange {
+fn change(guild_id: Snowflake, t: &Target, user_id: Snowflake, emoji: Emoji) -> ReactionChange {
     ReactionChange {
         user_id,
-        channel_id: t.channel.id,
+        channel_id: t.place.id(),
         message_id: t.message.id,
-        guild_id: t.channel.guild_id,
+        guild_id,
         emoji,
     }
+}
+
+/// A DM's reaction change, to each recipient.
+fn direct_reaction(state: &AppState, t: &Target, user_id: Snowflake, emoji: Emoji, added: bool) {
+    let Place::Private(c) = &t.place else { return };
+    let reaction = DirectReaction {
+        user_id,
+        channel_id: c.id,
+        message_id: t.message.id,
+        emoji,
+        message_author_id: added.then_some(t.message.author.id),
+    };
+    state.direct(&c.recipient_ids(), |_| match added {
+        true => DirectEvent::ReactionAdd(reaction.clone()),
+        false => DirectEvent::ReactionRemove(reaction.clone()),
+    });
 }
 
 async fn add(
@@ -109,15 +125,16 @@ async fn add(
     let emoji = emoji_of(&emoji)?;
     // A timed-out member may read but not react, even with emoji already
     // there.
-    let timed_out = t
-        .access
-        .member
-        .communication_disabled_until
-        .is_some_and(|until| until > t.access.now);
-    if timed_out {
-        return Err(ErrorCode::MISSING_PERMISSIONS.into());
+    if let Place::Guild { access, .. } = &t.place {
+        let timed_out = access
+            .member
+            .communication_disabled_until
+            .is_some_and(|until| until > access.now);
+        if timed_out {
+            return Err(ErrorCode::MISSING_PERMISSIONS.into());
+        }
     }
-    let new_emoji = if t.perms.contains(Permissions::ADD_REACTIONS) {
+    let new_emoji = if t.perms().contains(Permissions::ADD_REACTIONS) {
         NewEmoji::Allowed {
             max: MAX_EMOJI_PER_MESSAGE,
         }
@@ -134,9 +151,16 @@ async fn add(
         })?;
     match reacted {
         Reacted::Added => {
-            let message_author_id = t.message.author.id;
-            let member = t.access.member.clone();
-            state.reaction_added(change(&t, caller.user.id, emoji), member, message_author_id);
+            match &t.place {
+                Place::Guild {
+                    channel, access, ..
+                } => state.reaction_added(
+                    change(channel.guild_id, &t, caller.user.id, emoji),
+                    access.member.clone(),
+                    t.message.author.id,
+                ),
+                Place::Private(_) => direct_reaction(&state, &t, caller.user.id, emoji, true),
+            }
             Ok(StatusCode::NO_CONTENT)
         }
         Reacted::AlreadyThere => Ok(StatusCode::NO_CONTENT),
@@ -156,14 +180,20 @@ async fn remove_one(
         other => snowflake("user_id", other)?,
     };
     if user_id != caller.user.id {
-        access::require(t.perms, Permissions::MANAGE_MESSAGES)?;
+        // Never in a DM: nobody manages another's messages there.
+        access::require(t.perms(), Permissions::MANAGE_MESSAGES)?;
     }
     if state
         .store
         .remove_reaction(key(&t, &emoji), user_id)
         .await?
     {
-        state.reaction_removed(change(&t, user_id, emoji));
+        match &t.place {
+            Place::Guild { channel, .. } => {
+                state.reaction_removed(change(channel.guild_id, &t, user_id, emoji))
+            }
+            Place::Private(_) => direct_reaction(&state, &t, user_id, emoji, false),
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -175,9 +205,20 @@ async fn remove_emoji(
 ) -> ApiResult<StatusCode> {
     let t = target(&state, &caller, &channel_id, &message_id).await?;
     let emoji = emoji_of(&emoji)?;
-    access::require(t.perms, Permissions::MANAGE_MESSAGES)?;
+    access::require(t.perms(), Permissions::MANAGE_MESSAGES)?;
     if state.store.remove_emoji_reactions(key(&t, &emoji)).await? > 0 {
-        state.reaction_emoji_removed(t.channel.guild_id, t.channel.id, t.message.id, emoji);
+        match &t.place {
+            Place::Guild { channel, .. } => {
+                state.reaction_emoji_removed(channel.guild_id, channel.id, t.message.id, emoji)
+            }
+            Place::Private(c) => {
+                state.direct(&c.recipient_ids(), |_| DirectEvent::ReactionRemoveEmoji {
+                    channel_id: c.id,
+                    message_id: t.message.id,
+                    emoji: emoji.clone(),
+                })
+            }
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -188,14 +229,24 @@ async fn remove_all(
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let t = target(&state, &caller, &channel_id, &message_id).await?;
-    access::require(t.perms, Permissions::MANAGE_MESSAGES)?;
+    access::require(t.perms(), Permissions::MANAGE_MESSAGES)?;
     if state
         .store
-        .remove_all_reactions(t.channel.id, t.message.id)
+        .remove_all_reactions(t.place.id(), t.message.id)
         .await?
         > 0
     {
-        state.reactions_cleared(t.channel.guild_id, t.channel.id, t.message.id);
+        match &t.place {
+            Place::Guild { channel, .. } => {
+                state.reactions_cleared(channel.guild_id, channel.id, t.message.id)
+            }
+            Place::Private(c) => {
+                state.direct(&c.recipient_ids(), |_| DirectEvent::ReactionRemoveAll {
+                    channel_id: c.id,
+                    message_id: t.message.id,
+                })
+            }
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }
