@@ -729,7 +729,9 @@ mod tests {
     #[test]
     fn the_replied_to_message_is_judged_and_emptied_on_its_own() {
         let replied_to = message(json!({"content": "secret", "embeds": [{"title": "t"}],
-            "attachments": [{"id": "1"}], "author": user("3")}));
+            "attachments": [{"id": "1", "filename": "f.txt", "content_type": "text/plain; charset=utf-8",
+                "size": 3}],
+            "author": user("3")}));
         let replied_to = serde_json::to_value(replied_to).unwrap();
         let e = created(message(
             json!({"id": "6", "content": "reply", "mentions": [user("7")],
