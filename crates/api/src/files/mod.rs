@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use hearth_files::spool::Spool;
 use hearth_files::{sniff, BlobKey, BlobStore};
-use hearth_model::{attachments::safe_filename, Attachment, Snowflake};
+use hearth_model::{attachments::safe_filename, Attachment, Message, Snowflake};
 
 pub use form::{is_multipart, MessageForm, Upload};
 pub use links::LinkSigner;
@@ -146,7 +146,7 @@ pub(crate) fn key(attachment: Snowflake) -> BlobKey {
 }
 
 /// Blobs put for a message not yet written: deleted when dropped unless
-/// the message was ([`Stored::keep`]).
+/// [`Stored::write`] wrote the message.
 pub struct Stored {
     files: Option<Arc<Files>>,
     pub attachments: Vec<Attachment>,
@@ -161,8 +161,49 @@ impl Stored {
     }
 
     /// The message holding these is committed.
-    pub fn keep(mut self) {
+    fn keep(mut self) {
         self.files = None;
+    }
+
+    /// Writes (creates or updates) the message that holds these files and
+    /// keeps them if it was written. When there are files, the write runs
+    /// in a task of its own: a request cancelled mid-write (its client
+    /// gone) must not leave the message committed and its files deleted.
+    pub async fn write(self, state: &AppState, message: &Message, how: Write) -> ApiResult<()> {
+        if self.files.is_none() {
+            return Ok(how.run(state, message).await?);
+        }
+        let (state, message) = (state.clone(), message.clone());
+        let written = tokio::spawn(async move {
+            let written = how.run(&state, &message).await;
+            if written.is_ok() {
+                self.keep();
+            }
+            written
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("writing a message: {e}")))?;
+        Ok(written?)
+    }
+}
+
+/// How [`Stored::write`] writes its message.
+#[derive(Debug, Clone, Copy)]
+pub enum Write {
+    Create,
+    Update,
+}
+
+impl Write {
+    async fn run(
+        self,
+        state: &AppState,
+        message: &Message,
+    ) -> Result<(), hearth_store::StoreError> {
+        match self {
+            Write::Create => state.messages.create(message).await,
+            Write::Update => state.messages.update(message).await,
+        }
     }
 }
 

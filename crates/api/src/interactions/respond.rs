@@ -173,8 +173,9 @@ pub async fn post(
     } else {
         let stored = crate::files::store(state, uploads).await?;
         message.attachments = stored.attachments.clone();
-        state.messages.create(&message).await?;
-        stored.keep();
+        stored
+            .write(state, &message, crate::files::Write::Create)
+            .await?;
         let member = state.store.member(guild.id, app.id).await?;
         state.message_created(&message, member.as_ref());
         state.metrics.messages_created.inc();

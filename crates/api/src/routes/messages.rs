@@ -387,8 +387,7 @@ async fn post_message(
     // not stored, and `stored` deletes them again if the write fails.
     let stored = files::store(&state, uploads).await?;
     message.attachments = stored.attachments.clone();
-    state.messages.create(&message).await?;
-    stored.keep();
+    stored.write(&state, &message, files::Write::Create).await?;
     state.message_created(&message, Some(&access.member));
     state.metrics.messages_created.inc();
     Ok(message)
@@ -661,8 +660,7 @@ async fn edit(
     message
         .attachments
         .extend(stored.attachments.iter().cloned());
-    state.messages.update(&message).await?;
-    stored.keep();
+    stored.write(&state, &message, files::Write::Update).await?;
     if !removed.is_empty() {
         if let Some(files) = state.files() {
             files.reap_soon();

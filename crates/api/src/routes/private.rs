@@ -353,8 +353,9 @@ pub(super) async fn post(
     }
     let stored = crate::files::store(state, uploads).await?;
     message.attachments = stored.attachments.clone();
-    state.messages.create(&message).await?;
-    stored.keep();
+    stored
+        .write(state, &message, crate::files::Write::Create)
+        .await?;
     // A closed DM comes back into the lists it left with this message.
     state.direct(&channel.recipient_ids(), |_| {
         DirectEvent::MessageCreate(message.clone())

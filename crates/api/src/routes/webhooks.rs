@@ -326,8 +326,9 @@ async fn execute(
     }
     let stored = crate::files::store(&state, uploads).await?;
     message.attachments = stored.attachments.clone();
-    state.messages.create(&message).await?;
-    stored.keep();
+    stored
+        .write(&state, &message, crate::files::Write::Create)
+        .await?;
     state.message_created(&message, None);
     state.metrics.messages_created.inc();
     if query.wait == Some(true) {
