@@ -105,6 +105,7 @@ async fn populate(store: Arc<dyn Store>, messages: u64) -> anyhow::Result<Guild2
             bitrate: None,
             user_limit: None,
             rtc_region: None,
+            thread: None,
         })
         .collect();
     store

@@ -136,6 +136,7 @@ fn text_channel(id: Snowflake, guild_id: Snowflake, position: usize) -> Channel 
         bitrate: None,
         user_limit: None,
         rtc_region: None,
+        thread: None,
     }
 }
 

@@ -387,6 +387,7 @@ mod tests {
             bitrate: None,
             user_limit: None,
             rtc_region: None,
+            thread: None,
         };
         let mut v = GuildView::new(guild, vec![channel]);
         for (user, roles) in [

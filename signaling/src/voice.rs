@@ -760,6 +760,7 @@ mod tests {
             bitrate: Some(64_000),
             user_limit: Some(user_limit),
             rtc_region: Some(None),
+            thread: None,
         }
     }
 

@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 
 use hearth_model::permissions::MemberContext;
 use hearth_model::{
-    Channel, Guild, Member, Permissions, PrivateChannel, Role, Snowflake, Timestamp,
+    Channel, ChannelType, Guild, Member, Permissions, PrivateChannel, Role, Snowflake, Timestamp,
 };
 use hearth_proto::ErrorCode;
 
@@ -162,11 +162,44 @@ async fn guild_channel(
     user_id: Snowflake,
 ) -> ApiResult<(Channel, GuildAccess, Permissions)> {
     let access = guild(state, channel.guild_id, user_id).await?;
-    let perms = access.channel_permissions(&channel);
+    let perms = if channel.kind.is_thread() {
+        thread_permissions(state, &access, &channel).await?
+    } else {
+        access.channel_permissions(&channel)
+    };
     if !perms.contains(Permissions::VIEW_CHANNEL) {
         return Err(ErrorCode::MISSING_ACCESS.into());
     }
     Ok((channel, access, perms))
+}
+
+/// The caller's permissions in a thread: see
+/// [`hearth_model::threads::thread_permissions`]. None without its parent.
+pub async fn thread_permissions(
+    state: &AppState,
+    access: &GuildAccess,
+    thread: &Channel,
+) -> ApiResult<Permissions> {
+    let parent = match thread.parent_id {
+        Some(p) => state.store.channel(p).await?,
+        None => None,
+    };
+    let Some(parent) = parent else {
+        return Ok(Permissions::NONE);
+    };
+    let in_parent = access.channel_permissions(&parent);
+    let private = thread.kind == ChannelType::PrivateThread;
+    // Membership matters only for a private thread its viewer cannot manage.
+    let is_member = private
+        && !in_parent.contains(Permissions::MANAGE_THREADS)
+        && state
+            .store
+            .thread_member(thread.id, access.member.user.id)
+            .await?
+            .is_some();
+    Ok(hearth_model::threads::thread_permissions(
+        in_parent, private, is_member,
+    ))
 }
 
 /// Where messages can be: a guild's channel, or a DM or group DM.

@@ -43,6 +43,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Banned => ApiError::Code(ErrorCode::BANNED),
+            StoreError::Conflict("thread") => ApiError::Code(ErrorCode::THREAD_ALREADY_CREATED),
             StoreError::Conflict(what) => ApiError::Form(FormErrors::single(
                 what,
                 "ALREADY_TAKEN",
@@ -52,6 +53,7 @@ impl From<StoreError> for ApiError {
                 "member" => ApiError::Code(ErrorCode::UNKNOWN_MEMBER),
                 "role" => ApiError::Code(ErrorCode::UNKNOWN_ROLE),
                 "channel" => ApiError::Code(ErrorCode::UNKNOWN_CHANNEL),
+                "message" => ApiError::Code(ErrorCode::UNKNOWN_MESSAGE),
                 "guild" => ApiError::Code(ErrorCode::UNKNOWN_GUILD),
                 "application" => ApiError::Code(ErrorCode::UNKNOWN_APPLICATION),
                 "parent" => ApiError::Form(FormErrors::single(
@@ -69,6 +71,8 @@ impl From<StoreError> for ApiError {
                 Capacity::Commands => ApiError::Code(ErrorCode::MAX_COMMANDS),
                 Capacity::Pins => ApiError::Code(ErrorCode::MAX_PINS),
                 Capacity::Recipients => ApiError::Code(ErrorCode::MAX_RECIPIENTS),
+                Capacity::ActiveThreads => ApiError::Code(ErrorCode::MAX_ACTIVE_THREADS),
+                Capacity::ThreadMembers => ApiError::Code(ErrorCode::MAX_THREAD_MEMBERS),
                 Capacity::Overwrites => ApiError::Form(FormErrors::single(
                     "permission_overwrites",
                     "BASE_TYPE_MAX_LENGTH",

@@ -5,7 +5,7 @@
 //! events, VIEW_CHANNEL).
 
 use hearth_model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User};
-use hearth_proto::events::{DirectEvent, Event, ReactionChange};
+use hearth_proto::events::{DirectEvent, Event, ReactionChange, ThreadMembersChange};
 
 use crate::state::AppState;
 
@@ -50,6 +50,38 @@ impl AppState {
             ChannelChange::Created => Event::ChannelCreate(channel),
             ChannelChange::Updated => Event::ChannelUpdate(channel),
             ChannelChange::Deleted => Event::ChannelDelete(channel),
+        });
+    }
+
+    pub fn thread_created(&self, thread: &Channel) {
+        self.publish(Event::ThreadCreate {
+            thread: thread.clone(),
+            newly_created: true,
+        });
+    }
+
+    pub fn thread_updated(&self, thread: &Channel) {
+        self.publish(Event::ThreadUpdate(thread.clone()));
+    }
+
+    pub fn thread_deleted(&self, thread: &Channel) {
+        self.publish(Event::ThreadDelete {
+            id: thread.id,
+            guild_id: thread.guild_id,
+            parent_id: thread.parent_id.unwrap_or_default(),
+            kind: thread.kind,
+        });
+    }
+
+    pub fn thread_members_changed(&self, change: ThreadMembersChange) {
+        self.publish(Event::ThreadMembersUpdate(change));
+    }
+
+    /// A private thread appears for a user just added to it.
+    pub fn thread_shown(&self, user: Snowflake, thread: &Channel) {
+        self.publish(Event::ThreadShown {
+            user_id: user,
+            thread: thread.clone(),
         });
     }
 

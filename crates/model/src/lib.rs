@@ -15,6 +15,7 @@ pub mod objects;
 pub mod permissions;
 pub mod private;
 pub mod snowflake;
+pub mod threads;
 pub mod timestamp;
 
 pub use attachments::Attachment;
@@ -28,4 +29,5 @@ pub use objects::*;
 pub use permissions::Permissions;
 pub use private::{PrivateChannel, PrivateChannelType};
 pub use snowflake::{Snowflake, SnowflakeGenerator};
+pub use threads::{ThreadFields, ThreadMember, ThreadMetadata};
 pub use timestamp::Timestamp;

@@ -204,6 +204,19 @@ pub enum ChannelType {
     Text = 0,
     Voice = 2,
     Category = 4,
+    PublicThread = 11,
+    PrivateThread = 12,
+}
+
+impl ChannelType {
+    pub fn is_thread(self) -> bool {
+        matches!(self, ChannelType::PublicThread | ChannelType::PrivateThread)
+    }
+
+    /// Where messages can be posted: text channels and their threads.
+    pub fn holds_messages(self) -> bool {
+        self == ChannelType::Text || self.is_thread()
+    }
 }
 
 impl From<ChannelType> for u8 {
@@ -219,8 +232,10 @@ impl TryFrom<u8> for ChannelType {
             0 => Ok(ChannelType::Text),
             2 => Ok(ChannelType::Voice),
             4 => Ok(ChannelType::Category),
+            11 => Ok(ChannelType::PublicThread),
+            12 => Ok(ChannelType::PrivateThread),
             other => Err(format!(
-                "channel type {other} is not supported (0 text, 2 voice, 4 category)"
+                "channel type {other} is not supported (0 text, 2 voice, 4 category, 11 and 12 threads)"
             )),
         }
     }
@@ -255,6 +270,10 @@ pub struct Channel {
         deserialize_with = "present_or_null"
     )]
     pub rtc_region: Option<Option<String>>,
+    /// Threads only: what Discord writes on a thread beside the channel
+    /// fields (`owner_id`, `thread_metadata`, the counts).
+    #[serde(flatten, default)]
+    pub thread: Option<crate::threads::ThreadFields>,
 }
 
 fn skip_rtc_region(r: &Option<Option<String>>) -> bool {

@@ -48,6 +48,10 @@ codes! {
     MAX_REACTIONS = (30010, 400, "Maximum number of reactions reached (20)");
     MAX_COMMANDS = (30032, 400, "Maximum number of application commands reached");
     MAX_CHANNELS = (30013, 400, "Maximum number of guild channels reached (500)");
+    MAX_THREAD_MEMBERS = (30033, 400, "Max number of thread participants has been reached");
+    THREAD_ARCHIVED = (50083, 400, "Operation cannot be performed on an archived thread");
+    THREAD_ALREADY_CREATED = (160004, 400, "A thread has already been created for this message");
+    MAX_ACTIVE_THREADS = (160006, 400, "Maximum number of active threads reached");
     UNAUTHORIZED_ACTION = (40001, 401, "Unauthorized. Provide a valid token and try again");
     ENTITY_TOO_LARGE = (40005, 413, "Request entity too large");
     BANNED = (40007, 403, "The user is banned from this guild.");

@@ -11,7 +11,7 @@
 //! by the node that delivers it.
 
 use hearth_model::{
-    Channel, DmPrivacy, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User,
+    Channel, ChannelType, DmPrivacy, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User,
     UserGuildSettings,
 };
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,9 @@ use crate::interactions::{Interaction, ModalShown};
 use crate::voice::MediaState;
 
 mod direct;
+mod threads;
 pub use direct::{DirectEvent, DirectReaction};
+pub use threads::ThreadMembersChange;
 
 /// Who a dispatch is for, beyond the intents it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +91,25 @@ pub enum Event {
     ChannelCreate(Channel),
     ChannelUpdate(Channel),
     ChannelDelete(Channel),
+    /// A thread was made (`newly_created`), to those who may see it.
+    ThreadCreate {
+        thread: Channel,
+        newly_created: bool,
+    },
+    ThreadUpdate(Channel),
+    ThreadDelete {
+        id: Snowflake,
+        guild_id: Snowflake,
+        parent_id: Snowflake,
+        kind: ChannelType,
+    },
+    ThreadMembersUpdate(ThreadMembersChange),
+    /// THREAD_CREATE for one user, added to a private thread they could
+    /// not see before.
+    ThreadShown {
+        user_id: Snowflake,
+        thread: Channel,
+    },
     GuildRoleCreate {
         guild_id: Snowflake,
         role: Role,
@@ -256,6 +277,10 @@ impl Event {
             Event::ChannelCreate(_) => "CHANNEL_CREATE",
             Event::ChannelUpdate(_) => "CHANNEL_UPDATE",
             Event::ChannelDelete(_) => "CHANNEL_DELETE",
+            Event::ThreadCreate { .. } | Event::ThreadShown { .. } => "THREAD_CREATE",
+            Event::ThreadUpdate(_) => "THREAD_UPDATE",
+            Event::ThreadDelete { .. } => "THREAD_DELETE",
+            Event::ThreadMembersUpdate(_) => "THREAD_MEMBERS_UPDATE",
             Event::GuildRoleCreate { .. } => "GUILD_ROLE_CREATE",
             Event::GuildRoleUpdate { .. } => "GUILD_ROLE_UPDATE",
             Event::GuildRoleDelete { .. } => "GUILD_ROLE_DELETE",
@@ -313,6 +338,12 @@ impl Event {
             Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
                 channel(c.guild_id, c.id)
             }
+            Event::ThreadCreate { thread, .. } | Event::ThreadUpdate(thread) => {
+                channel(thread.guild_id, thread.id)
+            }
+            Event::ThreadDelete { id, guild_id, .. } => channel(*guild_id, *id),
+            Event::ThreadMembersUpdate(c) => channel(c.guild_id, c.id),
+            Event::ThreadShown { user_id, .. } => Audience::User(*user_id),
             Event::GuildDelete { guild_id }
             | Event::GuildRoleCreate { guild_id, .. }
             | Event::GuildRoleUpdate { guild_id, .. }
@@ -410,6 +441,36 @@ impl Event {
             Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
                 serde_json::to_vec(c)
             }
+            Event::ThreadCreate {
+                thread,
+                newly_created,
+            } => serde_json::to_vec(&threads::ThreadCreateD {
+                thread,
+                newly_created: *newly_created,
+            }),
+            Event::ThreadShown { thread, .. } => serde_json::to_vec(&threads::ThreadCreateD {
+                thread,
+                newly_created: false,
+            }),
+            Event::ThreadUpdate(thread) => serde_json::to_vec(thread),
+            Event::ThreadDelete {
+                id,
+                guild_id,
+                parent_id,
+                kind,
+            } => serde_json::to_vec(&threads::ThreadDeleteD {
+                id: *id,
+                guild_id: *guild_id,
+                parent_id: *parent_id,
+                kind: *kind,
+            }),
+            Event::ThreadMembersUpdate(c) => serde_json::to_vec(&threads::ThreadMembersD {
+                id: c.id,
+                guild_id: c.guild_id,
+                member_count: c.member_count,
+                added_members: &c.added,
+                removed_member_ids: &c.removed,
+            }),
             Event::GuildRoleCreate { guild_id, role }
             | Event::GuildRoleUpdate { guild_id, role } => serde_json::to_vec(&RoleD {
                 guild_id: *guild_id,

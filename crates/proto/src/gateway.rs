@@ -135,7 +135,11 @@ pub mod intents {
             | "CHANNEL_CREATE"
             | "CHANNEL_UPDATE"
             | "CHANNEL_DELETE"
-            | "CHANNEL_PINS_UPDATE" => GUILDS,
+            | "CHANNEL_PINS_UPDATE"
+            | "THREAD_CREATE"
+            | "THREAD_UPDATE"
+            | "THREAD_DELETE"
+            | "THREAD_MEMBERS_UPDATE" => GUILDS,
             "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => GUILD_MEMBERS,
             "GUILD_BAN_ADD" | "GUILD_BAN_REMOVE" => GUILD_MODERATION,
             "GUILD_WEBHOOKS_UPDATE" => GUILD_WEBHOOKS,

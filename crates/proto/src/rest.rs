@@ -147,6 +147,23 @@ pub struct PatchChannel {
     #[serde(default, deserialize_with = "nullable")]
     pub parent_id: Option<Option<Snowflake>>,
     pub permission_overwrites: Option<Vec<Overwrite>>,
+    // Threads only.
+    pub archived: Option<bool>,
+    pub auto_archive_duration: Option<u32>,
+    pub locked: Option<bool>,
+    pub invitable: Option<bool>,
+}
+
+/// `POST /channels/{id}/threads` and `.../messages/{id}/threads`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StartThread {
+    pub name: String,
+    pub auto_archive_duration: Option<u32>,
+    pub rate_limit_per_user: Option<u32>,
+    /// 11 public or 12 private (the default) without a message.
+    #[serde(rename = "type")]
+    pub kind: Option<u8>,
+    pub invitable: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

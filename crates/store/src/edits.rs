@@ -72,6 +72,50 @@ pub enum OverwritesEdit {
     Delete(Snowflake),
 }
 
+/// A change to a thread: only the fields named change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadEdit {
+    pub name: Option<String>,
+    pub archived: Option<bool>,
+    pub auto_archive_duration: Option<u32>,
+    pub locked: Option<bool>,
+    pub invitable: Option<bool>,
+    pub rate_limit_per_user: Option<u32>,
+}
+
+impl ThreadEdit {
+    /// Applies the edit; a change of `archived` restarts the archive clock
+    /// at `now`. Whether it unarchived the thread is for the caller to see
+    /// in the result.
+    pub fn apply(&self, c: &mut Channel, now: hearth_model::Timestamp) {
+        if let Some(name) = &self.name {
+            c.name.clone_from(name);
+        }
+        if let Some(r) = self.rate_limit_per_user {
+            c.rate_limit_per_user = Some(r);
+        }
+        let Some(thread) = c.thread.as_mut() else {
+            return;
+        };
+        let meta = &mut thread.thread_metadata;
+        if let Some(a) = self.archived {
+            if a != meta.archived {
+                meta.archived = a;
+                meta.archive_timestamp = now;
+            }
+        }
+        if let Some(d) = self.auto_archive_duration {
+            meta.auto_archive_duration = d;
+        }
+        if let Some(l) = self.locked {
+            meta.locked = l;
+        }
+        if let (Some(i), Some(slot)) = (self.invitable, meta.invitable.as_mut()) {
+            *slot = i;
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChannelEdit {
     pub name: Option<String>,
@@ -387,6 +431,7 @@ mod tests {
             bitrate: None,
             user_limit: None,
             rtc_region: None,
+            thread: None,
         };
         ChannelEdit {
             overwrites: Some(OverwritesEdit::Put(ow(4, 2))),

@@ -46,4 +46,8 @@ pub enum Capacity {
     Pins,
     /// Users in one group DM.
     Recipients,
+    /// Unarchived threads in one guild.
+    ActiveThreads,
+    /// Members of one thread.
+    ThreadMembers,
 }

@@ -5,8 +5,8 @@
 
 use hearth_model::{
     Channel, ChannelType, Embed, InteractionMetadata, Invite, Member, Message, MessageReference,
-    Overwrite, PartialChannel, PartialGuild, Permissions, Role, RoleTags, Snowflake, Timestamp,
-    User, Webhook,
+    Overwrite, PartialChannel, PartialGuild, Permissions, Role, RoleTags, Snowflake, ThreadFields,
+    ThreadMember, ThreadMetadata, Timestamp, User, Webhook,
 };
 use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
@@ -147,8 +147,44 @@ pub fn channel(row: &impl Cols) -> Result<Channel> {
         } else {
             None
         },
+        thread: if kind.is_thread() {
+            Some(thread_fields(row, kind))
+        } else {
+            None
+        },
     })
 }
+
+fn thread_fields(row: &impl Cols, kind: ChannelType) -> ThreadFields {
+    let count = |col| u32::try_from(row.int(col)).unwrap_or(u32::MAX);
+    ThreadFields {
+        owner_id: opt_id(row, "owner_id").unwrap_or_default(),
+        thread_metadata: ThreadMetadata {
+            archived: row.flag("archived"),
+            auto_archive_duration: count("auto_archive_duration"),
+            archive_timestamp: Timestamp(row.int("archive_timestamp")),
+            locked: row.flag("locked"),
+            invitable: (kind == ChannelType::PrivateThread).then(|| row.flag("invitable")),
+            create_timestamp: Timestamp(row.int("created_at")),
+        },
+        message_count: count("message_count"),
+        member_count: count("member_count"),
+        total_message_sent: count("total_message_sent"),
+    }
+}
+
+/// A `thread_members` row.
+pub fn thread_member(row: &impl Cols) -> ThreadMember {
+    ThreadMember {
+        id: id(row, "thread_id"),
+        user_id: id(row, "user_id"),
+        join_timestamp: Timestamp(row.int("joined_at")),
+        flags: 0,
+    }
+}
+
+/// The columns [`channel`] reads.
+pub const CHANNEL_COLS: &str = "id, guild_id, type, name, position, parent_id, topic, nsfw, rate_limit_per_user, bitrate, user_limit, rtc_region, overwrites, last_message_id, owner_id, archived, locked, invitable, auto_archive_duration, archive_timestamp, created_at, message_count, member_count, total_message_sent";
 
 /// A member row joined with its user (`USER_COLS`).
 pub fn member(row: &impl Cols) -> Result<Member> {

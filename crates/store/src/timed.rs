@@ -10,14 +10,17 @@ use std::time::Instant;
 use async_trait::async_trait;
 use hearth_model::{
     Application, ApplicationCommand, Ban, Channel, DmPrivacy, Guild, GuildSettingsPatch, Invite,
-    Member, Message, PrivateChannel, Role, Snowflake, Timestamp, User, UserGuildSettings, Webhook,
+    Member, Message, PrivateChannel, Role, Snowflake, ThreadMember, Timestamp, User,
+    UserGuildSettings, Webhook,
 };
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::edits::{ApplicationEdit, ChannelEdit, Edited, GuildEdit, MemberEdit, RoleEdit};
+use crate::edits::{
+    ApplicationEdit, ChannelEdit, Edited, GuildEdit, MemberEdit, RoleEdit, ThreadEdit,
+};
 use crate::traits::*;
 use crate::Result;
 
@@ -747,6 +750,113 @@ impl<S: Store + ?Sized> WebhookStore for Timed<S> {
     }
     async fn delete_webhook(&self, id: Snowflake) -> Result<bool> {
         self.timed("delete_webhook", self.inner.delete_webhook(id))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> ThreadStore for Timed<S> {
+    async fn create_thread(
+        &self,
+        thread: &Channel,
+        starter: Option<Snowflake>,
+        max_active: usize,
+    ) -> Result<Option<Message>> {
+        self.timed(
+            "create_thread",
+            self.inner.create_thread(thread, starter, max_active),
+        )
+        .await
+    }
+    async fn edit_thread(
+        &self,
+        id: Snowflake,
+        edit: &ThreadEdit,
+        now: Timestamp,
+        max_active: usize,
+    ) -> Result<Edited<Channel>> {
+        self.timed(
+            "edit_thread",
+            self.inner.edit_thread(id, edit, now, max_active),
+        )
+        .await
+    }
+    async fn active_threads(&self, guild_id: Snowflake) -> Result<Vec<Channel>> {
+        self.timed("active_threads", self.inner.active_threads(guild_id))
+            .await
+    }
+    async fn archived_threads(
+        &self,
+        parent_id: Snowflake,
+        which: &ArchivedThreads,
+    ) -> Result<Vec<Channel>> {
+        self.timed(
+            "archived_threads",
+            self.inner.archived_threads(parent_id, which),
+        )
+        .await
+    }
+    async fn join_thread(
+        &self,
+        thread_id: Snowflake,
+        user_id: Snowflake,
+        at: Timestamp,
+        max_members: usize,
+    ) -> Result<Option<u32>> {
+        self.timed(
+            "join_thread",
+            self.inner.join_thread(thread_id, user_id, at, max_members),
+        )
+        .await
+    }
+    async fn leave_thread(
+        &self,
+        thread_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Option<u32>> {
+        self.timed("leave_thread", self.inner.leave_thread(thread_id, user_id))
+            .await
+    }
+    async fn thread_member(
+        &self,
+        thread_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Option<ThreadMember>> {
+        self.timed("thread_member", self.inner.thread_member(thread_id, user_id))
+            .await
+    }
+    async fn thread_members(
+        &self,
+        thread_id: Snowflake,
+        after: Snowflake,
+        limit: usize,
+    ) -> Result<Vec<ThreadMember>> {
+        self.timed(
+            "thread_members",
+            self.inner.thread_members(thread_id, after, limit),
+        )
+        .await
+    }
+    async fn thread_memberships(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Vec<ThreadMember>> {
+        self.timed(
+            "thread_memberships",
+            self.inner.thread_memberships(guild_id, user_id),
+        )
+        .await
+    }
+    async fn private_thread_members(&self, guild_id: Snowflake) -> Result<Vec<ThreadMember>> {
+        self.timed(
+            "private_thread_members",
+            self.inner.private_thread_members(guild_id),
+        )
+        .await
+    }
+    async fn archive_idle_threads(&self, now: Timestamp) -> Result<Vec<Channel>> {
+        self.timed("archive_idle_threads", self.inner.archive_idle_threads(now))
             .await
     }
 }

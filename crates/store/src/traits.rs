@@ -3,10 +3,13 @@
 use async_trait::async_trait;
 use hearth_model::{
     Application, ApplicationCommand, Ban, Channel, DmPrivacy, Guild, GuildSettingsPatch, Invite,
-    Member, Message, PrivateChannel, Role, Snowflake, Timestamp, User, UserGuildSettings, Webhook,
+    Member, Message, PrivateChannel, Role, Snowflake, ThreadMember, Timestamp, User,
+    UserGuildSettings, Webhook,
 };
 
-use crate::edits::{ApplicationEdit, ChannelEdit, Edited, GuildEdit, MemberEdit, RoleEdit};
+use crate::edits::{
+    ApplicationEdit, ChannelEdit, Edited, GuildEdit, MemberEdit, RoleEdit, ThreadEdit,
+};
 use crate::Result;
 
 /// Every store; what services hold as `Arc<dyn Store>`.
@@ -17,6 +20,7 @@ pub trait Store:
     + MessageStore
     + ReactionStore
     + PinStore
+    + ThreadStore
     + PrivateChannelStore
     + ReadStateStore
     + SearchStore
@@ -36,6 +40,7 @@ impl<T> Store for T where
         + MessageStore
         + ReactionStore
         + PinStore
+        + ThreadStore
         + PrivateChannelStore
         + ReadStateStore
         + SearchStore
@@ -728,4 +733,90 @@ pub trait WebhookStore: Send + Sync {
     async fn webhook_with_token(&self, id: Snowflake, token: &str) -> Result<Option<Webhook>>;
     async fn channel_webhooks(&self, channel_id: Snowflake) -> Result<Vec<Webhook>>;
     async fn delete_webhook(&self, id: Snowflake) -> Result<bool>;
+}
+
+/// Which archived threads of a channel to list, newest archived first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedThreads {
+    /// Private threads (type 12) rather than public ones.
+    pub private: bool,
+    /// Only threads this user is a member of.
+    pub joined_by: Option<Snowflake>,
+    /// Only threads archived before this instant.
+    pub before: Option<Timestamp>,
+    pub limit: usize,
+}
+
+/// Threads: channels of type 11 and 12 in `channels`, plus their members.
+#[async_trait]
+pub trait ThreadStore: Send + Sync {
+    /// Writes the thread (a channel with `thread` fields, its parent a text
+    /// channel of the guild: `Missing("channel")` otherwise) and its owner as
+    /// its first member, in one transaction. From a message (`starter`,
+    /// whose id is the thread's): the message must be in the parent
+    /// (`Missing("message")`) and must not have started a thread already
+    /// (`Conflict("thread")`); it gains the HAS_THREAD flag and is returned.
+    /// `Full(ActiveThreads)` when the guild has `max_active` unarchived
+    /// threads.
+    async fn create_thread(
+        &self,
+        thread: &Channel,
+        starter: Option<Snowflake>,
+        max_active: usize,
+    ) -> Result<Option<Message>>;
+    /// Changes only the fields the edit names; unarchiving restarts the
+    /// inactivity clock and counts against `max_active`
+    /// (`Full(ActiveThreads)`). `Missing("channel")` when gone.
+    async fn edit_thread(
+        &self,
+        id: Snowflake,
+        edit: &ThreadEdit,
+        now: Timestamp,
+        max_active: usize,
+    ) -> Result<Edited<Channel>>;
+    /// The guild's unarchived threads, oldest first.
+    async fn active_threads(&self, guild_id: Snowflake) -> Result<Vec<Channel>>;
+    async fn archived_threads(
+        &self,
+        parent_id: Snowflake,
+        which: &ArchivedThreads,
+    ) -> Result<Vec<Channel>>;
+    /// Adds the user to the thread and returns its new member count;
+    /// `None` when they were a member already. `Full(ThreadMembers)` at
+    /// `max_members`; `Missing("channel")`.
+    async fn join_thread(
+        &self,
+        thread_id: Snowflake,
+        user_id: Snowflake,
+        at: Timestamp,
+        max_members: usize,
+    ) -> Result<Option<u32>>;
+    /// Removes the user and returns the new member count; `None` when they
+    /// were not a member.
+    async fn leave_thread(&self, thread_id: Snowflake, user_id: Snowflake) -> Result<Option<u32>>;
+    async fn thread_member(
+        &self,
+        thread_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Option<ThreadMember>>;
+    /// Members by user id, after `after`.
+    async fn thread_members(
+        &self,
+        thread_id: Snowflake,
+        after: Snowflake,
+        limit: usize,
+    ) -> Result<Vec<ThreadMember>>;
+    /// The user's memberships of the guild's unarchived threads.
+    async fn thread_memberships(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Vec<ThreadMember>>;
+    /// The members of the guild's unarchived private threads (what the
+    /// gateway needs to decide who sees them).
+    async fn private_thread_members(&self, guild_id: Snowflake) -> Result<Vec<ThreadMember>>;
+    /// Archives every thread idle past its auto-archive duration at `now`
+    /// and returns them; a thread is returned by one call only, so of
+    /// several nodes sweeping at once, one announces each.
+    async fn archive_idle_threads(&self, now: Timestamp) -> Result<Vec<Channel>>;
 }

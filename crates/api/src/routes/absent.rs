@@ -1,5 +1,5 @@
 //! Routes of Discord features Hearth does not have (yet): custom emoji,
-//! stickers, threads, scheduled events, audit logs, integrations,
+//! stickers, scheduled events, audit logs, integrations,
 //! auto-moderation, templates, soundboard, monetization, onboarding,
 //! widgets, vanity URLs.
 //!
@@ -28,7 +28,6 @@ enum Empty {
     /// `{"items": []}` (application emojis, soundboard sounds).
     Items,
     AuditLog,
-    ActiveThreads,
     Onboarding,
     WelcomeScreen,
     Widget,
@@ -45,7 +44,6 @@ impl Empty {
                 "guild_scheduled_events": [], "integrations": [], "threads": [], "users": [],
                 "webhooks": []
             }),
-            Empty::ActiveThreads => json!({"threads": [], "members": []}),
             Empty::Onboarding => json!({
                 "guild_id": guild_id, "prompts": [], "default_channel_ids": [],
                 "enabled": false, "mode": 0
@@ -66,20 +64,6 @@ fn guild_read(empty: Empty, feature: &'static str) -> MethodRouter<AppState> {
             let guild_id = param(&p, "guild_id")?;
             access::guild(&state, guild_id, caller.user.id).await?;
             Ok::<_, ApiError>(Json(empty.body(guild_id)))
-        },
-    )
-    .fallback(move |_caller: Caller| async move { unsupported(feature) })
-}
-
-/// A channel route: those who see the channel read `body`.
-fn channel_read(body: fn() -> Value, feature: &'static str) -> MethodRouter<AppState> {
-    get(
-        move |State(state): State<AppState>,
-              caller: Caller,
-              Path(p): Path<Vec<(String, String)>>| async move {
-            let channel_id = param(&p, "channel_id")?;
-            access::channel(&state, channel_id, caller.user.id).await?;
-            Ok::<_, ApiError>(Json(body()))
         },
     )
     .fallback(move |_caller: Caller| async move { unsupported(feature) })
@@ -124,7 +108,6 @@ fn application_read(body: fn() -> Value) -> MethodRouter<AppState> {
 }
 
 pub fn routes() -> Router<AppState> {
-    let no_threads = || json!({"threads": [], "members": [], "has_more": false});
     Router::new()
         // Custom emoji and stickers.
         .route(
@@ -150,28 +133,6 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/sticker-packs",
             get(|_caller: Caller| async { Json(json!({"sticker_packs": []})) }),
-        )
-        // Threads.
-        .route(
-            "/guilds/{guild_id}/threads/active",
-            guild_read(Empty::ActiveThreads, "threads"),
-        )
-        .route("/channels/{channel_id}/threads", writes("threads"))
-        .route(
-            "/channels/{channel_id}/messages/{message_id}/threads",
-            writes("threads"),
-        )
-        .route(
-            "/channels/{channel_id}/threads/archived/public",
-            channel_read(no_threads, "threads"),
-        )
-        .route(
-            "/channels/{channel_id}/threads/archived/private",
-            channel_read(no_threads, "threads"),
-        )
-        .route(
-            "/channels/{channel_id}/users/@me/threads/archived/private",
-            channel_read(no_threads, "threads"),
         )
         // Guild features that are not there.
         .route(

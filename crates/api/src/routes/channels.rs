@@ -268,7 +268,15 @@ async fn create(
     access.require(Permissions::MANAGE_CHANNELS)?;
     let mut errors = FormErrors::new();
     let kind = match ChannelType::try_from(body.kind.unwrap_or(0)) {
-        Ok(k) => k,
+        Ok(k) if !k.is_thread() => k,
+        Ok(_) => {
+            errors.add(
+                "type",
+                "BASE_TYPE_CHOICES",
+                "Threads are started with POST /channels/{channel_id}/threads.",
+            );
+            ChannelType::Text
+        }
         Err(msg) => {
             errors.add("type", "BASE_TYPE_CHOICES", msg);
             ChannelType::Text
@@ -308,6 +316,7 @@ async fn create(
         bitrate: voice.then(|| body.bitrate.unwrap_or(64_000)),
         user_limit: voice.then(|| body.user_limit.unwrap_or(0)),
         rtc_region: voice.then_some(body.rtc_region),
+        thread: None,
     };
     check_fields(&channel, &mut errors);
     check_parent(&state, &channel, &mut errors).await?;
@@ -342,6 +351,10 @@ async fn patch(
     let (channel, access, perms) = match access::place(&state, id, caller.user.id).await? {
         Place::Private(c) => {
             let now = super::private::patch(&state, &caller, c, body.name).await?;
+            return Ok(Json(now).into_response());
+        }
+        Place::Guild { channel, perms, .. } if channel.kind.is_thread() => {
+            let now = super::threads::patch(&state, &caller, channel, perms, body).await?;
             return Ok(Json(now).into_response());
         }
         Place::Guild {
@@ -409,6 +422,10 @@ async fn remove(
         Place::Private(c) => {
             let closed = super::private::remove(&state, &caller, c).await?;
             return Ok(Json(closed).into_response());
+        }
+        Place::Guild { channel, perms, .. } if channel.kind.is_thread() => {
+            let gone = super::threads::remove(&state, channel, perms).await?;
+            return Ok(Json(gone).into_response());
         }
         Place::Guild {
             channel,
@@ -544,7 +561,7 @@ async fn typing(
             perms,
         } => (channel, access, perms),
     };
-    if channel.kind != ChannelType::Text {
+    if !channel.kind.holds_messages() {
         return Err(ErrorCode::INVALID_CHANNEL_TYPE.into());
     }
     access::require(perms, Permissions::SEND_MESSAGES)?;

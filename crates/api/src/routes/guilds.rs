@@ -51,6 +51,7 @@ async fn create(
         bitrate: None,
         user_limit: None,
         rtc_region: None,
+        thread: None,
     };
     let voice = Channel {
         id: state.ids.next(),

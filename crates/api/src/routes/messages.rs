@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hearth_model::{
-    message_type, Channel, ChannelType, Embed, Guild, Message, Permissions, Snowflake, Timestamp,
+    message_type, Channel, Embed, Guild, Message, Permissions, Snowflake, Timestamp,
     User,
 };
 use hearth_proto::events::DirectEvent;
@@ -278,7 +278,7 @@ async fn post_message(
             perms,
         } => (channel, access, perms),
     };
-    if channel.kind != ChannelType::Text {
+    if !channel.kind.holds_messages() {
         return Err(ErrorCode::INVALID_CHANNEL_TYPE.into());
     }
     access::require(perms, Permissions::SEND_MESSAGES)?;
@@ -383,6 +383,9 @@ async fn post_message(
         original.referenced_message = None;
         message.referenced_message = Some(Some(Box::new(original)));
     }
+    if channel.kind.is_thread() {
+        super::threads::before_post(&state, &channel, perms).await?;
+    }
     // Files first: a message is never written pointing at a file that is
     // not stored, and `stored` deletes them again if the write fails.
     let stored = files::store(&state, uploads).await?;
@@ -390,6 +393,12 @@ async fn post_message(
     stored.write(&state, &message, files::Write::Create).await?;
     state.message_created(&message, Some(&access.member));
     state.metrics.messages_created.inc();
+    if channel.kind.is_thread() {
+        // The message is written: a failure here only misses the join.
+        if let Err(e) = super::threads::after_post(&state, &channel, message.author.id).await {
+            tracing::warn!(error = ?e, thread = %channel.id, "could not add the author to the thread");
+        }
+    }
     Ok(message)
 }
 

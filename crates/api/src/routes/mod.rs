@@ -21,6 +21,7 @@ mod reactions;
 mod read_states;
 mod roles;
 mod search;
+pub(crate) mod threads;
 mod unsupported;
 mod voice_regions;
 mod webhooks;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
             .merge(messages::routes())
             .merge(reactions::routes())
             .merge(pins::routes())
+            .merge(threads::routes())
             .merge(private::routes())
             .merge(read_states::routes())
             .merge(search::routes())

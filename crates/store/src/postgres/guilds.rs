@@ -7,7 +7,10 @@ use crate::edits::{place_role, ChannelEdit, Edited, GuildEdit, RoleEdit};
 use crate::rows::{self, db, Cols};
 use crate::{Capacity, GuildStore, Result, RoleWrite, StoreError};
 
-const CHANNEL_COLS: &str = "id, guild_id, type, name, position, parent_id, topic, nsfw, rate_limit_per_user, bitrate, user_limit, rtc_region, overwrites, last_message_id";
+use crate::rows::CHANNEL_COLS;
+
+/// The columns every channel has (threads add theirs, `threads.rs`).
+const BASE_CHANNEL_COLS: &str = "id, guild_id, type, name, position, parent_id, topic, nsfw, rate_limit_per_user, bitrate, user_limit, rtc_region, overwrites, last_message_id";
 
 async fn insert_role(conn: &mut PgConnection, guild_id: Snowflake, role: &Role) -> Result<()> {
     sqlx::query(
@@ -31,7 +34,7 @@ async fn insert_role(conn: &mut PgConnection, guild_id: Snowflake, role: &Role) 
 
 async fn insert_channel(conn: &mut PgConnection, c: &Channel) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO channels ({CHANNEL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        "INSERT INTO channels ({BASE_CHANNEL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     ))
     .bind(db(c.id))
     .bind(db(c.guild_id))
@@ -299,7 +302,7 @@ impl GuildStore for PgStore {
 
     async fn channels(&self, guild_id: Snowflake) -> Result<Vec<Channel>> {
         sqlx::query(&format!(
-            "SELECT {CHANNEL_COLS} FROM channels WHERE guild_id = $1 ORDER BY position, id"
+            "SELECT {CHANNEL_COLS} FROM channels WHERE guild_id = $1 AND type < 10 ORDER BY position, id"
         ))
         .bind(db(guild_id))
         .fetch_all(&self.pool)
@@ -326,7 +329,7 @@ impl GuildStore for PgStore {
         // The count below holds until commit only because every channel
         // create of the guild waits for this lock.
         lock_guild(&mut tx, channel.guild_id).await?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE guild_id = $1")
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE guild_id = $1 AND type < 10")
             .bind(db(channel.guild_id))
             .fetch_one(&mut *tx)
             .await?;
@@ -413,17 +416,25 @@ impl GuildStore for PgStore {
             return Ok(());
         };
         lock_guild(&mut tx, guild_id).await?;
-        sqlx::query("DELETE FROM messages WHERE channel_id = $1")
+        sqlx::query(
+            "DELETE FROM messages WHERE channel_id = $1
+             OR channel_id IN (SELECT id FROM channels WHERE parent_id = $1 AND type > 10)",
+        )
             .bind(db(id))
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM read_states WHERE channel_id = $1")
+        sqlx::query(
+            "DELETE FROM read_states WHERE channel_id = $1
+             OR channel_id IN (SELECT id FROM channels WHERE parent_id = $1 AND type > 10)",
+        )
             .bind(db(id))
             .execute(&mut *tx)
             .await?;
-        // Children of a deleted category move to the top level, as in
-        // Discord, and the guild forgets it as its system or AFK channel.
+        // A channel's threads go with it; children of a deleted category
+        // move to the top level, as in Discord, and the guild forgets it as
+        // its system or AFK channel.
         for sql in [
+            "DELETE FROM channels WHERE parent_id = $1 AND type > 10",
             "UPDATE channels SET parent_id = NULL WHERE parent_id = $1",
             "UPDATE guilds SET system_channel_id = NULLIF(system_channel_id, $1),
                                afk_channel_id = NULLIF(afk_channel_id, $1)

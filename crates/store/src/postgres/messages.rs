@@ -112,11 +112,15 @@ impl MessageStore for PgStore {
         // Messages of one channel may commit out of id order when nodes
         // insert concurrently; the newest id wins, whichever commits last.
         // (GREATEST skips the NULL of a channel without messages.)
+        // The counts and the inactivity clock matter to threads only.
         sqlx::query(
-            "UPDATE channels SET last_message_id = GREATEST(last_message_id, $1) WHERE id = $2",
+            "UPDATE channels SET last_message_id = GREATEST(last_message_id, $1),
+             message_count = message_count + 1, total_message_sent = total_message_sent + 1,
+             last_active = GREATEST(last_active, $3) WHERE id = $2",
         )
         .bind(db(m.id))
         .bind(db(m.channel_id))
+        .bind(m.timestamp.0)
         .execute(&mut *tx)
         .await?;
         if m.guild_id.is_none() {

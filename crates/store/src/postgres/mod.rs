@@ -30,6 +30,7 @@ mod private;
 mod reactions;
 mod read_states;
 mod search;
+mod threads;
 mod url;
 mod webhooks;
 
@@ -56,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v6.sql"),
     include_str!("schema_v7.sql"),
     include_str!("schema_v8.sql"),
+    include_str!("schema_v9.sql"),
 ];
 
 /// The advisory lock (two-key form, a key space apart from the guilds'

@@ -112,9 +112,15 @@ impl MessageStore for SqliteStore {
         .bind(crate::rows::attachments_json(&m.attachments)?)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE channels SET last_message_id = ? WHERE id = ?")
-            .bind(db(m.id))
-            .bind(db(m.channel_id))
+        // The counts and the inactivity clock matter to threads only.
+        sqlx::query(
+            "UPDATE channels SET last_message_id = ?, message_count = message_count + 1,
+             total_message_sent = total_message_sent + 1, last_active = MAX(last_active, ?)
+             WHERE id = ?",
+        )
+        .bind(db(m.id))
+        .bind(m.timestamp.0)
+        .bind(db(m.channel_id))
             .execute(&mut *tx)
             .await?;
         if m.guild_id.is_none() {

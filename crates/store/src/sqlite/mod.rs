@@ -17,6 +17,7 @@ mod private;
 mod reactions;
 mod read_states;
 mod search;
+mod threads;
 mod webhooks;
 
 use std::path::Path;
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v7.sql"),
     include_str!("schema_v8.sql"),
     include_str!("schema_v9.sql"),
+    include_str!("schema_v10.sql"),
 ];
 
 /// How hard a commit waits for the disk.

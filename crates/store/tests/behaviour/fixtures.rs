@@ -75,6 +75,7 @@ pub fn channel(guild_id: Snowflake, kind: ChannelType, name: &str) -> Channel {
         bitrate: voice.then_some(64000),
         user_limit: voice.then_some(0),
         rtc_region: voice.then_some(None),
+        thread: None,
     }
 }
 
