@@ -182,6 +182,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     build_info(&mut registry);
     let state = AppState::new(store.clone(), bus, ids, api, &mut registry);
     state.set_files(files::open(&config, addr).await?);
+    tokio::spawn(hearth_api::archive_idle_threads(state.clone()));
     if let Some(c) = &config.cluster {
         cluster::share(
             c,

@@ -34,6 +34,12 @@ fn wants(session: &Session, event: &Event, needed: Option<u64>) -> bool {
         // An interaction goes to the bot's shard for its guild only, so a
         // sharded bot answers it once.
         (Event::InteractionCreate(i), _) => session.shard_has(i.guild_id),
+        // Others' joins and leaves need GUILD_MEMBERS; one's own do not.
+        (Event::ThreadMembersUpdate(change), Some(bit)) => {
+            session.intents & bit != 0
+                && (change.concerns(session.user.id)
+                    || session.intents & intents::GUILD_MEMBERS != 0)
+        }
         (Event::Direct { .. }, needed) => {
             session.holds_dms() && needed.is_none_or(|bit| session.intents & bit != 0)
         }
@@ -81,7 +87,12 @@ impl Receiver for Gateway {
                 };
                 // A deleted channel must still be checked for visibility to
                 // decide who hears of its deletion: apply that one after.
-                let after = matches!(*event, Event::ChannelDelete(_));
+                // So must a deleted thread, and a thread's member who left.
+                let after = match &*event {
+                    Event::ChannelDelete(_) | Event::ThreadDelete { .. } => true,
+                    Event::ThreadMembersUpdate(c) => !c.removed.is_empty(),
+                    _ => false,
+                };
                 if let Some(hub) = self.hub(guild) {
                     if !after {
                         hub.apply(&event);

@@ -345,7 +345,11 @@ impl Gateway {
                 return Ok(None);
             };
             let channels = self.store.channels(guild).await?;
-            Ok(Some(GuildView::new(g, channels)))
+            let threads = self.store.active_threads(guild).await?;
+            let private_members = self.store.private_thread_members(guild).await?;
+            Ok(Some(
+                GuildView::new(g, channels).with_threads(threads, private_members),
+            ))
         }
         .await;
         match loaded {

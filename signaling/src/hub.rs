@@ -7,11 +7,13 @@
 //! dispatch. A hub is loaded from the store when its first session arrives;
 //! events that come while it loads are queued and applied after.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use hearth_model::permissions::{MemberContext, OverwriteRule, OverwriteTarget};
-use hearth_model::{Channel, Guild, Member, Permissions, Snowflake, Timestamp};
+use hearth_model::{
+    Channel, ChannelType, Guild, Member, Permissions, Snowflake, ThreadMember, Timestamp,
+};
 use hearth_proto::events::Event;
 
 use crate::session::Session;
@@ -38,6 +40,24 @@ pub struct GuildView {
     pub channels: HashMap<Snowflake, Channel>,
     /// Members with sessions on this node.
     pub members: HashMap<Snowflake, MemberPerms>,
+    /// Threads: the unarchived ones when loaded, and every one heard of
+    /// since (an archived thread still has its events).
+    pub threads: HashMap<Snowflake, ThreadView>,
+}
+
+/// A thread as the view knows it: who may see it follows its parent, and
+/// for a private thread, who its members are.
+#[derive(Debug, Clone)]
+pub struct ThreadView {
+    pub thread: Channel,
+    /// Members of a private thread (empty for a public one: not needed).
+    pub members: HashSet<Snowflake>,
+}
+
+impl ThreadView {
+    fn private(&self) -> bool {
+        self.thread.kind == ChannelType::PrivateThread
+    }
 }
 
 impl GuildView {
@@ -46,6 +66,43 @@ impl GuildView {
             guild,
             channels: channels.into_iter().map(|c| (c.id, c)).collect(),
             members: HashMap::new(),
+            threads: HashMap::new(),
+        }
+    }
+
+    /// The guild's unarchived threads and the members of its private ones.
+    pub fn with_threads(
+        mut self,
+        threads: Vec<Channel>,
+        private_members: Vec<ThreadMember>,
+    ) -> Self {
+        for thread in threads {
+            self.threads.insert(
+                thread.id,
+                ThreadView {
+                    thread,
+                    members: HashSet::new(),
+                },
+            );
+        }
+        for m in private_members {
+            if let Some(t) = self.threads.get_mut(&m.id) {
+                t.members.insert(m.user_id);
+            }
+        }
+        self
+    }
+
+    fn thread_changed(&mut self, thread: &Channel, newly_created: bool) {
+        let entry = self.threads.entry(thread.id).or_insert_with(|| ThreadView {
+            thread: thread.clone(),
+            members: HashSet::new(),
+        });
+        entry.thread = thread.clone();
+        if newly_created && entry.private() {
+            if let Some(owner) = thread.thread.as_ref().map(|t| t.owner_id) {
+                entry.members.insert(owner);
+            }
         }
     }
 
@@ -81,12 +138,20 @@ impl GuildView {
         ctx.channel_permissions(&channel.overwrite_rules())
     }
 
-    /// Who may see a channel, for one fan-out: see [`Visibility`].
+    /// Who may see a channel or thread, for one fan-out: see
+    /// [`Visibility`].
     pub fn visibility(&self, channel_id: Snowflake) -> Option<Visibility<'_>> {
-        let channel = self.channels.get(&channel_id)?;
+        let (channel, thread) = match self.channels.get(&channel_id) {
+            Some(c) => (c, None),
+            None => {
+                let t = self.threads.get(&channel_id)?;
+                (self.channels.get(&t.thread.parent_id?)?, Some(t))
+            }
+        };
         Some(Visibility {
             view: self,
             channel,
+            thread,
             rules: channel.overwrite_rules(),
             by_roles: HashMap::new(),
             scratch: Vec::new(),
@@ -122,11 +187,39 @@ impl GuildView {
             }
             Event::ChannelDelete(c) => {
                 self.channels.remove(&c.id);
+                // Its threads went with it.
+                self.threads.retain(|_, t| t.thread.parent_id != Some(c.id));
+            }
+            Event::ThreadCreate {
+                thread,
+                newly_created,
+            } => self.thread_changed(thread, *newly_created),
+            Event::ThreadUpdate(thread) | Event::ThreadShown { thread, .. } => {
+                self.thread_changed(thread, false)
+            }
+            Event::ThreadDelete { id, .. } => {
+                self.threads.remove(id);
+            }
+            Event::ThreadMembersUpdate(change) => {
+                if let Some(t) = self.threads.get_mut(&change.id) {
+                    if let Some(fields) = t.thread.thread.as_mut() {
+                        fields.member_count = change.member_count;
+                    }
+                    if t.private() {
+                        t.members.extend(change.added.iter().map(|m| m.user_id));
+                        for gone in &change.removed {
+                            t.members.remove(gone);
+                        }
+                    }
+                }
             }
             // GUILD_CREATE's channels say where their history ends: a
             // client compares it with its read state for the unread mark.
             Event::MessageCreate { message, .. } => {
                 if let Some(c) = self.channels.get_mut(&message.channel_id) {
+                    c.last_message_id = c.last_message_id.max(Some(message.id));
+                } else if let Some(t) = self.threads.get_mut(&message.channel_id) {
+                    let c = &mut t.thread;
                     c.last_message_id = c.last_message_id.max(Some(message.id));
                 }
             }
@@ -140,32 +233,52 @@ impl GuildView {
     }
 }
 
-/// VIEW_CHANNEL for one channel across many sessions. The overwrites are
-/// turned into rules once, and the answer is remembered per set of roles:
-/// in a large guild most members share a handful of role sets, so the
-/// permission computation runs a few times per event, not once per session.
-/// Time-outs cannot take VIEW_CHANNEL away, so they do not enter the key;
-/// members with an overwrite of their own are computed individually.
+/// VIEW_CHANNEL for one channel (or thread) across many sessions. The
+/// overwrites are turned into rules once, and the permissions are
+/// remembered per set of roles: in a large guild most members share a
+/// handful of role sets, so the permission computation runs a few times per
+/// event, not once per session. Time-outs cannot take VIEW_CHANNEL away, so
+/// they do not enter the key; members with an overwrite of their own, and
+/// the owner, are computed individually. In a thread, the permissions are
+/// the parent's, and a private thread shows only to its members and to
+/// those who may MANAGE_THREADS.
 pub struct Visibility<'v> {
     view: &'v GuildView,
+    /// The channel whose overwrites apply: a thread's parent.
     channel: &'v Channel,
+    thread: Option<&'v ThreadView>,
     rules: Vec<OverwriteRule>,
-    by_roles: HashMap<&'v [Snowflake], bool>,
+    by_roles: HashMap<&'v [Snowflake], Permissions>,
     scratch: Vec<(Snowflake, Permissions)>,
 }
 
 impl Visibility<'_> {
     pub fn allows(&mut self, user: Snowflake) -> bool {
+        let perms = self.permissions(user);
+        match self.thread {
+            Some(t) => hearth_model::threads::thread_permissions(
+                perms,
+                t.private(),
+                t.members.contains(&user),
+            )
+            .contains(Permissions::VIEW_CHANNEL),
+            None => perms.contains(Permissions::VIEW_CHANNEL),
+        }
+    }
+
+    /// The user's permissions in the channel (a thread's parent).
+    fn permissions(&mut self, user: Snowflake) -> Permissions {
         let Some(member) = self.view.members.get(&user) else {
-            return false;
+            return Permissions::NONE;
         };
-        let own_rule = self
-            .rules
-            .iter()
-            .any(|r| r.target == OverwriteTarget::Member && r.id == user);
+        let own_rule = user == self.view.guild.owner_id
+            || self
+                .rules
+                .iter()
+                .any(|r| r.target == OverwriteTarget::Member && r.id == user);
         if !own_rule {
             if let Some(&known) = self.by_roles.get(member.roles.as_slice()) {
-                return known || user == self.view.guild.owner_id;
+                return known;
             }
         }
         self.scratch.clear();
@@ -185,13 +298,11 @@ impl Visibility<'_> {
             roles: &self.scratch,
             timed_out: false,
         };
-        let visible = ctx
-            .channel_permissions(&self.rules)
-            .contains(Permissions::VIEW_CHANNEL);
-        if !own_rule && user != self.view.guild.owner_id {
-            self.by_roles.insert(member.roles.as_slice(), visible);
+        let perms = ctx.channel_permissions(&self.rules);
+        if !own_rule {
+            self.by_roles.insert(member.roles.as_slice(), perms);
         }
-        visible
+        perms
     }
 
     pub fn channel(&self) -> &Channel {

@@ -376,11 +376,28 @@ fn guild_create(
     d["channels"] = json!(channels);
     d["presences"] = json!(presences);
     d["voice_states"] = json!(gw.listed_voice_states(view.guild.id));
-    d["threads"] = json!([]);
+    d["threads"] = json!(visible_threads(view, session.user.id));
     d["stage_instances"] = json!([]);
     d["guild_scheduled_events"] = json!([]);
     d["unavailable"] = json!(false);
     d
+}
+
+/// GUILD_CREATE's `threads`: the unarchived threads the user may see.
+fn visible_threads(view: &GuildView, user: Snowflake) -> Vec<&hearth_model::Channel> {
+    let mut threads: Vec<&hearth_model::Channel> = view
+        .threads
+        .values()
+        .map(|t| &t.thread)
+        .filter(|t| {
+            t.thread
+                .as_ref()
+                .is_some_and(|f| !f.thread_metadata.archived)
+        })
+        .filter(|t| view.visibility(t.id).is_some_and(|mut v| v.allows(user)))
+        .collect();
+    threads.sort_by_key(|t| t.id);
+    threads
 }
 
 pub enum ResumeOutcome {

@@ -22,6 +22,7 @@ pub mod voice;
 
 pub use error::ApiError;
 pub use routes::accounts::check_username;
+pub use routes::threads::archive_idle as archive_idle_threads;
 pub use state::{ApiConfig, AppState, GuildLimits, Registration};
 
 /// The REST surface: `/api/v10` and `/api/v9` (`metrics::router` serves

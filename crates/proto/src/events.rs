@@ -11,8 +11,8 @@
 //! by the node that delivers it.
 
 use hearth_model::{
-    Channel, ChannelType, DmPrivacy, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User,
-    UserGuildSettings,
+    Channel, ChannelType, DmPrivacy, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp,
+    User, UserGuildSettings,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -809,11 +809,7 @@ impl<S: Store + ?Sized> ThreadStore for Timed<S> {
         )
         .await
     }
-    async fn leave_thread(
-        &self,
-        thread_id: Snowflake,
-        user_id: Snowflake,
-    ) -> Result<Option<u32>> {
+    async fn leave_thread(&self, thread_id: Snowflake, user_id: Snowflake) -> Result<Option<u32>> {
         self.timed("leave_thread", self.inner.leave_thread(thread_id, user_id))
             .await
     }
@@ -822,8 +818,11 @@ impl<S: Store + ?Sized> ThreadStore for Timed<S> {
         thread_id: Snowflake,
         user_id: Snowflake,
     ) -> Result<Option<ThreadMember>> {
-        self.timed("thread_member", self.inner.thread_member(thread_id, user_id))
-            .await
+        self.timed(
+            "thread_member",
+            self.inner.thread_member(thread_id, user_id),
+        )
+        .await
     }
     async fn thread_members(
         &self,

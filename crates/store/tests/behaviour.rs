@@ -25,6 +25,7 @@ mod behaviour {
     pub mod read_states;
     pub mod schema;
     pub mod search;
+    pub mod threads;
     pub mod webhooks;
 }
 
@@ -50,6 +51,9 @@ macro_rules! on_every_backend {
 }
 
 on_every_backend! {
+    threads::threads_start_from_messages_and_count_against_the_limit,
+    threads::thread_members_are_counted_and_listed,
+    threads::idle_threads_archive_once_and_go_with_their_parent,
     accounts::users_are_found_by_id_name_and_token,
     accounts::usernames_are_unique,
     accounts::tokens_are_replaced_and_revoked_together,

@@ -5,8 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hearth_model::{
-    message_type, Channel, Embed, Guild, Message, Permissions, Snowflake, Timestamp,
-    User,
+    message_type, Channel, Embed, Guild, Message, Permissions, Snowflake, Timestamp, User,
 };
 use hearth_proto::events::DirectEvent;
 use hearth_proto::rest::{AllowedMentions, BulkDelete, CreateMessage, EditMessage, MessagesQuery};

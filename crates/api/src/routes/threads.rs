@@ -35,6 +35,27 @@ pub const MAX_THREAD_MEMBERS: usize = 1000;
 const DEFAULT_AUTO_ARCHIVE: u32 = 4320;
 /// The largest page of archived threads and of thread members.
 const MAX_PAGE: usize = 100;
+/// How often each node looks for threads idle past their duration.
+const ARCHIVE_SWEEP: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Archives threads idle past their auto-archive duration, every
+/// [`ARCHIVE_SWEEP`], and tells who may see them (THREAD_UPDATE). Every
+/// node sweeps; the store hands each thread to one sweep only.
+pub async fn archive_idle(state: AppState) {
+    let mut tick = tokio::time::interval(ARCHIVE_SWEEP);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.store.archive_idle_threads(Timestamp::now()).await {
+            Ok(archived) => {
+                for thread in &archived {
+                    state.thread_updated(thread);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not archive idle threads"),
+        }
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -158,7 +179,10 @@ async fn start_standalone(
 ) -> ApiResult<(StatusCode, Json<Channel>)> {
     let (parent, _, perms) = parent_of_new(&state, &caller, &channel_id).await?;
     let (kind, needed) = match body.kind.unwrap_or(12) {
-        11 => (ChannelType::PublicThread, Permissions::CREATE_PUBLIC_THREADS),
+        11 => (
+            ChannelType::PublicThread,
+            Permissions::CREATE_PUBLIC_THREADS,
+        ),
         12 => (
             ChannelType::PrivateThread,
             Permissions::CREATE_PRIVATE_THREADS,
@@ -245,9 +269,8 @@ pub async fn patch(
     };
     let unarchives = meta.archived && edit.archived == Some(false);
     let archives = !meta.archived && edit.archived == Some(true);
-    let moderates = edit.locked.is_some()
-        || edit.invitable.is_some()
-        || edit.rate_limit_per_user.is_some();
+    let moderates =
+        edit.locked.is_some() || edit.invitable.is_some() || edit.rate_limit_per_user.is_some();
     let owner_fields = edit.name.is_some() || edit.auto_archive_duration.is_some() || archives;
     if moderates && !manages {
         return Err(ErrorCode::MISSING_PERMISSIONS.into());
@@ -604,7 +627,11 @@ async fn archived(
         // thread id: its creation time.
         Some(raw) => Some(
             Timestamp::parse(raw)
-                .or_else(|| raw.parse::<Snowflake>().ok().map(|s| Timestamp(s.timestamp_ms() as i64)))
+                .or_else(|| {
+                    raw.parse::<Snowflake>()
+                        .ok()
+                        .map(|s| Timestamp(s.timestamp_ms() as i64))
+                })
                 .ok_or_else(|| {
                     ApiError::Form(FormErrors::single(
                         "before",

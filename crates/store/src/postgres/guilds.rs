@@ -329,10 +329,11 @@ impl GuildStore for PgStore {
         // The count below holds until commit only because every channel
         // create of the guild waits for this lock.
         lock_guild(&mut tx, channel.guild_id).await?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE guild_id = $1 AND type < 10")
-            .bind(db(channel.guild_id))
-            .fetch_one(&mut *tx)
-            .await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE guild_id = $1 AND type < 10")
+                .bind(db(channel.guild_id))
+                .fetch_one(&mut *tx)
+                .await?;
         if count as usize >= max {
             return Err(StoreError::Full(Capacity::Channels));
         }
@@ -420,16 +421,16 @@ impl GuildStore for PgStore {
             "DELETE FROM messages WHERE channel_id = $1
              OR channel_id IN (SELECT id FROM channels WHERE parent_id = $1 AND type > 10)",
         )
-            .bind(db(id))
-            .execute(&mut *tx)
-            .await?;
+        .bind(db(id))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "DELETE FROM read_states WHERE channel_id = $1
              OR channel_id IN (SELECT id FROM channels WHERE parent_id = $1 AND type > 10)",
         )
-            .bind(db(id))
-            .execute(&mut *tx)
-            .await?;
+        .bind(db(id))
+        .execute(&mut *tx)
+        .await?;
         // A channel's threads go with it; children of a deleted category
         // move to the top level, as in Discord, and the guild forgets it as
         // its system or AFK channel.

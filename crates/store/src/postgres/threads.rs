@@ -9,9 +9,7 @@ use sqlx::{Postgres, Transaction};
 use super::{lock_guild, PgStore};
 use crate::edits::{Edited, ThreadEdit};
 use crate::rows::{self, db, CHANNEL_COLS};
-use crate::{
-    bucket_of, ArchivedThreads, Capacity, MessageStore, Result, StoreError, ThreadStore,
-};
+use crate::{bucket_of, ArchivedThreads, Capacity, MessageStore, Result, StoreError, ThreadStore};
 
 /// HAS_THREAD: the message started a thread.
 const HAS_THREAD: i64 = 1 << 5;
@@ -45,13 +43,14 @@ impl ThreadStore for PgStore {
         let parent = thread.parent_id.ok_or(StoreError::Missing("channel"))?;
         let mut tx = self.pool.begin().await?;
         lock_guild(&mut tx, thread.guild_id).await?;
-        let parent_ok: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM channels WHERE id = $1 AND guild_id = $2 AND type = $3")
-                .bind(db(parent))
-                .bind(db(thread.guild_id))
-                .bind(u8::from(ChannelType::Text) as i64)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let parent_ok: Option<i64> = sqlx::query_scalar(
+            "SELECT 1::BIGINT FROM channels WHERE id = $1 AND guild_id = $2 AND type = $3",
+        )
+        .bind(db(parent))
+        .bind(db(thread.guild_id))
+        .bind(u8::from(ChannelType::Text) as i64)
+        .fetch_optional(&mut *tx)
+        .await?;
         if parent_ok.is_none() {
             return Err(StoreError::Missing("channel"));
         }
@@ -72,7 +71,7 @@ impl ThreadStore for PgStore {
             .rows_affected();
             if marked == 0 {
                 let exists: Option<i64> = sqlx::query_scalar(
-                    "SELECT 1 FROM messages WHERE channel_id = $1 AND bucket = $2 AND id = $3",
+                    "SELECT 1::BIGINT FROM messages WHERE channel_id = $1 AND bucket = $2 AND id = $3",
                 )
                 .bind(db(parent))
                 .bind(bucket_of(message))
@@ -107,12 +106,14 @@ impl ThreadStore for PgStore {
         .bind(meta.create_timestamp.0)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO thread_members (thread_id, user_id, joined_at) VALUES ($1, $2, $3)")
-            .bind(db(thread.id))
-            .bind(db(fields.owner_id))
-            .bind(meta.create_timestamp.0)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO thread_members (thread_id, user_id, joined_at) VALUES ($1, $2, $3)",
+        )
+        .bind(db(thread.id))
+        .bind(db(fields.owner_id))
+        .bind(meta.create_timestamp.0)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         match starter {
             Some(message) => self.message(parent, message).await,
@@ -231,11 +232,12 @@ impl ThreadStore for PgStore {
         max_members: usize,
     ) -> Result<Option<u32>> {
         let mut tx = self.pool.begin().await?;
-        let count: Option<i64> =
-            sqlx::query_scalar("SELECT member_count FROM channels WHERE id = $1 AND type > 10 FOR UPDATE")
-                .bind(db(thread_id))
-                .fetch_optional(&mut *tx)
-                .await?;
+        let count: Option<i64> = sqlx::query_scalar(
+            "SELECT member_count FROM channels WHERE id = $1 AND type > 10 FOR UPDATE",
+        )
+        .bind(db(thread_id))
+        .fetch_optional(&mut *tx)
+        .await?;
         let count = count.ok_or(StoreError::Missing("channel"))?;
         let inserted = sqlx::query(
             "INSERT INTO thread_members (thread_id, user_id, joined_at) VALUES ($1, $2, $3)
@@ -263,11 +265,7 @@ impl ThreadStore for PgStore {
         Ok(Some(now as u32))
     }
 
-    async fn leave_thread(
-        &self,
-        thread_id: Snowflake,
-        user_id: Snowflake,
-    ) -> Result<Option<u32>> {
+    async fn leave_thread(&self, thread_id: Snowflake, user_id: Snowflake) -> Result<Option<u32>> {
         let mut tx = self.pool.begin().await?;
         let gone = sqlx::query("DELETE FROM thread_members WHERE thread_id = $1 AND user_id = $2")
             .bind(db(thread_id))

@@ -307,10 +307,11 @@ impl GuildStore for SqliteStore {
 
     async fn create_channel(&self, channel: &Channel, max: usize) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE guild_id = ? AND type < 10")
-            .bind(db(channel.guild_id))
-            .fetch_one(&mut *tx)
-            .await?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE guild_id = ? AND type < 10")
+                .bind(db(channel.guild_id))
+                .fetch_one(&mut *tx)
+                .await?;
         if count as usize >= max {
             return Err(StoreError::Full(Capacity::Channels));
         }
@@ -387,16 +388,16 @@ impl GuildStore for SqliteStore {
             "DELETE FROM messages WHERE channel_id = ?1
              OR channel_id IN (SELECT id FROM channels WHERE parent_id = ?1 AND type > 10)",
         )
-            .bind(db(id))
-            .execute(&mut *tx)
-            .await?;
+        .bind(db(id))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "DELETE FROM read_states WHERE channel_id = ?1
              OR channel_id IN (SELECT id FROM channels WHERE parent_id = ?1 AND type > 10)",
         )
-            .bind(db(id))
-            .execute(&mut *tx)
-            .await?;
+        .bind(db(id))
+        .execute(&mut *tx)
+        .await?;
         // A channel's threads go with it; children of a deleted category
         // move to the top level, as in Discord, and the guild forgets it as
         // its system or AFK channel.

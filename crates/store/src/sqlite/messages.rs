@@ -121,8 +121,8 @@ impl MessageStore for SqliteStore {
         .bind(db(m.id))
         .bind(m.timestamp.0)
         .bind(db(m.channel_id))
-            .execute(&mut *tx)
-            .await?;
+        .execute(&mut *tx)
+        .await?;
         if m.guild_id.is_none() {
             // A DM's message also brings it back into every recipient's list.
             sqlx::query("UPDATE private_channels SET last_message_id = ? WHERE id = ?")

@@ -9,9 +9,7 @@ use sqlx::{Sqlite, Transaction};
 use super::SqliteStore;
 use crate::edits::{Edited, ThreadEdit};
 use crate::rows::{self, db, CHANNEL_COLS};
-use crate::{
-    bucket_of, ArchivedThreads, Capacity, MessageStore, Result, StoreError, ThreadStore,
-};
+use crate::{bucket_of, ArchivedThreads, Capacity, MessageStore, Result, StoreError, ThreadStore};
 
 /// HAS_THREAD: the message started a thread.
 const HAS_THREAD: i64 = 1 << 5;
@@ -259,11 +257,7 @@ impl ThreadStore for SqliteStore {
         Ok(Some(now as u32))
     }
 
-    async fn leave_thread(
-        &self,
-        thread_id: Snowflake,
-        user_id: Snowflake,
-    ) -> Result<Option<u32>> {
+    async fn leave_thread(&self, thread_id: Snowflake, user_id: Snowflake) -> Result<Option<u32>> {
         let mut tx = self.writer.begin().await?;
         let gone = sqlx::query("DELETE FROM thread_members WHERE thread_id = ? AND user_id = ?")
             .bind(db(thread_id))
