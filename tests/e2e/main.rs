@@ -45,6 +45,7 @@ mod postgres;
 mod reactions;
 mod read_states;
 mod search;
+mod threads;
 mod trusted_proxy;
 mod uploads;
 mod voice;
