@@ -40,6 +40,42 @@ fn channel(rtc_region: Option<Value>) -> Channel {
     serde_json::from_value(c).unwrap()
 }
 
+fn thread() -> Channel {
+    serde_json::from_value(json!({
+        "id": "40", "type": 12, "guild_id": "1", "position": 0, "permission_overwrites": [],
+        "name": "plans", "parent_id": "10", "nsfw": false, "flags": 0,
+        "last_message_id": "41", "rate_limit_per_user": 0, "owner_id": "2",
+        "thread_metadata": {
+            "archived": false, "auto_archive_duration": 60, "locked": false, "invitable": true,
+            "archive_timestamp": "2026-01-01T00:00:00.000000+00:00",
+            "create_timestamp": "2026-01-01T00:00:00.000000+00:00",
+        },
+        "message_count": 1, "member_count": 2, "total_message_sent": 1,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_thread_is_written_as_discord_writes_it() {
+    let t = thread();
+    assert!(t.thread.is_some());
+    let d: Value = serde_json::from_slice(
+        &Event::ThreadCreate {
+            thread: t,
+            newly_created: true,
+        }
+        .d_json(),
+    )
+    .unwrap();
+    assert_eq!(d["owner_id"], "2");
+    assert_eq!(d["thread_metadata"]["invitable"], true);
+    assert_eq!(d["member_count"], 2);
+    assert_eq!(d["newly_created"], true);
+    // A plain channel has none of it.
+    let plain: Value = serde_json::from_slice(&Event::ChannelUpdate(channel(None)).d_json()).unwrap();
+    assert!(plain.get("thread_metadata").is_none() && plain.get("owner_id").is_none());
+}
+
 fn guild() -> Guild {
     serde_json::from_value(json!({
         "id": "1", "name": "g", "icon": null, "description": null, "owner_id": "2",
@@ -89,6 +125,33 @@ fn every_variant() -> Vec<Event> {
         Event::ChannelCreate(channel(None)),
         Event::ChannelUpdate(channel(Some(Value::Null))),
         Event::ChannelDelete(channel(Some(json!("eu")))),
+        Event::ThreadCreate {
+            thread: thread(),
+            newly_created: true,
+        },
+        Event::ThreadUpdate(thread()),
+        Event::ThreadShown {
+            user_id: Snowflake(3),
+            thread: thread(),
+        },
+        Event::ThreadDelete {
+            id: Snowflake(40),
+            guild_id: Snowflake(1),
+            parent_id: Snowflake(10),
+            kind: ChannelType::PrivateThread,
+        },
+        Event::ThreadMembersUpdate(ThreadMembersChange {
+            id: Snowflake(40),
+            guild_id: Snowflake(1),
+            member_count: 2,
+            added: vec![hearth_model::ThreadMember {
+                id: Snowflake(40),
+                user_id: Snowflake(3),
+                join_timestamp: Timestamp(1_800_000_000_000),
+                flags: 0,
+            }],
+            removed: Vec::new(),
+        }),
         Event::GuildRoleCreate {
             guild_id: g,
             role: role(7),
