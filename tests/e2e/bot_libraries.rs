@@ -135,7 +135,9 @@ async fn bot_greets_and_answers(command: &mut std::process::Command) {
             &w.owner,
             &w.guild_id,
             &app_id,
-            0x400 | 0x800 | 0x40 | 0x8000,
+            // Threads too: READ_MESSAGE_HISTORY, CREATE_PUBLIC_THREADS,
+            // SEND_MESSAGES_IN_THREADS.
+            0x400 | 0x800 | 0x40 | 0x8000 | 1 << 16 | 1 << 35 | 1 << 38,
         )
         .await
         .expect(200);
@@ -213,6 +215,22 @@ async fn bot_greets_and_answers(command: &mut std::process::Command) {
         .await
         .unwrap();
     assert_eq!(bytes.as_ref(), b"a file for the bot");
+    // It starts a thread from the ping (the library's own call) and
+    // writes in it.
+    let ping_id = str_field(&ping, "id");
+    let thread = watcher
+        .expect_dispatch("THREAD_CREATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(thread["id"], ping_id.as_str());
+    assert_eq!(thread["name"], "ping thread");
+    watcher
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["channel_id"] == ping_id.as_str() && d["content"] == "in the thread",
+            EVENT_TIMEOUT,
+        )
+        .await;
 
     let (status, out, err) = child.finish().await;
     assert!(status.success(), "the bot failed:\n{out}\n{err}");

@@ -3,7 +3,8 @@
 // GET /gateway/bot. It logs in, reads its guild (its member's colour, the
 // roles' colours), says hello in the channel it is given, answers a
 // mention saying "ping" with a reply "pong" carrying the ping's file
-// back, and exits 0; any failure
+// back, starts a thread from the ping and writes in it, and exits 0; any
+// failure
 // exits non-zero with the reason.
 //
 // Environment: HEARTH_URL (http://host:port), HEARTH_BOT_TOKEN,
@@ -59,6 +60,13 @@ client.on(Events.MessageCreate, async (message) => {
         files: [{ attachment: bytes, name: 'echo.txt', description: 'what you sent' }],
       });
       console.log('PONG', message.id);
+      // A thread from the ping, and a message in it.
+      const thread = await message.startThread({ name: 'ping thread' });
+      if (thread.id !== message.id || thread.parentId !== message.channelId || !thread.isThread()) {
+        fail(`thread: ${JSON.stringify(thread.toJSON())}`);
+      }
+      await thread.send('in the thread');
+      console.log('THREAD', thread.id);
       await client.destroy();
       console.log('DONE');
       process.exit(0);

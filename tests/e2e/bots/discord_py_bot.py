@@ -72,6 +72,12 @@ async def on_message(message):
             file=discord.File(io.BytesIO(data), filename="echo.txt", description="what you sent"),
         )
         print("PONG", message.id, flush=True)
+        # A thread from the ping, and a message in it.
+        thread = await message.create_thread(name="ping thread")
+        if thread.id != message.id or thread.parent_id != CHANNEL:
+            return fail(f"thread {thread!r}")
+        await thread.send("in the thread")
+        print("THREAD", thread.id, flush=True)
         await client.close()
 
 
