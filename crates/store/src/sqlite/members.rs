@@ -371,6 +371,24 @@ async fn forget_member_state(
     .bind(db(guild_id))
     .execute(&mut **tx)
     .await?;
+    // A member who leaves leaves the guild's threads too.
+    sqlx::query(
+        "UPDATE channels SET member_count = member_count - 1
+         WHERE guild_id = ?1 AND type > 10
+           AND id IN (SELECT thread_id FROM thread_members WHERE user_id = ?2)",
+    )
+    .bind(db(guild_id))
+    .bind(db(user_id))
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM thread_members WHERE user_id = ?2
+         AND thread_id IN (SELECT id FROM channels WHERE guild_id = ?1 AND type > 10)",
+    )
+    .bind(db(guild_id))
+    .bind(db(user_id))
+    .execute(&mut **tx)
+    .await?;
     sqlx::query("DELETE FROM user_guild_settings WHERE user_id = ? AND guild_id = ?")
         .bind(db(user_id))
         .bind(db(guild_id))

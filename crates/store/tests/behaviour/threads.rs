@@ -172,6 +172,11 @@ pub async fn thread_members_are_counted_and_listed(b: Arc<Backend>) {
     assert_eq!(s.leave_thread(t.id, other.id).await.unwrap(), None);
     let now = s.channel(t.id).await.unwrap().unwrap();
     assert_eq!(now.thread.unwrap().member_count, 2);
+    // Leaving the guild is leaving its threads.
+    s.remove_member(w.guild.id, third.id).await.unwrap();
+    assert!(s.thread_member(t.id, third.id).await.unwrap().is_none());
+    let now = s.channel(t.id).await.unwrap().unwrap();
+    assert_eq!(now.thread.unwrap().member_count, 1);
 }
 
 pub async fn idle_threads_archive_once_and_go_with_their_parent(b: Arc<Backend>) {
