@@ -23,14 +23,21 @@ async fn a_thread_from_a_message_is_announced_and_holds_its_own_messages() {
     let w = World::new().await;
     let api = &w.api;
     let mut watcher = login(api, &w.member, intents::GUILDS | intents::GUILD_MESSAGES).await;
-    let starter = str_field(&api.send(&w.owner, &w.general, "plans for friday?").await, "id");
+    let starter = str_field(
+        &api.send(&w.owner, &w.general, "plans for friday?").await,
+        "id",
+    );
     let path = format!("/channels/{}/messages/{starter}/threads", w.general);
 
     let thread = api
         .post(&path, w.owner.auth(), Some(json!({"name": "Friday"})))
         .await
         .expect(201);
-    assert_eq!(thread["id"], starter.as_str(), "a message's thread takes its id");
+    assert_eq!(
+        thread["id"],
+        starter.as_str(),
+        "a message's thread takes its id"
+    );
     assert_eq!(thread["type"], 11);
     assert_eq!(thread["parent_id"], w.general.as_str());
     assert_eq!(thread["owner_id"], w.owner.id.as_str());
@@ -44,7 +51,11 @@ async fn a_thread_from_a_message_is_announced_and_holds_its_own_messages() {
     assert_eq!(created["id"], starter.as_str());
     assert_eq!(created["newly_created"], true);
     let marked = watcher
-        .expect_dispatch_where("MESSAGE_UPDATE", |d| d["id"] == starter.as_str(), EVENT_TIMEOUT)
+        .expect_dispatch_where(
+            "MESSAGE_UPDATE",
+            |d| d["id"] == starter.as_str(),
+            EVENT_TIMEOUT,
+        )
         .await
         .d;
     assert_eq!(marked["flags"].as_u64().unwrap() & HAS_THREAD, HAS_THREAD);
@@ -58,7 +69,11 @@ async fn a_thread_from_a_message_is_announced_and_holds_its_own_messages() {
     let reply = api.send(&w.member, &starter, "I'm in").await;
     assert_eq!(reply["channel_id"], starter.as_str());
     let heard = watcher
-        .expect_dispatch_where("MESSAGE_CREATE", |d| d["content"] == "I'm in", EVENT_TIMEOUT)
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["content"] == "I'm in",
+            EVENT_TIMEOUT,
+        )
         .await
         .d;
     assert_eq!(heard["channel_id"], starter.as_str());
@@ -92,10 +107,16 @@ async fn a_thread_from_a_message_is_announced_and_holds_its_own_messages() {
         .expect(200);
     assert_eq!(ids(&active["threads"]), vec![starter.clone()]);
     assert_eq!(active["members"][0]["user_id"], w.member.id.as_str());
-    let channels = api.get(&w.g("/channels"), w.member.auth()).await.expect(200);
+    let channels = api
+        .get(&w.g("/channels"), w.member.auth())
+        .await
+        .expect(200);
     assert!(!ids(&channels).contains(&starter));
     let members = api
-        .get(&format!("/channels/{starter}/thread-members"), w.member.auth())
+        .get(
+            &format!("/channels/{starter}/thread-members"),
+            w.member.auth(),
+        )
         .await
         .expect(200);
     assert_eq!(members.as_array().unwrap().len(), 2);
@@ -130,7 +151,11 @@ async fn a_private_thread_shows_only_to_its_members_and_moderators() {
     // The guild's owner may manage threads, so sees it; the outsider not.
     owners.expect_dispatch("THREAD_CREATE", EVENT_TIMEOUT).await;
     owners
-        .expect_dispatch_where("MESSAGE_CREATE", |d| d["channel_id"] == tid.as_str(), EVENT_TIMEOUT)
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["channel_id"] == tid.as_str(),
+            EVENT_TIMEOUT,
+        )
         .await;
     theirs.expect_no_dispatch("THREAD_CREATE", QUIET).await;
     theirs
@@ -155,9 +180,13 @@ async fn a_private_thread_shows_only_to_its_members_and_moderators() {
         .expect(200);
     assert!(ids(&active["threads"]).is_empty());
     // Joining one's way in is seeing it first: refused.
-    api.put(&format!("/channels/{tid}/thread-members/@me"), outsider.auth(), None)
-        .await
-        .expect_error(403, 50001);
+    api.put(
+        &format!("/channels/{tid}/thread-members/@me"),
+        outsider.auth(),
+        None,
+    )
+    .await
+    .expect_error(403, 50001);
 
     // Added by a member, the outsider is shown the thread and its messages.
     api.put(
@@ -167,7 +196,10 @@ async fn a_private_thread_shows_only_to_its_members_and_moderators() {
     )
     .await
     .expect(204);
-    let shown = theirs.expect_dispatch("THREAD_CREATE", EVENT_TIMEOUT).await.d;
+    let shown = theirs
+        .expect_dispatch("THREAD_CREATE", EVENT_TIMEOUT)
+        .await
+        .d;
     assert_eq!(shown["id"], tid.as_str());
     assert!(shown.get("newly_created").is_none());
     let added = theirs
@@ -177,7 +209,11 @@ async fn a_private_thread_shows_only_to_its_members_and_moderators() {
     assert_eq!(added["member_count"], 2);
     api.send(&w.member, &tid, "welcome").await;
     theirs
-        .expect_dispatch_where("MESSAGE_CREATE", |d| d["content"] == "welcome", EVENT_TIMEOUT)
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["content"] == "welcome",
+            EVENT_TIMEOUT,
+        )
         .await;
     api.get(&format!("/channels/{tid}/messages"), outsider.auth())
         .await
@@ -243,7 +279,9 @@ async fn archiving_locking_and_deleting_follow_discords_rules() {
         .expect(201);
     let tid = str_field(&thread, "id");
     let at = format!("/channels/{tid}");
-    watcher.expect_dispatch("THREAD_CREATE", EVENT_TIMEOUT).await;
+    watcher
+        .expect_dispatch("THREAD_CREATE", EVENT_TIMEOUT)
+        .await;
 
     // Its owner archives it: it moves from the active to the archived list.
     let archived = api
@@ -251,9 +289,15 @@ async fn archiving_locking_and_deleting_follow_discords_rules() {
         .await
         .expect(200);
     assert_eq!(archived["thread_metadata"]["archived"], true);
-    let update = watcher.expect_dispatch("THREAD_UPDATE", EVENT_TIMEOUT).await.d;
+    let update = watcher
+        .expect_dispatch("THREAD_UPDATE", EVENT_TIMEOUT)
+        .await
+        .d;
     assert_eq!(update["thread_metadata"]["archived"], true);
-    let active = api.get(&w.g("/threads/active"), third.auth()).await.expect(200);
+    let active = api
+        .get(&w.g("/threads/active"), third.auth())
+        .await
+        .expect(200);
     assert!(ids(&active["threads"]).is_empty());
     let list = api
         .get(
@@ -270,7 +314,10 @@ async fn archiving_locking_and_deleting_follow_discords_rules() {
         .await
         .expect_error(400, 50083);
     api.send(&third, &tid, "reviving this").await;
-    let revived = watcher.expect_dispatch("THREAD_UPDATE", EVENT_TIMEOUT).await.d;
+    let revived = watcher
+        .expect_dispatch("THREAD_UPDATE", EVENT_TIMEOUT)
+        .await
+        .d;
     assert_eq!(revived["thread_metadata"]["archived"], false);
 
     // Someone else's thread: no renaming, locking or archiving without
@@ -316,7 +363,10 @@ async fn archiving_locking_and_deleting_follow_discords_rules() {
         .await
         .expect_error(403, 50013);
     api.delete(&at, moderator.auth()).await.expect(200);
-    let gone = watcher.expect_dispatch("THREAD_DELETE", EVENT_TIMEOUT).await.d;
+    let gone = watcher
+        .expect_dispatch("THREAD_DELETE", EVENT_TIMEOUT)
+        .await
+        .d;
     assert_eq!(gone["id"], tid.as_str());
     assert_eq!(gone["parent_id"], w.general.as_str());
     assert_eq!(gone["type"], 11);
@@ -334,9 +384,15 @@ async fn bad_thread_requests_are_refused_and_change_nothing() {
     for (body, field) in [
         (json!({"name": ""}), "name"),
         (json!({"name": "x".repeat(101)}), "name"),
-        (json!({"name": "ok", "auto_archive_duration": 7}), "auto_archive_duration"),
+        (
+            json!({"name": "ok", "auto_archive_duration": 7}),
+            "auto_archive_duration",
+        ),
         (json!({"name": "ok", "type": 0}), "type"),
-        (json!({"name": "ok", "rate_limit_per_user": 99999}), "rate_limit_per_user"),
+        (
+            json!({"name": "ok", "rate_limit_per_user": 99999}),
+            "rate_limit_per_user",
+        ),
         (json!({}), "name"),
     ] {
         api.post(&start, w.member.auth(), Some(body))
@@ -382,7 +438,10 @@ async fn bad_thread_requests_are_refused_and_change_nothing() {
     .expect_error(403, 50013);
 
     // Nothing was made.
-    let active = api.get(&w.g("/threads/active"), w.owner.auth()).await.expect(200);
+    let active = api
+        .get(&w.g("/threads/active"), w.owner.auth())
+        .await
+        .expect(200);
     assert!(ids(&active["threads"]).is_empty());
     let channels = api.get(&w.g("/channels"), w.owner.auth()).await.expect(200);
     assert!(
@@ -411,10 +470,52 @@ async fn deleting_the_parent_takes_its_threads() {
     api.delete(&format!("/channels/{room}"), w.owner.auth())
         .await
         .expect(200);
-    watcher.expect_dispatch("CHANNEL_DELETE", EVENT_TIMEOUT).await;
+    watcher
+        .expect_dispatch("CHANNEL_DELETE", EVENT_TIMEOUT)
+        .await;
     api.get(&format!("/channels/{tid}"), w.member.auth())
         .await
         .expect_error(404, 10003);
-    let active = api.get(&w.g("/threads/active"), w.member.auth()).await.expect(200);
+    let active = api
+        .get(&w.g("/threads/active"), w.member.auth())
+        .await
+        .expect(200);
     assert!(ids(&active["threads"]).is_empty());
+}
+
+#[tokio::test]
+async fn search_finds_thread_messages_only_for_those_who_see_the_thread() {
+    let w = World::new().await;
+    let api = &w.api;
+    let outsider = w.add_member("outsider").await;
+    let start = format!("/channels/{}/threads", w.general);
+    let public = api
+        .post(&start, w.member.auth(), Some(json!({"name": "open", "type": 11})))
+        .await
+        .expect(201);
+    let private = api
+        .post(&start, w.member.auth(), Some(json!({"name": "closed", "type": 12})))
+        .await
+        .expect(201);
+    let (public, private) = (str_field(&public, "id"), str_field(&private, "id"));
+    api.send(&w.member, &public, "marmalade in the open").await;
+    api.send(&w.member, &private, "marmalade behind doors").await;
+    let search = |who: &crate::harness::User, extra: &str| {
+        let path = w.g(&format!("/messages/search?content=marmalade{extra}"));
+        let auth = who.auth().map(str::to_owned);
+        async move { api.get(&path, auth.as_deref()).await.expect(200) }
+    };
+    let mine = search(&w.member, "").await;
+    assert_eq!(mine["total_results"], 2, "{mine}");
+    let theirs = search(&outsider, "").await;
+    assert_eq!(theirs["total_results"], 1, "{theirs}");
+    assert_eq!(theirs["messages"][0][0]["channel_id"], public.as_str());
+    let narrowed = search(&outsider, &format!("&channel_id={public}")).await;
+    assert_eq!(narrowed["total_results"], 1);
+    api.get(
+        &w.g(&format!("/messages/search?content=marmalade&channel_id={private}")),
+        outsider.auth(),
+    )
+    .await
+    .expect_error(403, 50001);
 }

@@ -854,6 +854,14 @@ impl<S: Store + ?Sized> ThreadStore for Timed<S> {
         )
         .await
     }
+    async fn thread_index(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Vec<ThreadEntry>> {
+        self.timed("thread_index", self.inner.thread_index(guild_id, user_id))
+            .await
+    }
     async fn archive_idle_threads(&self, now: Timestamp) -> Result<Vec<Channel>> {
         self.timed("archive_idle_threads", self.inner.archive_idle_threads(now))
             .await

@@ -747,6 +747,16 @@ pub struct ArchivedThreads {
     pub limit: usize,
 }
 
+/// A thread as [`ThreadStore::thread_index`] lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadEntry {
+    pub id: Snowflake,
+    pub parent_id: Snowflake,
+    pub private: bool,
+    /// Whether the user asked about is a member of it.
+    pub joined: bool,
+}
+
 /// Threads: channels of type 11 and 12 in `channels`, plus their members.
 #[async_trait]
 pub trait ThreadStore: Send + Sync {
@@ -815,6 +825,13 @@ pub trait ThreadStore: Send + Sync {
     /// The members of the guild's unarchived private threads (what the
     /// gateway needs to decide who sees them).
     async fn private_thread_members(&self, guild_id: Snowflake) -> Result<Vec<ThreadMember>>;
+    /// Every thread of the guild, archived ones too, as much as deciding
+    /// who may read it needs: for searches.
+    async fn thread_index(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Vec<ThreadEntry>>;
     /// Archives every thread idle past its auto-archive duration at `now`
     /// and returns them; a thread is returned by one call only, so of
     /// several nodes sweeping at once, one announces each.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use hearth_model::{Channel, ChannelType, Message, Permissions, Snowflake};
+use hearth_model::{ChannelType, Message, Permissions, Snowflake};
 use hearth_proto::{ErrorCode, FormErrors};
 use hearth_store::{CallsOn, MessageHas, MessageSearch, SearchIn};
 use serde::Serialize;
@@ -235,22 +235,15 @@ async fn search(
     let guild_id = snowflake("guild_id", &guild_id)?;
     let req = parse(query.as_deref().unwrap_or(""))?;
     let access = access::guild(&state, guild_id, caller.user.id).await?;
-    let channels = state.store.channels(guild_id).await?;
-    let readable = Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY;
-    let may_read = |c: &Channel| access.channel_permissions(c).contains(readable);
-    // Categories hold no messages.
-    let channels: Vec<Channel> = channels
-        .into_iter()
-        .filter(|c| c.kind != ChannelType::Category)
-        .collect();
+    let places = readable_places(&state, &access).await?;
     let scope = if req.channels.is_empty() {
-        let readable: Vec<Snowflake> = channels
+        let readable: Vec<Snowflake> = places
             .iter()
-            .filter(|c| may_read(c))
-            .map(|c| c.id)
+            .filter(|(_, &may)| may)
+            .map(|(&id, _)| id)
             .collect();
         // Who reads everything searches the guild at once.
-        if readable.len() == channels.len() {
+        if readable.len() == places.len() {
             SearchIn::Guild(guild_id)
         } else {
             SearchIn::Channels(readable)
@@ -258,12 +251,10 @@ async fn search(
     } else {
         for id in &req.channels {
             // A channel elsewhere is as unknown as one that never was.
-            let c = channels
-                .iter()
-                .find(|c| c.id == *id)
-                .ok_or(ErrorCode::UNKNOWN_CHANNEL)?;
-            if !may_read(c) {
-                return Err(ErrorCode::MISSING_ACCESS.into());
+            match places.get(id) {
+                None => return Err(ErrorCode::UNKNOWN_CHANNEL.into()),
+                Some(false) => return Err(ErrorCode::MISSING_ACCESS.into()),
+                Some(true) => {}
             }
         }
         SearchIn::Channels(req.channels.clone())
@@ -302,6 +293,38 @@ async fn search(
         threads: [],
         members: [],
     }))
+}
+
+/// Every place of the guild that holds messages (categories hold none),
+/// threads included, and whether the member may read its history there.
+async fn readable_places(
+    state: &AppState,
+    access: &access::GuildAccess,
+) -> ApiResult<BTreeMap<Snowflake, bool>> {
+    let readable = Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY;
+    let guild_id = access.guild.id;
+    let mut places = BTreeMap::new();
+    let mut in_channel = BTreeMap::new();
+    for c in state.store.channels(guild_id).await? {
+        if c.kind != ChannelType::Category {
+            let perms = access.channel_permissions(&c);
+            places.insert(c.id, perms.contains(readable));
+            in_channel.insert(c.id, perms);
+        }
+    }
+    let threads = state
+        .store
+        .thread_index(guild_id, access.member.user.id)
+        .await?;
+    for t in threads {
+        let in_parent = in_channel
+            .get(&t.parent_id)
+            .copied()
+            .unwrap_or(Permissions::NONE);
+        let perms = hearth_model::threads::thread_permissions(in_parent, t.private, t.joined);
+        places.insert(t.id, perms.contains(readable));
+    }
+    Ok(places)
 }
 
 /// Reactions as the reader sees them, one channel at a time.
@@ -400,20 +423,12 @@ async fn recent_mentions(
         Some(g) => vec![g],
         None => state.store.guilds_of_user(me).await?,
     };
-    let readable = Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY;
     let mut channels = Vec::new();
     let mut roles = Vec::new();
     for guild_id in guilds {
         let access = access::guild(&state, guild_id, me).await?;
-        channels.extend(
-            state
-                .store
-                .channels(guild_id)
-                .await?
-                .iter()
-                .filter(|c| access.channel_permissions(c).contains(readable))
-                .map(|c| c.id),
-        );
+        let places = readable_places(&state, &access).await?;
+        channels.extend(places.into_iter().filter(|(_, may)| *may).map(|(id, _)| id));
         if req.roles {
             roles.extend(access.member.roles.iter().copied());
         }

@@ -72,7 +72,8 @@ fn a_thread_is_written_as_discord_writes_it() {
     assert_eq!(d["member_count"], 2);
     assert_eq!(d["newly_created"], true);
     // A plain channel has none of it.
-    let plain: Value = serde_json::from_slice(&Event::ChannelUpdate(channel(None)).d_json()).unwrap();
+    let plain: Value =
+        serde_json::from_slice(&Event::ChannelUpdate(channel(None)).d_json()).unwrap();
     assert!(plain.get("thread_metadata").is_none() && plain.get("owner_id").is_none());
 }
 

@@ -9,7 +9,10 @@ use sqlx::{Sqlite, Transaction};
 use super::SqliteStore;
 use crate::edits::{Edited, ThreadEdit};
 use crate::rows::{self, db, CHANNEL_COLS};
-use crate::{bucket_of, ArchivedThreads, Capacity, MessageStore, Result, StoreError, ThreadStore};
+use crate::{
+    bucket_of, ArchivedThreads, Capacity, MessageStore, Result, StoreError, ThreadEntry,
+    ThreadStore,
+};
 
 /// HAS_THREAD: the message started a thread.
 const HAS_THREAD: i64 = 1 << 5;
@@ -343,6 +346,32 @@ impl ThreadStore for SqliteStore {
         .iter()
         .map(member_of)
         .collect())
+    }
+
+    async fn thread_index(
+        &self,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<Vec<ThreadEntry>> {
+        let rows: Vec<(i64, Option<i64>, i64, bool)> = sqlx::query_as(
+            "SELECT c.id, c.parent_id, c.type, m.user_id IS NOT NULL
+             FROM channels c
+             LEFT JOIN thread_members m ON m.thread_id = c.id AND m.user_id = ?2
+             WHERE c.guild_id = ?1 AND c.type > 10",
+        )
+        .bind(db(guild_id))
+        .bind(db(user_id))
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, parent, kind, joined)| ThreadEntry {
+                id: rows::sf(id),
+                parent_id: parent.map(rows::sf).unwrap_or_default(),
+                private: kind == i64::from(u8::from(ChannelType::PrivateThread)),
+                joined,
+            })
+            .collect())
     }
 
     async fn archive_idle_threads(&self, now: Timestamp) -> Result<Vec<Channel>> {

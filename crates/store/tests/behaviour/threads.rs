@@ -168,6 +168,10 @@ pub async fn thread_members_are_counted_and_listed(b: Arc<Backend>) {
         t.id
     );
 
+    let index = s.thread_index(w.guild.id, other.id).await.unwrap();
+    assert_eq!(index.len(), 1);
+    assert!(index[0].private && index[0].joined && index[0].parent_id == w.text.id);
+    assert!(!s.thread_index(w.guild.id, fourth.id).await.unwrap()[0].joined);
     assert_eq!(s.leave_thread(t.id, other.id).await.unwrap(), Some(2));
     assert_eq!(s.leave_thread(t.id, other.id).await.unwrap(), None);
     let now = s.channel(t.id).await.unwrap().unwrap();
