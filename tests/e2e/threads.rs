@@ -490,16 +490,25 @@ async fn search_finds_thread_messages_only_for_those_who_see_the_thread() {
     let outsider = w.add_member("outsider").await;
     let start = format!("/channels/{}/threads", w.general);
     let public = api
-        .post(&start, w.member.auth(), Some(json!({"name": "open", "type": 11})))
+        .post(
+            &start,
+            w.member.auth(),
+            Some(json!({"name": "open", "type": 11})),
+        )
         .await
         .expect(201);
     let private = api
-        .post(&start, w.member.auth(), Some(json!({"name": "closed", "type": 12})))
+        .post(
+            &start,
+            w.member.auth(),
+            Some(json!({"name": "closed", "type": 12})),
+        )
         .await
         .expect(201);
     let (public, private) = (str_field(&public, "id"), str_field(&private, "id"));
     api.send(&w.member, &public, "marmalade in the open").await;
-    api.send(&w.member, &private, "marmalade behind doors").await;
+    api.send(&w.member, &private, "marmalade behind doors")
+        .await;
     let search = |who: &crate::harness::User, extra: &str| {
         let path = w.g(&format!("/messages/search?content=marmalade{extra}"));
         let auth = who.auth().map(str::to_owned);
@@ -513,7 +522,9 @@ async fn search_finds_thread_messages_only_for_those_who_see_the_thread() {
     let narrowed = search(&outsider, &format!("&channel_id={public}")).await;
     assert_eq!(narrowed["total_results"], 1);
     api.get(
-        &w.g(&format!("/messages/search?content=marmalade&channel_id={private}")),
+        &w.g(&format!(
+            "/messages/search?content=marmalade&channel_id={private}"
+        )),
         outsider.auth(),
     )
     .await
