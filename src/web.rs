@@ -54,6 +54,7 @@ static ASSETS: &[Asset] = &[
     asset!("/js/call.js", JS),
     asset!("/js/uploads.js", JS),
     asset!("/js/attachments.js", JS),
+    asset!("/js/threads.js", JS),
 ];
 
 /// Where the page may open voice WebSockets.

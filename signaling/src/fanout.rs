@@ -91,10 +91,18 @@ impl Receiver for Gateway {
                 let after = match &*event {
                     Event::ChannelDelete(_) | Event::ThreadDelete { .. } => true,
                     Event::ThreadMembersUpdate(c) => !c.removed.is_empty(),
+                    // Its viewers hear that it was archived; then it is
+                    // forgotten.
+                    Event::ThreadUpdate { thread, .. } => thread
+                        .thread
+                        .as_ref()
+                        .is_some_and(|t| t.thread_metadata.archived),
                     _ => false,
                 };
                 if let Some(hub) = self.hub(guild) {
-                    if !after {
+                    if after {
+                        hub.prepare(&event);
+                    } else {
                         hub.apply(&event);
                     }
                     hub.with_view(|view, sessions| {

@@ -40,8 +40,8 @@ pub struct GuildView {
     pub channels: HashMap<Snowflake, Channel>,
     /// Members with sessions on this node.
     pub members: HashMap<Snowflake, MemberPerms>,
-    /// Threads: the unarchived ones when loaded, and every one heard of
-    /// since (an archived thread still has its events).
+    /// The unarchived threads (at most `MAX_ACTIVE_THREADS` per guild):
+    /// events of an archived thread reach nobody until it is unarchived.
     pub threads: HashMap<Snowflake, ThreadView>,
 }
 
@@ -158,6 +158,20 @@ impl GuildView {
         })
     }
 
+    /// Before the fan-out of an event applied after it: a deleted thread
+    /// the view forgot (archived) is known again for the fan-out, so those
+    /// who saw it hear of its deletion.
+    pub fn prepare(&mut self, event: &Event) {
+        if let Event::ThreadDelete { thread, members } = event {
+            if !self.threads.contains_key(&thread.id) {
+                self.thread_changed(thread, false);
+                if let (Some(members), Some(t)) = (members, self.threads.get_mut(&thread.id)) {
+                    t.members = members.iter().copied().collect();
+                }
+            }
+        }
+    }
+
     /// Applies a state-changing event; others leave the view alone.
     pub fn apply(&mut self, event: &Event) {
         match event {
@@ -194,11 +208,28 @@ impl GuildView {
                 thread,
                 newly_created,
             } => self.thread_changed(thread, *newly_created),
-            Event::ThreadUpdate(thread) | Event::ThreadShown { thread, .. } => {
-                self.thread_changed(thread, false)
+            // The view keeps unarchived threads only (a guild has at most
+            // so many): an archived one is forgotten, after its fan-out,
+            // and an unarchived private one comes back with its members.
+            Event::ThreadUpdate { thread, members } => {
+                let archived = thread
+                    .thread
+                    .as_ref()
+                    .is_some_and(|t| t.thread_metadata.archived);
+                if archived {
+                    self.threads.remove(&thread.id);
+                } else {
+                    self.thread_changed(thread, false);
+                    if let (Some(members), Some(t)) = (members, self.threads.get_mut(&thread.id)) {
+                        if t.private() {
+                            t.members = members.iter().copied().collect();
+                        }
+                    }
+                }
             }
-            Event::ThreadDelete { id, .. } => {
-                self.threads.remove(id);
+            Event::ThreadShown { thread, .. } => self.thread_changed(thread, false),
+            Event::ThreadDelete { thread, .. } => {
+                self.threads.remove(&thread.id);
             }
             Event::ThreadMembersUpdate(change) => {
                 if let Some(t) = self.threads.get_mut(&change.id) {
@@ -348,6 +379,14 @@ impl Hub {
             *self.state.read().unwrap_or_else(|p| p.into_inner()),
             HubState::Ready(_)
         )
+    }
+
+    /// See [`GuildView::prepare`]; a loading view needs nothing prepared.
+    pub fn prepare(&self, event: &Arc<Event>) {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if let HubState::Ready(view) = &mut *state {
+            view.prepare(event);
+        }
     }
 
     pub fn apply(&self, event: &Arc<Event>) {

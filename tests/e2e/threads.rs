@@ -530,3 +530,62 @@ async fn search_finds_thread_messages_only_for_those_who_see_the_thread() {
     .await
     .expect_error(403, 50001);
 }
+
+#[tokio::test]
+async fn an_unarchived_private_thread_reaches_its_members_again_and_nobody_else() {
+    let w = World::new().await;
+    let api = &w.api;
+    let friend = w.add_member("friend").await;
+    let outsider = w.add_member("outsider").await;
+    let thread = api
+        .post(
+            &format!("/channels/{}/threads", w.general),
+            w.member.auth(),
+            Some(json!({"name": "closed", "type": 12})),
+        )
+        .await
+        .expect(201);
+    let tid = str_field(&thread, "id");
+    api.put(
+        &format!("/channels/{tid}/thread-members/{}", friend.id),
+        w.member.auth(),
+        None,
+    )
+    .await
+    .expect(204);
+    let mut friends = login(api, &friend, intents::GUILDS | intents::GUILD_MESSAGES).await;
+    let mut outsiders = login(api, &outsider, intents::GUILDS | intents::GUILD_MESSAGES).await;
+
+    // Archived: the gateway forgets it, after telling those who see it.
+    api.patch(
+        &format!("/channels/{tid}"),
+        w.member.auth(),
+        Some(json!({"archived": true})),
+    )
+    .await
+    .expect(200);
+    let archived = friends
+        .expect_dispatch("THREAD_UPDATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(archived["thread_metadata"]["archived"], true);
+
+    // A post unarchives it: its members hear of it again, nobody else.
+    api.send(&w.member, &tid, "back again").await;
+    let back = friends
+        .expect_dispatch("THREAD_UPDATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(back["thread_metadata"]["archived"], false);
+    friends
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["content"] == "back again",
+            EVENT_TIMEOUT,
+        )
+        .await;
+    outsiders.expect_no_dispatch("THREAD_UPDATE", QUIET).await;
+    outsiders
+        .expect_no_dispatch_where("MESSAGE_CREATE", |d| d["content"] == "back again", QUIET)
+        .await;
+}

@@ -6,7 +6,8 @@
 import { api } from "./api.js";
 import { $, dialog, h, icon, notify } from "./dom.js";
 import { plainContent } from "./markup.js";
-import { apply, channel, channelLabel, channelMuted, channelOverride, displayName, guild, guildSettings, isPrivate, on, state } from "./state.js";
+import { apply, channel, channelLabel, channelMuted, channelOverride, displayName, guild, guildSettings, isPrivate, on, state, thread } from "./state.js";
+import { openThread } from "./threads.js";
 
 let actions = {};
 let audio = null;
@@ -42,8 +43,11 @@ function chime() {
 function alert(m) {
   const g = m.guild_id && state.guilds.get(m.guild_id);
   const who = displayName(m.guild_id, m.author.id);
-  const c = g ? g.channels.get(m.channel_id) : null;
-  const title = g ? `${who} (${c ? channelLabel(c) : "#?"}, ${g.name})` : who;
+  // A thread's message names the channel and the thread, and opens both.
+  const t = thread(m.channel_id);
+  const c = g ? g.channels.get(t ? t.parent_id : m.channel_id) : null;
+  const where = c ? `${channelLabel(c)}${t ? ` › ${t.name}` : ""}` : "#?";
+  const title = g ? `${who} (${where}, ${g.name})` : who;
   const body = plainContent(m).slice(0, 200);
   alertsShown.push({ title, body, channelId: m.channel_id });
   chime();
@@ -52,7 +56,8 @@ function alert(m) {
   const n = new Notification(title, { body, tag: m.channel_id, silent: true });
   n.onclick = () => {
     window.focus();
-    actions.selectChannel(m.channel_id);
+    actions.selectChannel(c ? c.id : m.channel_id);
+    if (t) openThread(t.id);
     n.close();
   };
 }

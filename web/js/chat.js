@@ -1,14 +1,15 @@
 // A text channel: history with scroll-back, sending (with files, through
 // uploads.js), replies, editing and deleting one's own messages, the typing
-// indicator and the unread divider.
+// indicator and the unread divider. (Threads open beside it: threads.js.)
 
 import { api } from "./api.js";
 import { renderAttachments } from "./attachments.js";
 import { $, avatar, fill, h, notify } from "./dom.js";
 import { formatTime, mentionsMe, plainContent, renderContent, renderEmbed } from "./markup.js";
-import { apply, channel, channelLabel, displayName, emit, idCmp, saveLastRead, state, typingIn } from "./state.js";
+import { apply, cachePage, channel, channelLabel, displayName, emit, idCmp, saveLastRead, state, typingIn } from "./state.js";
 import { commandPicked, reactionPicker, renderComponents, renderReactions, runPicked } from "./commands.js";
 import { mayPin, pinNotice, pinsChannelChanged, setPinned } from "./pins.js";
+import { mayStartThread, startThread, threadLink, threadsChannelChanged } from "./threads.js";
 import { giveBack, hasFiles, initUploads, sendWithFiles, sent, takeFiles, uploadsChannelChanged } from "./uploads.js";
 
 const PAGE = 50;
@@ -73,11 +74,13 @@ function messageNode(m) {
     ...((m.flags & 4) ? [] : (m.embeds || []).map(renderEmbed)),
     renderComponents(m),
     renderReactions(m),
+    threadLink(m),
     (m.flags & 64) ? h("div.ephemeral-note", {}, "Only you can see this") : null,
     h("div.message-actions", { role: "group", "aria-label": "Message actions" },
       (m.flags & 64) ? null : h("button.small", { type: "button", "aria-label": "Add a reaction", onclick: (e) => reactionPicker(m, e.currentTarget.parentElement) }, "React"),
       h("button.small", { type: "button", "aria-label": `Reply to ${name}`, onclick: () => startReply(m) }, "Reply"),
       !(m.flags & 64) && mayPin() ? h("button.small", { type: "button", "aria-label": m.pinned ? "Unpin message" : "Pin message", onclick: () => setPinned(m, !m.pinned) }, m.pinned ? "Unpin" : "Pin") : null,
+      mayStartThread(m) ? h("button.small", { type: "button", "aria-label": "Create Thread", onclick: () => startThread(m) }, "Thread") : null,
       mine && !m.webhook_id ? h("button.small", { type: "button", "aria-label": "Edit message", onclick: () => startEdit(m) }, "Edit") : null,
       mine ? h("button.small", { type: "button", "aria-label": "Delete message", onclick: () => remove(m) }, "Delete") : null)].filter(Boolean));
   return node;
@@ -146,17 +149,14 @@ export async function openChat(channelId) {
   dividerAfter = state.unread.has(channelId) ? state.lastRead[channelId] || "0" : null;
   fill(list());
   pinsChannelChanged();
+  threadsChannelChanged();
   uploadsChannelChanged();
   renderTyping();
   if (!state.messages.has(channelId)) {
     try {
       const page = await api("GET", `/channels/${channelId}/messages?limit=${PAGE}`);
       if (state.channelId !== channelId) return;
-      // Events that arrived during the fetch are already in the cache.
-      const cached = state.messages.get(channelId);
-      const byId = new Map((cached ? cached.list : []).map((m) => [m.id, m]));
-      for (const m of page) if (!byId.has(m.id)) byId.set(m.id, m);
-      state.messages.set(channelId, { list: [...byId.values()].sort((a, b) => idCmp(a.id, b.id)), complete: page.length < PAGE });
+      cachePage(channelId, page, page.length < PAGE);
     } catch (err) {
       notify(`Couldn't load messages: ${err.message}`);
       return;

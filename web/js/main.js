@@ -14,6 +14,7 @@ import { closePins, initPins } from "./pins.js";
 import { initSearch, searchGuildChanged } from "./search.js";
 import { initSidebar, renderChannels, renderGuilds } from "./sidebar.js";
 import { HOME, apply, channel, guild, isPrivate, on, state } from "./state.js";
+import { closeThreadPanels, initThreads, threadsReconnected } from "./threads.js";
 import { forgetFiles } from "./uploads.js";
 import { VoiceCall } from "./voice.js";
 
@@ -60,6 +61,7 @@ function signedOut(message) {
   state.guilds.clear();
   state.messages.clear();
   forgetFiles();
+  closeThreadPanels();
   state.me = null;
   $("connection").hidden = true;
   if (message) notify(message);
@@ -101,6 +103,7 @@ function dispatch(t, d) {
     case "READY":
       // A new session: reload the open channel's history.
       $("message-list").dataset.channel = "";
+      threadsReconnected();
       renderMe(session.status);
       if (session.invite) offerInvite(session.invite);
       if (localStorage.getItem("hearth.guild") === HOME) selectGuild(HOME);
@@ -218,7 +221,9 @@ function showView() {
   $("chat-view").hidden = kind !== "chat";
   $("call-view").hidden = kind !== "call";
   $("toggle-pins").hidden = kind !== "chat";
-  if (kind !== "chat") closePins();
+  // Threads are a server's: DMs have none.
+  $("toggle-threads").hidden = kind !== "chat" || isPrivate(c);
+  if (kind !== "chat") { closePins(); closeThreadPanels(); }
   renderChannelMute();
   if (kind === "empty") {
     $("channel-title").textContent = state.guildId === HOME ? "Direct Messages" : guild() ? guild().name : "Welcome";
@@ -410,6 +415,7 @@ function wire() {
   initCommands();
   initChat();
   initPins();
+  initThreads();
   initSidebar({ selectGuild, selectChannel, deleteChannel });
   initSearch({ selectGuild, selectChannel });
   initAlerts({ selectChannel, renderChannels: () => renderChannels(session.call) });

@@ -6,6 +6,7 @@ import { $, fill, h, notify } from "./dom.js";
 import { revealMessage } from "./chat.js";
 import { formatTime, plainContent } from "./markup.js";
 import { PERM, apply, can, channel, displayName, isPrivate, on, state } from "./state.js";
+import { closeThreadPanels } from "./threads.js";
 
 const panel = () => $("pins-panel");
 
@@ -63,8 +64,9 @@ async function renderPins() {
 }
 
 export function openPins() {
-  // One panel at a time over the chat: search results make way.
+  // One panel at a time over the chat: search results and threads make way.
   $("search-panel").hidden = true;
+  closeThreadPanels();
   panel().hidden = false;
   $("toggle-pins").setAttribute("aria-expanded", "true");
   renderPins();

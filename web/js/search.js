@@ -10,6 +10,7 @@ import { $, fill, h, notify } from "./dom.js";
 import { formatTime, plainContent } from "./markup.js";
 import { closePins } from "./pins.js";
 import { HOME, channelLabel, displayName, guild, state } from "./state.js";
+import { closeThreadPanels } from "./threads.js";
 
 const PAGE = 25;
 /** Snowflakes count milliseconds from Discord's epoch, in their top bits. */
@@ -134,6 +135,7 @@ function submit(e) {
   if (!g) return;
   const parsed = parseSearch($("search-input").value, g);
   closePins();
+  closeThreadPanels();
   panel().hidden = false;
   if (parsed.problem) {
     current = null;
@@ -149,6 +151,7 @@ function submit(e) {
 /** The mentions inbox: the newest messages that call on the user, in every server. */
 async function openMentions() {
   closePins();
+  closeThreadPanels();
   current = null;
   panel().hidden = false;
   $("search-summary").textContent = "Recent mentions";

@@ -3,7 +3,7 @@
 
 const listeners = new Map();
 
-/** `on("guilds", fn)`; topics: guilds, channels, members, voice, messages, typing, me. */
+/** `on("guilds", fn)`; topics: guilds, channels, threads, members, voice, messages, typing, me. */
 export function on(topic, fn) {
   if (!listeners.has(topic)) listeners.set(topic, new Set());
   listeners.get(topic).add(fn);
@@ -19,6 +19,8 @@ export const state = {
   guilds: new Map(),
   guildId: null,
   channelId: null,
+  /** The thread open in the side panel, if any. */
+  threadId: null,
   /** channel id -> {list: Message[] oldest first, complete: bool} */
   messages: new Map(),
   /** channel id -> Map(user id -> expiry ms) */
@@ -94,9 +96,12 @@ export function channelMuted(guildId, channelId) {
 export function alertsMe(m) {
   if (!state.me || m.author.id === state.me.id) return false;
   if (!m.guild_id) return true;
-  if (channelMuted(m.guild_id, m.channel_id)) return false;
+  // A thread's messages follow its channel's settings.
+  const t = thread(m.channel_id);
+  const channelId = t ? t.parent_id : m.channel_id;
+  if (channelMuted(m.guild_id, channelId)) return false;
   const s = guildSettings(m.guild_id);
-  const o = channelOverride(m.guild_id, m.channel_id);
+  const o = channelOverride(m.guild_id, channelId);
   const level = o && o.message_notifications !== 3 ? o.message_notifications : s.message_notifications;
   if (level === 0) return true;
   if (level === 2) return false;
@@ -124,6 +129,12 @@ export const guild = (id = state.guildId) => state.guilds.get(id);
 export const channel = (id = state.channelId) => {
   for (const g of state.guilds.values()) if (g.channels.has(id)) return g.channels.get(id);
   return state.dms.get(id) || null;
+};
+
+/** A thread the client knows (any server's), or null. */
+export const thread = (id) => {
+  for (const g of state.guilds.values()) if (g.threads.has(id)) return g.threads.get(id);
+  return null;
 };
 
 export const isPrivate = (c) => !!c && (c.type === 1 || c.type === 3);
@@ -168,6 +179,7 @@ export const PERM = {
   MANAGE_MESSAGES: 1n << 13n,
   SEND_MESSAGES: 1n << 11n,
   CONNECT: 1n << 20n,
+  CREATE_PUBLIC_THREADS: 1n << 35n,
 };
 
 /** The user's guild-wide permissions, computed as the server does. */
@@ -197,6 +209,8 @@ function addGuild(d) {
     members: new Map((d.members || []).map((m) => [m.user.id, m])),
     presences: new Map((d.presences || []).map((p) => [p.user.id, p.status])),
     voice: new Map((d.voice_states || []).map((v) => [v.user_id, { ...v, guild_id: d.id }])),
+    /** thread id -> thread: the unarchived ones from GUILD_CREATE, and any learnt since */
+    threads: new Map((d.threads || []).map((t) => [t.id, { ...t, guild_id: d.id }])),
   };
   for (const v of g.voice.values()) if (v.member) g.members.set(v.user_id, v.member);
   sortChannels(g);
@@ -209,6 +223,17 @@ function addGuild(d) {
   }
 }
 
+/**
+ * A channel's newest page, fetched, into the cache; what the gateway
+ * brought meanwhile (if the channel was cached) stays.
+ */
+export function cachePage(channelId, page, complete) {
+  const cached = state.messages.get(channelId);
+  const byId = new Map((cached ? cached.list : []).map((m) => [m.id, m]));
+  for (const m of page) if (!byId.has(m.id)) byId.set(m.id, m);
+  state.messages.set(channelId, { list: [...byId.values()].sort((a, b) => idCmp(a.id, b.id)), complete });
+}
+
 function upsertMessage(m) {
   const entry = state.messages.get(m.channel_id);
   if (!entry) return false;
@@ -219,6 +244,27 @@ function upsertMessage(m) {
     entry.list.sort((a, b) => idCmp(a.id, b.id));
   }
   return true;
+}
+
+/**
+ * A thread's news for the views: its own listeners, and the message it
+ * started (if cached), whose link under it shows the name and the count.
+ */
+function threadChanged(t) {
+  emit("threads", t.id);
+  const entry = t.parent_id && state.messages.get(t.parent_id);
+  const starter = entry && entry.list.find((m) => m.id === t.id);
+  if (starter) emit("messages", { channelId: t.parent_id, updated: starter });
+}
+
+/** Keeps a thread (from a dispatch or a REST answer) in its server's list. */
+export function learnThread(t) {
+  const g = state.guilds.get(t.guild_id);
+  if (!g) return;
+  const known = { ...g.threads.get(t.id), ...t };
+  delete known.newly_created;
+  g.threads.set(t.id, known);
+  threadChanged(known);
 }
 
 /** The cached message a reaction event is about, if any. */
@@ -334,6 +380,13 @@ export function apply(t, d) {
       if (!g) break;
       g.channels.delete(d.id);
       for (const c of g.channels.values()) if (c.parent_id === d.id) c.parent_id = null;
+      // Its threads went with it.
+      for (const t of [...g.threads.values()]) {
+        if (t.parent_id !== d.id) continue;
+        g.threads.delete(t.id);
+        state.messages.delete(t.id);
+        emit("threads", t.id);
+      }
       sortChannels(g);
       state.messages.delete(d.id);
       state.unread.delete(d.id);
@@ -383,12 +436,22 @@ export function apply(t, d) {
       if (g && d.member) g.members.set(d.author.id, { ...d.member, user: d.author });
       const c = g ? g.channels.get(d.channel_id) : state.dms.get(d.channel_id);
       if (c) c.last_message_id = d.id;
+      const t = g && g.threads.get(d.channel_id);
+      // Counted once: the sender's tab applies its own message before the
+      // gateway's copy arrives. (THREAD_UPDATE brings the server's count.)
+      if (t && (!t.last_message_id || idCmp(d.id, t.last_message_id) > 0)) {
+        t.last_message_id = d.id;
+        t.message_count = (t.message_count || 0) + 1;
+        t.total_message_sent = (t.total_message_sent || 0) + 1;
+        threadChanged(t);
+      }
       // A DM this client has not seen yet (someone wrote first).
       if (!d.guild_id && !c) emit("dm-unknown", d.channel_id);
       clearTyping(d.channel_id, d.author.id);
       upsertMessage(d);
       const mine = state.me && d.author.id === state.me.id;
-      const seen = mine || (d.channel_id === state.channelId && document.visibilityState === "visible");
+      const inView = d.channel_id === state.channelId || d.channel_id === state.threadId;
+      const seen = mine || (inView && document.visibilityState === "visible");
       if (seen) saveLastRead(d.channel_id, d.id);
       else {
         state.unread.add(d.channel_id);
@@ -413,6 +476,30 @@ export function apply(t, d) {
     case "MESSAGE_ACK":
       markChannelRead(d.channel_id, d.message_id);
       break;
+    case "THREAD_CREATE":
+    case "THREAD_UPDATE":
+      learnThread(d);
+      break;
+    case "THREAD_DELETE": {
+      const g = state.guilds.get(d.guild_id);
+      const t = g && g.threads.get(d.id);
+      if (g) g.threads.delete(d.id);
+      state.messages.delete(d.id);
+      // The message it started leads nowhere now.
+      const entry = state.messages.get(d.parent_id);
+      const starter = entry && entry.list.find((m) => m.id === d.id);
+      if (starter) starter.flags &= ~32;
+      threadChanged(t || d);
+      break;
+    }
+    case "THREAD_MEMBERS_UPDATE": {
+      const g = state.guilds.get(d.guild_id);
+      const t = g && g.threads.get(d.id);
+      if (!t) break;
+      t.member_count = d.member_count;
+      threadChanged(t);
+      break;
+    }
     case "CHANNEL_PINS_UPDATE":
       emit("pins", d.channel_id);
       break;

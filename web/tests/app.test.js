@@ -213,6 +213,73 @@ test("ada pins bob's reply: both see the notice and the pin in the panel, and un
   await bobsPins.waitFor({ state: "hidden" });
 });
 
+test("a thread: ada starts one from a message and writes in it; bob opens it from the link under the message and answers; ada sees the answer live", async () => {
+  const { ada, bob } = people;
+  const adaInput = ada.page.getByLabel("Message", { exact: true });
+  await adaInput.fill("shall we plan the release?");
+  await adaInput.press("Enter");
+  const starter = ada.page.locator("#message-list .message", { hasText: "shall we plan the release?" });
+  await starter.hover();
+  await starter.getByRole("button", { name: "Create Thread" }).click();
+  // The name is offered from the message's text.
+  const name = ada.page.getByLabel("Thread name");
+  assert.equal(await name.inputValue(), "shall we plan the release?");
+  await name.fill("release planning");
+  await ada.page.getByRole("button", { name: "Create", exact: true }).click();
+  // The new thread opens beside the chat, ready to write in.
+  const adasThread = ada.page.getByRole("region", { name: "Thread release planning", exact: true });
+  const adaThreadInput = adasThread.getByLabel("Message in thread", { exact: true });
+  await adaThreadInput.waitFor();
+  assert.equal(await ada.page.evaluate(() => document.activeElement.id), "thread-input");
+  await adaThreadInput.fill("first, the changelog");
+  await adaThreadInput.press("Enter");
+  await adasThread.locator(".thread-message", { hasText: "first, the changelog" }).waitFor();
+  // Its messages stay out of the channel.
+  assert.equal(await ada.page.locator("#message-list .message", { hasText: "first, the changelog" }).count(), 0);
+
+  // Bob sees the thread under the message, with its count, and opens it.
+  const bobsStarter = bob.page.locator("#message-list .message", { hasText: "shall we plan the release?" });
+  const link = bobsStarter.getByRole("button", { name: "Thread: release planning 1 message" });
+  await link.click();
+  const bobsThread = bob.page.getByRole("region", { name: "Thread release planning", exact: true });
+  await bobsThread.locator(".thread-message", { hasText: "first, the changelog" }).waitFor();
+  assert.match(await bobsThread.locator(".thread-starter").textContent(), /shall we plan the release\?/);
+  const bobThreadInput = bobsThread.getByLabel("Message in thread", { exact: true });
+  await bobThreadInput.fill("then the migration notes");
+  await bobThreadInput.press("Enter");
+  // Ada's open panel shows it live, and the link under her message counts both.
+  await adasThread.locator(".thread-message", { hasText: "then the migration notes" }).waitFor();
+  await starter.getByRole("button", { name: "Thread: release planning 2 messages" }).waitFor();
+  await ada.page.screenshot({ path: join(artifacts, "thread.png") });
+  assert.equal(await bob.page.locator("#message-list .message", { hasText: "then the migration notes" }).count(), 0);
+  // Escape closes the panel.
+  await bobThreadInput.press("Escape");
+  await bobsThread.waitFor({ state: "hidden" });
+
+  // Archived (as a moderator tool would, through the API), it is listed as
+  // such in the channel's threads; bob's answer there reopens it.
+  const token = await ada.page.evaluate(() => localStorage.getItem("hearth.token"));
+  const threadId = await bobsStarter.getAttribute("data-id");
+  const res = await fetch(`${server.url}/api/v10/channels/${threadId}`, {
+    method: "PATCH", headers: { Authorization: token, "Content-Type": "application/json" }, body: JSON.stringify({ archived: true }),
+  });
+  assert.equal(res.status, 200);
+  await bob.page.getByRole("button", { name: "Threads", exact: true }).click();
+  const list = bob.page.getByRole("region", { name: "Threads", exact: true });
+  const archived = list.getByRole("list", { name: "Archived" });
+  await archived.getByRole("button", { name: "release planning 2 messages · archived" }).click();
+  await bobsThread.getByText("This thread is archived. Sending a message reopens it.").waitFor();
+  await bobThreadInput.fill("one more thing");
+  await bobThreadInput.press("Enter");
+  await bobsThread.getByText("This thread is archived.").waitFor({ state: "hidden" });
+  await adasThread.locator(".thread-message", { hasText: "one more thing" }).waitFor();
+  await bob.page.getByRole("button", { name: "Threads", exact: true }).click();
+  await list.getByRole("list", { name: "Active" }).getByRole("button", { name: "release planning 3 messages" }).waitFor();
+  await bob.page.getByRole("button", { name: "Close threads" }).click();
+  await ada.page.getByRole("button", { name: "Close thread" }).click();
+  await adasThread.waitFor({ state: "hidden" });
+});
+
 test("bob messages ada privately from the member list; she finds it under Direct Messages and answers", async () => {
   const { ada, bob } = people;
   await bob.page.getByRole("button", { name: `Message ${ada.username}` }).click();

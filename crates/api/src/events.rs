@@ -60,16 +60,19 @@ impl AppState {
         });
     }
 
-    pub fn thread_updated(&self, thread: &Channel) {
-        self.publish(Event::ThreadUpdate(thread.clone()));
+    /// `members`: a private thread's, when this unarchives it.
+    pub fn thread_updated(&self, thread: &Channel, members: Option<Vec<Snowflake>>) {
+        self.publish(Event::ThreadUpdate {
+            thread: thread.clone(),
+            members,
+        });
     }
 
-    pub fn thread_deleted(&self, thread: &Channel) {
+    /// `members`: a private thread's.
+    pub fn thread_deleted(&self, thread: &Channel, members: Option<Vec<Snowflake>>) {
         self.publish(Event::ThreadDelete {
-            id: thread.id,
-            guild_id: thread.guild_id,
-            parent_id: thread.parent_id.unwrap_or_default(),
-            kind: thread.kind,
+            thread: thread.clone(),
+            members,
         });
     }
 

@@ -11,8 +11,8 @@
 //! by the node that delivers it.
 
 use hearth_model::{
-    Channel, ChannelType, DmPrivacy, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp,
-    User, UserGuildSettings,
+    Channel, DmPrivacy, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User,
+    UserGuildSettings,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -96,12 +96,18 @@ pub enum Event {
         thread: Channel,
         newly_created: bool,
     },
-    ThreadUpdate(Channel),
+    ThreadUpdate {
+        thread: Channel,
+        /// When a private thread is unarchived: its members. Gateways keep
+        /// only unarchived threads, so they learn them again here.
+        members: Option<Vec<Snowflake>>,
+    },
+    /// Written as `{id, guild_id, parent_id, type}`; the whole thread and
+    /// a private one's members travel so that gateways, which keep only
+    /// unarchived threads, can tell who saw an archived one.
     ThreadDelete {
-        id: Snowflake,
-        guild_id: Snowflake,
-        parent_id: Snowflake,
-        kind: ChannelType,
+        thread: Channel,
+        members: Option<Vec<Snowflake>>,
     },
     ThreadMembersUpdate(ThreadMembersChange),
     /// THREAD_CREATE for one user, added to a private thread they could
@@ -278,7 +284,7 @@ impl Event {
             Event::ChannelUpdate(_) => "CHANNEL_UPDATE",
             Event::ChannelDelete(_) => "CHANNEL_DELETE",
             Event::ThreadCreate { .. } | Event::ThreadShown { .. } => "THREAD_CREATE",
-            Event::ThreadUpdate(_) => "THREAD_UPDATE",
+            Event::ThreadUpdate { .. } => "THREAD_UPDATE",
             Event::ThreadDelete { .. } => "THREAD_DELETE",
             Event::ThreadMembersUpdate(_) => "THREAD_MEMBERS_UPDATE",
             Event::GuildRoleCreate { .. } => "GUILD_ROLE_CREATE",
@@ -338,10 +344,10 @@ impl Event {
             Event::ChannelCreate(c) | Event::ChannelUpdate(c) | Event::ChannelDelete(c) => {
                 channel(c.guild_id, c.id)
             }
-            Event::ThreadCreate { thread, .. } | Event::ThreadUpdate(thread) => {
+            Event::ThreadCreate { thread, .. } | Event::ThreadUpdate { thread, .. } => {
                 channel(thread.guild_id, thread.id)
             }
-            Event::ThreadDelete { id, guild_id, .. } => channel(*guild_id, *id),
+            Event::ThreadDelete { thread, .. } => channel(thread.guild_id, thread.id),
             Event::ThreadMembersUpdate(c) => channel(c.guild_id, c.id),
             Event::ThreadShown { user_id, .. } => Audience::User(*user_id),
             Event::GuildDelete { guild_id }
@@ -452,17 +458,12 @@ impl Event {
                 thread,
                 newly_created: false,
             }),
-            Event::ThreadUpdate(thread) => serde_json::to_vec(thread),
-            Event::ThreadDelete {
-                id,
-                guild_id,
-                parent_id,
-                kind,
-            } => serde_json::to_vec(&threads::ThreadDeleteD {
-                id: *id,
-                guild_id: *guild_id,
-                parent_id: *parent_id,
-                kind: *kind,
+            Event::ThreadUpdate { thread, .. } => serde_json::to_vec(thread),
+            Event::ThreadDelete { thread, .. } => serde_json::to_vec(&threads::ThreadDeleteD {
+                id: thread.id,
+                guild_id: thread.guild_id,
+                parent_id: thread.parent_id.unwrap_or_default(),
+                kind: thread.kind,
             }),
             Event::ThreadMembersUpdate(c) => serde_json::to_vec(&threads::ThreadMembersD {
                 id: c.id,

@@ -49,7 +49,7 @@ pub async fn archive_idle(state: AppState) {
         match state.store.archive_idle_threads(Timestamp::now()).await {
             Ok(archived) => {
                 for thread in &archived {
-                    state.thread_updated(thread);
+                    state.thread_updated(thread, None);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not archive idle threads"),
@@ -304,19 +304,46 @@ pub async fn patch(
         .edit_thread(thread.id, &edit, Timestamp::now(), MAX_ACTIVE_THREADS)
         .await?;
     if edited.changed {
-        state.thread_updated(&edited.now);
+        let members = members_if_unarchived(state, &edited.now, unarchives).await?;
+        state.thread_updated(&edited.now, members);
     }
     Ok(edited.now)
+}
+
+/// A private thread's members, when a change unarchives it: gateways keep
+/// only unarchived threads and learn them again with the update.
+async fn members_if_unarchived(
+    state: &AppState,
+    thread: &Channel,
+    unarchived: bool,
+) -> ApiResult<Option<Vec<Snowflake>>> {
+    if !unarchived {
+        return Ok(None);
+    }
+    private_members(state, thread).await
+}
+
+/// A private thread's members (`None` for a public thread).
+async fn private_members(state: &AppState, thread: &Channel) -> ApiResult<Option<Vec<Snowflake>>> {
+    if thread.kind != ChannelType::PrivateThread {
+        return Ok(None);
+    }
+    let members = state
+        .store
+        .thread_members(thread.id, Snowflake(0), MAX_THREAD_MEMBERS)
+        .await?;
+    Ok(Some(members.into_iter().map(|m| m.user_id).collect()))
 }
 
 /// `DELETE /channels/{thread}`, reached through the channel route:
 /// MANAGE_THREADS. Its messages go with it.
 pub async fn remove(state: &AppState, thread: Channel, perms: Permissions) -> ApiResult<Channel> {
     access::require(perms, Permissions::MANAGE_THREADS)?;
+    let members = private_members(state, &thread).await?;
     state.store.delete_channel(thread.id).await?;
     state.files_dropped();
     state.messages.changed(thread.id);
-    state.thread_deleted(&thread);
+    state.thread_deleted(&thread, members);
     Ok(thread)
 }
 
@@ -341,7 +368,8 @@ pub async fn before_post(state: &AppState, thread: &Channel, perms: Permissions)
         .edit_thread(thread.id, &edit, Timestamp::now(), MAX_ACTIVE_THREADS)
         .await?;
     if edited.changed {
-        state.thread_updated(&edited.now);
+        let members = members_if_unarchived(state, &edited.now, true).await?;
+        state.thread_updated(&edited.now, members);
     }
     Ok(())
 }

@@ -130,16 +130,17 @@ fn every_variant() -> Vec<Event> {
             thread: thread(),
             newly_created: true,
         },
-        Event::ThreadUpdate(thread()),
+        Event::ThreadUpdate {
+            thread: thread(),
+            members: Some(vec![Snowflake(2), Snowflake(3)]),
+        },
         Event::ThreadShown {
             user_id: Snowflake(3),
             thread: thread(),
         },
         Event::ThreadDelete {
-            id: Snowflake(40),
-            guild_id: Snowflake(1),
-            parent_id: Snowflake(10),
-            kind: ChannelType::PrivateThread,
+            thread: thread(),
+            members: Some(vec![Snowflake(2)]),
         },
         Event::ThreadMembersUpdate(ThreadMembersChange {
             id: Snowflake(40),
