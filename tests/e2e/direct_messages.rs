@@ -415,3 +415,49 @@ async fn bots_open_dms_but_not_group_dms() {
     .await
     .expect_error(400, 50007);
 }
+
+#[tokio::test]
+async fn a_dm_is_searched_by_its_recipients_only() {
+    let w = World::new().await;
+    let api = &w.api;
+    let third = w.add_member("third").await;
+    let dm = api
+        .post(
+            "/users/@me/channels",
+            w.member.auth(),
+            Some(json!({ "recipient_id": w.owner.id })),
+        )
+        .await
+        .expect(200);
+    let dm = str_field(&dm, "id");
+    api.send(&w.member, &dm, "the quince jam recipe").await;
+    api.send(&w.owner, &dm, "quince, really?").await;
+    api.send(&w.owner, &w.general, "quince in the guild").await;
+    let path = format!("/channels/{dm}/messages/search?content=quince");
+    let found = api.get(&path, w.owner.auth()).await.expect(200);
+    assert_eq!(found["total_results"], 2, "{found}");
+    assert!(found["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|hit| hit[0]["channel_id"] == dm.as_str()));
+    let by_author = api
+        .get(
+            &format!("{path}&author_id={}", w.member.id),
+            w.member.auth(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(by_author["total_results"], 1);
+    // Not a recipient: as if it were not there for them.
+    api.get(&path, third.auth()).await.expect_error(403, 50001);
+    // The same route searches a guild channel.
+    let in_general = api
+        .get(
+            &format!("/channels/{}/messages/search?content=quince", w.general),
+            third.auth(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(in_general["total_results"], 1);
+}

@@ -115,6 +115,10 @@ pub struct EditWebhookMessage {
     pub components: Option<Option<Vec<Component>>>,
     #[serde(default)]
     pub allowed_mentions: Option<AllowedMentions>,
+    /// The attachments to keep (absent: all); new files of a multipart
+    /// edit are added to them.
+    #[serde(default, deserialize_with = "crate::rest::nullable")]
+    pub attachments: Option<Option<Vec<crate::rest::AttachmentRef>>>,
 }
 
 /// What a client sends to `POST /interactions` to use a command, a

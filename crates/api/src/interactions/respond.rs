@@ -263,17 +263,32 @@ impl Edit {
 }
 
 /// Applies the edit and tells whoever sees the message.
+/// Files of an edit: those to keep (absent: all) and new ones.
+pub struct EditFiles {
+    pub keep: Option<Option<Vec<hearth_proto::rest::AttachmentRef>>>,
+    pub uploads: Vec<crate::files::Upload>,
+}
+
 pub async fn edit(
     state: &AppState,
     rec: &InteractionRecord,
     found: Located,
     edit: Edit,
+    files: EditFiles,
 ) -> ApiResult<Message> {
     let ephemeral = matches!(found, Located::Ephemeral(_));
+    if ephemeral && !files.uploads.is_empty() {
+        return Err(crate::ApiError::Unsupported("files on ephemeral messages"));
+    }
     let mut message = match found {
         Located::Channel(m) | Located::Ephemeral(m) => m,
     };
-    if edit.leaves_empty(&message) {
+    let removed = crate::routes::messages::keep_attachments(
+        &mut message,
+        files.keep.as_ref(),
+        files.uploads.len(),
+    )?;
+    if edit.leaves_empty(&message) && message.attachments.is_empty() && files.uploads.is_empty() {
         return Err(ErrorCode::EMPTY_MESSAGE.into());
     }
     if let Some(c) = edit.content {
@@ -291,10 +306,33 @@ pub async fn edit(
         state.store.put_ephemeral(rec.id, &message).await?;
         state.ephemeral_updated(rec.user_id, &message);
     } else {
-        state.messages.update(&message).await?;
+        write_edit(state, &mut message, files.uploads, !removed.is_empty()).await?;
         state.message_updated(&message);
     }
     Ok(message)
+}
+
+/// Writes an edited channel message with its new files (stored first, so
+/// the message never points at a missing one); dropped files are reaped.
+pub async fn write_edit(
+    state: &AppState,
+    message: &mut Message,
+    uploads: Vec<crate::files::Upload>,
+    dropped: bool,
+) -> ApiResult<()> {
+    let stored = crate::files::store(state, uploads).await?;
+    message
+        .attachments
+        .extend(stored.attachments.iter().cloned());
+    stored
+        .write(state, message, crate::files::Write::Update)
+        .await?;
+    if dropped {
+        if let Some(files) = state.files() {
+            files.reap_soon();
+        }
+    }
+    Ok(())
 }
 
 pub async fn delete(state: &AppState, rec: &InteractionRecord, found: Located) -> ApiResult<()> {

@@ -750,7 +750,12 @@ async fn callback(
         }
         cb::UPDATE_MESSAGE => {
             if let Some((found, edit)) = update {
-                message = Some(respond::edit(&state, &rec, found, edit).await?);
+                // Files on an update are refused above.
+                let files = respond::EditFiles {
+                    keep: None,
+                    uploads: Vec::new(),
+                };
+                message = Some(respond::edit(&state, &rec, found, edit, files).await?);
             }
         }
         cb::AUTOCOMPLETE_RESULT => {
@@ -925,7 +930,7 @@ async fn get_message(
 async fn edit_message(
     State(state): State<AppState>,
     Path((application_id, token, message_id)): Path<(String, String, String)>,
-    Body(body): Body<EditWebhookMessage>,
+    crate::files::MessageForm { body, uploads }: crate::files::MessageForm<EditWebhookMessage>,
 ) -> ApiResult<Json<Message>> {
     let Some(rec) = interaction_of(&state, &application_id, &token).await? else {
         return super::webhooks::edit_own_message(
@@ -934,6 +939,7 @@ async fn edit_message(
             &token,
             &message_id,
             body,
+            uploads,
         )
         .await;
     };
@@ -948,7 +954,11 @@ async fn edit_message(
     match target(&rec, &message_id)? {
         Some(id) => {
             let found = respond::find(&state, &rec, id).await?;
-            Ok(Json(respond::edit(&state, &rec, found, edit).await?))
+            let files = respond::EditFiles {
+                keep: body.attachments,
+                uploads,
+            };
+            Ok(Json(respond::edit(&state, &rec, found, edit, files).await?))
         }
         // A deferred response's original comes with its first edit.
         None if rec.response == Some(cb::DEFERRED_CHANNEL_MESSAGE) => {
@@ -960,14 +970,17 @@ async fn edit_message(
                 flags: if rec.ephemeral { respond::EPHEMERAL } else { 0 },
                 tts: false,
             };
-            reply.check_not_empty()?;
+            // Files alone make a message too.
+            if uploads.is_empty() {
+                reply.check_not_empty()?;
+            }
             let message = respond::post(
                 &state,
                 &rec,
                 reply,
                 respond::original_kind(&rec),
                 None,
-                Vec::new(),
+                uploads,
             )
             .await?;
             state.store.set_original(rec.id, message.id).await?;

@@ -403,7 +403,7 @@ async fn post_message(
 
 /// Applies an edit's `attachments` (the ones to keep) to the message;
 /// returns those removed, whose files go once the edit is written.
-fn keep_attachments(
+pub(crate) fn keep_attachments(
     message: &mut Message,
     keep: Option<&Option<Vec<hearth_proto::rest::AttachmentRef>>>,
     added: usize,

@@ -29,6 +29,10 @@ const MAX_VALUES: usize = 100;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/guilds/{guild_id}/messages/search", get(search))
+        .route(
+            "/channels/{channel_id}/messages/search",
+            get(search_channel),
+        )
         .route("/users/@me/mentions", get(recent_mentions))
 }
 
@@ -259,6 +263,36 @@ async fn search(
         }
         SearchIn::Channels(req.channels.clone())
     };
+    run(&state, &caller, req, scope).await
+}
+
+/// `GET /channels/{c}/messages/search`: the same search in one channel, a
+/// thread, or a DM or group DM the caller is in (Discord's client searches
+/// DMs this way). `channel_id` filters are ignored.
+async fn search_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<SearchResults>> {
+    let channel_id = snowflake("channel_id", &channel_id)?;
+    let req = parse(query.as_deref().unwrap_or(""))?;
+    let place = access::place(&state, channel_id, caller.user.id).await?;
+    if !place
+        .permissions()
+        .contains(Permissions::READ_MESSAGE_HISTORY)
+    {
+        return Err(ErrorCode::MISSING_ACCESS.into());
+    }
+    run(&state, &caller, req, SearchIn::Channels(vec![place.id()])).await
+}
+
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    req: SearchRequest,
+    scope: SearchIn,
+) -> ApiResult<Json<SearchResults>> {
     let words = req.words.clone().unwrap_or_default();
     if req.words.is_some() && words.is_empty() {
         return Ok(Json(SearchResults {
@@ -286,7 +320,7 @@ async fn search(
         })
         .await?;
     let mut messages = hits.messages;
-    with_reactions(&state, &mut messages, caller.user.id).await?;
+    with_reactions(state, &mut messages, caller.user.id).await?;
     Ok(Json(SearchResults {
         total_results: hits.total,
         messages: messages.into_iter().map(|m| [m]).collect(),

@@ -123,6 +123,7 @@ pub(super) async fn edit_own_message(
     token: &str,
     message_id: &str,
     body: EditWebhookMessage,
+    uploads: Vec<crate::files::Upload>,
 ) -> ApiResult<Json<Message>> {
     if body
         .components
@@ -137,13 +138,19 @@ pub(super) async fn edit_own_message(
         .into());
     }
     let (webhook, mut message) = own_message(state, webhook_id, token, message_id).await?;
+    let removed =
+        super::messages::keep_attachments(&mut message, body.attachments.as_ref(), uploads.len())?;
     if let Some(content) = body.content {
         message.content = content.unwrap_or_default();
     }
     if let Some(embeds) = body.embeds {
         message.embeds = embeds.unwrap_or_default();
     }
-    check_draft(&message.content, &message.embeds, message.attachments.len())?;
+    check_draft(
+        &message.content,
+        &message.embeds,
+        message.attachments.len() + uploads.len(),
+    )?;
     if let Some(allowed) = &body.allowed_mentions {
         check_allowed_mentions(allowed)?;
     }
@@ -160,7 +167,8 @@ pub(super) async fn edit_own_message(
         apply_allowed_mentions(&mut message, allowed, None);
     }
     message.edited_timestamp = Some(hearth_model::Timestamp::now());
-    state.messages.update(&message).await?;
+    crate::interactions::respond::write_edit(state, &mut message, uploads, !removed.is_empty())
+        .await?;
     state.message_updated(&message);
     Ok(Json(message))
 }
