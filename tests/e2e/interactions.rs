@@ -176,6 +176,123 @@ async fn answers_and_follow_ups_may_carry_files() {
     assert_eq!(bytes.as_ref(), b"more");
 }
 
+#[tokio::test]
+async fn edits_of_answers_may_carry_files() {
+    use crate::uploads::{form, form_type, part};
+    let mut s = setup().await;
+    let api = s.w.api.clone();
+    let mut member_gw = login(&api, &s.w.member, MEMBER_INTENTS).await;
+    let echo = s.define(echo_command()).await;
+    let i = s
+        .run(
+            &s.w.member.clone(),
+            &echo,
+            json!([{"name": "text", "type": 3, "value": "hi"}]),
+        )
+        .await;
+    let callback = format!(
+        "/interactions/{}/{}/callback",
+        str_field(&i, "id"),
+        str_field(&i, "token")
+    );
+    api.post(&callback, None, Some(json!({"type": 5})))
+        .await
+        .expect(204);
+    // The deferred original arrives with its first edit: files alone, as
+    // a library's `editReply({files})` sends them.
+    let original = s.hook(&i, "/messages/@original");
+    let first = api
+        .raw(
+            reqwest::Method::PATCH,
+            &original,
+            None,
+            Some(&form_type()),
+            form(
+                &json!({}),
+                &[part("chart.txt", b"v1".to_vec(), "text/plain")],
+            ),
+        )
+        .await
+        .expect(200);
+    assert_eq!(first["attachments"][0]["filename"], "chart.txt");
+    member_gw
+        .expect_dispatch_where(
+            "MESSAGE_CREATE",
+            |d| d["attachments"][0]["filename"] == "chart.txt",
+            EVENT_TIMEOUT,
+        )
+        .await;
+    // A later edit replaces the file: the old one is not kept, a new one
+    // is added, and the words change.
+    let second = api
+        .raw(
+            reqwest::Method::PATCH,
+            &original,
+            None,
+            Some(&form_type()),
+            form(
+                &json!({"content": "updated", "attachments": []}),
+                &[part("chart-2.txt", b"v2".to_vec(), "text/plain")],
+            ),
+        )
+        .await
+        .expect(200);
+    let files: Vec<_> = second["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["filename"].clone())
+        .collect();
+    assert_eq!(files, vec![json!("chart-2.txt")]);
+    let update = member_gw
+        .expect_dispatch_where(
+            "MESSAGE_UPDATE",
+            |d| d["content"] == "updated",
+            EVENT_TIMEOUT,
+        )
+        .await
+        .d;
+    assert_eq!(update["attachments"][0]["filename"], "chart-2.txt");
+    // The dropped file goes: the reaper deletes it at once, and its link
+    // then finds nothing (bounded wait: 50 tries, 100 ms apart).
+    let old_link = str_field(&first["attachments"][0], "url");
+    let mut status = 0;
+    for _ in 0..50 {
+        status = api
+            .http()
+            .get(&old_link)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 404, "the replaced file is still served");
+    // An edit with a JSON body keeps the file.
+    let third = api
+        .patch(&original, None, Some(json!({"content": "final"})))
+        .await
+        .expect(200);
+    assert_eq!(third["attachments"][0]["filename"], "chart-2.txt");
+    // An 11th file is refused, and changes nothing.
+    let many: Vec<_> = (0..10)
+        .map(|n| part("n.txt", vec![b'x'; n + 1], "text/plain"))
+        .collect();
+    api.raw(
+        reqwest::Method::PATCH,
+        &original,
+        None,
+        Some(&form_type()),
+        form(&json!({}), &many),
+    )
+    .await
+    .expect_field_error(&["attachments"]);
+}
+
 fn echo_command() -> Value {
     json!({
         "name": "echo", "description": "Says it back",
