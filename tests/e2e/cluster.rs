@@ -944,3 +944,53 @@ async fn a_node_stopped_with_sigterm_lets_its_sessions_resume_on_the_other_at_on
         "every message posted while the session moved, once"
     );
 }
+
+#[tokio::test]
+async fn a_private_thread_made_on_one_node_shows_on_the_other_to_its_members_only() {
+    let redis = redis_url();
+    let (w, b) = two_nodes(&redis).await;
+    let on_b = b.api();
+    let outsider = w.add_member("outsider").await;
+    let mut member_on_b = login(&on_b, &w.member, MSGS).await;
+    let mut outsider_on_b = login(&on_b, &outsider, MSGS).await;
+
+    // Made by the owner through node a, with the member added.
+    let thread = w
+        .api
+        .post(
+            &format!("/channels/{}/threads", w.general),
+            w.owner.auth(),
+            Some(serde_json::json!({"name": "plans", "type": 12})),
+        )
+        .await
+        .expect(201);
+    let tid = str_field(&thread, "id");
+    w.api
+        .put(
+            &format!("/channels/{tid}/thread-members/{}", w.member.id),
+            w.owner.auth(),
+            None,
+        )
+        .await
+        .expect(204);
+    let shown = member_on_b
+        .expect_dispatch("THREAD_CREATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(shown["id"], tid.as_str());
+    let posted = w.api.send(&w.owner, &tid, "across nodes").await;
+    expect_message(&mut member_on_b, &str_field(&posted, "id")).await;
+    outsider_on_b
+        .expect_no_dispatch("THREAD_CREATE", QUIET)
+        .await;
+    outsider_on_b
+        .expect_no_dispatch_where("MESSAGE_CREATE", |d| d["channel_id"] == tid.as_str(), QUIET)
+        .await;
+    // Read through node b: the same rules.
+    on_b.get(&format!("/channels/{tid}/messages"), outsider.auth())
+        .await
+        .expect_error(403, 50001);
+    on_b.get(&format!("/channels/{tid}/messages"), w.member.auth())
+        .await
+        .expect(200);
+}
