@@ -21,6 +21,7 @@ use crate::codec::Prepared;
 use crate::gateway::Gateway;
 use crate::identify;
 use crate::session::Session;
+use crate::thread_sync;
 
 /// Whether the session's intents ask for the event; `needed` is
 /// `intents::for_event` of it, looked up once per event.
@@ -100,6 +101,13 @@ impl Receiver for Gateway {
                     _ => false,
                 };
                 if let Some(hub) = self.hub(guild) {
+                    // Who saw which channels with threads, if this may
+                    // change it (see `thread_sync`).
+                    let seen_before = if thread_sync::may_change_access(&event) {
+                        hub.with_view(thread_sync::seen)
+                    } else {
+                        None
+                    };
                     if after {
                         hub.prepare(&event);
                     } else {
@@ -129,6 +137,17 @@ impl Receiver for Gateway {
                     });
                     if after {
                         hub.apply(&event);
+                    }
+                    if let Some(before) = seen_before {
+                        let syncs = hub
+                            .with_view(|view, sessions| {
+                                thread_sync::gained(view, sessions, &before)
+                            })
+                            .unwrap_or_default();
+                        for (session, d) in syncs {
+                            session.push(Prepared::new("THREAD_LIST_SYNC", &d), limit);
+                            pushed += 1;
+                        }
                     }
                 }
                 self.membership_follows(&event, guild);

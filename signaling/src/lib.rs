@@ -40,6 +40,7 @@ mod recovery;
 pub mod request;
 pub mod session;
 pub mod starts;
+mod thread_sync;
 pub mod voice;
 mod voice_failover;
 pub mod voice_remote;

@@ -589,3 +589,67 @@ async fn an_unarchived_private_thread_reaches_its_members_again_and_nobody_else(
         .expect_no_dispatch_where("MESSAGE_CREATE", |d| d["content"] == "back again", QUIET)
         .await;
 }
+
+#[tokio::test]
+async fn gaining_access_to_a_channel_syncs_its_active_threads() {
+    let w = World::new().await;
+    let api = &w.api;
+    let secret = api.text_channel(&w.owner, &w.guild_id, "secret").await;
+    let everyone = w.guild_id.clone();
+    api.set_overwrite(&w.owner, &secret, &everyone, 0, 0, perm::VIEW_CHANNEL)
+        .await;
+    let thread = api
+        .post(
+            &format!("/channels/{secret}/threads"),
+            w.owner.auth(),
+            Some(json!({"name": "behind the door", "type": 11})),
+        )
+        .await
+        .expect(201);
+    let tid = str_field(&thread, "id");
+    let mut watcher = login(api, &w.member, intents::GUILDS).await;
+    assert!(ids(&watcher.guild_creates[0]["threads"]).is_empty());
+
+    // Let in by an overwrite of their own: the channel's threads follow.
+    api.set_overwrite(&w.owner, &secret, &w.member.id, 1, perm::VIEW_CHANNEL, 0)
+        .await;
+    let sync = watcher
+        .expect_dispatch("THREAD_LIST_SYNC", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(sync["guild_id"], w.guild_id.as_str());
+    assert_eq!(sync["channel_ids"], json!([secret]));
+    assert_eq!(ids(&sync["threads"]), vec![tid.clone()]);
+    assert_eq!(sync["members"], json!([]));
+    // Seeing it already, nothing more comes of another change.
+    w.grant(&w.member.id, "helpers", perm::VIEW_CHANNEL).await;
+    watcher.expect_no_dispatch("THREAD_LIST_SYNC", QUIET).await;
+
+    // Let in by a role: the same.
+    let mods = api.text_channel(&w.owner, &w.guild_id, "mods").await;
+    api.set_overwrite(&w.owner, &mods, &everyone, 0, 0, perm::VIEW_CHANNEL)
+        .await;
+    let role = api
+        .create_role(&w.owner, &w.guild_id, json!({"name": "mods"}))
+        .await;
+    let role = str_field(&role, "id");
+    api.set_overwrite(&w.owner, &mods, &role, 0, perm::VIEW_CHANNEL, 0)
+        .await;
+    let mod_thread = api
+        .post(
+            &format!("/channels/{mods}/threads"),
+            w.owner.auth(),
+            Some(json!({"name": "mod talk", "type": 11})),
+        )
+        .await
+        .expect(201);
+    watcher.expect_no_dispatch("THREAD_CREATE", QUIET).await;
+    api.add_role(&w.owner, &w.guild_id, &w.member.id, &role)
+        .await;
+    let sync = watcher
+        .expect_dispatch("THREAD_LIST_SYNC", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(sync["channel_ids"], json!([mods]));
+    assert_eq!(ids(&sync["threads"]), vec![str_field(&mod_thread, "id")]);
+}

@@ -139,7 +139,8 @@ pub mod intents {
             | "THREAD_CREATE"
             | "THREAD_UPDATE"
             | "THREAD_DELETE"
-            | "THREAD_MEMBERS_UPDATE" => GUILDS,
+            | "THREAD_MEMBERS_UPDATE"
+            | "THREAD_LIST_SYNC" => GUILDS,
             "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => GUILD_MEMBERS,
             "GUILD_BAN_ADD" | "GUILD_BAN_REMOVE" => GUILD_MODERATION,
             "GUILD_WEBHOOKS_UPDATE" => GUILD_WEBHOOKS,

@@ -288,9 +288,16 @@ pub async fn patch(
         if !may {
             return Err(ErrorCode::MISSING_PERMISSIONS.into());
         }
-    } else if meta.archived && edit != ThreadEdit::default() && edit.archived != Some(true) {
-        // An archived thread changes only by being unarchived.
-        return Err(ErrorCode::THREAD_ARCHIVED.into());
+    } else if meta.archived {
+        // An archived thread changes only by being unarchived (archiving
+        // it again alone changes nothing).
+        let archive_again = ThreadEdit {
+            archived: Some(true),
+            ..ThreadEdit::default()
+        };
+        if edit != ThreadEdit::default() && edit != archive_again {
+            return Err(ErrorCode::THREAD_ARCHIVED.into());
+        }
     }
     let mut errors = FormErrors::new();
     if let Some(name) = &edit.name {

@@ -1,0 +1,111 @@
+//! THREAD_LIST_SYNC: when a change of roles, overwrites or ownership lets
+//! a user see a channel they could not, Discord tells their sessions the
+//! channel's active threads, which GUILD_CREATE gave them for the channels
+//! they saw then. Only channels with active threads matter, so the check
+//! before and after such a change looks at those alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use hearth_model::{Channel, Snowflake};
+use hearth_proto::events::Event;
+use hearth_proto::gateway::intents;
+use serde_json::json;
+
+use crate::hub::GuildView;
+use crate::session::Session;
+
+/// For each subscribed user, the parents of active threads they may see.
+pub type SeenParents = BTreeMap<Snowflake, BTreeSet<Snowflake>>;
+
+/// Whether the event may change who sees which channel.
+pub fn may_change_access(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::GuildUpdate(_)
+            | Event::GuildRoleUpdate { .. }
+            | Event::GuildRoleDelete { .. }
+            | Event::GuildMemberUpdate { .. }
+            | Event::ChannelUpdate(_)
+    )
+}
+
+fn parents(view: &GuildView) -> BTreeSet<Snowflake> {
+    view.threads
+        .values()
+        .filter_map(|t| t.thread.parent_id)
+        .collect()
+}
+
+/// What each session's user sees now of the channels with active threads.
+pub fn seen(view: &GuildView, sessions: &[Arc<Session>]) -> SeenParents {
+    let parents = parents(view);
+    let mut seen = SeenParents::new();
+    if parents.is_empty() {
+        return seen;
+    }
+    let mut visibility: Vec<_> = parents
+        .iter()
+        .filter_map(|p| view.visibility(*p).map(|v| (*p, v)))
+        .collect();
+    for s in sessions {
+        let user = s.user.id;
+        if seen.contains_key(&user) {
+            continue;
+        }
+        let visible = visibility
+            .iter_mut()
+            .filter_map(|(p, v)| v.allows(user).then_some(*p))
+            .collect();
+        seen.insert(user, visible);
+    }
+    seen
+}
+
+/// After the change: to each session (with GUILDS) of a user who now sees
+/// a channel with active threads they did not see before, the
+/// THREAD_LIST_SYNC of those channels: `{guild_id, channel_ids, threads,
+/// members}` (`members` empty: the view does not know who joined a public
+/// thread).
+pub fn gained(
+    view: &GuildView,
+    sessions: &[Arc<Session>],
+    before: &SeenParents,
+) -> Vec<(Arc<Session>, serde_json::Value)> {
+    if before.is_empty() {
+        return Vec::new();
+    }
+    let after = seen(view, sessions);
+    let mut out = Vec::new();
+    for s in sessions {
+        if s.intents & intents::GUILDS == 0 {
+            continue;
+        }
+        let user = s.user.id;
+        let (Some(was), Some(now)) = (before.get(&user), after.get(&user)) else {
+            continue;
+        };
+        let new: Vec<Snowflake> = now.difference(was).copied().collect();
+        if new.is_empty() {
+            continue;
+        }
+        let threads: Vec<&Channel> = view
+            .threads
+            .values()
+            .map(|t| &t.thread)
+            .filter(|t| t.parent_id.is_some_and(|p| new.contains(&p)))
+            .filter(|t| view.visibility(t.id).is_some_and(|mut v| v.allows(user)))
+            .collect();
+        if threads.is_empty() {
+            continue;
+        }
+        let d = json!({
+            "guild_id": view.guild.id,
+            "channel_ids": new,
+            "threads": threads,
+            "members": [],
+        });
+        out.push((s.clone(), d));
+    }
+    out
+}
