@@ -157,3 +157,39 @@ async fn acks_check_the_channel_the_message_and_the_account() {
         .unwrap();
     assert!(ready.get("read_state").is_none());
 }
+
+#[tokio::test]
+async fn acks_made_at_once_are_all_stored_and_the_furthest_wins() {
+    let w = World::new().await;
+    let api = &w.api;
+    let ids: Vec<String> = api.seed(&w.owner, &w.general, "read me", 30).await;
+    let mut other_device = login(api, &w.member, intents::GUILDS).await;
+    // Thirty acks at once, in no order: each is answered once stored.
+    let auth = w.member.auth();
+    let acks = ids.iter().rev().map(|m| {
+        let path = format!("/channels/{}/messages/{m}/ack", w.general);
+        async move { api.post(&path, auth, Some(json!({}))).await }
+    });
+    for answer in futures_util::future::join_all(acks).await {
+        answer.expect(200);
+    }
+    // The other device ends on the newest message, whatever the batches.
+    let newest = ids.iter().map(|i| i.parse::<u64>().unwrap()).max().unwrap();
+    let mut last_version = 0;
+    let mut last_seen = 0u64;
+    while last_seen != newest {
+        let d = other_device
+            .expect_dispatch("MESSAGE_ACK", EVENT_TIMEOUT)
+            .await
+            .d;
+        let version = d["version"].as_u64().unwrap();
+        assert!(version > last_version, "versions only grow: {d}");
+        last_version = version;
+        last_seen = d["message_id"].as_str().unwrap().parse().unwrap();
+    }
+    // And a new session reads it back.
+    let fresh = login(api, &w.member, intents::GUILDS).await;
+    let e = entry(fresh.ready.as_ref().unwrap(), &w.general);
+    assert_eq!(e["last_message_id"], newest.to_string());
+    assert!(api.metric("hearth_read_state_ack_batch_size_count").await >= 1.0);
+}

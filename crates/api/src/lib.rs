@@ -6,6 +6,7 @@
 //! the coalescing [`messages::MessageService`].
 
 pub mod access;
+pub mod acks;
 pub mod auth;
 pub mod error;
 pub mod events;

@@ -23,6 +23,8 @@ pub struct Metrics {
     /// REST requests by route template (not by path: the set of labels is
     /// the set of routes), method and status class.
     pub http_requests: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    /// Read states each commit of acks wrote (see `acks`).
+    pub ack_batch_size: Histogram,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -66,11 +68,19 @@ impl Metrics {
             "REST requests by route, method and status class, from routing to response",
             http_requests.clone(),
         );
+        // 1 to 1024 read states a commit.
+        let ack_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 11));
+        registry.register(
+            "read_state_ack_batch_size",
+            "Read states written by each commit of queued acks",
+            ack_batch_size.clone(),
+        );
         Metrics {
             message_list_queries,
             message_list_requests,
             messages_created,
             http_requests,
+            ack_batch_size,
         }
     }
 }

@@ -94,6 +94,7 @@ pub struct Inner {
     sessions: std::sync::OnceLock<Arc<dyn crate::sessions::GatewaySessions>>,
     shared_limits: std::sync::OnceLock<Arc<dyn crate::ratelimit::SharedLimits>>,
     files: std::sync::OnceLock<Arc<crate::files::Files>>,
+    acks: std::sync::OnceLock<crate::acks::AckWriter>,
 }
 
 impl AppState {
@@ -130,7 +131,20 @@ impl AppState {
             sessions: std::sync::OnceLock::new(),
             shared_limits: std::sync::OnceLock::new(),
             files: std::sync::OnceLock::new(),
+            acks: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// The node's ack writer, started by the first ack (in a handler, so
+    /// on the runtime).
+    pub fn acks(&self) -> &crate::acks::AckWriter {
+        self.0.acks.get_or_init(|| {
+            crate::acks::AckWriter::start(
+                self.0.store.clone(),
+                self.0.bus.clone(),
+                self.0.metrics.ack_batch_size.clone(),
+            )
+        })
     }
 
     /// Gives the REST side a hand on voice states (moderator moves).

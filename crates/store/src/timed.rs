@@ -511,6 +511,9 @@ impl<S: Store + ?Sized> ReadStateStore for Timed<S> {
         self.timed("ack", self.inner.ack(user, channel, message_id))
             .await
     }
+    async fn ack_many(&self, acks: &[Ack]) -> Result<Vec<u64>> {
+        self.timed("ack_many", self.inner.ack_many(acks)).await
+    }
     async fn read_states(&self, user: Snowflake, scan: u32) -> Result<Vec<ReadState>> {
         self.timed("read_states", self.inner.read_states(user, scan))
             .await

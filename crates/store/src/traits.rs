@@ -459,6 +459,14 @@ pub trait PrivateChannelStore: Send + Sync {
     ) -> Result<DmPrivacy>;
 }
 
+/// A user's ack of a channel up to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ack {
+    pub user: Snowflake,
+    pub channel: Snowflake,
+    pub message_id: Snowflake,
+}
+
 /// How far a user has read a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadState {
@@ -477,6 +485,10 @@ pub trait ReadStateStore: Send + Sync {
     /// Marks the channel read up to `message_id` (never backwards); returns
     /// the new version.
     async fn ack(&self, user: Snowflake, channel: Snowflake, message_id: Snowflake) -> Result<u64>;
+    /// Each of `acks` as [`ReadStateStore::ack`] does, in one transaction;
+    /// the new versions, in the same order. Several acks of one user and
+    /// channel each count.
+    async fn ack_many(&self, acks: &[Ack]) -> Result<Vec<u64>>;
     /// The user's read states, with their mention counts.
     async fn read_states(&self, user: Snowflake, scan: u32) -> Result<Vec<ReadState>>;
 }

@@ -79,6 +79,7 @@ on_every_backend! {
     reactions::reactions_are_counted_listed_and_go_with_their_message,
     pins::pins_are_listed_by_pin_time_and_go_with_their_message,
     read_states::read_states_count_mentions_after_the_read_message,
+    read_states::acks_written_together_keep_their_order_and_the_furthest,
     search::search_finds_whole_words_in_the_channels_given,
     notifications::notification_settings_change_only_what_is_named_even_at_once,
     notifications::a_member_who_refuses_dms_from_a_guild_is_reached_only_through_another,

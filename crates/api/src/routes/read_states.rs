@@ -6,7 +6,6 @@
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use hearth_proto::events::Event;
 use hearth_proto::ErrorCode;
 use serde_json::{json, Value};
 
@@ -41,15 +40,15 @@ async fn ack(
         .get(place.id(), message_id)
         .await?
         .ok_or(ErrorCode::UNKNOWN_MESSAGE)?;
-    let version = state
-        .store
-        .ack(caller.user.id, place.id(), message_id)
+    // Written with the other acks queued meanwhile, which also tells the
+    // user's other sessions (MESSAGE_ACK).
+    state
+        .acks()
+        .ack(hearth_store::Ack {
+            user: caller.user.id,
+            channel: place.id(),
+            message_id,
+        })
         .await?;
-    state.bus.publish(Event::MessageAck {
-        user_id: caller.user.id,
-        channel_id: place.id(),
-        message_id,
-        version,
-    });
     Ok(Json(json!({ "token": null })))
 }

@@ -8,24 +8,46 @@ use hearth_model::Snowflake;
 
 use super::SqliteStore;
 use crate::rows::{self, db, Cols};
-use crate::{bucket_of, ReadState, ReadStateStore, Result};
+use crate::{bucket_of, Ack, ReadState, ReadStateStore, Result};
 
 #[async_trait]
 impl ReadStateStore for SqliteStore {
     async fn ack(&self, user: Snowflake, channel: Snowflake, message_id: Snowflake) -> Result<u64> {
-        let version: i64 = sqlx::query_scalar(
-            "INSERT INTO read_states (user_id, channel_id, last_message_id, version) VALUES (?, ?, ?, 1)
-             ON CONFLICT (user_id, channel_id) DO UPDATE SET
-                 last_message_id = MAX(last_message_id, excluded.last_message_id),
-                 version = version + 1
-             RETURNING version",
-        )
-        .bind(db(user))
-        .bind(db(channel))
-        .bind(db(message_id))
-        .fetch_one(&self.writer)
-        .await?;
-        Ok(version as u64)
+        let versions = self
+            .ack_many(&[Ack {
+                user,
+                channel,
+                message_id,
+            }])
+            .await?;
+        Ok(versions.first().copied().unwrap_or(0))
+    }
+
+    async fn ack_many(&self, acks: &[Ack]) -> Result<Vec<u64>> {
+        // One transaction: one commit (and one fsync) for the batch.
+        let mut tx = self.writer.begin().await?;
+        let mut versions = vec![0; acks.len()];
+        // Rows in one order, so two nodes' batches cannot deadlock.
+        let mut order: Vec<usize> = (0..acks.len()).collect();
+        order.sort_by_key(|&i| (acks[i].user, acks[i].channel));
+        for i in order {
+            let ack = &acks[i];
+            let version: i64 = sqlx::query_scalar(
+                "INSERT INTO read_states (user_id, channel_id, last_message_id, version) VALUES (?, ?, ?, 1)
+                 ON CONFLICT (user_id, channel_id) DO UPDATE SET
+                     last_message_id = MAX(last_message_id, excluded.last_message_id),
+                     version = version + 1
+                 RETURNING version",
+            )
+            .bind(db(ack.user))
+            .bind(db(ack.channel))
+            .bind(db(ack.message_id))
+            .fetch_one(&mut *tx)
+            .await?;
+            versions[i] = version as u64;
+        }
+        tx.commit().await?;
+        Ok(versions)
     }
 
     async fn read_states(&self, user: Snowflake, scan: u32) -> Result<Vec<ReadState>> {

@@ -71,3 +71,36 @@ pub async fn read_states_count_mentions_after_the_read_message(b: Arc<Backend>) 
     s.delete_channel(ch).await.unwrap();
     assert!(s.read_states(reader.id, 100).await.unwrap().is_empty());
 }
+
+pub async fn acks_written_together_keep_their_order_and_the_furthest(b: Arc<Backend>) {
+    use hearth_store::Ack;
+    let s = &*b.store;
+    let owner = user(s, "owner").await;
+    let reader = user(s, "reader").await;
+    let w = world(s, owner.clone()).await;
+    let (a, c) = (id(), id());
+    let ack = |user, channel, message_id| Ack {
+        user,
+        channel,
+        message_id,
+    };
+    // Out of order, twice the same state, another user: each counts.
+    let versions = s
+        .ack_many(&[
+            ack(reader.id, w.text.id, c),
+            ack(owner.id, w.text.id, a),
+            ack(reader.id, w.text.id, a),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(versions.len(), 3);
+    assert_eq!(versions[1], 1, "the owner's first ack");
+    let mut reader_versions = [versions[0], versions[2]];
+    reader_versions.sort();
+    assert_eq!(reader_versions, [1, 2]);
+    // Never backwards: the furthest message stays.
+    let states = s.read_states(reader.id, 100).await.unwrap();
+    let state = states.iter().find(|r| r.channel_id == w.text.id).unwrap();
+    assert_eq!(state.last_message_id, a.max(c));
+    assert!(s.ack_many(&[]).await.unwrap().is_empty());
+}
