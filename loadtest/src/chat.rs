@@ -90,6 +90,9 @@ pub struct ChatConfig {
     pub server_pids: Vec<u32>,
     /// The process id of the Redis the nodes share, to report its CPU.
     pub redis_pid: Option<u32>,
+    /// Members of the guild who ack each posted message (read states), as
+    /// clients with the channel open do; 0: none.
+    pub acks_per_message: usize,
 }
 
 impl ChatConfig {
@@ -109,6 +112,7 @@ impl ChatConfig {
             post_concurrency: 64,
             server_pids: Vec::new(),
             redis_pid: None,
+            acks_per_message: 0,
         }
     }
 }
@@ -164,6 +168,13 @@ pub struct ChatReport {
     pub latency_cross_node: LatencySummary,
     /// How long the successful POSTs took (request sent → response read).
     pub post_latency: LatencySummary,
+    /// Acks of posted messages (`acks_per_message`): answered, failed, and
+    /// how long the answered ones took.
+    pub acks_ok: u64,
+    pub acks_failed: u64,
+    pub ack_latency: LatencySummary,
+    /// Answered acks per second over the posting phase.
+    pub ack_rate_achieved: f64,
     /// Per node, in the order of the URLs (one entry for a single node).
     pub nodes: Vec<NodeReport>,
 
@@ -319,6 +330,20 @@ impl fmt::Display for ChatReport {
             ms(l.p99_ms),
             ms(l.max_ms),
         )?;
+        if self.acks_ok + self.acks_failed > 0 {
+            let l = &self.ack_latency;
+            writeln!(
+                f,
+                "  acks                 {} ok ({:.0}/s), {} failed; p50 {}, p95 {}, p99 {}, max {}",
+                self.acks_ok,
+                self.ack_rate_achieved,
+                self.acks_failed,
+                ms(l.p50_ms),
+                ms(l.p95_ms),
+                ms(l.p99_ms),
+                ms(l.max_ms),
+            )?;
+        }
         if self.nodes.len() > 1 {
             for (k, n) in self.nodes.iter().enumerate() {
                 write!(f, "{}", NodeLine(k, n))?;
@@ -713,6 +738,9 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
     let first_post_error = Arc::new(std::sync::Mutex::new(None::<String>));
     let in_flight = Arc::new(Semaphore::new(config.post_concurrency.max(1)));
     let post_latency = Arc::new(Histogram::new());
+    let ack_latency = Arc::new(Histogram::new());
+    let acks_ok = Arc::new(AtomicU64::new(0));
+    let acks_failed = Arc::new(AtomicU64::new(0));
     let posting = watch::channel(true);
     let churner = config.churn.clone().map(|churn| {
         let notify: Vec<Arc<Notify>> = fleet
@@ -774,6 +802,10 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
             first_post_error.clone(),
             post_latency.clone(),
         );
+        let (ack_latency, acks_ok, acks_failed) =
+            (ack_latency.clone(), acks_ok.clone(), acks_failed.clone());
+        let acks_per_message = config.acks_per_message;
+        let turn = i / config.guilds;
         tokio::spawn(async move {
             let content = message_content(&shared.tag, i);
             let token = &world.users[poster].token;
@@ -782,8 +814,31 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
             let sent = Instant::now();
             let result = rest.post_message(token, channel, &content).await;
             let s = match result {
-                Ok(()) => {
+                Ok(id) => {
                     post_latency.record(sent.elapsed());
+                    // Others in the guild read it: each acks it.
+                    let members = &world.guilds[g].members;
+                    let readers = acks_per_message.min(members.len().saturating_sub(1));
+                    let acks = (1..=readers).map(|k| {
+                        let reader = &world.users[members[(turn + k) % members.len()]];
+                        let (rest, id) = (&rest, &id);
+                        async move {
+                            let started = Instant::now();
+                            let done = rest.ack(&reader.token, channel, id).await;
+                            (done, started.elapsed())
+                        }
+                    });
+                    for (done, took) in futures_util::future::join_all(acks).await {
+                        match done {
+                            Ok(()) => {
+                                ack_latency.record(took);
+                                acks_ok.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(_) => {
+                                acks_failed.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
                     POST_OK
                 }
                 Err(e) => {
@@ -957,6 +1012,14 @@ pub async fn run(config: ChatConfig) -> Result<ChatReport, Error> {
         latency_same_node: shared.latency_same_node.summary(),
         latency_cross_node: shared.latency_cross_node.summary(),
         post_latency: post_latency.summary(),
+        acks_ok: acks_ok.load(Ordering::Relaxed),
+        acks_failed: acks_failed.load(Ordering::Relaxed),
+        ack_latency: ack_latency.summary(),
+        ack_rate_achieved: if post_secs > 0.0 {
+            acks_ok.load(Ordering::Relaxed) as f64 / post_secs
+        } else {
+            0.0
+        },
         nodes: node_reports,
         connection_endings: stats.endings(),
         heartbeats_sent: heartbeats,

@@ -252,6 +252,9 @@ struct ChatArgs {
     /// Posts in flight at once.
     #[arg(long, default_value_t = 64)]
     post_concurrency: usize,
+    /// Members of the guild who ack each posted message (read states).
+    #[arg(long, default_value_t = 0)]
+    acks_per_message: usize,
     /// The process id of the Redis the nodes share: its CPU goes into the
     /// report.
     #[arg(long)]
@@ -342,6 +345,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
                 post_concurrency: a.post_concurrency,
                 server_pids: c.server_pids,
                 redis_pid: a.redis_pid,
+                acks_per_message: a.acks_per_message,
             };
             let report = chat::run(config).await?;
             println!("{report}");

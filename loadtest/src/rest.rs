@@ -230,20 +230,35 @@ impl Rest {
         .map(|_| ())
     }
 
-    /// Posts a message.
+    /// Posts a message; its id.
     pub async fn post_message(
         &self,
         token: &str,
         channel: &str,
         content: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<String, Error> {
         let path = format!("/channels/{channel}/messages");
+        let made = self
+            .call(
+                "POST /channels/{id}/messages",
+                Method::POST,
+                &path,
+                Some(token),
+                Some(json!({ "content": content })),
+            )
+            .await?;
+        Ok(made["id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Marks the channel read up to the message, as a client showing it does.
+    pub async fn ack(&self, token: &str, channel: &str, message: &str) -> Result<(), Error> {
+        let path = format!("/channels/{channel}/messages/{message}/ack");
         self.call(
-            "POST /channels/{id}/messages",
+            "POST /channels/{id}/messages/{id}/ack",
             Method::POST,
             &path,
             Some(token),
-            Some(json!({ "content": content })),
+            Some(json!({ "token": null })),
         )
         .await
         .map(|_| ())

@@ -26,11 +26,14 @@ async fn a_small_chat_run_with_churn_delivers_every_message_exactly_once() {
             downtime: Duration::from_millis(100),
         }),
         drain: Duration::from_secs(10),
+        // The other member of each guild reads every message.
+        acks_per_message: 1,
         ..ChatConfig::new(server.base_url())
     };
     let report = chat::run(config).await.expect("the chat scenario runs");
     eprintln!("{report}");
 
+    assert_eq!((report.acks_ok, report.acks_failed), (60, 0), "{report}");
     assert_eq!(report.sessions_connected, 24, "{report}");
     assert_eq!(report.sessions_alive_at_end, 24, "{report}");
     assert_eq!(report.messages_posted, 60, "{report}");

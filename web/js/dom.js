@@ -62,7 +62,8 @@ export function notify(text, kind = "error") {
 
 /**
  * A modal form in the page's one <dialog>. `fields`: [{name, label, type,
- * value, options, readonly}]; `submit(values)` may throw an Error whose
+ * value, options, readonly}] (a `type: "checkbox"` is ticked when `value`
+ * is true); `submit(values)` may throw an Error whose
  * message is shown in the dialog. Resolves to submit's result, or null if
  * cancelled.
  */
@@ -74,6 +75,10 @@ export function dialog({ title, fields = [], ok = "OK", body = [], submit = asyn
   $("dialog-ok").textContent = ok;
   const inputs = fields.map((f) => {
     const id = `dialog-${f.name}`;
+    // A checkbox sits before its label, and is in the values only when ticked ("on").
+    if (f.type === "checkbox") {
+      return h("div.check-row", {}, h("input", { id, name: f.name, type: "checkbox", checked: !!f.value }), h("label", { for: id }, f.label));
+    }
     const input = f.options
       ? h("select", { id, name: f.name }, f.options.map(([v, label]) => h("option", { value: v, selected: v === f.value }, label)))
       : f.type === "textarea"
@@ -124,6 +129,8 @@ const ICONS = {
   file: "M6 2a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8l-6-6zm7 7V3.5L18.5 9z",
   // An arrow into a tray, for downloading.
   download: "M19 9h-4V3H9v6H5l7 7zM5 18v2h14v-2z",
+  // A padlock, for private threads.
+  lock: "M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5zm-3 8V7a3 3 0 0 1 6 0v3z",
   // A bell, for notification settings.
   bell: "M12 3a1.5 1.5 0 0 0-1.5 1.5v.7A6 6 0 0 0 6 11v4.5L4 18v1h16v-1l-2-2.5V11a6 6 0 0 0-4.5-5.8v-.7A1.5 1.5 0 0 0 12 3zm-2 17a2 2 0 0 0 4 0z",
 };

@@ -11,7 +11,7 @@ import { $, dialog, h, notify } from "./dom.js";
 import { Gateway } from "./gateway.js";
 import { renderMe, renderMembers } from "./members.js";
 import { closePins, initPins } from "./pins.js";
-import { initSearch, searchGuildChanged } from "./search.js";
+import { initSearch, searchPlaceChanged } from "./search.js";
 import { initSidebar, renderChannels, renderGuilds } from "./sidebar.js";
 import { HOME, apply, channel, guild, isPrivate, on, state } from "./state.js";
 import { closeThreadPanels, initThreads, threadsReconnected } from "./threads.js";
@@ -182,7 +182,7 @@ function defaultChannel(g) {
 
 function selectGuild(id) {
   const changed = state.guildId !== id;
-  if (changed) queueMicrotask(searchGuildChanged);
+  if (changed) queueMicrotask(searchPlaceChanged);
   if (id === HOME) {
     state.guildId = HOME;
     localStorage.setItem("hearth.guild", HOME);
@@ -225,6 +225,7 @@ function showView() {
   $("toggle-threads").hidden = kind !== "chat" || isPrivate(c);
   if (kind !== "chat") { closePins(); closeThreadPanels(); }
   renderChannelMute();
+  searchPlaceChanged();
   if (kind === "empty") {
     $("channel-title").textContent = state.guildId === HOME ? "Direct Messages" : guild() ? guild().name : "Welcome";
     $("channel-topic").textContent = "";

@@ -1,4 +1,5 @@
-// Message search in the open server: the header's search box, Discord's
+// Message search in the open server, or in the open DM or group DM (the
+// channel's own search route): the header's search box, Discord's
 // operators (from:, mentions:, in:, has:, before:, after:, during:,
 // pinned:) turned into the search route's filters, and the results panel
 // whose hits jump to the message in its channel; the same panel shows the
@@ -9,7 +10,7 @@ import { revealMessage } from "./chat.js";
 import { $, fill, h, notify } from "./dom.js";
 import { formatTime, plainContent } from "./markup.js";
 import { closePins } from "./pins.js";
-import { HOME, channelLabel, displayName, guild, state } from "./state.js";
+import { HOME, channel, channelLabel, displayName, guild, isPrivate, state, thread } from "./state.js";
 import { closeThreadPanels } from "./threads.js";
 
 const PAGE = 25;
@@ -19,8 +20,29 @@ const HAS = ["link", "embed", "file", "image", "video", "sound", "sticker", "pol
 
 const panel = () => $("search-panel");
 let actions = {};
-/** The search on show: its filters and how many hits are loaded. */
+/** The search on show: its filters, where it searches and how many hits are loaded. */
 let current = null;
+/** Where the box searches now: a server's id, or a DM's ("dm:" and its id). */
+let placeKey = null;
+
+/**
+ * Where the box searches: the open server, or the open DM or group DM
+ * (`{guild}` or `{dm}`), or nowhere (null).
+ */
+function place() {
+  if (state.guildId === HOME) {
+    const c = channel();
+    return isPrivate(c) ? { dm: c } : null;
+  }
+  const g = state.guildId && guild();
+  return g ? { guild: g } : null;
+}
+
+/** The people a from: or mentions: may name: the server's members, or the conversation's (the user included). */
+function peopleOf(where) {
+  if (where.guild) return [...where.guild.members.values()].map((m) => ({ ...m.user, nick: m.nick }));
+  return [...(where.dm.recipients || []), state.me].filter(Boolean);
+}
 
 /** The id of the first moment of a day (local time), for min_id/max_id. */
 function dayId(text, plusDays = 0) {
@@ -31,11 +53,11 @@ function dayId(text, plusDays = 0) {
   return ((BigInt(ms) - EPOCH_MS) << 22n).toString();
 }
 
-function memberNamed(g, name) {
+function personNamed(people, name) {
   const want = name.replace(/^@/, "").toLowerCase();
-  for (const m of g.members.values()) {
-    const names = [m.nick, m.user.username, m.user.global_name];
-    if (names.some((n) => n && n.toLowerCase() === want)) return m.user.id;
+  for (const u of people) {
+    const names = [u.nick, u.username, u.global_name];
+    if (names.some((n) => n && n.toLowerCase() === want)) return u.id;
   }
   return null;
 }
@@ -48,9 +70,11 @@ function channelNamed(g, name) {
 
 /**
  * Reads what the user typed: `op:value` words become filters, everything
- * else is words to find. Returns the query string, or a problem to show.
+ * else is words to find. `where` is place()'s answer. Returns the query
+ * string, or a problem to show.
  */
-export function parseSearch(text, g) {
+export function parseSearch(text, where) {
+  const g = where.guild;
   const params = new URLSearchParams();
   const words = [];
   for (const token of text.trim().split(/\s+/).filter(Boolean)) {
@@ -59,10 +83,11 @@ export function parseSearch(text, g) {
     const op = m[1].toLowerCase();
     const value = m[2];
     if (op === "from" || op === "mentions") {
-      const id = memberNamed(g, value);
-      if (!id) return { problem: `No member of this server is called ${value}.` };
+      const id = personNamed(peopleOf(where), value);
+      if (!id) return { problem: g ? `No member of this server is called ${value}.` : `Nobody in this conversation is called ${value}.` };
       params.append(op === "from" ? "author_id" : "mentions", id);
     } else if (op === "in") {
+      if (!g) return { problem: "in: works in a server; here the search is this conversation." };
       const id = channelNamed(g, value);
       if (!id) return { problem: `This server has no channel called ${value}.` };
       params.append("channel_id", id);
@@ -86,7 +111,7 @@ export function parseSearch(text, g) {
 }
 
 function hitItem(g, m, withServer = false) {
-  const c = g && g.channels.get(m.channel_id);
+  const c = channel(m.channel_id) || thread(m.channel_id);
   const where = `${c ? channelLabel(c) : ""}${withServer && g ? `, ${g.name}` : ""}`;
   return h("li.pin.search-hit", { dataset: { id: m.id } },
     h("div.message-head", {},
@@ -100,21 +125,27 @@ function hitItem(g, m, withServer = false) {
 
 async function jump(m) {
   if (m.guild_id && m.guild_id !== state.guildId) actions.selectGuild(m.guild_id);
+  if (!m.guild_id && state.guildId !== HOME) actions.selectGuild(HOME);
   actions.selectChannel(m.channel_id);
   if (!(await revealMessage(m.channel_id, m.id))) notify("Couldn't find that message in the channel's history.", "info");
 }
 
 async function run(more = false) {
-  const g = guild();
-  if (!g || !current) return;
-  const offset = more ? current.shown : 0;
+  if (!current) return;
+  const asked = current;
+  const { where } = asked;
+  const g = where.guild || null;
+  const offset = more ? asked.shown : 0;
+  const route = g ? `/guilds/${g.id}/messages/search` : `/channels/${where.dm.id}/messages/search`;
   let found;
   try {
-    found = await api("GET", `/guilds/${g.id}/messages/search?${current.query}&limit=${PAGE}&offset=${offset}`);
+    found = await api("GET", `${route}?${asked.query}&limit=${PAGE}&offset=${offset}`);
   } catch (err) {
-    fill($("search-results"), h("li.pins-empty", {}, `Couldn't search: ${err.message}`));
+    if (current === asked) fill($("search-results"), h("li.pins-empty", {}, `Couldn't search: ${err.message}`));
     return;
   }
+  // Another search, or another place, since.
+  if (current !== asked) return;
   const hits = found.messages.map((hit) => hit[0]);
   current.shown = offset + hits.length;
   const total = found.total_results;
@@ -131,9 +162,9 @@ async function run(more = false) {
 
 function submit(e) {
   e.preventDefault();
-  const g = guild();
-  if (!g) return;
-  const parsed = parseSearch($("search-input").value, g);
+  const where = place();
+  if (!where) return;
+  const parsed = parseSearch($("search-input").value, where);
   closePins();
   closeThreadPanels();
   panel().hidden = false;
@@ -143,7 +174,7 @@ function submit(e) {
     fill($("search-results"), h("li.pins-empty", { role: "alert" }, parsed.problem));
     return;
   }
-  current = { query: parsed.query, shown: 0 };
+  current = { query: parsed.query, where, shown: 0 };
   $("search-summary").textContent = "Searching…";
   run();
 }
@@ -174,10 +205,17 @@ export function closeSearch() {
   current = null;
 }
 
-/** The server changed: the box is a server's (DMs are not searched here). */
-export function searchGuildChanged() {
-  const inServer = state.guildId && state.guildId !== HOME && !!guild();
-  $("search-form").hidden = !inServer;
+/**
+ * The server or the channel changed: the box searches the server, or the
+ * DM on show (and is hidden elsewhere); results of another place close.
+ */
+export function searchPlaceChanged() {
+  const where = place();
+  const key = !where ? null : where.guild ? where.guild.id : `dm:${where.dm.id}`;
+  $("search-form").hidden = !where;
+  $("search-input").placeholder = where && where.dm ? `Search ${channelLabel(where.dm)}` : "Search";
+  if (key === placeKey) return;
+  placeKey = key;
   closeSearch();
 }
 

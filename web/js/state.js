@@ -179,7 +179,9 @@ export const PERM = {
   MANAGE_MESSAGES: 1n << 13n,
   SEND_MESSAGES: 1n << 11n,
   CONNECT: 1n << 20n,
+  MANAGE_THREADS: 1n << 34n,
   CREATE_PUBLIC_THREADS: 1n << 35n,
+  CREATE_PRIVATE_THREADS: 1n << 36n,
 };
 
 /** The user's guild-wide permissions, computed as the server does. */
@@ -497,6 +499,18 @@ export function apply(t, d) {
       const t = g && g.threads.get(d.id);
       if (!t) break;
       t.member_count = d.member_count;
+      // Whether the user is in it: GUILD_CREATE's threads do not say, so
+      // this and the thread panel's own question (threads.js) keep `joined`.
+      if ((d.added_members || []).some((m) => m.user_id === state.me.id)) t.joined = true;
+      if ((d.removed_member_ids || []).includes(state.me.id)) {
+        t.joined = false;
+        // Out of a private thread, only a moderator still sees it.
+        if (t.type === 12 && !can(PERM.MANAGE_THREADS, g)) {
+          g.threads.delete(t.id);
+          state.messages.delete(t.id);
+          emit("thread-hidden", t);
+        }
+      }
       threadChanged(t);
       break;
     }

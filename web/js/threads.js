@@ -1,17 +1,21 @@
-// Threads: starting one from a message (its "Thread" action), the thread
-// panel beside the chat (the thread's messages, live, and a composer of its
-// own), the link under a message that started a thread, and the header's
-// list of the open channel's active and archived threads.
+// Threads: starting one from a message (its "Thread" action) or on its own
+// (the list's "New thread", public or private), the thread panel beside the
+// chat (the thread's messages, live, a composer of its own, and joining,
+// leaving, adding members, archiving and locking), the link under a message
+// that started a thread, and the header's list of the open channel's active
+// and archived threads.
 //
 // A thread's messages use the ordinary channel routes and dispatches with
 // the thread's id, so they share the message cache with channels
 // (state.messages); what the client knows of each thread is its server's
-// `threads` map (state.js).
+// `threads` map (state.js). Whether the user is a member (`joined`) comes
+// from THREAD_MEMBERS_UPDATE and, since GUILD_CREATE does not say, from
+// asking the server when the panel opens.
 
 import { api } from "./api.js";
 import { renderAttachments } from "./attachments.js";
 import { renderReactions } from "./commands.js";
-import { $, avatar, dialog, fill, h, notify } from "./dom.js";
+import { $, avatar, dialog, fill, h, icon, notify } from "./dom.js";
 import { formatTime, plainContent, renderContent, renderEmbed } from "./markup.js";
 import { closePins } from "./pins.js";
 import { closeSearch } from "./search.js";
@@ -29,6 +33,10 @@ let opener = null;
 let lastTypingSent = 0;
 
 const countText = (n) => `${n} message${n === 1 ? "" : "s"}`;
+const PRIVATE_THREAD = 12;
+/** MANAGE_THREADS: archive, lock, and see every private thread. */
+const moderates = (t) => can(PERM.MANAGE_THREADS, state.guilds.get(t.guild_id));
+const owns = (t) => !!state.me && t.owner_id === state.me.id;
 
 /** What a thread's state adds to its name in lists: "archived", "locked". */
 function flags(t) {
@@ -118,6 +126,7 @@ function starterItem(t) {
 }
 
 function renderHead(t) {
+  $("thread-kind").textContent = t.type === PRIVATE_THREAD ? "Private thread" : "Thread";
   $("thread-title").textContent = t.name;
   const meta = t.thread_metadata || {};
   $("thread-status").textContent = meta.locked
@@ -125,6 +134,129 @@ function renderHead(t) {
     : meta.archived ? "This thread is archived. Sending a message reopens it." : "";
   $("thread-status").hidden = !meta.locked && !meta.archived;
   $("thread-input").placeholder = `Message ${t.name}`;
+  renderActions(t);
+}
+
+/**
+ * The header's actions, as far as the server would allow them: Join or
+ * Leave once membership is known, Add member in a private thread, Archive
+ * for its owner and moderators, Lock for moderators. An archived thread
+ * changes only by being unarchived, so the rest wait until then.
+ */
+function renderActions(t) {
+  const meta = t.thread_metadata || {};
+  const n = t.member_count || 0;
+  $("thread-members").textContent = n ? `${n} member${n === 1 ? "" : "s"}` : "";
+  const join = $("thread-join");
+  join.hidden = t.joined === undefined || !!meta.archived;
+  join.textContent = t.joined ? "Leave" : "Join";
+  join.title = t.joined ? "Leave this thread" : "Join this thread";
+  $("thread-add").hidden = t.type !== PRIVATE_THREAD || !!meta.archived || !(t.joined || moderates(t))
+    || (meta.invitable === false && !moderates(t));
+  const archive = $("thread-archive");
+  archive.hidden = !(owns(t) || moderates(t));
+  archive.textContent = meta.archived ? "Unarchive" : "Archive";
+  const lock = $("thread-lock");
+  lock.hidden = !moderates(t) || !!meta.archived;
+  lock.textContent = meta.locked ? "Unlock" : "Lock";
+}
+
+/** Whether the user is in the thread: the server answers 200 or 10007. */
+async function loadMembership(id) {
+  let joined;
+  try {
+    await api("GET", `/channels/${id}/thread-members/@me`);
+    joined = true;
+  } catch (err) {
+    if (err.code !== 10007) return;
+    joined = false;
+  }
+  const t = thread(id);
+  if (!t) return;
+  t.joined = joined;
+  if (state.threadId === id) renderActions(t);
+}
+
+async function toggleJoin() {
+  const id = state.threadId;
+  const t = id && thread(id);
+  if (!t || t.joined === undefined) return;
+  const leaving = t.joined;
+  try {
+    await api(leaving ? "DELETE" : "PUT", `/channels/${id}/thread-members/@me`);
+  } catch (err) {
+    notify(`Couldn't ${leaving ? "leave" : "join"} the thread: ${err.message}`);
+    return;
+  }
+  // THREAD_MEMBERS_UPDATE follows; this tab knows now (unless it came first).
+  const now = thread(id);
+  if (!now || now.joined !== leaving) return;
+  const me = state.me.id;
+  apply("THREAD_MEMBERS_UPDATE", {
+    id, guild_id: now.guild_id, member_count: Math.max(0, (now.member_count || 0) + (leaving ? -1 : 1)),
+    ...(leaving ? { removed_member_ids: [me] } : { added_members: [{ id, user_id: me, flags: 0 }] }),
+  });
+}
+
+/** Add member: a member of the server, not yet in the thread, by name. */
+async function addMember() {
+  const id = state.threadId;
+  const t = id && thread(id);
+  const g = t && state.guilds.get(t.guild_id);
+  if (!g) return;
+  let inThread = new Set();
+  try {
+    inThread = new Set((await api("GET", `/channels/${id}/thread-members?limit=100`)).map((m) => m.user_id));
+  } catch {
+    // Offer everyone: the server has the last word.
+  }
+  const choices = [...g.members.values()]
+    .filter((m) => !inThread.has(m.user.id) && m.user.id !== state.me.id)
+    .map((m) => {
+      const name = displayName(g.id, m.user.id);
+      return [m.user.id, name === m.user.username ? name : `${name} (${m.user.username})`];
+    })
+    .sort((a, b) => a[1].localeCompare(b[1]));
+  if (!choices.length) {
+    notify("Everyone in the server is in this thread already.", "info");
+    return;
+  }
+  const added = await dialog({
+    title: `Add a member to ${t.name}`,
+    ok: "Add",
+    body: [h("p.hint", {}, "They will see this private thread and its messages.")],
+    fields: [{ name: "user", label: "Member", options: choices }],
+    submit: async ({ user }) => {
+      await api("PUT", `/channels/${id}/thread-members/${user}`);
+      return user;
+    },
+  });
+  if (added) notify(`${displayName(g.id, added)} is in the thread now.`, "info");
+}
+
+/** Archive or lock (or undo either): the server answers with the thread. */
+async function editThread(change, what) {
+  const id = state.threadId;
+  if (!id) return;
+  try {
+    apply("THREAD_UPDATE", await api("PATCH", `/channels/${id}`, change));
+  } catch (err) {
+    notify(`Couldn't ${what} the thread: ${err.message}`);
+  }
+}
+
+function toggleArchive() {
+  const t = state.threadId && thread(state.threadId);
+  if (!t) return;
+  const archived = !!(t.thread_metadata && t.thread_metadata.archived);
+  editThread({ archived: !archived }, archived ? "unarchive" : "archive");
+}
+
+function toggleLock() {
+  const t = state.threadId && thread(state.threadId);
+  if (!t) return;
+  const locked = !!(t.thread_metadata && t.thread_metadata.locked);
+  editThread({ locked: !locked }, locked ? "unlock" : "lock");
 }
 
 function renderMessages() {
@@ -189,6 +321,7 @@ export async function openThread(id, from = document.activeElement) {
   renderThreadTyping();
   fill($("thread-messages"));
   $("thread-input").focus();
+  loadMembership(id);
   await loadMessages(id);
 }
 
@@ -235,10 +368,17 @@ function typed() {
 /** Newest activity first. */
 const byActivity = (a, b) => idCmp(b.last_message_id || b.id, a.last_message_id || a.id);
 
+function lockIcon() {
+  const svg = icon("lock");
+  svg.classList.add("thread-lock");
+  return svg;
+}
+
 function threadItem(t) {
   const about = [countText(t.message_count || 0), ...flags(t)].join(" · ");
   return h("li.pin.thread-item", { dataset: { thread: t.id } },
     h("button.thread-open", { type: "button", onclick: () => openThread(t.id, $("toggle-threads")) },
+      t.type === PRIVATE_THREAD ? lockIcon() : null,
       h("span.thread-link-name", {}, t.name), " ", h("span.thread-link-count", {}, about)));
 }
 
@@ -249,7 +389,8 @@ function renderList() {
   const here = [...g.threads.values()].filter((t) => t.parent_id === c.id).sort(byActivity);
   const active = here.filter((t) => !(t.thread_metadata && t.thread_metadata.archived));
   const archived = here.filter((t) => t.thread_metadata && t.thread_metadata.archived);
-  fill($("threads-active"), active.length ? active.map(threadItem) : h("li.pins-empty", {}, "No active threads. Start one from a message's Thread action."));
+  $("threads-new").hidden = !can(PERM.CREATE_PUBLIC_THREADS, g) && !can(PERM.CREATE_PRIVATE_THREADS, g);
+  fill($("threads-active"), active.length ? active.map(threadItem) : h("li.pins-empty", {}, "No active threads. Start one with New thread, or from a message's Thread action."));
   fill($("threads-archived"), archived.length ? archived.map(threadItem) : h("li.pins-empty", {}, "No archived threads."));
 }
 
@@ -264,19 +405,51 @@ function openThreadList() {
   loadThreadList();
 }
 
+/** New thread: one of its own in the open channel, public unless ticked private. */
+async function newThread() {
+  const c = channel();
+  if (!c || c.type !== 0) return;
+  const t = await dialog({
+    title: `New thread in #${c.name}`,
+    ok: "Create",
+    body: [h("p.hint", {}, "A private thread is seen only by the people in it, and by moderators.")],
+    fields: [
+      { name: "name", label: "Thread name", required: true, maxlength: 100 },
+      { name: "private", label: "Private thread", type: "checkbox", value: false },
+    ],
+    submit: async (values) => {
+      const name = values.name.trim();
+      if (!name) throw new Error("A thread needs a name.");
+      return api("POST", `/channels/${c.id}/threads`, { name, type: values.private ? PRIVATE_THREAD : 11 });
+    },
+  });
+  if (!t) return;
+  // THREAD_CREATE follows on the gateway; this tab knows it now, and that
+  // its maker is its first member.
+  apply("THREAD_CREATE", t);
+  const known = thread(t.id);
+  if (known) known.joined = true;
+  openThread(t.id, $("toggle-threads"));
+}
+
 /** What the server has now: GUILD_CREATE brought only the unarchived threads. */
 async function loadThreadList() {
   const g = guild();
   const c = channel();
   if (!g || !c) return;
+  listPanel().setAttribute("aria-busy", "true");
   try {
     const [active, archived] = await Promise.all([
       api("GET", `/guilds/${g.id}/threads/active`),
       api("GET", `/channels/${c.id}/threads/archived/public`),
     ]);
-    for (const t of [...active.threads, ...archived.threads]) learnThread(t);
+    // The lists carry the user's own memberships of their threads.
+    const mine = new Set([...active.members, ...archived.members].map((m) => m.id));
+    for (const t of [...active.threads, ...archived.threads]) learnThread({ ...t, joined: mine.has(t.id) });
   } catch (err) {
     notify(`Couldn't load the threads: ${err.message}`);
+  } finally {
+    listPanel().removeAttribute("aria-busy");
   }
   renderList();
 }
@@ -318,10 +491,22 @@ export function initThreads() {
     typed();
   });
   $("thread-close").addEventListener("click", dismissThread);
+  $("thread-join").addEventListener("click", toggleJoin);
+  $("thread-add").addEventListener("click", addMember);
+  $("thread-archive").addEventListener("click", toggleArchive);
+  $("thread-lock").addEventListener("click", toggleLock);
+  $("threads-new").addEventListener("click", newThread);
   panel().addEventListener("keydown", (e) => { if (e.key === "Escape") dismissThread(); });
   $("toggle-threads").addEventListener("click", () => (listPanel().hidden ? openThreadList() : closeThreadList()));
   $("threads-close").addEventListener("click", () => { closeThreadList(); $("toggle-threads").focus(); });
   listPanel().addEventListener("keydown", (e) => { if (e.key === "Escape") { closeThreadList(); $("toggle-threads").focus(); } });
+  // Out of a private thread (left, or removed): it is gone from this client.
+  on("thread-hidden", (t) => {
+    if (t.id !== state.threadId) return;
+    if (panel().contains(document.activeElement)) dismissThread();
+    else closeThread();
+    notify(`You are no longer in the private thread ${t.name}.`, "info");
+  });
   on("threads", (id) => {
     if (id === state.threadId) {
       const t = thread(id);

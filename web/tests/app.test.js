@@ -280,6 +280,79 @@ test("a thread: ada starts one from a message and writes in it; bob opens it fro
   await adasThread.waitFor({ state: "hidden" });
 });
 
+test("a private thread: ada starts one with New thread; bob sees it only once she adds him, answers in it, and leaves it", async () => {
+  const { ada, bob } = people;
+  // Ada starts a thread of its own from the channel's Threads list.
+  await ada.page.getByRole("button", { name: "Threads", exact: true }).click();
+  const adasList = ada.page.getByRole("region", { name: "Threads", exact: true });
+  await adasList.getByRole("button", { name: "New thread" }).click();
+  await ada.page.getByLabel("Thread name").fill("surprise party");
+  const privately = ada.page.getByLabel("Private thread");
+  assert.equal(await privately.isChecked(), false);
+  await privately.check();
+  await ada.page.getByRole("button", { name: "Create", exact: true }).click();
+  const adasThread = ada.page.getByRole("region", { name: "Private thread surprise party", exact: true });
+  const adaThreadInput = adasThread.getByLabel("Message in thread", { exact: true });
+  await adaThreadInput.waitFor();
+  assert.equal(await ada.page.evaluate(() => document.activeElement.id), "thread-input");
+  // She is its member, and as the server's owner she moderates it.
+  const adasActions = adasThread.getByRole("group", { name: "Thread actions" });
+  await adasActions.getByRole("button", { name: "Leave", exact: true }).waitFor();
+  for (const action of ["Add member", "Archive", "Lock"]) await adasActions.getByRole("button", { name: action, exact: true }).waitFor();
+  await adasActions.getByText("1 member", { exact: true }).waitFor();
+  await adaThreadInput.fill("cake or pie?");
+  await adaThreadInput.press("Enter");
+  await adasThread.locator(".thread-message", { hasText: "cake or pie?" }).waitFor();
+
+  // Bob's list of the channel's threads (from the server, once loaded) does not have it.
+  await bob.page.getByRole("button", { name: "Threads", exact: true }).click();
+  const bobsList = bob.page.getByRole("region", { name: "Threads", exact: true });
+  const bobsActive = bobsList.getByRole("list", { name: "Active" });
+  await bobsActive.getByRole("button", { name: "release planning" }).waitFor();
+  await bob.page.locator("#threads-panel:not([aria-busy])").waitFor();
+  assert.equal(await bobsList.getByRole("button", { name: /surprise party/ }).count(), 0);
+
+  // Ada adds him by name; it appears in his open list at once, marked private.
+  await adasActions.getByRole("button", { name: "Add member", exact: true }).click();
+  await ada.page.getByLabel("Member", { exact: true }).selectOption({ label: bob.username });
+  await ada.page.getByRole("button", { name: "Add", exact: true }).click();
+  await ada.page.locator("#dialog").waitFor({ state: "hidden" });
+  await adasActions.getByText("2 members", { exact: true }).waitFor();
+  const bobsEntry = bobsActive.getByRole("button", { name: "surprise party 1 message · private" });
+  await bobsEntry.click();
+  const bobsThread = bob.page.getByRole("region", { name: "Private thread surprise party", exact: true });
+  await bobsThread.locator(".thread-message", { hasText: "cake or pie?" }).waitFor();
+  // He is a member, and no moderator: no Archive, no Lock.
+  const bobsActions = bobsThread.getByRole("group", { name: "Thread actions" });
+  await bobsActions.getByRole("button", { name: "Leave", exact: true }).waitFor();
+  assert.equal(await bobsActions.getByRole("button", { name: "Archive" }).count(), 0);
+  assert.equal(await bobsActions.getByRole("button", { name: "Lock" }).isVisible(), false);
+  const bobThreadInput = bobsThread.getByLabel("Message in thread", { exact: true });
+  await bobThreadInput.fill("pie, obviously");
+  await bobThreadInput.press("Enter");
+  await adasThread.locator(".thread-message", { hasText: "pie, obviously" }).waitFor();
+
+  // He leaves: the thread closes and is gone from his list; ada sees him go.
+  await bobsActions.getByRole("button", { name: "Leave", exact: true }).click();
+  await bobsThread.waitFor({ state: "hidden" });
+  assert.equal(await bob.page.evaluate(() => document.activeElement.id), "toggle-threads");
+  await adasActions.getByText("1 member", { exact: true }).waitFor();
+  await bob.page.getByRole("button", { name: "Threads", exact: true }).click();
+  await bobsActive.getByRole("button", { name: "release planning" }).waitFor();
+  await bob.page.locator("#threads-panel:not([aria-busy])").waitFor();
+  assert.equal(await bobsList.getByRole("button", { name: /surprise party/ }).count(), 0);
+  await bob.page.getByRole("button", { name: "Close threads" }).click();
+
+  // Ada archives it from the panel, and unarchives it again.
+  await adasActions.getByRole("button", { name: "Archive", exact: true }).click();
+  await adasThread.getByText("This thread is archived.").waitFor();
+  await adasActions.getByRole("button", { name: "Unarchive", exact: true }).click();
+  await adasThread.getByText("This thread is archived.").waitFor({ state: "hidden" });
+  await ada.page.screenshot({ path: join(artifacts, "private-thread.png") });
+  await ada.page.getByRole("button", { name: "Close thread" }).click();
+  await adasThread.waitFor({ state: "hidden" });
+});
+
 test("bob messages ada privately from the member list; she finds it under Direct Messages and answers", async () => {
   const { ada, bob } = people;
   await bob.page.getByRole("button", { name: `Message ${ada.username}` }).click();
@@ -317,6 +390,34 @@ test("bob messages ada privately from the member list; she finds it under Direct
   }
   // The server's channel never saw any of it.
   assert.equal(await ada.page.locator("#message-list .message", { hasText: "psst" }).count(), 0);
+});
+
+test("ada searches her DM with bob: its own search box finds his words there, and Jump shows the message", async () => {
+  const { ada, bob } = people;
+  await ada.page.getByRole("button", { name: "Direct Messages", exact: true }).click();
+  await ada.page.getByRole("button", { name: new RegExp(`direct message with ${bob.username}`) }).click();
+  await ada.page.locator("#channel-title").filter({ hasText: `@${bob.username}` }).waitFor();
+  const box = ada.page.getByRole("searchbox", { name: "Search messages" });
+  const summary = ada.page.locator("#search-summary");
+  const results = ada.page.locator("#search-results");
+  await box.fill(`between from:${bob.username}`);
+  await box.press("Enter");
+  await summary.filter({ hasText: "1 result" }).waitFor();
+  const hit = results.locator(".search-hit", { hasText: "psst, just between us" });
+  assert.match(await hit.locator(".search-channel").textContent(), new RegExp(`@${bob.username}`));
+  const id = await hit.getAttribute("data-id");
+  await hit.getByRole("button", { name: /^Jump/ }).click();
+  await ada.page.locator(`#msg-${id}`).waitFor();
+  // Only this conversation is searched: the server's words are not found here.
+  await box.fill("release");
+  await box.press("Enter");
+  await summary.filter({ hasText: "No results" }).waitFor();
+  await box.fill("in:general psst");
+  await box.press("Enter");
+  await results.getByText("in: works in a server").waitFor();
+  await ada.page.getByRole("button", { name: "Close search results" }).click();
+  await ada.page.locator("#guild-list .guild-button:not(.home-button)").first().click();
+  await ada.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
 });
 
 test("a mention badges the channel, the server and the tab; reading it clears them, on every device", async () => {
