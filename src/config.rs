@@ -61,6 +61,7 @@ const HEADINGS: &[(&str, &[&str])] = &[
             "s3_access_key",
             "s3_secret_key",
             "s3_prefix",
+            "ack_batch_max",
         ],
     ),
     (
@@ -193,6 +194,10 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes. [default: 1048576]
     #[arg(long, env = "HEARTH_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Read-state acks written in one transaction at most (1: each its
+    /// own). [default: 1024]
+    #[arg(long, env = "HEARTH_ACK_BATCH_MAX")]
+    pub ack_batch_max: Option<usize>,
     /// This node's id (0–1022), written into every snowflake it makes; every
     /// node of a cluster needs its own. [default: 0 alone; with --redis, a
     /// free id leased from Redis]
@@ -499,6 +504,7 @@ struct FileConfig {
     rate_limits: Option<Switch>,
     durability: Option<String>,
     max_body_bytes: Option<usize>,
+    ack_batch_max: Option<usize>,
     node_id: Option<u16>,
     region: Option<String>,
     log_format: Option<LogFormat>,
@@ -575,6 +581,8 @@ pub struct ServeConfig {
     pub rate_limits: bool,
     pub durability: hearth_store::Durability,
     pub max_body_bytes: usize,
+    /// Read-state acks written in one transaction at most.
+    pub ack_batch_max: usize,
     /// None: 0 for a node alone, leased from Redis in a cluster.
     pub node_id: Option<u16>,
     pub region: String,
@@ -1052,6 +1060,14 @@ impl ServeArgs {
                 .max_body_bytes
                 .or(file.max_body_bytes)
                 .unwrap_or(1024 * 1024),
+            ack_batch_max: {
+                let n = self.ack_batch_max.or(file.ack_batch_max).unwrap_or(1024);
+                anyhow::ensure!(
+                    (1..=65536).contains(&n),
+                    "ack_batch_max must be between 1 and 65536"
+                );
+                n
+            },
             node_id,
             region,
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),

@@ -148,6 +148,7 @@ async fn serve(mut config: ServeConfig) -> anyhow::Result<()> {
     let api = ApiConfig {
         rate_limits: config.rate_limits,
         max_body_bytes: config.max_body_bytes,
+        ack_batch_max: config.ack_batch_max,
         public_url: config.public_url.clone(),
         registration: config.registration.into(),
         limits: config.guild_limits,

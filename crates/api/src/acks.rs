@@ -20,7 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{ApiError, ApiResult};
 
-/// Acks one commit writes at most (merged ones count once).
+/// Acks one commit writes at most by default (merged ones count once);
+/// `ack_batch_max` sets it.
 pub const MAX_BATCH: usize = 1024;
 /// Acks waiting for the writer at most; more wait to be queued.
 const QUEUE: usize = 8192;
@@ -29,12 +30,19 @@ type Reply = oneshot::Sender<Result<u64, Arc<StoreError>>>;
 
 /// Acks merged by user and channel: the furthest message wins, and every
 /// request waiting on any of them gets the merged state's version.
-#[derive(Default)]
 pub struct Batch {
     merged: HashMap<(Snowflake, Snowflake), (Snowflake, Vec<Reply>)>,
+    max: usize,
 }
 
 impl Batch {
+    pub fn new(max: usize) -> Self {
+        Batch {
+            merged: HashMap::new(),
+            max: max.max(1),
+        }
+    }
+
     pub fn add(&mut self, ack: Ack, reply: Reply) {
         let entry = self
             .merged
@@ -45,7 +53,7 @@ impl Batch {
     }
 
     pub fn is_full(&self) -> bool {
-        self.merged.len() >= MAX_BATCH
+        self.merged.len() >= self.max
     }
 
     pub fn len(&self) -> usize {
@@ -84,10 +92,11 @@ impl AckWriter {
     pub fn start(
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
+        max: usize,
         batches: prometheus_client::metrics::histogram::Histogram,
     ) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write(rx, store, bus, batches));
+        tokio::spawn(write(rx, store, bus, max, batches));
         AckWriter { queue }
     }
 
@@ -111,9 +120,10 @@ async fn write(
     mut rx: mpsc::Receiver<(Ack, Reply)>,
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
+    max: usize,
     batches: prometheus_client::metrics::histogram::Histogram,
 ) {
-    let mut batch = Batch::default();
+    let mut batch = Batch::new(max);
     while let Some((ack, reply)) = rx.recv().await {
         batch.add(ack, reply);
         // Whatever queued while the last commit ran joins this one.
@@ -167,7 +177,7 @@ mod tests {
 
     #[test]
     fn acks_of_one_user_and_channel_merge_into_the_furthest() {
-        let mut batch = Batch::default();
+        let mut batch = Batch::new(MAX_BATCH);
         let mut waiting = Vec::new();
         for a in [
             ack(1, 10, 100),

@@ -15,6 +15,8 @@ pub struct ApiConfig {
     pub rate_limits: bool,
     /// Requests with a larger body get 413.
     pub max_body_bytes: usize,
+    /// Read-state acks written in one transaction at most (see `acks`).
+    pub ack_batch_max: usize,
     /// How many of each thing a guild or channel may hold.
     pub limits: GuildLimits,
     /// Where clients reach the node (`https://chat.example.org`, no
@@ -66,6 +68,7 @@ impl Default for ApiConfig {
         ApiConfig {
             rate_limits: true,
             max_body_bytes: 1024 * 1024,
+            ack_batch_max: crate::acks::MAX_BATCH,
             limits: GuildLimits::default(),
             public_url: None,
             registration: Registration::Open,
@@ -142,6 +145,7 @@ impl AppState {
             crate::acks::AckWriter::start(
                 self.0.store.clone(),
                 self.0.bus.clone(),
+                self.0.config.ack_batch_max,
                 self.0.metrics.ack_batch_size.clone(),
             )
         })
