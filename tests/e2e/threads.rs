@@ -313,7 +313,7 @@ async fn archiving_locking_and_deleting_follow_discords_rules() {
     api.patch(&at, w.member.auth(), Some(json!({"name": "renamed"})))
         .await
         .expect_error(400, 50083);
-    api.send(&third, &tid, "reviving this").await;
+    let revival = str_field(&api.send(&third, &tid, "reviving this").await, "id");
     let revived = watcher
         .expect_dispatch("THREAD_UPDATE", EVENT_TIMEOUT)
         .await
@@ -357,6 +357,27 @@ async fn archiving_locking_and_deleting_follow_discords_rules() {
     api.put(&format!("{at}/thread-members/@me"), third.auth(), None)
         .await
         .expect_error(400, 50083);
+    // Nor react, pin or edit there; reading still works.
+    api.put(
+        &format!("{at}/messages/{revival}/reactions/%F0%9F%91%8D/@me"),
+        third.auth(),
+        None,
+    )
+    .await
+    .expect_error(400, 50083);
+    api.put(&format!("{at}/pins/{revival}"), w.owner.auth(), None)
+        .await
+        .expect_error(400, 50083);
+    api.patch(
+        &format!("{at}/messages/{revival}"),
+        third.auth(),
+        Some(json!({"content": "edited"})),
+    )
+    .await
+    .expect_error(400, 50083);
+    api.get(&format!("{at}/messages"), third.auth())
+        .await
+        .expect(200);
 
     // Only a moderator deletes it; its messages go with it.
     api.delete(&at, w.member.auth())

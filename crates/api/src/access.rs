@@ -241,6 +241,21 @@ impl Place {
             Place::Private(_) => PRIVATE_PERMISSIONS,
         }
     }
+
+    /// Fails with 50083 in an archived thread: its messages are read,
+    /// deleted or unarchived by a post, not reacted to, pinned or edited.
+    pub fn writable(&self) -> ApiResult<()> {
+        if let Place::Guild { channel, .. } = self {
+            let archived = channel
+                .thread
+                .as_ref()
+                .is_some_and(|t| t.thread_metadata.archived);
+            if archived {
+                return Err(ErrorCode::THREAD_ARCHIVED.into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A channel the caller can see, of a guild or private: 10003 when it

@@ -613,6 +613,7 @@ async fn edit(
     MessageForm { body, uploads }: MessageForm<EditMessage>,
 ) -> ApiResult<Json<Message>> {
     let (mut message, place) = find(&state, &caller, &channel_id, &message_id).await?;
+    place.writable()?;
     let perms = place.permissions();
     if message.author.id != caller.user.id || message.webhook_id.is_some() {
         return Err(ErrorCode::CANNOT_EDIT_OTHERS_MESSAGE.into());

@@ -171,6 +171,7 @@ async fn target(
     if let Place::Guild { perms, .. } = &place {
         access::require(*perms, Permissions::MANAGE_MESSAGES)?;
     }
+    place.writable()?;
     Ok((message, place))
 }
 

@@ -122,6 +122,7 @@ async fn add(
         return Err(ErrorCode::NOT_FOUND.into());
     }
     let t = target(&state, &caller, &channel_id, &message_id).await?;
+    t.place.writable()?;
     let emoji = emoji_of(&emoji)?;
     // A timed-out member may read but not react, even with emoji already
     // there.
@@ -174,6 +175,7 @@ async fn remove_one(
     Path((channel_id, message_id, emoji, user)): Path<(String, String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let t = target(&state, &caller, &channel_id, &message_id).await?;
+    t.place.writable()?;
     let emoji = emoji_of(&emoji)?;
     let user_id = match user.as_str() {
         "@me" => caller.user.id,
@@ -204,6 +206,7 @@ async fn remove_emoji(
     Path((channel_id, message_id, emoji)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let t = target(&state, &caller, &channel_id, &message_id).await?;
+    t.place.writable()?;
     let emoji = emoji_of(&emoji)?;
     access::require(t.perms(), Permissions::MANAGE_MESSAGES)?;
     if state.store.remove_emoji_reactions(key(&t, &emoji)).await? > 0 {
@@ -229,6 +232,7 @@ async fn remove_all(
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let t = target(&state, &caller, &channel_id, &message_id).await?;
+    t.place.writable()?;
     access::require(t.perms(), Permissions::MANAGE_MESSAGES)?;
     if state
         .store
