@@ -103,11 +103,12 @@ impl Receiver for Gateway {
                 if let Some(hub) = self.hub(guild) {
                     // Who saw which channels with threads, if this may
                     // change it (see `thread_sync`).
-                    let seen_before = if thread_sync::may_change_access(&event) {
-                        hub.with_view(thread_sync::seen)
-                    } else {
-                        None
-                    };
+                    let seen_before = hub
+                        .with_view(|view, sessions| {
+                            thread_sync::scope(view, &event)
+                                .map(|scope| (thread_sync::seen(view, sessions, &scope), scope))
+                        })
+                        .flatten();
                     if after {
                         hub.prepare(&event);
                     } else {
@@ -138,10 +139,10 @@ impl Receiver for Gateway {
                     if after {
                         hub.apply(&event);
                     }
-                    if let Some(before) = seen_before {
+                    if let Some((before, scope)) = seen_before {
                         let syncs = hub
                             .with_view(|view, sessions| {
-                                thread_sync::gained(view, sessions, &before)
+                                thread_sync::gained(view, sessions, &scope, &before)
                             })
                             .unwrap_or_default();
                         for (session, d) in syncs {

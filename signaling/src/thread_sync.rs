@@ -18,28 +18,55 @@ use crate::session::Session;
 /// For each subscribed user, the parents of active threads they may see.
 pub type SeenParents = BTreeMap<Snowflake, BTreeSet<Snowflake>>;
 
-/// Whether the event may change who sees which channel.
-pub fn may_change_access(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::GuildUpdate(_)
-            | Event::GuildRoleUpdate { .. }
-            | Event::GuildRoleDelete { .. }
-            | Event::GuildMemberUpdate { .. }
-            | Event::ChannelUpdate(_)
-    )
+/// Whose sight of which channels an event may change: only those are
+/// compared, so an ordinary member's update (a nickname) costs a look at
+/// their own sessions, not the guild's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// `None`: every subscribed user.
+    user: Option<Snowflake>,
+    /// `None`: every channel with active threads.
+    channel: Option<Snowflake>,
 }
 
-fn parents(view: &GuildView) -> BTreeSet<Snowflake> {
+/// The scope of an event, judged before it is applied to the view; `None`
+/// when it cannot change what anyone sees.
+pub fn scope(view: &GuildView, event: &Event) -> Option<Scope> {
+    let everyone = Scope {
+        user: None,
+        channel: None,
+    };
+    let scope = match event {
+        Event::GuildMemberUpdate { member, .. } => Scope {
+            user: Some(member.user.id),
+            channel: None,
+        },
+        // Only a change of owner changes anyone's permissions.
+        Event::GuildUpdate(g) if g.owner_id != view.guild.owner_id => everyone,
+        Event::GuildRoleUpdate { .. } | Event::GuildRoleDelete { .. } => everyone,
+        Event::ChannelUpdate(c) => Scope {
+            user: None,
+            channel: Some(c.id),
+        },
+        _ => return None,
+    };
+    // Nothing to sync where no channel has active threads.
+    let parents = parents(view, scope.channel);
+    (!parents.is_empty()).then_some(scope)
+}
+
+/// The parents of active threads, or only `channel` if it is one.
+fn parents(view: &GuildView, channel: Option<Snowflake>) -> BTreeSet<Snowflake> {
     view.threads
         .values()
         .filter_map(|t| t.thread.parent_id)
+        .filter(|p| channel.is_none_or(|c| c == *p))
         .collect()
 }
 
-/// What each session's user sees now of the channels with active threads.
-pub fn seen(view: &GuildView, sessions: &[Arc<Session>]) -> SeenParents {
-    let parents = parents(view);
+/// What each user in scope sees now of the channels in scope.
+pub fn seen(view: &GuildView, sessions: &[Arc<Session>], scope: &Scope) -> SeenParents {
+    let parents = parents(view, scope.channel);
     let mut seen = SeenParents::new();
     if parents.is_empty() {
         return seen;
@@ -50,7 +77,7 @@ pub fn seen(view: &GuildView, sessions: &[Arc<Session>]) -> SeenParents {
         .collect();
     for s in sessions {
         let user = s.user.id;
-        if seen.contains_key(&user) {
+        if scope.user.is_some_and(|u| u != user) || seen.contains_key(&user) {
             continue;
         }
         let visible = visibility
@@ -70,12 +97,13 @@ pub fn seen(view: &GuildView, sessions: &[Arc<Session>]) -> SeenParents {
 pub fn gained(
     view: &GuildView,
     sessions: &[Arc<Session>],
+    scope: &Scope,
     before: &SeenParents,
 ) -> Vec<(Arc<Session>, serde_json::Value)> {
     if before.is_empty() {
         return Vec::new();
     }
-    let after = seen(view, sessions);
+    let after = seen(view, sessions, scope);
     let mut out = Vec::new();
     for s in sessions {
         if s.intents & intents::GUILDS == 0 {
