@@ -17,7 +17,9 @@ pub struct ThreadFields {
     pub thread_metadata: ThreadMetadata,
     /// Messages in the thread (deleted ones included, unlike Discord).
     pub message_count: u32,
-    /// Members of the thread (Discord stops counting at 50; Hearth does not).
+    /// Members of the thread, written as Discord writes it: at most 50
+    /// (libraries hold it in a byte; twilight's is an `i8`).
+    #[serde(serialize_with = "at_most_fifty")]
     pub member_count: u32,
     /// Messages ever sent in the thread.
     pub total_message_sent: u32,
@@ -37,6 +39,13 @@ pub struct ThreadMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitable: Option<bool>,
     pub create_timestamp: Timestamp,
+}
+
+/// Discord's approximate thread member count stops at 50.
+pub const MEMBER_COUNT_CAP: u32 = 50;
+
+pub fn at_most_fifty<S: serde::Serializer>(count: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u32((*count).min(MEMBER_COUNT_CAP))
 }
 
 /// A user's membership of a thread (Discord's thread member object).
@@ -84,6 +93,28 @@ mod tests {
         assert!(!p.contains(Permissions::SEND_MESSAGES));
         let p = thread_permissions(base | Permissions::SEND_MESSAGES_IN_THREADS, false, false);
         assert!(p.contains(Permissions::SEND_MESSAGES));
+    }
+
+    #[test]
+    fn the_member_count_is_written_as_discord_writes_it() {
+        let fields = ThreadFields {
+            owner_id: crate::Snowflake(1),
+            thread_metadata: ThreadMetadata {
+                archived: false,
+                auto_archive_duration: 60,
+                archive_timestamp: crate::Timestamp(0),
+                locked: false,
+                invitable: None,
+                create_timestamp: crate::Timestamp(0),
+            },
+            message_count: 700,
+            member_count: 200,
+            total_message_sent: 700,
+        };
+        let written = serde_json::to_value(&fields).unwrap();
+        // Libraries keep it in a byte (twilight: an i8).
+        assert_eq!(written["member_count"], 50);
+        assert_eq!(written["message_count"], 700);
     }
 
     #[test]

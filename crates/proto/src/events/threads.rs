@@ -44,6 +44,7 @@ pub(super) struct ThreadDeleteD {
 pub(super) struct ThreadMembersD<'a> {
     pub id: Snowflake,
     pub guild_id: Snowflake,
+    #[serde(serialize_with = "hearth_model::threads::at_most_fifty")]
     pub member_count: u32,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub added_members: &'a [ThreadMember],
