@@ -340,6 +340,19 @@ async fn bot_answers_interactions(command: &mut std::process::Command) {
         .base
         .trim_end_matches('/')
         .trim_end_matches("/api/v10");
+    // A thread the bot finds in GUILD_CREATE: its library must read it.
+    let before = w
+        .api
+        .post(
+            &format!("/channels/{}/threads", w.general),
+            w.member.auth(),
+            Some(json!({"name": "before the bot", "type": 11})),
+        )
+        .await
+        .expect(201);
+    w.api
+        .send(&w.member, &str_field(&before, "id"), "already here")
+        .await;
     let mut child = Bot::spawn(
         command
             .env("HEARTH_URL", base)
@@ -471,6 +484,28 @@ async fn bot_answers_interactions(command: &mut std::process::Command) {
         .await
         .d;
     assert_eq!(secret["flags"], 64);
+
+    // Thread dispatches reach the bot, whose library must read them (a
+    // twilight bot fails on any it cannot): made, written in, archived.
+    let thread = w
+        .api
+        .post(
+            &format!("/channels/{}/threads", w.general),
+            w.member.auth(),
+            Some(json!({"name": "while it runs", "type": 11})),
+        )
+        .await
+        .expect(201);
+    let tid = str_field(&thread, "id");
+    w.api.send(&w.member, &tid, "in a thread").await;
+    w.api
+        .patch(
+            &format!("/channels/{tid}"),
+            w.member.auth(),
+            Some(json!({"archived": true})),
+        )
+        .await
+        .expect(200);
 
     // A modal: it opens for the member, who submits it; the bot thanks.
     invoker.run("form", json!([])).await;
