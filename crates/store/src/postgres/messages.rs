@@ -192,8 +192,10 @@ impl MessageStore for PgStore {
     }
 
     async fn update_message(&self, m: &Message) -> Result<()> {
+        // HAS_THREAD (32) is the store's to set (`create_thread`): an edit
+        // made from a copy read before a thread started keeps it.
         sqlx::query(
-            "UPDATE messages SET content = $1, embeds = $2, mentions = $3, mention_roles = $4, mention_everyone = $5, flags = $6, edited_at = $7, components = $8, attachments = $9
+            "UPDATE messages SET content = $1, embeds = $2, mentions = $3, mention_roles = $4, mention_everyone = $5, flags = ($6 & ~32) | (flags & 32), edited_at = $7, components = $8, attachments = $9
              WHERE channel_id = $10 AND bucket = $11 AND id = $12",
         )
         .bind(&m.content)

@@ -192,8 +192,10 @@ impl MessageStore for SqliteStore {
     }
 
     async fn update_message(&self, m: &Message) -> Result<()> {
+        // HAS_THREAD (32) is the store's to set (`create_thread`): an edit
+        // made from a copy read before a thread started keeps it.
         sqlx::query(
-            "UPDATE messages SET content = ?, embeds = ?, mentions = ?, mention_roles = ?, mention_everyone = ?, flags = ?, edited_at = ?, components = ?, attachments = ?
+            "UPDATE messages SET content = ?, embeds = ?, mentions = ?, mention_roles = ?, mention_everyone = ?, flags = (? & ~32) | (flags & 32), edited_at = ?, components = ?, attachments = ?
              WHERE channel_id = ? AND bucket = ? AND id = ?",
         )
         .bind(&m.content)

@@ -64,6 +64,13 @@ pub async fn threads_start_from_messages_and_count_against_the_limit(b: Arc<Back
         Err(StoreError::Missing("message"))
     ));
 
+    // An edit from a copy read before the thread started keeps the flag.
+    let mut stale = starter.clone();
+    stale.content = "edited".to_owned();
+    s.update_message(&stale).await.unwrap();
+    let edited = s.message(w.text.id, starter.id).await.unwrap().unwrap();
+    assert_eq!((edited.content.as_str(), edited.flags & 32), ("edited", 32));
+
     // Read back as written; not among the guild's channels.
     let read = s.channel(starter.id).await.unwrap().unwrap();
     assert_eq!(read, from_message);
