@@ -103,12 +103,15 @@ impl Receiver for Gateway {
                 if let Some(hub) = self.hub(guild) {
                     // Who saw which channels with threads, if this may
                     // change it (see `thread_sync`).
-                    let seen_before = hub
-                        .with_view(|view, sessions| {
+                    let seen_before = if thread_sync::may_change_sight(&event) {
+                        hub.with_view(|view, sessions| {
                             thread_sync::scope(view, &event)
                                 .map(|scope| (thread_sync::seen(view, sessions, &scope), scope))
                         })
-                        .flatten();
+                        .flatten()
+                    } else {
+                        None
+                    };
                     if after {
                         hub.prepare(&event);
                     } else {

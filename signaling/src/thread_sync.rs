@@ -29,6 +29,20 @@ pub struct Scope {
     channel: Option<Snowflake>,
 }
 
+/// Whether the event is of a kind that can change who sees a channel:
+/// checked before anything else, so the other events (messages above all)
+/// take no extra lock on the fan-out path.
+pub fn may_change_sight(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::GuildMemberUpdate { .. }
+            | Event::GuildUpdate(_)
+            | Event::GuildRoleUpdate { .. }
+            | Event::GuildRoleDelete { .. }
+            | Event::ChannelUpdate(_)
+    )
+}
+
 /// The scope of an event, judged before it is applied to the view; `None`
 /// when it cannot change what anyone sees.
 pub fn scope(view: &GuildView, event: &Event) -> Option<Scope> {
