@@ -17,11 +17,12 @@ use hearth_bus::{Bus, NodeNames};
 use hearth_proto::events::NodeCommand;
 use hearth_signaling::media::{BoxFuture, Placing, VoicePlacement, VoiceServer};
 
-use hearth_api::voice::VoiceControl;
+use hearth_api::voice::{RingRefused, VoiceControl};
 use hearth_api::AppState;
 use hearth_model::Snowflake;
 use hearth_sfu::room::{Flags, RoomKey};
 use hearth_sfu::{Sfu, VoiceHooks};
+use hearth_signaling::calls::RingRefusal;
 use hearth_signaling::media::{MediaPlane, MediaState};
 use hearth_signaling::Gateway;
 
@@ -68,7 +69,13 @@ impl MediaPlane for ToSfu {
     }
 }
 
-/// Moderator moves from the REST side.
+fn ring_refused(r: RingRefusal) -> RingRefused {
+    match r {
+        RingRefusal::NoCall => RingRefused::NoCall,
+    }
+}
+
+/// Moderator moves and ringing from the REST side.
 struct VoiceOfGateway(Weak<Gateway>);
 
 impl VoiceControl for VoiceOfGateway {
@@ -80,6 +87,16 @@ impl VoiceControl for VoiceOfGateway {
         self.0
             .upgrade()
             .is_some_and(|gw| gw.move_voice(guild, user, channel))
+    }
+
+    fn ring(&self, channel: Snowflake, who: Option<Vec<Snowflake>>) -> Result<(), RingRefused> {
+        let gw = self.0.upgrade().ok_or(RingRefused::NoCall)?;
+        gw.ring(channel, who.as_deref()).map_err(ring_refused)
+    }
+
+    fn stop_ringing(&self, channel: Snowflake, who: &[Snowflake]) -> Result<(), RingRefused> {
+        let gw = self.0.upgrade().ok_or(RingRefused::NoCall)?;
+        gw.stop_ringing(channel, who).map_err(ring_refused)
     }
 }
 

@@ -41,8 +41,10 @@ fn wants(session: &Session, event: &Event, needed: Option<u64>) -> bool {
                 && (change.concerns(session.user.id)
                     || session.intents & intents::GUILD_MEMBERS != 0)
         }
-        (Event::Direct { .. }, needed) => {
-            session.holds_dms() && needed.is_none_or(|bit| session.intents & bit != 0)
+        (Event::Direct { event, .. }, needed) => {
+            session.holds_dms()
+                && !(session.user.bot && event.for_people_only())
+                && needed.is_none_or(|bit| session.intents & bit != 0)
         }
         (_, Some(bit)) => session.intents & bit != 0,
         (_, None) => true,
@@ -76,6 +78,9 @@ impl Receiver for Gateway {
                         s.push_from(tailored(&s, &prepared), limit, Some(id));
                         pushed += 1;
                     }
+                }
+                if let Event::Direct { recipient, event } = &*event {
+                    self.direct_heard(*recipient, event);
                 }
             }
             Audience::Guild(guild)

@@ -28,6 +28,8 @@ pub struct Gateway {
     /// Subscriptions to guilds under way, so a removal cannot slip past one.
     pub(crate) joins: crate::joins::Joins,
     pub(crate) voice: VoiceStates,
+    /// Calls in DMs and group DMs (see `calls`).
+    pub(crate) calls: crate::calls::Calls,
     /// Presence across nodes, once the node shares it (see
     /// `share_presence`); without it presence is this node's alone.
     cluster_presence: std::sync::OnceLock<Arc<ClusterPresence>>,
@@ -72,6 +74,7 @@ impl Gateway {
             metrics: Default::default(),
             joins: Default::default(),
             voice: VoiceStates::default(),
+            calls: Default::default(),
             cluster_presence: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
             placement: std::sync::OnceLock::new(),

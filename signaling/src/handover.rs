@@ -421,7 +421,7 @@ impl Gateway {
                 channel_id: channel,
                 user_id: session.user.id,
                 session_id: session.id.clone(),
-                member,
+                member: Some(member),
                 self_mute: v.state.self_mute,
                 self_deaf: v.state.self_deaf,
                 self_video: v.state.self_video,

@@ -272,6 +272,14 @@ pub async fn identify(
         ready["application"] = app;
     }
     gw.send_to(&session, "READY", ready);
+    // Calls in progress in the user's DMs ring on (or show) as they come
+    // back, as on Discord.
+    if !user.bot {
+        let channels: Vec<Snowflake> = private_channels.iter().map(|c| c.id).collect();
+        for d in gw.calls_for(&channels) {
+            gw.send_to(&session, "CALL_CREATE", d);
+        }
+    }
     // Online before the guilds arrive, so GUILD_CREATE lists this user as present.
     let seen = gw.presences.set(user.id, &session.id, ident.presence);
     for g in &guilds {

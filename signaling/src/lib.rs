@@ -20,6 +20,7 @@
 //!   VOICE_STATE_UPDATE and the VOICE_SERVER_UPDATE that sends the client,
 //!   with a signed token, to the SFU.
 
+pub mod calls;
 mod cluster_presence;
 pub mod codec;
 pub mod config;

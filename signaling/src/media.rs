@@ -126,25 +126,27 @@ impl Gateway {
         if state.channel_id != channel {
             return None;
         }
-        let can_speak = self
-            .hub(guild)
-            .and_then(|hub| {
-                hub.with_view(|view, _| {
-                    view.channels.get(&channel).map(|c| {
-                        view.channel_permissions(user, c, Timestamp::now(), &mut Vec::new())
-                            .contains(Permissions::SPEAK)
+        // Everyone in a DM call may speak.
+        let can_speak = state.in_call()
+            || self
+                .hub(guild)
+                .and_then(|hub| {
+                    hub.with_view(|view, _| {
+                        view.channels.get(&channel).map(|c| {
+                            view.channel_permissions(user, c, Timestamp::now(), &mut Vec::new())
+                                .contains(Permissions::SPEAK)
+                        })
                     })
                 })
-            })
-            .flatten()
-            .unwrap_or(false);
+                .flatten()
+                .unwrap_or(false);
         Some(MediaState {
             channel,
             session_id: state.session_id,
             self_mute: state.self_mute,
             self_deaf: state.self_deaf,
-            mute: state.member.mute,
-            deaf: state.member.deaf,
+            mute: state.member.as_ref().is_some_and(|m| m.mute),
+            deaf: state.member.as_ref().is_some_and(|m| m.deaf),
             can_speak,
         })
     }

@@ -36,17 +36,21 @@ use crate::media::VoiceServer;
 use crate::session::Session;
 use hearth_bus::sfu_registry::RoomRef;
 
-/// One user's presence in a voice channel of a guild.
+/// One user's presence in a voice channel of a guild, or in the call of a
+/// DM or group DM (see `calls`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoiceState {
+    /// The guild; in a DM call the DM channel's id, which keys the call as
+    /// a guild's id keys its voice states.
     pub guild_id: Snowflake,
     pub channel_id: Snowflake,
     pub user_id: Snowflake,
     /// The main gateway session that holds the voice connection.
     pub session_id: String,
     /// As of the join, kept current by GUILD_MEMBER_UPDATE; its `deaf` and
-    /// `mute` are the guild's server deafen and mute.
-    pub member: Member,
+    /// `mute` are the guild's server deafen and mute. `None` in a DM call,
+    /// which has no guild.
+    pub member: Option<Member>,
     pub self_mute: bool,
     pub self_deaf: bool,
     pub self_video: bool,
@@ -55,15 +59,20 @@ pub struct VoiceState {
 }
 
 impl VoiceState {
+    /// Whether the state is in a DM call rather than a guild.
+    pub fn in_call(&self) -> bool {
+        self.member.is_none()
+    }
+
     fn wire(&self, channel_id: Option<Snowflake>) -> wire::VoiceState {
         wire::VoiceState {
-            guild_id: Some(self.guild_id),
+            guild_id: self.member.as_ref().map(|_| self.guild_id),
             channel_id,
             user_id: self.user_id,
-            member: Some(self.member.clone()),
+            member: self.member.clone(),
             session_id: self.session_id.clone(),
-            deaf: self.member.deaf,
-            mute: self.member.mute,
+            deaf: self.member.as_ref().is_some_and(|m| m.deaf),
+            mute: self.member.as_ref().is_some_and(|m| m.mute),
             self_deaf: self.self_deaf,
             self_mute: self.self_mute,
             self_stream: false,
@@ -189,6 +198,30 @@ impl Registry {
             .collect()
     }
 
+    /// Removes the user's states in DM calls, but the one in `except`.
+    pub fn remove_calls_of(
+        &mut self,
+        user: Snowflake,
+        except: Option<Snowflake>,
+    ) -> Vec<VoiceState> {
+        let calls: Vec<Snowflake> = self
+            .by_user
+            .get(&user)
+            .map(|scopes| {
+                scopes
+                    .iter()
+                    .copied()
+                    .filter(|c| Some(*c) != except)
+                    .filter(|c| self.get(*c, user).is_some_and(VoiceState::in_call))
+                    .collect()
+            })
+            .unwrap_or_default();
+        calls
+            .into_iter()
+            .filter_map(|c| self.remove(c, user))
+            .collect()
+    }
+
     pub fn remove_channel(&mut self, guild: Snowflake, channel: Snowflake) -> Vec<VoiceState> {
         let users: Vec<Snowflake> = self
             .in_guild(guild)
@@ -265,7 +298,9 @@ pub async fn update_voice_state(
     session: &Session,
     update: VoiceStateUpdate,
 ) -> Result<(), StoreError> {
-    let guild = update.guild_id;
+    let Some(guild) = update.guild_id else {
+        return crate::calls::update_call_state(gw, session, update).await;
+    };
     if !session.guilds().contains(&guild) {
         tracing::debug!(session = %session.id, %guild, "op 4 for a guild the session is not in: ignored");
         return Ok(());
@@ -284,7 +319,7 @@ pub async fn update_voice_state(
     let Some(server) = gw.server_for(guild, session.user.id, channel, region).await else {
         return Ok(());
     };
-    gw.join_voice(session, member, channel, &update, server);
+    gw.join_voice(session, guild, member, channel, &update, server);
     Ok(())
 }
 
@@ -473,12 +508,22 @@ impl Gateway {
         };
         self.voice.registry().set(next.clone());
         self.publish_voice_state(next.guild_id, next.joined());
-        let server = VoiceServerUpdate {
-            token: self.voice_token(&next),
-            guild_id: next.guild_id,
-            endpoint: next.server.endpoint.clone(),
-        };
-        self.send_to(&session, "VOICE_SERVER_UPDATE", json!(server));
+        self.send_to(
+            &session,
+            "VOICE_SERVER_UPDATE",
+            json!(self.voice_server_update(&next)),
+        );
+    }
+
+    /// VOICE_SERVER_UPDATE's `d` for a state: a DM call names its channel
+    /// and no guild, as Discord's do.
+    pub(crate) fn voice_server_update(&self, state: &VoiceState) -> VoiceServerUpdate {
+        VoiceServerUpdate {
+            token: self.voice_token(state),
+            guild_id: (!state.in_call()).then_some(state.guild_id),
+            channel_id: state.in_call().then_some(state.channel_id),
+            endpoint: state.server.endpoint.clone(),
+        }
     }
 
     /// As [`Gateway::disconnect_voice`], but only if the user's state is
@@ -560,12 +605,15 @@ impl Gateway {
         let Some(current) = registry.get(guild, member.user.id) else {
             return;
         };
-        if current.member == member {
+        let Some(was) = current.member.as_ref() else {
+            return;
+        };
+        if *was == member {
             return;
         }
-        let announce = current.member.mute != member.mute || current.member.deaf != member.deaf;
+        let announce = was.mute != member.mute || was.deaf != member.deaf;
         let next = VoiceState {
-            member,
+            member: Some(member),
             ..current.clone()
         };
         registry.set(next.clone());
@@ -575,7 +623,7 @@ impl Gateway {
         }
     }
 
-    fn announce_left(&self, gone: Vec<VoiceState>) -> bool {
+    pub(crate) fn announce_left(&self, gone: Vec<VoiceState>) -> bool {
         let any = !gone.is_empty();
         for s in gone {
             tracing::debug!(guild = %s.guild_id, user = %s.user_id, channel = %s.channel_id, "left voice");
@@ -592,12 +640,18 @@ impl Gateway {
         self.publish_voice_state(state.guild_id, state.joined());
     }
 
-    /// Announces a state to the guild, and to the media plane.
-    fn publish_voice_state(&self, guild: Snowflake, state: wire::VoiceState) {
+    /// Announces a state to the guild (or the DM call's recipients), and to
+    /// the media plane.
+    pub(crate) fn publish_voice_state(&self, guild: Snowflake, state: wire::VoiceState) {
         let user = state.user_id;
         // The session's journal record carries its voice states.
         if let Some(session) = self.session(&state.session_id) {
             session.record_changed();
+        }
+        if state.guild_id.is_none() {
+            self.publish_call_state(guild, state);
+            self.media_changed(guild, user);
+            return;
         }
         self.record_voice_state(guild, &state);
         self.bus.publish(Event::VoiceStateUpdate {
@@ -626,12 +680,12 @@ impl Gateway {
     fn join_voice(
         &self,
         session: &Session,
+        guild: Snowflake,
         member: Member,
         channel_id: Snowflake,
         update: &VoiceStateUpdate,
         server: VoiceServer,
     ) {
-        let guild = update.guild_id;
         let user = session.user.id;
         let _changing = self.voice.changing();
         // The session may have ended or left the guild while the member was read.
@@ -643,7 +697,7 @@ impl Gateway {
             channel_id,
             user_id: user,
             session_id: session.id.clone(),
-            member,
+            member: Some(member),
             self_mute: update.self_mute,
             self_deaf: update.self_deaf,
             self_video: update.self_video,
@@ -685,12 +739,11 @@ impl Gateway {
         }
         self.voice.registry().set(next.clone());
         self.publish_voice_state(guild, next.joined());
-        let server = VoiceServerUpdate {
-            token: self.voice_token(&next),
-            guild_id: guild,
-            endpoint: next.server.endpoint.clone(),
-        };
-        self.send_to(session, "VOICE_SERVER_UPDATE", json!(server));
+        self.send_to(
+            session,
+            "VOICE_SERVER_UPDATE",
+            json!(self.voice_server_update(&next)),
+        );
         tracing::debug!(session = %session.id, %guild, channel = %channel_id, "joined voice");
     }
 }
@@ -732,7 +785,7 @@ mod tests {
             channel_id: channel,
             user_id: Snowflake(user),
             session_id: session.into(),
-            member: member(user),
+            member: Some(member(user)),
             self_mute: false,
             self_deaf: false,
             self_video: false,
@@ -875,7 +928,7 @@ mod tests {
     #[test]
     fn the_wire_forms_follow_discord() {
         let mut s = state(1, LOUNGE, "a");
-        s.member.mute = true;
+        s.member.as_mut().unwrap().mute = true;
         s.self_deaf = true;
         let joined = json!(s.joined());
         assert_eq!(joined["guild_id"], "100");

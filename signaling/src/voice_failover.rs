@@ -14,7 +14,6 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use hearth_bus::sfu_registry::RoomRef;
-use hearth_proto::gateway::VoiceServerUpdate;
 use serde_json::json;
 
 use crate::gateway::Gateway;
@@ -97,11 +96,7 @@ impl Gateway {
                 // The new node learns what may flow for the user.
                 self.media_changed(next.guild_id, next.user_id);
                 if let Some(session) = self.session(&next.session_id) {
-                    let update = VoiceServerUpdate {
-                        token: self.voice_token(&next),
-                        guild_id: next.guild_id,
-                        endpoint: next.server.endpoint.clone(),
-                    };
+                    let update = self.voice_server_update(&next);
                     self.send_to(&session, "VOICE_SERVER_UPDATE", json!(update));
                 }
             }

@@ -13,6 +13,7 @@ mod cluster_voice;
 mod coalescing;
 mod concurrency;
 mod direct_messages;
+mod dm_calls;
 mod durability;
 mod gateway_close;
 mod gateway_dispatch;

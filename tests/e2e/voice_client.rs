@@ -1081,7 +1081,11 @@ pub struct VoiceClient {
     pub user: User,
     pub api: Api,
     pub gw: Gateway,
+    /// The guild; for a DM call the DM channel's id (the voice gateway's
+    /// `server_id` then).
     pub guild_id: String,
+    /// In a DM call: op 4 and the dispatches name no guild.
+    pub in_call: bool,
     pub grant: Option<VoiceGrant>,
     pub ws: Option<VoiceWs>,
     /// op 2 Ready's `d`.
@@ -1138,6 +1142,7 @@ impl VoiceClient {
             api: api.clone(),
             gw,
             guild_id: guild_id.to_string(),
+            in_call: false,
             grant: None,
             ws: None,
             ready: Value::Null,
@@ -1151,6 +1156,13 @@ impl VoiceClient {
             tone_frames_sent: Arc::new(AtomicU64::new(0)),
             video_frames_sent: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Logs `user` in for calls in the DM or group DM `channel_id`.
+    pub async fn login_for_call(api: &Api, user: &User, channel_id: &str) -> VoiceClient {
+        let mut c = VoiceClient::login(api, user, channel_id).await;
+        c.in_call = true;
+        c
     }
 
     pub fn label(&self) -> &str {
@@ -1181,8 +1193,9 @@ impl VoiceClient {
         self_mute: bool,
         self_deaf: bool,
     ) {
+        let guild_id = (!self.in_call).then(|| self.guild_id.clone());
         let d = json!({
-            "guild_id": self.guild_id,
+            "guild_id": guild_id,
             "channel_id": channel_id,
             "self_mute": self_mute,
             "self_deaf": self_deaf,
@@ -1214,12 +1227,21 @@ impl VoiceClient {
             self.label(),
             vsu.d
         );
-        assert_eq!(
-            vsu.d["guild_id"],
-            self.guild_id.as_str(),
-            "VOICE_STATE_UPDATE.guild_id: {}",
-            vsu.d
-        );
+        if self.in_call {
+            assert!(
+                vsu.d.get("guild_id").is_none_or(Value::is_null)
+                    && vsu.d.get("member").is_none_or(Value::is_null),
+                "a DM call's VOICE_STATE_UPDATE names no guild and no member: {}",
+                vsu.d
+            );
+        } else {
+            assert_eq!(
+                vsu.d["guild_id"],
+                self.guild_id.as_str(),
+                "VOICE_STATE_UPDATE.guild_id: {}",
+                vsu.d
+            );
+        }
         let (token, endpoint) = self.voice_server_update(EVENT_TIMEOUT).await;
         let grant = VoiceGrant {
             guild_id: self.guild_id.clone(),
@@ -1648,11 +1670,18 @@ impl VoiceClient {
     /// token (checked not empty) and endpoint.
     async fn voice_server_update(&mut self, within: Duration) -> (String, String) {
         let guild = self.guild_id.clone();
+        let in_call = self.in_call;
         let server = self
             .gw
             .expect_dispatch_where(
                 "VOICE_SERVER_UPDATE",
-                |d| d["guild_id"] == guild.as_str(),
+                |d| {
+                    if in_call {
+                        d["guild_id"].is_null() && d["channel_id"] == guild.as_str()
+                    } else {
+                        d["guild_id"] == guild.as_str()
+                    }
+                },
                 within,
             )
             .await;

@@ -10,6 +10,23 @@ pub trait VoiceControl: Send + Sync {
     /// Moves the user to `channel` (a voice channel of the guild), or
     /// disconnects them (`None`). False if they were not in voice.
     fn move_member(&self, guild: Snowflake, user: Snowflake, channel: Option<Snowflake>) -> bool;
+    /// Rings `recipients` of the DM's call again (every recipient not in
+    /// it, when `None`).
+    fn ring(
+        &self,
+        channel: Snowflake,
+        recipients: Option<Vec<Snowflake>>,
+    ) -> Result<(), RingRefused>;
+    /// Stops ringing `recipients` for the DM's call.
+    fn stop_ringing(&self, channel: Snowflake, recipients: &[Snowflake])
+        -> Result<(), RingRefused>;
+}
+
+/// Why ringing could not change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingRefused {
+    /// The channel has no call (as the node answering knows).
+    NoCall,
 }
 
 /// The regions voice calls can be placed in now (`GET /voice/regions`).

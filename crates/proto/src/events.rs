@@ -23,7 +23,7 @@ use crate::voice::MediaState;
 
 mod direct;
 mod threads;
-pub use direct::{DirectEvent, DirectReaction};
+pub use direct::{Call, DirectEvent, DirectReaction};
 pub use threads::ThreadMembersChange;
 
 /// Who a dispatch is for, beyond the intents it needs.

@@ -272,7 +272,9 @@ impl OneOrMany {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct VoiceStateUpdate {
-    pub guild_id: Snowflake,
+    /// `None` for a call in a DM or group DM, whose id is `channel_id`.
+    #[serde(default)]
+    pub guild_id: Option<Snowflake>,
     pub channel_id: Option<Snowflake>,
     #[serde(default)]
     pub self_mute: bool,
@@ -314,7 +316,10 @@ pub struct VoiceState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoiceServerUpdate {
     pub token: String,
-    pub guild_id: Snowflake,
+    /// `None` for a call in a DM or group DM: `channel_id` names it then.
+    pub guild_id: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<Snowflake>,
     /// `host:port/path`, without a scheme, as Discord sends it.
     pub endpoint: String,
 }

@@ -4,6 +4,7 @@
 mod absent;
 pub(crate) mod accounts;
 mod applications;
+mod calls;
 mod channels;
 mod commands;
 mod gateway;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
             .merge(pins::routes())
             .merge(threads::routes())
             .merge(private::routes())
+            .merge(calls::routes())
             .merge(read_states::routes())
             .merge(search::routes())
             .merge(notifications::routes())

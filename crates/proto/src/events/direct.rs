@@ -6,7 +6,7 @@
 use hearth_model::{Emoji, Message, PrivateChannel, Snowflake, Timestamp, User};
 use serde::{Deserialize, Serialize};
 
-use crate::gateway::intents;
+use crate::gateway::{intents, VoiceState};
 
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,41 @@ pub enum DirectEvent {
         message_id: Snowflake,
         emoji: Emoji,
     },
+    /// A call started in the channel: who is rung, and who is in it.
+    /// (`recipients` and `node` are for the other nodes' mirrors of the
+    /// call, not the wire.)
+    CallCreate {
+        call: Call,
+        voice_states: Vec<VoiceState>,
+        recipients: Vec<Snowflake>,
+        node: String,
+    },
+    /// Who is rung changed.
+    CallUpdate {
+        call: Call,
+        node: String,
+    },
+    /// The last participant left.
+    CallDelete {
+        channel_id: Snowflake,
+        node: String,
+    },
+    /// Someone joined, changed or left the channel's call.
+    VoiceStateUpdate {
+        state: VoiceState,
+        /// The node holding the state: the others keep it as remote.
+        node: String,
+    },
+}
+
+/// A call in a DM or group DM as CALL_CREATE and CALL_UPDATE carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    pub channel_id: Snowflake,
+    /// The region of the session that started it, when it named one.
+    pub region: Option<String>,
+    /// The recipients being rung, by id.
+    pub ringing: Vec<Snowflake>,
 }
 
 /// One user's reaction added to or removed from a DM's message.
@@ -80,6 +115,10 @@ impl DirectEvent {
             DirectEvent::ReactionRemove(_) => "MESSAGE_REACTION_REMOVE",
             DirectEvent::ReactionRemoveAll { .. } => "MESSAGE_REACTION_REMOVE_ALL",
             DirectEvent::ReactionRemoveEmoji { .. } => "MESSAGE_REACTION_REMOVE_EMOJI",
+            DirectEvent::CallCreate { .. } => "CALL_CREATE",
+            DirectEvent::CallUpdate { .. } => "CALL_UPDATE",
+            DirectEvent::CallDelete { .. } => "CALL_DELETE",
+            DirectEvent::VoiceStateUpdate { .. } => "VOICE_STATE_UPDATE",
         }
     }
 
@@ -100,6 +139,18 @@ impl DirectEvent {
             | DirectEvent::ReactionRemoveEmoji { .. } => Some(intents::DIRECT_MESSAGE_REACTIONS),
             _ => None,
         }
+    }
+
+    /// Calls are for people: Discord neither rings bots nor lets them
+    /// into DM calls, and bot libraries do not know these events.
+    pub fn for_people_only(&self) -> bool {
+        matches!(
+            self,
+            DirectEvent::CallCreate { .. }
+                | DirectEvent::CallUpdate { .. }
+                | DirectEvent::CallDelete { .. }
+                | DirectEvent::VoiceStateUpdate { .. }
+        )
     }
 
     pub fn d_json(&self) -> serde_json::Result<Vec<u8>> {
@@ -164,6 +215,14 @@ impl DirectEvent {
                 message_id: *message_id,
                 emoji: Some(emoji),
             }),
+            DirectEvent::CallCreate {
+                call, voice_states, ..
+            } => serde_json::to_vec(&CallCreateD { call, voice_states }),
+            DirectEvent::CallUpdate { call, .. } => serde_json::to_vec(call),
+            DirectEvent::CallDelete { channel_id, .. } => {
+                serde_json::to_vec(&serde_json::json!({ "channel_id": channel_id }))
+            }
+            DirectEvent::VoiceStateUpdate { state, .. } => serde_json::to_vec(state),
         }
     }
 }
@@ -198,6 +257,13 @@ struct ReactionsD<'a> {
 struct RecipientD<'a> {
     channel_id: Snowflake,
     user: &'a User,
+}
+
+#[derive(Serialize)]
+struct CallCreateD<'a> {
+    #[serde(flatten)]
+    call: &'a Call,
+    voice_states: &'a [VoiceState],
 }
 
 #[derive(Serialize)]
