@@ -30,7 +30,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use hearth_bus::sfu_registry::RoomRef;
-use hearth_model::Snowflake;
+use hearth_model::{PrivateChannelType, Snowflake};
 use hearth_proto::events::{Call, DirectEvent, Event};
 use hearth_proto::gateway::{self as wire, VoiceStateUpdate};
 use hearth_store::StoreError;
@@ -279,32 +279,34 @@ impl Gateway {
     /// A state in a call changed here: its recipients hear of it; a leave
     /// may end the call (under `changing`).
     pub(crate) fn publish_call_state(&self, channel: Snowflake, state: wire::VoiceState) {
-        let left = state.channel_id.is_none();
         let Some(record) = self.calls.get(channel) else {
             return;
         };
+        let ends_call = state.channel_id.is_none() && self.call_is_empty(channel);
         let node = self.config.node_name.clone();
         self.to_recipients(&record.recipients, || DirectEvent::VoiceStateUpdate {
             state: state.clone(),
             node: node.clone(),
+            ends_call,
         });
-        if left {
-            self.end_call_if_empty(channel);
+        if ends_call {
+            self.end_call(channel);
         }
     }
 
-    /// The call ends once nobody, on any node, is in it (under `changing`).
-    fn end_call_if_empty(&self, channel: Snowflake) {
-        if !self.voice.registry().in_guild(channel).is_empty() {
-            return;
-        }
-        let ended = {
-            let mut records = self.calls.records();
-            match records.get(&channel) {
-                Some(r) if r.remote.is_empty() => records.remove(&channel),
-                _ => None,
-            }
-        };
+    /// Whether nobody, on any node, is in the call as this node knows.
+    fn call_is_empty(&self, channel: Snowflake) -> bool {
+        self.voice.registry().in_guild(channel).is_empty()
+            && self
+                .calls
+                .records()
+                .get(&channel)
+                .is_none_or(|r| r.remote.is_empty())
+    }
+
+    /// The call is over: CALL_DELETE (under `changing`).
+    fn end_call(&self, channel: Snowflake) {
+        let ended = self.calls.records().remove(&channel);
         if let Some(record) = ended {
             let node = self.config.node_name.clone();
             self.to_recipients(&record.recipients, || DirectEvent::CallDelete {
@@ -456,7 +458,11 @@ impl Gateway {
                     self.calls.records().remove(channel_id);
                 }
             }
-            DirectEvent::VoiceStateUpdate { state, node } => {
+            DirectEvent::VoiceStateUpdate {
+                state,
+                node,
+                ends_call,
+            } => {
                 let Some(channel) = state.channel_id.or(self.call_of_remote(state)) else {
                     return;
                 };
@@ -464,21 +470,31 @@ impl Gateway {
                     // Taken over by a session on another node.
                     self.voice.registry().remove(channel, state.user_id);
                 }
-                let mut records = self.calls.records();
-                let Some(record) = records.get_mut(&channel) else {
-                    return;
-                };
-                if state.channel_id.is_some() {
-                    record.ringing.remove(&state.user_id);
-                    record
-                        .remote
-                        .insert(state.user_id, (node.clone(), state.clone()));
-                } else if record
-                    .remote
-                    .get(&state.user_id)
-                    .is_some_and(|(holder, _)| holder == node)
                 {
+                    let mut records = self.calls.records();
+                    let Some(record) = records.get_mut(&channel) else {
+                        return;
+                    };
+                    if state.channel_id.is_some() {
+                        record.ringing.remove(&state.user_id);
+                        record
+                            .remote
+                            .insert(state.user_id, (node.clone(), state.clone()));
+                        return;
+                    }
+                    let held_there = record
+                        .remote
+                        .get(&state.user_id)
+                        .is_some_and(|(holder, _)| holder == node);
+                    if !held_there {
+                        return;
+                    }
                     record.remote.remove(&state.user_id);
+                }
+                // That node thought others were still in the call; if they
+                // left meanwhile, nobody else will end it.
+                if !ends_call && self.call_is_empty(channel) {
+                    self.end_call(channel);
                 }
             }
             _ => {}
@@ -493,7 +509,16 @@ impl Gateway {
             DirectEvent::RecipientRemove { channel_id, user } => {
                 self.recipient_gone(*channel_id, user.id)
             }
-            DirectEvent::ChannelDelete(channel) => self.recipient_gone(channel.id, recipient),
+            // Leaving a group DM; closing a DM only hides it, and its
+            // user stays a recipient, so they still hear of its calls.
+            DirectEvent::ChannelDelete(channel) if channel.kind == PrivateChannelType::GroupDm => {
+                self.recipient_gone(channel.id, recipient)
+            }
+            DirectEvent::ChannelDelete(channel) => {
+                let _changing = self.voice.changing();
+                let gone = self.voice.registry().remove(channel.id, recipient);
+                self.announce_left(gone.into_iter().collect());
+            }
             DirectEvent::RecipientAdd { channel_id, user } if !user.bot => {
                 let _changing = self.voice.changing();
                 if let Some(record) = self.calls.records().get_mut(channel_id) {
@@ -515,6 +540,56 @@ impl Gateway {
             .iter()
             .find(|(_, r)| r.remote.contains_key(&state.user_id))
             .map(|(c, _)| *c)
+    }
+
+    /// The nodes holding states in the calls this node mirrors.
+    pub(crate) fn call_nodes(&self) -> Vec<String> {
+        self.calls
+            .records()
+            .values()
+            .flat_map(|r| r.remote.values().map(|(node, _)| node.clone()))
+            .collect()
+    }
+
+    /// The nodes `gone` are gone: their participants left the calls this
+    /// node mirrors, as its sessions hear (nothing is published but the
+    /// calls' ends).
+    pub(crate) fn calls_lose_nodes(&self, gone: &[String]) {
+        let orphans: Vec<(Vec<Snowflake>, String, wire::VoiceState)> = self
+            .calls
+            .records()
+            .values()
+            .flat_map(|r| {
+                r.remote
+                    .values()
+                    .filter(|(node, _)| gone.contains(node))
+                    .map(|(node, s)| (r.recipients.clone(), node.clone(), s.clone()))
+            })
+            .collect();
+        for (recipients, node, state) in orphans {
+            let left = wire::VoiceState {
+                channel_id: None,
+                ..state
+            };
+            for recipient in recipients {
+                hearth_bus::Receiver::deliver(
+                    self,
+                    std::sync::Arc::new(Event::Direct {
+                        recipient,
+                        event: DirectEvent::VoiceStateUpdate {
+                            state: left.clone(),
+                            node: node.clone(),
+                            ends_call: false,
+                        },
+                    }),
+                    // Made here, for here: no node's order to keep.
+                    hearth_proto::events::EventId {
+                        origin: 0,
+                        counter: 0,
+                    },
+                );
+            }
+        }
     }
 
     /// The calls in channels the user is a recipient of, for CALL_CREATE

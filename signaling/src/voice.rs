@@ -908,6 +908,30 @@ mod tests {
     }
 
     #[test]
+    fn a_users_calls_end_without_touching_their_guild_voice() {
+        let mut r = Registry::default();
+        let (dm, group) = (Snowflake(500), Snowflake(501));
+        let call = |c: Snowflake| VoiceState {
+            guild_id: c,
+            channel_id: c,
+            member: None,
+            ..state(1, c, "a")
+        };
+        r.set(state(1, LOUNGE, "a"));
+        r.set(call(dm));
+        r.set(call(group));
+        let gone = r.remove_calls_of(Snowflake(1), Some(group));
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].channel_id, dm);
+        assert!(r.get(GUILD, Snowflake(1)).is_some(), "guild voice stays");
+        assert!(r.get(group, Snowflake(1)).is_some(), "the kept call stays");
+        let wire = json!(r.get(group, Snowflake(1)).unwrap().joined());
+        assert!(wire.get("guild_id").is_none() && wire.get("member").is_none());
+        assert_eq!(r.remove_calls_of(Snowflake(1), None).len(), 1);
+        assert!(r.get(GUILD, Snowflake(1)).is_some());
+    }
+
+    #[test]
     fn deleting_a_channel_or_guild_empties_it() {
         let mut r = Registry::default();
         r.set(state(1, LOUNGE, "a"));

@@ -229,7 +229,10 @@ impl Gateway {
         let Some(shared) = self.shared_voice.get() else {
             return;
         };
-        let nodes = self.voice.registry().remote.nodes();
+        let mut nodes = self.voice.registry().remote.nodes();
+        nodes.extend(self.call_nodes());
+        nodes.sort();
+        nodes.dedup();
         if nodes.is_empty() {
             return;
         }
@@ -245,6 +248,7 @@ impl Gateway {
         if gone.is_empty() {
             return;
         }
+        self.calls_lose_nodes(&gone);
         let orphans = self.voice.registry().remote.of_nodes(&gone);
         tracing::info!(nodes = ?gone, states = orphans.len(), "voice states of nodes that are gone end");
         for (guild, r) in orphans {

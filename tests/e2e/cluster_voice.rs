@@ -789,3 +789,129 @@ async fn many_calls_whose_sfu_node_is_killed_come_back() {
         ms[ms.len() - 1]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dm_call_through_two_nodes_rings_meets_on_one_sfu_and_ends_once() {
+    let w = TwoRegions::new(&["alice", "bob"]).await;
+    let dm =
+        w.eu.api()
+            .post(
+                "/users/@me/channels",
+                w.users[0].auth(),
+                Some(json!({ "recipient_id": w.users[1].id })),
+            )
+            .await
+            .expect(200);
+    let dm = str_field(&dm, "id");
+    let mut alice = VoiceClient::login_for_call(&w.eu.api(), &w.users[0], &dm).await;
+    let mut bob = VoiceClient::login_for_call(&w.us.api(), &w.users[1], &dm).await;
+    let (a_id, b_id) = (alice.id().to_string(), bob.id().to_string());
+    let timeout = crate::gateway_client::EVENT_TIMEOUT;
+
+    alice.join(&dm).await;
+    // Bob, on the other node, is rung.
+    let create = bob
+        .gw
+        .expect_dispatch_where("CALL_CREATE", |d| d["channel_id"] == dm.as_str(), timeout)
+        .await
+        .d;
+    assert_eq!(create["ringing"], json!([b_id]), "{create}");
+    // Bob declines through his node; alice's node hears it.
+    w.us.api()
+        .post(
+            &format!("/channels/{dm}/call/stop-ringing"),
+            w.users[1].auth(),
+            Some(json!({})),
+        )
+        .await
+        .expect(204);
+    alice
+        .gw
+        .expect_dispatch_where(
+            "CALL_UPDATE",
+            |d| d["channel_id"] == dm.as_str() && d["ringing"] == json!([]),
+            timeout,
+        )
+        .await;
+    // He joins after all: one call, on the SFU node alice's join placed it.
+    bob.join(&dm).await;
+    assert_eq!(alice.grant().endpoint, bob.grant().endpoint);
+    bob.gw
+        .expect_no_dispatch("CALL_CREATE", crate::gateway_client::QUIET)
+        .await;
+    hears_join(&mut bob, &a_id).await;
+    alice.publish_tone(TONE_HZ);
+    bob.wait_audio_from(&a_id, 100).await;
+
+    // Alice leaves first: the call goes on, as both nodes know bob is in it.
+    alice.leave().await;
+    bob.gw
+        .expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == a_id.as_str() && d["channel_id"].is_null(),
+            timeout,
+        )
+        .await;
+    alice
+        .gw
+        .expect_no_dispatch("CALL_DELETE", crate::gateway_client::QUIET)
+        .await;
+    // Bob's leave ends it, for both, once.
+    bob.leave().await;
+    for gw in [&mut alice.gw, &mut bob.gw] {
+        gw.expect_dispatch_where("CALL_DELETE", |d| d["channel_id"] == dm.as_str(), timeout)
+            .await;
+        gw.expect_no_dispatch("CALL_DELETE", crate::gateway_client::QUIET)
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dm_call_loses_the_participants_of_a_dead_node_and_still_ends() {
+    let mut w = TwoRegions::new(&["alice", "bob"]).await;
+    let dm =
+        w.us.api()
+            .post(
+                "/users/@me/channels",
+                w.users[1].auth(),
+                Some(json!({ "recipient_id": w.users[0].id })),
+            )
+            .await
+            .expect(200);
+    let dm = str_field(&dm, "id");
+    let mut bob = VoiceClient::login_for_call(&w.us.api(), &w.users[1], &dm).await;
+    let mut alice = VoiceClient::login_for_call(&w.eu.api(), &w.users[0], &dm).await;
+    let a_id = alice.id().to_string();
+    bob.request_voice(&dm, false).await;
+    alice.request_voice(&dm, false).await;
+    bob.gw
+        .expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == a_id.as_str() && d["channel_id"] == dm.as_str(),
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+
+    // Alice's node dies: once its lease ends, bob's node tells him she
+    // left; the call goes on with him.
+    w.eu.kill9();
+    bob.gw
+        .expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == a_id.as_str() && d["channel_id"].is_null(),
+            Duration::from_secs(60),
+        )
+        .await;
+    bob.gw
+        .expect_no_dispatch("CALL_DELETE", crate::gateway_client::QUIET)
+        .await;
+    // His leave is the last: the call ends.
+    bob.leave().await;
+    bob.gw
+        .expect_dispatch_where(
+            "CALL_DELETE",
+            |d| d["channel_id"] == dm.as_str(),
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await;
+}

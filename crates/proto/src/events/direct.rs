@@ -74,6 +74,11 @@ pub enum DirectEvent {
         state: VoiceState,
         /// The node holding the state: the others keep it as remote.
         node: String,
+        /// A leave with which that node ended the call (nobody left in it
+        /// as it knew): a node that hears a leave that empties the call
+        /// without it ends the call itself, so two last leaves on two
+        /// nodes at once still end it.
+        ends_call: bool,
     },
 }
 
