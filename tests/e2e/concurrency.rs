@@ -367,3 +367,44 @@ async fn concurrent_edits_of_different_guild_and_application_fields_all_stick() 
         assert_eq!(app["flags"].as_u64(), Some(flags), "round {round}: {app}");
     }
 }
+
+#[tokio::test]
+async fn concurrent_edits_of_one_message_keep_each_others_fields() {
+    let w = World::new().await;
+    let api = &w.api;
+    let messages = format!("/channels/{}/messages", w.general);
+    let posted = api
+        .post(
+            &messages,
+            w.owner.auth(),
+            Some(json!({ "content": "first draft https://example.com" })),
+        )
+        .await
+        .expect(200);
+    let path = format!("{messages}/{}", str_field(&posted, "id"));
+    for round in 0..ROUNDS * 2 {
+        // One session rewrites the text while another hides the embeds
+        // (and, every other round, shows them again).
+        let content = format!("draft {round} https://example.com");
+        let flags = if round % 2 == 0 { 4 } else { 0 };
+        let mut writes = Vec::new();
+        for i in 0..SPAM / 4 {
+            let body = if i % 2 == 0 {
+                json!({ "content": content })
+            } else {
+                json!({ "flags": flags })
+            };
+            writes.push(api.patch(&path, w.owner.auth(), Some(body)));
+        }
+        for r in join_all(writes).await {
+            r.expect(200);
+        }
+        let m = api.get(&path, w.owner.auth()).await.expect(200);
+        assert_eq!(m["content"], content.as_str(), "round {round}: {m}");
+        assert_eq!(
+            m["flags"].as_u64().map(|f| f & 4),
+            Some(flags),
+            "round {round}: an edit of the flags undid the text, or the other way round: {m}"
+        );
+    }
+}

@@ -364,9 +364,16 @@ impl<S: Store + ?Sized> MessageStore for Timed<S> {
         self.timed("messages", self.inner.messages(channel_id, page, limit))
             .await
     }
-    async fn update_message(&self, message: &Message) -> Result<()> {
-        self.timed("update_message", self.inner.update_message(message))
-            .await
+    async fn update_message(
+        &self,
+        message: &Message,
+        read_edited: Option<Timestamp>,
+    ) -> Result<bool> {
+        self.timed(
+            "update_message",
+            self.inner.update_message(message, read_edited),
+        )
+        .await
     }
     async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool> {
         self.timed("delete_message", self.inner.delete_message(channel_id, id))

@@ -279,8 +279,16 @@ pub trait MessageStore: Send + Sync {
     async fn message(&self, channel_id: Snowflake, id: Snowflake) -> Result<Option<Message>>;
     async fn messages(&self, channel_id: Snowflake, page: Page, limit: u32)
         -> Result<Vec<Message>>;
-    /// Writes content, embeds, mentions, flags and the edit time.
-    async fn update_message(&self, message: &Message) -> Result<()>;
+    /// Writes content, embeds, mentions, flags, attachments and the edit
+    /// time, only if the message's edit time is still `read_edited` (what
+    /// it was when the edit read it): false if another edit came first (or
+    /// the message is gone), so the edit re-reads and applies itself again
+    /// rather than overwrite the other's fields with what it read.
+    async fn update_message(
+        &self,
+        message: &Message,
+        read_edited: Option<Timestamp>,
+    ) -> Result<bool>;
     async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool>;
     /// Deletes those of `ids` that are in the channel; returns how many were.
     async fn delete_messages(&self, channel_id: Snowflake, ids: &[Snowflake]) -> Result<u64>;

@@ -169,17 +169,28 @@ impl Stored {
     /// keeps them if it was written. When there are files, the write runs
     /// in a task of its own: a request cancelled mid-write (its client
     /// gone) must not leave the message committed and its files deleted.
-    pub async fn write(self, state: &AppState, message: &Message, how: Write) -> ApiResult<()> {
+    pub async fn write(
+        self,
+        state: &AppState,
+        message: &Message,
+        how: Write,
+    ) -> ApiResult<Written> {
         if self.files.is_none() {
-            return Ok(how.run(state, message).await?);
+            return Ok(match how.run(state, message).await? {
+                true => Written::Done,
+                false => Written::Stale(self),
+            });
         }
         let (state, message) = (state.clone(), message.clone());
         let written = tokio::spawn(async move {
-            let written = how.run(&state, &message).await;
-            if written.is_ok() {
-                self.keep();
+            match how.run(&state, &message).await {
+                Ok(true) => {
+                    self.keep();
+                    Ok(Written::Done)
+                }
+                Ok(false) => Ok(Written::Stale(self)),
+                Err(e) => Err(e),
             }
-            written
         })
         .await
         .map_err(|e| ApiError::Internal(format!("writing a message: {e}")))?;
@@ -187,11 +198,22 @@ impl Stored {
     }
 }
 
+/// What [`Stored::write`] did.
+pub enum Written {
+    Done,
+    /// An edit found the message edited since it was read (or gone): the
+    /// files come back, for the edit to be applied again to what is there.
+    Stale(Stored),
+}
+
 /// How [`Stored::write`] writes its message.
 #[derive(Debug, Clone, Copy)]
 pub enum Write {
     Create,
-    Update,
+    /// An edit of the message as it was when its edit time was this.
+    Update {
+        read_edited: Option<hearth_model::Timestamp>,
+    },
 }
 
 impl Write {
@@ -199,10 +221,10 @@ impl Write {
         self,
         state: &AppState,
         message: &Message,
-    ) -> Result<(), hearth_store::StoreError> {
+    ) -> Result<bool, hearth_store::StoreError> {
         match self {
-            Write::Create => state.messages.create(message).await,
-            Write::Update => state.messages.update(message).await,
+            Write::Create => state.messages.create(message).await.map(|()| true),
+            Write::Update { read_edited } => state.messages.update(message, read_edited).await,
         }
     }
 }

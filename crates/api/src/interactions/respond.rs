@@ -280,59 +280,62 @@ pub async fn edit(
     if ephemeral && !files.uploads.is_empty() {
         return Err(crate::ApiError::Unsupported("files on ephemeral messages"));
     }
-    let mut message = match found {
-        Located::Channel(m) | Located::Ephemeral(m) => m,
+    let patch = AppEdit {
+        edit: &edit,
+        keep: files.keep.as_ref(),
     };
-    let removed = crate::routes::messages::keep_attachments(
-        &mut message,
-        files.keep.as_ref(),
-        files.uploads.len(),
-    )?;
-    if edit.leaves_empty(&message) && message.attachments.is_empty() && files.uploads.is_empty() {
-        return Err(ErrorCode::EMPTY_MESSAGE.into());
-    }
-    if let Some(c) = edit.content {
-        message.content = c.unwrap_or_default();
-    }
-    if let Some(e) = edit.embeds {
-        message.embeds = e.unwrap_or_default();
-    }
-    if let Some(c) = edit.components {
-        message.components = c.unwrap_or_default();
-        components::number(&mut message.components);
-    }
-    message.edited_timestamp = Some(Timestamp::now());
-    if ephemeral {
-        state.store.put_ephemeral(rec.id, &message).await?;
-        state.ephemeral_updated(rec.user_id, &message);
-    } else {
-        write_edit(state, &mut message, files.uploads, !removed.is_empty()).await?;
-        state.message_updated(&message);
-    }
-    Ok(message)
-}
-
-/// Writes an edited channel message with its new files (stored first, so
-/// the message never points at a missing one); dropped files are reaped.
-pub async fn write_edit(
-    state: &AppState,
-    message: &mut Message,
-    uploads: Vec<crate::files::Upload>,
-    dropped: bool,
-) -> ApiResult<()> {
-    let stored = crate::files::store(state, uploads).await?;
-    message
-        .attachments
-        .extend(stored.attachments.iter().cloned());
-    stored
-        .write(state, message, crate::files::Write::Update)
-        .await?;
-    if dropped {
-        if let Some(files) = state.files() {
-            files.reap_soon();
+    match found {
+        Located::Ephemeral(mut message) => {
+            patch.apply_now(&mut message, 0)?;
+            message.edited_timestamp = Some(Timestamp::now());
+            state.store.put_ephemeral(rec.id, &message).await?;
+            state.ephemeral_updated(rec.user_id, &message);
+            Ok(message)
+        }
+        Located::Channel(message) => {
+            let message =
+                crate::messages::edit::write(state, message, files.uploads, &patch).await?;
+            state.message_updated(&message);
+            Ok(message)
         }
     }
-    Ok(())
+}
+
+/// An application's edit of its interaction's message.
+struct AppEdit<'a> {
+    edit: &'a Edit,
+    keep: Option<&'a Option<Vec<hearth_proto::rest::AttachmentRef>>>,
+}
+
+impl AppEdit<'_> {
+    fn apply_now(&self, message: &mut Message, added: usize) -> ApiResult<bool> {
+        let removed = crate::routes::messages::keep_attachments(message, self.keep, added)?;
+        let edit = self.edit;
+        if edit.leaves_empty(message) && message.attachments.is_empty() && added == 0 {
+            return Err(ErrorCode::EMPTY_MESSAGE.into());
+        }
+        if let Some(c) = &edit.content {
+            message.content = c.clone().unwrap_or_default();
+        }
+        if let Some(e) = &edit.embeds {
+            message.embeds = e.clone().unwrap_or_default();
+        }
+        if let Some(c) = &edit.components {
+            message.components = c.clone().unwrap_or_default();
+            components::number(&mut message.components);
+        }
+        Ok(!removed.is_empty())
+    }
+}
+
+impl crate::messages::edit::Patch for AppEdit<'_> {
+    fn apply<'a>(
+        &'a self,
+        message: &'a mut Message,
+        added: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<bool>> + Send + 'a>> {
+        Box::pin(std::future::ready(self.apply_now(message, added)))
+    }
 }
 
 pub async fn delete(state: &AppState, rec: &InteractionRecord, found: Located) -> ApiResult<()> {

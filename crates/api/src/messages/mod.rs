@@ -1,6 +1,7 @@
 //! The message service: every read and write of messages goes through here.
 
 pub mod compose;
+pub mod edit;
 pub mod emoji;
 pub mod nonces;
 mod recent;

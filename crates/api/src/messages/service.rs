@@ -104,10 +104,18 @@ impl MessageService {
         Ok(())
     }
 
-    pub async fn update(&self, message: &Message) -> Result<(), StoreError> {
-        self.store.update_message(message).await?;
-        self.changed(message.channel_id);
-        Ok(())
+    /// Writes an edit if nothing edited the message since it was read
+    /// (see `MessageStore::update_message`); false if something did.
+    pub async fn update(
+        &self,
+        message: &Message,
+        read_edited: Option<hearth_model::Timestamp>,
+    ) -> Result<bool, StoreError> {
+        let written = self.store.update_message(message, read_edited).await?;
+        if written {
+            self.changed(message.channel_id);
+        }
+        Ok(written)
     }
 
     pub async fn delete(&self, channel: Snowflake, id: Snowflake) -> Result<bool, StoreError> {
@@ -222,8 +230,12 @@ mod tests {
             let _permit = self.gate.acquire().await.expect("gate open");
             self.inner.messages(c, p, l).await
         }
-        async fn update_message(&self, m: &Message) -> hearth_store::Result<()> {
-            self.inner.update_message(m).await
+        async fn update_message(
+            &self,
+            m: &Message,
+            read_edited: Option<hearth_model::Timestamp>,
+        ) -> hearth_store::Result<bool> {
+            self.inner.update_message(m, read_edited).await
         }
         async fn delete_message(&self, c: Snowflake, id: Snowflake) -> hearth_store::Result<bool> {
             self.inner.delete_message(c, id).await
@@ -342,7 +354,7 @@ mod tests {
             content: "edited".into(),
             ..second.clone()
         };
-        svc.update(&edited).await.unwrap();
+        assert!(svc.update(&edited, second.edited_timestamp).await.unwrap());
         let page = svc.list(Snowflake(7), Page::Latest, 50).await.unwrap();
         assert_eq!(page[0].content, "edited");
         assert_eq!(store.calls.load(Ordering::SeqCst), 2);

@@ -17,6 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Body, Caller, Query};
 use crate::files::{self, MessageForm, Upload};
 use crate::messages::compose::{self, parse_mentions};
+use crate::messages::edit;
 use crate::messages::nonces::NonceKey;
 use crate::state::AppState;
 
@@ -612,7 +613,7 @@ async fn edit(
     Path((channel_id, message_id)): Path<(String, String)>,
     MessageForm { body, uploads }: MessageForm<EditMessage>,
 ) -> ApiResult<Json<Message>> {
-    let (mut message, place) = find(&state, &caller, &channel_id, &message_id).await?;
+    let (message, place) = find(&state, &caller, &channel_id, &message_id).await?;
     place.writable()?;
     let perms = place.permissions();
     if message.author.id != caller.user.id || message.webhook_id.is_some() {
@@ -621,12 +622,59 @@ async fn edit(
     if !uploads.is_empty() && matches!(place, Place::Guild { .. }) {
         access::require(perms, Permissions::ATTACH_FILES)?;
     }
-    let removed = keep_attachments(&mut message, body.attachments.as_ref(), uploads.len())?;
-    if let Some(content) = body.content {
-        message.content = content.unwrap_or_default();
+    if let Some(allowed) = &body.allowed_mentions {
+        check_allowed_mentions(allowed)?;
     }
-    if let Some(embeds) = body.embeds {
-        message.embeds = embeds.unwrap_or_default();
+    let patch = AuthorEdit {
+        state: &state,
+        place: &place,
+        body: &body,
+    };
+    let message = edit::write(&state, message, uploads, &patch).await?;
+    match &place {
+        Place::Guild { .. } => state.message_updated(&message),
+        Place::Private(c) => state.direct(&c.recipient_ids(), |_| {
+            DirectEvent::MessageUpdate(message.clone())
+        }),
+    }
+    let mut one = [message];
+    super::reactions::fill_reactions(&state, one[0].channel_id, &mut one, caller.user.id).await?;
+    let [message] = one;
+    Ok(Json(message))
+}
+
+/// An author's edit of their message.
+struct AuthorEdit<'a> {
+    state: &'a AppState,
+    place: &'a Place,
+    body: &'a EditMessage,
+}
+
+impl edit::Patch for AuthorEdit<'_> {
+    fn apply<'a>(
+        &'a self,
+        message: &'a mut Message,
+        added: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<bool>> + Send + 'a>> {
+        Box::pin(apply_edit(
+            self.state, self.place, self.body, message, added,
+        ))
+    }
+}
+
+async fn apply_edit(
+    state: &AppState,
+    place: &Place,
+    body: &EditMessage,
+    message: &mut Message,
+    added: usize,
+) -> ApiResult<bool> {
+    let removed = keep_attachments(message, body.attachments.as_ref(), added)?;
+    if let Some(content) = &body.content {
+        message.content = content.clone().unwrap_or_default();
+    }
+    if let Some(embeds) = &body.embeds {
+        message.embeds = embeds.clone().unwrap_or_default();
     }
     if let Some(flags) = body.flags {
         // Only SUPPRESS_EMBEDS may be toggled by the author.
@@ -635,22 +683,19 @@ async fn edit(
     check_draft(
         &message.content,
         &message.embeds,
-        message.attachments.len() + uploads.len(),
+        message.attachments.len() + added,
     )?;
-    if let Some(allowed) = &body.allowed_mentions {
-        check_allowed_mentions(allowed)?;
-    }
-    let mentions = match &place {
-        Place::Guild { access, .. } => {
+    let mentions = match place {
+        Place::Guild { access, perms, .. } => {
             resolve_mentions(
-                &state,
+                state,
                 &access.guild,
                 &message.content,
                 perms.contains(Permissions::MENTION_EVERYONE),
             )
             .await?
         }
-        Place::Private(_) => resolve_private_mentions(&state, &message.content).await?,
+        Place::Private(_) => resolve_private_mentions(state, &message.content).await?,
     };
     message.mentions = mentions.users;
     message.mention_roles = mentions.roles;
@@ -662,29 +707,9 @@ async fn edit(
             .as_ref()
             .and_then(|r| r.as_deref())
             .map(|r| r.author.clone());
-        apply_allowed_mentions(&mut message, allowed, replied_author);
+        apply_allowed_mentions(message, allowed, replied_author);
     }
-    message.edited_timestamp = Some(Timestamp::now());
-    let stored = files::store(&state, uploads).await?;
-    message
-        .attachments
-        .extend(stored.attachments.iter().cloned());
-    stored.write(&state, &message, files::Write::Update).await?;
-    if !removed.is_empty() {
-        if let Some(files) = state.files() {
-            files.reap_soon();
-        }
-    }
-    match &place {
-        Place::Guild { .. } => state.message_updated(&message),
-        Place::Private(c) => state.direct(&c.recipient_ids(), |_| {
-            DirectEvent::MessageUpdate(message.clone())
-        }),
-    }
-    let mut one = [message];
-    super::reactions::fill_reactions(&state, one[0].channel_id, &mut one, caller.user.id).await?;
-    let [message] = one;
-    Ok(Json(message))
+    Ok(!removed.is_empty())
 }
 
 async fn remove(

@@ -137,20 +137,7 @@ pub(super) async fn edit_own_message(
         )
         .into());
     }
-    let (webhook, mut message) = own_message(state, webhook_id, token, message_id).await?;
-    let removed =
-        super::messages::keep_attachments(&mut message, body.attachments.as_ref(), uploads.len())?;
-    if let Some(content) = body.content {
-        message.content = content.unwrap_or_default();
-    }
-    if let Some(embeds) = body.embeds {
-        message.embeds = embeds.unwrap_or_default();
-    }
-    check_draft(
-        &message.content,
-        &message.embeds,
-        message.attachments.len() + uploads.len(),
-    )?;
+    let (webhook, message) = own_message(state, webhook_id, token, message_id).await?;
     if let Some(allowed) = &body.allowed_mentions {
         check_allowed_mentions(allowed)?;
     }
@@ -159,18 +146,54 @@ pub(super) async fn edit_own_message(
         .guild(webhook.guild_id)
         .await?
         .ok_or(ErrorCode::UNKNOWN_GUILD)?;
-    let mentions = resolve_mentions(state, &guild, &message.content, true).await?;
-    message.mentions = mentions.users;
-    message.mention_roles = mentions.roles;
-    message.mention_everyone = mentions.everyone;
-    if let Some(allowed) = &body.allowed_mentions {
-        apply_allowed_mentions(&mut message, allowed, None);
-    }
-    message.edited_timestamp = Some(hearth_model::Timestamp::now());
-    crate::interactions::respond::write_edit(state, &mut message, uploads, !removed.is_empty())
-        .await?;
+    let patch = WebhookEdit {
+        state,
+        guild: &guild,
+        body: &body,
+    };
+    let message = crate::messages::edit::write(state, message, uploads, &patch).await?;
     state.message_updated(&message);
     Ok(Json(message))
+}
+
+/// A webhook's edit of its own message.
+struct WebhookEdit<'a> {
+    state: &'a AppState,
+    guild: &'a hearth_model::Guild,
+    body: &'a EditWebhookMessage,
+}
+
+impl crate::messages::edit::Patch for WebhookEdit<'_> {
+    fn apply<'a>(
+        &'a self,
+        message: &'a mut Message,
+        added: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<bool>> + Send + 'a>> {
+        Box::pin(async move {
+            let body = self.body;
+            let removed =
+                super::messages::keep_attachments(message, body.attachments.as_ref(), added)?;
+            if let Some(content) = &body.content {
+                message.content = content.clone().unwrap_or_default();
+            }
+            if let Some(embeds) = &body.embeds {
+                message.embeds = embeds.clone().unwrap_or_default();
+            }
+            check_draft(
+                &message.content,
+                &message.embeds,
+                message.attachments.len() + added,
+            )?;
+            let mentions = resolve_mentions(self.state, self.guild, &message.content, true).await?;
+            message.mentions = mentions.users;
+            message.mention_roles = mentions.roles;
+            message.mention_everyone = mentions.everyone;
+            if let Some(allowed) = &body.allowed_mentions {
+                apply_allowed_mentions(message, allowed, None);
+            }
+            Ok(!removed.is_empty())
+        })
+    }
 }
 
 /// `DELETE` of the same.

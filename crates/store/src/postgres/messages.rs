@@ -191,12 +191,16 @@ impl MessageStore for PgStore {
         Ok(out)
     }
 
-    async fn update_message(&self, m: &Message) -> Result<()> {
+    async fn update_message(
+        &self,
+        m: &Message,
+        read_edited: Option<hearth_model::Timestamp>,
+    ) -> Result<bool> {
         // HAS_THREAD (32) is the store's to set (`create_thread`): an edit
         // made from a copy read before a thread started keeps it.
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE messages SET content = $1, embeds = $2, mentions = $3, mention_roles = $4, mention_everyone = $5, flags = ($6 & ~32) | (flags & 32), edited_at = $7, components = $8, attachments = $9
-             WHERE channel_id = $10 AND bucket = $11 AND id = $12",
+             WHERE channel_id = $10 AND bucket = $11 AND id = $12 AND edited_at IS NOT DISTINCT FROM $13",
         )
         .bind(&m.content)
         .bind(serde_json::to_string(&m.embeds)?)
@@ -210,9 +214,10 @@ impl MessageStore for PgStore {
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
         .bind(db(m.id))
+        .bind(read_edited.map(|t| t.0))
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool> {

@@ -191,12 +191,16 @@ impl MessageStore for SqliteStore {
         Ok(out)
     }
 
-    async fn update_message(&self, m: &Message) -> Result<()> {
+    async fn update_message(
+        &self,
+        m: &Message,
+        read_edited: Option<hearth_model::Timestamp>,
+    ) -> Result<bool> {
         // HAS_THREAD (32) is the store's to set (`create_thread`): an edit
         // made from a copy read before a thread started keeps it.
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE messages SET content = ?, embeds = ?, mentions = ?, mention_roles = ?, mention_everyone = ?, flags = (? & ~32) | (flags & 32), edited_at = ?, components = ?, attachments = ?
-             WHERE channel_id = ? AND bucket = ? AND id = ?",
+             WHERE channel_id = ? AND bucket = ? AND id = ? AND edited_at IS ?",
         )
         .bind(&m.content)
         .bind(serde_json::to_string(&m.embeds)?)
@@ -210,9 +214,10 @@ impl MessageStore for SqliteStore {
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
         .bind(db(m.id))
+        .bind(read_edited.map(|t| t.0))
         .execute(&self.writer)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_message(&self, channel_id: Snowflake, id: Snowflake) -> Result<bool> {

@@ -135,11 +135,38 @@ pub async fn messages_are_edited_and_deleted(b: Arc<Backend>) {
         title: Some("t".into()),
         ..Default::default()
     }];
-    s.update_message(&edited).await.unwrap();
+    assert!(s.update_message(&edited, None).await.unwrap());
     assert_eq!(
         s.message(w.text.id, edited.id).await.unwrap(),
         Some(edited.clone())
     );
+
+    // A second edit made from the copy read before the first is refused,
+    // and changes nothing: the editor re-reads and applies itself again.
+    let mut late = all[2].clone();
+    late.flags = 4;
+    late.edited_timestamp = Some(Timestamp(1_700_000_200_000));
+    assert!(!s
+        .update_message(&late, all[2].edited_timestamp)
+        .await
+        .unwrap());
+    assert_eq!(
+        s.message(w.text.id, edited.id).await.unwrap(),
+        Some(edited.clone())
+    );
+    let mut again = edited.clone();
+    again.flags = 4;
+    again.edited_timestamp = late.edited_timestamp;
+    assert!(s
+        .update_message(&again, edited.edited_timestamp)
+        .await
+        .unwrap());
+    let read = s.message(w.text.id, edited.id).await.unwrap().unwrap();
+    assert_eq!((read.content.as_str(), read.flags), ("edited", 4));
+    // A message that is gone is not written.
+    let mut ghost = edited.clone();
+    ghost.id = Snowflake(77);
+    assert!(!s.update_message(&ghost, None).await.unwrap());
 
     assert!(s.delete_message(w.text.id, all[0].id).await.unwrap());
     assert!(!s.delete_message(w.text.id, all[0].id).await.unwrap());

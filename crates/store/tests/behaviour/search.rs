@@ -310,7 +310,10 @@ pub async fn search_finds_whole_words_in_the_channels_given(b: Arc<Backend>) {
     let mut edited = late.clone();
     edited.content = "dinner instead".to_owned();
     edited.edited_timestamp = Some(now());
-    s.update_message(&edited).await.unwrap();
+    assert!(s
+        .update_message(&edited, late.edited_timestamp)
+        .await
+        .unwrap());
     assert_eq!(
         found(
             s,

@@ -67,7 +67,10 @@ pub async fn threads_start_from_messages_and_count_against_the_limit(b: Arc<Back
     // An edit from a copy read before the thread started keeps the flag.
     let mut stale = starter.clone();
     stale.content = "edited".to_owned();
-    s.update_message(&stale).await.unwrap();
+    assert!(s
+        .update_message(&stale, starter.edited_timestamp)
+        .await
+        .unwrap());
     let edited = s.message(w.text.id, starter.id).await.unwrap().unwrap();
     assert_eq!((edited.content.as_str(), edited.flags & 32), ("edited", 32));
 
