@@ -52,6 +52,7 @@ static ASSETS: &[Asset] = &[
     asset!("/js/alerts.js", JS),
     asset!("/js/members.js", JS),
     asset!("/js/call.js", JS),
+    asset!("/js/dmcall.js", JS),
     asset!("/js/uploads.js", JS),
     asset!("/js/attachments.js", JS),
     asset!("/js/threads.js", JS),

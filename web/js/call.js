@@ -1,8 +1,10 @@
 // The voice view: a tile per participant (video when their camera is on,
 // a ring while the server says they speak), and the voice panel's buttons.
+// A guild's voice channel fills the main column with it; a DM's call shows
+// it above the conversation.
 
 import { $, avatar, h } from "./dom.js";
-import { channel, displayName, guild, state, voiceMembers } from "./state.js";
+import { callMembers, channel, channelLabel, displayName, guild, isPrivate, state, voiceMembers } from "./state.js";
 
 /** user id -> {li, video, name, quality} of the tiles on screen */
 const tiles = new Map();
@@ -42,9 +44,9 @@ function trackOf(call, userId, v) {
   return v.self_video && r && r.video && r.video.readyState === "live" ? r.video : null;
 }
 
-function updateTile(tile, g, v, call) {
+function updateTile(tile, guildId, v, call) {
   const userId = v.user_id;
-  const name = displayName(g.id, userId);
+  const name = displayName(guildId, userId);
   const flags = [v.self_mute || v.mute ? "muted" : "", v.self_deaf || v.deaf ? "deafened" : ""].filter(Boolean);
   tile.name.textContent = flags.length ? `${name} (${flags.join(", ")})` : name;
   const speaking = !!call && call.channelId === v.channel_id && call.speaking.has(userId);
@@ -65,19 +67,44 @@ function updateTile(tile, g, v, call) {
   tile.li.dataset.video = String(!!track);
 }
 
-/** Renders the call view of the voice channel being looked at. */
-export function renderCall(call) {
-  const g = guild();
+/** Whether the place being looked at shows the call view: a voice channel, or a DM with a call in progress (or joined). */
+export function callShown(call) {
   const c = channel();
-  if (!g || !c || c.type !== 2) return;
-  $("channel-title").textContent = c.name;
-  $("channel-topic").textContent = "";
+  if (!c) return false;
+  if (c.type === 2) return true;
+  return isPrivate(c) && ((!!call && call.channelId === c.id) || state.calls.has(c.id));
+}
+
+/** Names the call's others: "ada", "ada and bob", "ada, bob and cy". */
+export function names(ids) {
+  const list = ids.map((id) => displayName(null, id));
+  return list.length > 1 ? `${list.slice(0, -1).join(", ")} and ${list.at(-1)}` : list.join("");
+}
+
+/** Renders the call view of the voice channel, or the DM's call, being looked at. */
+export function renderCall(call) {
+  const c = channel();
+  if (!c) return;
+  const dm = isPrivate(c);
+  const g = dm ? null : guild();
+  if (!dm && (!g || c.type !== 2)) return;
+  if (!dm) {
+    $("channel-title").textContent = c.name;
+    $("channel-topic").textContent = "";
+  }
+  $("call-view").classList.toggle("dm-call", dm);
   const inThis = call && call.channelId === c.id;
-  const people = voiceMembers(g, c.id);
-  $("call-join").hidden = inThis;
+  const people = dm ? callMembers(c.id) : voiceMembers(g, c.id);
+  // A DM's call is joined from the header's button (dmcall.js).
+  $("call-join").hidden = inThis || dm;
   $("call-controls").hidden = !inThis;
-  $("call-hint").textContent = inThis ? call.status
-    : people.length ? `${people.length} in this channel.` : "No one is here yet.";
+  let hint = inThis ? call.status
+    : people.length ? `${people.length} in ${dm ? "the call" : "this channel"}.` : "No one is here yet.";
+  if (dm && inThis) {
+    const ringing = ((state.calls.get(c.id) || {}).ringing || []).filter((id) => id !== state.me.id);
+    if (ringing.length) hint += ` · Ringing ${names(ringing)}…`;
+  }
+  $("call-hint").textContent = hint;
   shownCall = inThis ? call : null;
   const list = $("tiles");
   const present = new Set(people.map((v) => v.user_id));
@@ -89,10 +116,11 @@ export function renderCall(call) {
       tiles.delete(userId);
     }
   }
+  const guildId = g ? g.id : null;
   for (const v of people) {
     let tile = tiles.get(v.user_id);
     if (!tile) {
-      const name = displayName(g.id, v.user_id);
+      const name = displayName(guildId, v.user_id);
       const video = h("video", { autoplay: true, playsinline: true, "aria-hidden": "true" });
       // Our own preview must not echo back.
       video.muted = true;
@@ -104,7 +132,7 @@ export function renderCall(call) {
       list.append(li);
       if (v.user_id !== state.me.id) sizeWatch.observe(li);
     }
-    updateTile(tile, g, v, call);
+    updateTile(tile, guildId, v, call);
     // A call that started after the tile was sized learns its size here.
     if (inThis && tile.quality && v.user_id !== state.me.id) call.wantQuality(v.user_id, tile.quality);
   }
@@ -118,7 +146,9 @@ export function renderVoicePanel(call) {
   const c = channel(call.channelId);
   const g = state.guilds.get(call.guildId);
   $("voice-status").textContent = call.status;
-  $("voice-channel-name").textContent = `${c ? c.name : "voice"} / ${g ? g.name : ""}`;
+  $("voice-channel-name").textContent = call.guildId
+    ? `${c ? c.name : "voice"} / ${g ? g.name : ""}`
+    : `${c ? channelLabel(c) : "call"} / Direct Messages`;
   // The labels stay; aria-pressed (and the colour) says whether it is on.
   const pressed = { mute: call.selfMute, deafen: call.selfDeaf, camera: call.selfVideo };
   for (const b of document.querySelectorAll("[data-action]")) {

@@ -131,6 +131,8 @@ const ICONS = {
   download: "M19 9h-4V3H9v6H5l7 7zM5 18v2h14v-2z",
   // A padlock, for private threads.
   lock: "M12 2a5 5 0 0 0-5 5v3H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-8a2 2 0 0 0-2-2h-1V7a5 5 0 0 0-5-5zm-3 8V7a3 3 0 0 1 6 0v3z",
+  // A telephone handset, for calls in DMs.
+  phone: "M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.24c1.1.36 2.3.56 3.6.56a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.56 3.57a1 1 0 0 1-.25 1z",
   // A bell, for notification settings.
   bell: "M12 3a1.5 1.5 0 0 0-1.5 1.5v.7A6 6 0 0 0 6 11v4.5L4 18v1h16v-1l-2-2.5V11a6 6 0 0 0-4.5-5.8v-.7A1.5 1.5 0 0 0 12 3zm-2 17a2 2 0 0 0 4 0z",
 };

@@ -4,16 +4,17 @@
 import { alertsShown, initAlerts, renderChannelMute } from "./alerts.js";
 import { api, setToken, setUnauthorizedHandler } from "./api.js";
 import { showAuth } from "./auth.js";
-import { renderCall, renderVoicePanel } from "./call.js";
+import { callShown, renderCall, renderVoicePanel } from "./call.js";
 import { initChat, messagesChanged, openChat, renderTyping } from "./chat.js";
 import { initCommands, interactionFailed, openModal } from "./commands.js";
+import { initDmCalls, renderCallButton, renderRinging } from "./dmcall.js";
 import { $, dialog, h, notify } from "./dom.js";
 import { Gateway } from "./gateway.js";
 import { renderMe, renderMembers } from "./members.js";
 import { closePins, initPins } from "./pins.js";
 import { initSearch, searchPlaceChanged } from "./search.js";
 import { initSidebar, renderChannels, renderGuilds } from "./sidebar.js";
-import { HOME, apply, channel, guild, isPrivate, on, state } from "./state.js";
+import { HOME, apply, callOf, channel, guild, isPrivate, on, state } from "./state.js";
 import { closeThreadPanels, initThreads, threadsReconnected } from "./threads.js";
 import { forgetFiles } from "./uploads.js";
 import { VoiceCall } from "./voice.js";
@@ -60,6 +61,8 @@ function signedOut(message) {
   setToken(null);
   state.guilds.clear();
   state.messages.clear();
+  state.calls.clear();
+  renderRinging(null);
   forgetFiles();
   closeThreadPanels();
   state.me = null;
@@ -97,6 +100,8 @@ function connectionState(s, detail) {
 }
 
 function dispatch(t, d) {
+  // The DM call a user leaves (a leave names none), before the state forgets it.
+  const leftCall = t === "VOICE_STATE_UPDATE" && !d.guild_id && !d.channel_id ? callOf(d.user_id) : null;
   apply(t, d);
   const call = session.call;
   switch (t) {
@@ -107,6 +112,8 @@ function dispatch(t, d) {
       renderMe(session.status);
       if (session.invite) offerInvite(session.invite);
       if (localStorage.getItem("hearth.guild") === HOME) selectGuild(HOME);
+      // A new gateway session needs a DM's call rejoined (a guild's waits for its GUILD_CREATE).
+      if (call && !call.guildId) call.gatewayBack(session.gateway.sessionId);
       break;
     case "GUILD_CREATE": {
       const wanted = session.pendingGuild || localStorage.getItem("hearth.guild");
@@ -129,18 +136,22 @@ function dispatch(t, d) {
       session.gateway.requestMembers(d.guild_id, [d.user.id]);
       break;
     case "VOICE_SERVER_UPDATE":
-      if (call && call.guildId === d.guild_id) call.serverUpdate(d);
+      // A DM call's has no guild, and names the DM.
+      if (call && (d.guild_id || null) === call.guildId && (call.guildId || d.channel_id === call.channelId)) call.serverUpdate(d);
       break;
     case "VOICE_STATE_UPDATE":
-      if (call && state.me && d.user_id === state.me.id && d.guild_id === call.guildId) {
+      if (call && state.me && d.user_id === state.me.id && (d.guild_id || null) === call.guildId) {
         if (d.channel_id && d.channel_id !== call.channelId) {
-          // Moved by a moderator: VOICE_SERVER_UPDATE follows.
-          call.channelId = d.channel_id;
-        } else if (!d.channel_id && d.session_id === call.sessionId && call.live) {
+          // Moved by a moderator: VOICE_SERVER_UPDATE follows. (Nobody
+          // moves anyone between DM calls.)
+          if (call.guildId) call.channelId = d.channel_id;
+        } else if (!d.channel_id && d.session_id === call.sessionId && call.live
+          && (call.guildId || !leftCall || leftCall === call.channelId)) {
           // Disconnected by a moderator, or from another session. (A call
           // that is reconnecting was let go by the server meanwhile: it
-          // rejoins instead.)
-          call.end("You were disconnected from the voice channel.");
+          // rejoins instead. The leave of a DM call being switched from
+          // is not this call's.)
+          call.end(`You were disconnected from ${call.place}.`);
         }
       }
       break;
@@ -219,7 +230,6 @@ function showView() {
   const wasChat = !$("chat-view").hidden;
   $("empty-view").hidden = kind !== "empty";
   $("chat-view").hidden = kind !== "chat";
-  $("call-view").hidden = kind !== "call";
   $("toggle-pins").hidden = kind !== "chat";
   // Threads are a server's: DMs have none.
   $("toggle-threads").hidden = kind !== "chat" || isPrivate(c);
@@ -234,7 +244,16 @@ function showView() {
     $("message-list").dataset.channel = c.id;
     openChat(c.id);
   }
-  if (kind === "call") renderCall(session.call);
+  renderCallArea();
+}
+
+/** The call view where the place has one (a voice channel; a DM with a call, above the chat), and a DM's call button. */
+function renderCallArea() {
+  const c = channel();
+  const shown = !!c && callShown(session.call) && (c.type === 2 || !$("chat-view").hidden);
+  $("call-view").hidden = !shown;
+  if (shown) renderCall(session.call);
+  renderCallButton(session.call);
 }
 
 // ---- voice ----
@@ -247,13 +266,30 @@ function callEvent(kind, detail) {
   }
   renderVoicePanel(session.call);
   renderChannels(session.call);
-  const c = channel();
-  if (c && c.type === 2) renderCall(session.call);
+  renderCallArea();
+  renderRinging(session.call);
 }
 
+/** Joins a guild's voice channel. */
 function joinVoice(channelId) {
   const g = guild();
-  if (!g || !session.gateway) return;
+  if (g) startCall(g.id, channelId);
+}
+
+/** Opens a DM (or group DM) and joins its call, or starts one (which rings the others). */
+function joinDmCall(channelId) {
+  if (!state.dms.has(channelId)) return;
+  if (state.guildId !== HOME || state.channelId !== channelId) {
+    state.guildId = HOME;
+    localStorage.setItem("hearth.guild", HOME);
+    selectChannel(channelId, { join: false });
+  }
+  if (!(session.call && session.call.channelId === channelId)) startCall(null, channelId);
+}
+
+/** One call at a time: a guild's voice channel, or a DM's call (`guildId` null). */
+function startCall(guildId, channelId) {
+  if (!session.gateway || !state.me) return;
   if (session.call) session.call.leave();
   if (!session.gateway.connected) {
     notify("Can't join voice while disconnected from the server.");
@@ -261,7 +297,7 @@ function joinVoice(channelId) {
   }
   const call = new VoiceCall({
     gateway: session.gateway,
-    guildId: g.id,
+    guildId,
     channelId,
     userId: state.me.id,
     sessionId: session.gateway.sessionId,
@@ -269,6 +305,9 @@ function joinVoice(channelId) {
   });
   session.call = call;
   renderVoicePanel(call);
+  renderChannels(call);
+  renderCallArea();
+  renderRinging(call);
   call.start({ camera: false });
 }
 
@@ -420,6 +459,7 @@ function wire() {
   initSidebar({ selectGuild, selectChannel, deleteChannel });
   initSearch({ selectGuild, selectChannel });
   initAlerts({ selectChannel, renderChannels: () => renderChannels(session.call) });
+  initDmCalls({ joinCall: joinDmCall });
   $("create-guild").addEventListener("click", createGuild);
   $("join-guild").addEventListener("click", joinGuild);
   $("invite-button").addEventListener("click", createInvite);
@@ -465,14 +505,22 @@ function wire() {
       selectChannel(g ? defaultChannel(g) : null, { join: false });
     }
     renderChannels(session.call);
+    // A DM learnt late names the conversation an incoming call is in.
+    renderRinging(session.call);
+    renderCallArea();
   });
   on("members", () => { renderMembers(); });
   on("open-dm", openDm);
   on("dm-unknown", learnDm);
   on("voice", () => {
     renderChannels(session.call);
-    const c = channel();
-    if (c && c.type === 2) renderCall(session.call);
+    renderCallArea();
+  });
+  // DM calls: started, ringing, joined, left, ended.
+  on("calls", () => {
+    renderChannels(session.call);
+    renderCallArea();
+    renderRinging(session.call);
   });
   on("messages", messagesChanged);
   on("typing", (channelId) => { if (channelId === state.channelId) renderTyping(); });
@@ -488,6 +536,7 @@ function wire() {
     inboundStats: () => (session.call ? session.call.inboundStats() : Promise.resolve({})),
     outboundStats: () => (session.call ? session.call.outboundStats() : Promise.resolve({})),
     me: () => state.me,
+    calls: () => [...state.calls.values()].map((c) => ({ ...c, voice: [...c.voice.keys()] })),
     alerts: () => alertsShown.slice(),
     marks: () => ({ mentions: Object.fromEntries(state.mentions), unread: [...state.unread], lastRead: { ...state.lastRead } }),
     lastServerOffer: () => (session.call ? session.call.lastOffer : null),

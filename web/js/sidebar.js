@@ -1,8 +1,9 @@
 // The server rail and the channel list: categories, text channels with
-// unread marks, voice channels with who is in them (and who speaks).
+// unread marks, voice channels with who is in them (and who speaks); in the
+// DM home, the conversations, marked when a call is in progress there.
 
 import { $, avatar, fill, h, icon, initials } from "./dom.js";
-import { HOME, PERM, can, channelLabel, channelMuted, displayName, guild, idCmp, mentionCount, state, voiceMembers } from "./state.js";
+import { HOME, PERM, callMembers, can, channelLabel, channelMuted, displayName, guild, idCmp, mentionCount, state, voiceMembers } from "./state.js";
 
 const BASE_TITLE = document.title;
 
@@ -52,12 +53,13 @@ export function renderGuilds() {
   document.title = total > 0 ? `(${total}) ${BASE_TITLE}` : BASE_TITLE;
 }
 
-function voiceUser(g, v, call) {
+/** One person in a voice channel or a DM's call (`guildId` null). */
+function voiceUser(guildId, v, call) {
   const speaking = call && call.channelId === v.channel_id && call.speaking.has(v.user_id);
   const flags = [v.self_mute || v.mute ? "muted" : "", v.self_deaf || v.deaf ? "deafened" : "", v.self_video ? "camera on" : ""].filter(Boolean);
   return h(`li.voice-user${speaking ? ".speaking" : ""}`, { dataset: { user: v.user_id, speaking: String(!!speaking) } },
-    avatar(displayName(g.id, v.user_id)),
-    h("span", {}, displayName(g.id, v.user_id)),
+    avatar(displayName(guildId, v.user_id)),
+    h("span", {}, displayName(guildId, v.user_id)),
     flags.length ? h("span.flags", { title: flags.join(", ") }, `(${flags.join(", ")})`) : null);
 }
 
@@ -79,14 +81,14 @@ function channelItem(g, c, call) {
   if (c.type === 2) {
     const people = voiceMembers(g, c.id);
     if (people.length) {
-      items.push(h("ul.voice-users", { "aria-label": `In ${c.name}` }, people.map((v) => voiceUser(g, v, call))));
+      items.push(h("ul.voice-users", { "aria-label": `In ${c.name}` }, people.map((v) => voiceUser(g.id, v, call))));
     }
   }
   return h("li", {}, items);
 }
 
-/** The DM home's list: conversations, the newest first. */
-function renderDms() {
+/** The DM home's list: conversations, the newest first; a call in progress is marked, with who is in it. */
+function renderDms(call) {
   const list = $("channel-list");
   $("guild-name").textContent = "Direct Messages";
   $("invite-button").hidden = true;
@@ -101,18 +103,24 @@ function renderDms() {
   fill(list, h("ul", { "aria-label": "Direct messages" }, dms.map((c) => {
     const unread = state.unread.has(c.id);
     const label = channelLabel(c);
-    return h("li", {}, h(`div.channel${unread ? ".unread" : ""}`, { dataset: { channel: c.id, type: String(c.type) } },
+    const inCall = state.calls.has(c.id);
+    const people = callMembers(c.id);
+    const row = h(`div.channel${unread ? ".unread" : ""}${inCall ? ".in-call" : ""}`, { dataset: { channel: c.id, type: String(c.type), call: String(inCall) } },
       h("button.channel-open", {
         type: "button",
         "aria-current": c.id === state.channelId ? "true" : "false",
-        "aria-label": `${c.type === 1 ? "direct message with" : "group"} ${label.replace(/^@/, "")}${unread ? ", unread messages" : ""}${mentionsText(state.mentions.get(c.id))}`,
+        "aria-label": `${c.type === 1 ? "direct message with" : "group"} ${label.replace(/^@/, "")}${inCall ? ", call in progress" : ""}${unread ? ", unread messages" : ""}${mentionsText(state.mentions.get(c.id))}`,
         onclick: () => actions.selectChannel(c.id),
-      }, avatar(label.replace(/^@/, "")), label, badge(state.mentions.get(c.id)))));
+      }, avatar(label.replace(/^@/, "")), label,
+      inCall ? h("span.call-badge", { title: "Call in progress", "aria-hidden": "true" }, icon("phone")) : null,
+      badge(state.mentions.get(c.id))));
+    return h("li", {}, row,
+      people.length ? h("ul.voice-users", { "aria-label": `In the call with ${label.replace(/^@/, "")}` }, people.map((v) => voiceUser(null, v, call))) : null);
   })));
 }
 
 export function renderChannels(call) {
-  if (state.guildId === HOME) { renderDms(); return; }
+  if (state.guildId === HOME) { renderDms(call); return; }
   const g = guild();
   const list = $("channel-list");
   $("guild-name").textContent = g ? g.name : "No server";

@@ -3,7 +3,7 @@
 
 const listeners = new Map();
 
-/** `on("guilds", fn)`; topics: guilds, channels, threads, members, voice, messages, typing, me. */
+/** `on("guilds", fn)`; topics: guilds, channels, threads, members, voice, calls, messages, typing, me. */
 export function on(topic, fn) {
   if (!listeners.has(topic)) listeners.set(topic, new Set());
   listeners.get(topic).add(fn);
@@ -37,6 +37,8 @@ export const state = {
   guildSettings: new Map(),
   /** Who may DM the user: `{restricted_guilds, default_guilds_restricted}` */
   dmPrivacy: { restricted_guilds: [], default_guilds_restricted: false },
+  /** DM or group DM id -> its call in progress: `{channel_id, region, ringing: [user ids], voice: Map(user id -> voice state)}` */
+  calls: new Map(),
 };
 
 /** The rail's "Direct Messages" home, selected in place of a guild. */
@@ -308,6 +310,9 @@ export function apply(t, d) {
       state.dmPrivacy = { restricted_guilds: [], default_guilds_restricted: false, ...(d.user_settings || {}) };
       state.guildSettings = new Map(((d.user_guild_settings && d.user_guild_settings.entries) || []).map((e) => [e.guild_id, e]));
       state.dms = new Map((d.private_channels || []).map((c) => [c.id, c]));
+      // Calls in progress follow as CALL_CREATE, one each.
+      state.calls.clear();
+      emit("calls");
       for (const c of state.dms.values()) {
         const read = state.lastRead[c.id];
         if (c.last_message_id && (!read || idCmp(c.last_message_id, read) > 0)) state.unread.add(c.id);
@@ -375,6 +380,7 @@ export function apply(t, d) {
       if (isPrivate(d)) {
         state.dms.delete(d.id);
         state.unread.delete(d.id);
+        if (state.calls.delete(d.id)) emit("calls", d.id);
         emit("channels", { deleted: d.id });
         break;
       }
@@ -548,7 +554,37 @@ export function apply(t, d) {
       setTimeout(() => emit("typing", d.channel_id), 10100);
       break;
     }
+    case "CALL_CREATE": {
+      const call = callRecord(d.channel_id);
+      call.region = d.region || null;
+      call.ringing = d.ringing || [];
+      call.voice = new Map();
+      for (const v of d.voice_states || []) joinCall(v);
+      // A call in a DM this client has not seen yet: fetch it for the list.
+      if (!state.dms.has(d.channel_id)) emit("dm-unknown", d.channel_id);
+      emit("calls", d.channel_id);
+      break;
+    }
+    case "CALL_UPDATE": {
+      const call = callRecord(d.channel_id);
+      call.region = d.region || null;
+      call.ringing = d.ringing || [];
+      emit("calls", d.channel_id);
+      break;
+    }
+    case "CALL_DELETE":
+      state.calls.delete(d.channel_id);
+      emit("calls", d.channel_id);
+      break;
     case "VOICE_STATE_UPDATE": {
+      // No guild: a state in a DM's call (a leave names no channel).
+      if (!d.guild_id) {
+        const left = callOf(d.user_id);
+        if (d.channel_id) joinCall(d);
+        else leaveCalls(d.user_id);
+        emit("calls", d.channel_id || left);
+        break;
+      }
       const g = state.guilds.get(d.guild_id);
       if (!g) break;
       if (d.member) g.members.set(d.user_id, d.member);
@@ -573,6 +609,44 @@ export function typingIn(channelId) {
   if (!m) return [];
   const now = Date.now();
   return [...m].filter(([, until]) => until > now).map(([id]) => id);
+}
+
+/** The call of a DM, made when an event names one the client did not know. */
+function callRecord(channelId) {
+  let call = state.calls.get(channelId);
+  if (!call) {
+    call = { channel_id: channelId, region: null, ringing: [], voice: new Map() };
+    state.calls.set(channelId, call);
+  }
+  return call;
+}
+
+/** A user is in one DM call at a time: joining one leaves any other. */
+function joinCall(v) {
+  leaveCalls(v.user_id);
+  callRecord(v.channel_id).voice.set(v.user_id, v);
+}
+
+function leaveCalls(userId) {
+  for (const call of state.calls.values()) call.voice.delete(userId);
+}
+
+/** The DM whose call the user is in, or null. */
+export function callOf(userId) {
+  for (const call of state.calls.values()) if (call.voice.has(userId)) return call.channel_id;
+  return null;
+}
+
+/** The voice states of a DM's call, in join order (none without a call). */
+export function callMembers(channelId) {
+  const call = state.calls.get(channelId);
+  return call ? [...call.voice.values()] : [];
+}
+
+/** The calls ringing the user now. */
+export function callsRingingMe() {
+  if (!state.me) return [];
+  return [...state.calls.values()].filter((c) => c.ringing.includes(state.me.id));
 }
 
 /** The voice states of one voice channel, in join order. */

@@ -3,6 +3,10 @@
 // RTCPeerConnection to the SFU, and the server's renegotiations (op 40/41)
 // for the other participants' tracks.
 //
+// The same for a guild's voice channel and for the call of a DM or group
+// DM: a DM call has no guild (`guildId` null), and its voice session is
+// identified by the DM's id where a guild's id goes (`server_id`).
+//
 // Every SDP the server sends is applied in arrival order through one
 // promise chain, so a renegotiation never overtakes the answer it builds on.
 
@@ -113,6 +117,12 @@ export class VoiceCall {
     this.rejoinTimer = null;
   }
 
+  /** What the voice gateway knows the call by: the guild, or the DM for a DM call. */
+  get serverId() { return this.guildId || this.channelId; }
+
+  /** How messages name what was joined. */
+  get place() { return this.guildId ? "the voice channel" : "the call"; }
+
   /** A short trace of what happened, for debugging (hearthDebug). */
   note(text) {
     this.trace.push(`${new Date().toISOString().slice(11, 23)} ${text}`);
@@ -140,7 +150,7 @@ export class VoiceCall {
     this.sendVoiceState();
     // The gateway refuses silently (no CONNECT, or a full channel).
     setTimeout(() => {
-      if (!this.token) this.end("Couldn't join the voice channel: you may not have permission, or it is full.");
+      if (!this.token) this.end(`Couldn't join ${this.place}: you may not have permission, or it is full.`);
     }, 10000);
   }
 
@@ -236,9 +246,9 @@ export class VoiceCall {
       case VOP.HELLO:
         startHeartbeat(p.d.heartbeat_interval);
         if (resume) {
-          this.send(VOP.RESUME, { server_id: this.guildId, session_id: this.sessionId, token: this.token, seq_ack: this.seqAck });
+          this.send(VOP.RESUME, { server_id: this.serverId, session_id: this.sessionId, token: this.token, seq_ack: this.seqAck });
         } else {
-          this.send(VOP.IDENTIFY, { server_id: this.guildId, user_id: this.userId, session_id: this.sessionId, token: this.token });
+          this.send(VOP.IDENTIFY, { server_id: this.serverId, user_id: this.userId, session_id: this.sessionId, token: this.token });
         }
         break;
       case VOP.READY:
@@ -385,7 +395,7 @@ export class VoiceCall {
     this.live = false;
     if (this.ended) return;
     if (code === 4014) {
-      this.end(reason && reason.includes("removed") ? "You were disconnected from the voice channel." : "The voice call ended.");
+      this.end(reason && reason.includes("removed") ? `You were disconnected from ${this.place}.` : "The voice call ended.");
       return;
     }
     if (code === 4004 || code === 4006 || code === 4002 || code === 4003 || code === 4005 || code === 4012) {

@@ -27,6 +27,7 @@ function test(name, fn) {
           counters: window.hearthDebug.counters(),
           inbound: await window.hearthDebug.inboundStats(),
           voiceTrace: window.hearthDebug.voiceTrace(),
+          calls: window.hearthDebug.calls(),
           lastServerOffer: window.hearthDebug.lastServerOffer(),
         })).catch((e) => ({ error: String(e) }));
         writeFileSync(join(artifacts, `failed-${p.name}.json`), JSON.stringify(debug, null, 2));
@@ -1230,6 +1231,91 @@ test("logging out ends the session; logging in brings the servers back", async (
   await bob.page.getByRole("button", { name: "Log in", exact: true }).click();
   await bob.page.locator("#guild-name").filter({ hasText: "Workshop" }).waitFor();
   await ada.page.locator(`#member-list .member[data-status="online"]`, { hasText: bob.username }).waitFor();
+});
+
+test("ada calls bob in their DM: he accepts from the ringing notice, both see each other's tiles and the call in the DM list; then a call he declines", async () => {
+  const { ada, bob } = people;
+  const ids = { ada: await myId(ada), bob: await myId(bob) };
+  // Ada is still in the server's voice channel; she opens her DM with bob
+  // from the member list and starts a call there.
+  await ada.page.getByRole("button", { name: `Message ${bob.username}` }).click();
+  await ada.page.locator("#channel-title").filter({ hasText: `@${bob.username}` }).waitFor();
+  const dmId = await ada.page.evaluate(() => localStorage.getItem("hearth.channel.@me"));
+  await ada.page.getByRole("button", { name: "Start call", exact: true }).click();
+  await ada.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor();
+  await ada.page.locator("#voice-channel-name").filter({ hasText: "Direct Messages" }).waitFor();
+  await ada.page.locator("#call-hint").filter({ hasText: `Ringing ${bob.username}` }).waitFor();
+  // One call at a time: she left the voice channel for it.
+  await bob.page.locator(`.voice-user[data-user="${ids.ada}"]`).waitFor({ state: "detached" });
+
+  // Bob, looking at the server, is rung: who calls, and two labelled buttons.
+  const notice = bob.page.getByRole("alertdialog", { name: "Incoming call" });
+  await notice.filter({ hasText: `${ada.username} is calling you` }).waitFor();
+  await bob.page.screenshot({ path: join(artifacts, "dm-call-ringing.png") });
+  await notice.getByRole("button", { name: /^Accept/ }).click();
+  await notice.waitFor({ state: "detached" });
+  // Accepting opens the conversation and joins its call.
+  await bob.page.locator("#channel-title").filter({ hasText: `@${ada.username}` }).waitFor();
+  await bob.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor();
+  await until("ada's hint no longer ringing bob", async () => !(await ada.page.locator("#call-hint").textContent()).includes("Ringing"));
+
+  for (const [me, other] of [[ada, bob], [bob, ada]]) {
+    // The call above the conversation, a tile each; the DM list marks the call and who is in it.
+    await me.page.locator("#call-view.dm-call").waitFor();
+    await me.page.locator("#chat-view").waitFor();
+    await me.page.locator(`#tiles .tile[data-user="${ids[other.name]}"]`).waitFor();
+    await me.page.locator(`#tiles .tile[data-user="${ids[me.name]}"]`).waitFor();
+    await me.page.getByRole("button", { name: new RegExp(`direct message with ${other.username}, call in progress`) }).waitFor();
+    await me.page.locator(`#channel-list .channel[data-channel="${dmId}"][data-call="true"] .call-badge`).waitFor();
+    await me.page.locator(`#channel-list .voice-user[data-user="${ids[other.name]}"]`).waitFor();
+    // In the call: no Start/Join button.
+    assert.equal(await me.page.locator("#dm-call").isVisible(), false);
+  }
+  for (const p of [ada, bob]) await p.page.getByRole("button", { name: "Camera" }).click();
+  for (const [me, other] of [[ada, bob], [bob, ada]]) {
+    const from = ids[other.name];
+    const first = await until(`${me.name} receiving audio and video from ${other.name} in the DM call`, async () => {
+      const s = (await stats(me))[from];
+      return s && s.audio && s.audio.packetsReceived > 0 && s.video && s.video.framesDecoded > 0 && s;
+    }, 30000);
+    await until(`${me.name}'s media from ${other.name} growing`, async () => {
+      const s = (await stats(me))[from];
+      return s.audio.packetsReceived > first.audio.packetsReceived && s.video.framesDecoded > first.video.framesDecoded;
+    });
+    await me.page.locator(`#tiles .tile[data-user="${from}"][data-video="true"]`).waitFor();
+  }
+  await ada.page.screenshot({ path: join(artifacts, "dm-call.png") });
+
+  // Bob leaves: ada's tile of him goes; the call goes on, and bob may join it again.
+  await bob.page.getByRole("button", { name: "Leave" }).click();
+  await ada.page.locator(`#tiles .tile[data-user="${ids.bob}"]`).waitFor({ state: "detached" });
+  await bob.page.locator("#voice-panel").waitFor({ state: "hidden" });
+  await bob.page.getByRole("button", { name: "Join call", exact: true }).waitFor();
+  await bob.page.locator(`#channel-list .channel[data-channel="${dmId}"][data-call="true"]`).waitFor();
+  // Ada leaves, the last one: the call ends (CALL_DELETE) for both.
+  await ada.page.getByRole("button", { name: "Leave" }).click();
+  for (const p of [ada, bob]) {
+    await p.page.locator(`#channel-list .channel[data-channel="${dmId}"][data-call="false"]`).waitFor();
+    await p.page.locator("#channel-list .call-badge").waitFor({ state: "detached" });
+    await p.page.locator("#call-view").waitFor({ state: "hidden" });
+    await p.page.getByRole("button", { name: "Start call", exact: true }).waitFor();
+  }
+  assert.deepEqual(await stats(ada), {});
+
+  // Ada calls again; bob declines: his notice goes, her call carries on.
+  await ada.page.getByRole("button", { name: "Start call", exact: true }).click();
+  await ada.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor();
+  await notice.filter({ hasText: `${ada.username} is calling you` }).waitFor();
+  await notice.getByRole("button", { name: /^Decline/ }).click();
+  await notice.waitFor({ state: "detached" });
+  await until("ada's hint no longer ringing bob", async () => !(await ada.page.locator("#call-hint").textContent()).includes("Ringing"));
+  await ada.page.locator("#voice-status").filter({ hasText: "Voice connected" }).waitFor();
+  await ada.page.locator(`#tiles .tile[data-user="${ids.ada}"]`).waitFor();
+  assert.equal(await bob.page.locator("#voice-panel").isVisible(), false);
+  await bob.page.getByRole("button", { name: "Join call", exact: true }).waitFor();
+  await bob.page.locator(`#channel-list .channel[data-channel="${dmId}"][data-call="true"]`).waitFor();
+  await ada.page.getByRole("button", { name: "Leave" }).click();
+  for (const p of [ada, bob]) await p.page.locator(`#channel-list .channel[data-channel="${dmId}"][data-call="false"]`).waitFor();
 });
 
 test("in a cluster, a call whose SFU node is killed comes back on the other node by itself: media flows both ways again", async () => {
