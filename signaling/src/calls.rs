@@ -114,6 +114,14 @@ pub async fn update_call_state(
     if !channel.is_recipient(user) {
         return Ok(());
     }
+    // Nobody calls a user who blocks them, or whom they block.
+    if channel.kind == PrivateChannelType::Dm {
+        for other in channel.recipients.iter().filter(|u| u.id != user) {
+            if gw.store.blocked_between(user, other.id).await? {
+                return Ok(());
+            }
+        }
+    }
     let people: Vec<Snowflake> = channel
         .recipients
         .iter()

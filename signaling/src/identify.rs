@@ -245,6 +245,16 @@ pub async fn identify(
             Some(privacy),
         )
     };
+    // Whom the user blocks (a person's; bots cannot block).
+    let mut relationships = Vec::new();
+    if !user.bot {
+        let blocked = gw.store.blocked_by(user.id).await.map_err(store_failure)?;
+        for (id, since) in blocked {
+            if let Some(u) = gw.store.user(id).await.map_err(store_failure)? {
+                relationships.push(hearth_model::Relationship::block(u, since));
+            }
+        }
+    }
     let mut ready = json!({
         "v": 10,
         "user": hearth_model::CurrentUser::of(&user),
@@ -252,7 +262,7 @@ pub async fn identify(
         "session_id": session.id,
         "resume_gateway_url": gw.config.resume_url.as_deref().unwrap_or(gateway_url),
         "private_channels": private_channels,
-        "relationships": [],
+        "relationships": relationships,
         "presences": [],
         "user_settings": {},
     });

@@ -461,3 +461,127 @@ async fn a_dm_is_searched_by_its_recipients_only() {
         .expect(200);
     assert_eq!(in_general["total_results"], 1);
 }
+
+#[tokio::test]
+async fn a_block_stops_dms_and_calls_both_ways_and_only_the_blocker_hears_of_it() {
+    let w = World::new().await;
+    let api = &w.api;
+    let member_id = w.member.id.clone();
+    let dm = api
+        .post(
+            "/users/@me/channels",
+            w.member.auth(),
+            Some(json!({ "recipient_id": w.owner.id })),
+        )
+        .await
+        .expect(200);
+    let dm = str_field(&dm, "id");
+    let messages = format!("/channels/{dm}/messages");
+    api.post(&messages, w.member.auth(), Some(json!({ "content": "hi" })))
+        .await
+        .expect(200);
+    let mut owner_gw = login(api, &w.owner, DMS).await;
+    let mut member_gw = login(api, &w.member, DMS).await;
+
+    let rel = format!("/users/@me/relationships/{member_id}");
+    // Only blocking exists; nobody blocks themselves or a stranger.
+    api.put(&rel, w.owner.auth(), Some(json!({})))
+        .await
+        .expect_error(400, 50035);
+    api.put(&rel, w.owner.auth(), Some(json!({ "type": 1 })))
+        .await
+        .expect_error(400, 50035);
+    api.put(
+        &format!("/users/@me/relationships/{}", w.owner.id),
+        w.owner.auth(),
+        Some(json!({ "type": 2 })),
+    )
+    .await
+    .expect_error(400, 50035);
+    api.put(
+        &format!("/users/@me/relationships/{UNKNOWN_ID}"),
+        w.owner.auth(),
+        Some(json!({ "type": 2 })),
+    )
+    .await
+    .expect_error(404, 10013);
+
+    api.put(&rel, w.owner.auth(), Some(json!({ "type": 2 })))
+        .await
+        .expect(204);
+    let added = owner_gw
+        .expect_dispatch("RELATIONSHIP_ADD", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(
+        (added["id"].as_str(), added["type"].as_u64()),
+        (Some(member_id.as_str()), Some(2))
+    );
+    assert_eq!(added["user"]["id"], member_id.as_str());
+    member_gw
+        .expect_no_dispatch("RELATIONSHIP_ADD", QUIET)
+        .await;
+    let listed = api
+        .get("/users/@me/relationships", w.owner.auth())
+        .await
+        .expect(200);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["id"], member_id.as_str());
+    let theirs = api
+        .get("/users/@me/relationships", w.member.auth())
+        .await
+        .expect(200);
+    assert_eq!(theirs, json!([]), "the blocked user is not told");
+
+    // Neither writes to the other, nor opens a DM, nor calls.
+    for by in [&w.member, &w.owner] {
+        api.post(&messages, by.auth(), Some(json!({ "content": "hello?" })))
+            .await
+            .expect_error(400, 50007);
+    }
+    api.post(
+        "/users/@me/channels",
+        w.member.auth(),
+        Some(json!({ "recipient_id": w.owner.id })),
+    )
+    .await
+    .expect_error(400, 50007);
+    owner_gw.expect_no_dispatch("MESSAGE_CREATE", QUIET).await;
+    member_gw
+        .send_op(
+            4,
+            json!({ "guild_id": null, "channel_id": dm, "self_mute": false, "self_deaf": false }),
+        )
+        .await;
+    member_gw
+        .expect_no_dispatch("VOICE_SERVER_UPDATE", QUIET)
+        .await;
+    owner_gw.expect_no_dispatch("CALL_CREATE", QUIET).await;
+
+    // A new session of the blocker lists the block in READY.
+    let again = login(api, &w.owner, DMS).await;
+    let ready = again.ready.clone().expect("READY");
+    assert_eq!(
+        ready["relationships"][0]["id"],
+        member_id.as_str(),
+        "{}",
+        ready["relationships"]
+    );
+
+    // Unblocked: they write again.
+    api.delete(&rel, w.owner.auth()).await.expect(204);
+    owner_gw
+        .expect_dispatch_where(
+            "RELATIONSHIP_REMOVE",
+            |d| d["id"] == member_id.as_str(),
+            EVENT_TIMEOUT,
+        )
+        .await;
+    api.post(
+        &messages,
+        w.member.auth(),
+        Some(json!({ "content": "back" })),
+    )
+    .await
+    .expect(200);
+}

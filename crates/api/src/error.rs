@@ -73,6 +73,14 @@ impl From<StoreError> for ApiError {
                 Capacity::Recipients => ApiError::Code(ErrorCode::MAX_RECIPIENTS),
                 Capacity::ActiveThreads => ApiError::Code(ErrorCode::MAX_ACTIVE_THREADS),
                 Capacity::ThreadMembers => ApiError::Code(ErrorCode::MAX_THREAD_MEMBERS),
+                Capacity::Blocks => ApiError::Form(FormErrors::single(
+                    "user_id",
+                    "BASE_TYPE_MAX_LENGTH",
+                    format!(
+                        "You may block at most {} users.",
+                        crate::routes::relationships::MAX_BLOCKS
+                    ),
+                )),
                 Capacity::Overwrites => ApiError::Form(FormErrors::single(
                     "permission_overwrites",
                     "BASE_TYPE_MAX_LENGTH",

@@ -27,7 +27,7 @@ pub use notifications::{
 };
 pub use objects::*;
 pub use permissions::Permissions;
-pub use private::{PrivateChannel, PrivateChannelType};
+pub use private::{PrivateChannel, PrivateChannelType, Relationship};
 pub use snowflake::{Snowflake, SnowflakeGenerator};
 pub use threads::{ThreadFields, ThreadMember, ThreadMetadata};
 pub use timestamp::Timestamp;

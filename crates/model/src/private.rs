@@ -5,6 +5,34 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Snowflake, User};
 
+/// A user the viewer has a relationship with. Hearth has blocks only
+/// (Discord's type 2): no friends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relationship {
+    /// The other user's id.
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub user: User,
+    pub nickname: Option<String>,
+    pub since: crate::Timestamp,
+}
+
+impl Relationship {
+    /// Discord's relationship type of a block.
+    pub const BLOCKED: u8 = 2;
+
+    pub fn block(user: User, since: crate::Timestamp) -> Relationship {
+        Relationship {
+            id: user.id,
+            kind: Relationship::BLOCKED,
+            user,
+            nickname: None,
+            since,
+        }
+    }
+}
+
 /// The two kinds of private channel (Discord's channel types 1 and 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]

@@ -254,6 +254,16 @@ pub enum Event {
         user_id: Snowflake,
         privacy: DmPrivacy,
     },
+    /// The user blocked someone: their sessions follow.
+    RelationshipAdd {
+        user_id: Snowflake,
+        relationship: hearth_model::Relationship,
+    },
+    /// The user unblocked `other`.
+    RelationshipRemove {
+        user_id: Snowflake,
+        other: Snowflake,
+    },
     /// About a DM or group DM, for one of its recipients.
     Direct {
         recipient: Snowflake,
@@ -322,6 +332,8 @@ impl Event {
             Event::MessageAck { .. } => "MESSAGE_ACK",
             Event::UserGuildSettingsUpdate { .. } => "USER_GUILD_SETTINGS_UPDATE",
             Event::UserSettingsUpdate { .. } => "USER_SETTINGS_UPDATE",
+            Event::RelationshipAdd { .. } => "RELATIONSHIP_ADD",
+            Event::RelationshipRemove { .. } => "RELATIONSHIP_REMOVE",
         }
     }
 
@@ -404,7 +416,9 @@ impl Event {
             Event::Direct { recipient, .. } => Audience::User(*recipient),
             Event::MessageAck { user_id, .. }
             | Event::UserGuildSettingsUpdate { user_id, .. }
-            | Event::UserSettingsUpdate { user_id, .. } => Audience::User(*user_id),
+            | Event::UserSettingsUpdate { user_id, .. }
+            | Event::RelationshipAdd { user_id, .. }
+            | Event::RelationshipRemove { user_id, .. } => Audience::User(*user_id),
             Event::InteractionCreate(i) => Audience::User(i.application_id),
             Event::InteractionModalCreate { user_id, .. }
             | Event::InteractionOutcome { user_id, .. }
@@ -612,6 +626,12 @@ impl Event {
             }),
             Event::UserGuildSettingsUpdate { settings, .. } => serde_json::to_vec(settings),
             Event::UserSettingsUpdate { privacy, .. } => serde_json::to_vec(privacy),
+            Event::RelationshipAdd { relationship, .. } => serde_json::to_vec(relationship),
+            Event::RelationshipRemove { other, .. } => serde_json::to_vec(&serde_json::json!({
+                "id": other,
+                "type": hearth_model::Relationship::BLOCKED,
+                "nickname": null,
+            })),
         };
         written.unwrap_or_else(|_| b"null".to_vec())
     }

@@ -116,6 +116,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "blocks",
+        &[("user_id", Int), ("blocked_id", Int), ("since", Int)],
+    ),
+    (
         "thread_members",
         &[("thread_id", Int), ("user_id", Int), ("joined_at", Int)],
     ),

@@ -50,4 +50,6 @@ pub enum Capacity {
     ActiveThreads,
     /// Members of one thread.
     ThreadMembers,
+    /// Users one user blocks.
+    Blocks,
 }

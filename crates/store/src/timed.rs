@@ -494,6 +494,27 @@ impl<S: Store + ?Sized> PrivateChannelStore for Timed<S> {
         self.timed("share_a_guild", self.inner.share_a_guild(a, b))
             .await
     }
+    async fn block(
+        &self,
+        user: Snowflake,
+        target: Snowflake,
+        since: Timestamp,
+        max: usize,
+    ) -> Result<bool> {
+        self.timed("block", self.inner.block(user, target, since, max))
+            .await
+    }
+    async fn unblock(&self, user: Snowflake, target: Snowflake) -> Result<bool> {
+        self.timed("unblock", self.inner.unblock(user, target))
+            .await
+    }
+    async fn blocked_by(&self, user: Snowflake) -> Result<Vec<(Snowflake, Timestamp)>> {
+        self.timed("blocked_by", self.inner.blocked_by(user)).await
+    }
+    async fn blocked_between(&self, a: Snowflake, b: Snowflake) -> Result<bool> {
+        self.timed("blocked_between", self.inner.blocked_between(a, b))
+            .await
+    }
     async fn dm_privacy(&self, user: Snowflake) -> Result<DmPrivacy> {
         self.timed("dm_privacy", self.inner.dm_privacy(user)).await
     }

@@ -454,6 +454,21 @@ pub trait PrivateChannelStore: Send + Sync {
     /// Whether the two users share a guild where `b` takes DMs from its
     /// members (the guild is not among `b`'s restricted ones).
     async fn share_a_guild(&self, a: Snowflake, b: Snowflake) -> Result<bool>;
+    /// `user` blocks `target` from `since`, unless they already block
+    /// `max` users (`Full(Capacity::Blocks)`). False when they already did.
+    async fn block(
+        &self,
+        user: Snowflake,
+        target: Snowflake,
+        since: Timestamp,
+        max: usize,
+    ) -> Result<bool>;
+    /// False when `user` did not block `target`.
+    async fn unblock(&self, user: Snowflake, target: Snowflake) -> Result<bool>;
+    /// Whom the user blocks, and since when, oldest first.
+    async fn blocked_by(&self, user: Snowflake) -> Result<Vec<(Snowflake, Timestamp)>>;
+    /// Whether either of the two blocks the other.
+    async fn blocked_between(&self, a: Snowflake, b: Snowflake) -> Result<bool>;
     /// The guilds whose members may not open DMs with the user, and
     /// whether guilds they join are so.
     async fn dm_privacy(&self, user: Snowflake) -> Result<DmPrivacy>;

@@ -85,6 +85,7 @@ on_every_backend! {
     notifications::a_member_who_refuses_dms_from_a_guild_is_reached_only_through_another,
     private::a_pair_has_one_dm_that_closes_and_reopens,
     private::a_group_dm_keeps_its_limit_owner_and_goes_with_its_last_member,
+    private::a_block_works_both_ways_is_limited_and_lifts,
     interactions::commands_keep_ids_by_name_limits_and_scopes,
     interactions::an_interaction_is_answered_once_in_time_and_forgotten_later,
     webhooks::webhooks_are_found_by_their_token_and_limited_per_channel,

@@ -86,6 +86,8 @@ async fn ring(
     Body(body): Body<RingBody>,
 ) -> ApiResult<StatusCode> {
     let channel = call_place(&state, &caller, &channel_id).await?;
+    // Nobody rings a user they may not write to (a block, no shared guild).
+    super::private::may_write(&state, caller.user.id, &channel).await?;
     let who = named(&channel, body.recipients)?;
     let voice = state.voice().ok_or(ErrorCode::NOT_FOUND)?;
     voice.ring(channel.id, who).map_err(refused)?;

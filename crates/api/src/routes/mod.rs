@@ -20,6 +20,7 @@ mod pins;
 mod private;
 mod reactions;
 mod read_states;
+pub mod relationships;
 mod roles;
 mod search;
 pub(crate) mod threads;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
             .merge(threads::routes())
             .merge(private::routes())
             .merge(calls::routes())
+            .merge(relationships::routes())
             .merge(read_states::routes())
             .merge(search::routes())
             .merge(notifications::routes())

@@ -54,10 +54,13 @@ async fn list(
 }
 
 /// A user the caller may message: 10013 when unknown, 50007 when they
-/// share no guild.
+/// share no guild or either blocks the other.
 async fn reachable(state: &AppState, from: Snowflake, to: Snowflake) -> ApiResult<User> {
     let user = state.store.user(to).await?.ok_or(ErrorCode::UNKNOWN_USER)?;
-    if to != from && !state.store.share_a_guild(from, to).await? {
+    if to != from
+        && (!state.store.share_a_guild(from, to).await?
+            || state.store.blocked_between(from, to).await?)
+    {
         return Err(ErrorCode::CANNOT_MESSAGE_USER.into());
     }
     Ok(user)
@@ -274,12 +277,19 @@ pub(super) fn typing(state: &AppState, caller: &Caller, channel: &PrivateChannel
     });
 }
 
-/// A DM's other user must still share a guild with the writer; a group
-/// DM's recipients may always write to it.
-async fn may_write(state: &AppState, from: Snowflake, channel: &PrivateChannel) -> ApiResult<()> {
+/// A DM's other user must still share a guild with the writer, and
+/// neither may block the other; a group DM's recipients may always write
+/// to it.
+pub(crate) async fn may_write(
+    state: &AppState,
+    from: Snowflake,
+    channel: &PrivateChannel,
+) -> ApiResult<()> {
     if channel.kind == PrivateChannelType::Dm {
         for other in channel.recipients.iter().filter(|u| u.id != from) {
-            if !state.store.share_a_guild(from, other.id).await? {
+            if !state.store.share_a_guild(from, other.id).await?
+                || state.store.blocked_between(from, other.id).await?
+            {
                 return Err(ErrorCode::CANNOT_MESSAGE_USER.into());
             }
         }

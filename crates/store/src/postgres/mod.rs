@@ -58,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v7.sql"),
     include_str!("schema_v8.sql"),
     include_str!("schema_v9.sql"),
+    include_str!("schema_v10.sql"),
 ];
 
 /// The advisory lock (two-key form, a key space apart from the guilds'
@@ -192,6 +193,11 @@ async fn lock_guild(conn: &mut PgConnection, guild_id: Snowflake) -> Result<()> 
 /// lock never share a key.
 async fn lock_message(conn: &mut PgConnection, message_id: Snowflake) -> Result<()> {
     lock_guild(conn, message_id).await
+}
+
+/// As [`lock_guild`], for the writes of one user's blocks.
+async fn lock_user(conn: &mut PgConnection, user_id: Snowflake) -> Result<()> {
+    lock_guild(conn, user_id).await
 }
 
 /// As [`lock_guild`], for the writes of one channel's pins.

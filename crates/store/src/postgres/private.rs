@@ -4,7 +4,7 @@
 //! on the pair's unique index.
 
 use async_trait::async_trait;
-use hearth_model::{DmPrivacy, PrivateChannel, PrivateChannelType, Snowflake};
+use hearth_model::{DmPrivacy, PrivateChannel, PrivateChannelType, Snowflake, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{Executor, Postgres};
 
@@ -299,6 +299,77 @@ impl PrivateChannelStore for PgStore {
         )
         .bind(db(a))
         .bind(db(b))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn block(
+        &self,
+        user: Snowflake,
+        target: Snowflake,
+        since: Timestamp,
+        max: usize,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // One user's blocks are counted and written one at a time.
+        super::lock_user(&mut tx, user).await?;
+        let there: Option<i64> =
+            sqlx::query_scalar("SELECT since FROM blocks WHERE user_id = $1 AND blocked_id = $2")
+                .bind(db(user))
+                .bind(db(target))
+                .fetch_optional(&mut *tx)
+                .await?;
+        if there.is_some() {
+            return Ok(false);
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blocks WHERE user_id = $1")
+            .bind(db(user))
+            .fetch_one(&mut *tx)
+            .await?;
+        if count as usize >= max {
+            return Err(StoreError::Full(Capacity::Blocks));
+        }
+        sqlx::query("INSERT INTO blocks (user_id, blocked_id, since) VALUES ($1, $2, $3)")
+            .bind(db(user))
+            .bind(db(target))
+            .bind(since.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn unblock(&self, user: Snowflake, target: Snowflake) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM blocks WHERE user_id = $1 AND blocked_id = $2")
+            .bind(db(user))
+            .bind(db(target))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn blocked_by(&self, user: Snowflake) -> Result<Vec<(Snowflake, Timestamp)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT blocked_id, since FROM blocks WHERE user_id = $1 ORDER BY since, blocked_id",
+        )
+        .bind(db(user))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, since)| (rows::sf(id), Timestamp(since)))
+            .collect())
+    }
+
+    async fn blocked_between(&self, a: Snowflake, b: Snowflake) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM blocks WHERE (user_id = $1 AND blocked_id = $2) OR (user_id = $3 AND blocked_id = $4) LIMIT 1",
+        )
+        .bind(db(a))
+        .bind(db(b))
+        .bind(db(b))
+        .bind(db(a))
         .fetch_optional(&self.pool)
         .await?;
         Ok(found.is_some())

@@ -1,7 +1,7 @@
 //! Direct and group messages' channels and their recipients.
 
 use async_trait::async_trait;
-use hearth_model::{DmPrivacy, PrivateChannel, PrivateChannelType, Snowflake};
+use hearth_model::{DmPrivacy, PrivateChannel, PrivateChannelType, Snowflake, Timestamp};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Executor, Sqlite};
 
@@ -287,6 +287,75 @@ impl PrivateChannelStore for SqliteStore {
         )
         .bind(db(a))
         .bind(db(b))
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn block(
+        &self,
+        user: Snowflake,
+        target: Snowflake,
+        since: Timestamp,
+        max: usize,
+    ) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        let there: Option<i64> =
+            sqlx::query_scalar("SELECT since FROM blocks WHERE user_id = ? AND blocked_id = ?")
+                .bind(db(user))
+                .bind(db(target))
+                .fetch_optional(&mut *tx)
+                .await?;
+        if there.is_some() {
+            return Ok(false);
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blocks WHERE user_id = ?")
+            .bind(db(user))
+            .fetch_one(&mut *tx)
+            .await?;
+        if count as usize >= max {
+            return Err(StoreError::Full(Capacity::Blocks));
+        }
+        sqlx::query("INSERT INTO blocks (user_id, blocked_id, since) VALUES (?, ?, ?)")
+            .bind(db(user))
+            .bind(db(target))
+            .bind(since.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn unblock(&self, user: Snowflake, target: Snowflake) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?")
+            .bind(db(user))
+            .bind(db(target))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn blocked_by(&self, user: Snowflake) -> Result<Vec<(Snowflake, Timestamp)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT blocked_id, since FROM blocks WHERE user_id = ? ORDER BY since, blocked_id",
+        )
+        .bind(db(user))
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, since)| (rows::sf(id), Timestamp(since)))
+            .collect())
+    }
+
+    async fn blocked_between(&self, a: Snowflake, b: Snowflake) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM blocks WHERE (user_id = ? AND blocked_id = ?) OR (user_id = ? AND blocked_id = ?) LIMIT 1",
+        )
+        .bind(db(a))
+        .bind(db(b))
+        .bind(db(b))
+        .bind(db(a))
         .fetch_optional(&self.reader)
         .await?;
         Ok(found.is_some())

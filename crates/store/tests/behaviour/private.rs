@@ -82,3 +82,34 @@ pub async fn a_group_dm_keeps_its_limit_owner_and_goes_with_its_last_member(b: A
     assert!(gone.is_none());
     assert!(s.private_channel(group.id).await.unwrap().is_none());
 }
+
+pub async fn a_block_works_both_ways_is_limited_and_lifts(b: Arc<Backend>) {
+    let s = &*b.store;
+    let a = user(s, "a").await;
+    let c = user(s, "c").await;
+    let d = user(s, "d").await;
+    let since = hearth_model::Timestamp(1_700_000_000_000);
+    assert!(!s.blocked_between(a.id, c.id).await.unwrap());
+    assert!(s.block(a.id, c.id, since, 2).await.unwrap());
+    assert!(!s.block(a.id, c.id, since, 2).await.unwrap(), "once");
+    // Either side asks: the block holds both ways.
+    assert!(s.blocked_between(a.id, c.id).await.unwrap());
+    assert!(s.blocked_between(c.id, a.id).await.unwrap());
+    assert!(!s.blocked_between(c.id, d.id).await.unwrap());
+    assert!(s.block(a.id, d.id, since, 2).await.unwrap());
+    let e = user(s, "e").await;
+    assert!(matches!(
+        s.block(a.id, e.id, since, 2).await,
+        Err(StoreError::Full(Capacity::Blocks))
+    ));
+    let listed = s.blocked_by(a.id).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|(_, t)| *t == since));
+    assert!(
+        s.blocked_by(c.id).await.unwrap().is_empty(),
+        "c blocks nobody"
+    );
+    assert!(s.unblock(a.id, c.id).await.unwrap());
+    assert!(!s.unblock(a.id, c.id).await.unwrap());
+    assert!(!s.blocked_between(c.id, a.id).await.unwrap());
+}
