@@ -327,5 +327,6 @@ fn message(id: Snowflake, channel: &Channel, author: &User, content: String) -> 
         application_id: None,
         interaction_metadata: None,
         interaction: None,
+        call: None,
     }
 }

@@ -22,7 +22,7 @@ use hearth_api::AppState;
 use hearth_model::Snowflake;
 use hearth_sfu::room::{Flags, RoomKey};
 use hearth_sfu::{Sfu, VoiceHooks};
-use hearth_signaling::calls::RingRefusal;
+use hearth_signaling::calls::{CallLog, RingRefusal};
 use hearth_signaling::media::{MediaPlane, MediaState};
 use hearth_signaling::Gateway;
 
@@ -100,7 +100,21 @@ impl VoiceControl for VoiceOfGateway {
     }
 }
 
+/// DM calls' messages, written by the REST side.
+struct CallMessages(AppState);
+
+impl CallLog for CallMessages {
+    fn started(&self, channel: Snowflake, caller: Snowflake) -> Snowflake {
+        hearth_api::messages::call_log::started(&self.0, channel, caller)
+    }
+
+    fn ended(&self, channel: Snowflake, message: Snowflake, participants: Vec<Snowflake>) {
+        hearth_api::messages::call_log::ended(&self.0, channel, message, participants);
+    }
+}
+
 pub fn connect(gateway: &Arc<Gateway>, sfu: &Arc<Sfu>, api: &AppState, region: &str) {
+    gateway.set_call_log(Arc::new(CallMessages(api.clone())));
     api.set_voice_regions(Arc::new(OwnRegion(region.to_owned())));
     sfu.set_hooks(Arc::new(FromGateway(Arc::downgrade(gateway))));
     gateway.set_media_plane(Arc::new(ToSfu(sfu.clone())));
@@ -315,6 +329,7 @@ pub fn connect_cluster(
     coordinates: Coordinates,
     nodes: NodeNames,
 ) {
+    gateway.set_call_log(Arc::new(CallMessages(api.clone())));
     let hosted = sfu.map(|sfu| {
         let hosted = Arc::new(HostedVoice {
             sfu: sfu.clone(),

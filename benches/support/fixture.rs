@@ -88,6 +88,7 @@ impl Fixture {
             application_id: None,
             interaction_metadata: None,
             interaction: None,
+            call: None,
         }
     }
 

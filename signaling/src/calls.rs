@@ -40,6 +40,16 @@ use crate::media::VoiceServer;
 use crate::session::Session;
 use crate::voice::VoiceState;
 
+/// What a call leaves in its channel's history (Discord's call message,
+/// type 3), written by the REST side, which writes every message.
+pub trait CallLog: Send + Sync {
+    /// `caller` started a call in `channel`: the id its message will have
+    /// (written in the background).
+    fn started(&self, channel: Snowflake, caller: Snowflake) -> Snowflake;
+    /// The call whose message is `message` ended, with these participants.
+    fn ended(&self, channel: Snowflake, message: Snowflake, participants: Vec<Snowflake>);
+}
+
 /// How long a recipient is rung unless they join or decline.
 pub const RING_FOR: Duration = Duration::from_secs(60);
 
@@ -50,6 +60,10 @@ pub struct CallRecord {
     pub recipients: Vec<Snowflake>,
     pub region: Option<String>,
     pub ringing: BTreeSet<Snowflake>,
+    /// The call's message, when the node writes them.
+    pub message_id: Option<Snowflake>,
+    /// Everyone who joined, for the message at the end.
+    pub participants: BTreeSet<Snowflake>,
     /// States other nodes hold, with the holding node.
     pub remote: HashMap<Snowflake, (String, wire::VoiceState)>,
     /// Bumped by every ring, so a ring's timer only ends its own ring.
@@ -60,6 +74,7 @@ impl CallRecord {
     fn wire(&self, channel_id: Snowflake) -> Call {
         Call {
             channel_id,
+            message_id: self.message_id,
             region: self.region.clone(),
             ringing: self.ringing.iter().copied().collect(),
         }
@@ -155,6 +170,11 @@ pub async fn update_call_state(
 }
 
 impl Gateway {
+    /// Where calls write their messages (the node wires the REST side in).
+    pub fn set_call_log(&self, log: std::sync::Arc<dyn CallLog>) {
+        let _ = self.call_log.set(log);
+    }
+
     /// Joins the session's user to the call (under `changing`).
     fn join_call(
         &self,
@@ -201,14 +221,18 @@ impl Gateway {
             match records.get_mut(&channel_id) {
                 Some(record) => {
                     record.recipients = people;
+                    record.participants.insert(user);
                     rung_off = record.ringing.remove(&user);
                 }
                 None => {
                     let ringing = people.iter().copied().filter(|p| *p != user).collect();
+                    let message_id = self.call_log.get().map(|log| log.started(channel_id, user));
                     let record = CallRecord {
                         recipients: people,
                         region,
                         ringing,
+                        message_id,
+                        participants: BTreeSet::from([user]),
                         remote: HashMap::new(),
                         ring_epoch: 1,
                     };
@@ -316,6 +340,13 @@ impl Gateway {
     fn end_call(&self, channel: Snowflake) {
         let ended = self.calls.records().remove(&channel);
         if let Some(record) = ended {
+            if let (Some(log), Some(message)) = (self.call_log.get(), record.message_id) {
+                log.ended(
+                    channel,
+                    message,
+                    record.participants.iter().copied().collect(),
+                );
+            }
             let node = self.config.node_name.clone();
             self.to_recipients(&record.recipients, || DirectEvent::CallDelete {
                 channel_id: channel,
@@ -445,11 +476,14 @@ impl Gateway {
                         recipients: recipients.clone(),
                         region: call.region.clone(),
                         ringing: BTreeSet::new(),
+                        message_id: call.message_id,
+                        participants: BTreeSet::new(),
                         remote: HashMap::new(),
                         ring_epoch: 0,
                     });
                 record.ringing = call.ringing.iter().copied().collect();
                 for s in voice_states {
+                    record.participants.insert(s.user_id);
                     record.remote.insert(s.user_id, (node.clone(), s.clone()));
                 }
             }
@@ -485,6 +519,7 @@ impl Gateway {
                     };
                     if state.channel_id.is_some() {
                         record.ringing.remove(&state.user_id);
+                        record.participants.insert(state.user_id);
                         record
                             .remote
                             .insert(state.user_id, (node.clone(), state.clone()));

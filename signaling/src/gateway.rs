@@ -30,6 +30,7 @@ pub struct Gateway {
     pub(crate) voice: VoiceStates,
     /// Calls in DMs and group DMs (see `calls`).
     pub(crate) calls: crate::calls::Calls,
+    pub(crate) call_log: std::sync::OnceLock<Arc<dyn crate::calls::CallLog>>,
     /// Presence across nodes, once the node shares it (see
     /// `share_presence`); without it presence is this node's alone.
     cluster_presence: std::sync::OnceLock<Arc<ClusterPresence>>,
@@ -75,6 +76,7 @@ impl Gateway {
             joins: Default::default(),
             voice: VoiceStates::default(),
             calls: Default::default(),
+            call_log: std::sync::OnceLock::new(),
             cluster_presence: std::sync::OnceLock::new(),
             media: std::sync::OnceLock::new(),
             placement: std::sync::OnceLock::new(),

@@ -864,6 +864,29 @@ async fn a_dm_call_through_two_nodes_rings_meets_on_one_sfu_and_ends_once() {
         gw.expect_no_dispatch("CALL_DELETE", crate::gateway_client::QUIET)
             .await;
     }
+    // The call's message, written where it started (`eu`), was completed
+    // where it ended (`us`).
+    let message_id = str_field(&create, "message_id");
+    let path = format!("/channels/{dm}/messages/{message_id}");
+    let mut ended = json!(null);
+    for _ in 0..50 {
+        let m = w.eu.api().get(&path, w.users[1].auth()).await.expect(200);
+        if !m["call"]["ended_timestamp"].is_null() {
+            ended = m;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut who: Vec<String> = ended["call"]["participants"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the call message was completed: {ended}"))
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect();
+    who.sort();
+    let mut both = vec![a_id.clone(), b_id.clone()];
+    both.sort();
+    assert_eq!(who, both, "{ended}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -119,6 +119,7 @@ async fn a_dm_call_rings_the_other_carries_audio_and_ends_with_its_last_particip
 
     a.join(&dm).await;
     // Both sides hear of the call: Bob is rung, Alice is in it.
+    let mut message_id = String::new();
     for gw in [&mut a.gw, &mut b.gw] {
         let create = gw
             .expect_dispatch_where(
@@ -128,6 +129,7 @@ async fn a_dm_call_rings_the_other_carries_audio_and_ends_with_its_last_particip
             )
             .await
             .d;
+        message_id = str_field(&create, "message_id");
         assert_eq!(ids(&create["ringing"]), vec![b_id.clone()], "{create}");
         let states = create["voice_states"].as_array().expect("voice_states");
         assert_eq!(states.len(), 1, "{create}");
@@ -146,6 +148,10 @@ async fn a_dm_call_rings_the_other_carries_audio_and_ends_with_its_last_particip
         vsu.get("guild_id").is_none(),
         "no guild in a DM call: {vsu}"
     );
+
+    // The call's message is in the DM while the call goes on.
+    let ongoing = call_message(&w, 1, &dm, &message_id, false).await;
+    assert_eq!(ids(&ongoing["call"]["participants"]), vec![a_id.clone()]);
 
     // Bob picks up: he is no longer rung.
     b.join(&dm).await;
@@ -179,6 +185,44 @@ async fn a_dm_call_rings_the_other_carries_audio_and_ends_with_its_last_particip
         )
         .await;
     }
+
+    // The DM's history keeps the call: its message (type 3) names who
+    // took part and when it ended; nobody edits it.
+    let message = call_message(&w, 1, &dm, &message_id, true).await;
+    assert_eq!(
+        ids(&message["call"]["participants"]),
+        sorted(vec![a_id.clone(), b_id.clone()]),
+        "{message}"
+    );
+    assert_eq!(message["author"]["id"], a_id.as_str());
+    w.api
+        .patch(
+            &format!("/channels/{dm}/messages/{message_id}"),
+            w.users[0].auth(),
+            Some(json!({ "content": "no call happened" })),
+        )
+        .await
+        .expect_error(400, 50021);
+}
+
+/// The call message `id` of the channel as `reader` reads it, once it is
+/// there (and, if `ended`, once the call's end is written), bounded.
+async fn call_message(w: &CallWorld, reader: usize, channel: &str, id: &str, ended: bool) -> Value {
+    let path = format!("/channels/{channel}/messages?limit=10");
+    for _ in 0..50 {
+        let page = w.api.get(&path, w.users[reader].auth()).await.expect(200);
+        let found = page
+            .as_array()
+            .and_then(|all| all.iter().find(|m| m["id"] == id).cloned());
+        if let Some(m) = found {
+            assert_eq!(m["type"], 3, "{m}");
+            if !ended || !m["call"]["ended_timestamp"].is_null() {
+                return m;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no call message {id} (ended: {ended}) in {channel}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

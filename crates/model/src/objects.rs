@@ -413,6 +413,9 @@ fn yes() -> bool {
 /// Message types we produce.
 pub mod message_type {
     pub const DEFAULT: u8 = 0;
+    /// A call in a DM or group DM: `call` says who took part, and when it
+    /// ended.
+    pub const CALL: u8 = 3;
     /// "X pinned a message": a system message pointing at the pin.
     pub const CHANNEL_PINNED_MESSAGE: u8 = 6;
     pub const REPLY: u8 = 19;
@@ -467,6 +470,17 @@ pub struct Message {
     /// The older form of `interaction_metadata`, which libraries still read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interaction: Option<MessageInteraction>,
+    /// On a call message (type 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<MessageCall>,
+}
+
+/// A call message's call: who joined it, and when it ended (null while it
+/// goes on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageCall {
+    pub participants: Vec<Snowflake>,
+    pub ended_timestamp: Option<Timestamp>,
 }
 
 /// On a response to an interaction: the interaction it answers.

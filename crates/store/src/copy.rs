@@ -204,6 +204,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("application_id", Int),
             ("interaction", Text),
             ("attachments", Text),
+            ("call", Text),
         ],
     ),
     (

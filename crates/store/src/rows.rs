@@ -229,6 +229,10 @@ pub fn message(row: &impl Cols) -> Result<Message> {
         Some(text) => Some(serde_json::from_str(&text)?),
         None => None,
     };
+    let call = match row.opt_text("call") {
+        Some(text) => Some(serde_json::from_str(&text)?),
+        None => None,
+    };
     let nonce = match row.opt_text("nonce") {
         Some(text) => Some(serde_json::from_str(&text)?),
         None => None,
@@ -258,6 +262,7 @@ pub fn message(row: &impl Cols) -> Result<Message> {
         components: json(row, "components")?,
         application_id: opt_id(row, "application_id"),
         interaction: metadata.as_ref().map(InteractionMetadata::legacy),
+        call,
         interaction_metadata: metadata,
     })
 }

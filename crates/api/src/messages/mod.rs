@@ -1,5 +1,6 @@
 //! The message service: every read and write of messages goes through here.
 
+pub mod call_log;
 pub mod compose;
 pub mod edit;
 pub mod emoji;
@@ -46,5 +47,6 @@ pub(crate) fn sample(channel: u64, id: u64) -> hearth_model::Message {
         application_id: None,
         interaction_metadata: None,
         interaction: None,
+        call: None,
     }
 }

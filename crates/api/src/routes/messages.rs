@@ -137,6 +137,7 @@ pub(crate) async fn build_message(
         application_id: None,
         interaction_metadata: None,
         interaction: None,
+        call: None,
     };
     Ok(message)
 }
@@ -178,6 +179,7 @@ pub(crate) fn system_message(
         application_id: None,
         interaction_metadata: None,
         interaction: None,
+        call: None,
     }
 }
 
@@ -618,6 +620,13 @@ async fn edit(
     let perms = place.permissions();
     if message.author.id != caller.user.id || message.webhook_id.is_some() {
         return Err(ErrorCode::CANNOT_EDIT_OTHERS_MESSAGE.into());
+    }
+    // A pin's notice or a call's message records what happened.
+    if matches!(
+        message.kind,
+        message_type::CHANNEL_PINNED_MESSAGE | message_type::CALL
+    ) {
+        return Err(ErrorCode::SYSTEM_MESSAGE.into());
     }
     if !uploads.is_empty() && matches!(place, Place::Guild { .. }) {
         access::require(perms, Permissions::ATTACH_FILES)?;

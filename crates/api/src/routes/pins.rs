@@ -212,7 +212,10 @@ async fn pin(
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (mut message, place) = target(&state, &caller, &channel_id, &message_id).await?;
-    if message.kind == message_type::CHANNEL_PINNED_MESSAGE {
+    if matches!(
+        message.kind,
+        message_type::CHANNEL_PINNED_MESSAGE | message_type::CALL
+    ) {
         return Err(ErrorCode::SYSTEM_MESSAGE.into());
     }
     let pinned = state

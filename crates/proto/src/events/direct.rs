@@ -86,6 +86,9 @@ pub enum DirectEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
     pub channel_id: Snowflake,
+    /// The call's message (type 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<Snowflake>,
     /// The region of the session that started it, when it named one.
     pub region: Option<String>,
     /// The recipients being rung, by id.

@@ -81,8 +81,8 @@ impl MessageStore for PgStore {
         sqlx::query(
             "INSERT INTO messages (channel_id, bucket, id, guild_id, author_id, webhook_id, author_json, content, edited_at,
              tts, mention_everyone, mentions, mention_roles, embeds, nonce, type, flags, pinned, reference,
-             components, application_id, interaction, attachments)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+             components, application_id, interaction, attachments, call)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
         )
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
@@ -107,6 +107,7 @@ impl MessageStore for PgStore {
         .bind(m.application_id.map(db))
         .bind(m.interaction_metadata.as_ref().map(serde_json::to_string).transpose()?)
         .bind(crate::rows::attachments_json(&m.attachments)?)
+        .bind(m.call.as_ref().map(serde_json::to_string).transpose()?)
         .execute(&mut *tx)
         .await?;
         // Messages of one channel may commit out of id order when nodes
@@ -199,8 +200,8 @@ impl MessageStore for PgStore {
         // HAS_THREAD (32) is the store's to set (`create_thread`): an edit
         // made from a copy read before a thread started keeps it.
         let done = sqlx::query(
-            "UPDATE messages SET content = $1, embeds = $2, mentions = $3, mention_roles = $4, mention_everyone = $5, flags = ($6 & ~32) | (flags & 32), edited_at = $7, components = $8, attachments = $9
-             WHERE channel_id = $10 AND bucket = $11 AND id = $12 AND edited_at IS NOT DISTINCT FROM $13",
+            "UPDATE messages SET content = $1, embeds = $2, mentions = $3, mention_roles = $4, mention_everyone = $5, flags = ($6 & ~32) | (flags & 32), edited_at = $7, components = $8, attachments = $9, call = $10
+             WHERE channel_id = $11 AND bucket = $12 AND id = $13 AND edited_at IS NOT DISTINCT FROM $14",
         )
         .bind(&m.content)
         .bind(serde_json::to_string(&m.embeds)?)
@@ -211,6 +212,7 @@ impl MessageStore for PgStore {
         .bind(m.edited_timestamp.map(|t| t.0))
         .bind(serde_json::to_string(&m.components)?)
         .bind(crate::rows::attachments_json(&m.attachments)?)
+        .bind(m.call.as_ref().map(serde_json::to_string).transpose()?)
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
         .bind(db(m.id))

@@ -84,8 +84,8 @@ impl MessageStore for SqliteStore {
         sqlx::query(
             "INSERT INTO messages (channel_id, bucket, id, guild_id, author_id, webhook_id, author_json, content, edited_at,
              tts, mention_everyone, mentions, mention_roles, embeds, nonce, type, flags, pinned, reference,
-             components, application_id, interaction, attachments)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             components, application_id, interaction, attachments, call)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
@@ -110,6 +110,7 @@ impl MessageStore for SqliteStore {
         .bind(m.application_id.map(db))
         .bind(m.interaction_metadata.as_ref().map(serde_json::to_string).transpose()?)
         .bind(crate::rows::attachments_json(&m.attachments)?)
+        .bind(m.call.as_ref().map(serde_json::to_string).transpose()?)
         .execute(&mut *tx)
         .await?;
         // The counts and the inactivity clock matter to threads only.
@@ -199,7 +200,7 @@ impl MessageStore for SqliteStore {
         // HAS_THREAD (32) is the store's to set (`create_thread`): an edit
         // made from a copy read before a thread started keeps it.
         let done = sqlx::query(
-            "UPDATE messages SET content = ?, embeds = ?, mentions = ?, mention_roles = ?, mention_everyone = ?, flags = (? & ~32) | (flags & 32), edited_at = ?, components = ?, attachments = ?
+            "UPDATE messages SET content = ?, embeds = ?, mentions = ?, mention_roles = ?, mention_everyone = ?, flags = (? & ~32) | (flags & 32), edited_at = ?, components = ?, attachments = ?, call = ?
              WHERE channel_id = ? AND bucket = ? AND id = ? AND edited_at IS ?",
         )
         .bind(&m.content)
@@ -211,6 +212,7 @@ impl MessageStore for SqliteStore {
         .bind(m.edited_timestamp.map(|t| t.0))
         .bind(serde_json::to_string(&m.components)?)
         .bind(crate::rows::attachments_json(&m.attachments)?)
+        .bind(m.call.as_ref().map(serde_json::to_string).transpose()?)
         .bind(db(m.channel_id))
         .bind(bucket_of(m.id))
         .bind(db(m.id))

@@ -6,3 +6,6 @@ CREATE TABLE blocks (
     since      INTEGER NOT NULL,
     PRIMARY KEY (user_id, blocked_id)
 );
+
+-- A call message's call (type 3): participants and end, as JSON.
+ALTER TABLE messages ADD COLUMN call TEXT;

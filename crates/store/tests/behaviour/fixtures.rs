@@ -152,6 +152,7 @@ pub fn message(
         application_id: None,
         interaction_metadata: None,
         interaction: None,
+        call: None,
     }
 }
 
