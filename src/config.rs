@@ -70,6 +70,7 @@ const HEADINGS: &[(&str, &[&str])] = &[
             "heartbeat_interval_ms",
             "identify_timeout_ms",
             "resume_grace_secs",
+            "call_ring_secs",
             "resume_buffer_bytes",
             "resume_buffer_dispatches",
             "outbox_dispatches",
@@ -256,6 +257,10 @@ pub struct ServeArgs {
     /// How long a dropped gateway session stays resumable, in seconds. [default: 120]
     #[arg(long, env = "HEARTH_RESUME_GRACE_SECS")]
     pub resume_grace_secs: Option<u64>,
+    /// How long a DM call rings a recipient who neither joins nor
+    /// declines, in seconds (1 to 600). [default: 60]
+    #[arg(long, env = "HEARTH_CALL_RING_SECS")]
+    pub call_ring_secs: Option<u64>,
     /// Secret that signs voice tokens; SFU nodes must share it. [default:
     /// random per start]
     #[arg(long, env = "HEARTH_VOICE_SECRET", hide_env_values = true)]
@@ -518,6 +523,7 @@ struct FileConfig {
     session_start_limit: Option<u32>,
     identify_max_concurrency: Option<u32>,
     resume_grace_secs: Option<u64>,
+    call_ring_secs: Option<u64>,
     voice_secret: Option<String>,
     voice_endpoint: Option<String>,
     rtc_bind: Option<std::net::IpAddr>,
@@ -802,6 +808,10 @@ impl ServeArgs {
         }
         if let Some(s) = self.resume_grace_secs.or(file.resume_grace_secs) {
             gateway.resume_grace = std::time::Duration::from_secs(s);
+        }
+        if let Some(s) = self.call_ring_secs.or(file.call_ring_secs) {
+            anyhow::ensure!((1..=600).contains(&s), "call_ring_secs must be 1 to 600");
+            gateway.call_ring = std::time::Duration::from_secs(s);
         }
         let voice_secret_set = match self.voice_secret.or(file.voice_secret) {
             Some(secret) => {

@@ -12,7 +12,8 @@
 //! The call itself — who is rung — is a [`CallRecord`] from the first join
 //! to the last leave. The first join rings every other recipient
 //! (CALL_CREATE); a recipient stops ringing by joining, by declining
-//! (`POST /channels/{id}/call/stop-ringing`), or after [`RING_FOR`]; the
+//! (`POST /channels/{id}/call/stop-ringing`), or after `call_ring` (60 s
+//! unless the operator says otherwise); the
 //! last leave ends the call (CALL_DELETE). A user is in one call at a time:
 //! joining another leaves the first.
 //!
@@ -27,7 +28,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
 use hearth_bus::sfu_registry::RoomRef;
 use hearth_model::{PrivateChannelType, Snowflake};
@@ -50,9 +50,6 @@ pub trait CallLog: Send + Sync {
     fn ended(&self, channel: Snowflake, message: Snowflake, participants: Vec<Snowflake>);
 }
 
-/// How long a recipient is rung unless they join or decline.
-pub const RING_FOR: Duration = Duration::from_secs(60);
-
 /// A call from its first join to its last leave, as this node knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallRecord {
@@ -66,8 +63,11 @@ pub struct CallRecord {
     pub participants: BTreeSet<Snowflake>,
     /// States other nodes hold, with the holding node.
     pub remote: HashMap<Snowflake, (String, wire::VoiceState)>,
-    /// Bumped by every ring, so a ring's timer only ends its own ring.
-    ring_epoch: u64,
+    /// When the latest ring ends (a ring from this node).
+    ring_until: Option<tokio::time::Instant>,
+    /// Whether a timer is waiting for `ring_until`: one per call, however
+    /// often it is rung.
+    ring_timer: bool,
 }
 
 impl CallRecord {
@@ -234,7 +234,8 @@ impl Gateway {
                         message_id,
                         participants: BTreeSet::from([user]),
                         remote: HashMap::new(),
-                        ring_epoch: 1,
+                        ring_until: None,
+                        ring_timer: false,
                     };
                     started = Some(record.clone());
                     records.insert(channel_id, record);
@@ -251,7 +252,7 @@ impl Gateway {
                 recipients: record.recipients.clone(),
                 node: node.clone(),
             });
-            self.ring_timer(channel_id, record.ring_epoch);
+            self.ring_for_a_while(channel_id);
         }
         self.publish_voice_state(channel_id, next.joined());
         if rung_off {
@@ -366,7 +367,7 @@ impl Gateway {
             .iter()
             .map(|s| s.user_id)
             .collect();
-        let epoch = {
+        {
             let mut records = self.calls.records();
             let record = records.get_mut(&channel).ok_or(RingRefusal::NoCall)?;
             let rung: Vec<Snowflake> = record
@@ -377,11 +378,9 @@ impl Gateway {
                 .filter(|r| !in_call.contains(r) && !record.remote.contains_key(r))
                 .collect();
             record.ringing.extend(rung);
-            record.ring_epoch += 1;
-            record.ring_epoch
-        };
+        }
         self.call_updated(channel);
-        self.ring_timer(channel, epoch);
+        self.ring_for_a_while(channel);
         Ok(())
     }
 
@@ -401,25 +400,51 @@ impl Gateway {
         Ok(())
     }
 
-    /// Ends the ring `epoch` after [`RING_FOR`], unless rung anew meanwhile.
-    fn ring_timer(&self, channel: Snowflake, epoch: u64) {
+    /// Ringing stops `call_ring` after the latest ring (under `changing`).
+    /// One timer per call, moved on by each ring, so ringing again and
+    /// again holds one task.
+    fn ring_for_a_while(&self, channel: Snowflake) {
         let Some(gw) = self.me.upgrade() else { return };
         // Tests on a runtime-less gateway never ring.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        runtime.spawn(async move {
-            tokio::time::sleep(RING_FOR).await;
-            let _changing = gw.voice.changing();
-            let cleared = match gw.calls.records().get_mut(&channel) {
-                Some(r) if r.ring_epoch == epoch && !r.ringing.is_empty() => {
-                    r.ringing.clear();
-                    true
-                }
-                _ => false,
+        let until = tokio::time::Instant::now() + self.config.call_ring;
+        {
+            let mut records = self.calls.records();
+            let Some(record) = records.get_mut(&channel) else {
+                return;
             };
-            if cleared {
-                gw.call_updated(channel);
+            record.ring_until = Some(until);
+            if std::mem::replace(&mut record.ring_timer, true) {
+                return;
+            }
+        }
+        runtime.spawn(async move {
+            let mut until = until;
+            loop {
+                tokio::time::sleep_until(until).await;
+                let _changing = gw.voice.changing();
+                let cleared = {
+                    let mut records = gw.calls.records();
+                    let Some(r) = records.get_mut(&channel) else {
+                        return;
+                    };
+                    match r.ring_until {
+                        Some(later) if later > until => {
+                            until = later;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    r.ring_timer = false;
+                    r.ring_until = None;
+                    !std::mem::take(&mut r.ringing).is_empty()
+                };
+                if cleared {
+                    gw.call_updated(channel);
+                }
+                return;
             }
         });
     }
@@ -479,7 +504,8 @@ impl Gateway {
                         message_id: call.message_id,
                         participants: BTreeSet::new(),
                         remote: HashMap::new(),
-                        ring_epoch: 0,
+                        ring_until: None,
+                        ring_timer: false,
                     });
                 record.ringing = call.ringing.iter().copied().collect();
                 for s in voice_states {

@@ -18,6 +18,8 @@ pub struct GatewayConfig {
     pub identify_timeout: Duration,
     /// How long a session whose connection dropped stays resumable.
     pub resume_grace: Duration,
+    /// How long a DM call rings a recipient who neither joins nor declines.
+    pub call_ring: Duration,
     /// Dispatches kept for resuming, beyond what the client acknowledged.
     pub resume_buffer: usize,
     /// The same buffer's bound in bytes (of the dispatches' JSON); the
@@ -60,6 +62,7 @@ impl Default for GatewayConfig {
             heartbeat_interval: Duration::from_millis(41_250),
             identify_timeout: Duration::from_secs(20),
             resume_grace: Duration::from_secs(120),
+            call_ring: Duration::from_secs(60),
             resume_buffer: 4096,
             resume_buffer_bytes: 4 << 20,
             max_sessions_per_user: 16,
@@ -95,6 +98,7 @@ impl fmt::Debug for GatewayConfig {
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("identify_timeout", &self.identify_timeout)
             .field("resume_grace", &self.resume_grace)
+            .field("call_ring", &self.call_ring)
             .field("resume_buffer", &self.resume_buffer)
             .field("resume_buffer_bytes", &self.resume_buffer_bytes)
             .field("max_sessions_per_user", &self.max_sessions_per_user)

@@ -13,19 +13,17 @@ use crate::voice_client::{VoiceClient, VOICE_INTENTS};
 
 const TONE_HZ: f64 = 440.0;
 
-async fn call_server() -> Server {
-    Server::start_with(
-        &[
-            "--rate-limits",
-            "off",
-            "--rtc-bind",
-            "127.0.0.1",
-            "--rtc-port",
-            "0",
-        ],
-        &[],
-    )
-    .await
+async fn call_server(more: &[&str]) -> Server {
+    let mut args = vec![
+        "--rate-limits",
+        "off",
+        "--rtc-bind",
+        "127.0.0.1",
+        "--rtc-port",
+        "0",
+    ];
+    args.extend_from_slice(more);
+    Server::start_with(&args, &[]).await
 }
 
 /// People who share a guild, so they may open DMs with each other.
@@ -39,7 +37,11 @@ struct CallWorld {
 
 impl CallWorld {
     async fn new(names: &[&str]) -> CallWorld {
-        let server = call_server().await;
+        CallWorld::with(names, &[]).await
+    }
+
+    async fn with(names: &[&str], args: &[&str]) -> CallWorld {
+        let server = call_server(args).await;
         let api = server.api();
         let owner = api.register("owner").await;
         let guild = api.create_guild(&owner, "Call Test Guild").await;
@@ -435,4 +437,35 @@ async fn a_user_is_in_one_call_at_a_time_and_bots_are_never_rung() {
         )
         .await
         .expect_error(403, 20001);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ringing_stops_on_its_own_after_the_ring_time() {
+    let w = CallWorld::with(&["alice", "bob"], &["--call-ring-secs", "1"]).await;
+    let dm = w.open(0, &[1]).await;
+    let b_id = w.users[1].id.clone();
+    let mut a = w.caller(0, &dm).await;
+    let mut b = login(&w.api, &w.users[1], VOICE_INTENTS).await;
+    a.request_voice(&dm, false).await;
+    let create = b
+        .expect_dispatch_where(
+            "CALL_CREATE",
+            |d| d["channel_id"] == dm.as_str(),
+            EVENT_TIMEOUT,
+        )
+        .await
+        .d;
+    assert_eq!(ids(&create["ringing"]), vec![b_id.clone()]);
+    // Nobody answers: the ring ends by itself, and the call goes on.
+    assert!(call_update(&mut b, &dm).await.is_empty());
+    // Rung again (twice: one timer, moved on), it ends again, once.
+    for _ in 0..2 {
+        w.post(0, &format!("/channels/{dm}/call/ring"), json!({}))
+            .await
+            .expect(204);
+        assert_eq!(call_update(&mut b, &dm).await, vec![b_id.clone()]);
+    }
+    assert!(call_update(&mut b, &dm).await.is_empty());
+    b.expect_no_dispatch("CALL_UPDATE", QUIET).await;
+    b.expect_no_dispatch("CALL_DELETE", QUIET).await;
 }
