@@ -315,9 +315,15 @@ impl Gateway {
             }
         }
         let _changing = self.voice.changing();
-        self.voice
+        let gone = self
+            .voice
             .registry()
             .remove_session(session.user.id, &session.id);
+        // A DM call is not handed over (the new node could not announce it
+        // to recipients it may not know yet): the user leaves it, and
+        // joins again from the new node.
+        let calls: Vec<VoiceState> = gone.into_iter().filter(VoiceState::in_call).collect();
+        self.announce_left(calls);
         // This node's record of the user's presence stays until its next
         // renewal: by then the new node has recorded its own, so nobody
         // sees the user go offline and back.
