@@ -56,6 +56,8 @@ static ASSETS: &[Asset] = &[
     asset!("/js/uploads.js", JS),
     asset!("/js/attachments.js", JS),
     asset!("/js/threads.js", JS),
+    asset!("/js/blocks.js", JS),
+    asset!("/js/profile.js", JS),
 ];
 
 /// Where the page may open voice WebSockets.

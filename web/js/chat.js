@@ -1,15 +1,19 @@
 // A text channel: history with scroll-back, sending (with files, through
 // uploads.js), replies, editing and deleting one's own messages, the typing
-// indicator and the unread divider. (Threads open beside it: threads.js.)
+// indicator and the unread divider; messages from people the user blocks
+// collapsed, and a DM with one of them says so in place of the composer.
+// (Threads open beside it: threads.js.)
 
 import { api } from "./api.js";
 import { renderAttachments } from "./attachments.js";
 import { $, avatar, fill, h, notify } from "./dom.js";
 import { formatTime, mentionsMe, plainContent, renderContent, renderEmbed } from "./markup.js";
-import { apply, cachePage, channel, channelLabel, displayName, emit, idCmp, saveLastRead, state, typingIn } from "./state.js";
+import { apply, cachePage, channel, channelLabel, displayName, dmRecipient, emit, fromBlocked, idCmp, isBlocked, on, saveLastRead, state, typingIn } from "./state.js";
+import { blockedLine, blockedRuns, unblockUser } from "./blocks.js";
 import { commandPicked, reactionPicker, renderComponents, renderReactions, runPicked } from "./commands.js";
 import { mayPin, pinNotice, pinsChannelChanged, setPinned } from "./pins.js";
 import { mayStartThread, startThread, threadLink, threadsChannelChanged } from "./threads.js";
+import { authorName } from "./profile.js";
 import { giveBack, hasFiles, initUploads, sendWithFiles, sent, takeFiles, uploadsChannelChanged } from "./uploads.js";
 
 const PAGE = 50;
@@ -19,6 +23,8 @@ let loadingOlder = false;
 let lastTypingSent = 0;
 /** The channel's last-read id when it was opened: where "New messages" goes. */
 let dividerAfter = null;
+/** Messages from blocked people the user chose to see, in the open channel. */
+const shownBlocked = new Set();
 
 const list = () => $("message-list");
 const scroller = () => $("messages");
@@ -49,10 +55,13 @@ function messageNode(m) {
   const mine = state.me && m.author.id === state.me.id;
   // A webhook names itself; an application's answers are its bot's.
   const name = m.webhook_id && !m.application_id ? m.author.username : displayName(m.guild_id, m.author.id);
-  const node = h(`li.message${mentionsMe(m) ? ".mentioned" : ""}`, {
+  const blocked = fromBlocked(m);
+  const node = h(`li.message${mentionsMe(m) && !blocked ? ".mentioned" : ""}${blocked ? ".blocked" : ""}`, {
     id: `msg-${m.id}`,
     dataset: { id: m.id, author: m.author.id },
   });
+  // Behind its "blocked message" line until the user shows it.
+  if (blocked) node.hidden = !shownBlocked.has(m.id);
   if (m.interaction) {
     const who = m.interaction.user ? displayName(m.guild_id, m.interaction.user.id) : "Someone";
     node.append(h("div.reply-ref.interaction-ref", {}, m.interaction.name ? `⚡ ${who} used /${m.interaction.name}` : `⚡ ${who} used an app`));
@@ -60,13 +69,15 @@ function messageNode(m) {
   if (m.type === 19 || m.message_reference) {
     const ref = referenced(m);
     node.append(h("div.reply-ref", {},
-      ref ? `↪ ${displayName(m.guild_id, ref.author.id)}: ${plainContent(ref)}` : "↪ Original message was deleted"));
+      !ref ? "↪ Original message was deleted"
+        : fromBlocked(ref) ? "↪ Blocked message"
+          : `↪ ${displayName(m.guild_id, ref.author.id)}: ${plainContent(ref)}`));
   }
   // Element.append writes null as text: leave the absent parts out.
   node.append(...[
     avatar(name),
     h("div.message-head", {},
-      h("span.author", {}, name),
+      authorName(m, name),
       h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)),
       m.edited_timestamp ? h("span.edited", { title: formatTime(m.edited_timestamp) }, "(edited)") : null),
     h("div.content", {}, renderContent(m)),
@@ -90,12 +101,31 @@ function divider() {
   return h("li.unread-divider", { id: "unread-divider", role: "separator" }, "New messages");
 }
 
+/** Shows a run of blocked messages, or hides it again; the focus stays on its line. */
+function toggleBlocked(run) {
+  const shown = run.every((m) => shownBlocked.has(m.id));
+  for (const m of run) {
+    if (shown) shownBlocked.delete(m.id);
+    else shownBlocked.add(m.id);
+  }
+  renderAll();
+  const line = $(`blocked-${run[0].id}`);
+  if (line) line.focus();
+}
+
 function renderAll() {
   const entry = state.messages.get(state.channelId);
   if (!entry) { fill(list()); return; }
   const nodes = [];
   let placed = false;
-  for (const m of entry.list) {
+  for (const part of blockedRuns(entry.list)) {
+    if (part.blocked) {
+      const run = part.blocked;
+      const shown = run.every((m) => shownBlocked.has(m.id));
+      nodes.push(blockedLine(run, shown, () => toggleBlocked(run), (m) => `msg-${m.id}`), run.map(messageNode));
+      continue;
+    }
+    const m = part.message;
     if (!placed && dividerAfter && idCmp(m.id, dividerAfter) > 0 && m.author.id !== state.me.id) {
       nodes.push(divider());
       placed = true;
@@ -104,6 +134,37 @@ function renderAll() {
   }
   fill(list(), nodes);
   $("load-older").hidden = entry.complete;
+}
+
+/** In a DM with someone the user blocks: a notice with Unblock in place of the composer. */
+function renderComposer() {
+  const other = dmRecipient(channel());
+  const blocked = !!other && isBlocked(other.id);
+  const box = $("dm-blocked");
+  const focusIn = (el) => el.contains(document.activeElement);
+  if (blocked) {
+    $("dm-blocked-text").textContent = `You blocked ${other.global_name || other.username}. Unblock to send messages.`;
+    const moved = focusIn($("composer"));
+    $("composer").hidden = true;
+    box.hidden = false;
+    cancelReply();
+    if (moved) $("dm-unblock").focus();
+  } else {
+    const moved = !box.hidden && focusIn(box);
+    box.hidden = true;
+    $("composer").hidden = false;
+    if (moved) $("composer-input").focus();
+  }
+}
+
+/** Someone was blocked or unblocked: their messages and the DM's composer follow. */
+function relationshipsChanged() {
+  if ($("chat-view").hidden || !state.channelId) return;
+  renderComposer();
+  if (list().dataset.channel !== state.channelId) return;
+  const stick = nearBottom();
+  renderAll();
+  if (stick) scrollToBottom();
 }
 
 /** Acks sent, by channel: the server hears of each newer read once. */
@@ -147,6 +208,9 @@ export async function openChat(channelId) {
   $("channel-topic").textContent = (c && c.topic) || "";
   $("composer-input").placeholder = c ? `Message ${channelLabel(c).replace(/^# /, "#")}` : "Message";
   dividerAfter = state.unread.has(channelId) ? state.lastRead[channelId] || "0" : null;
+  // Blocked messages are collapsed again in each channel opened.
+  shownBlocked.clear();
+  renderComposer();
   fill(list());
   pinsChannelChanged();
   threadsChannelChanged();
@@ -202,6 +266,8 @@ const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function revealMessage(channelId, id, pages = 40) {
   for (let tries = 0; tries < pages + 50 && state.channelId === channelId; tries++) {
+    // A blocked person's message: its run is shown first.
+    if ($(`msg-${id}`) && $(`msg-${id}`).hidden) revealRun(channelId, id);
     const node = $(`msg-${id}`);
     if (node) {
       node.scrollIntoView({ block: "center" });
@@ -218,6 +284,15 @@ export async function revealMessage(channelId, id, pages = 40) {
   return false;
 }
 
+/** Shows the run of blocked messages a message is in (to jump to it). */
+function revealRun(channelId, id) {
+  const entry = state.messages.get(channelId);
+  const part = entry && blockedRuns(entry.list).find((p) => p.blocked && p.blocked.some((m) => m.id === id));
+  if (!part) return;
+  for (const m of part.blocked) shownBlocked.add(m.id);
+  renderAll();
+}
+
 /** A MESSAGE_* event for the open channel. */
 export function messagesChanged(evt) {
   if (evt.channelId !== state.channelId || $("chat-view").hidden) return;
@@ -226,11 +301,12 @@ export function messagesChanged(evt) {
     const old = $(`msg-${evt.created.id}`);
     const m = findMessage(evt.created.id);
     if (!m) return;
-    if (old) old.replaceWith(messageNode(m));
+    if (old && !fromBlocked(m)) old.replaceWith(messageNode(m));
     else {
       const entry = state.messages.get(state.channelId);
       const last = entry.list[entry.list.length - 1];
-      if (last && last.id !== m.id) { renderAll(); } else list().append(messageNode(m));
+      // A blocked person's message joins (or starts) a run: its line counts it.
+      if ((last && last.id !== m.id) || fromBlocked(m)) { renderAll(); } else list().append(messageNode(m));
     }
     if (stick || evt.created.author.id === state.me.id) scrollToBottom();
     if (document.visibilityState === "visible") markRead();
@@ -239,10 +315,13 @@ export function messagesChanged(evt) {
     const m = findMessage(evt.updated.id);
     if (old && m && editing !== m.id) old.replaceWith(messageNode(m));
   } else if (evt.deleted) {
+    let runs = false;
     for (const id of evt.deleted) {
       const node = $(`msg-${id}`);
-      if (node) node.remove();
+      if (node) { runs = runs || node.classList.contains("blocked"); node.remove(); }
     }
+    // A run of blocked messages lost one: count again.
+    if (runs) renderAll();
   }
   renderTyping();
 }
@@ -346,7 +425,10 @@ async function send() {
     // Give the text and the files back so nothing is lost.
     if (!input.value) input.value = content;
     if (files.length) giveBack(channelId, files);
-    if (!err.cancelled) notify(`Your message was not sent: ${err.message}`);
+    // 50007: a DM the other side does not take from the user (a block
+    // either way, their privacy settings, or no server in common).
+    if (err.code === 50007) notify(`Your message could not be delivered. ${err.message} This is usually because you don't share a server with them, or their settings don't allow it.`);
+    else if (!err.cancelled) notify(`Your message was not sent: ${err.message}`);
   }
 }
 
@@ -377,6 +459,11 @@ export function initChat() {
     typed();
   });
   $("reply-cancel").addEventListener("click", cancelReply);
+  $("dm-unblock").addEventListener("click", () => {
+    const other = dmRecipient(channel());
+    if (other) unblockUser(other.id);
+  });
+  on("relationships", relationshipsChanged);
   $("load-older").addEventListener("click", loadOlder);
   scroller().addEventListener("scroll", () => { if (scroller().scrollTop < 60) loadOlder(); });
   document.addEventListener("visibilitychange", () => {

@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { names } from "./call.js";
 import { $, fill, h, icon, notify } from "./dom.js";
-import { callMembers, callsRingingMe, channel, channelLabel, isPrivate, state } from "./state.js";
+import { callMembers, callsRingingMe, channel, channelLabel, dmRecipient, isBlocked, isPrivate, state } from "./state.js";
 
 let actions = {};
 /** The user's call, as last rendered (for re-renders of our own). */
@@ -27,7 +27,9 @@ export function initDmCalls(acts) {
 export function renderCallButton(call) {
   const button = $("dm-call");
   const c = channel();
-  const show = !$("chat-view").hidden && isPrivate(c) && !(call && call.channelId === c.id);
+  // None in a DM with someone the user blocks: the server refuses the call.
+  const other = dmRecipient(c);
+  const show = !$("chat-view").hidden && isPrivate(c) && !(call && call.channelId === c.id) && !(other && isBlocked(other.id));
   button.hidden = !show;
   if (!show) return;
   const inProgress = state.calls.has(c.id);

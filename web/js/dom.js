@@ -65,14 +65,16 @@ export function notify(text, kind = "error") {
  * value, options, readonly}] (a `type: "checkbox"` is ticked when `value`
  * is true); `submit(values)` may throw an Error whose
  * message is shown in the dialog. Resolves to submit's result, or null if
- * cancelled.
+ * cancelled. `cancel: false` leaves out the Cancel button (a dialog with
+ * nothing to cancel; Escape still closes it).
  */
-export function dialog({ title, fields = [], ok = "OK", body = [], submit = async (v) => v }) {
+export function dialog({ title, fields = [], ok = "OK", body = [], cancel = true, submit = async (v) => v }) {
   const dlg = $("dialog");
   const form = $("dialog-form");
   $("dialog-title").textContent = title;
   $("dialog-error").textContent = "";
   $("dialog-ok").textContent = ok;
+  $("dialog-cancel").hidden = !cancel;
   const inputs = fields.map((f) => {
     const id = `dialog-${f.name}`;
     // A checkbox sits before its label, and is in the values only when ticked ("on").
@@ -134,6 +136,8 @@ const ICONS = {
   // A telephone handset, for calls in DMs.
   phone: "M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.24c1.1.36 2.3.56 3.6.56a1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.56 3.57a1 1 0 0 1-.25 1z",
   // A bell, for notification settings.
+  // A cog, for the user settings.
+  gear: "M19.3 9.8L21.9 10.4L21.9 13.6L19.3 14.2L18.7 15.6L20.1 17.9L17.9 20.1L15.6 18.7L14.2 19.3L13.6 21.9L10.4 21.9L9.8 19.3L8.4 18.7L6.1 20.1L3.9 17.9L5.3 15.6L4.7 14.2L2.1 13.6L2.1 10.4L4.7 9.8L5.3 8.4L3.9 6.1L6.1 3.9L8.4 5.3L9.8 4.7L10.4 2.1L13.6 2.1L14.2 4.7L15.6 5.3L17.9 3.9L20.1 6.1L18.7 8.4zM12 8.6a3.4 3.4 0 1 0 0 6.8a3.4 3.4 0 1 0 0-6.8z",
   bell: "M12 3a1.5 1.5 0 0 0-1.5 1.5v.7A6 6 0 0 0 6 11v4.5L4 18v1h16v-1l-2-2.5V11a6 6 0 0 0-4.5-5.8v-.7A1.5 1.5 0 0 0 12 3zm-2 17a2 2 0 0 0 4 0z",
 };
 

@@ -4,6 +4,7 @@
 import { alertsShown, initAlerts, renderChannelMute } from "./alerts.js";
 import { api, setToken, setUnauthorizedHandler } from "./api.js";
 import { showAuth } from "./auth.js";
+import { initBlocks } from "./blocks.js";
 import { callShown, renderCall, renderVoicePanel } from "./call.js";
 import { initChat, messagesChanged, openChat, renderTyping } from "./chat.js";
 import { initCommands, interactionFailed, openModal } from "./commands.js";
@@ -12,9 +13,10 @@ import { $, dialog, h, notify } from "./dom.js";
 import { Gateway } from "./gateway.js";
 import { renderMe, renderMembers } from "./members.js";
 import { closePins, initPins } from "./pins.js";
+import { closeProfile, initProfile } from "./profile.js";
 import { initSearch, searchPlaceChanged } from "./search.js";
 import { initSidebar, renderChannels, renderGuilds } from "./sidebar.js";
-import { HOME, apply, callOf, channel, guild, isPrivate, on, state } from "./state.js";
+import { HOME, apply, callOf, channel, dmRecipient, guild, isBlocked, isPrivate, on, state } from "./state.js";
 import { closeThreadPanels, initThreads, threadsReconnected } from "./threads.js";
 import { forgetFiles } from "./uploads.js";
 import { VoiceCall } from "./voice.js";
@@ -62,6 +64,8 @@ function signedOut(message) {
   state.guilds.clear();
   state.messages.clear();
   state.calls.clear();
+  state.blocked.clear();
+  closeProfile({ refocus: false });
   renderRinging(null);
   forgetFiles();
   closeThreadPanels();
@@ -162,16 +166,29 @@ function dispatch(t, d) {
 
 // ---- navigation ----
 
-/** Opens (or makes) the DM with a user and shows it. */
+function showDm(id) {
+  state.guildId = HOME;
+  localStorage.setItem("hearth.guild", HOME);
+  selectChannel(id);
+}
+
+/**
+ * Opens (or makes) the DM with a user and shows it. The server opens none
+ * between people when either blocks the other (50007): one the client
+ * knows still opens, to read (a DM with someone the user blocks says so
+ * in place of its composer).
+ */
 async function openDm(userId) {
+  const known = [...state.dms.values()].find((c) => { const r = dmRecipient(c); return r && r.id === userId; });
+  if (known && isBlocked(userId)) { showDm(known.id); return; }
   try {
     const c = await api("POST", "/users/@me/channels", { recipient_id: userId });
     apply("CHANNEL_CREATE", c);
-    state.guildId = HOME;
-    localStorage.setItem("hearth.guild", HOME);
-    selectChannel(c.id);
+    showDm(c.id);
   } catch (err) {
-    notify(`Couldn't open the conversation: ${err.message}`);
+    if (known && err.code === 50007) showDm(known.id);
+    else if (isBlocked(userId)) notify("You blocked this person. Unblock them to send them messages.");
+    else notify(`Couldn't open the conversation: ${err.message}`);
   }
 }
 
@@ -210,6 +227,7 @@ function selectGuild(id) {
 }
 
 function selectChannel(id, { join = true } = {}) {
+  closeProfile({ refocus: false });
   const g = guild();
   state.channelId = id;
   if (g && id) localStorage.setItem(`hearth.channel.${g.id}`, id);
@@ -460,6 +478,8 @@ function wire() {
   initSearch({ selectGuild, selectChannel });
   initAlerts({ selectChannel, renderChannels: () => renderChannels(session.call) });
   initDmCalls({ joinCall: joinDmCall });
+  initProfile();
+  initBlocks();
   $("create-guild").addEventListener("click", createGuild);
   $("join-guild").addEventListener("click", joinGuild);
   $("invite-button").addEventListener("click", createInvite);
@@ -510,6 +530,8 @@ function wire() {
     renderCallArea();
   });
   on("members", () => { renderMembers(); });
+  // A block: the DM's call button (calls are refused too) and the views that read it.
+  on("relationships", () => { renderMembers(); renderCallArea(); });
   on("open-dm", openDm);
   on("dm-unknown", learnDm);
   on("voice", () => {

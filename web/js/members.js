@@ -1,7 +1,8 @@
-// The member list: online first, then offline, each with a presence dot;
-// and the user's own status.
+// The member list: online first, then offline, each with a presence dot
+// (a click opens the profile: profile.js); and the user's own status.
 
 import { $, avatar, fill, h } from "./dom.js";
+import { openProfile } from "./profile.js";
 import { displayName, emit, guild, presenceOf, state } from "./state.js";
 
 const LABEL = { online: "Online", idle: "Idle", dnd: "Do not disturb", offline: "Offline" };
@@ -10,9 +11,10 @@ function memberItem(g, m) {
   const status = presenceOf(g.id, m.user.id);
   const name = displayName(g.id, m.user.id);
   return h(`li.member.${status === "offline" ? "offline" : "present"}`, { dataset: { user: m.user.id, status } },
-    h("span.avatar-wrap", {}, avatar(name), h(`span.dot.${status}`, { "aria-hidden": "true" })),
-    h("span.member-name", {}, name, m.user.bot ? " (bot)" : ""),
-    h("span.visually-hidden", {}, `, ${LABEL[status] || status}`),
+    h("button.member-open", { type: "button", "aria-haspopup": "dialog", onclick: (e) => openProfile(m.user, g.id, e.currentTarget) },
+      h("span.avatar-wrap", {}, avatar(name), h(`span.dot.${status}`, { "aria-hidden": "true" })),
+      h("span.member-name", {}, name, m.user.bot ? " (bot)" : ""),
+      h("span.visually-hidden", {}, `, ${LABEL[status] || status}`)),
     state.me && m.user.id !== state.me.id
       ? h("button.small.member-message", { type: "button", "aria-label": `Message ${name}`, title: `Message ${name}`, onclick: () => emit("open-dm", m.user.id) }, "✉")
       : null);

@@ -3,7 +3,7 @@
 
 const listeners = new Map();
 
-/** `on("guilds", fn)`; topics: guilds, channels, threads, members, voice, calls, messages, typing, me. */
+/** `on("guilds", fn)`; topics: guilds, channels, threads, members, voice, calls, messages, typing, me, relationships. */
 export function on(topic, fn) {
   if (!listeners.has(topic)) listeners.set(topic, new Set());
   listeners.get(topic).add(fn);
@@ -39,6 +39,8 @@ export const state = {
   dmPrivacy: { restricted_guilds: [], default_guilds_restricted: false },
   /** DM or group DM id -> its call in progress: `{channel_id, region, ringing: [user ids], voice: Map(user id -> voice state)}` */
   calls: new Map(),
+  /** user id -> the user's block of them: `{id, type: 2, user, since}` (READY's `relationships`, RELATIONSHIP_*) */
+  blocked: new Map(),
 };
 
 /** The rail's "Direct Messages" home, selected in place of a guild. */
@@ -55,9 +57,21 @@ export function saveLastRead(channelId, messageId) {
   localStorage.setItem("hearth.lastRead", JSON.stringify(state.lastRead));
 }
 
+/** Whether the user blocks someone. */
+export const isBlocked = (userId) => state.blocked.has(userId);
+
+/**
+ * Whether a message comes from someone the user blocks: shown collapsed,
+ * and it never alerts. (A webhook's author is no user to block.)
+ */
+export const fromBlocked = (m) => !!m && !!m.author && !m.webhook_id && isBlocked(m.author.id);
+
+/** The one other person of a DM (not a group DM), or null. */
+export const dmRecipient = (c) => (c && c.type === 1 && c.recipients && c.recipients[0]) || null;
+
 /** Whether a message from someone else would badge its channel for the user. */
 export function notifiesMe(m) {
-  if (!state.me || m.author.id === state.me.id) return false;
+  if (!state.me || m.author.id === state.me.id || fromBlocked(m)) return false;
   if (!m.guild_id) return true;
   if (m.mention_everyone || (m.mentions || []).some((u) => u.id === state.me.id)) return true;
   const g = state.guilds.get(m.guild_id);
@@ -96,7 +110,7 @@ export function channelMuted(guildId, channelId) {
  * unless muted, every message, only mentions, or nothing.
  */
 export function alertsMe(m) {
-  if (!state.me || m.author.id === state.me.id) return false;
+  if (!state.me || m.author.id === state.me.id || fromBlocked(m)) return false;
   if (!m.guild_id) return true;
   // A thread's messages follow its channel's settings.
   const t = thread(m.channel_id);
@@ -310,6 +324,8 @@ export function apply(t, d) {
       state.dmPrivacy = { restricted_guilds: [], default_guilds_restricted: false, ...(d.user_settings || {}) };
       state.guildSettings = new Map(((d.user_guild_settings && d.user_guild_settings.entries) || []).map((e) => [e.guild_id, e]));
       state.dms = new Map((d.private_channels || []).map((c) => [c.id, c]));
+      state.blocked = new Map((d.relationships || []).filter((r) => r.type === 2).map((r) => [r.id, r]));
+      emit("relationships");
       // Calls in progress follow as CALL_CREATE, one each.
       state.calls.clear();
       emit("calls");
@@ -477,6 +493,16 @@ export function apply(t, d) {
     case "USER_SETTINGS_UPDATE":
       state.dmPrivacy = d;
       break;
+    case "RELATIONSHIP_ADD":
+      // Type 2 is a block; any other (none on this server) replaces it.
+      if (d.type === 2) state.blocked.set(d.id, { ...state.blocked.get(d.id), ...d });
+      else state.blocked.delete(d.id);
+      emit("relationships", d.id);
+      break;
+    case "RELATIONSHIP_REMOVE":
+      state.blocked.delete(d.id);
+      emit("relationships", d.id);
+      break;
     case "USER_GUILD_SETTINGS_UPDATE":
       state.guildSettings.set(d.guild_id, d);
       emit("guild-settings", d.guild_id);
@@ -608,7 +634,8 @@ export function typingIn(channelId) {
   const m = state.typing.get(channelId);
   if (!m) return [];
   const now = Date.now();
-  return [...m].filter(([, until]) => until > now).map(([id]) => id);
+  // Nobody the user blocks is said to be typing.
+  return [...m].filter(([id, until]) => until > now && !isBlocked(id)).map(([id]) => id);
 }
 
 /** The call of a DM, made when an event names one the client did not know. */

@@ -10,16 +10,19 @@
 // (state.messages); what the client knows of each thread is its server's
 // `threads` map (state.js). Whether the user is a member (`joined`) comes
 // from THREAD_MEMBERS_UPDATE and, since GUILD_CREATE does not say, from
-// asking the server when the panel opens.
+// asking the server when the panel opens. Messages from people the user
+// blocks are collapsed behind a line, as in the chat (blocks.js).
 
 import { api } from "./api.js";
 import { renderAttachments } from "./attachments.js";
+import { blockedLine, blockedRuns } from "./blocks.js";
 import { renderReactions } from "./commands.js";
 import { $, avatar, dialog, fill, h, icon, notify } from "./dom.js";
 import { formatTime, plainContent, renderContent, renderEmbed } from "./markup.js";
 import { closePins } from "./pins.js";
+import { authorName } from "./profile.js";
 import { closeSearch } from "./search.js";
-import { PERM, apply, cachePage, can, channel, displayName, guild, idCmp, learnThread, on, state, thread, typingIn } from "./state.js";
+import { PERM, apply, cachePage, can, channel, displayName, fromBlocked, guild, idCmp, learnThread, on, state, thread, typingIn } from "./state.js";
 
 const PAGE = 50;
 /** The message flag of a thread's starter message. */
@@ -31,6 +34,8 @@ const listPanel = () => $("threads-panel");
 /** What had the focus when the thread panel opened: it gets it back. */
 let opener = null;
 let lastTypingSent = 0;
+/** Messages from blocked people the user chose to see in the open thread. */
+const shownBlocked = new Set();
 
 const countText = (n) => `${n} message${n === 1 ? "" : "s"}`;
 const PRIVATE_THREAD = 12;
@@ -100,10 +105,13 @@ function nearBottom() {
 
 function messageItem(m) {
   const name = m.webhook_id && !m.application_id ? m.author.username : displayName(m.guild_id, m.author.id);
-  return h("li.message.thread-message", { dataset: { id: m.id, author: m.author.id } }, [
+  const blocked = fromBlocked(m);
+  return h(`li.message.thread-message${blocked ? ".blocked" : ""}`, {
+    id: `thread-msg-${m.id}`, dataset: { id: m.id, author: m.author.id }, hidden: blocked && !shownBlocked.has(m.id),
+  }, [
     avatar(name),
     h("div.message-head", {},
-      h("span.author", {}, name),
+      authorName(m, name),
       h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)),
       m.edited_timestamp ? h("span.edited", { title: formatTime(m.edited_timestamp) }, "(edited)") : null),
     h("div.content", {}, renderContent(m)),
@@ -118,6 +126,7 @@ function starterItem(t) {
   const entry = t.parent_id && state.messages.get(t.parent_id);
   const m = entry && entry.list.find((x) => x.id === t.id);
   if (!m) return null;
+  if (fromBlocked(m)) return h("li.thread-starter", {}, h("span.hint", {}, "Started from a blocked message"));
   return h("li.thread-starter", {},
     h("span.hint", {}, "Started from "),
     h("span.author", {}, displayName(m.guild_id, m.author.id)),
@@ -265,10 +274,25 @@ function renderMessages() {
   if (!entry || panel().hidden) return;
   const stick = nearBottom();
   const t = thread(id);
-  const items = entry.list.map(messageItem);
+  const items = blockedRuns(entry.list).map((part) => (part.blocked
+    ? [blockedLine(part.blocked, part.blocked.every((m) => shownBlocked.has(m.id)), () => toggleBlocked(part.blocked), (m) => `thread-msg-${m.id}`),
+      part.blocked.map(messageItem)]
+    : messageItem(part.message)));
   fill($("thread-messages"), t ? starterItem(t) : null,
     items.length ? items : h("li.pins-empty", {}, "No messages yet. Say something to get it going."));
   if (stick) $("thread-scroll").scrollTop = $("thread-scroll").scrollHeight;
+}
+
+/** Shows a run of blocked messages in the thread, or hides it again. */
+function toggleBlocked(run) {
+  const shown = run.every((m) => shownBlocked.has(m.id));
+  for (const m of run) {
+    if (shown) shownBlocked.delete(m.id);
+    else shownBlocked.add(m.id);
+  }
+  renderMessages();
+  const line = $(`blocked-${run[0].id}`);
+  if (line) line.focus();
 }
 
 function renderThreadTyping() {
@@ -313,6 +337,7 @@ export async function openThread(id, from = document.activeElement) {
   if (state.threadId !== id) {
     $("thread-input").value = "";
     lastTypingSent = 0;
+    shownBlocked.clear();
   }
   opener = from;
   state.threadId = id;
@@ -519,4 +544,5 @@ export function initThreads() {
     if (evt.channelId === state.threadId) { renderMessages(); renderThreadTyping(); }
   });
   on("typing", (id) => { if (id === state.threadId) renderThreadTyping(); });
+  on("relationships", () => { if (state.threadId) { renderMessages(); renderThreadTyping(); } });
 }

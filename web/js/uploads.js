@@ -212,14 +212,16 @@ export function initUploads() {
     if (show) $("drop-hint-text").textContent = `Drop files to send them to ${channelLabel(channel()) || "this channel"}`;
     hint.hidden = !show;
   };
+  // Nothing to attach to while the composer is away (a DM with someone blocked).
+  const takes = (e) => carriesFiles(e) && !$("composer").hidden;
   view.addEventListener("dragenter", (e) => {
-    if (!carriesFiles(e)) return;
+    if (!takes(e)) return;
     e.preventDefault();
     depth += 1;
     showHint(true);
   });
   view.addEventListener("dragover", (e) => {
-    if (!carriesFiles(e)) return;
+    if (!takes(e)) return;
     e.preventDefault();
     e.dataTransfer.dropEffect = "copy";
   });
@@ -229,7 +231,7 @@ export function initUploads() {
     if (!depth) showHint(false);
   });
   view.addEventListener("drop", (e) => {
-    if (!carriesFiles(e)) return;
+    if (!takes(e)) return;
     e.preventDefault();
     depth = 0;
     showHint(false);

@@ -611,6 +611,90 @@ test("a refused action says why, and keeps what was typed", async () => {
   for (const close of await bob.page.getByRole("button", { name: "Dismiss" }).all()) await close.click();
 });
 
+test("ada blocks bob from his profile: his message collapses for her, their DM takes no messages either way, and she unblocks him from her settings", async () => {
+  const { ada, bob } = people;
+  const bobId = await myId(bob);
+  const adaToken = await ada.page.evaluate(() => localStorage.getItem("hearth.token"));
+  const blocks = async () => (await fetch(`${server.url}/api/v10/users/@me/relationships`, { headers: { Authorization: adaToken } })).json();
+  // Bob's message in #general, as ada sees it.
+  const said = ada.page.locator("#message-list .message", { hasText: "can I still talk?" });
+  await said.waitFor();
+  const saidId = await said.getAttribute("data-id");
+
+  // His profile, from the member list: Block, confirmed.
+  const openProfile = () => ada.page.locator(`#member-list .member[data-user="${bobId}"] .member-open`).click();
+  await openProfile();
+  const profile = ada.page.getByRole("dialog", { name: bob.username });
+  await profile.getByRole("button", { name: "Block", exact: true }).click();
+  await ada.page.getByRole("heading", { name: `Block ${bob.username}?` }).waitFor();
+  await ada.page.locator("#dialog").getByRole("button", { name: "Block", exact: true }).click();
+  await ada.page.locator("#dialog").waitFor({ state: "hidden" });
+  assert.deepEqual((await blocks()).map((r) => [r.id, r.type]), [[bobId, 2]]);
+
+  // His message collapses behind a line; the keyboard shows it, and hides it again.
+  await said.waitFor({ state: "hidden" });
+  const line = ada.page.locator(`#message-list .blocked-toggle[aria-controls~="msg-${saidId}"]`);
+  await line.filter({ hasText: /^\d+ blocked messages? — Show$/ }).waitFor();
+  assert.equal(await line.getAttribute("aria-expanded"), "false");
+  await line.focus();
+  await ada.page.keyboard.press("Enter");
+  await said.waitFor({ state: "visible" });
+  await line.filter({ hasText: /blocked messages? — Hide$/ }).waitFor();
+  assert.equal(await line.getAttribute("aria-expanded"), "true");
+  assert.equal(await ada.page.evaluate(() => document.activeElement.classList.contains("blocked-toggle")), true);
+  await ada.page.screenshot({ path: join(artifacts, "blocked-message.png") });
+  await ada.page.keyboard.press("Enter");
+  await said.waitFor({ state: "hidden" });
+  // His earlier reply is collapsed too; her own message stays as it was.
+  await ada.page.locator("#message-list .message.blocked", { hasText: "hi ada" }).waitFor({ state: "hidden" });
+  await ada.page.locator("#message-list .message:not(.blocked) .content", { hasText: "hello from ada (edited text)" }).waitFor({ state: "visible" });
+
+  // Their DM, from his profile's Message: a notice with Unblock in place of the composer, and no call button.
+  await openProfile();
+  await profile.getByText(`You blocked ${bob.username}.`).waitFor();
+  await profile.getByRole("button", { name: "Message", exact: true }).click();
+  await ada.page.locator("#channel-title").filter({ hasText: `@${bob.username}` }).waitFor();
+  const notice = ada.page.locator("#dm-blocked");
+  await notice.filter({ hasText: `You blocked ${bob.username}. Unblock to send messages.` }).waitFor();
+  await notice.getByRole("button", { name: "Unblock", exact: true }).waitFor();
+  const adaInput = ada.page.getByLabel("Message", { exact: true });
+  assert.equal(await adaInput.isVisible(), false);
+  assert.equal(await ada.page.locator("#dm-call").isVisible(), false);
+
+  // Bob writes to her there: the server refuses (50007); he is told, and keeps his words.
+  await bob.page.getByRole("button", { name: "Direct Messages", exact: true }).click();
+  await bob.page.getByRole("button", { name: new RegExp(`direct message with ${ada.username}`) }).click();
+  await bob.page.locator("#channel-title").filter({ hasText: `@${ada.username}` }).waitFor();
+  const bobInput = bob.page.getByLabel("Message", { exact: true });
+  await bobInput.fill("are you ignoring me?");
+  await bobInput.press("Enter");
+  await bob.page.getByRole("alert").filter({ hasText: "Your message could not be delivered." }).waitFor();
+  assert.equal(await bobInput.inputValue(), "are you ignoring me?");
+  for (const close of await bob.page.getByRole("button", { name: "Dismiss" }).all()) await close.click();
+
+  // Ada unblocks him from her settings' list; the list is empty, the composer is back.
+  await ada.page.getByRole("button", { name: "User settings" }).click();
+  const list = ada.page.getByRole("list", { name: "Blocked users" });
+  await list.getByRole("button", { name: `Unblock ${bob.username}` }).click();
+  await list.getByText("You haven't blocked anyone.").waitFor();
+  await ada.page.getByRole("button", { name: "Done", exact: true }).click();
+  await ada.page.locator("#dialog").waitFor({ state: "hidden" });
+  await adaInput.waitFor({ state: "visible" });
+  await notice.waitFor({ state: "hidden" });
+  assert.deepEqual(await blocks(), []);
+  // His words go through now.
+  await bobInput.press("Enter");
+  await ada.page.locator("#message-list .message", { hasText: "are you ignoring me?" }).waitFor();
+
+  // Both go back to #general, where his message shows as any other.
+  for (const p of [ada, bob]) {
+    await p.page.locator("#guild-list .guild-button:not(.home-button)").first().click();
+    await p.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
+  }
+  await said.waitFor({ state: "visible" });
+  assert.equal(await ada.page.locator("#message-list .blocked-line").count(), 0);
+});
+
 test("files: an image with alt text and a text file go out with progress; the other sees them live; the image opens large; paste and drop attach too", async () => {
   const { ada, bob } = people;
   const { page } = ada;
