@@ -204,13 +204,14 @@ impl Gateway {
         let same_connection = current
             .as_ref()
             .is_some_and(|c| c.session_id == session.id && c.server == next.server);
-        if same_connection {
-            if current.as_ref() != Some(&next) {
-                self.voice.registry().set(next.clone());
-                self.publish_voice_state(channel_id, next.joined());
-            }
+        if same_connection && current.as_ref() != Some(&next) {
+            // A change of self_* flags: the connection keeps its token.
+            self.voice.registry().set(next.clone());
+            self.publish_voice_state(channel_id, next.joined());
             return;
         }
+        // Otherwise a join, or the same request again for a fresh token
+        // (as for guild voice).
         // One call at a time: the one the user was in ends for them.
         self.leave_other_calls(user, channel_id);
         let region = session.region.clone();

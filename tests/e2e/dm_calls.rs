@@ -155,6 +155,13 @@ async fn a_dm_call_rings_the_other_carries_audio_and_ends_with_its_last_particip
     let ongoing = call_message(&w, 1, &dm, &message_id, false).await;
     assert_eq!(ids(&ongoing["call"]["participants"]), vec![a_id.clone()]);
 
+    // The same op 4 again gets a fresh token, as for guild voice, and
+    // starts nothing new.
+    let first_token = a.grant().token.clone();
+    let again = a.request_voice(&dm, false).await;
+    assert_ne!(again.token, first_token);
+    b.gw.expect_no_dispatch("CALL_CREATE", QUIET).await;
+
     // Bob picks up: he is no longer rung.
     b.join(&dm).await;
     assert!(call_update(&mut a.gw, &dm).await.is_empty());
