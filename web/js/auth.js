@@ -16,13 +16,30 @@ function setMode(next) {
   $("auth-error").textContent = "";
 }
 
-/** Shows the form; `onToken(token)` is called once the user is signed in. */
+/** Someone has signed in on this device before (so has an account). */
+const RETURNING = "hearth.returning";
+
+/**
+ * What the invite a visitor came by says, above the form: where to, or
+ * that it is invalid (`invalid`); none when `text` is null.
+ */
+export function inviteNote(text, invalid = false) {
+  const note = $("auth-invite");
+  note.hidden = !text;
+  note.textContent = text || "";
+  note.classList.toggle("invalid", invalid);
+}
+
+/**
+ * Shows the form; `onToken(token)` is called once the user is signed in.
+ * By an invite (`invite`: what to say of it), a new visitor is offered to
+ * create an account first.
+ */
 export function showAuth({ onToken, invite }) {
   $("app").hidden = true;
   $("auth-view").hidden = false;
-  const note = $("auth-invite");
-  note.hidden = !invite;
-  if (invite) note.textContent = `You've been invited to ${invite}. Log in or create an account to join.`;
+  inviteNote(invite || null);
+  if (invite && !localStorage.getItem(RETURNING)) mode = "register";
   setMode(mode);
   $("tab-login").onclick = () => setMode("login");
   $("tab-register").onclick = () => setMode("register");
@@ -48,6 +65,7 @@ export function showAuth({ onToken, invite }) {
       const body = mode === "login" ? { login: username, password } : { username, password };
       const res = await api("POST", mode === "login" ? "/auth/login" : "/auth/register", body);
       $("auth-password").value = "";
+      localStorage.setItem(RETURNING, "1");
       onToken(res.token);
     } catch (err) {
       error.textContent = mode === "login" && err.code === 50035 ? "Wrong username or password." : err.message;

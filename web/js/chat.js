@@ -6,8 +6,8 @@
 
 import { api } from "./api.js";
 import { renderAttachments } from "./attachments.js";
-import { $, avatar, fill, h, notify } from "./dom.js";
-import { formatTime, mentionsMe, plainContent, renderContent, renderEmbed } from "./markup.js";
+import { $, avatar, clearNotices, fill, h, notify } from "./dom.js";
+import { callText, formatTime, mentionsMe, plainContent, renderContent, renderEmbed } from "./markup.js";
 import { apply, cachePage, channel, channelLabel, displayName, dmRecipient, emit, fromBlocked, idCmp, isBlocked, on, saveLastRead, state, typingIn } from "./state.js";
 import { blockedLine, blockedRuns, unblockUser } from "./blocks.js";
 import { commandPicked, reactionPicker, renderComponents, renderReactions, runPicked } from "./commands.js";
@@ -50,8 +50,21 @@ function referenced(m) {
   return (ref && findMessage(ref.message_id)) || m.referenced_message || null;
 }
 
+/** A DM call's message (type 3): a line of history, not a message to act on. */
+function callNotice(m) {
+  const missed = !!(m.call && m.call.ended_timestamp) && !!state.me && !(m.call.participants || []).includes(state.me.id);
+  return h(`li.message.system-message.call-message${missed ? ".missed" : ""}`, {
+    id: `msg-${m.id}`,
+    dataset: { id: m.id, author: m.author.id, ended: String(!!(m.call && m.call.ended_timestamp)) },
+  },
+  h("span.system-icon", { "aria-hidden": "true" }, "📞"),
+  h("span.call-text", {}, callText(m)),
+  h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)));
+}
+
 function messageNode(m) {
   if (m.type === 6) return pinNotice(m);
+  if (m.type === 3) return callNotice(m);
   const mine = state.me && m.author.id === state.me.id;
   // A webhook names itself; an application's answers are its bot's.
   const name = m.webhook_id && !m.application_id ? m.author.username : displayName(m.guild_id, m.author.id);
@@ -221,8 +234,9 @@ export async function openChat(channelId) {
       const page = await api("GET", `/channels/${channelId}/messages?limit=${PAGE}`);
       if (state.channelId !== channelId) return;
       cachePage(channelId, page, page.length < PAGE);
+      clearNotices("load-messages");
     } catch (err) {
-      notify(`Couldn't load messages: ${err.message}`);
+      notify(`Couldn't load messages: ${err.message}`, "error", { key: "load-messages" });
       return;
     }
   }
@@ -413,6 +427,7 @@ async function send() {
   const channelId = state.channelId;
   const files = takeFiles(channelId);
   input.value = "";
+  fitComposer();
   cancelReply();
   lastTypingSent = 0;
   try {
@@ -421,15 +436,25 @@ async function send() {
       : await api("POST", `/channels/${channelId}/messages`, body);
     apply("MESSAGE_CREATE", m);
     sent(files);
+    // Whatever kept the last one from going out is put right.
+    clearNotices(`send-${channelId}`);
   } catch (err) {
     // Give the text and the files back so nothing is lost.
-    if (!input.value) input.value = content;
+    if (!input.value) { input.value = content; fitComposer(); }
     if (files.length) giveBack(channelId, files);
     // 50007: a DM the other side does not take from the user (a block
     // either way, their privacy settings, or no server in common).
-    if (err.code === 50007) notify(`Your message could not be delivered. ${err.message} This is usually because you don't share a server with them, or their settings don't allow it.`);
-    else if (!err.cancelled) notify(`Your message was not sent: ${err.message}`);
+    const key = `send-${channelId}`;
+    if (err.code === 50007) notify(`Your message could not be delivered. ${err.message} This is usually because you don't share a server with them, or their settings don't allow it.`, "error", { key });
+    else if (!err.cancelled) notify(`Your message was not sent: ${err.message}`, "error", { key });
   }
+}
+
+/** The composer grows with its text (up to a point) and shrinks back with it. */
+function fitComposer() {
+  const input = $("composer-input");
+  input.style.height = "auto";
+  if (input.value) input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
 }
 
 function typed() {
@@ -449,15 +474,11 @@ export function initChat() {
     if (e.key === "ArrowUp" && !input.value) {
       // Up in an empty composer edits your last message, as in Discord.
       const entry = state.messages.get(state.channelId);
-      const own = entry && [...entry.list].reverse().find((m) => m.author.id === state.me.id && !m.webhook_id);
+      const own = entry && [...entry.list].reverse().find((m) => m.author.id === state.me.id && !m.webhook_id && (!m.type || m.type === 19));
       if (own) { e.preventDefault(); startEdit(own); }
     }
   });
-  input.addEventListener("input", () => {
-    input.style.height = "auto";
-    input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
-    typed();
-  });
+  input.addEventListener("input", () => { fitComposer(); typed(); });
   $("reply-cancel").addEventListener("click", cancelReply);
   $("dm-unblock").addEventListener("click", () => {
     const other = dmRecipient(channel());

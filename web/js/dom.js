@@ -43,21 +43,37 @@ export function avatar(name) {
   return h("span.avatar", { "aria-hidden": "true" }, initials(name));
 }
 
+/** How long a notice stays: information briefly, an error for longer. */
+const NOTICE_MS = { error: 30000, info: 6000 };
+
 /**
  * A message the user should read: an error (the default) or information.
- * Errors stay until dismissed; information fades after a while.
+ * Each has a Dismiss button and goes by itself after a while (not while
+ * the pointer or the focus is on it). `key` names the condition an error
+ * is about: `clearNotices(key)` takes it away once that is put right.
  */
-export function notify(text, kind = "error") {
+export function notify(text, kind = "error", { key } = {}) {
   const box = $("notices");
   // The same message twice in a row would only be noise.
   for (const n of box.children) if (n.dataset.text === text) n.remove();
   const dismiss = h("button.small", { type: "button", "aria-label": "Dismiss" }, "✕");
   const note = h(`div.notice.${kind}`, { role: kind === "error" ? "alert" : "status", dataset: { text } },
     h("span", {}, text), dismiss);
+  if (key) note.dataset.key = key;
   dismiss.addEventListener("click", () => note.remove());
   box.append(note);
-  if (kind !== "error") setTimeout(() => note.remove(), 6000);
+  const expire = () => {
+    if (!note.isConnected) return;
+    if (note.matches(":hover") || note.contains(document.activeElement)) setTimeout(expire, 2000);
+    else note.remove();
+  };
+  setTimeout(expire, NOTICE_MS[kind] || NOTICE_MS.error);
   while (box.children.length > 4) box.firstElementChild.remove();
+}
+
+/** Takes away the notices about a condition that no longer holds. */
+export function clearNotices(key) {
+  for (const n of [...$("notices").children]) if (n.dataset.key === key) n.remove();
 }
 
 /**

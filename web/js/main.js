@@ -3,13 +3,13 @@
 
 import { alertsShown, initAlerts, renderChannelMute } from "./alerts.js";
 import { api, setToken, setUnauthorizedHandler } from "./api.js";
-import { showAuth } from "./auth.js";
+import { inviteNote, showAuth } from "./auth.js";
 import { initBlocks } from "./blocks.js";
 import { callShown, renderCall, renderVoicePanel } from "./call.js";
 import { initChat, messagesChanged, openChat, renderTyping } from "./chat.js";
 import { initCommands, interactionFailed, openModal } from "./commands.js";
 import { initDmCalls, renderCallButton, renderRinging } from "./dmcall.js";
-import { $, dialog, h, notify } from "./dom.js";
+import { $, clearNotices, dialog, h, notify } from "./dom.js";
 import { Gateway } from "./gateway.js";
 import { renderMe, renderMembers } from "./members.js";
 import { closePins, initPins } from "./pins.js";
@@ -88,6 +88,7 @@ function connectionState(s, detail) {
   const banner = $("connection");
   if (s === "ready" || s === "resumed") {
     banner.hidden = true;
+    clearNotices("disconnected");
     if (s === "resumed" && session.call) session.call.gatewayBack(session.gateway.sessionId);
   } else if (s === "connecting") {
     banner.hidden = false;
@@ -310,7 +311,7 @@ function startCall(guildId, channelId) {
   if (!session.gateway || !state.me) return;
   if (session.call) session.call.leave();
   if (!session.gateway.connected) {
-    notify("Can't join voice while disconnected from the server.");
+    notify("Can't join voice while disconnected from the server.", "error", { key: "disconnected" });
     return;
   }
   const call = new VoiceCall({
@@ -567,6 +568,23 @@ function wire() {
   };
 }
 
+/** Before signing in: where the invite leads, or that it leads nowhere (10006: unknown invite). */
+function checkInvite(code) {
+  api("GET", `/invites/${code}`).then((i) => {
+    if (!$("auth-view").hidden) inviteNote(`You've been invited to ${i.guild.name}. Create an account or log in to join.`);
+  }, (err) => {
+    if ($("auth-view").hidden) return;
+    if (err.status === 404 || err.code === 10006) {
+      // Nothing to offer once signed in either.
+      session.invite = null;
+      history.replaceState(null, "", "/");
+      inviteNote("This invite is invalid or has expired. You can still create an account or log in.", true);
+    } else {
+      inviteNote("You've been invited to a server. Create an account or log in to join.");
+    }
+  });
+}
+
 function start() {
   wire();
   const m = location.pathname.match(/^\/invite\/([A-Za-z0-9_-]+)/);
@@ -574,15 +592,8 @@ function start() {
   if (session.token) {
     signedIn(session.token);
   } else {
-    let invite = null;
-    if (session.invite) {
-      api("GET", `/invites/${session.invite}`).then((i) => {
-        if ($("auth-view").hidden) return;
-        showAuth({ onToken: signedIn, invite: i.guild.name });
-      }).catch(() => {});
-      invite = "a server";
-    }
-    showAuth({ onToken: signedIn, invite });
+    if (session.invite) checkInvite(session.invite);
+    showAuth({ onToken: signedIn, invite: session.invite ? "Checking your invite…" : null });
   }
 }
 

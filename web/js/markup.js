@@ -18,6 +18,25 @@ export function mentionsMe(m) {
   return !!member && (m.mention_roles || []).some((r) => member.roles.includes(r));
 }
 
+/**
+ * How much of a matched URL is the link: trailing punctuation ends the
+ * sentence, not the URL, and so does a ")" that closes a parenthesis
+ * opened before it ("(see https://example.com/a)"); one opened inside
+ * stays ("https://en.wikipedia.org/wiki/Rust_(programming_language)").
+ */
+export function urlLength(url) {
+  let end = url.length;
+  for (;;) {
+    const c = url[end - 1];
+    if (".,:;!?'\"".includes(c)) { end--; continue; }
+    if (c === ")") {
+      const body = url.slice(0, end);
+      if (body.split(")").length > body.split("(").length) { end--; continue; }
+    }
+    return end;
+  }
+}
+
 function link(url) {
   // rel=noreferrer: following a link tells the other site nothing.
   return h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url);
@@ -46,7 +65,11 @@ export function renderContent(m) {
     } else if (whole.startsWith("@")) {
       out.push(h("span.mention", {}, whole));
     } else {
-      out.push(link(whole));
+      // What follows the link goes on as text.
+      const url = whole.slice(0, urlLength(whole));
+      out.push(link(url));
+      last = match.index + url.length;
+      continue;
     }
     last = match.index + whole.length;
   }
@@ -83,7 +106,36 @@ export function formatTime(iso) {
   return d.toDateString() === today.toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
 }
 
+/** How long, in words, as Discord says it ("a few seconds", "a minute", "5 minutes", "an hour"…). */
+export function duration(ms) {
+  const s = Math.round(ms / 1000);
+  const m = Math.round(s / 60);
+  const hours = Math.round(s / 3600);
+  if (s < 45) return "a few seconds";
+  if (s < 90) return "a minute";
+  if (m < 45) return `${m} minutes`;
+  if (s < 90 * 60) return "an hour";
+  if (hours < 22) return `${hours} hours`;
+  return s < 36 * 3600 ? "a day" : `${Math.round(s / 86400)} days`;
+}
+
+/**
+ * A DM call's message (type 3) in words: "X started a call." while it goes
+ * on; once ended, how long it lasted, or, to someone who was not in it,
+ * that they missed it.
+ */
+export function callText(m) {
+  const known = displayName(m.guild_id, m.author.id);
+  const who = known !== "unknown" ? known : (m.author.global_name || m.author.username);
+  const call = m.call || {};
+  if (!call.ended_timestamp) return `${who} started a call.`;
+  const lasted = duration(Date.parse(call.ended_timestamp) - Date.parse(m.timestamp));
+  const took = state.me && (call.participants || []).includes(state.me.id);
+  return took ? `${who} started a call that lasted ${lasted}.` : `You missed a call from ${who} that lasted ${lasted}.`;
+}
+
 /** A message's content as plain text, mentions by name (for previews); its files when it has no text. */
 export function plainContent(m) {
+  if (m.type === 3) return callText(m);
   return renderContent(m).map((n) => (typeof n === "string" ? n : n.textContent)).join("") || attachmentsText(m) || "embed";
 }

@@ -17,7 +17,7 @@ import { api } from "./api.js";
 import { renderAttachments } from "./attachments.js";
 import { blockedLine, blockedRuns } from "./blocks.js";
 import { renderReactions } from "./commands.js";
-import { $, avatar, dialog, fill, h, icon, notify } from "./dom.js";
+import { $, avatar, clearNotices, dialog, fill, h, icon, notify } from "./dom.js";
 import { formatTime, plainContent, renderContent, renderEmbed } from "./markup.js";
 import { closePins } from "./pins.js";
 import { authorName } from "./profile.js";
@@ -375,9 +375,10 @@ async function send() {
     const m = await api("POST", `/channels/${id}/messages`, { content, nonce: String(Date.now()) });
     apply("MESSAGE_CREATE", m);
     $("thread-scroll").scrollTop = $("thread-scroll").scrollHeight;
+    clearNotices(`send-${id}`);
   } catch (err) {
     if (!input.value) input.value = content;
-    notify(`Your message was not sent: ${err.message}`);
+    notify(`Your message was not sent: ${err.message}`, "error", { key: `send-${id}` });
   }
 }
 

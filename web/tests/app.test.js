@@ -190,6 +190,19 @@ test("a message typed in one appears in the other, with the typing indicator fir
   const adas = bob.page.locator("#message-list .message", { hasText: "edited text" });
   assert.equal(await adas.getByRole("button", { name: "Delete message" }).count(), 0);
   assert.equal(await adas.getByRole("button", { name: "Edit message" }).count(), 0);
+
+  // Lines make the composer grow; sending shrinks it back. A link ends
+  // before a ")" closing a parenthesis opened before it, not one of its own.
+  const composer = ada.page.getByLabel("Message", { exact: true });
+  const low = (await composer.boundingBox()).height;
+  await composer.fill("(see https://example.com/a)\nsecond line\nthird line\nand https://en.wikipedia.org/wiki/Rust_(programming_language).");
+  assert.ok((await composer.boundingBox()).height > low + 20, "the composer grew with its lines");
+  await composer.press("Enter");
+  const links = bob.page.locator("#message-list .message", { hasText: "(see https://example.com/a)" }).getByRole("link");
+  await links.first().waitFor();
+  assert.deepEqual(await links.evaluateAll((as) => as.map((a) => a.getAttribute("href"))),
+    ["https://example.com/a", "https://en.wikipedia.org/wiki/Rust_(programming_language)"]);
+  assert.equal((await composer.boundingBox()).height, low);
 });
 
 test("ada pins bob's reply: both see the notice and the pin in the panel, and unpinning takes it away", async () => {
@@ -608,7 +621,10 @@ test("a refused action says why, and keeps what was typed", async () => {
   assert.equal((await patch(everyone.permissions)).status, 200);
   await input.press("Enter");
   await ada.page.locator("#message-list .message", { hasText: "can I still talk?" }).waitFor();
-  for (const close of await bob.page.getByRole("button", { name: "Dismiss" }).all()) await close.click();
+  // Sent after all: the error about it goes by itself.
+  await bob.page.getByRole("alert").filter({ hasText: "You don't have permission to do that." }).waitFor({ state: "detached" });
+  const dismiss = bob.page.getByRole("button", { name: "Dismiss" });
+  while (await dismiss.count()) await dismiss.first().click();
 });
 
 test("ada blocks bob from his profile: his message collapses for her, their DM takes no messages either way, and she unblocks him from her settings", async () => {
@@ -670,7 +686,8 @@ test("ada blocks bob from his profile: his message collapses for her, their DM t
   await bobInput.press("Enter");
   await bob.page.getByRole("alert").filter({ hasText: "Your message could not be delivered." }).waitFor();
   assert.equal(await bobInput.inputValue(), "are you ignoring me?");
-  for (const close of await bob.page.getByRole("button", { name: "Dismiss" }).all()) await close.click();
+  const dismiss = bob.page.getByRole("button", { name: "Dismiss" });
+  while (await dismiss.count()) await dismiss.first().click();
 
   // Ada unblocks him from her settings' list; the list is empty, the composer is back.
   await ada.page.getByRole("button", { name: "User settings" }).click();
@@ -1280,6 +1297,14 @@ test("on a phone with the microphone refused: a clear message, and the call is h
       ? Promise.reject(new DOMException("Permission denied", "NotAllowedError"))
       : real(c));
   });
+  // A new visitor by an invite is offered to create an account, and told
+  // up front where it leads, or that it leads nowhere.
+  await cy.page.goto(`${server.url}/invite/nosuchinvite`);
+  await cy.page.locator("#auth-invite").filter({ hasText: "This invite is invalid or has expired." }).waitFor();
+  await cy.page.goto(inviteLink);
+  await cy.page.locator("#auth-invite").filter({ hasText: "You've been invited to Workshop." }).waitFor();
+  assert.equal(await cy.page.getByRole("tab", { name: "Register" }).getAttribute("aria-selected"), "true");
+  await cy.page.getByRole("button", { name: "Create account" }).waitFor();
   await register(cy, inviteLink);
   await cy.page.getByRole("button", { name: "Join", exact: true }).click();
   await cy.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
@@ -1354,6 +1379,10 @@ test("ada calls bob in their DM: he accepts from the ringing notice, both see ea
     await me.page.locator(`#channel-list .voice-user[data-user="${ids[other.name]}"]`).waitFor();
     // In the call: no Start/Join button.
     assert.equal(await me.page.locator("#dm-call").isVisible(), false);
+    // The call's line in the conversation (type 3): a system line, no actions.
+    const line = me.page.locator("#message-list .call-message").last();
+    await line.filter({ hasText: `${ada.username} started a call.` }).waitFor();
+    assert.equal(await line.locator(".message-actions").count(), 0);
   }
   for (const p of [ada, bob]) await p.page.getByRole("button", { name: "Camera" }).click();
   for (const [me, other] of [[ada, bob], [bob, ada]]) {
@@ -1384,6 +1413,11 @@ test("ada calls bob in their DM: he accepts from the ringing notice, both see ea
     await p.page.locator("#call-view").waitFor({ state: "hidden" });
     await p.page.getByRole("button", { name: "Start call", exact: true }).waitFor();
   }
+  // The call's line says how long it lasted, to both (both took part).
+  for (const p of [ada, bob]) {
+    await p.page.locator('#message-list .call-message[data-ended="true"]').last()
+      .filter({ hasText: new RegExp(`${ada.username} started a call that lasted (a few seconds|a minute|\\d+ minutes)\\.`) }).waitFor();
+  }
   assert.deepEqual(await stats(ada), {});
 
   // Ada calls again; bob declines: his notice goes, her call carries on.
@@ -1400,6 +1434,11 @@ test("ada calls bob in their DM: he accepts from the ringing notice, both see ea
   await bob.page.locator(`#channel-list .channel[data-channel="${dmId}"][data-call="true"]`).waitFor();
   await ada.page.getByRole("button", { name: "Leave" }).click();
   for (const p of [ada, bob]) await p.page.locator(`#channel-list .channel[data-channel="${dmId}"][data-call="false"]`).waitFor();
+  // Bob, who declined, missed it; ada did not.
+  await bob.page.locator('#message-list .call-message.missed[data-ended="true"]').last()
+    .filter({ hasText: `You missed a call from ${ada.username} that lasted a few seconds.` }).waitFor();
+  await ada.page.locator('#message-list .call-message[data-ended="true"]').last()
+    .filter({ hasText: `${ada.username} started a call that lasted a few seconds.` }).waitFor();
 });
 
 test("in a cluster, a call whose SFU node is killed comes back on the other node by itself: media flows both ways again", async () => {
