@@ -129,10 +129,13 @@ pub async fn update_call_state(
     if !channel.is_recipient(user) {
         return Ok(());
     }
-    // Nobody calls a user who blocks them, or whom they block.
+    // A DM call follows the DM's rule for messages: the two still share
+    // a guild that lets them DM, and neither blocks the other.
     if channel.kind == PrivateChannelType::Dm {
         for other in channel.recipients.iter().filter(|u| u.id != user) {
-            if gw.store.blocked_between(user, other.id).await? {
+            if !gw.store.share_a_guild(user, other.id).await?
+                || gw.store.blocked_between(user, other.id).await?
+            {
                 return Ok(());
             }
         }
