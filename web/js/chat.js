@@ -8,7 +8,7 @@ import { api } from "./api.js";
 import { renderAttachments } from "./attachments.js";
 import { $, avatar, clearNotices, fill, h, notify } from "./dom.js";
 import { callText, formatTime, mentionsMe, plainContent, renderContent, renderEmbed } from "./markup.js";
-import { apply, cachePage, channel, channelLabel, displayName, dmRecipient, emit, fromBlocked, idCmp, isBlocked, on, saveLastRead, state, typingIn } from "./state.js";
+import { addPending, apply, cachePage, channel, channelLabel, displayName, dmRecipient, emit, fromBlocked, idCmp, isBlocked, on, pendingIn, saveLastRead, setPendingFailed, state, typingIn, dropPending } from "./state.js";
 import { blockedLine, blockedRuns, unblockUser } from "./blocks.js";
 import { commandPicked, reactionPicker, renderComponents, renderReactions, runPicked } from "./commands.js";
 import { mayPin, pinNotice, pinsChannelChanged, setPinned } from "./pins.js";
@@ -145,8 +145,89 @@ function renderAll() {
     }
     nodes.push(messageNode(m));
   }
+  nodes.push(...pendingIn(state.channelId).map(pendingNode));
   fill(list(), nodes);
   $("load-older").hidden = entry.complete;
+}
+
+/** A message still on its way (or that failed): set apart, with Retry and Delete once it failed. */
+function pendingNode(p) {
+  const name = displayName(p.guild_id, state.me.id);
+  return h(`li.message.pending${p.failed ? ".failed" : ""}`, { id: `pending-${p.nonce}`, dataset: { nonce: p.nonce } },
+    avatar(name),
+    h("div.message-head", {},
+      h("span.author", {}, name),
+      h("span.pending-status", {}, p.failed ? "Failed —" : "Sending…"),
+      p.failed ? h("button.small", { type: "button", "aria-label": "Retry sending", onclick: () => retrySend(p) }, "Retry") : null,
+      p.failed ? h("button.small", { type: "button", "aria-label": "Delete unsent message", onclick: () => dropUnsent(p) }, "Delete") : null),
+    h("div.content", {}, renderContent({ ...p, author: state.me, mentions: [], mention_roles: [] })));
+}
+
+function pendingChanged(channelId) {
+  if (channelId !== state.channelId || $("chat-view").hidden) return;
+  const stick = nearBottom();
+  renderAll();
+  if (stick) scrollToBottom();
+}
+
+/**
+ * channel id -> the tail of its send queue: messages go out one after
+ * another in the order typed, so a rate limit cannot reorder them.
+ */
+const sendQueues = new Map();
+let nonceSeq = 0;
+const newNonce = () => String(Date.now() * 1000 + (nonceSeq++ % 1000));
+
+function enqueue(p) {
+  const tail = (sendQueues.get(p.channel_id) || Promise.resolve()).then(() => deliver(p));
+  sendQueues.set(p.channel_id, tail);
+  tail.then(() => { if (sendQueues.get(p.channel_id) === tail) sendQueues.delete(p.channel_id); });
+}
+
+/** Sends one queued message, waiting out each 429 and trying the same one again. */
+async function deliver(p) {
+  if (!pendingIn(p.channel_id).includes(p)) return;
+  const body = { content: p.content, nonce: p.nonce };
+  if (p.message_reference) body.message_reference = p.message_reference;
+  for (let tries = 0; ; tries++) {
+    try {
+      const m = await api("POST", `/channels/${p.channel_id}/messages`, body, { retry: false });
+      if (dropPending(p.channel_id, p.nonce)) emit("pending", p.channel_id);
+      apply("MESSAGE_CREATE", m);
+      clearNotices(`send-${p.channel_id}`);
+      return;
+    } catch (err) {
+      if (err.status === 429 && tries < 20) {
+        const after = err.body && Number(err.body.retry_after);
+        await new Promise((r) => setTimeout(r, (after > 0 ? after * 1000 : 1000) + 50));
+        continue;
+      }
+      // Refused as it stands (permissions, a DM not taken): the words go
+      // back to an empty composer, as they were typed. Otherwise (offline,
+      // a server error) it stays, failed, to be retried or deleted.
+      const input = $("composer-input");
+      const refused = err.status >= 400 && err.status < 500 && err.status !== 429;
+      if (refused && p.channel_id === state.channelId && !input.value) {
+        if (dropPending(p.channel_id, p.nonce)) emit("pending", p.channel_id);
+        input.value = p.content;
+        fitComposer();
+      } else setPendingFailed(p.channel_id, p.nonce, true);
+      const key = `send-${p.channel_id}`;
+      if (err.code === 50007) notify(`Your message could not be delivered. ${err.message} This is usually because you don't share a server with them, or their settings don't allow it.`, "error", { key });
+      else notify(`Your message was not sent: ${err.message}`, "error", { key });
+      return;
+    }
+  }
+}
+
+function retrySend(p) {
+  setPendingFailed(p.channel_id, p.nonce, false);
+  enqueue(p);
+}
+
+function dropUnsent(p) {
+  if (dropPending(p.channel_id, p.nonce)) emit("pending", p.channel_id);
+  $("composer-input").focus();
 }
 
 /** In a DM with someone the user blocks: a notice with Unblock in place of the composer. */
@@ -316,6 +397,8 @@ export function messagesChanged(evt) {
     const m = findMessage(evt.created.id);
     if (!m) return;
     if (old && !fromBlocked(m)) old.replaceWith(messageNode(m));
+    // Messages still sending stay last.
+    else if (list().querySelector(".pending")) renderAll();
     else {
       const entry = state.messages.get(state.channelId);
       const last = entry.list[entry.list.length - 1];
@@ -422,9 +505,22 @@ async function send() {
   const content = input.value.trim();
   // Files alone make a message too.
   if ((!content && !hasFiles()) || !state.channelId) return;
-  const body = { content, nonce: String(Date.now()) };
+  const body = { content, nonce: newNonce() };
   if (replyTo) body.message_reference = { message_id: replyTo.id, fail_if_not_exists: false };
   const channelId = state.channelId;
+  if (!hasFiles()) {
+    // Shown at once as "sending"; the queue sends it after those before it.
+    const c = channel();
+    const p = { nonce: body.nonce, channel_id: channelId, guild_id: c && c.guild_id, content, message_reference: body.message_reference, failed: false };
+    input.value = "";
+    fitComposer();
+    cancelReply();
+    lastTypingSent = 0;
+    addPending(p);
+    scrollToBottom();
+    enqueue(p);
+    return;
+  }
   const files = takeFiles(channelId);
   input.value = "";
   fitComposer();
@@ -485,6 +581,7 @@ export function initChat() {
     if (other) unblockUser(other.id);
   });
   on("relationships", relationshipsChanged);
+  on("pending", pendingChanged);
   $("load-older").addEventListener("click", loadOlder);
   scroller().addEventListener("scroll", () => { if (scroller().scrollTop < 60) loadOlder(); });
   document.addEventListener("visibilitychange", () => {

@@ -524,6 +524,8 @@ function wire() {
     if (detail && detail.deleted === state.channelId) {
       const g = guild();
       selectChannel(g ? defaultChannel(g) : null, { join: false });
+      // Permissions changed under the user: say why the channel went.
+      if (detail.hidden !== undefined) notify(`You can no longer see #${detail.hidden}.`, "info");
     }
     renderChannels(session.call);
     // A DM learnt late names the conversation an incoming call is in.

@@ -91,6 +91,7 @@ function channelItem(g, c, call) {
 function renderDms(call) {
   const list = $("channel-list");
   $("guild-name").textContent = "Direct Messages";
+  $("guild-name").title = "";
   $("invite-button").hidden = true;
   $("notify-button").hidden = true;
   $("create-channel").hidden = true;
@@ -124,6 +125,7 @@ export function renderChannels(call) {
   const g = guild();
   const list = $("channel-list");
   $("guild-name").textContent = g ? g.name : "No server";
+  $("guild-name").title = g ? g.name : "";
   $("invite-button").hidden = !g;
   $("notify-button").hidden = !g;
   $("create-channel").hidden = !g || !can(PERM.MANAGE_CHANNELS, g);

@@ -33,6 +33,8 @@ export const state = {
   dms: new Map(),
   /** channel id -> unread messages that mention the user (any DM message counts) */
   mentions: new Map(),
+  /** channel id -> messages being sent from here, in the order typed (see addPending) */
+  pending: new Map(),
   /** guild id -> the user's notification settings there (only those changed) */
   guildSettings: new Map(),
   /** Who may DM the user: `{restricted_guilds, default_guilds_restricted}` */
@@ -192,6 +194,7 @@ export const PERM = {
   CREATE_INSTANT_INVITE: 1n << 0n,
   ADMINISTRATOR: 1n << 3n,
   MANAGE_CHANNELS: 1n << 4n,
+  VIEW_CHANNEL: 1n << 10n,
   MANAGE_MESSAGES: 1n << 13n,
   SEND_MESSAGES: 1n << 11n,
   CONNECT: 1n << 20n,
@@ -214,6 +217,49 @@ export function guildPermissions(g = guild()) {
 }
 
 export const can = (perm, g = guild()) => (guildPermissions(g) & perm) === perm;
+
+/**
+ * Whether the user sees a server's channel: its overwrites (@everyone's,
+ * then their roles', then their own) over the guild-wide permissions, as
+ * the server computes them.
+ */
+export function canView(c, g = state.guilds.get(c.guild_id)) {
+  if (!g || !state.me || isPrivate(c)) return true;
+  let perms = guildPermissions(g);
+  if (perms === ~0n) return true;
+  const member = g.members.get(state.me.id);
+  // Without the user's roles, nothing is taken away on a guess.
+  if (!member) return true;
+  const mine = new Set(member.roles || []);
+  const overwrites = c.permission_overwrites || [];
+  const over = (allow, deny) => { perms = (perms & ~BigInt(deny)) | BigInt(allow); };
+  const everyone = overwrites.find((o) => Number(o.type) === 0 && o.id === g.id);
+  if (everyone) over(everyone.allow, everyone.deny);
+  let allow = 0n;
+  let deny = 0n;
+  for (const o of overwrites) {
+    if (Number(o.type) !== 0 || o.id === g.id || !mine.has(o.id)) continue;
+    allow |= BigInt(o.allow);
+    deny |= BigInt(o.deny);
+  }
+  over(allow, deny);
+  const own = overwrites.find((o) => Number(o.type) === 1 && o.id === state.me.id);
+  if (own) over(own.allow, own.deny);
+  return (perms & PERM.VIEW_CHANNEL) !== 0n;
+}
+
+/**
+ * A change of roles or overwrites took channels out of the user's sight
+ * (the server tells nothing more of them): they go as if deleted, and the
+ * views hear `{ deleted, hidden: name }` to say so.
+ */
+function dropHidden(g) {
+  if (!g || !state.me) return;
+  for (const c of [...g.channels.values()]) {
+    if (canView(c, g)) continue;
+    apply("CHANNEL_DELETE", c, { hidden: true });
+  }
+}
 
 function sortChannels(g) {
   g.channelOrder = [...g.channels.values()].sort((a, b) => a.position - b.position || idCmp(a.id, b.id));
@@ -250,6 +296,35 @@ export function cachePage(channelId, page, complete) {
   const byId = new Map((cached ? cached.list : []).map((m) => [m.id, m]));
   for (const m of page) if (!byId.has(m.id)) byId.set(m.id, m);
   state.messages.set(channelId, { list: [...byId.values()].sort((a, b) => idCmp(a.id, b.id)), complete });
+}
+
+/**
+ * Messages this client is still sending, per channel, in the order typed:
+ * { nonce, channel_id, content, message_reference, failed }. Shown as
+ * "sending" until the server's copy (same nonce) arrives.
+ */
+export const pendingIn = (channelId) => state.pending.get(channelId) || [];
+
+export function addPending(p) {
+  state.pending.set(p.channel_id, [...pendingIn(p.channel_id), p]);
+  emit("pending", p.channel_id);
+}
+
+export function setPendingFailed(channelId, nonce, failed) {
+  const p = pendingIn(channelId).find((x) => x.nonce === nonce);
+  if (!p) return;
+  p.failed = failed;
+  emit("pending", channelId);
+}
+
+/** Forgets a pending message; true when there was one. */
+export function dropPending(channelId, nonce) {
+  const list = pendingIn(channelId);
+  const kept = list.filter((x) => x.nonce !== nonce);
+  if (kept.length === list.length) return false;
+  if (kept.length) state.pending.set(channelId, kept);
+  else state.pending.delete(channelId);
+  return true;
 }
 
 function upsertMessage(m) {
@@ -310,7 +385,7 @@ function countReaction(m, d, delta) {
 }
 
 /** Applies one gateway dispatch. */
-export function apply(t, d) {
+export function apply(t, d, { hidden = false } = {}) {
   switch (t) {
     case "READY":
       state.me = d.user;
@@ -358,12 +433,14 @@ export function apply(t, d) {
       const g = state.guilds.get(d.guild_id);
       if (!g) break;
       g.roles = g.roles.filter((r) => r.id !== d.role.id).concat([d.role]);
+      dropHidden(g);
       emit("channels");
       break;
     }
     case "GUILD_ROLE_DELETE": {
       const g = state.guilds.get(d.guild_id);
       if (g) g.roles = g.roles.filter((r) => r.id !== d.role_id);
+      dropHidden(g);
       emit("channels");
       break;
     }
@@ -378,6 +455,11 @@ export function apply(t, d) {
       }
       const g = state.guilds.get(d.guild_id);
       if (!g) break;
+      // New overwrites may take it out of the user's sight.
+      if (t === "CHANNEL_UPDATE" && g.channels.has(d.id) && !canView(d, g)) {
+        apply("CHANNEL_DELETE", d, { hidden: true });
+        break;
+      }
       g.channels.set(d.id, d);
       sortChannels(g);
       emit("channels");
@@ -414,7 +496,7 @@ export function apply(t, d) {
       sortChannels(g);
       state.messages.delete(d.id);
       state.unread.delete(d.id);
-      emit("channels", { deleted: d.id });
+      emit("channels", { deleted: d.id, hidden: hidden ? d.name : undefined });
       break;
     }
     case "GUILD_MEMBER_ADD":
@@ -424,7 +506,7 @@ export function apply(t, d) {
       const prev = g.members.get(d.user.id);
       g.members.set(d.user.id, { ...prev, ...d });
       emit("members");
-      if (d.user.id === state.me.id) emit("channels");
+      if (d.user.id === state.me.id) { dropHidden(g); emit("channels"); }
       break;
     }
     case "GUILD_MEMBER_REMOVE": {
@@ -472,12 +554,18 @@ export function apply(t, d) {
       // A DM this client has not seen yet (someone wrote first).
       if (!d.guild_id && !c) emit("dm-unknown", d.channel_id);
       clearTyping(d.channel_id, d.author.id);
+      // The server's copy of one this client is still sending.
+      if (d.nonce != null && dropPending(d.channel_id, String(d.nonce))) emit("pending", d.channel_id);
       upsertMessage(d);
       const mine = state.me && d.author.id === state.me.id;
       const inView = d.channel_id === state.channelId || d.channel_id === state.threadId;
       const seen = mine || (inView && document.visibilityState === "visible");
-      if (seen) saveLastRead(d.channel_id, d.id);
-      else {
+      // The user's own message, from any session, reads the channel up to it.
+      if (seen) {
+        saveLastRead(d.channel_id, d.id);
+        state.unread.delete(d.channel_id);
+        state.mentions.delete(d.channel_id);
+      } else {
         state.unread.add(d.channel_id);
         if (notifiesMe(d)) state.mentions.set(d.channel_id, (state.mentions.get(d.channel_id) || 0) + 1);
       }

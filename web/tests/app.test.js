@@ -119,9 +119,14 @@ test("both register; one makes a server and an invite; the other joins by the li
   for (const p of Object.values(people)) await register(p);
   const { ada, bob } = people;
   await ada.page.getByRole("button", { name: "Create a server" }).click();
-  await ada.page.getByLabel("Server name").fill("Workshop");
+  await ada.page.getByLabel("Server name").fill("Weekend Workshop");
   await ada.page.getByRole("button", { name: "Create", exact: true }).click();
   await ada.page.locator("#guild-name").filter({ hasText: "Workshop" }).waitFor();
+  // The name has the room it needs beside (or over) the header's buttons,
+  // and the whole of it in its title.
+  const guildName = ada.page.locator("#guild-name");
+  assert.equal(await guildName.getAttribute("title"), "Weekend Workshop");
+  assert.ok(await guildName.evaluate((el) => el.scrollWidth <= el.clientWidth), "the server name is shown whole");
   // A new server comes with #general, opened at once.
   await ada.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
 
@@ -132,7 +137,7 @@ test("both register; one makes a server and an invite; the other joins by the li
   await ada.page.getByRole("button", { name: "Done" }).click();
 
   await bob.page.goto(link);
-  await bob.page.getByRole("heading", { name: "Join Workshop?" }).waitFor();
+  await bob.page.getByRole("heading", { name: "Join Weekend Workshop?" }).waitFor();
   await bob.page.getByRole("button", { name: "Join", exact: true }).click();
   await bob.page.locator("#guild-name").filter({ hasText: "Workshop" }).waitFor();
   await bob.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
@@ -187,7 +192,9 @@ test("a message typed in one appears in the other, with the typing indicator fir
   await mine.getByRole("button", { name: "Delete message" }).click();
   await oops.waitFor({ state: "detached" });
   // Nobody is offered to edit or delete someone else's message.
-  const adas = bob.page.locator("#message-list .message", { hasText: "edited text" });
+  // (Her message itself, not bob's reply quoting it.)
+  const adas = bob.page.locator("#message-list .message").filter({ has: bob.page.locator(".content", { hasText: "edited text" }) });
+  assert.equal(await adas.count(), 1);
   assert.equal(await adas.getByRole("button", { name: "Delete message" }).count(), 0);
   assert.equal(await adas.getByRole("button", { name: "Edit message" }).count(), 0);
 
@@ -203,6 +210,24 @@ test("a message typed in one appears in the other, with the typing indicator fir
   assert.deepEqual(await links.evaluateAll((as) => as.map((a) => a.getAttribute("href"))),
     ["https://example.com/a", "https://en.wikipedia.org/wiki/Rust_(programming_language)"]);
   assert.equal((await composer.boundingBox()).height, low);
+
+  // Eight sent as fast as they are typed, past the server's rate limit
+  // (5 in 5 s): each shows at once, as sending, in the order typed; the
+  // 429s only hold the queue, and they are stored in that order, once each.
+  const quick = Array.from({ length: 8 }, (_, i) => `quick ${i + 1}`);
+  for (const text of quick) { await composer.fill(text); await composer.press("Enter"); }
+  const quickShown = (p) => p.page.locator("#message-list .message .content")
+    .evaluateAll((els) => els.map((el) => el.textContent).filter((t) => /^quick \d$/.test(t)));
+  assert.deepEqual(await quickShown(ada), quick);
+  assert.ok(await ada.page.locator("#message-list .message.pending").count() > 0, "the last ones are still sending");
+  await ada.page.waitForFunction(() => !document.querySelector("#message-list .message.pending"), null, { timeout: 30000 });
+  await bob.page.locator("#message-list .message", { hasText: "quick 8" }).waitFor();
+  assert.deepEqual(await quickShown(ada), quick);
+  assert.deepEqual(await quickShown(bob), quick);
+  const token = await ada.page.evaluate(() => localStorage.getItem("hearth.token"));
+  const channelId = await ada.page.locator("#message-list").getAttribute("data-channel");
+  const stored = await (await fetch(`${server.url}/api/v10/channels/${channelId}/messages?limit=20`, { headers: { Authorization: token } })).json();
+  assert.deepEqual(stored.map((m) => m.content).filter((t) => /^quick \d$/.test(t)).reverse(), quick);
 });
 
 test("ada pins bob's reply: both see the notice and the pin in the panel, and unpinning takes it away", async () => {
@@ -508,7 +533,7 @@ test("bob wants only mentions from the server: away from the tab a mention alert
   await say(`<@${bobId}> look at the build`);
   await until("the mention's notification", async () => (await shown()).length === 1);
   const [note] = await shown();
-  assert.match(note.title, new RegExp(`${ada.username} \\(# ?general, Workshop\\)`));
+  assert.match(note.title, new RegExp(`${ada.username} \\(# ?general, Weekend Workshop\\)`));
   assert.match(note.body, /look at the build/);
   assert.equal(note.tag, await bob.page.locator("#message-list").getAttribute("data-channel"));
   // Muted, the channel is quiet even for a mention; unmuted, it speaks again.
@@ -531,7 +556,7 @@ test("bob wants only mentions from the server: away from the tab a mention alert
   const inbox = bob.page.locator("#search-results .search-hit");
   await inbox.first().filter({ hasText: "are you there?" }).waitFor();
   const built = inbox.filter({ hasText: "look at the build" });
-  assert.match(await built.locator(".search-channel").textContent(), /general, Workshop/);
+  assert.match(await built.locator(".search-channel").textContent(), /general, Weekend Workshop/);
   const builtId = await built.getAttribute("data-id");
   await built.getByRole("button", { name: /^Jump/ }).click();
   await bob.page.locator(`#msg-${builtId}`).waitFor();
@@ -581,6 +606,20 @@ test("channels in categories, unread marks, status, and deleting channels", asyn
   await randomForBob.getByRole("button", { name: /text channel random/ }).click();
   await bob.page.locator("#unread-divider + .message", { hasText: "news in random" }).waitFor();
   await bob.page.locator(".channel.unread", { hasText: "random" }).waitFor({ state: "detached" });
+  // What bob writes from elsewhere (another device) reads the channel here too.
+  await bob.page.getByRole("button", { name: /text channel general/ }).click();
+  await ada.page.getByLabel("Message", { exact: true }).fill("more news in random");
+  await ada.page.getByLabel("Message", { exact: true }).press("Enter");
+  await bob.page.locator(".channel.unread", { hasText: "random" }).waitFor();
+  const bobToken = await bob.page.evaluate(() => localStorage.getItem("hearth.token"));
+  const randomId = await ada.page.locator("#message-list").getAttribute("data-channel");
+  const elsewhere = await fetch(`${server.url}/api/v10/channels/${randomId}/messages`, {
+    method: "POST", headers: { Authorization: bobToken, "Content-Type": "application/json" }, body: JSON.stringify({ content: "seen it, from my phone" }),
+  });
+  assert.equal(elsewhere.status, 200);
+  await bob.page.locator(".channel.unread", { hasText: "random" }).waitFor({ state: "detached" });
+  await randomForBob.getByRole("button", { name: /text channel random/ }).click();
+  await bob.page.locator("#message-list .message", { hasText: "seen it, from my phone" }).waitFor();
 
   // Status: what ada picks is what bob sees, invisible included.
   const adaForBob = (status) => bob.page.locator(`#member-list .member[data-status="${status}"]`, { hasText: ada.username });
@@ -600,6 +639,30 @@ test("channels in categories, unread marks, status, and deleting channels", asyn
   await ada.page.getByRole("button", { name: "Delete category Projects" }).click();
   await bob.page.getByRole("region", { name: "Projects" }).waitFor({ state: "detached" });
   await ada.page.locator(".channel", { hasText: "general" }).getByRole("button", { name: /text channel general/ }).click();
+
+  // A channel only a role sees: when ada takes the role from bob, it leaves
+  // his list at once, and the view he had open there goes back to #general.
+  const adaToken = await ada.page.evaluate(() => localStorage.getItem("hearth.token"));
+  const guildId = await ada.page.evaluate(() => localStorage.getItem("hearth.guild"));
+  const bobId = await myId(bob);
+  const rest = async (method, path, body) => {
+    const res = await fetch(`${server.url}/api/v10${path}`, {
+      method, headers: { Authorization: adaToken, "Content-Type": "application/json" }, body: body && JSON.stringify(body),
+    });
+    assert.ok(res.ok, `${method} ${path}: ${res.status}`);
+    return res.status === 204 ? null : res.json();
+  };
+  const crew = await rest("POST", `/guilds/${guildId}/roles`, { name: "crew" });
+  await rest("PUT", `/guilds/${guildId}/members/${bobId}/roles/${crew.id}`);
+  const room = await rest("POST", `/guilds/${guildId}/channels`, { name: "crew-room", type: 0, permission_overwrites: [
+    { id: guildId, type: 0, allow: "0", deny: "1024" }, { id: crew.id, type: 0, allow: "1024", deny: "0" }] });
+  await bob.page.getByRole("button", { name: /text channel crew-room/ }).click();
+  await bob.page.locator("#channel-title").filter({ hasText: "# crew-room" }).waitFor();
+  await rest("DELETE", `/guilds/${guildId}/members/${bobId}/roles/${crew.id}`);
+  await bob.page.locator(".channel", { hasText: "crew-room" }).waitFor({ state: "detached" });
+  await bob.page.locator("#channel-title").filter({ hasText: "# general" }).waitFor();
+  await bob.page.getByRole("status").filter({ hasText: "You can no longer see #crew-room." }).waitFor();
+  await rest("DELETE", `/channels/${room.id}`);
 });
 
 test("a refused action says why, and keeps what was typed", async () => {
@@ -1302,7 +1365,7 @@ test("on a phone with the microphone refused: a clear message, and the call is h
   await cy.page.goto(`${server.url}/invite/nosuchinvite`);
   await cy.page.locator("#auth-invite").filter({ hasText: "This invite is invalid or has expired." }).waitFor();
   await cy.page.goto(inviteLink);
-  await cy.page.locator("#auth-invite").filter({ hasText: "You've been invited to Workshop." }).waitFor();
+  await cy.page.locator("#auth-invite").filter({ hasText: "You've been invited to Weekend Workshop." }).waitFor();
   assert.equal(await cy.page.getByRole("tab", { name: "Register" }).getAttribute("aria-selected"), "true");
   await cy.page.getByRole("button", { name: "Create account" }).waitFor();
   await register(cy, inviteLink);
