@@ -9,6 +9,7 @@
 //! unsubscribes them (with GUILD_DELETE) and ends their voice state; a
 //! channel's deletion ends the voice states in it.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use hearth_bus::Receiver;
@@ -117,6 +118,24 @@ impl Receiver for Gateway {
                     } else {
                         None
                     };
+                    // A channel's edit may hide it from some who saw it:
+                    // they hear of the edit too, so their clients drop it.
+                    let saw_before: HashSet<Snowflake> = match (&*event, channel) {
+                        (Event::ChannelUpdate(_), Some(c)) => hub
+                            .with_view(|view, sessions| {
+                                let mut v = view.visibility(c)?;
+                                Some(
+                                    sessions
+                                        .iter()
+                                        .map(|s| s.user.id)
+                                        .filter(|u| v.allows(*u))
+                                        .collect(),
+                                )
+                            })
+                            .flatten()
+                            .unwrap_or_default(),
+                        _ => HashSet::new(),
+                    };
                     if after {
                         hub.prepare(&event);
                     } else {
@@ -136,7 +155,7 @@ impl Receiver for Gateway {
                                 continue;
                             }
                             if let Some(v) = visibility.as_mut() {
-                                if !v.allows(s.user.id) {
+                                if !v.allows(s.user.id) && !saw_before.contains(&s.user.id) {
                                     continue;
                                 }
                             }

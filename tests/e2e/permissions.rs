@@ -90,11 +90,43 @@ async fn member_overwrite_can_hide_a_channel_from_one_person() {
     let carol = w.add_member("carol").await;
     let room = api.text_channel(&w.owner, &w.guild_id, "room").await;
 
+    let mut member_gw =
+        crate::gateway_client::login(api, &w.member, crate::gateway_client::intents::GUILDS).await;
     api.set_overwrite(&w.owner, &room, &w.member.id, 1, 0, perm::VIEW_CHANNEL)
         .await;
     api.get(&format!("/channels/{room}"), w.member.auth())
         .await
         .expect_error(403, 50001);
+    // The member hears of the edit that hid the channel, so their client
+    // can drop it; they hear of nothing in it afterwards.
+    let hid = member_gw
+        .expect_dispatch_where(
+            "CHANNEL_UPDATE",
+            |d| d["id"] == room.as_str(),
+            crate::gateway_client::EVENT_TIMEOUT,
+        )
+        .await
+        .d;
+    assert!(
+        hid["permission_overwrites"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|o| o["id"] == w.member.id.as_str())),
+        "{hid}"
+    );
+    api.patch(
+        &format!("/channels/{room}"),
+        w.owner.auth(),
+        Some(json!({ "topic": "secret" })),
+    )
+    .await
+    .expect(200);
+    member_gw
+        .expect_no_dispatch_where(
+            "CHANNEL_UPDATE",
+            |d| d["id"] == room.as_str(),
+            crate::gateway_client::QUIET,
+        )
+        .await;
     api.get(&format!("/channels/{room}"), carol.auth())
         .await
         .expect(200);
