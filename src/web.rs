@@ -8,7 +8,10 @@
 //! from the address the browser used), so nothing is ever fetched from
 //! elsewhere.
 
-use axum::http::{header, HeaderValue};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -86,28 +89,122 @@ fn policy(voice: VoiceHosts<'_>) -> String {
     )
 }
 
-fn respond(asset: &Asset, csp: &HeaderValue) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(asset.content_type),
-            ),
-            // Always revalidate: a new binary must never run an old client.
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-            (
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ),
-            (header::CONTENT_SECURITY_POLICY, csp.clone()),
-        ],
-        asset.body,
-    )
-        .into_response()
+/// An embedded file as it is served: its ETag and, for text, a gzipped
+/// copy, both made once when the router is built.
+struct Prepared {
+    asset: &'static Asset,
+    /// The strong validator of the file as it is (`"<hash>"`).
+    etag: HeaderValue,
+    /// The gzipped bytes and their own validator (`"<hash>-gz"`): another
+    /// representation must not share the first one's strong ETag.
+    gzip: Option<(Bytes, HeaderValue)>,
+}
+
+impl Prepared {
+    fn new(asset: &'static Asset) -> Prepared {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(asset.body);
+        let hash: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let validator = |suffix: &str| {
+            HeaderValue::from_str(&format!("\"{hash}{suffix}\""))
+                .expect("a hex digest is a valid header value")
+        };
+        // Images other than SVG are compressed already.
+        let compressible =
+            asset.content_type.starts_with("text/") || asset.content_type == "image/svg+xml";
+        let gzip = compressible
+            .then(|| gzip(asset.body))
+            .filter(|packed| packed.len() < asset.body.len())
+            .map(|packed| (Bytes::from(packed), validator("-gz")));
+        Prepared {
+            asset,
+            etag: validator(""),
+            gzip,
+        }
+    }
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(body)
+        .and_then(|()| encoder.finish())
+        .expect("writing to memory does not fail")
+}
+
+/// Whether `Accept-Encoding` takes gzip: named (or `*`) without `q=0`.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    accept.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let refused = parts.any(|param| {
+            param
+                .strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+    })
+}
+
+/// Whether `If-None-Match` names one of this file's validators (weakly
+/// compared, as RFC 9110 asks for GET), or `*`.
+fn not_modified(headers: &HeaderMap, file: &Prepared) -> bool {
+    let Some(tags) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mine = std::iter::once(&file.etag).chain(file.gzip.as_ref().map(|(_, tag)| tag));
+    let mine: Vec<&str> = mine.filter_map(|tag| tag.to_str().ok()).collect();
+    tags.split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || mine.contains(&tag.strip_prefix("W/").unwrap_or(tag)))
+}
+
+fn respond(file: &Prepared, csp: &HeaderValue, request: &HeaderMap) -> Response {
+    let gzip = file.gzip.as_ref().filter(|_| accepts_gzip(request));
+    let etag = gzip.map_or(&file.etag, |(_, tag)| tag);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.asset.content_type),
+    );
+    // Always revalidate: a new binary must never run an old client. The
+    // ETag makes that a 304 without a body while nothing changed.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::ETAG, etag.clone());
+    if file.gzip.is_some() {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+    if not_modified(request, file) {
+        headers.remove(header::CONTENT_TYPE);
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    match gzip {
+        Some((packed, _)) => {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            (headers, packed.clone()).into_response()
+        }
+        None => (headers, file.asset.body).into_response(),
+    }
 }
 
 fn find(path: &str) -> Option<&'static Asset> {
@@ -127,19 +224,22 @@ pub fn router(voice_endpoint: &str, cluster: bool) -> Router {
     // carry; then only the page's own origin is allowed.
     let csp = HeaderValue::from_str(&policy(voice))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
-    let serve = |asset: &'static Asset, csp: &HeaderValue| {
-        let csp = csp.clone();
-        get(move || {
-            let csp = csp.clone();
-            async move { respond(asset, &csp) }
-        })
+    let serve = |file: &Arc<Prepared>, csp: &HeaderValue| {
+        let (file, csp) = (file.clone(), csp.clone());
+        get(move |request: HeaderMap| async move { respond(&file, &csp, &request) })
     };
-    let index = find("/index.html").expect("index.html is embedded");
+    let index = Arc::new(Prepared::new(
+        find("/index.html").expect("index.html is embedded"),
+    ));
     let mut router = Router::new()
-        .route("/", serve(index, &csp))
-        .route("/invite/{code}", serve(index, &csp));
+        .route("/", serve(&index, &csp))
+        .route("/invite/{code}", serve(&index, &csp));
     for asset in ASSETS {
-        router = router.route(asset.path, serve(asset, &csp));
+        let file = match asset.path {
+            "/index.html" => index.clone(),
+            _ => Arc::new(Prepared::new(asset)),
+        };
+        router = router.route(asset.path, serve(&file, &csp));
     }
     router
 }
@@ -167,6 +267,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn request(pairs: &[(header::HeaderName, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| (name.clone(), HeaderValue::from_static(value)))
+            .collect()
+    }
+
+    #[test]
+    fn gzip_is_chosen_only_when_the_browser_takes_it() {
+        let accept = |v| accepts_gzip(&request(&[(header::ACCEPT_ENCODING, v)]));
+        assert!(accept("gzip, deflate, br, zstd"));
+        assert!(accept("br;q=1.0, GZIP;q=0.5"));
+        assert!(accept("*"));
+        assert!(!accept("gzip;q=0"));
+        assert!(!accept("gzip; q=0.000, br"));
+        assert!(!accept("identity"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn a_file_already_held_is_not_sent_again() {
+        let file = Prepared::new(find("/js/main.js").expect("embedded"));
+        let (packed, gz_tag) = file.gzip.clone().expect("JavaScript is compressed");
+        assert!(packed.len() * 2 < file.asset.body.len());
+        let held = |v: &'static str| not_modified(&request(&[(header::IF_NONE_MATCH, v)]), &file);
+        let plain: &'static str = file.etag.to_str().unwrap().to_owned().leak();
+        let gz: &'static str = gz_tag.to_str().unwrap().to_owned().leak();
+        assert!(held(plain) && held(gz) && held("*"));
+        assert!(held(format!("\"x\", W/{plain}").leak()));
+        assert!(!held("\"0123\""));
+        // Another file's validator is not this one's.
+        let other = Prepared::new(find("/js/api.js").expect("embedded"));
+        assert_ne!(other.etag, file.etag);
     }
 
     #[test]

@@ -52,4 +52,5 @@ mod uploads;
 mod voice;
 mod voice_limits;
 mod voice_media_addresses;
+mod web_client;
 mod webhooks;
