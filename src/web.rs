@@ -61,6 +61,20 @@ static ASSETS: &[Asset] = &[
     asset!("/js/threads.js", JS),
     asset!("/js/blocks.js", JS),
     asset!("/js/profile.js", JS),
+    asset!("/js/messagekeys.js", JS),
+    asset!("/js/touch.js", JS),
+    asset!("/js/markdown.js", JS),
+    asset!("/js/autocomplete.js", JS),
+    asset!("/js/composer.js", JS),
+    asset!("/js/emojipicker.js", JS),
+    asset!("/js/emoji-data.js", JS),
+    asset!("/js/wire.js", JS),
+    asset!("/js/permissions.js", JS),
+    asset!("/js/settings.js", JS),
+    asset!("/js/serversettings.js", JS),
+    asset!("/js/channelsettings.js", JS),
+    asset!("/js/roles.js", JS),
+    asset!("/js/invites.js", JS),
 ];
 
 /// Where the page may open voice WebSockets.

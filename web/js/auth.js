@@ -10,7 +10,7 @@ function setMode(next) {
   const login = next === "login";
   $("tab-login").setAttribute("aria-selected", String(login));
   $("tab-register").setAttribute("aria-selected", String(!login));
-  $("auth-form").setAttribute("aria-labelledby", login ? "tab-login" : "tab-register");
+  $("auth-panel").setAttribute("aria-labelledby", login ? "tab-login" : "tab-register");
   $("auth-submit").textContent = login ? "Log in" : "Create account";
   $("auth-password").setAttribute("autocomplete", login ? "current-password" : "new-password");
   $("auth-error").textContent = "";

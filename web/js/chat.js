@@ -15,6 +15,8 @@ import { mayPin, pinNotice, pinsChannelChanged, setPinned } from "./pins.js";
 import { mayStartThread, startThread, threadLink, threadsChannelChanged } from "./threads.js";
 import { authorName } from "./profile.js";
 import { giveBack, hasFiles, initUploads, sendWithFiles, sent, takeFiles, uploadsChannelChanged } from "./uploads.js";
+import { checkLength, composerChanged, initComposer, outgoingText } from "./composer.js";
+import { fullDate } from "./markdown.js";
 
 const PAGE = 50;
 let replyTo = null;
@@ -59,10 +61,53 @@ function callNotice(m) {
   },
   h("span.system-icon", { "aria-hidden": "true" }, "📞"),
   h("span.call-text", {}, callText(m)),
-  h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)));
+  timeNode(m.timestamp));
 }
 
-function messageNode(m) {
+/** A message's time, its full date and time in the title. */
+const timeNode = (iso, cls = "") => h(`time.time${cls}`, { datetime: iso, title: fullDate(new Date(iso)) }, formatTime(iso));
+
+/** Grouping: messages this close together, by the same author, share one header. */
+const GROUP_MS = 7 * 60 * 1000;
+const dayOf = (iso) => new Date(iso).toDateString();
+
+/** The message before `m` in the open channel, unless a divider or a date separator stands between. */
+function prevOf(m) {
+  const node = $(`msg-${m.id}`);
+  const before = node && node.previousElementSibling;
+  if (before && !before.classList.contains("message")) return null;
+  const entry = state.messages.get(state.channelId);
+  const i = entry ? entry.list.findIndex((x) => x.id === m.id) : -1;
+  return i > 0 ? entry.list[i - 1] : null;
+}
+
+/**
+ * Whether `m` continues `prev`'s group: the same author (the same
+ * webhook name), within 7 minutes, the same day, neither a reply nor an
+ * application's answer, nor a notice.
+ */
+function continues(prev, m) {
+  if (!prev || !m || (m.type || 0) !== 0 || ![0, 19].includes(prev.type || 0)) return false;
+  if (m.message_reference || m.interaction || (m.flags & 64) || (prev.flags & 64)) return false;
+  if (prev.author.id !== m.author.id || (prev.webhook_id || "") !== (m.webhook_id || "")) return false;
+  if (m.webhook_id && prev.author.username !== m.author.username) return false;
+  const gap = Date.parse(m.timestamp) - Date.parse(prev.timestamp);
+  return gap >= 0 && gap < GROUP_MS && dayOf(prev.timestamp) === dayOf(m.timestamp);
+}
+
+/** "December 7, 2026" between the days of the history. */
+function dateSeparator(iso) {
+  const label = new Date(iso).toLocaleDateString(undefined, { month: "long", day: "numeric", year: "numeric" });
+  // A list holds list items only: the separator is inside its item.
+  return h("li.date-separator", {}, h("div.rule", { role: "separator", "aria-label": label }, h("span", { "aria-hidden": "true" }, label)));
+}
+
+/** Jumps to a reply's original (loading older history until it is there). */
+async function jumpToOriginal(id) {
+  if (!(await revealMessage(state.channelId, id))) notify("Couldn't find the original message in the channel's history.", "info");
+}
+
+function messageNode(m, prev = prevOf(m)) {
   if (m.type === 6) return pinNotice(m);
   if (m.type === 3) return callNotice(m);
   const mine = state.me && m.author.id === state.me.id;
@@ -81,19 +126,29 @@ function messageNode(m) {
   }
   if (m.type === 19 || m.message_reference) {
     const ref = referenced(m);
-    node.append(h("div.reply-ref", {},
-      !ref ? "↪ Original message was deleted"
-        : fromBlocked(ref) ? "↪ Blocked message"
-          : `↪ ${displayName(m.guild_id, ref.author.id)}: ${plainContent(ref)}`));
+    // The quote of a message still there jumps to it (click, Enter or Space).
+    const jumpable = ref && !fromBlocked(ref) && m.message_reference && m.message_reference.message_id;
+    node.append(h(`div.reply-ref${jumpable ? ".jumpable" : ""}`, jumpable ? {
+      role: "button", tabindex: "0", title: "Jump to the original message",
+      onclick: () => jumpToOriginal(ref.id),
+      onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); jumpToOriginal(ref.id); } },
+    } : {},
+    !ref ? "↪ Original message was deleted"
+      : fromBlocked(ref) ? "↪ Blocked message"
+        : `↪ ${displayName(m.guild_id, ref.author.id)}: ${plainContent(ref)}`));
   }
+  // A continuation row: no avatar or name again, its time shown on hover
+  // (the name stays for screen readers).
+  const grouped = continues(prev, m);
+  if (grouped) node.classList.add("continuation");
   // Element.append writes null as text: leave the absent parts out.
   node.append(...[
-    avatar(name),
-    h("div.message-head", {},
+    grouped ? timeNode(m.timestamp, ".gutter-time") : avatar(name),
+    grouped ? h("span.visually-hidden", {}, `${name}: `) : h("div.message-head", {},
       authorName(m, name),
-      h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)),
-      m.edited_timestamp ? h("span.edited", { title: formatTime(m.edited_timestamp) }, "(edited)") : null),
-    h("div.content", {}, renderContent(m)),
+      timeNode(m.timestamp),
+      m.edited_timestamp ? h("span.edited", { title: fullDate(new Date(m.edited_timestamp)) }, "(edited)") : null),
+    h("div.content", {}, renderContent(m), grouped && m.edited_timestamp ? h("span.edited", { title: fullDate(new Date(m.edited_timestamp)) }, " (edited)") : null),
     renderAttachments(m),
     ...((m.flags & 4) ? [] : (m.embeds || []).map(renderEmbed)),
     renderComponents(m),
@@ -111,7 +166,7 @@ function messageNode(m) {
 }
 
 function divider() {
-  return h("li.unread-divider", { id: "unread-divider", role: "separator" }, "New messages");
+  return h("li.unread-divider", { id: "unread-divider" }, h("div.rule", { role: "separator", "aria-label": "New messages" }, h("span", { "aria-hidden": "true" }, "New messages")));
 }
 
 /** Shows a run of blocked messages, or hides it again; the focus stays on its line. */
@@ -131,19 +186,39 @@ function renderAll() {
   if (!entry) { fill(list()); return; }
   const nodes = [];
   let placed = false;
+  // The message before (null after a divider or a date separator): grouping.
+  let prev = null;
+  // A date separator where the day changes (and above the very first
+  // message, once the history is loaded to its start).
+  let lastDay = null;
+  const dated = (m) => {
+    const day = dayOf(m.timestamp);
+    if (day === lastDay) return;
+    const first = lastDay === null;
+    lastDay = day;
+    if (first && !entry.complete) return;
+    nodes.push(dateSeparator(m.timestamp));
+    prev = null;
+  };
   for (const part of blockedRuns(entry.list)) {
     if (part.blocked) {
       const run = part.blocked;
       const shown = run.every((m) => shownBlocked.has(m.id));
-      nodes.push(blockedLine(run, shown, () => toggleBlocked(run), (m) => `msg-${m.id}`), run.map(messageNode));
+      dated(run[0]);
+      nodes.push(blockedLine(run, shown, () => toggleBlocked(run), (m) => `msg-${m.id}`));
+      prev = null;
+      for (const m of run) { nodes.push(messageNode(m, prev)); prev = m; }
       continue;
     }
     const m = part.message;
+    dated(m);
     if (!placed && dividerAfter && idCmp(m.id, dividerAfter) > 0 && m.author.id !== state.me.id) {
       nodes.push(divider());
       placed = true;
+      prev = null;
     }
-    nodes.push(messageNode(m));
+    nodes.push(messageNode(m, prev));
+    prev = m;
   }
   nodes.push(...pendingIn(state.channelId).map(pendingNode));
   fill(list(), nodes);
@@ -403,7 +478,16 @@ export function messagesChanged(evt) {
       const entry = state.messages.get(state.channelId);
       const last = entry.list[entry.list.length - 1];
       // A blocked person's message joins (or starts) a run: its line counts it.
-      if ((last && last.id !== m.id) || fromBlocked(m)) { renderAll(); } else list().append(messageNode(m));
+      if ((last && last.id !== m.id) || fromBlocked(m)) { renderAll(); } else {
+        // A new day gets its separator; after a divider a new group starts.
+        let prev = entry.list[entry.list.length - 2] || null;
+        const lastNode = list().lastElementChild;
+        if (!prev ? entry.complete : dayOf(prev.timestamp) !== dayOf(m.timestamp)) {
+          list().append(dateSeparator(m.timestamp));
+          prev = null;
+        } else if (lastNode && !lastNode.classList.contains("message")) prev = null;
+        list().append(messageNode(m, prev));
+      }
     }
     if (stick || evt.created.author.id === state.me.id) scrollToBottom();
     if (document.visibilityState === "visible") markRead();
@@ -415,10 +499,20 @@ export function messagesChanged(evt) {
     let runs = false;
     for (const id of evt.deleted) {
       const node = $(`msg-${id}`);
-      if (node) { runs = runs || node.classList.contains("blocked"); node.remove(); }
+      if (!node) continue;
+      // A group's head, or a day's last message, gone: the rows regroup.
+      const next = node.nextElementSibling;
+      const before = node.previousElementSibling;
+      runs = runs || node.classList.contains("blocked") || !!(next && next.classList.contains("continuation"))
+        || !!(before && before.classList.contains("date-separator"));
+      node.remove();
     }
     // A run of blocked messages lost one: count again.
-    if (runs) renderAll();
+    if (runs && !editing) {
+      const top = scroller().scrollTop;
+      renderAll();
+      scroller().scrollTop = top;
+    }
   }
   renderTyping();
 }
@@ -502,9 +596,13 @@ async function remove(m) {
 async function send() {
   if (commandPicked()) { await runPicked(); return; }
   const input = $("composer-input");
-  const content = input.value.trim();
+  // Mentions picked as readable names go out as mentions (autocomplete.js).
+  const content = outgoingText(input.value.trim());
   // Files alone make a message too.
   if ((!content && !hasFiles()) || !state.channelId) return;
+  // Over 2,000 characters: refused here, the text stays to be shortened.
+  if (!checkLength(content)) return;
+  clearNotices("too-long");
   const body = { content, nonce: newNonce() };
   if (replyTo) body.message_reference = { message_id: replyTo.id, fail_if_not_exists: false };
   const channelId = state.channelId;
@@ -548,6 +646,7 @@ async function send() {
 
 /** The composer grows with its text (up to a point) and shrinks back with it. */
 function fitComposer() {
+  composerChanged();
   const input = $("composer-input");
   input.style.height = "auto";
   if (input.value) input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
@@ -563,6 +662,7 @@ function typed() {
 export function initChat() {
   const input = $("composer-input");
   initUploads();
+  initComposer();
   $("composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }

@@ -7,6 +7,7 @@
 
 import { api } from "./api.js";
 import { $, dialog, fill, h, notify } from "./dom.js";
+import { openEmojiPicker } from "./emojipicker.js";
 import { displayName, guild, state } from "./state.js";
 
 // Option types (Discord's numbers).
@@ -293,15 +294,25 @@ export function renderReactions(m) {
     }, `${r.emoji.name} ${r.count}`)));
 }
 
-/** The small picker "React" opens. */
+/** The small picker "React" opens; "More…" opens the whole emoji picker. */
 export function reactionPicker(m, anchor) {
   const existing = document.querySelector(".reaction-picker");
   if (existing) existing.remove();
+  const react = (e) => toggleReaction(m, { id: null, name: e }, false);
   const box = h("div.reaction-picker", { role: "menu", "aria-label": "Add a reaction" },
     QUICK_EMOJI.map((e) => h("button.small", {
       type: "button", role: "menuitem", "aria-label": `React with ${e}`,
-      onclick: () => { box.remove(); toggleReaction(m, { id: null, name: e }, false); },
-    }, e)));
+      onclick: () => { box.remove(); react(e); },
+    }, e)),
+    h("button.small", {
+      type: "button", role: "menuitem", "aria-label": "More emoji", "aria-haspopup": "dialog",
+      onclick: (e) => {
+        // Escape gives the focus back to the message's React, if it is still there.
+        const back = anchor.querySelector("button") || $("composer-input");
+        openEmojiPicker(e.currentTarget, react, { label: "Add a reaction", returnFocus: back });
+        box.remove();
+      },
+    }, "More…"));
   anchor.after(box);
   box.querySelector("button").focus();
 }

@@ -6,18 +6,23 @@ import { api, setToken, setUnauthorizedHandler } from "./api.js";
 import { inviteNote, showAuth } from "./auth.js";
 import { initBlocks } from "./blocks.js";
 import { callShown, renderCall, renderVoicePanel } from "./call.js";
+import { initChannelSettings, renderSlowmode } from "./channelsettings.js";
 import { initChat, messagesChanged, openChat, renderTyping } from "./chat.js";
 import { initCommands, interactionFailed, openModal } from "./commands.js";
 import { initDmCalls, renderCallButton, renderRinging } from "./dmcall.js";
 import { $, clearNotices, dialog, h, notify } from "./dom.js";
 import { Gateway } from "./gateway.js";
 import { renderMe, renderMembers } from "./members.js";
+import { initMessageKeys } from "./messagekeys.js";
 import { closePins, initPins } from "./pins.js";
 import { closeProfile, initProfile } from "./profile.js";
+import { createInvite } from "./invites.js";
 import { initSearch, searchPlaceChanged } from "./search.js";
+import { initServerSettings } from "./serversettings.js";
 import { initSidebar, renderChannels, renderGuilds } from "./sidebar.js";
 import { HOME, apply, callOf, channel, dmRecipient, guild, isBlocked, isPrivate, on, state } from "./state.js";
 import { closeThreadPanels, initThreads, threadsReconnected } from "./threads.js";
+import { initTouchMenus } from "./touch.js";
 import { forgetFiles } from "./uploads.js";
 import { VoiceCall } from "./voice.js";
 
@@ -254,6 +259,7 @@ function showView() {
   $("toggle-threads").hidden = kind !== "chat" || isPrivate(c);
   if (kind !== "chat") { closePins(); closeThreadPanels(); }
   renderChannelMute();
+  renderSlowmode();
   searchPlaceChanged();
   if (kind === "empty") {
     $("channel-title").textContent = state.guildId === HOME ? "Direct Messages" : guild() ? guild().name : "Welcome";
@@ -390,34 +396,6 @@ async function offerInvite(code) {
   if (res) joined(res);
 }
 
-async function createInvite() {
-  const g = guild();
-  if (!g) return;
-  const c = channel();
-  const target = c && c.type !== 4 ? c : g.channelOrder.find((x) => x.type === 0) || g.channelOrder[0];
-  if (!target) return;
-  let invite;
-  try {
-    invite = await api("POST", `/channels/${target.id}/invites`, { max_age: 86400 });
-  } catch (err) {
-    notify(`Couldn't create an invite: ${err.message}`);
-    return;
-  }
-  const link = `${location.origin}/invite/${invite.code}`;
-  const copy = h("button.small", { type: "button" }, "Copy");
-  copy.addEventListener("click", async () => {
-    const input = $("dialog-invite-link");
-    input.select();
-    try { await navigator.clipboard.writeText(link); copy.textContent = "Copied"; } catch { document.execCommand("copy"); }
-  });
-  await dialog({
-    title: `Invite friends to ${g.name}`,
-    ok: "Done",
-    body: [h("p", {}, "Send this link; it works for 24 hours."), copy],
-    fields: [{ name: "invite-link", label: "Invite link", value: link, readonly: true }],
-  });
-}
-
 async function createChannel() {
   const g = guild();
   if (!g) return;
@@ -481,6 +459,10 @@ function wire() {
   initDmCalls({ joinCall: joinDmCall });
   initProfile();
   initBlocks();
+  initServerSettings();
+  initChannelSettings();
+  // A channel mention clicked in a message (markup.js) opens the channel.
+  on("open-channel", (id) => { if (channel(id)) selectChannel(id); });
   $("create-guild").addEventListener("click", createGuild);
   $("join-guild").addEventListener("click", joinGuild);
   $("invite-button").addEventListener("click", createInvite);
@@ -504,10 +486,34 @@ function wire() {
     b.addEventListener("click", () => { if (session.call) voiceActions[b.dataset.action](session.call); });
   }
   $("open-drawer").addEventListener("click", () => setDrawer(!$("drawer").classList.contains("open")));
-  $("toggle-members").addEventListener("click", () => setMembers($("app").classList.contains("no-members")));
-  document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && $("drawer").classList.contains("open")) { setDrawer(false); $("open-drawer").focus(); }
+  $("toggle-members").addEventListener("click", () => {
+    const show = $("app").classList.contains("no-members");
+    setMembers(show);
+    if (show && narrow.matches) $("members-close").focus();
   });
+  // On a phone the member list covers the header's Members button: it has
+  // its own ✕, and Escape closes it too.
+  $("members-close").addEventListener("click", () => { setMembers(false); $("toggle-members").focus(); });
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    if ($("drawer").classList.contains("open")) { setDrawer(false); $("open-drawer").focus(); }
+    else if (narrow.matches && !$("app").classList.contains("no-members") && $("members").contains(document.activeElement)) {
+      setMembers(false);
+      $("toggle-members").focus();
+    }
+  });
+  for (const [scroller, list] of [["messages", "message-list"], ["thread-scroll", "thread-messages"]]) {
+    initMessageKeys($(scroller), $(list));
+    initTouchMenus($(list));
+  }
+  // Skip links move the focus without changing the address.
+  for (const link of document.querySelectorAll("[data-skip]")) {
+    link.addEventListener("click", (e) => {
+      e.preventDefault();
+      const to = $(link.dataset.skip);
+      if (to && to.offsetParent !== null) to.focus();
+    });
+  }
   setMembers(!narrow.matches);
   narrow.addEventListener("change", () => { setMembers(!narrow.matches); setDrawer(false); });
 

@@ -1,12 +1,12 @@
-// Message content and embeds as DOM nodes: mentions become highlighted
-// names, links become links; nothing is ever parsed as HTML, and nothing
-// (no image, no preview) is loaded from another site.
+// Message content and embeds as DOM nodes: markdown (markdown.js),
+// mentions become highlighted names, links become links; nothing is ever
+// parsed as HTML, and nothing (no image, no preview) is loaded from
+// another site.
 
 import { attachmentsText } from "./attachments.js";
 import { h } from "./dom.js";
-import { displayName, state } from "./state.js";
-
-const TOKEN = /<@!?(\d+)>|<@&(\d+)>|<#(\d+)>|@everyone|@here|https?:\/\/[^\s<]+/g;
+import { fullDate, linkNode, renderMarkdown, urlLength } from "./markdown.js";
+import { displayName, emit, state } from "./state.js";
 
 /** Whether the signed-in user is mentioned by `m`. */
 export function mentionsMe(m) {
@@ -18,63 +18,35 @@ export function mentionsMe(m) {
   return !!member && (m.mention_roles || []).some((r) => member.roles.includes(r));
 }
 
-/**
- * How much of a matched URL is the link: trailing punctuation ends the
- * sentence, not the URL, and so does a ")" that closes a parenthesis
- * opened before it ("(see https://example.com/a)"); one opened inside
- * stays ("https://en.wikipedia.org/wiki/Rust_(programming_language)").
- */
-export function urlLength(url) {
-  let end = url.length;
-  for (;;) {
-    const c = url[end - 1];
-    if (".,:;!?'\"".includes(c)) { end--; continue; }
-    if (c === ")") {
-      const body = url.slice(0, end);
-      if (body.split(")").length > body.split("(").length) { end--; continue; }
-    }
-    return end;
-  }
-}
+export { urlLength };
 
-function link(url) {
-  // rel=noreferrer: following a link tells the other site nothing.
-  return h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url);
-}
+const link = (url) => linkNode(url);
 
-/** The nodes of a message's content. */
+/** The nodes of a message's content: its markdown (markdown.js), mentions by name. */
 export function renderContent(m) {
-  const out = [];
-  const text = m.content || "";
-  let last = 0;
-  for (const match of text.matchAll(TOKEN)) {
-    if (match.index > last) out.push(text.slice(last, match.index));
-    const [whole, user, role, chan] = match;
-    if (user) {
-      const u = (m.mentions || []).find((x) => x.id === user);
-      const name = u ? (u.global_name || u.username) : displayName(m.guild_id, user);
-      out.push(h("span.mention", { dataset: { user } }, `@${name}`));
-    } else if (role) {
-      const g = state.guilds.get(m.guild_id);
-      const r = g && g.roles.find((x) => x.id === role);
-      out.push(h("span.mention", {}, `@${r ? r.name : "role"}`));
-    } else if (chan) {
-      const g = state.guilds.get(m.guild_id);
-      const c = g && g.channels.get(chan);
-      out.push(h("span.mention", {}, `#${c ? c.name : "channel"}`));
-    } else if (whole.startsWith("@")) {
-      out.push(h("span.mention", {}, whole));
-    } else {
-      // What follows the link goes on as text.
-      const url = whole.slice(0, urlLength(whole));
-      out.push(link(url));
-      last = match.index + url.length;
-      continue;
-    }
-    last = match.index + whole.length;
-  }
-  if (last < text.length) out.push(text.slice(last));
-  return out;
+  const g = state.guilds.get(m.guild_id);
+  return renderMarkdown(m.content || "", {
+    user(id) {
+      const u = (m.mentions || []).find((x) => x.id === id);
+      const name = u ? (u.global_name || u.username) : displayName(m.guild_id, id);
+      const me = !!state.me && state.me.id === id;
+      return h(`span.mention${me ? ".mention-me" : ""}`, { dataset: { user: id } }, `@${name}`);
+    },
+    role(id) {
+      const r = g && g.roles.find((x) => x.id === id);
+      return h("span.mention", { dataset: { role: id } }, `@${r ? r.name : "role"}`);
+    },
+    channel(id) {
+      const c = g && g.channels.get(id);
+      if (!c) return h("span.mention", {}, "#channel");
+      // A link to the channel: the page opens it (main.js hears "open-channel").
+      return h("a.mention.channel-mention", {
+        href: `#${c.name}`, dataset: { channel: id },
+        onclick: (e) => { e.preventDefault(); emit("open-channel", id); },
+      }, `#${c.name}`);
+    },
+    everyone: (word) => h("span.mention", {}, word),
+  });
 }
 
 /** One embed (docs/protocol.md §1.7). Images are shown as links. */
@@ -98,6 +70,9 @@ export function renderEmbed(e) {
   if (e.footer && e.footer.text) box.append(h("div.embed-footer", {}, e.footer.text));
   return box;
 }
+
+/** A message time's title: the full date and time ("Monday, December 7, 2026 at 4:20 PM"). */
+export const timeTitle = (iso) => fullDate(new Date(iso));
 
 export function formatTime(iso) {
   const d = new Date(iso);
@@ -137,5 +112,10 @@ export function callText(m) {
 /** A message's content as plain text, mentions by name (for previews); its files when it has no text. */
 export function plainContent(m) {
   if (m.type === 3) return callText(m);
-  return renderContent(m).map((n) => (typeof n === "string" ? n : n.textContent)).join("") || attachmentsText(m) || "embed";
+  // A spoiler stays hidden in previews and notifications; a code block's
+  // language label is not part of its text.
+  const box = h("div", {}, renderContent(m));
+  for (const s of box.querySelectorAll(".spoiler")) s.replaceWith("▒▒▒▒");
+  for (const l of box.querySelectorAll(".code-lang")) l.remove();
+  return box.textContent || attachmentsText(m) || "embed";
 }

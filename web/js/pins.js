@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import { $, fill, h, notify } from "./dom.js";
 import { revealMessage } from "./chat.js";
-import { formatTime, plainContent } from "./markup.js";
+import { formatTime, timeTitle, plainContent } from "./markup.js";
 import { PERM, apply, can, channel, displayName, isPrivate, on, state } from "./state.js";
 import { closeThreadPanels } from "./threads.js";
 
@@ -30,7 +30,7 @@ export function pinNotice(m) {
     h("span.system-icon", { "aria-hidden": "true" }, "📌"),
     h("span", {}, `${who} pinned a message to this channel. `),
     h("button.link-button", { type: "button", onclick: () => openPins() }, "See all pinned messages"),
-    h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)));
+    h("time.time", { datetime: m.timestamp, title: timeTitle(m.timestamp) }, formatTime(m.timestamp)));
 }
 
 async function jumpTo(m) {
@@ -56,7 +56,7 @@ async function renderPins() {
   fill(listEl, pins.map((m) => h("li.pin", { dataset: { id: m.id } },
     h("div.message-head", {},
       h("span.author", {}, displayName(m.guild_id, m.author.id)),
-      h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp))),
+      h("time.time", { datetime: m.timestamp, title: timeTitle(m.timestamp) }, formatTime(m.timestamp))),
     h("div.content", {}, plainContent(m)),
     h("div.pin-actions", {},
       h("button.small", { type: "button", onclick: () => jumpTo(m) }, "Jump"),

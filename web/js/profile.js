@@ -2,9 +2,12 @@
 // author: their name, status, and what the user can do with them —
 // Message, and Block (with a confirmation) or Unblock.
 
+import { api } from "./api.js";
 import { blockUser, unblockUser } from "./blocks.js";
-import { $, avatar, fill, h } from "./dom.js";
-import { displayName, emit, isBlocked, on, presenceOf, state } from "./state.js";
+import { $, avatar, dialog, fill, h, notify } from "./dom.js";
+import { disabledWith } from "./permissions.js";
+import { memberRoles } from "./roles.js";
+import { PERM, apply, can, displayName, emit, isBlocked, on, presenceOf, state } from "./state.js";
 
 const LABEL = { online: "Online", idle: "Idle", dnd: "Do not disturb", offline: "Offline" };
 
@@ -38,7 +41,7 @@ function render() {
   const status = guildId ? presenceOf(guildId, user.id) : null;
   const act = (fn) => () => fn(user, name);
   // A re-render (a presence, a block) keeps the focus where it was.
-  const had = [...popout().querySelectorAll("button")].indexOf(document.activeElement);
+  const had = [...popout().querySelectorAll("button, select")].indexOf(document.activeElement);
   fill(popout(),
     h("div.profile-head", {},
       avatar(name),
@@ -48,14 +51,36 @@ function render() {
       h("button.small.profile-close", { type: "button", "aria-label": "Close profile", onclick: () => closeProfile() }, "✕")),
     status ? h("p.profile-status", {}, h(`span.dot.${status}`, { "aria-hidden": "true" }), LABEL[status] || status) : null,
     blocked ? h("p.profile-blocked", {}, `You blocked ${name}.`) : null,
+    guildId && state.guilds.get(guildId) ? memberRoles(state.guilds.get(guildId), user.id) : null,
+    me && guildId && state.guilds.get(guildId) ? h("div.profile-actions", { role: "group", "aria-label": "Profile actions" },
+      disabledWith(h("button.small", { type: "button", onclick: () => changeNick(guildId) }, "Change nickname"),
+        can(PERM.CHANGE_NICKNAME, state.guilds.get(guildId)) ? null : "You need the Change Nickname permission on this server.")) : null,
     me ? null : h("div.profile-actions", { role: "group", "aria-label": "Profile actions" },
       h("button.small.primary", { type: "button", onclick: act(message) }, "Message"),
       blocked
         ? h("button.small", { type: "button", onclick: act(unblock) }, "Unblock")
         : h("button.small.danger", { type: "button", onclick: act(block) }, "Block")));
   if (had >= 0) {
-    const buttons = popout().querySelectorAll("button");
+    const buttons = popout().querySelectorAll("button, select");
     (buttons[had] || buttons[0]).focus();
+  }
+}
+
+/** The user's own nickname on a server (empty: none, their name shows). */
+async function changeNick(guildId) {
+  const g = state.guilds.get(guildId);
+  const m = g && g.members.get(state.me.id);
+  closeProfile({ refocus: false });
+  const saved = await dialog({
+    title: `Your nickname on ${g.name}`,
+    ok: "Save",
+    body: [h("p.hint", {}, "Only on this server. Leave it empty to go by your name.")],
+    fields: [{ name: "nick", label: "Nickname", value: (m && m.nick) || "", maxlength: 32 }],
+    submit: ({ nick }) => api("PATCH", `/guilds/${guildId}/members/@me`, { nick: nick.trim() || null }),
+  });
+  if (saved) {
+    apply("GUILD_MEMBER_UPDATE", { ...saved, guild_id: guildId });
+    notify(saved.nick ? `You are ${saved.nick} on ${g.name} now.` : `Your nickname on ${g.name} is cleared.`, "info");
   }
 }
 
@@ -123,6 +148,7 @@ export function initProfile() {
   });
   on("relationships", () => { if (open) render(); });
   on("members", () => { if (open && open.guildId) render(); });
+  on("roles", () => { if (open && open.guildId) render(); });
 }
 
 /** A message's author, as a button opening their profile (a webhook's name stays text). */

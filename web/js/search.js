@@ -8,7 +8,7 @@
 import { api } from "./api.js";
 import { revealMessage } from "./chat.js";
 import { $, fill, h, notify } from "./dom.js";
-import { formatTime, plainContent } from "./markup.js";
+import { formatTime, timeTitle, plainContent } from "./markup.js";
 import { closePins } from "./pins.js";
 import { HOME, channel, channelLabel, displayName, guild, isPrivate, state, thread } from "./state.js";
 import { closeThreadPanels } from "./threads.js";
@@ -117,7 +117,7 @@ function hitItem(g, m, withServer = false) {
     h("div.message-head", {},
       h("span.author", {}, displayName(m.guild_id, m.author.id)),
       h("span.search-channel", {}, where),
-      h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp))),
+      h("time.time", { datetime: m.timestamp, title: timeTitle(m.timestamp) }, formatTime(m.timestamp))),
     h("div.content", {}, plainContent(m)),
     h("div.pin-actions", {},
       h("button.small", { type: "button", "aria-label": `Jump to the message from ${formatTime(m.timestamp)}`, onclick: () => jump(m) }, "Jump")));

@@ -3,6 +3,8 @@
 // DM home, the conversations, marked when a call is in progress there.
 
 import { $, avatar, fill, h, icon, initials } from "./dom.js";
+import { openChannelSettings } from "./channelsettings.js";
+import { iconUrl, mayOpenServerSettings, openServerSettings } from "./serversettings.js";
 import { HOME, PERM, callMembers, can, channelLabel, channelMuted, displayName, guild, idCmp, mentionCount, state, voiceMembers } from "./state.js";
 
 const BASE_TITLE = document.title;
@@ -19,6 +21,33 @@ let actions = {};
 /** `acts`: {selectGuild(id), selectChannel(id), deleteChannel(id)} */
 export function initSidebar(acts) {
   actions = acts;
+  // The server's settings, beside its other header buttons (shown by renderChannels).
+  const gear = h("button.small", { type: "button", id: "server-settings", "aria-label": "Server settings", title: "Server settings", "aria-haspopup": "dialog", hidden: true, onclick: () => openServerSettings() }, icon("gear"));
+  $("create-channel").before(gear);
+}
+
+/** Categories the user folded, remembered in this browser. */
+const collapsed = new Set(JSON.parse(localStorage.getItem("hearth.collapsed") || "[]"));
+
+function toggleCategory(id) {
+  if (collapsed.has(id)) collapsed.delete(id);
+  else collapsed.add(id);
+  localStorage.setItem("hearth.collapsed", JSON.stringify([...collapsed]));
+  renderChannels(lastCall);
+  const again = document.getElementById(`category-toggle-${id}`);
+  if (again) again.focus();
+}
+
+let lastCall = null;
+
+/** The gear opening a channel's (or category's) settings, for those with Manage Channels. */
+function settingsButton(g, c) {
+  if (!can(PERM.MANAGE_CHANNELS, g)) return null;
+  const what = c.type === 4 ? "category" : "channel";
+  return h("button.channel-settings.small", {
+    type: "button", "aria-label": `Edit ${what} ${c.name}`, title: `Edit ${what}`, "aria-haspopup": "dialog",
+    onclick: (e) => openChannelSettings(c.id, e.currentTarget),
+  }, icon("gear"));
 }
 
 export function renderGuilds() {
@@ -45,7 +74,7 @@ export function renderGuilds() {
       "aria-current": g.id === state.guildId ? "true" : "false",
       dataset: { guild: g.id },
       onclick: () => actions.selectGuild(g.id),
-    }, initials(g.name), badge(mentions));
+    }, iconUrl(g) ? h("img.guild-icon", { src: iconUrl(g), alt: "" }) : initials(g.name), badge(mentions));
     if (unread) button.classList.add("unread");
     return h("li", {}, button);
   }));
@@ -74,6 +103,7 @@ function channelItem(g, c, call) {
   }, icon(c.type === 2 ? "speaker" : "hash"), c.name, badge(state.mentions.get(c.id)));
   const muted = c.type !== 4 && channelMuted(g.id, c.id);
   const row = h(`div.channel${unread ? ".unread" : ""}${muted ? ".muted" : ""}`, { dataset: { channel: c.id, type: String(c.type) } }, open,
+    settingsButton(g, c),
     can(PERM.MANAGE_CHANNELS, g)
       ? h("button.channel-delete.small", { type: "button", "aria-label": `Delete channel ${c.name}`, title: "Delete channel", onclick: () => actions.deleteChannel(c.id) }, "✕")
       : null);
@@ -121,6 +151,8 @@ function renderDms(call) {
 }
 
 export function renderChannels(call) {
+  lastCall = call;
+  $("server-settings").hidden = state.guildId === HOME || !mayOpenServerSettings(guild());
   if (state.guildId === HOME) { renderDms(call); return; }
   const g = guild();
   const list = $("channel-list");
@@ -136,11 +168,17 @@ export function renderChannels(call) {
   const order = (cs) => [...cs.filter((c) => c.type === 0), ...cs.filter((c) => c.type === 2)];
   const sections = [h("ul", { "aria-label": "Channels" }, order(loose).map((c) => channelItem(g, c, call)))];
   for (const cat of categories) {
-    const children = order(g.channelOrder.filter((c) => c.parent_id === cat.id));
+    const folded = collapsed.has(cat.id);
+    // Folded, a category still shows the channel open now, as Discord's does.
+    const children = order(g.channelOrder.filter((c) => c.parent_id === cat.id)).filter((c) => !folded || c.id === state.channelId);
     const headingId = `category-${cat.id}`;
-    sections.push(h("section.category", { "aria-labelledby": headingId, dataset: { channel: cat.id } },
+    sections.push(h(`section.category${folded ? ".collapsed" : ""}`, { "aria-labelledby": headingId, dataset: { channel: cat.id } },
       h("h3.category-name", {},
-        h("span", { id: headingId }, cat.name),
+        h("button.category-toggle", {
+          type: "button", id: `category-toggle-${cat.id}`, "aria-expanded": String(!folded),
+          onclick: () => toggleCategory(cat.id),
+        }, h("span.chevron", { "aria-hidden": "true" }, folded ? "▸" : "▾"), h("span", { id: headingId }, cat.name)),
+        settingsButton(g, cat),
         can(PERM.MANAGE_CHANNELS, g)
           ? h("button.channel-delete.small", { type: "button", "aria-label": `Delete category ${cat.name}`, title: "Delete category", onclick: () => actions.deleteChannel(cat.id) }, "✕")
           : null),

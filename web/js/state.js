@@ -1,9 +1,11 @@
 // What the client knows, kept up to date by gateway dispatches. Views read
 // it and subscribe to changes by topic; only this module applies events.
 
+import { PERM } from "./wire.js";
+
 const listeners = new Map();
 
-/** `on("guilds", fn)`; topics: guilds, channels, threads, members, voice, calls, messages, typing, me, relationships. */
+/** `on("guilds", fn)`; topics: guilds, channels, threads, members, roles, channels-gained, voice, calls, messages, typing, me, relationships. */
 export function on(topic, fn) {
   if (!listeners.has(topic)) listeners.set(topic, new Set());
   listeners.get(topic).add(fn);
@@ -189,19 +191,8 @@ export function presenceOf(guildId, userId) {
   return (g && g.presences.get(userId)) || "offline";
 }
 
-// Permission bits (docs/protocol.md §1.6), as BigInts.
-export const PERM = {
-  CREATE_INSTANT_INVITE: 1n << 0n,
-  ADMINISTRATOR: 1n << 3n,
-  MANAGE_CHANNELS: 1n << 4n,
-  VIEW_CHANNEL: 1n << 10n,
-  MANAGE_MESSAGES: 1n << 13n,
-  SEND_MESSAGES: 1n << 11n,
-  CONNECT: 1n << 20n,
-  MANAGE_THREADS: 1n << 34n,
-  CREATE_PUBLIC_THREADS: 1n << 35n,
-  CREATE_PRIVATE_THREADS: 1n << 36n,
-};
+// Permission bits (docs/protocol.md §1.6), as BigInts: wire.js has them all.
+export { PERM };
 
 /** The user's guild-wide permissions, computed as the server does. */
 export function guildPermissions(g = guild()) {
@@ -261,13 +252,20 @@ function dropHidden(g) {
   }
 }
 
+/** The guild fields kept beside name, owner and roles (GUILD_CREATE, GUILD_UPDATE). */
+const GUILD_FIELDS = ["icon", "description", "system_channel_id", "afk_channel_id", "afk_timeout", "default_message_notifications"];
+
+/** Roles lowest first: by position, then the higher id lower (docs/protocol.md §4.5). */
+export const sortRoles = (roles) => [...roles].sort((a, b) => a.position - b.position || idCmp(b.id, a.id));
+
 function sortChannels(g) {
   g.channelOrder = [...g.channels.values()].sort((a, b) => a.position - b.position || idCmp(a.id, b.id));
 }
 
 function addGuild(d) {
   const g = {
-    id: d.id, name: d.name, owner_id: d.owner_id, roles: d.roles || [],
+    id: d.id, name: d.name, owner_id: d.owner_id, roles: sortRoles(d.roles || []),
+    ...Object.fromEntries(GUILD_FIELDS.filter((k) => k in d).map((k) => [k, d[k]])),
     member_count: d.member_count,
     channels: new Map((d.channels || []).map((c) => [c.id, c])),
     members: new Map((d.members || []).map((m) => [m.user.id, m])),
@@ -420,8 +418,14 @@ export function apply(t, d, { hidden = false } = {}) {
       break;
     case "GUILD_UPDATE": {
       const g = state.guilds.get(d.id);
-      if (g) { g.name = d.name; g.roles = d.roles || g.roles; g.owner_id = d.owner_id; }
+      if (g) {
+        g.name = d.name; g.roles = sortRoles(d.roles || g.roles); g.owner_id = d.owner_id;
+        // The settings the server settings show (serversettings.js).
+        for (const k of GUILD_FIELDS) if (k in d) g[k] = d[k];
+      }
       emit("guilds");
+      emit("members");
+      emit("roles", d.id);
       break;
     }
     case "GUILD_DELETE":
@@ -432,16 +436,31 @@ export function apply(t, d, { hidden = false } = {}) {
     case "GUILD_ROLE_UPDATE": {
       const g = state.guilds.get(d.guild_id);
       if (!g) break;
-      g.roles = g.roles.filter((r) => r.id !== d.role.id).concat([d.role]);
+      g.roles = sortRoles(g.roles.filter((r) => r.id !== d.role.id).concat([d.role]));
       dropHidden(g);
       emit("channels");
+      // A role of the user's may show them channels: the server sends no
+      // CHANNEL_CREATE for those (docs/protocol.md §6.8).
+      if (d.role.id === g.id || (g.members.get(state.me.id)?.roles || []).includes(d.role.id)) emit("channels-gained", g.id);
+      // Names' colours and the member list's sections follow the roles.
+      emit("members");
+      emit("roles", g.id);
       break;
     }
     case "GUILD_ROLE_DELETE": {
       const g = state.guilds.get(d.guild_id);
-      if (g) g.roles = g.roles.filter((r) => r.id !== d.role_id);
+      if (!g) break;
+      g.roles = g.roles.filter((r) => r.id !== d.role_id);
+      // The server takes it from every member and overwrite without
+      // telling (docs/protocol.md §4.5): so does the client.
+      for (const m of g.members.values()) if (m.roles) m.roles = m.roles.filter((id) => id !== d.role_id);
+      for (const c of g.channels.values()) {
+        if (c.permission_overwrites) c.permission_overwrites = c.permission_overwrites.filter((o) => o.id !== d.role_id);
+      }
       dropHidden(g);
       emit("channels");
+      emit("members");
+      emit("roles", g.id);
       break;
     }
     case "CHANNEL_CREATE":
@@ -506,7 +525,7 @@ export function apply(t, d, { hidden = false } = {}) {
       const prev = g.members.get(d.user.id);
       g.members.set(d.user.id, { ...prev, ...d });
       emit("members");
-      if (d.user.id === state.me.id) { dropHidden(g); emit("channels"); }
+      if (d.user.id === state.me.id) { dropHidden(g); emit("channels"); emit("channels-gained", g.id); }
       break;
     }
     case "GUILD_MEMBER_REMOVE": {

@@ -18,7 +18,7 @@ import { renderAttachments } from "./attachments.js";
 import { blockedLine, blockedRuns } from "./blocks.js";
 import { renderReactions } from "./commands.js";
 import { $, avatar, clearNotices, dialog, fill, h, icon, notify } from "./dom.js";
-import { formatTime, plainContent, renderContent, renderEmbed } from "./markup.js";
+import { formatTime, timeTitle, plainContent, renderContent, renderEmbed } from "./markup.js";
 import { closePins } from "./pins.js";
 import { authorName } from "./profile.js";
 import { closeSearch } from "./search.js";
@@ -112,7 +112,7 @@ function messageItem(m) {
     avatar(name),
     h("div.message-head", {},
       authorName(m, name),
-      h("time.time", { datetime: m.timestamp }, formatTime(m.timestamp)),
+      h("time.time", { datetime: m.timestamp, title: timeTitle(m.timestamp) }, formatTime(m.timestamp)),
       m.edited_timestamp ? h("span.edited", { title: formatTime(m.edited_timestamp) }, "(edited)") : null),
     h("div.content", {}, renderContent(m)),
     renderAttachments(m),

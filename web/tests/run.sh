@@ -43,8 +43,8 @@ if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
   exit 1
 fi
 
-if [ ! -d "$here/node_modules/playwright-core" ]; then
-  echo "== installing playwright-core"
+if [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/axe-core" ]; then
+  echo "== installing playwright-core and axe-core"
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
 
