@@ -141,6 +141,7 @@ impl Receiver for Gateway {
                     } else {
                         hub.apply(&event);
                     }
+                    let also = event.channel_permission();
                     hub.with_view(|view, sessions| {
                         let mut visibility = match channel {
                             Some(c) => match view.visibility(c) {
@@ -155,7 +156,9 @@ impl Receiver for Gateway {
                                 continue;
                             }
                             if let Some(v) = visibility.as_mut() {
-                                if !v.allows(s.user.id) && !saw_before.contains(&s.user.id) {
+                                if !v.allows_with(s.user.id, also)
+                                    && !saw_before.contains(&s.user.id)
+                                {
                                     continue;
                                 }
                             }
@@ -253,8 +256,9 @@ impl Gateway {
                         .hub(guild_id)
                         .and_then(|hub| {
                             hub.with_view(|view, _| {
-                                view.visibility(channel_id)
-                                    .is_some_and(|mut v| v.allows(session.user.id))
+                                view.visibility(channel_id).is_some_and(|mut v| {
+                                    v.allows_with(session.user.id, event.channel_permission())
+                                })
                             })
                         })
                         .unwrap_or(false)

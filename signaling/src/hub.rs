@@ -285,15 +285,22 @@ pub struct Visibility<'v> {
 
 impl Visibility<'_> {
     pub fn allows(&mut self, user: Snowflake) -> bool {
+        self.allows_with(user, Permissions::NONE)
+    }
+
+    /// Whether the user sees the channel and holds `also` there too (see
+    /// `Event::channel_permission`).
+    pub fn allows_with(&mut self, user: Snowflake, also: Permissions) -> bool {
         let perms = self.permissions(user);
+        let needed = Permissions::VIEW_CHANNEL | also;
         match self.thread {
             Some(t) => hearth_model::threads::thread_permissions(
                 perms,
                 t.private(),
                 t.members.contains(&user),
             )
-            .contains(Permissions::VIEW_CHANNEL),
-            None => perms.contains(Permissions::VIEW_CHANNEL),
+            .contains(needed),
+            None => perms.contains(needed),
         }
     }
 

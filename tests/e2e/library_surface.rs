@@ -123,10 +123,7 @@ async fn absent_features_answer_as_empty_and_refuse_writes_by_name() {
         (reqwest::Method::POST, w.g("/bulk-ban")),
         (reqwest::Method::GET, w.g("/preview")),
         (reqwest::Method::GET, w.g("/roles/member-counts")),
-        (
-            reqwest::Method::GET,
-            format!("/channels/{}/invites", w.general),
-        ),
+        (reqwest::Method::GET, w.g("/prune")),
         (reqwest::Method::PATCH, "/applications/@me".to_owned()),
     ] {
         let r = api

@@ -31,6 +31,7 @@ mod guilds;
 mod health;
 mod http_edge;
 mod interactions;
+mod invites;
 mod library_surface;
 mod limits;
 mod loadtest_chat;

@@ -35,7 +35,12 @@ async fn the_client_is_sent_compressed_once_and_revalidated_after() {
     let packed_tag = packed.headers()[header::ETAG].clone();
     assert_ne!(packed_tag, plain_tag, "each representation has its own tag");
     let body = packed.bytes().await.expect("body");
-    assert!(body.len() * 2 < source.len(), "{} of {}", body.len(), source.len());
+    assert!(
+        body.len() * 2 < source.len(),
+        "{} of {}",
+        body.len(),
+        source.len()
+    );
     let mut unpacked = Vec::new();
     flate2::read::GzDecoder::new(&body[..])
         .read_to_end(&mut unpacked)
@@ -53,7 +58,9 @@ async fn the_client_is_sent_compressed_once_and_revalidated_after() {
             .expect("conditional GET");
         assert_eq!(again.status(), 304);
         assert_eq!(again.headers()[header::ETAG], packed_tag);
-        assert!(again.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+        assert!(again
+            .headers()
+            .contains_key(header::CONTENT_SECURITY_POLICY));
         assert!(again.bytes().await.expect("body").is_empty());
     }
     // A stale copy gets the file.

@@ -73,6 +73,7 @@ impl From<StoreError> for ApiError {
                 Capacity::Recipients => ApiError::Code(ErrorCode::MAX_RECIPIENTS),
                 Capacity::ActiveThreads => ApiError::Code(ErrorCode::MAX_ACTIVE_THREADS),
                 Capacity::ThreadMembers => ApiError::Code(ErrorCode::MAX_THREAD_MEMBERS),
+                Capacity::Invites => ApiError::Code(ErrorCode::MAX_INVITES),
                 Capacity::Blocks => ApiError::Form(FormErrors::single(
                     "user_id",
                     "BASE_TYPE_MAX_LENGTH",

@@ -4,7 +4,9 @@
 //! knows its name, intent and audience (the gateway adds, for channel
 //! events, VIEW_CHANNEL).
 
-use hearth_model::{Channel, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User};
+use hearth_model::{
+    Channel, Emoji, Guild, Invite, Member, Message, Role, Snowflake, Timestamp, User,
+};
 use hearth_proto::events::{DirectEvent, Event, ReactionChange, ThreadMembersChange};
 
 use crate::state::AppState;
@@ -188,6 +190,18 @@ impl AppState {
                 event: event(recipient),
             });
         }
+    }
+
+    pub fn invite_created(&self, invite: &Invite) {
+        self.publish(Event::InviteCreate(invite.clone()));
+    }
+
+    pub fn invite_deleted(&self, invite: &Invite) {
+        self.publish(Event::InviteDelete {
+            guild_id: invite.guild.id,
+            channel_id: invite.channel.id,
+            code: invite.code.clone(),
+        });
     }
 
     pub fn pins_updated(&self, guild: Snowflake, channel: Snowflake, last: Option<Timestamp>) {

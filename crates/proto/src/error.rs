@@ -48,6 +48,7 @@ codes! {
     MAX_REACTIONS = (30010, 400, "Maximum number of reactions reached (20)");
     MAX_COMMANDS = (30032, 400, "Maximum number of application commands reached");
     MAX_CHANNELS = (30013, 400, "Maximum number of guild channels reached (500)");
+    MAX_INVITES = (30016, 400, "Maximum number of invites reached (1000)");
     MAX_THREAD_MEMBERS = (30033, 400, "Max number of thread participants has been reached");
     THREAD_ARCHIVED = (50083, 400, "Operation cannot be performed on an archived thread");
     THREAD_ALREADY_CREATED = (160004, 400, "A thread has already been created for this message");

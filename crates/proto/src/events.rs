@@ -11,8 +11,8 @@
 //! by the node that delivers it.
 
 use hearth_model::{
-    Channel, DmPrivacy, Emoji, Guild, Member, Message, Role, Snowflake, Timestamp, User,
-    UserGuildSettings,
+    Channel, DmPrivacy, Emoji, Guild, Invite, Member, Message, Permissions, Role, Snowflake,
+    Timestamp, User, UserGuildSettings,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -147,6 +147,14 @@ pub enum Event {
     GuildBanRemove {
         guild_id: Snowflake,
         user: User,
+    },
+    /// An invite to the channel was made: to those who may manage it.
+    InviteCreate(Invite),
+    /// An invite was revoked: to those who may manage its channel.
+    InviteDelete {
+        guild_id: Snowflake,
+        channel_id: Snowflake,
+        code: String,
     },
     MessageCreate {
         message: Message,
@@ -305,6 +313,8 @@ impl Event {
             Event::GuildMemberRemove { .. } => "GUILD_MEMBER_REMOVE",
             Event::GuildBanAdd { .. } => "GUILD_BAN_ADD",
             Event::GuildBanRemove { .. } => "GUILD_BAN_REMOVE",
+            Event::InviteCreate(_) => "INVITE_CREATE",
+            Event::InviteDelete { .. } => "INVITE_DELETE",
             Event::MessageCreate { .. } => "MESSAGE_CREATE",
             Event::MessageUpdate(_) => "MESSAGE_UPDATE",
             Event::MessageDelete { .. } => "MESSAGE_DELETE",
@@ -361,6 +371,12 @@ impl Event {
             }
             Event::ThreadDelete { thread, .. } => channel(thread.guild_id, thread.id),
             Event::ThreadMembersUpdate(c) => channel(c.guild_id, c.id),
+            Event::InviteCreate(i) => channel(i.guild.id, i.channel.id),
+            Event::InviteDelete {
+                guild_id,
+                channel_id,
+                ..
+            } => channel(*guild_id, *channel_id),
             Event::ThreadShown { user_id, .. } => Audience::User(*user_id),
             Event::GuildDelete { guild_id }
             | Event::GuildRoleCreate { guild_id, .. }
@@ -426,6 +442,16 @@ impl Event {
             | Event::EphemeralCreate { user_id, .. }
             | Event::EphemeralUpdate { user_id, .. }
             | Event::EphemeralDelete { user_id, .. } => Audience::User(*user_id),
+        }
+    }
+
+    /// What a receiver of a channel's event needs there beyond
+    /// VIEW_CHANNEL: invite codes are for those who may manage the channel,
+    /// as on Discord, not for everyone who sees it.
+    pub fn channel_permission(&self) -> Permissions {
+        match self {
+            Event::InviteCreate(_) | Event::InviteDelete { .. } => Permissions::MANAGE_CHANNELS,
+            _ => Permissions::NONE,
         }
     }
 
@@ -505,6 +531,27 @@ impl Event {
             | Event::GuildBanRemove { guild_id, user } => serde_json::to_vec(&UserD {
                 guild_id: *guild_id,
                 user,
+            }),
+            Event::InviteCreate(i) => serde_json::to_vec(&InviteCreateD {
+                channel_id: i.channel.id,
+                code: &i.code,
+                created_at: i.created_at,
+                guild_id: i.guild.id,
+                inviter: i.inviter.as_ref(),
+                max_age: i.max_age,
+                max_uses: i.max_uses,
+                temporary: i.temporary,
+                uses: i.uses,
+                expires_at: i.expires_at,
+            }),
+            Event::InviteDelete {
+                guild_id,
+                channel_id,
+                code,
+            } => serde_json::to_vec(&InviteDeleteD {
+                channel_id: *channel_id,
+                guild_id: *guild_id,
+                code,
             }),
             Event::MessageCreate { message, member } => serde_json::to_vec(&MessageCreateD {
                 message,
@@ -944,6 +991,28 @@ struct AutocompleteD<'a> {
 struct InteractionOutcomeD<'a> {
     id: Snowflake,
     nonce: &'a Option<String>,
+}
+
+/// INVITE_CREATE's `d`: Discord's shape, the guild and channel by id.
+#[derive(Serialize)]
+struct InviteCreateD<'a> {
+    channel_id: Snowflake,
+    code: &'a str,
+    created_at: Timestamp,
+    guild_id: Snowflake,
+    inviter: Option<&'a User>,
+    max_age: u32,
+    max_uses: u32,
+    temporary: bool,
+    uses: u32,
+    expires_at: Option<Timestamp>,
+}
+
+#[derive(Serialize)]
+struct InviteDeleteD<'a> {
+    channel_id: Snowflake,
+    guild_id: Snowflake,
+    code: &'a str,
 }
 
 #[derive(Serialize)]

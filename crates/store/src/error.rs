@@ -52,4 +52,6 @@ pub enum Capacity {
     ThreadMembers,
     /// Users one user blocks.
     Blocks,
+    /// Usable invites of one guild.
+    Invites,
 }

@@ -327,8 +327,16 @@ impl<S: Store + ?Sized> MemberStore for Timed<S> {
         self.timed("ban_of", self.inner.ban_of(guild_id, user_id))
             .await
     }
-    async fn create_invite(&self, invite: &Invite) -> Result<()> {
-        self.timed("create_invite", self.inner.create_invite(invite))
+    async fn create_invite(&self, invite: &Invite, max: usize) -> Result<()> {
+        self.timed("create_invite", self.inner.create_invite(invite, max))
+            .await
+    }
+    async fn guild_invites(&self, guild_id: Snowflake, now: Timestamp) -> Result<Vec<Invite>> {
+        self.timed("guild_invites", self.inner.guild_invites(guild_id, now))
+            .await
+    }
+    async fn delete_invite(&self, code: &str) -> Result<Option<Invite>> {
+        self.timed("delete_invite", self.inner.delete_invite(code))
             .await
     }
     async fn invite(&self, code: &str) -> Result<Option<Invite>> {

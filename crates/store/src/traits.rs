@@ -255,8 +255,15 @@ pub trait MemberStore: Send + Sync {
     async fn bans(&self, guild_id: Snowflake) -> Result<Vec<Ban>>;
     async fn ban_of(&self, guild_id: Snowflake, user_id: Snowflake) -> Result<Option<Ban>>;
 
-    async fn create_invite(&self, invite: &Invite) -> Result<()>;
+    /// Stores a new invite, unless its guild already holds `max` invites
+    /// usable at the invite's creation (`Full(Invites)`); invites no longer
+    /// usable are deleted on the way.
+    async fn create_invite(&self, invite: &Invite, max: usize) -> Result<()>;
     async fn invite(&self, code: &str) -> Result<Option<Invite>>;
+    /// The guild's invites usable at `now`, oldest first, with inviters.
+    async fn guild_invites(&self, guild_id: Snowflake, now: Timestamp) -> Result<Vec<Invite>>;
+    /// Deletes the invite; what it was, or `None` if there was none.
+    async fn delete_invite(&self, code: &str) -> Result<Option<Invite>>;
     /// Joins the guild through the invite if it is still usable at `now`
     /// (`Missing("invite")` otherwise) and the user is not banned (`Banned`).
     async fn use_invite(&self, code: &str, user_id: Snowflake, now: Timestamp)

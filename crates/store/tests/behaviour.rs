@@ -72,6 +72,7 @@ on_every_backend! {
     members::member_edits_change_named_fields_and_drop_unknown_roles,
     members::a_ban_removes_the_member_and_their_recent_messages,
     members::invites_count_their_uses_and_expire,
+    members::invites_are_listed_held_to_a_limit_and_deleted,
     messages::pages_go_before_after_and_around_newest_first,
     messages::pages_cross_bucket_boundaries,
     messages::messages_are_edited_and_deleted,

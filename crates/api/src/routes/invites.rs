@@ -1,7 +1,8 @@
-//! Invites: made for a channel, looked at by anyone, used to join.
+//! Invites: made for a channel, looked at by anyone, used to join; listed
+//! and revoked by those who manage the channel or the guild.
 
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use hearth_model::{Invite, PartialChannel, PartialGuild, Permissions, Timestamp};
 use hearth_proto::rest::CreateInvite;
@@ -14,10 +15,17 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Body, Caller};
 use crate::state::AppState;
 
+/// Usable invites one guild may hold, as on Discord.
+pub const MAX_INVITES: usize = 1000;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/channels/{channel_id}/invites", post(create))
-        .route("/invites/{code}", get(get_one).post(join))
+        .route(
+            "/channels/{channel_id}/invites",
+            get(channel_invites).post(create),
+        )
+        .route("/guilds/{guild_id}/invites", get(guild_invites))
+        .route("/invites/{code}", get(get_one).post(join).delete(revoke))
 }
 
 async fn create(
@@ -69,8 +77,66 @@ async fn create(
         created_at,
         expires_at: (max_age > 0).then(|| Timestamp(created_at.0 + i64::from(max_age) * 1000)),
     };
-    state.store.create_invite(&invite).await?;
+    state.store.create_invite(&invite, MAX_INVITES).await?;
+    state.invite_created(&invite);
     Ok(Json(invite))
+}
+
+/// The guild's usable invites, for those who may MANAGE_GUILD.
+async fn guild_invites(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(guild_id): Path<String>,
+) -> ApiResult<Json<Vec<Invite>>> {
+    let id = snowflake("guild_id", &guild_id)?;
+    let access = access::guild(&state, id, caller.user.id).await?;
+    access::require(access.permissions(), Permissions::MANAGE_GUILD)?;
+    Ok(Json(state.store.guild_invites(id, Timestamp::now()).await?))
+}
+
+/// The channel's usable invites, for those who may MANAGE_CHANNELS there.
+async fn channel_invites(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(channel_id): Path<String>,
+) -> ApiResult<Json<Vec<Invite>>> {
+    let id = snowflake("channel_id", &channel_id)?;
+    let (channel, access, perms) = access::channel(&state, id, caller.user.id).await?;
+    access::require(perms, Permissions::MANAGE_CHANNELS)?;
+    let mut invites = state
+        .store
+        .guild_invites(access.guild.id, Timestamp::now())
+        .await?;
+    invites.retain(|i| i.channel.id == channel.id);
+    Ok(Json(invites))
+}
+
+/// Revokes an invite: MANAGE_CHANNELS in its channel, or MANAGE_GUILD.
+/// Someone who may not manage it learns no more than that it is unknown
+/// to them when they cannot see its channel.
+async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Invite>> {
+    let invite = state
+        .store
+        .invite(&code)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_INVITE)?;
+    let (_, access, perms) = access::channel(&state, invite.channel.id, caller.user.id).await?;
+    if !perms.contains(Permissions::MANAGE_CHANNELS)
+        && !access.permissions().contains(Permissions::MANAGE_GUILD)
+    {
+        return Err(ErrorCode::MISSING_PERMISSIONS.into());
+    }
+    let gone = state
+        .store
+        .delete_invite(&code)
+        .await?
+        .ok_or(ErrorCode::UNKNOWN_INVITE)?;
+    state.invite_deleted(&gone);
+    Ok(Json(gone))
 }
 
 async fn get_one(

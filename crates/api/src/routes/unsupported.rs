@@ -54,9 +54,6 @@ const ROUTES: &[(&[&str], &str, &str)] = &[
     ),
     (&["GET"], "/skus/*/subscriptions", "subscriptions"),
     (&["GET"], "/skus/*/subscriptions/*", "subscriptions"),
-    (&["GET"], "/channels/*/invites", "invite lists"),
-    (&["GET"], "/guilds/*/invites", "invite lists"),
-    (&["DELETE"], "/invites/*", "deleting invites"),
     (
         &["GET", "PUT"],
         "/invites/*/target-users",

@@ -10,6 +10,24 @@ use crate::{InviteUse, MemberStore, Result, StoreError};
 const INVITE_SELECT: &str = "SELECT i.*, g.name AS g_name, g.icon AS g_icon, c.name AS c_name, c.type AS c_type
      FROM invites i JOIN guilds g ON g.id = i.guild_id JOIN channels c ON c.id = i.channel_id WHERE i.code = $1";
 
+/// Deletes the guild's invites no longer usable at `now` (expired, or
+/// used up), so they neither count against its limit nor linger.
+async fn forget_spent_invites(
+    conn: &mut PgConnection,
+    guild_id: Snowflake,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM invites WHERE guild_id = $1
+         AND ((max_age > 0 AND created_at + max_age * 1000 <= $2) OR (max_uses > 0 AND uses >= max_uses))",
+    )
+    .bind(db(guild_id))
+    .bind(now.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 fn member_select() -> String {
     format!(
         "SELECT m.*, {USER_COLS} FROM members m JOIN users u ON u.id = m.user_id
@@ -286,7 +304,18 @@ impl MemberStore for PgStore {
         .map(|r| Ban { reason: r.opt_text("reason"), user: rows::user(&r) }))
     }
 
-    async fn create_invite(&self, i: &Invite) -> Result<()> {
+    async fn create_invite(&self, i: &Invite, max: usize) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // Two invites made at once must not both fit under the limit.
+        lock_guild(&mut tx, i.guild.id).await?;
+        forget_spent_invites(&mut tx, i.guild.id, i.created_at).await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invites WHERE guild_id = $1")
+            .bind(db(i.guild.id))
+            .fetch_one(&mut *tx)
+            .await?;
+        if count as usize >= max {
+            return Err(StoreError::Full(crate::Capacity::Invites));
+        }
         sqlx::query(
             "INSERT INTO invites (code, guild_id, channel_id, inviter_id, max_age, max_uses, uses, temporary, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
@@ -299,10 +328,45 @@ impl MemberStore for PgStore {
         .bind(i64::from(i.max_uses))
         .bind(i.temporary)
         .bind(i.created_at.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| rows::conflict(e, "invite code"))?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn guild_invites(&self, guild_id: Snowflake, now: Timestamp) -> Result<Vec<Invite>> {
+        let rows = sqlx::query(&format!(
+            "SELECT i.*, g.name AS g_name, g.icon AS g_icon, c.name AS c_name, c.type AS c_type, {USER_COLS}
+             FROM invites i JOIN guilds g ON g.id = i.guild_id JOIN channels c ON c.id = i.channel_id
+             LEFT JOIN users u ON u.id = i.inviter_id
+             WHERE i.guild_id = $1 ORDER BY i.created_at, i.code"
+        ))
+        .bind(db(guild_id))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut invites = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let inviter = rows::opt_id(row, "u_id").map(|_| rows::user(row));
+            let invite = rows::invite(row, inviter)?;
+            if invite.usable_at(now) {
+                invites.push(invite);
+            }
+        }
+        Ok(invites)
+    }
+
+    async fn delete_invite(&self, code: &str) -> Result<Option<Invite>> {
+        let Some(found) = self.invite(code).await? else {
+            return Ok(None);
+        };
+        let gone = sqlx::query("DELETE FROM invites WHERE code = $1")
+            .bind(code)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        // Deleted meanwhile by someone else (or used up): theirs to tell.
+        Ok((gone == 1).then_some(found))
     }
 
     async fn invite(&self, code: &str) -> Result<Option<Invite>> {

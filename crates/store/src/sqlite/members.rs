@@ -10,6 +10,24 @@ use crate::{InviteUse, MemberStore, Result, StoreError};
 const INVITE_SELECT: &str = "SELECT i.*, g.name AS g_name, g.icon AS g_icon, c.name AS c_name, c.type AS c_type
      FROM invites i JOIN guilds g ON g.id = i.guild_id JOIN channels c ON c.id = i.channel_id WHERE i.code = ?";
 
+/// Deletes the guild's invites no longer usable at `now` (expired, or
+/// used up), so they neither count against its limit nor linger.
+async fn forget_spent_invites(
+    tx: &mut Transaction<'_, Sqlite>,
+    guild_id: Snowflake,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM invites WHERE guild_id = ?
+         AND ((max_age > 0 AND created_at + max_age * 1000 <= ?) OR (max_uses > 0 AND uses >= max_uses))",
+    )
+    .bind(db(guild_id))
+    .bind(now.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn is_banned(
     tx: &mut Transaction<'_, Sqlite>,
     guild_id: Snowflake,
@@ -273,7 +291,16 @@ impl MemberStore for SqliteStore {
         .map(|r| Ban { reason: r.get("reason"), user: rows::user(&r) }))
     }
 
-    async fn create_invite(&self, i: &Invite) -> Result<()> {
+    async fn create_invite(&self, i: &Invite, max: usize) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        forget_spent_invites(&mut tx, i.guild.id, i.created_at).await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invites WHERE guild_id = ?")
+            .bind(db(i.guild.id))
+            .fetch_one(&mut *tx)
+            .await?;
+        if count as usize >= max {
+            return Err(StoreError::Full(crate::Capacity::Invites));
+        }
         sqlx::query(
             "INSERT INTO invites (code, guild_id, channel_id, inviter_id, max_age, max_uses, uses, temporary, created_at)
              VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
@@ -286,10 +313,45 @@ impl MemberStore for SqliteStore {
         .bind(i64::from(i.max_uses))
         .bind(i.temporary)
         .bind(i.created_at.0)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(|e| rows::conflict(e, "invite code"))?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn guild_invites(&self, guild_id: Snowflake, now: Timestamp) -> Result<Vec<Invite>> {
+        let rows = sqlx::query(&format!(
+            "SELECT i.*, g.name AS g_name, g.icon AS g_icon, c.name AS c_name, c.type AS c_type, {USER_COLS}
+             FROM invites i JOIN guilds g ON g.id = i.guild_id JOIN channels c ON c.id = i.channel_id
+             LEFT JOIN users u ON u.id = i.inviter_id
+             WHERE i.guild_id = ? ORDER BY i.created_at, i.code"
+        ))
+        .bind(db(guild_id))
+        .fetch_all(&self.reader)
+        .await?;
+        let mut invites = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let inviter = rows::opt_id(row, "u_id").map(|_| rows::user(row));
+            let invite = rows::invite(row, inviter)?;
+            if invite.usable_at(now) {
+                invites.push(invite);
+            }
+        }
+        Ok(invites)
+    }
+
+    async fn delete_invite(&self, code: &str) -> Result<Option<Invite>> {
+        let Some(found) = self.invite(code).await? else {
+            return Ok(None);
+        };
+        let gone = sqlx::query("DELETE FROM invites WHERE code = ?")
+            .bind(code)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        // Deleted meanwhile by someone else (or used up): theirs to tell.
+        Ok((gone == 1).then_some(found))
     }
 
     async fn invite(&self, code: &str) -> Result<Option<Invite>> {

@@ -25,7 +25,7 @@ pub async fn concurrent_joins_through_an_invite_never_exceed_its_uses(b: Arc<Bac
     let nodes = nodes(&b).await;
     let s = &*b.store;
     let w = world(s, user(s, "owner").await).await;
-    s.create_invite(&invite(&w, "three", 3, 0, now()))
+    s.create_invite(&invite(&w, "three", 3, 0, now()), 1000)
         .await
         .unwrap();
     let mut users = Vec::new();

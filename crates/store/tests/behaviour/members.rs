@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
-use hearth_model::{Snowflake, Timestamp};
+use hearth_model::{Invite, Snowflake, Timestamp};
 use hearth_store::edits::{MemberEdit, RolesEdit};
-use hearth_store::StoreError;
+use hearth_store::{Capacity, StoreError};
 
 use super::backend::Backend;
 use super::fixtures::{id, id_at, invite, message, now, role, user, world};
@@ -200,10 +200,12 @@ pub async fn invites_count_their_uses_and_expire(b: Arc<Backend>) {
     let w = world(s, user(s, "owner").await).await;
     let g = w.guild.id;
     let created = Timestamp(1_000_000);
-    s.create_invite(&invite(&w, "twice", 2, 0, created))
+    s.create_invite(&invite(&w, "twice", 2, 0, created), 1000)
         .await
         .unwrap();
-    let dup = s.create_invite(&invite(&w, "twice", 2, 0, created)).await;
+    let dup = s
+        .create_invite(&invite(&w, "twice", 2, 0, created), 1000)
+        .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
     let stored = s.invite("twice").await.unwrap().expect("the invite");
     assert_eq!(stored.inviter.map(|u| u.id), Some(w.owner.id));
@@ -238,7 +240,7 @@ pub async fn invites_count_their_uses_and_expire(b: Arc<Backend>) {
     );
 
     // One that expires after 60 s.
-    s.create_invite(&invite(&w, "brief", 0, 60, created))
+    s.create_invite(&invite(&w, "brief", 0, 60, created), 1000)
         .await
         .unwrap();
     let late = s
@@ -254,4 +256,46 @@ pub async fn invites_count_their_uses_and_expire(b: Arc<Backend>) {
         .await;
     assert!(matches!(banned, Err(StoreError::Banned)), "{banned:?}");
     assert_eq!(s.member_count(g).await.unwrap(), 3);
+}
+
+pub async fn invites_are_listed_held_to_a_limit_and_deleted(b: Arc<Backend>) {
+    let s = &*b.store;
+    let w = world(s, user(s, "owner").await).await;
+    let g = w.guild.id;
+    let created = Timestamp(2_000_000);
+    s.create_invite(&invite(&w, "lasting", 0, 0, created), 3)
+        .await
+        .unwrap();
+    s.create_invite(&invite(&w, "brief", 0, 60, Timestamp(created.0 + 1)), 3)
+        .await
+        .unwrap();
+    let codes = |list: Vec<Invite>| list.into_iter().map(|i| i.code).collect::<Vec<_>>();
+    let listed = s.guild_invites(g, Timestamp(created.0 + 2)).await.unwrap();
+    assert_eq!(listed[0].inviter.as_ref().map(|u| u.id), Some(w.owner.id));
+    assert_eq!(codes(listed), ["lasting", "brief"]);
+    let later = Timestamp(created.0 + 61_001);
+    assert_eq!(codes(s.guild_invites(g, later).await.unwrap()), ["lasting"]);
+
+    // The expired one no longer counts against the limit; a live one does.
+    s.create_invite(&invite(&w, "third", 0, 0, later), 2)
+        .await
+        .unwrap();
+    let full = s.create_invite(&invite(&w, "fourth", 0, 0, later), 2).await;
+    assert!(
+        matches!(full, Err(StoreError::Full(Capacity::Invites))),
+        "{full:?}"
+    );
+    assert!(s.invite("fourth").await.unwrap().is_none());
+
+    let gone = s.delete_invite("lasting").await.unwrap().expect("deleted");
+    assert_eq!(gone.channel.id, w.text.id);
+    assert!(s.delete_invite("lasting").await.unwrap().is_none());
+    assert_eq!(codes(s.guild_invites(g, later).await.unwrap()), ["third"]);
+    // Other guilds' invites are theirs.
+    let other = world(s, user(s, "other").await).await;
+    assert!(s
+        .guild_invites(other.guild.id, later)
+        .await
+        .unwrap()
+        .is_empty());
 }
