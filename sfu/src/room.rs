@@ -76,8 +76,10 @@ impl Flags {
         self.can_speak && !self.self_mute && !self.mute
     }
 
-    pub fn receives(&self) -> bool {
-        !self.self_deaf && !self.deaf
+    /// Whether others' media of this kind reaches the participant: one
+    /// deafened hears nobody but still sees their video, as on Discord.
+    pub fn receives(&self, kind: MediaKind) -> bool {
+        kind == MediaKind::Video || (!self.self_deaf && !self.deaf)
     }
 }
 
@@ -966,7 +968,7 @@ impl Room {
         let mut want_keyframe: Option<usize> = None;
         let mut copies = 0;
         for s in self.participants.values_mut() {
-            if s.id == id || !s.flags.receives() {
+            if s.id == id || !s.flags.receives(kind) {
                 continue;
             }
             let Some(line) = s.lines.get_mut(&(id, mid)) else {

@@ -569,17 +569,24 @@ async fn settled_video_packets(api: &Api) -> (f64, f64) {
 // ---------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn self_deaf_stops_delivery_and_leaving_is_announced() {
+async fn self_deaf_stops_audio_not_video_and_leaving_is_announced() {
     let w = VoiceWorld::new(&["alice", "bob"]).await;
     let mut a = w.client(0).await;
     let mut b = w.client(1).await;
-    a.join(&w.x).await;
+    a.join_with(&w.x, JoinOptions::video(VideoCodec::Vp8)).await;
     b.join(&w.x).await;
     let (a_id, b_id) = (a.id().to_string(), b.id().to_string());
+    b.ws()
+        .expect_where(
+            vop::SERVER_OFFER,
+            |d| offers_track(d, &a_id, "video"),
+            MEDIA_TIMEOUT,
+        )
+        .await;
     a.publish_tone(TONE_HZ);
     b.wait_audio_from(&a_id, 25).await;
 
-    // B deafens itself: the guild hears of it, and nothing reaches B.
+    // B deafens itself: the guild hears of it, and no audio reaches B.
     b.send_voice_state(Some(&w.x), false, true).await;
     b.gw.expect_dispatch_where(
         "VOICE_STATE_UPDATE",
@@ -603,6 +610,9 @@ async fn self_deaf_stops_delivery_and_leaving_is_announced() {
         stopped_at,
         "a self-deafened B still receives A's audio"
     );
+    // Deafened is not blind: A's camera still reaches B, as on Discord.
+    a.publish_video();
+    b.wait_video_frames_from(&a_id, 5).await;
 
     // Undeafened, B hears A again.
     b.send_voice_state(Some(&w.x), false, false).await;
