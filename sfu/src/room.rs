@@ -93,6 +93,20 @@ pub struct TrackInfo {
     /// client may then ask for a quality with op 42.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layers: Option<usize>,
+    /// What the track shows: a publisher's first track of a kind is its
+    /// `camera` or `microphone`, a later one its `screen` or `screen_audio`
+    /// (a client publishes a screen share as its second video m-line).
+    pub source: &'static str,
+}
+
+/// The name of a publisher's `ordinal`-th track of `kind` (from 0).
+fn source_name(kind: MediaKind, ordinal: usize) -> &'static str {
+    match (kind, ordinal) {
+        (MediaKind::Audio, 0) => "microphone",
+        (MediaKind::Video, 0) => "camera",
+        (MediaKind::Audio, _) => "screen_audio",
+        (MediaKind::Video, _) => "screen",
+    }
 }
 
 /// What the room tells a participant's voice WebSocket.
@@ -129,6 +143,8 @@ struct Published {
     keyframes: KeyframeThrottle,
     /// Its simulcast layers (none or one: a single stream).
     layers: Layers,
+    /// How many of the publisher's tracks of its kind came before it.
+    ordinal: usize,
 }
 
 /// What an outgoing m-line carries, for op 40's tracks table.
@@ -136,6 +152,7 @@ struct Published {
 struct OutKind {
     kind: MediaKind,
     layers: usize,
+    ordinal: usize,
 }
 
 /// A track a subscriber receives, as its outgoing m-line sends it.
@@ -208,6 +225,8 @@ enum Change {
         mid: Mid,
         kind: MediaKind,
         layers: usize,
+        /// Which of the publisher's tracks of this kind it is.
+        ordinal: usize,
     },
     Stop {
         out: Mid,
@@ -361,6 +380,7 @@ impl Participant {
                     mid,
                     kind,
                     layers,
+                    ordinal,
                 } => {
                     if !users.contains_key(&from) {
                         continue;
@@ -370,18 +390,31 @@ impl Participant {
                             api.set_direction(out, Direction::SendOnly);
                             out
                         }
-                        // The track id names the join, not only the user:
-                        // Chrome refuses an offer in which two m-lines
-                        // carry the same msid.
+                        // The track id names the join (and a second track
+                        // of a kind, the screen), not only the user: Chrome
+                        // refuses an offer in which two m-lines carry the
+                        // same msid.
                         None => api.add_media(
                             kind,
                             Direction::SendOnly,
                             Some(user.to_string()),
-                            Some(format!("{user}-{}-{}", kind_name(kind), from.0)),
+                            Some(match ordinal {
+                                0 => format!("{user}-{}-{}", kind_name(kind), from.0),
+                                n => format!("{user}-{}-{}-{n}", kind_name(kind), from.0),
+                            }),
                             None,
                         ),
                     };
-                    added.push((out, from, mid, OutKind { kind, layers }));
+                    added.push((
+                        out,
+                        from,
+                        mid,
+                        OutKind {
+                            kind,
+                            layers,
+                            ordinal,
+                        },
+                    ));
                 }
                 Change::Stop { out, kind } => {
                     api.set_direction(out, Direction::Inactive);
@@ -419,6 +452,7 @@ impl Participant {
                     user_id: *user,
                     kind: kind_name(kind.kind),
                     layers: (kind.layers > 1).then_some(kind.layers),
+                    source: source_name(kind.kind, kind.ordinal),
                 })
             })
             .collect();
@@ -513,6 +547,7 @@ impl Room {
                     mid: *mid,
                     kind: t.kind,
                     layers: t.layers.count(),
+                    ordinal: t.ordinal,
                 });
             }
         }
@@ -775,6 +810,8 @@ impl Room {
         let Some(p) = self.participants.get_mut(&id) else {
             return;
         };
+        // m-lines come in the offer's order: the first video is the camera.
+        let ordinal = p.published.values().filter(|t| t.kind == kind).count();
         p.published.insert(
             mid,
             Published {
@@ -783,6 +820,7 @@ impl Room {
                 speaking: SpeakingDetector::default(),
                 keyframes: KeyframeThrottle::default(),
                 layers,
+                ordinal,
             },
         );
         let user = p.user;
@@ -794,6 +832,7 @@ impl Room {
                 mid,
                 kind,
                 layers,
+                ordinal,
             });
             o.negotiate(&users);
         }

@@ -376,6 +376,66 @@ async fn a_clip_crosses_the_sfu(codec: VideoCodec) {
     );
 }
 
+/// A screen share is a publisher's second video track: the others' op 40
+/// names it `screen` (the first is the `camera`, the audio the
+/// `microphone`), each on an m-line of its own msid, and its frames reach
+/// them while the camera sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_video_track_is_the_screen_and_reaches_the_others() {
+    let w = VoiceWorld::new(&["alice", "bob"]).await;
+    let mut a = w.client(0).await;
+    let mut b = w.client(1).await;
+    a.join_with(
+        &w.x,
+        JoinOptions {
+            screen: true,
+            ..JoinOptions::video(VideoCodec::Vp8)
+        },
+    )
+    .await;
+    b.join(&w.x).await;
+    let a_id = a.id().to_string();
+    let of_a = |d: &Value| -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = d["tracks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["user_id"] == a_id.as_str())
+            .map(|t| {
+                (
+                    t["kind"].as_str().unwrap_or_default().to_owned(),
+                    t["source"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let offer = b
+        .ws()
+        .expect_where(vop::SERVER_OFFER, |d| of_a(d).len() == 3, MEDIA_TIMEOUT)
+        .await;
+    assert_eq!(
+        of_a(&offer.d),
+        [
+            ("audio".to_owned(), "microphone".to_owned()),
+            ("video".to_owned(), "camera".to_owned()),
+            ("video".to_owned(), "screen".to_owned()),
+        ]
+    );
+    let sdp = offer.d["sdp"].as_str().expect("an offer");
+    let msids: Vec<&str> = sdp.lines().filter(|l| l.starts_with("a=msid:")).collect();
+    let distinct: std::collections::HashSet<&&str> = msids.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        msids.len(),
+        "one msid per m-line: {msids:?}"
+    );
+
+    a.publish_screen();
+    b.wait_video_frames_from(&a_id, 5).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vp8_arrives_as_a_keyframe_then_frames() {
     a_clip_crosses_the_sfu(VideoCodec::Vp8).await;

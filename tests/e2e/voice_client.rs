@@ -1038,6 +1038,9 @@ pub struct JoinOptions {
     /// defaults (VP8, VP9, H264 in several profiles, AV1, H265).
     pub video_codecs: &'static [VideoCodec],
     pub self_deaf: bool,
+    /// With `video`: a second video track of the same codec after the
+    /// camera's, as a client shares its screen.
+    pub screen: bool,
 }
 
 impl JoinOptions {
@@ -1098,6 +1101,7 @@ pub struct VoiceClient {
     pc: Option<Arc<dyn PeerConnection>>,
     audio: Option<LocalTrack>,
     video: Option<LocalTrack>,
+    screen: Option<LocalTrack>,
     publishers: Vec<JoinHandle<()>>,
     /// Audio frames the tone publisher handed to webrtc-rs without error.
     pub tone_frames_sent: Arc<AtomicU64>,
@@ -1152,6 +1156,7 @@ impl VoiceClient {
             pc: None,
             audio: None,
             video: None,
+            screen: None,
             publishers: Vec::new(),
             tone_frames_sent: Arc::new(AtomicU64::new(0)),
             video_frames_sent: Arc::new(AtomicU64::new(0)),
@@ -1400,6 +1405,20 @@ impl VoiceClient {
                 .await;
             v.codec = Some(codec);
             self.video = Some(v);
+            if opts.screen {
+                let mut v = self
+                    .add_local_track(
+                        &pc,
+                        RtpCodecKind::Video,
+                        codec.rtp_codec(),
+                        rng.next_u32() | 1,
+                        &format!("{uid}-screen"),
+                        &offer,
+                    )
+                    .await;
+                v.codec = Some(codec);
+                self.screen = Some(v);
+            }
         }
 
         let offer = pc
@@ -1777,9 +1796,26 @@ impl VoiceClient {
             .video
             .as_ref()
             .expect("join with video: no video track");
-        let track = video.track.clone();
-        let (ssrc, pt) = (video.ssrc, video.pt);
-        let codec = video.codec.expect("a video track has a codec");
+        self.publish_clip(video.track.clone(), video.ssrc, video.pt, video.codec);
+    }
+
+    /// As [`Self::publish_video`], on the screen's track.
+    pub fn publish_screen(&mut self) {
+        let screen = self
+            .screen
+            .as_ref()
+            .expect("join with a screen: no screen track");
+        self.publish_clip(screen.track.clone(), screen.ssrc, screen.pt, screen.codec);
+    }
+
+    fn publish_clip(
+        &mut self,
+        track: Arc<TrackLocalStaticSample>,
+        ssrc: u32,
+        pt: u8,
+        codec: Option<VideoCodec>,
+    ) {
+        let codec = codec.expect("a video track has a codec");
         let sent = self.video_frames_sent.clone();
         self.publishers.push(tokio::spawn(async move {
             let gop = codec.clip();
