@@ -177,3 +177,50 @@ async fn a_member_who_refuses_dms_from_the_server_cannot_be_messaged_from_it() {
     .await
     .expect_error(400, 50035);
 }
+
+/// The server's default level: what members get until they choose.
+#[tokio::test]
+async fn the_servers_default_level_is_what_members_start_from() {
+    let w = World::new().await;
+    let api = &w.api;
+    let mut member = login(api, &w.member, intents::GUILDS).await;
+    let edited = api
+        .patch(
+            &w.g(""),
+            w.owner.auth(),
+            Some(json!({"default_message_notifications": 1})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(edited["default_message_notifications"], 1);
+    let update = member.expect_dispatch("GUILD_UPDATE", EVENT_TIMEOUT).await;
+    assert_eq!(update.d["default_message_notifications"], 1);
+    // Only 0 (all messages) and 1 (only mentions); not for members.
+    api.patch(
+        &w.g(""),
+        w.owner.auth(),
+        Some(json!({"default_message_notifications": 2})),
+    )
+    .await
+    .expect_field_error(&["default_message_notifications"]);
+    api.patch(
+        &w.g(""),
+        w.member.auth(),
+        Some(json!({"default_message_notifications": 0})),
+    )
+    .await
+    .expect_error(403, 50013);
+
+    // A member who changes something else starts from the server's level.
+    let saved = api
+        .patch(
+            &format!("/users/@me/guilds/{}/settings", w.guild_id),
+            w.member.auth(),
+            Some(json!({"suppress_everyone": true})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(saved["message_notifications"], 1);
+    let got = api.get(&w.g(""), w.member.auth()).await.expect(200);
+    assert_eq!(got["default_message_notifications"], 1);
+}

@@ -107,6 +107,8 @@ pub struct PatchGuild {
     #[serde(default, deserialize_with = "nullable")]
     pub afk_channel_id: Option<Option<Snowflake>>,
     pub afk_timeout: Option<u32>,
+    /// 0: all messages, 1: only mentions.
+    pub default_message_notifications: Option<u8>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

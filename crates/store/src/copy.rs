@@ -68,6 +68,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("afk_channel_id", Int),
             ("afk_timeout", Int),
             ("system_channel_id", Int),
+            ("default_message_notifications", Int),
         ],
     ),
     (

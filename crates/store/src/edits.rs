@@ -265,6 +265,7 @@ pub struct GuildEdit {
     pub afk_timeout: Option<u32>,
     pub system_channel_id: Option<Option<Snowflake>>,
     pub afk_channel_id: Option<Option<Snowflake>>,
+    pub default_message_notifications: Option<u8>,
 }
 
 impl GuildEdit {
@@ -286,6 +287,9 @@ impl GuildEdit {
         }
         if let Some(c) = self.afk_channel_id {
             g.afk_channel_id = c;
+        }
+        if let Some(level) = self.default_message_notifications {
+            g.default_message_notifications = level;
         }
     }
 }

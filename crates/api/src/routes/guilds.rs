@@ -150,6 +150,16 @@ async fn patch(
             );
         }
     }
+    if body
+        .default_message_notifications
+        .is_some_and(|level| level > 1)
+    {
+        errors.add(
+            "default_message_notifications",
+            "BASE_TYPE_CHOICES",
+            "Value must be one of {0, 1}.",
+        );
+    }
     let channels = state.store.channels(guild_id).await?;
     for (field, value, kind) in [
         (
@@ -177,6 +187,7 @@ async fn patch(
         afk_timeout: body.afk_timeout,
         system_channel_id: body.system_channel_id,
         afk_channel_id: body.afk_channel_id,
+        default_message_notifications: body.default_message_notifications,
     };
     let edited = match state.store.edit_guild(guild_id, &edit).await {
         // The channel went away since the check above.

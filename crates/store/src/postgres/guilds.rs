@@ -74,7 +74,7 @@ async fn load_guild(conn: &mut PgConnection, id: Snowflake) -> Result<Option<Gui
         afk_timeout: row.int("afk_timeout") as u32,
         system_channel_id: rows::opt_id(&row, "system_channel_id"),
         verification_level: 0,
-        default_message_notifications: 0,
+        default_message_notifications: row.int("default_message_notifications") as u8,
         explicit_content_filter: 0,
         mfa_level: 0,
         nsfw_level: 0,
@@ -249,7 +249,8 @@ impl GuildStore for PgStore {
         let changed = guild != before;
         if changed {
             sqlx::query(
-                "UPDATE guilds SET name = $1, icon = $2, description = $3, afk_channel_id = $4, afk_timeout = $5, system_channel_id = $6 WHERE id = $7",
+                "UPDATE guilds SET name = $1, icon = $2, description = $3, afk_channel_id = $4, afk_timeout = $5, system_channel_id = $6,
+                 default_message_notifications = $8 WHERE id = $7",
             )
             .bind(&guild.name)
             .bind(&guild.icon)
@@ -258,6 +259,7 @@ impl GuildStore for PgStore {
             .bind(guild.afk_timeout as i64)
             .bind(guild.system_channel_id.map(db))
             .bind(db(id))
+            .bind(i64::from(guild.default_message_notifications))
             .execute(&mut *tx)
             .await?;
         }

@@ -78,7 +78,7 @@ async fn load_guild(conn: &mut SqliteConnection, id: Snowflake) -> Result<Option
         afk_timeout: row.get::<i64, _>("afk_timeout") as u32,
         system_channel_id: rows::opt_id(&row, "system_channel_id"),
         verification_level: 0,
-        default_message_notifications: 0,
+        default_message_notifications: row.get::<i64, _>("default_message_notifications") as u8,
         explicit_content_filter: 0,
         mfa_level: 0,
         nsfw_level: 0,
@@ -233,7 +233,8 @@ impl GuildStore for SqliteStore {
         let changed = guild != before;
         if changed {
             sqlx::query(
-                "UPDATE guilds SET name = ?, icon = ?, description = ?, afk_channel_id = ?, afk_timeout = ?, system_channel_id = ? WHERE id = ?",
+                "UPDATE guilds SET name = ?, icon = ?, description = ?, afk_channel_id = ?, afk_timeout = ?, system_channel_id = ?,
+                 default_message_notifications = ? WHERE id = ?",
             )
             .bind(&guild.name)
             .bind(&guild.icon)
@@ -241,6 +242,7 @@ impl GuildStore for SqliteStore {
             .bind(guild.afk_channel_id.map(db))
             .bind(guild.afk_timeout as i64)
             .bind(guild.system_channel_id.map(db))
+            .bind(i64::from(guild.default_message_notifications))
             .bind(db(id))
             .execute(&mut *tx)
             .await?;

@@ -48,6 +48,19 @@ pub async fn guild_edits_change_named_fields_and_check_channels(b: Arc<Backend>)
         Some(w.text.id),
         "unnamed fields stay"
     );
+    // The members' default notification level, alone.
+    s.edit_guild(
+        w.guild.id,
+        &GuildEdit {
+            default_message_notifications: Some(1),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let now = s.guild(w.guild.id).await.unwrap().unwrap();
+    assert_eq!(now.default_message_notifications, 1);
+    assert_eq!(now.name, "renamed");
 
     // A system channel must be a text channel of the guild.
     let wrong = s

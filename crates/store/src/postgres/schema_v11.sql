@@ -1,0 +1,3 @@
+-- The notification level a guild's members get unless they choose one:
+-- 0 all messages, 1 only mentions (Discord's default_message_notifications).
+ALTER TABLE guilds ADD COLUMN default_message_notifications BIGINT NOT NULL DEFAULT 0;
