@@ -737,3 +737,86 @@ async fn files_leave_with_their_messages_on_postgres_too() {
     let server = Server::start_with(&["--rate-limits", "off", "--database", &db.url], &[]).await;
     files_leave_however_their_message_goes(World::on(server).await).await;
 }
+
+/// An avatar, as Discord has it: sent as a data URI, kept as a file, the
+/// user carrying only its hash, shown at `/avatars/{user}/{hash}.png`; the
+/// guilds the user is in see it (and a new name) at once.
+#[tokio::test]
+async fn an_avatar_is_stored_as_a_file_and_the_guild_sees_it_at_once() {
+    use base64::Engine;
+    let w = World::new().await;
+    let api = &w.api;
+    let mut owner = login(api, &w.owner, intents::GUILDS | intents::GUILD_MEMBERS).await;
+    let picture = png(64, 64);
+    let data = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&picture)
+    );
+    let me = api
+        .patch("/users/@me", w.member.auth(), Some(json!({"avatar": data})))
+        .await
+        .expect(200);
+    let hash = str_field(&me, "avatar");
+    assert!(
+        hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "a hash, not the picture: {hash}"
+    );
+    let update = owner
+        .expect_dispatch_where(
+            "GUILD_MEMBER_UPDATE",
+            |d| d["user"]["id"] == w.member.id.as_str(),
+            EVENT_TIMEOUT,
+        )
+        .await;
+    assert_eq!(update.d["user"]["avatar"], hash.as_str());
+    let url = format!("{}/avatars/{}/{hash}.png", w.server.base_url(), w.member.id);
+    let (status, headers, body) = fetch(api, &url, None).await;
+    assert_eq!(status, 200, "{url}");
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(body, picture);
+
+    // Not a picture: refused, and nothing changes.
+    for bad in [
+        "https://elsewhere.example/me.png".to_owned(),
+        format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(b"<html><script>alert(1)</script>")
+        ),
+        "data:image/png;base64,!!!".to_owned(),
+    ] {
+        api.patch("/users/@me", w.member.auth(), Some(json!({"avatar": bad})))
+            .await
+            .expect_field_error(&["avatar"]);
+    }
+    let still = api.get("/users/@me", w.member.auth()).await.expect(200);
+    assert_eq!(still["avatar"], hash.as_str());
+
+    // A new display name reaches the guild too; removing the avatar
+    // removes the file.
+    api.patch(
+        "/users/@me",
+        w.member.auth(),
+        Some(json!({"global_name": "Member Prime", "avatar": null})),
+    )
+    .await
+    .expect(200);
+    let update = owner
+        .expect_dispatch_where(
+            "GUILD_MEMBER_UPDATE",
+            |d| d["user"]["global_name"] == "Member Prime",
+            EVENT_TIMEOUT,
+        )
+        .await;
+    assert!(update.d["user"]["avatar"].is_null());
+    let (status, _, _) = fetch(api, &url, None).await;
+    assert_eq!(status, 404);
+    // No path escapes: only hashes name files.
+    let (status, _, _) = fetch(
+        api,
+        &url.replace(&format!("{hash}.png"), "..%2F..%2Fsecret"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}

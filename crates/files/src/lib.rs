@@ -38,6 +38,14 @@ impl BlobKey {
         BlobKey(format!("{channel_id}/{attachment_id}"))
     }
 
+    /// A user's avatar: `avatars/<user id>/<hash>`, `hash` being the
+    /// server's own hex digest of the image (None for anything else, so a
+    /// client's text never becomes a path).
+    pub fn avatar(user_id: u64, hash: &str) -> Option<Self> {
+        let hex = hash.len() == 32 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        hex.then(|| BlobKey(format!("avatars/{user_id}/{hash}")))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

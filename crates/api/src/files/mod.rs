@@ -15,6 +15,7 @@
 //! message; any failure drops the [`Stored`] guard, which deletes the
 //! blobs, and the spool files delete themselves.
 
+pub mod avatars;
 pub mod form;
 pub mod links;
 pub mod serve;

@@ -16,6 +16,7 @@ use crate::access;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{snowflake, Body, Caller};
+use crate::files::avatars;
 use crate::sessions::Revoked;
 use crate::state::{AppState, Registration};
 
@@ -254,9 +255,6 @@ async fn patch_me(
         check_global_name(&global, &mut errors);
         user.global_name = global;
     }
-    if let Some(avatar) = body.avatar {
-        user.avatar = avatar;
-    }
     errors.finish()?;
     // The current password is checked before anything is written.
     let new_password = match (body.password, body.new_password) {
@@ -272,6 +270,13 @@ async fn patch_me(
         }
         _ => None,
     };
+    // The picture goes to the file store; the user carries its hash.
+    let avatar_before = user.avatar.clone();
+    match body.avatar {
+        Some(Some(data)) => user.avatar = Some(avatars::store(&state, user.id, &data).await?),
+        Some(None) => user.avatar = None,
+        None => {}
+    }
     state.store.update_user(&user).await.map_err(|e| match e {
         hearth_store::StoreError::Conflict(_) => ApiError::Form(FormErrors::single(
             "username",
@@ -281,6 +286,17 @@ async fn patch_me(
         other => other.into(),
     })?;
     state.user_updated(&user);
+    if let Some(old) = avatar_before.filter(|old| user.avatar.as_ref() != Some(old)) {
+        avatars::forget(&state, user.id, &old).await;
+    }
+    // Those who share a guild see the new name or picture at once, as the
+    // member's GUILD_MEMBER_UPDATE, as on Discord.
+    let guilds = state.store.guilds_of_user(user.id).await?;
+    for guild_id in guilds {
+        if let Some(member) = state.store.member(guild_id, user.id).await? {
+            state.member_updated(guild_id, &member);
+        }
+    }
     let mut reply = serde_json::to_value(hearth_model::CurrentUser::of(&user))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(new) = new_password {

@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v10", api())
         .nest("/api/v9", api())
         .merge(crate::files::serve::routes())
+        .merge(crate::files::avatars::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
