@@ -207,6 +207,15 @@ async fn a_private_thread_shows_only_to_its_members_and_moderators() {
         .await
         .d;
     assert_eq!(added["member_count"], 2);
+    // And their own membership, as Discord tells it (discord.js keeps it).
+    let own = theirs
+        .expect_dispatch("THREAD_MEMBER_UPDATE", EVENT_TIMEOUT)
+        .await
+        .d;
+    assert_eq!(own["id"], tid.as_str());
+    assert_eq!(own["user_id"], outsider.id.as_str());
+    assert_eq!(own["guild_id"], w.guild_id.as_str());
+    assert!(own["join_timestamp"].is_string(), "{own}");
     api.send(&w.member, &tid, "welcome").await;
     theirs
         .expect_dispatch_where(

@@ -79,6 +79,13 @@ impl AppState {
     }
 
     pub fn thread_members_changed(&self, change: ThreadMembersChange) {
+        // Each who joined hears of their own membership too.
+        for member in &change.added {
+            self.publish(Event::ThreadMemberUpdate {
+                guild_id: change.guild_id,
+                member: member.clone(),
+            });
+        }
         self.publish(Event::ThreadMembersUpdate(change));
     }
 

@@ -110,6 +110,11 @@ pub enum Event {
         members: Option<Vec<Snowflake>>,
     },
     ThreadMembersUpdate(ThreadMembersChange),
+    /// The user's own membership of a thread, when they join it: to them.
+    ThreadMemberUpdate {
+        guild_id: Snowflake,
+        member: hearth_model::ThreadMember,
+    },
     /// THREAD_CREATE for one user, added to a private thread they could
     /// not see before.
     ThreadShown {
@@ -305,6 +310,7 @@ impl Event {
             Event::ThreadUpdate { .. } => "THREAD_UPDATE",
             Event::ThreadDelete { .. } => "THREAD_DELETE",
             Event::ThreadMembersUpdate(_) => "THREAD_MEMBERS_UPDATE",
+            Event::ThreadMemberUpdate { .. } => "THREAD_MEMBER_UPDATE",
             Event::GuildRoleCreate { .. } => "GUILD_ROLE_CREATE",
             Event::GuildRoleUpdate { .. } => "GUILD_ROLE_UPDATE",
             Event::GuildRoleDelete { .. } => "GUILD_ROLE_DELETE",
@@ -378,6 +384,7 @@ impl Event {
                 ..
             } => channel(*guild_id, *channel_id),
             Event::ThreadShown { user_id, .. } => Audience::User(*user_id),
+            Event::ThreadMemberUpdate { member, .. } => Audience::User(member.user_id),
             Event::GuildDelete { guild_id }
             | Event::GuildRoleCreate { guild_id, .. }
             | Event::GuildRoleUpdate { guild_id, .. }
@@ -512,6 +519,12 @@ impl Event {
                 added_members: &c.added,
                 removed_member_ids: &c.removed,
             }),
+            Event::ThreadMemberUpdate { guild_id, member } => {
+                serde_json::to_vec(&threads::ThreadMemberD {
+                    member,
+                    guild_id: *guild_id,
+                })
+            }
             Event::GuildRoleCreate { guild_id, role }
             | Event::GuildRoleUpdate { guild_id, role } => serde_json::to_vec(&RoleD {
                 guild_id: *guild_id,

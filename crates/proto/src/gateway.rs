@@ -140,6 +140,7 @@ pub mod intents {
             | "THREAD_UPDATE"
             | "THREAD_DELETE"
             | "THREAD_MEMBERS_UPDATE"
+            | "THREAD_MEMBER_UPDATE"
             | "THREAD_LIST_SYNC" => GUILDS,
             "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => GUILD_MEMBERS,
             "GUILD_BAN_ADD" | "GUILD_BAN_REMOVE" => GUILD_MODERATION,

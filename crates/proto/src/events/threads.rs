@@ -40,6 +40,14 @@ pub(super) struct ThreadDeleteD {
     pub kind: ChannelType,
 }
 
+/// THREAD_MEMBER_UPDATE's `d`: the user's own thread member, with the guild.
+#[derive(Serialize)]
+pub(super) struct ThreadMemberD<'a> {
+    #[serde(flatten)]
+    pub member: &'a ThreadMember,
+    pub guild_id: Snowflake,
+}
+
 #[derive(Serialize)]
 pub(super) struct ThreadMembersD<'a> {
     pub id: Snowflake,
