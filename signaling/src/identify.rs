@@ -165,6 +165,8 @@ pub async fn identify(
         .in_region(client_region(params, &ident.properties))
         .journaled_in(gw.journal.get().cloned()),
     );
+    // Events may reach it from registration on; READY still comes first.
+    session.hold_until_ready();
     let outbox = session.attach(conn_id, gw.config.outbox);
     // Events for the user from other nodes (a guild joined there) flow
     // before the session can miss them; `end_session` unwatches.
@@ -281,7 +283,7 @@ pub async fn identify(
     if let Some(app) = application {
         ready["application"] = app;
     }
-    gw.send_to(&session, "READY", ready);
+    session.ready(Prepared::new("READY", &ready), gw.config.resume_limit());
     // Calls in progress in the user's DMs ring on (or show) as they come
     // back, as on Discord.
     if !user.bot {

@@ -69,6 +69,10 @@ struct Core {
     /// Why the session ended, when the gateway ended it with a close code
     /// the connection should send (4004 for a revoked token).
     close_code: Option<CloseCode>,
+    /// A new session's dispatches that came before its READY: held, so
+    /// READY is always the first (s = 1), then given their numbers
+    /// (`Session::ready`). None once READY went, or for a resumed one.
+    held: Option<Vec<(Arc<Prepared>, Option<hearth_proto::events::EventId>)>>,
 }
 
 impl Core {
@@ -126,6 +130,7 @@ impl Session {
                 guilds: HashSet::new(),
                 token_hash,
                 close_code: None,
+                held: None,
             }),
             slow_consumers: Default::default(),
             journal: None,
@@ -253,6 +258,21 @@ impl Session {
         self.push_from(event, limit, None)
     }
 
+    /// Holds every dispatch until [`Session::ready`]: for a session that
+    /// identified, whose events flow before its READY is built.
+    pub fn hold_until_ready(&self) {
+        self.core().held = Some(Vec::new());
+    }
+
+    /// Queues READY first, then what came while it was being built.
+    pub fn ready(&self, ready: Arc<Prepared>, limit: ResumeLimit) {
+        let held = self.core().held.take();
+        self.push(ready, limit);
+        for (event, source) in held.into_iter().flatten() {
+            self.push_from(event, limit, source);
+        }
+    }
+
     /// Queues a dispatch made from the bus event `source`.
     pub fn push_from(
         &self,
@@ -263,6 +283,15 @@ impl Session {
         let mut core = self.core();
         if core.ended {
             return false;
+        }
+        if let Some(held) = core.held.as_mut() {
+            // Bounded as the resume buffer is: a session whose READY takes
+            // that long keeps the newest, as a slow reader's buffer would.
+            if held.len() >= limit.dispatches {
+                held.remove(0);
+            }
+            held.push((event, source));
+            return true;
         }
         core.seq += 1;
         let seq = core.seq;
@@ -514,6 +543,31 @@ mod tests {
             s.push(ev("A"), lim(100));
         }
         assert_eq!(drain(&mut rx), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn ready_is_always_first_and_what_came_before_it_follows() {
+        let s = session();
+        s.hold_until_ready();
+        let mut rx = s.attach(1, 16);
+        s.push(ev("CHANNEL_CREATE"), lim(100));
+        s.push(ev("GUILD_MEMBER_UPDATE"), lim(100));
+        assert!(drain(&mut rx).is_empty(), "nothing before READY");
+        s.ready(ev("READY"), lim(100));
+        let mut names = vec![];
+        while let Ok(Outgoing::Dispatch(seq, e)) = rx.try_recv() {
+            names.push((seq, e.name.clone()));
+        }
+        assert_eq!(
+            names,
+            [
+                (1, "READY".to_owned()),
+                (2, "CHANNEL_CREATE".to_owned()),
+                (3, "GUILD_MEMBER_UPDATE".to_owned())
+            ]
+        );
+        s.push(ev("AFTER"), lim(100));
+        assert_eq!(drain(&mut rx), vec![4]);
     }
 
     #[test]
