@@ -43,6 +43,7 @@ static ASSETS: &[Asset] = &[
     asset!("/js/api.js", JS),
     asset!("/js/gateway.js", JS),
     asset!("/js/voice.js", JS),
+    asset!("/js/screenshare.js", JS),
     asset!("/js/state.js", JS),
     asset!("/js/dom.js", JS),
     asset!("/js/markup.js", JS),
@@ -75,6 +76,13 @@ static ASSETS: &[Asset] = &[
     asset!("/js/channelsettings.js", JS),
     asset!("/js/roles.js", JS),
     asset!("/js/invites.js", JS),
+    asset!("/js/usersettings.js", JS),
+    asset!("/js/appearance.js", JS),
+    asset!("/js/voicesettings.js", JS),
+    asset!("/js/mic.js", JS),
+    asset!("/js/ptt.js", JS),
+    asset!("/js/moderation.js", JS),
+    asset!("/js/bulkdelete.js", JS),
 ];
 
 /// Where the page may open voice WebSockets.

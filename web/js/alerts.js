@@ -81,7 +81,8 @@ function muteChange(window) {
   return { muted: true, mute_config: { end_time: end, selected_time_window: seconds } };
 }
 
-function permissionLine() {
+/** Whether desktop notifications are on, or a button to ask for them (also in the user settings). */
+export function permissionLine() {
   if (!("Notification" in window)) return h("p", {}, "This browser cannot show desktop notifications.");
   if (Notification.permission === "granted") return h("p", {}, "Desktop notifications are on for this browser.");
   if (Notification.permission === "denied") return h("p", {}, "Desktop notifications are blocked in this browser's site settings.");

@@ -77,9 +77,12 @@ function settle(status, text) {
 const retryAfter = (status, body) => (status === 429 && body && body.retry_after <= 6 ? body.retry_after * 1000 + 50 : null);
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** `api("POST", "/guilds", {name})`: resolves to the parsed body (or null). */
-export async function api(method, path, body, { retry = true } = {}) {
-  const headers = {};
+/**
+ * `api("POST", "/guilds", {name})`: resolves to the parsed body (or null).
+ * `headers`: more request headers (a moderator's `X-Audit-Log-Reason`).
+ */
+export async function api(method, path, body, { retry = true, headers: extra = {} } = {}) {
+  const headers = { ...extra };
   if (token) headers.Authorization = token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
@@ -98,7 +101,7 @@ export async function api(method, path, body, { retry = true } = {}) {
   const ms = retry && retryAfter(res.status, out.body);
   if (ms) {
     await wait(ms);
-    return api(method, path, body, { retry: false });
+    return api(method, path, body, { retry: false, headers: extra });
   }
   throw out.error;
 }

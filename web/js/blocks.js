@@ -6,7 +6,7 @@
 // What the user blocks is state.blocked, kept by READY and RELATIONSHIP_*.
 
 import { api } from "./api.js";
-import { $, avatar, dialog, fill, h, icon, notify } from "./dom.js";
+import { $, avatar, dialog, fill, h, notify } from "./dom.js";
 import { apply, fromBlocked, isBlocked, on, state } from "./state.js";
 
 const nameOf = (u) => u.global_name || u.username;
@@ -102,28 +102,17 @@ function renderBlockedList() {
   fill(list, blockedItems());
   if (at < 0) return;
   const buttons = list.querySelectorAll("button");
-  (buttons[Math.min(at, buttons.length - 1)] || $("dialog-ok")).focus();
+  (buttons[Math.min(at, buttons.length - 1)] || $("settings-close")).focus();
 }
 
-/** The user settings: for now, the people the user blocks, each with Unblock. */
-export async function openUserSettings() {
-  await dialog({
-    title: "User settings",
-    ok: "Done",
-    cancel: false,
-    body: [
-      h("section.settings-section", { "aria-labelledby": "blocked-title" },
-        h("h3", { id: "blocked-title" }, "Blocked users"),
-        h("p.hint", {}, "They can't message or call you, and their messages in servers are collapsed until you show them."),
-        h("ul.blocked-users", { id: "blocked-list", "aria-labelledby": "blocked-title" }, blockedItems())),
-    ],
-  });
-  // Focus back where the user opened it from.
-  $("user-settings").focus();
+/** The user settings' "Blocked users" section (usersettings.js): each with Unblock. */
+export function blockedSection() {
+  return h("section.settings-section", { "aria-labelledby": "blocked-title" },
+    h("h3", { id: "blocked-title" }, "Blocked users"),
+    h("p.hint", {}, "They can't message or call you, and their messages in servers are collapsed until you show them."),
+    h("ul.blocked-users", { id: "blocked-list", "aria-labelledby": "blocked-title" }, blockedItems()));
 }
 
 export function initBlocks() {
-  $("user-settings").replaceChildren(icon("gear"));
-  $("user-settings").addEventListener("click", openUserSettings);
   on("relationships", renderBlockedList);
 }

@@ -17,6 +17,9 @@ import { authorName } from "./profile.js";
 import { giveBack, hasFiles, initUploads, sendWithFiles, sent, takeFiles, uploadsChannelChanged } from "./uploads.js";
 import { checkLength, composerChanged, initComposer, outgoingText } from "./composer.js";
 import { fullDate } from "./markdown.js";
+import { bulkChannelChanged, mayManageMessages, maySelect, selectBox, startSelecting } from "./bulkdelete.js";
+import { renderTimeout, timeoutReason } from "./moderation.js";
+import { disabledWith } from "./permissions.js";
 
 const PAGE = 50;
 let replyTo = null;
@@ -120,6 +123,9 @@ function messageNode(m, prev = prevOf(m)) {
   });
   // Behind its "blocked message" line until the user shows it.
   if (blocked) node.hidden = !shownBlocked.has(m.id);
+  // While messages are being selected for a bulk delete, each has its box.
+  const box = selectBox(m);
+  if (box) node.append(box);
   if (m.interaction) {
     const who = m.interaction.user ? displayName(m.guild_id, m.interaction.user.id) : "Someone";
     node.append(h("div.reply-ref.interaction-ref", {}, m.interaction.name ? `⚡ ${who} used /${m.interaction.name}` : `⚡ ${who} used an app`));
@@ -156,12 +162,15 @@ function messageNode(m, prev = prevOf(m)) {
     threadLink(m),
     (m.flags & 64) ? h("div.ephemeral-note", {}, "Only you can see this") : null,
     h("div.message-actions", { role: "group", "aria-label": "Message actions" },
-      (m.flags & 64) ? null : h("button.small", { type: "button", "aria-label": "Add a reaction", onclick: (e) => reactionPicker(m, e.currentTarget.parentElement) }, "React"),
+      // A timed-out member may not react (the server refuses): said, not hidden.
+      (m.flags & 64) ? null : disabledWith(h("button.small", { type: "button", "aria-label": "Add a reaction", onclick: (e) => reactionPicker(m, e.currentTarget.parentElement) }, "React"), timeoutReason(m.guild_id || (channel(m.channel_id) || {}).guild_id)),
       h("button.small", { type: "button", "aria-label": `Reply to ${name}`, onclick: () => startReply(m) }, "Reply"),
       !(m.flags & 64) && mayPin() ? h("button.small", { type: "button", "aria-label": m.pinned ? "Unpin message" : "Pin message", onclick: () => setPinned(m, !m.pinned) }, m.pinned ? "Unpin" : "Pin") : null,
       mayStartThread(m) ? h("button.small", { type: "button", "aria-label": "Create Thread", onclick: () => startThread(m) }, "Thread") : null,
       mine && !m.webhook_id ? h("button.small", { type: "button", "aria-label": "Edit message", onclick: () => startEdit(m) }, "Edit") : null,
-      mine ? h("button.small", { type: "button", "aria-label": "Delete message", onclick: () => remove(m) }, "Delete") : null)].filter(Boolean));
+      // Others' messages too, for those with MANAGE_MESSAGES in the channel.
+      mine || (!(m.flags & 64) && mayManageMessages(m.channel_id)) ? h("button.small", { type: "button", "aria-label": "Delete message", onclick: () => remove(m) }, "Delete") : null,
+      maySelect(m) ? h("button.small", { type: "button", "aria-label": "Select messages", title: "Select messages to delete together", onclick: () => startSelecting(m) }, "Select") : null)].filter(Boolean));
   return node;
 }
 
@@ -382,6 +391,8 @@ export async function openChat(channelId) {
   renderComposer();
   fill(list());
   pinsChannelChanged();
+  bulkChannelChanged();
+  renderTimeout();
   threadsChannelChanged();
   uploadsChannelChanged();
   renderTyping();
@@ -681,6 +692,8 @@ export function initChat() {
     if (other) unblockUser(other.id);
   });
   on("relationships", relationshipsChanged);
+  // The user's time-out began or ended: React and Thread follow.
+  on("timeout", relationshipsChanged);
   on("pending", pendingChanged);
   $("load-older").addEventListener("click", loadOlder);
   scroller().addEventListener("scroll", () => { if (scroller().scrollTop < 60) loadOlder(); });

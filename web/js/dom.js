@@ -170,3 +170,20 @@ export function icon(name) {
   svg.append(path);
   return svg;
 }
+
+/**
+ * Where a user's avatar is: the server keeps the picture and the user
+ * carries its hash (docs/protocol.md, avatars), as on Discord, at
+ * `/avatars/{user id}/{hash}.png` on this server. Anything else (a hash
+ * of another form, left from before) shows initials.
+ */
+export function avatarUrl(user) {
+  const hash = user && user.avatar;
+  return typeof hash === "string" && /^[0-9a-f]{32}$/.test(hash) ? `/avatars/${user.id}/${hash}.png` : null;
+}
+
+/** A user's avatar: their picture where the page may show it, else their initials. */
+export function userAvatar(user, name) {
+  const url = avatarUrl(user);
+  return url ? h("img.avatar", { src: url, alt: "", "aria-hidden": "true" }) : avatar(name);
+}

@@ -2,13 +2,16 @@
 // Identify, and Resume after a drop, so no dispatch is lost while the
 // network blinks.
 
+import { INTENT } from "./wire.js";
+
 const OP = { DISPATCH: 0, HEARTBEAT: 1, IDENTIFY: 2, PRESENCE: 3, VOICE_STATE: 4, RESUME: 6, RECONNECT: 7, REQUEST_MEMBERS: 8, INVALID_SESSION: 9, HELLO: 10, HEARTBEAT_ACK: 11 };
 
-// GUILDS | GUILD_MEMBERS | GUILD_VOICE_STATES | GUILD_PRESENCES |
-// GUILD_MESSAGES | GUILD_MESSAGE_REACTIONS | GUILD_MESSAGE_TYPING |
-// DIRECT_MESSAGES | DIRECT_MESSAGE_REACTIONS | DIRECT_MESSAGE_TYPING |
-// MESSAGE_CONTENT
-const INTENTS = 1 | 2 | 128 | 256 | 512 | 1024 | 2048 | 4096 | 8192 | 16384 | 32768;
+// Everything a person's client shows. Bans and invites are sent only to
+// those who may see them (moderators, channel managers).
+const INTENTS = INTENT.GUILDS | INTENT.GUILD_MEMBERS | INTENT.GUILD_MODERATION | INTENT.GUILD_INVITES
+  | INTENT.GUILD_VOICE_STATES | INTENT.GUILD_PRESENCES | INTENT.GUILD_MESSAGES | INTENT.GUILD_MESSAGE_REACTIONS
+  | INTENT.GUILD_MESSAGE_TYPING | INTENT.DIRECT_MESSAGES | INTENT.DIRECT_MESSAGE_REACTIONS
+  | INTENT.DIRECT_MESSAGE_TYPING | INTENT.MESSAGE_CONTENT;
 
 // Closes after which retrying cannot help: the token or the request is bad.
 const FATAL = new Set([4004, 4010, 4011, 4012, 4013, 4014]);
@@ -18,9 +21,11 @@ export class Gateway {
    * `onDispatch(t, d)` gets every dispatch; `onState(state, detail)` gets
    * "connecting", "ready", "resumed", "reconnecting" and "failed".
    */
-  constructor({ token, status, onDispatch, onState }) {
+  constructor({ token, status, activities = [], onDispatch, onState }) {
     this.token = token;
     this.status = status;
+    /** The presence's activities (a custom status), sent with every Identify and op 3. */
+    this.activities = activities;
     this.onDispatch = onDispatch;
     this.onState = onState;
     this.ws = null;
@@ -115,7 +120,7 @@ export class Gateway {
       intents: INTENTS,
       properties: { os: navigator.platform || "web", browser: "hearth-web", device: "hearth-web" },
       large_threshold: 250,
-      presence: { since: null, activities: [], status: this.status, afk: false },
+      presence: { since: null, activities: this.activities, status: this.status, afk: false },
     });
   }
 
@@ -172,9 +177,10 @@ export class Gateway {
     this.connect();
   }
 
-  setStatus(status) {
+  setStatus(status, activities = this.activities) {
     this.status = status;
-    this.send(OP.PRESENCE, { since: null, activities: [], status, afk: false });
+    this.activities = activities;
+    this.send(OP.PRESENCE, { since: null, activities, status, afk: false });
   }
 
   voiceState(d) { return this.send(OP.VOICE_STATE, d); }

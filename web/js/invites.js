@@ -1,12 +1,14 @@
 // "Invite people": a link to the open channel (or the server's first text
 // channel), with Discord's choices of how long it lasts and how many may
 // use it. Changing either makes a new link at once (the server edits no
-// invite). The server lists and revokes no invites yet
-// (docs/protocol.md §4.9), so there is no list of them.
+// invite). And the server settings' "Invites": the server's usable
+// invites (`GET /guilds/{id}/invites`, for Manage Server), kept live by
+// INVITE_CREATE and INVITE_DELETE (state.js), each with Revoke.
 
 import { api } from "./api.js";
 import { $, dialog, h, notify } from "./dom.js";
-import { channel, guild } from "./state.js";
+import { formatTime } from "./markup.js";
+import { channel, displayName, emit, guild } from "./state.js";
 import { CHANNEL } from "./wire.js";
 
 /** Discord's expiry choices, in seconds (0: never). */
@@ -72,4 +74,69 @@ export async function createInvite() {
     ],
     fields: [{ name: "invite-link", label: "Invite link", value: link(), readonly: true }],
   });
+}
+
+// ---- the list (server settings) ----
+
+async function loadInvites(g) {
+  if (g.invitesLoading) return;
+  g.invitesLoading = true;
+  try {
+    const list = await api("GET", `/guilds/${g.id}/invites`);
+    g.invites = new Map(list.map((i) => [i.code, i]));
+  } catch (err) {
+    g.invitesError = err.message;
+  } finally {
+    g.invitesLoading = false;
+  }
+  emit("invites", g.id);
+}
+
+async function revoke(g, invite, button) {
+  const sure = await dialog({
+    title: "Revoke invite?",
+    ok: "Revoke",
+    body: [h("p", {}, `The link ending in ${invite.code} stops working at once. People who joined through it stay.`)],
+  });
+  if (!sure) { button.focus(); return; }
+  try {
+    await api("DELETE", `/invites/${invite.code}`);
+    // The dispatch says so too; the answer is enough for this list.
+    if (g.invites) g.invites.delete(invite.code);
+    emit("invites", g.id);
+  } catch (err) {
+    notify(`Couldn't revoke the invite: ${err.message}`);
+  }
+}
+
+const uses = (i) => (i.max_uses ? `${i.uses} of ${i.max_uses}` : String(i.uses));
+const expires = (i) => (i.expires_at ? formatTime(i.expires_at) : "Never");
+
+/** The server settings' "Invites" section. */
+export function invitesSection(g) {
+  const title = h("h3", { id: "guild-invites-title" }, "Invites");
+  if (!g.invites) {
+    if (g.invitesError) return [title, h("p.form-error", { role: "alert" }, `Couldn't load the invites: ${g.invitesError}`)];
+    loadInvites(g);
+    return [title, h("p.hint", {}, "Loading…")];
+  }
+  const list = [...g.invites.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
+  if (!list.length) return [title, h("p.hint", {}, "No invites. Make one with Invite in the server's header.")];
+  return [
+    title,
+    h("table.invite-table", { "aria-labelledby": "guild-invites-title" },
+      h("thead", {}, h("tr", {},
+        ["Inviter", "Code", "Channel", "Uses", "Expires", ""].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, list.map((i) => {
+        const button = h("button.small.danger", { type: "button", "aria-label": `Revoke invite ${i.code}` }, "Revoke");
+        button.addEventListener("click", () => revoke(g, i, button));
+        return h("tr", { dataset: { code: i.code } },
+          h("td", {}, i.inviter ? displayName(g.id, i.inviter.id) || i.inviter.username : "—"),
+          h("td", {}, h("code", {}, i.code)),
+          h("td", {}, `# ${i.channel.name}`),
+          h("td", {}, uses(i)),
+          h("td", {}, expires(i)),
+          h("td", {}, button));
+      }))),
+  ];
 }

@@ -1,6 +1,8 @@
 // The app: signs in, keeps one gateway session, routes its dispatches into
 // the state, and wires the views and their buttons together.
 
+// First: the theme and font size are set before anything renders.
+import "./appearance.js";
 import { alertsShown, initAlerts, renderChannelMute } from "./alerts.js";
 import { api, setToken, setUnauthorizedHandler } from "./api.js";
 import { inviteNote, showAuth } from "./auth.js";
@@ -16,6 +18,8 @@ import { renderMe, renderMembers } from "./members.js";
 import { initMessageKeys } from "./messagekeys.js";
 import { closePins, initPins } from "./pins.js";
 import { closeProfile, initProfile } from "./profile.js";
+import { initModeration } from "./moderation.js";
+import { initBulkDelete } from "./bulkdelete.js";
 import { createInvite } from "./invites.js";
 import { initSearch, searchPlaceChanged } from "./search.js";
 import { initServerSettings } from "./serversettings.js";
@@ -25,6 +29,9 @@ import { closeThreadPanels, initThreads, threadsReconnected } from "./threads.js
 import { initTouchMenus } from "./touch.js";
 import { forgetFiles } from "./uploads.js";
 import { VoiceCall } from "./voice.js";
+import { initPushToTalk } from "./ptt.js";
+import { closeSettings } from "./settings.js";
+import { initUserSettings, ownActivities } from "./usersettings.js";
 
 const session = {
   token: localStorage.getItem("hearth.token"),
@@ -52,6 +59,7 @@ function signedIn(token) {
   session.gateway = new Gateway({
     token,
     status: session.status,
+    activities: ownActivities(),
     onDispatch: dispatch,
     onState: connectionState,
   });
@@ -71,6 +79,7 @@ function signedOut(message) {
   state.calls.clear();
   state.blocked.clear();
   closeProfile({ refocus: false });
+  closeSettings();
   renderRinging(null);
   forgetFiles();
   closeThreadPanels();
@@ -80,8 +89,12 @@ function signedOut(message) {
   showAuth({ onToken: signedIn, invite: null });
 }
 
-async function logout() {
-  try { await api("POST", "/auth/logout"); } catch { /* the token is dropped either way */ }
+/** Logs out this session, or (`everywhere`) every session of the account (the server revokes every token). */
+async function logout({ everywhere = false } = {}) {
+  // The server ends this gateway session (4004) as it revokes the token: not a surprise to say.
+  session.revoking = true;
+  try { await api("POST", "/auth/logout", everywhere ? { everywhere: true } : undefined); } catch { /* the token is dropped either way */ }
+  session.revoking = false;
   signedOut();
 }
 
@@ -104,6 +117,8 @@ function connectionState(s, detail) {
       ? "You're offline. Reconnecting when the network is back…"
       : "Can't reach the server. Reconnecting…";
   } else if (s === "failed") {
+    // A password change revokes this token too; its new one follows (session-token).
+    if (detail === 4004 && session.revoking) return;
     if (detail === 4004) signedOut("Your session has ended. Please log in again.");
     else { banner.hidden = false; banner.textContent = `Disconnected by the server (code ${detail}). Reload to try again.`; }
   }
@@ -154,7 +169,11 @@ function dispatch(t, d) {
         if (d.channel_id && d.channel_id !== call.channelId) {
           // Moved by a moderator: VOICE_SERVER_UPDATE follows. (Nobody
           // moves anyone between DM calls.)
-          if (call.guildId) call.channelId = d.channel_id;
+          if (call.guildId) {
+            call.channelId = d.channel_id;
+            // The panel names the channel the user is in now.
+            renderVoicePanel(call);
+          }
         } else if (!d.channel_id && d.session_id === call.sessionId && call.live
           && (call.guildId || !leftCall || leftCall === call.channelId)) {
           // Disconnected by a moderator, or from another session. (A call
@@ -448,7 +467,7 @@ function setMembers(show) {
 // ---- start ----
 
 function wire() {
-  setUnauthorizedHandler(() => signedOut("Your session has ended. Please log in again."));
+  setUnauthorizedHandler(() => { if (!session.revoking) signedOut("Your session has ended. Please log in again."); });
   initCommands();
   initChat();
   initPins();
@@ -458,7 +477,12 @@ function wire() {
   initAlerts({ selectChannel, renderChannels: () => renderChannels(session.call) });
   initDmCalls({ joinCall: joinDmCall });
   initProfile();
+  // Before the "guilds" handler below: it says a removal while the server is still the open one.
+  initModeration();
+  initBulkDelete();
   initBlocks();
+  initUserSettings();
+  initPushToTalk();
   initServerSettings();
   initChannelSettings();
   // A channel mention clicked in a message (markup.js) opens the channel.
@@ -480,6 +504,7 @@ function wire() {
     mute: (call) => call.setMute(!call.selfMute),
     deafen: (call) => call.setDeaf(!call.selfDeaf),
     camera: (call) => call.setCamera(!call.selfVideo),
+    screen: (call) => call.setScreen(!call.selfStream),
     leave: (call) => call.leave(),
   };
   for (const b of document.querySelectorAll("[data-action]")) {
@@ -557,6 +582,17 @@ function wire() {
   on("typing", (channelId) => { if (channelId === state.channelId) renderTyping(); });
   on("unread", () => { renderGuilds(); renderChannels(session.call); });
   on("me", () => renderMe(session.status));
+  // The user settings (usersettings.js) ask the session for these.
+  on("custom-status", () => { if (session.gateway) session.gateway.setStatus(session.status, ownActivities()); });
+  on("logout", (opts) => logout(opts));
+  on("session-revoking", (yes) => { session.revoking = yes; });
+  on("session-token", (token) => {
+    // The old token is revoked, and the gateway and a call opened with it
+    // end: start again with the new one.
+    if (session.call) session.call.leave();
+    if (session.gateway) session.gateway.stop();
+    signedIn(token);
+  });
   on("request-members", (id) => { if (session.gateway) session.gateway.requestMembers(id); });
   window.addEventListener("beforeunload", () => { if (session.call) session.call.leave(); });
 
@@ -571,6 +607,8 @@ function wire() {
     alerts: () => alertsShown.slice(),
     marks: () => ({ mentions: Object.fromEntries(state.mentions), unread: [...state.unread], lastRead: { ...state.lastRead } }),
     lastServerOffer: () => (session.call ? session.call.lastOffer : null),
+    /** The screen being shared (a MediaStream, empty when not sharing). */
+    screenStream: () => (session.call ? session.call.screenShare.stream : null),
     voiceTrace: () => (session.call ? session.call.trace : []),
     counters: () => ({ ...counters, voiceResumed: session.call ? session.call.resumes : 0, voiceRejoined: session.call ? session.call.rejoins : 0 }),
   };

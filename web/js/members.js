@@ -4,9 +4,10 @@
 // coloured role, a crown by the owner (a click opens the profile:
 // profile.js); and the user's own status.
 
-import { $, avatar, fill, h } from "./dom.js";
+import { $, fill, h, userAvatar } from "./dom.js";
 import { colourRole, hex, tint } from "./permissions.js";
 import { openProfile } from "./profile.js";
+import { timeoutMark } from "./moderation.js";
 import { displayName, emit, guild, presenceOf, sortRoles, state } from "./state.js";
 
 const LABEL = { online: "Online", idle: "Idle", dnd: "Do not disturb", offline: "Offline" };
@@ -15,11 +16,16 @@ function memberItem(g, m) {
   const status = presenceOf(g.id, m.user.id);
   const name = displayName(g.id, m.user.id);
   const colour = colourRole(g, m.user.id);
+  const statusText = status === "offline" ? "" : state.statusText.get(m.user.id) || "";
   return h(`li.member.${status === "offline" ? "offline" : "present"}`, { dataset: { user: m.user.id, status } },
     h("button.member-open", { type: "button", "aria-haspopup": "dialog", onclick: (e) => openProfile(m.user, g.id, e.currentTarget) },
-      h("span.avatar-wrap", {}, avatar(name), h(`span.dot.${status}`, { "aria-hidden": "true" })),
-      tint(h("span.member-name", { dataset: colour ? { color: hex(colour.color) } : undefined }, name, m.user.bot ? " (bot)" : ""), "color", colour && colour.color),
+      h("span.avatar-wrap", {}, userAvatar(m.user, name), h(`span.dot.${status}`, { "aria-hidden": "true" })),
+      // The name, and their custom status under it (read with the name).
+      h("span.member-text", {},
+        tint(h("span.member-name", { dataset: colour ? { color: hex(colour.color) } : undefined }, name, m.user.bot ? " (bot)" : ""), "color", colour && colour.color),
+        statusText ? h("span.member-status", {}, h("span.visually-hidden", {}, ", "), statusText) : null),
       g.owner_id === m.user.id ? h("span.crown", { role: "img", "aria-label": "Server owner", title: "Server owner" }, "👑") : null,
+      timeoutMark(m),
       h("span.visually-hidden", {}, `, ${LABEL[status] || status}`)),
     state.me && m.user.id !== state.me.id
       ? h("button.small.member-message", { type: "button", "aria-label": `Message ${name}`, title: `Message ${name}`, onclick: () => emit("open-dm", m.user.id) }, "✉")

@@ -3,8 +3,8 @@
 // allow / neutral / deny for a channel's overwrite.
 
 import { h } from "./dom.js";
-import { displayName, sortRoles, state } from "./state.js";
-import { ALL_PERMISSIONS, CHANNEL, NEEDS_SEND, OVERWRITE, PERM, PERMISSIONS } from "./wire.js";
+import { displayName, sortRoles, state, timedOutUntil } from "./state.js";
+import { ALL_PERMISSIONS, CHANNEL, NEEDS_SEND, OVERWRITE, PERM, PERMISSIONS, TIMEOUT_KEEPS } from "./wire.js";
 
 const big = (v) => BigInt(v || 0);
 
@@ -57,7 +57,9 @@ export function basePermissions(g, userId) {
   const everyone = g.roles.find((r) => r.id === g.id);
   let perms = everyone ? big(everyone.permissions) : 0n;
   for (const r of rolesOf(g, userId)) perms |= big(r.permissions);
-  return perms & PERM.ADMINISTRATOR ? ALL_PERMISSIONS : perms;
+  if (perms & PERM.ADMINISTRATOR) return ALL_PERMISSIONS;
+  // A timed-out member keeps only reading, server-wide too.
+  return timedOutUntil(g.members.get(userId)) ? perms & TIMEOUT_KEEPS : perms;
 }
 
 /**
@@ -84,7 +86,7 @@ export function channelPermissions(g, c, userId, overwrites = c.permission_overw
   if (own) over(big(own.allow), big(own.deny));
   if (!(perms & PERM.VIEW_CHANNEL)) return 0n;
   if (!(perms & PERM.SEND_MESSAGES)) perms &= ~NEEDS_SEND;
-  return perms;
+  return timedOutUntil(g.members.get(userId)) ? perms & TIMEOUT_KEEPS : perms;
 }
 
 /** The names of the permissions in a bitfield, in Discord's order. */

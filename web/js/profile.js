@@ -4,9 +4,10 @@
 
 import { api } from "./api.js";
 import { blockUser, unblockUser } from "./blocks.js";
-import { $, avatar, dialog, fill, h, notify } from "./dom.js";
+import { $, dialog, fill, h, notify, userAvatar } from "./dom.js";
 import { disabledWith } from "./permissions.js";
 import { memberRoles } from "./roles.js";
+import { moderationActions } from "./moderation.js";
 import { PERM, apply, can, displayName, emit, isBlocked, on, presenceOf, state } from "./state.js";
 
 const LABEL = { online: "Online", idle: "Idle", dnd: "Do not disturb", offline: "Offline" };
@@ -44,12 +45,13 @@ function render() {
   const had = [...popout().querySelectorAll("button, select")].indexOf(document.activeElement);
   fill(popout(),
     h("div.profile-head", {},
-      avatar(name),
+      userAvatar(user, name),
       h("div.profile-names", {},
         h("h3", { id: "profile-name" }, name),
         h("p.hint", {}, `@${user.username}${user.bot ? " · bot" : ""}`)),
       h("button.small.profile-close", { type: "button", "aria-label": "Close profile", onclick: () => closeProfile() }, "✕")),
     status ? h("p.profile-status", {}, h(`span.dot.${status}`, { "aria-hidden": "true" }), LABEL[status] || status) : null,
+    status !== "offline" && state.statusText.get(user.id) ? h("p.profile-custom-status", {}, state.statusText.get(user.id)) : null,
     blocked ? h("p.profile-blocked", {}, `You blocked ${name}.`) : null,
     guildId && state.guilds.get(guildId) ? memberRoles(state.guilds.get(guildId), user.id) : null,
     me && guildId && state.guilds.get(guildId) ? h("div.profile-actions", { role: "group", "aria-label": "Profile actions" },
@@ -59,7 +61,9 @@ function render() {
       h("button.small.primary", { type: "button", onclick: act(message) }, "Message"),
       blocked
         ? h("button.small", { type: "button", onclick: act(unblock) }, "Unblock")
-        : h("button.small.danger", { type: "button", onclick: act(block) }, "Block")));
+        : h("button.small.danger", { type: "button", onclick: act(block) }, "Block")),
+    // A moderator's Kick, Ban, Time out and voice actions (moderation.js).
+    !me && guildId && state.guilds.get(guildId) ? moderationActions(state.guilds.get(guildId), user, () => closeProfile({ refocus: false })) : null);
   if (had >= 0) {
     const buttons = popout().querySelectorAll("button, select");
     (buttons[had] || buttons[0]).focus();
@@ -149,6 +153,8 @@ export function initProfile() {
   on("relationships", () => { if (open) render(); });
   on("members", () => { if (open && open.guildId) render(); });
   on("roles", () => { if (open && open.guildId) render(); });
+  // Server mute, deafen, a move: the moderation actions follow.
+  on("voice", () => { if (open && open.guildId) render(); });
 }
 
 /** A message's author, as a button opening their profile (a webhook's name stays text). */

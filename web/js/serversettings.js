@@ -1,18 +1,21 @@
 // Server settings, opened from the gear in the server's header (for those
 // with Manage Server or Manage Roles): "Overview" — name, icon URL,
 // description, the system messages channel, the inactive channel and its
-// timeout, Leave server, Delete server (the owner's, confirmed by typing
+// timeout, the default notification level, Leave server, Delete server (the owner's, confirmed by typing
 // the name) — and "Roles" (roles.js). What the user may not do is shown
 // disabled, saying why.
 
 import { api } from "./api.js";
 import { $, dialog, h, notify } from "./dom.js";
 import { disabledWith } from "./permissions.js";
+import { invitesSection } from "./invites.js";
 import { closeRoleEditor, rolesSection } from "./roles.js";
 import { closeSettings, field, openSettings, refreshSettings, settingsOpen, trackDirty } from "./settings.js";
 import { HOME, PERM, apply, can, guild, on, state } from "./state.js";
 import { CHANNEL } from "./wire.js";
 
+/** A server's default notification levels, in Discord's words. */
+const NOTIFY_DEFAULTS = [[0, "All messages"], [1, "Only @mentions"]];
 const AFK_TIMEOUTS = [[60, "1 minute"], [300, "5 minutes"], [900, "15 minutes"], [1800, "30 minutes"], [3600, "1 hour"]];
 const noManageGuild = "You need the Manage Server permission to change these.";
 
@@ -47,6 +50,8 @@ function overview(g) {
     voice.map((c) => h("option", { value: c.id, selected: c.id === g.afk_channel_id }, c.name)));
   const afkTimeout = h("select", { id: "guild-settings-afk-timeout", name: "afk_timeout" },
     AFK_TIMEOUTS.map(([s, label]) => h("option", { value: String(s), selected: s === (g.afk_timeout || 300) }, label)));
+  const notifications = h("select", { id: "guild-settings-notifications", name: "default_message_notifications" },
+    NOTIFY_DEFAULTS.map(([level, label]) => h("option", { value: String(level), selected: level === (g.default_message_notifications || 0) }, label)));
   const error = h("p.form-error", { role: "alert" });
   const save = h("button.primary", { type: "submit" }, "Save changes");
   const form = trackDirty(h("form.settings-form", { id: `guild-overview-${g.id}`, "aria-labelledby": "guild-overview-title" },
@@ -56,7 +61,8 @@ function overview(g) {
       field("Description", description),
       field("System messages channel", system, "Where the server posts its notices."),
       field("Inactive channel", afk),
-      field("Inactive timeout", afkTimeout)),
+      field("Inactive timeout", afkTimeout),
+      field("Default notification settings", notifications, "What members are notified of until they choose for themselves.")),
     error,
     h("div.dialog-actions", {}, disabledWith(save, manage ? null : noManageGuild))));
   form.addEventListener("submit", async (e) => {
@@ -72,6 +78,7 @@ function overview(g) {
     if ((system.value || null) !== (g.system_channel_id || null)) body.system_channel_id = system.value || null;
     if ((afk.value || null) !== (g.afk_channel_id || null)) body.afk_channel_id = afk.value || null;
     if (Number(afkTimeout.value) !== (g.afk_timeout || 300)) body.afk_timeout = Number(afkTimeout.value);
+    if (Number(notifications.value) !== (g.default_message_notifications || 0)) body.default_message_notifications = Number(notifications.value);
     error.textContent = "";
     try {
       const saved = Object.keys(body).length ? await api("PATCH", `/guilds/${g.id}`, body) : null;
@@ -99,12 +106,18 @@ function overview(g) {
   ];
 }
 
-async function leaveGuild(g) {
+/** Asks, then leaves `g` (from its settings, or the header's Leave). */
+export async function leaveGuild(g) {
   const left = await dialog({
     title: `Leave ${g.name}?`,
     ok: "Leave server",
     body: [h("p", {}, `You won't be able to rejoin ${g.name} unless you are invited again.`)],
-    submit: () => api("DELETE", `/users/@me/guilds/${g.id}`).then(() => true),
+    // Marked first: the gateway may tell of the removal before the answer
+    // comes, and a leave is no removal to report (state.js GUILD_DELETE).
+    submit: () => {
+      g.leaving = true;
+      return api("DELETE", `/users/@me/guilds/${g.id}`).then(() => true, (err) => { g.leaving = false; throw err; });
+    },
   });
   if (!left) return;
   closeSettings();
@@ -144,6 +157,8 @@ export function openServerSettings(section) {
     sections: [
       { id: "overview", label: "Overview", render: () => overview(current()) },
       { id: "roles", label: "Roles", render: () => rolesSection(current()) },
+      // The server lists invites to those who may manage it.
+      ...(can(PERM.MANAGE_GUILD, g) ? [{ id: "invites", label: "Invites", render: () => invitesSection(current()) }] : []),
     ],
   });
 }
@@ -156,6 +171,7 @@ export function initServerSettings() {
     refreshSettings(key(g), { title: `Server settings — ${g.name}` });
   };
   on("roles", refresh);
+  on("invites", refresh);
   on("members", () => refresh());
   on("channels", () => refresh());
   on("guilds", (detail) => {

@@ -4,7 +4,7 @@
 
 import { $, avatar, fill, h, icon, initials } from "./dom.js";
 import { openChannelSettings } from "./channelsettings.js";
-import { iconUrl, mayOpenServerSettings, openServerSettings } from "./serversettings.js";
+import { iconUrl, leaveGuild, mayOpenServerSettings, openServerSettings } from "./serversettings.js";
 import { HOME, PERM, callMembers, can, channelLabel, channelMuted, displayName, guild, idCmp, mentionCount, state, voiceMembers } from "./state.js";
 
 const BASE_TITLE = document.title;
@@ -23,7 +23,9 @@ export function initSidebar(acts) {
   actions = acts;
   // The server's settings, beside its other header buttons (shown by renderChannels).
   const gear = h("button.small", { type: "button", id: "server-settings", "aria-label": "Server settings", title: "Server settings", "aria-haspopup": "dialog", hidden: true, onclick: () => openServerSettings() }, icon("gear"));
-  $("create-channel").before(gear);
+  // Members who may not open the settings leave from the header instead.
+  const leave = h("button.small", { type: "button", id: "leave-server", title: "Leave server", "aria-haspopup": "dialog", hidden: true, onclick: () => { const g = guild(); if (g) leaveGuild(g); } }, "Leave");
+  $("create-channel").before(gear, leave);
 }
 
 /** Categories the user folded, remembered in this browser. */
@@ -153,6 +155,7 @@ function renderDms(call) {
 export function renderChannels(call) {
   lastCall = call;
   $("server-settings").hidden = state.guildId === HOME || !mayOpenServerSettings(guild());
+  $("leave-server").hidden = state.guildId === HOME || !guild() || mayOpenServerSettings(guild()) || guild().owner_id === state.me.id;
   if (state.guildId === HOME) { renderDms(call); return; }
   const g = guild();
   const list = $("channel-list");

@@ -1,7 +1,7 @@
 // What the client knows, kept up to date by gateway dispatches. Views read
 // it and subscribe to changes by topic; only this module applies events.
 
-import { PERM } from "./wire.js";
+import { ACTIVITY, PERM, TIMEOUT_KEEPS } from "./wire.js";
 
 const listeners = new Map();
 
@@ -45,6 +45,8 @@ export const state = {
   calls: new Map(),
   /** user id -> the user's block of them: `{id, type: 2, user, since}` (READY's `relationships`, RELATIONSHIP_*) */
   blocked: new Map(),
+  /** user id -> their custom status (a presence's activity of type 4, its `state`); the user's own is what they set (usersettings.js) */
+  statusText: new Map(),
 };
 
 /** The rail's "Direct Messages" home, selected in place of a guild. */
@@ -204,7 +206,18 @@ export function guildPermissions(g = guild()) {
   for (const role of g.roles) {
     if (role.id === g.id || mine.has(role.id)) perms |= BigInt(role.permissions);
   }
-  return perms & PERM.ADMINISTRATOR ? ~0n : perms;
+  if (perms & PERM.ADMINISTRATOR) return ~0n;
+  // A time-out leaves only reading, server-wide too (docs/protocol.md §1.6).
+  return timedOutUntil(member) ? perms & TIMEOUT_KEEPS : perms;
+}
+
+/**
+ * When a member's time-out ends (ms since the epoch), or 0 when they are
+ * not timed out now (none, or one already past).
+ */
+export function timedOutUntil(member) {
+  const until = member && member.communication_disabled_until ? Date.parse(member.communication_disabled_until) : 0;
+  return until > Date.now() ? until : 0;
 }
 
 export const can = (perm, g = guild()) => (guildPermissions(g) & perm) === perm;
@@ -275,6 +288,7 @@ function addGuild(d) {
     threads: new Map((d.threads || []).map((t) => [t.id, { ...t, guild_id: d.id }])),
   };
   for (const v of g.voice.values()) if (v.member) g.members.set(v.user_id, v.member);
+  for (const p of d.presences || []) learnStatusText(p);
   sortChannels(g);
   state.guilds.set(g.id, g);
   for (const c of g.channels.values()) {
@@ -382,6 +396,54 @@ function countReaction(m, d, delta) {
   m.reactions = list;
 }
 
+/** The text of a custom status among a presence's activities, or "". */
+export function customStatusText(activities) {
+  const a = (activities || []).find((x) => x && x.type === ACTIVITY.CUSTOM);
+  return a && typeof a.state === "string" ? a.state.trim().slice(0, 128) : "";
+}
+
+/** A presence (PRESENCE_UPDATE, or GUILD_CREATE's and a chunk's `presences`) brings its custom status. */
+function learnStatusText(p) {
+  const text = p.status === "offline" ? "" : customStatusText(p.activities);
+  if (text) state.statusText.set(p.user.id, text);
+  else state.statusText.delete(p.user.id);
+}
+
+/** The user's own custom status, set here (the server never echoes one's own presence). */
+export function setOwnStatusText(text) {
+  if (!state.me) return;
+  if (text) state.statusText.set(state.me.id, text);
+  else state.statusText.delete(state.me.id);
+  emit("members");
+}
+
+/** Whether a user object brings another name or avatar than the guild's copy of them. */
+function changedUser(g, user) {
+  const known = g && g.members.get(user.id);
+  const same = (a, b) => (a ?? null) === (b ?? null);
+  return !!known && !!known.user && (!same(known.user.global_name, user.global_name) || !same(known.user.avatar, user.avatar));
+}
+
+/**
+ * A user's name or avatar changed: every copy of them the client keeps
+ * (members, DM recipients) follows, and the open channel's messages by
+ * them are shown again.
+ */
+function userChanged(user) {
+  for (const g of state.guilds.values()) {
+    const m = g.members.get(user.id);
+    if (m && m.user) m.user = { ...m.user, global_name: user.global_name, avatar: user.avatar, username: user.username };
+  }
+  for (const c of state.dms.values()) {
+    for (const r of c.recipients || []) if (r.id === user.id) Object.assign(r, { global_name: user.global_name, avatar: user.avatar });
+  }
+  emit("members");
+  const entry = state.messages.get(state.channelId);
+  for (const m of entry ? entry.list : []) {
+    if (m.author && m.author.id === user.id && !m.webhook_id) emit("messages", { channelId: state.channelId, updated: m });
+  }
+}
+
 /** Applies one gateway dispatch. */
 export function apply(t, d, { hidden = false } = {}) {
   switch (t) {
@@ -428,10 +490,37 @@ export function apply(t, d, { hidden = false } = {}) {
       emit("roles", d.id);
       break;
     }
-    case "GUILD_DELETE":
-      state.guilds.delete(d.id);
-      emit("guilds", { deleted: d.id });
+    // Only to those who may manage the channel (protocol.md §4.9): the
+    // server settings' list of invites, once it was loaded (invites.js).
+    case "INVITE_CREATE": {
+      const g = state.guilds.get(d.guild_id);
+      if (g && g.invites) {
+        const c = g.channels.get(d.channel_id);
+        g.invites.set(d.code, { ...d, channel: { id: d.channel_id, name: c ? c.name : "", type: c ? c.type : 0 } });
+        emit("invites", d.guild_id);
+      }
       break;
+    }
+    case "INVITE_DELETE": {
+      const g = state.guilds.get(d.guild_id);
+      if (g && g.invites && g.invites.delete(d.code)) emit("invites", d.guild_id);
+      break;
+    }
+    case "GUILD_DELETE": {
+      // Its name, and whether the user was put out of it (a kick or a ban:
+      // their own GUILD_MEMBER_REMOVE came first), for the views to say so.
+      const g = state.guilds.get(d.id);
+      state.guilds.delete(d.id);
+      emit("guilds", { deleted: d.id, name: g ? g.name : null, removed: !!(g && g.removedMe && !g.leaving), banned: !!(g && g.bannedMe) });
+      break;
+    }
+    case "GUILD_BAN_ADD": {
+      // Only with GUILD_MODERATION, which this client does not ask for:
+      // kept for a server that tells the banned user.
+      const g = state.guilds.get(d.guild_id);
+      if (g && state.me && d.user.id === state.me.id) g.bannedMe = true;
+      break;
+    }
     case "GUILD_ROLE_CREATE":
     case "GUILD_ROLE_UPDATE": {
       const g = state.guilds.get(d.guild_id);
@@ -523,7 +612,11 @@ export function apply(t, d, { hidden = false } = {}) {
       const g = state.guilds.get(d.guild_id);
       if (!g) break;
       const prev = g.members.get(d.user.id);
+      // A new name or avatar (the server tells every guild of the user):
+      // every copy of them follows, their messages too.
+      const renamed = changedUser(g, d.user);
       g.members.set(d.user.id, { ...prev, ...d });
+      if (renamed) userChanged(d.user);
       emit("members");
       if (d.user.id === state.me.id) { dropHidden(g); emit("channels"); emit("channels-gained", g.id); }
       break;
@@ -533,6 +626,8 @@ export function apply(t, d, { hidden = false } = {}) {
       if (!g) break;
       g.members.delete(d.user.id);
       g.presences.delete(d.user.id);
+      // The user's own removal: their GUILD_DELETE follows (see above).
+      if (state.me && d.user.id === state.me.id) g.removedMe = true;
       emit("members");
       break;
     }
@@ -540,7 +635,7 @@ export function apply(t, d, { hidden = false } = {}) {
       const g = state.guilds.get(d.guild_id);
       if (!g) break;
       for (const m of d.members) g.members.set(m.user.id, m);
-      for (const p of d.presences || []) g.presences.set(p.user.id, p.status);
+      for (const p of d.presences || []) { g.presences.set(p.user.id, p.status); learnStatusText(p); }
       emit("members");
       break;
     }
@@ -549,16 +644,23 @@ export function apply(t, d, { hidden = false } = {}) {
       if (!g) break;
       if (d.status === "offline") g.presences.delete(d.user.id);
       else g.presences.set(d.user.id, d.status);
+      learnStatusText(d);
       emit("members");
       break;
     }
     case "USER_UPDATE":
       if (state.me && d.id === state.me.id) state.me = d;
+      userChanged(d);
       emit("me");
       break;
     case "MESSAGE_CREATE": {
       const g = state.guilds.get(d.guild_id);
+      // The server tells others nothing when a user renames themselves
+      // (USER_UPDATE goes to their own sessions only): their next message
+      // carries the new name, for the member list and their earlier messages.
+      const renamed = !d.webhook_id && changedUser(g, d.author);
       if (g && d.member) g.members.set(d.author.id, { ...d.member, user: d.author });
+      if (renamed) userChanged(d.author);
       const c = g ? g.channels.get(d.channel_id) : state.dms.get(d.channel_id);
       if (c) c.last_message_id = d.id;
       const t = g && g.threads.get(d.channel_id);
@@ -680,7 +782,12 @@ export function apply(t, d, { hidden = false } = {}) {
     case "TYPING_START": {
       if (state.me && d.user_id === state.me.id) break;
       const g = state.guilds.get(d.guild_id);
-      if (g && d.member && d.member.user) g.members.set(d.user_id, d.member);
+      if (g && d.member && d.member.user) {
+        // Typing comes before the message: a new name may come with it first.
+        const renamed = changedUser(g, d.member.user);
+        g.members.set(d.user_id, d.member);
+        if (renamed) userChanged(d.member.user);
+      }
       if (!state.typing.has(d.channel_id)) state.typing.set(d.channel_id, new Map());
       state.typing.get(d.channel_id).set(d.user_id, Date.now() + 10000);
       emit("typing", d.channel_id);

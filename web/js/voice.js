@@ -10,6 +10,9 @@
 // Every SDP the server sends is applied in arrival order through one
 // promise chain, so a renegotiation never overtakes the answer it builds on.
 
+import { Mic, userVolume, voicePrefs } from "./mic.js";
+import { ScreenShare, ScreenWatch } from "./screenshare.js";
+
 const VOP = { IDENTIFY: 0, SELECT_PROTOCOL: 1, READY: 2, HEARTBEAT: 3, SESSION_DESCRIPTION: 4, SPEAKING: 5, HEARTBEAT_ACK: 6, RESUME: 7, HELLO: 8, RESUMED: 9, CLIENTS_CONNECT: 11, CLIENT_DISCONNECT: 13, SERVER_OFFER: 40, CLIENT_ANSWER: 41, VIDEO_QUALITY: 42 };
 
 // The camera goes out as three simulcast layers, lowest first (the order
@@ -28,6 +31,14 @@ const CAMERA_LAYERS = [
   { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 70_000 },
   { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 150_000 },
 ];
+
+// A shared screen goes out as one layer at its own resolution: text must
+// stay legible, and a screen changes little, so a low frame rate is enough.
+const SCREEN_ENCODING = [{ maxFramerate: 15 }];
+
+/** Where op 40's `source` puts a track in `remote` (a server without `source` gives the kind). */
+const SLOT = { microphone: "audio", camera: "video", screen: "screen", screen_audio: "screenAudio" };
+const slotOf = (info) => SLOT[info.source] || info.kind;
 
 /** How long a dropped voice socket may try to resume before rejoining; the server keeps the call for 5 s. */
 const RESUME_WINDOW_MS = 4000;
@@ -82,8 +93,14 @@ export class VoiceCall {
     this.selfVideo = false;
     this.mutedBeforeDeaf = false;
     this.audioTrack = null;
+    /** The local audio chain (mic.js) whose track is audioTrack, or null without a microphone. */
+    this.mic = null;
     this.videoTrack = null;
     this.localStream = new MediaStream();
+    /** The screen being shared (screenshare.js); its tracks go on screenTx / screenAudioTx. */
+    this.screenShare = new ScreenShare({ onEnded: () => { if (!this.ended) this.setScreen(false); } });
+    /** Whose screens are live: their frames arrive (op 40 announces the m-line from the start). */
+    this.screenWatch = new ScreenWatch({ onChange: () => { if (!this.ended) this.emit("remote"); } });
     this.pc = null;
     this.ws = null;
     this.token = null;
@@ -94,7 +111,7 @@ export class VoiceCall {
     this.wantedQuality = new Map();
     /** mid -> the quality op 42 last asked for it on this connection */
     this.askedQuality = new Map();
-    /** user id -> {audio, video} MediaStreamTracks being received */
+    /** user id -> {audio, video, screen, screenAudio} MediaStreamTracks being received, by op 40's `source` */
     this.remote = new Map();
     this.speaking = new Set();
     this.audioSink = document.createElement("div");
@@ -138,10 +155,14 @@ export class VoiceCall {
   /** Starts the microphone (and the camera if asked), then asks to join. */
   async start({ camera = false } = {}) {
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
-      this.audioTrack = stream.getAudioTracks()[0];
+      // The microphone through the local chain (mic.js): its track is the
+      // one sent, gated by mute and push to talk.
+      this.mic = new Mic({ forCall: true, onChange: () => { if (this.mic) this.emit("speaking", { userId: this.userId, speaking: this.mic.speaking }); } });
+      await this.mic.start();
+      this.audioTrack = this.mic.track;
       this.localStream.addTrack(this.audioTrack);
     } catch (err) {
+      if (this.mic) { this.mic.stop(); this.mic = null; }
       this.emit("error", `${mediaError("audio", err)} You joined without a microphone.`);
       this.selfMute = true;
     }
@@ -177,7 +198,8 @@ export class VoiceCall {
   /** VOICE_SERVER_UPDATE: (re)connect to the media server with a fresh token. */
   serverUpdate({ token, endpoint }) {
     if (this.ended) return;
-    // The answer a held-back rejoin would have asked for.
+    // The answer a held-back rejoin would have asked for (or a move).
+    clearTimeout(this.endTimer);
     clearTimeout(this.rejoinTimer);
     this.rejoinTimer = null;
     this.token = token;
@@ -314,7 +336,13 @@ export class VoiceCall {
     // still there, so turning the camera on later needs no renegotiation.
     this.audioTx = pc.addTransceiver(this.audioTrack || "audio", { direction: "sendonly", streams: [this.localStream] });
     this.videoTx = pc.addTransceiver(this.videoTrack || "video", { direction: "sendonly", streams: [this.localStream], sendEncodings: CAMERA_LAYERS });
-    if (this.audioTrack) this.audioTrack.enabled = !this.selfMute;
+    // The screen's m-lines, after the camera's and the microphone's (the
+    // SFU calls a publisher's second track of a kind its screen), empty
+    // until the user shares.
+    const screen = this.screenShare;
+    this.screenTx = pc.addTransceiver(screen.video || "video", { direction: "sendonly", streams: [screen.stream], sendEncodings: SCREEN_ENCODING });
+    this.screenAudioTx = pc.addTransceiver(screen.audio || "audio", { direction: "sendonly", streams: [screen.stream] });
+    this.gateMic();
     pc.ontrack = () => this.refreshRemote();
     pc.onconnectionstatechange = () => {
       if (this.pc !== pc) return;
@@ -359,33 +387,47 @@ export class VoiceCall {
       const info = t.mid && this.tracks.get(t.mid);
       const dir = t.currentDirection || t.direction;
       if (!info || !(dir === "recvonly" || dir === "sendrecv")) continue;
-      if (!remote.has(info.user_id)) remote.set(info.user_id, { audio: null, video: null });
-      remote.get(info.user_id)[info.kind] = t.receiver.track;
+      if (!remote.has(info.user_id)) remote.set(info.user_id, { audio: null, video: null, screen: null, screenAudio: null });
+      remote.get(info.user_id)[slotOf(info)] = t.receiver.track;
     }
     this.remote = remote;
+    this.screenWatch.update(this.pc, this.tracks);
     this.playAudio();
     this.emit("remote");
   }
 
-  /** One hidden <audio> per remote user; played so the audio is heard. */
+  /**
+   * One hidden <audio> per remote user's voice (keyed by the user id), and
+   * one per shared screen's sound (keyed `<id>:screen`), played so they are
+   * heard; both follow deafen and that person's volume.
+   */
   playAudio() {
-    for (const [user, el] of this.audioEls) {
-      const r = this.remote.get(user);
-      if (!r || !r.audio) { el.srcObject = null; el.remove(); this.audioEls.delete(user); }
-    }
+    const wanted = new Map();
     for (const [user, r] of this.remote) {
-      if (!r.audio) continue;
-      let el = this.audioEls.get(user);
+      if (r.audio) wanted.set(user, { user, track: r.audio });
+      if (r.screenAudio) wanted.set(`${user}:screen`, { user, track: r.screenAudio });
+    }
+    for (const [key, el] of this.audioEls) {
+      if (!wanted.has(key)) { el.srcObject = null; el.remove(); this.audioEls.delete(key); }
+    }
+    for (const [key, { user, track }] of wanted) {
+      let el = this.audioEls.get(key);
       if (!el) {
         el = document.createElement("audio");
         el.autoplay = true;
-        el.dataset.user = user;
+        // A person's voice is `audio[data-user]`; their screen's sound `audio[data-screen]`.
+        if (key === user) el.dataset.user = user;
+        else el.dataset.screen = user;
         this.audioSink.append(el);
-        this.audioEls.set(user, el);
+        this.audioEls.set(key, el);
       }
       const current = el.srcObject && el.srcObject.getAudioTracks()[0];
-      if (current !== r.audio) el.srcObject = new MediaStream([r.audio]);
+      if (current !== track) el.srcObject = new MediaStream([track]);
       el.muted = this.selfDeaf;
+      el.volume = userVolume(user);
+      // The output device chosen in the voice settings, where the browser can.
+      const sink = voicePrefs().output;
+      if (sink && el.setSinkId && el.sinkId !== sink) el.setSinkId(sink).catch(() => {});
       el.play().catch(() => {});
     }
   }
@@ -395,7 +437,13 @@ export class VoiceCall {
     this.live = false;
     if (this.ended) return;
     if (code === 4014) {
-      this.end(reason && reason.includes("removed") ? `You were disconnected from ${this.place}.` : "The voice call ended.");
+      const why = reason && reason.includes("removed") ? `You were disconnected from ${this.place}.` : "The voice call ended.";
+      // A moderator's move lets the old call go too, and the media server
+      // may say so before the gateway's VOICE_SERVER_UPDATE for the new
+      // channel arrives: wait a moment for it (serverUpdate carries on).
+      clearTimeout(this.endTimer);
+      this.setStatus("Reconnecting…");
+      this.endTimer = setTimeout(() => { if (!this.ws && !this.ended) this.end(why); }, 2000);
       return;
     }
     if (code === 4004 || code === 4006 || code === 4002 || code === 4003 || code === 4005 || code === 4012) {
@@ -466,11 +514,23 @@ export class VoiceCall {
     this.chain = Promise.resolve();
     this.tracks = new Map();
     this.askedQuality.clear();
+    this.screenWatch.update(null, this.tracks);
     this.remote = new Map();
     this.speaking.clear();
     this.playAudio();
     this.emit("remote");
   }
+
+  /** The microphone goes out unless muted (and, with push to talk, while its key is held: mic.js). */
+  gateMic() {
+    if (this.mic) this.mic.setOpen(!this.selfMute);
+  }
+
+  /** Whether the user's own voice is loud enough to ring their tile (the server's op 5 is about the others). */
+  get selfSpeaking() { return !!this.mic && this.mic.speaking; }
+
+  /** The panel's "Push to talk" line: off (null), or whether the key is held. */
+  get pushToTalk() { return this.mic && this.mic.pushToTalk ? { held: this.mic.held, key: this.mic.prefs.pttLabel } : null; }
 
   setMute(mute) {
     if (!this.audioTrack && !mute) {
@@ -478,7 +538,7 @@ export class VoiceCall {
       return;
     }
     this.selfMute = mute;
-    if (this.audioTrack) this.audioTrack.enabled = !mute;
+    this.gateMic();
     if (!mute && this.selfDeaf) { this.selfDeaf = false; this.playAudio(); }
     this.sendVoiceState();
     this.emit("local");
@@ -492,7 +552,7 @@ export class VoiceCall {
       this.selfMute = this.mutedBeforeDeaf;
     }
     this.selfDeaf = deaf;
-    if (this.audioTrack) this.audioTrack.enabled = !this.selfMute;
+    this.gateMic();
     this.playAudio();
     this.sendVoiceState();
     this.emit("local");
@@ -520,8 +580,45 @@ export class VoiceCall {
     this.emit("local");
   }
 
+  /**
+   * Starts or stops sharing the screen. Cancelling the browser's picker
+   * changes nothing; the browser's own "Stop sharing" comes here too.
+   */
+  async setScreen(on) {
+    if (on && !this.screenShare.active) {
+      try {
+        if (!(await this.screenShare.start())) return;
+      } catch (err) {
+        this.emit("error", `The screen could not be shared${err && err.message ? `: ${err.message}` : "."}`);
+        return;
+      }
+      if (this.ended) { this.screenShare.stop(); return; }
+    } else if (!on && this.screenShare.active) {
+      this.screenShare.stop();
+    } else {
+      return;
+    }
+    // The button and one's own screen tile follow at once.
+    // No op 4 `self_stream`: the server does not read it (screenshare.js).
+    this.emit("local");
+    // While reconnecting there is no connection; the next one starts with the tracks.
+    if (this.pc && this.screenTx) {
+      try {
+        await this.screenTx.sender.replaceTrack(this.screenShare.video);
+        await this.screenAudioTx.sender.replaceTrack(this.screenShare.audio);
+      } catch (err) {
+        console.warn("screen track not switched", err);
+      }
+    }
+  }
+
+  /** Whether this user shares their screen now. */
+  get selfStream() { return this.screenShare.active; }
+
   stopLocal() {
+    this.screenShare.stop();
     for (const t of this.localStream.getTracks()) t.stop();
+    if (this.mic) { this.mic.stop(); this.mic = null; }
     this.audioTrack = null;
     this.videoTrack = null;
   }
@@ -542,6 +639,7 @@ export class VoiceCall {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.rejoinTimer);
+    this.screenWatch.update(null, new Map());
     if (this.ws) { const ws = this.ws; this.ws = null; ws.close(1000); }
     if (this.pc) { this.pc.close(); this.pc = null; }
     this.stopLocal();
@@ -551,7 +649,11 @@ export class VoiceCall {
     this.emit("ended", reason);
   }
 
-  /** Per remote user: inbound audio packets and video frames (getStats). */
+  /**
+   * Per remote user: inbound audio packets and video frames (getStats), as
+   * `audio` and `video` for the microphone and camera, `screen` and
+   * `screenAudio` for a shared screen.
+   */
   async inboundStats() {
     const out = {};
     if (!this.pc) return out;
@@ -563,8 +665,12 @@ export class VoiceCall {
       const info = this.tracks.get(s.mid || midOfTrack.get(s.trackIdentifier));
       if (!info) return;
       const u = (out[info.user_id] ||= {});
-      u[info.kind] = { packetsReceived: s.packetsReceived || 0, framesDecoded: s.framesDecoded || 0, bytesReceived: s.bytesReceived || 0 };
-      if (info.kind === "video") Object.assign(u.video, { frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0 });
+      const slot = slotOf(info);
+      u[slot] = { packetsReceived: s.packetsReceived || 0, framesDecoded: s.framesDecoded || 0, bytesReceived: s.bytesReceived || 0 };
+      // What was heard, not only that packets came: silence (a muted or
+      // push-to-talk track) adds packets but no energy.
+      if (info.kind === "audio") Object.assign(u[slot], { totalAudioEnergy: s.totalAudioEnergy || 0, audioLevel: s.audioLevel || 0 });
+      if (info.kind === "video") Object.assign(u[slot], { frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0 });
     });
     return out;
   }
@@ -576,6 +682,8 @@ export class VoiceCall {
     const report = await this.pc.getStats();
     report.forEach((s) => {
       if (s.type !== "outbound-rtp" || s.kind !== "video") return;
+      // The camera's layers only, not a shared screen's.
+      if (this.screenTx && s.mid && s.mid === this.screenTx.mid) return;
       out[s.rid || ""] = {
         frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0, bytesSent: s.bytesSent || 0,
         framesPerSecond: s.framesPerSecond || 0, qualityLimitationReason: s.qualityLimitationReason,

@@ -68,6 +68,35 @@ export const ALL_PERMISSIONS = PERMISSIONS.reduce((all, p) => all | p.value, 0n)
 /** Lost in a channel with SEND_MESSAGES (§1.6's implicit rules). */
 export const NEEDS_SEND = PERM.MENTION_EVERYONE | PERM.SEND_TTS_MESSAGES | PERM.ATTACH_FILES | PERM.EMBED_LINKS;
 
+/** All a timed-out member keeps, in the server and in every channel (§1.6). */
+export const TIMEOUT_KEEPS = PERM.VIEW_CHANNEL | PERM.READ_MESSAGE_HISTORY;
+
+/** The most messages one bulk delete takes, and how old they may be (§4.8). */
+export const BULK_DELETE = Object.freeze({ MIN: 2, MAX: 100, MAX_AGE_MS: 14 * 24 * 60 * 60 * 1000 });
+
+/** Snowflakes count milliseconds from Discord's epoch (§1.4). */
+export const EPOCH_MS = 1420070400000;
+
+/** The longest time-out the server accepts (28 days). */
+export const MAX_TIMEOUT_MS = 28 * 24 * 60 * 60 * 1000;
+
+/** Gateway intents (§6.3). */
+export const INTENT = Object.freeze({
+  GUILDS: 1 << 0,
+  GUILD_MEMBERS: 1 << 1,
+  GUILD_MODERATION: 1 << 2,
+  GUILD_INVITES: 1 << 6,
+  GUILD_VOICE_STATES: 1 << 7,
+  GUILD_PRESENCES: 1 << 8,
+  GUILD_MESSAGES: 1 << 9,
+  GUILD_MESSAGE_REACTIONS: 1 << 10,
+  GUILD_MESSAGE_TYPING: 1 << 11,
+  DIRECT_MESSAGES: 1 << 12,
+  DIRECT_MESSAGE_REACTIONS: 1 << 13,
+  DIRECT_MESSAGE_TYPING: 1 << 14,
+  MESSAGE_CONTENT: 1 << 15,
+});
+
 /** Channel types (§1.7). */
 export const CHANNEL = Object.freeze({
   TEXT: 0,
@@ -81,3 +110,14 @@ export const CHANNEL = Object.freeze({
 
 /** Overwrite types. */
 export const OVERWRITE = Object.freeze({ ROLE: 0, MEMBER: 1 });
+
+/** Activity types of a presence's `activities` (op 3, PRESENCE_UPDATE); the client sets only CUSTOM. */
+export const ACTIVITY = Object.freeze({
+  PLAYING: 0,
+  STREAMING: 1,
+  LISTENING: 2,
+  WATCHING: 3,
+  /** A custom status: the text is its `state` (Discord's name for it is "Custom Status"). */
+  CUSTOM: 4,
+  COMPETING: 5,
+});

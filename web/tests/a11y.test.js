@@ -184,10 +184,11 @@ test("a11y: dialogs and popouts: profile, user settings, notifications, a new ch
   await audit(ada, "profile-popout");
   await ada.page.keyboard.press("Escape");
   await ada.page.getByRole("button", { name: "User settings" }).click();
-  await dialog(ada).waitFor();
+  const userSettings = ada.page.locator("#settings");
+  await userSettings.waitFor();
   await audit(ada, "user-settings");
   await ada.page.keyboard.press("Escape");
-  await dialog(ada).waitFor({ state: "hidden" });
+  await userSettings.waitFor({ state: "hidden" });
   await ada.page.getByRole("button", { name: "Notification settings" }).click();
   await dialog(ada).waitFor();
   await audit(ada, "notification-settings");
@@ -198,6 +199,40 @@ test("a11y: dialogs and popouts: profile, user settings, notifications, a new ch
   await audit(ada, "create-channel-dialog");
   await ada.page.keyboard.press("Escape");
   await dialog(ada).waitFor({ state: "hidden" });
+
+  // Server and channel settings, each section.
+  const settings = ada.page.locator("#settings");
+  await ada.page.getByRole("button", { name: "Server settings" }).click();
+  await settings.getByRole("heading", { name: "Overview" }).waitFor();
+  await audit(ada, "server-settings-overview");
+  for (const section of ["Roles", "Invites"]) {
+    await settings.getByRole("button", { name: section, exact: true }).click();
+    await settings.getByRole("heading", { name: section, exact: true }).waitFor();
+    await audit(ada, `server-settings-${section.toLowerCase()}`);
+  }
+  await ada.page.keyboard.press("Escape");
+  await settings.waitFor({ state: "hidden" });
+  await ada.page.getByRole("button", { name: "Edit channel general", exact: true }).click();
+  await settings.getByRole("heading", { name: "Overview" }).waitFor();
+  await audit(ada, "channel-settings-overview");
+  await settings.getByRole("button", { name: "Permissions", exact: true }).click();
+  await settings.getByRole("heading", { name: "Permissions", exact: true }).waitFor();
+  await audit(ada, "channel-settings-permissions");
+  await ada.page.keyboard.press("Escape");
+  await settings.waitFor({ state: "hidden" });
+
+  // The composer's helpers: suggestions and the emoji picker.
+  const input = ada.page.getByLabel("Message", { exact: true });
+  await input.fill("@");
+  await input.pressSequentially("b");
+  await ada.page.locator("#autocomplete").waitFor();
+  await audit(ada, "autocomplete");
+  await input.press("Escape");
+  await input.fill("");
+  await ada.page.getByRole("button", { name: "Emoji", exact: true }).click();
+  await ada.page.getByRole("combobox", { name: "Search emoji" }).waitFor();
+  await audit(ada, "emoji-picker");
+  await ada.page.keyboard.press("Escape");
 });
 
 test("a11y: direct messages and search", async () => {
@@ -350,7 +385,14 @@ test("a11y: on a phone: a tap opens a message's actions with finger-sized button
 
   await page.getByRole("button", { name: "Channels", exact: true }).tap();
   await audit(cy, "phone-drawer");
-  await page.keyboard.press("Escape");
+  // A plain member, who has no server settings, leaves from the header.
+  await page.getByRole("button", { name: "Leave", exact: true }).tap();
+  await page.locator("#dialog").getByRole("button", { name: "Leave server" }).tap();
+  await page.getByRole("button", { name: "Reading Room", exact: true }).waitFor({ state: "detached" });
+  const guilds = await (await fetch(`${server.url}/api/v10/users/@me/guilds`, {
+    headers: { Authorization: await page.evaluate(() => localStorage.getItem("hearth.token")) },
+  })).json();
+  assert.deepEqual(guilds, []);
 });
 
 test("a11y: no view has a serious or critical accessibility violation", () => {

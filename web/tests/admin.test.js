@@ -132,8 +132,14 @@ test("admin: ada renames the server in its settings, and bob sees the new name",
   await ada.page.getByRole("button", { name: "Server settings" }).click();
   await settings(ada).getByRole("heading", { name: "Server settings — Guild Hall" }).waitFor();
   await settings(ada).getByLabel("Server name").fill("Guild Hall West");
+  await settings(ada).getByLabel("Default notification settings").selectOption({ label: "Only @mentions" });
   await settings(ada).getByRole("button", { name: "Save changes" }).click();
   await bob.page.locator("#guild-name").filter({ hasText: "Guild Hall West" }).waitFor();
+  // Bob, who never chose, starts from the server's new default.
+  await bob.page.getByRole("button", { name: "Notification settings" }).click();
+  assert.equal(await bob.page.locator("#dialog").getByLabel("Notify me of").inputValue(), "1");
+  await bob.page.keyboard.press("Escape");
+  await bob.page.locator("#dialog").waitFor({ state: "hidden" });
   await settings(ada).getByRole("heading", { name: "Server settings — Guild Hall West" }).waitFor();
   // The owner cannot leave; deleting is hers, and said why for the other.
   const leave = settings(ada).getByRole("button", { name: "Leave server" });
@@ -337,6 +343,27 @@ test("admin: ada sets her nickname from her own profile; bob sees it", async () 
   await bob.page.locator("#member-list .member-name", { hasText: "Captain Ada" }).waitFor();
   const member = await rest(ada, "GET", `/guilds/${guildId}/members/${await myId(ada)}`);
   assert.equal(member.body.nick, "Captain Ada");
+});
+
+test("admin: ada lists the server's invites; one made meanwhile shows up live; Revoke ends it", async () => {
+  const { ada } = people;
+  await ada.page.getByRole("button", { name: "Server settings" }).click();
+  await settings(ada).getByRole("button", { name: "Invites", exact: true }).click();
+  await settings(ada).getByRole("heading", { name: "Invites" }).waitFor();
+  const channels = await rest(ada, "GET", `/guilds/${guildId}/channels`);
+  const general = channels.body.find((c) => c.name === "general");
+  const made = await rest(ada, "POST", `/channels/${general.id}/invites`, { max_age: 3600, max_uses: 10 });
+  assert.equal(made.status, 200);
+  // INVITE_CREATE brings it into the open list.
+  const row = settings(ada).locator(`tr[data-code="${made.body.code}"]`);
+  await row.waitFor();
+  assert.match(await row.innerText(), /# general[\s\S]*0 of 10/);
+  await row.getByRole("button", { name: `Revoke invite ${made.body.code}` }).click();
+  await ada.page.locator("#dialog").getByRole("button", { name: "Revoke", exact: true }).click();
+  await row.waitFor({ state: "detached" });
+  assert.equal((await fetch(`${server.url}/api/v10/invites/${made.body.code}`)).status, 404);
+  await ada.page.keyboard.press("Escape");
+  await settings(ada).waitFor({ state: "hidden" });
 });
 
 test("admin: ada limits the voice channel and deletes a channel (confirmed); bob's sidebar follows", async () => {

@@ -754,11 +754,12 @@ test("ada blocks bob from his profile: his message collapses for her, their DM t
 
   // Ada unblocks him from her settings' list; the list is empty, the composer is back.
   await ada.page.getByRole("button", { name: "User settings" }).click();
+  await ada.page.locator("#settings").getByRole("button", { name: "Blocked users", exact: true }).click();
   const list = ada.page.getByRole("list", { name: "Blocked users" });
   await list.getByRole("button", { name: `Unblock ${bob.username}` }).click();
   await list.getByText("You haven't blocked anyone.").waitFor();
-  await ada.page.getByRole("button", { name: "Done", exact: true }).click();
-  await ada.page.locator("#dialog").waitFor({ state: "hidden" });
+  await ada.page.getByRole("button", { name: "Close settings", exact: true }).click();
+  await ada.page.locator("#settings").waitFor({ state: "hidden" });
   await adaInput.waitFor({ state: "visible" });
   await notice.waitFor({ state: "hidden" });
   assert.deepEqual(await blocks(), []);
@@ -1188,7 +1189,8 @@ test("the camera goes out in three layers; each viewer gets the one the size of 
   });
   assert.ok(first.q.frameWidth < first.h.frameWidth && first.h.frameWidth < first.f.frameWidth, `layer sizes: ${JSON.stringify(first)}`);
   const offer = await bob.page.evaluate(() => window.hearthDebug.lastServerOffer());
-  const track = offer.tracks.find((t) => t.user_id === adaId && t.kind === "video");
+  // Her camera's m-line (a second video one, op 40's "screen", waits for a screen share).
+  const track = offer.tracks.find((t) => t.user_id === adaId && t.kind === "video" && t.source === "camera");
   assert.equal(track.layers, 3, `ada's video in bob's op 40: ${JSON.stringify(track)}`);
 
   // What reaches bob has the size of the layer asked for, as ada sends it now.
@@ -1311,7 +1313,7 @@ test("muting stops the audio the other receives; leaving removes the tile", asyn
 
   const bobId = await myId(bob);
   await ada.page.locator(`#tiles .tile[data-user="${bobId}"]`).waitFor();
-  await bob.page.getByRole("button", { name: "Leave" }).click();
+  await bob.page.getByRole("region", { name: "Voice connection" }).getByRole("button", { name: "Leave" }).click();
   await ada.page.locator(`#tiles .tile[data-user="${bobId}"]`).waitFor({ state: "detached" });
   await ada.page.locator(`.voice-user[data-user="${bobId}"]`).waitFor({ state: "detached" });
   // Bob's side cleans up too: no call, no own tile, nothing received, no
@@ -1342,7 +1344,7 @@ test("bob rejoins three times: ada gets his audio and video on the m-lines he le
       return s && s.audio.packetsReceived > first.audio.packetsReceived && s.video.framesDecoded > first.video.framesDecoded;
     }, 30000);
     counts.push(await mLines());
-    await bob.page.getByRole("button", { name: "Leave" }).click();
+    await bob.page.getByRole("region", { name: "Voice connection" }).getByRole("button", { name: "Leave" }).click();
     await ada.page.locator(`#tiles .tile[data-user="${bobId}"]`).waitFor({ state: "detached" });
   }
   console.log(`m-lines in ada's session per round: ${counts}`);
