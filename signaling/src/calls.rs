@@ -201,6 +201,7 @@ impl Gateway {
             self_mute: update.self_mute,
             self_deaf: update.self_deaf,
             self_video: update.self_video,
+            self_stream: update.self_stream,
             server,
         };
         let current = self.voice.registry().get(channel_id, user).cloned();

@@ -431,6 +431,7 @@ impl Gateway {
                 self_mute: v.state.self_mute,
                 self_deaf: v.state.self_deaf,
                 self_video: v.state.self_video,
+                self_stream: v.state.self_stream,
                 server: VoiceServer {
                     node: v.node.clone(),
                     endpoint: v.endpoint.clone(),

@@ -54,6 +54,7 @@ pub struct VoiceState {
     pub self_mute: bool,
     pub self_deaf: bool,
     pub self_video: bool,
+    pub self_stream: bool,
     /// The SFU node the voice connection goes to.
     pub server: VoiceServer,
 }
@@ -75,7 +76,7 @@ impl VoiceState {
             mute: self.member.as_ref().is_some_and(|m| m.mute),
             self_deaf: self.self_deaf,
             self_mute: self.self_mute,
-            self_stream: false,
+            self_stream: self.self_stream,
             self_video: self.self_video,
             suppress: false,
             request_to_speak_timestamp: None,
@@ -701,6 +702,7 @@ impl Gateway {
             self_mute: update.self_mute,
             self_deaf: update.self_deaf,
             self_video: update.self_video,
+            self_stream: update.self_stream,
             server,
         };
         let current = self.voice.registry().get(guild, user).cloned();
@@ -789,6 +791,7 @@ mod tests {
             self_mute: false,
             self_deaf: false,
             self_video: false,
+            self_stream: false,
             server: VoiceServer {
                 node: "local".into(),
                 endpoint: "127.0.0.1:8080/voice".into(),

@@ -155,6 +155,25 @@ async fn joining_voice_tells_the_guild_and_hands_the_joiner_a_signed_token() {
         s.get("guild_id").is_none(),
         "GUILD_CREATE omits guild_id: {s}"
     );
+    assert_eq!(s["self_stream"], false, "{s}");
+
+    // Sharing the screen is told as `self_stream`, as Discord's Go Live.
+    m.send_op(
+        op::VOICE_STATE_UPDATE,
+        json!({"guild_id": w.guild_id, "channel_id": general, "self_mute": true, "self_stream": true}),
+    )
+    .await;
+    let d = watcher
+        .expect_dispatch_where(
+            "VOICE_STATE_UPDATE",
+            |d| d["user_id"] == w.member.id.as_str() && d["self_stream"] == true,
+            EVENT_TIMEOUT,
+        )
+        .await
+        .d;
+    assert_eq!(d["channel_id"], general.as_str(), "{d}");
+    let states = voice_states_seen_by(&w, &w.owner).await;
+    assert_eq!(states[0]["self_stream"], true, "{states:?}");
 }
 
 #[tokio::test]

@@ -283,6 +283,9 @@ pub struct VoiceStateUpdate {
     pub self_deaf: bool,
     #[serde(default)]
     pub self_video: bool,
+    /// Sharing the screen ("Go Live"): a second video track (§7.2).
+    #[serde(default)]
+    pub self_stream: bool,
 }
 
 /// A voice state on the wire: the `d` of VOICE_STATE_UPDATE, and an entry of
