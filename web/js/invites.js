@@ -8,7 +8,7 @@
 import { api } from "./api.js";
 import { $, dialog, h, notify } from "./dom.js";
 import { formatTime } from "./markup.js";
-import { channel, displayName, emit, guild } from "./state.js";
+import { apply, channel, displayName, emit, guild } from "./state.js";
 import { CHANNEL } from "./wire.js";
 
 /** Discord's expiry choices, in seconds (0: never). */
@@ -81,6 +81,9 @@ export async function createInvite() {
 async function loadInvites(g) {
   if (g.invitesLoading) return;
   g.invitesLoading = true;
+  // Dispatches that come while the list loads wait here (state.js), then
+  // apply on top of it: the answer may have been read before them.
+  g.invitesPending = [];
   try {
     const list = await api("GET", `/guilds/${g.id}/invites`);
     g.invites = new Map(list.map((i) => [i.code, i]));
@@ -89,6 +92,9 @@ async function loadInvites(g) {
   } finally {
     g.invitesLoading = false;
   }
+  const pending = g.invitesPending;
+  g.invitesPending = [];
+  for (const [t, d] of pending) apply(t, d);
   emit("invites", g.id);
 }
 

@@ -6,9 +6,10 @@
 // the camera's, a send-only audio one after the microphone's) and sharing
 // only puts tracks on them with replaceTrack. The SFU announces those
 // m-lines to the others as soon as the call starts (op 40, `source`
-// "screen" / "screen_audio"), sharing or not, and the server keeps no
-// "streaming" flag (op 4's `self_stream` is not read): the others learn
-// that a screen is shown from its frames arriving (ScreenWatch).
+// "screen" / "screen_audio"), sharing or not. The voice state's
+// `self_stream` says who shares (the sidebar's LIVE); the stage shows a
+// screen once its frames arrive (ScreenWatch), so a tile never waits on
+// an empty track.
 
 /** What the browser gives for "Share screen": a video track, and the shared tab's or screen's sound when it has any. */
 export class ScreenShare {

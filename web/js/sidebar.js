@@ -87,10 +87,11 @@ export function renderGuilds() {
 /** One person in a voice channel or a DM's call (`guildId` null). */
 function voiceUser(guildId, v, call) {
   const speaking = call && call.channelId === v.channel_id && call.speaking.has(v.user_id);
-  const flags = [v.self_mute || v.mute ? "muted" : "", v.self_deaf || v.deaf ? "deafened" : "", v.self_video ? "camera on" : ""].filter(Boolean);
+  const flags = [v.self_mute || v.mute ? "muted" : "", v.self_deaf || v.deaf ? "deafened" : "", v.self_video ? "camera on" : "", v.self_stream ? "sharing their screen" : ""].filter(Boolean);
   return h(`li.voice-user${speaking ? ".speaking" : ""}`, { dataset: { user: v.user_id, speaking: String(!!speaking) } },
     avatar(displayName(guildId, v.user_id)),
     h("span", {}, displayName(guildId, v.user_id)),
+    v.self_stream ? h("span.live-badge", { "aria-hidden": "true" }, "LIVE") : null,
     flags.length ? h("span.flags", { title: flags.join(", ") }, `(${flags.join(", ")})`) : null);
 }
 

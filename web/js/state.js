@@ -494,6 +494,8 @@ export function apply(t, d, { hidden = false } = {}) {
     // server settings' list of invites, once it was loaded (invites.js).
     case "INVITE_CREATE": {
       const g = state.guilds.get(d.guild_id);
+      // While the list loads, its answer may predate this: kept for after.
+      if (g && g.invitesLoading) { g.invitesPending.push([t, d]); break; }
       if (g && g.invites) {
         const c = g.channels.get(d.channel_id);
         g.invites.set(d.code, { ...d, channel: { id: d.channel_id, name: c ? c.name : "", type: c ? c.type : 0 } });
@@ -503,6 +505,7 @@ export function apply(t, d, { hidden = false } = {}) {
     }
     case "INVITE_DELETE": {
       const g = state.guilds.get(d.guild_id);
+      if (g && g.invitesLoading) { g.invitesPending.push([t, d]); break; }
       if (g && g.invites && g.invites.delete(d.code)) emit("invites", d.guild_id);
       break;
     }

@@ -192,6 +192,7 @@ export class VoiceCall {
     return this.gateway.voiceState({
       guild_id: this.guildId, channel_id: this.channelId,
       self_mute: this.selfMute, self_deaf: this.selfDeaf, self_video: this.selfVideo,
+      self_stream: this.selfStream,
     });
   }
 
@@ -598,9 +599,10 @@ export class VoiceCall {
     } else {
       return;
     }
-    // The button and one's own screen tile follow at once.
-    // No op 4 `self_stream`: the server does not read it (screenshare.js).
+    // The button and one's own screen tile follow at once; the others see
+    // it in the voice state (`self_stream`, as Discord's Go Live).
     this.emit("local");
+    this.sendVoiceState();
     // While reconnecting there is no connection; the next one starts with the tracks.
     if (this.pc && this.screenTx) {
       try {

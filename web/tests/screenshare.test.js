@@ -178,6 +178,9 @@ test("screenshare: ada shares her screen; bob sees 'ada's screen' on the stage, 
   assert.equal(await tile.locator(".tile-name").textContent(), `${ada.username}'s screen`);
   await until("ada's screen on bob's stage", async () => (await staged(bob)).join() === `screen:${ids.ada}`);
   await grows(bob, "ada", "screen", "framesDecoded", "frames of ada's screen decoded by bob");
+  // The voice list says she is live (her voice state's self_stream).
+  await bob.page.locator(`.voice-user[data-user="${ids.ada}"] .live-badge`).waitFor();
+  assert.match(await bob.page.locator(`.voice-user[data-user="${ids.ada}"] .flags`).getAttribute("title"), /sharing their screen/);
   await until("ada's screen playing in its tile", () => tile.locator("video").evaluate((v) => v.videoWidth > 0 && !v.paused));
   // Her camera is its own tile, still showing her camera, below the stage.
   await cameraOn(bob, "ada").waitFor();
@@ -240,6 +243,7 @@ test("screenshare: ada stops sharing; the screen tile goes for bob and the butto
   await screenTile(ada, "ada").waitFor({ state: "detached" });
   await screenTile(bob, "ada").waitFor({ state: "detached", timeout: 30000 });
   assert.deepEqual(await staged(bob), []);
+  await bob.page.locator(`.voice-user[data-user="${ids.ada}"] .live-badge`).waitFor({ state: "detached" });
   // Her camera tile stays.
   await cameraOn(bob, "ada").waitFor();
   // Sharing again, and the browser's own "Stop sharing" (the track ends) stops it too.
