@@ -264,12 +264,17 @@ impl Session {
         self.core().held = Some(Vec::new());
     }
 
-    /// Queues READY first, then what came while it was being built.
+    /// Queues READY first, then what came while it was being built, in
+    /// their order: under one lock, so nothing else slips in between.
     pub fn ready(&self, ready: Arc<Prepared>, limit: ResumeLimit) {
-        let held = self.core().held.take();
-        self.push(ready, limit);
+        let mut core = self.core();
+        if core.ended {
+            return;
+        }
+        let held = core.held.take();
+        self.queue(&mut core, ready, limit, None);
         for (event, source) in held.into_iter().flatten() {
-            self.push_from(event, limit, source);
+            self.queue(&mut core, event, limit, source);
         }
     }
 
@@ -293,6 +298,19 @@ impl Session {
             held.push((event, source));
             return true;
         }
+        self.queue(&mut core, event, limit, source);
+        true
+    }
+
+    /// Numbers the dispatch, keeps it for a resume and hands it to the
+    /// connection.
+    fn queue(
+        &self,
+        core: &mut Core,
+        event: Arc<Prepared>,
+        limit: ResumeLimit,
+        source: Option<hearth_proto::events::EventId>,
+    ) {
         core.seq += 1;
         let seq = core.seq;
         core.buffered_bytes += event.size();
@@ -317,7 +335,6 @@ impl Session {
                 core.detached_at = Some(Instant::now());
             }
         }
-        true
     }
 
     /// Attaches a new connection (Identify). Returns its outbox.
