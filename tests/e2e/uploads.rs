@@ -10,8 +10,8 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::gateway_client::{intents, login, EVENT_TIMEOUT};
-use crate::harness::{perm, str_field, Api, Resp, Server, User, World};
+use crate::gateway_client::{intents, login, EVENT_TIMEOUT, QUIET};
+use crate::harness::{perm, str_field, Api, Resp, Server, User, World, PASSWORD};
 
 const BOUNDARY: &str = "hearth-test-boundary-7MA4YWxkTrZu0gW";
 
@@ -811,6 +811,21 @@ async fn an_avatar_is_stored_as_a_file_and_the_guild_sees_it_at_once() {
     assert!(update.d["user"]["avatar"].is_null());
     let (status, _, _) = fetch(api, &url, None).await;
     assert_eq!(status, 404);
+    // A password change alone is not the guild's business.
+    api.patch(
+        "/users/@me",
+        w.member.auth(),
+        Some(json!({"password": PASSWORD, "new_password": "another horse battery"})),
+    )
+    .await
+    .expect(200);
+    owner
+        .expect_no_dispatch_where(
+            "GUILD_MEMBER_UPDATE",
+            |d| d["user"]["id"] == w.member.id.as_str(),
+            QUIET,
+        )
+        .await;
     // No path escapes: only hashes name files.
     let (status, _, _) = fetch(
         api,

@@ -240,6 +240,8 @@ async fn patch_me(
 ) -> ApiResult<Json<Value>> {
     let mut errors = FormErrors::new();
     let mut user = caller.user;
+    // What others see of the user, to tell them only of a change.
+    let seen_before = user.clone();
     let username_before = user.username.clone();
     if let Some(new) = &body.new_password {
         check_password("new_password", new, &mut errors);
@@ -290,11 +292,13 @@ async fn patch_me(
         avatars::forget(&state, user.id, &old).await;
     }
     // Those who share a guild see the new name or picture at once, as the
-    // member's GUILD_MEMBER_UPDATE, as on Discord.
-    let guilds = state.store.guilds_of_user(user.id).await?;
-    for guild_id in guilds {
-        if let Some(member) = state.store.member(guild_id, user.id).await? {
-            state.member_updated(guild_id, &member);
+    // member's GUILD_MEMBER_UPDATE, as on Discord; a password change alone
+    // tells them nothing.
+    if user != seen_before {
+        for guild_id in state.store.guilds_of_user(user.id).await? {
+            if let Some(member) = state.store.member(guild_id, user.id).await? {
+                state.member_updated(guild_id, &member);
+            }
         }
     }
     let mut reply = serde_json::to_value(hearth_model::CurrentUser::of(&user))
